@@ -1,0 +1,580 @@
+//! The client: starts (or stops) one CLI server connection, routes what the
+//! server sends to sessions, and creates sessions.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use crate::dispatch::Dispatcher;
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::{types, SessionEvent};
+use crate::handlers::{PermissionPolicy, PermissionRequest, ToolInvocation};
+use crate::log::{log, Level};
+use crate::options::ClientOptions;
+use crate::rpc::frame::{FrameError, DEFAULT_MAX_BODY_BYTES};
+use crate::rpc::{codes, read_loop, Inbound, RpcPeer};
+use crate::session::{Session, SessionConfig, SessionShared};
+use crate::transport::{stdio, ChildProcess, Transport};
+
+/// The only protocol version this library speaks.
+pub const PROTOCOL_VERSION: u64 = 3;
+
+/// Where a client is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ClientState {
+    Disconnected = 0,
+    Connecting = 1,
+    Connected = 2,
+    /// The connection broke unexpectedly (the CLI crashed, exited or misbehaved).
+    Error = 3,
+}
+
+/// One live connection to a CLI server.
+pub(crate) struct Connection {
+    pub peer: Arc<RpcPeer>,
+    pub child: Option<ChildProcess>,
+    closed: watch::Sender<Option<Error>>,
+    reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    pub server_version: String,
+}
+
+impl Connection {
+    pub async fn request_value<P: serde::Serialize + ?Sized>(&self, method: &str, params: &P) -> Result<Value> {
+        let raw = self.peer.request(method, params).await?;
+        serde_json::from_str(raw.get()).map_err(|e| Error::invalid_json(format!("{method} result: {e}")))
+    }
+
+    /// Fires once the connection is gone, with the reason.
+    pub fn closed_watch(&self) -> watch::Receiver<Option<Error>> {
+        self.closed.subscribe()
+    }
+
+    pub fn closed_error(&self) -> Error {
+        self.peer.closed_error()
+    }
+
+    /// Kills the child and stops reading; never blocks.
+    fn kill(&self, reason: Error) {
+        if let Some(child) = &self.child {
+            child.kill();
+        }
+        self.peer.fail_all(reason.clone());
+        self.closed.send_if_modified(|c| {
+            let first = c.is_none();
+            if first {
+                *c = Some(reason);
+            }
+            first
+        });
+        if let Some(task) = self.reader.lock().take() {
+            task.abort();
+        }
+    }
+}
+
+/// What the reader task needs to route inbound traffic; shared with the client.
+pub(crate) struct Router {
+    pub sessions: Mutex<HashMap<String, Arc<SessionShared>>>,
+    pub dispatcher: Dispatcher,
+    pub state: Mutex<ClientState>,
+}
+
+pub(crate) struct ClientInner {
+    pub options: ClientOptions,
+    pub router: Arc<Router>,
+    pub dispatcher: Dispatcher,
+    conn: Mutex<Option<Arc<Connection>>>,
+    /// Serialises start/stop so two starts never spawn two CLIs.
+    lifecycle: tokio::sync::Mutex<()>,
+}
+
+impl ClientInner {
+    pub fn connection(&self) -> Result<Arc<Connection>> {
+        self.conn
+            .lock()
+            .clone()
+            .ok_or_else(|| Error::invalid_state("the client is not started"))
+    }
+}
+
+impl Drop for ClientInner {
+    fn drop(&mut self) {
+        // Queued callbacks see their session closed and do not run.
+        for (_, s) in self.router.sessions.lock().drain() {
+            s.close();
+        }
+        if let Some(conn) = self.conn.lock().take() {
+            conn.kill(Error::invalid_state("the client was freed"));
+        }
+    }
+}
+
+/// A Copilot client. Cheap to clone; all clones are one client. Dropping the
+/// last clone kills the CLI it started (use `stop` for a graceful end).
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+impl Client {
+    pub fn new(options: ClientOptions) -> Result<Client> {
+        let dispatcher = Dispatcher::start("copilot-callbacks")
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start callback thread: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                options,
+                router: Arc::new(Router {
+                    sessions: Mutex::new(HashMap::new()),
+                    dispatcher: dispatcher.clone(),
+                    state: Mutex::new(ClientState::Disconnected),
+                }),
+                dispatcher,
+                conn: Mutex::new(None),
+                lifecycle: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.options
+    }
+
+    pub fn state(&self) -> ClientState {
+        *self.inner.router.state.lock()
+    }
+
+    /// True on this client's callback thread (where blocking waits are refused).
+    pub fn is_callback_thread(&self) -> bool {
+        self.inner.dispatcher.is_current_thread()
+    }
+
+    pub(crate) fn dispatcher(&self) -> &Dispatcher {
+        &self.inner.dispatcher
+    }
+
+    /// The CLI's process id, while a spawned CLI is running.
+    pub fn cli_pid(&self) -> Option<u32> {
+        let conn = self.inner.conn.lock().clone()?;
+        conn.child.as_ref().map(ChildProcess::pid)
+    }
+
+    /// The CLI version reported by the handshake.
+    pub fn server_version(&self) -> Option<String> {
+        self.inner.conn.lock().as_ref().map(|c| c.server_version.clone())
+    }
+
+    /// Spawns the CLI and performs the `connect` handshake (falling back to
+    /// `ping`), accepting protocol version 3 only. Idempotent while connected.
+    pub async fn start(&self) -> Result<()> {
+        let _life = self.inner.lifecycle.lock().await;
+        if let Some(conn) = self.inner.conn.lock().clone() {
+            if !conn.peer.is_closed() {
+                return Ok(());
+            }
+        }
+        *self.inner.router.state.lock() = ClientState::Connecting;
+        match self.connect().await {
+            Ok(conn) => {
+                *self.inner.conn.lock() = Some(conn);
+                *self.inner.router.state.lock() = ClientState::Connected;
+                Ok(())
+            }
+            Err(e) => {
+                *self.inner.router.state.lock() = ClientState::Error;
+                Err(e)
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<Arc<Connection>> {
+        let opts = &self.inner.options;
+        let Transport { reader, writer, child } = stdio::spawn(opts)?;
+        let peer = RpcPeer::new(writer);
+        let (closed_tx, _) = watch::channel(None);
+        let closed_tx2 = closed_tx.clone();
+        let router = self.inner.router.clone();
+        let reader_peer = peer.clone();
+        let reader_child = child.clone();
+        let runtime = tokio::runtime::Handle::current();
+        let task = tokio::spawn(async move {
+            let peer_weak = Arc::downgrade(&reader_peer);
+            let why = read_loop(reader, reader_peer.clone(), DEFAULT_MAX_BODY_BYTES, |msg| {
+                route_inbound(&router, &peer_weak, &runtime, msg)
+            })
+            .await;
+            let reason = describe_close(why, reader_child.as_ref()).await;
+            log!(Level::Info, "client", "connection closed: {}", reason.message);
+            reader_peer.fail_all(reason.clone());
+            {
+                let mut st = router.state.lock();
+                if *st == ClientState::Connected {
+                    *st = ClientState::Error;
+                }
+            }
+            closed_tx2.send_if_modified(|c| {
+                let first = c.is_none();
+                if first {
+                    *c = Some(reason);
+                }
+                first
+            });
+        });
+        let mut conn = Connection {
+            peer: peer.clone(),
+            child,
+            closed: closed_tx,
+            reader: Mutex::new(Some(task)),
+            server_version: String::new(),
+        };
+        let timeout = Duration::from_millis(opts.handshake_timeout_ms);
+        match tokio::time::timeout(timeout, handshake(&peer, opts)).await {
+            Ok(Ok(version)) => {
+                conn.server_version = version;
+                Ok(Arc::new(conn))
+            }
+            Ok(Err(e)) => {
+                conn.kill(e.clone());
+                Err(e)
+            }
+            Err(_) => {
+                let e = Error::new(
+                    ErrorKind::Timeout,
+                    format!("Copilot CLI did not answer the handshake within {} ms", timeout.as_millis()),
+                );
+                conn.kill(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Graceful stop: `session.destroy` for every live session, then
+    /// `runtime.shutdown`, close stdin, wait for the CLI to exit, and kill it
+    /// if it has not exited within `timeout`.
+    pub async fn stop(&self, timeout: Duration) -> Result<()> {
+        if self.is_callback_thread() {
+            return Err(Error::new(ErrorKind::WrongThread, "stop cannot wait on the callback thread"));
+        }
+        let _life = self.inner.lifecycle.lock().await;
+        let Some(conn) = self.inner.conn.lock().take() else {
+            *self.inner.router.state.lock() = ClientState::Disconnected;
+            return Ok(());
+        };
+        let deadline = Instant::now() + timeout;
+        let remaining = || deadline.saturating_duration_since(Instant::now());
+        let sessions: Vec<_> = self.inner.router.sessions.lock().drain().map(|(_, s)| s).collect();
+        let mut errors = Vec::new();
+        if !conn.peer.is_closed() {
+            for s in &sessions {
+                let params = json!({"sessionId": &*s.id});
+                let destroy = conn.request_value("session.destroy", &params);
+                match tokio::time::timeout(remaining(), destroy).await {
+                    Ok(Err(e)) => errors.push(e.context(&format!("session.destroy {}", s.id))),
+                    Err(_) => errors.push(Error::timeout("session.destroy timed out")),
+                    Ok(Ok(_)) => {}
+                }
+            }
+            let params = json!({});
+            let shutdown = conn.request_value("runtime.shutdown", &params);
+            let _ = tokio::time::timeout(remaining().min(Duration::from_secs(10)), shutdown).await;
+        }
+        for s in &sessions {
+            s.close();
+        }
+        conn.peer.close_writer().await;
+        if let Some(child) = &conn.child {
+            if child.wait_exit(remaining()).await.is_none() {
+                child.kill();
+                child.wait_exit(Duration::from_secs(5)).await;
+            }
+        }
+        conn.kill(Error::invalid_state("the client was stopped"));
+        *self.inner.router.state.lock() = ClientState::Disconnected;
+        match errors.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Immediate stop: kills the CLI and fails pending calls; never waits.
+    pub fn force_stop(&self) {
+        if let Some(conn) = self.inner.conn.lock().take() {
+            conn.kill(Error::invalid_state("the client was force-stopped"));
+        }
+        for (_, s) in self.inner.router.sessions.lock().drain() {
+            s.close();
+        }
+        *self.inner.router.state.lock() = ClientState::Disconnected;
+    }
+
+    async fn ensure_started(&self) -> Result<()> {
+        if self.inner.conn.lock().is_some() {
+            return Ok(());
+        }
+        if !self.inner.options.auto_start {
+            return Err(Error::invalid_state(
+                "the client is not started (autoStart is off): call start first",
+            ));
+        }
+        self.start().await
+    }
+
+    /// Calls any client-scoped method with a JSON object of params.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value> {
+        let conn = self.inner.connection()?;
+        let params = if params.is_null() { json!({}) } else { params };
+        conn.request_value(method, &params).await
+    }
+
+    /// `ping`: `{message, timestamp, protocolVersion?}`.
+    pub async fn ping(&self, message: Option<&str>) -> Result<Value> {
+        let params = match message {
+            Some(m) => json!({ "message": m }),
+            None => json!({}),
+        };
+        self.call("ping", params).await
+    }
+
+    /// `session.create`. The session is registered before the request goes
+    /// out, because the CLI may send its events before the reply.
+    pub async fn create_session(&self, config: SessionConfig) -> Result<Session> {
+        let id = match config.fields.get("sessionId") {
+            Some(Value::String(id)) => id.clone(),
+            Some(_) => return Err(Error::invalid_json("sessionId must be a string")),
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        self.open_session("session.create", &id, config).await
+    }
+
+    /// `session.resume` of a session kept on disk, with handlers registered again.
+    pub async fn resume_session(&self, session_id: &str, config: SessionConfig) -> Result<Session> {
+        self.open_session("session.resume", session_id, config).await
+    }
+
+    async fn open_session(&self, method: &str, id: &str, config: SessionConfig) -> Result<Session> {
+        self.ensure_started().await?;
+        let conn = self.inner.connection()?;
+        let shared = SessionShared::new(id, &config);
+        self.inner.router.sessions.lock().insert(id.to_string(), shared.clone());
+        let params = config.wire_params(id);
+        match conn.request_value(method, &params).await {
+            Ok(result) => Ok(Session {
+                shared,
+                client: Arc::downgrade(&self.inner),
+                workspace_path: result.get("workspacePath").and_then(Value::as_str).map(str::to_owned),
+            }),
+            Err(e) => {
+                self.inner.router.sessions.lock().remove(id);
+                shared.close();
+                Err(e.context(method))
+            }
+        }
+    }
+}
+
+async fn handshake(peer: &RpcPeer, opts: &ClientOptions) -> Result<String> {
+    let _ = opts;
+    let result = match peer.request("connect", &json!({})).await {
+        Ok(r) => r,
+        Err(e) if e.rpc_code == Some(codes::METHOD_NOT_FOUND) || e.message.contains("Unhandled method connect") => {
+            peer.request("ping", &json!({})).await?
+        }
+        Err(e) => return Err(e.context("connect")),
+    };
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Hello {
+        protocol_version: Option<u64>,
+        #[serde(default)]
+        version: Option<String>,
+    }
+    let hello: Hello = serde_json::from_str(result.get())
+        .map_err(|e| Error::new(ErrorKind::Connection, format!("unexpected handshake reply: {e}")))?;
+    match hello.protocol_version {
+        Some(PROTOCOL_VERSION) => Ok(hello.version.unwrap_or_default()),
+        Some(v) => Err(Error::new(
+            ErrorKind::ProtocolVersion,
+            format!("Copilot CLI speaks protocol version {v}; libcopilot speaks version {PROTOCOL_VERSION}"),
+        )),
+        None => Err(Error::new(
+            ErrorKind::ProtocolVersion,
+            format!("Copilot CLI reported no protocol version; libcopilot speaks version {PROTOCOL_VERSION}"),
+        )),
+    }
+}
+
+async fn describe_close(why: FrameError, child: Option<&ChildProcess>) -> Error {
+    match why {
+        FrameError::Protocol(m) => {
+            if let Some(c) = child {
+                c.kill();
+            }
+            Error::disconnected(format!("protocol error from Copilot CLI, connection closed: {m}"))
+        }
+        FrameError::Eof | FrameError::Io(_) => match child {
+            Some(c) => {
+                // stdout closes as the process exits; give the reaper a moment.
+                c.wait_exit(Duration::from_millis(50)).await;
+                Error::disconnected(c.describe_exit())
+            }
+            None => Error::disconnected("the Copilot CLI server closed the connection"),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct EventParams<'a> {
+    #[serde(rename = "sessionId")]
+    session_id: String,
+    #[serde(borrow)]
+    event: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolRequestData {
+    request_id: String,
+    tool_name: String,
+    #[serde(default)]
+    tool_call_id: String,
+    #[serde(default)]
+    arguments: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PermissionData {
+    request_id: String,
+    #[serde(default)]
+    resolved_by_hook: bool,
+}
+
+/// What an event asks of the host besides being delivered.
+enum Broadcast {
+    None,
+    Tool(ToolInvocation, crate::handlers::ToolHandler),
+    Permission(PermissionRequest, crate::handlers::PermissionHandler),
+}
+
+/// Handles one inbound message on the reader task.
+async fn route_inbound(router: &Arc<Router>, peer: &Weak<RpcPeer>, runtime: &tokio::runtime::Handle, msg: Inbound) {
+    match msg {
+        Inbound::Notification { method, params } if method == "session.event" => {
+            let Ok(p) = serde_json::from_str::<EventParams>(params.get()) else {
+                log!(Level::Warn, "client", "malformed session.event dropped");
+                return;
+            };
+            let Some(session) = router.sessions.lock().get(&p.session_id).cloned() else {
+                log!(Level::Debug, "client", "event for unknown session {} dropped", p.session_id);
+                return;
+            };
+            let Some(event) = SessionEvent::from_raw(session.id.clone(), p.event) else {
+                log!(Level::Warn, "client", "session.event without a type dropped");
+                return;
+            };
+            let broadcast = broadcast_for(&session, &event, peer, runtime);
+            router
+                .dispatcher
+                .dispatch(Box::new(move || {
+                    if session.is_closed() {
+                        return;
+                    }
+                    session.deliver(&event);
+                    match broadcast {
+                        Broadcast::None => {}
+                        Broadcast::Tool(inv, handler) => handler(inv),
+                        Broadcast::Permission(req, handler) => handler(req),
+                    }
+                }))
+                .await;
+        }
+        Inbound::Notification { method, .. } => {
+            log!(Level::Debug, "client", "notification {method} not handled");
+        }
+        Inbound::Request { id, method, params } => {
+            let Some(peer) = peer.upgrade() else { return };
+            let reply: std::result::Result<Value, (i64, String)> = match method.as_str() {
+                // Defaults of the official SDKs when the host registered no handler.
+                "exitPlanMode.request" => Ok(json!({"approved": true})),
+                "autoModeSwitch.request" => Ok(json!({"response": "no"})),
+                "hooks.invoke" => Ok(json!({})),
+                "systemMessage.transform" => {
+                    let p: Value = serde_json::from_str(params.get()).unwrap_or(Value::Null);
+                    Ok(json!({"sections": p.get("sections").cloned().unwrap_or(json!({}))}))
+                }
+                "userInput.request" => Err((codes::INTERNAL_ERROR, "no user input handler registered".into())),
+                _ => Err((codes::METHOD_NOT_FOUND, format!("method not found: {method}"))),
+            };
+            // Answer off the reader so a full pipe can never stall reading.
+            runtime.spawn(async move {
+                let r = match &reply {
+                    Ok(v) => peer.respond(&id, Ok(v)).await,
+                    Err((code, msg)) => peer.respond::<Value>(&id, Err((*code, msg))).await,
+                };
+                if let Err(e) = r {
+                    log!(Level::Debug, "client", "reply to {method} not sent: {e}");
+                }
+            });
+        }
+    }
+}
+
+fn broadcast_for(
+    session: &Arc<SessionShared>,
+    event: &SessionEvent,
+    peer: &Weak<RpcPeer>,
+    runtime: &tokio::runtime::Handle,
+) -> Broadcast {
+    match event.event_type() {
+        types::EXTERNAL_TOOL_REQUESTED => {
+            let Some(d) = event.data::<ToolRequestData>() else {
+                return Broadcast::None;
+            };
+            // A tool we do not own stays pending for another client.
+            let Some(tool) = session.tools.get(&d.tool_name) else {
+                return Broadcast::None;
+            };
+            let inv = ToolInvocation::new(
+                peer.clone(),
+                runtime.clone(),
+                session.id.clone(),
+                d.request_id,
+                d.tool_name,
+                d.tool_call_id,
+                d.arguments,
+            );
+            Broadcast::Tool(inv, tool.handler.clone())
+        }
+        types::PERMISSION_REQUESTED => {
+            let Some(d) = event.data::<PermissionData>() else {
+                return Broadcast::None;
+            };
+            if d.resolved_by_hook {
+                return Broadcast::None;
+            }
+            // No handler: leave it pending for another client, as the official SDKs do.
+            let Some(policy) = &session.permission else {
+                return Broadcast::None;
+            };
+            let data = event
+                .data::<Box<RawValue>>()
+                .map(|r| r.get().to_owned())
+                .unwrap_or_else(|| "{}".into());
+            let req = PermissionRequest::new(peer.clone(), runtime.clone(), session.id.clone(), d.request_id, &data);
+            match policy {
+                PermissionPolicy::ApproveAll => {
+                    req.respond(json!({"kind": "approve-once"}));
+                    Broadcast::None
+                }
+                PermissionPolicy::Handler(h) => Broadcast::Permission(req, h.clone()),
+            }
+        }
+        _ => Broadcast::None,
+    }
+}

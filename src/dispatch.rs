@@ -1,0 +1,162 @@
+//! The per-client callback thread. Every host callback (events, tool calls,
+//! permission requests) runs here, serially and in wire order, never on a
+//! runtime worker and never inside the API call that caused it.
+//!
+//! Backpressure, never loss: the reader must take a permit before queueing a
+//! job, so when the host is slow the reader stops reading the CLI's stdout.
+//! While this thread is itself blocked in a library call (a callback calling
+//! back into the client), jobs queue without permits so the reply it waits
+//! for can still be read; that overflow is bounded by what the peer sends
+//! during one call.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::ThreadId;
+
+use tokio::sync::{mpsc, Notify, Semaphore};
+
+use crate::log::{log, Level};
+
+/// Jobs queued before the reader waits (events in flight to a slow host).
+pub const QUEUE_CAPACITY: usize = 4096;
+
+pub type Job = Box<dyn FnOnce() + Send>;
+
+struct Shared {
+    permits: Semaphore,
+    /// How many library calls the dispatcher thread is blocked in right now.
+    blocked: AtomicUsize,
+    blocked_changed: Notify,
+    thread: OnceLock<ThreadId>,
+}
+
+/// Queue handle; the thread exits once every `Dispatcher` clone is dropped and
+/// the queue is drained.
+#[derive(Clone)]
+pub struct Dispatcher {
+    tx: mpsc::UnboundedSender<(Job, bool)>,
+    shared: Arc<Shared>,
+}
+
+/// While alive, marks the dispatcher thread as blocked in a library call.
+pub struct BlockedGuard {
+    shared: Option<Arc<Shared>>,
+}
+
+impl Drop for BlockedGuard {
+    fn drop(&mut self) {
+        if let Some(s) = &self.shared {
+            s.blocked.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Dispatcher {
+    pub fn start(name: &str) -> std::io::Result<Dispatcher> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Job, bool)>();
+        let shared = Arc::new(Shared {
+            permits: Semaphore::new(QUEUE_CAPACITY),
+            blocked: AtomicUsize::new(0),
+            blocked_changed: Notify::new(),
+            thread: OnceLock::new(),
+        });
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let worker = shared.clone();
+        std::thread::Builder::new().name(name.into()).spawn(move || {
+            let _ = worker.thread.set(std::thread::current().id());
+            let _ = ready_tx.send(());
+            while let Some((job, permit)) = rx.blocking_recv() {
+                if catch_unwind(AssertUnwindSafe(job)).is_err() {
+                    log!(Level::Error, "dispatch", "a callback panicked; the panic was contained");
+                }
+                if permit {
+                    worker.permits.add_permits(1);
+                }
+            }
+        })?;
+        let _ = ready_rx.recv();
+        Ok(Dispatcher { tx, shared })
+    }
+
+    /// True on this client's callback thread.
+    pub fn is_current_thread(&self) -> bool {
+        self.shared.thread.get() == Some(&std::thread::current().id())
+    }
+
+    /// Call before blocking on the library from any thread; on the callback
+    /// thread it lets the reader bypass backpressure until the guard drops.
+    pub fn enter_blocking(&self) -> BlockedGuard {
+        if !self.is_current_thread() {
+            return BlockedGuard { shared: None };
+        }
+        self.shared.blocked.fetch_add(1, Ordering::SeqCst);
+        self.shared.blocked_changed.notify_waiters();
+        BlockedGuard {
+            shared: Some(self.shared.clone()),
+        }
+    }
+
+    /// Queues a job, waiting for room when the host is behind.
+    pub async fn dispatch(&self, job: Job) {
+        loop {
+            let changed = self.shared.blocked_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.shared.blocked.load(Ordering::SeqCst) > 0 {
+                let _ = self.tx.send((job, false));
+                return;
+            }
+            tokio::select! {
+                permit = self.shared.permits.acquire() => {
+                    match permit {
+                        Ok(p) => p.forget(),
+                        Err(_) => return,
+                    }
+                    let _ = self.tx.send((job, true));
+                    return;
+                }
+                _ = &mut changed => {}
+            }
+        }
+    }
+
+    /// Queues a job without waiting (for jobs not driven by peer input).
+    pub fn dispatch_now(&self, job: Job) {
+        let _ = self.tx.send((job, false));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[tokio::test]
+    async fn runs_jobs_in_order_on_one_thread_and_survives_panics() {
+        let d = Dispatcher::start("test-dispatch").unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        for i in 0..100 {
+            let seen = seen.clone();
+            let d2 = d.clone();
+            d.dispatch(Box::new(move || {
+                assert!(d2.is_current_thread());
+                if i == 50 {
+                    panic!("contained");
+                }
+                seen.lock().unwrap().push(i);
+            }))
+            .await;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        d.dispatch(Box::new(move || {
+            let _ = tx.send(());
+        }))
+        .await;
+        rx.await.unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 99);
+        assert!(seen.windows(2).all(|w| w[0] < w[1]));
+        assert!(!d.is_current_thread());
+    }
+}

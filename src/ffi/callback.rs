@@ -1,0 +1,49 @@
+//! C function pointers with their `user_data`, wrapped so `user_data_free`
+//! runs exactly once: when the last holder of the callback drops it.
+
+use std::ffi::{c_char, c_void};
+
+/// Frees a `user_data` the library no longer needs. Called exactly once per
+/// successful registration, on any thread, after the last callback returned.
+pub type copilot_free_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+
+/// Receives one session event.
+///
+/// - `event_type`: the event's `type`, e.g. "assistant.message_delta".
+/// - `event_json`: the event envelope `{id, parentId, timestamp, type, data, ephemeral?, agentId?}`
+///   as UTF-8 JSON, NUL-terminated, `event_json_len` bytes without the NUL.
+///
+/// Both strings are borrowed for the duration of the call. Runs on the
+/// client's callback thread, one event at a time, in wire order.
+pub type copilot_event_fn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, event_type: *const c_char, event_json: *const c_char, event_json_len: usize),
+>;
+
+pub(crate) struct UserData {
+    ptr: *mut c_void,
+    free: copilot_free_fn,
+}
+
+// SAFETY: the C API documents that user_data is used from the callback thread
+// and freed from any thread; the host promises that is safe for its data.
+unsafe impl Send for UserData {}
+unsafe impl Sync for UserData {}
+
+impl UserData {
+    pub fn new(ptr: *mut c_void, free: copilot_free_fn) -> Self {
+        UserData { ptr, free }
+    }
+
+    pub fn ptr(&self) -> *mut c_void {
+        self.ptr
+    }
+}
+
+impl Drop for UserData {
+    fn drop(&mut self) {
+        if let Some(free) = self.free {
+            // SAFETY: the host's own free function for its own pointer, called once.
+            unsafe { free(self.ptr) };
+        }
+    }
+}

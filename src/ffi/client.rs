@@ -1,0 +1,232 @@
+//! `copilot_client_*`: the client handle owns its tokio runtime.
+
+use std::ffi::c_char;
+use std::future::Future;
+use std::time::Duration;
+
+use super::*;
+use crate::client::{Client, ClientState};
+use crate::options::ClientOptions;
+
+/// Opaque client handle: one connection to a Copilot CLI server and its sessions.
+pub struct copilot_client {
+    pub(crate) client: Client,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl copilot_client {
+    pub(crate) fn handle(&self) -> tokio::runtime::Handle {
+        self.runtime.as_ref().expect("runtime lives as long as the handle").handle().clone()
+    }
+
+    /// Blocks the calling thread on `fut`. On the callback thread this lets
+    /// events queue past the backpressure limit so the awaited reply is read.
+    pub(crate) fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        let _blocked = self.client.dispatcher().enter_blocking();
+        self.runtime.as_ref().expect("runtime lives as long as the handle").block_on(fut)
+    }
+}
+
+impl Drop for copilot_client {
+    fn drop(&mut self) {
+        // Kill the CLI first (ClientInner's drop), then let runtime threads wind
+        // down without waiting: free must never block and may run in a callback.
+        let Client { inner } = self.client.clone();
+        drop(inner);
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Where a client is in its life.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum copilot_client_state {
+    COPILOT_CLIENT_DISCONNECTED = 0,
+    COPILOT_CLIENT_CONNECTING = 1,
+    COPILOT_CLIENT_CONNECTED = 2,
+    /// The connection broke unexpectedly (CLI crashed or exited); start again to reconnect.
+    COPILOT_CLIENT_ERROR = 3,
+}
+
+/// Creates a client. Does not start the CLI (see `copilot_client_start`;
+/// creating a session starts it when `autoStart` is on, the default).
+///
+/// - `options_json`: NULL, "" or a JSON object, every key optional:
+///   `{"cliPath": string, "cliArgs": [string], "env": {string: string} (replaces the
+///   child's whole environment), "cwd": string, "logLevel": "none"|"error"|"warning"|"info"|"debug"|"all",
+///   "githubToken": string (passed only via the COPILOT_SDK_AUTH_TOKEN variable, never argv),
+///   "useLoggedInUser": bool, "autoStart": bool (default true), "handshakeTimeoutMs": int (default 30000)}`.
+///   The CLI is `cliPath`, else `COPILOT_CLI_PATH`, else `copilot` on PATH.
+/// - `client_out`: receives the new handle (owned; free with `copilot_client_free`).
+///
+/// Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL out-param, bad UTF-8),
+/// `COPILOT_ERR_INVALID_JSON` (malformed or unknown option). Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_new(
+    options_json: *const c_char,
+    client_out: *mut *mut copilot_client,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let out = arg_out(client_out, "client_out")?;
+        let options = ClientOptions::from_json(arg_opt_str(options_json, "options_json")?.unwrap_or(""))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("copilot-io")
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start runtime: {e}")))?;
+        let client = Client::new(options)?;
+        *out = Box::into_raw(Box::new(copilot_client {
+            client,
+            runtime: Some(runtime),
+        }));
+        Ok(())
+    })
+}
+
+/// Starts the CLI (`<cli> --headless --no-auto-update [--log-level L] --stdio`) and
+/// performs the `connect` handshake (falling back to `ping`); only protocol
+/// version 3 is accepted. Idempotent while connected; after a crash it starts anew.
+///
+/// Blocks until connected or failed (at most `handshakeTimeoutMs`). Any thread.
+/// Errors: `COPILOT_ERR_CLI_NOT_FOUND` (says where it looked and how to install),
+/// `COPILOT_ERR_CONNECTION`, `COPILOT_ERR_DISCONNECTED` (the CLI exited; exit
+/// status and stderr tail in the message), `COPILOT_ERR_TIMEOUT`,
+/// `COPILOT_ERR_PROTOCOL_VERSION`, `COPILOT_ERR_INVALID_ARGUMENT` (NULL client).
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_start(client: *mut copilot_client, err_out: *mut *mut copilot_error) -> copilot_status {
+    boundary(err_out, || {
+        let c = arg_ref(client, "client")?;
+        c.block_on(c.client.start())
+    })
+}
+
+/// Stops gracefully: `session.destroy` for each live session, `runtime.shutdown`,
+/// closes the CLI's stdin and waits for it to exit; after `timeout_ms`
+/// milliseconds it is killed. Live session handles stay valid but their
+/// calls fail with `COPILOT_ERR_INVALID_STATE`. A stopped client may start again.
+///
+/// Blocks up to about `timeout_ms` (+5 s if a kill is needed). Not from a callback:
+/// there it returns `COPILOT_ERR_WRONG_THREAD`. Stopping a stopped client is OK.
+/// Errors: the first failed `session.destroy`, if any (the stop still completes).
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_stop(
+    client: *mut copilot_client,
+    timeout_ms: u32,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let c = arg_ref(client, "client")?;
+        c.block_on(c.client.stop(Duration::from_millis(timeout_ms.into())))
+    })
+}
+
+/// Kills the CLI at once and fails every pending call with
+/// `COPILOT_ERR_INVALID_STATE`. Non-blocking; any thread, callbacks included.
+/// NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_force_stop(client: *mut copilot_client) {
+    let _ = boundary(std::ptr::null_mut(), || {
+        if let Some(c) = client.as_ref() {
+            c.client.force_stop();
+        }
+        Ok(())
+    });
+}
+
+/// The client's state. NULL yields `COPILOT_CLIENT_DISCONNECTED`.
+/// Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_get_state(client: *const copilot_client) -> copilot_client_state {
+    use copilot_client_state::*;
+    match client.as_ref().map(|c| c.client.state()) {
+        Some(ClientState::Connecting) => COPILOT_CLIENT_CONNECTING,
+        Some(ClientState::Connected) => COPILOT_CLIENT_CONNECTED,
+        Some(ClientState::Error) => COPILOT_CLIENT_ERROR,
+        Some(ClientState::Disconnected) | None => COPILOT_CLIENT_DISCONNECTED,
+    }
+}
+
+/// The process id of the CLI this client spawned, or 0 when none is running.
+/// Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_cli_pid(client: *const copilot_client) -> u32 {
+    client.as_ref().and_then(|c| c.client.cli_pid()).unwrap_or(0)
+}
+
+/// `ping`: checks the server answers.
+///
+/// - `message`: optional text echoed back (NULL for none).
+/// - `result_json_out`: NULL, or receives `{"message": string, "timestamp": number,
+///   "protocolVersion"?: number}` (owned; free with `copilot_string_free`).
+///
+/// Blocks for one round trip. Errors: `COPILOT_ERR_INVALID_STATE` (not started),
+/// `COPILOT_ERR_DISCONNECTED`, `COPILOT_ERR_RPC`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_ping(
+    client: *mut copilot_client,
+    message: *const c_char,
+    result_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let c = arg_ref(client, "client")?;
+        let message = arg_opt_str(message, "message")?;
+        let result = c.block_on(c.client.ping(message))?;
+        if !result_json_out.is_null() {
+            *result_json_out = out_string(result.to_string());
+        }
+        Ok(())
+    })
+}
+
+/// Calls any client-scoped JSON-RPC method by name (e.g. "models.list",
+/// "status.get", "auth.getStatus", "session.list") and returns its result.
+///
+/// - `method`: the wire method name.
+/// - `params_json`: a JSON object, or NULL/"" for `{}`.
+/// - `result_json_out`: receives the result as JSON text (owned; free with `copilot_string_free`).
+///
+/// Blocks for one round trip. Errors: `COPILOT_ERR_RPC` (code and data via
+/// `copilot_error_rpc_code` / `copilot_error_rpc_data`), `COPILOT_ERR_INVALID_JSON`,
+/// `COPILOT_ERR_INVALID_STATE` (not started), `COPILOT_ERR_DISCONNECTED`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_call(
+    client: *mut copilot_client,
+    method: *const c_char,
+    params_json: *const c_char,
+    result_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let c = arg_ref(client, "client")?;
+        let method = arg_str(method, "method")?;
+        let params = arg_json(params_json, "params_json")?;
+        let out = arg_out(result_json_out, "result_json_out")?;
+        let result = c.block_on(c.client.call(method, params))?;
+        *out = out_string(result.to_string());
+        Ok(())
+    })
+}
+
+/// Frees the client: kills its CLI if still running, fails pending calls, and
+/// stops callbacks; session handles made from it then fail with
+/// `COPILOT_ERR_INVALID_STATE` (free them too). Call `copilot_client_stop`
+/// first for a graceful end.
+///
+/// Never blocks; legal from any thread, inside a callback and from a GC
+/// finalizer. After it returns no callback starts, except pending
+/// `user_data_free` calls. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_free(client: *mut copilot_client) {
+    if !client.is_null() {
+        let _ = boundary(std::ptr::null_mut(), || {
+            drop(Box::from_raw(client));
+            Ok(())
+        });
+    }
+}

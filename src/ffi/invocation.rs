@@ -1,0 +1,199 @@
+//! `copilot_tool_invocation_*` and `copilot_permission_request_*`: requests a
+//! host handler answers exactly once, from any thread, now or later.
+
+use std::ffi::{c_char, c_void};
+
+use super::*;
+use crate::handlers::{PermissionRequest, ToolInvocation};
+
+/// Opaque handle to one custom tool call (`external_tool.requested`).
+/// Owned by the host from the moment the tool callback receives it until it is
+/// passed to `copilot_tool_invocation_complete`, `_fail` or `_free`.
+pub struct copilot_tool_invocation {
+    inner: ToolInvocation,
+}
+
+/// Opaque handle to one permission request (`permission.requested`). Owned by
+/// the host until passed to `copilot_permission_request_respond` or `_free`.
+pub struct copilot_permission_request {
+    inner: PermissionRequest,
+}
+
+/// Runs a custom tool.
+///
+/// - `invocation`: owned by the callee; complete it exactly once (now or later,
+///   from any thread) with `copilot_tool_invocation_complete` or `_fail`.
+/// - `invocation_json`: `{"sessionId": string, "toolCallId": string, "toolName": string,
+///   "arguments": any}`, borrowed for the duration of the call (and available
+///   later through `copilot_tool_invocation_json`).
+///
+/// Runs on the client's callback thread.
+pub type copilot_tool_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, invocation: *mut copilot_tool_invocation, invocation_json: *const c_char)>;
+
+/// Decides a permission request.
+///
+/// - `request`: owned by the callee; answer it exactly once (now or later, from
+///   any thread) with `copilot_permission_request_respond`.
+/// - `request_json`: the event's data `{"requestId": string, "permissionRequest":
+///   {"kind": "shell"|"write"|"read"|"mcp"|"url"|"memory"|"custom-tool"|..., ...}, ...}`,
+///   borrowed for the duration of the call.
+///
+/// Runs on the client's callback thread.
+pub type copilot_permission_fn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, request: *mut copilot_permission_request, request_json: *const c_char),
+>;
+
+pub(crate) fn tool_invocation_into_raw(inner: ToolInvocation) -> *mut copilot_tool_invocation {
+    Box::into_raw(Box::new(copilot_tool_invocation { inner }))
+}
+
+pub(crate) fn permission_request_into_raw(inner: PermissionRequest) -> *mut copilot_permission_request {
+    Box::into_raw(Box::new(copilot_permission_request { inner }))
+}
+
+/// The invocation as JSON: `{"sessionId", "toolCallId", "toolName", "arguments"}`.
+/// Borrowed: valid until the invocation is completed or freed. NULL yields NULL.
+/// Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_tool_invocation_json(invocation: *const copilot_tool_invocation) -> *const c_char {
+    match invocation.as_ref() {
+        Some(inv) => inv.inner.json_c(),
+        None => std::ptr::null(),
+    }
+}
+
+/// Completes a tool call with its result (`session.tools.handlePendingToolCall`).
+///
+/// - `invocation`: consumed by this call in every case, even on error.
+/// - `result_json`: JSON. A string goes to the model as it is (`"\"72F and sunny\""`);
+///   an object with `textResultForLlm` is a full tool result
+///   (`{"textResultForLlm": string, "resultType": "success"|"failure"|"rejected"|"denied", ...}`);
+///   any other JSON value is sent as its JSON text.
+///
+/// Non-blocking (the answer is queued); any thread. Errors:
+/// `COPILOT_ERR_INVALID_ARGUMENT` (NULL invocation or result, bad UTF-8),
+/// `COPILOT_ERR_INVALID_JSON`; on either, the tool call is answered as failed
+/// so the turn goes on.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_tool_invocation_complete(
+    invocation: *mut copilot_tool_invocation,
+    result_json: *const c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        if invocation.is_null() {
+            return Err(Error::invalid_argument("invocation is NULL"));
+        }
+        let inv = Box::from_raw(invocation).inner;
+        let parsed = arg_str(result_json, "result_json").and_then(|s| {
+            serde_json::from_str(s).map_err(|e| Error::invalid_json(format!("result_json: {e}")))
+        });
+        match parsed {
+            Ok(result) => {
+                inv.complete(result);
+                Ok(())
+            }
+            Err(e) => {
+                inv.fail(&format!("invalid tool result: {}", e.message));
+                Err(e)
+            }
+        }
+    })
+}
+
+/// Completes a tool call as failed (`handlePendingToolCall` with `error`). The
+/// CLI logs `message`; the model is told only that the tool failed.
+///
+/// - `invocation`: consumed in every case.
+/// - `message`: UTF-8 text, or NULL for a generic message.
+///
+/// Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL invocation).
+#[no_mangle]
+pub unsafe extern "C" fn copilot_tool_invocation_fail(
+    invocation: *mut copilot_tool_invocation,
+    message: *const c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        if invocation.is_null() {
+            return Err(Error::invalid_argument("invocation is NULL"));
+        }
+        let inv = Box::from_raw(invocation).inner;
+        let message = match arg_opt_str(message, "message") {
+            Ok(m) => m.unwrap_or("tool failed").to_string(),
+            Err(_) => "tool failed (message was not valid UTF-8)".to_string(),
+        };
+        inv.fail(&message);
+        Ok(())
+    })
+}
+
+/// Drops an invocation without a result: the tool call is answered as failed,
+/// so the turn never hangs. NULL is a no-op. Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_tool_invocation_free(invocation: *mut copilot_tool_invocation) {
+    if !invocation.is_null() {
+        let _ = boundary(std::ptr::null_mut(), || {
+            drop(Box::from_raw(invocation));
+            Ok(())
+        });
+    }
+}
+
+/// The request as JSON (the event's data). Borrowed: valid until the request is
+/// answered or freed. NULL yields NULL. Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_permission_request_json(request: *const copilot_permission_request) -> *const c_char {
+    match request.as_ref() {
+        Some(r) => r.inner.json_c(),
+        None => std::ptr::null(),
+    }
+}
+
+/// Answers a permission request (`session.permissions.handlePendingPermissionRequest`).
+///
+/// - `request`: consumed in every case.
+/// - `decision_json`: a decision object: `{"kind":"approve-once"}`,
+///   `{"kind":"approve-for-session"}`, `{"kind":"reject","feedback"?: string}`,
+///   `{"kind":"user-not-available"}`.
+///
+/// Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`,
+/// `COPILOT_ERR_INVALID_JSON` (not an object with a string `kind`); on error the
+/// request is answered `user-not-available`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_permission_request_respond(
+    request: *mut copilot_permission_request,
+    decision_json: *const c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        if request.is_null() {
+            return Err(Error::invalid_argument("request is NULL"));
+        }
+        let req = Box::from_raw(request).inner;
+        let decision = arg_str(decision_json, "decision_json").and_then(|s| {
+            let v: serde_json::Value =
+                serde_json::from_str(s).map_err(|e| Error::invalid_json(format!("decision_json: {e}")))?;
+            if v.get("kind").and_then(|k| k.as_str()).is_none() {
+                return Err(Error::invalid_json("decision_json must be an object with a string \"kind\""));
+            }
+            Ok(v)
+        });
+        // On error `req` drops here and answers user-not-available.
+        req.respond(decision?);
+        Ok(())
+    })
+}
+
+/// Drops a request unanswered: it is answered `user-not-available`.
+/// NULL is a no-op. Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_permission_request_free(request: *mut copilot_permission_request) {
+    if !request.is_null() {
+        let _ = boundary(std::ptr::null_mut(), || {
+            drop(Box::from_raw(request));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,268 @@
+//! The C boundary. Every exported function goes through `boundary`, which
+//! contains panics and turns `Error` into a `copilot_status` plus an optional
+//! `copilot_error`. Out-params are written only on success.
+//!
+//! Layout: `mod.rs` (status, errors, strings, versions), `client.rs`,
+//! `session.rs` (session config and sessions), `invocation.rs` (tool calls and
+//! permission requests), `callback.rs` (C function pointers with user_data).
+
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
+
+mod callback;
+mod client;
+mod invocation;
+mod session;
+
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{Error, ErrorKind, Result};
+
+pub use callback::*;
+pub use client::*;
+pub use invocation::*;
+pub use session::*;
+
+/// Result of every fallible function. Zero is success; errors are negative.
+/// New codes are only ever appended.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum copilot_status {
+    COPILOT_OK = 0,
+    /// A NULL pointer, invalid UTF-8, or a value of the wrong shape.
+    COPILOT_ERR_INVALID_ARGUMENT = -1,
+    /// Text that must be JSON is not, or not the documented JSON shape.
+    COPILOT_ERR_INVALID_JSON = -2,
+    /// No Copilot CLI executable was found.
+    COPILOT_ERR_CLI_NOT_FOUND = -3,
+    /// The CLI could not be started or the handshake failed.
+    COPILOT_ERR_CONNECTION = -4,
+    /// The connection to the CLI is gone; the error carries its stderr tail.
+    COPILOT_ERR_DISCONNECTED = -5,
+    /// The CLI answered with a JSON-RPC error; see `copilot_error_rpc_code`.
+    COPILOT_ERR_RPC = -6,
+    /// A wait ran past its limit.
+    COPILOT_ERR_TIMEOUT = -7,
+    /// The CLI speaks another protocol version.
+    COPILOT_ERR_PROTOCOL_VERSION = -8,
+    /// The session reported `session.error` during the turn.
+    COPILOT_ERR_SESSION = -9,
+    /// A blocking wait was called on the callback thread, where it would deadlock.
+    COPILOT_ERR_WRONG_THREAD = -10,
+    /// The object's state does not allow the call (not started, stopped, destroyed).
+    COPILOT_ERR_INVALID_STATE = -11,
+    /// A panic inside the library was contained.
+    COPILOT_ERR_PANIC = -12,
+    /// A bug in the library.
+    COPILOT_ERR_INTERNAL = -13,
+}
+
+impl From<ErrorKind> for copilot_status {
+    fn from(kind: ErrorKind) -> Self {
+        use copilot_status::*;
+        match kind {
+            ErrorKind::InvalidArgument => COPILOT_ERR_INVALID_ARGUMENT,
+            ErrorKind::InvalidJson => COPILOT_ERR_INVALID_JSON,
+            ErrorKind::CliNotFound => COPILOT_ERR_CLI_NOT_FOUND,
+            ErrorKind::Connection => COPILOT_ERR_CONNECTION,
+            ErrorKind::Disconnected => COPILOT_ERR_DISCONNECTED,
+            ErrorKind::Rpc => COPILOT_ERR_RPC,
+            ErrorKind::Timeout => COPILOT_ERR_TIMEOUT,
+            ErrorKind::ProtocolVersion => COPILOT_ERR_PROTOCOL_VERSION,
+            ErrorKind::SessionError => COPILOT_ERR_SESSION,
+            ErrorKind::WrongThread => COPILOT_ERR_WRONG_THREAD,
+            ErrorKind::InvalidState => COPILOT_ERR_INVALID_STATE,
+            ErrorKind::Panic => COPILOT_ERR_PANIC,
+            ErrorKind::Internal => COPILOT_ERR_INTERNAL,
+        }
+    }
+}
+
+/// Details of a failed call. Owned by the caller; free with `copilot_error_free`.
+pub struct copilot_error {
+    status: copilot_status,
+    message: CString,
+    rpc_code: Option<i64>,
+    rpc_data: Option<CString>,
+}
+
+impl copilot_error {
+    fn from_error(e: Error) -> Self {
+        copilot_error {
+            status: e.kind.into(),
+            message: to_cstring(e.to_string()),
+            rpc_code: e.rpc_code,
+            rpc_data: e.rpc_data.map(to_cstring),
+        }
+    }
+}
+
+/// A C string from Rust text; an interior NUL (never in JSON) is escaped.
+fn to_cstring(s: String) -> CString {
+    CString::new(s).unwrap_or_else(|e| {
+        let s = String::from_utf8_lossy(&e.into_vec()).replace('\0', "\\u0000");
+        CString::new(s).expect("NULs replaced")
+    })
+}
+
+/// Runs `f` with panics contained; on error writes `*err_out` (if non-NULL).
+pub(crate) fn boundary<F>(err_out: *mut *mut copilot_error, f: F) -> copilot_status
+where
+    F: FnOnce() -> Result<()>,
+{
+    let outcome = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(Error::new(ErrorKind::Panic, format!("libcopilot panicked (contained): {what}")))
+    });
+    match outcome {
+        Ok(()) => copilot_status::COPILOT_OK,
+        Err(e) => {
+            let status = e.kind.into();
+            if !err_out.is_null() {
+                // SAFETY: the caller gave a writable `copilot_error **` (checked non-NULL).
+                unsafe { *err_out = Box::into_raw(Box::new(copilot_error::from_error(e))) };
+            }
+            status
+        }
+    }
+}
+
+/// A required string argument: NULL and invalid UTF-8 are `InvalidArgument`.
+pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(Error::invalid_argument(format!("{name} is NULL")));
+    }
+    CStr::from_ptr(p)
+        .to_str()
+        .map_err(|e| Error::invalid_argument(format!("{name} is not valid UTF-8: {e}")))
+}
+
+/// An optional string argument: NULL is `None`.
+pub(crate) unsafe fn arg_opt_str<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        arg_str(p, name).map(Some)
+    }
+}
+
+/// A required handle argument.
+pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
+    p.as_ref().ok_or_else(|| Error::invalid_argument(format!("{name} is NULL")))
+}
+
+/// A required out-param; checked before any work so nothing is lost.
+pub(crate) fn arg_out<T>(p: *mut T, name: &str) -> Result<*mut T> {
+    if p.is_null() {
+        Err(Error::invalid_argument(format!("{name} is NULL")))
+    } else {
+        Ok(p)
+    }
+}
+
+/// Parses optional JSON params: NULL or empty mean `null`.
+pub(crate) unsafe fn arg_json(p: *const c_char, name: &str) -> Result<serde_json::Value> {
+    match arg_opt_str(p, name)? {
+        None => Ok(serde_json::Value::Null),
+        Some(s) if s.trim().is_empty() => Ok(serde_json::Value::Null),
+        Some(s) => serde_json::from_str(s).map_err(|e| Error::invalid_json(format!("{name}: {e}"))),
+    }
+}
+
+/// Hands a string to the caller, who frees it with `copilot_string_free`.
+pub(crate) fn out_string(s: String) -> *mut c_char {
+    to_cstring(s).into_raw()
+}
+
+/// The status of a failed call (never `COPILOT_OK`).
+///
+/// `err`: an error from any function's `err_out`; NULL yields `COPILOT_ERR_INVALID_ARGUMENT`.
+/// Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_error_status(err: *const copilot_error) -> copilot_status {
+    match err.as_ref() {
+        Some(e) => e.status,
+        None => copilot_status::COPILOT_ERR_INVALID_ARGUMENT,
+    }
+}
+
+/// The error's message (UTF-8, NUL-terminated): what failed and why; for a
+/// dead CLI it includes the exit status and the tail of its stderr.
+///
+/// Borrowed: valid until `copilot_error_free(err)`. NULL `err` yields "".
+/// Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_error_message(err: *const copilot_error) -> *const c_char {
+    match err.as_ref() {
+        Some(e) => e.message.as_ptr(),
+        None => c"".as_ptr(),
+    }
+}
+
+/// The JSON-RPC `error.code` the CLI answered with.
+///
+/// Returns true and writes `*code_out` when the error is `COPILOT_ERR_RPC`;
+/// false otherwise (including NULL arguments). Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_error_rpc_code(err: *const copilot_error, code_out: *mut i64) -> bool {
+    match (err.as_ref().and_then(|e| e.rpc_code), code_out.is_null()) {
+        (Some(code), false) => {
+            *code_out = code;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The JSON-RPC `error.data` as JSON text, or NULL when there was none.
+///
+/// Borrowed: valid until `copilot_error_free(err)`. Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_error_rpc_data(err: *const copilot_error) -> *const c_char {
+    match err.as_ref().and_then(|e| e.rpc_data.as_ref()) {
+        Some(d) => d.as_ptr(),
+        None => std::ptr::null(),
+    }
+}
+
+/// Frees an error. NULL is a no-op. Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_error_free(err: *mut copilot_error) {
+    if !err.is_null() {
+        drop(Box::from_raw(err));
+    }
+}
+
+/// Frees a string the library returned through an out-param. NULL is a no-op.
+/// Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        drop(CString::from_raw(s));
+    }
+}
+
+/// The library version, e.g. "0.1.0". Static; never NULL; any thread.
+#[no_mangle]
+pub extern "C" fn copilot_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The ABI version of this build. Compare with the header's
+/// `COPILOT_ABI_VERSION`: they differ when a program was compiled against
+/// another header than the library it loaded. Any thread.
+#[no_mangle]
+pub extern "C" fn copilot_abi_version() -> u32 {
+    ABI_VERSION
+}
+
+/// The ABI version, from `[package.metadata.copilot] abi-version` in Cargo.toml.
+pub const ABI_VERSION: u32 = match u32::from_str_radix(env!("COPILOT_ABI_VERSION"), 10) {
+    Ok(v) => v,
+    Err(_) => panic!("COPILOT_ABI_VERSION must be a number"),
+};

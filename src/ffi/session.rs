@@ -1,0 +1,491 @@
+//! `copilot_session_config_*` and `copilot_session_*`.
+
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::*;
+use crate::events::SessionEvent;
+use crate::handlers::{PermissionPolicy, Tool};
+use crate::session::{Session, SessionConfig};
+
+/// Opaque builder for `session.create` / `session.resume`: wire fields plus the
+/// handlers to register. Owned by the host; reusable for several sessions.
+pub struct copilot_session_config {
+    config: SessionConfig,
+}
+
+/// Opaque session handle: one conversation with the agent.
+pub struct copilot_session {
+    session: Session,
+    runtime: tokio::runtime::Handle,
+    id: std::ffi::CString,
+}
+
+impl copilot_session {
+    fn block_on<F: std::future::Future>(&self, fut: F) -> Result<F::Output> {
+        // Checking the client first avoids blocking on a runtime that is shut down.
+        let client = self
+            .session
+            .client
+            .upgrade()
+            .ok_or_else(|| Error::invalid_state("the client of this session was freed"))?;
+        let _blocked = client.dispatcher.enter_blocking();
+        Ok(self.runtime.block_on(fut))
+    }
+}
+
+fn event_handler(f: copilot_event_fn, user_data: UserData) -> Result<crate::events::EventHandler> {
+    let f = f.ok_or_else(|| Error::invalid_argument("callback is NULL"))?;
+    Ok(Arc::new(move |ev: &SessionEvent| {
+        // SAFETY: a host callback with its own user_data and borrowed strings.
+        unsafe { f(user_data.ptr(), ev.event_type_c(), ev.json_c(), ev.json().len()) }
+    }))
+}
+
+/// Creates a session config.
+///
+/// - `config_json`: NULL, "" or a JSON object of `session.create` fields, passed
+///   to the CLI unchanged: `{"model": string, "streaming": bool, "provider":
+///   {"type": "openai"|"azure"|"anthropic", "baseUrl": string, "apiKey"?: string,
+///   "wireApi"?: "completions"|"responses"}, "systemMessage": {"mode": "append"|"replace", "content": string},
+///   "availableTools": [string], "excludedTools": [string], "workingDirectory": string,
+///   "sessionId": string, ...}`. `tools` and `requestPermission` come from the handlers added below.
+/// - `config_out`: receives the config (owned; free with `copilot_session_config_free`).
+///
+/// Errors: `COPILOT_ERR_INVALID_ARGUMENT`, `COPILOT_ERR_INVALID_JSON` (not an object).
+/// Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_config_new(
+    config_json: *const c_char,
+    config_out: *mut *mut copilot_session_config,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let out = arg_out(config_out, "config_out")?;
+        let config = SessionConfig::from_json(arg_opt_str(config_json, "config_json")?.unwrap_or(""))?;
+        *out = Box::into_raw(Box::new(copilot_session_config { config }));
+        Ok(())
+    })
+}
+
+/// Registers a custom tool and its handler.
+///
+/// - `tool_json`: the declaration sent to the CLI: `{"name": string, "description"?: string,
+///   "parameters"?: JSON Schema object, "overridesBuiltInTool"?: bool, "skipPermission"?: bool}`.
+/// - `handler`: called for each call of the tool (see `copilot_tool_fn`).
+/// - `user_data`: passed to `handler`; `user_data_free` (may be NULL) runs exactly
+///   once when the config and every session made from it are gone. On error the
+///   library does not take `user_data` (and does not call `user_data_free`).
+///
+/// Custom tools need a permission policy (a handler or approve-all); without
+/// one the CLI denies them. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL
+/// config/handler), `COPILOT_ERR_INVALID_JSON` (no string `name`). Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_config_add_tool(
+    config: *mut copilot_session_config,
+    tool_json: *const c_char,
+    handler: copilot_tool_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let cfg = config.as_mut().ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let declaration: Value = serde_json::from_str(arg_str(tool_json, "tool_json")?)
+            .map_err(|e| Error::invalid_json(format!("tool_json: {e}")))?;
+        if declaration.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
+            return Err(Error::invalid_json("tool_json must be an object with a non-empty string \"name\""));
+        }
+        let ud = UserData::new(user_data, user_data_free);
+        cfg.config.tools.push(Tool {
+            declaration,
+            handler: Arc::new(move |inv| {
+                let json = inv.json_c();
+                // SAFETY: host callback; the invocation handle is now the host's.
+                unsafe { f(ud.ptr(), tool_invocation_into_raw(inv), json) }
+            }),
+        });
+        Ok(())
+    })
+}
+
+/// Sets the permission handler (replacing any earlier one). With a handler the
+/// session is created with `requestPermission: true`.
+///
+/// `handler`, `user_data`, `user_data_free`: as for `copilot_session_config_add_tool`.
+/// Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_config_set_permission_handler(
+    config: *mut copilot_session_config,
+    handler: copilot_permission_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let cfg = config.as_mut().ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let ud = UserData::new(user_data, user_data_free);
+        cfg.config.permission = Some(PermissionPolicy::Handler(Arc::new(move |req| {
+            let json = req.json_c();
+            // SAFETY: host callback; the request handle is now the host's.
+            unsafe { f(ud.ptr(), permission_request_into_raw(req), json) }
+        })));
+        Ok(())
+    })
+}
+
+/// Approves every permission request once (`{"kind":"approve-once"}`) without a
+/// callback, replacing any handler. Errors: `COPILOT_ERR_INVALID_ARGUMENT`.
+/// Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_config_approve_all(
+    config: *mut copilot_session_config,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let cfg = config.as_mut().ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        cfg.config.permission = Some(PermissionPolicy::ApproveAll);
+        Ok(())
+    })
+}
+
+/// Adds an event subscriber that is in place before `session.create` is sent,
+/// so no event of the session is missed.
+///
+/// `handler` (see `copilot_event_fn`), `user_data`, `user_data_free`: as for
+/// `copilot_session_config_add_tool`. Errors: `COPILOT_ERR_INVALID_ARGUMENT`.
+/// Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_config_on_event(
+    config: *mut copilot_session_config,
+    handler: copilot_event_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let cfg = config.as_mut().ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let h = event_handler(handler, UserData::new(user_data, user_data_free))?;
+        cfg.config.on_event.push(h);
+        Ok(())
+    })
+}
+
+/// Frees a config. Sessions created from it keep their handlers. NULL is a
+/// no-op. Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_config_free(config: *mut copilot_session_config) {
+    if !config.is_null() {
+        let _ = boundary(std::ptr::null_mut(), || {
+            drop(Box::from_raw(config));
+            Ok(())
+        });
+    }
+}
+
+unsafe fn open_session(
+    client: *mut copilot_client,
+    resume_id: Option<*const c_char>,
+    config: *const copilot_session_config,
+    session_out: *mut *mut copilot_session,
+) -> Result<()> {
+    let c = arg_ref(client, "client")?;
+    let out = arg_out(session_out, "session_out")?;
+    let config = match config.as_ref() {
+        Some(cfg) => cfg.config.clone(),
+        None => SessionConfig::default(),
+    };
+    let session = match resume_id {
+        None => c.block_on(c.client.create_session(config))?,
+        Some(id) => {
+            let id = arg_str(id, "session_id")?;
+            c.block_on(c.client.resume_session(id, config))?
+        }
+    };
+    let id = std::ffi::CString::new(session.id()).map_err(|_| Error::invalid_argument("session id has a NUL"))?;
+    *out = Box::into_raw(Box::new(copilot_session {
+        session,
+        runtime: c.handle(),
+        id,
+    }));
+    Ok(())
+}
+
+/// Creates a session (`session.create`), starting the client first if it is
+/// not started and `autoStart` is on. The session id is a fresh UUID unless the
+/// config sets `sessionId`; the session is registered before the request goes
+/// out, so events that precede the reply are delivered.
+///
+/// - `config`: NULL for defaults; not consumed (free it when convenient).
+/// - `session_out`: receives the handle (owned; free with `copilot_session_free`).
+///
+/// Blocks until the CLI answered. Errors: those of `copilot_client_start`,
+/// `COPILOT_ERR_RPC` (the CLI refused the config), `COPILOT_ERR_INVALID_STATE`
+/// (not started and `autoStart` off).
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_create_session(
+    client: *mut copilot_client,
+    config: *const copilot_session_config,
+    session_out: *mut *mut copilot_session,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || open_session(client, None, config, session_out))
+}
+
+/// Resumes a session kept on disk (`session.resume`) with the handlers of
+/// `config` registered again. Otherwise as `copilot_client_create_session`.
+///
+/// - `session_id`: the id of an earlier session (UTF-8).
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_resume_session(
+    client: *mut copilot_client,
+    session_id: *const c_char,
+    config: *const copilot_session_config,
+    session_out: *mut *mut copilot_session,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || open_session(client, Some(session_id), config, session_out))
+}
+
+/// The session id (UUID text). Borrowed: valid until `copilot_session_free`.
+/// NULL yields NULL. Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_id(session: *const copilot_session) -> *const c_char {
+    match session.as_ref() {
+        Some(s) => s.id.as_ptr(),
+        None => std::ptr::null(),
+    }
+}
+
+fn message_value(json: Value) -> Result<Value> {
+    match json {
+        Value::Object(_) => Ok(json),
+        _ => Err(Error::invalid_json(
+            "message_json must be an object like {\"prompt\": \"...\"}",
+        )),
+    }
+}
+
+/// Sends a message (`session.send`) and returns at once with its id; the
+/// turn's events arrive through subscribers.
+///
+/// - `message_json`: `{"prompt": string, "attachments"?: [{"type": "file", "path": string} |
+///   {"type": "blob", "data": base64, "mimeType": string} | ...], "mode"?: "enqueue"|"immediate", ...}`.
+/// - `message_id_out`: NULL, or receives the message id (owned; `copilot_string_free`).
+///
+/// Blocks for one round trip. Errors: `COPILOT_ERR_INVALID_JSON`,
+/// `COPILOT_ERR_RPC`, `COPILOT_ERR_INVALID_STATE` (destroyed, client stopped or freed),
+/// `COPILOT_ERR_DISCONNECTED`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_send(
+    session: *mut copilot_session,
+    message_json: *const c_char,
+    message_id_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let s = arg_ref(session, "session")?;
+        let message = message_value(arg_json(message_json, "message_json")?)?;
+        let id = s.block_on(s.session.send(message))??;
+        if !message_id_out.is_null() {
+            *message_id_out = out_string(id);
+        }
+        Ok(())
+    })
+}
+
+/// Sends a message and waits for the turn to end (`session.idle`).
+///
+/// - `message_json`: as for `copilot_session_send`.
+/// - `timeout_ms`: the longest wait, in milliseconds (0 means 60000). On timeout
+///   the turn goes on in the CLI; call `copilot_session_abort` to stop it.
+/// - `assistant_message_json_out`: NULL, or receives the turn's last
+///   `assistant.message` event envelope as JSON (owned; `copilot_string_free`),
+///   or NULL when the turn produced none.
+///
+/// Blocks. Subscribers have seen every event of the turn before it returns.
+/// Errors: `COPILOT_ERR_TIMEOUT`, `COPILOT_ERR_SESSION` (`session.error`; its
+/// message), `COPILOT_ERR_DISCONNECTED` (the CLI died; stderr tail),
+/// `COPILOT_ERR_WRONG_THREAD` (called from a callback), and those of send.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_send_and_wait(
+    session: *mut copilot_session,
+    message_json: *const c_char,
+    timeout_ms: u32,
+    assistant_message_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let s = arg_ref(session, "session")?;
+        let message = message_value(arg_json(message_json, "message_json")?)?;
+        let timeout = Duration::from_millis(if timeout_ms == 0 { 60_000 } else { timeout_ms.into() });
+        let last = s.block_on(s.session.send_and_wait(message, timeout))??;
+        if !assistant_message_json_out.is_null() {
+            *assistant_message_json_out = match last {
+                Some(ev) => out_string(ev.json().to_string()),
+                None => std::ptr::null_mut(),
+            };
+        }
+        Ok(())
+    })
+}
+
+/// Aborts the current turn (`session.abort`); the turn ends with `session.idle`
+/// (`data.aborted` true). Blocks for one round trip. Errors: as for send.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_abort(session: *mut copilot_session, err_out: *mut *mut copilot_error) -> copilot_status {
+    boundary(err_out, || {
+        let s = arg_ref(session, "session")?;
+        s.block_on(s.session.abort())?
+    })
+}
+
+/// The session's persisted events, oldest first (`session.getMessages`).
+///
+/// - `events_json_out`: receives a JSON array of event envelopes (owned; `copilot_string_free`).
+///
+/// Blocks for one round trip. Errors: as for send.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_get_messages(
+    session: *mut copilot_session,
+    events_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let s = arg_ref(session, "session")?;
+        let out = arg_out(events_json_out, "events_json_out")?;
+        let events = s.block_on(s.session.get_messages())??;
+        *out = out_string(events.to_string());
+        Ok(())
+    })
+}
+
+/// Subscribes to the session's events (see `copilot_event_fn`).
+///
+/// - `subscription_out`: NULL, or receives an id for `copilot_session_unsubscribe`.
+/// - `user_data_free`: runs exactly once, after the last call of `handler`
+///   (after unsubscribe, destroy or free). Not called on error.
+///
+/// Events already delivered are not replayed; to see a session's first events
+/// use `copilot_session_config_on_event`. Non-blocking; any thread, callbacks included.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_subscribe(
+    session: *mut copilot_session,
+    handler: copilot_event_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    subscription_out: *mut u64,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let s = arg_ref(session, "session")?;
+        handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let h = event_handler(handler, UserData::new(user_data, user_data_free))?;
+        let id = s.session.subscribe(h);
+        if !subscription_out.is_null() {
+            *subscription_out = id;
+        }
+        Ok(())
+    })
+}
+
+/// Removes a subscriber. A call already running on the callback thread
+/// finishes; no new call starts after this returns (except when called from
+/// another thread while that event is being delivered).
+///
+/// Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL session or unknown id).
+/// Non-blocking; any thread, callbacks included.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_unsubscribe(
+    session: *mut copilot_session,
+    subscription: u64,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let s = arg_ref(session, "session")?;
+        if s.session.unsubscribe(subscription) {
+            Ok(())
+        } else {
+            Err(Error::invalid_argument(format!("no subscription {subscription} on this session")))
+        }
+    })
+}
+
+/// Calls any session-scoped JSON-RPC method by name (e.g. "session.model.switchTo",
+/// "session.mode.set"); `sessionId` is added to the params.
+///
+/// - `params_json`: a JSON object, or NULL/"" for `{}`.
+/// - `result_json_out`: receives the result as JSON (owned; `copilot_string_free`).
+///
+/// Blocks for one round trip. Errors: `COPILOT_ERR_RPC` (with code and data),
+/// `COPILOT_ERR_INVALID_JSON`, and those of send.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_call(
+    session: *mut copilot_session,
+    method: *const c_char,
+    params_json: *const c_char,
+    result_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let s = arg_ref(session, "session")?;
+        let method = arg_str(method, "method")?;
+        let params = arg_json(params_json, "params_json")?;
+        let out = arg_out(result_json_out, "result_json_out")?;
+        let result = s.block_on(s.session.call(method, params))??;
+        *out = out_string(result.to_string());
+        Ok(())
+    })
+}
+
+/// Destroys the session in the CLI (`session.destroy`; its history stays on disk
+/// for resume) and stops its callbacks. The handle stays valid until freed;
+/// further calls fail with `COPILOT_ERR_INVALID_STATE`. Idempotent.
+///
+/// Blocks for one round trip. Errors: `COPILOT_ERR_RPC`, `COPILOT_ERR_DISCONNECTED`
+/// (the session is detached locally all the same).
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_destroy(session: *mut copilot_session, err_out: *mut *mut copilot_error) -> copilot_status {
+    boundary(err_out, || {
+        let s = arg_ref(session, "session")?;
+        match s.block_on(s.session.destroy()) {
+            Ok(r) => r,
+            Err(_) => Ok(()), // the client is gone, and with it the session
+        }
+    })
+}
+
+/// Frees the handle. A session not yet destroyed is destroyed in the background
+/// and its callbacks stop at once. Never blocks; legal from any thread and
+/// inside a callback. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_free(session: *mut copilot_session) {
+    if session.is_null() {
+        return;
+    }
+    let _ = boundary(std::ptr::null_mut(), || {
+        let s = Box::from_raw(session);
+        if !s.session.shared.is_closed() {
+            let session = s.session.clone();
+            session.shared.close();
+            let detached = session.clone();
+            s.runtime.spawn(async move {
+                if let Some(client) = detached.client.upgrade() {
+                    if let Ok(conn) = client.connection() {
+                        let _ = conn
+                            .request_value("session.destroy", &serde_json::json!({"sessionId": detached.id()}))
+                            .await;
+                    }
+                }
+                detached.detach();
+            });
+        }
+        Ok(())
+    });
+}

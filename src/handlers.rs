@@ -1,0 +1,213 @@
+//! Requests from the CLI that a host handler answers: custom tool calls and
+//! permission requests. Each is an owned invocation that is completed exactly
+//! once, from any thread, now or later; dropping it answers with a failure so
+//! the turn never hangs.
+
+use std::ffi::c_char;
+use std::sync::{Arc, Weak};
+
+use serde_json::{json, Value};
+
+use crate::log::{log, Level};
+use crate::rpc::RpcPeer;
+
+/// Sends the one answer of a broadcast request (`session.*.handlePending*`).
+struct Responder {
+    peer: Weak<RpcPeer>,
+    runtime: tokio::runtime::Handle,
+    method: &'static str,
+    session_id: Arc<str>,
+    request_id: String,
+}
+
+impl Responder {
+    /// Queues the answer on the runtime; never blocks the caller.
+    fn send(self, fields: Value) {
+        let Some(peer) = self.peer.upgrade() else {
+            return;
+        };
+        let mut params = json!({"sessionId": &*self.session_id, "requestId": self.request_id});
+        if let (Some(p), Value::Object(extra)) = (params.as_object_mut(), fields) {
+            p.extend(extra);
+        }
+        let method = self.method;
+        self.runtime.spawn(async move {
+            if let Err(e) = peer.request(method, &params).await {
+                log!(Level::Warn, "handlers", "{method} failed: {e}");
+            }
+        });
+    }
+}
+
+/// One call of a custom tool (`external_tool.requested`).
+pub struct ToolInvocation {
+    responder: Option<Responder>,
+    pub tool_name: String,
+    pub tool_call_id: String,
+    /// `{"sessionId","toolCallId","toolName","arguments"}` plus a trailing NUL.
+    json: String,
+}
+
+impl ToolInvocation {
+    pub(crate) fn new(
+        peer: Weak<RpcPeer>,
+        runtime: tokio::runtime::Handle,
+        session_id: Arc<str>,
+        request_id: String,
+        tool_name: String,
+        tool_call_id: String,
+        arguments: Value,
+    ) -> Self {
+        let mut json = json!({
+            "sessionId": &*session_id,
+            "toolCallId": tool_call_id,
+            "toolName": tool_name,
+            "arguments": arguments,
+        })
+        .to_string();
+        json.push('\0');
+        ToolInvocation {
+            responder: Some(Responder {
+                peer,
+                runtime,
+                method: "session.tools.handlePendingToolCall",
+                session_id,
+                request_id,
+            }),
+            tool_name,
+            tool_call_id,
+            json,
+        }
+    }
+
+    /// `{"sessionId","toolCallId","toolName","arguments"}` as JSON text.
+    pub fn json(&self) -> &str {
+        &self.json[..self.json.len() - 1]
+    }
+
+    pub fn json_c(&self) -> *const c_char {
+        self.json.as_ptr().cast()
+    }
+
+    /// Parsed `arguments`.
+    pub fn arguments(&self) -> Value {
+        serde_json::from_str::<Value>(self.json())
+            .ok()
+            .and_then(|mut v| v.get_mut("arguments").map(Value::take))
+            .unwrap_or(Value::Null)
+    }
+
+    /// Answers with a result: a string goes to the model as is; an object with
+    /// `textResultForLlm` is a full tool result; any other JSON is stringified.
+    pub fn complete(mut self, result: Value) {
+        let result = match result {
+            Value::String(_) => result,
+            Value::Object(ref o) if o.contains_key("textResultForLlm") => result,
+            Value::Null => Value::String(String::new()),
+            other => Value::String(other.to_string()),
+        };
+        if let Some(r) = self.responder.take() {
+            r.send(json!({ "result": result }));
+        }
+    }
+
+    /// Answers with a failure. The CLI logs `message` and tells the model only
+    /// that the tool failed.
+    pub fn fail(mut self, message: &str) {
+        if let Some(r) = self.responder.take() {
+            r.send(json!({ "error": message }));
+        }
+    }
+}
+
+impl Drop for ToolInvocation {
+    fn drop(&mut self) {
+        if let Some(r) = self.responder.take() {
+            log!(Level::Warn, "handlers", "tool call {} dropped without an answer", self.tool_call_id);
+            r.send(json!({ "error": "the tool handler did not complete the invocation" }));
+        }
+    }
+}
+
+/// One `permission.requested` to decide.
+pub struct PermissionRequest {
+    responder: Option<Responder>,
+    /// The event's `data` (`{requestId, permissionRequest: {kind, ...}, ...}`) plus a NUL.
+    json: String,
+}
+
+impl PermissionRequest {
+    pub(crate) fn new(
+        peer: Weak<RpcPeer>,
+        runtime: tokio::runtime::Handle,
+        session_id: Arc<str>,
+        request_id: String,
+        data_json: &str,
+    ) -> Self {
+        let mut json = String::with_capacity(data_json.len() + 1);
+        json.push_str(data_json);
+        json.push('\0');
+        PermissionRequest {
+            responder: Some(Responder {
+                peer,
+                runtime,
+                method: "session.permissions.handlePendingPermissionRequest",
+                session_id,
+                request_id,
+            }),
+            json,
+        }
+    }
+
+    pub fn json(&self) -> &str {
+        &self.json[..self.json.len() - 1]
+    }
+
+    pub fn json_c(&self) -> *const c_char {
+        self.json.as_ptr().cast()
+    }
+
+    /// Answers with a decision object, e.g. `{"kind":"approve-once"}` or
+    /// `{"kind":"reject","feedback":"..."}`.
+    pub fn respond(mut self, decision: Value) {
+        if let Some(r) = self.responder.take() {
+            r.send(json!({ "result": decision }));
+        }
+    }
+}
+
+impl Drop for PermissionRequest {
+    fn drop(&mut self) {
+        if let Some(r) = self.responder.take() {
+            r.send(json!({ "result": {"kind": "user-not-available"} }));
+        }
+    }
+}
+
+/// Handles calls of one custom tool. Runs on the client's callback thread.
+pub type ToolHandler = Arc<dyn Fn(ToolInvocation) + Send + Sync>;
+/// Decides permission requests. Runs on the client's callback thread.
+pub type PermissionHandler = Arc<dyn Fn(PermissionRequest) + Send + Sync>;
+
+/// A custom tool: its declaration as sent in `session.create`
+/// (`{name, description?, parameters?, overridesBuiltInTool?, skipPermission?, ...}`)
+/// and the handler that runs it.
+#[derive(Clone)]
+pub struct Tool {
+    pub declaration: Value,
+    pub handler: ToolHandler,
+}
+
+impl Tool {
+    pub fn name(&self) -> &str {
+        self.declaration.get("name").and_then(Value::as_str).unwrap_or("")
+    }
+}
+
+/// What to do with `permission.requested`.
+#[derive(Clone)]
+pub enum PermissionPolicy {
+    /// Approve every request once, without a callback.
+    ApproveAll,
+    Handler(PermissionHandler),
+}

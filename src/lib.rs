@@ -1,0 +1,27 @@
+//! libcopilot: GitHub Copilot's agent runtime for any language with a C FFI.
+//!
+//! Layers, each depending only on the ones below it:
+//! - `ffi`: the C boundary (opaque handles, status codes, callbacks, panics);
+//! - `client`, `session`, `handlers`, `events`: the SDK in safe async Rust;
+//! - `dispatch`: the per-client callback thread;
+//! - `rpc`: JSON-RPC 2.0 peer over LSP framing;
+//! - `transport`: the CLI child process and its pipes.
+
+pub mod client;
+pub mod dispatch;
+pub mod error;
+pub mod events;
+pub mod ffi;
+pub mod handlers;
+mod log;
+pub mod options;
+pub mod rpc;
+pub mod session;
+pub mod transport;
+
+pub use client::{Client, ClientState, PROTOCOL_VERSION};
+pub use error::{Error, ErrorKind, Result};
+pub use events::{EventHandler, SessionEvent};
+pub use handlers::{PermissionPolicy, PermissionRequest, Tool, ToolInvocation};
+pub use options::ClientOptions;
+pub use session::{Session, SessionConfig};

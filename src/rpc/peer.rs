@@ -1,0 +1,320 @@
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::oneshot;
+
+use super::frame::{encode_frame, read_frame, FrameError};
+use crate::error::{Error, Result};
+use crate::log::{log, Level};
+
+pub type BoxWriter = Box<dyn AsyncWrite + Send + Unpin>;
+type Reply = Result<Box<RawValue>>;
+
+/// A message the peer sent us that is not a reply to one of our requests.
+#[derive(Debug)]
+pub enum Inbound {
+    Notification {
+        method: String,
+        params: Box<RawValue>,
+    },
+    /// Must be answered with `RpcPeer::respond` using `id` as received.
+    Request {
+        id: Box<RawValue>,
+        method: String,
+        params: Box<RawValue>,
+    },
+}
+
+/// Our side of one JSON-RPC connection: writes frames, matches replies to requests.
+pub struct RpcPeer {
+    writer: tokio::sync::Mutex<Option<BoxWriter>>,
+    state: Mutex<PeerState>,
+    next_id: AtomicU64,
+}
+
+struct PeerState {
+    pending: HashMap<u64, oneshot::Sender<Reply>>,
+    /// Set once the connection is gone; every later request fails with it.
+    closed: Option<Error>,
+}
+
+#[derive(Serialize)]
+struct OutRequest<'a, P: ?Sized> {
+    jsonrpc: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+    method: &'a str,
+    params: &'a P,
+}
+
+#[derive(Serialize)]
+struct OutResponse<'a, R: ?Sized> {
+    jsonrpc: &'static str,
+    id: &'a RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a R>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<OutError<'a>>,
+}
+
+#[derive(Serialize)]
+struct OutError<'a> {
+    code: i64,
+    message: &'a str,
+}
+
+#[derive(Deserialize)]
+struct InMessage<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<InError<'a>>,
+}
+
+#[derive(Deserialize)]
+struct InError<'a> {
+    code: i64,
+    #[serde(default)]
+    message: String,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+/// Removes a pending entry when the waiting future is dropped (timeout, cancel).
+struct PendingGuard<'a> {
+    peer: &'a RpcPeer,
+    id: u64,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.peer.state.lock().pending.remove(&self.id);
+    }
+}
+
+impl RpcPeer {
+    pub fn new(writer: BoxWriter) -> Arc<Self> {
+        Arc::new(RpcPeer {
+            writer: tokio::sync::Mutex::new(Some(writer)),
+            state: Mutex::new(PeerState {
+                pending: HashMap::new(),
+                closed: None,
+            }),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// Sends a request and waits for its reply: the `result` as raw JSON, or the
+    /// peer's error as `ErrorKind::Rpc`, or `Disconnected` if the connection ends first.
+    pub async fn request<P: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<Box<RawValue>> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let body = serde_json::to_vec(&OutRequest {
+            jsonrpc: "2.0",
+            id: Some(id),
+            method,
+            params,
+        })
+        .map_err(|e| Error::invalid_json(format!("cannot serialise {method} params: {e}")))?;
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut st = self.state.lock();
+            if let Some(err) = &st.closed {
+                return Err(err.clone());
+            }
+            st.pending.insert(id, tx);
+        }
+        let _guard = PendingGuard { peer: self, id };
+        log!(Level::Trace, "rpc", "-> {}", String::from_utf8_lossy(&body));
+        self.write_frame(&body).await?;
+        match rx.await {
+            Ok(reply) => reply,
+            Err(_) => Err(self.closed_error()),
+        }
+    }
+
+    /// Sends a notification (no reply expected).
+    pub async fn notify<P: Serialize + ?Sized>(&self, method: &str, params: &P) -> Result<()> {
+        let body = serde_json::to_vec(&OutRequest {
+            jsonrpc: "2.0",
+            id: None,
+            method,
+            params,
+        })
+        .map_err(|e| Error::invalid_json(format!("cannot serialise {method} params: {e}")))?;
+        self.write_frame(&body).await
+    }
+
+    /// Answers a request the peer sent us.
+    pub async fn respond<R: Serialize + ?Sized>(
+        &self,
+        id: &RawValue,
+        result: std::result::Result<&R, (i64, &str)>,
+    ) -> Result<()> {
+        let msg = match result {
+            Ok(r) => OutResponse {
+                jsonrpc: "2.0",
+                id,
+                result: Some(r),
+                error: None,
+            },
+            Err((code, message)) => OutResponse {
+                jsonrpc: "2.0",
+                id,
+                result: None,
+                error: Some(OutError { code, message }),
+            },
+        };
+        let body = serde_json::to_vec(&msg)
+            .map_err(|e| Error::invalid_json(format!("cannot serialise response: {e}")))?;
+        self.write_frame(&body).await
+    }
+
+    async fn write_frame(&self, body: &[u8]) -> Result<()> {
+        let frame = encode_frame(body);
+        let mut w = self.writer.lock().await;
+        let Some(writer) = w.as_mut() else {
+            return Err(self.closed_error());
+        };
+        let res = async {
+            writer.write_all(&frame).await?;
+            writer.flush().await
+        }
+        .await;
+        res.map_err(|e| {
+            let closed = self.state.lock().closed.clone();
+            closed.unwrap_or_else(|| Error::disconnected(format!("write to Copilot CLI failed: {e}")))
+        })
+    }
+
+    /// Closes our writing side (for a child: its stdin), telling the peer we are done.
+    pub async fn close_writer(&self) {
+        if let Some(mut w) = self.writer.lock().await.take() {
+            let _ = w.shutdown().await;
+        }
+    }
+
+    /// Marks the connection closed and fails every pending request with `reason`.
+    /// Idempotent: the first reason wins.
+    pub fn fail_all(&self, reason: Error) {
+        let pending: Vec<_> = {
+            let mut st = self.state.lock();
+            if st.closed.is_none() {
+                st.closed = Some(reason.clone());
+            }
+            st.pending.drain().map(|(_, tx)| tx).collect()
+        };
+        let reason = self.closed_error_or(reason);
+        for tx in pending {
+            let _ = tx.send(Err(reason.clone()));
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state.lock().closed.is_some()
+    }
+
+    fn closed_error_or(&self, fallback: Error) -> Error {
+        self.state.lock().closed.clone().unwrap_or(fallback)
+    }
+
+    pub fn closed_error(&self) -> Error {
+        self.closed_error_or(Error::disconnected("connection to Copilot CLI closed"))
+    }
+
+    /// Routes one received frame: replies complete their request; everything
+    /// else becomes `Inbound`. Malformed frames are logged and answered per
+    /// JSON-RPC where an id is known; they never close the connection.
+    fn route(&self, body: &[u8]) -> Option<Inbound> {
+        let msg: InMessage = match serde_json::from_slice(body) {
+            Ok(m) => m,
+            Err(e) => {
+                log!(Level::Warn, "rpc", "dropping frame that is not JSON-RPC: {e}");
+                return None;
+            }
+        };
+        match (msg.method, msg.id) {
+            (Some(method), Some(id)) => Some(Inbound::Request {
+                id: id.to_owned(),
+                method,
+                params: params_or_empty(msg.params),
+            }),
+            (Some(method), None) => Some(Inbound::Notification {
+                method,
+                params: params_or_empty(msg.params),
+            }),
+            (None, Some(id)) => {
+                let Ok(num) = serde_json::from_str::<u64>(id.get()) else {
+                    log!(Level::Debug, "rpc", "reply with foreign id {} ignored", id.get());
+                    return None;
+                };
+                let Some(tx) = self.state.lock().pending.remove(&num) else {
+                    log!(Level::Debug, "rpc", "reply to unknown id {num} ignored");
+                    return None;
+                };
+                let reply = match msg.error {
+                    Some(e) => Err(Error::rpc(e.code, e.message, e.data.map(|d| d.get().to_owned()))),
+                    None => Ok(msg
+                        .result
+                        .map(|r| r.to_owned())
+                        .unwrap_or_else(|| RawValue::from_string("null".into()).unwrap())),
+                };
+                let _ = tx.send(reply);
+                None
+            }
+            (None, None) => {
+                log!(Level::Warn, "rpc", "dropping JSON object that is neither request nor reply");
+                None
+            }
+        }
+    }
+}
+
+fn params_or_empty(params: Option<&RawValue>) -> Box<RawValue> {
+    match params {
+        Some(p) => p.to_owned(),
+        None => RawValue::from_string("{}".into()).unwrap(),
+    }
+}
+
+/// Reads frames until the stream ends, handing each inbound message to
+/// `on_inbound` in wire order. Returns why it stopped; the caller decides how
+/// to describe that to users (it knows about the child process).
+pub async fn read_loop<R, F, Fut>(
+    mut reader: R,
+    peer: Arc<RpcPeer>,
+    max_body: usize,
+    mut on_inbound: F,
+) -> FrameError
+where
+    R: AsyncBufRead + Unpin,
+    F: FnMut(Inbound) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut line = Vec::with_capacity(128);
+    loop {
+        let body = match read_frame(&mut reader, &mut line, max_body).await {
+            Ok(body) => body,
+            Err(e) => return e,
+        };
+        log!(Level::Trace, "rpc", "<- {}", String::from_utf8_lossy(&body));
+        if let Some(inbound) = peer.route(&body) {
+            on_inbound(inbound).await;
+        }
+    }
+}

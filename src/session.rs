@@ -1,0 +1,316 @@
+//! Sessions: configuration, the routing state the reader uses, and the
+//! operations (send, send_and_wait, abort, get_messages, destroy, call).
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use crate::client::{ClientInner, Connection};
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::{types, EventHandler, SessionEvent};
+use crate::handlers::{PermissionPolicy, Tool};
+use crate::log::{log, Level};
+
+/// Everything `session.create` / `session.resume` needs. `fields` pass
+/// through to the wire unchanged (model, streaming, provider, systemMessage,
+/// availableTools, excludedTools, workingDirectory, mcpServers, ...); tools,
+/// `requestPermission` and `sessionId` are filled in from the handlers.
+#[derive(Clone, Default)]
+pub struct SessionConfig {
+    pub fields: Map<String, Value>,
+    pub tools: Vec<Tool>,
+    pub permission: Option<PermissionPolicy>,
+    /// Subscribed before `session.create` is sent, so no event is missed.
+    pub on_event: Vec<EventHandler>,
+}
+
+impl SessionConfig {
+    /// Parses the JSON object of wire fields; `""`/`null` mean none.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let trimmed = json.trim();
+        if trimmed.is_empty() || trimmed == "null" {
+            return Ok(Self::default());
+        }
+        match serde_json::from_str::<Value>(trimmed) {
+            Ok(Value::Object(fields)) => Ok(SessionConfig {
+                fields,
+                ..Default::default()
+            }),
+            Ok(_) => Err(Error::invalid_json("session config must be a JSON object")),
+            Err(e) => Err(Error::invalid_json(format!("session config: {e}"))),
+        }
+    }
+
+    /// The `session.create` params for session `id`.
+    pub(crate) fn wire_params(&self, id: &str) -> Value {
+        let mut p = self.fields.clone();
+        p.insert("sessionId".into(), Value::String(id.into()));
+        if !self.tools.is_empty() {
+            let mut tools = match p.remove("tools") {
+                Some(Value::Array(declared)) => declared,
+                _ => Vec::new(),
+            };
+            tools.extend(self.tools.iter().map(|t| t.declaration.clone()));
+            p.insert("tools".into(), Value::Array(tools));
+        }
+        p.insert("requestPermission".into(), Value::Bool(self.permission.is_some()));
+        p.entry("envValueMode").or_insert_with(|| Value::String("direct".into()));
+        Value::Object(p)
+    }
+}
+
+type Subscribers = Arc<Vec<(u64, EventHandler)>>;
+
+/// Per-session state shared by the handle and the reader's router.
+pub(crate) struct SessionShared {
+    pub id: Arc<str>,
+    subscribers: Mutex<Subscribers>,
+    next_subscription: AtomicU64,
+    pub tools: HashMap<String, Tool>,
+    pub permission: Option<PermissionPolicy>,
+    closed: AtomicBool,
+}
+
+impl SessionShared {
+    pub fn new(id: &str, config: &SessionConfig) -> Arc<Self> {
+        let shared = Arc::new(SessionShared {
+            id: id.into(),
+            subscribers: Mutex::new(Arc::new(Vec::new())),
+            next_subscription: AtomicU64::new(1),
+            tools: config.tools.iter().map(|t| (t.name().to_string(), t.clone())).collect(),
+            permission: config.permission.clone(),
+            closed: AtomicBool::new(false),
+        });
+        for handler in &config.on_event {
+            shared.subscribe(handler.clone());
+        }
+        shared
+    }
+
+    pub fn subscribe(&self, handler: EventHandler) -> u64 {
+        let id = self.next_subscription.fetch_add(1, Ordering::Relaxed);
+        let mut subs = self.subscribers.lock();
+        let mut next: Vec<_> = subs.iter().cloned().collect();
+        next.push((id, handler));
+        *subs = Arc::new(next);
+        id
+    }
+
+    /// Removes a subscriber; true if it was there. A delivery already running
+    /// on the callback thread may still finish with it.
+    pub fn unsubscribe(&self, id: u64) -> bool {
+        let mut subs = self.subscribers.lock();
+        if !subs.iter().any(|(i, _)| *i == id) {
+            return false;
+        }
+        let next: Vec<_> = subs.iter().filter(|(i, _)| *i != id).cloned().collect();
+        *subs = Arc::new(next);
+        true
+    }
+
+    /// Runs every subscriber on `event`; on the callback thread only.
+    pub fn deliver(&self, event: &SessionEvent) {
+        if self.is_closed() {
+            return;
+        }
+        let subs = self.subscribers.lock().clone();
+        for (_, handler) in subs.iter() {
+            if catch_unwind(AssertUnwindSafe(|| handler(event))).is_err() {
+                log!(Level::Error, "session", "an event subscriber panicked on {}", event.event_type());
+            }
+        }
+    }
+
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        *self.subscribers.lock() = Arc::new(Vec::new());
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+}
+
+/// A conversation with the agent. Cheap to clone; all clones are one session.
+#[derive(Clone)]
+pub struct Session {
+    pub(crate) shared: Arc<SessionShared>,
+    pub(crate) client: Weak<ClientInner>,
+    pub(crate) workspace_path: Option<String>,
+}
+
+impl Session {
+    pub fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    /// The workspace folder the CLI reported at create/resume, if any.
+    pub fn workspace_path(&self) -> Option<&str> {
+        self.workspace_path.as_deref()
+    }
+
+    fn connection(&self) -> Result<(Arc<ClientInner>, Arc<Connection>)> {
+        if self.shared.is_closed() {
+            return Err(Error::invalid_state(format!("session {} was destroyed", self.id())));
+        }
+        let client = self
+            .client
+            .upgrade()
+            .ok_or_else(|| Error::invalid_state("the client of this session was freed"))?;
+        let conn = client.connection()?;
+        Ok((client, conn))
+    }
+
+    /// Calls any session-scoped method; `sessionId` is added to `params`.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value> {
+        let (_client, conn) = self.connection()?;
+        let params = self.with_session_id(params)?;
+        conn.request_value(method, &params).await
+    }
+
+    fn with_session_id(&self, params: Value) -> Result<Value> {
+        let mut map = match params {
+            Value::Object(m) => m,
+            Value::Null => Map::new(),
+            _ => return Err(Error::invalid_json("params must be a JSON object")),
+        };
+        map.insert("sessionId".into(), Value::String(self.id().into()));
+        Ok(Value::Object(map))
+    }
+
+    /// `session.send`: queues a message (`{prompt, attachments?, mode?, ...}`)
+    /// and returns its message id without waiting for the turn.
+    pub async fn send(&self, message: Value) -> Result<String> {
+        let result = self.call("session.send", message).await?;
+        Ok(result
+            .get("messageId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Sends and waits for `session.idle`; returns the last `assistant.message`
+    /// event of the turn (None if the turn produced none). Fails on
+    /// `session.error`, on disconnect, and after `timeout` (the turn goes on).
+    pub async fn send_and_wait(&self, message: Value, timeout: Duration) -> Result<Option<Arc<SessionEvent>>> {
+        let (client, conn) = self.connection()?;
+        if client.dispatcher.is_current_thread() {
+            return Err(Error::new(
+                ErrorKind::WrongThread,
+                "send_and_wait cannot wait on the callback thread that delivers the events it waits for; use send",
+            ));
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<TurnSignal>();
+        let waiter = self.shared.subscribe(Arc::new(move |event: &SessionEvent| {
+            let signal = match event.event_type() {
+                types::ASSISTANT_MESSAGE => {
+                    TurnSignal::Message(Arc::new(SessionEvent::new(
+                        event.session_id().into(),
+                        event.event_type(),
+                        event.json(),
+                    )))
+                }
+                types::SESSION_IDLE => TurnSignal::Idle,
+                types::SESSION_ERROR => TurnSignal::Error(
+                    event
+                        .data::<Value>()
+                        .and_then(|d| d.get("message").and_then(Value::as_str).map(str::to_owned))
+                        .unwrap_or_else(|| "session error".into()),
+                ),
+                _ => return,
+            };
+            let _ = tx.send(signal);
+        }));
+        let _unsubscribe = Unsubscribe(&self.shared, waiter);
+        let mut closed = conn.closed_watch();
+        let turn = async {
+            self.send(message).await?;
+            let mut last = None;
+            loop {
+                tokio::select! {
+                    signal = rx.recv() => match signal {
+                        Some(TurnSignal::Message(ev)) => last = Some(ev),
+                        Some(TurnSignal::Idle) => return Ok(last),
+                        Some(TurnSignal::Error(msg)) => return Err(Error::new(ErrorKind::SessionError, msg)),
+                        None => return Err(Error::invalid_state("session closed while waiting for the turn")),
+                    },
+                    _ = closed.wait_for(|c| c.is_some()) => {
+                        return Err(conn.closed_error());
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, turn).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::timeout(format!(
+                "send_and_wait: no session.idle within {} ms (the turn continues; abort it to stop it)",
+                timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// `session.abort`: stops the current turn.
+    pub async fn abort(&self) -> Result<()> {
+        self.call("session.abort", Value::Null).await.map(drop)
+    }
+
+    /// `session.getMessages`: the persisted events, oldest first, as a JSON array.
+    pub async fn get_messages(&self) -> Result<Value> {
+        let mut r = self.call("session.getMessages", Value::Null).await?;
+        Ok(r.get_mut("events").map(Value::take).unwrap_or(Value::Array(vec![])))
+    }
+
+    /// Adds a subscriber; returns its id for `unsubscribe`.
+    pub fn subscribe(&self, handler: EventHandler) -> u64 {
+        self.shared.subscribe(handler)
+    }
+
+    pub fn unsubscribe(&self, id: u64) -> bool {
+        self.shared.unsubscribe(id)
+    }
+
+    /// `session.destroy`: releases the session in the CLI (its history stays on
+    /// disk for resume) and stops its callbacks. Idempotent.
+    pub async fn destroy(&self) -> Result<()> {
+        if self.shared.is_closed() {
+            return Ok(());
+        }
+        let result = match self.connection() {
+            Ok((_client, conn)) => conn
+                .request_value("session.destroy", &serde_json::json!({"sessionId": self.id()}))
+                .await
+                .map(drop),
+            Err(e) => Err(e),
+        };
+        self.detach();
+        result
+    }
+
+    /// Stops routing to this session locally, without telling the CLI.
+    pub(crate) fn detach(&self) {
+        self.shared.close();
+        if let Some(client) = self.client.upgrade() {
+            client.router.sessions.lock().remove(&*self.shared.id);
+        }
+    }
+}
+
+enum TurnSignal {
+    Message(Arc<SessionEvent>),
+    Idle,
+    Error(String),
+}
+
+struct Unsubscribe<'a>(&'a SessionShared, u64);
+
+impl Drop for Unsubscribe<'_> {
+    fn drop(&mut self) {
+        self.0.unsubscribe(self.1);
+    }
+}

@@ -1,0 +1,194 @@
+//! The CLI child process: reaped by a dedicated thread that blocks in
+//! `waitid`, so no SIGCHLD handler is ever installed (Go hosts crash on
+//! handlers without SA_ONSTACK), and stderr kept as a bounded tail for errors.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::log::{log, Level};
+
+/// Bytes of the child's stderr kept for error messages.
+const STDERR_TAIL_BYTES: usize = 64 * 1024;
+/// Bytes of that tail quoted in an error message.
+const STDERR_QUOTE_BYTES: usize = 4 * 1024;
+
+/// How the child ended, as `waitpid` reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Code(i32),
+    Signal(i32),
+}
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitStatus::Code(c) => write!(f, "exit code {c}"),
+            ExitStatus::Signal(s) => write!(f, "signal {s}"),
+        }
+    }
+}
+
+struct Shared {
+    pid: libc::pid_t,
+    /// `Some` once reaped; the lock also orders kill() before the pid can be reused.
+    status: Mutex<Option<ExitStatus>>,
+    exited: Condvar,
+    stderr: Mutex<VecDeque<u8>>,
+    /// Wakes async waiters when the child is reaped.
+    exit_watch: tokio::sync::watch::Sender<Option<ExitStatus>>,
+}
+
+/// A handle to the running (or exited) child. Cloning shares the same process.
+#[derive(Clone)]
+pub struct ChildProcess {
+    shared: Arc<Shared>,
+}
+
+impl ChildProcess {
+    /// Takes over a spawned child: starts its reaper and stderr reader threads.
+    pub fn adopt(pid: u32, stderr: Option<std::process::ChildStderr>) -> std::io::Result<Self> {
+        let (exit_watch, _) = tokio::sync::watch::channel(None);
+        let shared = Arc::new(Shared {
+            pid: pid as libc::pid_t,
+            status: Mutex::new(None),
+            exited: Condvar::new(),
+            stderr: Mutex::new(VecDeque::new()),
+            exit_watch,
+        });
+        let reaper = shared.clone();
+        std::thread::Builder::new()
+            .name("copilot-reaper".into())
+            .spawn(move || reap(&reaper))?;
+        if let Some(stderr) = stderr {
+            let tail = shared.clone();
+            std::thread::Builder::new()
+                .name("copilot-stderr".into())
+                .spawn(move || collect_stderr(stderr, &tail))?;
+        }
+        Ok(ChildProcess { shared })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.shared.pid as u32
+    }
+
+    /// The exit status, once the child has been reaped.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        *self.shared.status.lock()
+    }
+
+    /// Sends SIGKILL unless the child is already reaped (never a reused pid).
+    pub fn kill(&self) {
+        let status = self.shared.status.lock();
+        if status.is_none() {
+            // SAFETY: plain syscall on a pid that is ours and not yet reaped.
+            unsafe { libc::kill(self.shared.pid, libc::SIGKILL) };
+        }
+    }
+
+    /// Blocks the calling thread until the child is reaped or `timeout` passes.
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<ExitStatus> {
+        let mut status = self.shared.status.lock();
+        if status.is_none() {
+            self.shared.exited.wait_while_for(&mut status, |s| s.is_none(), timeout);
+        }
+        *status
+    }
+
+    /// Waits without blocking a runtime thread until the child is reaped or `timeout` passes.
+    pub async fn wait_exit(&self, timeout: Duration) -> Option<ExitStatus> {
+        let mut rx = self.shared.exit_watch.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|s| s.is_some())).await;
+        self.exit_status()
+    }
+
+    /// The last lines the child wrote to stderr (at most a few KiB), lossily decoded.
+    pub fn stderr_tail(&self) -> String {
+        let buf = self.shared.stderr.lock();
+        let skip = buf.len().saturating_sub(STDERR_QUOTE_BYTES);
+        let bytes: Vec<u8> = buf.iter().skip(skip).copied().collect();
+        String::from_utf8_lossy(&bytes).trim().to_string()
+    }
+
+    /// "CLI exited (exit code 1); stderr: ..." for error messages.
+    pub fn describe_exit(&self) -> String {
+        let status = match self.exit_status() {
+            Some(s) => format!("Copilot CLI (pid {}) exited with {s}", self.pid()),
+            None => format!("Copilot CLI (pid {}) closed the connection", self.pid()),
+        };
+        let tail = self.stderr_tail();
+        if tail.is_empty() {
+            format!("{status}; it wrote nothing to stderr")
+        } else {
+            format!("{status}; stderr tail:\n{tail}")
+        }
+    }
+}
+
+fn reap(shared: &Shared) {
+    // Wait for exit without reaping, so kill() under the lock can never hit a reused pid.
+    loop {
+        // SAFETY: siginfo_t is plain data; waitid writes it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                shared.pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 {
+            break;
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            log!(Level::Warn, "child", "waitid failed: {err}");
+            break;
+        }
+    }
+    let mut status = shared.status.lock();
+    let mut raw = 0;
+    let st = loop {
+        // SAFETY: reaps our own child; the status int is written by the kernel.
+        let rc = unsafe { libc::waitpid(shared.pid, &mut raw, 0) };
+        if rc == shared.pid {
+            break if libc::WIFSIGNALED(raw) {
+                ExitStatus::Signal(libc::WTERMSIG(raw))
+            } else {
+                ExitStatus::Code(libc::WEXITSTATUS(raw))
+            };
+        }
+        if rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        break ExitStatus::Code(-1);
+    };
+    log!(Level::Debug, "child", "CLI pid {} reaped: {st}", shared.pid);
+    *status = Some(st);
+    shared.exited.notify_all();
+    drop(status);
+    shared.exit_watch.send_replace(Some(st));
+}
+
+fn collect_stderr(mut stderr: std::process::ChildStderr, shared: &Shared) {
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stderr.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                log!(Level::Debug, "cli-stderr", "{}", String::from_utf8_lossy(&chunk[..n]).trim_end());
+                let mut buf = shared.stderr.lock();
+                buf.extend(&chunk[..n]);
+                let excess = buf.len().saturating_sub(STDERR_TAIL_BYTES);
+                buf.drain(..excess);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Ways to reach a Copilot CLI server. Each yields a byte stream pair for the
+//! JSON-RPC peer and, when we spawned it, the child process.
+
+pub mod child;
+pub mod stdio;
+
+use tokio::io::AsyncBufRead;
+
+pub use child::ChildProcess;
+
+pub type BoxReader = Box<dyn AsyncBufRead + Send + Unpin>;
+
+/// An open byte channel to a CLI server.
+pub struct Transport {
+    pub reader: BoxReader,
+    pub writer: crate::rpc::BoxWriter,
+    /// The CLI process, when this client spawned it.
+    pub child: Option<ChildProcess>,
+}

@@ -1,0 +1,175 @@
+//! Spawning the CLI in server mode with JSON-RPC on its stdin/stdout.
+
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use tokio::io::BufReader;
+use tokio::net::unix::pipe;
+
+use super::{ChildProcess, Transport};
+use crate::error::{Error, ErrorKind, Result};
+use crate::options::ClientOptions;
+
+/// Environment variable that carries the GitHub token to the child.
+pub const AUTH_TOKEN_ENV: &str = "COPILOT_SDK_AUTH_TOKEN";
+
+/// Read-buffer size for the child's stdout, in bytes.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+
+/// The environment the child will see, as a list of pairs.
+fn child_env(opts: &ClientOptions) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = match &opts.env {
+        Some(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        None => std::env::vars().collect(),
+    };
+    env.retain(|(k, _)| k != "NODE_DEBUG" && k != AUTH_TOKEN_ENV);
+    if let Some(token) = &opts.github_token {
+        env.push((AUTH_TOKEN_ENV.into(), token.clone()));
+    }
+    env
+}
+
+fn lookup<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    env.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// Finds the CLI: the option, else `COPILOT_CLI_PATH`, else `copilot` on PATH
+/// (both read from the environment the child will get).
+pub fn resolve_cli_path(opts: &ClientOptions, env: &[(String, String)]) -> Result<PathBuf> {
+    let not_found = |looked_at: String| {
+        Error::new(
+            ErrorKind::CliNotFound,
+            format!(
+                "Copilot CLI not found (looked at {looked_at}): install it with \
+                 `npm install -g @github/copilot` or set COPILOT_CLI_PATH"
+            ),
+        )
+    };
+    let explicit = opts
+        .cli_path
+        .as_deref()
+        .map(|p| (p, "cliPath"))
+        .or_else(|| lookup(env, "COPILOT_CLI_PATH").map(|p| (p, "COPILOT_CLI_PATH")));
+    if let Some((path, source)) = explicit {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(not_found(format!("{} from {source}", path.display())))
+        };
+    }
+    let search = lookup(env, "PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&search) {
+        let candidate = dir.join("copilot");
+        if is_executable(&candidate) {
+            return Ok(candidate);
+        }
+    }
+    Err(not_found(format!("cliPath (unset), COPILOT_CLI_PATH (unset), `copilot` on PATH={search}")))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// The argv after the program: server-mode flags as the official SDKs pass them.
+pub fn server_args(opts: &ClientOptions) -> Vec<String> {
+    let mut args = opts.cli_args.clone();
+    args.extend(["--headless".into(), "--no-auto-update".into()]);
+    if let Some(level) = &opts.log_level {
+        args.extend(["--log-level".into(), level.clone()]);
+    }
+    args.push("--stdio".into());
+    if opts.github_token.is_some() {
+        args.extend(["--auth-token-env".into(), AUTH_TOKEN_ENV.into()]);
+    }
+    let use_logged_in_user = opts.use_logged_in_user.unwrap_or(opts.github_token.is_none());
+    if !use_logged_in_user {
+        args.push("--no-auto-login".into());
+    }
+    args
+}
+
+/// Spawns the CLI. Must run inside a tokio runtime (the pipes register with its reactor).
+pub fn spawn(opts: &ClientOptions) -> Result<Transport> {
+    let env = child_env(opts);
+    let path = resolve_cli_path(opts, &env)?;
+    let mut cmd = if path.extension().is_some_and(|e| e == "js") {
+        let mut c = Command::new("node");
+        c.arg(&path);
+        c
+    } else {
+        Command::new(&path)
+    };
+    cmd.args(server_args(opts))
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(cwd) = &opts.cwd {
+        cmd.current_dir(cwd);
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::new(
+            ErrorKind::Connection,
+            format!("cannot start Copilot CLI {}: {e}", path.display()),
+        )
+    })?;
+    let io_err = |e: std::io::Error| Error::new(ErrorKind::Connection, format!("CLI pipes: {e}"));
+    let stdin = OwnedFd::from(child.stdin.take().expect("stdin piped"));
+    let stdout = OwnedFd::from(child.stdout.take().expect("stdout piped"));
+    let process = ChildProcess::adopt(child.id(), child.stderr.take()).map_err(io_err)?;
+    // The std Child is dropped without waiting: the reaper thread owns reaping.
+    drop(child);
+    let writer = pipe::Sender::from_owned_fd(stdin).map_err(io_err)?;
+    let reader = pipe::Receiver::from_owned_fd(stdout).map_err(io_err)?;
+    Ok(Transport {
+        reader: Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, reader)),
+        writer: Box::new(writer),
+        child: Some(process),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_never_on_argv_and_no_auto_login_follows_token() {
+        let opts = ClientOptions::from_json(r#"{"githubToken":"secret-123"}"#).unwrap();
+        let args = server_args(&opts);
+        assert!(!args.iter().any(|a| a.contains("secret-123")));
+        assert!(args.windows(2).any(|w| w == ["--auth-token-env", AUTH_TOKEN_ENV]));
+        assert!(args.contains(&"--no-auto-login".to_string()));
+        let env = child_env(&opts);
+        assert_eq!(lookup(&env, AUTH_TOKEN_ENV), Some("secret-123"));
+    }
+
+    #[test]
+    fn logged_in_user_is_default_without_token() {
+        let args = server_args(&ClientOptions::default());
+        assert_eq!(args, ["--headless", "--no-auto-update", "--stdio"]);
+        let opts = ClientOptions::from_json(r#"{"useLoggedInUser":false,"logLevel":"debug"}"#).unwrap();
+        assert_eq!(
+            server_args(&opts),
+            ["--headless", "--no-auto-update", "--log-level", "debug", "--stdio", "--no-auto-login"]
+        );
+    }
+
+    #[test]
+    fn missing_cli_says_where_it_looked_and_how_to_install() {
+        let opts = ClientOptions::from_json(r#"{"cliPath":"/nonexistent/copilot"}"#).unwrap();
+        let err = resolve_cli_path(&opts, &[]).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::CliNotFound);
+        assert!(err.message.contains("/nonexistent/copilot"), "{}", err.message);
+        assert!(err.message.contains("npm install -g @github/copilot"));
+        let opts = ClientOptions::from_json(r#"{"env":{"PATH":"/nonexistent"}}"#).unwrap();
+        let err = resolve_cli_path(&opts, &child_env(&opts)).unwrap_err();
+        assert!(err.message.contains("PATH=/nonexistent"), "{}", err.message);
+    }
+}

@@ -1,0 +1,275 @@
+/*
+ * Tests of libcopilot through its real C ABI, built against include/copilot.h.
+ * Run by tests/c_abi.rs, which passes:
+ *   COPILOT_TEST_OPTIONS  client options JSON (real CLI, isolated env)
+ *   COPILOT_TEST_SESSION  session config JSON (BYOK provider = copilot-replay)
+ * Prints one "ok"/"not ok" line per check; exits 1 if any failed.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "copilot.h"
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond, ...)                                         \
+    do {                                                         \
+        checks++;                                                \
+        if (cond) {                                              \
+            printf("ok %d - ", checks);                          \
+        } else {                                                 \
+            failures++;                                          \
+            printf("not ok %d - (%s:%d) ", checks, __FILE__, __LINE__); \
+        }                                                        \
+        printf(__VA_ARGS__);                                     \
+        printf("\n");                                            \
+    } while (0)
+
+/* Checks a failed call: expected status, a non-empty message, error freed. */
+static void expect_error(copilot_status got, copilot_status want, copilot_error *err, const char *what) {
+    const char *msg = copilot_error_message(err);
+    CHECK(got == want && err != NULL && msg && *msg && copilot_error_status(err) == want,
+          "%s -> status %d (want %d): %s", what, (int)got, (int)want, msg ? msg : "(null)");
+    copilot_error_free(err);
+}
+
+static void test_versions(void) {
+    CHECK(copilot_abi_version() == COPILOT_ABI_VERSION, "ABI version %u matches header %u", copilot_abi_version(),
+          COPILOT_ABI_VERSION);
+    CHECK(copilot_version() && *copilot_version(), "version string %s", copilot_version());
+}
+
+static void test_misuse(void) {
+    copilot_error *err = NULL;
+    copilot_client *client = NULL;
+    copilot_session_config *cfg = NULL;
+
+    expect_error(copilot_client_new(NULL, NULL, &err), COPILOT_ERR_INVALID_ARGUMENT, err, "client_new(NULL out)");
+    err = NULL;
+    expect_error(copilot_client_new("{not json", &client, &err), COPILOT_ERR_INVALID_JSON, err,
+                 "client_new(malformed JSON)");
+    CHECK(client == NULL, "out-param untouched on error");
+    err = NULL;
+    expect_error(copilot_client_new("{\"cliPth\": \"x\"}", &client, &err), COPILOT_ERR_INVALID_JSON, err,
+                 "client_new(unknown option)");
+    err = NULL;
+    expect_error(copilot_client_new("{\"cliPath\": \"\xff\xfe\"}", &client, &err), COPILOT_ERR_INVALID_ARGUMENT,
+                 err, "client_new(invalid UTF-8)");
+    err = NULL;
+    expect_error(copilot_client_start(NULL, &err), COPILOT_ERR_INVALID_ARGUMENT, err, "client_start(NULL)");
+    CHECK(copilot_client_start(NULL, NULL) == COPILOT_ERR_INVALID_ARGUMENT, "err_out may be NULL");
+    err = NULL;
+    expect_error(copilot_session_send(NULL, "{\"prompt\":\"x\"}", NULL, &err), COPILOT_ERR_INVALID_ARGUMENT, err,
+                 "session_send(NULL session)");
+    err = NULL;
+    expect_error(copilot_session_config_new("[1,2]", &cfg, &err), COPILOT_ERR_INVALID_JSON, err,
+                 "session_config_new(array)");
+    err = NULL;
+    CHECK(copilot_session_config_new(NULL, &cfg, &err) == COPILOT_OK && cfg, "session_config_new(NULL) = defaults");
+    expect_error(copilot_session_config_add_tool(cfg, "{\"description\":\"no name\"}", (copilot_tool_fn)1, NULL,
+                                                 NULL, &err),
+                 COPILOT_ERR_INVALID_JSON, err, "add_tool without a name");
+    err = NULL;
+    expect_error(copilot_session_config_add_tool(cfg, "{\"name\":\"t\"}", NULL, NULL, NULL, &err),
+                 COPILOT_ERR_INVALID_ARGUMENT, err, "add_tool with NULL handler");
+    err = NULL;
+    expect_error(copilot_tool_invocation_complete(NULL, "\"x\"", &err), COPILOT_ERR_INVALID_ARGUMENT, err,
+                 "tool_invocation_complete(NULL)");
+    err = NULL;
+    expect_error(copilot_permission_request_respond(NULL, "{}", &err), COPILOT_ERR_INVALID_ARGUMENT, err,
+                 "permission_request_respond(NULL)");
+    copilot_session_config_free(cfg);
+
+    /* Frees and getters accept NULL. */
+    copilot_client_free(NULL);
+    copilot_session_free(NULL);
+    copilot_session_config_free(NULL);
+    copilot_error_free(NULL);
+    copilot_string_free(NULL);
+    copilot_tool_invocation_free(NULL);
+    copilot_permission_request_free(NULL);
+    copilot_client_force_stop(NULL);
+    CHECK(copilot_session_id(NULL) == NULL, "session_id(NULL) is NULL");
+    CHECK(copilot_client_get_state(NULL) == COPILOT_CLIENT_DISCONNECTED, "get_state(NULL)");
+    int64_t code = 0;
+    CHECK(!copilot_error_rpc_code(NULL, &code), "rpc_code(NULL) is false");
+}
+
+static void test_cli_not_found(void) {
+    copilot_error *err = NULL;
+    copilot_client *client = NULL;
+    CHECK(copilot_client_new("{\"cliPath\": \"/nonexistent/copilot\"}", &client, &err) == COPILOT_OK,
+          "client_new with a missing CLI");
+    copilot_status st = copilot_client_start(client, &err);
+    const char *msg = copilot_error_message(err);
+    CHECK(st == COPILOT_ERR_CLI_NOT_FOUND && strstr(msg, "/nonexistent/copilot") &&
+              strstr(msg, "npm install -g @github/copilot"),
+          "start without CLI -> %d: %s", (int)st, msg);
+    copilot_error_free(err);
+    copilot_client_free(client);
+}
+
+/* State shared with the callbacks of the live test. */
+struct live {
+    atomic_int events;
+    atomic_int deltas;
+    atomic_int tool_calls;
+    atomic_int user_data_frees;
+    atomic_int wrong_thread_status;
+    copilot_session *session;
+    char tool_args[256];
+};
+
+static void on_event(void *ud, const char *type, const char *json, size_t len) {
+    struct live *l = ud;
+    atomic_fetch_add(&l->events, 1);
+    if (strlen(json) != len) atomic_store(&l->wrong_thread_status, 999);
+    if (strcmp(type, "assistant.message_delta") == 0) atomic_fetch_add(&l->deltas, 1);
+    if (strcmp(type, "session.idle") == 0 && l->session && atomic_load(&l->wrong_thread_status) == 0) {
+        /* A blocking wait from the callback thread must be refused, not deadlock. */
+        copilot_error *err = NULL;
+        copilot_status st = copilot_session_send_and_wait(l->session, "{\"prompt\":\"x\"}", 1000, NULL, &err);
+        atomic_store(&l->wrong_thread_status, (int)st);
+        copilot_error_free(err);
+    }
+}
+
+static void count_free(void *ud) {
+    struct live *l = ud;
+    atomic_fetch_add(&l->user_data_frees, 1);
+}
+
+static void *complete_later(void *arg) {
+    copilot_tool_invocation *inv = arg;
+    copilot_tool_invocation_complete(inv, "\"18C and sunny\"", NULL);
+    return NULL;
+}
+
+static void weather_tool(void *ud, copilot_tool_invocation *inv, const char *json) {
+    struct live *l = ud;
+    atomic_fetch_add(&l->tool_calls, 1);
+    const char *args = strstr(json, "\"arguments\":");
+    snprintf(l->tool_args, sizeof l->tool_args, "%s", args ? args : "");
+    /* Complete from another thread, as a host with its own worker pool would. */
+    pthread_t t;
+    pthread_create(&t, NULL, complete_later, inv);
+    pthread_detach(t);
+}
+
+static void test_live(const char *options, const char *session_json) {
+    copilot_error *err = NULL;
+    copilot_client *client = NULL;
+    copilot_session_config *cfg = NULL;
+    copilot_session *session = NULL;
+    struct live l;
+    memset(&l, 0, sizeof l);
+
+    CHECK(copilot_client_new(options, &client, &err) == COPILOT_OK, "client_new(real CLI)");
+    copilot_status st = copilot_client_start(client, &err);
+    CHECK(st == COPILOT_OK, "client_start -> %d %s", (int)st, err ? copilot_error_message(err) : "");
+    if (st != COPILOT_OK) {
+        copilot_error_free(err);
+        copilot_client_free(client);
+        return;
+    }
+    CHECK(copilot_client_get_state(client) == COPILOT_CLIENT_CONNECTED, "state is connected");
+    CHECK(copilot_client_cli_pid(client) > 0, "CLI pid %u", copilot_client_cli_pid(client));
+
+    char *pong = NULL;
+    CHECK(copilot_client_ping(client, "hi", &pong, &err) == COPILOT_OK && pong && strstr(pong, "\"message\""),
+          "ping -> %s", pong ? pong : "(null)");
+    copilot_string_free(pong);
+
+    char *result = NULL;
+    st = copilot_client_call(client, "no.such.method", "{}", &result, &err);
+    int64_t code = 0;
+    CHECK(st == COPILOT_ERR_RPC && copilot_error_rpc_code(err, &code) && code == -32601 && result == NULL,
+          "unknown method -> RPC error %lld: %s", (long long)code, copilot_error_message(err));
+    copilot_error_free(err);
+    err = NULL;
+
+    CHECK(copilot_session_config_new(session_json, &cfg, &err) == COPILOT_OK, "session_config_new");
+    CHECK(copilot_session_config_add_tool(cfg,
+                                          "{\"name\":\"get_weather\",\"description\":\"Weather for a city\","
+                                          "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":"
+                                          "\"string\"}}}}",
+                                          weather_tool, &l, count_free, &err) == COPILOT_OK,
+          "add_tool");
+    CHECK(copilot_session_config_approve_all(cfg, &err) == COPILOT_OK, "approve_all");
+    CHECK(copilot_session_config_on_event(cfg, on_event, &l, count_free, &err) == COPILOT_OK, "on_event");
+    st = copilot_client_create_session(client, cfg, &session, &err);
+    CHECK(st == COPILOT_OK && session, "create_session -> %d %s", (int)st, err ? copilot_error_message(err) : "");
+    copilot_session_config_free(cfg);
+    if (!session) {
+        copilot_error_free(err);
+        copilot_client_free(client);
+        return;
+    }
+    l.session = session;
+    CHECK(strlen(copilot_session_id(session)) == 36, "session id %s", copilot_session_id(session));
+
+    expect_error(copilot_session_send(session, "{\"prompt\":\"\xc3\x28\"}", NULL, &err),
+                 COPILOT_ERR_INVALID_ARGUMENT, err, "send(invalid UTF-8)");
+    err = NULL;
+    expect_error(copilot_session_send(session, "prompt without JSON", NULL, &err), COPILOT_ERR_INVALID_JSON, err,
+                 "send(malformed JSON)");
+    err = NULL;
+
+    char *answer = NULL;
+    st = copilot_session_send_and_wait(session,
+                                       "{\"prompt\":\"What is the weather in Paris? Use the get_weather tool.\"}",
+                                       60000, &answer, &err);
+    CHECK(st == COPILOT_OK && answer && strstr(answer, "It is 18C and sunny in Paris."),
+          "send_and_wait tool round trip -> %d %s", (int)st, answer ? answer : copilot_error_message(err));
+    copilot_string_free(answer);
+    CHECK(atomic_load(&l.tool_calls) == 1 && strstr(l.tool_args, "Paris"), "tool called once with %s",
+          l.tool_args);
+    CHECK(atomic_load(&l.events) > 5, "%d events delivered", atomic_load(&l.events));
+    CHECK(atomic_load(&l.wrong_thread_status) == COPILOT_ERR_WRONG_THREAD,
+          "send_and_wait inside a callback is refused (%d)", atomic_load(&l.wrong_thread_status));
+
+    char *events = NULL;
+    CHECK(copilot_session_get_messages(session, &events, &err) == COPILOT_OK && events && events[0] == '[' &&
+              strstr(events, "\"session.start\""),
+          "get_messages returns the history");
+    copilot_string_free(events);
+
+    /* An unknown session: a clear RPC error, no crash. */
+    copilot_session *ghost = NULL;
+    st = copilot_client_resume_session(client, "00000000-0000-0000-0000-000000000000", NULL, &ghost, &err);
+    CHECK(st != COPILOT_OK && ghost == NULL, "resume unknown session -> %d: %s", (int)st,
+          copilot_error_message(err));
+    copilot_error_free(err);
+    err = NULL;
+
+    CHECK(copilot_session_destroy(session, &err) == COPILOT_OK, "session_destroy");
+    expect_error(copilot_session_send(session, "{\"prompt\":\"x\"}", NULL, &err), COPILOT_ERR_INVALID_STATE, err,
+                 "send after destroy");
+    err = NULL;
+    copilot_session_free(session);
+    st = copilot_client_stop(client, 10000, &err);
+    CHECK(st == COPILOT_OK, "client_stop -> %d", (int)st);
+    CHECK(copilot_client_get_state(client) == COPILOT_CLIENT_DISCONNECTED, "state is disconnected");
+    copilot_client_free(client);
+    CHECK(atomic_load(&l.user_data_frees) == 2, "user_data_free ran once per registration (%d)",
+          atomic_load(&l.user_data_frees));
+}
+
+int main(void) {
+    test_versions();
+    test_misuse();
+    test_cli_not_found();
+    const char *options = getenv("COPILOT_TEST_OPTIONS");
+    const char *session_json = getenv("COPILOT_TEST_SESSION");
+    if (options && session_json) {
+        test_live(options, session_json);
+    } else {
+        CHECK(0, "COPILOT_TEST_OPTIONS and COPILOT_TEST_SESSION must be set");
+    }
+    printf("%d checks, %d failed\n", checks, failures);
+    return failures ? 1 : 0;
+}

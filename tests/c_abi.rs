@@ -1,0 +1,78 @@
+//! Builds tests/c/abi_test.c against include/copilot.h and the freshly built
+//! libcopilot.so, then runs it against the real CLI and copilot-replay.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::TestEnv;
+use serde_json::json;
+
+/// target/<profile>, where cargo put libcopilot.so for this test run.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
+}
+
+fn compile(source: &str, out_name: &str) -> PathBuf {
+    let root = common::repo_dir();
+    let lib = lib_dir();
+    assert!(lib.join("libcopilot.so").is_file(), "no libcopilot.so in {}", lib.display());
+    let out = lib.join(out_name);
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread"])
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg(root.join(source))
+        .arg("-o")
+        .arg(&out)
+        .arg(format!("-L{}", lib.display()))
+        .arg("-lcopilot")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .status()
+        .expect("run the C compiler");
+    assert!(status.success(), "compiling {source} failed");
+    out
+}
+
+#[test]
+fn c_program_drives_the_real_cli_through_the_abi() {
+    let exe = compile("tests/c/abi_test.c", "abi_test");
+    let env = TestEnv::new(&["weather_tool.yaml"]);
+    let output = Command::new(&exe)
+        .env("COPILOT_TEST_OPTIONS", env.client_options_json())
+        .env("COPILOT_TEST_SESSION", env.session_fields(json!({"streaming": true})).to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "abi_test failed:\n{stdout}");
+    assert!(stdout.contains(", 0 failed"));
+}
+
+#[test]
+fn demo_compiles_and_runs_offline() {
+    let exe = compile("examples/demo.c", "demo");
+    let env = TestEnv::with_files(&[common::repo_dir().join("examples/conversations/demo.yaml")]);
+    let child_env = env.child_env();
+    let mut cmd = Command::new(&exe);
+    cmd.env_clear();
+    for (k, v) in child_env.as_object().unwrap() {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    let output = cmd
+        .env("COPILOT_CLI_PATH", common::cli_path())
+        .env("COPILOT_PROVIDER_URL", env.replay.base_url())
+        .current_dir(env.home_path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success());
+    assert!(stdout.contains("[tool call] \"get_weather\""), "{stdout}");
+    assert!(stdout.contains("[tool result]") && stdout.contains("18C and sunny"), "{stdout}");
+    assert!(stdout.contains("[final answer event]\n\"It's a lovely day in Paris"), "{stdout}");
+}

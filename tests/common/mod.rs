@@ -1,0 +1,146 @@
+//! Test harness: the real Copilot CLI in an isolated environment, with model
+//! replies served by copilot-replay from conversations in tests/conversations.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use copilot_replay::ReplayServer;
+use serde_json::{json, Value};
+
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The CLI binary: `COPILOT_CLI_PATH`, else the copy `tests/support/ensure-cli.sh` installs.
+pub fn cli_path() -> PathBuf {
+    if let Ok(p) = std::env::var("COPILOT_CLI_PATH") {
+        return PathBuf::from(p);
+    }
+    let p = repo_dir().join(".tools/copilot-cli/node_modules/@github/copilot-linux-x64/copilot");
+    assert!(
+        p.is_file(),
+        "Copilot CLI not found at {}: run tests/support/ensure-cli.sh or set COPILOT_CLI_PATH",
+        p.display()
+    );
+    p
+}
+
+/// One unpacked-CLI cache for every test (the CLI unpacks ~235 MB on first run).
+pub fn shared_cache_dir() -> PathBuf {
+    let dir = std::env::var("COPILOT_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_dir().join("target/copilot-cache"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn conversations(names: &[&str]) -> Vec<PathBuf> {
+    names
+        .iter()
+        .map(|n| repo_dir().join("tests/conversations").join(n))
+        .collect()
+}
+
+/// A per-test home directory and replay server.
+pub struct TestEnv {
+    pub home: tempfile::TempDir,
+    pub replay: ReplayServer,
+}
+
+/// A loopback port that refuses connections, so stray HTTP fails fast.
+fn refused_proxy() -> String {
+    static PORT: OnceLock<u16> = OnceLock::new();
+    let port = PORT.get_or_init(|| {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+        // dropped: nothing listens there any more
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+impl TestEnv {
+    pub fn new(conversation_files: &[&str]) -> TestEnv {
+        Self::with_files(&conversations(conversation_files))
+    }
+
+    pub fn with_files(files: &[PathBuf]) -> TestEnv {
+        let replay = ReplayServer::start_blocking(files, 0).expect("start copilot-replay");
+        TestEnv {
+            home: tempfile::tempdir().unwrap(),
+            replay,
+        }
+    }
+
+    /// The isolated environment of testing-offline.md: no tokens, a private
+    /// home, the shared cache, and a proxy that refuses everything.
+    pub fn child_env(&self) -> Value {
+        let home = self.home.path().to_str().unwrap();
+        let mut env = serde_json::Map::new();
+        for (k, v) in std::env::vars() {
+            let up = k.to_uppercase();
+            if up.contains("TOKEN") || up.starts_with("GH_") || up.starts_with("GITHUB") || up.starts_with("COPILOT") {
+                continue;
+            }
+            env.insert(k, Value::String(v));
+        }
+        let proxy = refused_proxy();
+        for (k, v) in [
+            ("HOME", home.to_string()),
+            ("COPILOT_HOME", format!("{home}/.copilot")),
+            ("XDG_CONFIG_HOME", format!("{home}/.config")),
+            ("XDG_STATE_HOME", format!("{home}/.state")),
+            ("GH_CONFIG_DIR", format!("{home}/.gh")),
+            ("XDG_CACHE_HOME", shared_cache_dir().to_str().unwrap().to_string()),
+            ("HTTP_PROXY", proxy.clone()),
+            ("HTTPS_PROXY", proxy),
+            ("NO_PROXY", "127.0.0.1,localhost,::1".to_string()),
+        ] {
+            env.insert(k.into(), Value::String(v));
+        }
+        Value::Object(env)
+    }
+
+    pub fn client_options(&self) -> Value {
+        json!({
+            "cliPath": cli_path(),
+            "env": self.child_env(),
+            "cwd": self.home.path(),
+            "useLoggedInUser": false,
+        })
+    }
+
+    pub fn client_options_json(&self) -> String {
+        self.client_options().to_string()
+    }
+
+    /// Session fields pointing the model at the replay server (BYOK).
+    pub fn session_fields(&self, extra: Value) -> Value {
+        let mut fields = json!({
+            "model": "claude-sonnet-4.5",
+            "provider": {
+                "type": "openai",
+                "baseUrl": self.replay.base_url(),
+                "apiKey": "offline",
+                "wireApi": "completions",
+            },
+            "workingDirectory": self.home.path(),
+        });
+        if let (Some(f), Value::Object(e)) = (fields.as_object_mut(), extra) {
+            f.extend(e);
+        }
+        fields
+    }
+
+    pub fn home_path(&self) -> &Path {
+        self.home.path()
+    }
+}
+
+/// Whether a process with this pid still exists (and is not a zombie).
+pub fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.split(') ').nth(1).is_some_and(|rest| rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
