@@ -314,7 +314,7 @@ impl Client {
     }
 
     async fn ensure_started(&self) -> Result<()> {
-        if self.inner.conn.lock().is_some() {
+        if self.inner.conn.lock().as_ref().is_some_and(|c| !c.peer.is_closed()) {
             return Ok(());
         }
         if !self.inner.options.auto_start {

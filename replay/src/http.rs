@@ -1,0 +1,226 @@
+//! The OpenAI-compatible HTTP surface: `POST /v1/chat/completions` answered
+//! as JSON or as server-sent events, and `GET /v1/models`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::conversations::Message;
+use crate::matcher::{self, Outcome};
+use crate::{normalize, Shared};
+
+/// Characters of assistant text per streamed chunk (several chunks per reply,
+/// so clients see several `assistant.message_delta` events).
+const STREAM_CHUNK_CHARS: usize = 24;
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/chat/completions", post(chat_completions))
+        .route("/v1/models", get(models))
+        .route("/models", get(models))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+async fn not_found() -> Response {
+    error_response(StatusCode::NOT_FOUND, "not_found", "copilot-replay serves only /v1/chat/completions and /v1/models")
+}
+
+async fn models(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let ids = if shared.library.models.is_empty() {
+        vec!["claude-sonnet-4.5".to_string()]
+    } else {
+        shared.library.models.clone()
+    };
+    Json(json!({
+        "object": "list",
+        "data": ids.iter().map(|id| json!({"id": id, "object": "model", "owned_by": "copilot-replay"})).collect::<Vec<_>>(),
+    }))
+}
+
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"error": {"message": message, "type": code, "code": code}}))).into_response()
+}
+
+async fn chat_completions(State(shared): State<Arc<Shared>>, body: String) -> Response {
+    let Ok(request) = serde_json::from_str::<Value>(&body) else {
+        return error_response(StatusCode::BAD_REQUEST, "invalid_request", "request body is not JSON");
+    };
+    shared.requests.lock().unwrap().push(request.clone());
+    let workdir = shared.workdir.lock().unwrap().clone();
+    let normalized = normalize::request(&request, workdir.as_deref());
+    let model = request.get("model").and_then(Value::as_str).unwrap_or("claude-sonnet-4.5").to_string();
+    let stream = request.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let usage = stream
+        && request
+            .pointer("/stream_options/include_usage")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+    match matcher::find(&shared.library, Some(&model), &normalized.messages) {
+        Outcome::Reply(messages) => {
+            let workdir = workdir.unwrap_or_default();
+            if stream {
+                sse_response(&model, &messages, usage, &workdir)
+            } else {
+                Json(completion(&model, &messages, &workdir)).into_response()
+            }
+        }
+        Outcome::Error(e) => {
+            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let code = e.code.clone().unwrap_or_else(|| "rate_limited".into());
+            let message = e.message.clone().unwrap_or_else(|| "Rate limited by test snapshot".into());
+            let mut resp = error_response(status, &code, &message);
+            if let Some(secs) = e.retry_after_seconds {
+                resp.headers_mut().insert("retry-after", secs.to_string().parse().unwrap());
+            }
+            resp
+        }
+        Outcome::Hold => {
+            // Headers now, body never: the client sees a model that stalls.
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(1);
+            shared.held.lock().unwrap().push(tx);
+            let content_type = if stream { "text/event-stream" } else { "application/json" };
+            Response::builder()
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)))
+                .unwrap()
+        }
+        Outcome::NoMatch(why) => {
+            eprintln!("copilot-replay: 400 for POST /chat/completions: {why}");
+            // 400, never 5xx: the CLI retries 5xx for about 16 s before failing.
+            error_response(StatusCode::BAD_REQUEST, "no_matching_conversation", &why)
+        }
+    }
+}
+
+fn tool_calls_json(m: &Message, workdir: &str) -> Option<Vec<Value>> {
+    let calls = m.tool_calls.as_ref()?;
+    Some(
+        calls
+            .iter()
+            .enumerate()
+            .map(|(i, tc)| {
+                let f = tc.function.as_ref();
+                json!({
+                    "id": if tc.id.is_empty() { format!("call_{i}") } else { tc.id.clone() },
+                    "type": "function",
+                    "function": {
+                        "name": normalize::expand_tool_name(f.map(|f| f.name.as_str()).unwrap_or("")),
+                        "arguments": expand_workdir(f.map(|f| f.arguments.as_str()).unwrap_or("{}"), workdir, true),
+                    },
+                })
+            })
+            .collect(),
+    )
+}
+
+fn expand_workdir(text: &str, workdir: &str, json_escape: bool) -> String {
+    if workdir.is_empty() {
+        return text.to_string();
+    }
+    let value = if json_escape {
+        serde_json::to_string(workdir).unwrap().trim_matches('"').to_string()
+    } else {
+        workdir.to_string()
+    };
+    text.replace(normalize::WORKDIR, &value)
+}
+
+/// A `chat.completion`; several assistant messages in a row become several
+/// choices, which the CLI treats as consecutive messages.
+fn completion(model: &str, messages: &[&Message], workdir: &str) -> Value {
+    let choices: Vec<Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(index, m)| {
+            let tool_calls = tool_calls_json(m, workdir);
+            let finish = if tool_calls.is_some() { "tool_calls" } else { "stop" };
+            json!({
+                "index": index,
+                "message": {
+                    "role": "assistant",
+                    "content": m.content.as_deref().map(|c| expand_workdir(c, workdir, false)),
+                    "refusal": m.refusal,
+                    "tool_calls": tool_calls,
+                },
+                "finish_reason": finish,
+                "logprobs": null,
+            })
+        })
+        .collect();
+    json!({
+        "id": "replay-completion",
+        "object": "chat.completion",
+        "created": now(),
+        "model": model,
+        "choices": choices,
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    })
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The first assistant message as `chat.completion.chunk` events (a stream
+/// carries one choice; the CLI asks again for what follows).
+fn sse_response(model: &str, messages: &[&Message], usage: bool, workdir: &str) -> Response {
+    let m = messages[0];
+    let created = now();
+    let chunk = |delta: Value, finish: Option<&str>| {
+        json!({
+            "id": "replay-completion",
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null}],
+        })
+    };
+    let mut chunks = Vec::new();
+    let content = m.content.as_deref().map(|c| expand_workdir(c, workdir, false)).unwrap_or_default();
+    let chars: Vec<char> = content.chars().collect();
+    for piece in chars.chunks(STREAM_CHUNK_CHARS) {
+        chunks.push(chunk(json!({"role": "assistant", "content": piece.iter().collect::<String>()}), None));
+    }
+    let tool_calls = tool_calls_json(m, workdir);
+    for (i, tc) in tool_calls.iter().flatten().enumerate() {
+        chunks.push(chunk(
+            json!({"role": "assistant", "tool_calls": [{
+                "index": i,
+                "id": tc["id"],
+                "type": "function",
+                "function": {"name": tc["function"]["name"], "arguments": tc["function"]["arguments"]},
+            }]}),
+            None,
+        ));
+    }
+    let finish = if tool_calls.is_some() { "tool_calls" } else { "stop" };
+    chunks.push(chunk(json!({}), Some(finish)));
+    let mut body = String::new();
+    for c in chunks {
+        body.push_str(&format!("data: {c}\n\n"));
+    }
+    if usage {
+        let u = json!({
+            "id": "replay-completion", "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [], "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        });
+        body.push_str(&format!("data: {u}\n\n"));
+    }
+    body.push_str("data: [DONE]\n\n");
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from(body))
+        .unwrap()
+}
