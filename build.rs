@@ -18,12 +18,17 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=src/ffi");
 
-    let mut config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("read cbindgen.toml");
+    let mut config =
+        cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("read cbindgen.toml");
     config.after_includes = Some(format!(
         "{}\n/** The ABI version this header describes; compare with copilot_abi_version(). */\n#define COPILOT_ABI_VERSION {abi}\n",
         config.after_includes.unwrap_or_default()
     ));
-    match cbindgen::Builder::new().with_crate(&dir).with_config(config).generate() {
+    match cbindgen::Builder::new()
+        .with_crate(&dir)
+        .with_config(config)
+        .generate()
+    {
         Ok(bindings) => {
             bindings.write_to_file(dir.join("include/copilot.h"));
         }

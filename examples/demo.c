@@ -11,9 +11,11 @@
  *     as the copilot-replay server that examples/run-demo.sh starts (offline).
  * The CLI is found through COPILOT_CLI_PATH or `copilot` on PATH.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "copilot.h"
 
@@ -25,44 +27,86 @@ static int fail(const char *what, copilot_status status, copilot_error *err) {
     return 1;
 }
 
-/* Pulls a string field's raw JSON value out of an event, for display only. */
-static void print_field(const char *json, const char *key, const char *label) {
-    const char *at = strstr(json, key);
-    if (!at) return;
-    at += strlen(key);
-    const char *end = at;
-    int depth = 0;
-    for (; *end; end++) {
-        if (*end == '{' || *end == '[') depth++;
-        else if (*end == '}' || *end == ']') { if (depth-- == 0) break; }
-        else if (*end == ',' && depth == 0) break;
+/* Finds `"key":` in a JSON text and returns where its value starts (display only:
+ * a real program would use its JSON library). */
+static const char *find_value(const char *json, const char *key) {
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\":", key);
+    const char *at = strstr(json, pattern);
+    return at ? at + strlen(pattern) : NULL;
+}
+
+/* Prints a JSON string value without its quotes and escapes. */
+static void print_string(const char *at) {
+    if (!at || *at != '"') return;
+    for (at++; *at && *at != '"'; at++) {
+        if (*at == '\\' && at[1]) {
+            at++;
+            switch (*at) {
+            case 'n': putchar('\n'); break;
+            case 't': putchar('\t'); break;
+            case 'u': at += 4; putchar('?'); break; /* non-ASCII: shown as '?' */
+            default: putchar(*at);
+            }
+        } else {
+            putchar(*at);
+        }
     }
-    printf("%s%.*s\n", label, (int)(end - at), at);
+}
+
+/* Prints any JSON value as it is written (an object, a string, ...). */
+static void print_raw(const char *at) {
+    int depth = 0, in_string = 0;
+    const char *end = at;
+    for (; *end; end++) {
+        if (in_string) {
+            if (*end == '\\' && end[1]) end++;
+            else if (*end == '"') in_string = 0;
+        } else if (*end == '"') {
+            in_string = 1;
+        } else if (*end == '{' || *end == '[') {
+            depth++;
+        } else if (*end == '}' || *end == ']') {
+            if (depth-- == 0) break;
+            if (depth == 0) { end++; break; }
+        } else if (*end == ',' && depth == 0) {
+            break;
+        }
+    }
+    printf("%.*s", (int)(end - at), at);
+}
+
+static struct timespec started;
+static int seen_first_event = 0;
+
+static double ms_since(const struct timespec *t0) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t0->tv_sec) * 1e3 + (now.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
 /* Event subscriber: streams deltas and shows tool activity. */
 static void on_event(void *user_data, const char *type, const char *json, size_t len) {
     (void)user_data;
     (void)len;
+    if (!seen_first_event) {
+        seen_first_event = 1;
+        fprintf(stderr, "(first event, %s, %.0f ms after client start)\n", type, ms_since(&started));
+    }
     if (strcmp(type, "assistant.message_delta") == 0) {
-        /* deltaContent is a JSON string; print it unescaped enough for a terminal. */
-        const char *at = strstr(json, "\"deltaContent\":\"");
-        if (!at) return;
-        for (at += 16; *at && *at != '"'; at++) {
-            if (*at == '\\' && at[1]) {
-                at++;
-                putchar(*at == 'n' ? '\n' : *at);
-            } else {
-                putchar(*at);
-            }
-        }
+        print_string(find_value(json, "deltaContent"));
         fflush(stdout);
     } else if (strcmp(type, "tool.execution_start") == 0) {
         printf("\n[tool call] ");
-        print_field(json, "\"toolName\":", "");
-        print_field(json, "\"arguments\":", "  arguments: ");
+        print_string(find_value(json, "toolName"));
+        printf(" ");
+        print_raw(find_value(json, "arguments"));
+        printf("\n");
     } else if (strcmp(type, "tool.execution_complete") == 0) {
-        print_field(json, "\"result\":", "[tool result] ");
+        const char *result = find_value(json, "result");
+        printf("[tool result] ");
+        if (result) print_string(find_value(result, "content"));
+        printf("\n");
     }
 }
 
@@ -105,6 +149,8 @@ int main(void) {
         return 2;
     }
 
+    fflush(stdout);
+    clock_gettime(CLOCK_MONOTONIC, &started);
     copilot_client *client = NULL;
     if ((st = copilot_client_new(options, &client, &err)) != COPILOT_OK) return fail("client_new", st, err);
 
@@ -132,8 +178,9 @@ int main(void) {
     char *answer = NULL;
     if ((st = copilot_session_send_and_wait(session, message, 120000, &answer, &err)) != COPILOT_OK)
         return fail("send_and_wait", st, err);
-    printf("\n\n[final answer event]\n");
-    if (answer) print_field(answer, "\"content\":", "");
+    printf("\n\n[final answer] ");
+    if (answer) print_string(find_value(answer, "content"));
+    printf("\n");
     copilot_string_free(answer);
 
     copilot_session_free(session);

@@ -46,9 +46,14 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub async fn request_value<P: serde::Serialize + ?Sized>(&self, method: &str, params: &P) -> Result<Value> {
+    pub async fn request_value<P: serde::Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<Value> {
         let raw = self.peer.request(method, params).await?;
-        serde_json::from_str(raw.get()).map_err(|e| Error::invalid_json(format!("{method} result: {e}")))
+        serde_json::from_str(raw.get())
+            .map_err(|e| Error::invalid_json(format!("{method} result: {e}")))
     }
 
     /// Fires once the connection is gone, with the reason.
@@ -125,8 +130,12 @@ pub struct Client {
 
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client> {
-        let dispatcher = Dispatcher::start("copilot-callbacks")
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start callback thread: {e}")))?;
+        let dispatcher = Dispatcher::start("copilot-callbacks").map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("cannot start callback thread: {e}"),
+            )
+        })?;
         Ok(Client {
             inner: Arc::new(ClientInner {
                 options,
@@ -167,7 +176,11 @@ impl Client {
 
     /// The CLI version reported by the handshake.
     pub fn server_version(&self) -> Option<String> {
-        self.inner.conn.lock().as_ref().map(|c| c.server_version.clone())
+        self.inner
+            .conn
+            .lock()
+            .as_ref()
+            .map(|c| c.server_version.clone())
     }
 
     /// Spawns the CLI and performs the `connect` handshake (falling back to
@@ -195,7 +208,11 @@ impl Client {
 
     async fn connect(&self) -> Result<Arc<Connection>> {
         let opts = &self.inner.options;
-        let Transport { reader, writer, child } = stdio::spawn(opts)?;
+        let Transport {
+            reader,
+            writer,
+            child,
+        } = stdio::spawn(opts)?;
         let peer = RpcPeer::new(writer);
         let (closed_tx, _) = watch::channel(None);
         let closed_tx2 = closed_tx.clone();
@@ -210,7 +227,12 @@ impl Client {
             })
             .await;
             let reason = describe_close(why, reader_child.as_ref()).await;
-            log!(Level::Info, "client", "connection closed: {}", reason.message);
+            log!(
+                Level::Info,
+                "client",
+                "connection closed: {}",
+                reason.message
+            );
             reader_peer.fail_all(reason.clone());
             {
                 let mut st = router.state.lock();
@@ -246,7 +268,10 @@ impl Client {
             Err(_) => {
                 let e = Error::new(
                     ErrorKind::Timeout,
-                    format!("Copilot CLI did not answer the handshake within {} ms", timeout.as_millis()),
+                    format!(
+                        "Copilot CLI did not answer the handshake within {} ms",
+                        timeout.as_millis()
+                    ),
                 );
                 conn.kill(e.clone());
                 Err(e)
@@ -259,7 +284,10 @@ impl Client {
     /// if it has not exited within `timeout`.
     pub async fn stop(&self, timeout: Duration) -> Result<()> {
         if self.is_callback_thread() {
-            return Err(Error::new(ErrorKind::WrongThread, "stop cannot wait on the callback thread"));
+            return Err(Error::new(
+                ErrorKind::WrongThread,
+                "stop cannot wait on the callback thread",
+            ));
         }
         let _life = self.inner.lifecycle.lock().await;
         let Some(conn) = self.inner.conn.lock().take() else {
@@ -268,7 +296,14 @@ impl Client {
         };
         let deadline = Instant::now() + timeout;
         let remaining = || deadline.saturating_duration_since(Instant::now());
-        let sessions: Vec<_> = self.inner.router.sessions.lock().drain().map(|(_, s)| s).collect();
+        let sessions: Vec<_> = self
+            .inner
+            .router
+            .sessions
+            .lock()
+            .drain()
+            .map(|(_, s)| s)
+            .collect();
         let mut errors = Vec::new();
         if !conn.peer.is_closed() {
             for s in &sessions {
@@ -314,7 +349,13 @@ impl Client {
     }
 
     async fn ensure_started(&self) -> Result<()> {
-        if self.inner.conn.lock().as_ref().is_some_and(|c| !c.peer.is_closed()) {
+        if self
+            .inner
+            .conn
+            .lock()
+            .as_ref()
+            .is_some_and(|c| !c.peer.is_closed())
+        {
             return Ok(());
         }
         if !self.inner.options.auto_start {
@@ -354,20 +395,28 @@ impl Client {
 
     /// `session.resume` of a session kept on disk, with handlers registered again.
     pub async fn resume_session(&self, session_id: &str, config: SessionConfig) -> Result<Session> {
-        self.open_session("session.resume", session_id, config).await
+        self.open_session("session.resume", session_id, config)
+            .await
     }
 
     async fn open_session(&self, method: &str, id: &str, config: SessionConfig) -> Result<Session> {
         self.ensure_started().await?;
         let conn = self.inner.connection()?;
         let shared = SessionShared::new(id, &config);
-        self.inner.router.sessions.lock().insert(id.to_string(), shared.clone());
+        self.inner
+            .router
+            .sessions
+            .lock()
+            .insert(id.to_string(), shared.clone());
         let params = config.wire_params(id);
         match conn.request_value(method, &params).await {
             Ok(result) => Ok(Session {
                 shared,
                 client: Arc::downgrade(&self.inner),
-                workspace_path: result.get("workspacePath").and_then(Value::as_str).map(str::to_owned),
+                workspace_path: result
+                    .get("workspacePath")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             }),
             Err(e) => {
                 self.inner.router.sessions.lock().remove(id);
@@ -382,7 +431,10 @@ async fn handshake(peer: &RpcPeer, opts: &ClientOptions) -> Result<String> {
     let _ = opts;
     let result = match peer.request("connect", &json!({})).await {
         Ok(r) => r,
-        Err(e) if e.rpc_code == Some(codes::METHOD_NOT_FOUND) || e.message.contains("Unhandled method connect") => {
+        Err(e)
+            if e.rpc_code == Some(codes::METHOD_NOT_FOUND)
+                || e.message.contains("Unhandled method connect") =>
+        {
             peer.request("ping", &json!({})).await?
         }
         Err(e) => return Err(e.context("connect")),
@@ -394,8 +446,12 @@ async fn handshake(peer: &RpcPeer, opts: &ClientOptions) -> Result<String> {
         #[serde(default)]
         version: Option<String>,
     }
-    let hello: Hello = serde_json::from_str(result.get())
-        .map_err(|e| Error::new(ErrorKind::Connection, format!("unexpected handshake reply: {e}")))?;
+    let hello: Hello = serde_json::from_str(result.get()).map_err(|e| {
+        Error::new(
+            ErrorKind::Connection,
+            format!("unexpected handshake reply: {e}"),
+        )
+    })?;
     match hello.protocol_version {
         Some(PROTOCOL_VERSION) => Ok(hello.version.unwrap_or_default()),
         Some(v) => Err(Error::new(
@@ -415,7 +471,9 @@ async fn describe_close(why: FrameError, child: Option<&ChildProcess>) -> Error 
             if let Some(c) = child {
                 c.kill();
             }
-            Error::disconnected(format!("protocol error from Copilot CLI, connection closed: {m}"))
+            Error::disconnected(format!(
+                "protocol error from Copilot CLI, connection closed: {m}"
+            ))
         }
         FrameError::Eof | FrameError::Io(_) => match child {
             Some(c) => {
@@ -463,7 +521,12 @@ enum Broadcast {
 }
 
 /// Handles one inbound message on the reader task.
-async fn route_inbound(router: &Arc<Router>, peer: &Weak<RpcPeer>, runtime: &tokio::runtime::Handle, msg: Inbound) {
+async fn route_inbound(
+    router: &Arc<Router>,
+    peer: &Weak<RpcPeer>,
+    runtime: &tokio::runtime::Handle,
+    msg: Inbound,
+) {
     match msg {
         Inbound::Notification { method, params } if method == "session.event" => {
             let Ok(p) = serde_json::from_str::<EventParams>(params.get()) else {
@@ -471,11 +534,20 @@ async fn route_inbound(router: &Arc<Router>, peer: &Weak<RpcPeer>, runtime: &tok
                 return;
             };
             let Some(session) = router.sessions.lock().get(&p.session_id).cloned() else {
-                log!(Level::Debug, "client", "event for unknown session {} dropped", p.session_id);
+                log!(
+                    Level::Debug,
+                    "client",
+                    "event for unknown session {} dropped",
+                    p.session_id
+                );
                 return;
             };
             let Some(event) = SessionEvent::from_raw(session.id.clone(), p.event) else {
-                log!(Level::Warn, "client", "session.event without a type dropped");
+                log!(
+                    Level::Warn,
+                    "client",
+                    "session.event without a type dropped"
+                );
                 return;
             };
             let broadcast = broadcast_for(&session, &event, peer, runtime);
@@ -508,8 +580,14 @@ async fn route_inbound(router: &Arc<Router>, peer: &Weak<RpcPeer>, runtime: &tok
                     let p: Value = serde_json::from_str(params.get()).unwrap_or(Value::Null);
                     Ok(json!({"sections": p.get("sections").cloned().unwrap_or(json!({}))}))
                 }
-                "userInput.request" => Err((codes::INTERNAL_ERROR, "no user input handler registered".into())),
-                _ => Err((codes::METHOD_NOT_FOUND, format!("method not found: {method}"))),
+                "userInput.request" => Err((
+                    codes::INTERNAL_ERROR,
+                    "no user input handler registered".into(),
+                )),
+                _ => Err((
+                    codes::METHOD_NOT_FOUND,
+                    format!("method not found: {method}"),
+                )),
             };
             // Answer off the reader so a full pipe can never stall reading.
             runtime.spawn(async move {
@@ -566,7 +644,13 @@ fn broadcast_for(
                 .data::<Box<RawValue>>()
                 .map(|r| r.get().to_owned())
                 .unwrap_or_else(|| "{}".into());
-            let req = PermissionRequest::new(peer.clone(), runtime.clone(), session.id.clone(), d.request_id, &data);
+            let req = PermissionRequest::new(
+                peer.clone(),
+                runtime.clone(),
+                session.id.clone(),
+                d.request_id,
+                &data,
+            );
             match policy {
                 PermissionPolicy::ApproveAll => {
                     req.respond(json!({"kind": "approve-once"}));

@@ -63,18 +63,24 @@ impl Dispatcher {
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let worker = shared.clone();
-        std::thread::Builder::new().name(name.into()).spawn(move || {
-            let _ = worker.thread.set(std::thread::current().id());
-            let _ = ready_tx.send(());
-            while let Some((job, permit)) = rx.blocking_recv() {
-                if catch_unwind(AssertUnwindSafe(job)).is_err() {
-                    log!(Level::Error, "dispatch", "a callback panicked; the panic was contained");
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let _ = worker.thread.set(std::thread::current().id());
+                let _ = ready_tx.send(());
+                while let Some((job, permit)) = rx.blocking_recv() {
+                    if catch_unwind(AssertUnwindSafe(job)).is_err() {
+                        log!(
+                            Level::Error,
+                            "dispatch",
+                            "a callback panicked; the panic was contained"
+                        );
+                    }
+                    if permit {
+                        worker.permits.add_permits(1);
+                    }
                 }
-                if permit {
-                    worker.permits.add_permits(1);
-                }
-            }
-        })?;
+            })?;
         let _ = ready_rx.recv();
         Ok(Dispatcher { tx, shared })
     }

@@ -82,7 +82,9 @@ impl SessionEvent {
         struct Envelope<T> {
             data: T,
         }
-        serde_json::from_str::<Envelope<T>>(self.json()).ok().map(|e| e.data)
+        serde_json::from_str::<Envelope<T>>(self.json())
+            .ok()
+            .map(|e| e.data)
     }
 }
 

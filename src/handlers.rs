@@ -123,7 +123,12 @@ impl ToolInvocation {
 impl Drop for ToolInvocation {
     fn drop(&mut self) {
         if let Some(r) = self.responder.take() {
-            log!(Level::Warn, "handlers", "tool call {} dropped without an answer", self.tool_call_id);
+            log!(
+                Level::Warn,
+                "handlers",
+                "tool call {} dropped without an answer",
+                self.tool_call_id
+            );
             r.send(json!({ "error": "the tool handler did not complete the invocation" }));
         }
     }
@@ -200,7 +205,10 @@ pub struct Tool {
 
 impl Tool {
     pub fn name(&self) -> &str {
-        self.declaration.get("name").and_then(Value::as_str).unwrap_or("")
+        self.declaration
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 }
 

@@ -66,6 +66,7 @@ impl ClientOptions {
         if trimmed.is_empty() || trimmed == "null" {
             return Ok(Self::default());
         }
-        serde_json::from_str(trimmed).map_err(|e| Error::invalid_json(format!("client options: {e}")))
+        serde_json::from_str(trimmed)
+            .map_err(|e| Error::invalid_json(format!("client options: {e}")))
     }
 }

@@ -59,8 +59,12 @@ impl SessionConfig {
             tools.extend(self.tools.iter().map(|t| t.declaration.clone()));
             p.insert("tools".into(), Value::Array(tools));
         }
-        p.insert("requestPermission".into(), Value::Bool(self.permission.is_some()));
-        p.entry("envValueMode").or_insert_with(|| Value::String("direct".into()));
+        p.insert(
+            "requestPermission".into(),
+            Value::Bool(self.permission.is_some()),
+        );
+        p.entry("envValueMode")
+            .or_insert_with(|| Value::String("direct".into()));
         Value::Object(p)
     }
 }
@@ -83,7 +87,11 @@ impl SessionShared {
             id: id.into(),
             subscribers: Mutex::new(Arc::new(Vec::new())),
             next_subscription: AtomicU64::new(1),
-            tools: config.tools.iter().map(|t| (t.name().to_string(), t.clone())).collect(),
+            tools: config
+                .tools
+                .iter()
+                .map(|t| (t.name().to_string(), t.clone()))
+                .collect(),
             permission: config.permission.clone(),
             closed: AtomicBool::new(false),
         });
@@ -122,7 +130,12 @@ impl SessionShared {
         let subs = self.subscribers.lock().clone();
         for (_, handler) in subs.iter() {
             if catch_unwind(AssertUnwindSafe(|| handler(event))).is_err() {
-                log!(Level::Error, "session", "an event subscriber panicked on {}", event.event_type());
+                log!(
+                    Level::Error,
+                    "session",
+                    "an event subscriber panicked on {}",
+                    event.event_type()
+                );
             }
         }
     }
@@ -157,7 +170,10 @@ impl Session {
 
     fn connection(&self) -> Result<(Arc<ClientInner>, Arc<Connection>)> {
         if self.shared.is_closed() {
-            return Err(Error::invalid_state(format!("session {} was destroyed", self.id())));
+            return Err(Error::invalid_state(format!(
+                "session {} was destroyed",
+                self.id()
+            )));
         }
         let client = self
             .client
@@ -198,7 +214,11 @@ impl Session {
     /// Sends and waits for `session.idle`; returns the last `assistant.message`
     /// event of the turn (None if the turn produced none). Fails on
     /// `session.error`, on disconnect, and after `timeout` (the turn goes on).
-    pub async fn send_and_wait(&self, message: Value, timeout: Duration) -> Result<Option<Arc<SessionEvent>>> {
+    pub async fn send_and_wait(
+        &self,
+        message: Value,
+        timeout: Duration,
+    ) -> Result<Option<Arc<SessionEvent>>> {
         let (client, conn) = self.connection()?;
         if client.dispatcher.is_current_thread() {
             return Err(Error::new(
@@ -209,13 +229,11 @@ impl Session {
         let (tx, mut rx) = mpsc::unbounded_channel::<TurnSignal>();
         let waiter = self.shared.subscribe(Arc::new(move |event: &SessionEvent| {
             let signal = match event.event_type() {
-                types::ASSISTANT_MESSAGE => {
-                    TurnSignal::Message(Arc::new(SessionEvent::new(
-                        event.session_id().into(),
-                        event.event_type(),
-                        event.json(),
-                    )))
-                }
+                types::ASSISTANT_MESSAGE => TurnSignal::Message(Arc::new(SessionEvent::new(
+                    event.session_id().into(),
+                    event.event_type(),
+                    event.json(),
+                ))),
                 types::SESSION_IDLE => TurnSignal::Idle,
                 types::SESSION_ERROR => TurnSignal::Error(
                     event
@@ -263,7 +281,9 @@ impl Session {
     /// `session.getMessages`: the persisted events, oldest first, as a JSON array.
     pub async fn get_messages(&self) -> Result<Value> {
         let mut r = self.call("session.getMessages", Value::Null).await?;
-        Ok(r.get_mut("events").map(Value::take).unwrap_or(Value::Array(vec![])))
+        Ok(r.get_mut("events")
+            .map(Value::take)
+            .unwrap_or(Value::Array(vec![])))
     }
 
     /// Adds a subscriber; returns its id for `unsubscribe`.
@@ -283,7 +303,10 @@ impl Session {
         }
         let result = match self.connection() {
             Ok((_client, conn)) => conn
-                .request_value("session.destroy", &serde_json::json!({"sessionId": self.id()}))
+                .request_value(
+                    "session.destroy",
+                    &serde_json::json!({"sessionId": self.id()}),
+                )
                 .await
                 .map(drop),
             Err(e) => Err(e),

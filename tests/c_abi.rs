@@ -9,16 +9,23 @@ use std::process::Command;
 use common::TestEnv;
 use serde_json::json;
 
-/// target/<profile>, where cargo put libcopilot.so for this test run.
+/// target/<profile>/deps: `cargo test` builds the cdylib there (it is copied
+/// up to target/<profile> only by `cargo build`). The programs get it on
+/// LD_LIBRARY_PATH too, because cargo's own LD_LIBRARY_PATH (searched before
+/// a RUNPATH) may name target/<profile> with an older copy.
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
+    exe.parent().unwrap().to_path_buf()
 }
 
 fn compile(source: &str, out_name: &str) -> PathBuf {
     let root = common::repo_dir();
     let lib = lib_dir();
-    assert!(lib.join("libcopilot.so").is_file(), "no libcopilot.so in {}", lib.display());
+    assert!(
+        lib.join("libcopilot.so").is_file(),
+        "no libcopilot.so in {}",
+        lib.display()
+    );
     let out = lib.join(out_name);
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread"])
@@ -41,8 +48,12 @@ fn c_program_drives_the_real_cli_through_the_abi() {
     let exe = compile("tests/c/abi_test.c", "abi_test");
     let env = TestEnv::new(&["weather_tool.yaml"]);
     let output = Command::new(&exe)
+        .env("LD_LIBRARY_PATH", lib_dir())
         .env("COPILOT_TEST_OPTIONS", env.client_options_json())
-        .env("COPILOT_TEST_SESSION", env.session_fields(json!({"streaming": true})).to_string())
+        .env(
+            "COPILOT_TEST_SESSION",
+            env.session_fields(json!({"streaming": true})).to_string(),
+        )
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -63,6 +74,7 @@ fn demo_compiles_and_runs_offline() {
         cmd.env(k, v.as_str().unwrap());
     }
     let output = cmd
+        .env("LD_LIBRARY_PATH", lib_dir())
         .env("COPILOT_CLI_PATH", common::cli_path())
         .env("COPILOT_PROVIDER_URL", env.replay.base_url())
         .current_dir(env.home_path())
@@ -73,6 +85,12 @@ fn demo_compiles_and_runs_offline() {
     eprintln!("{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success());
     assert!(stdout.contains("[tool call] \"get_weather\""), "{stdout}");
-    assert!(stdout.contains("[tool result]") && stdout.contains("18C and sunny"), "{stdout}");
-    assert!(stdout.contains("[final answer event]\n\"It's a lovely day in Paris"), "{stdout}");
+    assert!(
+        stdout.contains("[tool result]") && stdout.contains("18C and sunny"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[final answer event]\n\"It's a lovely day in Paris"),
+        "{stdout}"
+    );
 }

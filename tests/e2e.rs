@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use common::{process_alive, TestEnv};
 use copilot::{
-    Client, ClientOptions, ClientState, ErrorKind, PermissionPolicy, SessionConfig, SessionEvent, Tool, ToolInvocation,
+    Client, ClientOptions, ClientState, ErrorKind, PermissionPolicy, SessionConfig, SessionEvent,
+    Tool, ToolInvocation,
 };
 use serde_json::{json, Value};
 
@@ -33,7 +34,10 @@ fn recorder(cfg: &mut SessionConfig) -> Arc<Mutex<Vec<(String, Value)>>> {
     seen
 }
 
-fn weather_tool(calls: Arc<Mutex<Vec<Value>>>, answer: impl Fn(ToolInvocation) + Send + Sync + 'static) -> Tool {
+fn weather_tool(
+    calls: Arc<Mutex<Vec<Value>>>,
+    answer: impl Fn(ToolInvocation) + Send + Sync + 'static,
+) -> Tool {
     Tool {
         declaration: json!({
             "name": "get_weather",
@@ -48,7 +52,10 @@ fn weather_tool(calls: Arc<Mutex<Vec<Value>>>, answer: impl Fn(ToolInvocation) +
 }
 
 fn content(ev: &SessionEvent) -> String {
-    ev.data::<Value>().unwrap()["content"].as_str().unwrap().to_string()
+    ev.data::<Value>().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,25 +64,47 @@ async fn invokes_custom_tool() {
     let client = client(&env);
     let calls = Arc::new(Mutex::new(Vec::new()));
     let mut cfg = config(&env, json!({}));
-    cfg.tools.push(weather_tool(calls.clone(), |inv| inv.complete(json!("18C and sunny"))));
+    cfg.tools.push(weather_tool(calls.clone(), |inv| {
+        inv.complete(json!("18C and sunny"))
+    }));
     cfg.permission = Some(PermissionPolicy::ApproveAll);
     let seen = recorder(&mut cfg);
     let session = client.create_session(cfg).await.unwrap();
     let answer = session
-        .send_and_wait(json!({"prompt": "What is the weather in Paris? Use the get_weather tool."}), TURN)
+        .send_and_wait(
+            json!({"prompt": "What is the weather in Paris? Use the get_weather tool."}),
+            TURN,
+        )
         .await
         .unwrap()
         .expect("an assistant.message");
     assert_eq!(content(&answer), "It is 18C and sunny in Paris.");
     assert_eq!(*calls.lock().unwrap(), vec![json!({"city": "Paris"})]);
-    let types: Vec<String> = seen.lock().unwrap().iter().map(|(t, _)| t.clone()).collect();
-    let pos = |t: &str| types.iter().position(|x| x == t).unwrap_or_else(|| panic!("no {t} in {types:?}"));
+    let types: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(t, _)| t.clone())
+        .collect();
+    let pos = |t: &str| {
+        types
+            .iter()
+            .position(|x| x == t)
+            .unwrap_or_else(|| panic!("no {t} in {types:?}"))
+    };
     assert!(pos("external_tool.requested") < pos("tool.execution_complete"));
     assert!(pos("tool.execution_complete") < pos("session.idle"));
     // The tool result reached the model.
     let requests = env.replay.requests();
-    let last = requests.last().unwrap()["messages"].as_array().unwrap().clone();
-    assert!(last.iter().any(|m| m["role"] == "tool" && m["content"].as_str().unwrap_or("").contains("18C and sunny")));
+    let last = requests.last().unwrap()["messages"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(last.iter().any(|m| m["role"] == "tool"
+        && m["content"]
+            .as_str()
+            .unwrap_or("")
+            .contains("18C and sunny")));
     client.stop(Duration::from_secs(10)).await.unwrap();
 }
 
@@ -83,7 +112,10 @@ async fn invokes_custom_tool() {
 async fn multi_turn_conversation_keeps_context_and_message_order() {
     let env = TestEnv::new(&["chat.yaml"]);
     let client = client(&env);
-    let session = client.create_session(config(&env, json!({}))).await.unwrap();
+    let session = client
+        .create_session(config(&env, json!({})))
+        .await
+        .unwrap();
     let first = session
         .send_and_wait(json!({"prompt": "What is the capital of France?"}), TURN)
         .await
@@ -103,15 +135,29 @@ async fn multi_turn_conversation_keeps_context_and_message_order() {
     let texts: Vec<(String, String)> = events
         .iter()
         .filter(|e| e["type"] == "user.message" || e["type"] == "assistant.message")
-        .map(|e| (e["type"].as_str().unwrap().to_string(), e["data"]["content"].as_str().unwrap_or("").to_string()))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["data"]["content"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         texts,
         vec![
-            ("user.message".into(), "What is the capital of France?".into()),
-            ("assistant.message".into(), "The capital of France is Paris.".into()),
+            (
+                "user.message".into(),
+                "What is the capital of France?".into()
+            ),
+            (
+                "assistant.message".into(),
+                "The capital of France is Paris.".into()
+            ),
             ("user.message".into(), "And the capital of Italy?".into()),
-            ("assistant.message".into(), "The capital of Italy is Rome.".into()),
+            (
+                "assistant.message".into(),
+                "The capital of Italy is Rome.".into()
+            ),
         ]
     );
     assert_eq!(events.first().unwrap()["type"], "session.start");
@@ -138,8 +184,14 @@ async fn streaming_delivers_deltas_that_add_up_to_the_message() {
         .collect();
     assert!(deltas.len() >= 2, "expected several deltas, got {deltas:?}");
     assert_eq!(deltas.concat(), content(&answer));
-    let first_delta = seen.iter().position(|(t, _)| t == "assistant.message_delta").unwrap();
-    let message = seen.iter().position(|(t, _)| t == "assistant.message").unwrap();
+    let first_delta = seen
+        .iter()
+        .position(|(t, _)| t == "assistant.message_delta")
+        .unwrap();
+    let message = seen
+        .iter()
+        .position(|(t, _)| t == "assistant.message")
+        .unwrap();
     assert!(first_delta < message);
     client.stop(Duration::from_secs(10)).await.unwrap();
 }
@@ -151,15 +203,22 @@ async fn permission_handler_approves_and_sees_the_request() {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let asked = Arc::new(Mutex::new(Vec::<Value>::new()));
     let mut cfg = config(&env, json!({}));
-    cfg.tools.push(weather_tool(calls.clone(), |inv| inv.complete(json!("18C and sunny"))));
+    cfg.tools.push(weather_tool(calls.clone(), |inv| {
+        inv.complete(json!("18C and sunny"))
+    }));
     let a = asked.clone();
     cfg.permission = Some(PermissionPolicy::Handler(Arc::new(move |req| {
-        a.lock().unwrap().push(serde_json::from_str(req.json()).unwrap());
+        a.lock()
+            .unwrap()
+            .push(serde_json::from_str(req.json()).unwrap());
         req.respond(json!({"kind": "approve-once"}));
     })));
     let session = client.create_session(cfg).await.unwrap();
     let answer = session
-        .send_and_wait(json!({"prompt": "What is the weather in Paris? Use the get_weather tool."}), TURN)
+        .send_and_wait(
+            json!({"prompt": "What is the weather in Paris? Use the get_weather tool."}),
+            TURN,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -177,18 +236,26 @@ async fn permission_denied_means_the_tool_never_runs() {
     let client = client(&env);
     let calls = Arc::new(Mutex::new(Vec::new()));
     let mut cfg = config(&env, json!({}));
-    cfg.tools.push(weather_tool(calls.clone(), |inv| inv.complete(json!("should not run"))));
+    cfg.tools.push(weather_tool(calls.clone(), |inv| {
+        inv.complete(json!("should not run"))
+    }));
     cfg.permission = Some(PermissionPolicy::Handler(Arc::new(|req| {
         req.respond(json!({"kind": "reject", "feedback": "not allowed"}))
     })));
     let seen = recorder(&mut cfg);
     let session = client.create_session(cfg).await.unwrap();
     let answer = session
-        .send_and_wait(json!({"prompt": "What is the weather in Rome? Use the get_weather tool."}), TURN)
+        .send_and_wait(
+            json!({"prompt": "What is the weather in Rome? Use the get_weather tool."}),
+            TURN,
+        )
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(content(&answer), "I was not allowed to check the weather in Rome.");
+    assert_eq!(
+        content(&answer),
+        "I was not allowed to check the weather in Rome."
+    );
     assert!(calls.lock().unwrap().is_empty());
     let complete = seen
         .lock()
@@ -207,12 +274,28 @@ async fn without_permission_handler_custom_tools_are_denied() {
     let client = client(&env);
     let calls = Arc::new(Mutex::new(Vec::new()));
     let mut cfg = config(&env, json!({}));
-    cfg.tools.push(weather_tool(calls.clone(), |inv| inv.complete(json!("should not run"))));
+    cfg.tools.push(weather_tool(calls.clone(), |inv| {
+        inv.complete(json!("should not run"))
+    }));
     let session = client.create_session(cfg).await.unwrap();
+    // The model's next request carries the denial; no conversation continues
+    // from it, so the turn ends in a 400 from the replay server.
     let result = session
-        .send_and_wait(json!({"prompt": "What is the weather in Rome? Use the get_weather tool."}), TURN)
+        .send_and_wait(
+            json!({"prompt": "What is the weather in Rome? Use the get_weather tool."}),
+            TURN,
+        )
         .await;
     assert!(calls.lock().unwrap().is_empty(), "{result:?}");
+    let requests = env.replay.requests();
+    let tool_result = requests.last().unwrap()["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .map(|m| m["content"].to_string())
+        .expect("a tool result");
+    assert!(tool_result.contains("Permission denied"), "{tool_result}");
     client.stop(Duration::from_secs(10)).await.unwrap();
 }
 
@@ -222,11 +305,16 @@ async fn tool_handler_failure_reaches_the_model_as_a_failed_tool() {
     let client = client(&env);
     let calls = Arc::new(Mutex::new(Vec::new()));
     let mut cfg = config(&env, json!({}));
-    cfg.tools.push(weather_tool(calls.clone(), |inv| inv.fail("weather service down: secret detail")));
+    cfg.tools.push(weather_tool(calls.clone(), |inv| {
+        inv.fail("weather service down: secret detail")
+    }));
     cfg.permission = Some(PermissionPolicy::ApproveAll);
     let session = client.create_session(cfg).await.unwrap();
     let answer = session
-        .send_and_wait(json!({"prompt": "What is the weather in Oslo? Use the get_weather tool."}), TURN)
+        .send_and_wait(
+            json!({"prompt": "What is the weather in Oslo? Use the get_weather tool."}),
+            TURN,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -234,7 +322,10 @@ async fn tool_handler_failure_reaches_the_model_as_a_failed_tool() {
     let requests = env.replay.requests();
     let body = requests.last().unwrap().to_string();
     assert!(body.contains("Tool execution failed"));
-    assert!(!body.contains("secret detail"), "host error text must not reach the model");
+    assert!(
+        !body.contains("secret detail"),
+        "host error text must not reach the model"
+    );
     client.stop(Duration::from_secs(10)).await.unwrap();
 }
 
@@ -253,7 +344,10 @@ async fn tool_handler_may_complete_later_from_another_thread() {
     cfg.permission = Some(PermissionPolicy::ApproveAll);
     let session = client.create_session(cfg).await.unwrap();
     let answer = session
-        .send_and_wait(json!({"prompt": "What is the weather in Paris? Use the get_weather tool."}), TURN)
+        .send_and_wait(
+            json!({"prompt": "What is the weather in Paris? Use the get_weather tool."}),
+            TURN,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -265,9 +359,15 @@ async fn tool_handler_may_complete_later_from_another_thread() {
 async fn send_and_wait_times_out_and_the_session_stays_usable() {
     let env = TestEnv::new(&["chat.yaml"]);
     let client = client(&env);
-    let session = client.create_session(config(&env, json!({}))).await.unwrap();
+    let session = client
+        .create_session(config(&env, json!({})))
+        .await
+        .unwrap();
     let err = session
-        .send_and_wait(json!({"prompt": "What is the capital of France?"}), Duration::from_millis(5))
+        .send_and_wait(
+            json!({"prompt": "What is the capital of France?"}),
+            Duration::from_millis(5),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
@@ -290,7 +390,9 @@ async fn abort_ends_the_turn_and_the_session_recovers() {
     let tx = Mutex::new(tx);
     let mut cfg = config(&env, json!({}));
     // The handler parks the invocation: the turn cannot finish until aborted.
-    cfg.tools.push(weather_tool(calls.clone(), move |inv| tx.lock().unwrap().send(inv).unwrap()));
+    cfg.tools.push(weather_tool(calls.clone(), move |inv| {
+        tx.lock().unwrap().send(inv).unwrap()
+    }));
     cfg.permission = Some(PermissionPolicy::ApproveAll);
     let seen = recorder(&mut cfg);
     let session = client.create_session(cfg).await.unwrap();
@@ -298,14 +400,19 @@ async fn abort_ends_the_turn_and_the_session_recovers() {
         .send(json!({"prompt": "What is the weather in Lima? Use the get_weather tool."}))
         .await
         .unwrap();
-    let parked = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)).unwrap())
-        .await
-        .unwrap();
+    let parked =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)).unwrap())
+            .await
+            .unwrap();
     session.abort().await.unwrap();
     // The turn ends with session.idle marked aborted.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let idle = seen.lock().unwrap().iter().any(|(t, _)| t == "session.idle" || t == "abort");
+        let idle = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(t, _)| t == "session.idle" || t == "abort");
         if idle {
             break;
         }
@@ -330,15 +437,27 @@ async fn destroy_and_stop_leave_no_cli_process() {
     assert_eq!(client.state(), ClientState::Connected);
     let pid = client.cli_pid().unwrap();
     assert!(process_alive(pid));
-    let session = client.create_session(config(&env, json!({}))).await.unwrap();
+    let session = client
+        .create_session(config(&env, json!({})))
+        .await
+        .unwrap();
     session.destroy().await.unwrap();
     let err = session.send(json!({"prompt": "hi"})).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidState);
-    let other = client.create_session(config(&env, json!({}))).await.unwrap();
+    let other = client
+        .create_session(config(&env, json!({})))
+        .await
+        .unwrap();
     client.stop(Duration::from_secs(10)).await.unwrap();
     assert_eq!(client.state(), ClientState::Disconnected);
-    assert!(!process_alive(pid), "CLI pid {pid} still running after stop");
-    assert_eq!(other.send(json!({"prompt": "hi"})).await.unwrap_err().kind, ErrorKind::InvalidState);
+    assert!(
+        !process_alive(pid),
+        "CLI pid {pid} still running after stop"
+    );
+    assert_eq!(
+        other.send(json!({"prompt": "hi"})).await.unwrap_err().kind,
+        ErrorKind::InvalidState
+    );
 
     // Dropping a started client kills its CLI too.
     let client = self::client(&env);
@@ -347,7 +466,10 @@ async fn destroy_and_stop_leave_no_cli_process() {
     drop(client);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while process_alive(pid) {
-        assert!(std::time::Instant::now() < deadline, "CLI pid {pid} survived the client");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "CLI pid {pid} survived the client"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -359,7 +481,10 @@ async fn missing_cli_is_a_clear_error() {
     let err = client.start().await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::CliNotFound);
     assert!(err.message.contains("/nonexistent/bin/copilot"), "{err}");
-    assert!(err.message.contains("npm install -g @github/copilot"), "{err}");
+    assert!(
+        err.message.contains("npm install -g @github/copilot"),
+        "{err}"
+    );
     assert!(err.message.contains("COPILOT_CLI_PATH"), "{err}");
 }
 
@@ -373,7 +498,11 @@ async fn rpc_errors_carry_code_and_message() {
     assert_eq!(err.rpc_code, Some(-32601), "{err:?}");
     assert!(!err.message.is_empty());
     let pong = client.ping(Some("hello")).await.unwrap();
-    assert_eq!(pong["message"].as_str().map(|m| m.contains("hello")), Some(true), "{pong}");
+    assert_eq!(
+        pong["message"].as_str().map(|m| m.contains("hello")),
+        Some(true),
+        "{pong}"
+    );
     client.stop(Duration::from_secs(10)).await.unwrap();
 }
 
@@ -383,7 +512,10 @@ async fn starting_and_stopping_the_cli_leaves_sigchld_alone() {
         // SAFETY: reads the current disposition only.
         unsafe {
             let mut old: libc::sigaction = std::mem::zeroed();
-            assert_eq!(libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut old), 0);
+            assert_eq!(
+                libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut old),
+                0
+            );
             (old.sa_sigaction, old.sa_flags)
         }
     }
@@ -394,6 +526,10 @@ async fn starting_and_stopping_the_cli_leaves_sigchld_alone() {
         client.start().await.unwrap();
         client.stop(Duration::from_secs(10)).await.unwrap();
     }
-    assert_eq!(sigchld(), before, "the library changed SIGCHLD's disposition");
+    assert_eq!(
+        sigchld(),
+        before,
+        "the library changed SIGCHLD's disposition"
+    );
     assert_eq!(before.0, libc::SIG_DFL);
 }

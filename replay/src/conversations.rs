@@ -103,8 +103,12 @@ impl Library {
         for file in files {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| ReplayError::new(format!("cannot read {}: {e}", file.display())))?;
-            let snap: SnapshotFile = serde_yaml_ng::from_str(&text)
-                .map_err(|e| ReplayError::new(format!("{}: invalid conversation YAML: {e}", file.display())))?;
+            let snap: SnapshotFile = serde_yaml_ng::from_str(&text).map_err(|e| {
+                ReplayError::new(format!(
+                    "{}: invalid conversation YAML: {e}",
+                    file.display()
+                ))
+            })?;
             for m in snap.models {
                 if !lib.models.contains(&m) {
                     lib.models.push(m);

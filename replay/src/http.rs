@@ -30,7 +30,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 async fn not_found() -> Response {
-    error_response(StatusCode::NOT_FOUND, "not_found", "copilot-replay serves only /v1/chat/completions and /v1/models")
+    error_response(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "copilot-replay serves only /v1/chat/completions and /v1/models",
+    )
 }
 
 async fn models(State(shared): State<Arc<Shared>>) -> Json<Value> {
@@ -46,18 +50,33 @@ async fn models(State(shared): State<Arc<Shared>>) -> Json<Value> {
 }
 
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({"error": {"message": message, "type": code, "code": code}}))).into_response()
+    (
+        status,
+        Json(json!({"error": {"message": message, "type": code, "code": code}})),
+    )
+        .into_response()
 }
 
 async fn chat_completions(State(shared): State<Arc<Shared>>, body: String) -> Response {
     let Ok(request) = serde_json::from_str::<Value>(&body) else {
-        return error_response(StatusCode::BAD_REQUEST, "invalid_request", "request body is not JSON");
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "request body is not JSON",
+        );
     };
     shared.requests.lock().unwrap().push(request.clone());
     let workdir = shared.workdir.lock().unwrap().clone();
     let normalized = normalize::request(&request, workdir.as_deref());
-    let model = request.get("model").and_then(Value::as_str).unwrap_or("claude-sonnet-4.5").to_string();
-    let stream = request.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let model = request
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("claude-sonnet-4.5")
+        .to_string();
+    let stream = request
+        .get("stream")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let usage = stream
         && request
             .pointer("/stream_options/include_usage")
@@ -75,10 +94,14 @@ async fn chat_completions(State(shared): State<Arc<Shared>>, body: String) -> Re
         Outcome::Error(e) => {
             let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
             let code = e.code.clone().unwrap_or_else(|| "rate_limited".into());
-            let message = e.message.clone().unwrap_or_else(|| "Rate limited by test snapshot".into());
+            let message = e
+                .message
+                .clone()
+                .unwrap_or_else(|| "Rate limited by test snapshot".into());
             let mut resp = error_response(status, &code, &message);
             if let Some(secs) = e.retry_after_seconds {
-                resp.headers_mut().insert("retry-after", secs.to_string().parse().unwrap());
+                resp.headers_mut()
+                    .insert("retry-after", secs.to_string().parse().unwrap());
             }
             resp
         }
@@ -86,10 +109,16 @@ async fn chat_completions(State(shared): State<Arc<Shared>>, body: String) -> Re
             // Headers now, body never: the client sees a model that stalls.
             let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(1);
             shared.held.lock().unwrap().push(tx);
-            let content_type = if stream { "text/event-stream" } else { "application/json" };
+            let content_type = if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            };
             Response::builder()
                 .header(header::CONTENT_TYPE, content_type)
-                .body(Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)))
+                .body(Body::from_stream(
+                    tokio_stream::wrappers::ReceiverStream::new(rx),
+                ))
                 .unwrap()
         }
         Outcome::NoMatch(why) => {
@@ -126,7 +155,10 @@ fn expand_workdir(text: &str, workdir: &str, json_escape: bool) -> String {
         return text.to_string();
     }
     let value = if json_escape {
-        serde_json::to_string(workdir).unwrap().trim_matches('"').to_string()
+        serde_json::to_string(workdir)
+            .unwrap()
+            .trim_matches('"')
+            .to_string()
     } else {
         workdir.to_string()
     };
@@ -141,7 +173,11 @@ fn completion(model: &str, messages: &[&Message], workdir: &str) -> Value {
         .enumerate()
         .map(|(index, m)| {
             let tool_calls = tool_calls_json(m, workdir);
-            let finish = if tool_calls.is_some() { "tool_calls" } else { "stop" };
+            let finish = if tool_calls.is_some() {
+                "tool_calls"
+            } else {
+                "stop"
+            };
             json!({
                 "index": index,
                 "message": {
@@ -187,10 +223,17 @@ fn sse_response(model: &str, messages: &[&Message], usage: bool, workdir: &str) 
         })
     };
     let mut chunks = Vec::new();
-    let content = m.content.as_deref().map(|c| expand_workdir(c, workdir, false)).unwrap_or_default();
+    let content = m
+        .content
+        .as_deref()
+        .map(|c| expand_workdir(c, workdir, false))
+        .unwrap_or_default();
     let chars: Vec<char> = content.chars().collect();
     for piece in chars.chunks(STREAM_CHUNK_CHARS) {
-        chunks.push(chunk(json!({"role": "assistant", "content": piece.iter().collect::<String>()}), None));
+        chunks.push(chunk(
+            json!({"role": "assistant", "content": piece.iter().collect::<String>()}),
+            None,
+        ));
     }
     let tool_calls = tool_calls_json(m, workdir);
     for (i, tc) in tool_calls.iter().flatten().enumerate() {
@@ -204,7 +247,11 @@ fn sse_response(model: &str, messages: &[&Message], usage: bool, workdir: &str) 
             None,
         ));
     }
-    let finish = if tool_calls.is_some() { "tool_calls" } else { "stop" };
+    let finish = if tool_calls.is_some() {
+        "tool_calls"
+    } else {
+        "stop"
+    };
     chunks.push(chunk(json!({}), Some(finish)));
     let mut body = String::new();
     for c in chunks {

@@ -69,7 +69,9 @@ impl ReplayServer {
         listener
             .set_nonblocking(true)
             .map_err(|e| ReplayError::new(format!("listener: {e}")))?;
-        let addr = listener.local_addr().map_err(|e| ReplayError::new(format!("listener: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ReplayError::new(format!("listener: {e}")))?;
         let shared = Arc::new(Shared {
             library,
             requests: Mutex::new(Vec::new()),
@@ -86,7 +88,8 @@ impl ReplayServer {
                     .build()
                     .expect("replay runtime");
                 rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                    let listener =
+                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                     tokio::select! {
                         r = axum::serve(listener, app) => {
                             if let Err(e) = r {

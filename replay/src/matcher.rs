@@ -41,23 +41,38 @@ fn reply_after_prefix<'a>(request: &[Message], stored: &'a [Message]) -> Option<
     if request.len() >= stored.len() || stored[..request.len()] != *request {
         return None;
     }
-    let reply: Vec<&Message> = stored[request.len()..].iter().take_while(|m| m.role == "assistant").collect();
+    let reply: Vec<&Message> = stored[request.len()..]
+        .iter()
+        .take_while(|m| m.role == "assistant")
+        .collect();
     (!reply.is_empty()).then_some(reply)
 }
 
 /// Names the conversation that shares the longest prefix with the request and
 /// shows the first message that differs.
 fn diagnose(lib: &Library, request: &[Message]) -> String {
-    let shared = |c: &Stored| c.messages.iter().zip(request).take_while(|(a, b)| a == b).count();
+    let shared = |c: &Stored| {
+        c.messages
+            .iter()
+            .zip(request)
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
     let Some(best) = lib.conversations.iter().max_by_key(|c| shared(c)) else {
-        return format!("no stored conversations; the request has {} messages", request.len());
+        return format!(
+            "no stored conversations; the request has {} messages",
+            request.len()
+        );
     };
     let n = shared(best);
     let show = |m: Option<&Message>| {
         m.map(|m| {
             let mut s = serde_json::to_string(m).unwrap_or_default();
             if s.len() > 400 {
-                let cut = (0..=400).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
+                let cut = (0..=400)
+                    .rev()
+                    .find(|i| s.is_char_boundary(*i))
+                    .unwrap_or(0);
                 s.truncate(cut);
                 s.push_str("...");
             }
@@ -129,7 +144,12 @@ mod tests {
             msg("assistant", "a3"),
         ]]);
         match find(&l, None, &[msg("system", "${system}"), msg("user", "hi")]) {
-            Outcome::Reply(r) => assert_eq!(r.iter().map(|m| m.content.clone().unwrap()).collect::<Vec<_>>(), ["a1", "a2"]),
+            Outcome::Reply(r) => assert_eq!(
+                r.iter()
+                    .map(|m| m.content.clone().unwrap())
+                    .collect::<Vec<_>>(),
+                ["a1", "a2"]
+            ),
             _ => panic!("expected a reply"),
         }
         let second = [
@@ -139,28 +159,48 @@ mod tests {
             msg("assistant", "a2"),
             msg("user", "more"),
         ];
-        assert!(matches!(find(&l, None, &second), Outcome::Reply(r) if r[0].content.as_deref() == Some("a3")));
+        assert!(
+            matches!(find(&l, None, &second), Outcome::Reply(r) if r[0].content.as_deref() == Some("a3"))
+        );
     }
 
     #[test]
     fn the_next_message_must_be_the_assistants() {
-        let l = lib(vec![vec![msg("user", "hi"), msg("user", "again"), msg("assistant", "x")]]);
-        assert!(matches!(find(&l, None, &[msg("user", "hi")]), Outcome::NoMatch(_)));
+        let l = lib(vec![vec![
+            msg("user", "hi"),
+            msg("user", "again"),
+            msg("assistant", "x"),
+        ]]);
+        assert!(matches!(
+            find(&l, None, &[msg("user", "hi")]),
+            Outcome::NoMatch(_)
+        ));
     }
 
     #[test]
     fn a_complete_conversation_without_reply_is_held() {
         let l = lib(vec![vec![msg("system", "${system}"), msg("user", "wait")]]);
-        assert!(matches!(find(&l, None, &[msg("system", "${system}"), msg("user", "wait")]), Outcome::Hold));
+        assert!(matches!(
+            find(&l, None, &[msg("system", "${system}"), msg("user", "wait")]),
+            Outcome::Hold
+        ));
     }
 
     #[test]
     fn no_match_names_the_closest_conversation_and_the_difference() {
         let l = lib(vec![
             vec![msg("user", "other"), msg("assistant", "x")],
-            vec![msg("system", "${system}"), msg("user", "hello"), msg("assistant", "y")],
+            vec![
+                msg("system", "${system}"),
+                msg("user", "hello"),
+                msg("assistant", "y"),
+            ],
         ]);
-        match find(&l, None, &[msg("system", "${system}"), msg("user", "hullo")]) {
+        match find(
+            &l,
+            None,
+            &[msg("system", "${system}"), msg("user", "hullo")],
+        ) {
             Outcome::NoMatch(why) => {
                 assert!(why.contains("test.yaml conversation 1"), "{why}");
                 assert!(why.contains("hullo") && why.contains("hello"), "{why}");

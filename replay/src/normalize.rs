@@ -38,12 +38,14 @@ static USER_NOISE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 });
 
 static AVAILABLE_TOOLS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(Tool '[^']+' does not exist\.) Available tools that can be called are [^.]*\.").unwrap()
+    Regex::new(r"(Tool '[^']+' does not exist\.) Available tools that can be called are [^.]*\.")
+        .unwrap()
 });
 static LARGE_OUTPUT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\d+-copilot-tool-output-[a-z0-9.]+").unwrap());
-static SHELL_EXIT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"<shellId:\s*[^>\r\n]+?\s+completed with exit code (-?\d+)>").unwrap());
+static SHELL_EXIT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"<shellId:\s*[^>\r\n]+?\s+completed with exit code (-?\d+)>").unwrap()
+});
 static MANY_NEWLINES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\n{5,}").unwrap());
 
 /// Strips what the CLI adds to user text (timestamps, reminders, plan markers).
@@ -60,7 +62,8 @@ pub fn user_text(content: &str) -> String {
 pub fn tool_result(content: &str) -> String {
     match serde_json::from_str::<Value>(content) {
         Ok(Value::Object(o))
-            if o.get("resultType").and_then(Value::as_str) == Some("success") && o.contains_key("textResultForLlm") =>
+            if o.get("resultType").and_then(Value::as_str) == Some("success")
+                && o.contains_key("textResultForLlm") =>
         {
             match &o["textResultForLlm"] {
                 Value::String(s) => s.clone(),
@@ -76,7 +79,9 @@ pub fn tool_result(content: &str) -> String {
 fn tool_result_variants(content: &str) -> String {
     let s = AVAILABLE_TOOLS.replace_all(content, "$1");
     let s = LARGE_OUTPUT.replace_all(&s, "PLACEHOLDER-copilot-tool-output-PLACEHOLDER");
-    SHELL_EXIT.replace_all(&s, "<exited with exit code $1>").into_owned()
+    SHELL_EXIT
+        .replace_all(&s, "<exited with exit code $1>")
+        .into_owned()
 }
 
 /// The value with object keys sorted at every level.
@@ -85,7 +90,11 @@ fn sorted(v: &Value) -> Value {
         Value::Object(o) => {
             let mut keys: Vec<&String> = o.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&o[k]))).collect())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&o[k])))
+                    .collect(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
         other => other.clone(),
@@ -126,13 +135,17 @@ fn sort_tool_runs(messages: &mut [Message]) {
         while end < messages.len() && messages[end].role == "tool" {
             end += 1;
         }
-        messages[start..end].sort_by(|a, b| compare_ids(a.tool_call_id.as_deref(), b.tool_call_id.as_deref()));
+        messages[start..end]
+            .sort_by(|a, b| compare_ids(a.tool_call_id.as_deref(), b.tool_call_id.as_deref()));
         start = end;
     }
 }
 
 fn compare_ids(a: Option<&str>, b: Option<&str>) -> std::cmp::Ordering {
-    let num = |s: Option<&str>| s.and_then(|s| s.strip_prefix("toolcall_")).and_then(|n| n.parse::<u64>().ok());
+    let num = |s: Option<&str>| {
+        s.and_then(|s| s.strip_prefix("toolcall_"))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
     match (num(a), num(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
         _ => a.unwrap_or("").cmp(b.unwrap_or("")),
@@ -146,10 +159,18 @@ pub struct Normalized {
 
 /// Normalises the `messages` of a chat-completions request body.
 pub fn request(body: &Value, workdir: Option<&str>) -> Normalized {
-    let raw = body.get("messages").and_then(Value::as_array).cloned().unwrap_or_default();
+    let raw = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let mut messages: Vec<Message> = Vec::new();
     for m in &raw {
-        let role = m.get("role").and_then(Value::as_str).unwrap_or("").to_string();
+        let role = m
+            .get("role")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let content = message_content(&role, m.get("content"));
         // Adjacent user messages are merged, as the CLI may split one prompt.
         if role == "user" {
@@ -166,11 +187,25 @@ pub fn request(body: &Value, workdir: Option<&str>) -> Normalized {
             calls
                 .iter()
                 .map(|tc| ToolCall {
-                    id: tc.get("id").and_then(Value::as_str).unwrap_or("").to_string(),
-                    kind: tc.get("type").and_then(Value::as_str).unwrap_or("function").to_string(),
+                    id: tc
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    kind: tc
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("function")
+                        .to_string(),
                     function: tc.get("function").map(|f| FunctionCall {
-                        name: f.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
-                        arguments: tool_arguments(f.get("arguments").and_then(Value::as_str).unwrap_or("")),
+                        name: f
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                        arguments: tool_arguments(
+                            f.get("arguments").and_then(Value::as_str).unwrap_or(""),
+                        ),
                     }),
                 })
                 .collect::<Vec<_>>()
@@ -180,13 +215,20 @@ pub fn request(body: &Value, workdir: Option<&str>) -> Normalized {
             content,
             refusal: None,
             tool_calls: tool_calls.filter(|c| !c.is_empty()),
-            tool_call_id: m.get("tool_call_id").and_then(Value::as_str).map(str::to_owned),
+            tool_call_id: m
+                .get("tool_call_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         });
     }
     for m in messages.iter_mut() {
         if m.role == "user" {
             if let Some(c) = &m.content {
-                m.content = Some(MANY_NEWLINES.replace_all(&user_text(c), "\n\n\n").into_owned());
+                m.content = Some(
+                    MANY_NEWLINES
+                        .replace_all(&user_text(c), "\n\n\n")
+                        .into_owned(),
+                );
             }
         }
     }
@@ -291,7 +333,10 @@ mod tests {
 
     #[test]
     fn unwraps_success_results_and_sorts_json() {
-        assert_eq!(tool_result(r#"{"resultType":"success","textResultForLlm":"ok"}"#), "ok");
+        assert_eq!(
+            tool_result(r#"{"resultType":"success","textResultForLlm":"ok"}"#),
+            "ok"
+        );
         assert_eq!(tool_result(r#"{"b":1,"a":2}"#), r#"{"a":2,"b":1}"#);
         assert_eq!(tool_result("  plain  "), "plain");
     }
@@ -316,7 +361,10 @@ mod tests {
         let calls = m[2].tool_calls.as_ref().unwrap();
         assert_eq!(calls[0].id, "toolcall_0");
         assert_eq!(calls[0].function.as_ref().unwrap().name, "${shell}");
-        assert_eq!(calls[0].function.as_ref().unwrap().arguments, r#"{"command":"ls ${workdir}"}"#);
+        assert_eq!(
+            calls[0].function.as_ref().unwrap().arguments,
+            r#"{"command":"ls ${workdir}"}"#
+        );
         assert_eq!(calls[1].function.as_ref().unwrap().arguments, "{}");
         // Tool results sorted by normalised id.
         assert_eq!(m[3].tool_call_id.as_deref(), Some("toolcall_0"));

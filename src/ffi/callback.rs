@@ -16,7 +16,12 @@ pub type copilot_free_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 /// Both strings are borrowed for the duration of the call. Runs on the
 /// client's callback thread, one event at a time, in wire order.
 pub type copilot_event_fn = Option<
-    unsafe extern "C" fn(user_data: *mut c_void, event_type: *const c_char, event_json: *const c_char, event_json_len: usize),
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        event_type: *const c_char,
+        event_json: *const c_char,
+        event_json_len: usize,
+    ),
 >;
 
 pub(crate) struct UserData {

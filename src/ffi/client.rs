@@ -16,14 +16,21 @@ pub struct copilot_client {
 
 impl copilot_client {
     pub(crate) fn handle(&self) -> tokio::runtime::Handle {
-        self.runtime.as_ref().expect("runtime lives as long as the handle").handle().clone()
+        self.runtime
+            .as_ref()
+            .expect("runtime lives as long as the handle")
+            .handle()
+            .clone()
     }
 
     /// Blocks the calling thread on `fut`. On the callback thread this lets
     /// events queue past the backpressure limit so the awaited reply is read.
     pub(crate) fn block_on<F: Future>(&self, fut: F) -> F::Output {
         let _blocked = self.client.dispatcher().enter_blocking();
-        self.runtime.as_ref().expect("runtime lives as long as the handle").block_on(fut)
+        self.runtime
+            .as_ref()
+            .expect("runtime lives as long as the handle")
+            .block_on(fut)
     }
 }
 
@@ -71,7 +78,8 @@ pub unsafe extern "C" fn copilot_client_new(
 ) -> copilot_status {
     boundary(err_out, || {
         let out = arg_out(client_out, "client_out")?;
-        let options = ClientOptions::from_json(arg_opt_str(options_json, "options_json")?.unwrap_or(""))?;
+        let options =
+            ClientOptions::from_json(arg_opt_str(options_json, "options_json")?.unwrap_or(""))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("copilot-io")
@@ -98,7 +106,10 @@ pub unsafe extern "C" fn copilot_client_new(
 /// status and stderr tail in the message), `COPILOT_ERR_TIMEOUT`,
 /// `COPILOT_ERR_PROTOCOL_VERSION`, `COPILOT_ERR_INVALID_ARGUMENT` (NULL client).
 #[no_mangle]
-pub unsafe extern "C" fn copilot_client_start(client: *mut copilot_client, err_out: *mut *mut copilot_error) -> copilot_status {
+pub unsafe extern "C" fn copilot_client_start(
+    client: *mut copilot_client,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
     boundary(err_out, || {
         let c = arg_ref(client, "client")?;
         c.block_on(c.client.start())
@@ -141,7 +152,9 @@ pub unsafe extern "C" fn copilot_client_force_stop(client: *mut copilot_client) 
 /// The client's state. NULL yields `COPILOT_CLIENT_DISCONNECTED`.
 /// Non-blocking; any thread.
 #[no_mangle]
-pub unsafe extern "C" fn copilot_client_get_state(client: *const copilot_client) -> copilot_client_state {
+pub unsafe extern "C" fn copilot_client_get_state(
+    client: *const copilot_client,
+) -> copilot_client_state {
     use copilot_client_state::*;
     match client.as_ref().map(|c| c.client.state()) {
         Some(ClientState::Connecting) => COPILOT_CLIENT_CONNECTING,
@@ -155,7 +168,10 @@ pub unsafe extern "C" fn copilot_client_get_state(client: *const copilot_client)
 /// Non-blocking; any thread.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_cli_pid(client: *const copilot_client) -> u32 {
-    client.as_ref().and_then(|c| c.client.cli_pid()).unwrap_or(0)
+    client
+        .as_ref()
+        .and_then(|c| c.client.cli_pid())
+        .unwrap_or(0)
 }
 
 /// `ping`: checks the server answers.

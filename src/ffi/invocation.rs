@@ -28,8 +28,13 @@ pub struct copilot_permission_request {
 ///   later through `copilot_tool_invocation_json`).
 ///
 /// Runs on the client's callback thread.
-pub type copilot_tool_fn =
-    Option<unsafe extern "C" fn(user_data: *mut c_void, invocation: *mut copilot_tool_invocation, invocation_json: *const c_char)>;
+pub type copilot_tool_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        invocation: *mut copilot_tool_invocation,
+        invocation_json: *const c_char,
+    ),
+>;
 
 /// Decides a permission request.
 ///
@@ -41,14 +46,20 @@ pub type copilot_tool_fn =
 ///
 /// Runs on the client's callback thread.
 pub type copilot_permission_fn = Option<
-    unsafe extern "C" fn(user_data: *mut c_void, request: *mut copilot_permission_request, request_json: *const c_char),
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        request: *mut copilot_permission_request,
+        request_json: *const c_char,
+    ),
 >;
 
 pub(crate) fn tool_invocation_into_raw(inner: ToolInvocation) -> *mut copilot_tool_invocation {
     Box::into_raw(Box::new(copilot_tool_invocation { inner }))
 }
 
-pub(crate) fn permission_request_into_raw(inner: PermissionRequest) -> *mut copilot_permission_request {
+pub(crate) fn permission_request_into_raw(
+    inner: PermissionRequest,
+) -> *mut copilot_permission_request {
     Box::into_raw(Box::new(copilot_permission_request { inner }))
 }
 
@@ -56,7 +67,9 @@ pub(crate) fn permission_request_into_raw(inner: PermissionRequest) -> *mut copi
 /// Borrowed: valid until the invocation is completed or freed. NULL yields NULL.
 /// Non-blocking; any thread.
 #[no_mangle]
-pub unsafe extern "C" fn copilot_tool_invocation_json(invocation: *const copilot_tool_invocation) -> *const c_char {
+pub unsafe extern "C" fn copilot_tool_invocation_json(
+    invocation: *const copilot_tool_invocation,
+) -> *const c_char {
     match invocation.as_ref() {
         Some(inv) => inv.inner.json_c(),
         None => std::ptr::null(),
@@ -144,7 +157,9 @@ pub unsafe extern "C" fn copilot_tool_invocation_free(invocation: *mut copilot_t
 /// The request as JSON (the event's data). Borrowed: valid until the request is
 /// answered or freed. NULL yields NULL. Non-blocking; any thread.
 #[no_mangle]
-pub unsafe extern "C" fn copilot_permission_request_json(request: *const copilot_permission_request) -> *const c_char {
+pub unsafe extern "C" fn copilot_permission_request_json(
+    request: *const copilot_permission_request,
+) -> *const c_char {
     match request.as_ref() {
         Some(r) => r.inner.json_c(),
         None => std::ptr::null(),
@@ -173,10 +188,12 @@ pub unsafe extern "C" fn copilot_permission_request_respond(
         }
         let req = Box::from_raw(request).inner;
         let decision = arg_str(decision_json, "decision_json").and_then(|s| {
-            let v: serde_json::Value =
-                serde_json::from_str(s).map_err(|e| Error::invalid_json(format!("decision_json: {e}")))?;
+            let v: serde_json::Value = serde_json::from_str(s)
+                .map_err(|e| Error::invalid_json(format!("decision_json: {e}")))?;
             if v.get("kind").and_then(|k| k.as_str()).is_none() {
-                return Err(Error::invalid_json("decision_json must be an object with a string \"kind\""));
+                return Err(Error::invalid_json(
+                    "decision_json must be an object with a string \"kind\"",
+                ));
             }
             Ok(v)
         });

@@ -117,7 +117,10 @@ where
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        Err(Error::new(ErrorKind::Panic, format!("libcopilot panicked (contained): {what}")))
+        Err(Error::new(
+            ErrorKind::Panic,
+            format!("libcopilot panicked (contained): {what}"),
+        ))
     });
     match outcome {
         Ok(()) => copilot_status::COPILOT_OK,
@@ -153,7 +156,8 @@ pub(crate) unsafe fn arg_opt_str<'a>(p: *const c_char, name: &str) -> Result<Opt
 
 /// A required handle argument.
 pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
-    p.as_ref().ok_or_else(|| Error::invalid_argument(format!("{name} is NULL")))
+    p.as_ref()
+        .ok_or_else(|| Error::invalid_argument(format!("{name} is NULL")))
 }
 
 /// A required out-param; checked before any work so nothing is lost.
@@ -209,7 +213,10 @@ pub unsafe extern "C" fn copilot_error_message(err: *const copilot_error) -> *co
 /// Returns true and writes `*code_out` when the error is `COPILOT_ERR_RPC`;
 /// false otherwise (including NULL arguments). Non-blocking; any thread.
 #[no_mangle]
-pub unsafe extern "C" fn copilot_error_rpc_code(err: *const copilot_error, code_out: *mut i64) -> bool {
+pub unsafe extern "C" fn copilot_error_rpc_code(
+    err: *const copilot_error,
+    code_out: *mut i64,
+) -> bool {
     match (err.as_ref().and_then(|e| e.rpc_code), code_out.is_null()) {
         (Some(code), false) => {
             *code_out = code;

@@ -41,7 +41,14 @@ fn event_handler(f: copilot_event_fn, user_data: UserData) -> Result<crate::even
     let f = f.ok_or_else(|| Error::invalid_argument("callback is NULL"))?;
     Ok(Arc::new(move |ev: &SessionEvent| {
         // SAFETY: a host callback with its own user_data and borrowed strings.
-        unsafe { f(user_data.ptr(), ev.event_type_c(), ev.json_c(), ev.json().len()) }
+        unsafe {
+            f(
+                user_data.ptr(),
+                ev.event_type_c(),
+                ev.json_c(),
+                ev.json().len(),
+            )
+        }
     }))
 }
 
@@ -65,7 +72,8 @@ pub unsafe extern "C" fn copilot_session_config_new(
 ) -> copilot_status {
     boundary(err_out, || {
         let out = arg_out(config_out, "config_out")?;
-        let config = SessionConfig::from_json(arg_opt_str(config_json, "config_json")?.unwrap_or(""))?;
+        let config =
+            SessionConfig::from_json(arg_opt_str(config_json, "config_json")?.unwrap_or(""))?;
         *out = Box::into_raw(Box::new(copilot_session_config { config }));
         Ok(())
     })
@@ -93,12 +101,20 @@ pub unsafe extern "C" fn copilot_session_config_add_tool(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        let cfg = config.as_mut().ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let cfg = config
+            .as_mut()
+            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
         let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let declaration: Value = serde_json::from_str(arg_str(tool_json, "tool_json")?)
             .map_err(|e| Error::invalid_json(format!("tool_json: {e}")))?;
-        if declaration.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
-            return Err(Error::invalid_json("tool_json must be an object with a non-empty string \"name\""));
+        if declaration
+            .get("name")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(Error::invalid_json(
+                "tool_json must be an object with a non-empty string \"name\"",
+            ));
         }
         let ud = UserData::new(user_data, user_data_free);
         cfg.config.tools.push(Tool {
@@ -127,7 +143,9 @@ pub unsafe extern "C" fn copilot_session_config_set_permission_handler(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        let cfg = config.as_mut().ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let cfg = config
+            .as_mut()
+            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
         let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let ud = UserData::new(user_data, user_data_free);
         cfg.config.permission = Some(PermissionPolicy::Handler(Arc::new(move |req| {
@@ -148,7 +166,9 @@ pub unsafe extern "C" fn copilot_session_config_approve_all(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        let cfg = config.as_mut().ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let cfg = config
+            .as_mut()
+            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
         cfg.config.permission = Some(PermissionPolicy::ApproveAll);
         Ok(())
     })
@@ -169,7 +189,9 @@ pub unsafe extern "C" fn copilot_session_config_on_event(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        let cfg = config.as_mut().ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let cfg = config
+            .as_mut()
+            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
         handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let h = event_handler(handler, UserData::new(user_data, user_data_free))?;
         cfg.config.on_event.push(h);
@@ -208,7 +230,8 @@ unsafe fn open_session(
             c.block_on(c.client.resume_session(id, config))?
         }
     };
-    let id = std::ffi::CString::new(session.id()).map_err(|_| Error::invalid_argument("session id has a NUL"))?;
+    let id = std::ffi::CString::new(session.id())
+        .map_err(|_| Error::invalid_argument("session id has a NUL"))?;
     *out = Box::into_raw(Box::new(copilot_session {
         session,
         runtime: c.handle(),
@@ -250,7 +273,9 @@ pub unsafe extern "C" fn copilot_client_resume_session(
     session_out: *mut *mut copilot_session,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || open_session(client, Some(session_id), config, session_out))
+    boundary(err_out, || {
+        open_session(client, Some(session_id), config, session_out)
+    })
 }
 
 /// The session id (UUID text). Borrowed: valid until `copilot_session_free`.
@@ -324,7 +349,11 @@ pub unsafe extern "C" fn copilot_session_send_and_wait(
     boundary(err_out, || {
         let s = arg_ref(session, "session")?;
         let message = message_value(arg_json(message_json, "message_json")?)?;
-        let timeout = Duration::from_millis(if timeout_ms == 0 { 60_000 } else { timeout_ms.into() });
+        let timeout = Duration::from_millis(if timeout_ms == 0 {
+            60_000
+        } else {
+            timeout_ms.into()
+        });
         let last = s.block_on(s.session.send_and_wait(message, timeout))??;
         if !assistant_message_json_out.is_null() {
             *assistant_message_json_out = match last {
@@ -339,7 +368,10 @@ pub unsafe extern "C" fn copilot_session_send_and_wait(
 /// Aborts the current turn (`session.abort`); the turn ends with `session.idle`
 /// (`data.aborted` true). Blocks for one round trip. Errors: as for send.
 #[no_mangle]
-pub unsafe extern "C" fn copilot_session_abort(session: *mut copilot_session, err_out: *mut *mut copilot_error) -> copilot_status {
+pub unsafe extern "C" fn copilot_session_abort(
+    session: *mut copilot_session,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
     boundary(err_out, || {
         let s = arg_ref(session, "session")?;
         s.block_on(s.session.abort())?
@@ -412,7 +444,9 @@ pub unsafe extern "C" fn copilot_session_unsubscribe(
         if s.session.unsubscribe(subscription) {
             Ok(())
         } else {
-            Err(Error::invalid_argument(format!("no subscription {subscription} on this session")))
+            Err(Error::invalid_argument(format!(
+                "no subscription {subscription} on this session"
+            )))
         }
     })
 }
@@ -451,7 +485,10 @@ pub unsafe extern "C" fn copilot_session_call(
 /// Blocks for one round trip. Errors: `COPILOT_ERR_RPC`, `COPILOT_ERR_DISCONNECTED`
 /// (the session is detached locally all the same).
 #[no_mangle]
-pub unsafe extern "C" fn copilot_session_destroy(session: *mut copilot_session, err_out: *mut *mut copilot_error) -> copilot_status {
+pub unsafe extern "C" fn copilot_session_destroy(
+    session: *mut copilot_session,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
     boundary(err_out, || {
         let s = arg_ref(session, "session")?;
         match s.block_on(s.session.destroy()) {
@@ -479,7 +516,10 @@ pub unsafe extern "C" fn copilot_session_free(session: *mut copilot_session) {
                 if let Some(client) = detached.client.upgrade() {
                     if let Ok(conn) = client.connection() {
                         let _ = conn
-                            .request_value("session.destroy", &serde_json::json!({"sessionId": detached.id()}))
+                            .request_value(
+                                "session.destroy",
+                                &serde_json::json!({"sessionId": detached.id()}),
+                            )
                             .await;
                     }
                 }

@@ -69,7 +69,9 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(
         let text = std::str::from_utf8(text)
             .map_err(|_| FrameError::Protocol("header is not UTF-8".into()))?;
         let Some((name, value)) = text.split_once(':') else {
-            return Err(FrameError::Protocol(format!("malformed header line {text:?}")));
+            return Err(FrameError::Protocol(format!(
+                "malformed header line {text:?}"
+            )));
         };
         if name.trim().eq_ignore_ascii_case("content-length") {
             let len: usize = value.trim().parse().map_err(|_| {
@@ -140,16 +142,25 @@ mod tests {
     #[tokio::test]
     async fn rejects_oversized_body_without_allocating_it() {
         let frames = read_all(b"Content-Length: 1099511627776\r\n\r\n", 1024).await;
-        assert!(frames[0].as_ref().unwrap_err().contains("exceeds the limit"));
+        assert!(frames[0]
+            .as_ref()
+            .unwrap_err()
+            .contains("exceeds the limit"));
     }
 
     #[tokio::test]
     async fn rejects_missing_content_length_and_endless_headers() {
         let frames = read_all(b"X: y\r\n\r\n{}", 1024).await;
-        assert!(frames[0].as_ref().unwrap_err().contains("without Content-Length"));
+        assert!(frames[0]
+            .as_ref()
+            .unwrap_err()
+            .contains("without Content-Length"));
         let endless = vec![b'a'; MAX_HEADER_BYTES * 2];
         let frames = read_all(&endless, 1024).await;
-        assert!(frames[0].as_ref().unwrap_err().contains("header block longer"));
+        assert!(frames[0]
+            .as_ref()
+            .unwrap_err()
+            .contains("header block longer"));
     }
 
     #[tokio::test]

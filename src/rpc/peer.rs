@@ -198,7 +198,8 @@ impl RpcPeer {
         .await;
         res.map_err(|e| {
             let closed = self.state.lock().closed.clone();
-            closed.unwrap_or_else(|| Error::disconnected(format!("write to Copilot CLI failed: {e}")))
+            closed
+                .unwrap_or_else(|| Error::disconnected(format!("write to Copilot CLI failed: {e}")))
         })
     }
 
@@ -244,7 +245,11 @@ impl RpcPeer {
         let msg: InMessage = match serde_json::from_slice(body) {
             Ok(m) => m,
             Err(e) => {
-                log!(Level::Warn, "rpc", "dropping frame that is not JSON-RPC: {e}");
+                log!(
+                    Level::Warn,
+                    "rpc",
+                    "dropping frame that is not JSON-RPC: {e}"
+                );
                 return None;
             }
         };
@@ -260,7 +265,12 @@ impl RpcPeer {
             }),
             (None, Some(id)) => {
                 let Ok(num) = serde_json::from_str::<u64>(id.get()) else {
-                    log!(Level::Debug, "rpc", "reply with foreign id {} ignored", id.get());
+                    log!(
+                        Level::Debug,
+                        "rpc",
+                        "reply with foreign id {} ignored",
+                        id.get()
+                    );
                     return None;
                 };
                 let Some(tx) = self.state.lock().pending.remove(&num) else {
@@ -268,7 +278,11 @@ impl RpcPeer {
                     return None;
                 };
                 let reply = match msg.error {
-                    Some(e) => Err(Error::rpc(e.code, e.message, e.data.map(|d| d.get().to_owned()))),
+                    Some(e) => Err(Error::rpc(
+                        e.code,
+                        e.message,
+                        e.data.map(|d| d.get().to_owned()),
+                    )),
                     None => Ok(msg
                         .result
                         .map(|r| r.to_owned())
@@ -278,7 +292,11 @@ impl RpcPeer {
                 None
             }
             (None, None) => {
-                log!(Level::Warn, "rpc", "dropping JSON object that is neither request nor reply");
+                log!(
+                    Level::Warn,
+                    "rpc",
+                    "dropping JSON object that is neither request nor reply"
+                );
                 None
             }
         }

@@ -94,7 +94,9 @@ impl ChildProcess {
     pub fn wait_timeout(&self, timeout: Duration) -> Option<ExitStatus> {
         let mut status = self.shared.status.lock();
         if status.is_none() {
-            self.shared.exited.wait_while_for(&mut status, |s| s.is_none(), timeout);
+            self.shared
+                .exited
+                .wait_while_for(&mut status, |s| s.is_none(), timeout);
         }
         *status
     }
@@ -181,7 +183,12 @@ fn collect_stderr(mut stderr: std::process::ChildStderr, shared: &Shared) {
         match stderr.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => {
-                log!(Level::Debug, "cli-stderr", "{}", String::from_utf8_lossy(&chunk[..n]).trim_end());
+                log!(
+                    Level::Debug,
+                    "cli-stderr",
+                    "{}",
+                    String::from_utf8_lossy(&chunk[..n]).trim_end()
+                );
                 let mut buf = shared.stderr.lock();
                 buf.extend(&chunk[..n]);
                 let excess = buf.len().saturating_sub(STDERR_TAIL_BYTES);

@@ -31,7 +31,10 @@ fn child_env(opts: &ClientOptions) -> Vec<(String, String)> {
 }
 
 fn lookup<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    env.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    env.iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Finds the CLI: the option, else `COPILOT_CLI_PATH`, else `copilot` on PATH
@@ -66,7 +69,9 @@ pub fn resolve_cli_path(opts: &ClientOptions, env: &[(String, String)]) -> Resul
             return Ok(candidate);
         }
     }
-    Err(not_found(format!("cliPath (unset), COPILOT_CLI_PATH (unset), `copilot` on PATH={search}")))
+    Err(not_found(format!(
+        "cliPath (unset), COPILOT_CLI_PATH (unset), `copilot` on PATH={search}"
+    )))
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -87,7 +92,9 @@ pub fn server_args(opts: &ClientOptions) -> Vec<String> {
     if opts.github_token.is_some() {
         args.extend(["--auth-token-env".into(), AUTH_TOKEN_ENV.into()]);
     }
-    let use_logged_in_user = opts.use_logged_in_user.unwrap_or(opts.github_token.is_none());
+    let use_logged_in_user = opts
+        .use_logged_in_user
+        .unwrap_or(opts.github_token.is_none());
     if !use_logged_in_user {
         args.push("--no-auto-login".into());
     }
@@ -144,7 +151,9 @@ mod tests {
         let opts = ClientOptions::from_json(r#"{"githubToken":"secret-123"}"#).unwrap();
         let args = server_args(&opts);
         assert!(!args.iter().any(|a| a.contains("secret-123")));
-        assert!(args.windows(2).any(|w| w == ["--auth-token-env", AUTH_TOKEN_ENV]));
+        assert!(args
+            .windows(2)
+            .any(|w| w == ["--auth-token-env", AUTH_TOKEN_ENV]));
         assert!(args.contains(&"--no-auto-login".to_string()));
         let env = child_env(&opts);
         assert_eq!(lookup(&env, AUTH_TOKEN_ENV), Some("secret-123"));
@@ -154,10 +163,18 @@ mod tests {
     fn logged_in_user_is_default_without_token() {
         let args = server_args(&ClientOptions::default());
         assert_eq!(args, ["--headless", "--no-auto-update", "--stdio"]);
-        let opts = ClientOptions::from_json(r#"{"useLoggedInUser":false,"logLevel":"debug"}"#).unwrap();
+        let opts =
+            ClientOptions::from_json(r#"{"useLoggedInUser":false,"logLevel":"debug"}"#).unwrap();
         assert_eq!(
             server_args(&opts),
-            ["--headless", "--no-auto-update", "--log-level", "debug", "--stdio", "--no-auto-login"]
+            [
+                "--headless",
+                "--no-auto-update",
+                "--log-level",
+                "debug",
+                "--stdio",
+                "--no-auto-login"
+            ]
         );
     }
 
@@ -166,7 +183,11 @@ mod tests {
         let opts = ClientOptions::from_json(r#"{"cliPath":"/nonexistent/copilot"}"#).unwrap();
         let err = resolve_cli_path(&opts, &[]).unwrap_err();
         assert_eq!(err.kind, ErrorKind::CliNotFound);
-        assert!(err.message.contains("/nonexistent/copilot"), "{}", err.message);
+        assert!(
+            err.message.contains("/nonexistent/copilot"),
+            "{}",
+            err.message
+        );
         assert!(err.message.contains("npm install -g @github/copilot"));
         let opts = ClientOptions::from_json(r#"{"env":{"PATH":"/nonexistent"}}"#).unwrap();
         let err = resolve_cli_path(&opts, &child_env(&opts)).unwrap_err();

@@ -29,6 +29,14 @@ static int checks = 0;
         printf("\n");                                            \
     } while (0)
 
+/* Runs a call that must fail; the call refers to the macro's own `err`. */
+#define EXPECT_ERROR(want, what, ...)                 \
+    do {                                              \
+        copilot_error *err = NULL;                    \
+        copilot_status status_ = (__VA_ARGS__);       \
+        expect_error(status_, want, err, what);       \
+    } while (0)
+
 /* Checks a failed call: expected status, a non-empty message, error freed. */
 static void expect_error(copilot_status got, copilot_status want, copilot_error *err, const char *what) {
     const char *msg = copilot_error_message(err);
@@ -48,40 +56,23 @@ static void test_misuse(void) {
     copilot_client *client = NULL;
     copilot_session_config *cfg = NULL;
 
-    expect_error(copilot_client_new(NULL, NULL, &err), COPILOT_ERR_INVALID_ARGUMENT, err, "client_new(NULL out)");
-    err = NULL;
-    expect_error(copilot_client_new("{not json", &client, &err), COPILOT_ERR_INVALID_JSON, err,
-                 "client_new(malformed JSON)");
+    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "client_new(NULL out)", copilot_client_new(NULL, NULL, &err));
+    EXPECT_ERROR(COPILOT_ERR_INVALID_JSON, "client_new(malformed JSON)", copilot_client_new("{not json", &client, &err));
     CHECK(client == NULL, "out-param untouched on error");
     err = NULL;
-    expect_error(copilot_client_new("{\"cliPth\": \"x\"}", &client, &err), COPILOT_ERR_INVALID_JSON, err,
-                 "client_new(unknown option)");
-    err = NULL;
-    expect_error(copilot_client_new("{\"cliPath\": \"\xff\xfe\"}", &client, &err), COPILOT_ERR_INVALID_ARGUMENT,
-                 err, "client_new(invalid UTF-8)");
-    err = NULL;
-    expect_error(copilot_client_start(NULL, &err), COPILOT_ERR_INVALID_ARGUMENT, err, "client_start(NULL)");
+    EXPECT_ERROR(COPILOT_ERR_INVALID_JSON, "client_new(unknown option)", copilot_client_new("{\"cliPth\": \"x\"}", &client, &err));
+    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "client_new(invalid UTF-8)", copilot_client_new("{\"cliPath\": \"\xff\xfe\"}", &client, &err));
+    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "client_start(NULL)", copilot_client_start(NULL, &err));
     CHECK(copilot_client_start(NULL, NULL) == COPILOT_ERR_INVALID_ARGUMENT, "err_out may be NULL");
     err = NULL;
-    expect_error(copilot_session_send(NULL, "{\"prompt\":\"x\"}", NULL, &err), COPILOT_ERR_INVALID_ARGUMENT, err,
-                 "session_send(NULL session)");
-    err = NULL;
-    expect_error(copilot_session_config_new("[1,2]", &cfg, &err), COPILOT_ERR_INVALID_JSON, err,
-                 "session_config_new(array)");
-    err = NULL;
+    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "session_send(NULL session)", copilot_session_send(NULL, "{\"prompt\":\"x\"}", NULL, &err));
+    EXPECT_ERROR(COPILOT_ERR_INVALID_JSON, "session_config_new(array)", copilot_session_config_new("[1,2]", &cfg, &err));
     CHECK(copilot_session_config_new(NULL, &cfg, &err) == COPILOT_OK && cfg, "session_config_new(NULL) = defaults");
-    expect_error(copilot_session_config_add_tool(cfg, "{\"description\":\"no name\"}", (copilot_tool_fn)1, NULL,
-                                                 NULL, &err),
-                 COPILOT_ERR_INVALID_JSON, err, "add_tool without a name");
-    err = NULL;
-    expect_error(copilot_session_config_add_tool(cfg, "{\"name\":\"t\"}", NULL, NULL, NULL, &err),
-                 COPILOT_ERR_INVALID_ARGUMENT, err, "add_tool with NULL handler");
-    err = NULL;
-    expect_error(copilot_tool_invocation_complete(NULL, "\"x\"", &err), COPILOT_ERR_INVALID_ARGUMENT, err,
-                 "tool_invocation_complete(NULL)");
-    err = NULL;
-    expect_error(copilot_permission_request_respond(NULL, "{}", &err), COPILOT_ERR_INVALID_ARGUMENT, err,
-                 "permission_request_respond(NULL)");
+    EXPECT_ERROR(COPILOT_ERR_INVALID_JSON, "add_tool without a name", copilot_session_config_add_tool(cfg, "{\"description\":\"no name\"}", (copilot_tool_fn)1, NULL,
+                                                 NULL, &err));
+    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "add_tool with NULL handler", copilot_session_config_add_tool(cfg, "{\"name\":\"t\"}", NULL, NULL, NULL, &err));
+    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "tool_invocation_complete(NULL)", copilot_tool_invocation_complete(NULL, "\"x\"", &err));
+    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "permission_request_respond(NULL)", copilot_permission_request_respond(NULL, "{}", &err));
     copilot_session_config_free(cfg);
 
     /* Frees and getters accept NULL. */
@@ -212,12 +203,8 @@ static void test_live(const char *options, const char *session_json) {
     l.session = session;
     CHECK(strlen(copilot_session_id(session)) == 36, "session id %s", copilot_session_id(session));
 
-    expect_error(copilot_session_send(session, "{\"prompt\":\"\xc3\x28\"}", NULL, &err),
-                 COPILOT_ERR_INVALID_ARGUMENT, err, "send(invalid UTF-8)");
-    err = NULL;
-    expect_error(copilot_session_send(session, "prompt without JSON", NULL, &err), COPILOT_ERR_INVALID_JSON, err,
-                 "send(malformed JSON)");
-    err = NULL;
+    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "send(invalid UTF-8)", copilot_session_send(session, "{\"prompt\":\"\xc3\x28\"}", NULL, &err));
+    EXPECT_ERROR(COPILOT_ERR_INVALID_JSON, "send(malformed JSON)", copilot_session_send(session, "prompt without JSON", NULL, &err));
 
     char *answer = NULL;
     st = copilot_session_send_and_wait(session,
@@ -247,9 +234,7 @@ static void test_live(const char *options, const char *session_json) {
     err = NULL;
 
     CHECK(copilot_session_destroy(session, &err) == COPILOT_OK, "session_destroy");
-    expect_error(copilot_session_send(session, "{\"prompt\":\"x\"}", NULL, &err), COPILOT_ERR_INVALID_STATE, err,
-                 "send after destroy");
-    err = NULL;
+    EXPECT_ERROR(COPILOT_ERR_INVALID_STATE, "send after destroy", copilot_session_send(session, "{\"prompt\":\"x\"}", NULL, &err));
     copilot_session_free(session);
     st = copilot_client_stop(client, 10000, &err);
     CHECK(st == COPILOT_OK, "client_stop -> %d", (int)st);

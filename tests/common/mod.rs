@@ -79,7 +79,11 @@ impl TestEnv {
         let mut env = serde_json::Map::new();
         for (k, v) in std::env::vars() {
             let up = k.to_uppercase();
-            if up.contains("TOKEN") || up.starts_with("GH_") || up.starts_with("GITHUB") || up.starts_with("COPILOT") {
+            if up.contains("TOKEN")
+                || up.starts_with("GH_")
+                || up.starts_with("GITHUB")
+                || up.starts_with("COPILOT")
+            {
                 continue;
             }
             env.insert(k, Value::String(v));
@@ -91,7 +95,10 @@ impl TestEnv {
             ("XDG_CONFIG_HOME", format!("{home}/.config")),
             ("XDG_STATE_HOME", format!("{home}/.state")),
             ("GH_CONFIG_DIR", format!("{home}/.gh")),
-            ("XDG_CACHE_HOME", shared_cache_dir().to_str().unwrap().to_string()),
+            (
+                "XDG_CACHE_HOME",
+                shared_cache_dir().to_str().unwrap().to_string(),
+            ),
             ("HTTP_PROXY", proxy.clone()),
             ("HTTPS_PROXY", proxy),
             ("NO_PROXY", "127.0.0.1,localhost,::1".to_string()),
@@ -140,7 +147,10 @@ impl TestEnv {
 /// Whether a process with this pid still exists (and is not a zombie).
 pub fn process_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.split(') ').nth(1).is_some_and(|rest| rest.starts_with('Z')),
+        Ok(stat) => !stat
+            .rsplit(") ")
+            .next()
+            .is_some_and(|rest| rest.starts_with('Z')),
         Err(_) => false,
     }
 }
