@@ -662,3 +662,73 @@ fn broadcast_for(
         _ => Broadcast::None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::frame::{encode_frame, read_frame};
+    use tokio::io::{AsyncWriteExt, BufReader};
+
+    /// A peer over in-memory pipes whose other end answers each request with `reply(method)`.
+    async fn peer_with_server(reply: fn(&str) -> Value) -> Arc<RpcPeer> {
+        let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+        let (client_read, client_write) = tokio::io::split(client_io);
+        let (server_read, mut server_write) = tokio::io::split(server_io);
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(server_read);
+            let mut line = Vec::new();
+            while let Ok(body) = read_frame(&mut reader, &mut line, 1 << 20).await {
+                let req: Value = serde_json::from_slice(&body).unwrap();
+                let mut resp = reply(req["method"].as_str().unwrap());
+                resp["jsonrpc"] = json!("2.0");
+                resp["id"] = req["id"].clone();
+                let frame = encode_frame(resp.to_string().as_bytes());
+                server_write.write_all(&frame).await.unwrap();
+            }
+        });
+        let peer = RpcPeer::new(Box::new(client_write));
+        let reader_peer = peer.clone();
+        tokio::spawn(async move {
+            read_loop(
+                BufReader::new(client_read),
+                reader_peer,
+                1 << 20,
+                |_| async {},
+            )
+            .await;
+        });
+        peer
+    }
+
+    #[tokio::test]
+    async fn handshake_accepts_version_3_only_and_names_both_versions() {
+        let ok = peer_with_server(
+            |_| json!({"result": {"ok": true, "protocolVersion": 3, "version": "1.0.102"}}),
+        )
+        .await;
+        assert_eq!(
+            handshake(&ok, &ClientOptions::default()).await.unwrap(),
+            "1.0.102"
+        );
+
+        let old = peer_with_server(|_| json!({"result": {"ok": true, "protocolVersion": 2}})).await;
+        let err = handshake(&old, &ClientOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::ProtocolVersion);
+        assert!(
+            err.message.contains("version 2") && err.message.contains("version 3"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn handshake_falls_back_to_ping_when_connect_is_unknown() {
+        let peer = peer_with_server(|method| match method {
+            "connect" => json!({"error": {"code": -32601, "message": "Unhandled method connect"}}),
+            _ => json!({"result": {"message": "pong", "protocolVersion": 3}}),
+        })
+        .await;
+        assert!(handshake(&peer, &ClientOptions::default()).await.is_ok());
+    }
+}

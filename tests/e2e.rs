@@ -533,3 +533,51 @@ async fn starting_and_stopping_the_cli_leaves_sigchld_alone() {
     );
     assert_eq!(before.0, libc::SIG_DFL);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_added_later_see_events_until_unsubscribed() {
+    let env = TestEnv::new(&["chat.yaml"]);
+    let client = client(&env);
+    let session = client
+        .create_session(config(&env, json!({})))
+        .await
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let s = seen.clone();
+    let id = session.subscribe(Arc::new(move |ev: &SessionEvent| {
+        s.lock().unwrap().push(ev.event_type().to_string())
+    }));
+    session
+        .send_and_wait(json!({"prompt": "What is the capital of France?"}), TURN)
+        .await
+        .unwrap();
+    let during = seen.lock().unwrap().clone();
+    assert!(during.contains(&"user.message".to_string()), "{during:?}");
+    assert_eq!(during.last().map(String::as_str), Some("session.idle"));
+    assert!(session.unsubscribe(id));
+    assert!(
+        !session.unsubscribe(id),
+        "a second unsubscribe finds nothing"
+    );
+    session
+        .send_and_wait(json!({"prompt": "And the capital of Italy?"}), TURN)
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), during, "no event after unsubscribe");
+    client.stop(Duration::from_secs(10)).await.unwrap();
+}
+
+#[tokio::test]
+async fn cli_exiting_at_startup_reports_exit_status_and_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("copilot");
+    std::fs::write(&fake, "#!/bin/sh\necho 'boom: cannot start' >&2\nexit 3\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let opts = ClientOptions::from_json(&json!({"cliPath": fake}).to_string()).unwrap();
+    let client = Client::new(opts).unwrap();
+    let err = client.start().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Disconnected, "{err}");
+    assert!(err.message.contains("exit code 3"), "{err}");
+    assert!(err.message.contains("boom: cannot start"), "{err}");
+    assert_eq!(client.state(), ClientState::Error);
+}
