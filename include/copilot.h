@@ -115,6 +115,12 @@ typedef struct copilot_error copilot_error;
 typedef struct copilot_permission_request copilot_permission_request;
 
 /**
+ * Opaque handle to one host request. Owned by the host from the callback
+ * until passed to `copilot_request_respond`, `_fail` or `_free`.
+ */
+typedef struct copilot_request copilot_request;
+
+/**
  * Opaque session handle: one conversation with the agent.
  */
 typedef struct copilot_session copilot_session;
@@ -133,6 +139,26 @@ typedef struct copilot_session_config copilot_session_config;
 typedef struct copilot_tool_invocation copilot_tool_invocation;
 
 /**
+ * Answers a host request.
+ *
+ * - `request`: owned by the callee; answer it exactly once (now or later, from
+ *   any thread) with `copilot_request_respond` or `copilot_request_fail`.
+ * - `request_json`: the request as JSON (shape per kind, see
+ *   `copilot_session_config_set_handler`), borrowed for the duration of the call.
+ *
+ * Runs on the client's callback thread.
+ */
+typedef void (*copilot_request_fn)(void *user_data,
+                                   copilot_request *request,
+                                   const char *request_json);
+
+/**
+ * Frees a `user_data` the library no longer needs. Called exactly once per
+ * successful registration, on any thread, after the last callback returned.
+ */
+typedef void (*copilot_free_fn)(void *user_data);
+
+/**
  * Runs a custom tool.
  *
  * - `invocation`: owned by the callee; complete it exactly once (now or later,
@@ -146,12 +172,6 @@ typedef struct copilot_tool_invocation copilot_tool_invocation;
 typedef void (*copilot_tool_fn)(void *user_data,
                                 copilot_tool_invocation *invocation,
                                 const char *invocation_json);
-
-/**
- * Frees a `user_data` the library no longer needs. Called exactly once per
- * successful registration, on any thread, after the last callback returned.
- */
-typedef void (*copilot_free_fn)(void *user_data);
 
 /**
  * Decides a permission request.
@@ -423,6 +443,111 @@ copilot_status copilot_permission_request_respond(copilot_permission_request *re
  * NULL is a no-op. Non-blocking; any thread.
  */
 void copilot_permission_request_free(copilot_permission_request *request);
+
+/**
+ * Registers the handler of one kind of host request, replacing any earlier one.
+ *
+ * `kind`, the request JSON the handler receives, and the result JSON it answers with:
+ * - `"userInput"` (enables the `ask_user` tool): `{"sessionId", "question": string,
+ *   "choices"?: [string], "allowFreeform"?: bool}` -> `{"answer": string, "wasFreeform": bool}`.
+ *   Unanswered: the tool fails.
+ * - `"elicitation"`: `{"requestId", "message": string, "requestedSchema"?: object, ...}` ->
+ *   `{"action": "accept"|"decline"|"cancel", "content"?: object}`. Unanswered: cancel.
+ * - `"exitPlanMode"`: `{"sessionId", "summary", "planContent"?, "actions": [string],
+ *   "recommendedAction"}` -> `{"approved": bool, "selectedAction"?: string, "feedback"?: string}`.
+ *   Unanswered: approved.
+ * - `"autoModeSwitch"`: `{"sessionId", "errorCode"?, "retryAfterSeconds"?}` ->
+ *   `{"response": "yes"|"yes_always"|"no"}`. Unanswered: "no".
+ * - `"systemMessageTransform"` (for `systemMessage.sections.<id>.action = "transform"`):
+ *   `{"sessionId", "sections": {id: {"content": string}}}` -> `{"sections": {id: {"content": string}}}`.
+ *   Unanswered: content unchanged.
+ *
+ * `user_data`/`user_data_free`: as for `copilot_session_config_add_tool`.
+ * Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL, unknown kind). Non-blocking; any thread.
+ */
+copilot_status copilot_session_config_set_handler(copilot_session_config *config,
+                                                  const char *kind,
+                                                  copilot_request_fn handler,
+                                                  void *user_data,
+                                                  copilot_free_fn user_data_free,
+                                                  copilot_error **err_out);
+
+/**
+ * Registers a hook (`hooks.invoke`), replacing any earlier one of that type; the
+ * session is then created with `hooks: true`.
+ *
+ * - `hook_type`: "preToolUse", "preMcpToolCall", "postToolUse", "postToolUseFailure",
+ *   "userPromptSubmitted", "userPromptTransformed", "sessionStart", "sessionEnd",
+ *   "errorOccurred", "agentStop", or any other type the CLI defines.
+ * - The handler receives `{"sessionId", "hookType", "input": object}` and answers
+ *   with the hook's output object (e.g. preToolUse: `{"permissionDecision": "allow"|"deny"|"ask",
+ *   "permissionDecisionReason"?: string, "modifiedArgs"?: object}`), or `null` for no output.
+ *   Unanswered: no output.
+ *
+ * Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
+ */
+copilot_status copilot_session_config_set_hook(copilot_session_config *config,
+                                               const char *hook_type,
+                                               copilot_request_fn handler,
+                                               void *user_data,
+                                               copilot_free_fn user_data_free,
+                                               copilot_error **err_out);
+
+/**
+ * Registers a slash command, sent in `commands` at create/resume; its runs
+ * (`command.execute` events) call `handler`.
+ *
+ * - `command_json`: `{"name": string, "description"?: string}`.
+ * - The handler receives `{"requestId", "command": string, "commandName": string,
+ *   "args": string}`; respond with any JSON (e.g. `null`) for success, or
+ *   `copilot_request_fail` with a message the user sees. Unanswered: an error.
+ *
+ * Errors: `COPILOT_ERR_INVALID_ARGUMENT`, `COPILOT_ERR_INVALID_JSON`.
+ * Non-blocking; any thread.
+ */
+copilot_status copilot_session_config_add_command(copilot_session_config *config,
+                                                  const char *command_json,
+                                                  copilot_request_fn handler,
+                                                  void *user_data,
+                                                  copilot_free_fn user_data_free,
+                                                  copilot_error **err_out);
+
+/**
+ * The handler key the request was routed by: "userInput", "elicitation",
+ * "exitPlanMode", "autoModeSwitch", "systemMessageTransform", "hook:<type>" or
+ * "command:<name>". Borrowed until the request is answered; NULL yields NULL.
+ */
+const char *copilot_request_kind(const copilot_request *request);
+
+/**
+ * The request as JSON. Borrowed until the request is answered; NULL yields NULL.
+ */
+const char *copilot_request_json(const copilot_request *request);
+
+/**
+ * Answers a host request with `result_json` (shape per kind).
+ *
+ * `request` is consumed in every case; on invalid JSON the request gets its
+ * failure answer. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`,
+ * `COPILOT_ERR_INVALID_JSON`.
+ */
+copilot_status copilot_request_respond(copilot_request *request,
+                                       const char *result_json,
+                                       copilot_error **err_out);
+
+/**
+ * Answers a host request as failed with `message` (NULL for a generic one).
+ * `request` is consumed. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`.
+ */
+copilot_status copilot_request_fail(copilot_request *request,
+                                    const char *message,
+                                    copilot_error **err_out);
+
+/**
+ * Drops a request unanswered: the official SDKs' default answer is sent.
+ * NULL is a no-op. Non-blocking; any thread.
+ */
+void copilot_request_free(copilot_request *request);
 
 /**
  * Creates a session config.

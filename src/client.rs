@@ -17,6 +17,7 @@ use crate::events::{types, SessionEvent};
 use crate::handlers::{PermissionPolicy, PermissionRequest, ToolInvocation};
 use crate::log::{log, Level};
 use crate::options::ClientOptions;
+use crate::requests::{HostRequest, RequestHandler};
 use crate::rpc::frame::{FrameError, DEFAULT_MAX_BODY_BYTES};
 use crate::rpc::{codes, read_loop, Inbound, RpcPeer};
 use crate::session::{Session, SessionConfig, SessionShared};
@@ -518,6 +519,7 @@ enum Broadcast {
     None,
     Tool(ToolInvocation, crate::handlers::ToolHandler),
     Permission(PermissionRequest, crate::handlers::PermissionHandler),
+    Host(HostRequest, RequestHandler),
 }
 
 /// Handles one inbound message on the reader task.
@@ -562,6 +564,7 @@ async fn route_inbound(
                         Broadcast::None => {}
                         Broadcast::Tool(inv, handler) => handler(inv),
                         Broadcast::Permission(req, handler) => handler(req),
+                        Broadcast::Host(req, handler) => handler(req),
                     }
                 }))
                 .await;
@@ -570,35 +573,7 @@ async fn route_inbound(
             log!(Level::Debug, "client", "notification {method} not handled");
         }
         Inbound::Request { id, method, params } => {
-            let Some(peer) = peer.upgrade() else { return };
-            let reply: std::result::Result<Value, (i64, String)> = match method.as_str() {
-                // Defaults of the official SDKs when the host registered no handler.
-                "exitPlanMode.request" => Ok(json!({"approved": true})),
-                "autoModeSwitch.request" => Ok(json!({"response": "no"})),
-                "hooks.invoke" => Ok(json!({})),
-                "systemMessage.transform" => {
-                    let p: Value = serde_json::from_str(params.get()).unwrap_or(Value::Null);
-                    Ok(json!({"sections": p.get("sections").cloned().unwrap_or(json!({}))}))
-                }
-                "userInput.request" => Err((
-                    codes::INTERNAL_ERROR,
-                    "no user input handler registered".into(),
-                )),
-                _ => Err((
-                    codes::METHOD_NOT_FOUND,
-                    format!("method not found: {method}"),
-                )),
-            };
-            // Answer off the reader so a full pipe can never stall reading.
-            runtime.spawn(async move {
-                let r = match &reply {
-                    Ok(v) => peer.respond(&id, Ok(v)).await,
-                    Err((code, msg)) => peer.respond::<Value>(&id, Err((*code, msg))).await,
-                };
-                if let Err(e) = r {
-                    log!(Level::Debug, "client", "reply to {method} not sent: {e}");
-                }
-            });
+            crate::requests::on_request(router, peer, runtime, id, method, params).await;
         }
     }
 }
@@ -657,6 +632,22 @@ fn broadcast_for(
                     Broadcast::None
                 }
                 PermissionPolicy::Handler(h) => Broadcast::Permission(req, h.clone()),
+            }
+        }
+        "elicitation.requested" | "command.execute" => {
+            let data = event
+                .data::<Box<RawValue>>()
+                .map(|r| r.get().to_owned())
+                .unwrap_or_default();
+            match crate::requests::broadcast_request(
+                session,
+                event.event_type(),
+                &data,
+                peer,
+                runtime,
+            ) {
+                Some((req, handler)) => Broadcast::Host(req, handler),
+                None => Broadcast::None,
             }
         }
         _ => Broadcast::None,

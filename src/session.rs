@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::events::{types, EventHandler, SessionEvent};
 use crate::handlers::{PermissionPolicy, Tool};
 use crate::log::{log, Level};
+use crate::requests::RequestHandler;
 
 /// Everything `session.create` / `session.resume` needs. `fields` pass
 /// through to the wire unchanged (model, streaming, provider, systemMessage,
@@ -28,6 +29,12 @@ pub struct SessionConfig {
     pub permission: Option<PermissionPolicy>,
     /// Subscribed before `session.create` is sent, so no event is missed.
     pub on_event: Vec<EventHandler>,
+    /// Host request handlers by key (see `requests`): `userInput`, `elicitation`,
+    /// `exitPlanMode`, `autoModeSwitch`, `systemMessageTransform`,
+    /// `hook:<hookType>`, `command:<name>`.
+    pub handlers: HashMap<String, RequestHandler>,
+    /// Slash command declarations (`{name, description?}`), sent as `commands`.
+    pub commands: Vec<Value>,
 }
 
 impl SessionConfig {
@@ -78,6 +85,7 @@ pub(crate) struct SessionShared {
     next_subscription: AtomicU64,
     pub tools: HashMap<String, Tool>,
     pub permission: Option<PermissionPolicy>,
+    pub handlers: HashMap<String, RequestHandler>,
     closed: AtomicBool,
 }
 
@@ -93,6 +101,7 @@ impl SessionShared {
                 .map(|t| (t.name().to_string(), t.clone()))
                 .collect(),
             permission: config.permission.clone(),
+            handlers: config.handlers.clone(),
             closed: AtomicBool::new(false),
         });
         for handler in &config.on_event {

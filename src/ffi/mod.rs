@@ -12,6 +12,7 @@
 mod callback;
 mod client;
 mod invocation;
+mod request;
 mod session;
 
 use std::ffi::{c_char, CStr, CString};
@@ -22,6 +23,7 @@ use crate::error::{Error, ErrorKind, Result};
 pub use callback::*;
 pub use client::*;
 pub use invocation::*;
+pub use request::*;
 pub use session::*;
 
 /// Result of every fallible function. Zero is success; errors are negative.

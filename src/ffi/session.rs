@@ -17,6 +17,12 @@ pub struct copilot_session_config {
     config: SessionConfig,
 }
 
+impl copilot_session_config {
+    pub(crate) fn config_mut(&mut self) -> &mut SessionConfig {
+        &mut self.config
+    }
+}
+
 /// Opaque session handle: one conversation with the agent.
 pub struct copilot_session {
     session: Session,

@@ -1,0 +1,267 @@
+//! `copilot_request_*`: host requests other than tool calls and permissions
+//! (user input, elicitation, plan-mode exit, auto-mode switch, system message
+//! transforms, slash commands, hooks), with their config registration.
+
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::*;
+use crate::requests::HostRequest;
+
+/// Opaque handle to one host request. Owned by the host from the callback
+/// until passed to `copilot_request_respond`, `_fail` or `_free`.
+pub struct copilot_request {
+    inner: HostRequest,
+}
+
+/// Answers a host request.
+///
+/// - `request`: owned by the callee; answer it exactly once (now or later, from
+///   any thread) with `copilot_request_respond` or `copilot_request_fail`.
+/// - `request_json`: the request as JSON (shape per kind, see
+///   `copilot_session_config_set_handler`), borrowed for the duration of the call.
+///
+/// Runs on the client's callback thread.
+pub type copilot_request_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        request: *mut copilot_request,
+        request_json: *const c_char,
+    ),
+>;
+
+const HANDLER_KINDS: [&str; 5] = [
+    "userInput",
+    "elicitation",
+    "exitPlanMode",
+    "autoModeSwitch",
+    "systemMessageTransform",
+];
+
+fn request_handler(f: copilot_request_fn, ud: UserData) -> Result<crate::requests::RequestHandler> {
+    let f = f.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+    Ok(Arc::new(move |req: HostRequest| {
+        let json = req.json_c();
+        let raw = Box::into_raw(Box::new(copilot_request { inner: req }));
+        // SAFETY: host callback; the request handle is now the host's.
+        unsafe { f(ud.ptr(), raw, json) }
+    }))
+}
+
+/// Registers the handler of one kind of host request, replacing any earlier one.
+///
+/// `kind`, the request JSON the handler receives, and the result JSON it answers with:
+/// - `"userInput"` (enables the `ask_user` tool): `{"sessionId", "question": string,
+///   "choices"?: [string], "allowFreeform"?: bool}` -> `{"answer": string, "wasFreeform": bool}`.
+///   Unanswered: the tool fails.
+/// - `"elicitation"`: `{"requestId", "message": string, "requestedSchema"?: object, ...}` ->
+///   `{"action": "accept"|"decline"|"cancel", "content"?: object}`. Unanswered: cancel.
+/// - `"exitPlanMode"`: `{"sessionId", "summary", "planContent"?, "actions": [string],
+///   "recommendedAction"}` -> `{"approved": bool, "selectedAction"?: string, "feedback"?: string}`.
+///   Unanswered: approved.
+/// - `"autoModeSwitch"`: `{"sessionId", "errorCode"?, "retryAfterSeconds"?}` ->
+///   `{"response": "yes"|"yes_always"|"no"}`. Unanswered: "no".
+/// - `"systemMessageTransform"` (for `systemMessage.sections.<id>.action = "transform"`):
+///   `{"sessionId", "sections": {id: {"content": string}}}` -> `{"sections": {id: {"content": string}}}`.
+///   Unanswered: content unchanged.
+///
+/// `user_data`/`user_data_free`: as for `copilot_session_config_add_tool`.
+/// Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL, unknown kind). Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_config_set_handler(
+    config: *mut copilot_session_config,
+    kind: *const c_char,
+    handler: copilot_request_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let cfg = config
+            .as_mut()
+            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let kind = arg_str(kind, "kind")?;
+        if !HANDLER_KINDS.contains(&kind) {
+            return Err(Error::invalid_argument(format!(
+                "unknown handler kind {kind:?}; expected one of {HANDLER_KINDS:?}"
+            )));
+        }
+        handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let h = request_handler(handler, UserData::new(user_data, user_data_free))?;
+        cfg.config_mut().handlers.insert(kind.to_string(), h);
+        Ok(())
+    })
+}
+
+/// Registers a hook (`hooks.invoke`), replacing any earlier one of that type; the
+/// session is then created with `hooks: true`.
+///
+/// - `hook_type`: "preToolUse", "preMcpToolCall", "postToolUse", "postToolUseFailure",
+///   "userPromptSubmitted", "userPromptTransformed", "sessionStart", "sessionEnd",
+///   "errorOccurred", "agentStop", or any other type the CLI defines.
+/// - The handler receives `{"sessionId", "hookType", "input": object}` and answers
+///   with the hook's output object (e.g. preToolUse: `{"permissionDecision": "allow"|"deny"|"ask",
+///   "permissionDecisionReason"?: string, "modifiedArgs"?: object}`), or `null` for no output.
+///   Unanswered: no output.
+///
+/// Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_config_set_hook(
+    config: *mut copilot_session_config,
+    hook_type: *const c_char,
+    handler: copilot_request_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let cfg = config
+            .as_mut()
+            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let hook_type = arg_str(hook_type, "hook_type")?;
+        if hook_type.is_empty() {
+            return Err(Error::invalid_argument("hook_type is empty"));
+        }
+        handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let h = request_handler(handler, UserData::new(user_data, user_data_free))?;
+        cfg.config_mut()
+            .handlers
+            .insert(format!("hook:{hook_type}"), h);
+        Ok(())
+    })
+}
+
+/// Registers a slash command, sent in `commands` at create/resume; its runs
+/// (`command.execute` events) call `handler`.
+///
+/// - `command_json`: `{"name": string, "description"?: string}`.
+/// - The handler receives `{"requestId", "command": string, "commandName": string,
+///   "args": string}`; respond with any JSON (e.g. `null`) for success, or
+///   `copilot_request_fail` with a message the user sees. Unanswered: an error.
+///
+/// Errors: `COPILOT_ERR_INVALID_ARGUMENT`, `COPILOT_ERR_INVALID_JSON`.
+/// Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_config_add_command(
+    config: *mut copilot_session_config,
+    command_json: *const c_char,
+    handler: copilot_request_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let cfg = config
+            .as_mut()
+            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let decl: Value = serde_json::from_str(arg_str(command_json, "command_json")?)
+            .map_err(|e| Error::invalid_json(format!("command_json: {e}")))?;
+        let name = decl
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                Error::invalid_json(
+                    "command_json must be an object with a non-empty string \"name\"",
+                )
+            })?
+            .to_string();
+        let h = request_handler(handler, UserData::new(user_data, user_data_free))?;
+        let c = cfg.config_mut();
+        c.commands
+            .retain(|d| d.get("name").and_then(Value::as_str) != Some(&name));
+        c.commands.push(decl);
+        c.handlers.insert(format!("command:{name}"), h);
+        Ok(())
+    })
+}
+
+/// The handler key the request was routed by: "userInput", "elicitation",
+/// "exitPlanMode", "autoModeSwitch", "systemMessageTransform", "hook:<type>" or
+/// "command:<name>". Borrowed until the request is answered; NULL yields NULL.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_request_kind(request: *const copilot_request) -> *const c_char {
+    match request.as_ref() {
+        Some(r) => r.inner.kind_c(),
+        None => std::ptr::null(),
+    }
+}
+
+/// The request as JSON. Borrowed until the request is answered; NULL yields NULL.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_request_json(request: *const copilot_request) -> *const c_char {
+    match request.as_ref() {
+        Some(r) => r.inner.json_c(),
+        None => std::ptr::null(),
+    }
+}
+
+/// Answers a host request with `result_json` (shape per kind).
+///
+/// `request` is consumed in every case; on invalid JSON the request gets its
+/// failure answer. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`,
+/// `COPILOT_ERR_INVALID_JSON`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_request_respond(
+    request: *mut copilot_request,
+    result_json: *const c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        if request.is_null() {
+            return Err(Error::invalid_argument("request is NULL"));
+        }
+        let req = Box::from_raw(request).inner;
+        let parsed = arg_str(result_json, "result_json").and_then(|s| {
+            serde_json::from_str::<Value>(s)
+                .map_err(|e| Error::invalid_json(format!("result_json: {e}")))
+        });
+        match parsed {
+            Ok(v) => {
+                req.respond(v);
+                Ok(())
+            }
+            Err(e) => {
+                req.fail(&format!("invalid handler result: {}", e.message));
+                Err(e)
+            }
+        }
+    })
+}
+
+/// Answers a host request as failed with `message` (NULL for a generic one).
+/// `request` is consumed. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_request_fail(
+    request: *mut copilot_request,
+    message: *const c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        if request.is_null() {
+            return Err(Error::invalid_argument("request is NULL"));
+        }
+        let req = Box::from_raw(request).inner;
+        let message = arg_opt_str(message, "message")
+            .ok()
+            .flatten()
+            .unwrap_or("handler failed");
+        req.fail(message);
+        Ok(())
+    })
+}
+
+/// Drops a request unanswered: the official SDKs' default answer is sent.
+/// NULL is a no-op. Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_request_free(request: *mut copilot_request) {
+    if !request.is_null() {
+        let _ = boundary(std::ptr::null_mut(), || {
+            drop(Box::from_raw(request));
+            Ok(())
+        });
+    }
+}

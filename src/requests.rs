@@ -1,0 +1,298 @@
+//! Host requests besides tool calls and permissions: user input, elicitation,
+//! exit-plan-mode, auto-mode-switch, system message transforms, slash
+//! commands and hooks. Each arrives as an owned `HostRequest` that the host
+//! answers once (now or later, from any thread); one dropped unanswered gets
+//! the official SDKs' default answer.
+//!
+//! Handler keys (`SessionConfig::handlers`): `userInput`, `elicitation`,
+//! `exitPlanMode`, `autoModeSwitch`, `systemMessageTransform`,
+//! `hook:<hookType>` (e.g. `hook:preToolUse`) and `command:<name>`.
+
+use std::ffi::c_char;
+use std::sync::{Arc, Weak};
+
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use crate::client::Router;
+use crate::log::{log, Level};
+use crate::rpc::{codes, RpcPeer};
+use crate::session::SessionShared;
+
+/// How a host request was settled.
+pub enum Answer {
+    /// The handler's result (JSON shape depends on the kind; see the C header).
+    Result(Value),
+    /// The handler failed with this message.
+    Failure(String),
+    /// Dropped without an answer: the SDK default applies.
+    Unanswered,
+}
+
+type Settle = Box<dyn FnOnce(Answer) + Send>;
+
+/// One request for the host to answer exactly once.
+pub struct HostRequest {
+    /// The handler key plus a trailing NUL.
+    kind: String,
+    /// The request as JSON, plus a trailing NUL.
+    json: String,
+    settle: Option<Settle>,
+}
+
+impl HostRequest {
+    pub(crate) fn new(kind: &str, json: &str, settle: Settle) -> Self {
+        let mut j = String::with_capacity(json.len() + 1);
+        j.push_str(json);
+        j.push('\0');
+        HostRequest {
+            kind: format!("{kind}\0"),
+            json: j,
+            settle: Some(settle),
+        }
+    }
+
+    /// The handler key this request was routed by (e.g. `hook:preToolUse`).
+    pub fn kind(&self) -> &str {
+        &self.kind[..self.kind.len() - 1]
+    }
+
+    pub fn kind_c(&self) -> *const c_char {
+        self.kind.as_ptr().cast()
+    }
+
+    pub fn json(&self) -> &str {
+        &self.json[..self.json.len() - 1]
+    }
+
+    pub fn json_c(&self) -> *const c_char {
+        self.json.as_ptr().cast()
+    }
+
+    pub fn respond(mut self, result: Value) {
+        if let Some(settle) = self.settle.take() {
+            settle(Answer::Result(result));
+        }
+    }
+
+    pub fn fail(mut self, message: &str) {
+        if let Some(settle) = self.settle.take() {
+            settle(Answer::Failure(message.to_string()));
+        }
+    }
+}
+
+impl Drop for HostRequest {
+    fn drop(&mut self) {
+        if let Some(settle) = self.settle.take() {
+            settle(Answer::Unanswered);
+        }
+    }
+}
+
+/// Answers host requests of one kind. Runs on the client's callback thread.
+pub type RequestHandler = Arc<dyn Fn(HostRequest) + Send + Sync>;
+
+/// Handler keys of the direct server-to-client requests, by method.
+fn handler_key(method: &str, params: &Value) -> Option<String> {
+    Some(match method {
+        "userInput.request" => "userInput".into(),
+        "exitPlanMode.request" => "exitPlanMode".into(),
+        "autoModeSwitch.request" => "autoModeSwitch".into(),
+        "systemMessage.transform" => "systemMessageTransform".into(),
+        "hooks.invoke" => format!("hook:{}", params.get("hookType")?.as_str()?),
+        _ => return None,
+    })
+}
+
+/// The official SDKs' answer when no handler answers.
+fn default_answer(method: &str, params: &Value) -> Result<Value, (i64, String)> {
+    match method {
+        "exitPlanMode.request" => Ok(json!({"approved": true})),
+        "autoModeSwitch.request" => Ok(json!({"response": "no"})),
+        "hooks.invoke" => Ok(json!({})),
+        "systemMessage.transform" => {
+            Ok(json!({"sections": params.get("sections").cloned().unwrap_or(json!({}))}))
+        }
+        "userInput.request" => Err((
+            codes::INTERNAL_ERROR,
+            "no user input handler answered".into(),
+        )),
+        _ => Err((
+            codes::METHOD_NOT_FOUND,
+            format!("method not found: {method}"),
+        )),
+    }
+}
+
+/// Sends the reply to a direct request off the reader task.
+fn reply(
+    peer: &Arc<RpcPeer>,
+    runtime: &tokio::runtime::Handle,
+    id: Box<RawValue>,
+    method: String,
+    r: Result<Value, (i64, String)>,
+) {
+    let peer = peer.clone();
+    runtime.spawn(async move {
+        let sent = match &r {
+            Ok(v) => peer.respond(&id, Ok(v)).await,
+            Err((code, msg)) => peer.respond::<Value>(&id, Err((*code, msg))).await,
+        };
+        if let Err(e) = sent {
+            log!(Level::Debug, "requests", "reply to {method} not sent: {e}");
+        }
+    });
+}
+
+/// Handles a JSON-RPC request from the CLI (on the reader task): routes it to
+/// the session's handler through the callback thread, or answers the default.
+pub(crate) async fn on_request(
+    router: &Arc<Router>,
+    peer: &Weak<RpcPeer>,
+    runtime: &tokio::runtime::Handle,
+    id: Box<RawValue>,
+    method: String,
+    params: Box<RawValue>,
+) {
+    let Some(peer) = peer.upgrade() else { return };
+    let parsed: Value = serde_json::from_str(params.get()).unwrap_or(Value::Null);
+    let session = parsed
+        .get("sessionId")
+        .and_then(Value::as_str)
+        .and_then(|id| router.sessions.lock().get(id).cloned());
+    let handler = match (&session, handler_key(&method, &parsed)) {
+        (Some(s), Some(key)) => s.handlers.get(&key).cloned().map(|h| (key, h)),
+        _ => None,
+    };
+    let Some((key, handler)) = handler else {
+        return reply(
+            &peer,
+            runtime,
+            id,
+            method.clone(),
+            default_answer(&method, &parsed),
+        );
+    };
+    let session: Arc<SessionShared> = session.expect("handler implies session");
+    let settle_peer = peer.clone();
+    let settle_runtime = runtime.clone();
+    let settle_method = method.clone();
+    let is_hook = method == "hooks.invoke";
+    let settle: Settle = Box::new(move |answer| {
+        let r = match answer {
+            // A hook answers its output object; the wire wants {output}.
+            Answer::Result(v) if is_hook => Ok(if v.is_null() {
+                json!({})
+            } else {
+                json!({ "output": v })
+            }),
+            Answer::Result(v) => Ok(v),
+            Answer::Failure(m) => Err((codes::INTERNAL_ERROR, m)),
+            Answer::Unanswered => default_answer(&settle_method, &parsed),
+        };
+        reply(&settle_peer, &settle_runtime, id, settle_method, r);
+    });
+    let request = HostRequest::new(&key, params.get(), settle);
+    router
+        .dispatcher
+        .dispatch(Box::new(move || {
+            if !session.is_closed() {
+                handler(request);
+            }
+        }))
+        .await;
+}
+
+/// Answers a broadcast request event with `session.<method>` (never blocks).
+pub(crate) fn answer_broadcast(
+    peer: &Weak<RpcPeer>,
+    runtime: &tokio::runtime::Handle,
+    method: &'static str,
+    session_id: &str,
+    request_id: &str,
+    fields: Value,
+) {
+    let Some(peer) = peer.upgrade() else { return };
+    let mut params = json!({"sessionId": session_id, "requestId": request_id});
+    if let (Some(p), Value::Object(extra)) = (params.as_object_mut(), fields) {
+        p.extend(extra);
+    }
+    runtime.spawn(async move {
+        if let Err(e) = peer.request(method, &params).await {
+            log!(Level::Warn, "requests", "{method} failed: {e}");
+        }
+    });
+}
+
+/// For `elicitation.requested` and `command.execute` events: the host request
+/// to hand to the session's handler, or None (with any default already sent).
+pub(crate) fn broadcast_request(
+    session: &SessionShared,
+    event_type: &str,
+    data_json: &str,
+    peer: &Weak<RpcPeer>,
+    runtime: &tokio::runtime::Handle,
+) -> Option<(HostRequest, RequestHandler)> {
+    let data: Value = serde_json::from_str(data_json).ok()?;
+    let request_id = data.get("requestId")?.as_str()?.to_string();
+    let sid = session.id.to_string();
+    let (peer, runtime) = (peer.clone(), runtime.clone());
+    match event_type {
+        "elicitation.requested" => {
+            // No handler: leave it for another client, as the official SDKs do.
+            let handler = session.handlers.get("elicitation")?.clone();
+            let settle: Settle = Box::new(move |answer| {
+                let result = match answer {
+                    Answer::Result(v) => v,
+                    Answer::Failure(_) | Answer::Unanswered => json!({"action": "cancel"}),
+                };
+                answer_broadcast(
+                    &peer,
+                    &runtime,
+                    "session.ui.handlePendingElicitation",
+                    &sid,
+                    &request_id,
+                    json!({"result": result}),
+                );
+            });
+            Some((HostRequest::new("elicitation", data_json, settle), handler))
+        }
+        "command.execute" => {
+            let name = data
+                .get("commandName")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let key = format!("command:{name}");
+            let Some(handler) = session.handlers.get(&key).cloned() else {
+                answer_broadcast(
+                    &peer,
+                    &runtime,
+                    "session.commands.handlePendingCommand",
+                    &sid,
+                    &request_id,
+                    json!({"error": format!("Unknown command: {name}")}),
+                );
+                return None;
+            };
+            let settle: Settle = Box::new(move |answer| {
+                let fields = match answer {
+                    Answer::Result(_) => json!({}),
+                    Answer::Failure(m) => json!({ "error": m }),
+                    Answer::Unanswered => json!({"error": "the command handler did not answer"}),
+                };
+                answer_broadcast(
+                    &peer,
+                    &runtime,
+                    "session.commands.handlePendingCommand",
+                    &sid,
+                    &request_id,
+                    fields,
+                );
+            });
+            Some((HostRequest::new(&key, data_json, settle), handler))
+        }
+        _ => None,
+    }
+}
