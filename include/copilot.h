@@ -270,7 +270,11 @@ uint32_t copilot_abi_version(void);
  *   `{"cliPath": string, "cliArgs": [string], "env": {string: string} (replaces the
  *   child's whole environment), "cwd": string, "logLevel": "none"|"error"|"warning"|"info"|"debug"|"all",
  *   "githubToken": string (passed only via the COPILOT_SDK_AUTH_TOKEN variable, never argv),
- *   "useLoggedInUser": bool, "autoStart": bool (default true), "handshakeTimeoutMs": int (default 30000)}`.
+ *   "useLoggedInUser": bool, "autoStart": bool (default true), "handshakeTimeoutMs": int (default 30000),
+ *   "transport": "stdio" (default) | "tcp", "port": int (tcp only; default: the CLI picks),
+ *   "cliUrl": "port" | "host:port" | "http://host:port" (connect to a running server; nothing is
+ *   spawned, and githubToken/useLoggedInUser/cliPath/transport are rejected),
+ *   "connectionToken": string (tcp: generated when absent; cliUrl: the server's token)}`.
  *   The CLI is `cliPath`, else `COPILOT_CLI_PATH`, else `copilot` on PATH.
  * - `client_out`: receives the new handle (owned; free with `copilot_client_free`).
  *
@@ -282,8 +286,9 @@ copilot_status copilot_client_new(const char *options_json,
                                   copilot_error **err_out);
 
 /**
- * Starts the CLI (`<cli> --headless --no-auto-update [--log-level L] --stdio`) and
- * performs the `connect` handshake (falling back to `ping`); only protocol
+ * Starts the CLI (`<cli> --headless --no-auto-update [--log-level L] --stdio`, or
+ * `--port N` for tcp; for `cliUrl`, connects to the server) and performs the
+ * `connect` handshake (falling back to `ping`); only protocol
  * version 3 is accepted. Idempotent while connected; after a crash it starts anew.
  *
  * Blocks until connected or failed (at most `handshakeTimeoutMs`). Any thread.

@@ -16,12 +16,12 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::events::{types, SessionEvent};
 use crate::handlers::{PermissionPolicy, PermissionRequest, ToolInvocation};
 use crate::log::{log, Level};
-use crate::options::ClientOptions;
+use crate::options::{self, ClientOptions};
 use crate::requests::{HostRequest, RequestHandler};
 use crate::rpc::frame::{FrameError, DEFAULT_MAX_BODY_BYTES};
 use crate::rpc::{codes, read_loop, Inbound, RpcPeer};
 use crate::session::{Session, SessionConfig, SessionShared};
-use crate::transport::{stdio, ChildProcess, Transport};
+use crate::transport::{stdio, tcp, ChildProcess, Transport};
 
 /// The only protocol version this library speaks.
 pub const PROTOCOL_VERSION: u64 = 3;
@@ -209,11 +209,29 @@ impl Client {
 
     async fn connect(&self) -> Result<Arc<Connection>> {
         let opts = &self.inner.options;
+        let timeout = Duration::from_millis(opts.handshake_timeout_ms);
+        let (transport, token) = if let Some(url) = &opts.cli_url {
+            (
+                tcp::connect_external(url).await?,
+                opts.connection_token.clone(),
+            )
+        } else if opts.transport == options::Transport::Tcp {
+            let token = opts
+                .connection_token
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            (
+                tcp::spawn(opts, opts.port, &token, timeout).await?,
+                Some(token),
+            )
+        } else {
+            (stdio::spawn(opts)?, None)
+        };
         let Transport {
             reader,
             writer,
             child,
-        } = stdio::spawn(opts)?;
+        } = transport;
         let peer = RpcPeer::new(writer);
         let (closed_tx, _) = watch::channel(None);
         let closed_tx2 = closed_tx.clone();
@@ -256,8 +274,7 @@ impl Client {
             reader: Mutex::new(Some(task)),
             server_version: String::new(),
         };
-        let timeout = Duration::from_millis(opts.handshake_timeout_ms);
-        match tokio::time::timeout(timeout, handshake(&peer, opts)).await {
+        match tokio::time::timeout(timeout, handshake(&peer, token.as_deref())).await {
             Ok(Ok(version)) => {
                 conn.server_version = version;
                 Ok(Arc::new(conn))
@@ -316,9 +333,13 @@ impl Client {
                     Ok(Ok(_)) => {}
                 }
             }
-            let params = json!({});
-            let shutdown = conn.request_value("runtime.shutdown", &params);
-            let _ = tokio::time::timeout(remaining().min(Duration::from_secs(10)), shutdown).await;
+            // Only a runtime we spawned is ours to shut down; an external server lives on.
+            if conn.child.is_some() {
+                let params = json!({});
+                let shutdown = conn.request_value("runtime.shutdown", &params);
+                let _ =
+                    tokio::time::timeout(remaining().min(Duration::from_secs(10)), shutdown).await;
+            }
         }
         for s in &sessions {
             s.close();
@@ -428,9 +449,12 @@ impl Client {
     }
 }
 
-async fn handshake(peer: &RpcPeer, opts: &ClientOptions) -> Result<String> {
-    let _ = opts;
-    let result = match peer.request("connect", &json!({})).await {
+async fn handshake(peer: &RpcPeer, token: Option<&str>) -> Result<String> {
+    let params = match token {
+        Some(t) => json!({ "token": t }),
+        None => json!({}),
+    };
+    let result = match peer.request("connect", &params).await {
         Ok(r) => r,
         Err(e)
             if e.rpc_code == Some(codes::METHOD_NOT_FOUND)
@@ -697,15 +721,10 @@ mod tests {
             |_| json!({"result": {"ok": true, "protocolVersion": 3, "version": "1.0.102"}}),
         )
         .await;
-        assert_eq!(
-            handshake(&ok, &ClientOptions::default()).await.unwrap(),
-            "1.0.102"
-        );
+        assert_eq!(handshake(&ok, None).await.unwrap(), "1.0.102");
 
         let old = peer_with_server(|_| json!({"result": {"ok": true, "protocolVersion": 2}})).await;
-        let err = handshake(&old, &ClientOptions::default())
-            .await
-            .unwrap_err();
+        let err = handshake(&old, None).await.unwrap_err();
         assert_eq!(err.kind, ErrorKind::ProtocolVersion);
         assert!(
             err.message.contains("version 2") && err.message.contains("version 3"),
@@ -720,6 +739,6 @@ mod tests {
             _ => json!({"result": {"message": "pong", "protocolVersion": 3}}),
         })
         .await;
-        assert!(handshake(&peer, &ClientOptions::default()).await.is_ok());
+        assert!(handshake(&peer, Some("t")).await.is_ok());
     }
 }

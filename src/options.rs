@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 /// `{"cliPath": str, "cliArgs": [str], "env": {str: str}, "cwd": str,
 ///   "logLevel": "none"|"error"|"warning"|"info"|"debug"|"all",
 ///   "githubToken": str, "useLoggedInUser": bool, "autoStart": bool,
-///   "handshakeTimeoutMs": int}`
+///   "handshakeTimeoutMs": int, "transport": "stdio"|"tcp", "port": int,
+///   "cliUrl": "port"|"host:port"|"http://host:port", "connectionToken": str}`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientOptions {
@@ -43,6 +44,27 @@ pub struct ClientOptions {
     /// Limit for spawn-to-handshake, in ms (default 30000).
     #[serde(default = "default_handshake_timeout_ms")]
     pub handshake_timeout_ms: u64,
+    /// How to talk to a spawned CLI: `stdio` (default) or `tcp`.
+    #[serde(default)]
+    pub transport: Transport,
+    /// For `tcp`: the port the CLI listens on (0 or absent: it picks one).
+    #[serde(default)]
+    pub port: u16,
+    /// An already running server to connect to instead of spawning one.
+    #[serde(default)]
+    pub cli_url: Option<String>,
+    /// Token for `connect`: for a TCP child, generated when absent and passed in
+    /// `COPILOT_CONNECTION_TOKEN`; for `cliUrl`, the server's token if it has one.
+    #[serde(default)]
+    pub connection_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    #[default]
+    Stdio,
+    Tcp,
 }
 
 fn yes() -> bool {
@@ -66,7 +88,35 @@ impl ClientOptions {
         if trimmed.is_empty() || trimmed == "null" {
             return Ok(Self::default());
         }
-        serde_json::from_str(trimmed)
-            .map_err(|e| Error::invalid_json(format!("client options: {e}")))
+        let opts: Self = serde_json::from_str(trimmed)
+            .map_err(|e| Error::invalid_json(format!("client options: {e}")))?;
+        opts.validate()?;
+        Ok(opts)
+    }
+
+    /// Rejects combinations that cannot work, with the reason.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(url) = &self.cli_url {
+            for (set, name) in [
+                (self.github_token.is_some(), "githubToken"),
+                (self.use_logged_in_user.is_some(), "useLoggedInUser"),
+                (self.cli_path.is_some(), "cliPath"),
+                (
+                    self.transport == Transport::Tcp || self.port != 0,
+                    "transport/port",
+                ),
+            ] {
+                if set {
+                    return Err(Error::invalid_argument(format!(
+                        "{name} cannot be used with cliUrl: the external server owns its process and authentication"
+                    )));
+                }
+            }
+            crate::transport::tcp::parse_cli_url(url)?;
+        }
+        if self.port != 0 && self.transport != Transport::Tcp {
+            return Err(Error::invalid_argument("port needs \"transport\": \"tcp\""));
+        }
+        Ok(())
     }
 }

@@ -108,6 +108,37 @@ impl ChildProcess {
         self.exit_status()
     }
 
+    /// Reads the child's stdout on a thread (TCP mode, where stdout is not the
+    /// RPC channel): the port from its "listening on port N" line goes to the
+    /// returned channel; every line also goes to the output tail.
+    pub fn watch_stdout_for_port(
+        &self,
+        stdout: std::process::ChildStdout,
+    ) -> std::io::Result<tokio::sync::oneshot::Receiver<u16>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let shared = self.shared.clone();
+        std::thread::Builder::new()
+            .name("copilot-stdout".into())
+            .spawn(move || {
+                use std::io::BufRead;
+                let mut tx = Some(tx);
+                for line in std::io::BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(port) = listening_port(&line) {
+                        if let Some(tx) = tx.take() {
+                            let _ = tx.send(port);
+                        }
+                    }
+                    let mut buf = shared.stderr.lock();
+                    buf.extend(line.as_bytes());
+                    buf.push_back(b'\n');
+                    let excess = buf.len().saturating_sub(STDERR_TAIL_BYTES);
+                    buf.drain(..excess);
+                }
+            })?;
+        Ok(rx)
+    }
+
     /// The last lines the child wrote to stderr (at most a few KiB), lossily decoded.
     pub fn stderr_tail(&self) -> String {
         let buf = self.shared.stderr.lock();
@@ -129,6 +160,18 @@ impl ChildProcess {
             format!("{status}; stderr tail:\n{tail}")
         }
     }
+}
+
+/// The port in a line like "CLI server listening on port 4321" (any case).
+fn listening_port(line: &str) -> Option<u16> {
+    let lower = line.to_ascii_lowercase();
+    let rest = &lower[lower.find("listening on port")? + "listening on port".len()..];
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 fn reap(shared: &Shared) {
@@ -197,5 +240,18 @@ fn collect_stderr(mut stderr: std::process::ChildStderr, shared: &Shared) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_the_port_from_the_listening_line() {
+        assert_eq!(
+            super::listening_port("CLI server listening on port 41234"),
+            Some(41234)
+        );
+        assert_eq!(super::listening_port("Listening on port 80\r"), Some(80));
+        assert_eq!(super::listening_port("starting up"), None);
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod child;
 pub mod stdio;
+pub mod tcp;
 
 use tokio::io::AsyncBufRead;
 

@@ -18,7 +18,7 @@ pub const AUTH_TOKEN_ENV: &str = "COPILOT_SDK_AUTH_TOKEN";
 const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// The environment the child will see, as a list of pairs.
-fn child_env(opts: &ClientOptions) -> Vec<(String, String)> {
+pub(crate) fn child_env(opts: &ClientOptions) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = match &opts.env {
         Some(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         None => std::env::vars().collect(),
@@ -81,14 +81,13 @@ fn is_executable(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// The argv after the program: server-mode flags as the official SDKs pass them.
-pub fn server_args(opts: &ClientOptions) -> Vec<String> {
+/// Server-mode flags shared by the stdio and TCP transports, as the official SDKs pass them.
+pub(crate) fn common_args(opts: &ClientOptions) -> Vec<String> {
     let mut args = opts.cli_args.clone();
     args.extend(["--headless".into(), "--no-auto-update".into()]);
     if let Some(level) = &opts.log_level {
         args.extend(["--log-level".into(), level.clone()]);
     }
-    args.push("--stdio".into());
     if opts.github_token.is_some() {
         args.extend(["--auth-token-env".into(), AUTH_TOKEN_ENV.into()]);
     }
@@ -101,17 +100,29 @@ pub fn server_args(opts: &ClientOptions) -> Vec<String> {
     args
 }
 
+/// The argv after the program for the stdio transport.
+pub fn server_args(opts: &ClientOptions) -> Vec<String> {
+    let mut args = common_args(opts);
+    args.push("--stdio".into());
+    args
+}
+
+/// A command for the CLI at `path`; `.js` entry points run under node.
+pub(crate) fn child_command(path: &Path) -> Command {
+    if path.extension().is_some_and(|e| e == "js") {
+        let mut c = Command::new("node");
+        c.arg(path);
+        c
+    } else {
+        Command::new(path)
+    }
+}
+
 /// Spawns the CLI. Must run inside a tokio runtime (the pipes register with its reactor).
 pub fn spawn(opts: &ClientOptions) -> Result<Transport> {
     let env = child_env(opts);
     let path = resolve_cli_path(opts, &env)?;
-    let mut cmd = if path.extension().is_some_and(|e| e == "js") {
-        let mut c = Command::new("node");
-        c.arg(&path);
-        c
-    } else {
-        Command::new(&path)
-    };
+    let mut cmd = child_command(&path);
     cmd.args(server_args(opts))
         .env_clear()
         .envs(env)

@@ -1,0 +1,165 @@
+//! TCP transports: a CLI child listening on a port (`--port N`), or an external
+//! server given by URL. Nagle is off and every frame goes out in one write, so
+//! small messages are not held back by delayed ACKs.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tokio::io::BufReader;
+use tokio::net::TcpStream;
+
+use super::stdio::{child_command, resolve_cli_path};
+use super::{ChildProcess, Transport};
+use crate::error::{Error, ErrorKind, Result};
+use crate::options::ClientOptions;
+
+/// Environment variable that carries the connection token to a TCP child.
+pub const CONNECTION_TOKEN_ENV: &str = "COPILOT_CONNECTION_TOKEN";
+
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+
+/// `"port"`, `"host:port"` or `"http(s)://host:port[/]"` to a socket address string.
+pub fn parse_cli_url(url: &str) -> Result<String> {
+    let bad = || {
+        Error::invalid_argument(format!(
+            "cliUrl {url:?} is not \"port\", \"host:port\" or \"http://host:port\""
+        ))
+    };
+    let rest = url
+        .trim()
+        .strip_prefix("http://")
+        .or_else(|| url.trim().strip_prefix("https://"))
+        .unwrap_or(url.trim())
+        .trim_end_matches('/');
+    if let Ok(port) = rest.parse::<u16>() {
+        return Ok(format!("127.0.0.1:{port}"));
+    }
+    let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if host.is_empty() || host.contains('/') {
+        return Err(bad());
+    }
+    let host = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    Ok(format!("{host}:{port}"))
+}
+
+async fn connect_stream(
+    addr: &str,
+) -> Result<(
+    BufReader<tokio::net::tcp::OwnedReadHalf>,
+    tokio::net::tcp::OwnedWriteHalf,
+)> {
+    let stream = TcpStream::connect(addr).await.map_err(|e| {
+        Error::new(
+            ErrorKind::Connection,
+            format!("cannot connect to Copilot CLI server at {addr}: {e}"),
+        )
+    })?;
+    stream
+        .set_nodelay(true)
+        .map_err(|e| Error::new(ErrorKind::Connection, format!("TCP_NODELAY: {e}")))?;
+    let (r, w) = stream.into_split();
+    Ok((BufReader::with_capacity(READ_BUFFER_BYTES, r), w))
+}
+
+/// Connects to a server this client did not start.
+pub async fn connect_external(url: &str) -> Result<Transport> {
+    let addr = parse_cli_url(url)?;
+    let (reader, writer) = connect_stream(&addr).await?;
+    Ok(Transport {
+        reader: Box::new(reader),
+        writer: Box::new(writer),
+        child: None,
+    })
+}
+
+/// Spawns the CLI in TCP mode and connects once it reports its port.
+pub async fn spawn(
+    opts: &ClientOptions,
+    port: u16,
+    token: &str,
+    timeout: Duration,
+) -> Result<Transport> {
+    let mut env = super::stdio::child_env(opts);
+    env.retain(|(k, _)| k != CONNECTION_TOKEN_ENV);
+    env.push((CONNECTION_TOKEN_ENV.into(), token.into()));
+    let path = resolve_cli_path(opts, &env)?;
+    let mut args = super::stdio::common_args(opts);
+    if port > 0 {
+        args.extend(["--port".into(), port.to_string()]);
+    }
+    let mut cmd: Command = child_command(&path);
+    cmd.args(args)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(cwd) = &opts.cwd {
+        cmd.current_dir(cwd);
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::new(
+            ErrorKind::Connection,
+            format!("cannot start Copilot CLI {}: {e}", path.display()),
+        )
+    })?;
+    let io_err = |e: std::io::Error| Error::new(ErrorKind::Connection, format!("CLI pipes: {e}"));
+    let stdout = child.stdout.take().expect("stdout piped");
+    let process = ChildProcess::adopt(child.id(), child.stderr.take()).map_err(io_err)?;
+    drop(child);
+    let port_rx = process.watch_stdout_for_port(stdout).map_err(io_err)?;
+    let port = tokio::select! {
+        p = port_rx => p.map_err(|_| ()),
+        _ = tokio::time::sleep(timeout) => Err(()),
+    };
+    let port = match port {
+        Ok(p) => p,
+        Err(()) => {
+            process.wait_exit(Duration::from_millis(50)).await;
+            let why = if process.exit_status().is_some() {
+                process.describe_exit()
+            } else {
+                format!(
+                    "Copilot CLI did not report its port within {} ms",
+                    timeout.as_millis()
+                )
+            };
+            process.kill();
+            return Err(Error::new(ErrorKind::Connection, why));
+        }
+    };
+    match connect_stream(&format!("127.0.0.1:{port}")).await {
+        Ok((reader, writer)) => Ok(Transport {
+            reader: Box::new(reader),
+            writer: Box::new(writer),
+            child: Some(process),
+        }),
+        Err(e) => {
+            process.kill();
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cli_url;
+
+    #[test]
+    fn accepts_port_host_port_and_http_urls() {
+        assert_eq!(parse_cli_url("4321").unwrap(), "127.0.0.1:4321");
+        assert_eq!(parse_cli_url("localhost:4321").unwrap(), "127.0.0.1:4321");
+        assert_eq!(parse_cli_url("10.0.0.2:80").unwrap(), "10.0.0.2:80");
+        assert_eq!(
+            parse_cli_url("http://127.0.0.1:9000/").unwrap(),
+            "127.0.0.1:9000"
+        );
+        assert!(parse_cli_url("http://host").is_err());
+        assert!(parse_cli_url("nonsense").is_err());
+    }
+}
