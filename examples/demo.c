@@ -93,16 +93,16 @@ static void on_event(void *user_data, const char *type, const char *json, size_t
         seen_first_event = 1;
         fprintf(stderr, "(first event, %s, %.0f ms after client start)\n", type, ms_since(&started));
     }
-    if (strcmp(type, "assistant.message_delta") == 0) {
+    if (strcmp(type, COPILOT_EVENT_ASSISTANT_MESSAGE_DELTA) == 0) {
         print_string(find_value(json, "deltaContent"));
         fflush(stdout);
-    } else if (strcmp(type, "tool.execution_start") == 0) {
+    } else if (strcmp(type, COPILOT_EVENT_TOOL_EXECUTION_START) == 0) {
         printf("\n[tool call] ");
         print_string(find_value(json, "toolName"));
         printf(" ");
         print_raw(find_value(json, "arguments"));
         printf("\n");
-    } else if (strcmp(type, "tool.execution_complete") == 0) {
+    } else if (strcmp(type, COPILOT_EVENT_TOOL_EXECUTION_COMPLETE) == 0) {
         const char *result = find_value(json, "result");
         printf("[tool result] ");
         if (result) print_string(find_value(result, "content"));

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "copilot_events.h"
 
 /** The ABI version this header describes; compare with copilot_abi_version(). */
 #define COPILOT_ABI_VERSION 1

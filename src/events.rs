@@ -8,16 +8,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// Well-known event type names (the full list is in the CLI's
-/// `session-events.schema.json`; unknown types are delivered like any other).
-pub mod types {
-    pub const ASSISTANT_MESSAGE: &str = "assistant.message";
-    pub const ASSISTANT_MESSAGE_DELTA: &str = "assistant.message_delta";
-    pub const SESSION_IDLE: &str = "session.idle";
-    pub const SESSION_ERROR: &str = "session.error";
-    pub const EXTERNAL_TOOL_REQUESTED: &str = "external_tool.requested";
-    pub const PERMISSION_REQUESTED: &str = "permission.requested";
-}
+/// Event type names generated from the CLI's schema.
+pub use crate::event_types as types;
 
 /// One `session.event`, shared by every subscriber that sees it.
 #[derive(Debug)]

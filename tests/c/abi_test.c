@@ -119,8 +119,8 @@ static void on_event(void *ud, const char *type, const char *json, size_t len) {
     struct live *l = ud;
     atomic_fetch_add(&l->events, 1);
     if (strlen(json) != len) atomic_store(&l->wrong_thread_status, 999);
-    if (strcmp(type, "assistant.message_delta") == 0) atomic_fetch_add(&l->deltas, 1);
-    if (strcmp(type, "session.idle") == 0 && l->session && atomic_load(&l->wrong_thread_status) == 0) {
+    if (strcmp(type, COPILOT_EVENT_ASSISTANT_MESSAGE_DELTA) == 0) atomic_fetch_add(&l->deltas, 1);
+    if (strcmp(type, COPILOT_EVENT_SESSION_IDLE) == 0 && l->session && atomic_load(&l->wrong_thread_status) == 0) {
         /* A blocking wait from the callback thread must be refused, not deadlock. */
         copilot_error *err = NULL;
         copilot_status st = copilot_session_send_and_wait(l->session, "{\"prompt\":\"x\"}", 1000, NULL, &err);
