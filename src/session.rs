@@ -70,6 +70,22 @@ impl SessionConfig {
             "requestPermission".into(),
             Value::Bool(self.permission.is_some()),
         );
+        for (key, flag) in [
+            ("userInput", "requestUserInput"),
+            ("elicitation", "requestElicitation"),
+            ("exitPlanMode", "requestExitPlanMode"),
+            ("autoModeSwitch", "requestAutoModeSwitch"),
+        ] {
+            if self.handlers.contains_key(key) {
+                p.insert(flag.into(), Value::Bool(true));
+            }
+        }
+        if self.handlers.keys().any(|k| k.starts_with("hook:")) {
+            p.insert("hooks".into(), Value::Bool(true));
+        }
+        if !self.commands.is_empty() {
+            p.insert("commands".into(), Value::Array(self.commands.clone()));
+        }
         p.entry("envValueMode")
             .or_insert_with(|| Value::String("direct".into()));
         Value::Object(p)

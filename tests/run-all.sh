@@ -7,3 +7,12 @@ cd "$root"
 export COPILOT_CLI_PATH="$(tests/support/ensure-cli.sh)"
 export COPILOT_TEST_CACHE="${COPILOT_TEST_CACHE:-$root/target/copilot-cache}"
 cargo test --workspace
+
+# The conformance suite replays the upstream SDK scenarios, which live beside
+# this checkout in ../shared/snapshots (or $COPILOT_SNAPSHOTS).
+snapshots="${COPILOT_SNAPSHOTS:-$root/../shared/snapshots}"
+if [ -d "$snapshots" ]; then
+  COPILOT_SNAPSHOTS="$snapshots" cargo test --test conformance
+else
+  echo "conformance suite not run: no upstream snapshots at $snapshots (set COPILOT_SNAPSHOTS)"
+fi

@@ -75,8 +75,36 @@ pub fn tool_result(content: &str) -> String {
     }
 }
 
+/// `view` output: CLI versions differ in prefixing each line with "N. ".
+fn strip_line_numbers(content: &str) -> String {
+    let lines: Vec<&str> = content.lines().collect();
+    let numbered = !lines.is_empty()
+        && lines
+            .iter()
+            .enumerate()
+            .all(|(i, l)| l.starts_with(&format!("{}. ", i + 1)) || l.trim().is_empty());
+    if !numbered {
+        return content.trim_end().to_string();
+    }
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| l.strip_prefix(&format!("{}. ", i + 1)).unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_end()
+        .to_string()
+}
+
 /// Tool-result rewrites for text that varies by machine or runtime version.
-fn tool_result_variants(content: &str) -> String {
+fn tool_result_variants(tool: &str, content: &str) -> String {
+    let numbered;
+    let content = if tool == "view" {
+        numbered = strip_line_numbers(content);
+        numbered.as_str()
+    } else {
+        content
+    };
     let s = AVAILABLE_TOOLS.replace_all(content, "$1");
     let s = LARGE_OUTPUT.replace_all(&s, "PLACEHOLDER-copilot-tool-output-PLACEHOLDER");
     SHELL_EXIT
@@ -114,14 +142,30 @@ fn tool_arguments(args: &str) -> String {
 /// Applies the rules that also hold for stored files: consecutive tool results
 /// sorted by id, tool-result variants folded.
 pub fn stored_messages(messages: &mut [Message]) {
+    fold_tool_result_variants(messages);
+    sort_tool_runs(messages);
+}
+
+/// Applies `tool_result_variants` to every tool result, knowing which tool made it.
+fn fold_tool_result_variants(messages: &mut [Message]) {
+    let mut names: HashMap<String, String> = HashMap::new();
     for m in messages.iter_mut() {
+        for tc in m.tool_calls.iter().flatten() {
+            if let Some(f) = &tc.function {
+                names.insert(tc.id.clone(), f.name.clone());
+            }
+        }
         if m.role == "tool" {
+            let tool = m
+                .tool_call_id
+                .as_ref()
+                .and_then(|id| names.get(id))
+                .map(String::as_str);
             if let Some(c) = &m.content {
-                m.content = Some(tool_result_variants(c));
+                m.content = Some(tool_result_variants(tool.unwrap_or(""), c));
             }
         }
     }
-    sort_tool_runs(messages);
 }
 
 fn sort_tool_runs(messages: &mut [Message]) {
@@ -237,13 +281,7 @@ pub fn request(body: &Value, workdir: Option<&str>) -> Normalized {
     if let Some(dir) = workdir {
         replace_workdir(&mut messages, dir);
     }
-    for m in messages.iter_mut() {
-        if m.role == "tool" {
-            if let Some(c) = &m.content {
-                m.content = Some(tool_result_variants(c));
-            }
-        }
-    }
+    fold_tool_result_variants(&mut messages);
     Normalized { messages }
 }
 
@@ -339,6 +377,19 @@ mod tests {
         );
         assert_eq!(tool_result(r#"{"b":1,"a":2}"#), r#"{"a":2,"b":1}"#);
         assert_eq!(tool_result("  plain  "), "plain");
+    }
+
+    #[test]
+    fn view_results_match_with_or_without_line_numbers() {
+        assert_eq!(
+            tool_result_variants("view", "1. Hello\n2. World"),
+            "Hello\nWorld"
+        );
+        assert_eq!(
+            tool_result_variants("view", "Hello\nWorld\n"),
+            "Hello\nWorld"
+        );
+        assert_eq!(tool_result_variants("other", "1. Hello"), "1. Hello");
     }
 
     #[test]

@@ -183,8 +183,8 @@ mod tests {
                 "--no-auto-update",
                 "--log-level",
                 "debug",
-                "--stdio",
-                "--no-auto-login"
+                "--no-auto-login",
+                "--stdio"
             ]
         );
     }

@@ -1,0 +1,295 @@
+//! Conformance suite: replays the upstream SDK end-to-end scenarios
+//! (recorded conversations in `$COPILOT_SNAPSHOTS`, default ../shared/snapshots)
+//! through libcopilot's C ABI against the real Copilot CLI and copilot-replay,
+//! asserting what the upstream test of the same name asserts.
+//!
+//! `cargo test --test conformance [-- FILTER]` prints a table per area:
+//! scenarios, passed, failed, not applicable (another language's API only),
+//! and not yet covered; then `N passed, N failed`.
+
+mod abi;
+#[path = "../common/mod.rs"]
+mod common;
+mod scenarios;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::Value;
+
+pub use abi::{Client, Config, Session, ToolOutcome};
+
+/// What one scenario does.
+pub enum Kind {
+    Run(fn(&Ctx) -> Result<(), String>),
+    /// Specific to another language's API; the reason says which part.
+    NotApplicable(&'static str),
+}
+
+pub struct Scenario {
+    pub area: &'static str,
+    pub name: &'static str,
+    pub kind: Kind,
+}
+
+/// One scenario's world: a private home (also the session's working
+/// directory), copilot-replay serving the scenario's snapshot, and its text.
+pub struct Ctx {
+    pub env: common::TestEnv,
+    pub snapshot: Value,
+}
+
+impl Ctx {
+    fn new(file: &Path) -> Ctx {
+        let env = common::TestEnv::with_files(&[file.to_path_buf()]);
+        env.replay.set_workdir(env.home_path().to_str().unwrap());
+        let snapshot: Value = serde_json::to_value(
+            serde_yaml_ng::from_str::<serde_yaml_ng::Value>(
+                &std::fs::read_to_string(file).unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        Ctx { env, snapshot }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.env.client_options()).expect("client_new")
+    }
+
+    /// Session fields: the replay provider, the home as working directory, plus `extra`.
+    pub fn fields(&self, extra: Value) -> Value {
+        self.env.session_fields(extra)
+    }
+
+    pub fn config(&self, extra: Value) -> Config {
+        Config::new(&self.fields(extra)).expect("config_new")
+    }
+
+    /// The user prompts of the snapshot's longest conversation, in order: the
+    /// exact text the recorded model saw.
+    pub fn prompts(&self) -> Vec<String> {
+        let convs = self.snapshot["conversations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let longest = convs
+            .iter()
+            .max_by_key(|c| c["messages"].as_array().map(Vec::len).unwrap_or(0))
+            .cloned()
+            .unwrap_or(Value::Null);
+        longest["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["role"] == "user")
+            .filter_map(|m| m["content"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    pub fn prompt(&self, n: usize) -> String {
+        self.prompts()
+            .get(n)
+            .cloned()
+            .unwrap_or_else(|| panic!("snapshot has no user prompt {n}"))
+    }
+
+    pub fn write(&self, name: &str, content: &str) {
+        std::fs::write(self.env.home_path().join(name), content).unwrap();
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.env.home_path().join(name)).unwrap_or_default()
+    }
+
+    /// Chat-completions request bodies the CLI sent.
+    pub fn requests(&self) -> Vec<Value> {
+        self.env.replay.requests()
+    }
+}
+
+/// Records events delivered to a session.
+#[derive(Clone, Default)]
+pub struct Events(pub Arc<Mutex<Vec<(String, Value)>>>);
+
+impl Events {
+    pub fn attach(&self, cfg: Config) -> Config {
+        let me = self.clone();
+        cfg.on_event(move |t, v| me.0.lock().unwrap().push((t.to_string(), v.clone())))
+    }
+
+    pub fn of_type(&self, t: &str) -> Vec<Value> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k == t)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    pub fn types(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
+
+/// Text of an `assistant.message` event.
+pub fn content(message: &Value) -> String {
+    message["data"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub fn ensure(cond: bool, what: impl std::fmt::Display) -> Result<(), String> {
+    if cond {
+        Ok(())
+    } else {
+        Err(what.to_string())
+    }
+}
+
+pub fn ok<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> Result<T, String> {
+    r.map_err(|e| format!("{what}: {e}"))
+}
+
+enum Outcome {
+    Passed,
+    Failed(String),
+    NotApplicable(&'static str),
+    NotCovered,
+}
+
+fn snapshots_dir() -> PathBuf {
+    std::env::var("COPILOT_SNAPSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| common::repo_dir().join("../shared/snapshots"))
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let dir = snapshots_dir();
+    assert!(
+        dir.is_dir(),
+        "snapshots not found at {}: set COPILOT_SNAPSHOTS to the upstream snapshot folder",
+        dir.display()
+    );
+    let registry: BTreeMap<(String, String), Scenario> = scenarios::all()
+        .into_iter()
+        .map(|s| ((s.area.to_string(), s.name.to_string()), s))
+        .collect();
+
+    let mut files: Vec<(String, String, PathBuf)> = Vec::new();
+    for area in std::fs::read_dir(&dir).unwrap().flatten() {
+        if !area.path().is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(area.path()).unwrap().flatten() {
+            let p = f.path();
+            if p.extension().is_some_and(|e| e == "yaml") {
+                let area = area.file_name().to_string_lossy().into_owned();
+                let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+                files.push((area, name, p));
+            }
+        }
+    }
+    files.sort();
+
+    let mut results: Vec<(String, String, Outcome, f64)> = Vec::new();
+    for (area, name, path) in files {
+        let full = format!("{area}/{name}");
+        if !filter.is_empty() && !filter.iter().any(|f| full.contains(f.as_str())) {
+            continue;
+        }
+        let outcome = match registry.get(&(area.clone(), name.clone())).map(|s| &s.kind) {
+            None => Outcome::NotCovered,
+            Some(Kind::NotApplicable(why)) => Outcome::NotApplicable(why),
+            Some(Kind::Run(f)) => {
+                let t0 = Instant::now();
+                let ctx = Ctx::new(&path);
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&ctx)));
+                let outcome = match r {
+                    Ok(Ok(())) => Outcome::Passed,
+                    Ok(Err(e)) => Outcome::Failed(e),
+                    Err(p) => Outcome::Failed(
+                        p.downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_else(|| "panicked".into()),
+                    ),
+                };
+                let secs = t0.elapsed().as_secs_f64();
+                let mark = match &outcome {
+                    Outcome::Passed => "ok",
+                    _ => "FAILED",
+                };
+                println!("scenario {full} ... {mark} ({secs:.1}s)");
+                results.push((area, name, outcome, secs));
+                continue;
+            }
+        };
+        results.push((area, name, outcome, 0.0));
+    }
+    report(&results);
+}
+
+fn report(results: &[(String, String, Outcome, f64)]) {
+    #[derive(Default)]
+    struct Row {
+        total: usize,
+        passed: usize,
+        failed: usize,
+        na: usize,
+        uncovered: usize,
+    }
+    let mut rows: BTreeMap<&str, Row> = BTreeMap::new();
+    for (area, _, o, _) in results {
+        let r = rows.entry(area).or_default();
+        r.total += 1;
+        match o {
+            Outcome::Passed => r.passed += 1,
+            Outcome::Failed(_) => r.failed += 1,
+            Outcome::NotApplicable(_) => r.na += 1,
+            Outcome::NotCovered => r.uncovered += 1,
+        }
+    }
+    println!("\n| area | scenarios | passed | failed | not applicable | not yet covered |");
+    println!("|---|---|---|---|---|---|");
+    let mut t = Row::default();
+    for (area, r) in &rows {
+        println!(
+            "| {area} | {} | {} | {} | {} | {} |",
+            r.total, r.passed, r.failed, r.na, r.uncovered
+        );
+        t.total += r.total;
+        t.passed += r.passed;
+        t.failed += r.failed;
+        t.na += r.na;
+        t.uncovered += r.uncovered;
+    }
+    println!(
+        "| **all** | {} | {} | {} | {} | {} |",
+        t.total, t.passed, t.failed, t.na, t.uncovered
+    );
+    for (area, name, o, _) in results {
+        match o {
+            Outcome::Failed(why) => println!("FAILED {area}/{name}: {why}"),
+            Outcome::NotApplicable(why) => println!("not applicable {area}/{name}: {why}"),
+            _ => {}
+        }
+    }
+    println!("\nconformance: {} passed, {} failed", t.passed, t.failed);
+    if t.failed > 0 {
+        std::process::exit(1);
+    }
+}
