@@ -672,6 +672,14 @@ copilot_status copilot_client_resume_session(copilot_client *client,
 const char *copilot_session_id(const copilot_session *session);
 
 /**
+ * What the CLI answered to `session.create` / `session.resume`, as JSON:
+ * `{"sessionId": string, "workspacePath"?: string, "capabilities"?: {"ui"?:
+ * {"elicitation"?: bool, ...}}, ...}`. Borrowed: valid until `copilot_session_free`.
+ * NULL yields NULL. Non-blocking; any thread.
+ */
+const char *copilot_session_info_json(const copilot_session *session);
+
+/**
  * Sends a message (`session.send`) and returns at once with its id; the
  * turn's events arrive through subscribers.
  *

@@ -88,6 +88,8 @@ impl Connection {
 /// What the reader task needs to route inbound traffic; shared with the client.
 pub(crate) struct Router {
     pub sessions: Mutex<HashMap<String, Arc<SessionShared>>>,
+    /// Sessions whose handle was freed and whose `session.destroy` is in flight.
+    pub pending_destroys: Mutex<HashMap<String, watch::Receiver<bool>>>,
     pub dispatcher: Dispatcher,
     pub state: Mutex<ClientState>,
 }
@@ -142,6 +144,7 @@ impl Client {
                 options,
                 router: Arc::new(Router {
                     sessions: Mutex::new(HashMap::new()),
+                    pending_destroys: Mutex::new(HashMap::new()),
                     dispatcher: dispatcher.clone(),
                     state: Mutex::new(ClientState::Disconnected),
                 }),
@@ -424,6 +427,10 @@ impl Client {
     async fn open_session(&self, method: &str, id: &str, config: SessionConfig) -> Result<Session> {
         self.ensure_started().await?;
         let conn = self.inner.connection()?;
+        let destroying = self.inner.router.pending_destroys.lock().get(id).cloned();
+        if let Some(mut done) = destroying {
+            let _ = tokio::time::timeout(Duration::from_secs(10), done.wait_for(|d| *d)).await;
+        }
         let shared = SessionShared::new(id, &config);
         self.inner
             .router
@@ -435,10 +442,7 @@ impl Client {
             Ok(result) => Ok(Session {
                 shared,
                 client: Arc::downgrade(&self.inner),
-                workspace_path: result
-                    .get("workspacePath")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                info: Arc::new(result),
             }),
             Err(e) => {
                 self.inner.router.sessions.lock().remove(id);

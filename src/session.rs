@@ -180,7 +180,8 @@ impl SessionShared {
 pub struct Session {
     pub(crate) shared: Arc<SessionShared>,
     pub(crate) client: Weak<ClientInner>,
-    pub(crate) workspace_path: Option<String>,
+    /// The `session.create` / `session.resume` result.
+    pub(crate) info: Arc<Value>,
 }
 
 impl Session {
@@ -190,7 +191,13 @@ impl Session {
 
     /// The workspace folder the CLI reported at create/resume, if any.
     pub fn workspace_path(&self) -> Option<&str> {
-        self.workspace_path.as_deref()
+        self.info.get("workspacePath").and_then(Value::as_str)
+    }
+
+    /// What the CLI answered to `session.create` / `session.resume`:
+    /// `{sessionId, workspacePath?, capabilities?: {ui?: {elicitation?, ...}}, ...}`.
+    pub fn info(&self) -> &Value {
+        &self.info
     }
 
     fn connection(&self) -> Result<(Arc<ClientInner>, Arc<Connection>)> {
@@ -253,34 +260,62 @@ impl Session {
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<TurnSignal>();
         let waiter = self.shared.subscribe(Arc::new(move |event: &SessionEvent| {
-            let signal = match event.event_type() {
-                types::ASSISTANT_MESSAGE => TurnSignal::Message(Arc::new(SessionEvent::new(
-                    event.session_id().into(),
-                    event.event_type(),
-                    event.json(),
-                ))),
-                types::SESSION_IDLE => TurnSignal::Idle,
-                types::SESSION_ERROR => TurnSignal::Error(
-                    event
-                        .data::<Value>()
-                        .and_then(|d| d.get("message").and_then(Value::as_str).map(str::to_owned))
-                        .unwrap_or_else(|| "session error".into()),
+            let ty = event.event_type();
+            if ![
+                types::USER_MESSAGE,
+                types::ASSISTANT_MESSAGE,
+                types::SESSION_IDLE,
+                types::SESSION_ERROR,
+            ]
+            .contains(&ty)
+            {
+                return;
+            }
+            let data = event.data::<Value>().unwrap_or(Value::Null);
+            let field = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
+            let signal = match ty {
+                types::USER_MESSAGE => TurnSignal::User(field("messageId")),
+                types::ASSISTANT_MESSAGE => TurnSignal::Message(
+                    field("originatingMessageId"),
+                    Arc::new(SessionEvent::new(
+                        event.session_id().into(),
+                        ty,
+                        event.json(),
+                    )),
                 ),
-                _ => return,
+                types::SESSION_IDLE => TurnSignal::Idle,
+                _ => TurnSignal::Error(
+                    field("originatingMessageId"),
+                    field("message").unwrap_or_else(|| "session error".into()),
+                ),
             };
             let _ = tx.send(signal);
         }));
         let _unsubscribe = Unsubscribe(&self.shared, waiter);
         let mut closed = conn.closed_watch();
         let turn = async {
-            self.send(message).await?;
+            let ours = self.send(message).await?;
+            // Events of an earlier turn (an aborted one's idle, say) may still be
+            // queued: the turn is ours from our user.message on.
+            let mut started = false;
             let mut last = None;
             loop {
                 tokio::select! {
                     signal = rx.recv() => match signal {
-                        Some(TurnSignal::Message(ev)) => last = Some(ev),
-                        Some(TurnSignal::Idle) => return Ok(last),
-                        Some(TurnSignal::Error(msg)) => return Err(Error::new(ErrorKind::SessionError, msg)),
+                        Some(TurnSignal::User(id)) => started |= id.as_deref() == Some(ours.as_str()),
+                        Some(TurnSignal::Message(origin, ev)) => {
+                            if origin.as_deref().map_or(started, |o| o == ours) {
+                                started = true;
+                                last = Some(ev);
+                            }
+                        }
+                        Some(TurnSignal::Idle) if started => return Ok(last),
+                        Some(TurnSignal::Idle) => {}
+                        Some(TurnSignal::Error(origin, msg)) => {
+                            if origin.as_deref().map_or(started, |o| o == ours) {
+                                return Err(Error::new(ErrorKind::SessionError, msg));
+                            }
+                        }
                         None => return Err(Error::invalid_state("session closed while waiting for the turn")),
                     },
                     _ = closed.wait_for(|c| c.is_some()) => {
@@ -344,15 +379,56 @@ impl Session {
     pub(crate) fn detach(&self) {
         self.shared.close();
         if let Some(client) = self.client.upgrade() {
-            client.router.sessions.lock().remove(&*self.shared.id);
+            let mut sessions = client.router.sessions.lock();
+            // The id may already belong to a newer resume of the same session.
+            if sessions
+                .get(&*self.shared.id)
+                .is_some_and(|s| Arc::ptr_eq(s, &self.shared))
+            {
+                sessions.remove(&*self.shared.id);
+            }
         }
+    }
+
+    /// Frees the handle without blocking: stops callbacks now and destroys the
+    /// session in the CLI in the background. A resume of the same id waits for
+    /// that destroy, so it cannot land on the resumed session.
+    pub(crate) fn release(&self, runtime: &tokio::runtime::Handle) {
+        if self.shared.is_closed() {
+            return;
+        }
+        self.shared.close();
+        let Some(client) = self.client.upgrade() else {
+            return;
+        };
+        let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+        client
+            .router
+            .pending_destroys
+            .lock()
+            .insert(self.id().to_string(), done_rx);
+        let session = self.clone();
+        runtime.spawn(async move {
+            if let Some(client) = session.client.upgrade() {
+                if let Ok(conn) = client.connection() {
+                    let params = serde_json::json!({"sessionId": session.id()});
+                    let _ = conn.request_value("session.destroy", &params).await;
+                }
+                client.router.pending_destroys.lock().remove(session.id());
+            }
+            session.detach();
+            let _ = done_tx.send(true);
+        });
     }
 }
 
+/// What send_and_wait learns from the events, with the id of the user
+/// message each belongs to when the event says.
 enum TurnSignal {
-    Message(Arc<SessionEvent>),
+    User(Option<String>),
+    Message(Option<String>, Arc<SessionEvent>),
     Idle,
-    Error(String),
+    Error(Option<String>, String),
 }
 
 struct Unsubscribe<'a>(&'a SessionShared, u64);

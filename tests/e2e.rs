@@ -405,14 +405,11 @@ async fn abort_ends_the_turn_and_the_session_recovers() {
             .await
             .unwrap();
     session.abort().await.unwrap();
-    // The turn ends with session.idle marked aborted.
+    // Wait only for the abort event: the aborted turn's session.idle may come
+    // after the next send, and send_and_wait must not take it for its own.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let idle = seen
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|(t, _)| t == "session.idle" || t == "abort");
+        let idle = seen.lock().unwrap().iter().any(|(t, _)| t == "abort");
         if idle {
             break;
         }

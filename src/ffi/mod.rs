@@ -101,7 +101,7 @@ impl copilot_error {
 }
 
 /// A C string from Rust text; an interior NUL (never in JSON) is escaped.
-fn to_cstring(s: String) -> CString {
+pub(crate) fn to_cstring(s: String) -> CString {
     CString::new(s).unwrap_or_else(|e| {
         let s = String::from_utf8_lossy(&e.into_vec()).replace('\0', "\\u0000");
         CString::new(s).expect("NULs replaced")

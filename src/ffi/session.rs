@@ -28,6 +28,7 @@ pub struct copilot_session {
     session: Session,
     runtime: tokio::runtime::Handle,
     id: std::ffi::CString,
+    info: std::ffi::CString,
 }
 
 impl copilot_session {
@@ -238,10 +239,12 @@ unsafe fn open_session(
     };
     let id = std::ffi::CString::new(session.id())
         .map_err(|_| Error::invalid_argument("session id has a NUL"))?;
+    let info = to_cstring(session.info().to_string());
     *out = Box::into_raw(Box::new(copilot_session {
         session,
         runtime: c.handle(),
         id,
+        info,
     }));
     Ok(())
 }
@@ -290,6 +293,20 @@ pub unsafe extern "C" fn copilot_client_resume_session(
 pub unsafe extern "C" fn copilot_session_id(session: *const copilot_session) -> *const c_char {
     match session.as_ref() {
         Some(s) => s.id.as_ptr(),
+        None => std::ptr::null(),
+    }
+}
+
+/// What the CLI answered to `session.create` / `session.resume`, as JSON:
+/// `{"sessionId": string, "workspacePath"?: string, "capabilities"?: {"ui"?:
+/// {"elicitation"?: bool, ...}}, ...}`. Borrowed: valid until `copilot_session_free`.
+/// NULL yields NULL. Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_info_json(
+    session: *const copilot_session,
+) -> *const c_char {
+    match session.as_ref() {
+        Some(s) => s.info.as_ptr(),
         None => std::ptr::null(),
     }
 }
@@ -514,24 +531,7 @@ pub unsafe extern "C" fn copilot_session_free(session: *mut copilot_session) {
     }
     let _ = boundary(std::ptr::null_mut(), || {
         let s = Box::from_raw(session);
-        if !s.session.shared.is_closed() {
-            let session = s.session.clone();
-            session.shared.close();
-            let detached = session.clone();
-            s.runtime.spawn(async move {
-                if let Some(client) = detached.client.upgrade() {
-                    if let Ok(conn) = client.connection() {
-                        let _ = conn
-                            .request_value(
-                                "session.destroy",
-                                &serde_json::json!({"sessionId": detached.id()}),
-                            )
-                            .await;
-                    }
-                }
-                detached.detach();
-            });
-        }
+        s.session.release(&s.runtime);
         Ok(())
     });
 }

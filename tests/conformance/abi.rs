@@ -136,6 +136,12 @@ impl Session {
         }
     }
 
+    /// The create/resume result (`{sessionId, workspacePath?, capabilities?}`).
+    pub fn info(&self) -> Value {
+        let s = unsafe { CStr::from_ptr(copilot_session_info_json(self.0)) };
+        serde_json::from_str(&s.to_string_lossy()).unwrap_or(Value::Null)
+    }
+
     pub fn send(&self, message: &Value) -> AbiResult<String> {
         let m = cstring(&message.to_string());
         let mut out = ptr::null_mut();
@@ -194,6 +200,20 @@ pub enum ToolOutcome {
 }
 
 type ToolFn = Box<dyn Fn(&Value) -> ToolOutcome + Send + Sync>;
+type DeferredToolFn = Box<dyn Fn(&Value, PendingTool) + Send + Sync>;
+
+/// A tool call to complete later, from any thread.
+pub struct PendingTool(*mut copilot_tool_invocation);
+
+// SAFETY: invocations may be completed from any thread.
+unsafe impl Send for PendingTool {}
+
+impl PendingTool {
+    pub fn complete(self, result: &Value) {
+        let r = cstring(&result.to_string());
+        unsafe { copilot_tool_invocation_complete(self.0, r.as_ptr(), ptr::null_mut()) };
+    }
+}
 type RequestFn = Box<dyn Fn(&Value) -> Option<Value> + Send + Sync>;
 type EventFn = Box<dyn Fn(&str, &Value) + Send + Sync>;
 
@@ -218,6 +238,16 @@ unsafe extern "C" fn tool_trampoline(
             copilot_tool_invocation_fail(inv, m.as_ptr(), ptr::null_mut());
         }
     }
+}
+
+unsafe extern "C" fn deferred_tool_trampoline(
+    ud: *mut c_void,
+    inv: *mut copilot_tool_invocation,
+    json: *const c_char,
+) {
+    let f = &*(ud as *const DeferredToolFn);
+    let v: Value = serde_json::from_str(&CStr::from_ptr(json).to_string_lossy()).unwrap();
+    f(&v, PendingTool(inv));
 }
 
 unsafe extern "C" fn permission_trampoline(
@@ -287,6 +317,28 @@ impl Config {
                 Some(tool_trampoline),
                 ud,
                 Some(free_box::<ToolFn>),
+                e,
+            )
+        })
+        .expect("add_tool");
+        self
+    }
+
+    /// A tool whose handler hands the invocation on, to be completed later.
+    pub fn tool_deferred(
+        self,
+        declaration: Value,
+        f: impl Fn(&Value, PendingTool) + Send + Sync + 'static,
+    ) -> Self {
+        let d = cstring(&declaration.to_string());
+        let ud = Box::into_raw(Box::new(Box::new(f) as DeferredToolFn)) as *mut c_void;
+        check(|e| unsafe {
+            copilot_session_config_add_tool(
+                self.0,
+                d.as_ptr(),
+                Some(deferred_tool_trampoline),
+                ud,
+                Some(free_box::<DeferredToolFn>),
                 e,
             )
         })

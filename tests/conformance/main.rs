@@ -10,6 +10,7 @@
 mod abi;
 #[path = "../common/mod.rs"]
 mod common;
+mod lifecycle;
 mod scenarios;
 
 use std::collections::BTreeMap;
@@ -68,25 +69,24 @@ impl Ctx {
         Config::new(&self.fields(extra)).expect("config_new")
     }
 
-    /// The user prompts of the snapshot's longest conversation, in order: the
-    /// exact text the recorded model saw.
+    /// The snapshot's user prompts in order of first appearance across its
+    /// conversations: the exact text the recorded model saw.
     pub fn prompts(&self) -> Vec<String> {
-        let convs = self.snapshot["conversations"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let longest = convs
-            .iter()
-            .max_by_key(|c| c["messages"].as_array().map(Vec::len).unwrap_or(0))
-            .cloned()
-            .unwrap_or(Value::Null);
-        longest["messages"]
+        let mut out: Vec<String> = Vec::new();
+        for conv in self.snapshot["conversations"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|m| m["role"] == "user")
-            .filter_map(|m| m["content"].as_str().map(str::to_owned))
-            .collect()
+        {
+            for m in conv["messages"].as_array().into_iter().flatten() {
+                if let (true, Some(text)) = (m["role"] == "user", m["content"].as_str()) {
+                    if !out.iter().any(|p| p == text) {
+                        out.push(text.to_string());
+                    }
+                }
+            }
+        }
+        out
     }
 
     pub fn prompt(&self, n: usize) -> String {
@@ -186,6 +186,7 @@ fn main() {
     );
     let registry: BTreeMap<(String, String), Scenario> = scenarios::all()
         .into_iter()
+        .chain(lifecycle::all())
         .map(|s| ((s.area.to_string(), s.name.to_string()), s))
         .collect();
 

@@ -1,4 +1,4 @@
-//! The scenarios, by area. Each asserts what the upstream test of the same
+//! Scenarios of tools, user input, hooks and multi-turn conversations. Each asserts what the upstream test of the same
 //! name asserts; prompts come from the snapshot itself.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,7 +46,7 @@ pub fn all() -> Vec<Scenario> {
     ]
 }
 
-fn string_tool(name: &str, param: &str) -> Value {
+pub(crate) fn string_tool(name: &str, param: &str) -> Value {
     json!({
         "name": name,
         "description": format!("{name} tool"),
