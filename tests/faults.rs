@@ -1,0 +1,119 @@
+//! Peer faults against the real CLI: the process killed mid-turn.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::TestEnv;
+use copilot::{
+    Client, ClientOptions, ClientState, ErrorKind, PermissionPolicy, SessionConfig, Tool,
+    ToolInvocation,
+};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_killed_mid_turn_fails_pending_calls_and_the_client_starts_again() {
+    let env = TestEnv::new(&["weather_tool.yaml", "chat.yaml"]);
+    let client =
+        Client::new(ClientOptions::from_json(&env.client_options_json()).unwrap()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<ToolInvocation>();
+    let tx = Mutex::new(tx);
+    let mut cfg = SessionConfig::from_json(&env.session_fields(json!({})).to_string()).unwrap();
+    cfg.permission = Some(PermissionPolicy::ApproveAll);
+    cfg.tools.push(Tool {
+        declaration: json!({"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}),
+        // Park the call: the turn is in flight when the CLI dies.
+        handler: Arc::new(move |inv| tx.lock().unwrap().send(inv).unwrap()),
+    });
+    let session = client.create_session(cfg).await.unwrap();
+    let pid = client.cli_pid().unwrap();
+    let waiting = {
+        let session = session.clone();
+        tokio::spawn(async move {
+            let r = session
+                .send_and_wait(
+                    json!({"prompt": "What is the weather in Paris? Use the get_weather tool."}),
+                    Duration::from_secs(60),
+                )
+                .await;
+            (r, Instant::now())
+        })
+    };
+    let parked =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)).unwrap())
+            .await
+            .unwrap();
+    let killed_at = Instant::now();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let (result, failed_at) = waiting.await.unwrap();
+    let err = result.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Disconnected, "{err}");
+    assert!(err.message.contains("signal 9"), "{err}");
+    let latency = failed_at.duration_since(killed_at);
+    println!("pending send_and_wait failed {latency:?} after SIGKILL");
+    assert!(
+        latency < Duration::from_secs(10),
+        "failed only after {latency:?}"
+    );
+    assert_eq!(client.state(), ClientState::Error);
+    // Later calls fail fast with the same reason; completing the orphaned tool call is harmless.
+    let err = session.send(json!({"prompt": "hi"})).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Disconnected, "{err}");
+    parked.complete(json!("too late"));
+    assert!(!common::process_alive(pid));
+
+    // The same client starts again and works.
+    client.start().await.unwrap();
+    assert_eq!(client.state(), ClientState::Connected);
+    let fresh = client
+        .create_session(
+            SessionConfig::from_json(&env.session_fields(json!({})).to_string()).unwrap(),
+        )
+        .await
+        .unwrap();
+    let answer = fresh
+        .send_and_wait(
+            json!({"prompt": "What is the capital of France?"}),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.json().contains("Paris"));
+    client.stop(Duration::from_secs(10)).await.unwrap();
+}
+
+#[tokio::test]
+async fn cli_that_never_answers_the_handshake_times_out_and_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("copilot");
+    // Keeps its pipes open and never speaks; prints its pid for the check below.
+    let pidfile = dir.path().join("pid");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho $$ > {}\nexec sleep 1000\n",
+            pidfile.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let opts = json!({"cliPath": fake, "handshakeTimeoutMs": 500});
+    let client = Client::new(ClientOptions::from_json(&opts.to_string()).unwrap()).unwrap();
+    let err = client.start().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    assert!(err.message.contains("500 ms"), "{err}");
+    assert_eq!(client.cli_pid(), None);
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while common::process_alive(pid) {
+        assert!(Instant::now() < deadline, "the silent CLI was not killed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
