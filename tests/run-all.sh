@@ -8,6 +8,10 @@ export COPILOT_CLI_PATH="$(tests/support/ensure-cli.sh)"
 export COPILOT_TEST_CACHE="${COPILOT_TEST_CACHE:-$root/target/copilot-cache}"
 cargo test --workspace
 
+# The Go wrapper links target/debug/libcopilot.so and runs copilot-replay.
+cargo build --quiet -p copilot -p copilot-replay
+(cd bindings/go && export GOTOOLCHAIN=local && go vet ./... && go test -race -count=1 ./...)
+
 # The conformance suite replays the upstream SDK scenarios, which live beside
 # this checkout in ../shared/snapshots (or $COPILOT_SNAPSHOTS).
 snapshots="${COPILOT_SNAPSHOTS:-$root/../shared/snapshots}"

@@ -1,0 +1,328 @@
+package copilot
+
+/*
+#include <stdlib.h>
+#include "copilot.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ClientOptions configure how the client reaches the Copilot CLI. The zero
+// value spawns `copilot` (COPILOT_CLI_PATH, else PATH) over stdio.
+type ClientOptions struct {
+	// CLIPath is the CLI executable; default COPILOT_CLI_PATH, else `copilot` on PATH.
+	CLIPath string
+	// CLIArgs go before the server-mode flags.
+	CLIArgs []string
+	// Env, as KEY=VALUE entries, replaces the child's whole environment when set.
+	Env []string
+	// Cwd is the child's working directory.
+	Cwd string
+	// LogLevel is passed as --log-level (none, error, warning, info, debug, all).
+	LogLevel string
+	// GitHubToken reaches the CLI only through an environment variable, never argv.
+	GitHubToken string
+	// UseLoggedInUser defaults to true unless GitHubToken is set.
+	UseLoggedInUser *bool
+	// AutoStart (default true) starts the client on the first CreateSession.
+	AutoStart *bool
+	// UseTCP spawns the CLI listening on Port (0: it picks) instead of stdio.
+	UseTCP bool
+	Port   int
+	// CLIUrl connects to a running server ("port", "host:port", "http://host:port").
+	CLIUrl string
+	// ConnectionToken authenticates the TCP connection.
+	ConnectionToken string
+	// HandshakeTimeout bounds start-up (default 30 s).
+	HandshakeTimeout time.Duration
+}
+
+func (o *ClientOptions) toJSON() string {
+	m := map[string]any{}
+	if o == nil {
+		return "{}"
+	}
+	set := func(k string, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	set("cliPath", o.CLIPath)
+	set("cwd", o.Cwd)
+	set("logLevel", o.LogLevel)
+	set("githubToken", o.GitHubToken)
+	set("cliUrl", o.CLIUrl)
+	set("connectionToken", o.ConnectionToken)
+	if len(o.CLIArgs) > 0 {
+		m["cliArgs"] = o.CLIArgs
+	}
+	if o.Env != nil {
+		env := map[string]string{}
+		for _, kv := range o.Env {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				env[k] = v
+			}
+		}
+		m["env"] = env
+	}
+	if o.UseLoggedInUser != nil {
+		m["useLoggedInUser"] = *o.UseLoggedInUser
+	}
+	if o.AutoStart != nil {
+		m["autoStart"] = *o.AutoStart
+	}
+	if o.UseTCP {
+		m["transport"] = "tcp"
+		if o.Port > 0 {
+			m["port"] = o.Port
+		}
+	}
+	if o.HandshakeTimeout > 0 {
+		m["handshakeTimeoutMs"] = o.HandshakeTimeout.Milliseconds()
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// Client is a connection to one Copilot CLI server and its sessions. Methods
+// are safe for concurrent use. Call Stop (graceful) or Close when done.
+type Client struct {
+	mu sync.Mutex
+	c  *C.copilot_client
+}
+
+// NewClient creates a client; it does not start the CLI (Start, or the first
+// CreateSession, does). It fails on invalid options or an ABI mismatch.
+func NewClient(opts *ClientOptions) (*Client, error) {
+	if abiError != nil {
+		return nil, abiError
+	}
+	js := cString(opts.toJSON())
+	defer free(js)
+	var out *C.copilot_client
+	var cerr *C.copilot_error
+	if err := errorFrom(C.copilot_client_new(js, &out, &cerr), cerr); err != nil {
+		return nil, err
+	}
+	cl := &Client{c: out}
+	// Backstop: a client dropped without Close is freed (and its CLI killed) by the GC.
+	runtime.SetFinalizer(cl, (*Client).Close)
+	return cl, nil
+}
+
+func (c *Client) handle() (*C.copilot_client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.c == nil {
+		return nil, &Error{Status: StatusInvalidState, Message: "the client is closed"}
+	}
+	return c.c, nil
+}
+
+// blocking runs a blocking C call on its own goroutine so ctx can cancel the
+// wait (the call itself finishes in the background, bounded by its own limits).
+func blocking[T any](ctx context.Context, call func() (T, error)) (T, error) {
+	if ctx == nil || ctx.Done() == nil {
+		return call()
+	}
+	if err := ctx.Err(); err != nil {
+		var zero T
+		return zero, err
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := call()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// Start spawns (or connects to) the CLI and performs the handshake.
+func (c *Client) Start(ctx context.Context) error {
+	_, err := blocking(ctx, func() (struct{}, error) {
+		h, err := c.handle()
+		if err != nil {
+			return struct{}{}, err
+		}
+		var cerr *C.copilot_error
+		err = errorFrom(C.copilot_client_start(h, &cerr), cerr)
+		runtime.KeepAlive(c)
+		return struct{}{}, err
+	})
+	return err
+}
+
+// Stop destroys live sessions, shuts the CLI down and waits for it (killing it
+// after 10 s). The client may Start again.
+func (c *Client) Stop() error {
+	h, err := c.handle()
+	if err != nil {
+		return nil
+	}
+	var cerr *C.copilot_error
+	err = errorFrom(C.copilot_client_stop(h, 10000, &cerr), cerr)
+	runtime.KeepAlive(c)
+	return err
+}
+
+// ForceStop kills the CLI at once.
+func (c *Client) ForceStop() {
+	if h, err := c.handle(); err == nil {
+		C.copilot_client_force_stop(h)
+	}
+	runtime.KeepAlive(c)
+}
+
+// Close frees the client without waiting (killing its CLI if still running).
+// Idempotent; sessions of a closed client fail with ErrInvalidState.
+func (c *Client) Close() {
+	c.mu.Lock()
+	h := c.c
+	c.c = nil
+	c.mu.Unlock()
+	if h != nil {
+		runtime.SetFinalizer(c, nil)
+		C.copilot_client_free(h)
+	}
+}
+
+// Call invokes any client-scoped protocol method with JSON-marshalable params
+// and unmarshals the result into out (if non-nil).
+func (c *Client) Call(ctx context.Context, method string, params any, out any) error {
+	raw, err := blocking(ctx, func() (string, error) {
+		h, err := c.handle()
+		if err != nil {
+			return "", err
+		}
+		p, err := marshalParams(params)
+		if err != nil {
+			return "", err
+		}
+		m, pj := cString(method), cString(p)
+		defer free(m)
+		defer free(pj)
+		var res *C.char
+		var cerr *C.copilot_error
+		err = errorFrom(C.copilot_client_call(h, m, pj, &res, &cerr), cerr)
+		runtime.KeepAlive(c)
+		return takeString(res), err
+	})
+	if err != nil || out == nil {
+		return err
+	}
+	return json.Unmarshal([]byte(raw), out)
+}
+
+func marshalParams(params any) (string, error) {
+	if params == nil {
+		return "{}", nil
+	}
+	b, err := json.Marshal(params)
+	if err != nil {
+		return "", &Error{Status: StatusInvalidJSON, Message: err.Error()}
+	}
+	return string(b), nil
+}
+
+// PingResponse is the result of Ping.
+type PingResponse struct {
+	Message         string `json:"message"`
+	Timestamp       any    `json:"timestamp"`
+	ProtocolVersion int    `json:"protocolVersion,omitempty"`
+}
+
+// Ping checks the server answers (`ping`).
+func (c *Client) Ping(ctx context.Context, message string) (*PingResponse, error) {
+	var r PingResponse
+	params := map[string]any{}
+	if message != "" {
+		params["message"] = message
+	}
+	if err := c.Call(ctx, "ping", params, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// SessionMetadata describes a persisted session (`session.list`).
+type SessionMetadata struct {
+	SessionID    string          `json:"sessionId"`
+	StartTime    string          `json:"startTime"`
+	ModifiedTime string          `json:"modifiedTime"`
+	Summary      string          `json:"summary,omitempty"`
+	IsRemote     bool            `json:"isRemote"`
+	Context      json.RawMessage `json:"context,omitempty"`
+}
+
+// ListSessions lists persisted sessions (`session.list`).
+func (c *Client) ListSessions(ctx context.Context) ([]SessionMetadata, error) {
+	var r struct {
+		Sessions []SessionMetadata `json:"sessions"`
+	}
+	if err := c.Call(ctx, "session.list", nil, &r); err != nil {
+		return nil, err
+	}
+	return r.Sessions, nil
+}
+
+// DeleteSession removes a session from disk (`session.delete`).
+func (c *Client) DeleteSession(ctx context.Context, id string) error {
+	var r struct {
+		Success *bool  `json:"success"`
+		Error   string `json:"error"`
+	}
+	if err := c.Call(ctx, "session.delete", map[string]any{"sessionId": id}, &r); err != nil {
+		return err
+	}
+	if r.Success != nil && !*r.Success {
+		return &Error{Status: StatusRPC, Message: "session.delete: " + r.Error}
+	}
+	return nil
+}
+
+// GetLastSessionID returns the most recent session's id, or nil (`session.getLastId`).
+func (c *Client) GetLastSessionID(ctx context.Context) (*string, error) {
+	var r struct {
+		SessionID *string `json:"sessionId"`
+	}
+	if err := c.Call(ctx, "session.getLastId", nil, &r); err != nil {
+		return nil, err
+	}
+	return r.SessionID, nil
+}
+
+// ModelInfo describes a model (`models.list`).
+type ModelInfo struct {
+	ID           string          `json:"id"`
+	Name         string          `json:"name"`
+	Capabilities json.RawMessage `json:"capabilities,omitempty"`
+}
+
+// ListModels lists the models available to the signed-in user (`models.list`).
+func (c *Client) ListModels(ctx context.Context) ([]ModelInfo, error) {
+	var r struct {
+		Models []ModelInfo `json:"models"`
+	}
+	if err := c.Call(ctx, "models.list", nil, &r); err != nil {
+		return nil, err
+	}
+	return r.Models, nil
+}

@@ -1,0 +1,275 @@
+package copilot
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type weatherArgs struct {
+	City string `json:"city" jsonschema:"the city to look up"`
+}
+
+func weatherTool(calls *atomic.Int32, answer func(string) (string, error)) Tool {
+	return DefineTool("get_weather", "Current weather for a city", func(a weatherArgs, _ ToolInvocation) (string, error) {
+		calls.Add(1)
+		return answer(a.City)
+	})
+}
+
+func sunny(string) (string, error) { return "18C and sunny", nil }
+
+func content(t *testing.T, ev *SessionEvent) string {
+	t.Helper()
+	if ev == nil {
+		t.Fatal("no assistant.message")
+	}
+	m, ok := ev.AssistantMessage()
+	if !ok {
+		t.Fatalf("not an assistant.message: %s", ev.Raw)
+	}
+	return m.Content
+}
+
+func ask(t *testing.T, s *Session, prompt string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ev, err := s.SendAndWait(ctx, MessageOptions{Prompt: prompt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return content(t, ev)
+}
+
+const parisPrompt = "What is the weather in Paris? Use the get_weather tool."
+
+func TestToolRoundTripWithDerivedSchema(t *testing.T) {
+	env := newEnv(t, "weather_tool.yaml")
+	var calls atomic.Int32
+	tool := weatherTool(&calls, sunny)
+	if tool.Parameters["type"] != "object" || tool.Parameters["properties"] == nil {
+		t.Fatalf("schema not derived from the argument struct: %v", tool.Parameters)
+	}
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
+		Tools: []Tool{tool}, OnPermissionRequest: PermissionHandler.ApproveAll,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, s, parisPrompt); got != "It is 18C and sunny in Paris." {
+		t.Fatalf("answer %q", got)
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("tool called %d times", calls.Load())
+	}
+}
+
+func TestStreamingDeltasAddUpToTheMessage(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	var mu sync.Mutex
+	var deltas []string
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
+		Streaming: true,
+		OnEvent: func(e SessionEvent) {
+			if d, ok := e.AssistantMessageDelta(); ok {
+				mu.Lock()
+				deltas = append(deltas, d.DeltaContent)
+				mu.Unlock()
+			}
+		},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ask(t, s, "Count from one to ten in words.")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(deltas) < 2 || strings.Join(deltas, "") != got {
+		t.Fatalf("deltas %q do not add up to %q", deltas, got)
+	}
+}
+
+func TestPermissionDeniedToolNeverRuns(t *testing.T) {
+	env := newEnv(t, "weather_tool.yaml", "denied.yaml")
+	var calls atomic.Int32
+	var asked atomic.Int32
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
+		Tools: []Tool{weatherTool(&calls, sunny)},
+		OnPermissionRequest: func(r PermissionRequest) (PermissionDecision, error) {
+			asked.Add(1)
+			if r.Kind() != "custom-tool" {
+				t.Errorf("permission kind %q", r.Kind())
+			}
+			return PermissionDecision{Kind: "reject", Feedback: "not allowed"}, nil
+		},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ask(t, s, "What is the weather in Rome? Use the get_weather tool.")
+	if got != "I was not allowed to check the weather in Rome." || calls.Load() != 0 || asked.Load() != 1 {
+		t.Fatalf("answer %q, tool calls %d, permission asks %d", got, calls.Load(), asked.Load())
+	}
+}
+
+func TestHooksSeeToolUse(t *testing.T) {
+	env := newEnv(t, "weather_tool.yaml")
+	var calls atomic.Int32
+	var mu sync.Mutex
+	var seen []string
+	record := func(inv HookInvocation) (any, error) {
+		mu.Lock()
+		seen = append(seen, inv.HookType)
+		mu.Unlock()
+		return nil, nil
+	}
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
+		Tools: []Tool{weatherTool(&calls, sunny)}, OnPermissionRequest: PermissionHandler.ApproveAll,
+		Hooks: &SessionHooks{
+			OnPreToolUse: func(inv HookInvocation) (any, error) {
+				_, _ = record(inv)
+				return map[string]any{"permissionDecision": "allow"}, nil
+			},
+			OnPostToolUse: record,
+		},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask(t, s, parisPrompt)
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(seen, ",") != "preToolUse,postToolUse" {
+		t.Fatalf("hooks seen: %v", seen)
+	}
+}
+
+func TestUserInputHandlerAnswersAskUser(t *testing.T) {
+	env := newEnv(t, "ask_user.yaml")
+	var got UserInputRequest
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
+		OnPermissionRequest: PermissionHandler.ApproveAll,
+		OnUserInputRequest: func(r UserInputRequest) (UserInputResponse, error) {
+			got = r
+			return UserInputResponse{Answer: "Blue"}, nil
+		},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := ask(t, s, "Ask me which color I like, using the ask_user tool with the choices Red and Blue.")
+	if answer != "You like Blue." || got.Question != "Which color do you like?" || len(got.Choices) != 2 {
+		t.Fatalf("answer %q, request %+v", answer, got)
+	}
+}
+
+func TestToolPanicBecomesAFailedCall(t *testing.T) {
+	env := newEnv(t, "weather_tool.yaml")
+	var calls atomic.Int32
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
+		Tools:               []Tool{weatherTool(&calls, func(string) (string, error) { panic("weather service exploded") })},
+		OnPermissionRequest: PermissionHandler.ApproveAll,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, s, "What is the weather in Oslo? Use the get_weather tool."); got != "I could not get the weather for Oslo." {
+		t.Fatalf("answer %q", got)
+	}
+}
+
+func TestManySessionsAtOnceFromGoroutines(t *testing.T) {
+	env := newEnv(t, "weather_tool.yaml")
+	client := env.client(t)
+	var calls atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := client.CreateSession(context.Background(), env.config(SessionConfig{
+				Tools: []Tool{weatherTool(&calls, sunny)}, OnPermissionRequest: PermissionHandler.ApproveAll,
+			}))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Disconnect()
+			ev, err := s.SendAndWait(context.Background(), MessageOptions{Prompt: parisPrompt})
+			if err != nil {
+				errs <- err
+				return
+			}
+			if m, _ := ev.AssistantMessage(); m == nil || m.Content != "It is 18C and sunny in Paris." {
+				errs <- errors.New("wrong answer: " + string(ev.Raw))
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if calls.Load() != 8 {
+		t.Fatalf("tool calls %d", calls.Load())
+	}
+}
+
+func TestContextDeadlineAndCancellation(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	defer cancel()
+	_, err = s.SendAndWait(ctx, MessageOptions{Prompt: "What is the capital of France?"})
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrTimeout) {
+		t.Fatalf("want a deadline error, got %v", err)
+	}
+	// A cancelled ctx returns at once and sends nothing; the session stays usable.
+	fresh, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancelNow := context.WithCancel(context.Background())
+	cancelNow()
+	if _, err := fresh.SendAndWait(cancelled, MessageOptions{Prompt: "x"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if got := ask(t, fresh, "What is the capital of France?"); got != "The capital of France is Paris." {
+		t.Fatalf("answer %q", got)
+	}
+}
+
+func TestErrorsCarryStatusAndRPCCode(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	c := env.client(t)
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Call(context.Background(), "no.such.method", nil, nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Status != StatusRPC || !e.HasRPCCode || e.RPCCode != -32601 {
+		t.Fatalf("got %#v", err)
+	}
+	if !errors.Is(err, ErrRPC) {
+		t.Fatal("errors.Is(err, ErrRPC) is false")
+	}
+	if _, err := NewClient(&ClientOptions{CLIPath: "/nonexistent/copilot"}); err != nil {
+		t.Fatal(err)
+	}
+	missing, _ := NewClient(&ClientOptions{CLIPath: "/nonexistent/copilot"})
+	defer missing.Close()
+	if err := missing.Start(context.Background()); !errors.Is(err, ErrCLINotFound) {
+		t.Fatalf("want ErrCLINotFound, got %v", err)
+	}
+	missing.Close()
+	missing.Close() // idempotent
+}

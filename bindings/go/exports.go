@@ -1,0 +1,49 @@
+package copilot
+
+/*
+#include "copilot.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"runtime/cgo"
+	"unsafe"
+)
+
+// The library calls these on its callback thread; the preamble above only
+// declares, as cgo requires for files with //export.
+
+//export goEvent
+func goEvent(ud unsafe.Pointer, typ *C.char, js *C.char, n C.size_t) {
+	sub := cgo.Handle(ud).Value().(*eventSubscriber)
+	raw := C.GoBytes(unsafe.Pointer(js), C.int(n))
+	sub.deliver(C.GoString(typ), raw)
+}
+
+//export goTool
+func goTool(ud unsafe.Pointer, inv *C.copilot_tool_invocation, js *C.char) {
+	tool := cgo.Handle(ud).Value().(*Tool)
+	raw := []byte(C.GoString(js))
+	// Handlers run on goroutines so a slow tool never holds up events.
+	go runTool(tool, inv, raw)
+}
+
+//export goPermission
+func goPermission(ud unsafe.Pointer, req *C.copilot_permission_request, js *C.char) {
+	h := cgo.Handle(ud).Value().(PermissionHandlerFunc)
+	raw := []byte(C.GoString(js))
+	go runPermission(h, req, raw)
+}
+
+//export goRequest
+func goRequest(ud unsafe.Pointer, req *C.copilot_request, js *C.char) {
+	h := cgo.Handle(ud).Value().(requestHandler)
+	raw := json.RawMessage(C.GoString(js))
+	go runRequest(h, req, raw)
+}
+
+//export goFreeHandle
+func goFreeHandle(ud unsafe.Pointer) {
+	cgo.Handle(ud).Delete()
+}

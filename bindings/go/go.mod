@@ -1,0 +1,5 @@
+module github.com/libcopilot/libcopilot/bindings/go
+
+go 1.24
+
+require github.com/google/jsonschema-go v0.4.3

@@ -1,0 +1,307 @@
+package copilot
+
+/*
+#include <stdlib.h>
+#include "copilot.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime/cgo"
+
+	"github.com/google/jsonschema-go/jsonschema"
+)
+
+func deleteHandle(h C.uintptr_t) { cgo.Handle(h).Delete() }
+
+// ToolInvocation describes one call of a custom tool.
+type ToolInvocation struct {
+	SessionID  string          `json:"sessionId"`
+	ToolCallID string          `json:"toolCallId"`
+	ToolName   string          `json:"toolName"`
+	Arguments  json.RawMessage `json:"arguments"`
+}
+
+// ToolResult is a full tool result; handlers may also return a string or any
+// JSON-marshalable value.
+type ToolResult struct {
+	TextResultForLLM string `json:"textResultForLlm"`
+	// ResultType is "success" (default), "failure", "rejected" or "denied".
+	ResultType string `json:"resultType,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+// ToolHandler runs a tool. An error (or a panic) becomes a failed tool call;
+// the model is told only that the tool failed.
+type ToolHandler func(ToolInvocation) (any, error)
+
+// Tool is a custom tool the model may call.
+type Tool struct {
+	Name        string
+	Description string
+	// Parameters is the JSON Schema of the arguments object.
+	Parameters           map[string]any
+	OverridesBuiltInTool bool
+	SkipPermission       bool
+	Handler              ToolHandler
+}
+
+func (t *Tool) declaration() (string, error) {
+	d := map[string]any{"name": t.Name}
+	if t.Description != "" {
+		d["description"] = t.Description
+	}
+	if t.Parameters != nil {
+		d["parameters"] = t.Parameters
+	}
+	if t.OverridesBuiltInTool {
+		d["overridesBuiltInTool"] = true
+	}
+	if t.SkipPermission {
+		d["skipPermission"] = true
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return "", &Error{Status: StatusInvalidJSON, Message: fmt.Sprintf("tool %s: %v", t.Name, err)}
+	}
+	return string(b), nil
+}
+
+// DefineTool makes a tool whose arguments decode into T; its JSON Schema is
+// derived from T (json tags, and jsonschema tags for descriptions).
+func DefineTool[T any, U any](name, description string, handler func(T, ToolInvocation) (U, error)) Tool {
+	schema, err := jsonschema.For[T](nil)
+	var params map[string]any
+	if err == nil {
+		b, _ := json.Marshal(schema)
+		_ = json.Unmarshal(b, &params)
+	}
+	return Tool{
+		Name:        name,
+		Description: description,
+		Parameters:  params,
+		Handler: func(inv ToolInvocation) (any, error) {
+			if err != nil {
+				return nil, fmt.Errorf("tool %s: cannot derive a schema: %w", name, err)
+			}
+			var args T
+			if len(inv.Arguments) > 0 {
+				if e := json.Unmarshal(inv.Arguments, &args); e != nil {
+					return nil, fmt.Errorf("tool %s: arguments: %w", name, e)
+				}
+			}
+			return handler(args, inv)
+		},
+	}
+}
+
+func runTool(t *Tool, inv *C.copilot_tool_invocation, raw []byte) {
+	var call ToolInvocation
+	_ = json.Unmarshal(raw, &call)
+	result, err := func() (res any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("tool %s panicked: %v", t.Name, p)
+			}
+		}()
+		if t.Handler == nil {
+			return nil, fmt.Errorf("tool %s has no handler", t.Name)
+		}
+		return t.Handler(call)
+	}()
+	if err != nil {
+		msg := cString(err.Error())
+		C.copilot_tool_invocation_fail(inv, msg, nil)
+		free(msg)
+		return
+	}
+	var js []byte
+	switch r := result.(type) {
+	case nil:
+		js = []byte(`""`)
+	case json.RawMessage:
+		js = r
+	default:
+		js, err = json.Marshal(r)
+		if err != nil {
+			msg := cString("tool result is not JSON: " + err.Error())
+			C.copilot_tool_invocation_fail(inv, msg, nil)
+			free(msg)
+			return
+		}
+	}
+	res := cString(string(js))
+	C.copilot_tool_invocation_complete(inv, res, nil)
+	free(res)
+}
+
+// PermissionRequest is the data of a "permission.requested" event.
+type PermissionRequest struct {
+	RequestID         string          `json:"requestId"`
+	PermissionRequest json.RawMessage `json:"permissionRequest"`
+	Raw               json.RawMessage `json:"-"`
+}
+
+// Kind is the requested permission's kind ("shell", "write", "custom-tool", ...).
+func (r PermissionRequest) Kind() string {
+	var k struct {
+		Kind string `json:"kind"`
+	}
+	_ = json.Unmarshal(r.PermissionRequest, &k)
+	return k.Kind
+}
+
+// PermissionDecision answers a permission request.
+type PermissionDecision struct {
+	// Kind is "approve-once", "approve-for-session", "reject" or "user-not-available".
+	Kind     string `json:"kind"`
+	Feedback string `json:"feedback,omitempty"`
+}
+
+// PermissionHandlerFunc decides a permission request; an error (or panic)
+// answers "user-not-available".
+type PermissionHandlerFunc func(PermissionRequest) (PermissionDecision, error)
+
+// PermissionHandler holds the built-in handlers.
+var PermissionHandler = struct {
+	ApproveAll PermissionHandlerFunc
+}{
+	ApproveAll: func(PermissionRequest) (PermissionDecision, error) {
+		return PermissionDecision{Kind: "approve-once"}, nil
+	},
+}
+
+func runPermission(h PermissionHandlerFunc, req *C.copilot_permission_request, raw []byte) {
+	var r PermissionRequest
+	_ = json.Unmarshal(raw, &r)
+	r.Raw = raw
+	decision, err := func() (d PermissionDecision, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("permission handler panicked: %v", p)
+			}
+		}()
+		return h(r)
+	}()
+	if err != nil || decision.Kind == "" {
+		decision = PermissionDecision{Kind: "user-not-available"}
+	}
+	js, _ := json.Marshal(decision)
+	d := cString(string(js))
+	C.copilot_permission_request_respond(req, d, nil)
+	free(d)
+}
+
+// UserInputRequest is what the ask_user tool asks.
+type UserInputRequest struct {
+	SessionID     string   `json:"sessionId"`
+	Question      string   `json:"question"`
+	Choices       []string `json:"choices,omitempty"`
+	AllowFreeform *bool    `json:"allowFreeform,omitempty"`
+}
+
+// UserInputResponse is the user's answer.
+type UserInputResponse struct {
+	Answer      string `json:"answer"`
+	WasFreeform bool   `json:"wasFreeform"`
+}
+
+// UserInputHandler answers ask_user.
+type UserInputHandler func(UserInputRequest) (UserInputResponse, error)
+
+// HookInvocation is one hooks.invoke: the hook type and its input object.
+type HookInvocation struct {
+	SessionID string          `json:"sessionId"`
+	HookType  string          `json:"hookType"`
+	Input     json.RawMessage `json:"input"`
+}
+
+// HookHandler returns the hook's output (any JSON-marshalable value, e.g.
+// map[string]any{"permissionDecision": "deny"} for preToolUse), or nil for none.
+type HookHandler func(HookInvocation) (any, error)
+
+// SessionHooks intercept the agent's work; unset hooks are not called.
+type SessionHooks struct {
+	OnPreToolUse            HookHandler
+	OnPreMcpToolCall        HookHandler
+	OnPostToolUse           HookHandler
+	OnPostToolUseFailure    HookHandler
+	OnUserPromptSubmitted   HookHandler
+	OnUserPromptTransformed HookHandler
+	OnSessionStart          HookHandler
+	OnSessionEnd            HookHandler
+	OnErrorOccurred         HookHandler
+	OnAgentStop             HookHandler
+	// Other hook types the CLI defines, by wire name.
+	Other map[string]HookHandler
+}
+
+func (h *SessionHooks) byType() map[string]HookHandler {
+	m := map[string]HookHandler{}
+	for name, fn := range map[string]HookHandler{
+		"preToolUse": h.OnPreToolUse, "preMcpToolCall": h.OnPreMcpToolCall,
+		"postToolUse": h.OnPostToolUse, "postToolUseFailure": h.OnPostToolUseFailure,
+		"userPromptSubmitted": h.OnUserPromptSubmitted, "userPromptTransformed": h.OnUserPromptTransformed,
+		"sessionStart": h.OnSessionStart, "sessionEnd": h.OnSessionEnd,
+		"errorOccurred": h.OnErrorOccurred, "agentStop": h.OnAgentStop,
+	} {
+		if fn != nil {
+			m[name] = fn
+		}
+	}
+	for name, fn := range h.Other {
+		if fn != nil {
+			m[name] = fn
+		}
+	}
+	return m
+}
+
+// requestHandler answers a host request with a JSON-marshalable result.
+type requestHandler func(json.RawMessage) (any, error)
+
+func userInputRequest(h UserInputHandler) requestHandler {
+	return func(raw json.RawMessage) (any, error) {
+		var r UserInputRequest
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		return h(r)
+	}
+}
+
+func hookRequest(h HookHandler) requestHandler {
+	return func(raw json.RawMessage) (any, error) {
+		var inv HookInvocation
+		if err := json.Unmarshal(raw, &inv); err != nil {
+			return nil, err
+		}
+		return h(inv)
+	}
+}
+
+func runRequest(h requestHandler, req *C.copilot_request, raw json.RawMessage) {
+	result, err := func() (res any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("handler panicked: %v", p)
+			}
+		}()
+		return h(raw)
+	}()
+	var js []byte
+	if err == nil {
+		js, err = json.Marshal(result)
+	}
+	if err != nil {
+		msg := cString(err.Error())
+		C.copilot_request_fail(req, msg, nil)
+		free(msg)
+		return
+	}
+	r := cString(string(js))
+	C.copilot_request_respond(req, r, nil)
+	free(r)
+}

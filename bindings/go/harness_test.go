@@ -1,0 +1,101 @@
+package copilot
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The tests drive the real Copilot CLI with model replies from copilot-replay
+// (built by `cargo build -p copilot-replay`), in an isolated home.
+
+var repoRoot, _ = filepath.Abs("../..")
+
+func cliPath(t testing.TB) string {
+	if p := os.Getenv("COPILOT_CLI_PATH"); p != "" {
+		return p
+	}
+	p := filepath.Join(repoRoot, ".tools/copilot-cli/node_modules/@github/copilot-linux-x64/copilot")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("Copilot CLI not found at %s: run tests/support/ensure-cli.sh or set COPILOT_CLI_PATH", p)
+	}
+	return p
+}
+
+// startReplay serves the named conversations from tests/conversations; it
+// returns the provider base URL.
+func startReplay(t testing.TB, files ...string) string {
+	bin := filepath.Join(repoRoot, "target/debug/copilot-replay")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s missing: run `cargo build -p copilot-replay`", bin)
+	}
+	args := make([]string, len(files))
+	for i, f := range files {
+		args[i] = filepath.Join(repoRoot, "tests/conversations", f)
+	}
+	cmd := exec.Command(bin, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("copilot-replay did not start: %v", err)
+	}
+	return strings.TrimSpace(strings.TrimPrefix(line, "copilot-replay listening on ")) + "/v1"
+}
+
+// isolatedEnv is the environment of testing-offline.md: no tokens, a private
+// home, the shared unpacked-CLI cache.
+func isolatedEnv(t testing.TB, home string) []string {
+	cache := os.Getenv("COPILOT_TEST_CACHE")
+	if cache == "" {
+		cache = filepath.Join(repoRoot, "target/copilot-cache")
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		k := strings.ToUpper(strings.SplitN(kv, "=", 2)[0])
+		if strings.Contains(k, "TOKEN") || strings.HasPrefix(k, "GH_") || strings.HasPrefix(k, "GITHUB") || strings.HasPrefix(k, "COPILOT") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"HOME="+home, "COPILOT_HOME="+home+"/.copilot", "XDG_CONFIG_HOME="+home+"/.config",
+		"XDG_STATE_HOME="+home+"/.state", "GH_CONFIG_DIR="+home+"/.gh", "XDG_CACHE_HOME="+cache,
+		"NO_PROXY=127.0.0.1,localhost,::1")
+}
+
+type testEnv struct {
+	home     string
+	provider string
+}
+
+func newEnv(t testing.TB, conversations ...string) *testEnv {
+	return &testEnv{home: t.TempDir(), provider: startReplay(t, conversations...)}
+}
+
+func (e *testEnv) client(t testing.TB) *Client {
+	no := false
+	c, err := NewClient(&ClientOptions{CLIPath: cliPath(t), Env: isolatedEnv(t, e.home), Cwd: e.home, UseLoggedInUser: &no})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop(); c.Close() })
+	return c
+}
+
+func (e *testEnv) config(cfg SessionConfig) *SessionConfig {
+	cfg.Model = "claude-sonnet-4.5"
+	cfg.Provider = &ProviderConfig{Type: "openai", BaseURL: e.provider, APIKey: "offline", WireAPI: "completions"}
+	cfg.WorkingDirectory = e.home
+	return &cfg
+}

@@ -1,0 +1,427 @@
+package copilot
+
+/*
+#include <stdlib.h>
+#include "copilot.h"
+
+extern copilot_status cfg_on_event(copilot_session_config *c, uintptr_t h, copilot_error **e);
+extern copilot_status cfg_add_tool(copilot_session_config *c, const char *decl, uintptr_t h, copilot_error **e);
+extern copilot_status cfg_permission(copilot_session_config *c, uintptr_t h, copilot_error **e);
+extern copilot_status cfg_handler(copilot_session_config *c, const char *kind, uintptr_t h, copilot_error **e);
+extern copilot_status cfg_hook(copilot_session_config *c, const char *kind, uintptr_t h, copilot_error **e);
+extern copilot_status session_subscribe(copilot_session *s, uintptr_t h, uint64_t *id, copilot_error **e);
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// SystemMessageConfig customises the system prompt.
+type SystemMessageConfig struct {
+	Mode    string `json:"mode,omitempty"` // "append" (default) or "replace"
+	Content string `json:"content,omitempty"`
+}
+
+// ProviderConfig points the session at a model provider of your own (BYOK).
+type ProviderConfig struct {
+	Type    string `json:"type,omitempty"` // "openai", "azure", "anthropic"
+	BaseURL string `json:"baseUrl"`
+	APIKey  string `json:"apiKey,omitempty"`
+	WireAPI string `json:"wireApi,omitempty"` // "completions" or "responses"
+}
+
+// SessionConfig configures CreateSession and ResumeSession.
+type SessionConfig struct {
+	SessionID        string
+	Model            string
+	ReasoningEffort  string
+	Streaming        bool
+	SystemMessage    *SystemMessageConfig
+	Provider         *ProviderConfig
+	WorkingDirectory string
+	AvailableTools   []string
+	ExcludedTools    []string
+	// Extra holds any other session.create field, passed through as is.
+	Extra map[string]any
+
+	Tools []Tool
+	// OnPermissionRequest decides permission requests; without one the CLI
+	// denies tools that need permission. PermissionHandler.ApproveAll approves all.
+	OnPermissionRequest PermissionHandlerFunc
+	// OnUserInputRequest answers the ask_user tool (enabling it).
+	OnUserInputRequest UserInputHandler
+	// Hooks intercept tool use, prompts and session lifecycle.
+	Hooks *SessionHooks
+	// OnEvent is subscribed before the session is created, so it sees every event.
+	OnEvent func(SessionEvent)
+}
+
+// ResumeSessionConfig configures ResumeSession.
+type ResumeSessionConfig = SessionConfig
+
+func (cfg *SessionConfig) fieldsJSON() (string, error) {
+	m := map[string]any{}
+	for k, v := range cfg.Extra {
+		m[k] = v
+	}
+	set := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	set("sessionId", cfg.SessionID)
+	set("model", cfg.Model)
+	set("reasoningEffort", cfg.ReasoningEffort)
+	set("workingDirectory", cfg.WorkingDirectory)
+	if cfg.Streaming {
+		m["streaming"] = true
+	}
+	if cfg.SystemMessage != nil {
+		m["systemMessage"] = cfg.SystemMessage
+	}
+	if cfg.Provider != nil {
+		m["provider"] = cfg.Provider
+	}
+	if cfg.AvailableTools != nil {
+		m["availableTools"] = cfg.AvailableTools
+	}
+	if cfg.ExcludedTools != nil {
+		m["excludedTools"] = cfg.ExcludedTools
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", &Error{Status: StatusInvalidJSON, Message: err.Error()}
+	}
+	return string(b), nil
+}
+
+// build makes the native config; the caller frees it.
+func (cfg *SessionConfig) build() (*C.copilot_session_config, error) {
+	if cfg == nil {
+		cfg = &SessionConfig{}
+	}
+	fields, err := cfg.fieldsJSON()
+	if err != nil {
+		return nil, err
+	}
+	fj := cString(fields)
+	defer free(fj)
+	var out *C.copilot_session_config
+	var cerr *C.copilot_error
+	if err := errorFrom(C.copilot_session_config_new(fj, &out, &cerr), cerr); err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*C.copilot_session_config, error) {
+		C.copilot_session_config_free(out)
+		return nil, err
+	}
+	for i := range cfg.Tools {
+		t := cfg.Tools[i]
+		decl, err := t.declaration()
+		if err != nil {
+			return fail(err)
+		}
+		d := cString(decl)
+		h := handleOf(&t)
+		err = errorFrom(C.cfg_add_tool(out, d, h, &cerr), cerr)
+		free(d)
+		if err != nil {
+			deleteHandle(h)
+			return fail(err)
+		}
+	}
+	if cfg.OnPermissionRequest != nil {
+		h := handleOf(cfg.OnPermissionRequest)
+		if err := errorFrom(C.cfg_permission(out, h, &cerr), cerr); err != nil {
+			deleteHandle(h)
+			return fail(err)
+		}
+	}
+	register := func(kind string, hook bool, rh requestHandler) error {
+		k := cString(kind)
+		defer free(k)
+		h := handleOf(rh)
+		var err error
+		if hook {
+			err = errorFrom(C.cfg_hook(out, k, h, &cerr), cerr)
+		} else {
+			err = errorFrom(C.cfg_handler(out, k, h, &cerr), cerr)
+		}
+		if err != nil {
+			deleteHandle(h)
+		}
+		return err
+	}
+	if cfg.OnUserInputRequest != nil {
+		if err := register("userInput", false, userInputRequest(cfg.OnUserInputRequest)); err != nil {
+			return fail(err)
+		}
+	}
+	if cfg.Hooks != nil {
+		for name, fn := range cfg.Hooks.byType() {
+			if err := register(name, true, hookRequest(fn)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if cfg.OnEvent != nil {
+		h := handleOf(&eventSubscriber{fn: cfg.OnEvent})
+		if err := errorFrom(C.cfg_on_event(out, h, &cerr), cerr); err != nil {
+			deleteHandle(h)
+			return fail(err)
+		}
+	}
+	return out, nil
+}
+
+// CreateSession creates a session (`session.create`), starting the client if needed.
+func (c *Client) CreateSession(ctx context.Context, cfg *SessionConfig) (*Session, error) {
+	return c.openSession(ctx, "", cfg)
+}
+
+// ResumeSession resumes a persisted session (`session.resume`) with handlers registered again.
+func (c *Client) ResumeSession(ctx context.Context, id string, cfg *ResumeSessionConfig) (*Session, error) {
+	return c.openSession(ctx, id, cfg)
+}
+
+func (c *Client) openSession(ctx context.Context, resumeID string, cfg *SessionConfig) (*Session, error) {
+	return blocking(ctx, func() (*Session, error) {
+		h, err := c.handle()
+		if err != nil {
+			return nil, err
+		}
+		native, err := cfg.build()
+		if err != nil {
+			return nil, err
+		}
+		defer C.copilot_session_config_free(native)
+		var out *C.copilot_session
+		var cerr *C.copilot_error
+		if resumeID == "" {
+			err = errorFrom(C.copilot_client_create_session(h, native, &out, &cerr), cerr)
+		} else {
+			id := cString(resumeID)
+			defer free(id)
+			err = errorFrom(C.copilot_client_resume_session(h, id, native, &out, &cerr), cerr)
+		}
+		runtime.KeepAlive(c)
+		if err != nil {
+			return nil, err
+		}
+		s := &Session{SessionID: C.GoString(C.copilot_session_id(out)), s: out, client: c}
+		runtime.SetFinalizer(s, (*Session).free)
+		return s, nil
+	})
+}
+
+// Session is one conversation. Methods are safe for concurrent use.
+type Session struct {
+	SessionID string
+	mu        sync.Mutex
+	s         *C.copilot_session
+	client    *Client
+}
+
+func (s *Session) handle() (*C.copilot_session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.s == nil {
+		return nil, &Error{Status: StatusInvalidState, Message: "the session is disconnected"}
+	}
+	return s.s, nil
+}
+
+// MessageOptions is what Send sends (`session.send`).
+type MessageOptions struct {
+	Prompt      string `json:"prompt"`
+	Attachments []any  `json:"attachments,omitempty"`
+	// Mode is "enqueue" or "immediate".
+	Mode string `json:"mode,omitempty"`
+}
+
+// Send sends a message and returns its id without waiting for the turn.
+func (s *Session) Send(ctx context.Context, msg MessageOptions) (string, error) {
+	return blocking(ctx, func() (string, error) {
+		h, err := s.handle()
+		if err != nil {
+			return "", err
+		}
+		b, _ := json.Marshal(msg)
+		m := cString(string(b))
+		defer free(m)
+		var id *C.char
+		var cerr *C.copilot_error
+		err = errorFrom(C.copilot_session_send(h, m, &id, &cerr), cerr)
+		runtime.KeepAlive(s)
+		return takeString(id), err
+	})
+}
+
+// SendAndWait sends a message and waits for the turn to end; it returns the
+// turn's last assistant.message (nil if none). The wait ends at ctx's deadline
+// (default 60 s); a cancelled ctx returns at once and aborts the turn.
+func (s *Session) SendAndWait(ctx context.Context, msg MessageOptions) (*SessionEvent, error) {
+	timeout := 60 * time.Second
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+		if timeout <= 0 {
+			return nil, context.DeadlineExceeded
+		}
+	}
+	ev, err := blocking(ctx, func() (*SessionEvent, error) {
+		h, err := s.handle()
+		if err != nil {
+			return nil, err
+		}
+		b, _ := json.Marshal(msg)
+		m := cString(string(b))
+		defer free(m)
+		var out *C.char
+		var cerr *C.copilot_error
+		ms := C.uint32_t(timeout.Milliseconds())
+		if ms == 0 {
+			ms = 1
+		}
+		err = errorFrom(C.copilot_session_send_and_wait(h, m, ms, &out, &cerr), cerr)
+		runtime.KeepAlive(s)
+		raw := takeString(out)
+		if err != nil || raw == "" {
+			return nil, err
+		}
+		e := parseEvent([]byte(raw))
+		return &e, nil
+	})
+	if ctx.Err() == context.Canceled {
+		_ = s.Abort(context.Background())
+	}
+	return ev, err
+}
+
+// Abort stops the current turn (`session.abort`).
+func (s *Session) Abort(ctx context.Context) error {
+	_, err := blocking(ctx, func() (struct{}, error) {
+		h, err := s.handle()
+		if err != nil {
+			return struct{}{}, err
+		}
+		var cerr *C.copilot_error
+		err = errorFrom(C.copilot_session_abort(h, &cerr), cerr)
+		runtime.KeepAlive(s)
+		return struct{}{}, err
+	})
+	return err
+}
+
+// GetMessages returns the session's persisted events, oldest first (`session.getMessages`).
+func (s *Session) GetMessages(ctx context.Context) ([]SessionEvent, error) {
+	raw, err := blocking(ctx, func() (string, error) {
+		h, err := s.handle()
+		if err != nil {
+			return "", err
+		}
+		var out *C.char
+		var cerr *C.copilot_error
+		err = errorFrom(C.copilot_session_get_messages(h, &out, &cerr), cerr)
+		runtime.KeepAlive(s)
+		return takeString(out), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &items); err != nil {
+		return nil, err
+	}
+	events := make([]SessionEvent, len(items))
+	for i, it := range items {
+		events[i] = parseEvent(it)
+	}
+	return events, nil
+}
+
+// Call invokes any session-scoped protocol method; sessionId is added.
+func (s *Session) Call(ctx context.Context, method string, params any, out any) error {
+	raw, err := blocking(ctx, func() (string, error) {
+		h, err := s.handle()
+		if err != nil {
+			return "", err
+		}
+		p, err := marshalParams(params)
+		if err != nil {
+			return "", err
+		}
+		m, pj := cString(method), cString(p)
+		defer free(m)
+		defer free(pj)
+		var res *C.char
+		var cerr *C.copilot_error
+		err = errorFrom(C.copilot_session_call(h, m, pj, &res, &cerr), cerr)
+		runtime.KeepAlive(s)
+		return takeString(res), err
+	})
+	if err != nil || out == nil {
+		return err
+	}
+	return json.Unmarshal([]byte(raw), out)
+}
+
+// On subscribes to the session's events; handlers run one at a time in wire
+// order. The returned function unsubscribes.
+func (s *Session) On(handler func(SessionEvent)) (unsubscribe func()) {
+	h, err := s.handle()
+	if err != nil {
+		return func() {}
+	}
+	sub := &eventSubscriber{fn: handler}
+	handle := handleOf(sub)
+	var id C.uint64_t
+	var cerr *C.copilot_error
+	if errorFrom(C.session_subscribe(h, handle, &id, &cerr), cerr) != nil {
+		deleteHandle(handle)
+		return func() {}
+	}
+	runtime.KeepAlive(s)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			sub.mu.Lock()
+			sub.removed = true
+			sub.mu.Unlock()
+			if h, err := s.handle(); err == nil {
+				C.copilot_session_unsubscribe(h, id, nil)
+			}
+		})
+	}
+}
+
+// Disconnect destroys the session in the CLI (its history stays on disk for
+// ResumeSession) and frees it. Idempotent.
+func (s *Session) Disconnect() error {
+	h, err := s.handle()
+	if err != nil {
+		return nil
+	}
+	var cerr *C.copilot_error
+	err = errorFrom(C.copilot_session_destroy(h, &cerr), cerr)
+	s.free()
+	return err
+}
+
+func (s *Session) free() {
+	s.mu.Lock()
+	h := s.s
+	s.s = nil
+	s.mu.Unlock()
+	if h != nil {
+		runtime.SetFinalizer(s, nil)
+		C.copilot_session_free(h)
+	}
+}
