@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit tests, the end-to-end suite against the real
-# Copilot CLI (offline, via copilot-replay), and the C ABI tests.
+# Runs every test: Rust unit and end-to-end tests against the real Copilot CLI
+# (offline, via copilot-replay), the C ABI tests, the Go and .NET wrappers, and
+# the conformance suite when the upstream snapshots are present.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -11,6 +12,10 @@ cargo test --workspace
 # The Go wrapper links target/debug/libcopilot.so and runs copilot-replay.
 cargo build --quiet -p copilot -p copilot-replay
 (cd bindings/go && export GOTOOLCHAIN=local && go vet ./... && go test -race -count=1 ./...)
+
+# The .NET wrapper under Mono (NUnit); prints "dotnet: N passed, N failed".
+tests/support/ensure-mono.sh
+bindings/dotnet/build.sh test
 
 # The conformance suite replays the upstream SDK scenarios, which live beside
 # this checkout in ../shared/snapshots (or $COPILOT_SNAPSHOTS).

@@ -2,47 +2,47 @@
 
 use std::ffi::c_char;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
 use crate::client::{Client, ClientState};
 use crate::options::ClientOptions;
 
+/// Owns a client's tokio runtime. Shared by the client handle and its session
+/// handles, so a session call blocked on it outlives a concurrent client free;
+/// the last owner shuts it down without waiting (free never blocks, and may run
+/// inside a callback).
+pub(crate) struct RuntimeOwner(Option<tokio::runtime::Runtime>);
+
+impl RuntimeOwner {
+    pub(crate) fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("present until drop")
+    }
+}
+
+impl Drop for RuntimeOwner {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// Opaque client handle: one connection to a Copilot CLI server and its sessions.
 pub struct copilot_client {
+    // Field order is drop order: the client (killing its CLI and failing
+    // pending calls) goes before the runtime.
     pub(crate) client: Client,
-    runtime: Option<tokio::runtime::Runtime>,
+    pub(crate) runtime: Arc<RuntimeOwner>,
 }
 
 impl copilot_client {
-    pub(crate) fn handle(&self) -> tokio::runtime::Handle {
-        self.runtime
-            .as_ref()
-            .expect("runtime lives as long as the handle")
-            .handle()
-            .clone()
-    }
-
     /// Blocks the calling thread on `fut`. On the callback thread this lets
     /// events queue past the backpressure limit so the awaited reply is read.
     pub(crate) fn block_on<F: Future>(&self, fut: F) -> F::Output {
         let _blocked = self.client.dispatcher().enter_blocking();
-        self.runtime
-            .as_ref()
-            .expect("runtime lives as long as the handle")
-            .block_on(fut)
-    }
-}
-
-impl Drop for copilot_client {
-    fn drop(&mut self) {
-        // Kill the CLI first (ClientInner's drop), then let runtime threads wind
-        // down without waiting: free must never block and may run in a callback.
-        let Client { inner } = self.client.clone();
-        drop(inner);
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
+        self.runtime.runtime().block_on(fut)
     }
 }
 
@@ -94,7 +94,7 @@ pub unsafe extern "C" fn copilot_client_new(
         let client = Client::new(options)?;
         *out = Box::into_raw(Box::new(copilot_client {
             client,
-            runtime: Some(runtime),
+            runtime: Arc::new(RuntimeOwner(Some(runtime))),
         }));
         Ok(())
     })

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::client::RuntimeOwner;
 use super::*;
 use crate::events::SessionEvent;
 use crate::handlers::{PermissionPolicy, Tool};
@@ -26,21 +27,23 @@ impl copilot_session_config {
 /// Opaque session handle: one conversation with the agent.
 pub struct copilot_session {
     session: Session,
-    runtime: tokio::runtime::Handle,
+    runtime: Arc<RuntimeOwner>,
     id: std::ffi::CString,
     info: std::ffi::CString,
 }
 
 impl copilot_session {
     fn block_on<F: std::future::Future>(&self, fut: F) -> Result<F::Output> {
-        // Checking the client first avoids blocking on a runtime that is shut down.
         let client = self
             .session
             .client
             .upgrade()
             .ok_or_else(|| Error::invalid_state("the client of this session was freed"))?;
         let _blocked = client.dispatcher.enter_blocking();
-        Ok(self.runtime.block_on(fut))
+        // Not holding the client across the wait: a concurrent free must still
+        // kill the CLI and fail this call at once.
+        drop(client);
+        Ok(self.runtime.runtime().block_on(fut))
     }
 }
 
@@ -242,7 +245,7 @@ unsafe fn open_session(
     let info = to_cstring(session.info().to_string());
     *out = Box::into_raw(Box::new(copilot_session {
         session,
-        runtime: c.handle(),
+        runtime: c.runtime.clone(),
         id,
         info,
     }));
@@ -531,7 +534,7 @@ pub unsafe extern "C" fn copilot_session_free(session: *mut copilot_session) {
     }
     let _ = boundary(std::ptr::null_mut(), || {
         let s = Box::from_raw(session);
-        s.session.release(&s.runtime);
+        s.session.release(s.runtime.runtime().handle());
         Ok(())
     });
 }

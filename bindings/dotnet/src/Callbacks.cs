@@ -1,0 +1,197 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace GitHub.Copilot
+{
+    /// <summary>The native callbacks. Each is a static method held by a static
+    /// delegate (never collected); user_data is a GCHandle freed only in
+    /// FreeUserData. No exception ever crosses into native code.</summary>
+    internal static class Callbacks
+    {
+        internal static readonly Native.EventFn Event = OnEvent;
+        internal static readonly Native.ToolFn Tool = OnTool;
+        internal static readonly Native.PermissionFn Permission = OnPermission;
+        internal static readonly Native.RequestFn Request = OnRequest;
+        internal static readonly Native.FreeFn FreeUserData = OnFree;
+
+        internal static IntPtr Pin(object target)
+        {
+            return GCHandle.ToIntPtr(GCHandle.Alloc(target));
+        }
+
+        internal static void Unpin(IntPtr userData)
+        {
+            GCHandle.FromIntPtr(userData).Free();
+        }
+
+        private static T Target<T>(IntPtr userData) where T : class
+        {
+            return GCHandle.FromIntPtr(userData).Target as T;
+        }
+
+        private static void OnFree(IntPtr userData)
+        {
+            try { Unpin(userData); } catch { }
+        }
+
+        /// <summary>An event subscription; Active is cleared by unsubscribe.</summary>
+        internal sealed class EventSink
+        {
+            internal Action<SessionEvent> Handler;
+            internal volatile bool Active = true;
+        }
+
+        private static void OnEvent(IntPtr userData, IntPtr type, IntPtr json, UIntPtr len)
+        {
+            try
+            {
+                var sink = Target<EventSink>(userData);
+                if (sink == null || !sink.Active) return;
+                sink.Handler(SessionEvent.Parse(Native.FromUtf8(json, (int)len.ToUInt32())));
+            }
+            catch
+            {
+                // A throwing subscriber must not stop event delivery.
+            }
+        }
+
+        private static void OnTool(IntPtr userData, IntPtr invocation, IntPtr json)
+        {
+            string raw;
+            CopilotTool tool;
+            try
+            {
+                tool = Target<CopilotTool>(userData);
+                raw = Native.FromUtf8(json);
+            }
+            catch (Exception e)
+            {
+                FailTool(invocation, e.Message);
+                return;
+            }
+            // Handlers run on the thread pool so a slow tool never holds up events.
+            Task.Run(async () =>
+            {
+                try
+                {
+                    var o = JObject.Parse(raw);
+                    var inv = new ToolInvocation
+                    {
+                        SessionId = (string)o["sessionId"],
+                        ToolCallId = (string)o["toolCallId"],
+                        ToolName = (string)o["toolName"],
+                        Arguments = o["arguments"],
+                    };
+                    var result = await tool.Handler(inv).ConfigureAwait(false);
+                    CompleteTool(invocation, ResultJson(result));
+                }
+                catch (Exception e)
+                {
+                    FailTool(invocation, e.Message);
+                }
+            });
+        }
+
+        private static string ResultJson(object result)
+        {
+            if (result == null) return "\"\"";
+            var s = result as string;
+            if (s != null) return JsonConvert.SerializeObject(s);
+            var r = result as ToolResultObject;
+            if (r != null)
+            {
+                var o = new JObject { ["textResultForLlm"] = r.TextResultForLlm ?? "" };
+                if (r.ResultType != null) o["resultType"] = r.ResultType;
+                return o.ToString(Formatting.None);
+            }
+            var t = result as JToken;
+            return t != null ? t.ToString(Formatting.None) : JsonConvert.SerializeObject(result);
+        }
+
+        private static void CompleteTool(IntPtr invocation, string json)
+        {
+            var p = Native.ToUtf8(json);
+            try { IntPtr err; Native.copilot_tool_invocation_complete(invocation, p, out err); if (err != IntPtr.Zero) Native.copilot_error_free(err); }
+            finally { Native.FreeUtf8(p); }
+        }
+
+        private static void FailTool(IntPtr invocation, string message)
+        {
+            var p = Native.ToUtf8(message ?? "tool failed");
+            try { IntPtr err; Native.copilot_tool_invocation_fail(invocation, p, out err); if (err != IntPtr.Zero) Native.copilot_error_free(err); }
+            finally { Native.FreeUtf8(p); }
+        }
+
+        private static void OnPermission(IntPtr userData, IntPtr request, IntPtr json)
+        {
+            Func<PermissionRequest, Task<PermissionDecision>> handler = null;
+            string raw = null;
+            try
+            {
+                handler = Target<Func<PermissionRequest, Task<PermissionDecision>>>(userData);
+                raw = Native.FromUtf8(json);
+            }
+            catch { }
+            Task.Run(async () =>
+            {
+                var decision = PermissionDecision.UserNotAvailable();
+                try
+                {
+                    var o = JObject.Parse(raw);
+                    var req = new PermissionRequest
+                    {
+                        RequestId = (string)o["requestId"],
+                        Kind = o["permissionRequest"] == null ? null : (string)o["permissionRequest"]["kind"],
+                        Raw = o,
+                    };
+                    decision = await handler(req).ConfigureAwait(false) ?? decision;
+                }
+                catch { }
+                var p = Native.ToUtf8(decision.ToJson());
+                try { IntPtr err; Native.copilot_permission_request_respond(request, p, out err); if (err != IntPtr.Zero) Native.copilot_error_free(err); }
+                finally { Native.FreeUtf8(p); }
+            });
+        }
+
+        private static void OnRequest(IntPtr userData, IntPtr request, IntPtr json)
+        {
+            Func<JObject, Task<object>> handler = null;
+            string raw = null;
+            try
+            {
+                handler = Target<Func<JObject, Task<object>>>(userData);
+                raw = Native.FromUtf8(json);
+            }
+            catch { }
+            Task.Run(async () =>
+            {
+                string result = null, failure = null;
+                try
+                {
+                    var output = await handler(JObject.Parse(raw)).ConfigureAwait(false);
+                    var t = output as JToken;
+                    result = output == null ? "null" : t != null ? t.ToString(Formatting.None) : JsonConvert.SerializeObject(output);
+                }
+                catch (Exception e)
+                {
+                    failure = e.Message;
+                }
+                IntPtr err;
+                if (failure == null)
+                {
+                    var p = Native.ToUtf8(result);
+                    try { Native.copilot_request_respond(request, p, out err); } finally { Native.FreeUtf8(p); }
+                }
+                else
+                {
+                    var p = Native.ToUtf8(failure);
+                    try { Native.copilot_request_fail(request, p, out err); } finally { Native.FreeUtf8(p); }
+                }
+                if (err != IntPtr.Zero) Native.copilot_error_free(err);
+            });
+        }
+    }
+}

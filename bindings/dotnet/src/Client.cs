@@ -1,0 +1,261 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace GitHub.Copilot
+{
+    /// <summary>How the client reaches the Copilot CLI; every property optional.</summary>
+    public sealed class CopilotClientOptions
+    {
+        /// <summary>The CLI executable; default COPILOT_CLI_PATH, else `copilot` on PATH.</summary>
+        public string CliPath { get; set; }
+        public IList<string> CliArgs { get; set; }
+        /// <summary>When set, the child's whole environment.</summary>
+        public IDictionary<string, string> Environment { get; set; }
+        public string WorkingDirectory { get; set; }
+        public string LogLevel { get; set; }
+        /// <summary>Passed to the CLI only through an environment variable, never argv.</summary>
+        public string GitHubToken { get; set; }
+        public bool? UseLoggedInUser { get; set; }
+        public bool? AutoStart { get; set; }
+        /// <summary>Spawn the CLI listening on a TCP port (Port, or one it picks).</summary>
+        public bool UseTcp { get; set; }
+        public int Port { get; set; }
+        /// <summary>Connect to a running server instead ("port", "host:port", "http://host:port").</summary>
+        public string CliUrl { get; set; }
+        public string ConnectionToken { get; set; }
+
+        internal string ToJson()
+        {
+            var o = new JObject();
+            if (CliPath != null) o["cliPath"] = CliPath;
+            if (CliArgs != null) o["cliArgs"] = new JArray(CliArgs);
+            if (Environment != null) o["env"] = JObject.FromObject(Environment);
+            if (WorkingDirectory != null) o["cwd"] = WorkingDirectory;
+            if (LogLevel != null) o["logLevel"] = LogLevel;
+            if (GitHubToken != null) o["githubToken"] = GitHubToken;
+            if (UseLoggedInUser.HasValue) o["useLoggedInUser"] = UseLoggedInUser.Value;
+            if (AutoStart.HasValue) o["autoStart"] = AutoStart.Value;
+            if (UseTcp) { o["transport"] = "tcp"; if (Port > 0) o["port"] = Port; }
+            if (CliUrl != null) o["cliUrl"] = CliUrl;
+            if (ConnectionToken != null) o["connectionToken"] = ConnectionToken;
+            return o.ToString(Formatting.None);
+        }
+    }
+
+    /// <summary>Owns one native client; releasing it never blocks.</summary>
+    internal sealed class ClientHandle : SafeHandle
+    {
+        internal ClientHandle(IntPtr h) : base(IntPtr.Zero, true) { SetHandle(h); }
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+        protected override bool ReleaseHandle() { Native.copilot_client_free(handle); return true; }
+    }
+
+    /// <summary>A connection to one Copilot CLI server and its sessions. Thread-safe.
+    /// Dispose (or StopAsync) when done; live clients are disposed at process exit.</summary>
+    public sealed class CopilotClient : IDisposable
+    {
+        private readonly ClientHandle _handle;
+
+        static CopilotClient()
+        {
+            var abi = Native.copilot_abi_version();
+            if (abi != Native.AbiVersion)
+                throw new CopilotException(CopilotStatus.InvalidState,
+                    string.Format("libcopilot ABI version {0} does not match this wrapper's {1}", abi, Native.AbiVersion));
+            AppDomain.CurrentDomain.ProcessExit += (s, e) => LiveHandles.DisposeAll();
+        }
+
+        public CopilotClient(CopilotClientOptions options = null)
+        {
+            var json = Native.ToUtf8((options ?? new CopilotClientOptions()).ToJson());
+            try
+            {
+                IntPtr client, err;
+                Native.Check(Native.copilot_client_new(json, out client, out err), err);
+                _handle = new ClientHandle(client);
+                LiveHandles.Add(_handle);
+            }
+            finally { Native.FreeUtf8(json); }
+        }
+
+        /// <summary>libcopilot's version.</summary>
+        public static string LibraryVersion { get { return Native.FromUtf8(Native.copilot_version()); } }
+
+        internal T With<T>(Func<IntPtr, T> call)
+        {
+            bool added = false;
+            try
+            {
+                _handle.DangerousAddRef(ref added);
+                return call(_handle.DangerousGetHandle());
+            }
+            catch (ObjectDisposedException)
+            {
+                throw new CopilotException(CopilotStatus.InvalidState, "the client is disposed");
+            }
+            finally
+            {
+                if (added) _handle.DangerousRelease();
+            }
+        }
+
+        /// <summary>Runs a blocking native call off the caller's thread; cancellation
+        /// returns at once (the call finishes in the background within its own limits).</summary>
+        internal static Task<T> Blocking<T>(Func<T> call, CancellationToken ct)
+        {
+            if (ct.IsCancellationRequested) return Task.FromCanceled<T>(ct);
+            var work = Task.Run(call);
+            if (!ct.CanBeCanceled) return work;
+            var tcs = new TaskCompletionSource<T>();
+            var reg = ct.Register(() => tcs.TrySetCanceled(ct));
+            work.ContinueWith(t =>
+            {
+                reg.Dispose();
+                if (t.IsFaulted) tcs.TrySetException(t.Exception.InnerExceptions);
+                else if (t.IsCanceled) tcs.TrySetCanceled();
+                else tcs.TrySetResult(t.Result);
+            }, TaskScheduler.Default);
+            return tcs.Task;
+        }
+
+        /// <summary>Spawns (or connects to) the CLI and performs the handshake.</summary>
+        public Task StartAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return Blocking(() => With(h => { IntPtr err; Native.Check(Native.copilot_client_start(h, out err), err); return true; }), cancellationToken);
+        }
+
+        /// <summary>Destroys live sessions, shuts the CLI down and waits for it (killing it after 10 s).</summary>
+        public Task StopAsync()
+        {
+            return Blocking(() => With(h => { IntPtr err; Native.Check(Native.copilot_client_stop(h, 10000, out err), err); return true; }), CancellationToken.None);
+        }
+
+        /// <summary>Kills the CLI at once.</summary>
+        public Task ForceStopAsync()
+        {
+            With(h => { Native.copilot_client_force_stop(h); return true; });
+            return Task.FromResult(true);
+        }
+
+        /// <summary>Calls any client-scoped protocol method; returns its JSON result.</summary>
+        public Task<JToken> CallAsync(string method, JObject parameters = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var p = (parameters ?? new JObject()).ToString(Formatting.None);
+            return Blocking(() => With(h =>
+            {
+                IntPtr m = Native.ToUtf8(method), pj = Native.ToUtf8(p);
+                try
+                {
+                    IntPtr result, err;
+                    Native.Check(Native.copilot_client_call(h, m, pj, out result, out err), err);
+                    return JToken.Parse(Native.TakeString(result));
+                }
+                finally { Native.FreeUtf8(m); Native.FreeUtf8(pj); }
+            }), cancellationToken);
+        }
+
+        public async Task<string> PingAsync(string message = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var p = new JObject();
+            if (message != null) p["message"] = message;
+            var r = await CallAsync("ping", p, cancellationToken).ConfigureAwait(false);
+            return (string)r["message"];
+        }
+
+        public async Task<IList<JObject>> ListSessionsAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var r = await CallAsync("session.list", null, cancellationToken).ConfigureAwait(false);
+            var list = new List<JObject>();
+            foreach (var s in (JArray)r["sessions"] ?? new JArray()) list.Add((JObject)s);
+            return list;
+        }
+
+        public async Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var r = await CallAsync("session.delete", new JObject { ["sessionId"] = sessionId }, cancellationToken).ConfigureAwait(false);
+            if (r["success"] != null && r["success"].Type == JTokenType.Boolean && !(bool)r["success"])
+                throw new CopilotException(CopilotStatus.Rpc, "session.delete: " + (string)r["error"]);
+        }
+
+        public async Task<string> GetLastSessionIdAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var r = await CallAsync("session.getLastId", null, cancellationToken).ConfigureAwait(false);
+            return r["sessionId"] == null ? null : (string)r["sessionId"];
+        }
+
+        public async Task<IList<JObject>> ListModelsAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var r = await CallAsync("models.list", null, cancellationToken).ConfigureAwait(false);
+            var list = new List<JObject>();
+            foreach (var m in (JArray)r["models"] ?? new JArray()) list.Add((JObject)m);
+            return list;
+        }
+
+        /// <summary>Creates a session (session.create), starting the client if needed.</summary>
+        public Task<CopilotSession> CreateSessionAsync(SessionConfig config = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return OpenAsync(null, config, cancellationToken);
+        }
+
+        /// <summary>Resumes a persisted session (session.resume) with its handlers registered again.</summary>
+        public Task<CopilotSession> ResumeSessionAsync(string sessionId, SessionConfig config = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return OpenAsync(sessionId, config, cancellationToken);
+        }
+
+        private Task<CopilotSession> OpenAsync(string resumeId, SessionConfig config, CancellationToken ct)
+        {
+            return Blocking(() => With(h =>
+            {
+                var cfg = (config ?? new SessionConfig()).Build();
+                try
+                {
+                    IntPtr session, err;
+                    if (resumeId == null)
+                    {
+                        Native.Check(Native.copilot_client_create_session(h, cfg, out session, out err), err);
+                    }
+                    else
+                    {
+                        var id = Native.ToUtf8(resumeId);
+                        try { Native.Check(Native.copilot_client_resume_session(h, id, cfg, out session, out err), err); }
+                        finally { Native.FreeUtf8(id); }
+                    }
+                    return new CopilotSession(session);
+                }
+                finally { Native.copilot_session_config_free(cfg); }
+            }), ct);
+        }
+
+        /// <summary>Frees the client without blocking (its CLI is killed if still running).</summary>
+        public void Dispose()
+        {
+            LiveHandles.Remove(_handle);
+            _handle.Dispose();
+        }
+    }
+
+    /// <summary>Every live native handle, disposed at ProcessExit so Mono does
+    /// not wait forever for library threads that called into managed code.</summary>
+    internal static class LiveHandles
+    {
+        private static readonly HashSet<SafeHandle> Handles = new HashSet<SafeHandle>();
+
+        internal static void Add(SafeHandle h) { lock (Handles) Handles.Add(h); }
+        internal static void Remove(SafeHandle h) { lock (Handles) Handles.Remove(h); }
+
+        internal static void DisposeAll()
+        {
+            SafeHandle[] all;
+            lock (Handles) { all = new SafeHandle[Handles.Count]; Handles.CopyTo(all); Handles.Clear(); }
+            // Sessions first, then clients: a client's free kills its CLI.
+            foreach (var h in all) if (!(h is ClientHandle)) try { h.Dispose(); } catch { }
+            foreach (var h in all) if (h is ClientHandle) try { h.Dispose(); } catch { }
+        }
+    }
+}

@@ -1,0 +1,345 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace GitHub.Copilot
+{
+    /// <summary>Configures CreateSessionAsync / ResumeSessionAsync.</summary>
+    public class SessionConfig
+    {
+        public string SessionId { get; set; }
+        public string Model { get; set; }
+        public string ReasoningEffort { get; set; }
+        public bool Streaming { get; set; }
+        /// <summary>{"mode": "append"|"replace", "content": ...}</summary>
+        public JObject SystemMessage { get; set; }
+        /// <summary>A provider of your own (BYOK): {"type", "baseUrl", "apiKey", "wireApi"}.</summary>
+        public JObject Provider { get; set; }
+        public string WorkingDirectory { get; set; }
+        public IList<string> AvailableTools { get; set; }
+        public IList<string> ExcludedTools { get; set; }
+        /// <summary>Any other session.create field, passed through as is.</summary>
+        public JObject Extra { get; set; }
+
+        public IList<CopilotTool> Tools { get; set; }
+        /// <summary>Decides permission requests; without one the CLI denies tools that need permission.</summary>
+        public Func<PermissionRequest, Task<PermissionDecision>> OnPermissionRequest { get; set; }
+        /// <summary>Answers the ask_user tool (and enables it).</summary>
+        public Func<UserInputRequest, Task<UserInputResponse>> OnUserInputRequest { get; set; }
+        public SessionHooks Hooks { get; set; }
+        /// <summary>Subscribed before the session is created, so it sees every event.</summary>
+        public Action<SessionEvent> OnEvent { get; set; }
+
+        private string FieldsJson()
+        {
+            var o = Extra != null ? (JObject)Extra.DeepClone() : new JObject();
+            if (SessionId != null) o["sessionId"] = SessionId;
+            if (Model != null) o["model"] = Model;
+            if (ReasoningEffort != null) o["reasoningEffort"] = ReasoningEffort;
+            if (Streaming) o["streaming"] = true;
+            if (SystemMessage != null) o["systemMessage"] = SystemMessage;
+            if (Provider != null) o["provider"] = Provider;
+            if (WorkingDirectory != null) o["workingDirectory"] = WorkingDirectory;
+            if (AvailableTools != null) o["availableTools"] = new JArray(AvailableTools);
+            if (ExcludedTools != null) o["excludedTools"] = new JArray(ExcludedTools);
+            return o.ToString(Formatting.None);
+        }
+
+        /// <summary>The native config; the caller frees it.</summary>
+        internal IntPtr Build()
+        {
+            IntPtr cfg, err;
+            var fields = Native.ToUtf8(FieldsJson());
+            try { Native.Check(Native.copilot_session_config_new(fields, out cfg, out err), err); }
+            finally { Native.FreeUtf8(fields); }
+            try
+            {
+                foreach (var tool in Tools ?? new CopilotTool[0])
+                {
+                    var decl = Native.ToUtf8(tool.Declaration());
+                    var ud = Callbacks.Pin(tool);
+                    try { Register(Native.copilot_session_config_add_tool(cfg, decl, Callbacks.Tool, ud, Callbacks.FreeUserData, out err), err, ud); }
+                    finally { Native.FreeUtf8(decl); }
+                }
+                if (OnPermissionRequest == PermissionHandler.ApproveAll)
+                {
+                    Native.Check(Native.copilot_session_config_approve_all(cfg, out err), err);
+                }
+                else if (OnPermissionRequest != null)
+                {
+                    var ud = Callbacks.Pin(OnPermissionRequest);
+                    Register(Native.copilot_session_config_set_permission_handler(cfg, Callbacks.Permission, ud, Callbacks.FreeUserData, out err), err, ud);
+                }
+                if (OnUserInputRequest != null)
+                {
+                    var handler = OnUserInputRequest;
+                    Func<JObject, Task<object>> adapter = async req =>
+                    {
+                        var choices = new List<string>();
+                        foreach (var c in (JArray)req["choices"] ?? new JArray()) choices.Add((string)c);
+                        var r = await handler(new UserInputRequest
+                        {
+                            Question = (string)req["question"],
+                            Choices = choices,
+                            AllowFreeform = req["allowFreeform"] == null ? (bool?)null : (bool)req["allowFreeform"],
+                        }).ConfigureAwait(false);
+                        return new JObject { ["answer"] = r.Answer, ["wasFreeform"] = r.WasFreeform };
+                    };
+                    RegisterRequest(cfg, "userInput", adapter, false);
+                }
+                if (Hooks != null)
+                {
+                    foreach (var kv in Hooks.All())
+                    {
+                        var hook = kv.Value;
+                        Func<JObject, Task<object>> adapter = inv => hook((JObject)inv["input"] ?? new JObject());
+                        RegisterRequest(cfg, kv.Key, adapter, true);
+                    }
+                }
+                if (OnEvent != null)
+                {
+                    var ud = Callbacks.Pin(new Callbacks.EventSink { Handler = OnEvent });
+                    Register(Native.copilot_session_config_on_event(cfg, Callbacks.Event, ud, Callbacks.FreeUserData, out err), err, ud);
+                }
+                return cfg;
+            }
+            catch
+            {
+                Native.copilot_session_config_free(cfg);
+                throw;
+            }
+        }
+
+        private static void RegisterRequest(IntPtr cfg, string kind, Func<JObject, Task<object>> handler, bool hook)
+        {
+            IntPtr err;
+            var k = Native.ToUtf8(kind);
+            var ud = Callbacks.Pin(handler);
+            try
+            {
+                var status = hook
+                    ? Native.copilot_session_config_set_hook(cfg, k, Callbacks.Request, ud, Callbacks.FreeUserData, out err)
+                    : Native.copilot_session_config_set_handler(cfg, k, Callbacks.Request, ud, Callbacks.FreeUserData, out err);
+                Register(status, err, ud);
+            }
+            finally { Native.FreeUtf8(k); }
+        }
+
+        /// <summary>On failure the library did not take user_data: free it here.</summary>
+        private static void Register(int status, IntPtr err, IntPtr userData)
+        {
+            if (status != 0) Callbacks.Unpin(userData);
+            Native.Check(status, err);
+        }
+    }
+
+    /// <summary>Owns one native session handle.</summary>
+    internal sealed class SessionHandle : SafeHandle
+    {
+        internal SessionHandle(IntPtr h) : base(IntPtr.Zero, true) { SetHandle(h); }
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+        protected override bool ReleaseHandle() { Native.copilot_session_free(handle); return true; }
+    }
+
+    /// <summary>Options of a message.</summary>
+    public sealed class MessageOptions
+    {
+        public string Prompt { get; set; }
+        public JArray Attachments { get; set; }
+        /// <summary>"enqueue" or "immediate".</summary>
+        public string Mode { get; set; }
+
+        internal string ToJson()
+        {
+            var o = new JObject { ["prompt"] = Prompt };
+            if (Attachments != null) o["attachments"] = Attachments;
+            if (Mode != null) o["mode"] = Mode;
+            return o.ToString(Formatting.None);
+        }
+    }
+
+    /// <summary>One conversation. Thread-safe; DisposeAsync destroys it in the CLI.</summary>
+    public sealed class CopilotSession : IDisposable
+    {
+        private readonly SessionHandle _handle;
+
+        public string SessionId { get; private set; }
+
+        internal CopilotSession(IntPtr session)
+        {
+            _handle = new SessionHandle(session);
+            SessionId = Native.FromUtf8(Native.copilot_session_id(session));
+            LiveHandles.Add(_handle);
+        }
+
+        private T With<T>(Func<IntPtr, T> call)
+        {
+            bool added = false;
+            try
+            {
+                _handle.DangerousAddRef(ref added);
+                return call(_handle.DangerousGetHandle());
+            }
+            catch (ObjectDisposedException)
+            {
+                throw new CopilotException(CopilotStatus.InvalidState, "the session is disposed");
+            }
+            finally
+            {
+                if (added) _handle.DangerousRelease();
+            }
+        }
+
+        public Task<string> SendAsync(string prompt, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return SendAsync(new MessageOptions { Prompt = prompt }, cancellationToken);
+        }
+
+        /// <summary>Sends a message (session.send) and returns its id without waiting for the turn.</summary>
+        public Task<string> SendAsync(MessageOptions options, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var json = options.ToJson();
+            return CopilotClient.Blocking(() => With(h =>
+            {
+                var m = Native.ToUtf8(json);
+                try
+                {
+                    IntPtr id, err;
+                    Native.Check(Native.copilot_session_send(h, m, out id, out err), err);
+                    return Native.TakeString(id);
+                }
+                finally { Native.FreeUtf8(m); }
+            }), cancellationToken);
+        }
+
+        public Task<AssistantMessageEvent> SendAndWaitAsync(string prompt, TimeSpan? timeout = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return SendAndWaitAsync(new MessageOptions { Prompt = prompt }, timeout, cancellationToken);
+        }
+
+        /// <summary>Sends and waits for the turn to end (session.idle); returns its last
+        /// assistant.message, or null. Throws CopilotException with Status Timeout after
+        /// `timeout` (default 60 s; the turn goes on); cancellation aborts the turn.</summary>
+        public async Task<AssistantMessageEvent> SendAndWaitAsync(MessageOptions options, TimeSpan? timeout = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var json = options.ToJson();
+            var ms = (uint)Math.Max(1, (timeout ?? TimeSpan.FromSeconds(60)).TotalMilliseconds);
+            try
+            {
+                return await CopilotClient.Blocking(() => With(h =>
+                {
+                    var m = Native.ToUtf8(json);
+                    try
+                    {
+                        IntPtr message, err;
+                        Native.Check(Native.copilot_session_send_and_wait(h, m, ms, out message, out err), err);
+                        var raw = Native.TakeString(message);
+                        return raw == null ? null : SessionEvent.Parse(raw) as AssistantMessageEvent;
+                    }
+                    finally { Native.FreeUtf8(m); }
+                }), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                try { await AbortAsync().ConfigureAwait(false); } catch { }
+                throw;
+            }
+        }
+
+        /// <summary>Aborts the current turn (session.abort).</summary>
+        public Task AbortAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return CopilotClient.Blocking(() => With(h => { IntPtr err; Native.Check(Native.copilot_session_abort(h, out err), err); return true; }), cancellationToken);
+        }
+
+        /// <summary>The session's persisted events, oldest first (session.getMessages).</summary>
+        public Task<IReadOnlyList<SessionEvent>> GetMessagesAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return CopilotClient.Blocking<IReadOnlyList<SessionEvent>>(() => With(h =>
+            {
+                IntPtr events, err;
+                Native.Check(Native.copilot_session_get_messages(h, out events, out err), err);
+                var list = new List<SessionEvent>();
+                foreach (var e in JArray.Parse(Native.TakeString(events))) list.Add(SessionEvent.Parse(e.ToString(Formatting.None)));
+                return list;
+            }), cancellationToken);
+        }
+
+        /// <summary>Calls any session-scoped protocol method; sessionId is added.</summary>
+        public Task<JToken> CallAsync(string method, JObject parameters = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var p = (parameters ?? new JObject()).ToString(Formatting.None);
+            return CopilotClient.Blocking(() => With(h =>
+            {
+                IntPtr m = Native.ToUtf8(method), pj = Native.ToUtf8(p);
+                try
+                {
+                    IntPtr result, err;
+                    Native.Check(Native.copilot_session_call(h, m, pj, out result, out err), err);
+                    return JToken.Parse(Native.TakeString(result));
+                }
+                finally { Native.FreeUtf8(m); Native.FreeUtf8(pj); }
+            }), cancellationToken);
+        }
+
+        /// <summary>Subscribes to events (one at a time, in wire order); dispose to unsubscribe.</summary>
+        public IDisposable On(Action<SessionEvent> handler)
+        {
+            var sink = new Callbacks.EventSink { Handler = handler };
+            var ud = Callbacks.Pin(sink);
+            ulong id = 0;
+            With(h =>
+            {
+                IntPtr err;
+                var status = Native.copilot_session_subscribe(h, Callbacks.Event, ud, Callbacks.FreeUserData, out id, out err);
+                if (status != 0) Callbacks.Unpin(ud);
+                Native.Check(status, err);
+                return true;
+            });
+            return new Subscription(this, sink, id);
+        }
+
+        private sealed class Subscription : IDisposable
+        {
+            private readonly CopilotSession _session;
+            private readonly Callbacks.EventSink _sink;
+            private readonly ulong _id;
+
+            internal Subscription(CopilotSession s, Callbacks.EventSink sink, ulong id) { _session = s; _sink = sink; _id = id; }
+
+            public void Dispose()
+            {
+                if (!_sink.Active) return;
+                _sink.Active = false;
+                try { _session.With(h => { IntPtr err; Native.copilot_session_unsubscribe(h, _id, out err); if (err != IntPtr.Zero) Native.copilot_error_free(err); return true; }); }
+                catch (CopilotException) { }
+            }
+        }
+
+        /// <summary>Destroys the session in the CLI (history stays on disk for resume) and frees it.</summary>
+        public async Task DisposeAsync()
+        {
+            try
+            {
+                await CopilotClient.Blocking(() => With(h => { IntPtr err; Native.Check(Native.copilot_session_destroy(h, out err), err); return true; }), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (CopilotException e)
+            {
+                // Already destroyed or its client gone: nothing left to destroy.
+                if (e.Status != CopilotStatus.InvalidState) { Dispose(); throw; }
+            }
+            Dispose();
+        }
+
+        /// <summary>Frees the handle without blocking (the session is destroyed in the background).</summary>
+        public void Dispose()
+        {
+            LiveHandles.Remove(_handle);
+            _handle.Dispose();
+        }
+    }
+}

@@ -1,0 +1,238 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Newtonsoft.Json.Linq;
+using NUnit.Framework;
+
+namespace GitHub.Copilot.Tests
+{
+    public class WeatherArgs
+    {
+        public string City { get; set; }
+    }
+
+    [TestFixture]
+    public class CopilotTests
+    {
+        private const string Paris = "What is the weather in Paris? Use the get_weather tool.";
+        private static readonly TimeSpan Turn = TimeSpan.FromSeconds(60);
+
+        private static CopilotTool Weather(Func<string, object> answer, Action onCall = null)
+        {
+            return CopilotTool.Define<WeatherArgs>("get_weather", "Current weather for a city", (args, inv) =>
+            {
+                if (onCall != null) onCall();
+                return Task.FromResult(answer(args.City));
+            });
+        }
+
+        [Test]
+        public void ToolRoundTripWithSchemaFromAParameterClass()
+        {
+            using (var env = new TestEnv("weather_tool.yaml"))
+            using (var client = env.Client())
+            {
+                int calls = 0;
+                var tool = Weather(c => "18C and sunny", () => Interlocked.Increment(ref calls));
+                Assert.AreEqual("string", (string)tool.Parameters["properties"]["city"]["type"]);
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    Tools = new[] { tool },
+                    OnPermissionRequest = PermissionHandler.ApproveAll,
+                })).Result;
+                var answer = session.SendAndWaitAsync(Paris, Turn).Result;
+                Assert.AreEqual("It is 18C and sunny in Paris.", answer.Content);
+                Assert.AreEqual(1, calls);
+                client.StopAsync().Wait();
+            }
+        }
+
+        [Test]
+        public void StreamingDeltasAddUpToTheMessage()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var deltas = new List<string>();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    Streaming = true,
+                    OnEvent = e => { var d = e as AssistantMessageDeltaEvent; if (d != null) lock (deltas) deltas.Add(d.DeltaContent); },
+                })).Result;
+                var answer = session.SendAndWaitAsync("Count from one to ten in words.", Turn).Result;
+                lock (deltas)
+                {
+                    Assert.GreaterOrEqual(deltas.Count, 2);
+                    Assert.AreEqual(answer.Content, string.Concat(deltas));
+                }
+                client.StopAsync().Wait();
+            }
+        }
+
+        [Test]
+        public void DeniedPermissionMeansTheToolNeverRuns()
+        {
+            using (var env = new TestEnv("weather_tool.yaml", "denied.yaml"))
+            using (var client = env.Client())
+            {
+                int calls = 0;
+                string kind = null;
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    Tools = new[] { Weather(c => "no", () => Interlocked.Increment(ref calls)) },
+                    OnPermissionRequest = r => { kind = r.Kind; return Task.FromResult(PermissionDecision.Reject("not allowed")); },
+                })).Result;
+                var answer = session.SendAndWaitAsync("What is the weather in Rome? Use the get_weather tool.", Turn).Result;
+                Assert.AreEqual("I was not allowed to check the weather in Rome.", answer.Content);
+                Assert.AreEqual(0, calls);
+                Assert.AreEqual("custom-tool", kind);
+            }
+        }
+
+        [Test]
+        public void HooksSeeToolUse()
+        {
+            using (var env = new TestEnv("weather_tool.yaml"))
+            using (var client = env.Client())
+            {
+                var seen = new List<string>();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    Tools = new[] { Weather(c => "18C and sunny") },
+                    OnPermissionRequest = PermissionHandler.ApproveAll,
+                    Hooks = new SessionHooks
+                    {
+                        OnPreToolUse = input => { lock (seen) seen.Add("pre:" + (string)input["toolName"]); return Task.FromResult<object>(new JObject { ["permissionDecision"] = "allow" }); },
+                        OnPostToolUse = input => { lock (seen) seen.Add("post"); return Task.FromResult<object>(null); },
+                    },
+                })).Result;
+                session.SendAndWaitAsync(Paris, Turn).Wait();
+                lock (seen) Assert.AreEqual("pre:get_weather,post", string.Join(",", seen));
+            }
+        }
+
+        [Test]
+        public void UserInputHandlerAnswersAskUser()
+        {
+            using (var env = new TestEnv("ask_user.yaml"))
+            using (var client = env.Client())
+            {
+                UserInputRequest asked = null;
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    OnPermissionRequest = PermissionHandler.ApproveAll,
+                    OnUserInputRequest = r => { asked = r; return Task.FromResult(new UserInputResponse { Answer = "Blue" }); },
+                })).Result;
+                var answer = session.SendAndWaitAsync("Ask me which color I like, using the ask_user tool with the choices Red and Blue.", Turn).Result;
+                Assert.AreEqual("You like Blue.", answer.Content);
+                Assert.AreEqual("Which color do you like?", asked.Question);
+                CollectionAssert.AreEqual(new[] { "Red", "Blue" }, asked.Choices);
+            }
+        }
+
+        [Test]
+        public void ConcurrentSessionsFromTasks()
+        {
+            using (var env = new TestEnv("weather_tool.yaml"))
+            using (var client = env.Client())
+            {
+                int calls = 0;
+                var turns = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+                {
+                    var s = await client.CreateSessionAsync(env.Config(new SessionConfig
+                    {
+                        Tools = new[] { Weather(c => "18C and sunny", () => Interlocked.Increment(ref calls)) },
+                        OnPermissionRequest = PermissionHandler.ApproveAll,
+                    }));
+                    var a = await s.SendAndWaitAsync(Paris, Turn);
+                    await s.DisposeAsync();
+                    return a.Content;
+                })).ToArray();
+                Task.WaitAll(turns);
+                foreach (var t in turns) Assert.AreEqual("It is 18C and sunny in Paris.", t.Result);
+                Assert.AreEqual(8, calls);
+            }
+        }
+
+        [Test]
+        public void TimeoutsAndCancellation()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var session = client.CreateSessionAsync(env.Config()).Result;
+                var timeout = Assert.Throws<AggregateException>(() =>
+                    session.SendAndWaitAsync("What is the capital of France?", TimeSpan.FromMilliseconds(5)).Wait());
+                Assert.AreEqual(CopilotStatus.Timeout, ((CopilotException)timeout.InnerException).Status);
+
+                var fresh = client.CreateSessionAsync(env.Config()).Result;
+                var cancelled = Assert.Throws<AggregateException>(() =>
+                    fresh.SendAndWaitAsync("x", Turn, new CancellationToken(true)).Wait());
+                Assert.IsInstanceOf<OperationCanceledException>(cancelled.InnerException);
+                Assert.AreEqual("The capital of France is Paris.", fresh.SendAndWaitAsync("What is the capital of France?", Turn).Result.Content);
+            }
+        }
+
+        [Test]
+        public void ErrorsCarryStatusAndRpcCode()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                client.StartAsync().Wait();
+                var e = Assert.Throws<AggregateException>(() => client.CallAsync("no.such.method").Wait());
+                var ce = (CopilotException)e.InnerException;
+                Assert.AreEqual(CopilotStatus.Rpc, ce.Status);
+                Assert.AreEqual(-32601, ce.RpcCode);
+                using (var missing = new CopilotClient(new CopilotClientOptions { CliPath = "/nonexistent/copilot" }))
+                {
+                    var nf = Assert.Throws<AggregateException>(() => missing.StartAsync().Wait());
+                    Assert.AreEqual(CopilotStatus.CliNotFound, ((CopilotException)nf.InnerException).Status);
+                }
+            }
+        }
+
+        [Test]
+        public void DisposingTheClientInsideAHandlerDoesNotDeadlock()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            {
+                var client = env.Client();
+                var disposed = new ManualResetEventSlim();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    OnEvent = e => { if (e.Type == "assistant.message") { client.Dispose(); disposed.Set(); } },
+                })).Result;
+                var turn = session.SendAndWaitAsync("What is the capital of France?", Turn);
+                Assert.IsTrue(disposed.Wait(TimeSpan.FromSeconds(60)), "the handler ran");
+                // The wait ends (with an error: its client is gone) instead of hanging.
+                Assert.IsTrue(((Task)turn).ContinueWith(t => { }).Wait(TimeSpan.FromSeconds(30)), "send_and_wait returned");
+                session.Dispose();
+            }
+        }
+
+        [Test]
+        public void ProcessExitWithLiveHandlesDoesNotHang()
+        {
+            var probe = Path.Combine(TestEnv.Root, "target/dotnet/ExitProbe.exe");
+            using (var env = new TestEnv("chat.yaml"))
+            {
+                var psi = new ProcessStartInfo("mono", "\"" + probe + "\" \"" + env.ProviderUrl + "\" \"" + env.Home + "\"")
+                {
+                    UseShellExecute = false,
+                    RedirectStandardOutput = true,
+                };
+                psi.EnvironmentVariables["COPILOT_CLI_PATH"] = TestEnv.CliPath;
+                var p = Process.Start(psi);
+                var output = p.StandardOutput.ReadToEnd();
+                Assert.IsTrue(p.WaitForExit(30000), "mono exited with live handles");
+                StringAssert.Contains("session live", output);
+                Assert.AreEqual(0, p.ExitCode);
+            }
+        }
+    }
+}
