@@ -94,3 +94,65 @@ fn demo_compiles_and_runs_offline() {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }
 }
+
+/// The header compiles cleanly as C11 and C++17, and the library exports
+/// exactly the functions the header declares.
+#[test]
+fn header_compiles_as_c_and_cpp_and_matches_the_exports() {
+    let root = common::repo_dir();
+    let header = root.join("include/copilot.h");
+    for (compiler, std, lang) in [("cc", "-std=c11", "c"), ("c++", "-std=c++17", "c++")] {
+        let status = Command::new(compiler)
+            .args([
+                std,
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-pedantic",
+                "-fsyntax-only",
+                "-x",
+                lang,
+            ])
+            .arg(&header)
+            .status()
+            .expect("run the compiler");
+        assert!(
+            status.success(),
+            "{header:?} does not compile as {lang} ({std})"
+        );
+    }
+
+    let text = std::fs::read_to_string(&header).unwrap();
+    // Every `copilot_name(` in the header: declarations (and calls in doc comments).
+    let mut declared: Vec<String> = text
+        .match_indices("copilot_")
+        .filter_map(|(i, _)| {
+            let ident: String = text[i..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            text[i + ident.len()..].starts_with('(').then_some(ident)
+        })
+        .collect();
+    declared.sort();
+    declared.dedup();
+
+    let nm = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(lib_dir().join("libcopilot.so"))
+        .output()
+        .expect("run nm");
+    let mut exported: Vec<String> = String::from_utf8_lossy(&nm.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .filter(|s| s.starts_with("copilot_"))
+        .map(str::to_owned)
+        .collect();
+    exported.sort();
+    assert!(
+        exported.len() > 40,
+        "only {} copilot_ exports",
+        exported.len()
+    );
+    assert_eq!(exported, declared, "exports and header declarations differ");
+}

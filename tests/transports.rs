@@ -124,3 +124,26 @@ fn options_only_for_a_spawned_cli_are_rejected_with_cli_url() {
         assert_eq!(err.kind, ErrorKind::InvalidArgument, "{bad}: {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_token_travels_only_in_the_environment() {
+    let env = TestEnv::new(&["chat.yaml"]);
+    let secret = "ghp_libcopilot_test_secret_0123456789";
+    let mut opts = env.client_options();
+    opts["githubToken"] = json!(secret);
+    opts.as_object_mut().unwrap().remove("useLoggedInUser");
+    let client = Client::new(ClientOptions::from_json(&opts.to_string()).unwrap()).unwrap();
+    client.start().await.unwrap();
+    let pid = client.cli_pid().unwrap();
+    let cmdline = String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap())
+        .replace('\0', " ");
+    assert!(!cmdline.contains(secret), "token on argv: {cmdline}");
+    assert!(
+        cmdline.contains("--auth-token-env COPILOT_SDK_AUTH_TOKEN"),
+        "{cmdline}"
+    );
+    let environ = String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/environ")).unwrap())
+        .into_owned();
+    assert!(environ.contains(&format!("COPILOT_SDK_AUTH_TOKEN={secret}")));
+    client.stop(Duration::from_secs(10)).await.unwrap();
+}

@@ -140,7 +140,12 @@ impl RpcPeer {
             st.pending.insert(id, tx);
         }
         let _guard = PendingGuard { peer: self, id };
-        log!(Level::Trace, "rpc", "-> {}", String::from_utf8_lossy(&body));
+        if method == "connect" {
+            // Its params carry the connection token.
+            log!(Level::Trace, "rpc", "-> connect (params redacted)");
+        } else {
+            log!(Level::Trace, "rpc", "-> {}", String::from_utf8_lossy(&body));
+        }
         self.write_frame(&body).await?;
         match rx.await {
             Ok(reply) => reply,
