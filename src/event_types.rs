@@ -71,8 +71,7 @@ pub const SESSION_USAGE_RECORD: &str = "session.usage_record";
 /// `session.fusion_change_checkpoint`: Internal durable editing-tool totals after a Fusion turn, including edits from discarded phases.
 pub const SESSION_FUSION_CHANGE_CHECKPOINT: &str = "session.fusion_change_checkpoint";
 /// `session.request_body_compression_disabled`: Internal durable marker that the server rejected a compressed model request body, so the session sends uncompressed bodies from now on, including after resume.
-pub const SESSION_REQUEST_BODY_COMPRESSION_DISABLED: &str =
-    "session.request_body_compression_disabled";
+pub const SESSION_REQUEST_BODY_COMPRESSION_DISABLED: &str = "session.request_body_compression_disabled";
 /// `session.context_changed`: Updated working directory and git context after the change
 pub const SESSION_CONTEXT_CHANGED: &str = "session.context_changed";
 /// `session.usage_info`: Current context window usage statistics including token and message counts Ephemeral: not persisted in the session log.

@@ -10,6 +10,7 @@
 pub mod client;
 pub mod dispatch;
 pub mod error;
+#[rustfmt::skip]
 pub mod event_types;
 pub mod events;
 pub mod ffi;

@@ -141,9 +141,32 @@ fn tool_arguments(args: &str) -> String {
 
 /// Applies the rules that also hold for stored files: consecutive tool results
 /// sorted by id, tool-result variants folded.
-pub fn stored_messages(messages: &mut [Message]) {
+pub fn stored_messages(messages: &mut Vec<Message>) {
+    merge_adjacent_user_messages(messages);
     fold_tool_result_variants(messages);
     sort_tool_runs(messages);
+}
+
+/// Requests have adjacent user messages merged (the CLI may split one prompt
+/// in two); recordings made through another provider may not, so merge them too.
+fn merge_adjacent_user_messages(messages: &mut Vec<Message>) {
+    let mut merged: Vec<Message> = Vec::with_capacity(messages.len());
+    for m in messages.drain(..) {
+        if let Some(prev) = merged.last_mut() {
+            if prev.role == "user" && m.role == "user" {
+                let joined = match (prev.content.take(), m.content) {
+                    (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => {
+                        Some(format!("{a}\n\n\n{b}"))
+                    }
+                    (a, b) => a.filter(|s| !s.is_empty()).or(b),
+                };
+                prev.content = joined;
+                continue;
+            }
+        }
+        merged.push(m);
+    }
+    *messages = merged;
 }
 
 /// Applies `tool_result_variants` to every tool result, knowing which tool made it.

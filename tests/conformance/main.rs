@@ -11,6 +11,7 @@ mod abi;
 #[path = "../common/mod.rs"]
 mod common;
 mod lifecycle;
+mod more_scenarios;
 mod scenarios;
 
 use std::collections::BTreeMap;
@@ -187,6 +188,7 @@ fn main() {
     let registry: BTreeMap<(String, String), Scenario> = scenarios::all()
         .into_iter()
         .chain(lifecycle::all())
+        .chain(more_scenarios::all())
         .map(|s| ((s.area.to_string(), s.name.to_string()), s))
         .collect();
 
