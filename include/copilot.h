@@ -84,6 +84,14 @@ typedef enum {
    * A bug in the library.
    */
   COPILOT_ERR_INTERNAL = -13,
+  /**
+   * A turn produced no event within its first-event limit (`firstEventTimeoutMs`).
+   */
+  COPILOT_ERR_NO_FIRST_EVENT = -14,
+  /**
+   * A turn went silent for longer than its silence limit (`maxSilenceMs`).
+   */
+  COPILOT_ERR_STALLED = -15,
 } copilot_status;
 
 /**
@@ -716,6 +724,24 @@ copilot_status copilot_session_send_and_wait(copilot_session *session,
                                              uint32_t timeout_ms,
                                              char **assistant_message_json_out,
                                              copilot_error **err_out);
+
+/**
+ * `copilot_session_send_and_wait` with stall guards.
+ *
+ * - `wait_json`: NULL/"" or `{"timeoutMs": int (default 60000), "firstEventTimeoutMs": int,
+ *   "maxSilenceMs": int, "abortOnStall": bool}` (milliseconds). With
+ *   `firstEventTimeoutMs`, a turn that produces no event that soon after the send fails
+ *   with `COPILOT_ERR_NO_FIRST_EVENT`; with `maxSilenceMs`, one silent that long between
+ *   events fails with `COPILOT_ERR_STALLED`. `abortOnStall` also sends `session.abort`.
+ *
+ * Otherwise as `copilot_session_send_and_wait`. Errors add `COPILOT_ERR_INVALID_JSON`
+ * for a malformed `wait_json`.
+ */
+copilot_status copilot_session_send_and_wait_opts(copilot_session *session,
+                                                  const char *message_json,
+                                                  const char *wait_json,
+                                                  char **assistant_message_json_out,
+                                                  copilot_error **err_out);
 
 /**
  * Aborts the current turn (`session.abort`); the turn ends with `session.idle`

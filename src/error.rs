@@ -32,6 +32,10 @@ pub enum ErrorKind {
     Panic,
     /// A bug in the library.
     Internal,
+    /// No event of the turn arrived within the first-event limit.
+    NoFirstEvent,
+    /// The turn went silent (no event) for longer than the silence limit.
+    Stalled,
 }
 
 /// An error with a human-readable message and, for JSON-RPC failures, the

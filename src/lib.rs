@@ -28,4 +28,4 @@ pub use events::{EventHandler, SessionEvent};
 pub use handlers::{PermissionPolicy, PermissionRequest, Tool, ToolInvocation};
 pub use options::ClientOptions;
 pub use requests::{HostRequest, RequestHandler};
-pub use session::{Session, SessionConfig};
+pub use session::{Session, SessionConfig, WaitOptions};

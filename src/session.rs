@@ -92,6 +92,30 @@ impl SessionConfig {
     }
 }
 
+/// Limits for `send_and_wait`, in addition to the overall timeout.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitOptions {
+    /// The longest wait for the turn to end.
+    pub timeout: Duration,
+    /// Fail with `NoFirstEvent` when no event of the turn arrives this soon after the send.
+    pub first_event: Option<Duration>,
+    /// Fail with `Stalled` when the turn is silent this long between events.
+    pub max_silence: Option<Duration>,
+    /// On either stall, also `session.abort` the turn.
+    pub abort_on_stall: bool,
+}
+
+impl WaitOptions {
+    pub fn timeout(timeout: Duration) -> Self {
+        WaitOptions {
+            timeout,
+            first_event: None,
+            max_silence: None,
+            abort_on_stall: false,
+        }
+    }
+}
+
 type Subscribers = Arc<Vec<(u64, EventHandler)>>;
 
 /// Per-session state shared by the handle and the reader's router.
@@ -251,6 +275,17 @@ impl Session {
         message: Value,
         timeout: Duration,
     ) -> Result<Option<Arc<SessionEvent>>> {
+        self.send_and_wait_with(message, WaitOptions::timeout(timeout))
+            .await
+    }
+
+    /// `send_and_wait` with stall guards (see `WaitOptions`).
+    pub async fn send_and_wait_with(
+        &self,
+        message: Value,
+        opts: WaitOptions,
+    ) -> Result<Option<Arc<SessionEvent>>> {
+        let timeout = opts.timeout;
         let (client, conn) = self.connection()?;
         if client.dispatcher.is_current_thread() {
             return Err(Error::new(
@@ -269,6 +304,7 @@ impl Session {
             ]
             .contains(&ty)
             {
+                let _ = tx.send(TurnSignal::Activity);
                 return;
             }
             let data = event.data::<Value>().unwrap_or(Value::Null);
@@ -299,11 +335,38 @@ impl Session {
             // queued: the turn is ours from our user.message on.
             let mut started = false;
             let mut last = None;
+            let sent_at = tokio::time::Instant::now();
+            let mut last_event: Option<tokio::time::Instant> = None;
             loop {
+                // The stall deadline: first event after the send, then silence between events.
+                let stall = match last_event {
+                    None => opts
+                        .first_event
+                        .map(|d| (sent_at + d, ErrorKind::NoFirstEvent)),
+                    Some(t) => opts.max_silence.map(|d| (t + d, ErrorKind::Stalled)),
+                };
+                let stall_at = stall.map(|(t, _)| t);
                 tokio::select! {
+                    _ = async { tokio::time::sleep_until(stall_at.unwrap()).await }, if stall_at.is_some() => {
+                        let (_, kind) = stall.unwrap();
+                        if opts.abort_on_stall {
+                            let _ = self.abort().await;
+                        }
+                        let what = if kind == ErrorKind::NoFirstEvent {
+                            format!("no event within {} ms of the send", opts.first_event.unwrap().as_millis())
+                        } else {
+                            format!("no event for {} ms", opts.max_silence.unwrap().as_millis())
+                        };
+                        return Err(Error::new(kind, format!("send_and_wait: the turn stalled: {what}")));
+                    }
                     signal = rx.recv() => match signal {
-                        Some(TurnSignal::User(id)) => started |= id.as_deref() == Some(ours.as_str()),
+                        Some(TurnSignal::Activity) => last_event = Some(tokio::time::Instant::now()),
+                        Some(TurnSignal::User(id)) => {
+                            last_event = Some(tokio::time::Instant::now());
+                            started |= id.as_deref() == Some(ours.as_str());
+                        }
                         Some(TurnSignal::Message(origin, ev)) => {
+                            last_event = Some(tokio::time::Instant::now());
                             if origin.as_deref().map_or(started, |o| o == ours) {
                                 started = true;
                                 last = Some(ev);
@@ -425,6 +488,8 @@ impl Session {
 /// What send_and_wait learns from the events, with the id of the user
 /// message each belongs to when the event says.
 enum TurnSignal {
+    /// Any other event of the session: the turn is alive.
+    Activity,
     User(Option<String>),
     Message(Option<String>, Arc<SessionEvent>),
     Idle,

@@ -578,3 +578,58 @@ async fn cli_exiting_at_startup_reports_exit_status_and_stderr() {
     assert!(err.message.contains("boom: cannot start"), "{err}");
     assert_eq!(client.state(), ClientState::Error);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stall_guard_fires_when_the_turn_goes_silent() {
+    let env = TestEnv::new(&["stall.yaml"]);
+    let client = client(&env);
+    let seen = Arc::new(Mutex::new(Vec::<(String, std::time::Instant)>::new()));
+    let mut cfg = config(&env, json!({}));
+    let s = seen.clone();
+    cfg.on_event.push(Arc::new(move |ev: &SessionEvent| {
+        s.lock()
+            .unwrap()
+            .push((ev.event_type().to_string(), std::time::Instant::now()))
+    }));
+    let session = client.create_session(cfg).await.unwrap();
+    let opts = copilot::WaitOptions {
+        timeout: Duration::from_secs(30),
+        first_event: Some(Duration::from_secs(10)),
+        max_silence: Some(Duration::from_millis(1500)),
+        abort_on_stall: true,
+    };
+    let err = session
+        .send_and_wait_with(
+            json!({"prompt": "This request never gets an answer."}),
+            opts,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Stalled, "{err}");
+    // abortOnStall ended the turn: the silence is the gap before the abort event.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let silence = loop {
+        {
+            let seen = seen.lock().unwrap();
+            if let Some(i) = seen.iter().position(|(t, _)| t == "abort") {
+                assert!(i > 0, "events before the stall");
+                break seen[i].1.duration_since(seen[i - 1].1);
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled turn was not aborted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    println!("stall reported after {silence:?} of silence (limit 1500 ms)");
+    assert!(
+        silence >= Duration::from_millis(1400),
+        "fired early: {silence:?}"
+    );
+    assert!(
+        silence < Duration::from_millis(3000),
+        "fired late: {silence:?}"
+    );
+    client.stop(Duration::from_secs(10)).await.unwrap();
+}

@@ -58,6 +58,10 @@ pub enum copilot_status {
     COPILOT_ERR_PANIC = -12,
     /// A bug in the library.
     COPILOT_ERR_INTERNAL = -13,
+    /// A turn produced no event within its first-event limit (`firstEventTimeoutMs`).
+    COPILOT_ERR_NO_FIRST_EVENT = -14,
+    /// A turn went silent for longer than its silence limit (`maxSilenceMs`).
+    COPILOT_ERR_STALLED = -15,
 }
 
 impl From<ErrorKind> for copilot_status {
@@ -77,6 +81,8 @@ impl From<ErrorKind> for copilot_status {
             ErrorKind::InvalidState => COPILOT_ERR_INVALID_STATE,
             ErrorKind::Panic => COPILOT_ERR_PANIC,
             ErrorKind::Internal => COPILOT_ERR_INTERNAL,
+            ErrorKind::NoFirstEvent => COPILOT_ERR_NO_FIRST_EVENT,
+            ErrorKind::Stalled => COPILOT_ERR_STALLED,
         }
     }
 }

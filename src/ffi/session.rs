@@ -10,7 +10,7 @@ use super::client::RuntimeOwner;
 use super::*;
 use crate::events::SessionEvent;
 use crate::handlers::{PermissionPolicy, Tool};
-use crate::session::{Session, SessionConfig};
+use crate::session::{Session, SessionConfig, WaitOptions};
 
 /// Opaque builder for `session.create` / `session.resume`: wire fields plus the
 /// handlers to register. Owned by the host; reusable for several sessions.
@@ -388,6 +388,69 @@ pub unsafe extern "C" fn copilot_session_send_and_wait(
             };
         }
         Ok(())
+    })
+}
+
+/// `copilot_session_send_and_wait` with stall guards.
+///
+/// - `wait_json`: NULL/"" or `{"timeoutMs": int (default 60000), "firstEventTimeoutMs": int,
+///   "maxSilenceMs": int, "abortOnStall": bool}` (milliseconds). With
+///   `firstEventTimeoutMs`, a turn that produces no event that soon after the send fails
+///   with `COPILOT_ERR_NO_FIRST_EVENT`; with `maxSilenceMs`, one silent that long between
+///   events fails with `COPILOT_ERR_STALLED`. `abortOnStall` also sends `session.abort`.
+///
+/// Otherwise as `copilot_session_send_and_wait`. Errors add `COPILOT_ERR_INVALID_JSON`
+/// for a malformed `wait_json`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_send_and_wait_opts(
+    session: *mut copilot_session,
+    message_json: *const c_char,
+    wait_json: *const c_char,
+    assistant_message_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let s = arg_ref(session, "session")?;
+        let message = message_value(arg_json(message_json, "message_json")?)?;
+        let opts = wait_options(arg_json(wait_json, "wait_json")?)?;
+        let last = s.block_on(s.session.send_and_wait_with(message, opts))??;
+        if !assistant_message_json_out.is_null() {
+            *assistant_message_json_out = match last {
+                Some(ev) => out_string(ev.json().to_string()),
+                None => std::ptr::null_mut(),
+            };
+        }
+        Ok(())
+    })
+}
+
+fn wait_options(v: Value) -> Result<WaitOptions> {
+    let ms = |key: &str| -> Result<Option<Duration>> {
+        match v.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(n) => n
+                .as_u64()
+                .map(|n| Some(Duration::from_millis(n)))
+                .ok_or_else(|| {
+                    Error::invalid_json(format!(
+                        "wait_json.{key} must be a non-negative integer (ms)"
+                    ))
+                }),
+        }
+    };
+    if !(v.is_null() || v.is_object()) {
+        return Err(Error::invalid_json("wait_json must be an object"));
+    }
+    Ok(WaitOptions {
+        timeout: ms("timeoutMs")?
+            .filter(|d| !d.is_zero())
+            .unwrap_or(Duration::from_secs(60)),
+        first_event: ms("firstEventTimeoutMs")?,
+        max_silence: ms("maxSilenceMs")?,
+        abort_on_stall: v
+            .get("abortOnStall")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     })
 }
 
