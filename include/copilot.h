@@ -102,9 +102,14 @@ typedef enum {
   COPILOT_CLIENT_CONNECTING = 1,
   COPILOT_CLIENT_CONNECTED = 2,
   /**
-   * The connection broke unexpectedly (CLI crashed or exited); start again to reconnect.
+   * The connection broke unexpectedly and no restart is under way (or the
+   * restarts failed); start again to reconnect.
    */
   COPILOT_CLIENT_ERROR = 3,
+  /**
+   * The CLI died unexpectedly and is being respawned (`autoRestart`).
+   */
+  COPILOT_CLIENT_RESTARTING = 4,
 } copilot_client_state;
 
 /**
@@ -148,6 +153,23 @@ typedef struct copilot_session_config copilot_session_config;
 typedef struct copilot_tool_invocation copilot_tool_invocation;
 
 /**
+ * Receives client state changes.
+ *
+ * - `state`: the new state.
+ * - `reason`: why (the CLI's exit and stderr tail for errors and restarts), or
+ *   NULL; borrowed for the duration of the call.
+ *
+ * Runs on the client's callback thread.
+ */
+typedef void (*copilot_state_fn)(void *user_data, copilot_client_state state, const char *reason);
+
+/**
+ * Frees a `user_data` the library no longer needs. Called exactly once per
+ * successful registration, on any thread, after the last callback returned.
+ */
+typedef void (*copilot_free_fn)(void *user_data);
+
+/**
  * Answers a host request.
  *
  * - `request`: owned by the callee; answer it exactly once (now or later, from
@@ -160,12 +182,6 @@ typedef struct copilot_tool_invocation copilot_tool_invocation;
 typedef void (*copilot_request_fn)(void *user_data,
                                    copilot_request *request,
                                    const char *request_json);
-
-/**
- * Frees a `user_data` the library no longer needs. Called exactly once per
- * successful registration, on any thread, after the last callback returned.
- */
-typedef void (*copilot_free_fn)(void *user_data);
 
 /**
  * Runs a custom tool.
@@ -334,6 +350,19 @@ void copilot_client_force_stop(copilot_client *client);
  * Non-blocking; any thread.
  */
 copilot_client_state copilot_client_get_state(const copilot_client *client);
+
+/**
+ * Adds a handler of client state changes: connecting, connected, disconnected,
+ * restarting (the CLI died and is being respawned, with `autoRestart`), error.
+ *
+ * `user_data_free` (may be NULL) runs exactly once when the client is freed;
+ * not on error. Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
+ */
+copilot_status copilot_client_on_state_change(copilot_client *client,
+                                              copilot_state_fn handler,
+                                              void *user_data,
+                                              copilot_free_fn user_data_free,
+                                              copilot_error **err_out);
 
 /**
  * The process id of the CLI this client spawned, or 0 when none is running.

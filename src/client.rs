@@ -2,6 +2,7 @@
 //! server sends to sessions, and creates sessions.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -33,9 +34,16 @@ pub enum ClientState {
     Disconnected = 0,
     Connecting = 1,
     Connected = 2,
-    /// The connection broke unexpectedly (the CLI crashed, exited or misbehaved).
+    /// The connection broke unexpectedly (the CLI crashed, exited or misbehaved),
+    /// and no restart is under way (or the restarts failed).
     Error = 3,
+    /// The CLI died unexpectedly; the client is respawning it (`autoRestart`).
+    Restarting = 4,
 }
+
+/// Notified of every client state change, with a reason for errors and restarts.
+/// Runs on the client's callback thread.
+pub type StateHandler = Arc<dyn Fn(ClientState, Option<&str>) + Send + Sync>;
 
 /// One live connection to a CLI server.
 pub(crate) struct Connection {
@@ -43,6 +51,8 @@ pub(crate) struct Connection {
     pub child: Option<ChildProcess>,
     closed: watch::Sender<Option<Error>>,
     reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Set before we close the connection on purpose, so its end is not a crash.
+    intentional: Arc<AtomicBool>,
     pub server_version: String,
 }
 
@@ -68,6 +78,7 @@ impl Connection {
 
     /// Kills the child and stops reading; never blocks.
     fn kill(&self, reason: Error) {
+        self.intentional.store(true, Ordering::SeqCst);
         if let Some(child) = &self.child {
             child.kill();
         }
@@ -92,6 +103,29 @@ pub(crate) struct Router {
     pub pending_destroys: Mutex<HashMap<String, watch::Receiver<bool>>>,
     pub dispatcher: Dispatcher,
     pub state: Mutex<ClientState>,
+    pub state_handlers: Mutex<Vec<StateHandler>>,
+}
+
+impl Router {
+    /// Records a state and tells the host's state handlers when it changed.
+    pub fn set_state(&self, state: ClientState, reason: Option<String>) {
+        {
+            let mut st = self.state.lock();
+            if *st == state {
+                return;
+            }
+            *st = state;
+        }
+        let handlers = self.state_handlers.lock().clone();
+        if handlers.is_empty() {
+            return;
+        }
+        self.dispatcher.dispatch_now(Box::new(move || {
+            for h in &handlers {
+                h(state, reason.as_deref());
+            }
+        }));
+    }
 }
 
 pub(crate) struct ClientInner {
@@ -101,6 +135,8 @@ pub(crate) struct ClientInner {
     conn: Mutex<Option<Arc<Connection>>>,
     /// Serialises start/stop so two starts never spawn two CLIs.
     lifecycle: tokio::sync::Mutex<()>,
+    /// Set by stop/force_stop, cleared by start: no restart after the host stopped.
+    stopped: AtomicBool,
 }
 
 impl ClientInner {
@@ -147,10 +183,12 @@ impl Client {
                     pending_destroys: Mutex::new(HashMap::new()),
                     dispatcher: dispatcher.clone(),
                     state: Mutex::new(ClientState::Disconnected),
+                    state_handlers: Mutex::new(Vec::new()),
                 }),
                 dispatcher,
                 conn: Mutex::new(None),
                 lifecycle: tokio::sync::Mutex::new(()),
+                stopped: AtomicBool::new(false),
             }),
         })
     }
@@ -191,21 +229,100 @@ impl Client {
     /// `ping`), accepting protocol version 3 only. Idempotent while connected.
     pub async fn start(&self) -> Result<()> {
         let _life = self.inner.lifecycle.lock().await;
+        self.inner.stopped.store(false, Ordering::SeqCst);
         if let Some(conn) = self.inner.conn.lock().clone() {
             if !conn.peer.is_closed() {
                 return Ok(());
             }
         }
-        *self.inner.router.state.lock() = ClientState::Connecting;
+        self.inner.router.set_state(ClientState::Connecting, None);
         match self.connect().await {
             Ok(conn) => {
                 *self.inner.conn.lock() = Some(conn);
-                *self.inner.router.state.lock() = ClientState::Connected;
+                self.inner.router.set_state(ClientState::Connected, None);
                 Ok(())
             }
             Err(e) => {
-                *self.inner.router.state.lock() = ClientState::Error;
+                self.inner
+                    .router
+                    .set_state(ClientState::Error, Some(e.to_string()));
                 Err(e)
+            }
+        }
+    }
+
+    /// Adds a state handler (connecting, connected, disconnected, restarting, error).
+    pub fn on_state_change(&self, handler: StateHandler) {
+        self.inner.router.state_handlers.lock().push(handler);
+    }
+
+    /// Respawns a CLI that died unexpectedly, with backoff, and resumes every
+    /// live session with its handlers; pending calls already failed. Gives up
+    /// after `restartAttempts` tries, leaving the client in the Error state.
+    async fn restart(self, why: Error) {
+        let router = self.inner.router.clone();
+        router.set_state(ClientState::Restarting, Some(why.message.clone()));
+        let opts = &self.inner.options;
+        let mut last = why;
+        for attempt in 0..opts.restart_attempts {
+            let delay =
+                Duration::from_millis(opts.restart_delay_ms.saturating_mul(1 << attempt.min(16)));
+            tokio::time::sleep(delay).await;
+            let _life = self.inner.lifecycle.lock().await;
+            if self.inner.stopped.load(Ordering::SeqCst) {
+                return;
+            }
+            match self.connect().await {
+                Ok(conn) => {
+                    *self.inner.conn.lock() = Some(conn.clone());
+                    self.resume_all(&conn).await;
+                    router.set_state(ClientState::Connected, None);
+                    log!(
+                        Level::Info,
+                        "client",
+                        "Copilot CLI restarted (attempt {})",
+                        attempt + 1
+                    );
+                    return;
+                }
+                Err(e) => {
+                    log!(
+                        Level::Warn,
+                        "client",
+                        "restart attempt {} failed: {e}",
+                        attempt + 1
+                    );
+                    last = e;
+                }
+            }
+        }
+        router.set_state(
+            ClientState::Error,
+            Some(format!(
+                "gave up restarting the Copilot CLI after {} attempts: {last}",
+                opts.restart_attempts
+            )),
+        );
+    }
+
+    async fn resume_all(&self, conn: &Connection) {
+        let sessions: Vec<_> = self
+            .inner
+            .router
+            .sessions
+            .lock()
+            .values()
+            .cloned()
+            .collect();
+        for s in sessions.into_iter().filter(|s| !s.is_closed()) {
+            let params = s.config.wire_params(&s.id);
+            if let Err(e) = conn.request_value("session.resume", &params).await {
+                log!(
+                    Level::Warn,
+                    "client",
+                    "session {} not resumed after restart: {e}",
+                    s.id
+                );
             }
         }
     }
@@ -242,6 +359,9 @@ impl Client {
         let reader_peer = peer.clone();
         let reader_child = child.clone();
         let runtime = tokio::runtime::Handle::current();
+        let intentional = Arc::new(AtomicBool::new(false));
+        let closed_on_purpose = intentional.clone();
+        let client = Arc::downgrade(&self.inner);
         let task = tokio::spawn(async move {
             let peer_weak = Arc::downgrade(&reader_peer);
             let why = read_loop(reader, reader_peer.clone(), DEFAULT_MAX_BODY_BYTES, |msg| {
@@ -256,25 +376,38 @@ impl Client {
                 reason.message
             );
             reader_peer.fail_all(reason.clone());
-            {
-                let mut st = router.state.lock();
-                if *st == ClientState::Connected {
-                    *st = ClientState::Error;
-                }
-            }
             closed_tx2.send_if_modified(|c| {
                 let first = c.is_none();
                 if first {
-                    *c = Some(reason);
+                    *c = Some(reason.clone());
                 }
                 first
             });
+            if closed_on_purpose.load(Ordering::SeqCst) {
+                return;
+            }
+            let Some(inner) = client.upgrade() else {
+                return;
+            };
+            let stopped = inner.stopped.load(Ordering::SeqCst);
+            if !stopped && inner.options.auto_restart && reader_child.is_some() {
+                // Respawn on a fresh task: this one must finish for the old connection to go.
+                spawn_restart(inner, reason);
+            } else if !stopped {
+                let disconnected = if reader_child.is_some() {
+                    ClientState::Error
+                } else {
+                    ClientState::Disconnected
+                };
+                router.set_state(disconnected, Some(reason.message));
+            }
         });
         let mut conn = Connection {
             peer: peer.clone(),
             child,
             closed: closed_tx,
             reader: Mutex::new(Some(task)),
+            intentional,
             server_version: String::new(),
         };
         match tokio::time::timeout(timeout, handshake(&peer, token.as_deref())).await {
@@ -310,9 +443,10 @@ impl Client {
                 "stop cannot wait on the callback thread",
             ));
         }
+        self.inner.stopped.store(true, Ordering::SeqCst);
         let _life = self.inner.lifecycle.lock().await;
         let Some(conn) = self.inner.conn.lock().take() else {
-            *self.inner.router.state.lock() = ClientState::Disconnected;
+            self.inner.router.set_state(ClientState::Disconnected, None);
             return Ok(());
         };
         let deadline = Instant::now() + timeout;
@@ -355,7 +489,7 @@ impl Client {
             }
         }
         conn.kill(Error::invalid_state("the client was stopped"));
-        *self.inner.router.state.lock() = ClientState::Disconnected;
+        self.inner.router.set_state(ClientState::Disconnected, None);
         match errors.into_iter().next() {
             Some(e) => Err(e),
             None => Ok(()),
@@ -364,13 +498,14 @@ impl Client {
 
     /// Immediate stop: kills the CLI and fails pending calls; never waits.
     pub fn force_stop(&self) {
+        self.inner.stopped.store(true, Ordering::SeqCst);
         if let Some(conn) = self.inner.conn.lock().take() {
             conn.kill(Error::invalid_state("the client was force-stopped"));
         }
         for (_, s) in self.inner.router.sessions.lock().drain() {
             s.close();
         }
-        *self.inner.router.state.lock() = ClientState::Disconnected;
+        self.inner.router.set_state(ClientState::Disconnected, None);
     }
 
     async fn ensure_started(&self) -> Result<()> {
@@ -451,6 +586,14 @@ impl Client {
             }
         }
     }
+}
+
+/// A plain function (not async) so the restart future, which connects again,
+/// does not become part of the reader future's type.
+fn spawn_restart(inner: Arc<ClientInner>, reason: Error) {
+    let restart: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+        Box::pin(Client { inner }.restart(reason));
+    tokio::spawn(restart);
 }
 
 async fn handshake(peer: &RpcPeer, token: Option<&str>) -> Result<String> {

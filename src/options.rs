@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 ///   "logLevel": "none"|"error"|"warning"|"info"|"debug"|"all",
 ///   "githubToken": str, "useLoggedInUser": bool, "autoStart": bool,
 ///   "handshakeTimeoutMs": int, "transport": "stdio"|"tcp", "port": int,
-///   "cliUrl": "port"|"host:port"|"http://host:port", "connectionToken": str}`
+///   "cliUrl": "port"|"host:port"|"http://host:port", "connectionToken": str,
+///   "autoRestart": bool, "restartAttempts": int, "restartDelayMs": int}`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientOptions {
@@ -57,6 +58,24 @@ pub struct ClientOptions {
     /// `COPILOT_CONNECTION_TOKEN`; for `cliUrl`, the server's token if it has one.
     #[serde(default)]
     pub connection_token: Option<String>,
+    /// Respawn a CLI we started when it dies unexpectedly, and resume its
+    /// sessions (default true; never for `cliUrl`).
+    #[serde(default = "yes")]
+    pub auto_restart: bool,
+    /// Restart tries before giving up (default 3).
+    #[serde(default = "default_restart_attempts")]
+    pub restart_attempts: u32,
+    /// Delay before the first restart try, in ms, doubled for each further try (default 500).
+    #[serde(default = "default_restart_delay_ms")]
+    pub restart_delay_ms: u64,
+}
+
+fn default_restart_attempts() -> u32 {
+    3
+}
+
+fn default_restart_delay_ms() -> u64 {
+    500
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -126,6 +126,8 @@ pub(crate) struct SessionShared {
     pub tools: HashMap<String, Tool>,
     pub permission: Option<PermissionPolicy>,
     pub handlers: HashMap<String, RequestHandler>,
+    /// Kept to resume the session after the CLI is restarted.
+    pub config: SessionConfig,
     closed: AtomicBool,
 }
 
@@ -142,6 +144,7 @@ impl SessionShared {
                 .collect(),
             permission: config.permission.clone(),
             handlers: config.handlers.clone(),
+            config: config.clone(),
             closed: AtomicBool::new(false),
         });
         for handler in &config.on_event {
@@ -381,7 +384,8 @@ impl Session {
                         }
                         None => return Err(Error::invalid_state("session closed while waiting for the turn")),
                     },
-                    _ = closed.wait_for(|c| c.is_some()) => {
+                    // The guard wait_for returns must not live across the other branches' awaits.
+                    _ = async { drop(closed.wait_for(|c| c.is_some()).await) } => {
                         return Err(conn.closed_error());
                     }
                 }

@@ -15,8 +15,9 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_killed_mid_turn_fails_pending_calls_and_the_client_starts_again() {
     let env = TestEnv::new(&["weather_tool.yaml", "chat.yaml"]);
-    let client =
-        Client::new(ClientOptions::from_json(&env.client_options_json()).unwrap()).unwrap();
+    let mut opts = env.client_options();
+    opts["autoRestart"] = json!(false);
+    let client = Client::new(ClientOptions::from_json(&opts.to_string()).unwrap()).unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<ToolInvocation>();
     let tx = Mutex::new(tx);
     let mut cfg = SessionConfig::from_json(&env.session_fields(json!({})).to_string()).unwrap();
@@ -116,4 +117,104 @@ async fn cli_that_never_answers_the_handshake_times_out_and_is_killed() {
         assert!(Instant::now() < deadline, "the silent CLI was not killed");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_killed_is_restarted_and_the_same_session_continues() {
+    let env = TestEnv::new(&["chat.yaml"]);
+    let client =
+        Client::new(ClientOptions::from_json(&env.client_options_json()).unwrap()).unwrap();
+    let states = Arc::new(Mutex::new(Vec::<(ClientState, Instant)>::new()));
+    let st = states.clone();
+    client.on_state_change(Arc::new(move |s, _| {
+        st.lock().unwrap().push((s, Instant::now()))
+    }));
+    let seen = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let mut cfg = SessionConfig::from_json(&env.session_fields(json!({})).to_string()).unwrap();
+    let s = seen.clone();
+    cfg.on_event
+        .push(Arc::new(move |ev: &copilot::SessionEvent| {
+            let content = ev
+                .data::<serde_json::Value>()
+                .and_then(|d| d["content"].as_str().map(str::to_owned));
+            s.lock()
+                .unwrap()
+                .push((ev.event_type().to_string(), content.unwrap_or_default()));
+        }));
+    let session = client.create_session(cfg).await.unwrap();
+    let first = session
+        .send_and_wait(
+            json!({"prompt": "What is the capital of France?"}),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(first.json().contains("Paris"));
+    let old_pid = client.cli_pid().unwrap();
+
+    let killed_at = Instant::now();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(old_pid as i32, libc::SIGKILL) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let usable_at = loop {
+        let connected = states
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|(s, t)| *s == ClientState::Connected && *t > killed_at)
+            .map(|(_, t)| *t);
+        if let Some(t) = connected {
+            break t;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no restart: {:?}",
+            states.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    println!(
+        "usable again {:?} after SIGKILL",
+        usable_at.duration_since(killed_at)
+    );
+    let order: Vec<ClientState> = states.lock().unwrap().iter().map(|(s, _)| *s).collect();
+    let restarting = order
+        .iter()
+        .position(|s| *s == ClientState::Restarting)
+        .expect("a Restarting state");
+    assert_eq!(order.last(), Some(&ClientState::Connected), "{order:?}");
+    assert!(restarting < order.len() - 1);
+    assert_ne!(client.cli_pid().unwrap(), old_pid, "a new CLI process");
+
+    // The same handle continues the conversation in the new CLI.
+    let before = seen.lock().unwrap().len();
+    let second = session
+        .send_and_wait(
+            json!({"prompt": "And the capital of Italy?"}),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        second.json().contains("The capital of Italy is Rome."),
+        "{}",
+        second.json()
+    );
+    let after: Vec<(String, String)> = seen.lock().unwrap()[before..].to_vec();
+    let count = |t: &str| after.iter().filter(|(k, _)| k == t).count();
+    assert_eq!(count("user.message"), 1, "{after:?}");
+    assert_eq!(count("assistant.message"), 1, "{after:?}");
+    assert_eq!(count("session.idle"), 1, "{after:?}");
+
+    // A stop is never followed by a restart.
+    client.stop(Duration::from_secs(10)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(client.state(), ClientState::Disconnected);
+    assert_eq!(
+        states.lock().unwrap().last().map(|(s, _)| *s),
+        Some(ClientState::Disconnected)
+    );
 }

@@ -1,6 +1,6 @@
 //! `copilot_client_*`: the client handle owns its tokio runtime.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,8 +53,11 @@ pub enum copilot_client_state {
     COPILOT_CLIENT_DISCONNECTED = 0,
     COPILOT_CLIENT_CONNECTING = 1,
     COPILOT_CLIENT_CONNECTED = 2,
-    /// The connection broke unexpectedly (CLI crashed or exited); start again to reconnect.
+    /// The connection broke unexpectedly and no restart is under way (or the
+    /// restarts failed); start again to reconnect.
     COPILOT_CLIENT_ERROR = 3,
+    /// The CLI died unexpectedly and is being respawned (`autoRestart`).
+    COPILOT_CLIENT_RESTARTING = 4,
 }
 
 /// Creates a client. Does not start the CLI (see `copilot_client_start`;
@@ -160,13 +163,63 @@ pub unsafe extern "C" fn copilot_client_force_stop(client: *mut copilot_client) 
 pub unsafe extern "C" fn copilot_client_get_state(
     client: *const copilot_client,
 ) -> copilot_client_state {
-    use copilot_client_state::*;
-    match client.as_ref().map(|c| c.client.state()) {
-        Some(ClientState::Connecting) => COPILOT_CLIENT_CONNECTING,
-        Some(ClientState::Connected) => COPILOT_CLIENT_CONNECTED,
-        Some(ClientState::Error) => COPILOT_CLIENT_ERROR,
-        Some(ClientState::Disconnected) | None => COPILOT_CLIENT_DISCONNECTED,
+    match client.as_ref() {
+        Some(c) => to_c_state(c.client.state()),
+        None => copilot_client_state::COPILOT_CLIENT_DISCONNECTED,
     }
+}
+
+/// Receives client state changes.
+///
+/// - `state`: the new state.
+/// - `reason`: why (the CLI's exit and stderr tail for errors and restarts), or
+///   NULL; borrowed for the duration of the call.
+///
+/// Runs on the client's callback thread.
+pub type copilot_state_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        state: copilot_client_state,
+        reason: *const c_char,
+    ),
+>;
+
+fn to_c_state(state: ClientState) -> copilot_client_state {
+    use copilot_client_state::*;
+    match state {
+        ClientState::Disconnected => COPILOT_CLIENT_DISCONNECTED,
+        ClientState::Connecting => COPILOT_CLIENT_CONNECTING,
+        ClientState::Connected => COPILOT_CLIENT_CONNECTED,
+        ClientState::Error => COPILOT_CLIENT_ERROR,
+        ClientState::Restarting => COPILOT_CLIENT_RESTARTING,
+    }
+}
+
+/// Adds a handler of client state changes: connecting, connected, disconnected,
+/// restarting (the CLI died and is being respawned, with `autoRestart`), error.
+///
+/// `user_data_free` (may be NULL) runs exactly once when the client is freed;
+/// not on error. Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_on_state_change(
+    client: *mut copilot_client,
+    handler: copilot_state_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let c = arg_ref(client, "client")?;
+        let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let ud = UserData::new(user_data, user_data_free);
+        c.client.on_state_change(Arc::new(move |state, reason| {
+            let reason = reason.map(|r| to_cstring(r.to_string()));
+            let ptr = reason.as_ref().map_or(std::ptr::null(), |r| r.as_ptr());
+            // SAFETY: host callback with its own user_data; reason borrowed for the call.
+            unsafe { f(ud.ptr(), to_c_state(state), ptr) }
+        }));
+        Ok(())
+    })
 }
 
 /// The process id of the CLI this client spawned, or 0 when none is running.
