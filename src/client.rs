@@ -413,7 +413,15 @@ impl Client {
         match tokio::time::timeout(timeout, handshake(&peer, token.as_deref())).await {
             Ok(Ok(version)) => {
                 conn.server_version = version;
-                Ok(Arc::new(conn))
+                let conn = Arc::new(conn);
+                if opts.keep_alive_interval_ms > 0 {
+                    tokio::spawn(keep_alive(
+                        Arc::downgrade(&conn),
+                        opts.keep_alive_interval_ms,
+                        opts.ping_timeout_ms,
+                    ));
+                }
+                Ok(conn)
             }
             Ok(Err(e)) => {
                 conn.kill(e.clone());
@@ -534,12 +542,18 @@ impl Client {
     }
 
     /// `ping`: `{message, timestamp, protocolVersion?}`.
+    /// `ping`, failing with `Timeout` after `pingTimeoutMs`.
     pub async fn ping(&self, message: Option<&str>) -> Result<Value> {
         let params = match message {
             Some(m) => json!({ "message": m }),
             None => json!({}),
         };
-        self.call("ping", params).await
+        let limit = Duration::from_millis(self.inner.options.ping_timeout_ms);
+        tokio::time::timeout(limit, self.call("ping", params))
+            .await
+            .map_err(|_| {
+                Error::timeout(format!("ping: no answer within {} ms", limit.as_millis()))
+            })?
     }
 
     /// `session.create`. The session is registered before the request goes
@@ -583,6 +597,32 @@ impl Client {
                 self.inner.router.sessions.lock().remove(id);
                 shared.close();
                 Err(e.context(method))
+            }
+        }
+    }
+}
+
+/// Pings the CLI every `interval_ms`; one that is alive but does not answer
+/// within `timeout_ms` is killed, which the reader then treats as a crash
+/// (restarting it with `autoRestart`).
+async fn keep_alive(conn: Weak<Connection>, interval_ms: u64, timeout_ms: u64) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(interval_ms)).await;
+        let Some(c) = conn.upgrade() else { return };
+        if c.peer.is_closed() {
+            return;
+        }
+        let params = json!({"message": "keep-alive"});
+        let ping = c.peer.request("ping", &params);
+        match tokio::time::timeout(Duration::from_millis(timeout_ms), ping).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                log!(Level::Warn, "client", "Copilot CLI did not answer a keep-alive ping within {timeout_ms} ms: killing it");
+                if let Some(child) = &c.child {
+                    child.kill();
+                }
+                return;
             }
         }
     }

@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 ///   "githubToken": str, "useLoggedInUser": bool, "autoStart": bool,
 ///   "handshakeTimeoutMs": int, "transport": "stdio"|"tcp", "port": int,
 ///   "cliUrl": "port"|"host:port"|"http://host:port", "connectionToken": str,
-///   "autoRestart": bool, "restartAttempts": int, "restartDelayMs": int}`
+///   "autoRestart": bool, "restartAttempts": int, "restartDelayMs": int,
+///   "keepAliveIntervalMs": int, "pingTimeoutMs": int}`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientOptions {
@@ -68,6 +69,17 @@ pub struct ClientOptions {
     /// Delay before the first restart try, in ms, doubled for each further try (default 500).
     #[serde(default = "default_restart_delay_ms")]
     pub restart_delay_ms: u64,
+    /// Ping the CLI this often, in ms (0, the default: never); a CLI that does
+    /// not answer within `pingTimeoutMs` is treated as crashed.
+    #[serde(default)]
+    pub keep_alive_interval_ms: u64,
+    /// Limit for `ping` and keep-alive answers, in ms (default 5000).
+    #[serde(default = "default_ping_timeout_ms")]
+    pub ping_timeout_ms: u64,
+}
+
+fn default_ping_timeout_ms() -> u64 {
+    5_000
 }
 
 fn default_restart_attempts() -> u32 {

@@ -218,3 +218,36 @@ async fn cli_killed_is_restarted_and_the_same_session_continues() {
         Some(ClientState::Disconnected)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unresponsive_cli_is_detected_by_keep_alive_and_restarted() {
+    let env = TestEnv::new(&["chat.yaml"]);
+    let mut opts = env.client_options();
+    opts["keepAliveIntervalMs"] = json!(300);
+    opts["pingTimeoutMs"] = json!(700);
+    let client = Client::new(ClientOptions::from_json(&opts.to_string()).unwrap()).unwrap();
+    let states = Arc::new(Mutex::new(Vec::<ClientState>::new()));
+    let st = states.clone();
+    client.on_state_change(Arc::new(move |s, _| st.lock().unwrap().push(s)));
+    client.start().await.unwrap();
+    let old_pid = client.cli_pid().unwrap();
+    // Alive but frozen: it keeps its pipes open and answers nothing.
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(old_pid as i32, libc::SIGSTOP) };
+    let err = client.ping(Some("anyone?")).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.cli_pid().is_none_or(|p| p == old_pid) || client.state() != ClientState::Connected
+    {
+        assert!(
+            Instant::now() < deadline,
+            "not restarted: {:?}",
+            states.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(states.lock().unwrap().contains(&ClientState::Restarting));
+    client.ping(None).await.unwrap();
+    assert!(!common::process_alive(old_pid), "the frozen CLI was killed");
+    client.stop(Duration::from_secs(10)).await.unwrap();
+}

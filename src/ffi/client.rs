@@ -71,7 +71,11 @@ pub enum copilot_client_state {
 ///   "transport": "stdio" (default) | "tcp", "port": int (tcp only; default: the CLI picks),
 ///   "cliUrl": "port" | "host:port" | "http://host:port" (connect to a running server; nothing is
 ///   spawned, and githubToken/useLoggedInUser/cliPath/transport are rejected),
-///   "connectionToken": string (tcp: generated when absent; cliUrl: the server's token)}`.
+///   "connectionToken": string (tcp: generated when absent; cliUrl: the server's token),
+///   "autoRestart": bool (default true: respawn a CLI that dies unexpectedly and resume its
+///   sessions), "restartAttempts": int (default 3), "restartDelayMs": int (default 500, doubled
+///   per try), "keepAliveIntervalMs": int (default 0: off; an unresponsive CLI counts as crashed),
+///   "pingTimeoutMs": int (default 5000)}`.
 ///   The CLI is `cliPath`, else `COPILOT_CLI_PATH`, else `copilot` on PATH.
 /// - `client_out`: receives the new handle (owned; free with `copilot_client_free`).
 ///
