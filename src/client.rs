@@ -154,6 +154,9 @@ impl Drop for ClientInner {
         for (_, s) in self.router.sessions.lock().drain() {
             s.close();
         }
+        // Host state handlers go now, on the freeing thread, not with the last
+        // reader task on a runtime worker.
+        self.router.state_handlers.lock().clear();
         if let Some(conn) = self.conn.lock().take() {
             conn.kill(Error::invalid_state("the client was freed"));
         }
@@ -361,6 +364,10 @@ impl Client {
         let runtime = tokio::runtime::Handle::current();
         let intentional = Arc::new(AtomicBool::new(false));
         let closed_on_purpose = intentional.clone();
+        // Only a connection that completed its handshake is restarted; a failed
+        // start reports its own error.
+        let established = Arc::new(AtomicBool::new(false));
+        let was_established = established.clone();
         let client = Arc::downgrade(&self.inner);
         let task = tokio::spawn(async move {
             let peer_weak = Arc::downgrade(&reader_peer);
@@ -383,7 +390,7 @@ impl Client {
                 }
                 first
             });
-            if closed_on_purpose.load(Ordering::SeqCst) {
+            if closed_on_purpose.load(Ordering::SeqCst) || !was_established.load(Ordering::SeqCst) {
                 return;
             }
             let Some(inner) = client.upgrade() else {
@@ -413,6 +420,7 @@ impl Client {
         match tokio::time::timeout(timeout, handshake(&peer, token.as_deref())).await {
             Ok(Ok(version)) => {
                 conn.server_version = version;
+                established.store(true, Ordering::SeqCst);
                 let conn = Arc::new(conn);
                 if opts.keep_alive_interval_ms > 0 {
                     tokio::spawn(keep_alive(

@@ -474,16 +474,27 @@ impl Session {
             .pending_destroys
             .lock()
             .insert(self.id().to_string(), done_rx);
-        let session = self.clone();
+        // The task keeps only the id and the identity of this session, not its
+        // handlers: host data is released on the thread that freed the handle,
+        // never on a runtime worker (Mono hangs on managed calls from those at exit).
+        let weak = self.client.clone();
+        let id = self.id().to_string();
+        let identity = Arc::as_ptr(&self.shared) as usize;
         runtime.spawn(async move {
-            if let Some(client) = session.client.upgrade() {
+            if let Some(client) = weak.upgrade() {
                 if let Ok(conn) = client.connection() {
-                    let params = serde_json::json!({"sessionId": session.id()});
+                    let params = serde_json::json!({"sessionId": id});
                     let _ = conn.request_value("session.destroy", &params).await;
                 }
-                client.router.pending_destroys.lock().remove(session.id());
+                client.router.pending_destroys.lock().remove(&id);
+                let mut sessions = client.router.sessions.lock();
+                if sessions
+                    .get(&id)
+                    .is_some_and(|s| Arc::as_ptr(s) as usize == identity)
+                {
+                    sessions.remove(&id);
+                }
             }
-            session.detach();
             let _ = done_tx.send(true);
         });
     }

@@ -12,6 +12,7 @@ extern void goTool(void *ud, copilot_tool_invocation *inv, char *json);
 extern void goPermission(void *ud, copilot_permission_request *req, char *json);
 extern void goRequest(void *ud, copilot_request *req, char *json);
 extern void goFreeHandle(void *ud);
+extern void goState(void *ud, copilot_client_state state, char *reason);
 
 // cgo.Handle values travel as user_data; these casts keep go vet quiet.
 // Not static: session.go calls them.
@@ -31,6 +32,9 @@ copilot_status cfg_handler(copilot_session_config *c, const char *kind, uintptr_
 }
 copilot_status cfg_hook(copilot_session_config *c, const char *kind, uintptr_t h, copilot_error **e) {
 	return copilot_session_config_set_hook(c, kind, (copilot_request_fn)goRequest, handle_ptr(h), goFreeHandle, e);
+}
+copilot_status client_on_state(copilot_client *c, uintptr_t h, copilot_error **e) {
+	return copilot_client_on_state_change(c, (copilot_state_fn)goState, handle_ptr(h), goFreeHandle, e);
 }
 copilot_status session_subscribe(copilot_session *s, uintptr_t h, uint64_t *id, copilot_error **e) {
 	return copilot_session_subscribe(s, (copilot_event_fn)goEvent, handle_ptr(h), goFreeHandle, id, e);

@@ -3,6 +3,8 @@ package copilot
 /*
 #include <stdlib.h>
 #include "copilot.h"
+
+extern copilot_status client_on_state(copilot_client *c, uintptr_t h, copilot_error **e);
 */
 import "C"
 
@@ -43,6 +45,14 @@ type ClientOptions struct {
 	ConnectionToken string
 	// HandshakeTimeout bounds start-up (default 30 s).
 	HandshakeTimeout time.Duration
+	// AutoRestart (default true) respawns a CLI that dies unexpectedly and
+	// resumes its sessions; RestartAttempts (default 3) bounds the tries.
+	AutoRestart     *bool
+	RestartAttempts int
+	// KeepAliveInterval pings the CLI that often (0: never); one that does not
+	// answer within PingTimeout (default 5 s) is treated as crashed.
+	KeepAliveInterval time.Duration
+	PingTimeout       time.Duration
 }
 
 func (o *ClientOptions) toJSON() string {
@@ -87,6 +97,18 @@ func (o *ClientOptions) toJSON() string {
 	}
 	if o.HandshakeTimeout > 0 {
 		m["handshakeTimeoutMs"] = o.HandshakeTimeout.Milliseconds()
+	}
+	if o.AutoRestart != nil {
+		m["autoRestart"] = *o.AutoRestart
+	}
+	if o.RestartAttempts > 0 {
+		m["restartAttempts"] = o.RestartAttempts
+	}
+	if o.KeepAliveInterval > 0 {
+		m["keepAliveIntervalMs"] = o.KeepAliveInterval.Milliseconds()
+	}
+	if o.PingTimeout > 0 {
+		m["pingTimeoutMs"] = o.PingTimeout.Milliseconds()
 	}
 	b, _ := json.Marshal(m)
 	return string(b)
@@ -181,6 +203,58 @@ func (c *Client) Stop() error {
 	err = errorFrom(C.copilot_client_stop(h, 10000, &cerr), cerr)
 	runtime.KeepAlive(c)
 	return err
+}
+
+// ClientState is where a client is in its life.
+type ClientState int
+
+const (
+	StateDisconnected ClientState = 0
+	StateConnecting   ClientState = 1
+	StateConnected    ClientState = 2
+	// StateError: the connection broke and no restart is under way (or restarts failed).
+	StateError ClientState = 3
+	// StateRestarting: the CLI died unexpectedly and is being respawned.
+	StateRestarting ClientState = 4
+)
+
+// State returns the client's current state.
+func (c *Client) State() ClientState {
+	h, err := c.handle()
+	if err != nil {
+		return StateDisconnected
+	}
+	s := ClientState(C.copilot_client_get_state(h))
+	runtime.KeepAlive(c)
+	return s
+}
+
+// PID is the process id of the CLI the client spawned, or 0.
+func (c *Client) PID() int {
+	h, err := c.handle()
+	if err != nil {
+		return 0
+	}
+	pid := int(C.copilot_client_cli_pid(h))
+	runtime.KeepAlive(c)
+	return pid
+}
+
+// OnStateChange registers a handler of state changes (connecting, connected,
+// disconnected, restarting, error); reason explains errors and restarts.
+func (c *Client) OnStateChange(handler func(state ClientState, reason string)) error {
+	h, err := c.handle()
+	if err != nil {
+		return err
+	}
+	handle := handleOf(stateHandler(handler))
+	var cerr *C.copilot_error
+	if err := errorFrom(C.client_on_state(h, handle, &cerr), cerr); err != nil {
+		deleteHandle(handle)
+		return err
+	}
+	runtime.KeepAlive(c)
+	return nil
 }
 
 // ForceStop kills the CLI at once.

@@ -25,6 +25,8 @@ const (
 	StatusInvalidState    Status = -11
 	StatusPanic           Status = -12
 	StatusInternal        Status = -13
+	StatusNoFirstEvent    Status = -14
+	StatusStalled         Status = -15
 )
 
 var statusNames = map[Status]string{
@@ -34,6 +36,7 @@ var statusNames = map[Status]string{
 	StatusProtocolVersion: "protocol version mismatch", StatusSession: "session error",
 	StatusWrongThread: "wrong thread", StatusInvalidState: "invalid state",
 	StatusPanic: "panic", StatusInternal: "internal error",
+	StatusNoFirstEvent: "no first event", StatusStalled: "stalled",
 }
 
 func (s Status) String() string {
@@ -71,6 +74,8 @@ var (
 	ErrTimeout      = &Error{Status: StatusTimeout}
 	ErrSession      = &Error{Status: StatusSession}
 	ErrInvalidState = &Error{Status: StatusInvalidState}
+	ErrNoFirstEvent = &Error{Status: StatusNoFirstEvent}
+	ErrStalled      = &Error{Status: StatusStalled}
 )
 
 // errorFrom converts and frees a copilot_error; nil when status is OK.

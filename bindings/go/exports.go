@@ -47,3 +47,17 @@ func goRequest(ud unsafe.Pointer, req *C.copilot_request, js *C.char) {
 func goFreeHandle(ud unsafe.Pointer) {
 	cgo.Handle(ud).Delete()
 }
+
+// stateHandler receives client state changes.
+type stateHandler func(ClientState, string)
+
+//export goState
+func goState(ud unsafe.Pointer, state C.copilot_client_state, reason *C.char) {
+	h := cgo.Handle(ud).Value().(stateHandler)
+	r := ""
+	if reason != nil {
+		r = C.GoString(reason)
+	}
+	defer func() { _ = recover() }()
+	h(ClientState(state), r)
+}

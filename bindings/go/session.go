@@ -262,10 +262,25 @@ func (s *Session) Send(ctx context.Context, msg MessageOptions) (string, error) 
 	})
 }
 
+// WaitOptions guard SendAndWaitWith against turns that stall.
+type WaitOptions struct {
+	// FirstEventTimeout fails with ErrNoFirstEvent when the turn produces no event this soon.
+	FirstEventTimeout time.Duration
+	// MaxSilence fails with ErrStalled when the turn is silent this long between events.
+	MaxSilence time.Duration
+	// AbortOnStall also aborts the turn when a guard fires.
+	AbortOnStall bool
+}
+
 // SendAndWait sends a message and waits for the turn to end; it returns the
 // turn's last assistant.message (nil if none). The wait ends at ctx's deadline
 // (default 60 s); a cancelled ctx returns at once and aborts the turn.
 func (s *Session) SendAndWait(ctx context.Context, msg MessageOptions) (*SessionEvent, error) {
+	return s.SendAndWaitWith(ctx, msg, WaitOptions{})
+}
+
+// SendAndWaitWith is SendAndWait with stall guards.
+func (s *Session) SendAndWaitWith(ctx context.Context, msg MessageOptions, wait WaitOptions) (*SessionEvent, error) {
 	timeout := 60 * time.Second
 	if ctx == nil {
 		ctx = context.Background()
@@ -290,7 +305,17 @@ func (s *Session) SendAndWait(ctx context.Context, msg MessageOptions) (*Session
 		if ms == 0 {
 			ms = 1
 		}
-		err = errorFrom(C.copilot_session_send_and_wait(h, m, ms, &out, &cerr), cerr)
+		w := map[string]any{"timeoutMs": int64(ms), "abortOnStall": wait.AbortOnStall}
+		if wait.FirstEventTimeout > 0 {
+			w["firstEventTimeoutMs"] = wait.FirstEventTimeout.Milliseconds()
+		}
+		if wait.MaxSilence > 0 {
+			w["maxSilenceMs"] = wait.MaxSilence.Milliseconds()
+		}
+		wb, _ := json.Marshal(w)
+		wj := cString(string(wb))
+		defer free(wj)
+		err = errorFrom(C.copilot_session_send_and_wait_opts(h, m, wj, &out, &cerr), cerr)
 		runtime.KeepAlive(s)
 		raw := takeString(out)
 		if err != nil || raw == "" {

@@ -16,6 +16,19 @@ namespace GitHub.Copilot
         internal static readonly Native.PermissionFn Permission = OnPermission;
         internal static readonly Native.RequestFn Request = OnRequest;
         internal static readonly Native.FreeFn FreeUserData = OnFree;
+        internal static readonly Native.StateFn State = OnState;
+
+        private static void OnState(IntPtr userData, int state, IntPtr reason)
+        {
+            try
+            {
+                var handler = Target<Action<ClientState, string>>(userData);
+                if (handler != null) handler((ClientState)state, Native.FromUtf8(reason));
+            }
+            catch
+            {
+            }
+        }
 
         internal static IntPtr Pin(object target)
         {

@@ -28,6 +28,12 @@ namespace GitHub.Copilot
         /// <summary>Connect to a running server instead ("port", "host:port", "http://host:port").</summary>
         public string CliUrl { get; set; }
         public string ConnectionToken { get; set; }
+        /// <summary>Respawn a CLI that dies unexpectedly and resume its sessions (default true).</summary>
+        public bool? AutoRestart { get; set; }
+        public int RestartAttempts { get; set; }
+        /// <summary>Ping the CLI this often; one that does not answer within PingTimeout counts as crashed.</summary>
+        public TimeSpan? KeepAliveInterval { get; set; }
+        public TimeSpan? PingTimeout { get; set; }
 
         internal string ToJson()
         {
@@ -43,6 +49,10 @@ namespace GitHub.Copilot
             if (UseTcp) { o["transport"] = "tcp"; if (Port > 0) o["port"] = Port; }
             if (CliUrl != null) o["cliUrl"] = CliUrl;
             if (ConnectionToken != null) o["connectionToken"] = ConnectionToken;
+            if (AutoRestart.HasValue) o["autoRestart"] = AutoRestart.Value;
+            if (RestartAttempts > 0) o["restartAttempts"] = RestartAttempts;
+            if (KeepAliveInterval.HasValue) o["keepAliveIntervalMs"] = (long)KeepAliveInterval.Value.TotalMilliseconds;
+            if (PingTimeout.HasValue) o["pingTimeoutMs"] = (long)PingTimeout.Value.TotalMilliseconds;
             return o.ToString(Formatting.None);
         }
     }
@@ -121,6 +131,27 @@ namespace GitHub.Copilot
                 else tcs.TrySetResult(t.Result);
             }, TaskScheduler.Default);
             return tcs.Task;
+        }
+
+        /// <summary>The client's current state.</summary>
+        public ClientState State { get { return With(h => (ClientState)Native.copilot_client_get_state(h)); } }
+
+        /// <summary>The process id of the CLI this client spawned, or 0.</summary>
+        public int CliProcessId { get { return With(h => (int)Native.copilot_client_cli_pid(h)); } }
+
+        /// <summary>Registers a handler of state changes (connecting, connected, disconnected,
+        /// restarting, error); the string explains errors and restarts. Runs on the callback thread.</summary>
+        public void OnStateChange(Action<ClientState, string> handler)
+        {
+            With(h =>
+            {
+                var ud = Callbacks.Pin(handler);
+                IntPtr err;
+                var status = Native.copilot_client_on_state_change(h, Callbacks.State, ud, Callbacks.FreeUserData, out err);
+                if (status != 0) Callbacks.Unpin(ud);
+                Native.Check(status, err);
+                return true;
+            });
         }
 
         /// <summary>Spawns (or connects to) the CLI and performs the handshake.</summary>

@@ -19,6 +19,22 @@ namespace GitHub.Copilot
         InvalidState = -11,
         Panic = -12,
         Internal = -13,
+        /// <summary>A turn produced no event within WaitOptions.FirstEventTimeout.</summary>
+        NoFirstEvent = -14,
+        /// <summary>A turn went silent for longer than WaitOptions.MaxSilence.</summary>
+        Stalled = -15,
+    }
+
+    /// <summary>Where a client is in its life.</summary>
+    public enum ClientState
+    {
+        Disconnected = 0,
+        Connecting = 1,
+        Connected = 2,
+        /// <summary>The connection broke and no restart is under way (or restarts failed).</summary>
+        Error = 3,
+        /// <summary>The CLI died unexpectedly and is being respawned.</summary>
+        Restarting = 4,
     }
 
     /// <summary>A failed libcopilot call: its status and, for JSON-RPC errors, the code and data.</summary>

@@ -27,6 +27,9 @@ namespace GitHub.Copilot
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate void FreeFn(IntPtr userData);
 
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void StateFn(IntPtr userData, int state, IntPtr reason);
+
         [DllImport(Lib)] internal static extern uint copilot_abi_version();
         [DllImport(Lib)] internal static extern IntPtr copilot_version();
 
@@ -45,6 +48,9 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_client_create_session(IntPtr client, IntPtr config, out IntPtr session, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_client_resume_session(IntPtr client, IntPtr sessionId, IntPtr config, out IntPtr session, out IntPtr err);
         [DllImport(Lib)] internal static extern void copilot_client_free(IntPtr client);
+        [DllImport(Lib)] internal static extern int copilot_client_get_state(IntPtr client);
+        [DllImport(Lib)] internal static extern uint copilot_client_cli_pid(IntPtr client);
+        [DllImport(Lib)] internal static extern int copilot_client_on_state_change(IntPtr client, StateFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
 
         [DllImport(Lib)] internal static extern int copilot_session_config_new(IntPtr configJson, out IntPtr config, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_config_add_tool(IntPtr config, IntPtr toolJson, ToolFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
@@ -58,6 +64,7 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern IntPtr copilot_session_id(IntPtr session);
         [DllImport(Lib)] internal static extern int copilot_session_send(IntPtr session, IntPtr messageJson, out IntPtr messageId, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_send_and_wait(IntPtr session, IntPtr messageJson, uint timeoutMs, out IntPtr message, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_session_send_and_wait_opts(IntPtr session, IntPtr messageJson, IntPtr waitJson, out IntPtr message, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_abort(IntPtr session, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_get_messages(IntPtr session, out IntPtr events, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_subscribe(IntPtr session, EventFn handler, IntPtr userData, FreeFn userDataFree, out ulong subscription, out IntPtr err);

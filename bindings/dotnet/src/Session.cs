@@ -162,6 +162,17 @@ namespace GitHub.Copilot
         }
     }
 
+    /// <summary>Guards SendAndWaitAsync against turns that stall.</summary>
+    public sealed class WaitOptions
+    {
+        /// <summary>Fail (Status NoFirstEvent) when the turn produces no event this soon.</summary>
+        public TimeSpan? FirstEventTimeout { get; set; }
+        /// <summary>Fail (Status Stalled) when the turn is silent this long between events.</summary>
+        public TimeSpan? MaxSilence { get; set; }
+        /// <summary>Also abort the turn when a guard fires.</summary>
+        public bool AbortOnStall { get; set; }
+    }
+
     /// <summary>One conversation. Thread-safe; DisposeAsync destroys it in the CLI.</summary>
     public sealed class CopilotSession : IDisposable
     {
@@ -224,23 +235,37 @@ namespace GitHub.Copilot
         /// <summary>Sends and waits for the turn to end (session.idle); returns its last
         /// assistant.message, or null. Throws CopilotException with Status Timeout after
         /// `timeout` (default 60 s; the turn goes on); cancellation aborts the turn.</summary>
-        public async Task<AssistantMessageEvent> SendAndWaitAsync(MessageOptions options, TimeSpan? timeout = null, CancellationToken cancellationToken = default(CancellationToken))
+        public Task<AssistantMessageEvent> SendAndWaitAsync(MessageOptions options, TimeSpan? timeout = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return SendAndWaitAsync(options, timeout, null, cancellationToken);
+        }
+
+        /// <summary>SendAndWaitAsync with stall guards.</summary>
+        public async Task<AssistantMessageEvent> SendAndWaitAsync(MessageOptions options, TimeSpan? timeout, WaitOptions wait, CancellationToken cancellationToken = default(CancellationToken))
         {
             var json = options.ToJson();
             var ms = (uint)Math.Max(1, (timeout ?? TimeSpan.FromSeconds(60)).TotalMilliseconds);
+            var w = new JObject { ["timeoutMs"] = ms };
+            if (wait != null)
+            {
+                if (wait.FirstEventTimeout.HasValue) w["firstEventTimeoutMs"] = (long)wait.FirstEventTimeout.Value.TotalMilliseconds;
+                if (wait.MaxSilence.HasValue) w["maxSilenceMs"] = (long)wait.MaxSilence.Value.TotalMilliseconds;
+                w["abortOnStall"] = wait.AbortOnStall;
+            }
+            var waitJson = w.ToString(Formatting.None);
             try
             {
                 return await CopilotClient.Blocking(() => With(h =>
                 {
-                    var m = Native.ToUtf8(json);
+                    IntPtr m = Native.ToUtf8(json), wj = Native.ToUtf8(waitJson);
                     try
                     {
                         IntPtr message, err;
-                        Native.Check(Native.copilot_session_send_and_wait(h, m, ms, out message, out err), err);
+                        Native.Check(Native.copilot_session_send_and_wait_opts(h, m, wj, out message, out err), err);
                         var raw = Native.TakeString(message);
                         return raw == null ? null : SessionEvent.Parse(raw) as AssistantMessageEvent;
                     }
-                    finally { Native.FreeUtf8(m); }
+                    finally { Native.FreeUtf8(m); Native.FreeUtf8(wj); }
                 }), cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)

@@ -234,5 +234,42 @@ namespace GitHub.Copilot.Tests
                 Assert.AreEqual(0, p.ExitCode);
             }
         }
+
+        [Test]
+        public void CrashedCliIsRestartedAndTheSessionContinues()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var states = new List<ClientState>();
+                client.OnStateChange((s, why) => { lock (states) states.Add(s); });
+                var session = client.CreateSessionAsync(env.Config()).Result;
+                Assert.AreEqual("The capital of France is Paris.", session.SendAndWaitAsync("What is the capital of France?", Turn).Result.Content);
+                var old = client.CliProcessId;
+                Process.GetProcessById(old).Kill();
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (client.CliProcessId == old || client.CliProcessId == 0 || client.State != ClientState.Connected)
+                {
+                    Assert.Less(DateTime.UtcNow, deadline, "not restarted");
+                    Thread.Sleep(20);
+                }
+                Assert.AreEqual("The capital of Italy is Rome.", session.SendAndWaitAsync("And the capital of Italy?", Turn).Result.Content);
+                lock (states) CollectionAssert.Contains(states, ClientState.Restarting);
+            }
+        }
+
+        [Test]
+        public void StallGuardFiresWhenTheTurnGoesSilent()
+        {
+            using (var env = new TestEnv("stall.yaml"))
+            using (var client = env.Client())
+            {
+                var session = client.CreateSessionAsync(env.Config()).Result;
+                var e = Assert.Throws<AggregateException>(() => session.SendAndWaitAsync(
+                    new MessageOptions { Prompt = "This request never gets an answer." }, Turn,
+                    new WaitOptions { MaxSilence = TimeSpan.FromSeconds(1), AbortOnStall = true }).Wait());
+                Assert.AreEqual(CopilotStatus.Stalled, ((CopilotException)e.InnerException).Status);
+            }
+        }
     }
 }
