@@ -251,3 +251,61 @@ async fn an_unresponsive_cli_is_detected_by_keep_alive_and_restarted() {
     assert!(!common::process_alive(old_pid), "the frozen CLI was killed");
     client.stop(Duration::from_secs(10)).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_give_up_after_the_configured_attempts() {
+    let env = TestEnv::new(&["chat.yaml"]);
+    // A CLI that starts once; every later start fails with a message on stderr.
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("started");
+    let wrapper = dir.path().join("copilot");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nif [ -e {m} ]; then echo 'cannot start again: disk on fire' >&2; exit 7; fi\ntouch {m}\nexec {cli} \"$@\"\n",
+            m = marker.display(),
+            cli = common::cli_path().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut opts = env.client_options();
+    opts["cliPath"] = json!(wrapper);
+    opts["restartAttempts"] = json!(2);
+    opts["restartDelayMs"] = json!(50);
+    let client = Client::new(ClientOptions::from_json(&opts.to_string()).unwrap()).unwrap();
+    let reasons = Arc::new(Mutex::new(Vec::<(ClientState, String)>::new()));
+    let r = reasons.clone();
+    client.on_state_change(Arc::new(move |s, why| {
+        r.lock().unwrap().push((s, why.unwrap_or("").to_string()))
+    }));
+    client.start().await.unwrap();
+    let pid = client.cli_pid().unwrap();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let why = loop {
+        let last = reasons.lock().unwrap().last().cloned();
+        if let Some((ClientState::Error, why)) = last {
+            break why;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "did not give up: {:?}",
+            reasons.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(why.contains("after 2 attempts"), "{why}");
+    assert!(
+        why.contains("disk on fire"),
+        "the last stderr lines are in the reason: {why}"
+    );
+    assert_eq!(client.state(), ClientState::Error);
+    let err = client.ping(None).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Disconnected, "{err}");
+}

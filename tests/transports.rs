@@ -103,8 +103,30 @@ async fn several_clients_share_an_external_server() {
         "{err}"
     );
 
+    // A client of an external server that vanishes reports it and never respawns anything.
+    let watcher = connect(format!("{port}"));
+    watcher.start().await.unwrap();
+    let states = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let st = states.clone();
+    watcher.on_state_change(std::sync::Arc::new(move |s, _| st.lock().unwrap().push(s)));
     server.kill().unwrap();
     server.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while watcher.state() != copilot::ClientState::Disconnected {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "state {:?}",
+            watcher.state()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!states
+        .lock()
+        .unwrap()
+        .contains(&copilot::ClientState::Restarting));
+    let err = watcher.ping(None).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Disconnected, "{err}");
     // The server is gone: calls fail with a clear error, nothing hangs.
     let orphan = connect(format!("{port}"));
     let err = orphan.start().await.unwrap_err();
