@@ -297,7 +297,13 @@ impl Session {
             ));
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<TurnSignal>();
+        // Any event is activity for the stall guard: recorded with one atomic
+        // store, so a flood of deltas costs no task wake-ups.
+        let base = std::time::Instant::now();
+        let activity = Arc::new(AtomicU64::new(0));
+        let seen = activity.clone();
         let waiter = self.shared.subscribe(Arc::new(move |event: &SessionEvent| {
+            seen.store(base.elapsed().as_nanos() as u64 + 1, Ordering::Relaxed);
             let ty = event.event_type();
             if ![
                 types::USER_MESSAGE,
@@ -307,7 +313,6 @@ impl Session {
             ]
             .contains(&ty)
             {
-                let _ = tx.send(TurnSignal::Activity);
                 return;
             }
             let data = event.data::<Value>().unwrap_or(Value::Null);
@@ -339,9 +344,13 @@ impl Session {
             let mut started = false;
             let mut last = None;
             let sent_at = tokio::time::Instant::now();
-            let mut last_event: Option<tokio::time::Instant> = None;
+            let after_send = base.elapsed().as_nanos() as u64;
             loop {
                 // The stall deadline: first event after the send, then silence between events.
+                let last_seen = activity.load(Ordering::Relaxed);
+                let last_event = (last_seen > after_send).then(|| {
+                    tokio::time::Instant::from_std(base + Duration::from_nanos(last_seen - 1))
+                });
                 let stall = match last_event {
                     None => opts
                         .first_event
@@ -351,6 +360,9 @@ impl Session {
                 let stall_at = stall.map(|(t, _)| t);
                 tokio::select! {
                     _ = async { tokio::time::sleep_until(stall_at.unwrap()).await }, if stall_at.is_some() => {
+                        if activity.load(Ordering::Relaxed) != last_seen {
+                            continue; // events arrived meanwhile: a new deadline
+                        }
                         let (_, kind) = stall.unwrap();
                         if opts.abort_on_stall {
                             let _ = self.abort().await;
@@ -363,13 +375,8 @@ impl Session {
                         return Err(Error::new(kind, format!("send_and_wait: the turn stalled: {what}")));
                     }
                     signal = rx.recv() => match signal {
-                        Some(TurnSignal::Activity) => last_event = Some(tokio::time::Instant::now()),
-                        Some(TurnSignal::User(id)) => {
-                            last_event = Some(tokio::time::Instant::now());
-                            started |= id.as_deref() == Some(ours.as_str());
-                        }
+                        Some(TurnSignal::User(id)) => started |= id.as_deref() == Some(ours.as_str()),
                         Some(TurnSignal::Message(origin, ev)) => {
-                            last_event = Some(tokio::time::Instant::now());
                             if origin.as_deref().map_or(started, |o| o == ours) {
                                 started = true;
                                 last = Some(ev);
@@ -503,8 +510,6 @@ impl Session {
 /// What send_and_wait learns from the events, with the id of the user
 /// message each belongs to when the event says.
 enum TurnSignal {
-    /// Any other event of the session: the turn is alive.
-    Activity,
     User(Option<String>),
     Message(Option<String>, Arc<SessionEvent>),
     Idle,
