@@ -697,8 +697,9 @@ async fn describe_close(why: FrameError, child: Option<&ChildProcess>) -> Error 
         }
         FrameError::Eof | FrameError::Io(_) => match child {
             Some(c) => {
-                // stdout closes as the process exits; give the reaper a moment.
-                c.wait_exit(Duration::from_millis(50)).await;
+                // stdout closes as the process exits; give the reaper and the
+                // stderr reader a moment so the error carries both.
+                c.wait_exit_and_stderr(Duration::from_millis(80)).await;
                 Error::disconnected(c.describe_exit())
             }
             None => Error::disconnected("the Copilot CLI server closed the connection"),

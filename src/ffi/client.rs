@@ -301,10 +301,5 @@ pub unsafe extern "C" fn copilot_client_call(
 /// `user_data_free` calls. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_free(client: *mut copilot_client) {
-    if !client.is_null() {
-        let _ = boundary(std::ptr::null_mut(), || {
-            drop(Box::from_raw(client));
-            Ok(())
-        });
-    }
+    free_handle(client);
 }

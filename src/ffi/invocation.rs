@@ -146,12 +146,7 @@ pub unsafe extern "C" fn copilot_tool_invocation_fail(
 /// so the turn never hangs. NULL is a no-op. Non-blocking; any thread.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_tool_invocation_free(invocation: *mut copilot_tool_invocation) {
-    if !invocation.is_null() {
-        let _ = boundary(std::ptr::null_mut(), || {
-            drop(Box::from_raw(invocation));
-            Ok(())
-        });
-    }
+    free_handle(invocation);
 }
 
 /// The request as JSON (the event's data). Borrowed: valid until the request is
@@ -207,10 +202,5 @@ pub unsafe extern "C" fn copilot_permission_request_respond(
 /// NULL is a no-op. Non-blocking; any thread.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_permission_request_free(request: *mut copilot_permission_request) {
-    if !request.is_null() {
-        let _ = boundary(std::ptr::null_mut(), || {
-            drop(Box::from_raw(request));
-            Ok(())
-        });
-    }
+    free_handle(request);
 }

@@ -143,6 +143,17 @@ where
     }
 }
 
+/// Frees a handle the host owns: NULL is a no-op, and a panic in a destructor
+/// (a host `user_data_free` cannot panic, but Rust code can) is contained.
+pub(crate) unsafe fn free_handle<T>(p: *mut T) {
+    if !p.is_null() {
+        let _ = boundary(std::ptr::null_mut(), || {
+            drop(Box::from_raw(p));
+            Ok(())
+        });
+    }
+}
+
 /// A required string argument: NULL and invalid UTF-8 are `InvalidArgument`.
 pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
     if p.is_null() {

@@ -258,10 +258,5 @@ pub unsafe extern "C" fn copilot_request_fail(
 /// NULL is a no-op. Non-blocking; any thread.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_free(request: *mut copilot_request) {
-    if !request.is_null() {
-        let _ = boundary(std::ptr::null_mut(), || {
-            drop(Box::from_raw(request));
-            Ok(())
-        });
-    }
+    free_handle(request);
 }

@@ -213,12 +213,7 @@ pub unsafe extern "C" fn copilot_session_config_on_event(
 /// no-op. Non-blocking; any thread.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_config_free(config: *mut copilot_session_config) {
-    if !config.is_null() {
-        let _ = boundary(std::ptr::null_mut(), || {
-            drop(Box::from_raw(config));
-            Ok(())
-        });
-    }
+    free_handle(config);
 }
 
 unsafe fn open_session(

@@ -40,6 +40,8 @@ struct Shared {
     stderr: Mutex<VecDeque<u8>>,
     /// Wakes async waiters when the child is reaped.
     exit_watch: tokio::sync::watch::Sender<Option<ExitStatus>>,
+    /// True once the child's stderr reached end of file (all of it is in the tail).
+    stderr_closed: tokio::sync::watch::Sender<bool>,
 }
 
 /// A handle to the running (or exited) child. Cloning shares the same process.
@@ -52,12 +54,14 @@ impl ChildProcess {
     /// Takes over a spawned child: starts its reaper and stderr reader threads.
     pub fn adopt(pid: u32, stderr: Option<std::process::ChildStderr>) -> std::io::Result<Self> {
         let (exit_watch, _) = tokio::sync::watch::channel(None);
+        let (stderr_closed, _) = tokio::sync::watch::channel(stderr.is_none());
         let shared = Arc::new(Shared {
             pid: pid as libc::pid_t,
             status: Mutex::new(None),
             exited: Condvar::new(),
             stderr: Mutex::new(VecDeque::new()),
             exit_watch,
+            stderr_closed,
         });
         let reaper = shared.clone();
         std::thread::Builder::new()
@@ -99,6 +103,18 @@ impl ChildProcess {
                 .wait_while_for(&mut status, |s| s.is_none(), timeout);
         }
         *status
+    }
+
+    /// Waits until the child is reaped and its stderr fully read, or `timeout`
+    /// passes: then `describe_exit` has the whole story.
+    pub async fn wait_exit_and_stderr(&self, timeout: Duration) {
+        let mut exit = self.shared.exit_watch.subscribe();
+        let mut stderr = self.shared.stderr_closed.subscribe();
+        let _ = tokio::time::timeout(timeout, async {
+            let _ = exit.wait_for(|s| s.is_some()).await;
+            let _ = stderr.wait_for(|closed| *closed).await;
+        })
+        .await;
     }
 
     /// Waits without blocking a runtime thread until the child is reaped or `timeout` passes.
@@ -241,6 +257,7 @@ fn collect_stderr(mut stderr: std::process::ChildStderr, shared: &Shared) {
             Err(_) => break,
         }
     }
+    shared.stderr_closed.send_replace(true);
 }
 
 #[cfg(test)]

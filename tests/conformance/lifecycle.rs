@@ -7,17 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::scenarios::string_tool;
-use crate::{content, ensure, ok, Ctx, Events, Kind, Scenario};
-
-macro_rules! run {
-    ($area:literal, $name:ident) => {
-        Scenario {
-            area: $area,
-            name: stringify!($name),
-            kind: Kind::Run($name),
-        }
-    };
-}
+use crate::{content, ensure, ok, Ctx, Events, Scenario};
 
 pub fn all() -> Vec<Scenario> {
     vec![

@@ -7,6 +7,17 @@
 //! scenarios, passed, failed, not applicable (another language's API only),
 //! and not yet covered; then `N passed, N failed`.
 
+/// Registers a scenario function under its area; the name is the function's.
+macro_rules! run {
+    ($area:literal, $name:ident) => {
+        crate::Scenario {
+            area: $area,
+            name: stringify!($name),
+            kind: crate::Kind::Run($name),
+        }
+    };
+}
+
 mod abi;
 #[path = "../common/mod.rs"]
 mod common;

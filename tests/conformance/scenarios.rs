@@ -6,17 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use crate::{content, ensure, ok, Ctx, Events, Kind, Scenario, ToolOutcome};
-
-macro_rules! run {
-    ($area:literal, $name:ident) => {
-        Scenario {
-            area: $area,
-            name: stringify!($name),
-            kind: Kind::Run($name),
-        }
-    };
-}
+use crate::{content, ensure, ok, Ctx, Events, Scenario, ToolOutcome};
 
 pub fn all() -> Vec<Scenario> {
     vec![
