@@ -3,6 +3,7 @@
 #   build.sh        build the library, tests and example
 #   build.sh test   ... then run the NUnit tests, printing "N passed, N failed"
 #   build.sh chat   ... then run the example (offline by default)
+#   build.sh bench [events] [toolCalls]   ... then run the wrapper benchmarks
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$root/target/dotnet"
@@ -15,6 +16,7 @@ mcs_ -target:library -out:"$out/GitHub.Copilot.Tests.dll" -r:"$nunit" -r:"$out/G
   "$src/tests/Harness.cs" "$src/tests/CopilotTests.cs"
 mcs_ -out:"$out/ExitProbe.exe" -r:"$out/GitHub.Copilot.dll" "$src/tests/ExitProbe.cs"
 mcs_ -out:"$out/Chat.exe" -r:"$out/GitHub.Copilot.dll" "$src/examples/Chat/Program.cs"
+mcs_ -out:"$out/Bench.exe" -r:"$out/GitHub.Copilot.dll" "$src/bench/Bench.cs"
 export LD_LIBRARY_PATH="$root/target/debug${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 case "${1:-}" in
   test)
@@ -30,4 +32,7 @@ PY
     exit $status ;;
   chat)
     cd "$root" && mono "$out/Chat.exe" "$root" ;;
+  bench)
+    shift
+    mono "$out/Bench.exe" "$@" ;;
 esac
