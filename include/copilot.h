@@ -113,6 +113,19 @@ typedef enum {
 } copilot_client_state;
 
 /**
+ * Severity of a log message; a handler's `max_level` keeps this level and
+ * every more severe one. `COPILOT_LOG_OFF` keeps none.
+ */
+typedef enum {
+  COPILOT_LOG_OFF = 0,
+  COPILOT_LOG_ERROR = 1,
+  COPILOT_LOG_WARN = 2,
+  COPILOT_LOG_INFO = 3,
+  COPILOT_LOG_DEBUG = 4,
+  COPILOT_LOG_TRACE = 5,
+} copilot_log_level;
+
+/**
  * Opaque client handle: one connection to a Copilot CLI server and its sessions.
  */
 typedef struct copilot_client copilot_client;
@@ -168,6 +181,26 @@ typedef void (*copilot_state_fn)(void *user_data, copilot_client_state state, co
  * successful registration, on any thread, after the last callback returned.
  */
 typedef void (*copilot_free_fn)(void *user_data);
+
+/**
+ * Receives one log message.
+ *
+ * - `level`: error … trace.
+ * - `target`: the part of the library that wrote it: "client", "rpc",
+ *   "child", "dispatch", "session", "handlers", "requests", or "cli" for a
+ *   line the Copilot CLI wrote to its stderr.
+ * - `message`: one UTF-8 line or more, secrets already redacted.
+ *
+ * Both strings are borrowed for the duration of the call. Called on whichever
+ * library thread logs (the runtime's workers, the reader, the CLI's stderr
+ * reader, or a thread inside an API call), possibly on several at once: the
+ * handler must be thread-safe, return quickly, and not call libcopilot
+ * (except `copilot_log_set_handler`).
+ */
+typedef void (*copilot_log_fn)(void *user_data,
+                               copilot_log_level level,
+                               const char *target,
+                               const char *message);
 
 /**
  * Answers a host request.
@@ -490,6 +523,30 @@ copilot_status copilot_permission_request_respond(copilot_permission_request *re
  * NULL is a no-op. Non-blocking; any thread.
  */
 void copilot_permission_request_free(copilot_permission_request *request);
+
+/**
+ * Routes the library's logs, and the Copilot CLI's stderr lines (target
+ * "cli", level info), to `handler` for this whole process.
+ *
+ * - `max_level`: a `copilot_log_level`, the most verbose level delivered; messages above it are not
+ *   even formatted.
+ * - `handler`: NULL restores the default: silent, or printed to stderr at the
+ *   level named by the `COPILOT_LOG` environment variable (error, warn, info,
+ *   debug, trace).
+ * - `user_data_free` (may be NULL) runs exactly once, once the handler was
+ *   replaced and its last running call returned, on whichever thread that was;
+ *   not on error.
+ *
+ * Messages are redacted before delivery: GitHub tokens, `Bearer` credentials
+ * and the `githubToken`/`connectionToken` values of every client. Errors:
+ * `COPILOT_ERR_INVALID_ARGUMENT` (level out of range). Non-blocking; any thread,
+ * including from inside the handler itself.
+ */
+copilot_status copilot_log_set_handler(int32_t max_level,
+                                       copilot_log_fn handler,
+                                       void *user_data,
+                                       copilot_free_fn user_data_free,
+                                       copilot_error **err_out);
 
 /**
  * Registers the handler of one kind of host request, replacing any earlier one.

@@ -172,6 +172,13 @@ pub struct Client {
 
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client> {
+        // Tokens never reach a log, whatever message would carry them.
+        for secret in [&options.github_token, &options.connection_token]
+            .into_iter()
+            .flatten()
+        {
+            crate::log::register_secret(secret);
+        }
         let dispatcher = Dispatcher::start("copilot-callbacks").map_err(|e| {
             Error::new(
                 ErrorKind::Internal,

@@ -4,7 +4,8 @@
 //!
 //! Layout: `mod.rs` (status, errors, strings, versions), `client.rs`,
 //! `session.rs` (session config and sessions), `invocation.rs` (tool calls and
-//! permission requests), `callback.rs` (C function pointers with user_data).
+//! permission requests), `request.rs` (host requests and hooks), `log.rs`
+//! (the host's log handler), `callback.rs` (C function pointers with user_data).
 
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
@@ -12,6 +13,7 @@
 mod callback;
 mod client;
 mod invocation;
+mod log;
 mod request;
 mod session;
 
@@ -23,6 +25,7 @@ use crate::error::{Error, ErrorKind, Result};
 pub use callback::*;
 pub use client::*;
 pub use invocation::*;
+pub use log::*;
 pub use request::*;
 pub use session::*;
 

@@ -238,16 +238,15 @@ fn reap(shared: &Shared) {
 
 fn collect_stderr(mut stderr: std::process::ChildStderr, shared: &Shared) {
     let mut chunk = [0u8; 4096];
+    // The current incomplete line, logged once its newline arrives (capped).
+    let mut line = Vec::new();
     loop {
         match stderr.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => {
-                log!(
-                    Level::Debug,
-                    "cli-stderr",
-                    "{}",
-                    String::from_utf8_lossy(&chunk[..n]).trim_end()
-                );
+                if crate::log::enabled(Level::Info) {
+                    log_lines(&mut line, &chunk[..n]);
+                }
                 let mut buf = shared.stderr.lock();
                 buf.extend(&chunk[..n]);
                 let excess = buf.len().saturating_sub(STDERR_TAIL_BYTES);
@@ -257,7 +256,28 @@ fn collect_stderr(mut stderr: std::process::ChildStderr, shared: &Shared) {
             Err(_) => break,
         }
     }
+    if !line.is_empty() {
+        log_lines(&mut line, b"\n");
+    }
     shared.stderr_closed.send_replace(true);
+}
+
+/// Logs each complete line of the CLI's stderr (target "cli", level info).
+fn log_lines(line: &mut Vec<u8>, bytes: &[u8]) {
+    const MAX_LINE: usize = 8 * 1024;
+    for &b in bytes {
+        if b == b'\n' || line.len() >= MAX_LINE {
+            let text = String::from_utf8_lossy(line);
+            let text = text.trim_end();
+            if !text.is_empty() {
+                log!(Level::Info, "cli", "{text}");
+            }
+            line.clear();
+        }
+        if b != b'\n' {
+            line.push(b);
+        }
+    }
 }
 
 #[cfg(test)]
