@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and end-to-end tests against the real Copilot CLI
-# (offline, via copilot-replay), the C ABI tests, the Go and .NET wrappers, and
+# (offline, via copilot-replay), the C ABI tests, the installed package with C
+# and C++ consumers, the Go and .NET wrappers, and
 # the conformance suite when the upstream snapshots are present.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -8,6 +9,10 @@ cd "$root"
 export COPILOT_CLI_PATH="$(tests/support/ensure-cli.sh)"
 export COPILOT_TEST_CACHE="${COPILOT_TEST_CACHE:-$root/target/copilot-cache}"
 cargo test --workspace
+
+# Install under a temporary prefix; C, C++ and static consumers through CMake
+# (find_package) and pkg-config, under ctest.
+tests/packaging/run.sh
 
 # The Go wrapper links target/debug/libcopilot.so and runs copilot-replay.
 cargo build --quiet -p copilot -p copilot-replay
