@@ -180,8 +180,8 @@ pub unsafe extern "C" fn copilot_session_config_add_command(
 }
 
 /// The handler key the request was routed by: "userInput", "elicitation",
-/// "exitPlanMode", "autoModeSwitch", "systemMessageTransform", "hook:<type>" or
-/// "command:<name>". Borrowed until the request is answered; NULL yields NULL.
+/// "exitPlanMode", "autoModeSwitch", "systemMessageTransform", `"hook:<type>"` or
+/// `"command:<name>"`. Borrowed until the request is answered; NULL yields NULL.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_kind(request: *const copilot_request) -> *const c_char {
     match request.as_ref() {
