@@ -618,8 +618,8 @@ copilot_status copilot_session_config_add_command(copilot_session_config *config
 
 /**
  * The handler key the request was routed by: "userInput", "elicitation",
- * "exitPlanMode", "autoModeSwitch", "systemMessageTransform", "hook:<type>" or
- * "command:<name>". Borrowed until the request is answered; NULL yields NULL.
+ * "exitPlanMode", "autoModeSwitch", "systemMessageTransform", `"hook:<type>"` or
+ * `"command:<name>"`. Borrowed until the request is answered; NULL yields NULL.
  */
 const char *copilot_request_kind(const copilot_request *request);
 
