@@ -5,17 +5,22 @@
 //! Matching follows the upstream SDK harness: requests are normalised (see
 //! `normalize`), and the first stored conversation of which a request is a
 //! strict prefix, followed by an assistant message, supplies the reply.
+//!
+//! `record` is the other direction: a proxy to a real provider that writes
+//! conversations in the same format.
 
 pub mod conversations;
 mod http;
 pub mod matcher;
 pub mod normalize;
+pub mod record;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use conversations::Library;
+pub use record::RecordServer;
 
 /// Loading or serving failed.
 #[derive(Debug, Clone)]
