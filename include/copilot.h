@@ -469,7 +469,7 @@ const char *copilot_tool_invocation_json(const copilot_tool_invocation *invocati
  *   any other JSON value is sent as its JSON text.
  *
  * Non-blocking (the answer is queued); any thread. Errors:
- * `COPILOT_ERR_INVALID_ARGUMENT` (NULL invocation or result, bad UTF-8),
+ * `COPILOT_ERR_INVALID_ARGUMENT` (NULL or already answered invocation, NULL result, bad UTF-8),
  * `COPILOT_ERR_INVALID_JSON`; on either, the tool call is answered as failed
  * so the turn goes on.
  */
@@ -484,7 +484,8 @@ copilot_status copilot_tool_invocation_complete(copilot_tool_invocation *invocat
  * - `invocation`: consumed in every case.
  * - `message`: UTF-8 text, or NULL for a generic message.
  *
- * Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL invocation).
+ * Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL or already
+ * answered invocation).
  */
 copilot_status copilot_tool_invocation_fail(copilot_tool_invocation *invocation,
                                             const char *message,
@@ -492,7 +493,8 @@ copilot_status copilot_tool_invocation_fail(copilot_tool_invocation *invocation,
 
 /**
  * Drops an invocation without a result: the tool call is answered as failed,
- * so the turn never hangs. NULL is a no-op. Non-blocking; any thread.
+ * so the turn never hangs. NULL, or an invocation already answered or freed, is
+ * a no-op. Non-blocking; any thread.
  */
 void copilot_tool_invocation_free(copilot_tool_invocation *invocation);
 
@@ -510,8 +512,8 @@ const char *copilot_permission_request_json(const copilot_permission_request *re
  *   `{"kind":"approve-for-session"}`, `{"kind":"reject","feedback"?: string}`,
  *   `{"kind":"user-not-available"}`.
  *
- * Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`,
- * `COPILOT_ERR_INVALID_JSON` (not an object with a string `kind`); on error the
+ * Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL or
+ * already answered), `COPILOT_ERR_INVALID_JSON` (not an object with a string `kind`); on error the
  * request is answered `user-not-available`.
  */
 copilot_status copilot_permission_request_respond(copilot_permission_request *request,
@@ -520,7 +522,7 @@ copilot_status copilot_permission_request_respond(copilot_permission_request *re
 
 /**
  * Drops a request unanswered: it is answered `user-not-available`.
- * NULL is a no-op. Non-blocking; any thread.
+ * NULL, or a request already answered or freed, is a no-op. Non-blocking; any thread.
  */
 void copilot_permission_request_free(copilot_permission_request *request);
 
@@ -632,8 +634,8 @@ const char *copilot_request_json(const copilot_request *request);
  * Answers a host request with `result_json` (shape per kind).
  *
  * `request` is consumed in every case; on invalid JSON the request gets its
- * failure answer. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`,
- * `COPILOT_ERR_INVALID_JSON`.
+ * failure answer. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`
+ * (NULL or already answered), `COPILOT_ERR_INVALID_JSON`.
  */
 copilot_status copilot_request_respond(copilot_request *request,
                                        const char *result_json,
@@ -641,7 +643,8 @@ copilot_status copilot_request_respond(copilot_request *request,
 
 /**
  * Answers a host request as failed with `message` (NULL for a generic one).
- * `request` is consumed. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`.
+ * `request` is consumed. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`
+ * (NULL or already answered).
  */
 copilot_status copilot_request_fail(copilot_request *request,
                                     const char *message,
@@ -649,7 +652,7 @@ copilot_status copilot_request_fail(copilot_request *request,
 
 /**
  * Drops a request unanswered: the official SDKs' default answer is sent.
- * NULL is a no-op. Non-blocking; any thread.
+ * NULL, or a request already answered or freed, is a no-op. Non-blocking; any thread.
  */
 void copilot_request_free(copilot_request *request);
 

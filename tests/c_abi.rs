@@ -19,6 +19,10 @@ fn lib_dir() -> PathBuf {
 }
 
 fn compile(source: &str, out_name: &str) -> PathBuf {
+    compile_with(source, out_name, &[])
+}
+
+fn compile_with(source: &str, out_name: &str, extra_flags: &[&str]) -> PathBuf {
     let root = common::repo_dir();
     let lib = lib_dir();
     assert!(
@@ -29,6 +33,7 @@ fn compile(source: &str, out_name: &str) -> PathBuf {
     let out = lib.join(out_name);
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread"])
+        .args(extra_flags)
         .arg("-I")
         .arg(root.join("include"))
         .arg(root.join(source))
@@ -93,6 +98,86 @@ fn demo_compiles_and_runs_offline() {
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }
+}
+
+/// Runs tests/c/misuse_test.c (built by `compile_with`) under `wrapper`.
+fn run_misuse_program(exe: &std::path::Path, wrapper: &[&str], extra_env: &[(&str, &str)]) {
+    let env = TestEnv::new(&["weather_tool.yaml", "chat.yaml"]);
+    let (program, args) = match wrapper.split_first() {
+        Some((tool, rest)) => (
+            PathBuf::from(tool),
+            [rest, &[exe.to_str().unwrap()]].concat(),
+        ),
+        None => (exe.to_path_buf(), Vec::new()),
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .env("LD_LIBRARY_PATH", lib_dir())
+        .env("COPILOT_TEST_OPTIONS", env.client_options_json())
+        .env(
+            "COPILOT_TEST_SESSION",
+            env.session_fields(json!({"streaming": true})).to_string(),
+        );
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        output.status.success(),
+        "misuse test failed ({:?}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(stdout.contains(", 0 failed"), "{stdout}");
+}
+
+/// Misuse of the C API under AddressSanitizer and UBSan (the program is
+/// instrumented; ASan's allocator also tracks the library's allocations, so
+/// its leak check covers both): no error, no leak.
+#[test]
+fn misuse_is_clean_under_asan_and_ubsan() {
+    let exe = compile_with(
+        "tests/c/misuse_test.c",
+        "misuse_test_asan",
+        &[
+            "-g",
+            "-fsanitize=address,undefined",
+            "-fno-omit-frame-pointer",
+            "-fno-sanitize-recover=all",
+        ],
+    );
+    run_misuse_program(
+        &exe,
+        &[],
+        &[
+            (
+                "ASAN_OPTIONS",
+                "detect_leaks=1:abort_on_error=0:exitcode=86",
+            ),
+            ("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1"),
+        ],
+    );
+}
+
+/// The same program under valgrind memcheck: no invalid access, no definite leak.
+#[test]
+fn misuse_is_clean_under_valgrind() {
+    let exe = compile_with("tests/c/misuse_test.c", "misuse_test_plain", &["-g"]);
+    run_misuse_program(
+        &exe,
+        &[
+            "valgrind",
+            "--quiet",
+            "--error-exitcode=87",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite",
+        ],
+        &[],
+    );
 }
 
 /// The header compiles cleanly as C11 and C++17, and the library exports

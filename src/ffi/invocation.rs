@@ -54,13 +54,13 @@ pub type copilot_permission_fn = Option<
 >;
 
 pub(crate) fn tool_invocation_into_raw(inner: ToolInvocation) -> *mut copilot_tool_invocation {
-    Box::into_raw(Box::new(copilot_tool_invocation { inner }))
+    answer_once::issue(copilot_tool_invocation { inner })
 }
 
 pub(crate) fn permission_request_into_raw(
     inner: PermissionRequest,
 ) -> *mut copilot_permission_request {
-    Box::into_raw(Box::new(copilot_permission_request { inner }))
+    answer_once::issue(copilot_permission_request { inner })
 }
 
 /// The invocation as JSON: `{"sessionId", "toolCallId", "toolName", "arguments"}`.
@@ -70,7 +70,7 @@ pub(crate) fn permission_request_into_raw(
 pub unsafe extern "C" fn copilot_tool_invocation_json(
     invocation: *const copilot_tool_invocation,
 ) -> *const c_char {
-    match invocation.as_ref() {
+    match answer_once::peek(invocation) {
         Some(inv) => inv.inner.json_c(),
         None => std::ptr::null(),
     }
@@ -85,7 +85,7 @@ pub unsafe extern "C" fn copilot_tool_invocation_json(
 ///   any other JSON value is sent as its JSON text.
 ///
 /// Non-blocking (the answer is queued); any thread. Errors:
-/// `COPILOT_ERR_INVALID_ARGUMENT` (NULL invocation or result, bad UTF-8),
+/// `COPILOT_ERR_INVALID_ARGUMENT` (NULL or already answered invocation, NULL result, bad UTF-8),
 /// `COPILOT_ERR_INVALID_JSON`; on either, the tool call is answered as failed
 /// so the turn goes on.
 #[no_mangle]
@@ -95,10 +95,7 @@ pub unsafe extern "C" fn copilot_tool_invocation_complete(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        if invocation.is_null() {
-            return Err(Error::invalid_argument("invocation is NULL"));
-        }
-        let inv = Box::from_raw(invocation).inner;
+        let inv = answer_once::take(invocation, "invocation")?.inner;
         let parsed = arg_str(result_json, "result_json").and_then(|s| {
             serde_json::from_str(s).map_err(|e| Error::invalid_json(format!("result_json: {e}")))
         });
@@ -121,7 +118,8 @@ pub unsafe extern "C" fn copilot_tool_invocation_complete(
 /// - `invocation`: consumed in every case.
 /// - `message`: UTF-8 text, or NULL for a generic message.
 ///
-/// Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL invocation).
+/// Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL or already
+/// answered invocation).
 #[no_mangle]
 pub unsafe extern "C" fn copilot_tool_invocation_fail(
     invocation: *mut copilot_tool_invocation,
@@ -129,10 +127,7 @@ pub unsafe extern "C" fn copilot_tool_invocation_fail(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        if invocation.is_null() {
-            return Err(Error::invalid_argument("invocation is NULL"));
-        }
-        let inv = Box::from_raw(invocation).inner;
+        let inv = answer_once::take(invocation, "invocation")?.inner;
         let message = match arg_opt_str(message, "message") {
             Ok(m) => m.unwrap_or("tool failed").to_string(),
             Err(_) => "tool failed (message was not valid UTF-8)".to_string(),
@@ -143,10 +138,11 @@ pub unsafe extern "C" fn copilot_tool_invocation_fail(
 }
 
 /// Drops an invocation without a result: the tool call is answered as failed,
-/// so the turn never hangs. NULL is a no-op. Non-blocking; any thread.
+/// so the turn never hangs. NULL, or an invocation already answered or freed, is
+/// a no-op. Non-blocking; any thread.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_tool_invocation_free(invocation: *mut copilot_tool_invocation) {
-    free_handle(invocation);
+    answer_once::release(invocation, "invocation");
 }
 
 /// The request as JSON (the event's data). Borrowed: valid until the request is
@@ -155,7 +151,7 @@ pub unsafe extern "C" fn copilot_tool_invocation_free(invocation: *mut copilot_t
 pub unsafe extern "C" fn copilot_permission_request_json(
     request: *const copilot_permission_request,
 ) -> *const c_char {
-    match request.as_ref() {
+    match answer_once::peek(request) {
         Some(r) => r.inner.json_c(),
         None => std::ptr::null(),
     }
@@ -168,8 +164,8 @@ pub unsafe extern "C" fn copilot_permission_request_json(
 ///   `{"kind":"approve-for-session"}`, `{"kind":"reject","feedback"?: string}`,
 ///   `{"kind":"user-not-available"}`.
 ///
-/// Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`,
-/// `COPILOT_ERR_INVALID_JSON` (not an object with a string `kind`); on error the
+/// Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL or
+/// already answered), `COPILOT_ERR_INVALID_JSON` (not an object with a string `kind`); on error the
 /// request is answered `user-not-available`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_permission_request_respond(
@@ -178,10 +174,7 @@ pub unsafe extern "C" fn copilot_permission_request_respond(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        if request.is_null() {
-            return Err(Error::invalid_argument("request is NULL"));
-        }
-        let req = Box::from_raw(request).inner;
+        let req = answer_once::take(request, "request")?.inner;
         let decision = arg_str(decision_json, "decision_json").and_then(|s| {
             let v: serde_json::Value = serde_json::from_str(s)
                 .map_err(|e| Error::invalid_json(format!("decision_json: {e}")))?;
@@ -199,8 +192,8 @@ pub unsafe extern "C" fn copilot_permission_request_respond(
 }
 
 /// Drops a request unanswered: it is answered `user-not-available`.
-/// NULL is a no-op. Non-blocking; any thread.
+/// NULL, or a request already answered or freed, is a no-op. Non-blocking; any thread.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_permission_request_free(request: *mut copilot_permission_request) {
-    free_handle(request);
+    answer_once::release(request, "request");
 }

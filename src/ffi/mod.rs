@@ -5,11 +5,13 @@
 //! Layout: `mod.rs` (status, errors, strings, versions), `client.rs`,
 //! `session.rs` (session config and sessions), `invocation.rs` (tool calls and
 //! permission requests), `request.rs` (host requests and hooks), `log.rs`
-//! (the host's log handler), `callback.rs` (C function pointers with user_data).
+//! (the host's log handler), `callback.rs` (C function pointers with user_data),
+//! `answer_once.rs` (per-call handles refuse a second answer).
 
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+mod answer_once;
 mod callback;
 mod client;
 mod invocation;

@@ -44,7 +44,7 @@ fn request_handler(f: copilot_request_fn, ud: UserData) -> Result<crate::request
     let f = f.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
     Ok(Arc::new(move |req: HostRequest| {
         let json = req.json_c();
-        let raw = Box::into_raw(Box::new(copilot_request { inner: req }));
+        let raw = answer_once::issue(copilot_request { inner: req });
         // SAFETY: host callback; the request handle is now the host's.
         unsafe { f(ud.ptr(), raw, json) }
     }))
@@ -184,7 +184,7 @@ pub unsafe extern "C" fn copilot_session_config_add_command(
 /// `"command:<name>"`. Borrowed until the request is answered; NULL yields NULL.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_kind(request: *const copilot_request) -> *const c_char {
-    match request.as_ref() {
+    match answer_once::peek(request) {
         Some(r) => r.inner.kind_c(),
         None => std::ptr::null(),
     }
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn copilot_request_kind(request: *const copilot_request) -
 /// The request as JSON. Borrowed until the request is answered; NULL yields NULL.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_json(request: *const copilot_request) -> *const c_char {
-    match request.as_ref() {
+    match answer_once::peek(request) {
         Some(r) => r.inner.json_c(),
         None => std::ptr::null(),
     }
@@ -202,8 +202,8 @@ pub unsafe extern "C" fn copilot_request_json(request: *const copilot_request) -
 /// Answers a host request with `result_json` (shape per kind).
 ///
 /// `request` is consumed in every case; on invalid JSON the request gets its
-/// failure answer. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`,
-/// `COPILOT_ERR_INVALID_JSON`.
+/// failure answer. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`
+/// (NULL or already answered), `COPILOT_ERR_INVALID_JSON`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_respond(
     request: *mut copilot_request,
@@ -211,10 +211,7 @@ pub unsafe extern "C" fn copilot_request_respond(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        if request.is_null() {
-            return Err(Error::invalid_argument("request is NULL"));
-        }
-        let req = Box::from_raw(request).inner;
+        let req = answer_once::take(request, "request")?.inner;
         let parsed = arg_str(result_json, "result_json").and_then(|s| {
             serde_json::from_str::<Value>(s)
                 .map_err(|e| Error::invalid_json(format!("result_json: {e}")))
@@ -233,7 +230,8 @@ pub unsafe extern "C" fn copilot_request_respond(
 }
 
 /// Answers a host request as failed with `message` (NULL for a generic one).
-/// `request` is consumed. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`.
+/// `request` is consumed. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`
+/// (NULL or already answered).
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_fail(
     request: *mut copilot_request,
@@ -241,10 +239,7 @@ pub unsafe extern "C" fn copilot_request_fail(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        if request.is_null() {
-            return Err(Error::invalid_argument("request is NULL"));
-        }
-        let req = Box::from_raw(request).inner;
+        let req = answer_once::take(request, "request")?.inner;
         let message = arg_opt_str(message, "message")
             .ok()
             .flatten()
@@ -255,8 +250,8 @@ pub unsafe extern "C" fn copilot_request_fail(
 }
 
 /// Drops a request unanswered: the official SDKs' default answer is sent.
-/// NULL is a no-op. Non-blocking; any thread.
+/// NULL, or a request already answered or freed, is a no-op. Non-blocking; any thread.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_free(request: *mut copilot_request) {
-    free_handle(request);
+    answer_once::release(request, "request");
 }

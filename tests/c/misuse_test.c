@@ -1,0 +1,353 @@
+/*
+ * C API misuse against the real CLI, meant to run under AddressSanitizer +
+ * UBSan and under valgrind memcheck (tests/c_abi.rs does both): every misuse
+ * gets a clear status or is a documented no-op, nothing hangs, and the tools
+ * report no error and no leak.
+ *
+ * Environment (set by tests/c_abi.rs):
+ *   COPILOT_TEST_OPTIONS  client options JSON (real CLI, isolated env)
+ *   COPILOT_TEST_SESSION  session config JSON (BYOK provider = copilot-replay
+ *                         serving tests/conversations/{weather_tool,chat}.yaml)
+ * Prints one "ok"/"not ok" line per check; exits 1 if any failed.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "copilot.h"
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond, ...)                                                    \
+    do {                                                                    \
+        checks++;                                                           \
+        if (cond) {                                                         \
+            printf("ok %d - ", checks);                                     \
+        } else {                                                            \
+            failures++;                                                     \
+            printf("not ok %d - (%s:%d) ", checks, __FILE__, __LINE__);     \
+        }                                                                   \
+        printf(__VA_ARGS__);                                                \
+        printf("\n");                                                       \
+        fflush(stdout);                                                     \
+    } while (0)
+
+static const char *OPTIONS;
+static const char *SESSION;
+
+static const char *WEATHER_TOOL =
+    "{\"name\":\"get_weather\",\"description\":\"Weather for a city\","
+    "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}";
+static const char *PARIS = "{\"prompt\":\"What is the weather in Paris? Use the get_weather tool.\"}";
+static const char *OSLO = "{\"prompt\":\"What is the weather in Oslo? Use the get_weather tool.\"}";
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits up to `ms` for *flag to become non-zero. */
+static int wait_flag(atomic_int *flag, long ms) {
+    for (long waited = 0; waited < ms; waited += 10) {
+        if (atomic_load(flag)) return 1;
+        sleep_ms(10);
+    }
+    return atomic_load(flag) != 0;
+}
+
+/* Runs a call that refers to the macro's own `err`, then checks its status.
+ * (The call runs first: `err` must not be read as an argument beside it.) */
+#define EXPECT(want, what, ...)                     \
+    do {                                            \
+        copilot_error *err = NULL;                  \
+        copilot_status status_ = (__VA_ARGS__);     \
+        expect(status_, err, want, what);           \
+    } while (0)
+
+static copilot_status expect(copilot_status got, copilot_error *err, copilot_status want, const char *what) {
+    CHECK(got == want, "%s -> %d (want %d)%s%s", what, (int)got, (int)want, err ? ": " : "",
+          err ? copilot_error_message(err) : "");
+    copilot_error_free(err);
+    return got;
+}
+
+static copilot_client *start_client(void) {
+    copilot_client *client = NULL;
+    copilot_error *err = NULL;
+    copilot_status st = copilot_client_new(OPTIONS, &client, &err);
+    if (st == COPILOT_OK) st = copilot_client_start(client, &err);
+    CHECK(st == COPILOT_OK, "client starts (%s)", err ? copilot_error_message(err) : "ok");
+    copilot_error_free(err);
+    return client;
+}
+
+/* A session with the weather tool bound to `tool`, approve-all, and an optional event handler. */
+static copilot_session *weather_session(copilot_client *client, copilot_tool_fn tool, void *tool_data,
+                                        copilot_event_fn on_event, void *event_data) {
+    copilot_session_config *cfg = NULL;
+    copilot_session *session = NULL;
+    copilot_error *err = NULL;
+    copilot_status st = copilot_session_config_new(SESSION, &cfg, &err);
+    if (st == COPILOT_OK && tool) st = copilot_session_config_add_tool(cfg, WEATHER_TOOL, tool, tool_data, NULL, &err);
+    if (st == COPILOT_OK) st = copilot_session_config_approve_all(cfg, &err);
+    if (st == COPILOT_OK && on_event) st = copilot_session_config_on_event(cfg, on_event, event_data, NULL, &err);
+    if (st == COPILOT_OK) st = copilot_client_create_session(client, cfg, &session, &err);
+    CHECK(st == COPILOT_OK && session, "session created (%s)", err ? copilot_error_message(err) : "ok");
+    copilot_error_free(err);
+    copilot_session_config_free(cfg);
+    return session;
+}
+
+/* ---- NULLs, bad text, bad JSON ------------------------------------------------------- */
+
+static void test_bad_arguments(void) {
+    copilot_client *client = NULL;
+    copilot_session_config *cfg = NULL;
+    char *out = NULL;
+
+    EXPECT(COPILOT_ERR_INVALID_ARGUMENT, "client_new(NULL out)", copilot_client_new(OPTIONS, NULL, &err));
+    EXPECT(COPILOT_ERR_INVALID_ARGUMENT, "client_new(invalid UTF-8)", copilot_client_new("{\"cliPath\": \"\xc3\x28\"}", &client, &err));
+    EXPECT(COPILOT_ERR_INVALID_JSON, "client_new(truncated JSON)", copilot_client_new("{\"cliPath\": ", &client, &err));
+    EXPECT(COPILOT_ERR_INVALID_ARGUMENT, "client_call(NULL client)", copilot_client_call(NULL, "ping", NULL, &out, &err));
+    EXPECT(COPILOT_ERR_INVALID_ARGUMENT, "session_call(NULL session)", copilot_session_call(NULL, "session.mode.get", NULL, &out, &err));
+    EXPECT(COPILOT_ERR_INVALID_JSON, "config_new(truncated JSON)", copilot_session_config_new("{\"model\": \"gpt-5\",", &cfg, &err));
+    EXPECT(COPILOT_ERR_INVALID_JSON, "config_new(array)", copilot_session_config_new("[\"not\", \"an object\"]", &cfg, &err));
+    CHECK(copilot_session_config_new(NULL, &cfg, NULL) == COPILOT_OK, "config_new(NULL) is the defaults");
+    EXPECT(COPILOT_ERR_INVALID_ARGUMENT, "set_hook(NULL hook type)", copilot_session_config_set_hook(cfg, NULL, (copilot_request_fn)1, NULL, NULL, &err));
+    EXPECT(COPILOT_ERR_INVALID_ARGUMENT, "add_tool(invalid UTF-8)", copilot_session_config_add_tool(cfg, "{\"name\": \"\xff\"}", (copilot_tool_fn)1, NULL, NULL, &err));
+    copilot_session_config_free(cfg);
+    CHECK(out == NULL, "no out-param written on error");
+    CHECK(copilot_log_set_handler(42, NULL, NULL, NULL, NULL) == COPILOT_ERR_INVALID_ARGUMENT,
+          "log_set_handler(level 42)");
+}
+
+/* ---- Unknown session, double close ---------------------------------------------------- */
+
+static void test_unknown_session_and_double_close(void) {
+    copilot_client *client = start_client();
+    copilot_error *err = NULL;
+    copilot_session *ghost = NULL;
+    EXPECT(COPILOT_ERR_RPC, "resume an unknown session", copilot_client_resume_session(client, "6a1b0d6e-0000-4000-8000-000000000000", NULL, &ghost, &err));
+    CHECK(ghost == NULL, "no handle for an unknown session");
+
+    copilot_session *session = weather_session(client, NULL, NULL, NULL, NULL);
+    CHECK(copilot_session_destroy(session, &err) == COPILOT_OK, "destroy");
+    EXPECT(COPILOT_OK, "destroy again is a no-op", copilot_session_destroy(session, &err));
+    EXPECT(COPILOT_ERR_INVALID_STATE, "send after destroy", copilot_session_send(session, "{\"prompt\":\"x\"}", NULL, &err));
+    copilot_session_free(session);
+
+    CHECK(copilot_client_stop(client, 5000, &err) == COPILOT_OK, "stop");
+    EXPECT(COPILOT_OK, "stop again is a no-op", copilot_client_stop(client, 5000, &err));
+    copilot_client_force_stop(client);
+    copilot_client_force_stop(client);
+    char *pong = NULL;
+    EXPECT(COPILOT_ERR_INVALID_STATE, "ping after stop", copilot_client_ping(client, "x", &pong, &err));
+    CHECK(copilot_client_start(client, &err) == COPILOT_OK, "start again after stop");
+    copilot_error_free(err);
+    copilot_client_free(client);
+}
+
+/* ---- Invocations answered twice, or never --------------------------------------------- */
+
+struct answers {
+    atomic_int calls;
+    atomic_int second_status;
+    atomic_int free_after_answer_done;
+};
+
+static void answer_twice(void *ud, copilot_tool_invocation *inv, const char *json) {
+    (void)json;
+    struct answers *a = ud;
+    atomic_fetch_add(&a->calls, 1);
+    copilot_tool_invocation_complete(inv, "\"18C and sunny\"", NULL);
+    copilot_error *err = NULL;
+    atomic_store(&a->second_status, (int)copilot_tool_invocation_complete(inv, "\"again\"", &err));
+    copilot_error_free(err);
+    CHECK(copilot_tool_invocation_json(inv) == NULL, "an answered invocation has no JSON");
+    copilot_tool_invocation_free(inv); /* after the answer: a no-op */
+    copilot_tool_invocation_fail(inv, "late", NULL);
+    atomic_store(&a->free_after_answer_done, 1);
+}
+
+static void drop_unanswered(void *ud, copilot_tool_invocation *inv, const char *json) {
+    (void)json;
+    struct answers *a = ud;
+    atomic_fetch_add(&a->calls, 1);
+    copilot_tool_invocation_free(inv);
+}
+
+static copilot_tool_invocation *kept_invocation;
+
+static void keep_forever(void *ud, copilot_tool_invocation *inv, const char *json) {
+    (void)json;
+    struct answers *a = ud;
+    kept_invocation = inv;
+    atomic_fetch_add(&a->calls, 1);
+}
+
+static void test_answer_twice_and_never(void) {
+    copilot_client *client = start_client();
+    copilot_error *err = NULL;
+    char *answer = NULL;
+
+    struct answers twice = {0};
+    copilot_session *s1 = weather_session(client, answer_twice, &twice, NULL, NULL);
+    copilot_status st = copilot_session_send_and_wait(s1, PARIS, 60000, &answer, &err);
+    CHECK(st == COPILOT_OK && answer && strstr(answer, "18C and sunny in Paris"), "turn with a double answer ends");
+    CHECK(atomic_load(&twice.second_status) == COPILOT_ERR_INVALID_ARGUMENT,
+          "second complete refused (%d)", atomic_load(&twice.second_status));
+    CHECK(atomic_load(&twice.free_after_answer_done), "free and fail after the answer are no-ops");
+    copilot_string_free(answer);
+    answer = NULL;
+    copilot_error_free(err);
+    err = NULL;
+    copilot_session_free(s1);
+
+    /* Freed unanswered: the tool call fails and the model is told so. */
+    struct answers dropped = {0};
+    copilot_session *s2 = weather_session(client, drop_unanswered, &dropped, NULL, NULL);
+    st = copilot_session_send_and_wait(s2, OSLO, 60000, &answer, &err);
+    CHECK(st == COPILOT_OK && answer && strstr(answer, "could not get the weather"),
+          "an unanswered invocation ends the turn with a failed result (%d)", (int)st);
+    copilot_string_free(answer);
+    answer = NULL;
+    copilot_error_free(err);
+    err = NULL;
+    copilot_session_free(s2);
+
+    /* Never answered while the client stops: no hang, and the late free is safe. */
+    struct answers kept = {0};
+    copilot_session *s3 = weather_session(client, keep_forever, &kept, NULL, NULL);
+    CHECK(copilot_session_send(s3, PARIS, NULL, &err) == COPILOT_OK, "send with a tool that never answers");
+    CHECK(wait_flag(&kept.calls, 30000), "tool called");
+    st = copilot_client_stop(client, 10000, &err);
+    CHECK(st == COPILOT_OK, "stop with an invocation outstanding (%d)", (int)st);
+    copilot_error_free(err);
+    copilot_tool_invocation_free(kept_invocation); /* after its client stopped */
+    copilot_session_free(s3);
+    copilot_client_free(client);
+}
+
+/* ---- Freeing handles from inside callbacks, slow callbacks ----------------------------- */
+
+struct freeing {
+    copilot_session *session;
+    copilot_client *client;
+    atomic_int freed;
+    atomic_int events_after_free;
+};
+
+static void free_session_on_message(void *ud, const char *type, const char *json, size_t len) {
+    (void)json;
+    (void)len;
+    struct freeing *f = ud;
+    if (atomic_load(&f->freed)) {
+        atomic_fetch_add(&f->events_after_free, 1);
+        return;
+    }
+    if (strcmp(type, COPILOT_EVENT_ASSISTANT_MESSAGE) == 0) {
+        copilot_session_free(f->session); /* frees the handle this callback belongs to */
+        atomic_store(&f->freed, 1);
+    }
+}
+
+static void free_client_on_message(void *ud, const char *type, const char *json, size_t len) {
+    (void)json;
+    (void)len;
+    struct freeing *f = ud;
+    if (strcmp(type, COPILOT_EVENT_ASSISTANT_MESSAGE) == 0 && !atomic_load(&f->freed)) {
+        copilot_session_free(f->session);
+        copilot_client_free(f->client); /* the client whose thread runs this callback */
+        atomic_store(&f->freed, 1);
+    }
+}
+
+static void complete_now(void *ud, copilot_tool_invocation *inv, const char *json) {
+    (void)ud;
+    (void)json;
+    copilot_tool_invocation_complete(inv, "\"18C and sunny\"", NULL);
+}
+
+static void slow_tool(void *ud, copilot_tool_invocation *inv, const char *json) {
+    (void)json;
+    atomic_fetch_add((atomic_int *)ud, 1);
+    sleep_ms(2000); /* blocks the client's callback thread */
+    copilot_tool_invocation_complete(inv, "\"18C and sunny\"", NULL);
+}
+
+struct counted {
+    atomic_int events;
+    atomic_int idle;
+};
+
+static void count_events(void *ud, const char *type, const char *json, size_t len) {
+    (void)json;
+    (void)len;
+    struct counted *c = ud;
+    atomic_fetch_add(&c->events, 1);
+    if (strcmp(type, COPILOT_EVENT_SESSION_IDLE) == 0) atomic_fetch_add(&c->idle, 1);
+}
+
+static void test_free_inside_callbacks_and_slow_callbacks(void) {
+    copilot_error *err = NULL;
+
+    /* A session freed by its own event handler. */
+    copilot_client *client = start_client();
+    struct freeing fs = {0};
+    fs.session = weather_session(client, complete_now, NULL, free_session_on_message, &fs);
+    CHECK(copilot_session_send(fs.session, PARIS, NULL, &err) == COPILOT_OK, "send");
+    CHECK(wait_flag(&fs.freed, 30000), "session freed inside its event callback");
+    sleep_ms(300);
+    CHECK(atomic_load(&fs.events_after_free) == 0, "no event delivered after the free (%d)",
+          atomic_load(&fs.events_after_free));
+    char *pong = NULL;
+    CHECK(copilot_client_ping(client, "still alive", &pong, &err) == COPILOT_OK, "client still works");
+    copilot_string_free(pong);
+
+    /* A callback that takes seconds: nothing lost, the turn completes. */
+    atomic_int slow_calls = 0;
+    struct counted counted = {0};
+    copilot_session *slow = weather_session(client, slow_tool, &slow_calls, count_events, &counted);
+    char *answer = NULL;
+    copilot_status st = copilot_session_send_and_wait(slow, PARIS, 60000, &answer, &err);
+    CHECK(st == COPILOT_OK && answer && strstr(answer, "18C and sunny in Paris"), "slow tool turn completes (%d)",
+          (int)st);
+    CHECK(atomic_load(&slow_calls) == 1 && atomic_load(&counted.idle) == 1, "every event still delivered (%d events)",
+          atomic_load(&counted.events));
+    copilot_string_free(answer);
+    copilot_error_free(err);
+    err = NULL;
+    copilot_session_free(slow);
+    copilot_client_stop(client, 5000, NULL);
+    copilot_client_free(client);
+
+    /* A client freed from inside one of its callbacks. */
+    struct freeing fc = {0};
+    fc.client = start_client();
+    fc.session = weather_session(fc.client, complete_now, NULL, free_client_on_message, &fc);
+    CHECK(copilot_session_send(fc.session, PARIS, NULL, &err) == COPILOT_OK, "send");
+    CHECK(wait_flag(&fc.freed, 30000), "client freed inside its own callback");
+    copilot_error_free(err);
+}
+
+int main(void) {
+    OPTIONS = getenv("COPILOT_TEST_OPTIONS");
+    SESSION = getenv("COPILOT_TEST_SESSION");
+    if (!OPTIONS || !SESSION) {
+        fprintf(stderr, "COPILOT_TEST_OPTIONS and COPILOT_TEST_SESSION must be set\n");
+        return 2;
+    }
+    test_bad_arguments();
+    test_unknown_session_and_double_close();
+    test_answer_twice_and_never();
+    test_free_inside_callbacks_and_slow_callbacks();
+    /* Background shutdowns of freed clients finish before the leak check runs. */
+    sleep_ms(1500);
+    printf("%d checks, %d failed\n", checks, failures);
+    return failures ? 1 : 0;
+}
