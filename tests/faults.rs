@@ -309,3 +309,59 @@ async fn restarts_give_up_after_the_configured_attempts() {
     let err = client.ping(None).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Disconnected, "{err}");
 }
+
+/// The model endpoint answers 429 or 500 (copilot-replay `errors:` entries):
+/// `session.error` reaches the host, send_and_wait fails cleanly with it, and
+/// the session stays usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_endpoint_errors_reach_the_host_as_session_errors() {
+    let env = TestEnv::new(&["model_errors.yaml"]);
+    let client =
+        Client::new(ClientOptions::from_json(&env.client_options_json()).unwrap()).unwrap();
+    for (prompt, status) in [
+        ("Trigger a rate limit.", "429"),
+        ("Trigger a server error.", "500"),
+    ] {
+        let mut cfg = SessionConfig::from_json(&env.session_fields(json!({})).to_string()).unwrap();
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let seen = errors.clone();
+        cfg.on_event
+            .push(Arc::new(move |ev: &copilot::SessionEvent| {
+                if ev.event_type() == "session.error" {
+                    seen.lock().unwrap().push(ev.json().to_string());
+                }
+            }));
+        let session = client.create_session(cfg).await.unwrap();
+        let started = Instant::now();
+        let err = session
+            .send_and_wait(json!({ "prompt": prompt }), Duration::from_secs(90))
+            .await
+            .expect_err("the turn fails");
+        println!(
+            "HTTP {status}: turn failed after {:?}: {err}",
+            started.elapsed()
+        );
+        assert_eq!(err.kind, ErrorKind::SessionError, "{prompt}: {err}");
+        assert!(err.to_string().contains(status), "{err}");
+        let errors = errors.lock().unwrap().clone();
+        assert_eq!(errors.len(), 1, "one session.error: {errors:?}");
+        assert!(
+            errors[0].contains(&format!("\"statusCode\":{status}")),
+            "{errors:?}"
+        );
+
+        if status == "429" {
+            // The same session answers the next prompt.
+            let answer = session
+                .send_and_wait(
+                    json!({"prompt": "What is the capital of France?"}),
+                    Duration::from_secs(60),
+                )
+                .await
+                .unwrap()
+                .expect("an answer");
+            assert!(answer.json().contains("The capital of France is Paris."));
+        }
+    }
+    client.stop(Duration::from_secs(10)).await.unwrap();
+}
