@@ -2,6 +2,8 @@
 //! pending replies, and the peer's notifications and requests handed to a callback.
 
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzz;
 mod peer;
 
 pub use peer::{read_loop, BoxWriter, Inbound, RpcPeer};

@@ -1,0 +1,67 @@
+//! Entry point for the libFuzzer target in `fuzz/`: arbitrary bytes from the
+//! "CLI" go through the same framing, JSON-RPC routing and event parsing as a
+//! live connection, and requests are answered. Nothing here may panic, abort
+//! or allocate past the frame limits.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+
+use super::{codes, read_loop, Inbound, RpcPeer};
+use crate::events::SessionEvent;
+
+/// Body cap for fuzzing; the header cap is the production one. Smaller than
+/// the production body cap only so each input runs fast.
+const FUZZ_MAX_BODY: usize = 1024 * 1024;
+
+thread_local! {
+    static RUNTIME: RefCell<Option<tokio::runtime::Runtime>> = const { RefCell::new(None) };
+}
+
+#[derive(serde::Deserialize)]
+struct EventParams<'a> {
+    #[serde(rename = "sessionId")]
+    _session_id: String,
+    #[serde(borrow)]
+    event: &'a RawValue,
+}
+
+/// Feeds `data` to a peer as if the CLI had written it.
+pub fn feed(data: &[u8]) {
+    RUNTIME.with(|rt| {
+        let mut rt = rt.borrow_mut();
+        let rt = rt.get_or_insert_with(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("fuzz runtime")
+        });
+        rt.block_on(async {
+            let peer = RpcPeer::new(Box::new(tokio::io::sink()));
+            let answer = peer.clone();
+            let reader = tokio::io::BufReader::new(data);
+            let _why = read_loop(reader, peer.clone(), FUZZ_MAX_BODY, move |inbound| {
+                let peer: Arc<RpcPeer> = answer.clone();
+                async move {
+                    match inbound {
+                        Inbound::Request { id, .. } => {
+                            let _ = peer
+                                .respond::<()>(&id, Err((codes::METHOD_NOT_FOUND, "fuzz")))
+                                .await;
+                        }
+                        Inbound::Notification { method, params } if method == "session.event" => {
+                            if let Ok(p) = serde_json::from_str::<EventParams>(params.get()) {
+                                if let Some(ev) = SessionEvent::from_raw(Arc::from("s"), p.event) {
+                                    let _ = (ev.event_type(), ev.data::<serde_json::Value>());
+                                }
+                            }
+                        }
+                        Inbound::Notification { .. } => {}
+                    }
+                }
+            })
+            .await;
+            peer.fail_all(crate::Error::disconnected("fuzz input ended"));
+        });
+    });
+}
