@@ -1,6 +1,9 @@
 //! `copilot-replay [--port N] [--host H] [--workdir DIR] PATH...` serves recorded
-//! conversations; `copilot-replay record --upstream URL --out DIR` records them
-//! from a real OpenAI-compatible provider.
+//! conversations; `copilot-replay record --upstream URL --out DIR [--port N]
+//! [--host H] [--workdir DIR]` records them from a real OpenAI-compatible
+//! provider: point the app's base URL at the printed address + `/v1`, and each
+//! conversation lands in DIR as one YAML file that `copilot-replay DIR` replays.
+//! Credentials are forwarded to the provider but never written.
 
 use std::io::Write;
 use std::path::PathBuf;

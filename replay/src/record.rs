@@ -74,6 +74,8 @@ struct Book {
     models: Vec<String>,
     /// One entry per file: its path and its conversation's messages.
     files: Vec<(PathBuf, Vec<Message>)>,
+    /// Number for the next new file's name.
+    next_number: usize,
 }
 
 impl RecordServer {
@@ -96,6 +98,12 @@ impl RecordServer {
         }
         std::fs::create_dir_all(out_dir)
             .map_err(|e| ReplayError::new(format!("cannot create {}: {e}", out_dir.display())))?;
+        // Recording again into the same folder continues its numbering.
+        let existing = std::fs::read_dir(out_dir)
+            .map_err(|e| ReplayError::new(format!("cannot list {}: {e}", out_dir.display())))?
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+            .count();
         let client = reqwest::Client::builder()
             .build()
             .map_err(|e| ReplayError::new(format!("HTTP client: {e}")))?;
@@ -107,6 +115,7 @@ impl RecordServer {
                 workdir: workdir.map(str::to_owned),
                 models: Vec::new(),
                 files: Vec::new(),
+                next_number: existing + 1,
             }),
             in_flight: (Mutex::new(0), Condvar::new()),
         });
@@ -391,12 +400,17 @@ impl Recorder {
                 i
             }
             None => {
-                let name = format!(
-                    "{:03}-{}.yaml",
-                    book.files.len() + 1,
-                    slug(first_user_text(&messages))
-                );
-                let path = book.dir.join(name);
+                let slug = slug(first_user_text(&messages));
+                // Never overwrite a file this recorder did not write.
+                let path = loop {
+                    let path = book
+                        .dir
+                        .join(format!("{:03}-{slug}.yaml", book.next_number));
+                    book.next_number += 1;
+                    if !path.exists() {
+                        break path;
+                    }
+                };
                 book.files.push((path, messages));
                 book.files.len() - 1
             }
@@ -442,10 +456,15 @@ fn slug(text: &str) -> String {
     }
 }
 
-/// Temp file and rename: a killed recorder leaves the previous version whole.
+/// Temp file and rename: a killed recorder leaves the previous version whole
+/// (synced first, so a crash of the machine does too).
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
     let tmp = path.with_extension("yaml.tmp");
-    std::fs::write(&tmp, text)?;
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    drop(file);
     std::fs::rename(&tmp, path)
 }
 

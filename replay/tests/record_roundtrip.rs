@@ -2,7 +2,8 @@
 //! upstream provider, the recorder proxies a two-request tool conversation
 //! (one JSON reply, one streamed), and the recording then replays the same.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use copilot_replay::{RecordServer, ReplayServer};
 use serde_json::{json, Value};
@@ -87,7 +88,7 @@ async fn recorded_conversation_replays_the_same() {
 
     let (live_call, live_text) = converse(&client, &recorder.base_url()).await;
     assert_eq!(live_text, "It is 18C and sunny in Paris.");
-    // The upstream saw both requests, with the client's credentials passed on.
+    // Both requests reached the upstream (headers: see headers_and_paths_are_forwarded).
     assert_eq!(upstream.requests().len(), 2);
 
     // Recording happens as the reply ends; give the writer a moment.
@@ -141,4 +142,124 @@ async fn upstream_errors_pass_through_unrecorded() {
     assert!(body.contains("no_matching_conversation"), "{body}");
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
+
+/// What the echo upstream saw of one request: path, authorization, api-key.
+type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+
+/// A stand-in provider that notes each request's path and credentials and
+/// answers every request with the same one-choice `chat.completion`.
+async fn echo_upstream() -> (String, Seen) {
+    use axum::extract::{Request, State};
+    async fn echo(State(seen): State<Seen>, request: Request) -> axum::Json<Value> {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        seen.lock().unwrap().push((
+            request.uri().path().to_string(),
+            header("authorization"),
+            header("api-key"),
+        ));
+        axum::Json(json!({
+            "id": "c1", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": "echo reply"}}],
+        }))
+    }
+    let seen = Seen::default();
+    let app = axum::Router::new().fallback(echo).with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, seen)
+}
+
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Polls until `dir` holds `n` YAML files (recording ends after the reply).
+async fn wait_for_files(dir: &Path, n: usize) -> Vec<PathBuf> {
+    for _ in 0..100 {
+        if yaml_files(dir).len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    yaml_files(dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_and_paths_are_forwarded() {
+    let client = reqwest::Client::new();
+    let (upstream, seen) = echo_upstream().await;
+    let out = tempfile::tempdir().unwrap();
+    let chat = json!({"model": "m", "messages": [{"role": "user", "content": "same prompt"}]});
+    let send = |base: String, path: &'static str| {
+        let request = if path == "/models" {
+            client.get(format!("{base}{path}"))
+        } else {
+            client.post(format!("{base}{path}")).json(&chat)
+        };
+        async move {
+            let r = request
+                .header("authorization", SECRET)
+                .header("api-key", "key-abc-789")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        }
+    };
+
+    let recorder = RecordServer::start(&upstream, out.path(), None, "127.0.0.1", 0).unwrap();
+    let body = send(recorder.base_url(), "/chat/completions").await;
+    assert!(body.contains("echo reply"), "{body}");
+    send(recorder.base_url(), "/models").await;
+    let files = wait_for_files(out.path(), 1).await;
+    drop(recorder);
+    // The path after /v1 is appended to the upstream's; credentials pass unchanged.
+    let expected = |path: &str| {
+        (
+            path.to_string(),
+            SECRET.to_string(),
+            "key-abc-789".to_string(),
+        )
+    };
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [expected("/v1/chat/completions"), expected("/v1/models")]
+    );
+    assert_eq!(
+        files.len(),
+        1,
+        "only chat completions are recorded: {files:?}"
+    );
+    let first = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(first.contains("echo reply"), "{first}");
+    assert!(
+        !first.contains("secret-xyz") && !first.contains("key-abc"),
+        "{first}"
+    );
+
+    // A second recorder on the same folder adds a file and leaves the first alone,
+    // even for a conversation that would get the same name.
+    let recorder = RecordServer::start(&upstream, out.path(), None, "127.0.0.1", 0).unwrap();
+    send(recorder.base_url(), "/chat/completions").await;
+    let files = wait_for_files(out.path(), 2).await;
+    drop(recorder);
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), first);
 }
