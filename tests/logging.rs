@@ -132,6 +132,44 @@ fn log_handler_filters_redacts_and_frees() {
         assert_eq!(status, copilot_status::COPILOT_ERR_INVALID_ARGUMENT);
         copilot_error_free(err);
 
+        // The CLI's stderr lines arrive one by one as target "cli": here from a
+        // CLI that fails at start-up with two lines of explanation.
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("copilot");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\necho 'first line: cannot start' >&2\necho 'second line: ghp_Zz9Yy8Xx7Ww6Vv5Uu4' >&2\nexit 3\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let info = install(copilot_log_level::COPILOT_LOG_INFO);
+        let fake_options = CString::new(json!({"cliPath": fake}).to_string()).unwrap();
+        let mut failing: *mut copilot_client = ptr::null_mut();
+        ok(copilot_client_new(
+            fake_options.as_ptr(),
+            &mut failing,
+            ptr::null_mut(),
+        ));
+        assert_ne!(
+            copilot_client_start(failing, ptr::null_mut()),
+            copilot_status::COPILOT_OK
+        );
+        copilot_client_free(failing);
+        let cli_lines: Vec<String> = (*info)
+            .records
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.1 == "cli")
+            .map(|r| r.2.clone())
+            .collect();
+        assert_eq!(
+            cli_lines,
+            ["first line: cannot start", "second line: [REDACTED]"],
+            "each stderr line logged once, redacted"
+        );
+
         // NULL restores the default; the last handler is freed exactly once.
         ok(copilot_log_set_handler(
             0,
@@ -140,7 +178,7 @@ fn log_handler_filters_redacts_and_frees() {
             None,
             ptr::null_mut(),
         ));
-        assert_eq!(FREED.load(Ordering::SeqCst), 2);
+        assert_eq!(FREED.load(Ordering::SeqCst), 3);
 
         ok(copilot_client_stop(client, 5000, ptr::null_mut()));
         copilot_client_free(client);
