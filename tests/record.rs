@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::TestEnv;
-use copilot::{Client, ClientOptions, PermissionPolicy, SessionConfig, Tool, ToolInvocation};
+use copilot::{Client, ClientOptions, PermissionPolicy, SessionConfig, ToolInvocation};
 use copilot_replay::{RecordServer, ReplayServer};
 use serde_json::{json, Value};
 
@@ -23,17 +23,11 @@ async fn weather_turn(env: &TestEnv, base_url: &str) -> (String, usize) {
     let mut cfg = SessionConfig::from_json(&fields.to_string()).unwrap();
     let calls = Arc::new(Mutex::new(0));
     let counter = calls.clone();
-    cfg.tools.push(Tool {
-        declaration: json!({
-            "name": "get_weather",
-            "description": "Current weather for a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-        }),
-        handler: Arc::new(move |inv: ToolInvocation| {
+    cfg.tools
+        .push(common::weather_tool(move |inv: ToolInvocation| {
             *counter.lock().unwrap() += 1;
             inv.complete(json!("18C and sunny"))
-        }),
-    });
+        }));
     cfg.permission = Some(PermissionPolicy::ApproveAll);
     let session = client.create_session(cfg).await.unwrap();
     let answer = session

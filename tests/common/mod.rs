@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use copilot::{Tool, ToolInvocation};
 use copilot_replay::ReplayServer;
 use serde_json::{json, Value};
 
@@ -152,5 +153,17 @@ pub fn process_alive(pid: u32) -> bool {
             .next()
             .is_some_and(|rest| rest.starts_with('Z')),
         Err(_) => false,
+    }
+}
+
+/// The `get_weather` tool that the conversations in tests/conversations call.
+pub fn weather_tool(handler: impl Fn(ToolInvocation) + Send + Sync + 'static) -> Tool {
+    Tool {
+        declaration: json!({
+            "name": "get_weather",
+            "description": "Current weather for a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        }),
+        handler: std::sync::Arc::new(handler),
     }
 }
