@@ -72,6 +72,21 @@ impl Connection {
         self.closed.subscribe()
     }
 
+    /// Why the reader saw the connection close, waiting briefly for it;
+    /// `fallback` if it has not closed by then.
+    async fn reader_account(&self, fallback: Error) -> Error {
+        let mut closed = self.closed_watch();
+        let account = tokio::time::timeout(Duration::from_secs(2), async {
+            closed
+                .wait_for(|c| c.is_some())
+                .await
+                .ok()
+                .and_then(|c| c.clone())
+        })
+        .await;
+        account.ok().flatten().unwrap_or(fallback)
+    }
+
     pub fn closed_error(&self) -> Error {
         self.peer.closed_error()
     }
@@ -439,6 +454,13 @@ impl Client {
                 Ok(conn)
             }
             Ok(Err(e)) => {
+                let e = if e.kind == ErrorKind::Disconnected {
+                    // A write can fail (broken pipe) before the reader sees the
+                    // CLI exit; the reader's account names its exit status and stderr.
+                    conn.reader_account(e).await
+                } else {
+                    e
+                };
                 conn.kill(e.clone());
                 Err(e)
             }
@@ -715,14 +737,6 @@ async fn describe_close(why: FrameError, child: Option<&ChildProcess>) -> Error 
 }
 
 #[derive(Deserialize)]
-struct EventParams<'a> {
-    #[serde(rename = "sessionId")]
-    session_id: String,
-    #[serde(borrow)]
-    event: &'a RawValue,
-}
-
-#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ToolRequestData {
     request_id: String,
@@ -757,21 +771,16 @@ async fn route_inbound(
     msg: Inbound,
 ) {
     match msg {
-        Inbound::Notification { method, params } if method == "session.event" => {
-            let Ok(p) = serde_json::from_str::<EventParams>(params.get()) else {
-                log!(Level::Warn, "client", "malformed session.event dropped");
-                return;
-            };
-            let Some(session) = router.sessions.lock().get(&p.session_id).cloned() else {
+        Inbound::Event { session_id, event } => {
+            let Some(session) = router.sessions.lock().get(&session_id).cloned() else {
                 log!(
                     Level::Debug,
                     "client",
-                    "event for unknown session {} dropped",
-                    p.session_id
+                    "event for unknown session {session_id} dropped"
                 );
                 return;
             };
-            let Some(event) = SessionEvent::from_raw(session.id.clone(), p.event) else {
+            let Some(event) = SessionEvent::from_json(session.id.clone(), event) else {
                 log!(
                     Level::Warn,
                     "client",
