@@ -68,7 +68,7 @@ impl Dispatcher {
             .spawn(move || {
                 let _ = worker.thread.set(std::thread::current().id());
                 let _ = ready_tx.send(());
-                while let Some((job, permit)) = rx.blocking_recv() {
+                while let Some((job, permit)) = next_job(&mut rx) {
                     if catch_unwind(AssertUnwindSafe(job)).is_err() {
                         log!(
                             Level::Error,
@@ -105,6 +105,12 @@ impl Dispatcher {
 
     /// Queues a job, waiting for room when the host is behind.
     pub async fn dispatch(&self, job: Job) {
+        // Fast path: room in the queue (the common case, even under a flood).
+        if let Ok(permit) = self.shared.permits.try_acquire() {
+            permit.forget();
+            let _ = self.tx.send((job, true));
+            return;
+        }
         loop {
             let changed = self.shared.blocked_changed.notified();
             tokio::pin!(changed);
@@ -130,6 +136,40 @@ impl Dispatcher {
     /// Queues a job without waiting (for jobs not driven by peer input).
     pub fn dispatch_now(&self, job: Job) {
         let _ = self.tx.send((job, false));
+    }
+}
+
+/// How long the callback thread polls for the next job before it sleeps.
+/// Under a flood of events the next one is microseconds away, and sleeping
+/// would cost a futex wake-up and two context switches per event.
+const SPIN_BEFORE_SLEEP: std::time::Duration = std::time::Duration::from_micros(50);
+
+/// The next job: at once if queued, after a short spin if one arrives, else
+/// after sleeping until one does. `None` once every sender is gone.
+fn next_job(rx: &mut mpsc::UnboundedReceiver<(Job, bool)>) -> Option<(Job, bool)> {
+    use tokio::sync::mpsc::error::TryRecvError;
+    match rx.try_recv() {
+        Ok(job) => return Some(job),
+        Err(TryRecvError::Disconnected) => return None,
+        Err(TryRecvError::Empty) => {}
+    }
+    let started = std::time::Instant::now();
+    let mut spins = 0u32;
+    loop {
+        std::hint::spin_loop();
+        spins += 1;
+        if spins.is_multiple_of(64) {
+            match rx.try_recv() {
+                Ok(job) => return Some(job),
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) => {}
+            }
+            if started.elapsed() > SPIN_BEFORE_SLEEP {
+                return rx.blocking_recv();
+            }
+            // Let the producer run if it shares this core.
+            std::thread::yield_now();
+        }
     }
 }
 

@@ -38,6 +38,18 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(
     line: &mut Vec<u8>,
     max_body: usize,
 ) -> Result<Vec<u8>, FrameError> {
+    let mut body = Vec::new();
+    read_frame_into(reader, line, &mut body, max_body).await?;
+    Ok(body)
+}
+
+/// As `read_frame`, into `body` (its buffer is reused across frames).
+pub async fn read_frame_into<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    body: &mut Vec<u8>,
+    max_body: usize,
+) -> Result<(), FrameError> {
     let mut content_length: Option<usize> = None;
     let mut header_bytes = 0usize;
     let mut first = true;
@@ -87,10 +99,18 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(
             "Content-Length {len} exceeds the limit of {max_body} bytes"
         )));
     }
-    let mut body = vec![0u8; len];
-    reader.read_exact(&mut body).await.map_err(FrameError::Io)?;
-    Ok(body)
+    body.clear();
+    body.resize(len, 0);
+    reader.read_exact(body).await.map_err(FrameError::Io)?;
+    // A rare huge frame must not pin its buffer for the connection's life.
+    if body.capacity() > KEEP_BODY_CAPACITY && len <= KEEP_BODY_CAPACITY {
+        body.shrink_to(KEEP_BODY_CAPACITY);
+    }
+    Ok(())
 }
+
+/// Body buffer capacity kept between frames.
+const KEEP_BODY_CAPACITY: usize = 1024 * 1024;
 
 fn trim_line(line: &[u8]) -> &[u8] {
     let mut end = line.len();

@@ -6,8 +6,6 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use serde_json::value::RawValue;
-
 use super::{codes, read_loop, Inbound, RpcPeer};
 use crate::events::SessionEvent;
 
@@ -17,14 +15,6 @@ const FUZZ_MAX_BODY: usize = 1024 * 1024;
 
 thread_local! {
     static RUNTIME: RefCell<Option<tokio::runtime::Runtime>> = const { RefCell::new(None) };
-}
-
-#[derive(serde::Deserialize)]
-struct EventParams<'a> {
-    #[serde(rename = "sessionId")]
-    _session_id: String,
-    #[serde(borrow)]
-    event: &'a RawValue,
 }
 
 /// Feeds `data` to a peer as if the CLI had written it.
@@ -49,11 +39,9 @@ pub fn feed(data: &[u8]) {
                                 .respond::<()>(&id, Err((codes::METHOD_NOT_FOUND, "fuzz")))
                                 .await;
                         }
-                        Inbound::Notification { method, params } if method == "session.event" => {
-                            if let Ok(p) = serde_json::from_str::<EventParams>(params.get()) {
-                                if let Some(ev) = SessionEvent::from_raw(Arc::from("s"), p.event) {
-                                    let _ = (ev.event_type(), ev.data::<serde_json::Value>());
-                                }
+                        Inbound::Event { event, .. } => {
+                            if let Some(ev) = SessionEvent::from_json(Arc::from("s"), event) {
+                                let _ = (ev.event_type(), ev.data::<serde_json::Value>());
                             }
                         }
                         Inbound::Notification { .. } => {}

@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,16 +10,22 @@ use serde_json::value::RawValue;
 use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 
-use super::frame::{encode_frame, read_frame, FrameError};
+use super::frame::{encode_frame, read_frame_into, FrameError};
 use crate::error::{Error, Result};
 use crate::log::{log, Level};
 
 pub type BoxWriter = Box<dyn AsyncWrite + Send + Unpin>;
 type Reply = Result<Box<RawValue>>;
 
+/// The notification that carries session events, decoded on a fast path.
+pub const SESSION_EVENT: &str = "session.event";
+
 /// A message the peer sent us that is not a reply to one of our requests.
 #[derive(Debug)]
 pub enum Inbound {
+    /// A `session.event` notification: `params.sessionId` and the raw
+    /// `params.event` object (validated JSON), decoded in the frame's single pass.
+    Event { session_id: String, event: String },
     Notification {
         method: String,
         params: Box<RawValue>,
@@ -69,18 +76,74 @@ struct OutError<'a> {
     message: &'a str,
 }
 
-#[derive(Deserialize)]
+/// One inbound frame, decoded in a single pass. When `method` precedes
+/// `params` (as every JSON-RPC writer orders them) a `session.event`'s params
+/// are decoded in the same pass; otherwise they are re-read afterwards.
 struct InMessage<'a> {
-    #[serde(borrow, default)]
     id: Option<&'a RawValue>,
-    #[serde(default)]
-    method: Option<String>,
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    params: InParams<'a>,
     result: Option<&'a RawValue>,
-    #[serde(default)]
     error: Option<InError<'a>>,
+}
+
+enum InParams<'a> {
+    Absent,
+    Raw(&'a RawValue),
+    Event(EventParams<'a>),
+}
+
+#[derive(Deserialize)]
+struct EventParams<'a> {
+    #[serde(borrow, rename = "sessionId")]
+    session_id: Cow<'a, str>,
+    #[serde(borrow)]
+    event: &'a RawValue,
+}
+
+/// A string borrowed from the frame when it has no escapes.
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for InMessage<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = InMessage<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON-RPC message object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut msg = InMessage {
+                    id: None,
+                    method: None,
+                    params: InParams::Absent,
+                    result: None,
+                    error: None,
+                };
+                while let Some(Text(key)) = map.next_key::<Text>()? {
+                    match &*key {
+                        "id" => msg.id = map.next_value()?,
+                        "method" => msg.method = map.next_value::<Option<Text>>()?.map(|t| t.0),
+                        "params" if msg.method.as_deref() == Some(SESSION_EVENT) => {
+                            msg.params = InParams::Event(map.next_value()?)
+                        }
+                        "params" => msg.params = InParams::Raw(map.next_value()?),
+                        "result" => msg.result = map.next_value()?,
+                        "error" => msg.error = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(msg)
+            }
+        }
+        d.deserialize_map(Fields)
+    }
 }
 
 #[derive(Deserialize)]
@@ -261,11 +324,29 @@ impl RpcPeer {
         match (msg.method, msg.id) {
             (Some(method), Some(id)) => Some(Inbound::Request {
                 id: id.to_owned(),
-                method,
+                method: method.into_owned(),
                 params: params_or_empty(msg.params),
             }),
+            (Some(method), None) if method == SESSION_EVENT => {
+                let event = match msg.params {
+                    InParams::Event(p) => Ok(p),
+                    // `params` came before `method`: decode it now.
+                    InParams::Raw(raw) => serde_json::from_str::<EventParams>(raw.get()),
+                    InParams::Absent => serde_json::from_str::<EventParams>("{}"),
+                };
+                match event {
+                    Ok(p) => Some(Inbound::Event {
+                        session_id: p.session_id.into_owned(),
+                        event: p.event.get().to_owned(),
+                    }),
+                    Err(e) => {
+                        log!(Level::Warn, "rpc", "malformed session.event dropped: {e}");
+                        None
+                    }
+                }
+            }
             (Some(method), None) => Some(Inbound::Notification {
-                method,
+                method: method.into_owned(),
                 params: params_or_empty(msg.params),
             }),
             (None, Some(id)) => {
@@ -308,10 +389,15 @@ impl RpcPeer {
     }
 }
 
-fn params_or_empty(params: Option<&RawValue>) -> Box<RawValue> {
+fn params_or_empty(params: InParams<'_>) -> Box<RawValue> {
     match params {
-        Some(p) => p.to_owned(),
-        None => RawValue::from_string("{}".into()).unwrap(),
+        InParams::Raw(p) => p.to_owned(),
+        InParams::Event(p) => {
+            // Only a request named session.event gets here; hand it on whole.
+            let text = serde_json::json!({"sessionId": p.session_id, "event": p.event}).to_string();
+            RawValue::from_string(text).unwrap()
+        }
+        InParams::Absent => RawValue::from_string("{}".into()).unwrap(),
     }
 }
 
@@ -330,11 +416,11 @@ where
     Fut: Future<Output = ()>,
 {
     let mut line = Vec::with_capacity(128);
+    let mut body = Vec::with_capacity(4096);
     loop {
-        let body = match read_frame(&mut reader, &mut line, max_body).await {
-            Ok(body) => body,
-            Err(e) => return e,
-        };
+        if let Err(e) = read_frame_into(&mut reader, &mut line, &mut body, max_body).await {
+            return e;
+        }
         log!(Level::Trace, "rpc", "<- {}", String::from_utf8_lossy(&body));
         if let Some(inbound) = peer.route(&body) {
             on_inbound(inbound).await;

@@ -1,0 +1,78 @@
+/*
+ * SDK-only benchmark of the C ABI against benches/peer (a synthetic CLI):
+ * events per second into a C callback, and tool calls answered from a C
+ * handler (the peer times the round trips and prints them).
+ *
+ * Usage: sdk_bench HOST:PORT EXPECTED_EVENTS
+ * Prints: c: events=N seconds=S events_per_s=X
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "copilot.h"
+
+static atomic_long deltas;
+
+static void on_event(void *ud, const char *type, const char *json, size_t len) {
+    (void)ud;
+    (void)json;
+    (void)len;
+    /* The cheapest honest check: compare the type, as a real handler would. */
+    if (strcmp(type, COPILOT_EVENT_ASSISTANT_MESSAGE_DELTA) == 0) atomic_fetch_add_explicit(&deltas, 1, memory_order_relaxed);
+}
+
+static void bench_tool(void *ud, copilot_tool_invocation *inv, const char *json) {
+    (void)ud;
+    (void)json;
+    copilot_tool_invocation_complete(inv, "\"ok\"", NULL);
+}
+
+static int fail(const char *what, copilot_error *err) {
+    fprintf(stderr, "sdk_bench: %s: %s\n", what, copilot_error_message(err));
+    copilot_error_free(err);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: sdk_bench HOST:PORT EXPECTED_EVENTS\n");
+        return 2;
+    }
+    long expected = atol(argv[2]);
+    char options[256];
+    snprintf(options, sizeof options, "{\"cliUrl\": \"%s\"}", argv[1]);
+    copilot_error *err = NULL;
+    copilot_client *client = NULL;
+    if (copilot_client_new(options, &client, &err) != COPILOT_OK) return fail("client_new", err);
+    if (copilot_client_start(client, &err) != COPILOT_OK) return fail("start", err);
+    copilot_session_config *cfg = NULL;
+    copilot_session_config_new("{}", &cfg, NULL);
+    copilot_session_config_add_tool(cfg, "{\"name\": \"bench\", \"description\": \"benchmark tool\"}", bench_tool, NULL,
+                                    NULL, NULL);
+    copilot_session_config_approve_all(cfg, NULL);
+    copilot_session_config_on_event(cfg, on_event, NULL, NULL, NULL);
+    copilot_session *session = NULL;
+    if (copilot_client_create_session(client, cfg, &session, &err) != COPILOT_OK) return fail("create_session", err);
+    copilot_session_config_free(cfg);
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (copilot_session_send_and_wait(session, "{\"prompt\": \"go\"}", 600000, NULL, &err) != COPILOT_OK)
+        return fail("send_and_wait", err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    long got = atomic_load(&deltas);
+    printf("c: events=%ld seconds=%.3f events_per_s=%.0f\n", got, seconds, got / seconds);
+    copilot_session_free(session);
+    copilot_client_stop(client, 5000, NULL);
+    copilot_client_free(client);
+    if (got != expected) {
+        fprintf(stderr, "sdk_bench: delivered %ld of %ld events\n", got, expected);
+        return 1;
+    }
+    return 0;
+}
