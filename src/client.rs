@@ -771,6 +771,34 @@ async fn route_inbound(
     msg: Inbound,
 ) {
     match msg {
+        Inbound::EventFrame { frame, session_id } => {
+            // The prefix check made this range UTF-8.
+            let id = std::str::from_utf8(&frame[session_id]).unwrap_or_default();
+            let Some(session) = router.sessions.lock().get(id).cloned() else {
+                log!(
+                    Level::Debug,
+                    "client",
+                    "event for unknown session {id} dropped"
+                );
+                return;
+            };
+            // Parsed on the callback thread: the reader goes on reading.
+            let (peer, runtime) = (peer.clone(), runtime.clone());
+            router
+                .dispatcher
+                .dispatch(Box::new(move || {
+                    if session.is_closed() {
+                        return;
+                    }
+                    let Some(event) = SessionEvent::from_frame(session.id.clone(), frame) else {
+                        log!(Level::Warn, "client", "malformed session.event dropped");
+                        return;
+                    };
+                    let broadcast = broadcast_for(&session, &event, &peer, &runtime);
+                    deliver(&session, &event, broadcast);
+                }))
+                .await;
+        }
         Inbound::Event { session_id, event } => {
             let Some(session) = router.sessions.lock().get(&session_id).cloned() else {
                 log!(
@@ -792,15 +820,8 @@ async fn route_inbound(
             router
                 .dispatcher
                 .dispatch(Box::new(move || {
-                    if session.is_closed() {
-                        return;
-                    }
-                    session.deliver(&event);
-                    match broadcast {
-                        Broadcast::None => {}
-                        Broadcast::Tool(inv, handler) => handler(inv),
-                        Broadcast::Permission(req, handler) => handler(req),
-                        Broadcast::Host(req, handler) => handler(req),
+                    if !session.is_closed() {
+                        deliver(&session, &event, broadcast);
                     }
                 }))
                 .await;
@@ -811,6 +832,17 @@ async fn route_inbound(
         Inbound::Request { id, method, params } => {
             crate::requests::on_request(router, peer, runtime, id, method, params).await;
         }
+    }
+}
+
+/// On the callback thread: the event to its subscribers, then to the handler it asks for.
+fn deliver(session: &SessionShared, event: &SessionEvent, broadcast: Broadcast) {
+    session.deliver(event);
+    match broadcast {
+        Broadcast::None => {}
+        Broadcast::Tool(inv, handler) => handler(inv),
+        Broadcast::Permission(req, handler) => handler(req),
+        Broadcast::Host(req, handler) => handler(req),
     }
 }
 

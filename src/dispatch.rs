@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::ThreadId;
 
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, Notify, Semaphore};
 
 use crate::log::{log, Level};
@@ -68,7 +69,20 @@ impl Dispatcher {
             .spawn(move || {
                 let _ = worker.thread.set(std::thread::current().id());
                 let _ = ready_tx.send(());
-                while let Some((job, permit)) = next_job(&mut rx) {
+                // Permits go back in batches: one per job would wake a reader
+                // waiting for room once per event.
+                let mut unreleased = 0;
+                loop {
+                    let next = match rx.try_recv() {
+                        Ok(job) => Some(job),
+                        Err(TryRecvError::Disconnected) => None,
+                        Err(TryRecvError::Empty) => {
+                            // Caught up: hand the room back before waiting.
+                            worker.permits.add_permits(std::mem::take(&mut unreleased));
+                            wait_for_job(&mut rx)
+                        }
+                    };
+                    let Some((job, permit)) = next else { break };
                     if catch_unwind(AssertUnwindSafe(job)).is_err() {
                         log!(
                             Level::Error,
@@ -77,7 +91,10 @@ impl Dispatcher {
                         );
                     }
                     if permit {
-                        worker.permits.add_permits(1);
+                        unreleased += 1;
+                        if unreleased == PERMIT_BATCH {
+                            worker.permits.add_permits(std::mem::take(&mut unreleased));
+                        }
                     }
                 }
             })?;
@@ -144,15 +161,12 @@ impl Dispatcher {
 /// would cost a futex wake-up and two context switches per event.
 const SPIN_BEFORE_SLEEP: std::time::Duration = std::time::Duration::from_micros(50);
 
-/// The next job: at once if queued, after a short spin if one arrives, else
-/// after sleeping until one does. `None` once every sender is gone.
-fn next_job(rx: &mut mpsc::UnboundedReceiver<(Job, bool)>) -> Option<(Job, bool)> {
-    use tokio::sync::mpsc::error::TryRecvError;
-    match rx.try_recv() {
-        Ok(job) => return Some(job),
-        Err(TryRecvError::Disconnected) => return None,
-        Err(TryRecvError::Empty) => {}
-    }
+/// Permits released together by the callback thread (see `QUEUE_CAPACITY`).
+const PERMIT_BATCH: usize = 64;
+
+/// The next job once the queue is empty: after a short spin if one arrives,
+/// else after sleeping until one does. `None` once every sender is gone.
+fn wait_for_job(rx: &mut mpsc::UnboundedReceiver<(Job, bool)>) -> Option<(Job, bool)> {
     let started = std::time::Instant::now();
     let mut spins = 0u32;
     loop {

@@ -2,8 +2,9 @@
 //! `{id, parentId, timestamp, type, data, ephemeral?, agentId?}`, kept as the
 //! CLI wrote it and NUL-terminated so C callbacks borrow it without a copy.
 
-use std::ffi::c_char;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::ffi::{c_char, CStr, CString};
+use std::sync::{Arc, LazyLock};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -12,27 +13,73 @@ use serde_json::value::RawValue;
 pub use crate::event_types as types;
 
 /// One `session.event`, shared by every subscriber that sees it.
-#[derive(Debug)]
 pub struct SessionEvent {
     session_id: Arc<str>,
-    /// `type` plus a trailing NUL.
-    event_type: String,
-    /// The event object plus a trailing NUL.
-    json: String,
+    event_type: EventType,
+    /// Holds the event object's JSON at `start..end`, followed by a NUL.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+/// The event's type as a C string: the schema's types are interned once per
+/// process, so a known type costs no allocation per event.
+enum EventType {
+    Known(&'static CStr),
+    Other(CString),
+}
+
+impl EventType {
+    fn new(name: &str) -> EventType {
+        static KNOWN: LazyLock<HashMap<&'static str, &'static CStr>> = LazyLock::new(|| {
+            types::ALL
+                .iter()
+                .map(|t| {
+                    let c: &'static CStr = Box::leak(CString::new(*t).unwrap().into_boxed_c_str());
+                    (*t, c)
+                })
+                .collect()
+        });
+        match KNOWN.get(name) {
+            Some(c) => EventType::Known(c),
+            // A type newer than the schema, or one with a NUL (escaped in JSON).
+            None => EventType::Other(CString::new(name.replace('\0', "\\u0000")).unwrap()),
+        }
+    }
+
+    fn as_c_str(&self) -> &CStr {
+        match self {
+            EventType::Known(c) => c,
+            EventType::Other(c) => c,
+        }
+    }
+}
+
+impl std::fmt::Debug for SessionEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionEvent")
+            .field("session_id", &self.session_id)
+            .field("type", &self.event_type())
+            .field("json", &self.json())
+            .finish()
+    }
 }
 
 impl SessionEvent {
     pub fn new(session_id: Arc<str>, event_type: &str, json: &str) -> Self {
-        let mut t = String::with_capacity(event_type.len() + 1);
-        t.push_str(event_type);
-        t.push('\0');
-        let mut j = String::with_capacity(json.len() + 1);
-        j.push_str(json);
-        j.push('\0');
+        Self::from_parts(session_id, EventType::new(event_type), json.to_string())
+    }
+
+    fn from_parts(session_id: Arc<str>, event_type: EventType, json: String) -> Self {
+        let mut buf = json.into_bytes();
+        let end = buf.len();
+        buf.push(0);
         SessionEvent {
             session_id,
-            event_type: t,
-            json: j,
+            event_type,
+            buf,
+            start: 0,
+            end,
         }
     }
 
@@ -43,27 +90,40 @@ impl SessionEvent {
 
     /// Takes an event object's JSON text (already validated) and reads its
     /// `type`; `None` if it has none. Reuses `json`'s buffer.
-    pub fn from_json(session_id: Arc<str>, mut json: String) -> Option<Self> {
-        let event_type = match top_level_string(&json, "type") {
-            Some(t) => t.to_string(),
-            None => {
-                // Escapes in the value (or an unusual layout): let serde decide.
-                #[derive(Deserialize)]
-                struct Head {
-                    #[serde(rename = "type")]
-                    ty: String,
-                }
-                serde_json::from_str::<Head>(&json).ok()?.ty
-            }
+    pub fn from_json(session_id: Arc<str>, json: String) -> Option<Self> {
+        let event_type = type_of(&json)?;
+        Some(Self::from_parts(session_id, event_type, json))
+    }
+
+    /// Takes a whole `session.event` frame and keeps the event object inside
+    /// it, without copying: the frame is validated, and the byte after the
+    /// event (the `}` closing `params`) becomes its NUL. `None` if the frame is
+    /// not valid JSON or its event has no `type`.
+    pub fn from_frame(session_id: Arc<str>, mut frame: Vec<u8>) -> Option<Self> {
+        #[derive(Deserialize)]
+        struct Frame<'a> {
+            #[serde(borrow)]
+            params: Params<'a>,
+        }
+        #[derive(Deserialize)]
+        struct Params<'a> {
+            #[serde(borrow)]
+            event: &'a RawValue,
+        }
+        let (start, end, event_type) = {
+            let parsed: Frame = serde_json::from_slice(&frame).ok()?;
+            let event = parsed.params.event.get();
+            let start = event.as_ptr() as usize - frame.as_ptr() as usize;
+            (start, start + event.len(), type_of(event)?)
         };
-        let mut t = String::with_capacity(event_type.len() + 1);
-        t.push_str(&event_type);
-        t.push('\0');
-        json.push('\0');
+        // `params` closes after the event, so `end` is inside the frame.
+        *frame.get_mut(end)? = 0;
         Some(SessionEvent {
             session_id,
-            event_type: t,
-            json,
+            event_type,
+            buf: frame,
+            start,
+            end,
         })
     }
 
@@ -72,20 +132,22 @@ impl SessionEvent {
     }
 
     pub fn event_type(&self) -> &str {
-        &self.event_type[..self.event_type.len() - 1]
+        // Built from &str, so UTF-8.
+        self.event_type.as_c_str().to_str().unwrap_or("")
     }
 
     /// The event envelope as JSON text.
     pub fn json(&self) -> &str {
-        &self.json[..self.json.len() - 1]
+        // SAFETY: every constructor stores validated UTF-8 JSON at start..end.
+        unsafe { std::str::from_utf8_unchecked(&self.buf[self.start..self.end]) }
     }
 
     pub fn event_type_c(&self) -> *const c_char {
-        self.event_type.as_ptr().cast()
+        self.event_type.as_c_str().as_ptr()
     }
 
     pub fn json_c(&self) -> *const c_char {
-        self.json.as_ptr().cast()
+        self.buf[self.start..].as_ptr().cast()
     }
 
     /// The event's `data` object, parsed on demand.
@@ -102,6 +164,22 @@ impl SessionEvent {
 
 /// A subscriber to a session's events. Runs on the client's callback thread.
 pub type EventHandler = Arc<dyn Fn(&SessionEvent) + Send + Sync>;
+
+/// The `type` of an event object (valid JSON).
+fn type_of(json: &str) -> Option<EventType> {
+    match top_level_string(json, "type") {
+        Some(t) => Some(EventType::new(t)),
+        None => {
+            // Escapes in the value (or an unusual layout): let serde decide.
+            #[derive(Deserialize)]
+            struct Head {
+                #[serde(rename = "type")]
+                ty: String,
+            }
+            Some(EventType::new(&serde_json::from_str::<Head>(json).ok()?.ty))
+        }
+    }
+}
 
 /// The value of a top-level string field of a JSON object, found without
 /// parsing the rest: events put `type` first, so a delta's scan stops within
@@ -213,6 +291,23 @@ mod tests {
             assert_eq!(ev.event_type(), expected["type"], "{json}");
             assert_eq!(ev.json(), json);
         }
+    }
+
+    #[test]
+    fn events_are_kept_inside_their_frame() {
+        let frame = br#"{"jsonrpc":"2.0","method":"session.event","params":{"sessionId":"s","event":{"type":"session.idle","data":{}}}}"#;
+        let ev = SessionEvent::from_frame(Arc::from("s"), frame.to_vec()).unwrap();
+        assert_eq!(ev.event_type(), "session.idle");
+        assert_eq!(ev.json(), r#"{"type":"session.idle","data":{}}"#);
+        let c = unsafe { CStr::from_ptr(ev.json_c()) };
+        assert_eq!(c.to_str().unwrap(), ev.json(), "NUL-terminated for C");
+        let c = unsafe { CStr::from_ptr(ev.event_type_c()) };
+        assert_eq!(c.to_str().unwrap(), "session.idle");
+        let truncated = &frame[..frame.len() - 1];
+        assert!(SessionEvent::from_frame(Arc::from("s"), truncated.to_vec()).is_none());
+        let unknown = br#"{"params":{"event":{"type":"brand.new_type"}}}"#;
+        let ev = SessionEvent::from_frame(Arc::from("s"), unknown.to_vec()).unwrap();
+        assert_eq!(ev.event_type(), "brand.new_type");
     }
 
     #[test]

@@ -21,7 +21,7 @@ struct Responder {
 }
 
 impl Responder {
-    /// Queues the answer on the runtime; never blocks the caller.
+    /// Sends the answer (written at once when the connection is free); never blocks.
     fn send(self, fields: Value) {
         let Some(peer) = self.peer.upgrade() else {
             return;
@@ -30,12 +30,7 @@ impl Responder {
         if let (Some(p), Value::Object(extra)) = (params.as_object_mut(), fields) {
             p.extend(extra);
         }
-        let method = self.method;
-        self.runtime.spawn(async move {
-            if let Err(e) = peer.request(method, &params).await {
-                log!(Level::Warn, "handlers", "{method} failed: {e}");
-            }
-        });
+        peer.request_detached(self.method, &params, &self.runtime);
     }
 }
 

@@ -39,6 +39,11 @@ pub fn feed(data: &[u8]) {
                                 .respond::<()>(&id, Err((codes::METHOD_NOT_FOUND, "fuzz")))
                                 .await;
                         }
+                        Inbound::EventFrame { frame, .. } => {
+                            if let Some(ev) = SessionEvent::from_frame(Arc::from("s"), frame) {
+                                let _ = (ev.event_type(), ev.data::<serde_json::Value>());
+                            }
+                        }
                         Inbound::Event { event, .. } => {
                             if let Some(ev) = SessionEvent::from_json(Arc::from("s"), event) {
                                 let _ = (ev.event_type(), ev.data::<serde_json::Value>());

@@ -26,6 +26,13 @@ pub enum Inbound {
     /// A `session.event` notification: `params.sessionId` and the raw
     /// `params.event` object (validated JSON), decoded in the frame's single pass.
     Event { session_id: String, event: String },
+    /// A `session.event` frame recognised by its prefix and handed on whole,
+    /// not yet parsed (`session_id` is its range in `frame`), so that parsing
+    /// happens on the callback thread rather than the reader's.
+    EventFrame {
+        frame: Vec<u8>,
+        session_id: std::ops::Range<usize>,
+    },
     Notification {
         method: String,
         params: Box<RawValue>,
@@ -40,13 +47,14 @@ pub enum Inbound {
 
 /// Our side of one JSON-RPC connection: writes frames, matches replies to requests.
 pub struct RpcPeer {
-    writer: tokio::sync::Mutex<Option<BoxWriter>>,
+    /// In an Arc so a write begun on a host thread can be finished by a task.
+    writer: Arc<tokio::sync::Mutex<Option<BoxWriter>>>,
     state: Mutex<PeerState>,
     next_id: AtomicU64,
 }
 
 struct PeerState {
-    pending: HashMap<u64, oneshot::Sender<Reply>>,
+    pending: HashMap<u64, Pending>,
     /// Set once the connection is gone; every later request fails with it.
     closed: Option<Error>,
 }
@@ -155,6 +163,13 @@ struct InError<'a> {
     data: Option<&'a RawValue>,
 }
 
+/// Who gets the reply to one of our requests.
+enum Pending {
+    Waiter(oneshot::Sender<Reply>),
+    /// Nobody waits (`request_detached`): an error reply is logged.
+    Detached(&'static str),
+}
+
 /// Removes a pending entry when the waiting future is dropped (timeout, cancel).
 struct PendingGuard<'a> {
     peer: &'a RpcPeer,
@@ -170,7 +185,7 @@ impl Drop for PendingGuard<'_> {
 impl RpcPeer {
     pub fn new(writer: BoxWriter) -> Arc<Self> {
         Arc::new(RpcPeer {
-            writer: tokio::sync::Mutex::new(Some(writer)),
+            writer: Arc::new(tokio::sync::Mutex::new(Some(writer))),
             state: Mutex::new(PeerState {
                 pending: HashMap::new(),
                 closed: None,
@@ -200,7 +215,7 @@ impl RpcPeer {
             if let Some(err) = &st.closed {
                 return Err(err.clone());
             }
-            st.pending.insert(id, tx);
+            st.pending.insert(id, Pending::Waiter(tx));
         }
         let _guard = PendingGuard { peer: self, id };
         if method == "connect" {
@@ -214,6 +229,68 @@ impl RpcPeer {
             Ok(reply) => reply,
             Err(_) => Err(self.closed_error()),
         }
+    }
+
+    /// Sends a request whose reply nobody awaits (the answer to a tool call or
+    /// permission request); an error reply is logged. Never blocks: when the
+    /// connection is free the frame is written on the calling thread at once,
+    /// so the answer leaves without waking the runtime; otherwise (or for what a
+    /// full socket did not take) a task on `runtime` writes it, in order.
+    pub fn request_detached<P: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        method: &'static str,
+        params: &P,
+        runtime: &tokio::runtime::Handle,
+    ) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let body = match serde_json::to_vec(&OutRequest {
+            jsonrpc: "2.0",
+            id: Some(id),
+            method,
+            params,
+        }) {
+            Ok(b) => b,
+            Err(e) => {
+                log!(Level::Warn, "rpc", "cannot serialise {method} params: {e}");
+                return;
+            }
+        };
+        {
+            let mut st = self.state.lock();
+            if st.closed.is_some() {
+                log!(Level::Debug, "rpc", "{method} not sent: connection closed");
+                return;
+            }
+            st.pending.insert(id, Pending::Detached(method));
+        }
+        log!(Level::Trace, "rpc", "-> {}", String::from_utf8_lossy(&body));
+        let frame = encode_frame(&body);
+        if let Ok(mut guard) = self.writer.clone().try_lock_owned() {
+            let Some(writer) = guard.as_mut() else {
+                return;
+            };
+            match write_now(writer, &frame) {
+                Ok(n) if n == frame.len() => {}
+                Ok(n) => {
+                    // The socket is full: finish in order, still holding the lock.
+                    let rest = frame[n..].to_vec();
+                    runtime.spawn(async move {
+                        if let Some(w) = guard.as_mut() {
+                            let _ = w.write_all(&rest).await;
+                        }
+                    });
+                }
+                // The reader notices the broken connection and fails what is pending.
+                Err(e) => log!(Level::Debug, "rpc", "{method} not written: {e}"),
+            }
+            return;
+        }
+        let peer = self.clone();
+        runtime.spawn(async move {
+            if let Err(e) = peer.write_encoded(&frame).await {
+                log!(Level::Debug, "rpc", "{method} not written: {e}");
+            }
+        });
     }
 
     /// Sends a notification (no reply expected).
@@ -254,13 +331,16 @@ impl RpcPeer {
     }
 
     async fn write_frame(&self, body: &[u8]) -> Result<()> {
-        let frame = encode_frame(body);
+        self.write_encoded(&encode_frame(body)).await
+    }
+
+    async fn write_encoded(&self, frame: &[u8]) -> Result<()> {
         let mut w = self.writer.lock().await;
         let Some(writer) = w.as_mut() else {
             return Err(self.closed_error());
         };
         let res = async {
-            writer.write_all(&frame).await?;
+            writer.write_all(frame).await?;
             writer.flush().await
         }
         .await;
@@ -289,8 +369,10 @@ impl RpcPeer {
             st.pending.drain().map(|(_, tx)| tx).collect()
         };
         let reason = self.closed_error_or(reason);
-        for tx in pending {
-            let _ = tx.send(Err(reason.clone()));
+        for p in pending {
+            if let Pending::Waiter(tx) = p {
+                let _ = tx.send(Err(reason.clone()));
+            }
         }
     }
 
@@ -359,7 +441,7 @@ impl RpcPeer {
                     );
                     return None;
                 };
-                let Some(tx) = self.state.lock().pending.remove(&num) else {
+                let Some(pending) = self.state.lock().pending.remove(&num) else {
                     log!(Level::Debug, "rpc", "reply to unknown id {num} ignored");
                     return None;
                 };
@@ -374,7 +456,16 @@ impl RpcPeer {
                         .map(|r| r.to_owned())
                         .unwrap_or_else(|| RawValue::from_string("null".into()).unwrap())),
                 };
-                let _ = tx.send(reply);
+                match pending {
+                    Pending::Waiter(tx) => {
+                        let _ = tx.send(reply);
+                    }
+                    Pending::Detached(method) => {
+                        if let Err(e) = reply {
+                            log!(Level::Warn, "rpc", "{method} failed: {e}");
+                        }
+                    }
+                }
                 None
             }
             (None, None) => {
@@ -401,6 +492,43 @@ fn params_or_empty(params: InParams<'_>) -> Box<RawValue> {
     }
 }
 
+/// How the CLI (and every JSON-RPC writer that keeps its keys in the
+/// conventional order) starts a `session.event` frame.
+const EVENT_FRAME_PREFIX: &[u8] =
+    br#"{"jsonrpc":"2.0","method":"session.event","params":{"sessionId":""#;
+
+/// The range of the session id in a frame that starts like a `session.event`
+/// notification, found without parsing; `None` sends the frame down the
+/// general path (which also handles any other key order or escapes).
+fn event_frame_session(body: &[u8]) -> Option<std::ops::Range<usize>> {
+    let rest = body.strip_prefix(EVENT_FRAME_PREFIX)?;
+    let len = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    if rest[len] != b'"' || std::str::from_utf8(&rest[..len]).is_err() {
+        return None;
+    }
+    let start = EVENT_FRAME_PREFIX.len();
+    Some(start..start + len)
+}
+
+/// Writes what the writer takes without waiting (a no-op waker: a would-block
+/// write is finished by the caller's task). Returns the bytes written.
+fn write_now(writer: &mut BoxWriter, buf: &[u8]) -> std::io::Result<usize> {
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut written = 0;
+    while written < buf.len() {
+        match Pin::new(&mut **writer).poll_write(&mut cx, &buf[written..]) {
+            Poll::Ready(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Poll::Ready(Ok(n)) => written += n,
+            Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Pending => break,
+        }
+    }
+    Ok(written)
+}
+
 /// Reads frames until the stream ends, handing each inbound message to
 /// `on_inbound` in wire order. Returns why it stopped; the caller decides how
 /// to describe that to users (it knows about the child process).
@@ -420,6 +548,12 @@ where
     loop {
         if let Err(e) = read_frame_into(&mut reader, &mut line, &mut body, max_body).await {
             return e;
+        }
+        if let Some(session_id) = event_frame_session(&body) {
+            log!(Level::Trace, "rpc", "<- {}", String::from_utf8_lossy(&body));
+            let frame = std::mem::take(&mut body);
+            on_inbound(Inbound::EventFrame { frame, session_id }).await;
+            continue;
         }
         log!(Level::Trace, "rpc", "<- {}", String::from_utf8_lossy(&body));
         if let Some(inbound) = peer.route(&body) {
