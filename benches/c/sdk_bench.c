@@ -5,6 +5,9 @@
  *
  * Usage: sdk_bench HOST:PORT EXPECTED_EVENTS
  * Prints: c: events=N seconds=S events_per_s=X
+ *
+ * Usage: sdk_bench HOST:PORT resources
+ * Prints: c: rss_added_kib=N threads_added=M  (one client, 10 sessions, no turn)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdatomic.h>
@@ -31,6 +34,19 @@ static void bench_tool(void *ud, copilot_tool_invocation *inv, const char *json)
     copilot_tool_invocation_complete(inv, "\"ok\"", NULL);
 }
 
+/* A field of /proc/self/status, in its own unit (kB for VmRSS). */
+static long proc_status(const char *field) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long value = -1;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, field, n) == 0 && line[n] == ':') value = atol(line + n + 1);
+    }
+    if (f) fclose(f);
+    return value;
+}
+
 static int fail(const char *what, copilot_error *err) {
     fprintf(stderr, "sdk_bench: %s: %s\n", what, copilot_error_message(err));
     copilot_error_free(err);
@@ -42,6 +58,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: sdk_bench HOST:PORT EXPECTED_EVENTS\n");
         return 2;
     }
+    int resources = strcmp(argv[2], "resources") == 0;
+    long rss0 = proc_status("VmRSS"), threads0 = proc_status("Threads");
     long expected = atol(argv[2]);
     char options[256];
     snprintf(options, sizeof options, "{\"cliUrl\": \"%s\"}", argv[1]);
@@ -57,6 +75,18 @@ int main(int argc, char **argv) {
     copilot_session_config_on_event(cfg, on_event, NULL, NULL, NULL);
     copilot_session *session = NULL;
     if (copilot_client_create_session(client, cfg, &session, &err) != COPILOT_OK) return fail("create_session", err);
+    if (resources) {
+        copilot_session *more[9];
+        for (int i = 0; i < 9; i++)
+            if (copilot_client_create_session(client, cfg, &more[i], &err) != COPILOT_OK) return fail("create_session", err);
+        printf("c: rss_added_kib=%ld threads_added=%ld\n", proc_status("VmRSS") - rss0, proc_status("Threads") - threads0);
+        for (int i = 0; i < 9; i++) copilot_session_free(more[i]);
+        copilot_session_free(session);
+        copilot_session_config_free(cfg);
+        copilot_client_stop(client, 5000, NULL);
+        copilot_client_free(client);
+        return 0;
+    }
     copilot_session_config_free(cfg);
 
     struct timespec t0, t1;

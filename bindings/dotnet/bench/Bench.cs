@@ -111,8 +111,31 @@ public static class Bench
         }
     }
 
+    // The .NET row of benches/run.sh: one turn against a benches/peer instance,
+    // events into a C# handler and tool calls answered by one (the peer times them).
+    //   Bench.exe peer HOST:PORT EXPECTED_EVENTS  ->  dotnet: events=N seconds=S events_per_s=X
+    private static int AgainstPeer(string address, int expected)
+    {
+        int got = 0;
+        using (var client = new CopilotClient(new CopilotClientOptions { CliUrl = address }))
+        {
+            var session = client.CreateSessionAsync(new SessionConfig
+            {
+                OnEvent = e => { if (e is AssistantMessageDeltaEvent) Interlocked.Increment(ref got); },
+                Tools = new[] { CopilotTool.Define("bench", "bench", null, inv => Task.FromResult<object>("ok")) },
+                OnPermissionRequest = PermissionHandler.ApproveAll,
+            }).Result;
+            var sw = Stopwatch.StartNew();
+            session.SendAndWaitAsync("go", TimeSpan.FromMinutes(5)).Wait();
+            var seconds = sw.Elapsed.TotalSeconds;
+            Console.WriteLine("dotnet: events={0} seconds={1:F3} events_per_s={2:F0}", got, seconds, got / seconds);
+        }
+        return got == expected ? 0 : 1;
+    }
+
     public static int Main(string[] args)
     {
+        if (args.Length == 3 && args[0] == "peer") return AgainstPeer(args[1], int.Parse(args[2]));
         int events = args.Length > 0 ? int.Parse(args[0]) : 100000;
         int tools = args.Length > 1 ? int.Parse(args[1]) : 2000;
 

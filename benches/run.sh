@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the benchmark programs (release) and runs the SDK-only benchmark:
+# the C ABI, the Go and .NET wrappers and a raw C client (the floor) against
+# one synthetic CLI (benches/peer). Writes benches/results/sdk-only.{md,png}.
+#   benches/run.sh            (BENCH_EVENTS, BENCH_TOOL_CALLS, BENCH_REPEATS tune it)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+rel="$root/target/release"
+cargo build --quiet --release -p copilot -p copilot-bench-peer
+cc -O2 -std=c11 -Wall -Wextra -Werror -Iinclude benches/c/sdk_bench.c -o "$rel/sdk_bench" \
+  -L"$rel" -lcopilot -Wl,-rpath,"$rel"
+cc -O2 -std=c11 -Wall -Wextra -Werror benches/c/raw_client.c -o "$rel/raw_client"
+(cd bindings/go && GOTOOLCHAIN=local go build -o "$rel/go_sdkbench" ./examples/sdkbench)
+tests/support/ensure-mono.sh
+bindings/dotnet/build.sh >/dev/null
+# matplotlib for the chart, in a private environment.
+venv="$root/target/bench-venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c "import matplotlib" 2>/dev/null || "$venv/bin/pip" install --quiet matplotlib
+"$venv/bin/python" benches/sdk_only.py

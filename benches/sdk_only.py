@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""SDK-only benchmark: every client against the same synthetic CLI (benches/peer).
+
+Runs each client REPEATS times in fresh processes and reports medians:
+events per second into the user's callback (a flood of assistant.message_delta
+events), and the tool round trip measured by the peer (external_tool.requested
+written until session.tools.handlePendingToolCall read). Writes
+benches/results/sdk-only.md and benches/results/sdk-only.png.
+
+Run through benches/run.sh, which builds everything first.
+"""
+import os
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REL = ROOT / "target" / "release"
+RESULTS = ROOT / "benches" / "results"
+EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
+TOOL_CALLS = int(os.environ.get("BENCH_TOOL_CALLS", "10000"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+ENV = dict(os.environ, LD_LIBRARY_PATH=str(REL))
+
+# name -> command prefix; each takes "HOST:PORT EXPECTED_EVENTS".
+CLIENTS = {
+    "raw C client (floor: frame split, substring checks)": [str(REL / "raw_client")],
+    "libcopilot C ABI": [str(REL / "sdk_bench")],
+    "libcopilot Go wrapper": [str(REL / "go_sdkbench")],
+    "libcopilot .NET wrapper (Mono)": ["mono", str(ROOT / "target" / "dotnet" / "Bench.exe"), "peer"],
+}
+
+
+def run_turn(client, events, tool_calls):
+    """One fresh peer and one fresh client process; returns (events/s, rtt p50, rtt p99)."""
+    peer = subprocess.Popen(
+        [str(REL / "copilot-bench-peer"), "--events", str(events), "--tool-calls", str(tool_calls)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        address = peer.stdout.readline().split()[-1]
+        args = [address] if client[0].endswith("raw_client") else [address, str(events)]
+        out = subprocess.run(client + args, env=ENV, capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            raise RuntimeError(f"{client} failed: {out.stdout}{out.stderr}")
+        rate = float(re.search(r"events_per_s=([\d.]+)", out.stdout).group(1))
+        turn = peer.stdout.readline()
+        p50 = float(re.search(r"rtt_p50_us=([\d.]+)", turn).group(1))
+        p99 = float(re.search(r"rtt_p99_us=([\d.]+)", turn).group(1))
+        return rate, p50, p99
+    finally:
+        peer.kill()
+        peer.wait()
+
+
+def measure(client):
+    rates = [run_turn(client, EVENTS, 0)[0] for _ in range(REPEATS)]
+    rtts = [run_turn(client, 0, TOOL_CALLS)[1:] for _ in range(REPEATS)]
+    return {
+        "events_per_s": statistics.median(rates),
+        "rtt_p50": statistics.median(r[0] for r in rtts),
+        "rtt_p99": statistics.median(r[1] for r in rtts),
+    }
+
+
+def resources():
+    peer = subprocess.Popen([str(REL / "copilot-bench-peer")], stdout=subprocess.PIPE, text=True)
+    try:
+        address = peer.stdout.readline().split()[-1]
+        out = subprocess.run([str(REL / "sdk_bench"), address, "resources"], env=ENV,
+                             capture_output=True, text=True, timeout=60).stdout
+    finally:
+        peer.kill()
+        peer.wait()
+    rss = int(re.search(r"rss_added_kib=(-?\d+)", out).group(1))
+    threads = int(re.search(r"threads_added=(-?\d+)", out).group(1))
+    stripped = REL / "libcopilot.stripped.so"
+    subprocess.run(["strip", "--strip-unneeded", "-o", str(stripped), str(REL / "libcopilot.so")], check=True)
+    return rss, threads, stripped.stat().st_size
+
+
+def main():
+    rows = {}
+    for name, cmd in CLIENTS.items():
+        print(f"measuring {name} ...", file=sys.stderr)
+        rows[name] = measure(cmd)
+    rss, threads, size = resources()
+    floor = rows[next(iter(rows))]
+    c = rows["libcopilot C ABI"]
+
+    lines = [
+        f"# SDK-only benchmark (synthetic CLI over TCP, {EVENTS:,} events per turn, "
+        f"{TOOL_CALLS:,} sequential tool calls; medians of {REPEATS} fresh processes)",
+        "",
+        "| client | events/s into the callback | vs floor | tool round trip p50 / p99 (µs) | added to the floor's p50 (µs) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in rows.items():
+        lines.append(
+            f"| {name} | {r['events_per_s']:,.0f} | {r['events_per_s'] / floor['events_per_s']:.2f}x | "
+            f"{r['rtt_p50']:.1f} / {r['rtt_p99']:.1f} | {r['rtt_p50'] - floor['rtt_p50']:+.1f} |")
+    lines += [
+        "",
+        "| resource | libcopilot |",
+        "|---|---|",
+        f"| RSS added to the host (one client, 10 sessions, CLI excluded) | {rss / 1024:.1f} MiB |",
+        f"| threads the library starts | {threads} |",
+        f"| stripped libcopilot.so | {size / 1024 / 1024:.2f} MiB |",
+        "",
+        "Targets (issue #7): C callback >= 1,000,000 events/s "
+        f"({'met' if c['events_per_s'] >= 1e6 else 'not met'}: {c['events_per_s']:,.0f}); "
+        f"added tool round trip p50 < 20 µs ({'met' if c['rtt_p50'] - floor['rtt_p50'] < 20 else 'not met'}: "
+        f"{c['rtt_p50'] - floor['rtt_p50']:+.1f}); RSS < 8 MiB ({'met' if rss < 8192 else 'not met'}); "
+        f"stripped library < 4 MiB ({'met' if size < 4 * 1024 * 1024 else 'not met'}).",
+        "",
+    ]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "sdk-only.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = list(rows)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.5))
+    a.barh(names, [rows[n]["events_per_s"] for n in names], color="#3b7dd8")
+    a.set_xlabel("events/s into the user's callback (higher is better)")
+    a.invert_yaxis()
+    b.barh(names, [rows[n]["rtt_p50"] for n in names], color="#d8843b")
+    b.set_xlabel("tool round trip p50, µs (lower is better)")
+    b.invert_yaxis()
+    b.set_yticklabels([])
+    fig.suptitle("libcopilot SDK-only benchmark (synthetic CLI over TCP)")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "sdk-only.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()
