@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the benchmark programs (release) and runs the SDK-only benchmark:
-# the C ABI, the Go and .NET wrappers and a raw C client (the floor) against
-# one synthetic CLI (benches/peer). Writes benches/results/sdk-only.{md,png}.
+# Builds the benchmark programs (release), installs the official Node and
+# Python SDKs from their registries, and runs the SDK-only benchmark: the C
+# ABI, the Go and .NET wrappers, the official SDKs and a raw C client (the
+# floor) against one synthetic CLI (benches/peer). Writes
+# benches/results/sdk-only.{md,png}.
 #   benches/run.sh            (BENCH_EVENTS, BENCH_TOOL_CALLS, BENCH_REPEATS tune it)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,4 +20,11 @@ bindings/dotnet/build.sh >/dev/null
 venv="$root/target/bench-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c "import matplotlib" 2>/dev/null || "$venv/bin/pip" install --quiet matplotlib
+# The official SDKs, from their registries.
+official="$root/target/bench-official"
+mkdir -p "$official"
+[ -d "$official/node_modules/@github/copilot-sdk" ] ||
+  npm install --silent --prefix "$official" @github/copilot-sdk@1.0.14 >/dev/null
+cp benches/official/node_bench.mjs "$official/"
+"$venv/bin/python" -c "import copilot" 2>/dev/null || "$venv/bin/pip" install --quiet github-copilot-sdk==1.0.27
 "$venv/bin/python" benches/sdk_only.py

@@ -120,19 +120,25 @@ async fn serve(stream: TcpStream, args: Args) {
                 json!({"message": params.get("message").cloned().unwrap_or(json!("")), "timestamp": 0, "protocolVersion": 3})
             }
             "session.create" | "session.resume" => json!({"sessionId": session}),
-            "session.send" => json!({"messageId": "m1"}),
+            "session.send" => json!({"messageId": "m1", "aborted": false}),
             "session.tools.handlePendingToolCall" => {
                 let _ = tool_tx.send(());
                 json!({"success": true})
             }
-            _ => json!({}),
+            "session.destroy" | "session.detach" | "session.disconnect" | "session.delete"
+            | "runtime.shutdown" => json!({"success": true}),
+            // What a CLI without the method answers (SDKs then fall back).
+            _ => Value::Null,
         };
         if id.is_null() {
             continue;
         }
-        let _ = tx.send(Out::Bytes(frame(
-            &json!({"jsonrpc": "2.0", "id": id, "result": result}),
-        )));
+        let reply = if result.is_null() {
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": format!("Unhandled method {method}")}})
+        } else {
+            json!({"jsonrpc": "2.0", "id": id, "result": result})
+        };
+        let _ = tx.send(Out::Bytes(frame(&reply)));
         if method == "session.send" {
             let _ = tx.send(Out::Turn(session, "m1".into()));
         }
