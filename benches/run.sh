@@ -4,16 +4,23 @@
 # ABI, the Go and .NET wrappers, the official SDKs and a raw C client (the
 # floor) against one synthetic CLI (benches/peer). Writes
 # benches/results/sdk-only.{md,png}.
-#   benches/run.sh            (BENCH_EVENTS, BENCH_TOOL_CALLS, BENCH_REPEATS tune it)
+# Then the end-to-end benchmark against the real CLI and copilot-replay
+# (benches/e2e.py): start, session create, warm turns, concurrent sessions.
+#   benches/run.sh [sdk|e2e|all]   (BENCH_* variables tune the sizes)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 rel="$root/target/release"
-cargo build --quiet --release -p copilot -p copilot-bench-peer
+which="${1:-all}"
+cargo build --quiet --release -p copilot -p copilot-bench-peer -p copilot-replay
+export COPILOT_CLI_PATH="${COPILOT_CLI_PATH:-$(tests/support/ensure-cli.sh)}"
 cc -O2 -std=c11 -Wall -Wextra -Werror -Iinclude benches/c/sdk_bench.c -o "$rel/sdk_bench" \
   -L"$rel" -lcopilot -Wl,-rpath,"$rel"
 cc -O2 -std=c11 -Wall -Wextra -Werror benches/c/raw_client.c -o "$rel/raw_client"
-(cd bindings/go && GOTOOLCHAIN=local go build -o "$rel/go_sdkbench" ./examples/sdkbench)
+cc -O2 -std=c11 -Wall -Wextra -Werror -pthread -Iinclude benches/c/e2e_bench.c -o "$rel/e2e_bench" \
+  -L"$rel" -lcopilot -Wl,-rpath,"$rel"
+(cd bindings/go && GOTOOLCHAIN=local go build -o "$rel/go_sdkbench" ./examples/sdkbench &&
+  GOTOOLCHAIN=local go build -o "$rel/go_e2ebench" ./examples/e2ebench)
 tests/support/ensure-mono.sh
 bindings/dotnet/build.sh >/dev/null
 # matplotlib for the chart, in a private environment.
@@ -25,6 +32,11 @@ official="$root/target/bench-official"
 mkdir -p "$official"
 [ -d "$official/node_modules/@github/copilot-sdk" ] ||
   npm install --silent --prefix "$official" @github/copilot-sdk@1.0.14 >/dev/null
-cp benches/official/node_bench.mjs "$official/"
+cp benches/official/node_bench.mjs benches/official/node_e2e.mjs "$official/"
 "$venv/bin/python" -c "import copilot" 2>/dev/null || "$venv/bin/pip" install --quiet github-copilot-sdk==1.0.27
-"$venv/bin/python" benches/sdk_only.py
+case "$which" in
+  sdk) "$venv/bin/python" benches/sdk_only.py ;;
+  e2e) "$venv/bin/python" benches/e2e.py ;;
+  all) "$venv/bin/python" benches/sdk_only.py && "$venv/bin/python" benches/e2e.py ;;
+  *) echo "usage: benches/run.sh [sdk|e2e|all]" >&2; exit 2 ;;
+esac

@@ -133,9 +133,73 @@ public static class Bench
         return got == expected ? 0 : 1;
     }
 
+    // The .NET row of benches/e2e.py: the same steps as benches/c/e2e_bench.c
+    // against the real CLI and copilot-replay.
+    //   Bench.exe e2e CLI_PATH SESSION_JSON REPEATS CONCURRENT  ->  one JSON line
+    private static int EndToEnd(string cliPath, string sessionJson, int repeats, int concurrent)
+    {
+        const string Plain = "What is the capital of France?";
+        const string ToolPrompt = "What is the weather in Paris? Use the get_weather tool.";
+        var baseConfig = JObject.Parse(sessionJson);
+        Func<SessionConfig> config = () => new SessionConfig
+        {
+            Model = (string)baseConfig["model"],
+            WorkingDirectory = (string)baseConfig["workingDirectory"],
+            Provider = (JObject)baseConfig["provider"],
+            Tools = new[] { CopilotTool.Define("get_weather", "Current weather for a city",
+                JObject.Parse("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}"),
+                inv => Task.FromResult<object>("18C and sunny")) },
+            OnPermissionRequest = PermissionHandler.ApproveAll,
+        };
+        Func<CopilotSession, string, double> turn = (s, prompt) =>
+        {
+            var sw = Stopwatch.StartNew();
+            s.SendAndWaitAsync(prompt, TimeSpan.FromMinutes(2)).Wait();
+            return sw.Elapsed.TotalMilliseconds;
+        };
+        var total = Stopwatch.StartNew();
+        using (var client = new CopilotClient(new CopilotClientOptions { CliPath = cliPath, UseLoggedInUser = false }))
+        {
+            client.StartAsync().Wait();
+            var startMs = total.Elapsed.TotalMilliseconds;
+            var sw = Stopwatch.StartNew();
+            var first = client.CreateSessionAsync(config()).Result;
+            var createMs = sw.Elapsed.TotalMilliseconds;
+            turn(first, Plain);
+            var plain = new List<double>();
+            var tool = new List<double>();
+            for (int i = 0; i < repeats; i++)
+            {
+                plain.Add(turn(client.CreateSessionAsync(config()).Result, Plain));
+                tool.Add(turn(client.CreateSessionAsync(config()).Result, ToolPrompt));
+            }
+            var sessions = new List<CopilotSession>();
+            for (int i = 0; i < concurrent; i++) sessions.Add(client.CreateSessionAsync(config()).Result);
+            var conc = new double[concurrent];
+            sw = Stopwatch.StartNew();
+            var threads = new List<Thread>();
+            for (int i = 0; i < concurrent; i++)
+            {
+                int k = i;
+                var t = new Thread(() => conc[k] = turn(sessions[k], ToolPrompt));
+                t.Start();
+                threads.Add(t);
+            }
+            foreach (var t in threads) t.Join();
+            var concurrentS = sw.Elapsed.TotalSeconds;
+            Console.WriteLine(new JObject
+            {
+                ["start_ms"] = startMs, ["create_ms"] = createMs, ["plain_ms"] = new JArray(plain),
+                ["tool_ms"] = new JArray(tool), ["concurrent_s"] = concurrentS, ["concurrent_ms"] = new JArray(conc),
+            }.ToString(Formatting.None));
+        }
+        return 0;
+    }
+
     public static int Main(string[] args)
     {
         if (args.Length == 3 && args[0] == "peer") return AgainstPeer(args[1], int.Parse(args[2]));
+        if (args.Length == 5 && args[0] == "e2e") return EndToEnd(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]));
         int events = args.Length > 0 ? int.Parse(args[0]) : 100000;
         int tools = args.Length > 1 ? int.Parse(args[1]) : 2000;
 

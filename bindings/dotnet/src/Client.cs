@@ -115,11 +115,15 @@ namespace GitHub.Copilot
         }
 
         /// <summary>Runs a blocking native call off the caller's thread; cancellation
-        /// returns at once (the call finishes in the background within its own limits).</summary>
-        internal static Task<T> Blocking<T>(Func<T> call, CancellationToken ct)
+        /// returns at once (the call finishes in the background within its own limits).
+        /// `longRunning` calls (a whole turn) get a thread of their own: on the thread
+        /// pool, many concurrent turns would starve the handlers their turns wait for.</summary>
+        internal static Task<T> Blocking<T>(Func<T> call, CancellationToken ct, bool longRunning = false)
         {
             if (ct.IsCancellationRequested) return Task.FromCanceled<T>(ct);
-            var work = Task.Run(call);
+            var work = longRunning
+                ? Task.Factory.StartNew(call, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+                : Task.Run(call);
             if (!ct.CanBeCanceled) return work;
             var tcs = new TaskCompletionSource<T>();
             var reg = ct.Register(() => tcs.TrySetCanceled(ct));

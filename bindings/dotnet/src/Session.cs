@@ -266,7 +266,7 @@ namespace GitHub.Copilot
                         return raw == null ? null : SessionEvent.Parse(raw) as AssistantMessageEvent;
                     }
                     finally { Native.FreeUtf8(m); Native.FreeUtf8(wj); }
-                }), cancellationToken).ConfigureAwait(false);
+                }), cancellationToken, longRunning: true).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

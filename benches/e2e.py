@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: every client drives the real Copilot CLI (1.0.102) with
+model replies from copilot-replay, in one run, in an isolated home.
+
+Per client process: (a) client start to ready, (b) session create, (c) warm plain
+turn (send to idle), (d) warm turn with one tool round trip, (e) CONCURRENT sessions
+doing (d) at once (turns/s, p50/p99). PROCESSES fresh processes per client;
+medians. Writes benches/results/e2e.md and e2e.png. Run through benches/run.sh.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REL = ROOT / "target" / "release"
+OFFICIAL = ROOT / "target" / "bench-official"
+VENV_PYTHON = ROOT / "target" / "bench-venv" / "bin" / "python"
+RESULTS = ROOT / "benches" / "results"
+CLI = os.environ["COPILOT_CLI_PATH"]
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", "3"))
+REPEATS = int(os.environ.get("BENCH_TURNS", "5"))
+CONCURRENT = int(os.environ.get("BENCH_CONCURRENT", "50"))
+
+CLIENTS = {
+    "raw JSON-RPC client (floor, Rust + serde)": lambda opts, sess: [str(REL / "raw-e2e"), CLI, sess],
+    "libcopilot C ABI": lambda opts, sess: [str(REL / "e2e_bench"), opts, sess],
+    "libcopilot Go wrapper": lambda opts, sess: [str(REL / "go_e2ebench"), CLI, sess],
+    "libcopilot .NET wrapper (Mono)": lambda opts, sess: ["mono", str(ROOT / "target/dotnet/Bench.exe"), "e2e", CLI, sess],
+    "official Node SDK 1.0.14": lambda opts, sess: ["node", str(OFFICIAL / "node_e2e.mjs"), CLI, sess],
+    "official Python SDK 1.0.27": lambda opts, sess: [str(VENV_PYTHON), str(ROOT / "benches/official/python_e2e.py"), CLI, sess],
+}
+
+
+def isolated_env(home):
+    env = {k: v for k, v in os.environ.items()
+           if not any(s in k.upper() for s in ("TOKEN", "GH_", "GITHUB", "COPILOT"))}
+    env.update(HOME=home, COPILOT_HOME=f"{home}/.copilot", XDG_CONFIG_HOME=f"{home}/.config",
+               XDG_STATE_HOME=f"{home}/.state", GH_CONFIG_DIR=f"{home}/.gh",
+               XDG_CACHE_HOME=os.environ.get("COPILOT_TEST_CACHE", str(ROOT / "target/copilot-cache")),
+               HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",
+               NO_PROXY="127.0.0.1,localhost,::1", LD_LIBRARY_PATH=str(REL))
+    return env
+
+
+def run_client(make_cmd, base_url):
+    with tempfile.TemporaryDirectory() as home:
+        options = json.dumps({"cliPath": CLI, "useLoggedInUser": False, "cwd": home})
+        session = json.dumps({"model": "claude-sonnet-4.5", "workingDirectory": home, "provider": {
+            "type": "openai", "baseUrl": base_url, "apiKey": "offline", "wireApi": "completions"}})
+        cmd = make_cmd(options, session) + [str(REPEATS), str(CONCURRENT)]
+        out = subprocess.run(cmd, env=isolated_env(home), cwd=home, capture_output=True, text=True, timeout=900)
+        if out.returncode != 0:
+            raise RuntimeError(f"{cmd[0]} failed: {out.stdout[-2000:]}{out.stderr[-2000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, len(values) * p // 100)]
+
+
+def main():
+    replay = subprocess.Popen([str(REL / "copilot-replay"), str(ROOT / "tests/conversations/chat.yaml"),
+                               str(ROOT / "tests/conversations/weather_tool.yaml")],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        base_url = replay.stdout.readline().split()[-1] + "/v1"
+        rows = {}
+        for name, make_cmd in CLIENTS.items():
+            print(f"measuring {name} ...", file=sys.stderr)
+            runs = [run_client(make_cmd, base_url) for _ in range(PROCESSES)]
+            concurrent = [ms for r in runs for ms in r["concurrent_ms"]]
+            rows[name] = {
+                "start": statistics.median(r["start_ms"] for r in runs),
+                "create": statistics.median(r["create_ms"] for r in runs),
+                "plain": statistics.median(ms for r in runs for ms in r["plain_ms"]),
+                "tool": statistics.median(ms for r in runs for ms in r["tool_ms"]),
+                "tps": statistics.median(CONCURRENT / r["concurrent_s"] for r in runs),
+                "c50": pct(concurrent, 50),
+                "c99": pct(concurrent, 99),
+            }
+    finally:
+        replay.kill()
+        replay.wait()
+
+    official = {n: r for n, r in rows.items() if n.startswith("official")}
+    fastest = min(official.values(), key=lambda r: r["tool"])
+    lines = [
+        f"# End-to-end benchmark (real Copilot CLI 1.0.102, copilot-replay; {PROCESSES} processes per client, "
+        f"{REPEATS} warm turns of each kind per process, {CONCURRENT} concurrent sessions)",
+        "",
+        "| client | (a) start to ready ms | (b) session create ms | (c) plain turn ms | (d) tool turn ms | "
+        f"(e) {CONCURRENT} concurrent: turns/s | (e) p50 / p99 ms | (d) vs fastest official |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in rows.items():
+        lines.append(f"| {name} | {r['start']:.0f} | {r['create']:.1f} | {r['plain']:.1f} | {r['tool']:.1f} | "
+                     f"{r['tps']:.1f} | {r['c50']:.0f} / {r['c99']:.0f} | {r['tool'] / fastest['tool']:.2f}x |")
+    c = rows["libcopilot C ABI"]
+    lines += ["", "Target (issue #7): end-to-end turn latency <= 1.00x the fastest official SDK: "
+              f"plain {c['plain'] / min(r['plain'] for r in official.values()):.2f}x, "
+              f"tool {c['tool'] / fastest['tool']:.2f}x.", ""]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "e2e.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = list(rows)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for ax, key, label in zip(axes, ["start", "plain", "tool"],
+                              ["(a) start to ready, ms", "(c) warm plain turn, ms", "(d) warm tool turn, ms"]):
+        ax.barh(names, [rows[n][key] for n in names], color="#3b7dd8")
+        ax.set_xlabel(label + " (lower is better)")
+        ax.invert_yaxis()
+        if ax is not axes[0]:
+            ax.set_yticklabels([])
+    fig.suptitle("libcopilot end-to-end benchmark (real CLI, replayed model)")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "e2e.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()
