@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the benchmark programs (release), installs the official Node and
-# Python SDKs from their registries, and runs the SDK-only benchmark: the C
+# Builds the benchmark programs (release), installs the official Node,
+# Python and Rust SDKs from their registries, and runs the SDK-only benchmark: the C
 # ABI, the Go and .NET wrappers, the official SDKs and a raw C client (the
 # floor) against one synthetic CLI (benches/peer). Writes
 # benches/results/sdk-only.{md,png}.
@@ -32,6 +32,7 @@ official="$root/target/bench-official"
 mkdir -p "$official"
 [ -d "$official/node_modules/@github/copilot-sdk" ] ||
   npm install --silent --prefix "$official" @github/copilot-sdk@1.0.14 >/dev/null
+(cd benches/official/rust && cargo build --quiet --release)
 cp benches/official/node_bench.mjs benches/official/node_e2e.mjs "$official/"
 "$venv/bin/python" -c "import copilot" 2>/dev/null || "$venv/bin/pip" install --quiet github-copilot-sdk==1.0.27
 case "$which" in
