@@ -110,11 +110,20 @@ impl SessionEvent {
             #[serde(borrow)]
             event: &'a RawValue,
         }
-        let (start, end, event_type) = {
-            let parsed: Frame = serde_json::from_slice(&frame).ok()?;
-            let event = parsed.params.event.get();
-            let start = event.as_ptr() as usize - frame.as_ptr() as usize;
-            (start, start + event.len(), type_of(event)?)
+        // The usual layout: only the event object needs validating.
+        let by_layout = event_span_by_layout(&frame).and_then(|(start, end)| {
+            serde_json::from_slice::<&RawValue>(&frame[start..end])
+                .ok()
+                .map(|event| (start, end, type_of(event.get())))
+        });
+        let (start, end, event_type) = match by_layout {
+            Some((start, end, event_type)) => (start, end, event_type?),
+            None => {
+                let parsed: Frame = serde_json::from_slice(&frame).ok()?;
+                let event = parsed.params.event.get();
+                let start = event.as_ptr() as usize - frame.as_ptr() as usize;
+                (start, start + event.len(), type_of(event)?)
+            }
         };
         // `params` closes after the event, so `end` is inside the frame.
         *frame.get_mut(end)? = 0;
@@ -164,6 +173,26 @@ impl SessionEvent {
 
 /// A subscriber to a session's events. Runs on the client's callback thread.
 pub type EventHandler = Arc<dyn Fn(&SessionEvent) + Send + Sync>;
+
+/// How the CLI (and every JSON-RPC writer that keeps its keys in the
+/// conventional order) starts a `session.event` frame.
+pub(crate) const EVENT_FRAME_PREFIX: &[u8] =
+    br#"{"jsonrpc":"2.0","method":"session.event","params":{"sessionId":""#;
+
+/// Where the event object sits in a frame laid out exactly as
+/// `EVENT_FRAME_PREFIX` `<id>","event":<event>}}`; the caller still validates
+/// `<event>` (which, being one JSON value, makes the whole frame valid).
+fn event_span_by_layout(frame: &[u8]) -> Option<(usize, usize)> {
+    const EVENT_KEY: &[u8] = br#"","event":"#;
+    let rest = frame.strip_prefix(EVENT_FRAME_PREFIX)?;
+    let id_len = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    if !rest[id_len..].starts_with(EVENT_KEY) || !frame.ends_with(b"}}") {
+        return None;
+    }
+    let start = EVENT_FRAME_PREFIX.len() + id_len + EVENT_KEY.len();
+    let end = frame.len() - 2;
+    (start < end && frame[start] == b'{').then_some((start, end))
+}
 
 /// The `type` of an event object (valid JSON).
 fn type_of(json: &str) -> Option<EventType> {
@@ -305,6 +334,10 @@ mod tests {
         assert_eq!(c.to_str().unwrap(), "session.idle");
         let truncated = &frame[..frame.len() - 1];
         assert!(SessionEvent::from_frame(Arc::from("s"), truncated.to_vec()).is_none());
+        // Same prefix, but more after the event: the layout path must not take it.
+        let extra = br#"{"jsonrpc":"2.0","method":"session.event","params":{"sessionId":"s","event":{"type":"a"},"x":{"type":"b"}}}"#;
+        let ev = SessionEvent::from_frame(Arc::from("s"), extra.to_vec()).unwrap();
+        assert_eq!(ev.json(), r#"{"type":"a"}"#);
         let unknown = br#"{"params":{"event":{"type":"brand.new_type"}}}"#;
         let ev = SessionEvent::from_frame(Arc::from("s"), unknown.to_vec()).unwrap();
         assert_eq!(ev.event_type(), "brand.new_type");

@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 use super::frame::{encode_frame, read_frame_into, FrameError};
 use crate::error::{Error, Result};
+use crate::events::EVENT_FRAME_PREFIX;
 use crate::log::{log, Level};
 
 pub type BoxWriter = Box<dyn AsyncWrite + Send + Unpin>;
@@ -491,11 +492,6 @@ fn params_or_empty(params: InParams<'_>) -> Box<RawValue> {
         InParams::Absent => RawValue::from_string("{}".into()).unwrap(),
     }
 }
-
-/// How the CLI (and every JSON-RPC writer that keeps its keys in the
-/// conventional order) starts a `session.event` frame.
-const EVENT_FRAME_PREFIX: &[u8] =
-    br#"{"jsonrpc":"2.0","method":"session.event","params":{"sessionId":""#;
 
 /// The range of the session id in a frame that starts like a `session.event`
 /// notification, found without parsing; `None` sends the frame down the
