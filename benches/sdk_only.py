@@ -23,6 +23,12 @@ EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
 TOOL_CALLS = int(os.environ.get("BENCH_TOOL_CALLS", "10000"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 ENV = dict(os.environ, LD_LIBRARY_PATH=str(REL))
+# The peer on CPU 0 and the client (all its threads) on CPU 1, as in the official
+# SDKs' measurements (shared/docs/benchmarks.md): unpinned, where the scheduler
+# puts three busy threads on two vCPUs changes results by up to 2x between runs.
+PIN = os.environ.get("BENCH_PIN", "1") == "1"
+PIN_PEER = ["taskset", "-c", "0"] if PIN else []
+PIN_CLIENT = ["taskset", "-c", "1"] if PIN else []
 
 OFFICIAL = ROOT / "target" / "bench-official"
 VENV_PYTHON = ROOT / "target" / "bench-venv" / "bin" / "python"
@@ -44,12 +50,12 @@ CLIENTS = {
 def run_turn(client, events, tool_calls):
     """One fresh peer and one fresh client process; returns (events/s, rtt p50, rtt p99)."""
     peer = subprocess.Popen(
-        [str(REL / "copilot-bench-peer"), "--events", str(events), "--tool-calls", str(tool_calls)],
+        PIN_PEER + [str(REL / "copilot-bench-peer"), "--events", str(events), "--tool-calls", str(tool_calls)],
         stdout=subprocess.PIPE, text=True)
     try:
         address = peer.stdout.readline().split()[-1]
         args = [address] if client[0].endswith("raw_client") else [address, str(events)]
-        out = subprocess.run(client + args, env=ENV, capture_output=True, text=True, timeout=600)
+        out = subprocess.run(PIN_CLIENT + client + args, env=ENV, capture_output=True, text=True, timeout=600)
         if out.returncode != 0:
             raise RuntimeError(f"{client} failed: {out.stdout}{out.stderr}")
         rate = float(re.search(r"events_per_s=([\d.]+)", out.stdout).group(1))
@@ -103,7 +109,8 @@ def main():
     best_official = max(r["events_per_s"] for n, r in rows.items() if n.startswith("official"))
 
     lines = [
-        f"# SDK-only benchmark (synthetic CLI over TCP; medians of {REPEATS} fresh processes)",
+        f"# SDK-only benchmark (synthetic CLI over TCP; medians of {REPEATS} fresh processes"
+        f"{'; peer pinned to CPU 0, client to CPU 1' if PIN else ''})",
         "",
         f"Events: a turn of assistant.message_delta events ({EVENTS:,} for libcopilot and the floor, fewer "
         "for slower clients). Tool round trip: sequential external_tool.requested events, timed by the "
