@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and end-to-end tests against the real Copilot CLI
-# (offline, via copilot-replay), the C ABI tests, the installed package with C
-# and C++ consumers, the Go and .NET wrappers, and
-# the conformance suite when the upstream snapshots are present.
+# (offline, via copilot-replay), the C ABI tests (also under ASan/UBSan and
+# valgrind), the installed package with C and C++ consumers, the Go and .NET
+# wrappers, and the conformance suite when the upstream snapshots are present.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export COPILOT_CLI_PATH="$(tests/support/ensure-cli.sh)"
+tests/support/ensure-tools.sh
 export COPILOT_TEST_CACHE="${COPILOT_TEST_CACHE:-$root/target/copilot-cache}"
 cargo test --workspace
 
