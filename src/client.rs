@@ -771,9 +771,9 @@ async fn route_inbound(
     msg: Inbound,
 ) {
     match msg {
-        Inbound::EventFrame { frame, session_id } => {
-            // The prefix check made this range UTF-8.
-            let id = std::str::from_utf8(&frame[session_id]).unwrap_or_default();
+        Inbound::Event { frame, session_id } => {
+            // `event_frame_session` made this range UTF-8.
+            let id = std::str::from_utf8(&frame[session_id.clone()]).unwrap_or_default();
             let Some(session) = router.sessions.lock().get(id).cloned() else {
                 log!(
                     Level::Debug,
@@ -790,39 +790,14 @@ async fn route_inbound(
                     if session.is_closed() {
                         return;
                     }
-                    let Some(event) = SessionEvent::from_frame(session.id.clone(), frame) else {
+                    let Some(event) =
+                        SessionEvent::from_frame(session.id.clone(), frame, session_id)
+                    else {
                         log!(Level::Warn, "client", "malformed session.event dropped");
                         return;
                     };
                     let broadcast = broadcast_for(&session, &event, &peer, &runtime);
                     deliver(&session, &event, broadcast);
-                }))
-                .await;
-        }
-        Inbound::Event { session_id, event } => {
-            let Some(session) = router.sessions.lock().get(&session_id).cloned() else {
-                log!(
-                    Level::Debug,
-                    "client",
-                    "event for unknown session {session_id} dropped"
-                );
-                return;
-            };
-            let Some(event) = SessionEvent::from_json(session.id.clone(), event) else {
-                log!(
-                    Level::Warn,
-                    "client",
-                    "session.event without a type dropped"
-                );
-                return;
-            };
-            let broadcast = broadcast_for(&session, &event, peer, runtime);
-            router
-                .dispatcher
-                .dispatch(Box::new(move || {
-                    if !session.is_closed() {
-                        deliver(&session, &event, broadcast);
-                    }
                 }))
                 .await;
         }

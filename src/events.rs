@@ -83,23 +83,16 @@ impl SessionEvent {
         }
     }
 
-    /// Reads `type` from a raw event object; `None` if it has none.
-    pub fn from_raw(session_id: Arc<str>, raw: &RawValue) -> Option<Self> {
-        Self::from_json(session_id, raw.get().to_owned())
-    }
-
-    /// Takes an event object's JSON text (already validated) and reads its
-    /// `type`; `None` if it has none. Reuses `json`'s buffer.
-    pub fn from_json(session_id: Arc<str>, json: String) -> Option<Self> {
-        let event_type = type_of(&json)?;
-        Some(Self::from_parts(session_id, event_type, json))
-    }
-
-    /// Takes a whole `session.event` frame and keeps the event object inside
-    /// it, without copying: the frame is validated, and the byte after the
-    /// event (the `}` closing `params`) becomes its NUL. `None` if the frame is
-    /// not valid JSON or its event has no `type`.
-    pub fn from_frame(session_id: Arc<str>, mut frame: Vec<u8>) -> Option<Self> {
+    /// Takes a whole `session.event` frame (one `event_frame_session` accepted,
+    /// with the session id at `id`) and keeps the event object inside it,
+    /// without copying: the frame is validated, and the byte after the event
+    /// (the `}` closing `params`) becomes its NUL. `None` if the frame is not
+    /// valid JSON or its event has no `type`.
+    pub fn from_frame(
+        session_id: Arc<str>,
+        mut frame: Vec<u8>,
+        id: std::ops::Range<usize>,
+    ) -> Option<Self> {
         #[derive(Deserialize)]
         struct Frame<'a> {
             #[serde(borrow)]
@@ -111,7 +104,7 @@ impl SessionEvent {
             event: &'a RawValue,
         }
         // The usual layout: only the event object needs validating.
-        let by_layout = event_span_by_layout(&frame).and_then(|(start, end)| {
+        let by_layout = event_span_by_layout(&frame, id.end).and_then(|(start, end)| {
             serde_json::from_slice::<&RawValue>(&frame[start..end])
                 .ok()
                 .map(|event| (start, end, type_of(event.get())))
@@ -176,20 +169,56 @@ pub type EventHandler = Arc<dyn Fn(&SessionEvent) + Send + Sync>;
 
 /// How the CLI (and every JSON-RPC writer that keeps its keys in the
 /// conventional order) starts a `session.event` frame.
-pub(crate) const EVENT_FRAME_PREFIX: &[u8] =
+const EVENT_FRAME_PREFIX: &[u8] =
     br#"{"jsonrpc":"2.0","method":"session.event","params":{"sessionId":""#;
+const EVENT_KEY: &[u8] = br#"","event":"#;
 
-/// Where the event object sits in a frame laid out exactly as
-/// `EVENT_FRAME_PREFIX` `<id>","event":<event>}}`; the caller still validates
-/// `<event>` (which, being one JSON value, makes the whole frame valid).
-fn event_span_by_layout(frame: &[u8]) -> Option<(usize, usize)> {
-    const EVENT_KEY: &[u8] = br#"","event":"#;
+/// The range of the session id in a frame that starts like a `session.event`
+/// notification, found without parsing; `None` sends the frame down the
+/// general path (which also handles any other key order or escapes).
+pub(crate) fn event_frame_session(frame: &[u8]) -> Option<std::ops::Range<usize>> {
     let rest = frame.strip_prefix(EVENT_FRAME_PREFIX)?;
-    let id_len = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
-    if !rest[id_len..].starts_with(EVENT_KEY) || !frame.ends_with(b"}}") {
+    let len = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    if rest[len] != b'"' || std::str::from_utf8(&rest[..len]).is_err() {
         return None;
     }
-    let start = EVENT_FRAME_PREFIX.len() + id_len + EVENT_KEY.len();
+    let start = EVENT_FRAME_PREFIX.len();
+    Some(start..start + len)
+}
+
+/// A frame in the layout `event_frame_session` accepts, for a `session.event`
+/// decoded some other way (other key order, whitespace); `None` when the id
+/// would need escaping (session ids are UUIDs, so no session has one).
+pub(crate) fn event_frame(
+    session_id: &str,
+    event: &str,
+) -> Option<(Vec<u8>, std::ops::Range<usize>)> {
+    if session_id
+        .bytes()
+        .any(|b| b == b'"' || b == b'\\' || b < 0x20)
+    {
+        return None;
+    }
+    let mut frame =
+        Vec::with_capacity(EVENT_FRAME_PREFIX.len() + session_id.len() + event.len() + 12);
+    frame.extend_from_slice(EVENT_FRAME_PREFIX);
+    frame.extend_from_slice(session_id.as_bytes());
+    frame.extend_from_slice(EVENT_KEY);
+    frame.extend_from_slice(event.as_bytes());
+    frame.extend_from_slice(b"}}");
+    let start = EVENT_FRAME_PREFIX.len();
+    Some((frame, start..start + session_id.len()))
+}
+
+/// Where the event object sits in a frame laid out exactly as
+/// `EVENT_FRAME_PREFIX` `<id>","event":<event>}}` (the id ends at `id_end`);
+/// the caller still validates `<event>`, which, being one JSON value, makes
+/// the whole frame valid.
+fn event_span_by_layout(frame: &[u8], id_end: usize) -> Option<(usize, usize)> {
+    if !frame.get(id_end..)?.starts_with(EVENT_KEY) || !frame.ends_with(b"}}") {
+        return None;
+    }
+    let start = id_end + EVENT_KEY.len();
     let end = frame.len() - 2;
     (start < end && frame[start] == b'{').then_some((start, end))
 }
@@ -308,14 +337,19 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
+    fn event(json: &str) -> Option<SessionEvent> {
+        let (frame, id) = event_frame("s", json)?;
+        SessionEvent::from_frame(Arc::from("s"), frame, id)
+    }
+
     #[test]
     fn event_type_is_read_wherever_it_is() {
         for json in [
             r#"{"type":"assistant.message_delta","data":{"deltaContent":"x"}}"#,
             r#"{"id":"e1","timestamp":"t","parentId":null,"ephemeral":true,"n":-1.5e3,"data":{"a":[1,{"type":"inner"}],"s":"q\"}"},"type":"session.idle"}"#,
-            r#" { "type" : "tool.execution_start" } "#,
+            r#"{ "type" : "tool.execution_start" }"#,
         ] {
-            let ev = SessionEvent::from_json(Arc::from("s"), json.to_string()).unwrap();
+            let ev = event(json).unwrap();
             let expected: serde_json::Value = serde_json::from_str(json).unwrap();
             assert_eq!(ev.event_type(), expected["type"], "{json}");
             assert_eq!(ev.json(), json);
@@ -325,7 +359,9 @@ mod tests {
     #[test]
     fn events_are_kept_inside_their_frame() {
         let frame = br#"{"jsonrpc":"2.0","method":"session.event","params":{"sessionId":"s","event":{"type":"session.idle","data":{}}}}"#;
-        let ev = SessionEvent::from_frame(Arc::from("s"), frame.to_vec()).unwrap();
+        let id = event_frame_session(frame).unwrap();
+        assert_eq!(&frame[id.clone()], b"s");
+        let ev = SessionEvent::from_frame(Arc::from("s"), frame.to_vec(), id.clone()).unwrap();
         assert_eq!(ev.event_type(), "session.idle");
         assert_eq!(ev.json(), r#"{"type":"session.idle","data":{}}"#);
         let c = unsafe { CStr::from_ptr(ev.json_c()) };
@@ -333,21 +369,22 @@ mod tests {
         let c = unsafe { CStr::from_ptr(ev.event_type_c()) };
         assert_eq!(c.to_str().unwrap(), "session.idle");
         let truncated = &frame[..frame.len() - 1];
-        assert!(SessionEvent::from_frame(Arc::from("s"), truncated.to_vec()).is_none());
+        assert!(SessionEvent::from_frame(Arc::from("s"), truncated.to_vec(), id.clone()).is_none());
         // Same prefix, but more after the event: the layout path must not take it.
         let extra = br#"{"jsonrpc":"2.0","method":"session.event","params":{"sessionId":"s","event":{"type":"a"},"x":{"type":"b"}}}"#;
-        let ev = SessionEvent::from_frame(Arc::from("s"), extra.to_vec()).unwrap();
+        let ev = SessionEvent::from_frame(Arc::from("s"), extra.to_vec(), id).unwrap();
         assert_eq!(ev.json(), r#"{"type":"a"}"#);
-        let unknown = br#"{"params":{"event":{"type":"brand.new_type"}}}"#;
-        let ev = SessionEvent::from_frame(Arc::from("s"), unknown.to_vec()).unwrap();
-        assert_eq!(ev.event_type(), "brand.new_type");
+        assert_eq!(
+            event(r#"{"type":"brand.new_type"}"#).unwrap().event_type(),
+            "brand.new_type"
+        );
+        assert!(event_frame("needs\"escaping", "{}").is_none());
     }
 
     #[test]
     fn unusual_types_fall_back_to_a_full_parse() {
-        let ev = SessionEvent::from_json(Arc::from("s"), r#"{"type":"a\u002eb"}"#.into()).unwrap();
-        assert_eq!(ev.event_type(), "a.b");
-        assert!(SessionEvent::from_json(Arc::from("s"), r#"{"data":{}}"#.into()).is_none());
-        assert!(SessionEvent::from_json(Arc::from("s"), r#"{"type":5}"#.into()).is_none());
+        assert_eq!(event(r#"{"type":"a\u002eb"}"#).unwrap().event_type(), "a.b");
+        assert!(event(r#"{"data":{}}"#).is_none());
+        assert!(event(r#"{"type":5}"#).is_none());
     }
 }

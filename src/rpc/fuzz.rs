@@ -39,13 +39,10 @@ pub fn feed(data: &[u8]) {
                                 .respond::<()>(&id, Err((codes::METHOD_NOT_FOUND, "fuzz")))
                                 .await;
                         }
-                        Inbound::EventFrame { frame, .. } => {
-                            if let Some(ev) = SessionEvent::from_frame(Arc::from("s"), frame) {
-                                let _ = (ev.event_type(), ev.data::<serde_json::Value>());
-                            }
-                        }
-                        Inbound::Event { event, .. } => {
-                            if let Some(ev) = SessionEvent::from_json(Arc::from("s"), event) {
+                        Inbound::Event { frame, session_id } => {
+                            if let Some(ev) =
+                                SessionEvent::from_frame(Arc::from("s"), frame, session_id)
+                            {
                                 let _ = (ev.event_type(), ev.data::<serde_json::Value>());
                             }
                         }

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 
 use super::frame::{encode_frame, read_frame_into, FrameError};
 use crate::error::{Error, Result};
-use crate::events::EVENT_FRAME_PREFIX;
+use crate::events::{event_frame, event_frame_session};
 use crate::log::{log, Level};
 
 pub type BoxWriter = Box<dyn AsyncWrite + Send + Unpin>;
@@ -24,13 +24,11 @@ pub const SESSION_EVENT: &str = "session.event";
 /// A message the peer sent us that is not a reply to one of our requests.
 #[derive(Debug)]
 pub enum Inbound {
-    /// A `session.event` notification: `params.sessionId` and the raw
-    /// `params.event` object (validated JSON), decoded in the frame's single pass.
-    Event { session_id: String, event: String },
-    /// A `session.event` frame recognised by its prefix and handed on whole,
-    /// not yet parsed (`session_id` is its range in `frame`), so that parsing
-    /// happens on the callback thread rather than the reader's.
-    EventFrame {
+    /// A `session.event` notification, handed on whole and not yet parsed
+    /// (`session_id` is the id's range in `frame`), so that parsing happens on
+    /// the callback thread rather than the reader's. Always in the layout
+    /// `events::event_frame_session` accepts.
+    Event {
         frame: Vec<u8>,
         session_id: std::ops::Range<usize>,
     },
@@ -418,10 +416,19 @@ impl RpcPeer {
                     InParams::Absent => serde_json::from_str::<EventParams>("{}"),
                 };
                 match event {
-                    Ok(p) => Some(Inbound::Event {
-                        session_id: p.session_id.into_owned(),
-                        event: p.event.get().to_owned(),
-                    }),
+                    // Rewritten in the usual layout: one path from here on.
+                    Ok(p) => match event_frame(&p.session_id, p.event.get()) {
+                        Some((frame, session_id)) => Some(Inbound::Event { frame, session_id }),
+                        None => {
+                            log!(
+                                Level::Debug,
+                                "rpc",
+                                "event for unknown session {} dropped",
+                                p.session_id
+                            );
+                            None
+                        }
+                    },
                     Err(e) => {
                         log!(Level::Warn, "rpc", "malformed session.event dropped: {e}");
                         None
@@ -493,19 +500,6 @@ fn params_or_empty(params: InParams<'_>) -> Box<RawValue> {
     }
 }
 
-/// The range of the session id in a frame that starts like a `session.event`
-/// notification, found without parsing; `None` sends the frame down the
-/// general path (which also handles any other key order or escapes).
-fn event_frame_session(body: &[u8]) -> Option<std::ops::Range<usize>> {
-    let rest = body.strip_prefix(EVENT_FRAME_PREFIX)?;
-    let len = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
-    if rest[len] != b'"' || std::str::from_utf8(&rest[..len]).is_err() {
-        return None;
-    }
-    let start = EVENT_FRAME_PREFIX.len();
-    Some(start..start + len)
-}
-
 /// Writes what the writer takes without waiting (a no-op waker: a would-block
 /// write is finished by the caller's task). Returns the bytes written.
 fn write_now(writer: &mut BoxWriter, buf: &[u8]) -> std::io::Result<usize> {
@@ -548,12 +542,35 @@ where
         if let Some(session_id) = event_frame_session(&body) {
             log!(Level::Trace, "rpc", "<- {}", String::from_utf8_lossy(&body));
             let frame = std::mem::take(&mut body);
-            on_inbound(Inbound::EventFrame { frame, session_id }).await;
+            on_inbound(Inbound::Event { frame, session_id }).await;
             continue;
         }
         log!(Level::Trace, "rpc", "<- {}", String::from_utf8_lossy(&body));
         if let Some(inbound) = peer.route(&body) {
             on_inbound(inbound).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every layout of a `session.event` arrives as the same `Inbound::Event`.
+    #[test]
+    fn session_events_in_any_key_order_become_one_kind_of_frame() {
+        let peer = RpcPeer::new(Box::new(tokio::io::sink()));
+        for body in [
+            r#"{"params":{"event":{"type":"session.idle"},"sessionId":"s1"},"method":"session.event","jsonrpc":"2.0"}"#,
+            r#"{ "jsonrpc": "2.0", "method": "session.event", "params": { "sessionId": "s1", "event": {"type":"session.idle"} } }"#,
+        ] {
+            let Some(Inbound::Event { frame, session_id }) = peer.route(body.as_bytes()) else {
+                panic!("not an event: {body}");
+            };
+            assert_eq!(&frame[session_id.clone()], b"s1");
+            let ev = crate::events::SessionEvent::from_frame(Arc::from("s1"), frame, session_id)
+                .unwrap();
+            assert_eq!(ev.json(), r#"{"type":"session.idle"}"#);
         }
     }
 }
