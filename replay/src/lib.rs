@@ -14,13 +14,14 @@ mod http;
 pub mod matcher;
 pub mod normalize;
 pub mod record;
+mod server;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use conversations::Library;
 pub use record::RecordServer;
+use server::ServerThread;
 
 /// Loading or serving failed.
 #[derive(Debug, Clone)]
@@ -53,10 +54,8 @@ pub(crate) struct Shared {
 
 /// A running replay server on its own thread and runtime. Dropping it stops it.
 pub struct ReplayServer {
-    addr: SocketAddr,
+    server: ServerThread,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ReplayServer {
@@ -69,55 +68,21 @@ impl ReplayServer {
     /// As `start_blocking`, on another host address.
     pub fn start_on(host: &str, paths: &[PathBuf], port: u16) -> Result<ReplayServer, ReplayError> {
         let library = Library::load(paths)?;
-        let listener = std::net::TcpListener::bind((host, port))
-            .map_err(|e| ReplayError::new(format!("cannot listen on {host}:{port}: {e}")))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| ReplayError::new(format!("listener: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| ReplayError::new(format!("listener: {e}")))?;
         let shared = Arc::new(Shared {
             library,
             requests: Mutex::new(Vec::new()),
             workdir: Mutex::new(None),
             held: Mutex::new(Vec::new()),
         });
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
-        let app = http::router(shared.clone());
-        let thread = std::thread::Builder::new()
-            .name("copilot-replay".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("replay runtime");
-                rt.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                    tokio::select! {
-                        r = axum::serve(listener, app) => {
-                            if let Err(e) = r {
-                                eprintln!("copilot-replay: server stopped: {e}");
-                            }
-                        }
-                        _ = stop_rx => {}
-                    }
-                });
-                // Dropping the runtime drops open connections, held ones included.
-            })
-            .map_err(|e| ReplayError::new(format!("cannot start server thread: {e}")))?;
-        Ok(ReplayServer {
-            addr,
-            shared,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        })
+        // Stopping drops open connections, held ones included.
+        let server =
+            ServerThread::start(host, port, "copilot-replay", http::router(shared.clone()))?;
+        Ok(ReplayServer { server, shared })
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// `url() + "/v1"`: the `provider.baseUrl` for a BYOK session.
@@ -135,23 +100,8 @@ impl ReplayServer {
         *self.shared.workdir.lock().unwrap() = Some(dir.to_string());
     }
 
-    /// Stops serving and waits for the server thread.
+    /// Stops serving and waits for the server thread (as dropping it does).
     pub fn shutdown(mut self) {
-        self.stop_now();
-    }
-
-    fn stop_now(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for ReplayServer {
-    fn drop(&mut self) {
-        self.stop_now();
+        self.server.stop();
     }
 }

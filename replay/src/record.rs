@@ -10,7 +10,6 @@
 //! file ends up as one whole conversation. Files are rewritten atomically after
 //! each exchange. Headers are never written, so keys stay out of recordings.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -25,6 +24,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::conversations::Message;
+use crate::server::ServerThread;
 use crate::{normalize, ReplayError};
 
 /// Largest request body forwarded (a long conversation with images fits).
@@ -34,10 +34,8 @@ const RELAY_DRAIN: Duration = Duration::from_secs(10);
 
 /// A running recorder on its own thread and runtime. Dropping it stops it.
 pub struct RecordServer {
-    addr: SocketAddr,
+    server: ServerThread,
     recorder: Arc<Recorder>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 struct Recorder {
@@ -119,48 +117,14 @@ impl RecordServer {
             }),
             in_flight: (Mutex::new(0), Condvar::new()),
         });
-        let listener = std::net::TcpListener::bind((host, port))
-            .map_err(|e| ReplayError::new(format!("cannot listen on {host}:{port}: {e}")))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| ReplayError::new(format!("listener: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| ReplayError::new(format!("listener: {e}")))?;
         let app = Router::new().fallback(proxy).with_state(recorder.clone());
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
-        let thread = std::thread::Builder::new()
-            .name("copilot-record".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("record runtime");
-                rt.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                    tokio::select! {
-                        r = axum::serve(listener, app) => {
-                            if let Err(e) = r {
-                                eprintln!("copilot-replay record: server stopped: {e}");
-                            }
-                        }
-                        _ = stop_rx => {}
-                    }
-                });
-            })
-            .map_err(|e| ReplayError::new(format!("cannot start server thread: {e}")))?;
-        Ok(RecordServer {
-            addr,
-            recorder,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        })
+        let server = ServerThread::start(host, port, "copilot-record", app)?;
+        Ok(RecordServer { server, recorder })
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// `url() + "/v1"`: the `provider.baseUrl` for a BYOK session.
@@ -175,12 +139,7 @@ impl Drop for RecordServer {
         // written: let replies in flight finish (bounded) before stopping.
         let (count, done) = &self.recorder.in_flight;
         let _ = done.wait_timeout_while(count.lock().unwrap(), RELAY_DRAIN, |n| *n > 0);
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.server.stop();
     }
 }
 
