@@ -11,39 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "copilot.h"
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        checks++;                                                \
-        if (cond) {                                              \
-            printf("ok %d - ", checks);                          \
-        } else {                                                 \
-            failures++;                                          \
-            printf("not ok %d - (%s:%d) ", checks, __FILE__, __LINE__); \
-        }                                                        \
-        printf(__VA_ARGS__);                                     \
-        printf("\n");                                            \
-    } while (0)
-
-/* Runs a call that must fail; the call refers to the macro's own `err`. */
-#define EXPECT_ERROR(want, what, ...)                 \
-    do {                                              \
-        copilot_error *err = NULL;                    \
-        copilot_status status_ = (__VA_ARGS__);       \
-        expect_error(status_, want, err, what);       \
-    } while (0)
-
-/* Checks a failed call: expected status, a non-empty message, error freed. */
-static void expect_error(copilot_status got, copilot_status want, copilot_error *err, const char *what) {
-    const char *msg = copilot_error_message(err);
-    CHECK(got == want && err != NULL && msg && *msg && copilot_error_status(err) == want,
-          "%s -> status %d (want %d): %s", what, (int)got, (int)want, msg ? msg : "(null)");
-    copilot_error_free(err);
-}
 
 static void test_versions(void) {
     CHECK(copilot_abi_version() == COPILOT_ABI_VERSION, "ABI version %u matches header %u", copilot_abi_version(),
@@ -56,23 +25,23 @@ static void test_misuse(void) {
     copilot_client *client = NULL;
     copilot_session_config *cfg = NULL;
 
-    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "client_new(NULL out)", copilot_client_new(NULL, NULL, &err));
-    EXPECT_ERROR(COPILOT_ERR_INVALID_JSON, "client_new(malformed JSON)", copilot_client_new("{not json", &client, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_new(NULL out)", copilot_client_new(NULL, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "client_new(malformed JSON)", copilot_client_new("{not json", &client, &err));
     CHECK(client == NULL, "out-param untouched on error");
     err = NULL;
-    EXPECT_ERROR(COPILOT_ERR_INVALID_JSON, "client_new(unknown option)", copilot_client_new("{\"cliPth\": \"x\"}", &client, &err));
-    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "client_new(invalid UTF-8)", copilot_client_new("{\"cliPath\": \"\xff\xfe\"}", &client, &err));
-    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "client_start(NULL)", copilot_client_start(NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "client_new(unknown option)", copilot_client_new("{\"cliPth\": \"x\"}", &client, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_new(invalid UTF-8)", copilot_client_new("{\"cliPath\": \"\xff\xfe\"}", &client, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_start(NULL)", copilot_client_start(NULL, &err));
     CHECK(copilot_client_start(NULL, NULL) == COPILOT_ERR_INVALID_ARGUMENT, "err_out may be NULL");
     err = NULL;
-    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "session_send(NULL session)", copilot_session_send(NULL, "{\"prompt\":\"x\"}", NULL, &err));
-    EXPECT_ERROR(COPILOT_ERR_INVALID_JSON, "session_config_new(array)", copilot_session_config_new("[1,2]", &cfg, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "session_send(NULL session)", copilot_session_send(NULL, "{\"prompt\":\"x\"}", NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "session_config_new(array)", copilot_session_config_new("[1,2]", &cfg, &err));
     CHECK(copilot_session_config_new(NULL, &cfg, &err) == COPILOT_OK && cfg, "session_config_new(NULL) = defaults");
-    EXPECT_ERROR(COPILOT_ERR_INVALID_JSON, "add_tool without a name", copilot_session_config_add_tool(cfg, "{\"description\":\"no name\"}", (copilot_tool_fn)1, NULL,
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "add_tool without a name", copilot_session_config_add_tool(cfg, "{\"description\":\"no name\"}", (copilot_tool_fn)1, NULL,
                                                  NULL, &err));
-    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "add_tool with NULL handler", copilot_session_config_add_tool(cfg, "{\"name\":\"t\"}", NULL, NULL, NULL, &err));
-    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "tool_invocation_complete(NULL)", copilot_tool_invocation_complete(NULL, "\"x\"", &err));
-    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "permission_request_respond(NULL)", copilot_permission_request_respond(NULL, "{}", &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "add_tool with NULL handler", copilot_session_config_add_tool(cfg, "{\"name\":\"t\"}", NULL, NULL, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "tool_invocation_complete(NULL)", copilot_tool_invocation_complete(NULL, "\"x\"", &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "permission_request_respond(NULL)", copilot_permission_request_respond(NULL, "{}", &err));
     copilot_session_config_free(cfg);
 
     /* Frees and getters accept NULL. */
@@ -203,8 +172,8 @@ static void test_live(const char *options, const char *session_json) {
     l.session = session;
     CHECK(strlen(copilot_session_id(session)) == 36, "session id %s", copilot_session_id(session));
 
-    EXPECT_ERROR(COPILOT_ERR_INVALID_ARGUMENT, "send(invalid UTF-8)", copilot_session_send(session, "{\"prompt\":\"\xc3\x28\"}", NULL, &err));
-    EXPECT_ERROR(COPILOT_ERR_INVALID_JSON, "send(malformed JSON)", copilot_session_send(session, "prompt without JSON", NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "send(invalid UTF-8)", copilot_session_send(session, "{\"prompt\":\"\xc3\x28\"}", NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "send(malformed JSON)", copilot_session_send(session, "prompt without JSON", NULL, &err));
 
     char *answer = NULL;
     st = copilot_session_send_and_wait(session,
@@ -234,7 +203,7 @@ static void test_live(const char *options, const char *session_json) {
     err = NULL;
 
     CHECK(copilot_session_destroy(session, &err) == COPILOT_OK, "session_destroy");
-    EXPECT_ERROR(COPILOT_ERR_INVALID_STATE, "send after destroy", copilot_session_send(session, "{\"prompt\":\"x\"}", NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "send after destroy", copilot_session_send(session, "{\"prompt\":\"x\"}", NULL, &err));
     copilot_session_free(session);
     st = copilot_client_stop(client, 10000, &err);
     CHECK(st == COPILOT_OK, "client_stop -> %d", (int)st);

@@ -18,24 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "copilot.h"
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        checks++;                                                           \
-        if (cond) {                                                         \
-            printf("ok %d - ", checks);                                     \
-        } else {                                                            \
-            failures++;                                                     \
-            printf("not ok %d - (%s:%d) ", checks, __FILE__, __LINE__);     \
-        }                                                                   \
-        printf(__VA_ARGS__);                                                \
-        printf("\n");                                                       \
-        fflush(stdout);                                                     \
-    } while (0)
 
 static const char *OPTIONS;
 static const char *SESSION;
@@ -58,22 +42,6 @@ static int wait_flag(atomic_int *flag, long ms) {
         sleep_ms(10);
     }
     return atomic_load(flag) != 0;
-}
-
-/* Runs a call that refers to the macro's own `err`, then checks its status.
- * (The call runs first: `err` must not be read as an argument beside it.) */
-#define EXPECT(want, what, ...)                     \
-    do {                                            \
-        copilot_error *err = NULL;                  \
-        copilot_status status_ = (__VA_ARGS__);     \
-        expect(status_, err, want, what);           \
-    } while (0)
-
-static copilot_status expect(copilot_status got, copilot_error *err, copilot_status want, const char *what) {
-    CHECK(got == want, "%s -> %d (want %d)%s%s", what, (int)got, (int)want, err ? ": " : "",
-          err ? copilot_error_message(err) : "");
-    copilot_error_free(err);
-    return got;
 }
 
 static copilot_client *start_client(void) {
@@ -110,16 +78,16 @@ static void test_bad_arguments(void) {
     copilot_session_config *cfg = NULL;
     char *out = NULL;
 
-    EXPECT(COPILOT_ERR_INVALID_ARGUMENT, "client_new(NULL out)", copilot_client_new(OPTIONS, NULL, &err));
-    EXPECT(COPILOT_ERR_INVALID_ARGUMENT, "client_new(invalid UTF-8)", copilot_client_new("{\"cliPath\": \"\xc3\x28\"}", &client, &err));
-    EXPECT(COPILOT_ERR_INVALID_JSON, "client_new(truncated JSON)", copilot_client_new("{\"cliPath\": ", &client, &err));
-    EXPECT(COPILOT_ERR_INVALID_ARGUMENT, "client_call(NULL client)", copilot_client_call(NULL, "ping", NULL, &out, &err));
-    EXPECT(COPILOT_ERR_INVALID_ARGUMENT, "session_call(NULL session)", copilot_session_call(NULL, "session.mode.get", NULL, &out, &err));
-    EXPECT(COPILOT_ERR_INVALID_JSON, "config_new(truncated JSON)", copilot_session_config_new("{\"model\": \"gpt-5\",", &cfg, &err));
-    EXPECT(COPILOT_ERR_INVALID_JSON, "config_new(array)", copilot_session_config_new("[\"not\", \"an object\"]", &cfg, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_new(NULL out)", copilot_client_new(OPTIONS, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_new(invalid UTF-8)", copilot_client_new("{\"cliPath\": \"\xc3\x28\"}", &client, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "client_new(truncated JSON)", copilot_client_new("{\"cliPath\": ", &client, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_call(NULL client)", copilot_client_call(NULL, "ping", NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "session_call(NULL session)", copilot_session_call(NULL, "session.mode.get", NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "config_new(truncated JSON)", copilot_session_config_new("{\"model\": \"gpt-5\",", &cfg, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "config_new(array)", copilot_session_config_new("[\"not\", \"an object\"]", &cfg, &err));
     CHECK(copilot_session_config_new(NULL, &cfg, NULL) == COPILOT_OK, "config_new(NULL) is the defaults");
-    EXPECT(COPILOT_ERR_INVALID_ARGUMENT, "set_hook(NULL hook type)", copilot_session_config_set_hook(cfg, NULL, (copilot_request_fn)1, NULL, NULL, &err));
-    EXPECT(COPILOT_ERR_INVALID_ARGUMENT, "add_tool(invalid UTF-8)", copilot_session_config_add_tool(cfg, "{\"name\": \"\xff\"}", (copilot_tool_fn)1, NULL, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "set_hook(NULL hook type)", copilot_session_config_set_hook(cfg, NULL, (copilot_request_fn)1, NULL, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "add_tool(invalid UTF-8)", copilot_session_config_add_tool(cfg, "{\"name\": \"\xff\"}", (copilot_tool_fn)1, NULL, NULL, &err));
     copilot_session_config_free(cfg);
     CHECK(out == NULL, "no out-param written on error");
     CHECK(copilot_log_set_handler(42, NULL, NULL, NULL, NULL) == COPILOT_ERR_INVALID_ARGUMENT,
@@ -132,21 +100,21 @@ static void test_unknown_session_and_double_close(void) {
     copilot_client *client = start_client();
     copilot_error *err = NULL;
     copilot_session *ghost = NULL;
-    EXPECT(COPILOT_ERR_RPC, "resume an unknown session", copilot_client_resume_session(client, "6a1b0d6e-0000-4000-8000-000000000000", NULL, &ghost, &err));
+    EXPECT_STATUS(COPILOT_ERR_RPC, "resume an unknown session", copilot_client_resume_session(client, "6a1b0d6e-0000-4000-8000-000000000000", NULL, &ghost, &err));
     CHECK(ghost == NULL, "no handle for an unknown session");
 
     copilot_session *session = weather_session(client, NULL, NULL, NULL, NULL);
     CHECK(copilot_session_destroy(session, &err) == COPILOT_OK, "destroy");
-    EXPECT(COPILOT_OK, "destroy again is a no-op", copilot_session_destroy(session, &err));
-    EXPECT(COPILOT_ERR_INVALID_STATE, "send after destroy", copilot_session_send(session, "{\"prompt\":\"x\"}", NULL, &err));
+    EXPECT_STATUS(COPILOT_OK, "destroy again is a no-op", copilot_session_destroy(session, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "send after destroy", copilot_session_send(session, "{\"prompt\":\"x\"}", NULL, &err));
     copilot_session_free(session);
 
     CHECK(copilot_client_stop(client, 5000, &err) == COPILOT_OK, "stop");
-    EXPECT(COPILOT_OK, "stop again is a no-op", copilot_client_stop(client, 5000, &err));
+    EXPECT_STATUS(COPILOT_OK, "stop again is a no-op", copilot_client_stop(client, 5000, &err));
     copilot_client_force_stop(client);
     copilot_client_force_stop(client);
     char *pong = NULL;
-    EXPECT(COPILOT_ERR_INVALID_STATE, "ping after stop", copilot_client_ping(client, "x", &pong, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "ping after stop", copilot_client_ping(client, "x", &pong, &err));
     CHECK(copilot_client_start(client, &err) == COPILOT_OK, "start again after stop");
     copilot_error_free(err);
     copilot_client_free(client);
