@@ -17,17 +17,10 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 export HOME="$work/home"
 export XDG_CACHE_HOME="${COPILOT_TEST_CACHE:-$root/target/copilot-cache}"
 
-log="$work/replay.log"
-"$prefix/bin/copilot-replay" examples/conversations/demo.yaml tests/conversations/weather_tool.yaml >"$log" 2>&1 &
-replay=$!
-trap 'kill $replay 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  url="$(sed -n 's/^copilot-replay listening on //p' "$log")"
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { cat "$log" >&2; echo "packaging: copilot-replay did not start" >&2; exit 1; }
-export COPILOT_PROVIDER_URL="$url/v1"
+. tests/support/replay.sh
+start_replay "$prefix/bin/copilot-replay" "$work/replay.log" \
+  examples/conversations/demo.yaml tests/conversations/weather_tool.yaml
+export COPILOT_PROVIDER_URL="$replay_url/v1"
 unset COPILOT_GITHUB_TOKEN
 
 cmake -S tests/packaging -B "$work/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
