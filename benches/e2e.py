@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from chart import bar_panels
+
 ROOT = Path(__file__).resolve().parent.parent
 REL = ROOT / "target" / "release"
 OFFICIAL = ROOT / "target" / "bench-official"
@@ -108,22 +110,11 @@ def main():
     (RESULTS / "e2e.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    names = list(rows)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for ax, key, label in zip(axes, ["start", "plain", "tool"],
-                              ["(a) start to ready, ms", "(c) warm plain turn, ms", "(d) warm tool turn, ms"]):
-        ax.barh(names, [rows[n][key] for n in names], color="#3b7dd8")
-        ax.set_xlabel(label + " (lower is better)")
-        ax.invert_yaxis()
-        if ax is not axes[0]:
-            ax.set_yticklabels([])
-    fig.suptitle("libcopilot end-to-end benchmark (real CLI, replayed model)")
-    fig.tight_layout()
-    fig.savefig(RESULTS / "e2e.png", dpi=110)
-
+    bar_panels(RESULTS / "e2e.png", "libcopilot end-to-end benchmark (real CLI, replayed model)", rows, [
+        ("start", "(a) start to ready, ms (lower is better)", False),
+        ("plain", "(c) warm plain turn, ms (lower is better)", False),
+        ("tool", "(d) warm tool turn, ms (lower is better)", False),
+    ], width=14)
 
 if __name__ == "__main__":
     main()

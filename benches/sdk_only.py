@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chart import bar_panels
+
 ROOT = Path(__file__).resolve().parent.parent
 REL = ROOT / "target" / "release"
 RESULTS = ROOT / "benches" / "results"
@@ -143,24 +145,10 @@ def main():
     (RESULTS / "sdk-only.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    names = list(rows)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.5))
-    a.barh(names, [rows[n]["events_per_s"] for n in names], color="#3b7dd8")
-    a.set_xscale("log")
-    a.set_xlabel("events/s into the user's callback, log scale (higher is better)")
-    a.invert_yaxis()
-    b.barh(names, [rows[n]["rtt_p50"] for n in names], color="#d8843b")
-    b.set_xscale("log")
-    b.set_xlabel("tool round trip p50, µs, log scale (lower is better)")
-    b.invert_yaxis()
-    b.set_yticklabels([])
-    fig.suptitle("libcopilot SDK-only benchmark (synthetic CLI over TCP)")
-    fig.tight_layout()
-    fig.savefig(RESULTS / "sdk-only.png", dpi=110)
-
+    bar_panels(RESULTS / "sdk-only.png", "libcopilot SDK-only benchmark (synthetic CLI over TCP)", rows, [
+        ("events_per_s", "events/s into the user's callback, log scale (higher is better)", True),
+        ("rtt_p50", "tool round trip p50, µs, log scale (lower is better)", True),
+    ], width=12)
 
 if __name__ == "__main__":
     main()
