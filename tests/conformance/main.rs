@@ -23,6 +23,7 @@ mod abi;
 mod common;
 mod lifecycle;
 mod more_scenarios;
+mod rpc_state;
 mod scenarios;
 
 use std::collections::BTreeMap;
@@ -142,6 +143,25 @@ impl Events {
             .collect()
     }
 
+    /// Waits up to `timeout` for an event of type `t` whose payload satisfies `pred`.
+    pub fn wait_for(
+        &self,
+        t: &str,
+        timeout: std::time::Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Result<Value, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = self.of_type(t).into_iter().find(|v| pred(v)) {
+                return Ok(v);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("timed out waiting for {t}; saw {:?}", self.types()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     pub fn types(&self) -> Vec<String> {
         self.0
             .lock()
@@ -200,6 +220,7 @@ fn main() {
         .into_iter()
         .chain(lifecycle::all())
         .chain(more_scenarios::all())
+        .chain(rpc_state::all())
         .map(|s| ((s.area.to_string(), s.name.to_string()), s))
         .collect();
 
