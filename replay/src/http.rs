@@ -1,5 +1,10 @@
-//! The OpenAI-compatible HTTP surface: `POST /v1/chat/completions` answered
-//! as JSON or as server-sent events, and `GET /v1/models`.
+//! The HTTP surface. OpenAI-compatible (BYOK): `POST /v1/chat/completions`
+//! answered as JSON or as server-sent events, and `GET /v1/models`. Copilot
+//! API (a CLI started with `COPILOT_API_URL` and `COPILOT_DEBUG_GITHUB_API_URL`
+//! pointing here and a GitHub token): `GET /copilot_internal/user` answers
+//! every bearer token with a signed-in user whose API endpoint is this server,
+//! `GET /models` lists the snapshot's models with capabilities, and the
+//! agent-memory endpoints answer "disabled".
 
 use std::sync::Arc;
 
@@ -25,6 +30,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/chat/completions", post(chat_completions))
         .route("/v1/models", get(models))
         .route("/models", get(models))
+        .route("/copilot_internal/user", get(copilot_user))
+        .route("/agents/{*rest}", get(agent_memory).post(agent_memory))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -33,10 +40,11 @@ async fn not_found() -> Response {
     error_response(
         StatusCode::NOT_FOUND,
         "not_found",
-        "copilot-replay serves only /v1/chat/completions and /v1/models",
+        "copilot-replay serves /v1/chat/completions, /v1/models, /copilot_internal/user and /agents/*/memory",
     )
 }
 
+/// The snapshot's models, in both the OpenAI and the Copilot API shape.
 async fn models(State(shared): State<Arc<Shared>>) -> Json<Value> {
     let ids = if shared.library.models.is_empty() {
         vec!["claude-sonnet-4.5".to_string()]
@@ -45,8 +53,59 @@ async fn models(State(shared): State<Arc<Shared>>) -> Json<Value> {
     };
     Json(json!({
         "object": "list",
-        "data": ids.iter().map(|id| json!({"id": id, "object": "model", "owned_by": "copilot-replay"})).collect::<Vec<_>>(),
+        "data": ids.iter().map(|id| json!({
+            "id": id,
+            "object": "model",
+            "owned_by": "copilot-replay",
+            "name": id,
+            "capabilities": {
+                "supports": {"vision": true},
+                "limits": {"max_context_window_tokens": 128000},
+            },
+        })).collect::<Vec<_>>(),
     }))
+}
+
+/// The Copilot user behind any bearer token; 401 without one. Its API
+/// endpoint is this server (from the request's `Host`), so model traffic
+/// comes back here.
+async fn copilot_user(headers: axum::http::HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim()))
+        .filter(|t| !t.is_empty());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (token, host) {
+        (Some(_), Some(host)) => Json(json!({
+            "login": "copilot-replay-user",
+            "copilot_plan": "individual_pro",
+            "is_mcp_enabled": true,
+            "analytics_tracking_id": "copilot-replay",
+            "endpoints": {
+                "api": format!("http://{host}"),
+                "telemetry": "https://localhost:1/telemetry",
+            },
+        }))
+        .into_response(),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "Bad credentials"})),
+        )
+            .into_response(),
+    }
+}
+
+/// Agent memory is off: `.../enabled` says so, `.../recent` has none.
+async fn agent_memory(uri: axum::http::Uri) -> Json<Value> {
+    let path = uri.path();
+    Json(if path.ends_with("/enabled") {
+        json!({"enabled": false})
+    } else if path.ends_with("/recent") {
+        json!({"memories": []})
+    } else {
+        json!({})
+    })
 }
 
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {

@@ -43,6 +43,9 @@ pub fn conversations(names: &[&str]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The GitHub token of signed-in test sessions (copilot-replay accepts any).
+pub const TEST_GITHUB_TOKEN: &str = "gho_copilot_replay_test_token";
+
 /// A per-test home directory and replay server.
 pub struct TestEnv {
     pub home: tempfile::TempDir,
@@ -103,6 +106,10 @@ impl TestEnv {
             ("HTTP_PROXY", proxy.clone()),
             ("HTTPS_PROXY", proxy),
             ("NO_PROXY", "127.0.0.1,localhost,::1".to_string()),
+            // Sessions with a GitHub token reach the Copilot API through
+            // copilot-replay (its /copilot_internal/user and /models).
+            ("COPILOT_API_URL", self.replay.url()),
+            ("COPILOT_DEBUG_GITHUB_API_URL", self.replay.url()),
         ] {
             env.insert(k.into(), Value::String(v));
         }
@@ -136,6 +143,17 @@ impl TestEnv {
         });
         if let (Some(f), Value::Object(e)) = (fields.as_object_mut(), extra) {
             f.extend(e);
+        }
+        fields
+    }
+
+    /// Session fields for a signed-in session: a GitHub token (any; copilot-replay
+    /// accepts it) instead of a BYOK provider, so the CLI uses the Copilot API.
+    pub fn copilot_api_session_fields(&self, extra: Value) -> Value {
+        let mut fields = self.session_fields(extra);
+        if let Some(f) = fields.as_object_mut() {
+            f.remove("provider");
+            f.entry("gitHubToken").or_insert(json!(TEST_GITHUB_TOKEN));
         }
         fields
     }

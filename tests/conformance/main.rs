@@ -23,6 +23,7 @@ mod abi;
 mod common;
 mod lifecycle;
 mod more_scenarios;
+mod rpc_edges;
 mod rpc_state;
 mod scenarios;
 
@@ -76,6 +77,11 @@ impl Ctx {
     /// Session fields: the replay provider, the home as working directory, plus `extra`.
     pub fn fields(&self, extra: Value) -> Value {
         self.env.session_fields(extra)
+    }
+
+    /// A signed-in session's config: GitHub token, Copilot API served by copilot-replay.
+    pub fn copilot_api_config(&self, extra: Value) -> Config {
+        Config::new(&self.env.copilot_api_session_fields(extra)).expect("config_new")
     }
 
     pub fn config(&self, extra: Value) -> Config {
@@ -221,6 +227,8 @@ fn main() {
         .chain(lifecycle::all())
         .chain(more_scenarios::all())
         .chain(rpc_state::all())
+        .chain(rpc_state::extras())
+        .chain(rpc_edges::all())
         .map(|s| ((s.area.to_string(), s.name.to_string()), s))
         .collect();
 

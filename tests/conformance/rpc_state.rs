@@ -697,3 +697,249 @@ fn should_report_processing_and_context_metadata(ctx: &Ctx) -> Result<(), String
         format!("recompute {re}"),
     )
 }
+
+// ---- rpc_session_state_extras ----
+
+pub fn extras() -> Vec<Scenario> {
+    vec![
+        run!("rpc_session_state_extras", should_list_models_for_session),
+        run!(
+            "rpc_session_state_extras",
+            should_report_session_activity_when_idle
+        ),
+        run!(
+            "rpc_session_state_extras",
+            should_get_and_set_allowall_permissions
+        ),
+        run!(
+            "rpc_session_state_extras",
+            should_read_empty_sql_todos_for_fresh_session
+        ),
+        run!(
+            "rpc_session_state_extras",
+            should_get_telemetry_engagement_id
+        ),
+        run!(
+            "rpc_session_state_extras",
+            should_get_current_tool_metadata_after_initialization
+        ),
+        run!(
+            "rpc_session_state_extras",
+            should_add_byok_provider_and_model_at_runtime
+        ),
+        run!(
+            "rpc_session_state_extras",
+            should_return_empty_completions_when_host_does_not_provide_them
+        ),
+        run!(
+            "rpc_session_state_extras",
+            should_report_visibility_as_unsynced_for_local_session
+        ),
+        run!(
+            "rpc_session_state_extras",
+            should_get_context_attribution_and_heaviest_messages_after_turn
+        ),
+        run!(
+            "rpc_session_state_extras",
+            should_update_and_clear_live_subagent_settings
+        ),
+        run!("rpc_session_state_extras", should_reload_session_plugins),
+    ]
+}
+
+fn should_list_models_for_session(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = ok(
+        client.create_session(&ctx.copilot_api_config(json!({})).approve_all()),
+        "create",
+    )?;
+    let v = call(&session, "session.model.list", json!({}))?;
+    let list = v["list"].as_array().ok_or_else(|| format!("list {v}"))?;
+    ensure(
+        !list.is_empty()
+            && list
+                .iter()
+                .any(|m| m.to_string().contains("claude-sonnet-4.5")),
+        format!("models {v}"),
+    )
+}
+
+fn should_report_session_activity_when_idle(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session, _) = open(ctx, json!({}))?;
+    let a = call(&session, "session.metadata.activity", json!({}))?;
+    ensure(
+        a["hasActiveWork"] == false && a["abortable"] == false,
+        format!("activity {a}"),
+    )
+}
+
+fn should_get_and_set_allowall_permissions(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session, _) = open(ctx, json!({}))?;
+    let get = |s: &Session| -> Result<Value, String> {
+        Ok(call(s, "session.permissions.getMode", json!({}))?["mode"].clone())
+    };
+    ensure(get(&session)? == "manual", "initial mode is manual")?;
+    for m in ["allow-all", "manual"] {
+        let set = call(&session, "session.permissions.setMode", json!({"mode": m}))?;
+        ensure(
+            set["success"] == true && set["mode"] == m,
+            format!("setMode {m}: {set}"),
+        )?;
+        ensure(get(&session)? == m, format!("getMode after {m}"))?;
+    }
+    Ok(())
+}
+
+fn should_read_empty_sql_todos_for_fresh_session(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session, _) = open(ctx, json!({}))?;
+    let v = call(&session, "session.plan.readSqlTodos", json!({}))?;
+    ensure(
+        v["rows"].as_array().is_some_and(|r| r.is_empty()),
+        format!("todos {v}"),
+    )
+}
+
+fn should_get_telemetry_engagement_id(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session, _) = open(ctx, json!({}))?;
+    call(&session, "session.telemetry.getEngagementId", json!({})).map(|_| ())
+}
+
+fn should_get_current_tool_metadata_after_initialization(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session, _) = open(ctx, json!({}))?;
+    let answer = content(&ok(session.prompt(&ctx.prompt(0)), "turn")?);
+    ensure(!answer.trim().is_empty(), "an answer")?;
+    let v = call(&session, "session.tools.getCurrentMetadata", json!({}))?;
+    let tools = v["tools"]
+        .as_array()
+        .ok_or_else(|| format!("metadata {v}"))?;
+    ensure(
+        !tools.is_empty()
+            && tools
+                .iter()
+                .all(|t| t["name"].as_str().is_some_and(|n| !n.trim().is_empty())),
+        format!("tools {v}"),
+    )
+}
+
+fn should_add_byok_provider_and_model_at_runtime(ctx: &Ctx) -> Result<(), String> {
+    // A signed-in session: the provider registry cannot be combined with a
+    // session-level BYOK provider.
+    let client = ctx.client();
+    let session = ok(
+        client.create_session(&ctx.copilot_api_config(json!({})).approve_all()),
+        "create",
+    )?;
+    let added = call(
+        &session,
+        "session.provider.add",
+        json!({
+            "providers": [{
+                "name": "c-e2e-provider",
+                "type": "openai",
+                "wireApi": "completions",
+                "baseUrl": "https://models.example.test/v1",
+                "apiKey": "provider-key",
+                "headers": {"x-provider": "c"},
+            }],
+            "models": [{
+                "id": "small",
+                "provider": "c-e2e-provider",
+                "name": "C Added Model",
+                "maxPromptTokens": 4096,
+            }],
+        }),
+    )?;
+    ensure(
+        added["models"].as_array().is_some_and(|m| m.len() == 1),
+        format!("provider.add {added}"),
+    )?;
+    let id = "c-e2e-provider/small";
+    call(&session, "session.model.switchTo", json!({"modelId": id}))?;
+    let current = call(&session, "session.model.getCurrent", json!({}))?;
+    ensure(current["modelId"] == id, format!("current {current}"))
+}
+
+fn should_return_empty_completions_when_host_does_not_provide_them(
+    ctx: &Ctx,
+) -> Result<(), String> {
+    let (_c, session, _) = open(ctx, json!({}))?;
+    let v = call(
+        &session,
+        "session.completions.request",
+        json!({"offset": 5, "text": "Use @ to mention context"}),
+    )?;
+    ensure(
+        v["items"].as_array().is_some_and(|i| i.is_empty()),
+        format!("completions {v}"),
+    )
+}
+
+fn should_report_visibility_as_unsynced_for_local_session(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session, _) = open(ctx, json!({}))?;
+    let unsynced =
+        |v: &Value| v["synced"] == false && v["status"].is_null() && v["shareUrl"].is_null();
+    let set = call(
+        &session,
+        "session.visibility.set",
+        json!({"status": "unshared"}),
+    )?;
+    ensure(unsynced(&set), format!("set {set}"))?;
+    let get = call(&session, "session.visibility.get", json!({}))?;
+    ensure(unsynced(&get), format!("get {get}"))
+}
+
+fn should_get_context_attribution_and_heaviest_messages_after_turn(
+    ctx: &Ctx,
+) -> Result<(), String> {
+    let (_c, session, _) = open(ctx, json!({}))?;
+    let answer = content(&ok(session.prompt(&ctx.prompt(0)), "turn")?);
+    ensure(
+        answer.contains("CONTEXT_METADATA_OK"),
+        format!("answer {answer}"),
+    )?;
+    let a = call(
+        &session,
+        "session.metadata.getContextAttribution",
+        json!({}),
+    )?;
+    ensure(
+        !a["contextAttribution"].is_null(),
+        format!("attribution {a}"),
+    )?;
+    let h = call(
+        &session,
+        "session.metadata.getContextHeaviestMessages",
+        json!({"limit": 5}),
+    )?;
+    ensure(
+        h["totalTokens"].as_i64().is_some_and(|t| t >= 0),
+        format!("heaviest {h}"),
+    )
+}
+
+fn should_update_and_clear_live_subagent_settings(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session, _) = open(ctx, json!({}))?;
+    call(
+        &session,
+        "session.tools.updateSubagentSettings",
+        json!({"subagents": {
+            "agents": {"general-purpose": {
+                "contextTier": "long_context", "effortLevel": "low", "model": "gpt-5-mini"}},
+            "disabledSubagents": ["legacy-agent"],
+        }}),
+    )?;
+    call(&session, "session.tools.updateSubagentSettings", json!({})).map(|_| ())
+}
+
+fn should_reload_session_plugins(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session, _) = open(ctx, json!({}))?;
+    call(&session, "session.plugins.reload", json!({}))?;
+    let v = call(&session, "session.plugins.list", json!({}))?;
+    let plugins = v["plugins"].as_array().ok_or_else(|| format!("list {v}"))?;
+    ensure(
+        plugins
+            .iter()
+            .all(|p| p["name"].as_str().is_some_and(|n| !n.trim().is_empty())),
+        format!("plugins {v}"),
+    )
+}
