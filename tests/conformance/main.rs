@@ -23,7 +23,9 @@ mod abi;
 mod common;
 mod lifecycle;
 mod more_scenarios;
+mod rpc_agents;
 mod rpc_edges;
+mod rpc_server;
 mod rpc_state;
 mod scenarios;
 
@@ -229,6 +231,8 @@ fn main() {
         .chain(rpc_state::all())
         .chain(rpc_state::extras())
         .chain(rpc_edges::all())
+        .chain(rpc_server::all())
+        .chain(rpc_agents::all())
         .map(|s| ((s.area.to_string(), s.name.to_string()), s))
         .collect();
 

@@ -1,0 +1,7 @@
+//! (being written)
+
+use crate::Scenario;
+
+pub fn all() -> Vec<Scenario> {
+    vec![]
+}
