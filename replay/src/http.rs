@@ -116,7 +116,11 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-async fn chat_completions(State(shared): State<Arc<Shared>>, body: String) -> Response {
+async fn chat_completions(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> Response {
     let Ok(request) = serde_json::from_str::<Value>(&body) else {
         return error_response(
             StatusCode::BAD_REQUEST,
@@ -124,7 +128,20 @@ async fn chat_completions(State(shared): State<Arc<Shared>>, body: String) -> Re
             "request body is not JSON",
         );
     };
-    shared.requests.lock().unwrap().push(request.clone());
+    let mut names = serde_json::Map::new();
+    for name in headers.keys() {
+        let joined: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        names.insert(name.as_str().to_string(), Value::String(joined.join(",")));
+    }
+    // One lock order (requests, then headers) keeps the two lists aligned.
+    let mut requests = shared.requests.lock().unwrap();
+    shared.request_headers.lock().unwrap().push(names);
+    requests.push(request.clone());
+    drop(requests);
     let workdir = shared.workdir.lock().unwrap().clone();
     let normalized = normalize::request(&request, workdir.as_deref());
     let model = request

@@ -47,6 +47,8 @@ impl std::error::Error for ReplayError {}
 pub(crate) struct Shared {
     pub library: Library,
     pub requests: Mutex<Vec<serde_json::Value>>,
+    /// The HTTP headers of each request in `requests`, lower-case names.
+    pub request_headers: Mutex<Vec<serde_json::Map<String, serde_json::Value>>>,
     pub workdir: Mutex<Option<String>>,
     /// Senders of held responses; kept so those bodies never end.
     pub held: Mutex<Vec<tokio::sync::mpsc::Sender<Result<String, std::io::Error>>>>,
@@ -71,6 +73,7 @@ impl ReplayServer {
         let shared = Arc::new(Shared {
             library,
             requests: Mutex::new(Vec::new()),
+            request_headers: Mutex::new(Vec::new()),
             workdir: Mutex::new(None),
             held: Mutex::new(Vec::new()),
         });
@@ -93,6 +96,12 @@ impl ReplayServer {
     /// Every chat-completions request body received so far, in order.
     pub fn requests(&self) -> Vec<serde_json::Value> {
         self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// The headers of each chat-completions request (same order as `requests`):
+    /// lower-case name to value (repeated headers joined with ",").
+    pub fn request_headers(&self) -> Vec<serde_json::Map<String, serde_json::Value>> {
+        self.shared.request_headers.lock().unwrap().clone()
     }
 
     /// The directory that stands for `${workdir}` in conversations.

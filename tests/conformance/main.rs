@@ -28,6 +28,7 @@ mod rpc_edges;
 mod rpc_server;
 mod rpc_state;
 mod scenarios;
+mod session_api;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -115,6 +116,34 @@ impl Ctx {
             .get(n)
             .cloned()
             .unwrap_or_else(|| panic!("snapshot has no user prompt {n}"))
+    }
+
+    /// Prompt `n` without the blocks the CLI adds around it for attachments
+    /// (`<ide_selection>...</ide_selection>`, `<tagged_files>...`): what the host sent.
+    pub fn bare_prompt(&self, n: usize) -> String {
+        let mut kept = Vec::new();
+        let mut closing: Option<String> = None;
+        let prompt = self.prompt(n);
+        for line in prompt.lines() {
+            match &closing {
+                Some(end) => {
+                    if line.trim() == end {
+                        closing = None;
+                    }
+                }
+                None => match line
+                    .trim()
+                    .strip_prefix('<')
+                    .and_then(|r| r.split_once('>'))
+                {
+                    Some((tag, rest)) if !tag.starts_with('/') && rest.is_empty() => {
+                        closing = Some(format!("</{tag}>"));
+                    }
+                    _ => kept.push(line),
+                },
+            }
+        }
+        kept.join("\n").trim().to_string()
     }
 
     pub fn write(&self, name: &str, content: &str) {
@@ -233,6 +262,7 @@ fn main() {
         .chain(rpc_edges::all())
         .chain(rpc_server::all())
         .chain(rpc_agents::all())
+        .chain(session_api::all())
         .map(|s| ((s.area.to_string(), s.name.to_string()), s))
         .collect();
 
