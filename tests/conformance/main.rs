@@ -29,6 +29,7 @@ mod rpc_server;
 mod rpc_state;
 mod scenarios;
 mod session_api;
+mod session_config;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -263,6 +264,7 @@ fn main() {
         .chain(rpc_server::all())
         .chain(rpc_agents::all())
         .chain(session_api::all())
+        .chain(session_config::all())
         .map(|s| ((s.area.to_string(), s.name.to_string()), s))
         .collect();
 

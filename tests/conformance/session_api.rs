@@ -161,14 +161,19 @@ fn should_abort_a_session(ctx: &Ctx) -> Result<(), String> {
     ensure(content(&answer).contains('4'), format!("answer {answer}"))
 }
 
-const PIXEL_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+pub(crate) const PIXEL_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
-fn should_accept_blob_attachments(ctx: &Ctx) -> Result<(), String> {
+/// Writes the 1x1 PNG the image scenarios attach or let the model view.
+pub(crate) fn write_pixel_png(path: &std::path::Path) {
     use base64::Engine as _;
     let png = base64::engine::general_purpose::STANDARD
         .decode(PIXEL_PNG)
         .unwrap();
-    std::fs::write(ctx.env.home_path().join("test-pixel.png"), png).unwrap();
+    std::fs::write(path, png).unwrap();
+}
+
+fn should_accept_blob_attachments(ctx: &Ctx) -> Result<(), String> {
+    write_pixel_png(&ctx.env.home_path().join("test-pixel.png"));
     // The model sees the prompt, then the blob's name and the image.
     let prompt = ctx.prompt(0).lines().next().unwrap_or_default().to_string();
     send_with_attachments_as(
@@ -246,7 +251,7 @@ fn first_model_request(ctx: &Ctx, extra: Value) -> Result<Value, String> {
     Ok(ctx.requests()[0].clone())
 }
 
-fn tool_names(request: &Value) -> Vec<String> {
+pub(crate) fn tool_names(request: &Value) -> Vec<String> {
     request["tools"]
         .as_array()
         .into_iter()
@@ -276,7 +281,7 @@ fn should_create_a_session_with_excludedtools(ctx: &Ctx) -> Result<(), String> {
     )
 }
 
-fn system_message(request: &Value) -> String {
+pub(crate) fn system_message(request: &Value) -> String {
     request["messages"]
         .as_array()
         .into_iter()
