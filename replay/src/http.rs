@@ -69,7 +69,10 @@ async fn models(State(shared): State<Arc<Shared>>) -> Json<Value> {
 /// The Copilot user behind any bearer token; 401 without one. Its API
 /// endpoint is this server (from the request's `Host`), so model traffic
 /// comes back here.
-async fn copilot_user(headers: axum::http::HeaderMap) -> Response {
+async fn copilot_user(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -77,17 +80,21 @@ async fn copilot_user(headers: axum::http::HeaderMap) -> Response {
         .filter(|t| !t.is_empty());
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     match (token, host) {
-        (Some(_), Some(host)) => Json(json!({
-            "login": "copilot-replay-user",
-            "copilot_plan": "individual_pro",
-            "is_mcp_enabled": true,
-            "analytics_tracking_id": "copilot-replay",
-            "endpoints": {
-                "api": format!("http://{host}"),
-                "telemetry": "https://localhost:1/telemetry",
-            },
-        }))
-        .into_response(),
+        (Some(_), Some(host)) => {
+            let mut user = json!({
+                "login": "copilot-replay-user",
+                "copilot_plan": "individual_pro",
+                "is_mcp_enabled": true,
+                "analytics_tracking_id": "copilot-replay",
+                "endpoints": {
+                    "api": format!("http://{host}"),
+                    "telemetry": "https://localhost:1/telemetry",
+                },
+            });
+            let extra = shared.copilot_user.lock().unwrap().clone();
+            user.as_object_mut().unwrap().extend(extra);
+            Json(user).into_response()
+        }
         _ => (
             StatusCode::UNAUTHORIZED,
             Json(json!({"message": "Bad credentials"})),

@@ -49,6 +49,8 @@ pub(crate) struct Shared {
     pub requests: Mutex<Vec<serde_json::Value>>,
     /// The HTTP headers of each request in `requests`, lower-case names.
     pub request_headers: Mutex<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// Fields merged over the default `/copilot_internal/user` answer.
+    pub copilot_user: Mutex<serde_json::Map<String, serde_json::Value>>,
     pub workdir: Mutex<Option<String>>,
     /// Senders of held responses; kept so those bodies never end.
     pub held: Mutex<Vec<tokio::sync::mpsc::Sender<Result<String, std::io::Error>>>>,
@@ -74,6 +76,7 @@ impl ReplayServer {
             library,
             requests: Mutex::new(Vec::new()),
             request_headers: Mutex::new(Vec::new()),
+            copilot_user: Mutex::new(serde_json::Map::new()),
             workdir: Mutex::new(None),
             held: Mutex::new(Vec::new()),
         });
@@ -102,6 +105,12 @@ impl ReplayServer {
     /// lower-case name to value (repeated headers joined with ",").
     pub fn request_headers(&self) -> Vec<serde_json::Map<String, serde_json::Value>> {
         self.shared.request_headers.lock().unwrap().clone()
+    }
+
+    /// Fields (login, quota_snapshots, ...) merged over the signed-in user that
+    /// `GET /copilot_internal/user` answers with; later calls add to earlier ones.
+    pub fn set_copilot_user(&self, fields: serde_json::Map<String, serde_json::Value>) {
+        self.shared.copilot_user.lock().unwrap().extend(fields);
     }
 
     /// The directory that stands for `${workdir}` in conversations.
