@@ -215,6 +215,30 @@ impl PendingTool {
     }
 }
 type RequestFn = Box<dyn Fn(&Value) -> Option<Value> + Send + Sync>;
+type DeferredPermissionFn = Box<dyn Fn(&Value, PendingPermission) + Send + Sync>;
+
+/// A permission request to answer later, from any thread.
+pub struct PendingPermission(*mut copilot_permission_request);
+
+// SAFETY: permission requests may be answered from any thread.
+unsafe impl Send for PendingPermission {}
+
+impl PendingPermission {
+    pub fn respond(self, decision: &Value) {
+        let d = cstring(&decision.to_string());
+        unsafe { copilot_permission_request_respond(self.0, d.as_ptr(), ptr::null_mut()) };
+    }
+}
+
+unsafe extern "C" fn deferred_permission_trampoline(
+    ud: *mut c_void,
+    req: *mut copilot_permission_request,
+    json: *const c_char,
+) {
+    let f = &*(ud as *const DeferredPermissionFn);
+    let v: Value = serde_json::from_str(&CStr::from_ptr(json).to_string_lossy()).unwrap();
+    f(&v, PendingPermission(req));
+}
 type EventFn = Box<dyn Fn(&str, &Value) + Send + Sync>;
 
 unsafe extern "C" fn free_box<T>(ud: *mut c_void) {
@@ -368,6 +392,25 @@ impl Config {
     }
 
     /// The closure returns the result, or None to drop the request (SDK default).
+    /// A permission handler that hands the request on, to be answered later.
+    pub fn permission_deferred(
+        self,
+        f: impl Fn(&Value, PendingPermission) + Send + Sync + 'static,
+    ) -> Self {
+        let ud = Box::into_raw(Box::new(Box::new(f) as DeferredPermissionFn)) as *mut c_void;
+        check(|e| unsafe {
+            copilot_session_config_set_permission_handler(
+                self.0,
+                Some(deferred_permission_trampoline),
+                ud,
+                Some(free_box::<DeferredPermissionFn>),
+                e,
+            )
+        })
+        .expect("set_permission_handler");
+        self
+    }
+
     pub fn handler(
         self,
         kind: &str,

@@ -23,6 +23,7 @@ mod abi;
 mod common;
 mod lifecycle;
 mod more_scenarios;
+mod permissions;
 mod rpc_agents;
 mod rpc_edges;
 mod rpc_server;
@@ -39,6 +40,20 @@ use std::time::Instant;
 use serde_json::Value;
 
 pub use abi::{Client, Config, Session, ToolOutcome};
+
+/// A scenario recorded under another name by one of the upstream SDKs (the
+/// same test, named per language): runs `f` under `name`.
+pub fn alias(
+    area: &'static str,
+    name: &'static str,
+    f: fn(&Ctx) -> Result<(), String>,
+) -> Scenario {
+    Scenario {
+        area,
+        name,
+        kind: Kind::Run(f),
+    }
+}
 
 /// What one scenario does.
 pub enum Kind {
@@ -265,6 +280,7 @@ fn main() {
         .chain(rpc_agents::all())
         .chain(session_api::all())
         .chain(session_config::all())
+        .chain(permissions::all())
         .map(|s| ((s.area.to_string(), s.name.to_string()), s))
         .collect();
 

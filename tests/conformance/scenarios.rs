@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use crate::{content, ensure, ok, Ctx, Events, Scenario, ToolOutcome};
+use crate::{alias, content, ensure, ok, Ctx, Events, Scenario, ToolOutcome};
 
 pub fn all() -> Vec<Scenario> {
     vec![
@@ -26,6 +26,22 @@ pub fn all() -> Vec<Scenario> {
         run!("ask_user", should_receive_choices_in_user_input_request),
         run!("ask_user", should_handle_freeform_user_input_response),
         run!("hooks", invoke_pre_tool_use_hook_when_model_runs_a_tool),
+        alias(
+            "hooks",
+            "should_invoke_pretooluse_hook_when_model_runs_a_tool",
+            invoke_pre_tool_use_hook_when_model_runs_a_tool,
+        ),
+        run!("hooks", invoke_both_hooks_for_single_tool_call),
+        alias(
+            "hooks",
+            "should_invoke_both_pretooluse_and_posttooluse_hooks_for_single_tool_call",
+            invoke_both_hooks_for_single_tool_call,
+        ),
+        alias(
+            "hooks",
+            "should_invoke_both_pretooluse_and_posttooluse_hooks_for_a_single_tool_call",
+            invoke_both_hooks_for_single_tool_call,
+        ),
         run!("hooks", invoke_post_tool_use_hook_after_model_runs_a_tool),
         run!("hooks", deny_tool_execution_when_pre_tool_use_returns_deny),
         run!("multi_turn", should_use_tool_results_from_previous_turns),
@@ -305,6 +321,34 @@ fn invoke_pre_tool_use_hook_when_model_runs_a_tool(ctx: &Ctx) -> Result<(), Stri
     ensure(
         content(&answer).contains("Hello from the test!"),
         format!("answer: {}", content(&answer)),
+    )
+}
+
+/// preToolUse and postToolUse both fire, for the same session and a common tool.
+fn invoke_both_hooks_for_single_tool_call(ctx: &Ctx) -> Result<(), String> {
+    ctx.write("both.txt", "Testing both hooks!");
+    let client = ctx.client();
+    let (cfg, seen) = hooked(ctx, &["preToolUse", "postToolUse"], Value::Null);
+    let session = ok(client.create_session(&cfg), "create")?;
+    ok(session.prompt(&ctx.prompt(0)), "send_and_wait")?;
+    let calls = seen.lock().unwrap().clone();
+    let tools = |kind: &str| -> Vec<String> {
+        calls
+            .iter()
+            .filter(|c| c["hookType"] == kind)
+            .filter_map(|c| c["input"]["toolName"].as_str().map(String::from))
+            .collect()
+    };
+    let (pre, post) = (tools("preToolUse"), tools("postToolUse"));
+    ensure(
+        calls
+            .iter()
+            .all(|c| c["sessionId"] == session.id().as_str()),
+        format!("hook calls name the session: {calls:?}"),
+    )?;
+    ensure(
+        pre.iter().any(|t| post.contains(t)),
+        format!("a tool in both hooks: pre {pre:?}, post {post:?}"),
     )
 }
 

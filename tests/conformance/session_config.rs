@@ -8,24 +8,9 @@ use serde_json::{json, Value};
 
 use crate::rpc_state::call;
 use crate::session_api::{system_message, tool_names, write_pixel_png};
-use crate::{content, ensure, ok, Ctx, Kind, Scenario, Session};
+use crate::{alias, content, ensure, ok, Ctx, Scenario, Session};
 
 pub fn all() -> Vec<Scenario> {
-    let instruction_dirs_on_create = |name| Scenario {
-        area: "session_config",
-        name,
-        kind: Kind::Run(instruction_directories_on_create),
-    };
-    let instruction_dirs_on_resume = |name| Scenario {
-        area: "session_config",
-        name,
-        kind: Kind::Run(instruction_directories_on_resume),
-    };
-    let client_name_in_user_agent = |name| Scenario {
-        area: "session_config",
-        name,
-        kind: Kind::Run(forward_client_name_in_user_agent),
-    };
     vec![
         run!("session_config", should_accept_blob_attachments),
         run!(
@@ -48,10 +33,26 @@ pub fn all() -> Vec<Scenario> {
             "session_config",
             should_apply_excluded_built_in_agents_on_resume
         ),
-        instruction_dirs_on_create("should_apply_instructiondirectories_on_create"),
-        instruction_dirs_on_create("should_apply_instructiondirectories_on_session_create"),
-        instruction_dirs_on_resume("should_apply_instruction_directories_on_resume"),
-        instruction_dirs_on_resume("should_apply_instructiondirectories_on_session_resume"),
+        alias(
+            "session_config",
+            "should_apply_instructiondirectories_on_create",
+            instruction_directories_on_create,
+        ),
+        alias(
+            "session_config",
+            "should_apply_instructiondirectories_on_session_create",
+            instruction_directories_on_create,
+        ),
+        alias(
+            "session_config",
+            "should_apply_instruction_directories_on_resume",
+            instruction_directories_on_resume,
+        ),
+        alias(
+            "session_config",
+            "should_apply_instructiondirectories_on_session_resume",
+            instruction_directories_on_resume,
+        ),
         run!("session_config", should_apply_session_limits_on_create),
         run!("session_config", should_apply_session_limits_on_resume),
         run!(
@@ -62,8 +63,16 @@ pub fn all() -> Vec<Scenario> {
             "session_config",
             should_apply_workingdirectory_on_session_resume
         ),
-        client_name_in_user_agent("should_forward_clientname_in_user_agent"),
-        client_name_in_user_agent("should_forward_clientname_in_useragent"),
+        alias(
+            "session_config",
+            "should_forward_clientname_in_user_agent",
+            forward_client_name_in_user_agent,
+        ),
+        alias(
+            "session_config",
+            "should_forward_clientname_in_useragent",
+            forward_client_name_in_user_agent,
+        ),
         run!(
             "session_config",
             should_forward_custom_provider_headers_on_create
