@@ -36,7 +36,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-async fn not_found() -> Response {
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    // Logged like an unmatched conversation: a client asking for an endpoint
+    // this server lacks is otherwise invisible.
+    eprintln!("copilot-replay: 404 for {method} {}", uri.path());
     error_response(
         StatusCode::NOT_FOUND,
         "not_found",

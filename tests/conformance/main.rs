@@ -93,18 +93,22 @@ impl Ctx {
         Client::new(&self.env.client_options()).expect("client_new")
     }
 
-    /// Session fields: the replay provider, the home as working directory, plus `extra`.
+    /// Session fields of a signed-in session, as upstream records its scenarios:
+    /// a GitHub token (the Copilot API is copilot-replay), the home as working
+    /// directory, plus `extra`. With a BYOK provider instead, the CLI offers the
+    /// model other tools and no images, and recorded turns stop matching.
     pub fn fields(&self, extra: Value) -> Value {
-        self.env.session_fields(extra)
-    }
-
-    /// A signed-in session's config: GitHub token, Copilot API served by copilot-replay.
-    pub fn copilot_api_config(&self, extra: Value) -> Config {
-        Config::new(&self.env.copilot_api_session_fields(extra)).expect("config_new")
+        self.env.copilot_api_session_fields(extra)
     }
 
     pub fn config(&self, extra: Value) -> Config {
         Config::new(&self.fields(extra)).expect("config_new")
+    }
+
+    /// A BYOK session's config (the replay server as an OpenAI provider), for the
+    /// scenarios whose recording or assertions depend on it.
+    pub fn byok_config(&self, extra: Value) -> Config {
+        Config::new(&self.env.session_fields(extra)).expect("config_new")
     }
 
     /// The snapshot's user prompts in order of first appearance across its

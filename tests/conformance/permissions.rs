@@ -42,19 +42,20 @@ pub fn all() -> Vec<Scenario> {
     ]
 }
 
-/// Records every permission request and answers each with `decision`
-/// (`None`: the request is freed unanswered).
+/// The default session config, recording its events and every permission
+/// request, each answered with `decision` (`None`: freed unanswered).
 fn recording(
-    cfg: crate::Config,
+    ctx: &Ctx,
     decision: Option<Value>,
-) -> (crate::Config, Arc<Mutex<Vec<Value>>>) {
+) -> (crate::Config, Events, Arc<Mutex<Vec<Value>>>) {
+    let events = Events::default();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
-    let cfg = cfg.permission(move |req| {
+    let cfg = events.attach(ctx.config(json!({}))).permission(move |req| {
         s.lock().unwrap().push(req.clone());
         decision.clone()
     });
-    (cfg, seen)
+    (cfg, events, seen)
 }
 
 /// The prompt of the snapshot that contains `needle`.
@@ -79,11 +80,7 @@ fn should_deny_permission_when_handler_returns_denied(ctx: &Ctx) -> Result<(), S
     let original = "protected content";
     ctx.write("protected.txt", original);
     let client = ctx.client();
-    let events = Events::default();
-    let (cfg, _) = recording(
-        events.attach(ctx.copilot_api_config(json!({}))),
-        Some(json!({"kind": "reject"})),
-    );
+    let (cfg, events, _) = recording(ctx, Some(json!({"kind": "reject"})));
     let session = ok(client.create_session(&cfg), "create")?;
     ok(session.prompt(&ctx.prompt(0)), "turn")?;
     ensure(
@@ -110,11 +107,7 @@ fn denied_run(ctx: &Ctx, session: &Session, events: &Events) -> Result<(), Strin
 #[allow(dead_code)]
 fn should_deny_tool_operations_when_handler_explicitly_denies(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let events = Events::default();
-    let (cfg, _) = recording(
-        events.attach(ctx.copilot_api_config(json!({}))),
-        Some(json!({"kind": "user-not-available"})),
-    );
+    let (cfg, events, _) = recording(ctx, Some(json!({"kind": "user-not-available"})));
     let session = ok(client.create_session(&cfg), "create")?;
     denied_run(ctx, &session, &events)
 }
@@ -128,15 +121,11 @@ fn should_deny_tool_operations_when_handler_explicitly_denies_after_resume(
 ) -> Result<(), String> {
     let client = ctx.client();
     let first = ok(
-        client.create_session(&ctx.copilot_api_config(json!({})).approve_all()),
+        client.create_session(&ctx.config(json!({})).approve_all()),
         "create",
     )?;
     ok(first.prompt(&prompt_with(ctx, "1+1")), "first turn")?;
-    let events = Events::default();
-    let (cfg, _) = recording(
-        events.attach(ctx.copilot_api_config(json!({}))),
-        Some(json!({"kind": "user-not-available"})),
-    );
+    let (cfg, events, _) = recording(ctx, Some(json!({"kind": "user-not-available"})));
     let resumed = ok(client.resume_session(&first.id(), &cfg), "resume")?;
     denied_run(ctx, &resumed, &events)
 }
@@ -144,14 +133,11 @@ fn should_deny_tool_operations_when_handler_explicitly_denies_after_resume(
 fn should_resume_session_with_permission_handler(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
     let first = ok(
-        client.create_session(&ctx.copilot_api_config(json!({})).approve_all()),
+        client.create_session(&ctx.config(json!({})).approve_all()),
         "create",
     )?;
     ok(first.prompt(&prompt_with(ctx, "1+1")), "first turn")?;
-    let (cfg, seen) = recording(
-        ctx.copilot_api_config(json!({})),
-        Some(json!({"kind": "approve-once"})),
-    );
+    let (cfg, _, seen) = recording(ctx, Some(json!({"kind": "approve-once"})));
     let resumed = ok(client.resume_session(&first.id(), &cfg), "resume")?;
     ok(resumed.prompt(&prompt_with(ctx, "resumed")), "resumed turn")?;
     let asked = seen.lock().unwrap().len();
@@ -166,7 +152,7 @@ fn should_resume_session_with_permission_handler(ctx: &Ctx) -> Result<(), String
 /// which the library reports to the CLI as a denial.
 fn should_handle_permission_handler_errors_gracefully(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let (cfg, seen) = recording(ctx.copilot_api_config(json!({})), None);
+    let (cfg, _, seen) = recording(ctx, None);
     let session = ok(client.create_session(&cfg), "create")?;
     let answer = content(&ok(session.prompt(&ctx.prompt(0)), "turn")?).to_lowercase();
     ensure(!seen.lock().unwrap().is_empty(), "the handler was asked")?;
@@ -182,10 +168,7 @@ fn should_short_circuit_permission_handler_when_set_approve_all_enabled(
     ctx: &Ctx,
 ) -> Result<(), String> {
     let client = ctx.client();
-    let (cfg, seen) = recording(
-        ctx.copilot_api_config(json!({})),
-        Some(json!({"kind": "approve-once"})),
-    );
+    let (cfg, _, seen) = recording(ctx, Some(json!({"kind": "approve-once"})));
     let session = ok(client.create_session(&cfg), "create")?;
     call(
         &session,
@@ -205,10 +188,7 @@ fn should_short_circuit_permission_handler_when_set_approve_all_enabled(
 
 fn permission_handler_for_shell_commands(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let (cfg, seen) = recording(
-        ctx.copilot_api_config(json!({})),
-        Some(json!({"kind": "approve-once"})),
-    );
+    let (cfg, _, seen) = recording(ctx, Some(json!({"kind": "approve-once"})));
     let session = ok(client.create_session(&cfg), "create")?;
     ok(session.prompt(&ctx.prompt(0)), "turn")?;
     let kinds: Vec<Value> = seen

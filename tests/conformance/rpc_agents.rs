@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::rpc_state::{call, call_err, open};
+use crate::rpc_state::{call, call_err, open, open_with};
 use crate::{content, ensure, ok, Ctx, Events, Scenario, Session};
 
 pub fn all() -> Vec<Scenario> {
@@ -480,21 +480,10 @@ fn should_report_implemented_error_for_missing_task_agent_type(ctx: &Ctx) -> Res
     )
 }
 
-/// A signed-in session (the Copilot API served by copilot-replay), as upstream uses.
-fn open_signed_in(ctx: &Ctx) -> Result<(crate::Client, Session, Events), String> {
-    let client = ctx.client();
-    let events = Events::default();
-    let session = ok(
-        client.create_session(&events.attach(ctx.copilot_api_config(json!({})).approve_all())),
-        "create",
-    )?;
-    Ok((client, session, events))
-}
-
 fn should_report_implemented_error_for_invalid_task_agent_model(ctx: &Ctx) -> Result<(), String> {
     // Signed in, so the CLI knows the model list: with a BYOK provider it
     // accepts any model name and starts the task.
-    let (_c, session, _) = open_signed_in(ctx)?;
+    let (_c, session, _) = open(ctx, json!({}))?;
     start_agent_fails(
         &session,
         json!({"agentType": "general-purpose", "prompt": "Say hi", "name": "sdk-test-task",
@@ -730,7 +719,9 @@ fn should_start_background_agent_and_report_task_details(ctx: &Ctx) -> Result<()
 }
 
 fn should_answer_ephemeral_query(ctx: &Ctx) -> Result<(), String> {
-    let (_c, session, _) = open(ctx, json!({}))?;
+    // BYOK: signed in, the CLI's ephemeral query never reaches copilot-replay
+    // (no request arrives); it retries for 23 s and fails.
+    let (_c, session, _) = open_with(ctx, ctx.byok_config(json!({})))?;
     let r = call(
         &session,
         "session.ui.ephemeralQuery",

@@ -7,6 +7,7 @@
 
 use serde_json::{json, Value};
 
+use crate::rpc_state::unique;
 use crate::{ensure, ok, Client, Ctx, Scenario};
 
 pub fn all() -> Vec<Scenario> {
@@ -177,14 +178,6 @@ fn should_report_not_stopped_when_remote_control_is_off(ctx: &Ctx) -> Result<(),
     ensure(v["stopped"] == false, format!("stopped: {v}"))?;
     status_off(&v)?;
     ok(client.stop(), "stop")
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{nanos:x}")
 }
 
 fn should_reject_transfer_when_off_with_compare_and_swap(ctx: &Ctx) -> Result<(), String> {
@@ -473,7 +466,7 @@ fn should_report_not_found_when_opening_session_without_context(ctx: &Ctx) -> Re
 fn should_reject_send_attachments_from_non_extension_connection(ctx: &Ctx) -> Result<(), String> {
     let client = start(ctx, json!({}))?;
     let session = ok(
-        client.create_session(&ctx.copilot_api_config(json!({})).approve_all()),
+        client.create_session(&ctx.config(json!({})).approve_all()),
         "create",
     )?;
     let message = match session.call(

@@ -86,10 +86,18 @@ const EVENT_WAIT: Duration = Duration::from_secs(15);
 
 /// A session with approve-all and `extra` fields, recording its events.
 pub(crate) fn open(ctx: &Ctx, extra: Value) -> Result<(crate::Client, Session, Events), String> {
+    open_with(ctx, ctx.config(extra))
+}
+
+/// As `open`, with a config of the caller's (e.g. `ctx.byok_config`).
+pub(crate) fn open_with(
+    ctx: &Ctx,
+    config: crate::Config,
+) -> Result<(crate::Client, Session, Events), String> {
     let client = ctx.client();
     let events = Events::default();
     let session = ok(
-        client.create_session(&events.attach(ctx.config(extra).approve_all())),
+        client.create_session(&events.attach(config.approve_all())),
         "create",
     )?;
     Ok((client, session, events))
@@ -126,7 +134,8 @@ pub(crate) fn conversation(session: &Session) -> Result<Vec<(String, String)>, S
         .collect())
 }
 
-fn unique(prefix: &str) -> String {
+/// `prefix` plus a time-based suffix, for names no earlier run used.
+pub(crate) fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -584,8 +593,22 @@ fn should_report_implemented_errors_for_unsupported_session_rpc_paths(
     Ok(())
 }
 
+/// `session.metadata.recomputeContextTokens` for the session's model: the
+/// result and a reader of its integer fields (-1 when absent).
+fn recompute_context_tokens(session: &Session) -> Result<(Value, impl Fn(&str) -> i64), String> {
+    let re = call(
+        session,
+        "session.metadata.recomputeContextTokens",
+        json!({"modelId": "claude-sonnet-4.5"}),
+    )?;
+    let fields = re.clone();
+    Ok((re, move |k: &str| fields[k].as_i64().unwrap_or(-1)))
+}
+
 fn should_compact_session_history_after_messages(ctx: &Ctx) -> Result<(), String> {
-    let (_c, session, _) = open(ctx, json!({}))?;
+    // BYOK: signed in, the Copilot API's model limits cap promptTokenLimit below
+    // the 128000 the scenario asks for and then checks.
+    let (_c, session, _) = open_with(ctx, ctx.byok_config(json!({})))?;
     let processing = |s: &Session| -> Result<Value, String> {
         Ok(call(s, "session.metadata.isProcessing", json!({}))?["processing"].clone())
     };
@@ -619,12 +642,7 @@ fn should_compact_session_history_after_messages(ctx: &Ctx) -> Result<(), String
         format!("token sum {ci}"),
     )?;
 
-    let re = call(
-        &session,
-        "session.metadata.recomputeContextTokens",
-        json!({"modelId": "claude-sonnet-4.5"}),
-    )?;
-    let r = |k: &str| re[k].as_i64().unwrap_or(-1);
+    let (re, r) = recompute_context_tokens(&session)?;
     ensure(
         r("systemTokenCount") > 0
             && r("messagesTokenCount") > 0
@@ -686,12 +704,7 @@ fn should_report_processing_and_context_metadata(ctx: &Ctx) -> Result<(), String
         info["contextInfo"]["modelName"] == "claude-sonnet-4.5",
         format!("contextInfo {info}"),
     )?;
-    let re = call(
-        &session,
-        "session.metadata.recomputeContextTokens",
-        json!({"modelId": "claude-sonnet-4.5"}),
-    )?;
-    let r = |k: &str| re[k].as_i64().unwrap_or(-1);
+    let (re, r) = recompute_context_tokens(&session)?;
     ensure(
         r("totalTokens") >= r("messagesTokenCount") && r("totalTokens") >= r("systemTokenCount"),
         format!("recompute {re}"),
@@ -748,11 +761,7 @@ pub fn extras() -> Vec<Scenario> {
 }
 
 fn should_list_models_for_session(ctx: &Ctx) -> Result<(), String> {
-    let client = ctx.client();
-    let session = ok(
-        client.create_session(&ctx.copilot_api_config(json!({})).approve_all()),
-        "create",
-    )?;
+    let (_c, session, _) = open(ctx, json!({}))?;
     let v = call(&session, "session.model.list", json!({}))?;
     let list = v["list"].as_array().ok_or_else(|| format!("list {v}"))?;
     ensure(
@@ -822,13 +831,9 @@ fn should_get_current_tool_metadata_after_initialization(ctx: &Ctx) -> Result<()
 }
 
 fn should_add_byok_provider_and_model_at_runtime(ctx: &Ctx) -> Result<(), String> {
-    // A signed-in session: the provider registry cannot be combined with a
-    // session-level BYOK provider.
-    let client = ctx.client();
-    let session = ok(
-        client.create_session(&ctx.copilot_api_config(json!({})).approve_all()),
-        "create",
-    )?;
+    // Signed in: the provider registry cannot be combined with a session-level
+    // BYOK provider.
+    let (_c, session, _) = open(ctx, json!({}))?;
     let added = call(
         &session,
         "session.provider.add",

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::rpc_edges::wait_until;
 use crate::rpc_state::{call, open};
 use crate::scenarios::string_tool;
-use crate::{content, ensure, ok, Ctx, Events, Kind, Scenario, Session, ToolOutcome};
+use crate::{content, ensure, ok, Ctx, Kind, Scenario, Session, ToolOutcome};
 
 pub fn all() -> Vec<Scenario> {
     vec![
@@ -80,12 +80,7 @@ fn send_with_attachments_as(
     prompt: &str,
     attachments: Value,
 ) -> Result<Vec<Value>, String> {
-    // Signed in: the Copilot API's model list says the model takes images.
-    let client = ctx.client();
-    let session = ok(
-        client.create_session(&ctx.copilot_api_config(json!({})).approve_all()),
-        "create",
-    )?;
+    let (_c, session, _) = open(ctx, json!({}))?;
     ok(
         session.send_and_wait(&json!({"prompt": prompt, "attachments": attachments}), TURN),
         "send_and_wait with attachments",
@@ -389,12 +384,7 @@ fn should_log_messages_at_various_levels(ctx: &Ctx) -> Result<(), String> {
 }
 
 fn switch_model(ctx: &Ctx, params: Value) -> Result<Value, String> {
-    let client = ctx.client();
-    let events = Events::default();
-    let session = ok(
-        client.create_session(&events.attach(ctx.config(json!({})).approve_all())),
-        "create",
-    )?;
+    let (_c, session, events) = open(ctx, json!({}))?;
     call(&session, "session.model.switchTo", params)?;
     events.wait_for("session.model_change", Duration::from_secs(15), |_| true)
 }

@@ -101,10 +101,10 @@ fn provider(ctx: &Ctx, header_value: &str) -> Value {
     })
 }
 
-/// A signed-in session (as upstream records these scenarios) with `extra` fields.
-fn signed_in(ctx: &Ctx, client: &crate::Client, extra: Value) -> Result<Session, String> {
+/// A session on `client`: the default (signed-in) config plus `extra`.
+fn create(ctx: &Ctx, client: &crate::Client, extra: Value) -> Result<Session, String> {
     ok(
-        client.create_session(&ctx.copilot_api_config(extra).approve_all()),
+        client.create_session(&ctx.config(extra).approve_all()),
         "create",
     )
 }
@@ -119,17 +119,20 @@ fn byok(client: &crate::Client, ctx: &Ctx, fields: Value) -> Result<Session, Str
     ok(client.create_session(&cfg.approve_all()), "create")
 }
 
-/// Resumes `id` on `client` with a signed-in config plus `extra`.
-fn resume_signed_in(
+/// Creates a session with `on_create` fields, then resumes it on the same
+/// client with `on_resume` fields (the options under test); returns both.
+fn create_then_resume(
     ctx: &Ctx,
     client: &crate::Client,
-    id: &str,
-    extra: Value,
-) -> Result<Session, String> {
-    ok(
-        client.resume_session(id, &ctx.copilot_api_config(extra).approve_all()),
+    on_create: Value,
+    on_resume: Value,
+) -> Result<(Session, Session), String> {
+    let first = create(ctx, client, on_create)?;
+    let resumed = ok(
+        client.resume_session(&first.id(), &ctx.config(on_resume).approve_all()),
         "resume",
-    )
+    )?;
+    Ok((first, resumed))
 }
 
 fn turn(session: &Session, prompt: &str) -> Result<Value, String> {
@@ -172,7 +175,7 @@ fn first_event(session: &Session, ty: &str) -> Result<Value, String> {
 fn should_accept_blob_attachments(ctx: &Ctx) -> Result<(), String> {
     write_pixel_png(&ctx.env.home_path().join("pixel.png"));
     let client = ctx.client();
-    let session = signed_in(ctx, &client, json!({}))?;
+    let session = create(ctx, &client, json!({}))?;
     let prompt = ctx.prompt(0).lines().next().unwrap_or_default().to_string();
     ok(
         session.send_and_wait(
@@ -218,13 +221,8 @@ fn should_apply_reasoning_effort_on_session_create(ctx: &Ctx) -> Result<(), Stri
 
 fn should_apply_availabletools_on_session_resume(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let first = signed_in(ctx, &client, json!({}))?;
-    let resumed = resume_signed_in(
-        ctx,
-        &client,
-        &first.id(),
-        json!({"availableTools": ["view"]}),
-    )?;
+    let (_first, resumed) =
+        create_then_resume(ctx, &client, json!({}), json!({"availableTools": ["view"]}))?;
     let requests = turn_requests(ctx, &resumed, &ctx.prompt(0))?;
     let names = tool_names(requests.last().unwrap());
     ensure(names == ["view"], format!("tools offered: {names:?}"))
@@ -257,13 +255,13 @@ fn without_explore(types: &[String]) -> Result<(), String> {
 fn should_apply_excluded_built_in_agents_on_create(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
     let prompt = ctx.prompt(0);
-    let baseline = signed_in(ctx, &client, json!({}))?;
+    let baseline = create(ctx, &client, json!({}))?;
     let types = task_agent_types(&turn_requests(ctx, &baseline, &prompt)?[0])?;
     ensure(
         types.iter().any(|t| t == "explore"),
         format!("baseline agent types {types:?}"),
     )?;
-    let excluded = signed_in(ctx, &client, json!({"excludedBuiltinAgents": ["explore"]}))?;
+    let excluded = create(ctx, &client, json!({"excludedBuiltinAgents": ["explore"]}))?;
     without_explore(&task_agent_types(
         &turn_requests(ctx, &excluded, &prompt)?[0],
     )?)
@@ -271,11 +269,10 @@ fn should_apply_excluded_built_in_agents_on_create(ctx: &Ctx) -> Result<(), Stri
 
 fn should_apply_excluded_built_in_agents_on_resume(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let first = signed_in(ctx, &client, json!({}))?;
-    let resumed = resume_signed_in(
+    let (_first, resumed) = create_then_resume(
         ctx,
         &client,
-        &first.id(),
+        json!({}),
         json!({"excludedBuiltinAgents": ["explore"]}),
     )?;
     without_explore(&task_agent_types(
@@ -317,7 +314,7 @@ const INSTRUCTION_SENTINEL: &str = "C_INSTRUCTION_DIRECTORIES_SENTINEL";
 fn instruction_directories_on_create(ctx: &Ctx) -> Result<(), String> {
     let (project, extra) = instruction_dirs(ctx, "create", INSTRUCTION_SENTINEL);
     let client = ctx.client();
-    let session = signed_in(
+    let session = create(
         ctx,
         &client,
         json!({"workingDirectory": project, "instructionDirectories": [extra]}),
@@ -333,11 +330,10 @@ fn instruction_directories_on_create(ctx: &Ctx) -> Result<(), String> {
 fn instruction_directories_on_resume(ctx: &Ctx) -> Result<(), String> {
     let (project, extra) = instruction_dirs(ctx, "resume", INSTRUCTION_SENTINEL);
     let client = ctx.client();
-    let first = signed_in(ctx, &client, json!({"workingDirectory": project}))?;
-    let resumed = resume_signed_in(
+    let (_first, resumed) = create_then_resume(
         ctx,
         &client,
-        &first.id(),
+        json!({"workingDirectory": project}),
         json!({"workingDirectory": project, "instructionDirectories": [extra]}),
     )?;
     turn(&resumed, &ctx.prompt(0))?;
@@ -365,17 +361,16 @@ fn session_limits_status(requests: &[Value]) -> Result<(), String> {
 
 fn should_apply_session_limits_on_create(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = signed_in(ctx, &client, json!({"sessionLimits": {"maxAiCredits": 30}}))?;
+    let session = create(ctx, &client, json!({"sessionLimits": {"maxAiCredits": 30}}))?;
     session_limits_status(&turn_requests(ctx, &session, &ctx.prompt(0))?)
 }
 
 fn should_apply_session_limits_on_resume(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let first = signed_in(ctx, &client, json!({}))?;
-    let resumed = resume_signed_in(
+    let (_first, resumed) = create_then_resume(
         ctx,
         &client,
-        &first.id(),
+        json!({}),
         json!({"sessionLimits": {"maxAiCredits": 30}}),
     )?;
     session_limits_status(&turn_requests(ctx, &resumed, &ctx.prompt(0))?)
@@ -384,11 +379,10 @@ fn should_apply_session_limits_on_resume(ctx: &Ctx) -> Result<(), String> {
 fn should_apply_systemmessage_on_session_resume(ctx: &Ctx) -> Result<(), String> {
     let instruction = "End the response with RESUME_SYSTEM_MESSAGE_SENTINEL.";
     let client = ctx.client();
-    let first = signed_in(ctx, &client, json!({}))?;
-    let resumed = resume_signed_in(
+    let (_first, resumed) = create_then_resume(
         ctx,
         &client,
-        &first.id(),
+        json!({}),
         json!({"systemMessage": {"mode": "append", "content": instruction}}),
     )?;
     let answer = turn(&resumed, &ctx.prompt(0))?;
@@ -411,8 +405,8 @@ fn should_apply_workingdirectory_on_session_resume(ctx: &Ctx) -> Result<(), Stri
     )
     .unwrap();
     let client = ctx.client();
-    let first = signed_in(ctx, &client, json!({}))?;
-    let resumed = resume_signed_in(ctx, &client, &first.id(), json!({"workingDirectory": sub}))?;
+    let (_first, resumed) =
+        create_then_resume(ctx, &client, json!({}), json!({"workingDirectory": sub}))?;
     let answer = turn(&resumed, &ctx.prompt(0))?;
     ensure(
         content(&answer).contains("resume working directory"),
@@ -423,7 +417,7 @@ fn should_apply_workingdirectory_on_session_resume(ctx: &Ctx) -> Result<(), Stri
 fn forward_client_name_in_user_agent(ctx: &Ctx) -> Result<(), String> {
     let name = "c-public-surface-client";
     let client = ctx.client();
-    let session = signed_in(ctx, &client, json!({"clientName": name}))?;
+    let session = create(ctx, &client, json!({"clientName": name}))?;
     turn(&session, &ctx.prompt(0))?;
     let agent = header(ctx, 0, "user-agent");
     ensure(agent.contains(name), format!("user-agent {agent:?}"))
@@ -456,7 +450,7 @@ fn should_forward_custom_provider_headers_on_create(ctx: &Ctx) -> Result<(), Str
 
 fn should_forward_custom_provider_headers_on_resume(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let first = signed_in(ctx, &client, json!({}))?;
+    let first = create(ctx, &client, json!({}))?;
     let mut p = provider(ctx, "resume-provider-header");
     p["modelId"] = json!("claude-sonnet-4.5");
     let cfg = crate::Config::new(&json!({
@@ -514,7 +508,7 @@ fn should_use_provider_model_id_as_wire_model(ctx: &Ctx) -> Result<(), String> {
 fn should_use_custom_session_id(ctx: &Ctx) -> Result<(), String> {
     let requested = "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b";
     let client = ctx.client();
-    let session = signed_in(ctx, &client, json!({"sessionId": requested}))?;
+    let session = create(ctx, &client, json!({"sessionId": requested}))?;
     ensure(
         session.id() == requested,
         format!("session id {}", session.id()),
@@ -549,7 +543,7 @@ fn should_vision(ctx: &Ctx, session: &Session, expect_image: bool) -> Result<(),
 fn vision_enabled_then_disabled_via_setmodel(ctx: &Ctx) -> Result<(), String> {
     write_pixel_png(&ctx.env.home_path().join("test.png"));
     let client = ctx.client();
-    let session = signed_in(
+    let session = create(
         ctx,
         &client,
         json!({"modelCapabilities": {"supports": {"vision": true}}}),
