@@ -95,8 +95,8 @@ impl Ctx {
 
     /// Session fields of a signed-in session, as upstream records its scenarios:
     /// a GitHub token (the Copilot API is copilot-replay), the home as working
-    /// directory, plus `extra`. With a BYOK provider instead, the CLI offers the
-    /// model other tools and no images, and recorded turns stop matching.
+    /// directory, plus `extra`. With a BYOK provider instead, the CLI has no model
+    /// list or capabilities (no images, no model limits) from the Copilot API.
     pub fn fields(&self, extra: Value) -> Value {
         self.env.copilot_api_session_fields(extra)
     }

@@ -1,8 +1,6 @@
 //! `permissions` scenarios: rejected, denied and unanswered permission
 //! requests, the handler after a resume, server-side approve-all, shell
 //! permission kinds, and two permission requests answered only once both arrived.
-//! Sessions are signed in, as upstream recorded them: the tool list the model is
-//! told about (in a recorded tool error) differs with a BYOK provider.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -101,9 +99,9 @@ fn denied_run(ctx: &Ctx, session: &Session, events: &Events) -> Result<(), Strin
     )
 }
 
-// Not registered yet: CLI 1.0.102 words the denied tool result differently from
-// the recording ("Permission denied and could not request permission from
-// user"), so the model request after the denial matches no stored conversation.
+// Not registered yet: CLI 1.0.102 appends "Copilot needed the user's approval
+// and no one could answer." to the recorded denial ("Permission denied and could
+// not request permission from user"), so the next model request matches nothing.
 #[allow(dead_code)]
 fn should_deny_tool_operations_when_handler_explicitly_denies(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
@@ -112,9 +110,9 @@ fn should_deny_tool_operations_when_handler_explicitly_denies(ctx: &Ctx) -> Resu
     denied_run(ctx, &session, &events)
 }
 
-// Not registered yet: CLI 1.0.102 words the denied tool result differently from
-// the recording ("Permission denied and could not request permission from
-// user"), so the model request after the denial matches no stored conversation.
+// Not registered yet: CLI 1.0.102 appends "Copilot needed the user's approval
+// and no one could answer." to the recorded denial ("Permission denied and could
+// not request permission from user"), so the next model request matches nothing.
 #[allow(dead_code)]
 fn should_deny_tool_operations_when_handler_explicitly_denies_after_resume(
     ctx: &Ctx,
@@ -144,9 +142,9 @@ fn should_resume_session_with_permission_handler(ctx: &Ctx) -> Result<(), String
     ensure(asked > 0, "the resumed session asked its handler")
 }
 
-// Not registered yet: CLI 1.0.102 words the denied tool result differently from
-// the recording ("Permission denied and could not request permission from
-// user"), so the model request after the denial matches no stored conversation.
+// Not registered yet: CLI 1.0.102 appends "Copilot needed the user's approval
+// and no one could answer." to the recorded denial ("Permission denied and could
+// not request permission from user"), so the next model request matches nothing.
 #[allow(dead_code)]
 /// C has no exceptions: a handler that fails frees the request unanswered,
 /// which the library reports to the CLI as a denial.
