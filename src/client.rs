@@ -774,7 +774,10 @@ async fn route_inbound(
         Inbound::Event { frame, session_id } => {
             // `event_frame_session` made this range UTF-8.
             let id = std::str::from_utf8(&frame[session_id.clone()]).unwrap_or_default();
-            let Some(session) = router.sessions.lock().get(id).cloned() else {
+            // Queued events hold the session weakly: one freed meanwhile is not
+            // kept alive by them, so its host data is released by the thread
+            // that freed it (Mono hangs at exit on host calls from other threads).
+            let Some(session) = router.sessions.lock().get(id).map(Arc::downgrade) else {
                 log!(
                     Level::Debug,
                     "client",
@@ -787,9 +790,9 @@ async fn route_inbound(
             router
                 .dispatcher
                 .dispatch(Box::new(move || {
-                    if session.is_closed() {
+                    let Some(session) = session.upgrade().filter(|s| !s.is_closed()) else {
                         return;
-                    }
+                    };
                     let Some(event) =
                         SessionEvent::from_frame(session.id.clone(), frame, session_id)
                     else {

@@ -157,15 +157,20 @@ pub(crate) async fn on_request(
 ) {
     let Some(peer) = peer.upgrade() else { return };
     let parsed: Value = serde_json::from_str(params.get()).unwrap_or(Value::Null);
-    let session = parsed
-        .get("sessionId")
-        .and_then(Value::as_str)
-        .and_then(|id| router.sessions.lock().get(id).cloned());
-    let handler = match (&session, handler_key(&method, &parsed)) {
-        (Some(s), Some(key)) => s.handlers.get(&key).cloned().map(|h| (key, h)),
+    // Only a weak reference leaves the router (see `route_inbound`).
+    let handled = match (
+        parsed.get("sessionId").and_then(Value::as_str),
+        handler_key(&method, &parsed),
+    ) {
+        (Some(sid), Some(key)) => router
+            .sessions
+            .lock()
+            .get(sid)
+            .filter(|s| s.handlers.contains_key(&key))
+            .map(|s| (Arc::downgrade(s), key)),
         _ => None,
     };
-    let Some((key, handler)) = handler else {
+    let Some((session, key)) = handled else {
         return reply(
             &peer,
             runtime,
@@ -174,7 +179,6 @@ pub(crate) async fn on_request(
             default_answer(&method, &parsed),
         );
     };
-    let session: Arc<SessionShared> = session.expect("handler implies session");
     let settle_peer = peer.clone();
     let settle_runtime = runtime.clone();
     let settle_method = method.clone();
@@ -197,7 +201,11 @@ pub(crate) async fn on_request(
     router
         .dispatcher
         .dispatch(Box::new(move || {
-            if !session.is_closed() {
+            // A session freed meanwhile: `request` drops unanswered.
+            let Some(session) = session.upgrade().filter(|s| !s.is_closed()) else {
+                return;
+            };
+            if let Some(handler) = session.handlers.get(&key) {
                 handler(request);
             }
         }))

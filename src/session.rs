@@ -471,7 +471,11 @@ impl Session {
         if self.shared.is_closed() {
             return;
         }
-        self.shared.close();
+        // Unrouted now, on the freeing thread: were the router's reference the
+        // last one, the host's data (handlers and their user_data_free) would
+        // be released on a runtime worker when the destroy completes, and Mono
+        // hangs at exit on a managed call from a thread it has not seen.
+        self.detach();
         let Some(client) = self.client.upgrade() else {
             return;
         };
@@ -481,12 +485,9 @@ impl Session {
             .pending_destroys
             .lock()
             .insert(self.id().to_string(), done_rx);
-        // The task keeps only the id and the identity of this session, not its
-        // handlers: host data is released on the thread that freed the handle,
-        // never on a runtime worker (Mono hangs on managed calls from those at exit).
+        // The task keeps only the id, not the session's handlers.
         let weak = self.client.clone();
         let id = self.id().to_string();
-        let identity = Arc::as_ptr(&self.shared) as usize;
         runtime.spawn(async move {
             if let Some(client) = weak.upgrade() {
                 if let Ok(conn) = client.connection() {
@@ -494,13 +495,6 @@ impl Session {
                     let _ = conn.request_value("session.destroy", &params).await;
                 }
                 client.router.pending_destroys.lock().remove(&id);
-                let mut sessions = client.router.sessions.lock();
-                if sessions
-                    .get(&id)
-                    .is_some_and(|s| Arc::as_ptr(s) as usize == identity)
-                {
-                    sessions.remove(&id);
-                }
             }
             let _ = done_tx.send(true);
         });

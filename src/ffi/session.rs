@@ -583,7 +583,9 @@ pub unsafe extern "C" fn copilot_session_destroy(
 }
 
 /// Frees the handle. A session not yet destroyed is destroyed in the background
-/// and its callbacks stop at once. Never blocks; legal from any thread and
+/// and its callbacks stop at once. Its handlers' `user_data_free`s run on this
+/// thread, or, if one of its callbacks is running, on the callback thread once it
+/// returns; never on a library worker. Never blocks; legal from any thread and
 /// inside a callback. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_free(session: *mut copilot_session) {

@@ -1,0 +1,92 @@
+//! Which thread host data is released on. A session freed without being
+//! destroyed first is destroyed in the background; its handlers' `user_data_free`
+//! must run on the thread that freed the handle (after a callback still in
+//! flight, on the callback thread), never on a runtime worker: Mono hangs at
+//! exit on a managed call from a thread it has not seen.
+
+mod common;
+
+use std::ffi::{c_char, c_void, CString};
+use std::ptr;
+use std::sync::Mutex;
+
+use common::TestEnv;
+use copilot::ffi::*;
+
+/// The names of the threads each `user_data_free` ran on.
+static FREED_ON: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn on_event(_: *mut c_void, _: *const c_char, _: *const c_char, _: usize) {}
+
+unsafe extern "C" fn record_free_thread(_: *mut c_void) {
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("unnamed")
+        .to_string();
+    FREED_ON.lock().unwrap().push(name);
+}
+
+fn ok(status: copilot_status) {
+    assert_eq!(status, copilot_status::COPILOT_OK);
+}
+
+#[test]
+fn user_data_of_a_freed_live_session_is_released_on_the_freeing_thread() {
+    let env = TestEnv::new(&["chat.yaml"]);
+    let options = CString::new(env.client_options().to_string()).unwrap();
+    let fields = CString::new(env.session_fields(serde_json::json!({})).to_string()).unwrap();
+    unsafe {
+        let mut client: *mut copilot_client = ptr::null_mut();
+        ok(copilot_client_new(
+            options.as_ptr(),
+            &mut client,
+            ptr::null_mut(),
+        ));
+        let mut config: *mut copilot_session_config = ptr::null_mut();
+        ok(copilot_session_config_new(
+            fields.as_ptr(),
+            &mut config,
+            ptr::null_mut(),
+        ));
+        ok(copilot_session_config_on_event(
+            config,
+            Some(on_event),
+            ptr::null_mut(),
+            Some(record_free_thread),
+            ptr::null_mut(),
+        ));
+        ok(copilot_session_config_approve_all(config, ptr::null_mut()));
+        let mut session: *mut copilot_session = ptr::null_mut();
+        ok(copilot_client_create_session(
+            client,
+            config,
+            &mut session,
+            ptr::null_mut(),
+        ));
+        // From here the session holds the only reference to the handler.
+        copilot_session_config_free(config);
+        assert!(FREED_ON.lock().unwrap().is_empty(), "freed while in use");
+
+        // Live: the destroy goes to the CLI in the background; wait for the
+        // release wherever it happens.
+        copilot_session_free(session);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while FREED_ON.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        ok(copilot_client_stop(client, 10_000, ptr::null_mut()));
+        copilot_client_free(client);
+    }
+    let freed_on = FREED_ON.lock().unwrap().clone();
+    let this = std::thread::current()
+        .name()
+        .unwrap_or("unnamed")
+        .to_string();
+    // On this thread, or on the callback thread when an event callback was
+    // still running at the free (it then releases after returning); never on
+    // a runtime worker.
+    assert!(
+        freed_on.len() == 1 && (freed_on[0] == this || freed_on[0] == "copilot-callbacks"),
+        "user_data_free ran once, on {freed_on:?}; expected {this:?}"
+    );
+}
