@@ -67,6 +67,24 @@ fn parse(s: Option<String>) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// A handle that takes generic JSON-RPC calls: a client (`copilot_client_call`)
+/// or a session (`copilot_session_call`, which adds `sessionId`).
+pub trait Rpc {
+    fn call(&self, method: &str, params: &Value) -> AbiResult<Value>;
+}
+
+impl Rpc for Client {
+    fn call(&self, method: &str, params: &Value) -> AbiResult<Value> {
+        Client::call(self, method, params)
+    }
+}
+
+impl Rpc for Session {
+    fn call(&self, method: &str, params: &Value) -> AbiResult<Value> {
+        Session::call(self, method, params)
+    }
+}
+
 pub struct Client(*mut copilot_client);
 
 // SAFETY: every copilot_* function may be called from any thread.

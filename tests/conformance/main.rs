@@ -93,6 +93,17 @@ impl Ctx {
         Client::new(&self.env.client_options()).expect("client_new")
     }
 
+    /// A started client with the harness's options plus `extra` (transport, env, ...).
+    pub fn started_client(&self, extra: Value) -> Result<Client, String> {
+        let mut options = self.env.client_options();
+        if let (Some(o), Value::Object(e)) = (options.as_object_mut(), extra) {
+            o.extend(e);
+        }
+        let client = ok(Client::new(&options), "client_new")?;
+        ok(client.start(), "start")?;
+        Ok(client)
+    }
+
     /// Session fields of a signed-in session, as upstream records its scenarios:
     /// a GitHub token (the Copilot API is copilot-replay), the home as working
     /// directory, plus `extra`. With a BYOK provider instead, the CLI has no model

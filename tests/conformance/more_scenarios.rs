@@ -38,12 +38,7 @@ pub fn all() -> Vec<Scenario> {
 }
 
 fn ping_cycle(ctx: &Ctx, extra: Value) -> Result<(), String> {
-    let mut opts = ctx.env.client_options();
-    if let (Some(o), Value::Object(e)) = (opts.as_object_mut(), extra) {
-        o.extend(e);
-    }
-    let client = ok(crate::Client::new(&opts), "client_new")?;
-    ok(client.start(), "start")?;
+    let client = ctx.started_client(extra)?;
     let pong = ok(
         client.call("ping", &json!({"message": "test message"})),
         "ping",

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::rpc_state::{call, call_err, open, open_with};
+use crate::rpc_state::{call, call_err, not_unhandled, open, open_with};
 use crate::{content, ensure, ok, Ctx, Events, Scenario, Session};
 
 pub fn all() -> Vec<Scenario> {
@@ -463,13 +463,7 @@ fn should_list_task_state_and_return_false_for_missing_task_operations(
 /// `session.tasks.startAgent` fails, and with the CLI's own validation error,
 /// not "Unhandled method".
 fn start_agent_fails(session: &Session, params: Value) -> Result<(), String> {
-    let message = call_err(session, "session.tasks.startAgent", params)?;
-    ensure(
-        !message
-            .to_lowercase()
-            .contains("unhandled method session.tasks.startagent"),
-        format!("startAgent not implemented: {message}"),
-    )
+    not_unhandled(&call_err(session, "session.tasks.startAgent", params)?)
 }
 
 fn should_report_implemented_error_for_missing_task_agent_type(ctx: &Ctx) -> Result<(), String> {

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use crate::rpc_state::unique;
+use crate::rpc_state::{call, call_err, not_unhandled, unique};
 use crate::{ensure, ok, Client, Ctx, Scenario};
 
 pub fn all() -> Vec<Scenario> {
@@ -86,43 +86,12 @@ pub fn all() -> Vec<Scenario> {
     ]
 }
 
-/// A started client with the harness's options plus `extra`.
-fn start(ctx: &Ctx, extra: Value) -> Result<Client, String> {
-    let mut opts = ctx.env.client_options();
-    if let (Some(o), Value::Object(e)) = (opts.as_object_mut(), extra) {
-        o.extend(e);
-    }
-    let client = ok(Client::new(&opts), "client_new")?;
-    ok(client.start(), "start")?;
-    Ok(client)
-}
-
-fn call(client: &Client, method: &str, params: Value) -> Result<Value, String> {
-    ok(client.call(method, &params), method)
-}
-
-/// The error text of a client call expected to fail.
-fn call_err(client: &Client, method: &str, params: Value) -> Result<String, String> {
-    match client.call(method, &params) {
-        Ok(v) => Err(format!("{method} succeeded unexpectedly: {v}")),
-        Err(e) => Ok(e.message),
-    }
-}
-
-/// The runtime knew the method: its error is not "Unhandled method".
-fn not_unhandled(message: &str) -> Result<(), String> {
-    ensure(
-        !message.to_ascii_lowercase().contains("unhandled method"),
-        format!("method not implemented: {message}"),
-    )
-}
-
 fn nonempty(v: &Value) -> bool {
     v.as_str().is_some_and(|s| !s.trim().is_empty())
 }
 
 fn should_call_rpc_ping_with_typed_params_and_result(ctx: &Ctx) -> Result<(), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     let pong = call(&client, "ping", json!({"message": "typed rpc test"}))?;
     ensure(
         pong["message"] == "pong: typed rpc test",
@@ -133,7 +102,7 @@ fn should_call_rpc_ping_with_typed_params_and_result(ctx: &Ctx) -> Result<(), St
 }
 
 fn should_call_rpc_tools_list_with_typed_result(ctx: &Ctx) -> Result<(), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     let v = call(&client, "tools.list", json!({}))?;
     let tools = v["tools"].as_array().cloned().unwrap_or_default();
     ensure(!tools.is_empty(), format!("no tools: {v}"))?;
@@ -153,7 +122,7 @@ fn status_off(v: &Value) -> Result<(), String> {
 }
 
 fn should_report_remote_control_status_as_off(ctx: &Ctx) -> Result<(), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     status_off(&call(
         &client,
         "sessions.getRemoteControlStatus",
@@ -163,7 +132,7 @@ fn should_report_remote_control_status_as_off(ctx: &Ctx) -> Result<(), String> {
 }
 
 fn should_treat_set_steering_as_no_op_when_off(ctx: &Ctx) -> Result<(), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     status_off(&call(
         &client,
         "sessions.setRemoteControlSteering",
@@ -173,7 +142,7 @@ fn should_treat_set_steering_as_no_op_when_off(ctx: &Ctx) -> Result<(), String> 
 }
 
 fn should_report_not_stopped_when_remote_control_is_off(ctx: &Ctx) -> Result<(), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     let v = call(&client, "sessions.stopRemoteControl", json!({}))?;
     ensure(v["stopped"] == false, format!("stopped: {v}"))?;
     status_off(&v)?;
@@ -181,7 +150,7 @@ fn should_report_not_stopped_when_remote_control_is_off(ctx: &Ctx) -> Result<(),
 }
 
 fn should_reject_transfer_when_off_with_compare_and_swap(ctx: &Ctx) -> Result<(), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     let v = call(
         &client,
         "sessions.transferRemoteControl",
@@ -195,7 +164,7 @@ fn should_reject_transfer_when_off_with_compare_and_swap(ctx: &Ctx) -> Result<()
 fn should_reach_runtime_when_starting_remote_control_for_unknown_session(
     ctx: &Ctx,
 ) -> Result<(), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     let result = client.call(
         "sessions.startRemoteControl",
         &json!({
@@ -220,7 +189,7 @@ fn should_reach_runtime_when_starting_remote_control_for_unknown_session(
 
 fn should_call_rpc_models_list_with_typed_result(ctx: &Ctx) -> Result<(), String> {
     // A client-level GitHub token; copilot-replay signs in any token.
-    let client = start(ctx, json!({"githubToken": "rpc-models-token"}))?;
+    let client = ctx.started_client(json!({"githubToken": "rpc-models-token"}))?;
     let v = call(&client, "models.list", json!({}))?;
     let models = v["models"].as_array().cloned().unwrap_or_default();
     ensure(
@@ -296,7 +265,7 @@ fn should_discover_server_mcp_and_skills(ctx: &Ctx) -> Result<(), String> {
     .unwrap();
     let skills_dir = skills_dir.to_str().unwrap();
     let project = ctx.env.home_path().to_str().unwrap();
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
 
     let mcp = call(
         &client,
@@ -396,7 +365,7 @@ fn set_setting(client: &Client, key: &str, value: Value) -> Result<(), String> {
 }
 
 fn should_get_set_and_clear_user_settings(ctx: &Ctx) -> Result<(), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     let initial = call(&client, "user.settings.get", json!({}))?;
     let (key, value) = initial["settings"]
         .as_object()
@@ -425,7 +394,7 @@ fn should_get_set_and_clear_user_settings(ctx: &Ctx) -> Result<(), String> {
 }
 
 fn should_report_agent_registry_spawn_gate_closed(ctx: &Ctx) -> Result<(), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     let message = call_err(
         &client,
         "agentRegistry.spawn",
@@ -443,7 +412,7 @@ fn should_report_agent_registry_spawn_gate_closed(ctx: &Ctx) -> Result<(), Strin
 
 fn should_shut_down_owned_runtime(ctx: &Ctx) -> Result<(), String> {
     // Liveness probe: upstream uses user.settings.reload, which CLI 1.0.102 lacks.
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     call(&client, "user.settings.get", json!({}))?;
     call(&client, "runtime.shutdown", json!({}))?;
     crate::rpc_edges::wait_until("the runtime to stop serving RPCs", || {
@@ -454,7 +423,7 @@ fn should_shut_down_owned_runtime(ctx: &Ctx) -> Result<(), String> {
 }
 
 fn should_report_not_found_when_opening_session_without_context(ctx: &Ctx) -> Result<(), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     let v = call(&client, "sessions.open", json!({}))?;
     ensure(
         v["status"] == "not_found" && v["sessionId"].is_null(),
@@ -464,7 +433,7 @@ fn should_report_not_found_when_opening_session_without_context(ctx: &Ctx) -> Re
 }
 
 fn should_reject_send_attachments_from_non_extension_connection(ctx: &Ctx) -> Result<(), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     let session = ok(
         client.create_session(&ctx.config(json!({})).approve_all()),
         "create",
@@ -498,7 +467,7 @@ fn should_login_list_getcurrentauth_and_logout_account(ctx: &Ctx) -> Result<(), 
     // been set"), so credentials go to files under COPILOT_HOME instead.
     let mut env = ctx.env.child_env();
     env["COPILOT_DISABLE_KEYTAR"] = json!("1");
-    let client = start(ctx, json!({"env": env}))?;
+    let client = ctx.started_client(json!({"env": env}))?;
     signed_out(&client)?;
     let v = call(
         &client,
@@ -547,7 +516,7 @@ fn should_call_rpc_account_get_quota_when_authenticated(ctx: &Ctx) -> Result<(),
     ctx.env
         .replay
         .set_copilot_user(user.as_object().unwrap().clone());
-    let client = start(ctx, json!({"githubToken": "rpc-quota-token"}))?;
+    let client = ctx.started_client(json!({"githubToken": "rpc-quota-token"}))?;
     let v = call(&client, "account.getQuota", json!({}))?;
     let chat = &v["quotaSnapshots"]["chat"];
     for (field, want) in [
@@ -623,7 +592,7 @@ fn with_installed_plugin(
     ctx: &Ctx,
     marketplace: &tempfile::TempDir,
 ) -> Result<(Client, Value), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     call(
         &client,
         "plugins.marketplaces.add",
@@ -748,7 +717,7 @@ fn should_install_direct_local_plugin_with_deprecation_warning(ctx: &Ctx) -> Res
     });
     std::fs::write(dir.path().join("plugin.json"), manifest.to_string()).unwrap();
     write_skill(dir.path());
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
 
     let install = call(&client, "plugins.install", json!({"source": source(&dir)}))?;
     let plugin = &install["plugin"];
@@ -798,7 +767,7 @@ fn should_install_direct_local_plugin_with_deprecation_warning(ctx: &Ctx) -> Res
 
 fn should_list_browse_refresh_and_remove_local_marketplace(ctx: &Ctx) -> Result<(), String> {
     let marketplace = local_marketplace();
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     let add = call(
         &client,
         "plugins.marketplaces.add",
@@ -867,7 +836,7 @@ fn should_list_browse_refresh_and_remove_local_marketplace(ctx: &Ctx) -> Result<
 }
 
 fn should_reload_mcp_config_cache(ctx: &Ctx) -> Result<(), String> {
-    let client = start(ctx, json!({}))?;
+    let client = ctx.started_client(json!({}))?;
     call(&client, "mcp.config.reload", json!({}))?;
     ok(client.stop(), "stop")
 }

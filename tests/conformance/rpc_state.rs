@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::abi::Rpc;
 use crate::{content, ensure, ok, Ctx, Events, Scenario, Session};
 
 pub fn all() -> Vec<Scenario> {
@@ -103,17 +104,25 @@ pub(crate) fn open_with(
     Ok((client, session, events))
 }
 
-/// Calls a session-scoped method and reports failures with the method name.
-pub(crate) fn call(session: &Session, method: &str, params: Value) -> Result<Value, String> {
-    ok(session.call(method, &params), method)
+/// Calls a method on a client or session and reports failures with its name.
+pub(crate) fn call(target: &impl Rpc, method: &str, params: Value) -> Result<Value, String> {
+    ok(target.call(method, &params), method)
 }
 
 /// The error text of a call expected to fail.
-pub(crate) fn call_err(session: &Session, method: &str, params: Value) -> Result<String, String> {
-    match session.call(method, &params) {
+pub(crate) fn call_err(target: &impl Rpc, method: &str, params: Value) -> Result<String, String> {
+    match target.call(method, &params) {
         Ok(v) => Err(format!("{method} succeeded unexpectedly: {v}")),
         Err(e) => Ok(e.message),
     }
+}
+
+/// The runtime knew the method: its error is not "Unhandled method".
+pub(crate) fn not_unhandled(message: &str) -> Result<(), String> {
+    ensure(
+        !message.to_ascii_lowercase().contains("unhandled method"),
+        format!("method not implemented: {message}"),
+    )
 }
 
 /// The user and assistant messages of a session's persisted history, in order.
@@ -436,7 +445,7 @@ fn should_handle_forking_session_without_persisted_events(ctx: &Ctx) -> Result<(
                 text.contains("not found or has no persisted events"),
                 format!("fork error {text}"),
             )?;
-            ensure(!text.contains("unhandled method"), "method is implemented")
+            not_unhandled(&text)
         }
         Ok(v) => {
             let id = v["sessionId"].as_str().unwrap_or_default().to_string();
@@ -508,7 +517,7 @@ fn should_report_error_when_forking_session_to_unknown_event_id(ctx: &Ctx) -> Re
                 text.contains(&format!("event {bogus} not found")),
                 format!("fork error {text}"),
             )?;
-            ensure(!text.contains("unhandled method"), "method is implemented")
+            not_unhandled(&text)
         }
     }
 }
@@ -583,12 +592,7 @@ fn should_report_implemented_errors_for_unsupported_session_rpc_paths(
             json!({"serverName": "missing-server"}),
         ),
     ] {
-        let e = call_err(&session, method, params)?;
-        ensure(
-            !e.to_lowercase()
-                .contains(&format!("unhandled method {}", method.to_lowercase())),
-            format!("{method}: {e}"),
-        )?;
+        not_unhandled(&call_err(&session, method, params)?)?;
     }
     Ok(())
 }
