@@ -21,7 +21,10 @@ macro_rules! run {
 mod abi;
 #[path = "../common/mod.rs"]
 mod common;
+mod events_tools;
+mod hooks_ui;
 mod lifecycle;
+mod mcp_agents;
 mod more_scenarios;
 mod permissions;
 mod rpc_agents;
@@ -31,6 +34,7 @@ mod rpc_state;
 mod scenarios;
 mod session_api;
 mod session_config;
+mod session_fs;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -296,6 +300,10 @@ fn main() {
         .chain(session_api::all())
         .chain(session_config::all())
         .chain(permissions::all())
+        .chain(mcp_agents::all())
+        .chain(events_tools::all())
+        .chain(hooks_ui::all())
+        .chain(session_fs::all())
         .map(|s| ((s.area.to_string(), s.name.to_string()), s))
         .collect();
 
