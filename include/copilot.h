@@ -336,7 +336,11 @@ uint32_t copilot_abi_version(void);
  *   "autoRestart": bool (default true: respawn a CLI that dies unexpectedly and resume its
  *   sessions), "restartAttempts": int (default 3), "restartDelayMs": int (default 500, doubled
  *   per try), "keepAliveIntervalMs": int (default 0: off; an unresponsive CLI counts as crashed),
- *   "pingTimeoutMs": int (default 5000)}`.
+ *   "pingTimeoutMs": int (default 5000), "sessionFs": {"initialCwd": string, "sessionStatePath":
+ *   string, "conventions": "posix"|"windows", "capabilities"?: {"sqlite": bool}} (this client
+ *   provides each session's filesystem: `sessionFs.setProvider` is sent at start, which fails
+ *   if the server already has sessions; every session then needs a "sessionFs" handler, see
+ *   `copilot_session_config_set_handler`)}`.
  *   The CLI is `cliPath`, else `COPILOT_CLI_PATH`, else `copilot` on PATH.
  * - `client_out`: receives the new handle (owned; free with `copilot_client_free`).
  *
@@ -567,6 +571,23 @@ copilot_status copilot_log_set_handler(int32_t max_level,
  * - `"systemMessageTransform"` (for `systemMessage.sections.<id>.action = "transform"`):
  *   `{"sessionId", "sections": {id: {"content": string}}}` -> `{"sections": {id: {"content": string}}}`.
  *   Unanswered: content unchanged.
+ * - `"sessionFs"` (required when the client options set `sessionFs`, unused otherwise):
+ *   the session's filesystem. `copilot_request_kind` names the operation,
+ *   the `sessionFs.*` method; each request has `"sessionId"` and paths in the client's
+ *   `sessionFs.conventions`. Results (`FsError` = `{"code": "ENOENT"|"UNKNOWN", "message"?}`):
+ *   `readFile {path}` -> `{"content": string, "error"?: FsError}`;
+ *   `writeFile`/`appendFile {path, content, mode?}` -> `null` or FsError;
+ *   `exists {path}` -> `{"exists": bool}`;
+ *   `stat {path}` -> `{"isFile", "isDirectory", "size": bytes, "mtime", "birthtime": ISO 8601, "error"?}`;
+ *   `mkdir {path, recursive?, mode?}` -> `null` or FsError;
+ *   `readdir {path}` -> `{"entries": [string], "error"?}`;
+ *   `readdirWithTypes {path}` -> `{"entries": [{"name", "type": "file"|"directory"}], "error"?}`;
+ *   `rm {path, recursive?, force?}` and `rename {src, dest}` -> `null` or FsError;
+ *   with `capabilities.sqlite`: `sqliteQuery {queryType: "exec"|"query"|"run", query, params?}` ->
+ *   `{"columns", "rows": [object], "rowsAffected", "lastInsertRowid"?, "error"?}`,
+ *   `sqliteTransaction {statements}` -> `{"results", "error"?: {"errorClass", "message"}}`,
+ *   `sqliteExists {}` -> `{"exists": bool}`.
+ *   `copilot_request_fail` or unanswered: the operation's result with an `UNKNOWN` error.
  *
  * `user_data`/`user_data_free`: as for `copilot_session_config_add_tool`.
  * Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL, unknown kind). Non-blocking; any thread.
@@ -620,8 +641,9 @@ copilot_status copilot_session_config_add_command(copilot_session_config *config
 
 /**
  * The handler key the request was routed by: "userInput", "elicitation",
- * "exitPlanMode", "autoModeSwitch", "systemMessageTransform", `"hook:<type>"` or
- * `"command:<name>"`. Borrowed until the request is answered; NULL yields NULL.
+ * "exitPlanMode", "autoModeSwitch", "systemMessageTransform", `"hook:<type>"`,
+ * `"command:<name>"`, or for the session filesystem the operation's method
+ * (e.g. "sessionFs.readFile"). Borrowed until the request is answered; NULL yields NULL.
  */
 const char *copilot_request_kind(const copilot_request *request);
 
@@ -747,7 +769,8 @@ void copilot_session_config_free(copilot_session_config *config);
  *
  * Blocks until the CLI answered. Errors: those of `copilot_client_start`,
  * `COPILOT_ERR_RPC` (the CLI refused the config), `COPILOT_ERR_INVALID_STATE`
- * (not started and `autoStart` off).
+ * (not started and `autoStart` off), `COPILOT_ERR_INVALID_ARGUMENT` (the client
+ * sets `sessionFs` and the config has no "sessionFs" handler).
  */
 copilot_status copilot_client_create_session(copilot_client *client,
                                              const copilot_session_config *config,

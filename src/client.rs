@@ -439,7 +439,17 @@ impl Client {
             intentional,
             server_version: String::new(),
         };
-        match tokio::time::timeout(timeout, handshake(&peer, token.as_deref())).await {
+        let ready = async {
+            let version = handshake(&peer, token.as_deref()).await?;
+            if let Some(fs) = &opts.session_fs {
+                // Refused once the server has sessions: the start fails with the reason.
+                peer.request("sessionFs.setProvider", fs)
+                    .await
+                    .map_err(|e| e.context("sessionFs.setProvider"))?;
+            }
+            Ok::<_, Error>(version)
+        };
+        match tokio::time::timeout(timeout, ready).await {
             Ok(Ok(version)) => {
                 conn.server_version = version;
                 established.store(true, Ordering::SeqCst);
@@ -611,6 +621,12 @@ impl Client {
     }
 
     async fn open_session(&self, method: &str, id: &str, config: SessionConfig) -> Result<Session> {
+        if self.inner.options.session_fs.is_some() && !config.handlers.contains_key("sessionFs") {
+            // The CLI would keep this session's state through a provider nobody answers.
+            return Err(Error::invalid_argument(
+                "the client is the session filesystem provider (sessionFs): the session needs a \"sessionFs\" handler",
+            ));
+        }
         self.ensure_started().await?;
         let conn = self.inner.connection()?;
         let destroying = self.inner.router.pending_destroys.lock().get(id).cloned();

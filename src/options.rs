@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 ///   "handshakeTimeoutMs": int, "transport": "stdio"|"tcp", "port": int,
 ///   "cliUrl": "port"|"host:port"|"http://host:port", "connectionToken": str,
 ///   "autoRestart": bool, "restartAttempts": int, "restartDelayMs": int,
-///   "keepAliveIntervalMs": int, "pingTimeoutMs": int}`
+///   "keepAliveIntervalMs": int, "pingTimeoutMs": int,
+///   "sessionFs": {"initialCwd": str, "sessionStatePath": str,
+///                 "conventions": "posix"|"windows", "capabilities"?: {"sqlite": bool}}}`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientOptions {
@@ -76,6 +78,33 @@ pub struct ClientOptions {
     /// Limit for `ping` and keep-alive answers, in ms (default 5000).
     #[serde(default = "default_ping_timeout_ms")]
     pub ping_timeout_ms: u64,
+    /// Makes this client the session filesystem provider (`sessionFs.setProvider`
+    /// after the handshake): the CLI then keeps each session's state through the
+    /// session's `"sessionFs"` handler instead of on its own disk.
+    #[serde(default)]
+    pub session_fs: Option<SessionFsOptions>,
+}
+
+/// The `sessionFs.setProvider` params, sent as given.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionFsOptions {
+    /// The working directory sessions start in, in the provider's path convention.
+    pub initial_cwd: String,
+    /// Where, inside each session's filesystem, the CLI keeps that session's state.
+    pub session_state_path: String,
+    /// `posix` or `windows` paths.
+    pub conventions: PathConventions,
+    /// e.g. `{"sqlite": true}` when the handler answers `sessionFs.sqlite*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PathConventions {
+    Posix,
+    Windows,
 }
 
 fn default_ping_timeout_ms() -> u64 {

@@ -1,12 +1,13 @@
 //! Host requests besides tool calls and permissions: user input, elicitation,
 //! exit-plan-mode, auto-mode-switch, system message transforms, slash
-//! commands and hooks. Each arrives as an owned `HostRequest` that the host
-//! answers once (now or later, from any thread); one dropped unanswered gets
+//! commands, hooks and the session filesystem (`sessionFs.*`). Each arrives as
+//! an owned `HostRequest` that the host answers once (now or later, from any thread); one dropped unanswered gets
 //! the official SDKs' default answer.
 //!
 //! Handler keys (`SessionConfig::handlers`): `userInput`, `elicitation`,
 //! `exitPlanMode`, `autoModeSwitch`, `systemMessageTransform`,
-//! `hook:<hookType>` (e.g. `hook:preToolUse`) and `command:<name>`.
+//! `hook:<hookType>` (e.g. `hook:preToolUse`), `command:<name>` and
+//! `sessionFs` (every `sessionFs.*` method).
 
 use std::ffi::c_char;
 use std::sync::{Arc, Weak};
@@ -101,13 +102,44 @@ fn handler_key(method: &str, params: &Value) -> Option<String> {
         "autoModeSwitch.request" => "autoModeSwitch".into(),
         "systemMessage.transform" => "systemMessageTransform".into(),
         "hooks.invoke" => format!("hook:{}", params.get("hookType")?.as_str()?),
+        m if m.starts_with(SESSION_FS) => "sessionFs".into(),
         _ => return None,
     })
+}
+
+const SESSION_FS: &str = "sessionFs.";
+
+/// A `sessionFs.*` result reporting `message` as an error, in the method's own
+/// result shape (providers report failures in the result, not as JSON-RPC errors).
+fn session_fs_failure(method: &str, message: &str) -> Value {
+    let error = json!({"code": "UNKNOWN", "message": message});
+    match &method[SESSION_FS.len()..] {
+        "readFile" => json!({"content": "", "error": error}),
+        "stat" => json!({"isFile": false, "isDirectory": false, "size": 0, "error": error}),
+        "readdir" | "readdirWithTypes" => json!({"entries": [], "error": error}),
+        "exists" | "sqliteExists" => json!({"exists": false}),
+        "sqliteQuery" => json!({"columns": [], "rows": [], "rowsAffected": 0, "error": error}),
+        "sqliteTransaction" => {
+            json!({"results": [], "error": {"errorClass": "fatal", "message": message}})
+        }
+        // writeFile, appendFile, mkdir, rm, rename: the result is the error itself.
+        _ => error,
+    }
 }
 
 /// The official SDKs' answer when no handler answers.
 fn default_answer(method: &str, params: &Value) -> Result<Value, (i64, String)> {
     match method {
+        m if m.starts_with(SESSION_FS) => Err((
+            codes::INTERNAL_ERROR,
+            format!(
+                "No sessionFs handler registered for session: {}",
+                params
+                    .get("sessionId")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            ),
+        )),
         "exitPlanMode.request" => Ok(json!({"approved": true})),
         "autoModeSwitch.request" => Ok(json!({"response": "no"})),
         "hooks.invoke" => Ok(json!({})),
@@ -183,8 +215,14 @@ pub(crate) async fn on_request(
     let settle_runtime = runtime.clone();
     let settle_method = method.clone();
     let is_hook = method == "hooks.invoke";
+    let is_session_fs = key == "sessionFs";
     let settle: Settle = Box::new(move |answer| {
         let r = match answer {
+            Answer::Failure(m) if is_session_fs => Ok(session_fs_failure(&settle_method, &m)),
+            Answer::Unanswered if is_session_fs => Ok(session_fs_failure(
+                &settle_method,
+                "the sessionFs handler did not answer",
+            )),
             // A hook answers its output object; the wire wants {output}.
             Answer::Result(v) if is_hook => Ok(if v.is_null() {
                 json!({})
@@ -197,7 +235,9 @@ pub(crate) async fn on_request(
         };
         reply(&settle_peer, &settle_runtime, id, settle_method, r);
     });
-    let request = HostRequest::new(&key, params.get(), settle);
+    // A sessionFs request names its operation: the kind is the method itself.
+    let kind = if is_session_fs { &method } else { &key };
+    let request = HostRequest::new(kind, params.get(), settle);
     router
         .dispatcher
         .dispatch(Box::new(move || {

@@ -75,7 +75,11 @@ pub enum copilot_client_state {
 ///   "autoRestart": bool (default true: respawn a CLI that dies unexpectedly and resume its
 ///   sessions), "restartAttempts": int (default 3), "restartDelayMs": int (default 500, doubled
 ///   per try), "keepAliveIntervalMs": int (default 0: off; an unresponsive CLI counts as crashed),
-///   "pingTimeoutMs": int (default 5000)}`.
+///   "pingTimeoutMs": int (default 5000), "sessionFs": {"initialCwd": string, "sessionStatePath":
+///   string, "conventions": "posix"|"windows", "capabilities"?: {"sqlite": bool}} (this client
+///   provides each session's filesystem: `sessionFs.setProvider` is sent at start, which fails
+///   if the server already has sessions; every session then needs a "sessionFs" handler, see
+///   `copilot_session_config_set_handler`)}`.
 ///   The CLI is `cliPath`, else `COPILOT_CLI_PATH`, else `copilot` on PATH.
 /// - `client_out`: receives the new handle (owned; free with `copilot_client_free`).
 ///

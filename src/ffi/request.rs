@@ -32,12 +32,13 @@ pub type copilot_request_fn = Option<
     ),
 >;
 
-const HANDLER_KINDS: [&str; 5] = [
+const HANDLER_KINDS: [&str; 6] = [
     "userInput",
     "elicitation",
     "exitPlanMode",
     "autoModeSwitch",
     "systemMessageTransform",
+    "sessionFs",
 ];
 
 fn request_handler(f: copilot_request_fn, ud: UserData) -> Result<crate::requests::RequestHandler> {
@@ -66,6 +67,23 @@ fn request_handler(f: copilot_request_fn, ud: UserData) -> Result<crate::request
 /// - `"systemMessageTransform"` (for `systemMessage.sections.<id>.action = "transform"`):
 ///   `{"sessionId", "sections": {id: {"content": string}}}` -> `{"sections": {id: {"content": string}}}`.
 ///   Unanswered: content unchanged.
+/// - `"sessionFs"` (required when the client options set `sessionFs`, unused otherwise):
+///   the session's filesystem. `copilot_request_kind` names the operation,
+///   the `sessionFs.*` method; each request has `"sessionId"` and paths in the client's
+///   `sessionFs.conventions`. Results (`FsError` = `{"code": "ENOENT"|"UNKNOWN", "message"?}`):
+///   `readFile {path}` -> `{"content": string, "error"?: FsError}`;
+///   `writeFile`/`appendFile {path, content, mode?}` -> `null` or FsError;
+///   `exists {path}` -> `{"exists": bool}`;
+///   `stat {path}` -> `{"isFile", "isDirectory", "size": bytes, "mtime", "birthtime": ISO 8601, "error"?}`;
+///   `mkdir {path, recursive?, mode?}` -> `null` or FsError;
+///   `readdir {path}` -> `{"entries": [string], "error"?}`;
+///   `readdirWithTypes {path}` -> `{"entries": [{"name", "type": "file"|"directory"}], "error"?}`;
+///   `rm {path, recursive?, force?}` and `rename {src, dest}` -> `null` or FsError;
+///   with `capabilities.sqlite`: `sqliteQuery {queryType: "exec"|"query"|"run", query, params?}` ->
+///   `{"columns", "rows": [object], "rowsAffected", "lastInsertRowid"?, "error"?}`,
+///   `sqliteTransaction {statements}` -> `{"results", "error"?: {"errorClass", "message"}}`,
+///   `sqliteExists {}` -> `{"exists": bool}`.
+///   `copilot_request_fail` or unanswered: the operation's result with an `UNKNOWN` error.
 ///
 /// `user_data`/`user_data_free`: as for `copilot_session_config_add_tool`.
 /// Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL, unknown kind). Non-blocking; any thread.
@@ -180,8 +198,9 @@ pub unsafe extern "C" fn copilot_session_config_add_command(
 }
 
 /// The handler key the request was routed by: "userInput", "elicitation",
-/// "exitPlanMode", "autoModeSwitch", "systemMessageTransform", `"hook:<type>"` or
-/// `"command:<name>"`. Borrowed until the request is answered; NULL yields NULL.
+/// "exitPlanMode", "autoModeSwitch", "systemMessageTransform", `"hook:<type>"`,
+/// `"command:<name>"`, or for the session filesystem the operation's method
+/// (e.g. "sessionFs.readFile"). Borrowed until the request is answered; NULL yields NULL.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_kind(request: *const copilot_request) -> *const c_char {
     match answer_once::peek(request) {

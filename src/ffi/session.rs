@@ -257,7 +257,8 @@ unsafe fn open_session(
 ///
 /// Blocks until the CLI answered. Errors: those of `copilot_client_start`,
 /// `COPILOT_ERR_RPC` (the CLI refused the config), `COPILOT_ERR_INVALID_STATE`
-/// (not started and `autoStart` off).
+/// (not started and `autoStart` off), `COPILOT_ERR_INVALID_ARGUMENT` (the client
+/// sets `sessionFs` and the config has no "sessionFs" handler).
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_create_session(
     client: *mut copilot_client,

@@ -90,6 +90,21 @@ static void test_bad_arguments(void) {
     EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "add_tool(invalid UTF-8)", copilot_session_config_add_tool(cfg, "{\"name\": \"\xff\"}", (copilot_tool_fn)1, NULL, NULL, &err));
     copilot_session_config_free(cfg);
     CHECK(out == NULL, "no out-param written on error");
+
+    /* A session filesystem provider needs each session to answer sessionFs.* */
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "client_new(sessionFs without sessionStatePath)",
+                  copilot_client_new("{\"sessionFs\": {\"initialCwd\": \"/\", \"conventions\": \"posix\"}}", &client, &err));
+    CHECK(copilot_client_new("{\"autoStart\": false, \"sessionFs\": {\"initialCwd\": \"/\", \"sessionStatePath\": \"/s\", \"conventions\": \"posix\"}}",
+                             &client, NULL) == COPILOT_OK, "client_new(sessionFs)");
+    CHECK(copilot_session_config_new(NULL, &cfg, NULL) == COPILOT_OK, "config_new");
+    copilot_session *no_fs = NULL;
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "create_session(sessionFs client, no sessionFs handler)",
+                  copilot_client_create_session(client, cfg, &no_fs, &err));
+    CHECK(no_fs == NULL, "no session on error");
+    copilot_session_config_free(cfg);
+    copilot_client_free(client);
+    client = NULL;
+
     CHECK(copilot_log_set_handler(42, NULL, NULL, NULL, NULL) == COPILOT_ERR_INVALID_ARGUMENT,
           "log_set_handler(level 42)");
 }

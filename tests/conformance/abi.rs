@@ -258,6 +258,8 @@ unsafe extern "C" fn deferred_permission_trampoline(
     f(&v, PendingPermission(req));
 }
 type EventFn = Box<dyn Fn(&str, &Value) + Send + Sync>;
+/// Answers one host request by its kind (`copilot_request_kind`): Ok responds, Err fails.
+type KindRequestFn = Box<dyn Fn(&str, &Value) -> Result<Value, String> + Send + Sync>;
 
 unsafe extern "C" fn free_box<T>(ud: *mut c_void) {
     drop(Box::from_raw(ud as *mut T));
@@ -321,6 +323,26 @@ unsafe extern "C" fn request_trampoline(
             copilot_request_respond(req, r.as_ptr(), ptr::null_mut());
         }
         None => copilot_request_free(req),
+    }
+}
+
+unsafe extern "C" fn kind_request_trampoline(
+    ud: *mut c_void,
+    req: *mut copilot_request,
+    json: *const c_char,
+) {
+    let f = &*(ud as *const KindRequestFn);
+    let kind = CStr::from_ptr(copilot_request_kind(req)).to_string_lossy();
+    let v: Value = serde_json::from_str(&CStr::from_ptr(json).to_string_lossy()).unwrap();
+    match f(&kind, &v) {
+        Ok(result) => {
+            let r = cstring(&result.to_string());
+            copilot_request_respond(req, r.as_ptr(), ptr::null_mut());
+        }
+        Err(message) => {
+            let m = cstring(&message);
+            copilot_request_fail(req, m.as_ptr(), ptr::null_mut());
+        }
     }
 }
 
@@ -443,6 +465,29 @@ impl Config {
                 Some(request_trampoline),
                 ud,
                 Some(free_box::<RequestFn>),
+                e,
+            )
+        })
+        .expect("set_handler");
+        self
+    }
+
+    /// A handler of every request of `kind` that also needs the request's own
+    /// kind (for "sessionFs": the operation, e.g. "sessionFs.readFile").
+    pub fn handler_by_kind(
+        self,
+        kind: &str,
+        f: impl Fn(&str, &Value) -> Result<Value, String> + Send + Sync + 'static,
+    ) -> Self {
+        let k = cstring(kind);
+        let ud = Box::into_raw(Box::new(Box::new(f) as KindRequestFn)) as *mut c_void;
+        check(|e| unsafe {
+            copilot_session_config_set_handler(
+                self.0,
+                k.as_ptr(),
+                Some(kind_request_trampoline),
+                ud,
+                Some(free_box::<KindRequestFn>),
                 e,
             )
         })
