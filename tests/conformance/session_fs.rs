@@ -37,6 +37,14 @@ pub fn all() -> Vec<Scenario> {
             "session_fs",
             should_succeed_with_compaction_while_using_sessionfs
         ),
+        run!(
+            "session_fs_sqlite",
+            should_route_sql_queries_through_the_sessionfs_sqlite_handler
+        ),
+        run!(
+            "session_fs_sqlite",
+            should_allow_subagents_to_use_sql_tool_via_inherited_sessionfs
+        ),
     ]
 }
 
@@ -47,9 +55,15 @@ enum Node {
 
 /// An in-memory POSIX filesystem answering the `sessionFs.*` operations. Each
 /// session's paths live under `/<sessionId>`, so sessions never collide and a
-/// resumed session finds what it wrote before.
+/// resumed session finds what it wrote before. With SQLite (`capabilities.sqlite`),
+/// each session also has an in-memory database, and every statement is logged.
 #[derive(Clone, Default)]
-pub(crate) struct MemFs(Arc<Mutex<BTreeMap<String, Node>>>);
+pub(crate) struct MemFs {
+    nodes: Arc<Mutex<BTreeMap<String, Node>>>,
+    databases: Arc<Mutex<BTreeMap<String, rusqlite::Connection>>>,
+    /// (sessionId, queryType, query) of every SQLite statement, in order.
+    statements: Arc<Mutex<Vec<(String, String, String)>>>,
+}
 
 fn enoent(path: &str) -> Value {
     json!({"code": "ENOENT", "message": format!("no such file or directory: {path}")})
@@ -63,7 +77,7 @@ fn parent(path: &str) -> Option<&str> {
 impl MemFs {
     /// The text of `path` in session `sid`'s namespace, if it is a file.
     pub fn read(&self, sid: &str, path: &str) -> Option<String> {
-        match self.0.lock().unwrap().get(&scoped(sid, path)) {
+        match self.nodes.lock().unwrap().get(&scoped(sid, path)) {
             Some(Node::File(c)) => Some(c.clone()),
             _ => None,
         }
@@ -99,11 +113,25 @@ impl MemFs {
             .collect()
     }
 
+    /// The SQLite statements session `sid` ran, as (queryType, query).
+    pub fn statements(&self, sid: &str) -> Vec<(String, String)> {
+        self.statements
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(s, _, _)| s == sid)
+            .map(|(_, t, q)| (t.clone(), q.clone()))
+            .collect()
+    }
+
     fn answer(&self, kind: &str, req: &Value) -> Result<Value, String> {
         let sid = req["sessionId"].as_str().ok_or("no sessionId")?;
+        if let Some(op) = kind.strip_prefix("sessionFs.sqlite") {
+            return self.sqlite(sid, op, req);
+        }
         let at = |key: &str| scoped(sid, req[key].as_str().unwrap_or_default());
         let path = at("path");
-        let mut map = self.0.lock().unwrap();
+        let mut map = self.nodes.lock().unwrap();
         Ok(match kind {
             "sessionFs.readFile" => match map.get(&path) {
                 Some(Node::File(c)) => json!({ "content": c }),
@@ -207,6 +235,112 @@ impl MemFs {
     }
 }
 
+impl MemFs {
+    /// `sqliteQuery`, `sqliteTransaction` and `sqliteExists` on the session's database.
+    fn sqlite(&self, sid: &str, op: &str, req: &Value) -> Result<Value, String> {
+        let mut dbs = self.databases.lock().unwrap();
+        if op == "Exists" {
+            return Ok(json!({ "exists": dbs.contains_key(sid) }));
+        }
+        if !dbs.contains_key(sid) {
+            let db = rusqlite::Connection::open_in_memory().map_err(|e| e.to_string())?;
+            dbs.insert(sid.to_string(), db);
+        }
+        let db = dbs.get_mut(sid).unwrap();
+        let run = |db: &rusqlite::Connection, st: &Value| -> rusqlite::Result<Value> {
+            let (ty, query) = (
+                st["queryType"].as_str().unwrap_or_default(),
+                st["query"].as_str().unwrap_or_default(),
+            );
+            self.statements.lock().unwrap().push((
+                sid.to_string(),
+                ty.to_string(),
+                query.to_string(),
+            ));
+            statement(db, ty, query, &st["params"])
+        };
+        match op {
+            "Query" => Ok(run(db, req).unwrap_or_else(|e| {
+                json!({"columns": [], "rows": [], "rowsAffected": 0,
+                       "error": {"code": "UNKNOWN", "message": e.to_string()}})
+            })),
+            "Transaction" => {
+                let tx = db.transaction().map_err(|e| e.to_string())?;
+                let mut results = Vec::new();
+                for st in req["statements"].as_array().into_iter().flatten() {
+                    match run(&tx, st) {
+                        Ok(r) => results.push(r),
+                        // Dropping `tx` rolls the whole batch back.
+                        Err(e) => {
+                            return Ok(json!({"results": [],
+                                "error": {"errorClass": "fatal", "message": e.to_string()}}))
+                        }
+                    }
+                }
+                tx.commit().map_err(|e| e.to_string())?;
+                Ok(json!({ "results": results }))
+            }
+            other => Err(format!("sqlite{other} is not supported by this provider")),
+        }
+    }
+}
+
+/// Runs one statement: `exec` (a batch, no rows), `query` (rows as objects) or
+/// `run` (rows affected and the last rowid), binding named `params`.
+fn statement(
+    db: &rusqlite::Connection,
+    query_type: &str,
+    query: &str,
+    params: &Value,
+) -> rusqlite::Result<Value> {
+    use rusqlite::types::ValueRef;
+    if query_type == "exec" {
+        db.execute_batch(query)?;
+        return Ok(json!({"columns": [], "rows": [], "rowsAffected": 0}));
+    }
+    let mut stmt = db.prepare(query)?;
+    for i in 1..=stmt.parameter_count() {
+        let name = stmt.parameter_name(i).map(|n| n[1..].to_string());
+        let v = name
+            .map(|n| params[n.as_str()].clone())
+            .unwrap_or(Value::Null);
+        let bound: rusqlite::types::Value = match v {
+            Value::Null => rusqlite::types::Value::Null,
+            Value::Bool(b) => (b as i64).into(),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => i.into(),
+                None => n.as_f64().unwrap_or_default().into(),
+            },
+            Value::String(s) => s.into(),
+            other => other.to_string().into(),
+        };
+        stmt.raw_bind_parameter(i, bound)?;
+    }
+    if query_type == "run" {
+        let changed = stmt.raw_execute()?;
+        return Ok(json!({"columns": [], "rows": [], "rowsAffected": changed,
+                         "lastInsertRowid": db.last_insert_rowid()}));
+    }
+    let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+    let mut rows = Vec::new();
+    let mut cursor = stmt.raw_query();
+    while let Some(row) = cursor.next()? {
+        let mut obj = serde_json::Map::new();
+        for (i, c) in columns.iter().enumerate() {
+            let v = match row.get_ref(i)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(n) => json!(n),
+                ValueRef::Real(f) => json!(f),
+                ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                ValueRef::Blob(b) => json!(b),
+            };
+            obj.insert(c.clone(), v);
+        }
+        rows.push(Value::Object(obj));
+    }
+    Ok(json!({"columns": columns, "rows": rows, "rowsAffected": 0}))
+}
+
 fn scoped(sid: &str, path: &str) -> String {
     let path = path.trim_end_matches('/');
     if path.starts_with('/') {
@@ -227,6 +361,14 @@ fn fs_options() -> Value {
 
 fn fs_client(ctx: &Ctx) -> Result<(Client, &'static str), String> {
     Ok((ctx.started_client(fs_options())?, STATE))
+}
+
+/// A provider that also declares SQLite: the CLI then keeps the session
+/// database (the `sql` tool's) through `sessionFs.sqlite*`.
+fn sqlite_client(ctx: &Ctx) -> Result<Client, String> {
+    let mut options = fs_options();
+    options["sessionFs"]["capabilities"] = json!({"sqlite": true});
+    ctx.started_client(options)
 }
 
 /// A session working in the provider's filesystem: from its `initialCwd`, since
@@ -420,4 +562,55 @@ fn should_succeed_with_compaction_while_using_sessionfs(ctx: &Ctx) -> Result<(),
         fs.read(&sid, &log)
             .is_some_and(|l| l.contains("checkpointNumber"))
     })
+}
+
+fn should_route_sql_queries_through_the_sessionfs_sqlite_handler(ctx: &Ctx) -> Result<(), String> {
+    let client = sqlite_client(ctx)?;
+    let fs = MemFs::default();
+    let session = ok(client.create_session(&fs_config(ctx, &fs)), "create")?;
+    ok(session.prompt(&ctx.prompt(0)), "send_and_wait")?;
+    let ran = fs.statements(&session.id());
+    let has = |ty: &str, word: &str| {
+        ran.iter()
+            .any(|(t, q)| (ty.is_empty() || t == ty) && q.to_uppercase().contains(word))
+    };
+    ensure(
+        has("", "CREATE TABLE"),
+        format!("no CREATE TABLE in {ran:?}"),
+    )?;
+    ensure(has("", "INSERT"), format!("no INSERT in {ran:?}"))?;
+    ensure(
+        ran.iter().any(|(t, _)| t == "exec") && ran.iter().any(|(t, _)| t == "run"),
+        format!("expected exec and run statements: {ran:?}"),
+    )
+}
+
+fn should_allow_subagents_to_use_sql_tool_via_inherited_sessionfs(ctx: &Ctx) -> Result<(), String> {
+    let client = sqlite_client(ctx)?;
+    let fs = MemFs::default();
+    let session = ok(client.create_session(&fs_config(ctx, &fs)), "create")?;
+    let sid = session.id();
+    ok(session.prompt(&ctx.prompt(0)), "send_and_wait")?;
+    ok(session.destroy(), "destroy")?;
+    ensure(
+        fs.statements(&sid)
+            .iter()
+            .any(|(_, q)| q.to_uppercase().contains("INSERT")),
+        "the subagent's INSERT did not reach the provider's database",
+    )?;
+    let log = fs
+        .read(&sid, &format!("{STATE}/events.jsonl"))
+        .ok_or("events.jsonl was not written through the provider")?;
+    let sql_starts: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["type"] == "tool.execution_start" && e["data"]["toolName"] == "sql")
+        .collect();
+    ensure(!sql_starts.is_empty(), "no sql tool call in events.jsonl")?;
+    ensure(
+        sql_starts
+            .iter()
+            .all(|e| e["agentId"].as_str().is_some_and(|a| !a.is_empty())),
+        format!("a sql call not attributed to the subagent: {sql_starts:?}"),
+    )
 }
