@@ -1,7 +1,727 @@
 //! MCP servers, custom agents and skills passed in session config, and the session/server MCP and skills RPCs.
+//!
+//! The MCP servers are our own: a small Node.js stdio server (`MCP_SERVER`,
+//! newline-delimited JSON-RPC) written into the scenario's home, offering one of
+//! three tool sets: `get_env` (reads its own environment), `echo_meta` (echoes
+//! the `_meta` it was called with) or `request_user_input` (asks the client for
+//! the elicitations in a JSON file and returns the answers).
 
-use crate::Scenario;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::rpc_state::{call, call_err, not_unhandled, unique};
+use crate::session_api::tool_names;
+use crate::{alias, content, ensure, ok, Ctx, Events, Scenario, Session, ToolOutcome};
 
 pub fn all() -> Vec<Scenario> {
-    vec![]
+    let m = "mcp_and_agents";
+    let d = "mcp-and-agents";
+    vec![
+        alias(
+            m,
+            "should_accept_mcp_server_configuration_on_session_create",
+            mcp_server_on_create,
+        ),
+        alias(
+            m,
+            "accept_mcp_server_config_on_create",
+            mcp_server_on_create,
+        ),
+        alias(
+            d,
+            "should_accept_mcp_server_configuration_on_session_create",
+            mcp_server_on_create,
+        ),
+        alias(
+            "mcpservers",
+            "accept_mcp_server_config_on_create",
+            mcp_server_on_create,
+        ),
+        alias(
+            m,
+            "should_accept_mcp_server_configuration_on_session_resume",
+            mcp_server_on_resume,
+        ),
+        alias(
+            m,
+            "accept_mcp_server_config_on_resume",
+            mcp_server_on_resume,
+        ),
+        alias(
+            d,
+            "should_accept_mcp_server_configuration_on_session_resume",
+            mcp_server_on_resume,
+        ),
+        alias(
+            "mcpservers",
+            "accept_mcp_server_config_on_resume",
+            mcp_server_on_resume,
+        ),
+        alias(
+            m,
+            "should_accept_mcp_server_configuration_without_args",
+            mcp_server_without_args,
+        ),
+        alias(
+            m,
+            "accept_mcp_server_config_without_args",
+            mcp_server_without_args,
+        ),
+        run!("mcp_and_agents", should_handle_multiple_mcp_servers),
+        run!(
+            "mcp_and_agents",
+            should_pass_literal_env_values_to_mcp_server_subprocess
+        ),
+        alias(
+            m,
+            "should_accept_custom_agent_configuration_on_session_create",
+            custom_agent_on_create,
+        ),
+        alias(
+            m,
+            "accept_custom_agent_config_on_create",
+            custom_agent_on_create,
+        ),
+        alias(
+            d,
+            "should_accept_custom_agent_configuration_on_session_create",
+            custom_agent_on_create,
+        ),
+        alias(
+            "customagents",
+            "accept_custom_agent_config_on_create",
+            custom_agent_on_create,
+        ),
+        alias(
+            m,
+            "should_accept_custom_agent_configuration_on_session_resume",
+            custom_agent_on_resume,
+        ),
+        alias(
+            m,
+            "accept_custom_agent_config_on_resume",
+            custom_agent_on_resume,
+        ),
+        alias(
+            d,
+            "should_accept_custom_agent_configuration_on_session_resume",
+            custom_agent_on_resume,
+        ),
+        alias(
+            "customagents",
+            "accept_custom_agent_config_on_resume",
+            custom_agent_on_resume,
+        ),
+        run!(
+            "mcp_and_agents",
+            should_handle_custom_agent_with_tools_configuration
+        ),
+        run!(
+            "mcp_and_agents",
+            should_handle_custom_agent_with_mcp_servers
+        ),
+        run!("mcp_and_agents", should_handle_multiple_custom_agents),
+        alias(
+            m,
+            "should_accept_both_mcp_servers_and_custom_agents",
+            mcp_servers_and_custom_agents,
+        ),
+        alias(
+            m,
+            "accept_mcp_servers_and_custom_agents",
+            mcp_servers_and_custom_agents,
+        ),
+        alias(
+            d,
+            "should_accept_both_mcp_servers_and_custom_agents",
+            mcp_servers_and_custom_agents,
+        ),
+        alias(
+            "combinedconfiguration",
+            "accept_mcp_servers_and_custom_agents",
+            mcp_servers_and_custom_agents,
+        ),
+        run!(
+            "mcp_and_agents",
+            should_hide_excluded_tools_from_default_agent
+        ),
+        run!(
+            "mcp_and_agents",
+            should_accept_defaultagent_configuration_on_session_resume
+        ),
+        run!(
+            "mcp_and_agents",
+            should_round_trip_mcp_server_elicitation_request
+        ),
+    ]
+}
+
+/// A minimal MCP stdio server. Arguments: `--name <serverInfo name>`,
+/// `--kind env|meta|elicit`, `--elicit <file with elicitation requests>`.
+const MCP_SERVER: &str = r#"
+import { createInterface } from "node:readline";
+import { readFileSync } from "node:fs";
+
+const arg = (flag) => {
+    const i = process.argv.indexOf(flag);
+    return i < 0 ? undefined : process.argv[i + 1];
+};
+const serverName = arg("--name") ?? "conformance-mcp";
+const kind = arg("--kind") ?? "env";
+const elicitations = arg("--elicit") ? JSON.parse(readFileSync(arg("--elicit"), "utf8")) : [];
+
+const send = (message) => process.stdout.write(JSON.stringify({ jsonrpc: "2.0", ...message }) + "\n");
+const pending = new Map();
+let nextId = 0;
+const request = (method, params) =>
+    new Promise((resolve, reject) => {
+        const id = `server-${++nextId}`;
+        pending.set(id, { resolve, reject });
+        send({ id, method, params });
+    });
+const text = (value) => ({ content: [{ type: "text", text: value }] });
+
+const toolSets = {
+    env: [{
+        name: "get_env",
+        description: "Returns the value of the named environment variable of this server process.",
+        inputSchema: {
+            type: "object",
+            properties: { name: { type: "string", description: "Environment variable name" } },
+            required: ["name"],
+        },
+        run: async (args) => text(process.env[args.name] ?? ""),
+    }],
+    meta: [{
+        name: "echo_meta",
+        description: "Echoes the value and the _meta the call carried.",
+        inputSchema: {
+            type: "object",
+            properties: { value: { type: "string", description: "A value to echo back" } },
+            required: ["value"],
+        },
+        run: async (args, meta) => {
+            const transport = new Set(["progressToken", "traceparent", "tracestate"]);
+            const own = Object.entries(meta ?? {}).filter(([key]) => !transport.has(key));
+            const echoed = own.length > 0 ? Object.fromEntries(own) : null;
+            return text(JSON.stringify({ meta: echoed, value: args.value ?? "" }));
+        },
+    }],
+    elicit: [{
+        name: "request_user_input",
+        description: "Asks the user for structured input through an elicitation form",
+        inputSchema: { type: "object", properties: {} },
+        run: async () => {
+            const results = [];
+            for (const params of elicitations) {
+                const answer = await request("elicitation/create", { mode: "form", ...params });
+                results.push({ action: answer.action, content: answer.content });
+                if (answer.action !== "accept") break;
+            }
+            return text(JSON.stringify({ results }));
+        },
+    }],
+};
+const tools = toolSets[kind] ?? [];
+
+async function handle(method, params) {
+    switch (method) {
+        case "initialize":
+            return {
+                protocolVersion: params.protocolVersion ?? "2025-06-18",
+                capabilities: { tools: {} },
+                serverInfo: { name: serverName, version: "1.0.0" },
+            };
+        case "ping":
+            return {};
+        case "tools/list":
+            return { tools: tools.map(({ run, ...declaration }) => declaration) };
+        case "tools/call": {
+            const tool = tools.find((t) => t.name === params.name);
+            if (!tool) return { ...text(`Unknown tool: ${params.name}`), isError: true };
+            return await tool.run(params.arguments ?? {}, params._meta);
+        }
+        default:
+            throw Object.assign(new Error(`Method not found: ${method}`), { code: -32601 });
+    }
+}
+
+createInterface({ input: process.stdin }).on("line", async (line) => {
+    let message;
+    try {
+        message = JSON.parse(line);
+    } catch {
+        return;
+    }
+    if (message.method === undefined) {
+        const waiter = pending.get(message.id);
+        if (waiter) {
+            pending.delete(message.id);
+            if (message.error) waiter.reject(new Error(message.error.message));
+            else waiter.resolve(message.result ?? {});
+        }
+        return;
+    }
+    if (message.id === undefined) return;
+    try {
+        send({ id: message.id, result: await handle(message.method, message.params ?? {}) });
+    } catch (e) {
+        send({ id: message.id, error: { code: e.code ?? -32603, message: String(e.message ?? e) } });
+    }
+});
+"#;
+
+const TURN: Duration = Duration::from_secs(90);
+const MCP_WAIT: Duration = Duration::from_secs(60);
+
+/// Writes the MCP server script into the scenario's home; returns its path.
+fn server_script(ctx: &Ctx) -> PathBuf {
+    let path = ctx.env.home_path().join("conformance-mcp-server.mjs");
+    std::fs::write(&path, MCP_SERVER).unwrap();
+    path
+}
+
+/// A local (stdio) MCP server entry running our script with `args`.
+fn local_server(ctx: &Ctx, args: &[&str]) -> Value {
+    let mut all = vec![server_script(ctx).to_string_lossy().into_owned()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    json!({
+        "type": "local",
+        "command": "node",
+        "args": all,
+        "cwd": ctx.env.home_path(),
+        "tools": ["*"],
+    })
+}
+
+/// `mcpServers` with one `get_env` server per name.
+fn env_servers(ctx: &Ctx, names: &[&str]) -> Value {
+    Value::Object(
+        names
+            .iter()
+            .map(|n| (n.to_string(), local_server(ctx, &["--name", n])))
+            .collect(),
+    )
+}
+
+/// The status `session.mcp.list` reports for `name` ("<not listed>" when absent).
+fn mcp_status(session: &Session, name: &str) -> Result<String, String> {
+    let list = call(session, "session.mcp.list", json!({}))?;
+    Ok(list["servers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["name"] == name)
+        .map(|s| s["status"].as_str().unwrap_or("<no status>").to_string())
+        .unwrap_or_else(|| "<not listed>".into()))
+}
+
+/// Polls `session.mcp.list` until `name` reports `status`.
+fn wait_status(session: &Session, name: &str, status: &str) -> Result<(), String> {
+    let deadline = Instant::now() + MCP_WAIT;
+    loop {
+        let now = mcp_status(session, name)?;
+        if now == status {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("{name} did not reach {status}; last status {now}"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Polls `session.mcp.isServerRunning` until it answers `running`.
+fn wait_running(session: &Session, name: &str, running: bool) -> Result<(), String> {
+    let deadline = Instant::now() + MCP_WAIT;
+    loop {
+        if is_running(session, name)? == running {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("{name} running never became {running}"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn is_running(session: &Session, name: &str) -> Result<bool, String> {
+    let r = call(
+        session,
+        "session.mcp.isServerRunning",
+        json!({"serverName": name}),
+    )?;
+    r["running"]
+        .as_bool()
+        .ok_or_else(|| format!("isServerRunning answered {r}"))
+}
+
+fn uuid_like(session: &Session) -> Result<(), String> {
+    let id = session.id();
+    ensure(
+        !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c) || c == '-'),
+        format!("session id {id:?}"),
+    )
+}
+
+/// Sends `prompt` and returns the final assistant message's text.
+fn turn(session: &Session, prompt: &str) -> Result<String, String> {
+    let message = ok(
+        session.send_and_wait(&json!({ "prompt": prompt }), TURN),
+        "send_and_wait",
+    )?;
+    ensure(
+        !message.is_null(),
+        format!("no assistant message for {prompt:?}"),
+    )?;
+    Ok(content(&message))
+}
+
+/// The sum a "What is A+B?" prompt asks for.
+fn sum_asked(prompt: &str) -> Option<i64> {
+    let expr = prompt.strip_prefix("What is ")?.strip_suffix('?')?;
+    let (a, b) = expr.split_once('+')?;
+    Some(a.trim().parse::<i64>().ok()? + b.trim().parse::<i64>().ok()?)
+}
+
+/// Sends an arithmetic prompt and checks the answer contains its sum.
+fn arithmetic_turn(session: &Session, prompt: &str) -> Result<(), String> {
+    let answer = turn(session, prompt)?;
+    let sum = sum_asked(prompt).ok_or_else(|| format!("not an arithmetic prompt: {prompt}"))?;
+    ensure(
+        answer.contains(&sum.to_string()),
+        format!("{prompt:?} answered {answer:?}, expected {sum}"),
+    )
+}
+
+fn create(ctx: &Ctx, client: &crate::Client, extra: Value) -> Result<Session, String> {
+    ok(
+        client.create_session(&ctx.config(extra).approve_all()),
+        "create",
+    )
+}
+
+/// A session with a `get_env` MCP server: it connects, and the recorded
+/// arithmetic prompt (when the snapshot has one) is answered.
+fn mcp_server_on_create(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = create(
+        ctx,
+        &client,
+        json!({"mcpServers": env_servers(ctx, &["test-server"])}),
+    )?;
+    uuid_like(&session)?;
+    wait_status(&session, "test-server", "connected")?;
+    if let Some(prompt) = ctx.prompts().first() {
+        arithmetic_turn(&session, prompt)?;
+    }
+    Ok(())
+}
+
+/// MCP servers given on resume connect on the resumed session; prompts before
+/// and after the resume (as recorded) are answered.
+fn mcp_server_on_resume(ctx: &Ctx) -> Result<(), String> {
+    let prompts = ctx.prompts();
+    let client = ctx.client();
+    let first = create(ctx, &client, json!({}))?;
+    if let Some(prompt) = prompts.first() {
+        arithmetic_turn(&first, prompt)?;
+    }
+    let resumed = ok(
+        client.resume_session(
+            &first.id(),
+            &ctx.config(json!({"mcpServers": env_servers(ctx, &["test-server"])}))
+                .approve_all(),
+        ),
+        "resume",
+    )?;
+    ensure(
+        resumed.id() == first.id(),
+        format!("resumed {} as {}", first.id(), resumed.id()),
+    )?;
+    wait_status(&resumed, "test-server", "connected")?;
+    if let Some(prompt) = prompts.get(1) {
+        arithmetic_turn(&resumed, prompt)?;
+    }
+    Ok(())
+}
+
+/// A stdio server entry without `args` is accepted.
+fn mcp_server_without_args(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = create(
+        ctx,
+        &client,
+        json!({"mcpServers": {"test-server": {"type": "local", "command": "git", "tools": ["*"]}}}),
+    )?;
+    uuid_like(&session)?;
+    if let Some(prompt) = ctx.prompts().first() {
+        arithmetic_turn(&session, prompt)?;
+    }
+    Ok(())
+}
+
+fn should_handle_multiple_mcp_servers(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = create(
+        ctx,
+        &client,
+        json!({"mcpServers": env_servers(ctx, &["server1", "server2"])}),
+    )?;
+    uuid_like(&session)?;
+    wait_status(&session, "server1", "connected")?;
+    wait_status(&session, "server2", "connected")
+}
+
+/// A literal `env` value reaches the server process: the model calls
+/// `get_env`, the tool result (checked by the replay against the recording) and
+/// the answer are the value.
+fn should_pass_literal_env_values_to_mcp_server_subprocess(ctx: &Ctx) -> Result<(), String> {
+    let mut server = local_server(ctx, &["--name", "env-echo"]);
+    server["env"] = json!({"TEST_SECRET": "hunter2"});
+    let client = ctx.client();
+    let session = create(ctx, &client, json!({"mcpServers": {"env-echo": server}}))?;
+    uuid_like(&session)?;
+    wait_status(&session, "env-echo", "connected")?;
+    let answer = turn(&session, &ctx.prompt(0))?;
+    ensure(answer.contains("hunter2"), format!("answer {answer:?}"))
+}
+
+fn agent(name: &str, display: &str, description: &str, prompt: &str) -> Value {
+    json!({"name": name, "displayName": display, "description": description, "prompt": prompt})
+}
+
+fn custom_agent_on_create(ctx: &Ctx) -> Result<(), String> {
+    let mut a = agent(
+        "test-agent",
+        "Test Agent",
+        "A test agent for SDK testing",
+        "You are a helpful test agent.",
+    );
+    a["infer"] = json!(true);
+    let client = ctx.client();
+    let session = create(ctx, &client, json!({"customAgents": [a]}))?;
+    uuid_like(&session)?;
+    arithmetic_turn(&session, &ctx.prompt(0))
+}
+
+fn custom_agent_on_resume(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let first = create(ctx, &client, json!({}))?;
+    arithmetic_turn(&first, &ctx.prompt(0))?;
+    let agents = json!([agent(
+        "resume-agent",
+        "Resume Agent",
+        "An agent added on resume",
+        "You are a resume test agent."
+    )]);
+    let resumed = ok(
+        client.resume_session(
+            &first.id(),
+            &ctx.config(json!({"customAgents": agents})).approve_all(),
+        ),
+        "resume",
+    )?;
+    ensure(
+        resumed.id() == first.id(),
+        format!("resumed {} as {}", first.id(), resumed.id()),
+    )?;
+    arithmetic_turn(&resumed, &ctx.prompt(1))
+}
+
+/// Creates a session with `agents`; checks it is live and lists them.
+fn session_with_agents(ctx: &Ctx, agents: Value) -> Result<(), String> {
+    let client = ctx.client();
+    let session = create(ctx, &client, json!({"customAgents": agents.clone()}))?;
+    uuid_like(&session)?;
+    let listed = call(&session, "session.agent.list", json!({}))?;
+    for a in agents.as_array().unwrap() {
+        ensure(
+            listed["agents"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|l| l["name"] == a["name"]),
+            format!("{} not in session.agent.list: {listed}", a["name"]),
+        )?;
+    }
+    Ok(())
+}
+
+fn should_handle_custom_agent_with_tools_configuration(ctx: &Ctx) -> Result<(), String> {
+    let mut a = agent(
+        "tool-agent",
+        "Tool Agent",
+        "An agent with specific tools",
+        "You are an agent with specific tools.",
+    );
+    a["tools"] = json!(["bash", "edit"]);
+    a["infer"] = json!(true);
+    session_with_agents(ctx, json!([a]))
+}
+
+fn should_handle_custom_agent_with_mcp_servers(ctx: &Ctx) -> Result<(), String> {
+    let mut a = agent(
+        "mcp-agent",
+        "MCP Agent",
+        "An agent with its own MCP servers",
+        "You are an agent with MCP servers.",
+    );
+    a["mcpServers"] = env_servers(ctx, &["agent-server"]);
+    session_with_agents(ctx, json!([a]))
+}
+
+fn should_handle_multiple_custom_agents(ctx: &Ctx) -> Result<(), String> {
+    let one = agent("agent1", "Agent One", "First agent", "You are agent one.");
+    let mut two = agent("agent2", "Agent Two", "Second agent", "You are agent two.");
+    two["infer"] = json!(false);
+    session_with_agents(ctx, json!([one, two]))
+}
+
+fn mcp_servers_and_custom_agents(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = create(
+        ctx,
+        &client,
+        json!({
+            "mcpServers": env_servers(ctx, &["shared-server"]),
+            "customAgents": [agent("combined-agent", "Combined Agent",
+                "An agent using shared MCP servers", "You are a combined test agent.")],
+        }),
+    )?;
+    uuid_like(&session)?;
+    wait_status(&session, "shared-server", "connected")?;
+    if let Some(prompt) = ctx.prompts().first() {
+        arithmetic_turn(&session, prompt)?;
+    }
+    Ok(())
+}
+
+fn secret_tool(cfg: crate::Config) -> crate::Config {
+    cfg.tool(
+        json!({"name": "secret_tool", "description": "A secret tool hidden from the default agent",
+               "parameters": {"type": "object",
+                   "properties": {"input": {"type": "string", "description": "Input to process"}},
+                   "required": ["input"]}}),
+        |inv| {
+            ToolOutcome::Result(json!(format!(
+                "SECRET:{}",
+                inv["arguments"]["input"].as_str().unwrap_or("")
+            )))
+        },
+    )
+}
+
+/// Names of every tool offered in the model requests from index `from` on.
+fn offered_tools(ctx: &Ctx, from: usize) -> Vec<String> {
+    ctx.requests()
+        .iter()
+        .skip(from)
+        .flat_map(tool_names)
+        .collect()
+}
+
+fn should_hide_excluded_tools_from_default_agent(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let cfg = secret_tool(ctx.config(json!({"defaultAgent": {"excludedTools": ["secret_tool"]}})));
+    let session = ok(client.create_session(&cfg.approve_all()), "create")?;
+    let answer = turn(&session, &ctx.prompt(0))?;
+    ensure(
+        answer.to_lowercase().contains("no"),
+        format!("answer {answer:?}"),
+    )?;
+    let tools = offered_tools(ctx, 0);
+    ensure(!tools.is_empty(), "no model request offered tools")?;
+    ensure(
+        !tools.iter().any(|t| t == "secret_tool"),
+        format!("secret_tool offered to the default agent: {tools:?}"),
+    )
+}
+
+fn should_accept_defaultagent_configuration_on_session_resume(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let first = create(ctx, &client, json!({}))?;
+    arithmetic_turn(&first, &ctx.prompt(0))?;
+    let cfg = secret_tool(ctx.config(json!({"defaultAgent": {"excludedTools": ["secret_tool"]}})));
+    let resumed = ok(
+        client.resume_session(&first.id(), &cfg.approve_all()),
+        "resume",
+    )?;
+    ensure(resumed.id() == first.id(), "resumed under another id")?;
+    let before = ctx.requests().len();
+    arithmetic_turn(&resumed, &ctx.prompt(1))?;
+    let tools = offered_tools(ctx, before);
+    ensure(
+        !tools.iter().any(|t| t == "secret_tool"),
+        format!("secret_tool offered after resume: {tools:?}"),
+    )
+}
+
+/// The server asks for a color by elicitation; the host's elicitation handler
+/// sees the request (message, form mode, source, schema) and accepts with
+/// "blue", which reaches the tool result and the answer.
+fn should_round_trip_mcp_server_elicitation_request(ctx: &Ctx) -> Result<(), String> {
+    let requests_file = ctx.env.home_path().join("elicitation-requests.json");
+    std::fs::write(
+        &requests_file,
+        json!([{
+            "message": "Pick a color.",
+            "requestedSchema": {
+                "type": "object",
+                "properties": {"color": {"type": "string", "enum": ["red", "blue"]}},
+                "required": ["color"],
+            },
+        }])
+        .to_string(),
+    )
+    .unwrap();
+    let name = "test-elicitation-server";
+    let server = local_server(
+        ctx,
+        &[
+            "--name",
+            name,
+            "--kind",
+            "elicit",
+            "--elicit",
+            requests_file.to_str().unwrap(),
+        ],
+    );
+    let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let s = seen.clone();
+    let cfg = ctx
+        .config(json!({"mcpServers": {name: server}}))
+        .approve_all()
+        .handler("elicitation", move |req| {
+            s.lock().unwrap().push(req.clone());
+            Some(json!({"action": "accept", "content": {"color": "blue"}}))
+        });
+    let client = ctx.client();
+    let session = ok(client.create_session(&cfg), "create")?;
+    wait_status(&session, name, "connected")?;
+    let answer = turn(&session, &ctx.prompt(0))?;
+    let seen = seen.lock().unwrap().clone();
+    let req = seen
+        .first()
+        .ok_or("the elicitation handler was not called")?;
+    ensure(req["message"] == "Pick a color.", format!("request {req}"))?;
+    ensure(req["mode"] == "form", format!("mode {}", req["mode"]))?;
+    ensure(
+        req["elicitationSource"]
+            .as_str()
+            .is_some_and(|s| s.contains(name)),
+        format!("elicitationSource {}", req["elicitationSource"]),
+    )?;
+    ensure(
+        req["requestedSchema"]["type"] == "object"
+            && req["requestedSchema"]["properties"]["color"].is_object(),
+        format!("requestedSchema {}", req["requestedSchema"]),
+    )?;
+    ensure(answer.contains("blue"), format!("answer {answer:?}"))
 }
