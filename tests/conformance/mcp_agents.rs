@@ -156,6 +156,28 @@ pub fn all() -> Vec<Scenario> {
             "mcp_and_agents",
             should_round_trip_mcp_server_elicitation_request
         ),
+        run!(
+            "pre_mcp_tool_call_hook",
+            should_set_meta_via_premcptoolcall_hook
+        ),
+        run!(
+            "pre_mcp_tool_call_hook",
+            should_replace_meta_via_premcptoolcall_hook
+        ),
+        run!(
+            "pre_mcp_tool_call_hook",
+            should_remove_meta_via_premcptoolcall_hook
+        ),
+        run!("skills", should_load_and_apply_skill_from_skilldirectories),
+        run!(
+            "skills",
+            should_not_apply_skill_when_disabled_via_disabledskills
+        ),
+        run!("skills", should_allow_agent_with_skills_to_invoke_skill),
+        run!(
+            "skills",
+            should_not_provide_skills_to_agent_without_skills_field
+        ),
     ]
 }
 
@@ -400,6 +422,31 @@ fn arithmetic_turn(session: &Session, prompt: &str) -> Result<(), String> {
     )
 }
 
+/// The tool results the CLI sent back to the model (role "tool" messages of
+/// the last model request).
+fn tool_results(ctx: &Ctx) -> Vec<String> {
+    ctx.requests()
+        .last()
+        .and_then(|r| r["messages"].as_array().cloned())
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| match &m["content"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// The MCP tool's result as the model was sent it contains `expected`.
+fn tool_result_contains(ctx: &Ctx, expected: &str) -> Result<(), String> {
+    let results = tool_results(ctx);
+    ensure(
+        results.iter().any(|r| r.contains(expected)),
+        format!("no tool result with {expected:?}: {results:?}"),
+    )
+}
+
 fn create(ctx: &Ctx, client: &crate::Client, extra: Value) -> Result<Session, String> {
     ok(
         client.create_session(&ctx.config(extra).approve_all()),
@@ -490,6 +537,7 @@ fn should_pass_literal_env_values_to_mcp_server_subprocess(ctx: &Ctx) -> Result<
     uuid_like(&session)?;
     wait_status(&session, "env-echo", "connected")?;
     let answer = turn(&session, &ctx.prompt(0))?;
+    tool_result_contains(ctx, "hunter2")?;
     ensure(answer.contains("hunter2"), format!("answer {answer:?}"))
 }
 
@@ -723,5 +771,159 @@ fn should_round_trip_mcp_server_elicitation_request(ctx: &Ctx) -> Result<(), Str
             && req["requestedSchema"]["properties"]["color"].is_object(),
         format!("requestedSchema {}", req["requestedSchema"]),
     )?;
+    tool_result_contains(
+        ctx,
+        r#"{"results":[{"action":"accept","content":{"color":"blue"}}]}"#,
+    )?;
     ensure(answer.contains("blue"), format!("answer {answer:?}"))
+}
+
+/// An `echo_meta` server named "meta-echo" and a `preMcpToolCall` hook answering
+/// `output`; the hook's input and the answer are returned. The tool result the
+/// model is sent (the `_meta` the server received) is matched by the replay.
+fn meta_hook_turn(ctx: &Ctx, output: Value) -> Result<(Vec<Value>, String), String> {
+    let server = local_server(ctx, &["--name", "meta-echo", "--kind", "meta"]);
+    let inputs: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let seen = inputs.clone();
+    let cfg = ctx
+        .config(json!({"mcpServers": {"meta-echo": server}}))
+        .approve_all()
+        .hook("preMcpToolCall", move |inv| {
+            seen.lock().unwrap().push(inv["input"].clone());
+            Some(output.clone())
+        });
+    let client = ctx.client();
+    let session = ok(client.create_session(&cfg), "create")?;
+    wait_status(&session, "meta-echo", "connected")?;
+    let answer = turn(&session, &ctx.prompt(0))?;
+    let inputs = inputs.lock().unwrap().clone();
+    let input = inputs
+        .first()
+        .ok_or("the preMcpToolCall hook was not called")?;
+    ensure(
+        input["serverName"] == "meta-echo" && input["toolName"] == "echo_meta",
+        format!("hook input {input}"),
+    )?;
+    Ok((inputs, answer))
+}
+
+fn should_set_meta_via_premcptoolcall_hook(ctx: &Ctx) -> Result<(), String> {
+    let (inputs, answer) = meta_hook_turn(
+        ctx,
+        json!({"metaToUse": {"injected": "by-hook", "source": "test"}}),
+    )?;
+    tool_result_contains(
+        ctx,
+        r#"{"meta":{"injected":"by-hook","source":"test"},"value":"test-set"}"#,
+    )?;
+    ensure(
+        answer.contains("injected") && answer.contains("by-hook"),
+        format!("answer {answer:?}"),
+    )?;
+    let input = &inputs[0];
+    ensure(
+        input["cwd"].as_str().is_some_and(|c| !c.is_empty()),
+        format!("hook input without cwd: {input}"),
+    )?;
+    ensure(
+        input["timestamp"].as_f64().is_some_and(|t| t > 0.0),
+        format!("hook input timestamp: {input}"),
+    )
+}
+
+fn should_replace_meta_via_premcptoolcall_hook(ctx: &Ctx) -> Result<(), String> {
+    let (_, answer) = meta_hook_turn(ctx, json!({"metaToUse": {"completely": "replaced"}}))?;
+    tool_result_contains(
+        ctx,
+        r#"{"meta":{"completely":"replaced"},"value":"test-replace"}"#,
+    )?;
+    ensure(
+        answer.contains("completely") && answer.contains("replaced"),
+        format!("answer {answer:?}"),
+    )
+}
+
+fn should_remove_meta_via_premcptoolcall_hook(ctx: &Ctx) -> Result<(), String> {
+    let (_, answer) = meta_hook_turn(ctx, json!({"metaToUse": null}))?;
+    tool_result_contains(ctx, r#"{"meta":null,"value":"test-remove"}"#)?;
+    ensure(
+        answer.contains("\"meta\":null") && answer.contains("test-remove"),
+        format!("answer {answer:?}"),
+    )
+}
+
+const SKILL_MARKER: &str = "PINEAPPLE_COCONUT_42";
+
+/// Writes `<home>/.test_skills/test-skill/SKILL.md` (a skill that asks for the
+/// marker in every answer); returns the skills directory.
+fn test_skill_dir(ctx: &Ctx) -> PathBuf {
+    let dir = ctx.env.home_path().join(".test_skills");
+    write_skill(
+        &dir,
+        "test-skill",
+        "A test skill that adds a marker to responses",
+        &format!(
+            "# Test Skill Instructions\n\nIMPORTANT: You MUST include the exact text \"{SKILL_MARKER}\" \
+             somewhere in EVERY response you give. This is a mandatory requirement. Include it naturally \
+             in your response.\n"
+        ),
+    );
+    dir
+}
+
+fn write_skill(dir: &std::path::Path, name: &str, description: &str, body: &str) {
+    let skill = dir.join(name);
+    std::fs::create_dir_all(&skill).unwrap();
+    std::fs::write(
+        skill.join("SKILL.md"),
+        format!("---\nname: {name}\ndescription: {description}\n---\n\n{body}"),
+    )
+    .unwrap();
+}
+
+/// One turn of the skills prompt in a session with the test skill plus `extra`.
+fn skill_turn(ctx: &Ctx, extra: Value) -> Result<String, String> {
+    let mut fields = json!({"skillDirectories": [test_skill_dir(ctx)]});
+    fields
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let client = ctx.client();
+    let session = create(ctx, &client, fields)?;
+    uuid_like(&session)?;
+    turn(&session, &ctx.prompt(0))
+}
+
+fn should_load_and_apply_skill_from_skilldirectories(ctx: &Ctx) -> Result<(), String> {
+    let answer = skill_turn(ctx, json!({}))?;
+    ensure(answer.contains(SKILL_MARKER), format!("answer {answer:?}"))
+}
+
+fn should_not_apply_skill_when_disabled_via_disabledskills(ctx: &Ctx) -> Result<(), String> {
+    let answer = skill_turn(ctx, json!({"disabledSkills": ["test-skill"]}))?;
+    ensure(!answer.contains(SKILL_MARKER), format!("answer {answer:?}"))
+}
+
+fn should_allow_agent_with_skills_to_invoke_skill(ctx: &Ctx) -> Result<(), String> {
+    let answer = skill_turn(
+        ctx,
+        json!({
+            "customAgents": [{"name": "skill-agent", "prompt": "You are a helpful test agent.",
+                "description": "An agent with access to test-skill", "skills": ["test-skill"]}],
+            "agent": "skill-agent",
+        }),
+    )?;
+    ensure(answer.contains(SKILL_MARKER), format!("answer {answer:?}"))
+}
+
+fn should_not_provide_skills_to_agent_without_skills_field(ctx: &Ctx) -> Result<(), String> {
+    let answer = skill_turn(
+        ctx,
+        json!({
+            "customAgents": [{"name": "no-skill-agent", "prompt": "You are a helpful test agent.",
+                "description": "An agent without skills access"}],
+            "agent": "no-skill-agent",
+        }),
+    )?;
+    ensure(!answer.contains(SKILL_MARKER), format!("answer {answer:?}"))
 }
