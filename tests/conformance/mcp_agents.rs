@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::rpc_state::{call, call_err, not_unhandled, unique};
 use crate::session_api::tool_names;
-use crate::{alias, content, ensure, ok, Ctx, Events, Scenario, Session, ToolOutcome};
+use crate::{alias, content, ensure, ok, Ctx, Scenario, Session, ToolOutcome};
 
 pub fn all() -> Vec<Scenario> {
     let m = "mcp_and_agents";
@@ -177,6 +177,46 @@ pub fn all() -> Vec<Scenario> {
         run!(
             "skills",
             should_not_provide_skills_to_agent_without_skills_field
+        ),
+        run!(
+            "rpc_mcp_lifecycle",
+            should_list_tools_and_report_running_status_for_connected_server
+        ),
+        run!(
+            "rpc_mcp_lifecycle",
+            should_throw_when_listing_tools_for_unconnected_server
+        ),
+        run!("rpc_mcp_lifecycle", should_stop_running_mcp_server),
+        run!("rpc_mcp_lifecycle", should_start_and_restart_mcp_server),
+        run!("rpc_mcp_lifecycle", should_reload_mcp_servers_with_config),
+        // should_configure_github_mcp_server is written below but not
+        // registered: see its comment.
+        run!("rpc_mcp_and_skills", should_list_and_toggle_session_skills),
+        run!("rpc_mcp_and_skills", should_reload_session_skills),
+        run!(
+            "rpc_mcp_and_skills",
+            should_list_mcp_servers_with_configured_server
+        ),
+        run!("rpc_mcp_and_skills", should_list_plugins),
+        run!("rpc_mcp_and_skills", should_list_extensions),
+        run!(
+            "rpc_mcp_and_skills",
+            should_report_error_when_extensions_are_not_available
+        ),
+        // should_report_error_when_mcp_host_is_not_initialized is written
+        // below but not registered: see its comment.
+        run!(
+            "rpc_mcp_and_skills",
+            should_report_error_when_mcp_oauth_server_is_not_configured
+        ),
+        run!(
+            "rpc_mcp_and_skills",
+            should_report_error_when_mcp_oauth_server_is_not_remote
+        ),
+        run!("rpc_mcp_config", should_call_server_mcp_config_rpcs),
+        run!(
+            "rpc_mcp_config",
+            should_round_trip_http_mcp_oauth_config_rpc
         ),
     ]
 }
@@ -926,4 +966,456 @@ fn should_not_provide_skills_to_agent_without_skills_field(ctx: &Ctx) -> Result<
         }),
     )?;
     ensure(!answer.contains(SKILL_MARKER), format!("answer {answer:?}"))
+}
+
+/// A session with one `get_env` server named `name`, connected.
+fn session_with_server(ctx: &Ctx, name: &str) -> Result<(crate::Client, Session), String> {
+    let client = ctx.client();
+    let session = create(
+        ctx,
+        &client,
+        json!({"mcpServers": env_servers(ctx, &[name])}),
+    )?;
+    wait_status(&session, name, "connected")?;
+    Ok((client, session))
+}
+
+fn ensure_error_contains(message: &str, expected: &str) -> Result<(), String> {
+    not_unhandled(message)?;
+    ensure(
+        message
+            .to_ascii_lowercase()
+            .contains(&expected.to_ascii_lowercase()),
+        format!("expected an error with {expected:?}, got {message:?}"),
+    )
+}
+
+fn should_list_tools_and_report_running_status_for_connected_server(
+    ctx: &Ctx,
+) -> Result<(), String> {
+    let name = "rpc-lifecycle-list-server";
+    let (_c, session) = session_with_server(ctx, name)?;
+    let tools = call(
+        &session,
+        "session.mcp.listTools",
+        json!({"serverName": name}),
+    )?;
+    let list = tools["tools"].as_array().cloned().unwrap_or_default();
+    ensure(!list.is_empty(), format!("listTools {tools}"))?;
+    ensure(
+        list.iter()
+            .all(|t| t["name"].as_str().is_some_and(|n| !n.trim().is_empty())),
+        format!("tool without a name: {tools}"),
+    )?;
+    ensure(is_running(&session, name)?, "connected server not running")?;
+    ensure(
+        !is_running(&session, &unique("missing"))?,
+        "a never-configured server reports running",
+    )
+}
+
+fn should_throw_when_listing_tools_for_unconnected_server(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session) = session_with_server(ctx, "rpc-lifecycle-unconnected-host")?;
+    let err = call_err(
+        &session,
+        "session.mcp.listTools",
+        json!({"serverName": unique("missing")}),
+    )?;
+    ensure_error_contains(&err, "not connected")
+}
+
+fn should_stop_running_mcp_server(ctx: &Ctx) -> Result<(), String> {
+    let name = "rpc-lifecycle-stop-server";
+    let (_c, session) = session_with_server(ctx, name)?;
+    ensure(is_running(&session, name)?, "connected server not running")?;
+    call(
+        &session,
+        "session.mcp.stopServer",
+        json!({"serverName": name}),
+    )?;
+    wait_running(&session, name, false)
+}
+
+fn should_start_and_restart_mcp_server(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session) = session_with_server(ctx, "rpc-lifecycle-host-server")?;
+    let started = "rpc-lifecycle-started-server";
+    let config = local_server(ctx, &["--name", started]);
+    call(
+        &session,
+        "session.mcp.startServer",
+        json!({"serverName": started, "config": config}),
+    )?;
+    wait_running(&session, started, true)?;
+    let tools = call(
+        &session,
+        "session.mcp.listTools",
+        json!({"serverName": started}),
+    )?;
+    ensure(
+        tools["tools"].as_array().is_some_and(|t| !t.is_empty()),
+        format!("started server's tools {tools}"),
+    )?;
+    call(
+        &session,
+        "session.mcp.restartServer",
+        json!({"serverName": started, "config": config}),
+    )?;
+    wait_running(&session, started, true)
+}
+
+fn should_reload_mcp_servers_with_config(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session) = session_with_server(ctx, "rpc-lifecycle-reload-host")?;
+    let result = call(
+        &session,
+        "session.mcp.reloadWithConfig",
+        json!({"config": {"mcpServers": {}, "disabledServers": []}}),
+    )?;
+    ensure(
+        result["filteredServers"]
+            .as_array()
+            .is_some_and(|f| f.is_empty()),
+        format!("reloadWithConfig {result}"),
+    )
+}
+
+/// Not registered: the pinned CLI (1.0.102) answers `session.mcp.configureGitHub`
+/// (an internal method) with "Unhandled method" (-32601); upstream skips it too.
+#[allow(dead_code)]
+fn should_configure_github_mcp_server(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session) = session_with_server(ctx, "rpc-lifecycle-configure-host")?;
+    let result = call(
+        &session,
+        "session.mcp.configureGitHub",
+        json!({"authInfo": {"type": "api-key"}}),
+    )?;
+    ensure(
+        result["changed"] == false,
+        format!("configureGitHub {result}"),
+    )
+}
+
+/// A skill directory with one skill under the scenario's home.
+fn rpc_skill_dir(ctx: &Ctx, dir: &str, name: &str, description: &str) -> PathBuf {
+    let path = ctx.env.home_path().join(dir);
+    write_skill(
+        &path,
+        name,
+        description,
+        &format!("# {name}\n\nThis skill is used by RPC conformance scenarios.\n"),
+    );
+    path
+}
+
+/// The skill `name` in `session.skills.list`, enabled as expected, with a path
+/// to its SKILL.md.
+fn listed_skill(session: &Session, name: &str, enabled: bool) -> Result<Value, String> {
+    let list = call(session, "session.skills.list", json!({}))?;
+    let skill = list["skills"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["name"] == name)
+        .cloned()
+        .ok_or_else(|| format!("{name} not listed: {list}"))?;
+    ensure(
+        skill["enabled"] == enabled,
+        format!("{name} enabled should be {enabled}: {skill}"),
+    )?;
+    ensure(
+        skill["path"]
+            .as_str()
+            .is_some_and(|p| p.contains(name) && p.ends_with("SKILL.md")),
+        format!("skill path {}", skill["path"]),
+    )?;
+    Ok(skill)
+}
+
+fn should_list_and_toggle_session_skills(ctx: &Ctx) -> Result<(), String> {
+    let name = "session-rpc-skill";
+    let dir = rpc_skill_dir(
+        ctx,
+        "session-rpc-skills",
+        name,
+        "Session skill controlled by RPC.",
+    );
+    let client = ctx.client();
+    let session = create(
+        ctx,
+        &client,
+        json!({"skillDirectories": [dir], "disabledSkills": [name]}),
+    )?;
+    listed_skill(&session, name, false)?;
+    call(&session, "session.skills.enable", json!({"name": name}))?;
+    listed_skill(&session, name, true)?;
+    call(&session, "session.skills.disable", json!({"name": name}))?;
+    listed_skill(&session, name, false).map(|_| ())
+}
+
+fn should_reload_session_skills(ctx: &Ctx) -> Result<(), String> {
+    let dir = ctx.env.home_path().join("reloadable-rpc-skills");
+    std::fs::create_dir_all(&dir).unwrap();
+    let name = "reload-rpc-skill";
+    let client = ctx.client();
+    let session = create(ctx, &client, json!({"skillDirectories": [dir]}))?;
+    let before = call(&session, "session.skills.list", json!({}))?;
+    ensure(
+        !before["skills"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["name"] == name),
+        format!("{name} listed before it was written: {before}"),
+    )?;
+    write_skill(
+        &dir,
+        name,
+        "Skill added after session creation.",
+        "# Reload\n\nAdded after the session started.\n",
+    );
+    call(&session, "session.skills.reload", json!({}))?;
+    let skill = listed_skill(&session, name, true)?;
+    ensure(
+        skill["description"] == "Skill added after session creation.",
+        format!("reloaded skill {skill}"),
+    )
+}
+
+fn should_list_mcp_servers_with_configured_server(ctx: &Ctx) -> Result<(), String> {
+    let name = "rpc-list-mcp-server";
+    let client = ctx.client();
+    let session = create(
+        ctx,
+        &client,
+        json!({"mcpServers": env_servers(ctx, &[name])}),
+    )?;
+    ensure(
+        mcp_status(&session, name)? != "<not listed>",
+        format!("{name} not in session.mcp.list"),
+    )
+}
+
+fn should_list_plugins(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = create(ctx, &client, json!({}))?;
+    let result = call(&session, "session.plugins.list", json!({}))?;
+    let plugins = result["plugins"]
+        .as_array()
+        .ok_or_else(|| format!("plugins.list {result}"))?;
+    ensure(
+        plugins
+            .iter()
+            .all(|p| p["name"].as_str().is_some_and(|n| !n.is_empty())),
+        format!("plugin without a name: {result}"),
+    )
+}
+
+/// A session in allow-all permission mode (extensions need it).
+fn allow_all_session(ctx: &Ctx, client: &crate::Client) -> Result<Session, String> {
+    let session = create(ctx, client, json!({}))?;
+    call(
+        &session,
+        "session.permissions.setMode",
+        json!({"mode": "allow-all"}),
+    )?;
+    Ok(session)
+}
+
+fn should_list_extensions(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = allow_all_session(ctx, &client)?;
+    let result = call(&session, "session.extensions.list", json!({}))?;
+    let extensions = result["extensions"]
+        .as_array()
+        .ok_or_else(|| format!("extensions.list {result}"))?;
+    ensure(
+        extensions.iter().all(|e| {
+            e["id"].as_str().is_some_and(|s| !s.is_empty())
+                && e["name"].as_str().is_some_and(|s| !s.is_empty())
+        }),
+        format!("extension without id or name: {result}"),
+    )
+}
+
+fn should_report_error_when_extensions_are_not_available(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = allow_all_session(ctx, &client)?;
+    for (method, params) in [
+        (
+            "session.extensions.enable",
+            json!({"id": "missing-extension"}),
+        ),
+        (
+            "session.extensions.disable",
+            json!({"id": "missing-extension"}),
+        ),
+        ("session.extensions.reload", json!({})),
+    ] {
+        let err = call_err(&session, method, params)?;
+        ensure_error_contains(&err, "Extensions not available")
+            .map_err(|e| format!("{method}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Not registered: with the pinned CLI (1.0.102) every session has an MCP host
+/// (`session.mcp.list` reports a `host` even with no servers, BYOK or signed
+/// in), so `session.mcp.enable`/`disable` of an unknown server answer `{}`
+/// instead of failing with "No MCP host initialized" as recorded upstream.
+/// `session.mcp.reload` and `session.mcp.oauth.login` still fail as expected.
+#[allow(dead_code)]
+fn should_report_error_when_mcp_host_is_not_initialized(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = create(ctx, &client, json!({}))?;
+    for (method, params, expected) in [
+        (
+            "session.mcp.enable",
+            json!({"serverName": "missing-server"}),
+            "No MCP host initialized",
+        ),
+        (
+            "session.mcp.disable",
+            json!({"serverName": "missing-server"}),
+            "No MCP host initialized",
+        ),
+        (
+            "session.mcp.reload",
+            json!({}),
+            "MCP config reload not available",
+        ),
+        (
+            "session.mcp.oauth.login",
+            json!({"serverName": "missing-server"}),
+            "MCP host is not available",
+        ),
+    ] {
+        let err = call_err(&session, method, params)?;
+        ensure_error_contains(&err, expected).map_err(|e| format!("{method}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn should_report_error_when_mcp_oauth_server_is_not_configured(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = create(
+        ctx,
+        &client,
+        json!({"mcpServers": env_servers(ctx, &["configured-stdio-server"])}),
+    )?;
+    let err = call_err(
+        &session,
+        "session.mcp.oauth.login",
+        json!({"serverName": "missing-server"}),
+    )?;
+    ensure_error_contains(&err, "is not configured")
+}
+
+fn should_report_error_when_mcp_oauth_server_is_not_remote(ctx: &Ctx) -> Result<(), String> {
+    let name = "configured-stdio-server";
+    let client = ctx.client();
+    let session = create(
+        ctx,
+        &client,
+        json!({"mcpServers": env_servers(ctx, &[name])}),
+    )?;
+    let err = call_err(
+        &session,
+        "session.mcp.oauth.login",
+        json!({"serverName": name, "callbackSuccessMessage": "Done",
+               "clientName": "SDK E2E", "forceReauth": true}),
+    )?;
+    ensure_error_contains(&err, "not a remote server")
+}
+
+/// The servers of `mcp.config.list` (user configuration).
+fn config_servers(client: &crate::Client) -> Result<Value, String> {
+    let list = call(client, "mcp.config.list", json!({}))?;
+    ensure(
+        list["servers"].is_object(),
+        format!("mcp.config.list {list}"),
+    )?;
+    Ok(list["servers"].clone())
+}
+
+fn should_call_server_mcp_config_rpcs(ctx: &Ctx) -> Result<(), String> {
+    let name = "conformance-mcp-config";
+    let client = ctx.started_client(json!({}))?;
+    let _ = client.call("mcp.config.remove", &json!({"name": name}));
+    ensure(
+        config_servers(&client)?.get(name).is_none(),
+        "listed before add",
+    )?;
+    call(
+        &client,
+        "mcp.config.add",
+        json!({"name": name, "config": {"command": "node", "args": []}}),
+    )?;
+    ensure(
+        config_servers(&client)?.get(name).is_some(),
+        "not listed after add",
+    )?;
+    call(
+        &client,
+        "mcp.config.update",
+        json!({"name": name, "config": {"command": "node", "args": ["--version"]}}),
+    )?;
+    let updated = config_servers(&client)?[name].clone();
+    ensure(
+        updated["command"] == "node" && updated["args"][0] == "--version",
+        format!("after update {updated}"),
+    )?;
+    call(&client, "mcp.config.disable", json!({"names": [name]}))?;
+    call(&client, "mcp.config.enable", json!({"names": [name]}))?;
+    call(&client, "mcp.config.remove", json!({"name": name}))?;
+    ensure(
+        config_servers(&client)?.get(name).is_none(),
+        "listed after remove",
+    )
+}
+
+fn should_round_trip_http_mcp_oauth_config_rpc(ctx: &Ctx) -> Result<(), String> {
+    let name = "conformance-http-oauth-mcp-config";
+    let client = ctx.started_client(json!({}))?;
+    let _ = client.call("mcp.config.remove", &json!({"name": name}));
+    call(
+        &client,
+        "mcp.config.add",
+        json!({"name": name, "config": {
+            "type": "http", "url": "https://example.com/mcp",
+            "headers": {"Authorization": "Bearer token"},
+            "oauthClientId": "client-id", "oauthPublicClient": false,
+            "oauthGrantType": "client_credentials", "tools": ["*"], "timeout": 3000}}),
+    )?;
+    let added = config_servers(&client)?[name].clone();
+    ensure(
+        added["type"] == "http"
+            && added["url"] == "https://example.com/mcp"
+            && added["headers"]["Authorization"] == "Bearer token"
+            && added["oauthClientId"] == "client-id"
+            && added["oauthPublicClient"] == false
+            && added["oauthGrantType"] == "client_credentials",
+        format!("after add {added}"),
+    )?;
+    call(
+        &client,
+        "mcp.config.update",
+        json!({"name": name, "config": {
+            "type": "http", "url": "https://example.com/updated-mcp",
+            "oauthClientId": "updated-client-id", "oauthPublicClient": true,
+            "oauthGrantType": "authorization_code", "tools": ["updated-tool"], "timeout": 4000}}),
+    )?;
+    let updated = config_servers(&client)?[name].clone();
+    ensure(
+        updated["url"] == "https://example.com/updated-mcp"
+            && updated["oauthClientId"] == "updated-client-id"
+            && updated["oauthPublicClient"] == true
+            && updated["oauthGrantType"] == "authorization_code"
+            && updated["tools"][0] == "updated-tool"
+            && updated["timeout"] == 4000,
+        format!("after update {updated}"),
+    )?;
+    call(&client, "mcp.config.remove", json!({"name": name}))?;
+    ensure(
+        config_servers(&client)?.get(name).is_none(),
+        "listed after remove",
+    )
 }
