@@ -1,7 +1,659 @@
 //! Event fidelity, built-in and custom tools, tool results, and client/session lifecycle calls.
 
-use crate::Scenario;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::rpc_state::open;
+use crate::scenarios::string_tool;
+use crate::{content, ensure, ok, Config, Ctx, Events, Scenario, Session, ToolOutcome};
 
 pub fn all() -> Vec<Scenario> {
-    vec![]
+    vec![
+        run!(
+            "event_fidelity",
+            should_emit_events_in_correct_order_for_tool_using_conversation
+        ),
+        run!("event_fidelity", should_include_valid_fields_on_all_events),
+        run!(
+            "event_fidelity",
+            should_emit_tool_execution_events_with_correct_fields
+        ),
+        run!(
+            "event_fidelity",
+            should_emit_assistant_message_with_messageid
+        ),
+        run!(
+            "event_fidelity",
+            should_emit_assistant_usage_event_after_model_call
+        ),
+        run!(
+            "event_fidelity",
+            should_emit_session_usage_info_event_after_model_call
+        ),
+        run!(
+            "event_fidelity",
+            should_emit_pending_messages_modified_event_when_message_queue_changes
+        ),
+        run!("builtin_tools", should_capture_exit_code_in_output),
+        run!("builtin_tools", should_capture_stderr_output),
+        run!("builtin_tools", should_handle_nonexistent_file_gracefully),
+        run!("builtin_tools", should_create_a_new_file),
+        run!("builtin_tools", should_search_for_patterns_in_files),
+        run!("builtin_tools", should_find_files_by_pattern),
+        run!("tools", low_level_tool_definition),
+        run!("tools", ergonomic_tool_definition),
+        run!("tools", ergonomic_tool_arity0),
+        run!("tools", overrides_built_in_tool_with_custom_tool),
+        run!(
+            "tools",
+            should_respect_availabletools_and_excludedtools_combined
+        ),
+        run!(
+            "tools",
+            clears_context_from_a_terminal_tool_and_starts_the_seeded_turn
+        ),
+        run!(
+            "tool_results",
+            should_handle_structured_toolresultobject_from_custom_tool
+        ),
+        run!(
+            "tool_results",
+            should_pass_validated_zod_parameters_to_tool_handler
+        ),
+        run!(
+            "tool_results",
+            should_preserve_tooltelemetry_and_not_stringify_structured_results_for_llm
+        ),
+        run!(
+            "tool_results",
+            should_handle_tool_result_with_rejected_resulttype
+        ),
+        run!(
+            "tool_results",
+            should_handle_tool_result_with_denied_resulttype
+        ),
+    ]
+}
+
+const TURN: Duration = Duration::from_secs(120);
+
+/// Opens an approve-all session recording its events and runs prompt 0 to the end of the turn.
+fn one_turn(ctx: &Ctx) -> Result<(crate::Client, Session, Events, Value), String> {
+    let (client, session, events) = open(ctx, json!({}))?;
+    let answer = ok(
+        session.send_and_wait(&json!({"prompt": ctx.prompt(0)}), TURN),
+        "send_and_wait",
+    )?;
+    Ok((client, session, events, answer))
+}
+
+fn non_empty_str(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| !s.is_empty())
+}
+
+fn should_emit_events_in_correct_order_for_tool_using_conversation(
+    ctx: &Ctx,
+) -> Result<(), String> {
+    ctx.write("hello.txt", "Hello World");
+    let (_c, _s, events, _) = one_turn(ctx)?;
+    let types = events.types();
+    let user = types.iter().position(|t| t == "user.message");
+    let assistant = types.iter().rposition(|t| t == "assistant.message");
+    let idle = types.iter().rposition(|t| t == "session.idle");
+    ensure(
+        matches!((user, assistant), (Some(u), Some(a)) if u < a),
+        format!("user.message before the last assistant.message: {types:?}"),
+    )?;
+    ensure(
+        idle.is_some() && idle == Some(types.len() - 1),
+        format!("session.idle is the last event: {types:?}"),
+    )
+}
+
+fn should_include_valid_fields_on_all_events(ctx: &Ctx) -> Result<(), String> {
+    let (_c, _s, events, _) = one_turn(ctx)?;
+    let all = events.0.lock().unwrap().clone();
+    ensure(!all.is_empty(), "events were delivered")?;
+    for (t, e) in &all {
+        ensure(non_empty_str(&e["id"]), format!("{t} has an id: {e}"))?;
+        ensure(e["timestamp"].is_string(), format!("{t} has a timestamp: {e}"))?;
+    }
+    let user = events
+        .of_type("user.message")
+        .first()
+        .cloned()
+        .ok_or("no user.message")?;
+    ensure(
+        user["data"]["content"].is_string(),
+        format!("user.message content: {user}"),
+    )?;
+    let assistant = events
+        .of_type("assistant.message")
+        .first()
+        .cloned()
+        .ok_or("no assistant.message")?;
+    ensure(
+        assistant["data"]["messageId"].is_string() && assistant["data"]["content"].is_string(),
+        format!("assistant.message fields: {assistant}"),
+    )
+}
+
+fn should_emit_tool_execution_events_with_correct_fields(ctx: &Ctx) -> Result<(), String> {
+    ctx.write("data.txt", "test data");
+    let (_c, _s, events, _) = one_turn(ctx)?;
+    let starts = events.of_type("tool.execution_start");
+    let completes = events.of_type("tool.execution_complete");
+    let start = starts.first().ok_or("no tool.execution_start")?;
+    let complete = completes.first().ok_or("no tool.execution_complete")?;
+    ensure(
+        non_empty_str(&start["data"]["toolCallId"]) && non_empty_str(&start["data"]["toolName"]),
+        format!("tool.execution_start fields: {start}"),
+    )?;
+    ensure(
+        non_empty_str(&complete["data"]["toolCallId"]),
+        format!("tool.execution_complete fields: {complete}"),
+    )
+}
+
+fn should_emit_assistant_message_with_messageid(ctx: &Ctx) -> Result<(), String> {
+    let (_c, _s, events, _) = one_turn(ctx)?;
+    let msg = events
+        .of_type("assistant.message")
+        .first()
+        .cloned()
+        .ok_or("no assistant.message")?;
+    ensure(
+        non_empty_str(&msg["data"]["messageId"]),
+        format!("messageId: {msg}"),
+    )?;
+    ensure(content(&msg).contains("pong"), format!("content: {msg}"))
+}
+
+fn should_emit_assistant_usage_event_after_model_call(ctx: &Ctx) -> Result<(), String> {
+    let (_c, _s, events, _) = one_turn(ctx)?;
+    let usage = events
+        .of_type("assistant.usage")
+        .last()
+        .cloned()
+        .ok_or(format!("no assistant.usage; saw {:?}", events.types()))?;
+    ensure(non_empty_str(&usage["data"]["model"]), format!("model: {usage}"))?;
+    ensure(non_empty_str(&usage["id"]), format!("id: {usage}"))?;
+    ensure(usage["timestamp"].is_string(), format!("timestamp: {usage}"))
+}
+
+fn should_emit_session_usage_info_event_after_model_call(ctx: &Ctx) -> Result<(), String> {
+    let (_c, _s, events, _) = one_turn(ctx)?;
+    let info = events
+        .of_type("session.usage_info")
+        .last()
+        .cloned()
+        .ok_or(format!("no session.usage_info; saw {:?}", events.types()))?;
+    let positive = |k: &str| info["data"][k].as_f64().is_some_and(|n| n > 0.0);
+    ensure(
+        positive("currentTokens") && positive("messagesLength") && positive("tokenLimit"),
+        format!("usage info: {info}"),
+    )
+}
+
+fn should_emit_pending_messages_modified_event_when_message_queue_changes(
+    ctx: &Ctx,
+) -> Result<(), String> {
+    let (_c, _s, events, answer) = one_turn(ctx)?;
+    ensure(
+        !events.of_type("pending_messages.modified").is_empty(),
+        format!("pending_messages.modified; saw {:?}", events.types()),
+    )?;
+    ensure(content(&answer).contains("18"), format!("answer: {answer}"))
+}
+
+/// Runs prompt 0 in an approve-all session; the final answer's text.
+fn answer(ctx: &Ctx) -> Result<String, String> {
+    let (_c, _s, _e, answer) = one_turn(ctx)?;
+    Ok(content(&answer))
+}
+
+fn contains_all(text: &str, parts: &[&str]) -> Result<(), String> {
+    ensure(
+        parts.iter().all(|p| text.contains(p)),
+        format!("answer lacks one of {parts:?}: {text}"),
+    )
+}
+
+fn should_capture_exit_code_in_output(ctx: &Ctx) -> Result<(), String> {
+    contains_all(&answer(ctx)?, &["hello", "world"])
+}
+
+fn should_capture_stderr_output(ctx: &Ctx) -> Result<(), String> {
+    contains_all(&answer(ctx)?, &["error_msg"])
+}
+
+fn should_read_file_with_line_range(ctx: &Ctx) -> Result<(), String> {
+    ctx.write("lines.txt", "line1\nline2\nline3\nline4\nline5\n");
+    contains_all(&answer(ctx)?, &["line2", "line4"])
+}
+
+fn should_handle_nonexistent_file_gracefully(ctx: &Ctx) -> Result<(), String> {
+    let text = answer(ctx)?.to_uppercase();
+    let said = ["NOT FOUND", "NOT_FOUND", "NOT EXIST", "NO SUCH", "DOES NOT EXIST", "ERROR"]
+        .iter()
+        .any(|p| text.contains(p) || text.contains(&p.replace(' ', "_")));
+    ensure(said, format!("answer reports the missing file: {text}"))
+}
+
+fn should_edit_a_file_successfully(ctx: &Ctx) -> Result<(), String> {
+    ctx.write("edit_me.txt", "Hello World\nGoodbye World\n");
+    contains_all(&answer(ctx)?, &["Hi Universe"])?;
+    ensure(
+        ctx.read("edit_me.txt").contains("Hi Universe"),
+        format!("edit_me.txt: {}", ctx.read("edit_me.txt")),
+    )
+}
+
+fn should_create_a_new_file(ctx: &Ctx) -> Result<(), String> {
+    contains_all(&answer(ctx)?, &["Created by test"])?;
+    ensure(
+        ctx.read("new_file.txt").contains("Created by test"),
+        format!("new_file.txt: {}", ctx.read("new_file.txt")),
+    )
+}
+
+fn should_search_for_patterns_in_files(ctx: &Ctx) -> Result<(), String> {
+    ctx.write("data.txt", "apple\nbanana\napricot\ncherry\n");
+    contains_all(&answer(ctx)?, &["apple", "apricot"])
+}
+
+fn should_find_files_by_pattern(ctx: &Ctx) -> Result<(), String> {
+    std::fs::create_dir_all(ctx.env.home_path().join("src")).unwrap();
+    ctx.write("src/index.ts", "export const index = 1;");
+    ctx.write("README.md", "# Readme");
+    contains_all(&answer(ctx)?, &["index.ts"])
+}
+
+/// Runs prompt 0 in a session built from `cfg` (approve-all added, events recorded).
+fn turn_with(ctx: &Ctx, cfg: Config) -> Result<(Session, Events, String), String> {
+    let client = ctx.client();
+    let events = Events::default();
+    let session = ok(
+        client.create_session(&events.attach(cfg.approve_all())),
+        "create",
+    )?;
+    let answer = ok(
+        session.send_and_wait(&json!({"prompt": ctx.prompt(0)}), TURN),
+        "send_and_wait",
+    )?;
+    // The client outlives the session's turn; dropping it here ends the CLI.
+    drop(client);
+    Ok((session, events, content(&answer)))
+}
+
+fn enum_tool(name: &str, description: &str, param: &str, values: &[&str]) -> Value {
+    json!({
+        "name": name,
+        "description": description,
+        "parameters": {"type": "object", "properties": {param: {"type": "string", "enum": values}}, "required": [param]},
+    })
+}
+
+/// The phase/search pair of tools; `search` answers for a keyword.
+fn phase_and_search(
+    ctx: &Ctx,
+    extra: Value,
+    search: fn(&str) -> String,
+) -> Result<(String, String), String> {
+    let phase = Arc::new(Mutex::new(String::new()));
+    let p = phase.clone();
+    let cfg = ctx
+        .config(extra)
+        .tool(
+            enum_tool(
+                "set_current_phase",
+                "Sets the current phase of the agent",
+                "phase",
+                &["searching", "analyzing", "done"],
+            ),
+            move |inv| {
+                let v = inv["arguments"]["phase"].as_str().unwrap_or("").to_string();
+                *p.lock().unwrap() = v.clone();
+                ToolOutcome::Result(json!(format!("Phase set to {v}")))
+            },
+        )
+        .tool(
+            json!({
+                "name": "search_items",
+                "description": "Search for items by keyword",
+                "parameters": {"type": "object", "properties": {"keyword": {"type": "string"}}, "required": ["keyword"]},
+            }),
+            move |inv| match inv["arguments"]["keyword"].as_str() {
+                Some("copilot") => ToolOutcome::Result(json!(search("copilot"))),
+                other => ToolOutcome::Fail(format!("expected keyword 'copilot', got {other:?}")),
+            },
+        );
+    let (_s, _e, text) = turn_with(ctx, cfg)?;
+    let phase = phase.lock().unwrap().clone();
+    Ok((text, phase))
+}
+
+fn check_phase_and_search(text: &str, phase: &str) -> Result<(), String> {
+    let lower = text.to_lowercase();
+    ensure(lower.contains("analyzing"), format!("answer: {text}"))?;
+    ensure(
+        lower.contains("item_alpha") || lower.contains("item_beta"),
+        format!("answer: {text}"),
+    )?;
+    ensure(phase == "analyzing", format!("phase set to {phase:?}"))
+}
+
+fn low_level_tool_definition(ctx: &Ctx) -> Result<(), String> {
+    let (text, phase) = phase_and_search(
+        ctx,
+        json!({"availableTools": ["custom:*", "builtin:web_fetch"]}),
+        |_| "Found: item_alpha, item_beta".to_string(),
+    )?;
+    check_phase_and_search(&text, &phase)
+}
+
+/// Java's annotation-derived tools: on the wire, the same declarations with the
+/// handler's result text naming the keyword.
+fn ergonomic_tool_definition(ctx: &Ctx) -> Result<(), String> {
+    let (text, phase) = phase_and_search(
+        ctx,
+        json!({"availableTools": ["custom:*", "builtin:web_fetch"]}),
+        |k| format!("Found: {k} -> item_alpha, item_beta"),
+    )?;
+    check_phase_and_search(&text, &phase)
+}
+
+fn ergonomic_tool_arity0(ctx: &Ctx) -> Result<(), String> {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let cfg = ctx.config(json!({"availableTools": ["custom:*"]})).tool(
+        json!({"name": "get_status", "description": "Returns the current status",
+               "parameters": {"type": "object", "properties": {}}}),
+        move |_| {
+            c.fetch_add(1, Ordering::SeqCst);
+            ToolOutcome::Result(json!("Status: OK"))
+        },
+    );
+    let (_s, _e, text) = turn_with(ctx, cfg)?;
+    ensure(calls.load(Ordering::SeqCst) == 1, "get_status ran once")?;
+    ensure(text.to_lowercase().contains("ok"), format!("answer: {text}"))
+}
+
+fn overrides_built_in_tool_with_custom_tool(ctx: &Ctx) -> Result<(), String> {
+    let queries = Arc::new(Mutex::new(Vec::new()));
+    let q = queries.clone();
+    let mut decl = string_tool("grep", "query");
+    decl["description"] = json!("A custom grep implementation that overrides the built-in");
+    decl["overridesBuiltInTool"] = json!(true);
+    let cfg = ctx.config(json!({})).tool(decl, move |inv| {
+        let query = inv["arguments"]["query"].as_str().unwrap_or("").to_string();
+        q.lock().unwrap().push(query.clone());
+        ToolOutcome::Result(json!(format!("CUSTOM_GREP_RESULT: {query}")))
+    });
+    let (_s, _e, text) = turn_with(ctx, cfg)?;
+    let queries = queries.lock().unwrap().clone();
+    ensure(
+        queries == ["hello"],
+        format!("the custom grep ran with 'hello': {queries:?}"),
+    )?;
+    let lower = text.to_lowercase();
+    ensure(
+        ["hello", "search", "found"].iter().any(|w| lower.contains(w)),
+        format!("answer: {text}"),
+    )
+}
+
+fn should_respect_availabletools_and_excludedtools_combined(ctx: &Ctx) -> Result<(), String> {
+    let (allowed, excluded) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (a, x) = (allowed.clone(), excluded.clone());
+    let cfg = ctx
+        .config(json!({
+            "availableTools": ["allowed_tool", "excluded_tool"],
+            "excludedTools": ["excluded_tool"],
+        }))
+        .tool(string_tool("allowed_tool", "input"), move |inv| {
+            a.fetch_add(1, Ordering::SeqCst);
+            let input = inv["arguments"]["input"].as_str().unwrap_or("");
+            ToolOutcome::Result(json!(format!("ALLOWED_{}", input.to_uppercase())))
+        })
+        .tool(
+            json!({"name": "excluded_tool", "description": "A tool that should be excluded",
+                   "parameters": {"type": "object", "properties": {}}}),
+            move |_| {
+                x.fetch_add(1, Ordering::SeqCst);
+                ToolOutcome::Result(json!("EXCLUDED_RESULT"))
+            },
+        );
+    let (_s, _e, text) = turn_with(ctx, cfg)?;
+    ensure(allowed.load(Ordering::SeqCst) > 0, "allowed_tool ran")?;
+    ensure(excluded.load(Ordering::SeqCst) == 0, "excluded_tool never ran")?;
+    // Upstream asserts only that the excluded tool never ran. CLI 1.0.102 still
+    // offers excluded_tool to the model when availableTools also names it
+    // (excludedTools alone does remove it), against the SDK's documented
+    // "excludedTools takes precedence"; the recorded model never calls it.
+    ensure(text.contains("ALLOWED_TEST"), format!("answer: {text}"))
+}
+
+fn clears_context_from_a_terminal_tool_and_starts_the_seeded_turn(
+    ctx: &Ctx,
+) -> Result<(), String> {
+    let seed = "Reply with exactly FRESH_CONTEXT.";
+    let slot: Arc<Mutex<Option<Arc<Session>>>> = Arc::default();
+    let s = slot.clone();
+    let mut decl = string_tool("clear_context", "prompt");
+    decl["description"] = json!("Clears the conversation and starts a fresh context window");
+    decl["isTerminal"] = json!(true);
+    decl["defer"] = json!("never");
+    let cfg = ctx.config(json!({})).tool_deferred(decl, move |_, pending| {
+        let session = s.lock().unwrap().clone();
+        std::thread::spawn(move || {
+            let result = session
+                .ok_or("no session yet".to_string())
+                .and_then(|s| {
+                    s.call("session.history.clearContext", &json!({"prompt": seed}))
+                        .map_err(|e| e.to_string())
+                });
+            match result {
+                Ok(r) => pending.complete(&json!(format!(
+                    "Cleared {} messages.",
+                    r["messagesCleared"]
+                ))),
+                Err(e) => pending.complete(&json!({"textResultForLlm": e, "resultType": "failure"})),
+            }
+        });
+    });
+    let client = ctx.client();
+    let events = Events::default();
+    let session = Arc::new(ok(
+        client.create_session(&events.attach(cfg.approve_all())),
+        "create",
+    )?);
+    *slot.lock().unwrap() = Some(session.clone());
+    let answer = ok(
+        session.send_and_wait(&json!({"prompt": ctx.prompt(0)}), TURN),
+        "send_and_wait",
+    )?;
+    slot.lock().unwrap().take();
+    ensure(
+        content(&answer).contains("FRESH_CONTEXT"),
+        format!("answer: {answer}"),
+    )?;
+    let cleared = events
+        .wait_for("session.context_cleared", Duration::from_secs(5), |_| true)?;
+    ensure(
+        cleared["data"]["messagesCleared"].as_f64().is_some_and(|n| n > 0.0)
+            && cleared["data"]["initialMessage"] == seed,
+        format!("session.context_cleared: {cleared}"),
+    )?;
+    let requests = ctx.requests();
+    ensure(
+        requests.len() == 2 && requests[1]["messages"].to_string().contains(seed),
+        format!("two model requests, the second seeded: {requests:?}"),
+    )
+}
+
+fn should_handle_structured_toolresultobject_from_custom_tool(ctx: &Ctx) -> Result<(), String> {
+    let cfg = ctx.config(json!({})).tool(string_tool("get_weather", "city"), |inv| {
+        let city = inv["arguments"]["city"].as_str().unwrap_or("");
+        ToolOutcome::Result(json!({
+            "textResultForLlm": format!("The weather in {city} is sunny and 72°F"),
+            "resultType": "success",
+        }))
+    });
+    let (_s, _e, text) = turn_with(ctx, cfg)?;
+    let lower = text.to_lowercase();
+    ensure(
+        lower.contains("sunny") || lower.contains("72"),
+        format!("answer: {text}"),
+    )
+}
+
+fn should_pass_validated_zod_parameters_to_tool_handler(ctx: &Ctx) -> Result<(), String> {
+    let seen = Arc::new(Mutex::new(Value::Null));
+    let s = seen.clone();
+    let decl = json!({
+        "name": "calculate",
+        "description": "Calculates a math expression",
+        "parameters": {"type": "object", "properties": {
+            "operation": {"type": "string", "enum": ["add", "subtract", "multiply"]},
+            "a": {"type": "number"}, "b": {"type": "number"}},
+            "required": ["operation", "a", "b"]},
+    });
+    let cfg = ctx.config(json!({})).tool(decl, move |inv| {
+        let args = inv["arguments"].clone();
+        *s.lock().unwrap() = args.clone();
+        let (a, b) = match (args["a"].as_f64(), args["b"].as_f64()) {
+            (Some(a), Some(b)) => (a, b),
+            _ => return ToolOutcome::Fail(format!("a and b are not numbers: {args}")),
+        };
+        let r = match args["operation"].as_str() {
+            Some("add") => a + b,
+            Some("subtract") => a - b,
+            Some("multiply") => a * b,
+            other => return ToolOutcome::Fail(format!("operation {other:?}")),
+        };
+        ToolOutcome::Result(json!(r.to_string()))
+    });
+    let (_s, _e, text) = turn_with(ctx, cfg)?;
+    let args = seen.lock().unwrap().clone();
+    ensure(
+        args["a"].is_number() && args["b"].is_number() && args["operation"] == "add",
+        format!("handler arguments: {args}"),
+    )?;
+    ensure(text.contains("42"), format!("answer: {text}"))
+}
+
+fn should_preserve_tooltelemetry_and_not_stringify_structured_results_for_llm(
+    ctx: &Ctx,
+) -> Result<(), String> {
+    let cfg = ctx.config(json!({})).tool(string_tool("analyze_code", "file"), |inv| {
+        let file = inv["arguments"]["file"].as_str().unwrap_or("");
+        ToolOutcome::Result(json!({
+            "textResultForLlm": format!("Analysis of {file}: no issues found"),
+            "resultType": "success",
+            "toolTelemetry": {"metrics": {"analysisTimeMs": 150}, "properties": {"analyzer": "eslint"}},
+        }))
+    });
+    let (_s, events, text) = turn_with(ctx, cfg)?;
+    ensure(
+        text.to_lowercase().contains("no issues"),
+        format!("answer: {text}"),
+    )?;
+    let last = ctx.requests().last().cloned().ok_or("no model request")?;
+    let tool_results: Vec<Value> = last["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "tool")
+        .cloned()
+        .collect();
+    ensure(tool_results.len() == 1, format!("tool results: {tool_results:?}"))?;
+    let sent = tool_results[0]["content"].to_string();
+    ensure(
+        !sent.contains("toolTelemetry") && !sent.contains("resultType"),
+        format!("the model got the structured result stringified: {sent}"),
+    )?;
+    let complete = events
+        .of_type("tool.execution_complete")
+        .first()
+        .cloned()
+        .ok_or("no tool.execution_complete")?;
+    ensure(
+        complete["data"]["success"] == true,
+        format!("tool.execution_complete: {complete}"),
+    )?;
+    let telemetry = &complete["data"]["toolTelemetry"];
+    ensure(
+        telemetry.is_null() || telemetry.as_object().is_some_and(|o| !o.is_empty()),
+        format!("toolTelemetry: {telemetry}"),
+    )
+}
+
+/// A tool with no parameters that answers with a `resultType` other than success.
+fn no_arg_tool(name: &str, description: &str) -> Value {
+    json!({"name": name, "description": description,
+           "parameters": {"type": "object", "properties": {}}})
+}
+
+fn should_handle_tool_result_with_rejected_resulttype(ctx: &Ctx) -> Result<(), String> {
+    let called = Arc::new(AtomicUsize::new(0));
+    let c = called.clone();
+    let cfg = ctx.config(json!({})).tool(
+        no_arg_tool("deploy_service", "Deploys a service"),
+        move |_| {
+            c.fetch_add(1, Ordering::SeqCst);
+            ToolOutcome::Result(json!({
+                "textResultForLlm": "Deployment rejected: policy violation - production deployments require approval",
+                "resultType": "rejected",
+            }))
+        },
+    );
+    let client = ctx.client();
+    let events = Events::default();
+    let session = ok(
+        client.create_session(&events.attach(cfg.approve_all())),
+        "create",
+    )?;
+    ok(session.send(&json!({"prompt": ctx.prompt(0)})), "send")?;
+    let complete = events.wait_for("tool.execution_complete", Duration::from_secs(60), |_| true)?;
+    ensure(called.load(Ordering::SeqCst) == 1, "deploy_service ran")?;
+    check_failed_result(&complete, "rejected", "Deployment rejected")?;
+    events.wait_for("session.idle", Duration::from_secs(60), |_| true)?;
+    Ok(())
+}
+
+fn check_failed_result(complete: &Value, code: &str, message: &str) -> Result<(), String> {
+    let d = &complete["data"];
+    ensure(
+        d["success"] == false
+            && d["error"]["code"] == code
+            && d["error"]["message"].as_str().is_some_and(|m| m.contains(message)),
+        format!("tool.execution_complete: {complete}"),
+    )
+}
+
+fn should_handle_tool_result_with_denied_resulttype(ctx: &Ctx) -> Result<(), String> {
+    let cfg = ctx.config(json!({})).tool(
+        no_arg_tool("access_secret", "A tool that returns a denied result"),
+        |_| {
+            ToolOutcome::Result(json!({
+                "resultType": "denied",
+                "textResultForLlm": "Access denied: insufficient permissions to read secrets",
+            }))
+        },
+    );
+    let (_s, events, text) = turn_with(ctx, cfg)?;
+    let complete = events
+        .of_type("tool.execution_complete")
+        .first()
+        .cloned()
+        .ok_or("no tool.execution_complete")?;
+    check_failed_result(&complete, "denied", "Access denied")?;
+    ensure(
+        text.to_lowercase().contains("access denied"),
+        format!("answer: {text}"),
+    )
 }
