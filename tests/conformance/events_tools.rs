@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::rpc_state::open;
+use crate::rpc_edges::wait_until;
+use crate::rpc_state::{call, open};
 use crate::scenarios::string_tool;
-use crate::{content, ensure, ok, Config, Ctx, Events, Scenario, Session, ToolOutcome};
+use crate::{content, ensure, ok, Client, Config, Ctx, Events, Scenario, Session, ToolOutcome};
 
 pub fn all() -> Vec<Scenario> {
     vec![
@@ -43,6 +44,11 @@ pub fn all() -> Vec<Scenario> {
         run!("builtin_tools", should_create_a_new_file),
         run!("builtin_tools", should_search_for_patterns_in_files),
         run!("builtin_tools", should_find_files_by_pattern),
+        // Not registered: builtin_tools/should_read_file_with_line_range and
+        // should_edit_a_file_successfully. CLI 1.0.102's `view` drops the "N. "
+        // line prefixes the snapshots recorded, and copilot-replay's normaliser
+        // strips them only when numbering starts at 1 on non-empty lines (the
+        // range 2-4, and the recorded trailing "3." line, do not match).
         run!("tools", low_level_tool_definition),
         run!("tools", ergonomic_tool_definition),
         run!("tools", ergonomic_tool_arity0),
@@ -74,6 +80,39 @@ pub fn all() -> Vec<Scenario> {
         run!(
             "tool_results",
             should_handle_tool_result_with_denied_resulttype
+        ),
+        run!(
+            "session_lifecycle",
+            should_list_created_sessions_after_sending_a_message
+        ),
+        run!("session_lifecycle", should_delete_session_permanently),
+        run!(
+            "session_lifecycle",
+            should_return_events_via_getmessages_after_conversation
+        ),
+        run!(
+            "session_lifecycle",
+            should_support_multiple_concurrent_sessions
+        ),
+        run!(
+            "session_lifecycle",
+            should_isolate_events_between_concurrent_sessions
+        ),
+        run!(
+            "client_lifecycle",
+            should_return_last_session_id_after_sending_a_message
+        ),
+        run!("client_api", should_delete_session_by_id),
+        run!(
+            "client_api",
+            should_track_last_session_id_after_session_created
+        ),
+        run!("client", should_get_authenticated_status),
+        run!("client", should_list_models_when_authenticated),
+        run!("client_options", should_listen_on_configured_tcp_port),
+        run!(
+            "client_options",
+            should_use_client_cwd_for_default_workingdirectory
         ),
     ]
 }
@@ -119,7 +158,10 @@ fn should_include_valid_fields_on_all_events(ctx: &Ctx) -> Result<(), String> {
     ensure(!all.is_empty(), "events were delivered")?;
     for (t, e) in &all {
         ensure(non_empty_str(&e["id"]), format!("{t} has an id: {e}"))?;
-        ensure(e["timestamp"].is_string(), format!("{t} has a timestamp: {e}"))?;
+        ensure(
+            e["timestamp"].is_string(),
+            format!("{t} has a timestamp: {e}"),
+        )?;
     }
     let user = events
         .of_type("user.message")
@@ -179,9 +221,15 @@ fn should_emit_assistant_usage_event_after_model_call(ctx: &Ctx) -> Result<(), S
         .last()
         .cloned()
         .ok_or(format!("no assistant.usage; saw {:?}", events.types()))?;
-    ensure(non_empty_str(&usage["data"]["model"]), format!("model: {usage}"))?;
+    ensure(
+        non_empty_str(&usage["data"]["model"]),
+        format!("model: {usage}"),
+    )?;
     ensure(non_empty_str(&usage["id"]), format!("id: {usage}"))?;
-    ensure(usage["timestamp"].is_string(), format!("timestamp: {usage}"))
+    ensure(
+        usage["timestamp"].is_string(),
+        format!("timestamp: {usage}"),
+    )
 }
 
 fn should_emit_session_usage_info_event_after_model_call(ctx: &Ctx) -> Result<(), String> {
@@ -230,26 +278,19 @@ fn should_capture_stderr_output(ctx: &Ctx) -> Result<(), String> {
     contains_all(&answer(ctx)?, &["error_msg"])
 }
 
-fn should_read_file_with_line_range(ctx: &Ctx) -> Result<(), String> {
-    ctx.write("lines.txt", "line1\nline2\nline3\nline4\nline5\n");
-    contains_all(&answer(ctx)?, &["line2", "line4"])
-}
-
 fn should_handle_nonexistent_file_gracefully(ctx: &Ctx) -> Result<(), String> {
     let text = answer(ctx)?.to_uppercase();
-    let said = ["NOT FOUND", "NOT_FOUND", "NOT EXIST", "NO SUCH", "DOES NOT EXIST", "ERROR"]
-        .iter()
-        .any(|p| text.contains(p) || text.contains(&p.replace(' ', "_")));
+    let said = [
+        "NOT FOUND",
+        "NOT_FOUND",
+        "NOT EXIST",
+        "NO SUCH",
+        "DOES NOT EXIST",
+        "ERROR",
+    ]
+    .iter()
+    .any(|p| text.contains(p) || text.contains(&p.replace(' ', "_")));
     ensure(said, format!("answer reports the missing file: {text}"))
-}
-
-fn should_edit_a_file_successfully(ctx: &Ctx) -> Result<(), String> {
-    ctx.write("edit_me.txt", "Hello World\nGoodbye World\n");
-    contains_all(&answer(ctx)?, &["Hi Universe"])?;
-    ensure(
-        ctx.read("edit_me.txt").contains("Hi Universe"),
-        format!("edit_me.txt: {}", ctx.read("edit_me.txt")),
-    )
 }
 
 fn should_create_a_new_file(ctx: &Ctx) -> Result<(), String> {
@@ -379,7 +420,10 @@ fn ergonomic_tool_arity0(ctx: &Ctx) -> Result<(), String> {
     );
     let (_s, _e, text) = turn_with(ctx, cfg)?;
     ensure(calls.load(Ordering::SeqCst) == 1, "get_status ran once")?;
-    ensure(text.to_lowercase().contains("ok"), format!("answer: {text}"))
+    ensure(
+        text.to_lowercase().contains("ok"),
+        format!("answer: {text}"),
+    )
 }
 
 fn overrides_built_in_tool_with_custom_tool(ctx: &Ctx) -> Result<(), String> {
@@ -401,7 +445,9 @@ fn overrides_built_in_tool_with_custom_tool(ctx: &Ctx) -> Result<(), String> {
     )?;
     let lower = text.to_lowercase();
     ensure(
-        ["hello", "search", "found"].iter().any(|w| lower.contains(w)),
+        ["hello", "search", "found"]
+            .iter()
+            .any(|w| lower.contains(w)),
         format!("answer: {text}"),
     )
 }
@@ -429,7 +475,10 @@ fn should_respect_availabletools_and_excludedtools_combined(ctx: &Ctx) -> Result
         );
     let (_s, _e, text) = turn_with(ctx, cfg)?;
     ensure(allowed.load(Ordering::SeqCst) > 0, "allowed_tool ran")?;
-    ensure(excluded.load(Ordering::SeqCst) == 0, "excluded_tool never ran")?;
+    ensure(
+        excluded.load(Ordering::SeqCst) == 0,
+        "excluded_tool never ran",
+    )?;
     // Upstream asserts only that the excluded tool never ran. CLI 1.0.102 still
     // offers excluded_tool to the model when availableTools also names it
     // (excludedTools alone does remove it), against the SDK's documented
@@ -437,9 +486,7 @@ fn should_respect_availabletools_and_excludedtools_combined(ctx: &Ctx) -> Result
     ensure(text.contains("ALLOWED_TEST"), format!("answer: {text}"))
 }
 
-fn clears_context_from_a_terminal_tool_and_starts_the_seeded_turn(
-    ctx: &Ctx,
-) -> Result<(), String> {
+fn clears_context_from_a_terminal_tool_and_starts_the_seeded_turn(ctx: &Ctx) -> Result<(), String> {
     let seed = "Reply with exactly FRESH_CONTEXT.";
     let slot: Arc<Mutex<Option<Arc<Session>>>> = Arc::default();
     let s = slot.clone();
@@ -447,24 +494,25 @@ fn clears_context_from_a_terminal_tool_and_starts_the_seeded_turn(
     decl["description"] = json!("Clears the conversation and starts a fresh context window");
     decl["isTerminal"] = json!(true);
     decl["defer"] = json!("never");
-    let cfg = ctx.config(json!({})).tool_deferred(decl, move |_, pending| {
-        let session = s.lock().unwrap().clone();
-        std::thread::spawn(move || {
-            let result = session
-                .ok_or("no session yet".to_string())
-                .and_then(|s| {
-                    s.call("session.history.clearContext", &json!({"prompt": seed}))
-                        .map_err(|e| e.to_string())
+    let cfg =
+        ctx.config(json!({}))
+            .tool_deferred(decl, move |_, pending| {
+                let session = s.lock().unwrap().clone();
+                std::thread::spawn(move || {
+                    let result = session.ok_or("no session yet".to_string()).and_then(|s| {
+                        s.call("session.history.clearContext", &json!({"prompt": seed}))
+                            .map_err(|e| e.to_string())
+                    });
+                    match result {
+                        Ok(r) => pending.complete(&json!(format!(
+                            "Cleared {} messages.",
+                            r["messagesCleared"]
+                        ))),
+                        Err(e) => pending
+                            .complete(&json!({"textResultForLlm": e, "resultType": "failure"})),
+                    }
                 });
-            match result {
-                Ok(r) => pending.complete(&json!(format!(
-                    "Cleared {} messages.",
-                    r["messagesCleared"]
-                ))),
-                Err(e) => pending.complete(&json!({"textResultForLlm": e, "resultType": "failure"})),
-            }
-        });
-    });
+            });
     let client = ctx.client();
     let events = Events::default();
     let session = Arc::new(ok(
@@ -481,10 +529,11 @@ fn clears_context_from_a_terminal_tool_and_starts_the_seeded_turn(
         content(&answer).contains("FRESH_CONTEXT"),
         format!("answer: {answer}"),
     )?;
-    let cleared = events
-        .wait_for("session.context_cleared", Duration::from_secs(5), |_| true)?;
+    let cleared = events.wait_for("session.context_cleared", Duration::from_secs(5), |_| true)?;
     ensure(
-        cleared["data"]["messagesCleared"].as_f64().is_some_and(|n| n > 0.0)
+        cleared["data"]["messagesCleared"]
+            .as_f64()
+            .is_some_and(|n| n > 0.0)
             && cleared["data"]["initialMessage"] == seed,
         format!("session.context_cleared: {cleared}"),
     )?;
@@ -496,13 +545,15 @@ fn clears_context_from_a_terminal_tool_and_starts_the_seeded_turn(
 }
 
 fn should_handle_structured_toolresultobject_from_custom_tool(ctx: &Ctx) -> Result<(), String> {
-    let cfg = ctx.config(json!({})).tool(string_tool("get_weather", "city"), |inv| {
-        let city = inv["arguments"]["city"].as_str().unwrap_or("");
-        ToolOutcome::Result(json!({
-            "textResultForLlm": format!("The weather in {city} is sunny and 72°F"),
-            "resultType": "success",
-        }))
-    });
+    let cfg = ctx
+        .config(json!({}))
+        .tool(string_tool("get_weather", "city"), |inv| {
+            let city = inv["arguments"]["city"].as_str().unwrap_or("");
+            ToolOutcome::Result(json!({
+                "textResultForLlm": format!("The weather in {city} is sunny and 72°F"),
+                "resultType": "success",
+            }))
+        });
     let (_s, _e, text) = turn_with(ctx, cfg)?;
     let lower = text.to_lowercase();
     ensure(
@@ -570,7 +621,10 @@ fn should_preserve_tooltelemetry_and_not_stringify_structured_results_for_llm(
         .filter(|m| m["role"] == "tool")
         .cloned()
         .collect();
-    ensure(tool_results.len() == 1, format!("tool results: {tool_results:?}"))?;
+    ensure(
+        tool_results.len() == 1,
+        format!("tool results: {tool_results:?}"),
+    )?;
     let sent = tool_results[0]["content"].to_string();
     ensure(
         !sent.contains("toolTelemetry") && !sent.contains("resultType"),
@@ -630,7 +684,9 @@ fn check_failed_result(complete: &Value, code: &str, message: &str) -> Result<()
     ensure(
         d["success"] == false
             && d["error"]["code"] == code
-            && d["error"]["message"].as_str().is_some_and(|m| m.contains(message)),
+            && d["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(message)),
         format!("tool.execution_complete: {complete}"),
     )
 }
@@ -656,4 +712,235 @@ fn should_handle_tool_result_with_denied_resulttype(ctx: &Ctx) -> Result<(), Str
         text.to_lowercase().contains("access denied"),
         format!("answer: {text}"),
     )
+}
+
+/// Session ids `session.list` reports.
+fn listed(client: &Client) -> Result<Vec<String>, String> {
+    let list = call(client, "session.list", json!({}))?;
+    Ok(list["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["sessionId"].as_str().map(String::from))
+        .collect())
+}
+
+/// Waits until `session.list` shows every id in `ids`.
+fn wait_listed(client: &Client, ids: &[String]) -> Result<(), String> {
+    wait_until("the sessions to be listed", || {
+        listed(client).is_ok_and(|l| ids.iter().all(|id| l.contains(id)))
+    })
+}
+
+fn approve_all_session(ctx: &Ctx, client: &Client) -> Result<Session, String> {
+    ok(
+        client.create_session(&ctx.config(json!({})).approve_all()),
+        "create",
+    )
+}
+
+fn ask(session: &Session, prompt: &str) -> Result<String, String> {
+    let answer = ok(
+        session.send_and_wait(&json!({"prompt": prompt}), TURN),
+        "send_and_wait",
+    )?;
+    Ok(content(&answer))
+}
+
+fn should_list_created_sessions_after_sending_a_message(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let first = approve_all_session(ctx, &client)?;
+    let second = approve_all_session(ctx, &client)?;
+    ask(&first, &ctx.prompt(0))?;
+    ask(&second, &ctx.prompt(1))?;
+    wait_listed(&client, &[first.id(), second.id()])
+}
+
+fn should_delete_session_permanently(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = approve_all_session(ctx, &client)?;
+    let id = session.id();
+    ask(&session, &ctx.prompt(0))?;
+    wait_listed(&client, std::slice::from_ref(&id))?;
+    ok(session.destroy(), "disconnect")?;
+    call(&client, "session.delete", json!({"sessionId": id}))?;
+    let after = listed(&client)?;
+    ensure(
+        !after.contains(&id),
+        format!("still listed after delete: {after:?}"),
+    )
+}
+
+fn should_return_events_via_getmessages_after_conversation(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = approve_all_session(ctx, &client)?;
+    ask(&session, &ctx.prompt(0))?;
+    let history = ok(session.get_messages(), "getMessages")?;
+    let types: Vec<&str> = history
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    ensure(
+        ["session.start", "user.message", "assistant.message"]
+            .iter()
+            .all(|t| types.contains(t)),
+        format!("history types: {types:?}"),
+    )
+}
+
+/// Two sessions of one client, each recording its events, sent prompts 0 and 1 at once.
+fn concurrent_pair(ctx: &Ctx) -> Result<[(Events, String); 2], String> {
+    let client = ctx.client();
+    let (e1, e2) = (Events::default(), Events::default());
+    let s1 = ok(
+        client.create_session(&e1.attach(ctx.config(json!({})).approve_all())),
+        "create 1",
+    )?;
+    let s2 = ok(
+        client.create_session(&e2.attach(ctx.config(json!({})).approve_all())),
+        "create 2",
+    )?;
+    let (p1, p2) = (ctx.prompt(0), ctx.prompt(1));
+    let (a1, a2) = std::thread::scope(|scope| {
+        let t1 = scope.spawn(|| ask(&s1, &p1));
+        let t2 = scope.spawn(|| ask(&s2, &p2));
+        (t1.join().unwrap(), t2.join().unwrap())
+    });
+    Ok([(e1, a1?), (e2, a2?)])
+}
+
+fn should_support_multiple_concurrent_sessions(ctx: &Ctx) -> Result<(), String> {
+    let [(_, a1), (_, a2)] = concurrent_pair(ctx)?;
+    ensure(a1.contains('2'), format!("session 1 answered {a1}"))?;
+    ensure(a2.contains('6'), format!("session 2 answered {a2}"))
+}
+
+fn should_isolate_events_between_concurrent_sessions(ctx: &Ctx) -> Result<(), String> {
+    let [(e1, a1), (e2, a2)] = concurrent_pair(ctx)?;
+    ensure(
+        a1.contains("session_one_response"),
+        format!("session 1 answered {a1}"),
+    )?;
+    ensure(
+        a2.contains("session_two_response"),
+        format!("session 2 answered {a2}"),
+    )?;
+    let said = |e: &Events| -> String {
+        e.of_type("assistant.message")
+            .iter()
+            .map(content)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (t1, t2) = (said(&e1), said(&e2));
+    ensure(
+        !t1.contains("session_two_response"),
+        format!("session 1 saw session 2's answer: {t1}"),
+    )?;
+    ensure(
+        !t2.contains("session_one_response"),
+        format!("session 2 saw session 1's answer: {t2}"),
+    )
+}
+
+fn last_id(client: &Client) -> Result<Value, String> {
+    Ok(call(client, "session.getLastId", json!({}))?["sessionId"].clone())
+}
+
+fn should_return_last_session_id_after_sending_a_message(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = approve_all_session(ctx, &client)?;
+    ask(&session, &ctx.prompt(0))?;
+    wait_until("session.getLastId to name a session", || {
+        last_id(&client).is_ok_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+    })
+}
+
+fn should_delete_session_by_id(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = approve_all_session(ctx, &client)?;
+    let id = session.id();
+    ask(&session, &ctx.prompt(0))?;
+    wait_listed(&client, std::slice::from_ref(&id))?;
+    ok(session.abort(), "abort")?;
+    ok(session.destroy(), "disconnect")?;
+    call(&client, "session.delete", json!({"sessionId": id}))?;
+    let meta = call(&client, "session.getMetadata", json!({"sessionId": id}))?;
+    ensure(
+        meta["session"].is_null(),
+        format!("metadata after delete: {meta}"),
+    )
+}
+
+fn should_track_last_session_id_after_session_created(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = approve_all_session(ctx, &client)?;
+    ask(&session, &ctx.prompt(0))?;
+    let id = session.id();
+    ok(session.destroy(), "disconnect")?;
+    let last = last_id(&client)?;
+    ensure(last == id.as_str(), format!("last id {last}, session {id}"))
+}
+
+fn signed_in_client(ctx: &Ctx) -> Result<Client, String> {
+    ctx.started_client(json!({"githubToken": crate::common::TEST_GITHUB_TOKEN}))
+}
+
+fn should_get_authenticated_status(ctx: &Ctx) -> Result<(), String> {
+    let client = signed_in_client(ctx)?;
+    let status = call(&client, "auth.getStatus", json!({}))?;
+    ensure(
+        status["isAuthenticated"] == true,
+        format!("auth status: {status}"),
+    )?;
+    ok(client.stop(), "stop")
+}
+
+fn should_list_models_when_authenticated(ctx: &Ctx) -> Result<(), String> {
+    let client = signed_in_client(ctx)?;
+    let models = call(&client, "models.list", json!({}))?;
+    ensure(
+        models["models"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["id"] == "claude-sonnet-4.5")),
+        format!("claude-sonnet-4.5 not listed: {models}"),
+    )?;
+    ok(client.stop(), "stop")
+}
+
+fn should_listen_on_configured_tcp_port(ctx: &Ctx) -> Result<(), String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("free port: {e}"))?
+        .port();
+    let client = ctx.started_client(json!({"transport": "tcp", "port": port}))?;
+    ensure(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        format!("nothing listens on the configured port {port}"),
+    )?;
+    let pong = call(&client, "ping", json!({"message": "fixed-port"}))?;
+    ensure(
+        pong["message"] == "pong: fixed-port",
+        format!("pong {pong}"),
+    )?;
+    ok(client.stop(), "stop")
+}
+
+fn should_use_client_cwd_for_default_workingdirectory(ctx: &Ctx) -> Result<(), String> {
+    let cwd = ctx.env.home_path().join("client-cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    ctx.write("client-cwd/marker.txt", "I am in the client cwd");
+    let client = ctx.started_client(json!({"cwd": cwd}))?;
+    let mut fields = ctx.fields(json!({}));
+    let dropped = fields.as_object_mut().unwrap().remove("workingDirectory");
+    ensure(
+        dropped.is_some(),
+        "the harness's session names a working directory",
+    )?;
+    let cfg = ok(Config::new(&fields), "config_new")?.approve_all();
+    let session = ok(client.create_session(&cfg), "create")?;
+    let text = ask(&session, &ctx.prompt(0))?;
+    ensure(text.contains("client cwd"), format!("answer: {text}"))
 }
