@@ -114,6 +114,17 @@ pub fn all() -> Vec<Scenario> {
             "client_options",
             should_use_client_cwd_for_default_workingdirectory
         ),
+        run!("abort", should_abort_during_active_streaming),
+        // Not registered: ask_user/ask_user_does_not_block_sibling_tool_call_in_same_turn.
+        // Its handler must wait for the sibling tool before answering; the C ABI
+        // allows that (answer the copilot_request later, from another thread), but
+        // abi.rs only wraps synchronous request handlers, and a handler that blocks
+        // holds the client's single callback thread, so set_marker's callback
+        // cannot run until it returns (observed: the 20 s wait timed out).
+        run!(
+            "streaming_fidelity",
+            should_emit_streaming_deltas_with_reasoning_effort_configured
+        ),
     ]
 }
 
@@ -313,8 +324,9 @@ fn should_find_files_by_pattern(ctx: &Ctx) -> Result<(), String> {
     contains_all(&answer(ctx)?, &["index.ts"])
 }
 
-/// Runs prompt 0 in a session built from `cfg` (approve-all added, events recorded).
-fn turn_with(ctx: &Ctx, cfg: Config) -> Result<(Session, Events, String), String> {
+/// Runs prompt 0 in a session built from `cfg` (approve-all added, events
+/// recorded); the client comes back too, as the session's calls need it alive.
+fn turn_with(ctx: &Ctx, cfg: Config) -> Result<(Client, Session, Events, String), String> {
     let client = ctx.client();
     let events = Events::default();
     let session = ok(
@@ -325,9 +337,7 @@ fn turn_with(ctx: &Ctx, cfg: Config) -> Result<(Session, Events, String), String
         session.send_and_wait(&json!({"prompt": ctx.prompt(0)}), TURN),
         "send_and_wait",
     )?;
-    // The client outlives the session's turn; dropping it here ends the CLI.
-    drop(client);
-    Ok((session, events, content(&answer)))
+    Ok((client, session, events, content(&answer)))
 }
 
 fn enum_tool(name: &str, description: &str, param: &str, values: &[&str]) -> Value {
@@ -372,7 +382,7 @@ fn phase_and_search(
                 other => ToolOutcome::Fail(format!("expected keyword 'copilot', got {other:?}")),
             },
         );
-    let (_s, _e, text) = turn_with(ctx, cfg)?;
+    let (_c, _s, _e, text) = turn_with(ctx, cfg)?;
     let phase = phase.lock().unwrap().clone();
     Ok((text, phase))
 }
@@ -418,7 +428,7 @@ fn ergonomic_tool_arity0(ctx: &Ctx) -> Result<(), String> {
             ToolOutcome::Result(json!("Status: OK"))
         },
     );
-    let (_s, _e, text) = turn_with(ctx, cfg)?;
+    let (_c, _s, _e, text) = turn_with(ctx, cfg)?;
     ensure(calls.load(Ordering::SeqCst) == 1, "get_status ran once")?;
     ensure(
         text.to_lowercase().contains("ok"),
@@ -437,7 +447,7 @@ fn overrides_built_in_tool_with_custom_tool(ctx: &Ctx) -> Result<(), String> {
         q.lock().unwrap().push(query.clone());
         ToolOutcome::Result(json!(format!("CUSTOM_GREP_RESULT: {query}")))
     });
-    let (_s, _e, text) = turn_with(ctx, cfg)?;
+    let (_c, _s, _e, text) = turn_with(ctx, cfg)?;
     let queries = queries.lock().unwrap().clone();
     ensure(
         queries == ["hello"],
@@ -473,7 +483,7 @@ fn should_respect_availabletools_and_excludedtools_combined(ctx: &Ctx) -> Result
                 ToolOutcome::Result(json!("EXCLUDED_RESULT"))
             },
         );
-    let (_s, _e, text) = turn_with(ctx, cfg)?;
+    let (_c, _s, _e, text) = turn_with(ctx, cfg)?;
     ensure(allowed.load(Ordering::SeqCst) > 0, "allowed_tool ran")?;
     ensure(
         excluded.load(Ordering::SeqCst) == 0,
@@ -554,7 +564,7 @@ fn should_handle_structured_toolresultobject_from_custom_tool(ctx: &Ctx) -> Resu
                 "resultType": "success",
             }))
         });
-    let (_s, _e, text) = turn_with(ctx, cfg)?;
+    let (_c, _s, _e, text) = turn_with(ctx, cfg)?;
     let lower = text.to_lowercase();
     ensure(
         lower.contains("sunny") || lower.contains("72"),
@@ -588,7 +598,7 @@ fn should_pass_validated_zod_parameters_to_tool_handler(ctx: &Ctx) -> Result<(),
         };
         ToolOutcome::Result(json!(r.to_string()))
     });
-    let (_s, _e, text) = turn_with(ctx, cfg)?;
+    let (_c, _s, _e, text) = turn_with(ctx, cfg)?;
     let args = seen.lock().unwrap().clone();
     ensure(
         args["a"].is_number() && args["b"].is_number() && args["operation"] == "add",
@@ -608,7 +618,7 @@ fn should_preserve_tooltelemetry_and_not_stringify_structured_results_for_llm(
             "toolTelemetry": {"metrics": {"analysisTimeMs": 150}, "properties": {"analyzer": "eslint"}},
         }))
     });
-    let (_s, events, text) = turn_with(ctx, cfg)?;
+    let (_c, _s, events, text) = turn_with(ctx, cfg)?;
     ensure(
         text.to_lowercase().contains("no issues"),
         format!("answer: {text}"),
@@ -701,7 +711,7 @@ fn should_handle_tool_result_with_denied_resulttype(ctx: &Ctx) -> Result<(), Str
             }))
         },
     );
-    let (_s, events, text) = turn_with(ctx, cfg)?;
+    let (_c, _s, events, text) = turn_with(ctx, cfg)?;
     let complete = events
         .of_type("tool.execution_complete")
         .first()
@@ -943,4 +953,46 @@ fn should_use_client_cwd_for_default_workingdirectory(ctx: &Ctx) -> Result<(), S
     let session = ok(client.create_session(&cfg), "create")?;
     let text = ask(&session, &ctx.prompt(0))?;
     ensure(text.contains("client cwd"), format!("answer: {text}"))
+}
+
+fn should_abort_during_active_streaming(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session, events) = open(ctx, json!({"streaming": true}))?;
+    ok(session.send(&json!({"prompt": ctx.prompt(0)})), "send")?;
+    events.wait_for("assistant.message_delta", Duration::from_secs(60), |_| true)?;
+    ok(session.abort(), "abort mid-stream")?;
+    ok(
+        session.send(&json!({"prompt": ctx.prompt(1)})),
+        "send after abort",
+    )?;
+    let recovered = events.wait_for("assistant.message", Duration::from_secs(60), |m| {
+        content(m).to_lowercase().contains("abort_recovery_ok")
+    })?;
+    ensure(
+        content(&recovered)
+            .to_lowercase()
+            .contains("abort_recovery_ok"),
+        format!("recovery answer: {recovered}"),
+    )
+}
+
+fn should_emit_streaming_deltas_with_reasoning_effort_configured(ctx: &Ctx) -> Result<(), String> {
+    let cfg = ctx.config(json!({"model": "gpt-5.4", "streaming": true, "reasoningEffort": "high"}));
+    let (_c, session, events, text) = turn_with(ctx, cfg)?;
+    ensure(
+        !events.of_type("assistant.message_delta").is_empty(),
+        format!("no assistant.message_delta; saw {:?}", events.types()),
+    )?;
+    ensure(text.contains("255"), format!("answer: {text}"))?;
+    let history = ok(session.get_messages(), "getMessages")?;
+    let start = history
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["type"] == "session.start")
+        .cloned()
+        .ok_or("no session.start in history")?;
+    ensure(
+        start["data"]["reasoningEffort"] == "high",
+        format!("session.start: {start}"),
+    )
 }
