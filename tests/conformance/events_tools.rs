@@ -125,6 +125,11 @@ pub fn all() -> Vec<Scenario> {
             "streaming_fidelity",
             should_emit_streaming_deltas_with_reasoning_effort_configured
         ),
+        run!(
+            "session_todos_changed",
+            fires_session_todos_changed_and_exposes_rows_and_dependencies
+        ),
+        run!("rewind", should_restore_tracked_file_and_conversation),
     ]
 }
 
@@ -994,5 +999,115 @@ fn should_emit_streaming_deltas_with_reasoning_effort_configured(ctx: &Ctx) -> R
     ensure(
         start["data"]["reasoningEffort"] == "high",
         format!("session.start: {start}"),
+    )
+}
+
+fn fires_session_todos_changed_and_exposes_rows_and_dependencies(ctx: &Ctx) -> Result<(), String> {
+    let (_c, session, events) = open(ctx, json!({}))?;
+    ok(
+        session.send_and_wait(&json!({"prompt": ctx.prompt(0)}), TURN),
+        "send_and_wait",
+    )?;
+    events.wait_for("session.todos_changed", Duration::from_secs(10), |_| true)?;
+    let result = call(
+        &session,
+        "session.plan.readSqlTodosWithDependencies",
+        json!({}),
+    )?;
+    let mut ids: Vec<&str> = result["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    ids.sort();
+    ensure(ids == ["alpha", "beta"], format!("rows: {result}"))?;
+    ensure(
+        result["dependencies"].as_array().is_some_and(|d| {
+            d.iter()
+                .any(|d| d["todoId"] == "beta" && d["dependsOn"] == "alpha")
+        }),
+        format!("dependencies: {result}"),
+    )
+}
+
+fn same_file(actual: &Value, expected: &std::path::Path) -> bool {
+    let canon = |p: &std::path::Path| {
+        p.parent()
+            .and_then(|d| d.canonicalize().ok())
+            .map(|d| d.join(p.file_name().unwrap_or_default()))
+            .unwrap_or_else(|| p.to_path_buf())
+    };
+    actual
+        .as_str()
+        .is_some_and(|a| canon(std::path::Path::new(a)) == canon(expected))
+}
+
+fn should_restore_tracked_file_and_conversation(ctx: &Ctx) -> Result<(), String> {
+    let file = ctx.env.home_path().join("rewind-sdk.txt");
+    let (_c, session, _e) = open(
+        ctx,
+        json!({"model": "claude-sonnet-4.5", "enableFileChangeTracking": true}),
+    )?;
+    let answer = ok(
+        session.send_and_wait(&json!({"prompt": ctx.prompt(0)}), TURN),
+        "send_and_wait",
+    )?;
+    ensure(
+        content(&answer) == "SDK_REWIND_DONE",
+        format!("answer: {answer}"),
+    )?;
+    ensure(
+        ctx.read("rewind-sdk.txt") == "SDK rewind content",
+        format!("file content: {:?}", ctx.read("rewind-sdk.txt")),
+    )?;
+    let list = || call(&session, "session.history.listRewindPoints", json!({}));
+    wait_until("a rewind point that can restore files", || {
+        list().is_ok_and(|p| {
+            p["unavailableReason"].is_null() && p["points"][0]["canRestoreFiles"] == true
+        })
+    })?;
+    let points = list()?;
+    ensure(
+        points["fileChangeTrackingEnabled"] == true
+            && points["points"].as_array().is_some_and(|p| p.len() == 1)
+            && points["points"][0]["fileCount"] == 1,
+        format!("rewind points: {points}"),
+    )?;
+    let event_id = points["points"][0]["eventId"].clone();
+    let preview = call(
+        &session,
+        "session.history.previewRewind",
+        json!({"eventId": event_id}),
+    )?;
+    ensure(
+        preview["available"] == true
+            && preview["files"].as_array().is_some_and(|f| f.len() == 1)
+            && same_file(&preview["files"][0]["path"], &file),
+        format!("preview: {preview}"),
+    )?;
+    let rewind = call(
+        &session,
+        "session.history.rewind",
+        json!({"eventId": event_id, "mode": "conversation-and-files"}),
+    )?;
+    ensure(
+        rewind["outcome"] == "success"
+            && rewind["eventsRemoved"].as_f64().is_some_and(|n| n > 0.0)
+            && rewind["restoredFiles"]
+                .as_array()
+                .is_some_and(|f| f.len() == 1)
+            && same_file(&rewind["restoredFiles"][0], &file),
+        format!("rewind: {rewind}"),
+    )?;
+    ensure(!file.exists(), "the created file is gone after the rewind")?;
+    let history = ok(session.get_messages(), "getMessages")?;
+    ensure(
+        !history
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["id"] == event_id),
+        "the rewind point's event is gone from the history",
     )
 }
