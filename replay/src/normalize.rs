@@ -48,6 +48,26 @@ static SHELL_EXIT: LazyLock<Regex> = LazyLock::new(|| {
 });
 static MANY_NEWLINES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\n{5,}").unwrap());
 
+/// Tool results the CLI itself writes, whose wording changed between CLI
+/// versions: each newer form is rewritten to the one the recordings hold.
+static CLI_WORDING: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    [
+        // A denied permission that nobody could answer (1.0.102 adds a sentence).
+        (
+            r"(Permission denied and could not request permission from user)\. Copilot needed the user's approval and no one could answer\.",
+            "$1",
+        ),
+        // A tool call orphaned by an interrupted turn.
+        (
+            r"(?s)^Tool execution was interrupted before a result was recorded\..*",
+            "The execution of this tool, or a previous tool was interrupted.",
+        ),
+    ]
+    .into_iter()
+    .map(|(p, r)| (Regex::new(p).expect("static regex"), r))
+    .collect()
+});
+
 /// Strips what the CLI adds to user text (timestamps, reminders, plan markers).
 pub fn user_text(content: &str) -> String {
     let mut s = content.to_string();
@@ -75,21 +95,33 @@ pub fn tool_result(content: &str) -> String {
     }
 }
 
-/// `view` output: CLI versions differ in prefixing each line with "N. ".
+/// `view` output: CLI versions differ in prefixing each line with "N. ",
+/// counting from the first line shown (a line range starts past 1); an empty
+/// line is then a bare "N.".
 fn strip_line_numbers(content: &str) -> String {
     let lines: Vec<&str> = content.lines().collect();
-    let numbered = !lines.is_empty()
-        && lines
-            .iter()
-            .enumerate()
-            .all(|(i, l)| l.starts_with(&format!("{}. ", i + 1)) || l.trim().is_empty());
-    if !numbered {
+    let first = lines
+        .first()
+        .and_then(|l| l.split_once('.'))
+        .and_then(|(n, _)| n.parse::<usize>().ok());
+    let Some(first) = first else {
+        return content.trim_end().to_string();
+    };
+    fn strip(n: usize, l: &str) -> Option<&str> {
+        l.strip_prefix(&format!("{n}. "))
+            .or_else(|| (l.trim_end() == format!("{n}.")).then_some(""))
+    }
+    if !lines
+        .iter()
+        .enumerate()
+        .all(|(i, l)| strip(first + i, l).is_some() || l.trim().is_empty())
+    {
         return content.trim_end().to_string();
     }
     lines
         .iter()
         .enumerate()
-        .map(|(i, l)| l.strip_prefix(&format!("{}. ", i + 1)).unwrap_or(l))
+        .map(|(i, l)| strip(first + i, l).unwrap_or(l))
         .collect::<Vec<_>>()
         .join("\n")
         .trim_end()
@@ -105,7 +137,10 @@ fn tool_result_variants(tool: &str, content: &str) -> String {
     } else {
         content
     };
-    let s = AVAILABLE_TOOLS.replace_all(content, "$1");
+    let mut s = AVAILABLE_TOOLS.replace_all(content, "$1").into_owned();
+    for (re, rep) in CLI_WORDING.iter() {
+        s = re.replace_all(&s, *rep).into_owned();
+    }
     let s = LARGE_OUTPUT.replace_all(&s, "PLACEHOLDER-copilot-tool-output-PLACEHOLDER");
     SHELL_EXIT
         .replace_all(&s, "<exited with exit code $1>")
@@ -413,6 +448,30 @@ mod tests {
             "Hello\nWorld"
         );
         assert_eq!(tool_result_variants("other", "1. Hello"), "1. Hello");
+        // A line range numbers from its first line; an empty line is a bare "N.".
+        assert_eq!(tool_result_variants("view", "2. b\n3. c\n4."), "b\nc");
+        assert_eq!(tool_result_variants("view", "b\nc"), "b\nc");
+    }
+
+    #[test]
+    fn cli_authored_results_match_across_cli_versions() {
+        let denied = "Permission denied and could not request permission from user";
+        assert_eq!(
+            tool_result_variants(
+                "bash",
+                &format!("{denied}. Copilot needed the user's approval and no one could answer.")
+            ),
+            denied
+        );
+        let interrupted = "The execution of this tool, or a previous tool was interrupted.";
+        assert_eq!(
+            tool_result_variants(
+                "lookup",
+                "Tool execution was interrupted before a result was recorded. Its effects may be absent."
+            ),
+            interrupted
+        );
+        assert_eq!(tool_result_variants("lookup", interrupted), interrupted);
     }
 
     #[test]

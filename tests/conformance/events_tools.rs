@@ -44,11 +44,8 @@ pub fn all() -> Vec<Scenario> {
         run!("builtin_tools", should_create_a_new_file),
         run!("builtin_tools", should_search_for_patterns_in_files),
         run!("builtin_tools", should_find_files_by_pattern),
-        // Not registered: builtin_tools/should_read_file_with_line_range and
-        // should_edit_a_file_successfully. CLI 1.0.102's `view` drops the "N. "
-        // line prefixes the snapshots recorded, and copilot-replay's normaliser
-        // strips them only when numbering starts at 1 on non-empty lines (the
-        // range 2-4, and the recorded trailing "3." line, do not match).
+        run!("builtin_tools", should_read_file_with_line_range),
+        run!("builtin_tools", should_edit_a_file_successfully),
         run!("tools", low_level_tool_definition),
         run!("tools", ergonomic_tool_definition),
         run!("tools", ergonomic_tool_arity0),
@@ -321,6 +318,20 @@ fn should_create_a_new_file(ctx: &Ctx) -> Result<(), String> {
     ensure(
         ctx.read("new_file.txt").contains("Created by test"),
         format!("new_file.txt: {}", ctx.read("new_file.txt")),
+    )
+}
+
+fn should_read_file_with_line_range(ctx: &Ctx) -> Result<(), String> {
+    ctx.write("lines.txt", "line1\nline2\nline3\nline4\nline5\n");
+    contains_all(&answer(ctx)?, &["line2", "line4"])
+}
+
+fn should_edit_a_file_successfully(ctx: &Ctx) -> Result<(), String> {
+    ctx.write("edit_me.txt", "Hello World\nGoodbye World\n");
+    contains_all(&answer(ctx)?, &["Hi Universe"])?;
+    ensure(
+        ctx.read("edit_me.txt").contains("Hi Universe"),
+        format!("edit_me.txt: {}", ctx.read("edit_me.txt")),
     )
 }
 

@@ -37,6 +37,18 @@ pub fn all() -> Vec<Scenario> {
             "permissions",
             should_handle_concurrent_permission_requests_from_parallel_tools
         ),
+        run!(
+            "permissions",
+            should_deny_tool_operations_when_handler_explicitly_denies
+        ),
+        run!(
+            "permissions",
+            should_deny_tool_operations_when_handler_explicitly_denies_after_resume
+        ),
+        run!(
+            "permissions",
+            should_handle_permission_handler_errors_gracefully
+        ),
     ]
 }
 
@@ -99,10 +111,6 @@ fn denied_run(ctx: &Ctx, session: &Session, events: &Events) -> Result<(), Strin
     )
 }
 
-// Not registered yet: CLI 1.0.102 appends "Copilot needed the user's approval
-// and no one could answer." to the recorded denial ("Permission denied and could
-// not request permission from user"), so the next model request matches nothing.
-#[allow(dead_code)]
 fn should_deny_tool_operations_when_handler_explicitly_denies(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
     let (cfg, events, _) = recording(ctx, Some(json!({"kind": "user-not-available"})));
@@ -110,10 +118,6 @@ fn should_deny_tool_operations_when_handler_explicitly_denies(ctx: &Ctx) -> Resu
     denied_run(ctx, &session, &events)
 }
 
-// Not registered yet: CLI 1.0.102 appends "Copilot needed the user's approval
-// and no one could answer." to the recorded denial ("Permission denied and could
-// not request permission from user"), so the next model request matches nothing.
-#[allow(dead_code)]
 fn should_deny_tool_operations_when_handler_explicitly_denies_after_resume(
     ctx: &Ctx,
 ) -> Result<(), String> {
@@ -142,10 +146,6 @@ fn should_resume_session_with_permission_handler(ctx: &Ctx) -> Result<(), String
     ensure(asked > 0, "the resumed session asked its handler")
 }
 
-// Not registered yet: CLI 1.0.102 appends "Copilot needed the user's approval
-// and no one could answer." to the recorded denial ("Permission denied and could
-// not request permission from user"), so the next model request matches nothing.
-#[allow(dead_code)]
 /// C has no exceptions: a handler that fails frees the request unanswered,
 /// which the library reports to the CLI as a denial.
 fn should_handle_permission_handler_errors_gracefully(ctx: &Ctx) -> Result<(), String> {
