@@ -514,7 +514,9 @@ const char *copilot_permission_request_json(const copilot_permission_request *re
  * - `request`: consumed in every case.
  * - `decision_json`: a decision object: `{"kind":"approve-once"}`,
  *   `{"kind":"approve-for-session"}`, `{"kind":"reject","feedback"?: string}`,
- *   `{"kind":"user-not-available"}`.
+ *   `{"kind":"user-not-available"}`, or `{"kind":"no-result"}`: answer nothing, leaving
+ *   the request pending for another client or a later
+ *   `session.permissions.handlePendingPermissionRequest` (as the official SDKs' "no-result").
  *
  * Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL or
  * already answered), `COPILOT_ERR_INVALID_JSON` (not an object with a string `kind`); on error the

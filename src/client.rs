@@ -108,6 +108,7 @@ impl Connection {
         if let Some(task) = self.reader.lock().take() {
             task.abort();
         }
+        self.peer.drop_writer();
     }
 }
 

@@ -168,10 +168,14 @@ impl PermissionRequest {
     }
 
     /// Answers with a decision object, e.g. `{"kind":"approve-once"}` or
-    /// `{"kind":"reject","feedback":"..."}`.
+    /// `{"kind":"reject","feedback":"..."}`. `{"kind":"no-result"}` sends nothing:
+    /// the request stays pending for another client, or for a later
+    /// `session.permissions.handlePendingPermissionRequest`.
     pub fn respond(mut self, decision: Value) {
         if let Some(r) = self.responder.take() {
-            r.send(json!({ "result": decision }));
+            if decision.get("kind").and_then(Value::as_str) != Some("no-result") {
+                r.send(json!({ "result": decision }));
+            }
         }
     }
 }

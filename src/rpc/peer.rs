@@ -273,9 +273,13 @@ impl RpcPeer {
                 Ok(n) => {
                     // The socket is full: finish in order, still holding the lock.
                     let rest = frame[n..].to_vec();
+                    let peer = self.clone();
                     runtime.spawn(async move {
                         if let Some(w) = guard.as_mut() {
                             let _ = w.write_all(&rest).await;
+                        }
+                        if peer.is_closed() {
+                            guard.take();
                         }
                     });
                 }
@@ -343,6 +347,10 @@ impl RpcPeer {
             writer.flush().await
         }
         .await;
+        if self.is_closed() {
+            // Closed while we wrote: `drop_writer` could not take it then.
+            w.take();
+        }
         res.map_err(|e| {
             let closed = self.state.lock().closed.clone();
             closed
@@ -354,6 +362,15 @@ impl RpcPeer {
     pub async fn close_writer(&self) {
         if let Some(mut w) = self.writer.lock().await.take() {
             let _ = w.shutdown().await;
+        }
+    }
+
+    /// Drops our writing half without waiting (after the write in flight, if
+    /// any), so a socket closes as soon as the reader is gone too: the server
+    /// sees this client leave at once. Call after `fail_all`.
+    pub fn drop_writer(&self) {
+        if let Ok(mut w) = self.writer.try_lock() {
+            w.take();
         }
     }
 

@@ -27,6 +27,7 @@ mod lifecycle;
 mod mcp_agents;
 mod more_scenarios;
 mod permissions;
+mod resume_pending;
 mod rpc_agents;
 mod rpc_edges;
 mod rpc_server;
@@ -100,6 +101,30 @@ impl Ctx {
     /// A started client with the harness's options plus `extra` (transport, env, ...).
     pub fn started_client(&self, extra: Value) -> Result<Client, String> {
         let mut options = self.env.client_options();
+        if let (Some(o), Value::Object(e)) = (options.as_object_mut(), extra) {
+            o.extend(e);
+        }
+        let client = ok(Client::new(&options), "client_new")?;
+        ok(client.start(), "start")?;
+        Ok(client)
+    }
+
+    /// A client that spawns the CLI as a TCP server other clients can join:
+    /// returns it and the URL (`localhost:<port>`) to give them.
+    pub fn tcp_server(&self, token: &str) -> Result<(Client, String), String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let server = self.started_client(
+            serde_json::json!({"transport": "tcp", "port": port, "connectionToken": token}),
+        )?;
+        Ok((server, format!("localhost:{port}")))
+    }
+
+    /// A started client of the server at `url` (nothing spawned), with `extra` options.
+    pub fn joining_client(&self, url: &str, token: &str, extra: Value) -> Result<Client, String> {
+        let mut options = serde_json::json!({"cliUrl": url, "connectionToken": token});
         if let (Some(o), Value::Object(e)) = (options.as_object_mut(), extra) {
             o.extend(e);
         }
@@ -304,6 +329,7 @@ fn main() {
         .chain(events_tools::all())
         .chain(hooks_ui::all())
         .chain(session_fs::all())
+        .chain(resume_pending::all())
         .map(|s| ((s.area.to_string(), s.name.to_string()), s))
         .collect();
 

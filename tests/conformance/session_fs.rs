@@ -417,34 +417,12 @@ fn should_load_session_data_from_fs_provider_on_resume(ctx: &Ctx) -> Result<(), 
 }
 
 fn should_reject_setprovider_when_sessions_already_exist(ctx: &Ctx) -> Result<(), String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
     let token = "session-fs-test-token";
-    let owner =
-        ctx.started_client(json!({"transport": "tcp", "port": port, "connectionToken": token}))?;
+    let (owner, url) = ctx.tcp_server(token)?;
     let fs = MemFs::default();
     let _session = ok(owner.create_session(&fs_config(ctx, &fs)), "create")?;
-
-    let mut options = ctx.env.client_options();
-    let o = options.as_object_mut().unwrap();
-    for spawn_only in [
-        "cliPath",
-        "githubToken",
-        "useLoggedInUser",
-        "env",
-        "cliArgs",
-        "cwd",
-    ] {
-        o.remove(spawn_only);
-    }
-    o.insert("cliUrl".into(), json!(format!("localhost:{port}")));
-    o.insert("connectionToken".into(), json!(token));
-    o.extend(fs_options().as_object().unwrap().clone());
-    let second = ok(Client::new(&options), "client_new")?;
-    match second.start() {
-        Ok(()) => Err("setProvider was accepted although the server has a session".into()),
+    match ctx.joining_client(&url, token, fs_options()) {
+        Ok(_) => Err("setProvider was accepted although the server has a session".into()),
         Err(e) => ensure(
             e.to_string().contains("sessionFs.setProvider"),
             format!("start failed for another reason: {e}"),
