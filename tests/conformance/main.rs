@@ -35,6 +35,7 @@ mod rpc_state;
 mod scenarios;
 mod session_api;
 mod session_config;
+mod session_control;
 mod session_fs;
 
 use std::collections::BTreeMap;
@@ -330,6 +331,7 @@ fn main() {
         .chain(hooks_ui::all())
         .chain(session_fs::all())
         .chain(resume_pending::all())
+        .chain(session_control::all())
         .map(|s| ((s.area.to_string(), s.name.to_string()), s))
         .collect();
 
