@@ -183,6 +183,18 @@ typedef void (*copilot_state_fn)(void *user_data, copilot_client_state state, co
 typedef void (*copilot_free_fn)(void *user_data);
 
 /**
+ * Receives one `session.lifecycle` notification.
+ *
+ * - `type`: "session.created", "session.deleted", "session.updated",
+ *   "session.foreground", "session.background", or another type the CLI sends.
+ * - `event_json`: the whole notification, `{"type", "sessionId", "metadata"?:
+ *   {"startTime", "modifiedTime", "summary"?}}`.
+ *
+ * Both borrowed for the duration of the call. Runs on the client's callback thread.
+ */
+typedef void (*copilot_lifecycle_fn)(void *user_data, const char *type, const char *event_json);
+
+/**
  * Receives one log message.
  *
  * - `level`: error … trace.
@@ -404,6 +416,21 @@ copilot_status copilot_client_on_state_change(copilot_client *client,
                                               void *user_data,
                                               copilot_free_fn user_data_free,
                                               copilot_error **err_out);
+
+/**
+ * Adds a handler of session lifecycle notifications (`session.lifecycle`): the
+ * server tells every connected client when any session is created, deleted or
+ * updated, whichever client caused it. Add it before creating sessions to miss none.
+ *
+ * `user_data_free` (may be NULL) runs exactly once when the client is freed;
+ * not on error. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL client or handler).
+ * Non-blocking; any thread.
+ */
+copilot_status copilot_client_on_lifecycle(copilot_client *client,
+                                           copilot_lifecycle_fn handler,
+                                           void *user_data,
+                                           copilot_free_fn user_data_free,
+                                           copilot_error **err_out);
 
 /**
  * The process id of the CLI this client spawned, or 0 when none is running.

@@ -45,6 +45,11 @@ pub enum ClientState {
 /// Runs on the client's callback thread.
 pub type StateHandler = Arc<dyn Fn(ClientState, Option<&str>) + Send + Sync>;
 
+/// Notified of each `session.lifecycle` notification: its `type`
+/// ("session.created", "session.deleted", "session.updated", ...) and the whole
+/// notification as JSON. Runs on the client's callback thread.
+pub type LifecycleHandler = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// One live connection to a CLI server.
 pub(crate) struct Connection {
     pub peer: Arc<RpcPeer>,
@@ -120,6 +125,7 @@ pub(crate) struct Router {
     pub dispatcher: Dispatcher,
     pub state: Mutex<ClientState>,
     pub state_handlers: Mutex<Vec<StateHandler>>,
+    pub lifecycle_handlers: Mutex<Vec<LifecycleHandler>>,
 }
 
 impl Router {
@@ -173,6 +179,7 @@ impl Drop for ClientInner {
         // Host state handlers go now, on the freeing thread, not with the last
         // reader task on a runtime worker.
         self.router.state_handlers.lock().clear();
+        self.router.lifecycle_handlers.lock().clear();
         if let Some(conn) = self.conn.lock().take() {
             conn.kill(Error::invalid_state("the client was freed"));
         }
@@ -210,6 +217,7 @@ impl Client {
                     dispatcher: dispatcher.clone(),
                     state: Mutex::new(ClientState::Disconnected),
                     state_handlers: Mutex::new(Vec::new()),
+                    lifecycle_handlers: Mutex::new(Vec::new()),
                 }),
                 dispatcher,
                 conn: Mutex::new(None),
@@ -280,6 +288,12 @@ impl Client {
     /// Adds a state handler (connecting, connected, disconnected, restarting, error).
     pub fn on_state_change(&self, handler: StateHandler) {
         self.inner.router.state_handlers.lock().push(handler);
+    }
+
+    /// Adds a handler of `session.lifecycle` notifications (sessions created,
+    /// deleted, updated, foregrounded or backgrounded on the server, by any client).
+    pub fn on_lifecycle(&self, handler: LifecycleHandler) {
+        self.inner.router.lifecycle_handlers.lock().push(handler);
     }
 
     /// Respawns a CLI that died unexpectedly, with backoff, and resumes every
@@ -818,6 +832,30 @@ async fn route_inbound(
                     };
                     let broadcast = broadcast_for(&session, &event, &peer, &runtime);
                     deliver(&session, &event, broadcast);
+                }))
+                .await;
+        }
+        Inbound::Notification { method, params } if method == "session.lifecycle" => {
+            let handlers = router.lifecycle_handlers.lock().clone();
+            if handlers.is_empty() {
+                return;
+            }
+            #[derive(Deserialize)]
+            struct Head<'a> {
+                #[serde(borrow, rename = "type")]
+                kind: Option<std::borrow::Cow<'a, str>>,
+            }
+            let kind = serde_json::from_str::<Head>(params.get())
+                .ok()
+                .and_then(|h| h.kind)
+                .map(|k| k.into_owned())
+                .unwrap_or_default();
+            router
+                .dispatcher
+                .dispatch(Box::new(move || {
+                    for h in &handlers {
+                        h(&kind, params.get());
+                    }
                 }))
                 .await;
         }

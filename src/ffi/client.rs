@@ -230,6 +230,46 @@ pub unsafe extern "C" fn copilot_client_on_state_change(
     })
 }
 
+/// Receives one `session.lifecycle` notification.
+///
+/// - `type`: "session.created", "session.deleted", "session.updated",
+///   "session.foreground", "session.background", or another type the CLI sends.
+/// - `event_json`: the whole notification, `{"type", "sessionId", "metadata"?:
+///   {"startTime", "modifiedTime", "summary"?}}`.
+///
+/// Both borrowed for the duration of the call. Runs on the client's callback thread.
+pub type copilot_lifecycle_fn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, r#type: *const c_char, event_json: *const c_char),
+>;
+
+/// Adds a handler of session lifecycle notifications (`session.lifecycle`): the
+/// server tells every connected client when any session is created, deleted or
+/// updated, whichever client caused it. Add it before creating sessions to miss none.
+///
+/// `user_data_free` (may be NULL) runs exactly once when the client is freed;
+/// not on error. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL client or handler).
+/// Non-blocking; any thread.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_on_lifecycle(
+    client: *mut copilot_client,
+    handler: copilot_lifecycle_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let c = arg_ref(client, "client")?;
+        let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let ud = UserData::new(user_data, user_data_free);
+        c.client.on_lifecycle(Arc::new(move |kind, json| {
+            let (kind, json) = (to_cstring(kind.to_string()), to_cstring(json.to_string()));
+            // SAFETY: host callback with its own user_data; strings borrowed for the call.
+            unsafe { f(ud.ptr(), kind.as_ptr(), json.as_ptr()) }
+        }));
+        Ok(())
+    })
+}
+
 /// The process id of the CLI this client spawned, or 0 when none is running.
 /// Non-blocking; any thread.
 #[no_mangle]

@@ -102,6 +102,10 @@ static void test_bad_arguments(void) {
                   copilot_client_create_session(client, cfg, &no_fs, &err));
     CHECK(no_fs == NULL, "no session on error");
     copilot_session_config_free(cfg);
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_on_lifecycle(NULL handler)",
+                  copilot_client_on_lifecycle(client, NULL, NULL, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_on_lifecycle(NULL client)",
+                  copilot_client_on_lifecycle(NULL, (copilot_lifecycle_fn)1, NULL, NULL, &err));
     copilot_client_free(client);
     client = NULL;
 

@@ -132,6 +132,27 @@ impl Client {
     pub fn force_stop(&self) {
         unsafe { copilot_client_force_stop(self.0) }
     }
+
+    /// Adds a `session.lifecycle` handler: the notification's type and JSON.
+    pub fn on_lifecycle(&self, f: impl Fn(&str, &Value) + Send + Sync + 'static) {
+        let ud = Box::into_raw(Box::new(Box::new(f) as EventFn)) as *mut c_void;
+        check(|e| unsafe {
+            copilot_client_on_lifecycle(
+                self.0,
+                Some(lifecycle_trampoline),
+                ud,
+                Some(free_box::<EventFn>),
+                e,
+            )
+        })
+        .expect("on_lifecycle");
+    }
+}
+
+unsafe extern "C" fn lifecycle_trampoline(ud: *mut c_void, ty: *const c_char, json: *const c_char) {
+    let f = &*(ud as *const EventFn);
+    let v: Value = serde_json::from_str(&CStr::from_ptr(json).to_string_lossy()).unwrap();
+    f(&CStr::from_ptr(ty).to_string_lossy(), &v);
 }
 
 impl Drop for Client {
@@ -258,6 +279,31 @@ unsafe extern "C" fn deferred_permission_trampoline(
     f(&v, PendingPermission(req));
 }
 type EventFn = Box<dyn Fn(&str, &Value) + Send + Sync>;
+/// A host request to answer later, from any thread.
+pub struct PendingRequest(*mut copilot_request);
+
+// SAFETY: host requests may be answered from any thread.
+unsafe impl Send for PendingRequest {}
+
+impl PendingRequest {
+    pub fn respond(self, result: &Value) {
+        let r = cstring(&result.to_string());
+        unsafe { copilot_request_respond(self.0, r.as_ptr(), ptr::null_mut()) };
+    }
+}
+
+type DeferredRequestFn = Box<dyn Fn(&Value, PendingRequest) + Send + Sync>;
+
+unsafe extern "C" fn deferred_request_trampoline(
+    ud: *mut c_void,
+    req: *mut copilot_request,
+    json: *const c_char,
+) {
+    let f = &*(ud as *const DeferredRequestFn);
+    let v: Value = serde_json::from_str(&CStr::from_ptr(json).to_string_lossy()).unwrap();
+    f(&v, PendingRequest(req));
+}
+
 /// Answers one host request by its kind (`copilot_request_kind`): Ok responds, Err fails.
 type KindRequestFn = Box<dyn Fn(&str, &Value) -> Result<Value, String> + Send + Sync>;
 
@@ -465,6 +511,28 @@ impl Config {
                 Some(request_trampoline),
                 ud,
                 Some(free_box::<RequestFn>),
+                e,
+            )
+        })
+        .expect("set_handler");
+        self
+    }
+
+    /// A handler of `kind` that keeps the request to answer later (from any thread).
+    pub fn handler_deferred(
+        self,
+        kind: &str,
+        f: impl Fn(&Value, PendingRequest) + Send + Sync + 'static,
+    ) -> Self {
+        let k = cstring(kind);
+        let ud = Box::into_raw(Box::new(Box::new(f) as DeferredRequestFn)) as *mut c_void;
+        check(|e| unsafe {
+            copilot_session_config_set_handler(
+                self.0,
+                k.as_ptr(),
+                Some(deferred_request_trampoline),
+                ud,
+                Some(free_box::<DeferredRequestFn>),
                 e,
             )
         })

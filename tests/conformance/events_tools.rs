@@ -99,6 +99,15 @@ pub fn all() -> Vec<Scenario> {
             "client_lifecycle",
             should_return_last_session_id_after_sending_a_message
         ),
+        run!("client_lifecycle", should_emit_session_lifecycle_events),
+        run!(
+            "ask_user",
+            ask_user_does_not_block_sibling_tool_call_in_same_turn
+        ),
+        run!(
+            "client_lifecycle",
+            should_receive_session_deleted_lifecycle_event_when_deleted
+        ),
         run!("client_api", should_delete_session_by_id),
         run!(
             "client_api",
@@ -888,6 +897,99 @@ fn should_return_last_session_id_after_sending_a_message(ctx: &Ctx) -> Result<()
     ask(&session, &ctx.prompt(0))?;
     wait_until("session.getLastId to name a session", || {
         last_id(&client).is_ok_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+    })
+}
+
+/// The model calls `set_marker` and `ask_user` in one turn; the user-input
+/// handler keeps its request and answers from another thread only once it saw
+/// the sibling tool run, which it can only do if the pending question does not
+/// hold the callback thread.
+fn ask_user_does_not_block_sibling_tool_call_in_same_turn(ctx: &Ctx) -> Result<(), String> {
+    let fired = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let observed = Arc::new(Mutex::new(None::<bool>));
+    let (tool_fired, handler_fired, seen) = (fired.clone(), fired.clone(), observed.clone());
+    let config = ctx
+        .config(json!({}))
+        .approve_all()
+        .tool(
+            json!({"name": "set_marker", "description": "Records a marker value",
+                   "parameters": {"type": "object", "required": ["value"], "properties": {
+                       "value": {"type": "string", "description": "Marker value"}}}}),
+            move |call| {
+                let (flag, cv) = &*tool_fired;
+                *flag.lock().unwrap() = true;
+                cv.notify_all();
+                let value = call["arguments"]["value"].as_str().unwrap_or_default();
+                ToolOutcome::Result(json!(format!("MARKER_{}", value.to_uppercase())))
+            },
+        )
+        .handler_deferred("userInput", move |request, pending| {
+            let answer = request["choices"][0]
+                .as_str()
+                .unwrap_or("Option A")
+                .to_string();
+            let (fired, seen) = (handler_fired.clone(), seen.clone());
+            std::thread::spawn(move || {
+                let (flag, cv) = &*fired;
+                let (ran, _) = cv
+                    .wait_timeout_while(flag.lock().unwrap(), Duration::from_secs(30), |f| !*f)
+                    .unwrap();
+                *seen.lock().unwrap() = Some(*ran);
+                pending.respond(&json!({"answer": answer, "wasFreeform": false}));
+            });
+        });
+    let client = ctx.client();
+    let session = ok(client.create_session(&config), "create")?;
+    ask(&session, &ctx.prompt(0))?;
+    let observed = *observed.lock().unwrap();
+    ensure(
+        observed == Some(true),
+        format!(
+            "the handler saw the sibling tool run while its question was pending: {observed:?}"
+        ),
+    )
+}
+
+/// `session.lifecycle` notifications the client received, as (type, sessionId).
+fn lifecycle_log(client: &Client) -> Arc<Mutex<Vec<(String, String)>>> {
+    let log: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let sink = log.clone();
+    client.on_lifecycle(move |kind, event| {
+        let sid = event["sessionId"].as_str().unwrap_or_default().to_string();
+        sink.lock().unwrap().push((kind.to_string(), sid));
+    });
+    log
+}
+
+fn should_emit_session_lifecycle_events(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let log = lifecycle_log(&client);
+    let session = approve_all_session(ctx, &client)?;
+    let id = session.id();
+    ask(&session, &ctx.prompt(0))?;
+    wait_until("a lifecycle notification for the session", || {
+        log.lock().unwrap().iter().any(|(_, sid)| *sid == id)
+    })?;
+    let seen = log.lock().unwrap().clone();
+    ensure(
+        seen.iter()
+            .any(|(kind, sid)| kind == "session.created" && *sid == id),
+        format!("no session.created for the session: {seen:?}"),
+    )
+}
+
+fn should_receive_session_deleted_lifecycle_event_when_deleted(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = approve_all_session(ctx, &client)?;
+    let id = session.id();
+    ask(&session, &ctx.prompt(0))?;
+    let log = lifecycle_log(&client);
+    call(&client, "session.delete", json!({"sessionId": id}))?;
+    wait_until("session.deleted for the session", || {
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|(kind, sid)| kind == "session.deleted" && *sid == id)
     })
 }
 
