@@ -600,6 +600,12 @@ copilot_status copilot_log_set_handler(int32_t max_level,
  * - `"systemMessageTransform"` (for `systemMessage.sections.<id>.action = "transform"`):
  *   `{"sessionId", "sections": {id: {"content": string}}}` -> `{"sections": {id: {"content": string}}}`.
  *   Unanswered: content unchanged.
+ * - `"mcpAuth"` (`mcp.oauth_required`; the session registers interest in it with
+ *   `session.eventLog.registerInterest` after create/resume): `{"requestId", "serverName",
+ *   "serverUrl", "reason", "wwwAuthenticateParams"?, "resourceMetadata"?, "staticClientConfig"?}`
+ *   -> `{"accessToken": string, "tokenType"?: string, "expiresIn"?: seconds}` to authenticate,
+ *   anything else to cancel. Answered with `session.mcp.oauth.handlePendingRequest`.
+ *   Unanswered or failed: cancelled.
  * - `"sessionFs"` (required when the client options set `sessionFs`, unused otherwise):
  *   the session's filesystem. `copilot_request_kind` names the operation,
  *   the `sessionFs.*` method; each request has `"sessionId"` and paths in the client's

@@ -363,6 +363,21 @@ impl Client {
                     "session {} not resumed after restart: {e}",
                     s.id
                 );
+                continue;
+            }
+            if s.handlers.contains_key("mcpAuth") {
+                let interest = json!({"sessionId": &*s.id, "eventType": "mcp.oauth_required"});
+                if let Err(e) = conn
+                    .request_value("session.eventLog.registerInterest", &interest)
+                    .await
+                {
+                    log!(
+                        Level::Warn,
+                        "client",
+                        "session {} gets no MCP OAuth requests after restart: {e}",
+                        s.id
+                    );
+                }
             }
         }
     }
@@ -656,6 +671,23 @@ impl Client {
             .insert(id.to_string(), shared.clone());
         let params = config.wire_params(id);
         match conn.request_value(method, &params).await {
+            Ok(result) if config.handlers.contains_key("mcpAuth") => {
+                // The CLI sends mcp.oauth_required only to sessions that ask for it.
+                let interest = json!({"sessionId": id, "eventType": "mcp.oauth_required"});
+                if let Err(e) = conn
+                    .request_value("session.eventLog.registerInterest", &interest)
+                    .await
+                {
+                    self.inner.router.sessions.lock().remove(id);
+                    shared.close();
+                    return Err(e.context("session.eventLog.registerInterest"));
+                }
+                Ok(Session {
+                    shared,
+                    client: Arc::downgrade(&self.inner),
+                    info: Arc::new(result),
+                })
+            }
             Ok(result) => Ok(Session {
                 shared,
                 client: Arc::downgrade(&self.inner),
@@ -935,7 +967,7 @@ fn broadcast_for(
                 PermissionPolicy::Handler(h) => Broadcast::Permission(req, h.clone()),
             }
         }
-        "elicitation.requested" | "command.execute" => {
+        "elicitation.requested" | "command.execute" | "mcp.oauth_required" => {
             let data = event
                 .data::<Box<RawValue>>()
                 .map(|r| r.get().to_owned())

@@ -6,8 +6,8 @@
 //!
 //! Handler keys (`SessionConfig::handlers`): `userInput`, `elicitation`,
 //! `exitPlanMode`, `autoModeSwitch`, `systemMessageTransform`,
-//! `hook:<hookType>` (e.g. `hook:preToolUse`), `command:<name>` and
-//! `sessionFs` (every `sessionFs.*` method).
+//! `hook:<hookType>` (e.g. `hook:preToolUse`), `command:<name>`, `mcpAuth`
+//! and `sessionFs` (every `sessionFs.*` method).
 
 use std::ffi::c_char;
 use std::sync::{Arc, Weak};
@@ -273,7 +273,7 @@ pub(crate) fn answer_broadcast(
     });
 }
 
-/// For `elicitation.requested` and `command.execute` events: the host request
+/// For `elicitation.requested`, `mcp.oauth_required` and `command.execute` events: the host request
 /// to hand to the session's handler, or None (with any default already sent).
 pub(crate) fn broadcast_request(
     session: &SessionShared,
@@ -305,6 +305,32 @@ pub(crate) fn broadcast_request(
                 );
             });
             Some((HostRequest::new("elicitation", data_json, settle), handler))
+        }
+        "mcp.oauth_required" => {
+            // No handler: another client may answer; the CLI sends it only to
+            // sessions that registered interest (done for those with a handler).
+            let handler = session.handlers.get("mcpAuth")?.clone();
+            let settle: Settle = Box::new(move |answer| {
+                let result = match answer {
+                    Answer::Result(v) if v.get("accessToken").is_some() => {
+                        let mut token = json!({"kind": "token"});
+                        if let (Some(t), Value::Object(fields)) = (token.as_object_mut(), v) {
+                            t.extend(fields);
+                        }
+                        token
+                    }
+                    _ => json!({"kind": "cancelled"}),
+                };
+                answer_broadcast(
+                    &peer,
+                    &runtime,
+                    "session.mcp.oauth.handlePendingRequest",
+                    &sid,
+                    &request_id,
+                    json!({ "result": result }),
+                );
+            });
+            Some((HostRequest::new("mcpAuth", data_json, settle), handler))
         }
         "command.execute" => {
             let name = data

@@ -1,6 +1,7 @@
 //! `copilot_request_*`: host requests other than tool calls and permissions
 //! (user input, elicitation, plan-mode exit, auto-mode switch, system message
-//! transforms, slash commands, hooks), with their config registration.
+//! transforms, MCP OAuth, the session filesystem, slash commands, hooks), with
+//! their config registration.
 
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
@@ -32,12 +33,13 @@ pub type copilot_request_fn = Option<
     ),
 >;
 
-const HANDLER_KINDS: [&str; 6] = [
+const HANDLER_KINDS: [&str; 7] = [
     "userInput",
     "elicitation",
     "exitPlanMode",
     "autoModeSwitch",
     "systemMessageTransform",
+    "mcpAuth",
     "sessionFs",
 ];
 
@@ -67,6 +69,12 @@ fn request_handler(f: copilot_request_fn, ud: UserData) -> Result<crate::request
 /// - `"systemMessageTransform"` (for `systemMessage.sections.<id>.action = "transform"`):
 ///   `{"sessionId", "sections": {id: {"content": string}}}` -> `{"sections": {id: {"content": string}}}`.
 ///   Unanswered: content unchanged.
+/// - `"mcpAuth"` (`mcp.oauth_required`; the session registers interest in it with
+///   `session.eventLog.registerInterest` after create/resume): `{"requestId", "serverName",
+///   "serverUrl", "reason", "wwwAuthenticateParams"?, "resourceMetadata"?, "staticClientConfig"?}`
+///   -> `{"accessToken": string, "tokenType"?: string, "expiresIn"?: seconds}` to authenticate,
+///   anything else to cancel. Answered with `session.mcp.oauth.handlePendingRequest`.
+///   Unanswered or failed: cancelled.
 /// - `"sessionFs"` (required when the client options set `sessionFs`, unused otherwise):
 ///   the session's filesystem. `copilot_request_kind` names the operation,
 ///   the `sessionFs.*` method; each request has `"sessionId"` and paths in the client's

@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 
 use crate::abi::{PendingPermission, PendingTool};
 use crate::rpc_edges::wait_until;
-use crate::{content, ensure, ok, Client, Config, Ctx, Events, Scenario, Session, ToolOutcome};
+use crate::{
+    alias, content, ensure, ok, Client, Config, Ctx, Events, Scenario, Session, ToolOutcome,
+};
 
 pub fn all() -> Vec<Scenario> {
     vec![
@@ -43,6 +45,15 @@ pub fn all() -> Vec<Scenario> {
         run!(
             "pending_work_resume",
             should_report_continuependingwork_true_in_resume_event
+        ),
+        run!(
+            "session",
+            resumes_a_persisted_session_from_a_new_client_when_an_mcp_oauth_handler_is_configured
+        ),
+        alias(
+            "resume_mcp_oauth",
+            "should_resume_a_persisted_session_with_mcp_auth_handler",
+            resumes_a_persisted_session_from_a_new_client_when_an_mcp_oauth_handler_is_configured,
         ),
     ]
 }
@@ -455,4 +466,39 @@ fn should_keep_pending_external_tool_handleable_on_cold_resume_when_continuepend
     ctx: &Ctx,
 ) -> Result<(), String> {
     pending_tool_without_continuing(ctx, true)
+}
+
+/// A session with an MCP OAuth handler (which registers interest in
+/// `mcp.oauth_required` after create and resume) resumes from a new client.
+/// No server here asks for OAuth: the handler would cancel.
+fn resumes_a_persisted_session_from_a_new_client_when_an_mcp_oauth_handler_is_configured(
+    ctx: &Ctx,
+) -> Result<(), String> {
+    let asked = Arc::new(Mutex::new(0));
+    let with_handler = |config: Config| {
+        let asked = asked.clone();
+        config.approve_all().handler("mcpAuth", move |_| {
+            *asked.lock().unwrap() += 1;
+            Some(json!({"kind": "cancelled"}))
+        })
+    };
+    let first_client = ctx.client();
+    let first = ok(
+        first_client.create_session(&with_handler(ctx.config(json!({})))),
+        "create",
+    )?;
+    let id = first.id();
+    let reply = ok(first.prompt(&ctx.prompt(0)), "turn")?;
+    ensure(content(&reply).contains('2'), format!("reply: {reply}"))?;
+    let second_client = ctx.client();
+    let resumed = resume_with(&second_client, &id, with_handler(ctx.config(json!({}))))?;
+    ensure(
+        resumed.id() == id,
+        format!("resumed {} as {}", id, resumed.id()),
+    )?;
+    let asked = *asked.lock().unwrap();
+    ensure(
+        asked == 0,
+        "the MCP OAuth handler was asked without an MCP server",
+    )
 }
