@@ -35,6 +35,8 @@ pub fn all() -> Vec<Scenario> {
             "per-session-auth",
             session_auth_status_is_unauthenticated_without_token
         ),
+        run!("per-session-auth", session_token_overrides_client_token),
+        run!("per-session-auth", session_fails_with_invalid_token),
         run!(
             "multi_provider_registry",
             should_register_multiple_providers_with_custom_agents_bound_to_their_models
@@ -194,7 +196,10 @@ fn should_reject_pending_external_tool_when_suspending(ctx: &Ctx) -> Result<(), 
     let keep = held.clone();
     let events = Events::default();
     let config = ctx.config(json!({})).approve_all().tool_deferred(
-        value_tool("suspend_reject_external_tool", "Looks up a value externally"),
+        value_tool(
+            "suspend_reject_external_tool",
+            "Looks up a value externally",
+        ),
         move |call, pending| {
             let value = call["arguments"]["value"].as_str().unwrap_or_default();
             keep.lock().unwrap().push((value.to_string(), pending));
@@ -235,10 +240,11 @@ fn auth_status(session: &Session) -> Result<Value, String> {
 }
 
 fn session_uses_client_token_when_no_session_token_is_supplied(ctx: &Ctx) -> Result<(), String> {
-    let mut user = Map::new();
-    user.insert("login".into(), json!("alice"));
-    ctx.env.replay.set_copilot_user(user);
-    let client = ctx.started_client(json!({"githubToken": "alice-token"}))?;
+    let client = client_with_github_users(
+        ctx,
+        &[("alice-token", "alice")],
+        json!({"githubToken": "alice-token"}),
+    )?;
     let config = ok(Config::new(&tokenless_fields(ctx)), "config")?.approve_all();
     let session = ok(client.create_session(&config), "create")?;
     let status = auth_status(&session)?;
@@ -247,6 +253,45 @@ fn session_uses_client_token_when_no_session_token_is_supplied(ctx: &Ctx) -> Res
         format!("auth status: {status}"),
     )?;
     ok(session.destroy(), "destroy")?;
+    ok(client.stop(), "stop")
+}
+
+fn session_token_overrides_client_token(ctx: &Ctx) -> Result<(), String> {
+    let client = client_with_github_users(
+        ctx,
+        &[("alice-token", "alice"), ("bob-token", "bob")],
+        json!({"githubToken": "alice-token"}),
+    )?;
+    let session = ok(
+        client.create_session(
+            &ctx.config(json!({"gitHubToken": "bob-token"}))
+                .approve_all(),
+        ),
+        "create",
+    )?;
+    let status = auth_status(&session)?;
+    ensure(
+        status["isAuthenticated"] == true && status["login"] == "bob",
+        format!("auth status: {status}"),
+    )?;
+    ok(session.destroy(), "destroy")?;
+    ok(client.stop(), "stop")
+}
+
+fn session_fails_with_invalid_token(ctx: &Ctx) -> Result<(), String> {
+    let client = client_with_github_users(ctx, &[("valid-token", "valid-user")], json!({}))?;
+    let created = client.create_session(
+        &ctx.config(json!({"gitHubToken": "invalid-token"}))
+            .approve_all(),
+    );
+    let error = match created {
+        Ok(_) => return Err("a session with an invalid token was created".into()),
+        Err(e) => e.to_string(),
+    };
+    ensure(
+        error.contains("401") || error.contains("Unauthorized"),
+        format!("expected an unauthorized error, got: {error}"),
+    )?;
     ok(client.stop(), "stop")
 }
 
@@ -361,7 +406,10 @@ fn routes_turn(ctx: &Ctx, selection: &str, wire_model: &str, provider: &str) -> 
     let sent = headers.first().cloned().unwrap_or_default();
     ensure(
         sent.get("x-provider") == Some(&json!(provider)),
-        format!("x-provider {:?}, expected {provider}", sent.get("x-provider")),
+        format!(
+            "x-provider {:?}, expected {provider}",
+            sent.get("x-provider")
+        ),
     )?;
     ensure(
         sent.contains_key("authorization"),
@@ -385,7 +433,10 @@ fn should_route_delta_turbo_turn_to_its_provider_and_wire_model(ctx: &Ctx) -> Re
 
 fn should_execute_shell_command(ctx: &Ctx) -> Result<(), String> {
     let (_c, session, _) = open(ctx, json!({}))?;
-    let marker = ctx.env.home_path().join(format!("{}.txt", unique("shell-rpc")));
+    let marker = ctx
+        .env
+        .home_path()
+        .join(format!("{}.txt", unique("shell-rpc")));
     let text = "copilot-sdk-shell-rpc";
     let command = format!("sh -c \"printf '%s' '{text}' > '{}'\"", marker.display());
     exec(&session, &command, ctx.env.home_path(), None)?;
@@ -398,14 +449,20 @@ fn should_execute_shell_command(ctx: &Ctx) -> Result<(), String> {
 fn should_kill_shell_process(ctx: &Ctx) -> Result<(), String> {
     let (_c, session, _) = open(ctx, json!({}))?;
     let process = exec(&session, "sleep 30", &std::env::temp_dir(), None)?;
-    ensure(kill(&session, &process, None)?, "kill answered killed=false")?;
+    ensure(
+        kill(&session, &process, None)?,
+        "kill answered killed=false",
+    )?;
     ok(session.destroy(), "destroy")
 }
 
 fn should_start_fleet_and_complete_custom_tool_task(ctx: &Ctx) -> Result<(), String> {
     let tool = "record_fleet_completion";
     let text = "copilot-sdk-fleet-rpc";
-    let marker = ctx.env.home_path().join(format!("{}.txt", unique("fleet-rpc")));
+    let marker = ctx
+        .env
+        .home_path()
+        .join(format!("{}.txt", unique("fleet-rpc")));
     let path = marker.clone();
     let config = ctx.config(json!({})).tool(
         json!({"name": tool, "description": "Records completion of the fleet validation task.",
@@ -427,7 +484,10 @@ fn should_start_fleet_and_complete_custom_tool_task(ctx: &Ctx) -> Result<(), Str
         .map(|(_, r)| r.trim().to_string())
         .ok_or("the snapshot's prompt has no user request")?;
     let started = call(&session, "session.fleet.start", json!({"prompt": prompt}))?;
-    ensure(started["started"] == true, format!("fleet.start: {started}"))?;
+    ensure(
+        started["started"] == true,
+        format!("fleet.start: {started}"),
+    )?;
     wait_until("the fleet tool's file", || {
         std::fs::read_to_string(&marker).is_ok_and(|c| c.contains(text))
     })?;
@@ -545,32 +605,42 @@ fn should_cancel_user_requested_shell_command(ctx: &Ctx) -> Result<(), String> {
     ok(session.destroy(), "destroy")
 }
 
-/// An HTTP endpoint that records each request's method, path and headers
-/// (lower-case names) and answers 404: a stand-in for the GitHub MCP server.
+/// One HTTP request a stand-in server got: method, path, headers (lower-case names).
+type Seen = (String, String, Map<String, Value>);
+
+/// What a stand-in answers a request: status and JSON body.
+type Respond = dyn Fn(&Seen) -> (u16, Value) + Send + Sync;
+
+/// A small HTTP server on a loopback port, for services copilot-replay does not
+/// stand in for: it records each request and answers it with `respond`.
 #[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<(String, String, Map<String, Value>)>>>);
+struct Recorder(Arc<Mutex<Vec<Seen>>>);
 
 impl Recorder {
-    /// Starts listening on a loopback port; returns its base URL.
-    fn start(&self) -> Result<String, String> {
+    /// Starts listening; returns the base URL.
+    fn start(
+        &self,
+        respond: impl Fn(&Seen) -> (u16, Value) + Send + Sync + 'static,
+    ) -> Result<String, String> {
         let listener = ok(std::net::TcpListener::bind("127.0.0.1:0"), "bind")?;
         let port = ok(listener.local_addr(), "local_addr")?.port();
         let seen = self.0.clone();
+        let respond: Arc<Respond> = Arc::new(respond);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let seen = seen.clone();
+                let (seen, respond) = (seen.clone(), respond.clone());
                 std::thread::spawn(move || {
-                    let _ = Self::serve(stream, &seen);
+                    let _ = Self::serve(stream, &seen, &*respond);
                 });
             }
         });
         Ok(format!("http://127.0.0.1:{port}"))
     }
 
-    #[allow(clippy::type_complexity)]
     fn serve(
         stream: std::net::TcpStream,
-        seen: &Mutex<Vec<(String, String, Map<String, Value>)>>,
+        seen: &Mutex<Vec<Seen>>,
+        respond: &Respond,
     ) -> std::io::Result<()> {
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         let mut reader = BufReader::new(stream.try_clone()?);
@@ -596,19 +666,63 @@ impl Recorder {
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
-        seen.lock().unwrap().push((method, path, headers));
+        let request = (method, path, headers);
+        let (status, answer) = respond(&request);
+        seen.lock().unwrap().push(request);
+        let answer = answer.to_string();
         let mut stream = stream;
-        stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        write!(
+            stream,
+            "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+            if status == 200 { "OK" } else { "Error" },
+            answer.len()
+        )
     }
 
-    fn requests(&self) -> Vec<(String, String, Map<String, Value>)> {
+    fn requests(&self) -> Vec<Seen> {
         self.0.lock().unwrap().clone()
     }
 }
 
+/// A client whose CLI asks a stand-in GitHub API for the Copilot user of each
+/// token: `users` maps tokens to logins, any other token is refused (401).
+/// Model traffic still goes to copilot-replay. `extra` adds client options.
+fn client_with_github_users(
+    ctx: &Ctx,
+    users: &'static [(&'static str, &'static str)],
+    extra: Value,
+) -> Result<crate::Client, String> {
+    let api = ctx.env.replay.url();
+    let github = Recorder::default().start(move |(_, path, headers)| {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.as_str())
+            .and_then(|v| v.split_once(' '))
+            .map(|(_, t)| t.trim().to_string())
+            .unwrap_or_default();
+        match users.iter().find(|(t, _)| *t == token) {
+            Some((_, login)) if path.starts_with("/copilot_internal/user") => (
+                200,
+                json!({"login": login, "copilot_plan": "individual_pro", "is_mcp_enabled": true,
+                       "analytics_tracking_id": format!("{login}-tracking-id"),
+                       "endpoints": {"api": api, "telemetry": "https://localhost:1/telemetry"}}),
+            ),
+            Some(_) => (404, json!({"message": "Not Found"})),
+            None => (401, json!({"message": "Bad credentials"})),
+        }
+    })?;
+    let mut env = ctx.env.child_env();
+    env["COPILOT_DEBUG_GITHUB_API_URL"] = json!(github);
+    let mut options = json!({"env": env});
+    if let (Some(o), Value::Object(e)) = (options.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    ctx.started_client(options)
+}
+
 fn should_apply_github_mcp_tool_config_on_create(ctx: &Ctx) -> Result<(), String> {
     let recorder = Recorder::default();
-    let base = recorder.start()?;
+    let base = recorder.start(|_| (404, json!({"message": "Not Found"})))?;
     let mut env = ctx.env.child_env();
     env["GITHUB_MCP_URL_OVERRIDE"] = json!(format!("{base}/mcp"));
     let client = ctx.started_client(json!({"env": env}))?;
@@ -634,7 +748,10 @@ fn should_apply_github_mcp_tool_config_on_create(ctx: &Ctx) -> Result<(), String
             .any(|(m, p, _)| m == "POST" && p == "/mcp")
     });
     let requests = recorder.requests();
-    let seen: Vec<String> = requests.iter().map(|(m, p, _)| format!("{m} {p}")).collect();
+    let seen: Vec<String> = requests
+        .iter()
+        .map(|(m, p, _)| format!("{m} {p}"))
+        .collect();
     found.map_err(|e| format!("{e}; saw {seen:?}"))?;
     let (_, _, headers) = requests
         .iter()
