@@ -2,9 +2,10 @@
 //! answered as JSON or as server-sent events, and `GET /v1/models`. Copilot
 //! API (a CLI started with `COPILOT_API_URL` and `COPILOT_DEBUG_GITHUB_API_URL`
 //! pointing here and a GitHub token): `GET /copilot_internal/user` answers
-//! every bearer token with a signed-in user whose API endpoint is this server,
-//! `GET /models` lists the snapshot's models with capabilities, and the
-//! agent-memory endpoints answer "disabled".
+//! every bearer token (or only those given users per token) with a signed-in
+//! user whose API endpoint is this server, `GET /models` lists the snapshot's
+//! models with capabilities, and the agent-memory endpoints answer "disabled".
+//! Anything else is answered 404 and recorded.
 
 use std::sync::Arc;
 
@@ -36,15 +37,43 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+async fn not_found(
+    State(shared): State<Arc<Shared>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
     // Logged like an unmatched conversation: a client asking for an endpoint
     // this server lacks is otherwise invisible.
     eprintln!("copilot-replay: 404 for {method} {}", uri.path());
+    shared
+        .unserved
+        .lock()
+        .unwrap()
+        .push(crate::UnservedRequest {
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            headers: header_map(&headers),
+        });
     error_response(
         StatusCode::NOT_FOUND,
         "not_found",
         "copilot-replay serves /v1/chat/completions, /v1/models, /copilot_internal/user and /agents/*/memory",
     )
+}
+
+/// Lower-case header names to values (repeated headers joined with ",").
+fn header_map(headers: &axum::http::HeaderMap) -> serde_json::Map<String, Value> {
+    let mut names = serde_json::Map::new();
+    for name in headers.keys() {
+        let joined: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        names.insert(name.as_str().to_string(), Value::String(joined.join(",")));
+    }
+    names
 }
 
 /// The snapshot's models, in both the OpenAI and the Copilot API shape.
@@ -69,9 +98,9 @@ async fn models(State(shared): State<Arc<Shared>>) -> Json<Value> {
     }))
 }
 
-/// The Copilot user behind any bearer token; 401 without one. Its API
-/// endpoint is this server (from the request's `Host`), so model traffic
-/// comes back here.
+/// The Copilot user behind any bearer token (or, with users by token, behind
+/// each known one); 401 otherwise. Its API endpoint is this server (from the
+/// request's `Host`), so model traffic comes back here.
 async fn copilot_user(
     State(shared): State<Arc<Shared>>,
     headers: axum::http::HeaderMap,
@@ -82,6 +111,13 @@ async fn copilot_user(
         .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim()))
         .filter(|t| !t.is_empty());
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let own = match (&*shared.users_by_token.lock().unwrap(), token) {
+        (Some(users), Some(t)) => match users.get(t) {
+            Some(fields) => Some(fields.clone()),
+            None => return unauthorized(),
+        },
+        _ => None,
+    };
     match (token, host) {
         (Some(_), Some(host)) => {
             let mut user = json!({
@@ -96,14 +132,21 @@ async fn copilot_user(
             });
             let extra = shared.copilot_user.lock().unwrap().clone();
             user.as_object_mut().unwrap().extend(extra);
+            user.as_object_mut()
+                .unwrap()
+                .extend(own.unwrap_or_default());
             Json(user).into_response()
         }
-        _ => (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"message": "Bad credentials"})),
-        )
-            .into_response(),
+        _ => unauthorized(),
     }
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"message": "Bad credentials"})),
+    )
+        .into_response()
 }
 
 /// Agent memory is off: `.../enabled` says so, `.../recent` has none.
@@ -138,15 +181,7 @@ async fn chat_completions(
             "request body is not JSON",
         );
     };
-    let mut names = serde_json::Map::new();
-    for name in headers.keys() {
-        let joined: Vec<&str> = headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        names.insert(name.as_str().to_string(), Value::String(joined.join(",")));
-    }
+    let names = header_map(&headers);
     // One lock order (requests, then headers) keeps the two lists aligned.
     let mut requests = shared.requests.lock().unwrap();
     shared.request_headers.lock().unwrap().push(names);

@@ -16,6 +16,7 @@ pub mod normalize;
 pub mod record;
 mod server;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -43,6 +44,15 @@ impl std::fmt::Display for ReplayError {
 
 impl std::error::Error for ReplayError {}
 
+/// A request for a path copilot-replay does not serve.
+#[derive(Debug, Clone)]
+pub struct UnservedRequest {
+    pub method: String,
+    pub path: String,
+    /// Lower-case header names to values.
+    pub headers: serde_json::Map<String, serde_json::Value>,
+}
+
 /// State shared by the HTTP handlers.
 pub(crate) struct Shared {
     pub library: Library,
@@ -51,6 +61,11 @@ pub(crate) struct Shared {
     pub request_headers: Mutex<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// Fields merged over the default `/copilot_internal/user` answer.
     pub copilot_user: Mutex<serde_json::Map<String, serde_json::Value>>,
+    /// When set, the only tokens `/copilot_internal/user` accepts, each with
+    /// fields of its own user; any other token is refused.
+    pub users_by_token: Mutex<Option<HashMap<String, serde_json::Map<String, serde_json::Value>>>>,
+    /// Requests for paths this server does not serve.
+    pub unserved: Mutex<Vec<UnservedRequest>>,
     pub workdir: Mutex<Option<String>>,
     /// Senders of held responses; kept so those bodies never end.
     pub held: Mutex<Vec<tokio::sync::mpsc::Sender<Result<String, std::io::Error>>>>,
@@ -77,6 +92,8 @@ impl ReplayServer {
             requests: Mutex::new(Vec::new()),
             request_headers: Mutex::new(Vec::new()),
             copilot_user: Mutex::new(serde_json::Map::new()),
+            users_by_token: Mutex::new(None),
+            unserved: Mutex::new(Vec::new()),
             workdir: Mutex::new(None),
             held: Mutex::new(Vec::new()),
         });
@@ -111,6 +128,22 @@ impl ReplayServer {
     /// `GET /copilot_internal/user` answers with; later calls add to earlier ones.
     pub fn set_copilot_user(&self, fields: serde_json::Map<String, serde_json::Value>) {
         self.shared.copilot_user.lock().unwrap().extend(fields);
+    }
+
+    /// Gives each of these bearer tokens a user of its own (fields merged over the
+    /// default user, e.g. `login`) and refuses every other token with 401, so
+    /// tests can tell which token a CLI used. Replaces earlier calls.
+    pub fn set_copilot_users_by_token(
+        &self,
+        users: HashMap<String, serde_json::Map<String, serde_json::Value>>,
+    ) {
+        *self.shared.users_by_token.lock().unwrap() = Some(users);
+    }
+
+    /// Requests for paths this server does not serve (answered 404), in order:
+    /// for checking what a CLI asked of services pointed here (e.g. an MCP URL).
+    pub fn unserved_requests(&self) -> Vec<UnservedRequest> {
+        self.shared.unserved.lock().unwrap().clone()
     }
 
     /// The directory that stands for `${workdir}` in conversations.

@@ -60,8 +60,7 @@ fn last_user_attachments(session: &Session) -> Result<Vec<Value>, String> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|e| e["type"] == "user.message")
-        .last()
+        .rfind(|e| e["type"] == "user.message")
         .ok_or("no user.message in history")?;
     Ok(user["data"]["attachments"]
         .as_array()

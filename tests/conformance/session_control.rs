@@ -1,7 +1,6 @@
 //! Suspending sessions, per-session authentication, several BYOK providers in one
 //! session, and the session shell and fleet RPCs.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -605,126 +604,32 @@ fn should_cancel_user_requested_shell_command(ctx: &Ctx) -> Result<(), String> {
     ok(session.destroy(), "destroy")
 }
 
-/// One HTTP request a stand-in server got: method, path, headers (lower-case names).
-type Seen = (String, String, Map<String, Value>);
-
-/// What a stand-in answers a request: status and JSON body.
-type Respond = dyn Fn(&Seen) -> (u16, Value) + Send + Sync;
-
-/// A small HTTP server on a loopback port, for services copilot-replay does not
-/// stand in for: it records each request and answers it with `respond`.
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<Seen>>>);
-
-impl Recorder {
-    /// Starts listening; returns the base URL.
-    fn start(
-        &self,
-        respond: impl Fn(&Seen) -> (u16, Value) + Send + Sync + 'static,
-    ) -> Result<String, String> {
-        let listener = ok(std::net::TcpListener::bind("127.0.0.1:0"), "bind")?;
-        let port = ok(listener.local_addr(), "local_addr")?.port();
-        let seen = self.0.clone();
-        let respond: Arc<Respond> = Arc::new(respond);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (seen, respond) = (seen.clone(), respond.clone());
-                std::thread::spawn(move || {
-                    let _ = Self::serve(stream, &seen, &*respond);
-                });
-            }
-        });
-        Ok(format!("http://127.0.0.1:{port}"))
-    }
-
-    fn serve(
-        stream: std::net::TcpStream,
-        seen: &Mutex<Vec<Seen>>,
-        respond: &Respond,
-    ) -> std::io::Result<()> {
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        let mut reader = BufReader::new(stream.try_clone()?);
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_string();
-        let path = parts.next().unwrap_or_default().to_string();
-        let mut headers = Map::new();
-        let mut length = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
-                if k == "content-length" {
-                    length = v.parse().unwrap_or(0);
-                }
-                headers.insert(k, Value::String(v));
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        let request = (method, path, headers);
-        let (status, answer) = respond(&request);
-        seen.lock().unwrap().push(request);
-        let answer = answer.to_string();
-        let mut stream = stream;
-        write!(
-            stream,
-            "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-            if status == 200 { "OK" } else { "Error" },
-            answer.len()
-        )
-    }
-
-    fn requests(&self) -> Vec<Seen> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
-/// A client whose CLI asks a stand-in GitHub API for the Copilot user of each
-/// token: `users` maps tokens to logins, any other token is refused (401).
-/// Model traffic still goes to copilot-replay. `extra` adds client options.
+/// A client whose CLI signs in through copilot-replay with per-token users:
+/// `users` maps tokens to logins, and any other token is refused (401).
+/// `extra` adds client options.
 fn client_with_github_users(
     ctx: &Ctx,
     users: &'static [(&'static str, &'static str)],
     extra: Value,
 ) -> Result<crate::Client, String> {
-    let api = ctx.env.replay.url();
-    let github = Recorder::default().start(move |(_, path, headers)| {
-        let token = headers
-            .get("authorization")
-            .and_then(|v| v.as_str())
-            .and_then(|v| v.split_once(' '))
-            .map(|(_, t)| t.trim().to_string())
-            .unwrap_or_default();
-        match users.iter().find(|(t, _)| *t == token) {
-            Some((_, login)) if path.starts_with("/copilot_internal/user") => (
-                200,
-                json!({"login": login, "copilot_plan": "individual_pro", "is_mcp_enabled": true,
-                       "analytics_tracking_id": format!("{login}-tracking-id"),
-                       "endpoints": {"api": api, "telemetry": "https://localhost:1/telemetry"}}),
-            ),
-            Some(_) => (404, json!({"message": "Not Found"})),
-            None => (401, json!({"message": "Bad credentials"})),
-        }
-    })?;
-    let mut env = ctx.env.child_env();
-    env["COPILOT_DEBUG_GITHUB_API_URL"] = json!(github);
-    let mut options = json!({"env": env});
-    if let (Some(o), Value::Object(e)) = (options.as_object_mut(), extra) {
-        o.extend(e);
-    }
-    ctx.started_client(options)
+    ctx.env.replay.set_copilot_users_by_token(
+        users
+            .iter()
+            .map(|(token, login)| {
+                let mut user = Map::new();
+                user.insert("login".into(), json!(login));
+                (token.to_string(), user)
+            })
+            .collect(),
+    );
+    ctx.started_client(extra)
 }
 
 fn should_apply_github_mcp_tool_config_on_create(ctx: &Ctx) -> Result<(), String> {
-    let recorder = Recorder::default();
-    let base = recorder.start(|_| (404, json!({"message": "Not Found"})))?;
+    // The GitHub MCP server is pointed at copilot-replay, which records the
+    // requests it does not serve.
     let mut env = ctx.env.child_env();
-    env["GITHUB_MCP_URL_OVERRIDE"] = json!(format!("{base}/mcp"));
+    env["GITHUB_MCP_URL_OVERRIDE"] = json!(format!("{}/mcp", ctx.env.replay.url()));
     let client = ctx.started_client(json!({"env": env}))?;
     let config = ctx
         .config(json!({
@@ -741,22 +646,23 @@ fn should_apply_github_mcp_tool_config_on_create(ctx: &Ctx) -> Result<(), String
         .approve_all();
     let session = ok(client.create_session(&config), "create")?;
     call(&session, "session.mcp.list", json!({}))?;
+    let mcp_posts = || -> Vec<copilot_replay::UnservedRequest> {
+        ctx.env
+            .replay
+            .unserved_requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path.starts_with("/mcp"))
+            .collect()
+    };
     let found = wait_until("a request to the GitHub MCP server", || {
-        recorder
-            .requests()
-            .iter()
-            .any(|(m, p, _)| m == "POST" && p == "/mcp")
+        mcp_posts().iter().any(|r| r.path == "/mcp")
     });
-    let requests = recorder.requests();
-    let seen: Vec<String> = requests
-        .iter()
-        .map(|(m, p, _)| format!("{m} {p}"))
-        .collect();
+    let seen: Vec<String> = mcp_posts().iter().map(|r| r.path.clone()).collect();
     found.map_err(|e| format!("{e}; saw {seen:?}"))?;
-    let (_, _, headers) = requests
-        .iter()
-        .find(|(m, p, _)| m == "POST" && p == "/mcp")
-        .cloned()
+    let headers = mcp_posts()
+        .into_iter()
+        .find(|r| r.path == "/mcp")
+        .map(|r| r.headers)
         .unwrap_or_default();
     ensure(
         headers.get("x-mcp-toolsets") == Some(&json!("all"))
@@ -764,7 +670,7 @@ fn should_apply_github_mcp_tool_config_on_create(ctx: &Ctx) -> Result<(), String
         format!("GitHub MCP request headers: {headers:?}"),
     )?;
     ensure(
-        !requests.iter().any(|(_, p, _)| p == "/mcp/readonly"),
+        !seen.iter().any(|p| p == "/mcp/readonly"),
         format!("the read-only endpoint was used: {seen:?}"),
     )?;
     ok(session.destroy(), "destroy")
