@@ -35,6 +35,28 @@ pub fn all() -> Vec<Scenario> {
             should_invoke_userprompttransformed_hook_and_modify_transformed_prompt
         ),
         run!("hooks_extended", should_register_erroroccurred_hook),
+        run!("elicitation", defaults_capabilities_when_not_provided),
+        run!(
+            "elicitation",
+            should_report_elicitation_capability_based_on_handler_presence
+        ),
+        run!("elicitation", confirm_returns_true_when_handler_accepts),
+        run!("elicitation", confirm_returns_false_when_handler_declines),
+        run!("elicitation", select_returns_selected_option),
+        run!("elicitation", input_returns_freeform_value),
+        run!("elicitation", elicitation_returns_all_action_shapes),
+        run!(
+            "system_message_transform",
+            should_invoke_transform_callbacks_with_section_content
+        ),
+        run!(
+            "system_message_transform",
+            should_apply_transform_modifications_to_section_content
+        ),
+        run!(
+            "system_message_transform",
+            should_work_with_static_overrides_and_transforms_together
+        ),
     ]
 }
 
@@ -135,13 +157,17 @@ fn should_invoke_agentstop_hook_and_apply_block_response(ctx: &Ctx) -> Result<()
     let client = ctx.client();
     let count = Arc::new(AtomicUsize::new(0));
     let n = count.clone();
-    let (cfg, seen) = recorded_hook(ctx.config(json!({})).approve_all(), "agentStop", move |_| {
-        if n.fetch_add(1, Ordering::SeqCst) == 0 {
-            json!({"decision": "block", "reason": "Reply with exactly: AGENT_STOP_CONTINUED"})
-        } else {
-            Value::Null
-        }
-    });
+    let (cfg, seen) = recorded_hook(
+        ctx.config(json!({})).approve_all(),
+        "agentStop",
+        move |_| {
+            if n.fetch_add(1, Ordering::SeqCst) == 0 {
+                json!({"decision": "block", "reason": "Reply with exactly: AGENT_STOP_CONTINUED"})
+            } else {
+                Value::Null
+            }
+        },
+    );
     let session = ok(client.create_session(&cfg), "create")?;
     let answer = ok(session.prompt(&ctx.prompt(0)), "send_and_wait")?;
     let c = wait_calls(&seen, 2, "agentStop")?;
@@ -213,16 +239,21 @@ fn should_invoke_posttoolusefailure_hook_for_failed_tool_result(ctx: &Ctx) -> Re
     let cfg = ctx
         .config(json!({"availableTools": ["report_intent"]}))
         .approve_all();
-    let (cfg, failures) = recorded_hook(cfg, "postToolUseFailure", |_| {
-        json!({"additionalContext": "HOOK_FAILURE_GUIDANCE_APPLIED"})
-    });
+    let (cfg, failures) = recorded_hook(
+        cfg,
+        "postToolUseFailure",
+        |_| json!({"additionalContext": "HOOK_FAILURE_GUIDANCE_APPLIED"}),
+    );
     let (cfg, posts) = recorded_hook(cfg, "postToolUse", |_| Value::Null);
     let session = ok(client.create_session(&cfg), "create")?;
     let answer = ok(session.prompt(&ctx.prompt(0)), "send_and_wait")?;
     let f = wait_calls(&failures, 1, "postToolUseFailure")?;
     let input = &f[0]["input"];
     base_fields(&f[0])?;
-    ensure(input["toolName"] == "view", format!("failure input {input}"))?;
+    ensure(
+        input["toolName"] == "view",
+        format!("failure input {input}"),
+    )?;
     ensure(
         input["error"]
             .as_str()
@@ -272,6 +303,340 @@ fn should_invoke_userprompttransformed_hook_and_modify_transformed_prompt(
     ensure(
         content(&answer).contains("HOOKED_TRANSFORMED_PROMPT"),
         format!("answer {}", content(&answer)),
+    )?;
+    ok(session.destroy(), "destroy")
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn elicitation_capability(session: &crate::Session) -> Value {
+    session.info()["capabilities"]["ui"]["elicitation"].clone()
+}
+
+/// A session whose elicitation handler answers with `answers` in turn (and
+/// records each request), plus a permission handler that approves.
+fn queued_elicitation(
+    ctx: &Ctx,
+    client: &crate::Client,
+    answers: Vec<Value>,
+) -> Result<(crate::Session, Calls), String> {
+    let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(answers)));
+    let seen: Calls = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let cfg = ctx
+        .config(json!({}))
+        .permission(|_| Some(json!({"kind": "approve-once"})))
+        .handler("elicitation", move |req| {
+            s.lock().unwrap().push(req.clone());
+            queue.lock().unwrap().pop_front()
+        });
+    let session = ok(client.create_session(&cfg), "create")?;
+    ensure(
+        elicitation_capability(&session) == true,
+        format!("elicitation capability with a handler: {}", session.info()),
+    )?;
+    Ok((session, seen))
+}
+
+/// `session.ui.elicitation` from the host: the CLI asks the session's own handler.
+fn elicit(session: &crate::Session, message: &str, schema: Value) -> Result<Value, String> {
+    ok(
+        session.call(
+            "session.ui.elicitation",
+            &json!({"message": message, "requestedSchema": schema}),
+        ),
+        "session.ui.elicitation",
+    )
+}
+
+fn confirm_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"confirmed": {"type": "boolean", "default": true}},
+        "required": ["confirmed"],
+    })
+}
+
+fn confirmed(result: &Value) -> bool {
+    result["action"] == "accept" && result["content"]["confirmed"] == true
+}
+
+fn defaults_capabilities_when_not_provided(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = ok(
+        client.create_session(&ctx.config(json!({})).approve_all()),
+        "create",
+    )?;
+    ensure(
+        is_uuid(&session.id()),
+        format!("session id {}", session.id()),
+    )?;
+    ensure(
+        session.info()["sessionId"] == session.id().as_str(),
+        format!("create result {}", session.info()),
+    )?;
+    ok(session.destroy(), "destroy")?;
+    ok(client.stop(), "stop")
+}
+
+fn should_report_elicitation_capability_based_on_handler_presence(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let (with_handler, _) = queued_elicitation(
+        ctx,
+        &client,
+        vec![json!({"action": "accept", "content": {}})],
+    )?;
+    ok(with_handler.destroy(), "destroy first")?;
+    let without = ok(
+        client.create_session(&ctx.config(json!({})).approve_all()),
+        "create without handler",
+    )?;
+    ensure(
+        elicitation_capability(&without) != true,
+        format!("capability without a handler: {}", without.info()),
+    )?;
+    ok(without.destroy(), "destroy second")?;
+    ok(client.stop(), "stop")
+}
+
+fn confirm_returns_true_when_handler_accepts(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let (session, seen) = queued_elicitation(
+        ctx,
+        &client,
+        vec![json!({"action": "accept", "content": {"confirmed": true}})],
+    )?;
+    let result = elicit(&session, "Confirm?", confirm_schema())?;
+    ensure(confirmed(&result), format!("confirm result {result}"))?;
+    let c = calls(&seen);
+    ensure(
+        c.len() == 1 && c[0]["message"] == "Confirm?",
+        format!("handler requests {c:?}"),
+    )?;
+    ok(session.destroy(), "destroy")?;
+    ok(client.stop(), "stop")
+}
+
+fn confirm_returns_false_when_handler_declines(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let (session, seen) = queued_elicitation(ctx, &client, vec![json!({"action": "decline"})])?;
+    let result = elicit(&session, "Confirm?", confirm_schema())?;
+    ensure(
+        result["action"] == "decline" && !confirmed(&result),
+        format!("confirm result {result}"),
+    )?;
+    ensure(calls(&seen).len() == 1, "the handler was asked once")?;
+    ok(session.destroy(), "destroy")?;
+    ok(client.stop(), "stop")
+}
+
+fn select_returns_selected_option(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let (session, seen) = queued_elicitation(
+        ctx,
+        &client,
+        vec![json!({"action": "accept", "content": {"selection": "beta"}})],
+    )?;
+    let schema = json!({
+        "type": "object",
+        "properties": {"selection": {"type": "string", "enum": ["alpha", "beta"]}},
+        "required": ["selection"],
+    });
+    let result = elicit(&session, "Choose", schema)?;
+    ensure(
+        result["action"] == "accept" && result["content"]["selection"] == "beta",
+        format!("select result {result}"),
+    )?;
+    let c = calls(&seen);
+    ensure(
+        c.len() == 1
+            && c[0]["message"] == "Choose"
+            && c[0]["requestedSchema"]["properties"]["selection"]["enum"]
+                == json!(["alpha", "beta"]),
+        format!("handler requests {c:?}"),
+    )?;
+    ok(session.destroy(), "destroy")?;
+    ok(client.stop(), "stop")
+}
+
+fn input_returns_freeform_value(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let (session, seen) = queued_elicitation(
+        ctx,
+        &client,
+        vec![json!({"action": "accept", "content": {"value": "typed value"}})],
+    )?;
+    let schema = json!({
+        "type": "object",
+        "properties": {"value": {
+            "type": "string", "title": "Value", "description": "A value to test",
+            "minLength": 1, "maxLength": 20, "default": "default",
+        }},
+        "required": ["value"],
+    });
+    let result = elicit(&session, "Enter value", schema)?;
+    ensure(
+        result["action"] == "accept" && result["content"]["value"] == "typed value",
+        format!("input result {result}"),
+    )?;
+    let c = calls(&seen);
+    ensure(
+        c.len() == 1 && c[0]["requestedSchema"]["properties"]["value"]["maxLength"] == 20,
+        format!("handler requests {c:?}"),
+    )?;
+    ok(session.destroy(), "destroy")?;
+    ok(client.stop(), "stop")
+}
+
+fn elicitation_returns_all_action_shapes(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let (session, seen) = queued_elicitation(
+        ctx,
+        &client,
+        vec![
+            json!({"action": "accept", "content": {"name": "Mona"}}),
+            json!({"action": "decline"}),
+            json!({"action": "cancel"}),
+        ],
+    )?;
+    let schema = json!({
+        "type": "object",
+        "properties": {"name": {"type": "string"}},
+        "required": ["name"],
+    });
+    let accepted = elicit(&session, "Name?", schema.clone())?;
+    let declined = elicit(&session, "Name?", schema.clone())?;
+    let cancelled = elicit(&session, "Name?", schema)?;
+    ensure(
+        accepted["action"] == "accept" && accepted["content"]["name"] == "Mona",
+        format!("accepted {accepted}"),
+    )?;
+    ensure(
+        declined["action"] == "decline",
+        format!("declined {declined}"),
+    )?;
+    ensure(
+        cancelled["action"] == "cancel",
+        format!("cancelled {cancelled}"),
+    )?;
+    ensure(calls(&seen).len() == 3, "the handler was asked three times")?;
+    ok(session.destroy(), "destroy")?;
+    ok(client.stop(), "stop")
+}
+
+/// A session whose system message customizes `sections` and whose transform
+/// handler records each section's content and answers with `edit(id, content)`.
+fn transform_session(
+    ctx: &Ctx,
+    client: &crate::Client,
+    sections: Value,
+    edit: impl Fn(&str, &str) -> String + Send + Sync + 'static,
+) -> Result<
+    (
+        crate::Session,
+        Arc<Mutex<std::collections::BTreeMap<String, String>>>,
+    ),
+    String,
+> {
+    let seen = Arc::new(Mutex::new(std::collections::BTreeMap::new()));
+    let s = seen.clone();
+    let cfg = ctx
+        .config(json!({"systemMessage": {"mode": "customize", "sections": sections}}))
+        .approve_all()
+        .handler("systemMessageTransform", move |req| {
+            let mut out = serde_json::Map::new();
+            for (id, section) in req["sections"].as_object().into_iter().flatten() {
+                let text = section["content"].as_str().unwrap_or_default();
+                s.lock().unwrap().insert(id.clone(), text.to_string());
+                out.insert(id.clone(), json!({"content": edit(id, text)}));
+            }
+            Some(json!({"sections": out}))
+        });
+    Ok((ok(client.create_session(&cfg), "create")?, seen))
+}
+
+fn should_invoke_transform_callbacks_with_section_content(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let (session, seen) = transform_session(
+        ctx,
+        &client,
+        json!({"identity": {"action": "transform"}, "tone": {"action": "transform"}}),
+        |_, text| text.to_string(),
+    )?;
+    ctx.write("test.txt", "Hello transform!");
+    let answer = ok(session.prompt(&ctx.prompt(0)), "send_and_wait")?;
+    ensure(
+        content(&answer).contains("Hello transform!"),
+        format!("answer {}", content(&answer)),
+    )?;
+    let sections = seen.lock().unwrap().clone();
+    ensure(
+        sections.len() == 2 && sections.values().all(|t| !t.is_empty()),
+        format!(
+            "transformed sections {:?}",
+            sections.keys().collect::<Vec<_>>()
+        ),
+    )?;
+    ensure(
+        sections.contains_key("identity") && sections.contains_key("tone"),
+        format!(
+            "transformed sections {:?}",
+            sections.keys().collect::<Vec<_>>()
+        ),
+    )?;
+    ok(session.destroy(), "destroy")
+}
+
+fn should_apply_transform_modifications_to_section_content(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let (session, seen) = transform_session(
+        ctx,
+        &client,
+        json!({"identity": {"action": "transform"}}),
+        |_, text| format!("{text}\nTRANSFORM_MARKER"),
+    )?;
+    ctx.write("hello.txt", "Hello!");
+    ok(session.prompt(&ctx.prompt(0)), "send_and_wait")?;
+    ensure(
+        seen.lock().unwrap().contains_key("identity"),
+        "the identity transform ran",
+    )?;
+    let sent = ctx.requests();
+    let first = sent.first().ok_or("no model request")?;
+    ensure(
+        crate::session_api::system_message(first).contains("TRANSFORM_MARKER"),
+        "the system message carries the transformed identity section",
+    )?;
+    ok(session.destroy(), "destroy")
+}
+
+fn should_work_with_static_overrides_and_transforms_together(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let (session, seen) = transform_session(
+        ctx,
+        &client,
+        json!({"safety": {"action": "remove"}, "identity": {"action": "transform"}}),
+        |_, text| text.to_string(),
+    )?;
+    ctx.write("combo.txt", "Combo test!");
+    let answer = ok(session.prompt(&ctx.prompt(0)), "send_and_wait")?;
+    ensure(
+        content(&answer).contains("Combo test!"),
+        format!("answer {}", content(&answer)),
+    )?;
+    ensure(
+        seen.lock()
+            .unwrap()
+            .get("identity")
+            .is_some_and(|t| !t.is_empty()),
+        "the identity transform ran with its content",
     )?;
     ok(session.destroy(), "destroy")
 }
