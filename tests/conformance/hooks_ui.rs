@@ -69,6 +69,10 @@ pub fn all() -> Vec<Scenario> {
             "mode_handlers",
             should_invoke_auto_mode_switch_handler_when_rate_limited
         ),
+        run!(
+            "compaction",
+            should_not_emit_compaction_events_when_infinite_sessions_disabled
+        ),
     ]
 }
 
@@ -790,5 +794,102 @@ fn should_invoke_auto_mode_switch_handler_when_rate_limited(ctx: &Ctx) -> Result
             && c[0]["retryAfterSeconds"].as_f64() == Some(1.0),
         format!("handler request {}", c[0]),
     )?;
+    ok(session.destroy(), "destroy")
+}
+
+const COMPACTION_EVENTS: [&str; 2] = ["session.compaction_start", "session.compaction_complete"];
+
+/// The snapshot's prompt that starts with `start` (the exact recorded text).
+fn prompt_starting(ctx: &Ctx, start: &str) -> Result<String, String> {
+    ctx.prompts()
+        .into_iter()
+        .find(|p| p.starts_with(start))
+        .ok_or_else(|| format!("snapshot has no prompt starting {start:?}"))
+}
+
+/// Not registered: CLI 1.0.102 reports `compactionTokensUsed.inputTokens` from
+/// the API's usage, which the replay (like upstream's proxy) sends as 0, so
+/// the upstream check `inputTokens > 0` fails; everything else here passes.
+#[allow(dead_code)]
+fn should_trigger_compaction_with_low_threshold_and_emit_events(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let events = crate::Events::default();
+    let cfg = events
+        .attach(ctx.config(json!({"infiniteSessions": {
+            "enabled": true,
+            "backgroundCompactionThreshold": 0.005,
+            "bufferExhaustionThreshold": 0.01,
+        }})))
+        .approve_all();
+    let session = ok(client.create_session(&cfg), "create")?;
+    let turn = |p: String| -> Result<Value, String> {
+        ok(
+            session.send_and_wait(&json!({"prompt": p}), Duration::from_secs(120)),
+            "send_and_wait",
+        )
+    };
+    turn(prompt_starting(ctx, "Tell me a story about a dragon")?)?;
+    turn(prompt_starting(ctx, "Continue the story")?)?;
+    let wait = Duration::from_secs(60);
+    let start = events.wait_for("session.compaction_start", wait, |_| true)?;
+    let complete = events.wait_for("session.compaction_complete", wait, |e| {
+        e["data"]["success"] == true
+    })?;
+    ensure(
+        start["data"]["conversationTokens"]
+            .as_f64()
+            .is_some_and(|t| t > 0.0),
+        format!("compaction_start {start}"),
+    )?;
+    let data = &complete["data"];
+    ensure(
+        data["compactionTokensUsed"]["inputTokens"]
+            .as_f64()
+            .is_some_and(|t| t > 0.0),
+        format!(
+            "compaction_complete tokens {}",
+            data["compactionTokensUsed"]
+        ),
+    )?;
+    let summary = data["summaryContent"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    ensure(
+        ["<overview>", "<history>", "<checkpoint_title>"]
+            .iter()
+            .all(|t| summary.contains(t)),
+        format!("summary {summary}"),
+    )?;
+    turn(prompt_starting(ctx, "Now describe the dragon's treasure")?)?;
+    let answer = turn(prompt_starting(ctx, "What was the story about?")?)?;
+    let text = content(&answer).to_lowercase();
+    ensure(
+        text.contains("kaedrith") && text.contains("dragon"),
+        format!("answer after compaction {text}"),
+    )?;
+    ok(session.destroy(), "destroy")
+}
+
+fn should_not_emit_compaction_events_when_infinite_sessions_disabled(
+    ctx: &Ctx,
+) -> Result<(), String> {
+    let client = ctx.client();
+    let events = crate::Events::default();
+    let cfg = events
+        .attach(ctx.config(json!({"infiniteSessions": {"enabled": false}})))
+        .approve_all();
+    let session = ok(client.create_session(&cfg), "create")?;
+    let answer = ok(session.prompt(&ctx.prompt(0)), "send_and_wait")?;
+    ensure(
+        content(&answer).contains('4'),
+        format!("answer {}", content(&answer)),
+    )?;
+    let seen: Vec<String> = events
+        .types()
+        .into_iter()
+        .filter(|t| COMPACTION_EVENTS.contains(&t.as_str()))
+        .collect();
+    ensure(seen.is_empty(), format!("compaction events {seen:?}"))?;
     ok(session.destroy(), "destroy")
 }
