@@ -34,6 +34,8 @@ CLIENTS = {
     "libcopilot .NET wrapper (Mono)": lambda opts, sess: ["mono", str(ROOT / "target/dotnet/Bench.exe"), "e2e", CLI, sess],
     "official Node SDK 1.0.14": lambda opts, sess: ["node", str(OFFICIAL / "node_e2e.mjs"), CLI, sess],
     "official Python SDK 1.0.27": lambda opts, sess: [str(VENV_PYTHON), str(ROOT / "benches/official/python_e2e.py"), CLI, sess],
+    "official Rust crate 1.0.29-preview.4": lambda opts, sess: [
+        str(ROOT / "benches/official/rust/target/release/official-rust-e2e"), CLI, sess],
 }
 
 

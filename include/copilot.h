@@ -352,7 +352,12 @@ uint32_t copilot_abi_version(void);
  *   string, "conventions": "posix"|"windows", "capabilities"?: {"sqlite": bool}} (this client
  *   provides each session's filesystem: `sessionFs.setProvider` is sent at start, which fails
  *   if the server already has sessions; every session then needs a "sessionFs" handler, see
- *   `copilot_session_config_set_handler`)}`.
+ *   `copilot_session_config_set_handler`), "baseDirectory": string (the spawned CLI's home for
+ *   its state and credentials, `COPILOT_HOME`), "mode": "copilot-cli" (default) | "empty" (for
+ *   multi-tenant hosts: every session must name its `availableTools`; the environment context
+ *   leaves the system message; telemetry, skills, memory, file hooks, host git operations, the
+ *   session store, custom instructions and plugins default to off; no system keychain; needs
+ *   baseDirectory, sessionFs or cliUrl)}`.
  *   The CLI is `cliPath`, else `COPILOT_CLI_PATH`, else `copilot` on PATH.
  * - `client_out`: receives the new handle (owned; free with `copilot_client_free`).
  *
@@ -805,7 +810,14 @@ void copilot_session_config_free(copilot_session_config *config);
  * Blocks until the CLI answered. Errors: those of `copilot_client_start`,
  * `COPILOT_ERR_RPC` (the CLI refused the config), `COPILOT_ERR_INVALID_STATE`
  * (not started and `autoStart` off), `COPILOT_ERR_INVALID_ARGUMENT` (the client
- * sets `sessionFs` and the config has no "sessionFs" handler).
+ * sets `sessionFs` and the config has no "sessionFs" handler; a bare "*" in
+ * `availableTools`/`excludedTools`, where patterns name their source, "builtin:*",
+ * "mcp:*" or "custom:*"; a client in mode "empty" and no `availableTools`).
+ *
+ * As the official SDKs do, `toolFilterPrecedence` defaults to "excluded" (an
+ * excluded tool stays out even when also available), and `skipCustomInstructions`,
+ * `customAgentsLocalOnly`, `coauthorEnabled` and `manageScheduleEnabled` are also
+ * applied with `session.options.update` after the session opens.
  */
 copilot_status copilot_client_create_session(copilot_client *client,
                                              const copilot_session_config *config,

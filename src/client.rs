@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::events::{types, SessionEvent};
 use crate::handlers::{PermissionPolicy, PermissionRequest, ToolInvocation};
 use crate::log::{log, Level};
-use crate::options::{self, ClientOptions};
+use crate::options::{self, ClientOptions, Mode};
 use crate::requests::{HostRequest, RequestHandler};
 use crate::rpc::frame::{FrameError, DEFAULT_MAX_BODY_BYTES};
 use crate::rpc::{codes, read_loop, Inbound, RpcPeer};
@@ -355,7 +355,10 @@ impl Client {
             .cloned()
             .collect();
         for s in sessions.into_iter().filter(|s| !s.is_closed()) {
-            let params = s.config.wire_params(&s.id);
+            let params = s
+                .config
+                .session_params(&s.id, self.inner.options.mode)
+                .unwrap_or_else(|_| s.config.wire_params(&s.id));
             if let Err(e) = conn.request_value("session.resume", &params).await {
                 log!(
                     Level::Warn,
@@ -365,19 +368,13 @@ impl Client {
                 );
                 continue;
             }
-            if s.handlers.contains_key("mcpAuth") {
-                let interest = json!({"sessionId": &*s.id, "eventType": "mcp.oauth_required"});
-                if let Err(e) = conn
-                    .request_value("session.eventLog.registerInterest", &interest)
-                    .await
-                {
-                    log!(
-                        Level::Warn,
-                        "client",
-                        "session {} gets no MCP OAuth requests after restart: {e}",
-                        s.id
-                    );
-                }
+            if let Err(e) = after_open(conn, &s.id, &s.config, self.inner.options.mode).await {
+                log!(
+                    Level::Warn,
+                    "client",
+                    "session {} resumed without all its settings after restart: {e}",
+                    s.id
+                );
             }
         }
     }
@@ -657,6 +654,7 @@ impl Client {
                 "the client is the session filesystem provider (sessionFs): the session needs a \"sessionFs\" handler",
             ));
         }
+        let params = config.session_params(id, self.inner.options.mode)?;
         self.ensure_started().await?;
         let conn = self.inner.connection()?;
         let destroying = self.inner.router.pending_destroys.lock().get(id).cloned();
@@ -669,25 +667,20 @@ impl Client {
             .sessions
             .lock()
             .insert(id.to_string(), shared.clone());
-        let params = config.wire_params(id);
-        match conn.request_value(method, &params).await {
-            Ok(result) if config.handlers.contains_key("mcpAuth") => {
-                // The CLI sends mcp.oauth_required only to sessions that ask for it.
-                let interest = json!({"sessionId": id, "eventType": "mcp.oauth_required"});
-                if let Err(e) = conn
-                    .request_value("session.eventLog.registerInterest", &interest)
-                    .await
-                {
-                    self.inner.router.sessions.lock().remove(id);
-                    shared.close();
-                    return Err(e.context("session.eventLog.registerInterest"));
+        let opened = match conn.request_value(method, &params).await {
+            Ok(result) => match after_open(&conn, id, &config, self.inner.options.mode).await {
+                Ok(()) => Ok(result),
+                Err(e) => {
+                    // Not left running with settings the host did not get.
+                    let _ = conn
+                        .request_value("session.destroy", &json!({ "sessionId": id }))
+                        .await;
+                    Err(e)
                 }
-                Ok(Session {
-                    shared,
-                    client: Arc::downgrade(&self.inner),
-                    info: Arc::new(result),
-                })
-            }
+            },
+            Err(e) => Err(e.context(method)),
+        };
+        match opened {
             Ok(result) => Ok(Session {
                 shared,
                 client: Arc::downgrade(&self.inner),
@@ -696,10 +689,28 @@ impl Client {
             Err(e) => {
                 self.inner.router.sessions.lock().remove(id);
                 shared.close();
-                Err(e.context(method))
+                Err(e)
             }
         }
     }
+}
+
+/// What follows a session's create or resume: interest in MCP OAuth requests
+/// when it has a handler for them (the CLI sends them only then), and the
+/// options `session.create` does not take (`session.options.update`).
+async fn after_open(conn: &Connection, id: &str, config: &SessionConfig, mode: Mode) -> Result<()> {
+    if config.handlers.contains_key("mcpAuth") {
+        let interest = json!({"sessionId": id, "eventType": "mcp.oauth_required"});
+        conn.request_value("session.eventLog.registerInterest", &interest)
+            .await
+            .map_err(|e| e.context("session.eventLog.registerInterest"))?;
+    }
+    if let Some(patch) = config.options_patch(id, mode) {
+        conn.request_value("session.options.update", &patch)
+            .await
+            .map_err(|e| e.context("session.options.update"))?;
+    }
+    Ok(())
 }
 
 /// Pings the CLI every `interval_ms`; one that is alive but does not answer

@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 ///   "autoRestart": bool, "restartAttempts": int, "restartDelayMs": int,
 ///   "keepAliveIntervalMs": int, "pingTimeoutMs": int,
 ///   "sessionFs": {"initialCwd": str, "sessionStatePath": str,
-///                 "conventions": "posix"|"windows", "capabilities"?: {"sqlite": bool}}}`
+///                 "conventions": "posix"|"windows", "capabilities"?: {"sqlite": bool}},
+///   "baseDirectory": str, "mode": "copilot-cli"|"empty"}`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientOptions {
@@ -83,6 +84,28 @@ pub struct ClientOptions {
     /// session's `"sessionFs"` handler instead of on its own disk.
     #[serde(default)]
     pub session_fs: Option<SessionFsOptions>,
+    /// The CLI's home for its state and credentials (`COPILOT_HOME` of a spawned CLI).
+    #[serde(default)]
+    pub base_directory: Option<String>,
+    /// `empty`: a multi-tenant host's safe defaults (see `Mode::Empty`).
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+/// How much of the CLI's own environment a session gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Sessions behave as in the Copilot CLI.
+    #[default]
+    CopilotCli,
+    /// Nothing from the machine unless the session asks: every session must name
+    /// its `availableTools`; the environment context leaves the system message;
+    /// telemetry, skills, memory, file hooks, host git operations, the session
+    /// store, custom instructions and plugins are off unless set; credentials
+    /// stay out of the system keychain. Needs `baseDirectory`, `sessionFs` or
+    /// `cliUrl` (storage of the host's choosing).
+    Empty,
 }
 
 /// The `sessionFs.setProvider` params, sent as given.
@@ -161,6 +184,7 @@ impl ClientOptions {
                 (self.github_token.is_some(), "githubToken"),
                 (self.use_logged_in_user.is_some(), "useLoggedInUser"),
                 (self.cli_path.is_some(), "cliPath"),
+                (self.base_directory.is_some(), "baseDirectory"),
                 (
                     self.transport == Transport::Tcp || self.port != 0,
                     "transport/port",
@@ -173,6 +197,15 @@ impl ClientOptions {
                 }
             }
             crate::transport::tcp::parse_cli_url(url)?;
+        }
+        if self.mode == Mode::Empty
+            && self.base_directory.is_none()
+            && self.session_fs.is_none()
+            && self.cli_url.is_none()
+        {
+            return Err(Error::invalid_argument(
+                "mode \"empty\" needs storage of the host's choosing: set baseDirectory or sessionFs, or connect to a running server with cliUrl",
+            ));
         }
         if self.port != 0 && self.transport != Transport::Tcp {
             return Err(Error::invalid_argument("port needs \"transport\": \"tcp\""));

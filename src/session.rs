@@ -8,7 +8,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
 use crate::client::{ClientInner, Connection};
@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::events::{types, EventHandler, SessionEvent};
 use crate::handlers::{PermissionPolicy, Tool};
 use crate::log::{log, Level};
+use crate::options::Mode;
 use crate::requests::RequestHandler;
 
 /// Everything `session.create` / `session.resume` needs. `fields` pass
@@ -54,6 +55,72 @@ impl SessionConfig {
         }
     }
 
+    /// The `session.create`/`session.resume` params for session `id` on a client
+    /// in `mode`, with the official SDKs' defaults: excluded tools win over
+    /// available ones, and in empty mode the safe defaults under the host's
+    /// own values. Refuses a bare "*" tool pattern, and in empty mode a session
+    /// that does not name its `availableTools`.
+    pub(crate) fn session_params(&self, id: &str, mode: Mode) -> Result<Value> {
+        let mut p = self.wire_params(id);
+        let fields = p.as_object_mut().expect("wire params are an object");
+        for list in ["availableTools", "excludedTools"] {
+            if let Some(Value::Array(items)) = fields.get(list) {
+                if items.iter().any(|t| t == "*") {
+                    return Err(Error::invalid_argument(format!(
+                        "{list} has a bare \"*\": name the source, \"builtin:*\", \"mcp:*\" or \"custom:*\""
+                    )));
+                }
+            }
+        }
+        fields
+            .entry("toolFilterPrecedence")
+            .or_insert_with(|| json!("excluded"));
+        if mode == Mode::Empty {
+            if !fields.contains_key("availableTools") {
+                return Err(Error::invalid_argument(
+                    "the client is in mode \"empty\": the session must name its availableTools (e.g. [\"builtin:ask_user\", \"custom:*\"])",
+                ));
+            }
+            for (key, default) in empty_mode_defaults() {
+                fields.entry(key).or_insert(default);
+            }
+            let system = fields.remove("systemMessage");
+            fields.insert("systemMessage".into(), without_environment_context(system));
+        }
+        Ok(p)
+    }
+
+    /// The `session.options.update` patch to send after create/resume: the four
+    /// flags `session.create` does not take, as the host set them, and in empty
+    /// mode their safe defaults and no installed plugins. None: nothing to send.
+    pub(crate) fn options_patch(&self, id: &str, mode: Mode) -> Option<Value> {
+        let mut patch = Map::new();
+        for (key, empty_default) in [
+            ("skipCustomInstructions", true),
+            ("customAgentsLocalOnly", true),
+            ("coauthorEnabled", false),
+            ("manageScheduleEnabled", false),
+        ] {
+            match self.fields.get(key) {
+                Some(v) => {
+                    patch.insert(key.into(), v.clone());
+                }
+                None if mode == Mode::Empty => {
+                    patch.insert(key.into(), Value::Bool(empty_default));
+                }
+                None => {}
+            }
+        }
+        if mode == Mode::Empty {
+            patch.insert("installedPlugins".into(), json!([]));
+        }
+        if patch.is_empty() {
+            return None;
+        }
+        patch.insert("sessionId".into(), Value::String(id.into()));
+        Some(Value::Object(patch))
+    }
+
     /// The `session.create` params for session `id`.
     pub(crate) fn wire_params(&self, id: &str) -> Value {
         let mut p = self.fields.clone();
@@ -89,6 +156,54 @@ impl SessionConfig {
         p.entry("envValueMode")
             .or_insert_with(|| Value::String("direct".into()));
         Value::Object(p)
+    }
+}
+
+/// Session fields empty mode sets unless the host did.
+fn empty_mode_defaults() -> [(&'static str, Value); 12] {
+    [
+        ("isExperimentalMode", json!(false)),
+        ("enableSessionTelemetry", json!(false)),
+        ("mcpOAuthTokenStorage", json!("in-memory")),
+        ("skipEmbeddingRetrieval", json!(true)),
+        ("embeddingCacheStorage", json!("in-memory")),
+        ("enableOnDemandInstructionDiscovery", json!(false)),
+        ("enableFileHooks", json!(false)),
+        ("enableHostGitOperations", json!(false)),
+        ("enableSessionStore", json!(false)),
+        ("enableSkills", json!(false)),
+        ("memory", json!({"enabled": false})),
+        ("customAgentsLocalOnly", json!(true)),
+    ]
+}
+
+/// A system message without the environment context section (the machine's
+/// OS, working directory, ...), keeping the host's own text and sections; a
+/// full `replace`, or one that already decides that section, is left as is.
+fn without_environment_context(system: Option<Value>) -> Value {
+    let remove = json!({"environment_context": {"action": "remove"}});
+    let Some(Value::Object(mut sm)) = system else {
+        return json!({"mode": "customize", "sections": remove});
+    };
+    match sm.get("mode").and_then(Value::as_str) {
+        Some("replace") => Value::Object(sm),
+        Some("customize") => {
+            let sections = sm.entry("sections").or_insert_with(|| json!({}));
+            if let Some(sections) = sections.as_object_mut() {
+                sections
+                    .entry("environment_context")
+                    .or_insert_with(|| json!({"action": "remove"}));
+            }
+            Value::Object(sm)
+        }
+        // append (or none): customize keeps the host's text as appended instructions.
+        _ => {
+            let mut out = json!({"mode": "customize", "sections": remove});
+            if let Some(content) = sm.remove("content") {
+                out["content"] = content;
+            }
+            out
+        }
     }
 }
 
@@ -515,5 +630,74 @@ struct Unsubscribe<'a>(&'a SessionShared, u64);
 impl Drop for Unsubscribe<'_> {
     fn drop(&mut self) {
         self.0.unsubscribe(self.1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(fields: Value) -> SessionConfig {
+        SessionConfig::from_json(&fields.to_string()).unwrap()
+    }
+
+    #[test]
+    fn excluded_tools_win_unless_the_host_says_otherwise() {
+        let p = config(json!({}))
+            .session_params("s", Mode::CopilotCli)
+            .unwrap();
+        assert_eq!(p["toolFilterPrecedence"], "excluded");
+        let p = config(json!({"toolFilterPrecedence": "available"}))
+            .session_params("s", Mode::CopilotCli)
+            .unwrap();
+        assert_eq!(p["toolFilterPrecedence"], "available");
+        assert!(config(json!({"excludedTools": ["*"]}))
+            .session_params("s", Mode::CopilotCli)
+            .is_err());
+    }
+
+    #[test]
+    fn empty_mode_needs_available_tools_and_keeps_the_hosts_values() {
+        assert!(config(json!({})).session_params("s", Mode::Empty).is_err());
+        let p = config(json!({"availableTools": ["builtin:*"], "enableSkills": true}))
+            .session_params("s", Mode::Empty)
+            .unwrap();
+        assert_eq!(p["enableSkills"], true);
+        assert_eq!(p["enableSessionTelemetry"], false);
+        assert_eq!(p["memory"], json!({"enabled": false}));
+        assert_eq!(
+            p["systemMessage"],
+            json!({"mode": "customize", "sections": {"environment_context": {"action": "remove"}}})
+        );
+    }
+
+    #[test]
+    fn empty_mode_strips_the_environment_context_but_not_from_a_replacement() {
+        let append = without_environment_context(Some(json!({"mode": "append", "content": "x"})));
+        assert_eq!(append["mode"], "customize");
+        assert_eq!(append["content"], "x");
+        assert_eq!(
+            append["sections"]["environment_context"]["action"],
+            "remove"
+        );
+        let replace = json!({"mode": "replace", "content": "only this"});
+        assert_eq!(without_environment_context(Some(replace.clone())), replace);
+        let own = json!({"mode": "customize", "sections": {"environment_context": {"action": "append", "content": "y"}}});
+        assert_eq!(without_environment_context(Some(own.clone())), own);
+    }
+
+    #[test]
+    fn options_update_carries_what_create_does_not_take() {
+        assert_eq!(config(json!({})).options_patch("s", Mode::CopilotCli), None);
+        let patch = config(json!({"coauthorEnabled": true}))
+            .options_patch("s", Mode::CopilotCli)
+            .unwrap();
+        assert_eq!(patch, json!({"sessionId": "s", "coauthorEnabled": true}));
+        let patch = config(json!({"coauthorEnabled": true}))
+            .options_patch("s", Mode::Empty)
+            .unwrap();
+        assert_eq!(patch["coauthorEnabled"], true);
+        assert_eq!(patch["skipCustomInstructions"], true);
+        assert_eq!(patch["installedPlugins"], json!([]));
     }
 }

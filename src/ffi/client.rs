@@ -79,7 +79,12 @@ pub enum copilot_client_state {
 ///   string, "conventions": "posix"|"windows", "capabilities"?: {"sqlite": bool}} (this client
 ///   provides each session's filesystem: `sessionFs.setProvider` is sent at start, which fails
 ///   if the server already has sessions; every session then needs a "sessionFs" handler, see
-///   `copilot_session_config_set_handler`)}`.
+///   `copilot_session_config_set_handler`), "baseDirectory": string (the spawned CLI's home for
+///   its state and credentials, `COPILOT_HOME`), "mode": "copilot-cli" (default) | "empty" (for
+///   multi-tenant hosts: every session must name its `availableTools`; the environment context
+///   leaves the system message; telemetry, skills, memory, file hooks, host git operations, the
+///   session store, custom instructions and plugins default to off; no system keychain; needs
+///   baseDirectory, sessionFs or cliUrl)}`.
 ///   The CLI is `cliPath`, else `COPILOT_CLI_PATH`, else `copilot` on PATH.
 /// - `client_out`: receives the new handle (owned; free with `copilot_client_free`).
 ///

@@ -258,7 +258,14 @@ unsafe fn open_session(
 /// Blocks until the CLI answered. Errors: those of `copilot_client_start`,
 /// `COPILOT_ERR_RPC` (the CLI refused the config), `COPILOT_ERR_INVALID_STATE`
 /// (not started and `autoStart` off), `COPILOT_ERR_INVALID_ARGUMENT` (the client
-/// sets `sessionFs` and the config has no "sessionFs" handler).
+/// sets `sessionFs` and the config has no "sessionFs" handler; a bare "*" in
+/// `availableTools`/`excludedTools`, where patterns name their source, "builtin:*",
+/// "mcp:*" or "custom:*"; a client in mode "empty" and no `availableTools`).
+///
+/// As the official SDKs do, `toolFilterPrecedence` defaults to "excluded" (an
+/// excluded tool stays out even when also available), and `skipCustomInstructions`,
+/// `customAgentsLocalOnly`, `coauthorEnabled` and `manageScheduleEnabled` are also
+/// applied with `session.options.update` after the session opens.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_create_session(
     client: *mut copilot_client,

@@ -9,7 +9,7 @@ use tokio::net::unix::pipe;
 
 use super::{ChildProcess, Transport};
 use crate::error::{Error, ErrorKind, Result};
-use crate::options::ClientOptions;
+use crate::options::{ClientOptions, Mode};
 
 /// Environment variable that carries the GitHub token to the child.
 pub const AUTH_TOKEN_ENV: &str = "COPILOT_SDK_AUTH_TOKEN";
@@ -26,6 +26,14 @@ pub(crate) fn child_env(opts: &ClientOptions) -> Vec<(String, String)> {
     env.retain(|(k, _)| k != "NODE_DEBUG" && k != AUTH_TOKEN_ENV);
     if let Some(token) = &opts.github_token {
         env.push((AUTH_TOKEN_ENV.into(), token.clone()));
+    }
+    if let Some(home) = &opts.base_directory {
+        env.push(("COPILOT_HOME".into(), home.clone()));
+    }
+    if opts.mode == Mode::Empty {
+        // The system keychain is one store for every tenant: credentials go to
+        // files under COPILOT_HOME instead.
+        env.push(("COPILOT_DISABLE_KEYTAR".into(), "1".into()));
     }
     env
 }

@@ -98,10 +98,27 @@ static void test_bad_arguments(void) {
                              &client, NULL) == COPILOT_OK, "client_new(sessionFs)");
     CHECK(copilot_session_config_new(NULL, &cfg, NULL) == COPILOT_OK, "config_new");
     copilot_session *no_fs = NULL;
+    copilot_client *no_storage = NULL;
     EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "create_session(sessionFs client, no sessionFs handler)",
                   copilot_client_create_session(client, cfg, &no_fs, &err));
     CHECK(no_fs == NULL, "no session on error");
     copilot_session_config_free(cfg);
+    /* Mode "empty": storage of the host's choosing, and sessions that name their
+       tools by source (a bare "*" is refused in any mode), checked before anything is sent. */
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_new(mode empty, no storage)",
+                  copilot_client_new("{\"mode\": \"empty\"}", &no_storage, &err));
+    CHECK(no_storage == NULL, "no client on error");
+    CHECK(copilot_client_new("{\"autoStart\": false, \"mode\": \"empty\", \"baseDirectory\": \"/tmp\"}",
+                             &no_storage, NULL) == COPILOT_OK, "client_new(mode empty)");
+    CHECK(copilot_session_config_new(NULL, &cfg, NULL) == COPILOT_OK, "config_new");
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "create_session(mode empty, no availableTools)",
+                  copilot_client_create_session(no_storage, cfg, &no_fs, &err));
+    copilot_session_config_free(cfg);
+    CHECK(copilot_session_config_new("{\"availableTools\": [\"*\"]}", &cfg, NULL) == COPILOT_OK, "config_new(bare *)");
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "create_session(availableTools [\"*\"])",
+                  copilot_client_create_session(no_storage, cfg, &no_fs, &err));
+    copilot_session_config_free(cfg);
+    copilot_client_free(no_storage);
     EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_on_lifecycle(NULL handler)",
                   copilot_client_on_lifecycle(client, NULL, NULL, NULL, &err));
     EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_on_lifecycle(NULL client)",

@@ -521,11 +521,19 @@ fn should_respect_availabletools_and_excludedtools_combined(ctx: &Ctx) -> Result
         excluded.load(Ordering::SeqCst) == 0,
         "excluded_tool never ran",
     )?;
-    // Upstream asserts only that the excluded tool never ran. CLI 1.0.102 still
-    // offers excluded_tool to the model when availableTools also names it
-    // (excludedTools alone does remove it), against the SDK's documented
-    // "excludedTools takes precedence"; the recorded model never calls it.
-    ensure(text.contains("ALLOWED_TEST"), format!("answer: {text}"))
+    ensure(text.contains("ALLOWED_TEST"), format!("answer: {text}"))?;
+    // Beyond upstream: the exclusion wins (toolFilterPrecedence "excluded", the
+    // official SDKs' default), so the model is never offered the tool.
+    let offered: Vec<String> = ctx
+        .requests()
+        .iter()
+        .flat_map(crate::session_api::tool_names)
+        .collect();
+    ensure(
+        offered.iter().any(|t| t == "allowed_tool")
+            && !offered.iter().any(|t| t == "excluded_tool"),
+        format!("tools offered: {offered:?}"),
+    )
 }
 
 fn clears_context_from_a_terminal_tool_and_starts_the_seeded_turn(ctx: &Ctx) -> Result<(), String> {

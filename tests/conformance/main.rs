@@ -25,6 +25,7 @@ mod events_tools;
 mod hooks_ui;
 mod lifecycle;
 mod mcp_agents;
+mod mode_empty;
 mod more_scenarios;
 mod permissions;
 mod resume_pending;
@@ -332,6 +333,7 @@ fn main() {
         .chain(session_fs::all())
         .chain(resume_pending::all())
         .chain(session_control::all())
+        .chain(mode_empty::all())
         .map(|s| ((s.area.to_string(), s.name.to_string()), s))
         .collect();
 
