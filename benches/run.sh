@@ -32,7 +32,8 @@ official="$root/target/bench-official"
 mkdir -p "$official"
 [ -d "$official/node_modules/@github/copilot-sdk" ] ||
   npm install --silent --prefix "$official" @github/copilot-sdk@1.0.14 >/dev/null
-(cd benches/official/rust && cargo build --quiet --release)
+# Its runtime feature spawns our CLI (CliProgram::Path): nothing to download at build time.
+(cd benches/official/rust && COPILOT_SKIP_CLI_DOWNLOAD=1 cargo build --quiet --release)
 cp benches/official/node_bench.mjs benches/official/node_e2e.mjs "$official/"
 "$venv/bin/python" -c "import copilot" 2>/dev/null || "$venv/bin/pip" install --quiet github-copilot-sdk==1.0.27
 case "$which" in
