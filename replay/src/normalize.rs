@@ -27,6 +27,10 @@ static USER_NOISE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r"(?s)<system_reminder>.*?</system_reminder>", ""),
         (r"(?s)<agent_instructions>.*?</agent_instructions>", ""),
         (r"^\s*\[\[PLAN\]\]\s*", ""),
+        // Notices CLI versions differ in sending (recordings hold some that
+        // 1.0.102 no longer sends, and 1.0.102 sends some they lack).
+        (r"(?s)<tools_changed_notice>.*?</tools_changed_notice>", ""),
+        (r"(?s)<mode_changed_notice>.*?</mode_changed_notice>", ""),
         (
             r"(?s)Please create a detailed summary of the conversation so far\. The history is being compacted.*",
             "$${compaction_prompt}",
@@ -174,9 +178,14 @@ fn tool_arguments(args: &str) -> String {
     }
 }
 
-/// Applies the rules that also hold for stored files: consecutive tool results
-/// sorted by id, tool-result variants folded.
+/// Applies the rules that also hold for stored files: CLI additions stripped
+/// from user text, consecutive tool results sorted by id, tool-result variants folded.
 pub fn stored_messages(messages: &mut Vec<Message>) {
+    for m in messages.iter_mut().filter(|m| m.role == "user") {
+        if let Some(c) = &m.content {
+            m.content = Some(user_text(c));
+        }
+    }
     merge_adjacent_user_messages(messages);
     fold_tool_result_variants(messages);
     sort_tool_runs(messages);
@@ -425,6 +434,10 @@ mod tests {
         let t = user_text("<current_datetime>2026-01-01T00:00</current_datetime>\n<reminder>\nx\n</reminder>  Hello ");
         assert_eq!(t, "Hello");
         assert_eq!(user_text("[[PLAN]] do it"), "do it");
+        assert_eq!(
+            user_text("<tools_changed_notice>\nTools gone: x\n</tools_changed_notice>\n\n\nUse y"),
+            "Use y"
+        );
     }
 
     #[test]

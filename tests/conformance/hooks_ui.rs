@@ -99,6 +99,16 @@ pub fn all() -> Vec<Scenario> {
             "two_clients_register_different_tools_and_agent_uses_both",
             rust_two_clients_register_different_tools_and_agent_uses_both,
         ),
+        run!("multi_client", disconnecting_client_removes_its_tools),
+        alias(
+            "rust_multi_client",
+            "disconnecting_client_removes_its_tools",
+            rust_disconnecting_client_removes_its_tools,
+        ),
+        run!(
+            "mode_handlers",
+            should_invoke_exit_plan_mode_handler_when_model_uses_tool
+        ),
     ]
 }
 
@@ -718,11 +728,8 @@ fn should_use_replaced_preamble_section_in_response(ctx: &Ctx) -> Result<(), Str
 
 const EVENT_WAIT: Duration = Duration::from_secs(30);
 
-/// Not registered: after `session.mode.set plan`, CLI 1.0.102 prefixes the
-/// user message with a `<mode_changed_notice>` block the recording lacks, so
-/// copilot-replay finds no matching conversation. Register it once the
-/// replay normaliser strips that block.
-#[allow(dead_code)]
+/// (After `session.mode.set plan`, CLI 1.0.102 prefixes the user message with a
+/// `<mode_changed_notice>` the recording lacks; copilot-replay ignores it.)
 fn should_invoke_exit_plan_mode_handler_when_model_uses_tool(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
     let events = crate::Events::default();
@@ -1151,11 +1158,9 @@ fn rust_two_clients_register_different_tools_and_agent_uses_both(ctx: &Ctx) -> R
     tools_of_both(ctx, RUST_MULTI)
 }
 
-/// Not registered (either recording): once client 2 is gone, CLI 1.0.102 drops
-/// `ephemeral_tool` from the model's tool list but no longer prefixes the next
-/// prompt with the `<tools_changed_notice>` the recordings hold, so
-/// copilot-replay finds no matching conversation for the last turn.
-#[allow(dead_code)]
+/// Once client 2 is gone, its tool leaves the model's tool list. (The recordings
+/// also hold a `<tools_changed_notice>` CLI 1.0.102 no longer sends;
+/// copilot-replay ignores such CLI notices.)
 fn disconnect_removes_tools(ctx: &Ctx, v: MultiClient) -> Result<(), String> {
     let (c1, c2) = two_clients(ctx)?;
     let both = ["stable_tool", "ephemeral_tool"];
@@ -1215,12 +1220,10 @@ fn disconnect_removes_tools(ctx: &Ctx, v: MultiClient) -> Result<(), String> {
     ok(c1.stop(), "stop")
 }
 
-#[allow(dead_code)]
 fn disconnecting_client_removes_its_tools(ctx: &Ctx) -> Result<(), String> {
     disconnect_removes_tools(ctx, NODE_MULTI)
 }
 
-#[allow(dead_code)]
 fn rust_disconnecting_client_removes_its_tools(ctx: &Ctx) -> Result<(), String> {
     disconnect_removes_tools(ctx, RUST_MULTI)
 }
