@@ -53,6 +53,14 @@ type ClientOptions struct {
 	// answer within PingTimeout (default 5 s) is treated as crashed.
 	KeepAliveInterval time.Duration
 	PingTimeout       time.Duration
+	// BaseDirectory is the spawned CLI's home for its state and credentials (COPILOT_HOME).
+	BaseDirectory string
+	// Mode "empty" is for hosts serving many tenants: every session must name its
+	// AvailableTools by source ("builtin:ask_user", "custom:*"), the environment
+	// context leaves the system message, and telemetry, skills, memory, file hooks,
+	// host git operations, custom instructions and plugins are off unless a session
+	// sets them. It needs BaseDirectory or CLIUrl. Default "" is "copilot-cli".
+	Mode string
 }
 
 func (o *ClientOptions) toJSON() string {
@@ -71,6 +79,8 @@ func (o *ClientOptions) toJSON() string {
 	set("githubToken", o.GitHubToken)
 	set("cliUrl", o.CLIUrl)
 	set("connectionToken", o.ConnectionToken)
+	set("baseDirectory", o.BaseDirectory)
+	set("mode", o.Mode)
 	if len(o.CLIArgs) > 0 {
 		m["cliArgs"] = o.CLIArgs
 	}

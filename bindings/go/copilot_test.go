@@ -273,3 +273,25 @@ func TestErrorsCarryStatusAndRPCCode(t *testing.T) {
 	missing.Close()
 	missing.Close() // idempotent
 }
+
+// Empty mode needs storage of the host's choosing, and sessions that name their tools.
+func TestEmptyModeNeedsStorageAndAvailableTools(t *testing.T) {
+	if _, err := NewClient(&ClientOptions{Mode: "empty"}); !isStatus(err, StatusInvalidArgument) {
+		t.Fatalf("empty mode without storage: %v", err)
+	}
+	off := false
+	c, err := NewClient(&ClientOptions{Mode: "empty", BaseDirectory: t.TempDir(), AutoStart: &off})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.CreateSession(context.Background(), &SessionConfig{})
+	if !isStatus(err, StatusInvalidArgument) || !strings.Contains(err.Error(), "availableTools") {
+		t.Fatalf("empty mode session without availableTools: %v", err)
+	}
+}
+
+func isStatus(err error, s Status) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == s
+}

@@ -34,6 +34,14 @@ namespace GitHub.Copilot
         /// <summary>Ping the CLI this often; one that does not answer within PingTimeout counts as crashed.</summary>
         public TimeSpan? KeepAliveInterval { get; set; }
         public TimeSpan? PingTimeout { get; set; }
+        /// <summary>The spawned CLI's home for its state and credentials (COPILOT_HOME).</summary>
+        public string BaseDirectory { get; set; }
+        /// <summary>"empty" for hosts serving many tenants: every session names its AvailableTools
+        /// by source ("builtin:ask_user", "custom:*"), the environment context leaves the system
+        /// message, and telemetry, skills, memory, file hooks, host git operations, custom
+        /// instructions and plugins are off unless a session sets them. Needs BaseDirectory or
+        /// CliUrl. Null: "copilot-cli".</summary>
+        public string Mode { get; set; }
 
         internal string ToJson()
         {
@@ -53,6 +61,8 @@ namespace GitHub.Copilot
             if (RestartAttempts > 0) o["restartAttempts"] = RestartAttempts;
             if (KeepAliveInterval.HasValue) o["keepAliveIntervalMs"] = (long)KeepAliveInterval.Value.TotalMilliseconds;
             if (PingTimeout.HasValue) o["pingTimeoutMs"] = (long)PingTimeout.Value.TotalMilliseconds;
+            if (BaseDirectory != null) o["baseDirectory"] = BaseDirectory;
+            if (Mode != null) o["mode"] = Mode;
             return o.ToString(Formatting.None);
         }
     }
