@@ -73,10 +73,15 @@ def main():
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         base_url = replay.stdout.readline().split()[-1] + "/v1"
+        # Rounds that run every client once: a slow spell of the machine then
+        # hits every client alike instead of whichever one was running.
+        all_runs = {name: [] for name in CLIENTS}
+        for round_ in range(PROCESSES):
+            for name, make_cmd in CLIENTS.items():
+                print(f"round {round_ + 1}/{PROCESSES}: {name} ...", file=sys.stderr)
+                all_runs[name].append(run_client(make_cmd, base_url))
         rows = {}
-        for name, make_cmd in CLIENTS.items():
-            print(f"measuring {name} ...", file=sys.stderr)
-            runs = [run_client(make_cmd, base_url) for _ in range(PROCESSES)]
+        for name, runs in all_runs.items():
             concurrent = [ms for r in runs for ms in r["concurrent_ms"]]
             rows[name] = {
                 "start": statistics.median(r["start_ms"] for r in runs),
@@ -94,7 +99,7 @@ def main():
     official = {n: r for n, r in rows.items() if n.startswith("official")}
     fastest = min(official.values(), key=lambda r: r["tool"])
     lines = [
-        f"# End-to-end benchmark (real Copilot CLI 1.0.102, copilot-replay; {PROCESSES} processes per client, "
+        f"# End-to-end benchmark (real Copilot CLI 1.0.102, copilot-replay; {PROCESSES} rounds of one process per client, "
         f"{REPEATS} warm turns of each kind per process, {CONCURRENT} concurrent sessions)",
         "",
         "| client | (a) start to ready ms | (b) session create ms | (c) plain turn ms | (d) tool turn ms | "

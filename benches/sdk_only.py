@@ -73,14 +73,25 @@ def run_turn(client, events, tool_calls):
         peer.wait()
 
 
-def measure(client, events, tool_calls):
-    turns = [run_turn(client, events, 0) for _ in range(REPEATS)]
-    rtts = [run_turn(client, 0, tool_calls)[1:3] for _ in range(REPEATS)]
+def measure_all():
+    """REPEATS rounds, each running every client once: the machine's slow
+    spells (a shared VM's neighbours) then hit every client alike instead of
+    whichever one was running."""
+    turns = {name: [] for name in CLIENTS}
+    rtts = {name: [] for name in CLIENTS}
+    for round_ in range(REPEATS):
+        for name, (cmd, events, tool_calls) in CLIENTS.items():
+            print(f"round {round_ + 1}/{REPEATS}: {name} ...", file=sys.stderr)
+            turns[name].append(run_turn(cmd, events, 0))
+            rtts[name].append(run_turn(cmd, 0, tool_calls)[1:3])
     return {
-        "events_per_s": statistics.median(t[0] for t in turns),
-        "delivered": min(t[3] for t in turns),
-        "rtt_p50": statistics.median(r[0] for r in rtts),
-        "rtt_p99": statistics.median(r[1] for r in rtts),
+        name: {
+            "events_per_s": statistics.median(t[0] for t in turns[name]),
+            "delivered": min(t[3] for t in turns[name]),
+            "rtt_p50": statistics.median(r[0] for r in rtts[name]),
+            "rtt_p99": statistics.median(r[1] for r in rtts[name]),
+        }
+        for name in CLIENTS
     }
 
 
@@ -101,17 +112,15 @@ def resources():
 
 
 def main():
-    rows = {}
-    for name, (cmd, events, tool_calls) in CLIENTS.items():
-        print(f"measuring {name} ...", file=sys.stderr)
-        rows[name] = measure(cmd, events, tool_calls)
+    rows = measure_all()
     rss, threads, size = resources()
     floor = rows[next(iter(rows))]
     c = rows["libcopilot C ABI"]
     best_official = max(r["events_per_s"] for n, r in rows.items() if n.startswith("official"))
 
     lines = [
-        f"# SDK-only benchmark (synthetic CLI over TCP; medians of {REPEATS} fresh processes"
+        f"# SDK-only benchmark (synthetic CLI over TCP; medians of {REPEATS} rounds of fresh processes, "
+        "each round running every client"
         f"{'; peer pinned to CPU 0, client to CPU 1' if PIN else ''})",
         "",
         f"Events: a turn of assistant.message_delta events ({EVENTS:,} for libcopilot and the floor, fewer "
