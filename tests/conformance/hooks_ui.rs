@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::{alias, content, ensure, ok, Config, Ctx, Scenario};
+use crate::{alias, content, ensure, ok, Config, Ctx, Scenario, Session};
 
 pub fn all() -> Vec<Scenario> {
     vec![
@@ -942,21 +942,46 @@ const SHARED_TOKEN: &str = "conformance-multi-client-token";
 
 /// The first client spawns the CLI on a TCP port; the second connects to it.
 fn two_clients(ctx: &Ctx) -> Result<(crate::Client, crate::Client), String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
-    let first = ctx.started_client(json!({
-        "transport": "tcp", "port": port, "connectionToken": SHARED_TOKEN,
-    }))?;
-    let second = ok(
-        crate::Client::new(&json!({
-            "cliUrl": format!("127.0.0.1:{port}"), "connectionToken": SHARED_TOKEN,
-        })),
-        "client_new (cliUrl)",
-    )?;
-    ok(second.start(), "start (cliUrl)")?;
+    let (first, url) = ctx.tcp_server(SHARED_TOKEN)?;
+    let second = ctx.joining_client(&url, SHARED_TOKEN, json!({}))?;
     Ok((first, second))
+}
+
+/// One session on two clients: client 1 creates it offering the tool `first`
+/// (name, argument, result prefix), client 2 resumes it offering `second`;
+/// `cfg1` adds to client 1's config (e.g. an event recorder).
+fn session_on_two_clients(
+    ctx: &Ctx,
+    v: MultiClient,
+    first: (&str, &'static str, &str),
+    second: (&str, &'static str, &str),
+    cfg1: impl FnOnce(Config) -> Config,
+) -> Result<(crate::Client, crate::Client, Session, Session), String> {
+    let (c1, c2) = two_clients(ctx)?;
+    let both = [first.0, second.0];
+    let config = cfg1(ctx.config(v.fields(Some(&both), false)).approve_all());
+    let s1 = ok(
+        c1.create_session(&echo_tool(config, first.0, first.1, first.2, "")),
+        "create",
+    )?;
+    let config = ctx.config(v.fields(Some(&both), true)).approve_all();
+    let s2 = ok(
+        c2.resume_session(
+            &s1.id(),
+            &echo_tool(config, second.0, second.1, second.2, ""),
+        ),
+        "resume on client 2",
+    )?;
+    Ok((c1, c2, s1, s2))
+}
+
+/// Sends `prompt` and checks the answer contains `expected`.
+fn answer_contains(session: &Session, prompt: &str, expected: &str) -> Result<(), String> {
+    let answer = content(&ok(session.prompt(prompt), "send")?);
+    ensure(
+        answer.contains(expected),
+        format!("answer to {prompt:?}: {answer}"),
+    )
 }
 
 /// A tool answering `prefix + args[param] + suffix`.
@@ -1113,36 +1138,18 @@ fn one_client_rejects_permission_and_both_see_the_result(ctx: &Ctx) -> Result<()
 }
 
 fn tools_of_both(ctx: &Ctx, v: MultiClient) -> Result<(), String> {
-    let (c1, c2) = two_clients(ctx)?;
-    let both = ["city_lookup", "currency_lookup"];
-    let cfg1 = echo_tool(
-        ctx.config(v.fields(Some(&both), false)).approve_all(),
-        "city_lookup",
-        "countryCode",
-        "CITY_FOR_",
-        "",
-    );
-    let s1 = ok(c1.create_session(&cfg1), "create")?;
-    let cfg2 = echo_tool(
-        ctx.config(v.fields(Some(&both), true)).approve_all(),
-        "currency_lookup",
-        "countryCode",
-        "CURRENCY_FOR_",
-        "",
-    );
-    let s2 = ok(c2.resume_session(&s1.id(), &cfg2), "resume on client 2")?;
-    let city = ok(s1.prompt(&ctx.prompt(0)), "send city")?;
-    ensure(
-        content(&city).contains("CITY_FOR_US"),
-        format!("city answer {}", content(&city)),
+    let (c1, c2, s1, s2) = session_on_two_clients(
+        ctx,
+        v,
+        ("city_lookup", "countryCode", "CITY_FOR_"),
+        ("currency_lookup", "countryCode", "CURRENCY_FOR_"),
+        |c| c,
     )?;
-    let currency = ok(
-        s1.prompt(&prompt_starting(ctx, "Now use the currency_lookup")?),
-        "send currency",
-    )?;
-    ensure(
-        content(&currency).contains("CURRENCY_FOR_US"),
-        format!("currency answer {}", content(&currency)),
+    answer_contains(&s1, &ctx.prompt(0), "CITY_FOR_US")?;
+    answer_contains(
+        &s1,
+        &prompt_starting(ctx, "Now use the currency_lookup")?,
+        "CURRENCY_FOR_US",
     )?;
     ok(s2.destroy(), "destroy on client 2")?;
     c2.force_stop();
@@ -1162,39 +1169,19 @@ fn rust_two_clients_register_different_tools_and_agent_uses_both(ctx: &Ctx) -> R
 /// also hold a `<tools_changed_notice>` CLI 1.0.102 no longer sends;
 /// copilot-replay ignores such CLI notices.)
 fn disconnect_removes_tools(ctx: &Ctx, v: MultiClient) -> Result<(), String> {
-    let (c1, c2) = two_clients(ctx)?;
-    let both = ["stable_tool", "ephemeral_tool"];
     let events = crate::Events::default();
-    let cfg1 = echo_tool(
-        events
-            .attach(ctx.config(v.fields(Some(&both), false)))
-            .approve_all(),
-        "stable_tool",
-        "input",
-        "STABLE_",
-        "",
-    );
-    let s1 = ok(c1.create_session(&cfg1), "create")?;
-    let cfg2 = echo_tool(
-        ctx.config(v.fields(Some(&both), true)).approve_all(),
-        "ephemeral_tool",
-        "input",
-        "EPHEMERAL_",
-        "",
-    );
-    let _s2 = ok(c2.resume_session(&s1.id(), &cfg2), "resume on client 2")?;
-    let stable = ok(s1.prompt(&ctx.prompt(0)), "send stable")?;
-    ensure(
-        content(&stable).contains("STABLE_test1"),
-        format!("stable answer {}", content(&stable)),
+    let (c1, c2, s1, _s2) = session_on_two_clients(
+        ctx,
+        v,
+        ("stable_tool", "input", "STABLE_"),
+        ("ephemeral_tool", "input", "EPHEMERAL_"),
+        |c| events.attach(c),
     )?;
-    let ephemeral = ok(
-        s1.prompt(&prompt_starting(ctx, "Use the ephemeral_tool")?),
-        "send ephemeral",
-    )?;
-    ensure(
-        content(&ephemeral).contains("EPHEMERAL_test2"),
-        format!("ephemeral answer {}", content(&ephemeral)),
+    answer_contains(&s1, &ctx.prompt(0), "STABLE_test1")?;
+    answer_contains(
+        &s1,
+        &prompt_starting(ctx, "Use the ephemeral_tool")?,
+        "EPHEMERAL_test2",
     )?;
     let before = events.of_type("session.tools_updated").len();
     c2.force_stop();

@@ -117,6 +117,35 @@ fn tool_requests(events: &Events, tools: &[&str]) -> Result<Vec<Value>, String> 
         .collect()
 }
 
+/// On `client`, a session whose tools (name, description, the value the model
+/// passes) record their calls in `held` and leave them pending; prompt 0 sent
+/// and every tool call arrived with its value. Returns the session (kept open:
+/// it is what keeps the turn waiting) and the `external_tool.requested` events.
+fn turn_waiting_on_tools(
+    ctx: &Ctx,
+    client: &Client,
+    held: &Held,
+    tools: &[(&str, &str, &str)],
+) -> Result<(Session, Vec<Value>), String> {
+    let events = Events::default();
+    let mut config = ctx.config(json!({})).approve_all();
+    for (name, description, _) in tools {
+        config = held.tool(config, name, description);
+    }
+    let session = ok(client.create_session(&events.attach(config)), "create")?;
+    ok(session.send(&json!({"prompt": ctx.prompt(0)})), "send")?;
+    let names: Vec<&str> = tools.iter().map(|t| t.0).collect();
+    let requested = tool_requests(&events, &names)?;
+    wait_until("the tool calls", || held.count() == tools.len())?;
+    for (name, _, value) in tools {
+        ensure(
+            held.value_of(name).as_deref() == Some(*value),
+            format!("{name} got {:?}, not {value:?}", held.value_of(name)),
+        )?;
+    }
+    Ok((session, requested))
+}
+
 fn request_id(event: &Value) -> Value {
     event["data"]["requestId"].clone()
 }
@@ -225,25 +254,18 @@ fn should_continue_pending_permission_request_after_resume(ctx: &Ctx) -> Result<
     Ok(())
 }
 
+const RESUME_TOOL: (&str, &str, &str) = (
+    "resume_external_tool",
+    "Looks up a value after resumption",
+    "beta",
+);
+
 fn should_continue_pending_external_tool_request_after_resume(ctx: &Ctx) -> Result<(), String> {
     let (_server, url) = ctx.tcp_server(TOKEN)?;
     let first = ctx.joining_client(&url, TOKEN, json!({}))?;
     let held = Held::default();
-    let events = Events::default();
-    let config = held.tool(
-        ctx.config(json!({})).approve_all(),
-        "resume_external_tool",
-        "Looks up a value after resumption",
-    );
-    let session = ok(first.create_session(&events.attach(config)), "create")?;
+    let (session, requested) = turn_waiting_on_tools(ctx, &first, &held, &[RESUME_TOOL])?;
     let id = session.id();
-    ok(session.send(&json!({"prompt": ctx.prompt(0)})), "send")?;
-    let requested = tool_requests(&events, &["resume_external_tool"])?;
-    wait_until("the tool call", || held.count() == 1)?;
-    ensure(
-        held.value_of("resume_external_tool").as_deref() == Some("beta"),
-        "the tool got another value",
-    )?;
     first.force_stop();
 
     let second = ctx.joining_client(&url, TOKEN, json!({}))?;
@@ -270,28 +292,24 @@ fn should_continue_parallel_pending_external_tool_requests_after_resume(
     let (_server, url) = ctx.tcp_server(TOKEN)?;
     let first = ctx.joining_client(&url, TOKEN, json!({}))?;
     let held = Held::default();
-    let events = Events::default();
-    let config = ctx.config(json!({})).approve_all();
-    let config = held.tool(
-        config,
-        "pending_lookup_a",
-        "Looks up the first value after resumption",
-    );
-    let config = held.tool(
-        config,
-        "pending_lookup_b",
-        "Looks up the second value after resumption",
-    );
-    let session = ok(first.create_session(&events.attach(config)), "create")?;
-    let id = session.id();
-    ok(session.send(&json!({"prompt": ctx.prompt(0)})), "send")?;
-    let requested = tool_requests(&events, &["pending_lookup_a", "pending_lookup_b"])?;
-    wait_until("both tool calls", || held.count() == 2)?;
-    ensure(
-        held.value_of("pending_lookup_a").as_deref() == Some("alpha")
-            && held.value_of("pending_lookup_b").as_deref() == Some("beta"),
-        "the tools got other values",
+    let (session, requested) = turn_waiting_on_tools(
+        ctx,
+        &first,
+        &held,
+        &[
+            (
+                "pending_lookup_a",
+                "Looks up the first value after resumption",
+                "alpha",
+            ),
+            (
+                "pending_lookup_b",
+                "Looks up the second value after resumption",
+                "beta",
+            ),
+        ],
     )?;
+    let id = session.id();
     first.force_stop();
 
     let second = ctx.joining_client(&url, TOKEN, json!({}))?;
@@ -381,21 +399,8 @@ fn pending_tool_without_continuing(ctx: &Ctx, cold: bool) -> Result<(), String> 
     let (server, url) = ctx.tcp_server(TOKEN)?;
     let first = ctx.joining_client(&url, TOKEN, json!({}))?;
     let held = Held::default();
-    let events = Events::default();
-    let config = held.tool(
-        ctx.config(json!({})).approve_all(),
-        "resume_external_tool",
-        "Looks up a value after resumption",
-    );
-    let session = ok(first.create_session(&events.attach(config)), "create")?;
+    let (session, requested) = turn_waiting_on_tools(ctx, &first, &held, &[RESUME_TOOL])?;
     let id = session.id();
-    ok(session.send(&json!({"prompt": ctx.prompt(0)})), "send")?;
-    let requested = tool_requests(&events, &["resume_external_tool"])?;
-    wait_until("the tool call", || held.count() == 1)?;
-    ensure(
-        held.value_of("resume_external_tool").as_deref() == Some("beta"),
-        "the tool got another value",
-    )?;
     if cold {
         // The server settles the orphaned call when it sees the client go, which
         // touches the session: wait for that, as it is what a cold resume finds.
