@@ -355,10 +355,10 @@ impl Client {
             .cloned()
             .collect();
         for s in sessions.into_iter().filter(|s| !s.is_closed()) {
-            let params = s
-                .config
-                .session_params(&s.id, self.inner.options.mode)
-                .unwrap_or_else(|_| s.config.wire_params(&s.id));
+            // Valid: the same params opened the session.
+            let Ok(params) = s.config.wire_params(&s.id, self.inner.options.mode) else {
+                continue;
+            };
             if let Err(e) = conn.request_value("session.resume", &params).await {
                 log!(
                     Level::Warn,
@@ -654,7 +654,7 @@ impl Client {
                 "the client is the session filesystem provider (sessionFs): the session needs a \"sessionFs\" handler",
             ));
         }
-        let params = config.session_params(id, self.inner.options.mode)?;
+        let params = config.wire_params(id, self.inner.options.mode)?;
         self.ensure_started().await?;
         let conn = self.inner.connection()?;
         let destroying = self.inner.router.pending_destroys.lock().get(id).cloned();

@@ -157,6 +157,27 @@ fn default_answer(method: &str, params: &Value) -> Result<Value, (i64, String)> 
     }
 }
 
+/// The reply to a direct request `method` once its handler settled it.
+fn wire_answer(method: &str, params: &Value, answer: Answer) -> Result<Value, (i64, String)> {
+    let session_fs = method.starts_with(SESSION_FS);
+    match answer {
+        // A hook answers its output object; the wire wants {output}.
+        Answer::Result(v) if method == "hooks.invoke" => Ok(if v.is_null() {
+            json!({})
+        } else {
+            json!({ "output": v })
+        }),
+        Answer::Result(v) => Ok(v),
+        Answer::Failure(m) if session_fs => Ok(session_fs_failure(method, &m)),
+        Answer::Failure(m) => Err((codes::INTERNAL_ERROR, m)),
+        Answer::Unanswered if session_fs => Ok(session_fs_failure(
+            method,
+            "the sessionFs handler did not answer",
+        )),
+        Answer::Unanswered => default_answer(method, params),
+    }
+}
+
 /// Sends the reply to a direct request off the reader task.
 fn reply(
     peer: &Arc<RpcPeer>,
@@ -214,29 +235,12 @@ pub(crate) async fn on_request(
     let settle_peer = peer.clone();
     let settle_runtime = runtime.clone();
     let settle_method = method.clone();
-    let is_hook = method == "hooks.invoke";
-    let is_session_fs = key == "sessionFs";
     let settle: Settle = Box::new(move |answer| {
-        let r = match answer {
-            Answer::Failure(m) if is_session_fs => Ok(session_fs_failure(&settle_method, &m)),
-            Answer::Unanswered if is_session_fs => Ok(session_fs_failure(
-                &settle_method,
-                "the sessionFs handler did not answer",
-            )),
-            // A hook answers its output object; the wire wants {output}.
-            Answer::Result(v) if is_hook => Ok(if v.is_null() {
-                json!({})
-            } else {
-                json!({ "output": v })
-            }),
-            Answer::Result(v) => Ok(v),
-            Answer::Failure(m) => Err((codes::INTERNAL_ERROR, m)),
-            Answer::Unanswered => default_answer(&settle_method, &parsed),
-        };
+        let r = wire_answer(&settle_method, &parsed, answer);
         reply(&settle_peer, &settle_runtime, id, settle_method, r);
     });
     // A sessionFs request names its operation: the kind is the method itself.
-    let kind = if is_session_fs { &method } else { &key };
+    let kind = if key == "sessionFs" { &method } else { &key };
     let request = HostRequest::new(kind, params.get(), settle);
     router
         .dispatcher

@@ -60,9 +60,8 @@ impl SessionConfig {
     /// available ones, and in empty mode the safe defaults under the host's
     /// own values. Refuses a bare "*" tool pattern, and in empty mode a session
     /// that does not name its `availableTools`.
-    pub(crate) fn session_params(&self, id: &str, mode: Mode) -> Result<Value> {
-        let mut p = self.wire_params(id);
-        let fields = p.as_object_mut().expect("wire params are an object");
+    pub(crate) fn wire_params(&self, id: &str, mode: Mode) -> Result<Value> {
+        let mut fields = self.fields.clone();
         for list in ["availableTools", "excludedTools"] {
             if let Some(Value::Array(items)) = fields.get(list) {
                 if items.iter().any(|t| t == "*") {
@@ -87,7 +86,7 @@ impl SessionConfig {
             let system = fields.remove("systemMessage");
             fields.insert("systemMessage".into(), without_environment_context(system));
         }
-        Ok(p)
+        Ok(self.with_handlers(fields, id))
     }
 
     /// The `session.options.update` patch to send after create/resume: the four
@@ -121,9 +120,8 @@ impl SessionConfig {
         Some(Value::Object(patch))
     }
 
-    /// The `session.create` params for session `id`.
-    pub(crate) fn wire_params(&self, id: &str) -> Value {
-        let mut p = self.fields.clone();
+    /// `fields` plus the session id and what the tools and handlers declare.
+    fn with_handlers(&self, mut p: Map<String, Value>, id: &str) -> Value {
         p.insert("sessionId".into(), Value::String(id.into()));
         if !self.tools.is_empty() {
             let mut tools = match p.remove("tools") {
@@ -644,23 +642,23 @@ mod tests {
     #[test]
     fn excluded_tools_win_unless_the_host_says_otherwise() {
         let p = config(json!({}))
-            .session_params("s", Mode::CopilotCli)
+            .wire_params("s", Mode::CopilotCli)
             .unwrap();
         assert_eq!(p["toolFilterPrecedence"], "excluded");
         let p = config(json!({"toolFilterPrecedence": "available"}))
-            .session_params("s", Mode::CopilotCli)
+            .wire_params("s", Mode::CopilotCli)
             .unwrap();
         assert_eq!(p["toolFilterPrecedence"], "available");
         assert!(config(json!({"excludedTools": ["*"]}))
-            .session_params("s", Mode::CopilotCli)
+            .wire_params("s", Mode::CopilotCli)
             .is_err());
     }
 
     #[test]
     fn empty_mode_needs_available_tools_and_keeps_the_hosts_values() {
-        assert!(config(json!({})).session_params("s", Mode::Empty).is_err());
+        assert!(config(json!({})).wire_params("s", Mode::Empty).is_err());
         let p = config(json!({"availableTools": ["builtin:*"], "enableSkills": true}))
-            .session_params("s", Mode::Empty)
+            .wire_params("s", Mode::Empty)
             .unwrap();
         assert_eq!(p["enableSkills"], true);
         assert_eq!(p["enableSessionTelemetry"], false);
