@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::rpc_edges::wait_until;
-use crate::rpc_state::{call, open};
+use crate::rpc_state::{call, listed, open};
 use crate::scenarios::string_tool;
 use crate::{content, ensure, ok, Client, Config, Ctx, Events, Scenario, Session, ToolOutcome};
 
@@ -764,29 +764,11 @@ fn should_handle_tool_result_with_denied_resulttype(ctx: &Ctx) -> Result<(), Str
     )
 }
 
-/// Session ids `session.list` reports.
-fn listed(client: &Client) -> Result<Vec<String>, String> {
-    let list = call(client, "session.list", json!({}))?;
-    Ok(list["sessions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["sessionId"].as_str().map(String::from))
-        .collect())
-}
-
 /// Waits until `session.list` shows every id in `ids`.
 fn wait_listed(client: &Client, ids: &[String]) -> Result<(), String> {
     wait_until("the sessions to be listed", || {
         listed(client).is_ok_and(|l| ids.iter().all(|id| l.contains(id)))
     })
-}
-
-fn approve_all_session(ctx: &Ctx, client: &Client) -> Result<Session, String> {
-    ok(
-        client.create_session(&ctx.config(json!({})).approve_all()),
-        "create",
-    )
 }
 
 fn ask(session: &Session, prompt: &str) -> Result<String, String> {
@@ -799,8 +781,8 @@ fn ask(session: &Session, prompt: &str) -> Result<String, String> {
 
 fn should_list_created_sessions_after_sending_a_message(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let first = approve_all_session(ctx, &client)?;
-    let second = approve_all_session(ctx, &client)?;
+    let first = ctx.approved_session(&client, json!({}))?;
+    let second = ctx.approved_session(&client, json!({}))?;
     ask(&first, &ctx.prompt(0))?;
     ask(&second, &ctx.prompt(1))?;
     wait_listed(&client, &[first.id(), second.id()])
@@ -808,7 +790,7 @@ fn should_list_created_sessions_after_sending_a_message(ctx: &Ctx) -> Result<(),
 
 fn should_delete_session_permanently(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = approve_all_session(ctx, &client)?;
+    let session = ctx.approved_session(&client, json!({}))?;
     let id = session.id();
     ask(&session, &ctx.prompt(0))?;
     wait_listed(&client, std::slice::from_ref(&id))?;
@@ -823,7 +805,7 @@ fn should_delete_session_permanently(ctx: &Ctx) -> Result<(), String> {
 
 fn should_return_events_via_getmessages_after_conversation(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = approve_all_session(ctx, &client)?;
+    let session = ctx.approved_session(&client, json!({}))?;
     ask(&session, &ctx.prompt(0))?;
     let history = ok(session.get_messages(), "getMessages")?;
     let types: Vec<&str> = history
@@ -901,7 +883,7 @@ fn last_id(client: &Client) -> Result<Value, String> {
 
 fn should_return_last_session_id_after_sending_a_message(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = approve_all_session(ctx, &client)?;
+    let session = ctx.approved_session(&client, json!({}))?;
     ask(&session, &ctx.prompt(0))?;
     wait_until("session.getLastId to name a session", || {
         last_id(&client).is_ok_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
@@ -972,7 +954,7 @@ fn lifecycle_log(client: &Client) -> Arc<Mutex<Vec<(String, String)>>> {
 fn should_emit_session_lifecycle_events(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
     let log = lifecycle_log(&client);
-    let session = approve_all_session(ctx, &client)?;
+    let session = ctx.approved_session(&client, json!({}))?;
     let id = session.id();
     ask(&session, &ctx.prompt(0))?;
     wait_until("a lifecycle notification for the session", || {
@@ -988,7 +970,7 @@ fn should_emit_session_lifecycle_events(ctx: &Ctx) -> Result<(), String> {
 
 fn should_receive_session_deleted_lifecycle_event_when_deleted(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = approve_all_session(ctx, &client)?;
+    let session = ctx.approved_session(&client, json!({}))?;
     let id = session.id();
     ask(&session, &ctx.prompt(0))?;
     let log = lifecycle_log(&client);
@@ -1003,7 +985,7 @@ fn should_receive_session_deleted_lifecycle_event_when_deleted(ctx: &Ctx) -> Res
 
 fn should_delete_session_by_id(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = approve_all_session(ctx, &client)?;
+    let session = ctx.approved_session(&client, json!({}))?;
     let id = session.id();
     ask(&session, &ctx.prompt(0))?;
     wait_listed(&client, std::slice::from_ref(&id))?;
@@ -1019,7 +1001,7 @@ fn should_delete_session_by_id(ctx: &Ctx) -> Result<(), String> {
 
 fn should_track_last_session_id_after_session_created(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = approve_all_session(ctx, &client)?;
+    let session = ctx.approved_session(&client, json!({}))?;
     ask(&session, &ctx.prompt(0))?;
     let id = session.id();
     ok(session.destroy(), "disconnect")?;
@@ -1054,10 +1036,7 @@ fn should_list_models_when_authenticated(ctx: &Ctx) -> Result<(), String> {
 }
 
 fn should_listen_on_configured_tcp_port(ctx: &Ctx) -> Result<(), String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("free port: {e}"))?
-        .port();
+    let port = crate::free_port()?;
     let client = ctx.started_client(json!({"transport": "tcp", "port": port}))?;
     ensure(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::lifecycle::elicitation_capability;
 use crate::{alias, content, ensure, ok, Config, Ctx, Scenario, Session};
 
 pub fn all() -> Vec<Scenario> {
@@ -366,10 +367,6 @@ fn is_uuid(s: &str) -> bool {
         && parts
             .iter()
             .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-fn elicitation_capability(session: &crate::Session) -> Value {
-    session.info()["capabilities"]["ui"]["elicitation"].clone()
 }
 
 /// A session whose elicitation handler answers with `answers` in turn (and

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::rpc_state::listed;
 use crate::scenarios::string_tool;
 use crate::{content, ensure, ok, Ctx, Events, Scenario};
 
@@ -169,16 +170,6 @@ fn should_get_last_session_id(ctx: &Ctx) -> Result<(), String> {
         last["sessionId"] == session.id(),
         format!("last id {last}, session {}", session.id()),
     )
-}
-
-fn listed(client: &crate::Client) -> Result<Vec<String>, String> {
-    let list = ok(client.call("session.list", &json!({})), "session.list")?;
-    Ok(list["sessions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["sessionId"].as_str().map(str::to_owned))
-        .collect())
 }
 
 fn should_list_sessions(ctx: &Ctx) -> Result<(), String> {
@@ -420,7 +411,8 @@ fn session_with_commands_resumes_successfully(ctx: &Ctx) -> Result<(), String> {
     ensure(resumed.id() == id, "same session")
 }
 
-fn elicitation_capability(session: &crate::Session) -> Value {
+/// What the session's create reply says about elicitation support.
+pub(crate) fn elicitation_capability(session: &crate::Session) -> Value {
     session.info()["capabilities"]["ui"]["elicitation"].clone()
 }
 

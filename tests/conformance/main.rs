@@ -114,10 +114,7 @@ impl Ctx {
     /// A client that spawns the CLI as a TCP server other clients can join:
     /// returns it and the URL (`localhost:<port>`) to give them.
     pub fn tcp_server(&self, token: &str) -> Result<(Client, String), String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
+        let port = free_port()?;
         let server = self.started_client(
             serde_json::json!({"transport": "tcp", "port": port, "connectionToken": token}),
         )?;
@@ -133,6 +130,15 @@ impl Ctx {
         let client = ok(Client::new(&options), "client_new")?;
         ok(client.start(), "start")?;
         Ok(client)
+    }
+
+    /// A session on `client` with the default config plus `extra`, approving every
+    /// permission request.
+    pub fn approved_session(&self, client: &Client, extra: Value) -> Result<Session, String> {
+        ok(
+            client.create_session(&self.config(extra).approve_all()),
+            "create",
+        )
     }
 
     /// Session fields of a signed-in session, as upstream records its scenarios:
@@ -220,6 +226,14 @@ impl Ctx {
     pub fn requests(&self) -> Vec<Value> {
         self.env.replay.requests()
     }
+}
+
+/// A loopback TCP port nothing listens on right now.
+pub fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
 }
 
 /// Records events delivered to a session.

@@ -487,19 +487,11 @@ fn tool_result_contains(ctx: &Ctx, expected: &str) -> Result<(), String> {
     )
 }
 
-fn create(ctx: &Ctx, client: &crate::Client, extra: Value) -> Result<Session, String> {
-    ok(
-        client.create_session(&ctx.config(extra).approve_all()),
-        "create",
-    )
-}
-
 /// A session with a `get_env` MCP server: it connects, and the recorded
 /// arithmetic prompt (when the snapshot has one) is answered.
 fn mcp_server_on_create(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = create(
-        ctx,
+    let session = ctx.approved_session(
         &client,
         json!({"mcpServers": env_servers(ctx, &["test-server"])}),
     )?;
@@ -516,7 +508,7 @@ fn mcp_server_on_create(ctx: &Ctx) -> Result<(), String> {
 fn mcp_server_on_resume(ctx: &Ctx) -> Result<(), String> {
     let prompts = ctx.prompts();
     let client = ctx.client();
-    let first = create(ctx, &client, json!({}))?;
+    let first = ctx.approved_session(&client, json!({}))?;
     if let Some(prompt) = prompts.first() {
         arithmetic_turn(&first, prompt)?;
     }
@@ -542,8 +534,7 @@ fn mcp_server_on_resume(ctx: &Ctx) -> Result<(), String> {
 /// A stdio server entry without `args` is accepted.
 fn mcp_server_without_args(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = create(
-        ctx,
+    let session = ctx.approved_session(
         &client,
         json!({"mcpServers": {"test-server": {"type": "local", "command": "git", "tools": ["*"]}}}),
     )?;
@@ -556,8 +547,7 @@ fn mcp_server_without_args(ctx: &Ctx) -> Result<(), String> {
 
 fn should_handle_multiple_mcp_servers(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = create(
-        ctx,
+    let session = ctx.approved_session(
         &client,
         json!({"mcpServers": env_servers(ctx, &["server1", "server2"])}),
     )?;
@@ -573,7 +563,7 @@ fn should_pass_literal_env_values_to_mcp_server_subprocess(ctx: &Ctx) -> Result<
     let mut server = local_server(ctx, &["--name", "env-echo"]);
     server["env"] = json!({"TEST_SECRET": "hunter2"});
     let client = ctx.client();
-    let session = create(ctx, &client, json!({"mcpServers": {"env-echo": server}}))?;
+    let session = ctx.approved_session(&client, json!({"mcpServers": {"env-echo": server}}))?;
     uuid_like(&session)?;
     wait_status(&session, "env-echo", "connected")?;
     let answer = turn(&session, &ctx.prompt(0))?;
@@ -594,14 +584,14 @@ fn custom_agent_on_create(ctx: &Ctx) -> Result<(), String> {
     );
     a["infer"] = json!(true);
     let client = ctx.client();
-    let session = create(ctx, &client, json!({"customAgents": [a]}))?;
+    let session = ctx.approved_session(&client, json!({"customAgents": [a]}))?;
     uuid_like(&session)?;
     arithmetic_turn(&session, &ctx.prompt(0))
 }
 
 fn custom_agent_on_resume(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let first = create(ctx, &client, json!({}))?;
+    let first = ctx.approved_session(&client, json!({}))?;
     arithmetic_turn(&first, &ctx.prompt(0))?;
     let agents = json!([agent(
         "resume-agent",
@@ -626,7 +616,7 @@ fn custom_agent_on_resume(ctx: &Ctx) -> Result<(), String> {
 /// Creates a session with `agents`; checks it is live and lists them.
 fn session_with_agents(ctx: &Ctx, agents: Value) -> Result<(), String> {
     let client = ctx.client();
-    let session = create(ctx, &client, json!({"customAgents": agents.clone()}))?;
+    let session = ctx.approved_session(&client, json!({"customAgents": agents.clone()}))?;
     uuid_like(&session)?;
     let listed = call(&session, "session.agent.list", json!({}))?;
     for a in agents.as_array().unwrap() {
@@ -674,8 +664,7 @@ fn should_handle_multiple_custom_agents(ctx: &Ctx) -> Result<(), String> {
 
 fn mcp_servers_and_custom_agents(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = create(
-        ctx,
+    let session = ctx.approved_session(
         &client,
         json!({
             "mcpServers": env_servers(ctx, &["shared-server"]),
@@ -734,7 +723,7 @@ fn should_hide_excluded_tools_from_default_agent(ctx: &Ctx) -> Result<(), String
 
 fn should_accept_defaultagent_configuration_on_session_resume(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let first = create(ctx, &client, json!({}))?;
+    let first = ctx.approved_session(&client, json!({}))?;
     arithmetic_turn(&first, &ctx.prompt(0))?;
     let cfg = secret_tool(ctx.config(json!({"defaultAgent": {"excludedTools": ["secret_tool"]}})));
     let resumed = ok(
@@ -929,7 +918,7 @@ fn skill_turn(ctx: &Ctx, extra: Value) -> Result<String, String> {
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
     let client = ctx.client();
-    let session = create(ctx, &client, fields)?;
+    let session = ctx.approved_session(&client, fields)?;
     uuid_like(&session)?;
     turn(&session, &ctx.prompt(0))
 }
@@ -971,11 +960,8 @@ fn should_not_provide_skills_to_agent_without_skills_field(ctx: &Ctx) -> Result<
 /// A session with one `get_env` server named `name`, connected.
 fn session_with_server(ctx: &Ctx, name: &str) -> Result<(crate::Client, Session), String> {
     let client = ctx.client();
-    let session = create(
-        ctx,
-        &client,
-        json!({"mcpServers": env_servers(ctx, &[name])}),
-    )?;
+    let session =
+        ctx.approved_session(&client, json!({"mcpServers": env_servers(ctx, &[name])}))?;
     wait_status(&session, name, "connected")?;
     Ok((client, session))
 }
@@ -1139,8 +1125,7 @@ fn should_list_and_toggle_session_skills(ctx: &Ctx) -> Result<(), String> {
         "Session skill controlled by RPC.",
     );
     let client = ctx.client();
-    let session = create(
-        ctx,
+    let session = ctx.approved_session(
         &client,
         json!({"skillDirectories": [dir], "disabledSkills": [name]}),
     )?;
@@ -1156,7 +1141,7 @@ fn should_reload_session_skills(ctx: &Ctx) -> Result<(), String> {
     std::fs::create_dir_all(&dir).unwrap();
     let name = "reload-rpc-skill";
     let client = ctx.client();
-    let session = create(ctx, &client, json!({"skillDirectories": [dir]}))?;
+    let session = ctx.approved_session(&client, json!({"skillDirectories": [dir]}))?;
     let before = call(&session, "session.skills.list", json!({}))?;
     ensure(
         !before["skills"]
@@ -1183,11 +1168,8 @@ fn should_reload_session_skills(ctx: &Ctx) -> Result<(), String> {
 fn should_list_mcp_servers_with_configured_server(ctx: &Ctx) -> Result<(), String> {
     let name = "rpc-list-mcp-server";
     let client = ctx.client();
-    let session = create(
-        ctx,
-        &client,
-        json!({"mcpServers": env_servers(ctx, &[name])}),
-    )?;
+    let session =
+        ctx.approved_session(&client, json!({"mcpServers": env_servers(ctx, &[name])}))?;
     ensure(
         mcp_status(&session, name)? != "<not listed>",
         format!("{name} not in session.mcp.list"),
@@ -1196,7 +1178,7 @@ fn should_list_mcp_servers_with_configured_server(ctx: &Ctx) -> Result<(), Strin
 
 fn should_list_plugins(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = create(ctx, &client, json!({}))?;
+    let session = ctx.approved_session(&client, json!({}))?;
     let result = call(&session, "session.plugins.list", json!({}))?;
     let plugins = result["plugins"]
         .as_array()
@@ -1211,7 +1193,7 @@ fn should_list_plugins(ctx: &Ctx) -> Result<(), String> {
 
 /// A session in allow-all permission mode (extensions need it).
 fn allow_all_session(ctx: &Ctx, client: &crate::Client) -> Result<Session, String> {
-    let session = create(ctx, client, json!({}))?;
+    let session = ctx.approved_session(client, json!({}))?;
     call(
         &session,
         "session.permissions.setMode",
@@ -1265,7 +1247,7 @@ fn should_report_error_when_extensions_are_not_available(ctx: &Ctx) -> Result<()
 #[allow(dead_code)]
 fn should_report_error_when_mcp_host_is_not_initialized(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = create(ctx, &client, json!({}))?;
+    let session = ctx.approved_session(&client, json!({}))?;
     for (method, params, expected) in [
         (
             "session.mcp.enable",
@@ -1296,8 +1278,7 @@ fn should_report_error_when_mcp_host_is_not_initialized(ctx: &Ctx) -> Result<(),
 
 fn should_report_error_when_mcp_oauth_server_is_not_configured(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = create(
-        ctx,
+    let session = ctx.approved_session(
         &client,
         json!({"mcpServers": env_servers(ctx, &["configured-stdio-server"])}),
     )?;
@@ -1312,11 +1293,8 @@ fn should_report_error_when_mcp_oauth_server_is_not_configured(ctx: &Ctx) -> Res
 fn should_report_error_when_mcp_oauth_server_is_not_remote(ctx: &Ctx) -> Result<(), String> {
     let name = "configured-stdio-server";
     let client = ctx.client();
-    let session = create(
-        ctx,
-        &client,
-        json!({"mcpServers": env_servers(ctx, &[name])}),
-    )?;
+    let session =
+        ctx.approved_session(&client, json!({"mcpServers": env_servers(ctx, &[name])}))?;
     let err = call_err(
         &session,
         "session.mcp.oauth.login",

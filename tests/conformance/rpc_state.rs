@@ -9,6 +9,17 @@ use serde_json::{json, Value};
 use crate::abi::Rpc;
 use crate::{content, ensure, ok, Ctx, Events, Scenario, Session};
 
+/// Session ids `session.list` reports (on a client).
+pub(crate) fn listed(client: &impl Rpc) -> Result<Vec<String>, String> {
+    let list = call(client, "session.list", json!({}))?;
+    Ok(list["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["sessionId"].as_str().map(String::from))
+        .collect())
+}
+
 pub fn all() -> Vec<Scenario> {
     vec![
         run!(

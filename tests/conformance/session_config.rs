@@ -101,14 +101,6 @@ fn provider(ctx: &Ctx, header_value: &str) -> Value {
     })
 }
 
-/// A session on `client`: the default (signed-in) config plus `extra`.
-fn create(ctx: &Ctx, client: &crate::Client, extra: Value) -> Result<Session, String> {
-    ok(
-        client.create_session(&ctx.config(extra).approve_all()),
-        "create",
-    )
-}
-
 /// A BYOK session: `fields` replace the default provider and model.
 fn byok(client: &crate::Client, ctx: &Ctx, fields: Value) -> Result<Session, String> {
     let mut all = json!({"workingDirectory": ctx.env.home_path()});
@@ -127,7 +119,7 @@ fn create_then_resume(
     on_create: Value,
     on_resume: Value,
 ) -> Result<(Session, Session), String> {
-    let first = create(ctx, client, on_create)?;
+    let first = ctx.approved_session(client, on_create)?;
     let resumed = ok(
         client.resume_session(&first.id(), &ctx.config(on_resume).approve_all()),
         "resume",
@@ -175,7 +167,7 @@ fn first_event(session: &Session, ty: &str) -> Result<Value, String> {
 fn should_accept_blob_attachments(ctx: &Ctx) -> Result<(), String> {
     write_pixel_png(&ctx.env.home_path().join("pixel.png"));
     let client = ctx.client();
-    let session = create(ctx, &client, json!({}))?;
+    let session = ctx.approved_session(&client, json!({}))?;
     let prompt = ctx.prompt(0).lines().next().unwrap_or_default().to_string();
     ok(
         session.send_and_wait(
@@ -255,13 +247,13 @@ fn without_explore(types: &[String]) -> Result<(), String> {
 fn should_apply_excluded_built_in_agents_on_create(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
     let prompt = ctx.prompt(0);
-    let baseline = create(ctx, &client, json!({}))?;
+    let baseline = ctx.approved_session(&client, json!({}))?;
     let types = task_agent_types(&turn_requests(ctx, &baseline, &prompt)?[0])?;
     ensure(
         types.iter().any(|t| t == "explore"),
         format!("baseline agent types {types:?}"),
     )?;
-    let excluded = create(ctx, &client, json!({"excludedBuiltinAgents": ["explore"]}))?;
+    let excluded = ctx.approved_session(&client, json!({"excludedBuiltinAgents": ["explore"]}))?;
     without_explore(&task_agent_types(
         &turn_requests(ctx, &excluded, &prompt)?[0],
     )?)
@@ -314,8 +306,7 @@ const INSTRUCTION_SENTINEL: &str = "C_INSTRUCTION_DIRECTORIES_SENTINEL";
 fn instruction_directories_on_create(ctx: &Ctx) -> Result<(), String> {
     let (project, extra) = instruction_dirs(ctx, "create", INSTRUCTION_SENTINEL);
     let client = ctx.client();
-    let session = create(
-        ctx,
+    let session = ctx.approved_session(
         &client,
         json!({"workingDirectory": project, "instructionDirectories": [extra]}),
     )?;
@@ -361,7 +352,7 @@ fn session_limits_status(requests: &[Value]) -> Result<(), String> {
 
 fn should_apply_session_limits_on_create(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let session = create(ctx, &client, json!({"sessionLimits": {"maxAiCredits": 30}}))?;
+    let session = ctx.approved_session(&client, json!({"sessionLimits": {"maxAiCredits": 30}}))?;
     session_limits_status(&turn_requests(ctx, &session, &ctx.prompt(0))?)
 }
 
@@ -417,7 +408,7 @@ fn should_apply_workingdirectory_on_session_resume(ctx: &Ctx) -> Result<(), Stri
 fn forward_client_name_in_user_agent(ctx: &Ctx) -> Result<(), String> {
     let name = "c-public-surface-client";
     let client = ctx.client();
-    let session = create(ctx, &client, json!({"clientName": name}))?;
+    let session = ctx.approved_session(&client, json!({"clientName": name}))?;
     turn(&session, &ctx.prompt(0))?;
     let agent = header(ctx, 0, "user-agent");
     ensure(agent.contains(name), format!("user-agent {agent:?}"))
@@ -450,7 +441,7 @@ fn should_forward_custom_provider_headers_on_create(ctx: &Ctx) -> Result<(), Str
 
 fn should_forward_custom_provider_headers_on_resume(ctx: &Ctx) -> Result<(), String> {
     let client = ctx.client();
-    let first = create(ctx, &client, json!({}))?;
+    let first = ctx.approved_session(&client, json!({}))?;
     let mut p = provider(ctx, "resume-provider-header");
     p["modelId"] = json!("claude-sonnet-4.5");
     let cfg = crate::Config::new(&json!({
@@ -508,7 +499,7 @@ fn should_use_provider_model_id_as_wire_model(ctx: &Ctx) -> Result<(), String> {
 fn should_use_custom_session_id(ctx: &Ctx) -> Result<(), String> {
     let requested = "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b";
     let client = ctx.client();
-    let session = create(ctx, &client, json!({"sessionId": requested}))?;
+    let session = ctx.approved_session(&client, json!({"sessionId": requested}))?;
     ensure(
         session.id() == requested,
         format!("session id {}", session.id()),
@@ -543,8 +534,7 @@ fn should_vision(ctx: &Ctx, session: &Session, expect_image: bool) -> Result<(),
 fn vision_enabled_then_disabled_via_setmodel(ctx: &Ctx) -> Result<(), String> {
     write_pixel_png(&ctx.env.home_path().join("test.png"));
     let client = ctx.client();
-    let session = create(
-        ctx,
+    let session = ctx.approved_session(
         &client,
         json!({"modelCapabilities": {"supports": {"vision": true}}}),
     )?;
