@@ -2,6 +2,7 @@
 //! server sends to sessions, and creates sessions.
 
 use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -845,38 +846,74 @@ async fn route_inbound(
     msg: Inbound,
 ) {
     match msg {
-        Inbound::Event { frame, session_id } => {
-            // `event_frame_session` made this range UTF-8.
-            let id = std::str::from_utf8(&frame[session_id.clone()]).unwrap_or_default();
+        Inbound::Events(events) => {
+            // Each frame's session, looked up once per run of frames for it.
             // Queued events hold the session weakly: one freed meanwhile is not
             // kept alive by them, so its host data is released by the thread
             // that freed it (Mono hangs at exit on host calls from other threads).
-            let Some(session) = router.sessions.lock().get(id).map(Arc::downgrade) else {
-                log!(
-                    Level::Debug,
-                    "client",
-                    "event for unknown session {id} dropped"
-                );
+            let mut sessions: Vec<Weak<SessionShared>> = Vec::new();
+            let mut targets: Vec<Option<usize>> = Vec::with_capacity(events.frames().len());
+            {
+                let known = router.sessions.lock();
+                let mut last: Option<(&str, usize)> = None;
+                for frame in events.frames() {
+                    let id = events.session_id(frame);
+                    let target = match last {
+                        Some((last_id, index)) if last_id == id => Some(index),
+                        _ => known.get(id).map(|session| {
+                            sessions.push(Arc::downgrade(session));
+                            last = Some((id, sessions.len() - 1));
+                            sessions.len() - 1
+                        }),
+                    };
+                    if target.is_none() {
+                        log!(
+                            Level::Debug,
+                            "client",
+                            "event for unknown session {id} dropped"
+                        );
+                    }
+                    targets.push(target);
+                }
+            }
+            let count = targets.iter().flatten().count();
+            if count == 0 {
                 return;
-            };
+            }
             // Parsed on the callback thread: the reader goes on reading.
             let (peer, runtime) = (peer.clone(), runtime.clone());
-            router
-                .dispatcher
-                .dispatch(Box::new(move || {
-                    let Some(session) = session.upgrade().filter(|s| !s.is_closed()) else {
-                        return;
-                    };
-                    let Some(event) =
-                        SessionEvent::from_frame(session.id.clone(), frame, session_id)
+            let mut events = events;
+            let job = move || {
+                let (frames, buf) = events.parts_mut();
+                for (frame, target) in frames.iter().zip(targets) {
+                    let Some(session) = target
+                        .and_then(|t| sessions[t].upgrade())
+                        .filter(|s| !s.is_closed())
                     else {
-                        log!(Level::Warn, "client", "malformed session.event dropped");
-                        return;
+                        continue;
                     };
-                    let broadcast = broadcast_for(&session, &event, &peer, &runtime);
-                    deliver(&session, &event, broadcast);
-                }))
-                .await;
+                    let bytes = &mut buf[frame.body.clone()];
+                    let one = || {
+                        let Some(event) =
+                            SessionEvent::parse(&session.id, bytes, frame.session_id.clone())
+                        else {
+                            log!(Level::Warn, "client", "malformed session.event dropped");
+                            return;
+                        };
+                        let broadcast = broadcast_for(&session, &event, &peer, &runtime);
+                        deliver(&session, &event, broadcast);
+                    };
+                    // A panic ends this event, not the ones after it.
+                    if catch_unwind(AssertUnwindSafe(one)).is_err() {
+                        log!(
+                            Level::Error,
+                            "client",
+                            "an event handler panicked; contained"
+                        );
+                    }
+                }
+            };
+            router.dispatcher.dispatch_many(Box::new(job), count).await;
         }
         Inbound::Notification { method, params } if method == "session.lifecycle" => {
             let handlers = router.lifecycle_handlers.lock().clone();
@@ -1001,8 +1038,8 @@ fn broadcast_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rpc::frame::{encode_frame, read_frame};
-    use tokio::io::{AsyncWriteExt, BufReader};
+    use crate::rpc::frame::{encode_frame, FrameReader};
+    use tokio::io::AsyncWriteExt;
 
     /// A peer over in-memory pipes whose other end answers each request with `reply(method)`.
     async fn peer_with_server(reply: fn(&str) -> Value) -> Arc<RpcPeer> {
@@ -1010,9 +1047,8 @@ mod tests {
         let (client_read, client_write) = tokio::io::split(client_io);
         let (server_read, mut server_write) = tokio::io::split(server_io);
         tokio::spawn(async move {
-            let mut reader = BufReader::new(server_read);
-            let mut line = Vec::new();
-            while let Ok(body) = read_frame(&mut reader, &mut line, 1 << 20).await {
+            let mut reader = FrameReader::new(server_read, 1 << 20);
+            while let Ok(body) = reader.next_frame().await {
                 let req: Value = serde_json::from_slice(&body).unwrap();
                 let mut resp = reply(req["method"].as_str().unwrap());
                 resp["jsonrpc"] = json!("2.0");
@@ -1024,13 +1060,7 @@ mod tests {
         let peer = RpcPeer::new(Box::new(client_write));
         let reader_peer = peer.clone();
         tokio::spawn(async move {
-            read_loop(
-                BufReader::new(client_read),
-                reader_peer,
-                1 << 20,
-                |_| async {},
-            )
-            .await;
+            read_loop(client_read, reader_peer, 1 << 20, |_| async {}).await;
         });
         peer
     }

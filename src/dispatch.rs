@@ -19,7 +19,8 @@ use tokio::sync::{mpsc, Notify, Semaphore};
 
 use crate::log::{log, Level};
 
-/// Jobs queued before the reader waits (events in flight to a slow host).
+/// Messages queued before the reader waits (events in flight to a slow
+/// host); a job carrying several events counts each.
 pub const QUEUE_CAPACITY: usize = 4096;
 
 pub type Job = Box<dyn FnOnce() + Send>;
@@ -36,7 +37,7 @@ struct Shared {
 /// the queue is drained.
 #[derive(Clone)]
 pub struct Dispatcher {
-    tx: mpsc::UnboundedSender<(Job, bool)>,
+    tx: mpsc::UnboundedSender<(Job, u32)>,
     shared: Arc<Shared>,
 }
 
@@ -55,7 +56,7 @@ impl Drop for BlockedGuard {
 
 impl Dispatcher {
     pub fn start(name: &str) -> std::io::Result<Dispatcher> {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(Job, bool)>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Job, u32)>();
         let shared = Arc::new(Shared {
             permits: Semaphore::new(QUEUE_CAPACITY),
             blocked: AtomicUsize::new(0),
@@ -82,7 +83,7 @@ impl Dispatcher {
                             wait_for_job(&mut rx)
                         }
                     };
-                    let Some((job, permit)) = next else { break };
+                    let Some((job, permits)) = next else { break };
                     if catch_unwind(AssertUnwindSafe(job)).is_err() {
                         log!(
                             Level::Error,
@@ -90,11 +91,9 @@ impl Dispatcher {
                             "a callback panicked; the panic was contained"
                         );
                     }
-                    if permit {
-                        unreleased += 1;
-                        if unreleased == PERMIT_BATCH {
-                            worker.permits.add_permits(std::mem::take(&mut unreleased));
-                        }
+                    unreleased += permits as usize;
+                    if unreleased >= PERMIT_BATCH {
+                        worker.permits.add_permits(std::mem::take(&mut unreleased));
                     }
                 }
             })?;
@@ -122,10 +121,17 @@ impl Dispatcher {
 
     /// Queues a job, waiting for room when the host is behind.
     pub async fn dispatch(&self, job: Job) {
+        self.dispatch_many(job, 1).await
+    }
+
+    /// Queues a job that delivers `messages` messages, waiting until that
+    /// much room (at most the whole queue) is free.
+    pub async fn dispatch_many(&self, job: Job, messages: usize) {
+        let weight = messages.clamp(1, QUEUE_CAPACITY) as u32;
         // Fast path: room in the queue (the common case, even under a flood).
-        if let Ok(permit) = self.shared.permits.try_acquire() {
+        if let Ok(permit) = self.shared.permits.try_acquire_many(weight) {
             permit.forget();
-            let _ = self.tx.send((job, true));
+            let _ = self.tx.send((job, weight));
             return;
         }
         loop {
@@ -133,16 +139,16 @@ impl Dispatcher {
             tokio::pin!(changed);
             changed.as_mut().enable();
             if self.shared.blocked.load(Ordering::SeqCst) > 0 {
-                let _ = self.tx.send((job, false));
+                let _ = self.tx.send((job, 0));
                 return;
             }
             tokio::select! {
-                permit = self.shared.permits.acquire() => {
+                permit = self.shared.permits.acquire_many(weight) => {
                     match permit {
                         Ok(p) => p.forget(),
                         Err(_) => return,
                     }
-                    let _ = self.tx.send((job, true));
+                    let _ = self.tx.send((job, weight));
                     return;
                 }
                 _ = &mut changed => {}
@@ -152,7 +158,7 @@ impl Dispatcher {
 
     /// Queues a job without waiting (for jobs not driven by peer input).
     pub fn dispatch_now(&self, job: Job) {
-        let _ = self.tx.send((job, false));
+        let _ = self.tx.send((job, 0));
     }
 }
 
@@ -166,7 +172,7 @@ const PERMIT_BATCH: usize = 64;
 
 /// The next job once the queue is empty: after a short spin if one arrives,
 /// else after sleeping until one does. `None` once every sender is gone.
-fn wait_for_job(rx: &mut mpsc::UnboundedReceiver<(Job, bool)>) -> Option<(Job, bool)> {
+fn wait_for_job(rx: &mut mpsc::UnboundedReceiver<(Job, u32)>) -> Option<(Job, u32)> {
     let started = std::time::Instant::now();
     let mut spins = 0u32;
     loop {

@@ -2,28 +2,36 @@
 //! `{id, parentId, timestamp, type, data, ephemeral?, agentId?}`, kept as the
 //! CLI wrote it and NUL-terminated so C callbacks borrow it without a copy.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ffi::{c_char, CStr, CString};
-use std::sync::{Arc, LazyLock};
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::LazyLock;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::json_scan;
+
 /// Event type names generated from the CLI's schema.
 pub use crate::event_types as types;
 
-/// One `session.event`, shared by every subscriber that sees it.
-pub struct SessionEvent {
-    session_id: Arc<str>,
+/// One `session.event`, shared by every subscriber that sees it. Events
+/// delivered to handlers borrow the buffer their frame was read into;
+/// `to_owned` makes one that outlives the callback.
+pub struct SessionEvent<'a> {
+    session_id: Cow<'a, str>,
     event_type: EventType,
     /// Holds the event object's JSON at `start..end`, followed by a NUL.
-    buf: Vec<u8>,
+    buf: Cow<'a, [u8]>,
     start: usize,
     end: usize,
 }
 
 /// The event's type as a C string: the schema's types are interned once per
 /// process, so a known type costs no allocation per event.
+#[derive(Clone)]
 enum EventType {
     Known(&'static CStr),
     Other(CString),
@@ -31,17 +39,34 @@ enum EventType {
 
 impl EventType {
     fn new(name: &str) -> EventType {
-        static KNOWN: LazyLock<HashMap<&'static str, &'static CStr>> = LazyLock::new(|| {
-            types::ALL
+        struct Known {
+            names: Vec<&'static CStr>,
+            index: HashMap<&'static str, usize>,
+        }
+        static KNOWN: LazyLock<Known> = LazyLock::new(|| Known {
+            names: types::ALL
                 .iter()
-                .map(|t| {
-                    let c: &'static CStr = Box::leak(CString::new(*t).unwrap().into_boxed_c_str());
-                    (*t, c)
-                })
-                .collect()
+                .map(|t| &*Box::leak(CString::new(*t).unwrap().into_boxed_c_str()))
+                .collect(),
+            index: types::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (*t, i))
+                .collect(),
         });
-        match KNOWN.get(name) {
-            Some(c) => EventType::Known(c),
+        // Events come in runs of one type (a stream of deltas): the last type
+        // found is compared first, which is cheaper than hashing the name.
+        static LAST: AtomicUsize = AtomicUsize::new(0);
+        let known = &*KNOWN;
+        let last = known.names[LAST.load(Ordering::Relaxed)];
+        if last.to_bytes() == name.as_bytes() {
+            return EventType::Known(last);
+        }
+        match known.index.get(name) {
+            Some(&i) => {
+                LAST.store(i, Ordering::Relaxed);
+                EventType::Known(known.names[i])
+            }
             // A type newer than the schema, or one with a NUL (escaped in JSON).
             None => EventType::Other(CString::new(name.replace('\0', "\\u0000")).unwrap()),
         }
@@ -55,7 +80,7 @@ impl EventType {
     }
 }
 
-impl std::fmt::Debug for SessionEvent {
+impl std::fmt::Debug for SessionEvent<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionEvent")
             .field("session_id", &self.session_id)
@@ -65,68 +90,74 @@ impl std::fmt::Debug for SessionEvent {
     }
 }
 
-impl SessionEvent {
-    pub fn new(session_id: Arc<str>, event_type: &str, json: &str) -> Self {
-        Self::from_parts(session_id, EventType::new(event_type), json.to_string())
-    }
-
-    fn from_parts(session_id: Arc<str>, event_type: EventType, json: String) -> Self {
-        let mut buf = json.into_bytes();
-        let end = buf.len();
+impl SessionEvent<'static> {
+    /// An event from its parts (copied); `json` must be the event object's valid JSON.
+    pub fn new(session_id: &str, event_type: &str, json: &str) -> Self {
+        let mut buf = Vec::with_capacity(json.len() + 1);
+        buf.extend_from_slice(json.as_bytes());
         buf.push(0);
         SessionEvent {
-            session_id,
-            event_type,
-            buf,
+            session_id: Cow::Owned(session_id.to_owned()),
+            event_type: EventType::new(event_type),
+            buf: Cow::Owned(buf),
             start: 0,
-            end,
+            end: json.len(),
         }
     }
+}
 
-    /// Takes a whole `session.event` frame (one `event_frame_session` accepted,
-    /// with the session id at `id`) and keeps the event object inside it,
-    /// without copying: the frame is validated, and the byte after the event
-    /// (the `}` closing `params`) becomes its NUL. `None` if the frame is not
-    /// valid JSON or its event has no `type`.
-    pub fn from_frame(
-        session_id: Arc<str>,
-        mut frame: Vec<u8>,
-        id: std::ops::Range<usize>,
-    ) -> Option<Self> {
-        #[derive(Deserialize)]
-        struct Frame<'a> {
-            #[serde(borrow)]
-            params: Params<'a>,
-        }
-        #[derive(Deserialize)]
-        struct Params<'a> {
-            #[serde(borrow)]
-            event: &'a RawValue,
-        }
+impl<'a> SessionEvent<'a> {
+    /// Reads the event out of a whole `session.event` frame (one
+    /// `event_frame_session` accepted, with the session id at `id`), in
+    /// place: the event is validated, and the byte after it (the `}` closing
+    /// `params`) becomes its NUL. `None` if the frame is not valid JSON or
+    /// its event has no `type`.
+    pub fn parse(session_id: &'a str, frame: &'a mut [u8], id: Range<usize>) -> Option<Self> {
         // The usual layout: only the event object needs validating.
-        let by_layout = event_span_by_layout(&frame, id.end).and_then(|(start, end)| {
-            serde_json::from_slice::<&RawValue>(&frame[start..end])
-                .ok()
-                .map(|event| (start, end, type_of(event.get())))
+        let by_layout = event_span_by_layout(frame, id.end).and_then(|(start, end)| {
+            let event = &frame[start..end];
+            json_scan::validate(event, b"type").map(|field| (start, end, type_of(event, field)))
         });
         let (start, end, event_type) = match by_layout {
             Some((start, end, event_type)) => (start, end, event_type?),
             None => {
-                let parsed: Frame = serde_json::from_slice(&frame).ok()?;
-                let event = parsed.params.event.get();
+                #[derive(Deserialize)]
+                struct Frame<'a> {
+                    #[serde(borrow)]
+                    params: Params<'a>,
+                }
+                #[derive(Deserialize)]
+                struct Params<'a> {
+                    #[serde(borrow)]
+                    event: &'a RawValue,
+                }
+                let parsed: Frame = serde_json::from_slice(frame).ok()?;
+                let event = parsed.params.event.get().as_bytes();
                 let start = event.as_ptr() as usize - frame.as_ptr() as usize;
-                (start, start + event.len(), type_of(event)?)
+                let field = json_scan::validate(event, b"type")?;
+                (start, start + event.len(), type_of(event, field)?)
             }
         };
         // `params` closes after the event, so `end` is inside the frame.
         *frame.get_mut(end)? = 0;
         Some(SessionEvent {
-            session_id,
+            session_id: Cow::Borrowed(session_id),
             event_type,
-            buf: frame,
+            buf: Cow::Borrowed(frame),
             start,
             end,
         })
+    }
+
+    /// A copy that owns its text, for keeping past the callback.
+    pub fn to_owned(&self) -> SessionEvent<'static> {
+        SessionEvent {
+            session_id: Cow::Owned(self.session_id.clone().into_owned()),
+            event_type: self.event_type.clone(),
+            buf: Cow::Owned(self.buf[self.start..=self.end].to_vec()),
+            start: 0,
+            end: self.end - self.start,
+        }
     }
 
     pub fn session_id(&self) -> &str {
@@ -165,7 +196,7 @@ impl SessionEvent {
 }
 
 /// A subscriber to a session's events. Runs on the client's callback thread.
-pub type EventHandler = Arc<dyn Fn(&SessionEvent) + Send + Sync>;
+pub type EventHandler = std::sync::Arc<dyn Fn(&SessionEvent) + Send + Sync>;
 
 /// How the CLI (and every JSON-RPC writer that keeps its keys in the
 /// conventional order) starts a `session.event` frame.
@@ -223,123 +254,30 @@ fn event_span_by_layout(frame: &[u8], id_end: usize) -> Option<(usize, usize)> {
     (start < end && frame[start] == b'{').then_some((start, end))
 }
 
-/// The `type` of an event object (valid JSON).
-fn type_of(json: &str) -> Option<EventType> {
-    match top_level_string(json, "type") {
-        Some(t) => Some(EventType::new(t)),
-        None => {
-            // Escapes in the value (or an unusual layout): let serde decide.
-            #[derive(Deserialize)]
-            struct Head {
-                #[serde(rename = "type")]
-                ty: String,
-            }
-            Some(EventType::new(&serde_json::from_str::<Head>(json).ok()?.ty))
-        }
+/// The `type` of an event object (valid JSON), from the field range
+/// `json_scan::validate` found, or by parsing when it found none (escapes).
+fn type_of(json: &[u8], field: Option<Range<usize>>) -> Option<EventType> {
+    if let Some(field) = field {
+        // Inside valid UTF-8 and between quotes: UTF-8 itself.
+        return Some(EventType::new(std::str::from_utf8(&json[field]).ok()?));
     }
-}
-
-/// The value of a top-level string field of a JSON object, found without
-/// parsing the rest: events put `type` first, so a delta's scan stops within
-/// its first few dozen bytes. `None` when the field is absent, not a plain
-/// string (escapes included), or the text is not an object; callers then
-/// fall back to a full parse. `json` must be valid JSON.
-fn top_level_string<'a>(json: &'a str, field: &str) -> Option<&'a str> {
-    let b = json.as_bytes();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(rename = "type")]
+        ty: String,
     }
-    i += 1;
-    loop {
-        i = skip_ws(b, i);
-        let (key, end) = string_at(b, i)?;
-        i = skip_ws(b, end);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i = skip_ws(b, i + 1);
-        if key == field.as_bytes() {
-            let (value, _) = string_at(b, i)?;
-            // Valid JSON and no backslash: the bytes are the string itself.
-            return (!value.contains(&b'\\')).then(|| std::str::from_utf8(value).ok())?;
-        }
-        i = skip_ws(b, skip_value(b, i)?);
-        match b.get(i) {
-            Some(b',') => i += 1,
-            _ => return None,
-        }
-    }
-}
-
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-        i += 1;
-    }
-    i
-}
-
-/// The raw contents of the string starting at `b[i] == '"'`, and the index after it.
-fn string_at(b: &[u8], i: usize) -> Option<(&[u8], usize)> {
-    if b.get(i) != Some(&b'"') {
-        return None;
-    }
-    let mut j = i + 1;
-    while j < b.len() {
-        match b[j] {
-            b'\\' => j += 2,
-            b'"' => return Some((&b[i + 1..j], j + 1)),
-            _ => j += 1,
-        }
-    }
-    None
-}
-
-/// The index after the JSON value starting at `b[i]`.
-fn skip_value(b: &[u8], i: usize) -> Option<usize> {
-    match b.get(i)? {
-        b'"' => string_at(b, i).map(|(_, end)| end),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut j = i;
-            while j < b.len() {
-                match b[j] {
-                    b'"' => {
-                        j = string_at(b, j)?.1;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-            None
-        }
-        _ => {
-            // A number, true, false or null runs to the next delimiter.
-            let mut j = i;
-            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-            {
-                j += 1;
-            }
-            Some(j)
-        }
-    }
+    Some(EventType::new(
+        &serde_json::from_slice::<Head>(json).ok()?.ty,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn event(json: &str) -> Option<SessionEvent> {
-        let (frame, id) = event_frame("s", json)?;
-        SessionEvent::from_frame(Arc::from("s"), frame, id)
+    fn event(json: &str) -> Option<SessionEvent<'static>> {
+        let (mut frame, id) = event_frame("s", json)?;
+        SessionEvent::parse("s", &mut frame, id).map(|e| e.to_owned())
     }
 
     #[test]
@@ -361,7 +299,8 @@ mod tests {
         let frame = br#"{"jsonrpc":"2.0","method":"session.event","params":{"sessionId":"s","event":{"type":"session.idle","data":{}}}}"#;
         let id = event_frame_session(frame).unwrap();
         assert_eq!(&frame[id.clone()], b"s");
-        let ev = SessionEvent::from_frame(Arc::from("s"), frame.to_vec(), id.clone()).unwrap();
+        let mut buf = frame.to_vec();
+        let ev = SessionEvent::parse("s", &mut buf, id.clone()).unwrap();
         assert_eq!(ev.event_type(), "session.idle");
         assert_eq!(ev.json(), r#"{"type":"session.idle","data":{}}"#);
         let c = unsafe { CStr::from_ptr(ev.json_c()) };
@@ -369,10 +308,11 @@ mod tests {
         let c = unsafe { CStr::from_ptr(ev.event_type_c()) };
         assert_eq!(c.to_str().unwrap(), "session.idle");
         let truncated = &frame[..frame.len() - 1];
-        assert!(SessionEvent::from_frame(Arc::from("s"), truncated.to_vec(), id.clone()).is_none());
+        assert!(SessionEvent::parse("s", &mut truncated.to_vec(), id.clone()).is_none());
         // Same prefix, but more after the event: the layout path must not take it.
         let extra = br#"{"jsonrpc":"2.0","method":"session.event","params":{"sessionId":"s","event":{"type":"a"},"x":{"type":"b"}}}"#;
-        let ev = SessionEvent::from_frame(Arc::from("s"), extra.to_vec(), id).unwrap();
+        let mut buf = extra.to_vec();
+        let ev = SessionEvent::parse("s", &mut buf, id).unwrap();
         assert_eq!(ev.json(), r#"{"type":"a"}"#);
         assert_eq!(
             event(r#"{"type":"brand.new_type"}"#).unwrap().event_type(),

@@ -15,6 +15,7 @@ pub mod event_types;
 pub mod events;
 pub mod ffi;
 pub mod handlers;
+mod json_scan;
 mod log;
 pub mod options;
 pub mod requests;

@@ -390,7 +390,7 @@ impl Session {
         &self,
         message: Value,
         timeout: Duration,
-    ) -> Result<Option<Arc<SessionEvent>>> {
+    ) -> Result<Option<Arc<SessionEvent<'static>>>> {
         self.send_and_wait_with(message, WaitOptions::timeout(timeout))
             .await
     }
@@ -400,7 +400,7 @@ impl Session {
         &self,
         message: Value,
         opts: WaitOptions,
-    ) -> Result<Option<Arc<SessionEvent>>> {
+    ) -> Result<Option<Arc<SessionEvent<'static>>>> {
         let timeout = opts.timeout;
         let (client, conn) = self.connection()?;
         if client.dispatcher.is_current_thread() {
@@ -415,8 +415,13 @@ impl Session {
         let base = std::time::Instant::now();
         let activity = Arc::new(AtomicU64::new(0));
         let seen = activity.clone();
+        // Without stall guards no one reads it, and a clock read per event
+        // is a measurable part of a flood's cost.
+        let guarded = opts.first_event.is_some() || opts.max_silence.is_some();
         let waiter = self.shared.subscribe(Arc::new(move |event: &SessionEvent| {
-            seen.store(base.elapsed().as_nanos() as u64 + 1, Ordering::Relaxed);
+            if guarded {
+                seen.store(base.elapsed().as_nanos() as u64 + 1, Ordering::Relaxed);
+            }
             let ty = event.event_type();
             if ![
                 types::USER_MESSAGE,
@@ -432,14 +437,9 @@ impl Session {
             let field = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
             let signal = match ty {
                 types::USER_MESSAGE => TurnSignal::User(field("messageId")),
-                types::ASSISTANT_MESSAGE => TurnSignal::Message(
-                    field("originatingMessageId"),
-                    Arc::new(SessionEvent::new(
-                        event.session_id().into(),
-                        ty,
-                        event.json(),
-                    )),
-                ),
+                types::ASSISTANT_MESSAGE => {
+                    TurnSignal::Message(field("originatingMessageId"), Arc::new(event.to_owned()))
+                }
                 types::SESSION_IDLE => TurnSignal::Idle,
                 _ => TurnSignal::Error(
                     field("originatingMessageId"),
@@ -618,7 +618,7 @@ impl Session {
 /// message each belongs to when the event says.
 enum TurnSignal {
     User(Option<String>),
-    Message(Option<String>, Arc<SessionEvent>),
+    Message(Option<String>, Arc<SessionEvent<'static>>),
     Idle,
     Error(Option<String>, String),
 }

@@ -29,8 +29,7 @@ pub fn feed(data: &[u8]) {
         rt.block_on(async {
             let peer = RpcPeer::new(Box::new(tokio::io::sink()));
             let answer = peer.clone();
-            let reader = tokio::io::BufReader::new(data);
-            let _why = read_loop(reader, peer.clone(), FUZZ_MAX_BODY, move |inbound| {
+            let _why = read_loop(data, peer.clone(), FUZZ_MAX_BODY, move |inbound| {
                 let peer: Arc<RpcPeer> = answer.clone();
                 async move {
                     match inbound {
@@ -39,11 +38,15 @@ pub fn feed(data: &[u8]) {
                                 .respond::<()>(&id, Err((codes::METHOD_NOT_FOUND, "fuzz")))
                                 .await;
                         }
-                        Inbound::Event { frame, session_id } => {
-                            if let Some(ev) =
-                                SessionEvent::from_frame(Arc::from("s"), frame, session_id)
-                            {
-                                let _ = (ev.event_type(), ev.data::<serde_json::Value>());
+                        Inbound::Events(mut events) => {
+                            let (frames, buf) = events.parts_mut();
+                            for frame in frames {
+                                let bytes = &mut buf[frame.body.clone()];
+                                if let Some(ev) =
+                                    SessionEvent::parse("s", bytes, frame.session_id.clone())
+                                {
+                                    let _ = (ev.event_type(), ev.data::<serde_json::Value>());
+                                }
                             }
                         }
                         Inbound::Notification { .. } => {}

@@ -1,21 +1,69 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 
-use super::frame::{encode_frame, read_frame_into, FrameError};
+use super::frame::{encode_frame, FrameError, FrameReader, PooledBuffer};
 use crate::error::{Error, Result};
 use crate::events::{event_frame, event_frame_session};
 use crate::log::{log, Level};
 
 pub type BoxWriter = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// `session.event` frames that arrived together, in the buffer they were
+/// read into. Each is in the layout `events::event_frame_session` accepts.
+#[derive(Debug)]
+pub struct EventFrames {
+    buf: PooledBuffer,
+    frames: Vec<EventFrame>,
+}
+
+/// One frame of an `EventFrames`.
+#[derive(Debug, Clone)]
+pub struct EventFrame {
+    /// The frame's range in the buffer.
+    pub body: Range<usize>,
+    /// The session id's range within the frame.
+    pub session_id: Range<usize>,
+}
+
+impl EventFrames {
+    /// A single frame in a buffer of its own.
+    pub fn single(frame: Vec<u8>, session_id: Range<usize>) -> Self {
+        EventFrames {
+            frames: vec![EventFrame {
+                body: 0..frame.len(),
+                session_id,
+            }],
+            buf: PooledBuffer::unpooled(frame),
+        }
+    }
+
+    /// The frames, in wire order.
+    pub fn frames(&self) -> &[EventFrame] {
+        &self.frames
+    }
+
+    /// The frames and the buffer they index, which the event parser may
+    /// write into (each frame's bytes belong to that frame alone).
+    pub fn parts_mut(&mut self) -> (&[EventFrame], &mut [u8]) {
+        (&self.frames, &mut self.buf)
+    }
+
+    /// The session id of a frame (UTF-8: `event_frame_session` checked it).
+    pub fn session_id(&self, frame: &EventFrame) -> &str {
+        let id = &self.buf[frame.body.clone()][frame.session_id.clone()];
+        std::str::from_utf8(id).unwrap_or_default()
+    }
+}
 type Reply = Result<Box<RawValue>>;
 
 /// The notification that carries session events, decoded on a fast path.
@@ -24,14 +72,10 @@ pub const SESSION_EVENT: &str = "session.event";
 /// A message the peer sent us that is not a reply to one of our requests.
 #[derive(Debug)]
 pub enum Inbound {
-    /// A `session.event` notification, handed on whole and not yet parsed
-    /// (`session_id` is the id's range in `frame`), so that parsing happens on
-    /// the callback thread rather than the reader's. Always in the layout
-    /// `events::event_frame_session` accepts.
-    Event {
-        frame: Vec<u8>,
-        session_id: std::ops::Range<usize>,
-    },
+    /// Consecutive `session.event` notifications, handed on whole and not
+    /// yet parsed, so that parsing happens on the callback thread rather
+    /// than the reader's.
+    Events(EventFrames),
     Notification {
         method: String,
         params: Box<RawValue>,
@@ -435,7 +479,9 @@ impl RpcPeer {
                 match event {
                     // Rewritten in the usual layout: one path from here on.
                     Ok(p) => match event_frame(&p.session_id, p.event.get()) {
-                        Some((frame, session_id)) => Some(Inbound::Event { frame, session_id }),
+                        Some((frame, session_id)) => {
+                            Some(Inbound::Events(EventFrames::single(frame, session_id)))
+                        }
                         None => {
                             log!(
                                 Level::Debug,
@@ -537,34 +583,65 @@ fn write_now(writer: &mut BoxWriter, buf: &[u8]) -> std::io::Result<usize> {
 }
 
 /// Reads frames until the stream ends, handing each inbound message to
-/// `on_inbound` in wire order. Returns why it stopped; the caller decides how
-/// to describe that to users (it knows about the child process).
+/// `on_inbound` in wire order. `session.event` frames of one read go on
+/// together in one `Inbound::Events`. Returns why it stopped; the caller
+/// decides how to describe that to users (it knows about the child process).
 pub async fn read_loop<R, F, Fut>(
-    mut reader: R,
+    reader: R,
     peer: Arc<RpcPeer>,
     max_body: usize,
     mut on_inbound: F,
 ) -> FrameError
 where
-    R: AsyncBufRead + Unpin,
+    R: AsyncRead + Unpin,
     F: FnMut(Inbound) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let mut line = Vec::with_capacity(128);
-    let mut body = Vec::with_capacity(4096);
+    let mut reader = FrameReader::new(reader, max_body);
+    let mut events: Vec<EventFrame> = Vec::new();
     loop {
-        if let Err(e) = read_frame_into(&mut reader, &mut line, &mut body, max_body).await {
+        if let Err(e) = reader.fill().await {
             return e;
         }
-        if let Some(session_id) = event_frame_session(&body) {
-            log!(Level::Trace, "rpc", "<- {}", String::from_utf8_lossy(&body));
-            let frame = std::mem::take(&mut body);
-            on_inbound(Inbound::Event { frame, session_id }).await;
-            continue;
+        loop {
+            let body = match reader.next_buffered() {
+                Ok(Some(body)) => body,
+                Ok(None) => break,
+                Err(e) => {
+                    // What came before the bad frame is still delivered.
+                    if !events.is_empty() {
+                        let buf = reader.take_parsed();
+                        on_inbound(Inbound::Events(EventFrames {
+                            buf,
+                            frames: std::mem::take(&mut events),
+                        }))
+                        .await;
+                    }
+                    return e;
+                }
+            };
+            let bytes = &reader.buffer()[body.clone()];
+            log!(Level::Trace, "rpc", "<- {}", String::from_utf8_lossy(bytes));
+            if let Some(session_id) = event_frame_session(bytes) {
+                events.push(EventFrame { body, session_id });
+                continue;
+            }
+            // Anything else is handled after the events before it.
+            let mut body = body;
+            if !events.is_empty() {
+                let buf = reader.take_parsed_before(body.start);
+                body = 0..body.len();
+                let frames = std::mem::take(&mut events);
+                on_inbound(Inbound::Events(EventFrames { buf, frames })).await;
+            }
+            if let Some(inbound) = peer.route(&reader.buffer()[body]) {
+                on_inbound(inbound).await;
+            }
         }
-        log!(Level::Trace, "rpc", "<- {}", String::from_utf8_lossy(&body));
-        if let Some(inbound) = peer.route(&body) {
-            on_inbound(inbound).await;
+        if !events.is_empty() {
+            let buf = reader.take_parsed();
+            let frames = std::mem::take(&mut events);
+            on_inbound(Inbound::Events(EventFrames { buf, frames })).await;
         }
     }
 }
@@ -573,7 +650,7 @@ where
 mod tests {
     use super::*;
 
-    /// Every layout of a `session.event` arrives as the same `Inbound::Event`.
+    /// Every layout of a `session.event` arrives as the same kind of frame.
     #[test]
     fn session_events_in_any_key_order_become_one_kind_of_frame() {
         let peer = RpcPeer::new(Box::new(tokio::io::sink()));
@@ -581,12 +658,15 @@ mod tests {
             r#"{"params":{"event":{"type":"session.idle"},"sessionId":"s1"},"method":"session.event","jsonrpc":"2.0"}"#,
             r#"{ "jsonrpc": "2.0", "method": "session.event", "params": { "sessionId": "s1", "event": {"type":"session.idle"} } }"#,
         ] {
-            let Some(Inbound::Event { frame, session_id }) = peer.route(body.as_bytes()) else {
+            let Some(Inbound::Events(mut events)) = peer.route(body.as_bytes()) else {
                 panic!("not an event: {body}");
             };
-            assert_eq!(&frame[session_id.clone()], b"s1");
-            let ev = crate::events::SessionEvent::from_frame(Arc::from("s1"), frame, session_id)
-                .unwrap();
+            let frame = events.frames()[0].clone();
+            assert_eq!(events.session_id(&frame), "s1");
+            let (_, buf) = events.parts_mut();
+            let ev =
+                crate::events::SessionEvent::parse("s1", &mut buf[frame.body], frame.session_id)
+                    .unwrap();
             assert_eq!(ev.json(), r#"{"type":"session.idle"}"#);
         }
     }

@@ -5,11 +5,12 @@ pub mod child;
 pub mod stdio;
 pub mod tcp;
 
-use tokio::io::AsyncBufRead;
+use tokio::io::AsyncRead;
 
 pub use child::ChildProcess;
 
-pub type BoxReader = Box<dyn AsyncBufRead + Send + Unpin>;
+/// Unbuffered: the frame reader reads into buffers of its own.
+pub type BoxReader = Box<dyn AsyncRead + Send + Unpin>;
 
 /// An open byte channel to a CLI server.
 pub struct Transport {

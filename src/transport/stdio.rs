@@ -4,7 +4,6 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use tokio::io::BufReader;
 use tokio::net::unix::pipe;
 
 use super::{ChildProcess, Transport};
@@ -13,9 +12,6 @@ use crate::options::{ClientOptions, Mode};
 
 /// Environment variable that carries the GitHub token to the child.
 pub const AUTH_TOKEN_ENV: &str = "COPILOT_SDK_AUTH_TOKEN";
-
-/// Read-buffer size for the child's stdout, in bytes.
-const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// The environment the child will see, as a list of pairs.
 pub(crate) fn child_env(opts: &ClientOptions) -> Vec<(String, String)> {
@@ -155,7 +151,7 @@ pub fn spawn(opts: &ClientOptions) -> Result<Transport> {
     let writer = pipe::Sender::from_owned_fd(stdin).map_err(io_err)?;
     let reader = pipe::Receiver::from_owned_fd(stdout).map_err(io_err)?;
     Ok(Transport {
-        reader: Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, reader)),
+        reader: Box::new(reader),
         writer: Box::new(writer),
         child: Some(process),
     })

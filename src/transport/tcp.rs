@@ -5,7 +5,6 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use tokio::io::BufReader;
 use tokio::net::TcpStream;
 
 use super::stdio::{child_command, resolve_cli_path};
@@ -15,8 +14,6 @@ use crate::options::ClientOptions;
 
 /// Environment variable that carries the connection token to a TCP child.
 pub const CONNECTION_TOKEN_ENV: &str = "COPILOT_CONNECTION_TOKEN";
-
-const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// `"port"`, `"host:port"` or `"http(s)://host:port[/]"` to a socket address string.
 pub fn parse_cli_url(url: &str) -> Result<String> {
@@ -50,7 +47,7 @@ pub fn parse_cli_url(url: &str) -> Result<String> {
 async fn connect_stream(
     addr: &str,
 ) -> Result<(
-    BufReader<tokio::net::tcp::OwnedReadHalf>,
+    tokio::net::tcp::OwnedReadHalf,
     tokio::net::tcp::OwnedWriteHalf,
 )> {
     let stream = TcpStream::connect(addr).await.map_err(|e| {
@@ -63,7 +60,7 @@ async fn connect_stream(
         .set_nodelay(true)
         .map_err(|e| Error::new(ErrorKind::Connection, format!("TCP_NODELAY: {e}")))?;
     let (r, w) = stream.into_split();
-    Ok((BufReader::with_capacity(READ_BUFFER_BYTES, r), w))
+    Ok((r, w))
 }
 
 /// Connects to a server this client did not start.
