@@ -36,6 +36,7 @@ CLIENTS = {
     "official Python SDK 1.0.27": lambda opts, sess: [str(VENV_PYTHON), str(ROOT / "benches/official/python_e2e.py"), CLI, sess],
     "official Rust crate 1.0.29-preview.4": lambda opts, sess: [
         str(ROOT / "benches/official/rust/target/release/official-rust-e2e"), CLI, sess],
+    "official Go SDK 1.0.14": lambda opts, sess: [str(REL / "official_go_e2e"), CLI, sess],
 }
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the benchmark programs (release), installs the official Node,
-# Python and Rust SDKs from their registries, and runs the SDK-only benchmark: the C
+# Python, Rust and Go SDKs from their registries, and runs the SDK-only benchmark: the C
 # ABI, the Go and .NET wrappers, the official SDKs and a raw C client (the
 # floor) against one synthetic CLI (benches/peer). Writes
 # benches/results/sdk-only.{md,png}.
@@ -35,6 +35,11 @@ mkdir -p "$official"
 # Its runtime feature spawns our CLI (CliProgram::Path): nothing to download at build time.
 (cd benches/official/rust && COPILOT_SKIP_CLI_DOWNLOAD=1 cargo build --quiet --release)
 cp benches/official/node_bench.mjs benches/official/node_e2e.mjs "$official/"
+# The official Go SDK (github.com/github/copilot-sdk/go, pinned in its go.mod);
+# the module download is silent, the builds then have nothing to fetch.
+(cd benches/official/go && GOTOOLCHAIN=local go mod download &&
+  GOTOOLCHAIN=local go build -o "$rel/official_go_sdkbench" ./cmd/sdkbench &&
+  GOTOOLCHAIN=local go build -o "$rel/official_go_e2e" ./cmd/e2e)
 "$venv/bin/python" -c "import copilot" 2>/dev/null || "$venv/bin/pip" install --quiet github-copilot-sdk==1.0.27
 case "$which" in
   sdk) "$venv/bin/python" benches/sdk_only.py ;;

@@ -46,6 +46,7 @@ CLIENTS = {
     "official Node SDK 1.0.14": (["node", str(OFFICIAL / "node_bench.mjs")], EVENTS // 5, 200),
     "official Rust crate 1.0.29-preview.4": ([str(ROOT / "benches/official/rust/target/release/official-rust-bench")], EVENTS // 5, TOOL_CALLS),
     "official Python SDK 1.0.27": ([str(VENV_PYTHON), str(ROOT / "benches" / "official" / "python_bench.py")], EVENTS // 50, 100),
+    "official Go SDK 1.0.14": ([str(REL / "official_go_sdkbench")], EVENTS // 5, TOOL_CALLS),
 }
 
 
