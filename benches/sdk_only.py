@@ -49,6 +49,12 @@ CLIENTS = {
     "official Go SDK 1.0.14": ([str(REL / "official_go_sdkbench")], EVENTS // 5, TOOL_CALLS),
 }
 
+# BENCH_ONLY=a,b keeps the clients whose names contain one of those strings
+# (for a closer look at a few rows; results/ is then left as it was).
+ONLY = [s for s in os.environ.get("BENCH_ONLY", "").split(",") if s]
+if ONLY:
+    CLIENTS = {n: c for n, c in CLIENTS.items() if any(s in n for s in ONLY)}
+
 
 def run_turn(client, events, tool_calls):
     """One fresh peer and one fresh client process; returns (events/s, rtt p50, rtt p99)."""
@@ -151,10 +157,11 @@ def main():
         f"stripped library < 4 MiB ({'met' if size < 4 * 1024 * 1024 else 'not met'}).",
         "",
     ]
+    print("\n".join(lines))
+    if ONLY:
+        return
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "sdk-only.md").write_text("\n".join(lines))
-    print("\n".join(lines))
-
     bar_panels(RESULTS / "sdk-only.png", "libcopilot SDK-only benchmark (synthetic CLI over TCP)", rows, [
         ("events_per_s", "events/s into the user's callback, log scale (higher is better)", True),
         ("rtt_p50", "tool round trip p50, µs, log scale (lower is better)", True),
