@@ -466,15 +466,32 @@ copilot_status copilot_client_ping(copilot_client *client,
  * - `params_json`: a JSON object, or NULL/"" for `{}`.
  * - `result_json_out`: receives the result as JSON text (owned; free with `copilot_string_free`).
  *
- * Blocks for one round trip. Errors: `COPILOT_ERR_RPC` (code and data via
- * `copilot_error_rpc_code` / `copilot_error_rpc_data`), `COPILOT_ERR_INVALID_JSON`,
- * `COPILOT_ERR_INVALID_STATE` (not started), `COPILOT_ERR_DISCONNECTED`.
+ * Blocks for one round trip, as long as the connection lives (see
+ * `copilot_client_call_timeout` for a limit). Errors: `COPILOT_ERR_RPC` (code
+ * and data via `copilot_error_rpc_code` / `copilot_error_rpc_data`),
+ * `COPILOT_ERR_INVALID_JSON`, `COPILOT_ERR_INVALID_STATE` (not started),
+ * `COPILOT_ERR_DISCONNECTED`.
  */
 copilot_status copilot_client_call(copilot_client *client,
                                    const char *method,
                                    const char *params_json,
                                    char **result_json_out,
                                    copilot_error **err_out);
+
+/**
+ * `copilot_client_call` with a limit: fails with `COPILOT_ERR_TIMEOUT` when
+ * no reply came within `timeout_ms` milliseconds (0: no limit). A reply that
+ * comes later is dropped; the server may still have acted on the request.
+ *
+ * Blocks up to `timeout_ms`. Parameters, ownership and the other errors are
+ * those of `copilot_client_call`.
+ */
+copilot_status copilot_client_call_timeout(copilot_client *client,
+                                           const char *method,
+                                           const char *params_json,
+                                           uint32_t timeout_ms,
+                                           char **result_json_out,
+                                           copilot_error **err_out);
 
 /**
  * Frees the client: kills its CLI if still running, fails pending calls, and
@@ -959,14 +976,32 @@ copilot_status copilot_session_unsubscribe(copilot_session *session,
  * - `params_json`: a JSON object, or NULL/"" for `{}`.
  * - `result_json_out`: receives the result as JSON (owned; `copilot_string_free`).
  *
- * Blocks for one round trip. Errors: `COPILOT_ERR_RPC` (with code and data),
- * `COPILOT_ERR_INVALID_JSON`, and those of send.
+ * Blocks for one round trip, as long as the connection lives (see
+ * `copilot_session_call_timeout` for a limit). Errors: `COPILOT_ERR_RPC`
+ * (with code and data), `COPILOT_ERR_INVALID_JSON`, and those of send.
  */
 copilot_status copilot_session_call(copilot_session *session,
                                     const char *method,
                                     const char *params_json,
                                     char **result_json_out,
                                     copilot_error **err_out);
+
+/**
+ * `copilot_session_call` with a limit: fails with `COPILOT_ERR_TIMEOUT` when
+ * no reply came within `timeout_ms` milliseconds (0: no limit), for methods
+ * the CLI may leave unanswered (`session.ui.elicitation` on a session no
+ * client has an elicitation handler for). A reply that comes later is
+ * dropped; the CLI may still have acted on the request.
+ *
+ * Blocks up to `timeout_ms`. Parameters, ownership and the other errors are
+ * those of `copilot_session_call`.
+ */
+copilot_status copilot_session_call_timeout(copilot_session *session,
+                                            const char *method,
+                                            const char *params_json,
+                                            uint32_t timeout_ms,
+                                            char **result_json_out,
+                                            copilot_error **err_out);
 
 /**
  * Destroys the session in the CLI (`session.destroy`; its history stays on disk

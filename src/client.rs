@@ -73,6 +73,27 @@ impl Connection {
             .map_err(|e| Error::invalid_json(format!("{method} result: {e}")))
     }
 
+    /// `request_value`, failing with `Timeout` when no reply came within
+    /// `timeout` (`None`: as long as the connection lives). A reply that
+    /// comes later is dropped.
+    pub async fn request_within<P: serde::Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+        timeout: Option<Duration>,
+    ) -> Result<Value> {
+        let Some(timeout) = timeout else {
+            return self.request_value(method, params).await;
+        };
+        match tokio::time::timeout(timeout, self.request_value(method, params)).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::timeout(format!(
+                "{method}: no reply within {} ms",
+                timeout.as_millis()
+            ))),
+        }
+    }
+
     /// Fires once the connection is gone, with the reason.
     pub fn closed_watch(&self) -> watch::Receiver<Option<Error>> {
         self.closed.subscribe()
@@ -611,9 +632,19 @@ impl Client {
 
     /// Calls any client-scoped method with a JSON object of params.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value> {
+        self.call_within(method, params, None).await
+    }
+
+    /// `call`, failing with `Timeout` after `timeout` (`None`: no limit).
+    pub async fn call_within(
+        &self,
+        method: &str,
+        params: Value,
+        timeout: Option<Duration>,
+    ) -> Result<Value> {
         let conn = self.inner.connection()?;
         let params = if params.is_null() { json!({}) } else { params };
-        conn.request_value(method, &params).await
+        conn.request_within(method, &params, timeout).await
     }
 
     /// `ping`: `{message, timestamp, protocolVersion?}`.

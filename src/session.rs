@@ -357,9 +357,21 @@ impl Session {
 
     /// Calls any session-scoped method; `sessionId` is added to `params`.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value> {
+        self.call_within(method, params, None).await
+    }
+
+    /// `call`, failing with `Timeout` after `timeout` (`None`: no limit): for
+    /// methods the CLI may leave unanswered, such as `session.ui.elicitation`
+    /// on a session whose clients have no elicitation handler.
+    pub async fn call_within(
+        &self,
+        method: &str,
+        params: Value,
+        timeout: Option<Duration>,
+    ) -> Result<Value> {
         let (_client, conn) = self.connection()?;
         let params = self.with_session_id(params)?;
-        conn.request_value(method, &params).await
+        conn.request_within(method, &params, timeout).await
     }
 
     fn with_session_id(&self, params: Value) -> Result<Value> {

@@ -11,6 +11,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -187,6 +188,27 @@ func blocking[T any](ctx context.Context, call func() (T, error)) (T, error) {
 	}
 }
 
+// timeoutMs is the time left before ctx's deadline in whole milliseconds (at
+// least 1), or 0 when it has none: a native call given it ends with the
+// context instead of outliving it in a goroutine.
+func timeoutMs(ctx context.Context) C.uint32_t {
+	if ctx == nil {
+		return 0
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	left := time.Until(deadline).Milliseconds()
+	if left < 1 {
+		left = 1
+	}
+	if left > math.MaxUint32 {
+		left = math.MaxUint32
+	}
+	return C.uint32_t(left)
+}
+
 // Start spawns (or connects to) the CLI and performs the handshake.
 func (c *Client) Start(ctx context.Context) error {
 	_, err := blocking(ctx, func() (struct{}, error) {
@@ -289,7 +311,9 @@ func (c *Client) Close() {
 }
 
 // Call invokes any client-scoped protocol method with JSON-marshalable params
-// and unmarshals the result into out (if non-nil).
+// and unmarshals the result into out (if non-nil). A deadline on ctx also
+// limits the native call (copilot_client_call_timeout); without one it waits
+// as long as the connection lives.
 func (c *Client) Call(ctx context.Context, method string, params any, out any) error {
 	raw, err := blocking(ctx, func() (string, error) {
 		h, err := c.handle()
@@ -305,7 +329,7 @@ func (c *Client) Call(ctx context.Context, method string, params any, out any) e
 		defer free(pj)
 		var res *C.char
 		var cerr *C.copilot_error
-		err = errorFrom(C.copilot_client_call(h, m, pj, &res, &cerr), cerr)
+		err = errorFrom(C.copilot_client_call_timeout(h, m, pj, timeoutMs(ctx), &res, &cerr), cerr)
 		runtime.KeepAlive(c)
 		return takeString(res), err
 	})

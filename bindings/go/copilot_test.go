@@ -3,6 +3,7 @@ package copilot
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -245,6 +246,37 @@ func TestContextDeadlineAndCancellation(t *testing.T) {
 	}
 	if got := ask(t, fresh, "What is the capital of France?"); got != "The capital of France is Paris." {
 		t.Fatalf("answer %q", got)
+	}
+}
+
+// A request the CLI leaves unanswered (no client can show the dialog) ends
+// with the context's deadline, and so does the native call behind it: its
+// goroutine does not wait forever.
+func TestCallDeadlineEndsTheNativeCall(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	params := map[string]any{"message": "Pick one", "requestedSchema": map[string]any{
+		"type": "object", "properties": map[string]any{"x": map[string]any{"type": "string"}}}}
+	err = s.Call(ctx, "session.ui.elicitation", params, nil)
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrTimeout) {
+		t.Fatalf("want a deadline error, got %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("the native call is still waiting: %d goroutines, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var mode string
+	if err := s.Call(context.Background(), "session.mode.get", nil, &mode); err != nil || mode == "" {
+		t.Fatalf("the session answers the next call: %q %v", mode, err)
 	}
 }
 

@@ -372,7 +372,10 @@ func (s *Session) GetMessages(ctx context.Context) ([]SessionEvent, error) {
 	return events, nil
 }
 
-// Call invokes any session-scoped protocol method; sessionId is added.
+// Call invokes any session-scoped protocol method; sessionId is added. A
+// deadline on ctx also limits the native call (copilot_session_call_timeout),
+// so a request the CLI leaves unanswered (session.ui.elicitation with no
+// elicitation handler) fails with the context instead of waiting forever.
 func (s *Session) Call(ctx context.Context, method string, params any, out any) error {
 	raw, err := blocking(ctx, func() (string, error) {
 		h, err := s.handle()
@@ -388,7 +391,7 @@ func (s *Session) Call(ctx context.Context, method string, params any, out any) 
 		defer free(pj)
 		var res *C.char
 		var cerr *C.copilot_error
-		err = errorFrom(C.copilot_session_call(h, m, pj, &res, &cerr), cerr)
+		err = errorFrom(C.copilot_session_call_timeout(h, m, pj, timeoutMs(ctx), &res, &cerr), cerr)
 		runtime.KeepAlive(s)
 		return takeString(res), err
 	})

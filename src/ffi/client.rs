@@ -318,9 +318,11 @@ pub unsafe extern "C" fn copilot_client_ping(
 /// - `params_json`: a JSON object, or NULL/"" for `{}`.
 /// - `result_json_out`: receives the result as JSON text (owned; free with `copilot_string_free`).
 ///
-/// Blocks for one round trip. Errors: `COPILOT_ERR_RPC` (code and data via
-/// `copilot_error_rpc_code` / `copilot_error_rpc_data`), `COPILOT_ERR_INVALID_JSON`,
-/// `COPILOT_ERR_INVALID_STATE` (not started), `COPILOT_ERR_DISCONNECTED`.
+/// Blocks for one round trip, as long as the connection lives (see
+/// `copilot_client_call_timeout` for a limit). Errors: `COPILOT_ERR_RPC` (code
+/// and data via `copilot_error_rpc_code` / `copilot_error_rpc_data`),
+/// `COPILOT_ERR_INVALID_JSON`, `COPILOT_ERR_INVALID_STATE` (not started),
+/// `COPILOT_ERR_DISCONNECTED`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_call(
     client: *mut copilot_client,
@@ -329,12 +331,31 @@ pub unsafe extern "C" fn copilot_client_call(
     result_json_out: *mut *mut c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
+    copilot_client_call_timeout(client, method, params_json, 0, result_json_out, err_out)
+}
+
+/// `copilot_client_call` with a limit: fails with `COPILOT_ERR_TIMEOUT` when
+/// no reply came within `timeout_ms` milliseconds (0: no limit). A reply that
+/// comes later is dropped; the server may still have acted on the request.
+///
+/// Blocks up to `timeout_ms`. Parameters, ownership and the other errors are
+/// those of `copilot_client_call`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_call_timeout(
+    client: *mut copilot_client,
+    method: *const c_char,
+    params_json: *const c_char,
+    timeout_ms: u32,
+    result_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
     boundary(err_out, || {
         let c = arg_ref(client, "client")?;
         let method = arg_str(method, "method")?;
         let params = arg_json(params_json, "params_json")?;
         let out = arg_out(result_json_out, "result_json_out")?;
-        let result = c.block_on(c.client.call(method, params))?;
+        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms.into()));
+        let result = c.block_on(c.client.call_within(method, params, timeout))?;
         *out = out_string(result.to_string());
         Ok(())
     })

@@ -549,8 +549,9 @@ pub unsafe extern "C" fn copilot_session_unsubscribe(
 /// - `params_json`: a JSON object, or NULL/"" for `{}`.
 /// - `result_json_out`: receives the result as JSON (owned; `copilot_string_free`).
 ///
-/// Blocks for one round trip. Errors: `COPILOT_ERR_RPC` (with code and data),
-/// `COPILOT_ERR_INVALID_JSON`, and those of send.
+/// Blocks for one round trip, as long as the connection lives (see
+/// `copilot_session_call_timeout` for a limit). Errors: `COPILOT_ERR_RPC`
+/// (with code and data), `COPILOT_ERR_INVALID_JSON`, and those of send.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_call(
     session: *mut copilot_session,
@@ -559,12 +560,33 @@ pub unsafe extern "C" fn copilot_session_call(
     result_json_out: *mut *mut c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
+    copilot_session_call_timeout(session, method, params_json, 0, result_json_out, err_out)
+}
+
+/// `copilot_session_call` with a limit: fails with `COPILOT_ERR_TIMEOUT` when
+/// no reply came within `timeout_ms` milliseconds (0: no limit), for methods
+/// the CLI may leave unanswered (`session.ui.elicitation` on a session no
+/// client has an elicitation handler for). A reply that comes later is
+/// dropped; the CLI may still have acted on the request.
+///
+/// Blocks up to `timeout_ms`. Parameters, ownership and the other errors are
+/// those of `copilot_session_call`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_call_timeout(
+    session: *mut copilot_session,
+    method: *const c_char,
+    params_json: *const c_char,
+    timeout_ms: u32,
+    result_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
     boundary(err_out, || {
         let s = arg_ref(session, "session")?;
         let method = arg_str(method, "method")?;
         let params = arg_json(params_json, "params_json")?;
         let out = arg_out(result_json_out, "result_json_out")?;
-        let result = s.block_on(s.session.call(method, params))??;
+        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms.into()));
+        let result = s.block_on(s.session.call_within(method, params, timeout))??;
         *out = out_string(result.to_string());
         Ok(())
     })

@@ -83,6 +83,10 @@ static void test_bad_arguments(void) {
     EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "client_new(truncated JSON)", copilot_client_new("{\"cliPath\": ", &client, &err));
     EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_call(NULL client)", copilot_client_call(NULL, "ping", NULL, &out, &err));
     EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "session_call(NULL session)", copilot_session_call(NULL, "session.mode.get", NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "session_call_timeout(NULL method)",
+                  copilot_session_call_timeout(NULL, NULL, NULL, 100, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_call_timeout(NULL client)",
+                  copilot_client_call_timeout(NULL, "ping", NULL, 100, &out, &err));
     EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "config_new(truncated JSON)", copilot_session_config_new("{\"model\": \"gpt-5\",", &cfg, &err));
     EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "config_new(array)", copilot_session_config_new("[\"not\", \"an object\"]", &cfg, &err));
     CHECK(copilot_session_config_new(NULL, &cfg, NULL) == COPILOT_OK, "config_new(NULL) is the defaults");
@@ -140,6 +144,18 @@ static void test_unknown_session_and_double_close(void) {
     CHECK(ghost == NULL, "no handle for an unknown session");
 
     copilot_session *session = weather_session(client, NULL, NULL, NULL, NULL);
+    /* No client of this session can show a dialog: the CLI leaves this request
+     * unanswered, and only the caller's limit ends the wait. */
+    char *answer = NULL;
+    EXPECT_STATUS(COPILOT_ERR_TIMEOUT, "session_call_timeout on a request the CLI leaves unanswered",
+                  copilot_session_call_timeout(session, "session.ui.elicitation",
+                                               "{\"message\": \"Pick one\", \"requestedSchema\": {\"type\": \"object\", "
+                                               "\"properties\": {\"x\": {\"type\": \"string\"}}}}",
+                                               300, &answer, &err));
+    CHECK(answer == NULL, "no result on timeout");
+    CHECK(copilot_session_call_timeout(session, "session.mode.get", NULL, 30000, &answer, NULL) == COPILOT_OK && answer,
+          "the session answers the next call");
+    copilot_string_free(answer);
     CHECK(copilot_session_destroy(session, &err) == COPILOT_OK, "destroy");
     EXPECT_STATUS(COPILOT_OK, "destroy again is a no-op", copilot_session_destroy(session, &err));
     EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "send after destroy", copilot_session_send(session, "{\"prompt\":\"x\"}", NULL, &err));

@@ -221,6 +221,16 @@ impl Session {
         Ok(parse(unsafe { take_string(out) }))
     }
 
+    /// `call` with a limit (`copilot_session_call_timeout`).
+    pub fn call_timeout(&self, method: &str, params: &Value, timeout_ms: u32) -> AbiResult<Value> {
+        let (m, p) = (cstring(method), cstring(&params.to_string()));
+        let mut out = ptr::null_mut();
+        check(|e| unsafe {
+            copilot_session_call_timeout(self.0, m.as_ptr(), p.as_ptr(), timeout_ms, &mut out, e)
+        })?;
+        Ok(parse(unsafe { take_string(out) }))
+    }
+
     pub fn destroy(&self) -> AbiResult<()> {
         check(|e| unsafe { copilot_session_destroy(self.0, e) })
     }

@@ -46,6 +46,7 @@ pub fn all() -> Vec<Scenario> {
         run!("elicitation", select_returns_selected_option),
         run!("elicitation", input_returns_freeform_value),
         run!("elicitation", elicitation_returns_all_action_shapes),
+        run!("elicitation", elicitation_throws_when_capability_is_missing),
         run!(
             "system_message_transform",
             should_invoke_transform_callbacks_with_section_content
@@ -452,6 +453,31 @@ fn should_report_elicitation_capability_based_on_handler_presence(ctx: &Ctx) -> 
         format!("capability without a handler: {}", without.info()),
     )?;
     ok(without.destroy(), "destroy second")?;
+    ok(client.stop(), "stop")
+}
+
+/// The official SDKs refuse the call themselves when the session reports no
+/// elicitation capability; CLI 1.0.102 takes it and never answers. A host
+/// sees the same capability in the create result, and a call limit turns the
+/// wait into an error.
+fn elicitation_throws_when_capability_is_missing(ctx: &Ctx) -> Result<(), String> {
+    let client = ctx.client();
+    let session = ctx.approved_session(&client, json!({}))?;
+    ensure(
+        elicitation_capability(&session) != true,
+        format!("capability without a handler: {}", session.info()),
+    )?;
+    let refused = session.call_timeout(
+        "session.ui.elicitation",
+        &json!({"message": "Enter name", "requestedSchema": {
+            "type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}}),
+        500,
+    );
+    match refused {
+        Err(e) if e.status == copilot::ffi::copilot_status::COPILOT_ERR_TIMEOUT => {}
+        other => return Err(format!("elicitation without a handler: {other:?}")),
+    }
+    ok(session.destroy(), "destroy")?;
     ok(client.stop(), "stop")
 }
 

@@ -187,9 +187,12 @@ namespace GitHub.Copilot
             return Task.FromResult(true);
         }
 
-        /// <summary>Calls any client-scoped protocol method; returns its JSON result.</summary>
-        public Task<JToken> CallAsync(string method, JObject parameters = null, CancellationToken cancellationToken = default(CancellationToken))
+        /// <summary>Calls any client-scoped protocol method; returns its JSON result.
+        /// With <paramref name="timeout"/>, fails with <see cref="CopilotException"/> (status Timeout)
+        /// when no reply came in time (copilot_client_call_timeout); without, waits as long as the connection lives.</summary>
+        public Task<JToken> CallAsync(string method, JObject parameters = null, CancellationToken cancellationToken = default(CancellationToken), TimeSpan? timeout = null)
         {
+            var limit = Native.TimeoutMs(timeout);
             var p = (parameters ?? new JObject()).ToString(Formatting.None);
             return Blocking(() => With(h =>
             {
@@ -197,7 +200,7 @@ namespace GitHub.Copilot
                 try
                 {
                     IntPtr result, err;
-                    Native.Check(Native.copilot_client_call(h, m, pj, out result, out err), err);
+                    Native.Check(Native.copilot_client_call_timeout(h, m, pj, limit, out result, out err), err);
                     return JToken.Parse(Native.TakeString(result));
                 }
                 finally { Native.FreeUtf8(m); Native.FreeUtf8(pj); }

@@ -44,7 +44,7 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_client_start(IntPtr client, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_client_stop(IntPtr client, uint timeoutMs, out IntPtr err);
         [DllImport(Lib)] internal static extern void copilot_client_force_stop(IntPtr client);
-        [DllImport(Lib)] internal static extern int copilot_client_call(IntPtr client, IntPtr method, IntPtr paramsJson, out IntPtr result, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_client_call_timeout(IntPtr client, IntPtr method, IntPtr paramsJson, uint timeoutMs, out IntPtr result, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_client_create_session(IntPtr client, IntPtr config, out IntPtr session, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_client_resume_session(IntPtr client, IntPtr sessionId, IntPtr config, out IntPtr session, out IntPtr err);
         [DllImport(Lib)] internal static extern void copilot_client_free(IntPtr client);
@@ -69,7 +69,15 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_session_get_messages(IntPtr session, out IntPtr events, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_subscribe(IntPtr session, EventFn handler, IntPtr userData, FreeFn userDataFree, out ulong subscription, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_unsubscribe(IntPtr session, ulong subscription, out IntPtr err);
-        [DllImport(Lib)] internal static extern int copilot_session_call(IntPtr session, IntPtr method, IntPtr paramsJson, out IntPtr result, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_session_call_timeout(IntPtr session, IntPtr method, IntPtr paramsJson, uint timeoutMs, out IntPtr result, out IntPtr err);
+
+        /// <summary>A call limit in whole milliseconds for the native API: 0 for none, else at least 1.</summary>
+        internal static uint TimeoutMs(TimeSpan? timeout)
+        {
+            if (timeout == null || timeout.Value == System.Threading.Timeout.InfiniteTimeSpan) return 0;
+            if (timeout.Value < TimeSpan.Zero) throw new ArgumentOutOfRangeException("timeout");
+            return (uint)Math.Min(uint.MaxValue, Math.Max(1, Math.Ceiling(timeout.Value.TotalMilliseconds)));
+        }
         [DllImport(Lib)] internal static extern int copilot_session_destroy(IntPtr session, out IntPtr err);
         [DllImport(Lib)] internal static extern void copilot_session_free(IntPtr session);
 

@@ -294,9 +294,13 @@ namespace GitHub.Copilot
             }), cancellationToken);
         }
 
-        /// <summary>Calls any session-scoped protocol method; sessionId is added.</summary>
-        public Task<JToken> CallAsync(string method, JObject parameters = null, CancellationToken cancellationToken = default(CancellationToken))
+        /// <summary>Calls any session-scoped protocol method; sessionId is added.
+        /// With <paramref name="timeout"/>, fails with <see cref="CopilotException"/> (status Timeout)
+        /// when no reply came in time (copilot_session_call_timeout), e.g. for session.ui.elicitation
+        /// when no client has an elicitation handler; without, waits as long as the connection lives.</summary>
+        public Task<JToken> CallAsync(string method, JObject parameters = null, CancellationToken cancellationToken = default(CancellationToken), TimeSpan? timeout = null)
         {
+            var limit = Native.TimeoutMs(timeout);
             var p = (parameters ?? new JObject()).ToString(Formatting.None);
             return CopilotClient.Blocking(() => With(h =>
             {
@@ -304,7 +308,7 @@ namespace GitHub.Copilot
                 try
                 {
                     IntPtr result, err;
-                    Native.Check(Native.copilot_session_call(h, m, pj, out result, out err), err);
+                    Native.Check(Native.copilot_session_call_timeout(h, m, pj, limit, out result, out err), err);
                     return JToken.Parse(Native.TakeString(result));
                 }
                 finally { Native.FreeUtf8(m); Native.FreeUtf8(pj); }

@@ -174,6 +174,13 @@ namespace GitHub.Copilot.Tests
                     fresh.SendAndWaitAsync("x", Turn, new CancellationToken(true)).Wait());
                 Assert.IsInstanceOf<OperationCanceledException>(cancelled.InnerException);
                 Assert.AreEqual("The capital of France is Paris.", fresh.SendAndWaitAsync("What is the capital of France?", Turn).Result.Content);
+
+                // No client can show this dialog, so the CLI never answers: the limit ends the call.
+                var dialog = JObject.Parse("{\"message\": \"Pick one\", \"requestedSchema\": {\"type\": \"object\", \"properties\": {\"x\": {\"type\": \"string\"}}}}");
+                var unanswered = Assert.Throws<AggregateException>(() =>
+                    fresh.CallAsync("session.ui.elicitation", dialog, default(CancellationToken), TimeSpan.FromMilliseconds(300)).Wait());
+                Assert.AreEqual(CopilotStatus.Timeout, ((CopilotException)unanswered.InnerException).Status);
+                Assert.IsNotEmpty(fresh.CallAsync("session.mode.get", null, default(CancellationToken), Turn).Result.ToString());
             }
         }
 
