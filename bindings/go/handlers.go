@@ -153,15 +153,37 @@ func (r PermissionRequest) Kind() string {
 	return k.Kind
 }
 
-// PermissionDecision answers a permission request.
+// PermissionDecision answers a permission request
+// (`session.permissions.handlePendingPermissionRequest`).
 type PermissionDecision struct {
-	// Kind is "approve-once", "approve-for-session", "reject" or "user-not-available".
+	// Kind is one of the Permission* constants: "approve-once",
+	// "approve-for-session", "reject", "user-not-available", or "no-result"
+	// (answer nothing; see PermissionNoResult).
 	Kind     string `json:"kind"`
 	Feedback string `json:"feedback,omitempty"`
 }
 
-// PermissionHandlerFunc decides a permission request; an error (or panic)
-// answers "user-not-available".
+// Decision kinds of PermissionDecision.Kind.
+const (
+	PermissionApproveOnce       = "approve-once"
+	PermissionApproveForSession = "approve-for-session"
+	// PermissionReject denies the request; Feedback tells the model why.
+	PermissionReject = "reject"
+	// PermissionUserNotAvailable denies the request as no one could be asked.
+	PermissionUserNotAvailable = "user-not-available"
+	// PermissionNoResult sends no answer at all (the official SDKs'
+	// PermissionDecisionNoResult): the request stays pending in the CLI, for
+	// another client connected to the same server to answer, or for this
+	// program to answer later through
+	// `session.permissions.handlePendingPermissionRequest` (Session.Call with
+	// {"requestId": r.RequestID, "result": {"kind": "approve-once"}}). The turn
+	// waits until someone answers (or it is aborted).
+	PermissionNoResult = "no-result"
+)
+
+// PermissionHandlerFunc decides a permission request. It runs on a goroutine
+// of its own (several may run at once). An error (or panic), or an empty Kind,
+// answers "user-not-available"; PermissionNoResult answers nothing.
 type PermissionHandlerFunc func(PermissionRequest) (PermissionDecision, error)
 
 // PermissionHandler holds the built-in handlers.

@@ -2,11 +2,13 @@ package copilot
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The tests drive the real Copilot CLI with model replies from copilot-replay
@@ -98,4 +100,33 @@ func (e *testEnv) config(cfg SessionConfig) *SessionConfig {
 	cfg.Provider = &ProviderConfig{Type: "openai", BaseURL: e.provider, APIKey: "offline", WireAPI: "completions"}
 	cfg.WorkingDirectory = e.home
 	return &cfg
+}
+
+// within bounds a test's waits.
+func within(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// receive takes the next value of ch, failing the test when ctx ends first.
+func receive[T any](t *testing.T, ctx context.Context, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-ctx.Done():
+		t.Fatalf("no %s: %v", what, ctx.Err())
+		panic("unreachable")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
