@@ -33,6 +33,9 @@ copilot_status cfg_handler(copilot_session_config *c, const char *kind, uintptr_
 copilot_status cfg_hook(copilot_session_config *c, const char *kind, uintptr_t h, copilot_error **e) {
 	return copilot_session_config_set_hook(c, kind, (copilot_request_fn)goRequest, handle_ptr(h), goFreeHandle, e);
 }
+copilot_status cfg_add_command(copilot_session_config *c, const char *decl, uintptr_t h, copilot_error **e) {
+	return copilot_session_config_add_command(c, decl, (copilot_request_fn)goRequest, handle_ptr(h), goFreeHandle, e);
+}
 copilot_status client_on_state(copilot_client *c, uintptr_t h, copilot_error **e) {
 	return copilot_client_on_state_change(c, (copilot_state_fn)goState, handle_ptr(h), goFreeHandle, e);
 }

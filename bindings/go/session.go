@@ -9,13 +9,16 @@ extern copilot_status cfg_add_tool(copilot_session_config *c, const char *decl, 
 extern copilot_status cfg_permission(copilot_session_config *c, uintptr_t h, copilot_error **e);
 extern copilot_status cfg_handler(copilot_session_config *c, const char *kind, uintptr_t h, copilot_error **e);
 extern copilot_status cfg_hook(copilot_session_config *c, const char *kind, uintptr_t h, copilot_error **e);
+extern copilot_status cfg_add_command(copilot_session_config *c, const char *decl, uintptr_t h, copilot_error **e);
 extern copilot_status session_subscribe(copilot_session *s, uintptr_t h, uint64_t *id, copilot_error **e);
 */
 import "C"
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -59,6 +62,22 @@ type SessionConfig struct {
 	Hooks *SessionHooks
 	// OnEvent is subscribed before the session is created, so it sees every event.
 	OnEvent func(SessionEvent)
+
+	// OnElicitationRequest answers elicitations (form dialogs) for the
+	// session, and makes the session report the elicitation capability
+	// (wire: requestElicitation). Without it, elicitation requests are left
+	// to other clients of the server.
+	OnElicitationRequest ElicitationHandler
+	// OnExitPlanModeRequest answers `exitPlanMode.request` (wire:
+	// requestExitPlanMode); without it the library approves.
+	OnExitPlanModeRequest ExitPlanModeRequestHandler
+	// OnAutoModeSwitchRequest answers `autoModeSwitch.request` (wire:
+	// requestAutoModeSwitch); without it the library answers "no".
+	OnAutoModeSwitchRequest AutoModeSwitchRequestHandler
+	// OnMCPAuthRequest answers MCP servers' OAuth requests ("mcp.oauth_required").
+	OnMCPAuthRequest MCPAuthHandler
+	// Commands are the session's slash commands.
+	Commands []CommandDefinition
 }
 
 // ResumeSessionConfig configures ResumeSession.
@@ -100,8 +119,9 @@ func (cfg *SessionConfig) fieldsJSON() (string, error) {
 	return string(b), nil
 }
 
-// build makes the native config; the caller frees it.
-func (cfg *SessionConfig) build() (*C.copilot_session_config, error) {
+// build makes the native config; the caller frees it. ref is the session's
+// id for the handlers whose requests do not carry it.
+func (cfg *SessionConfig) build(ref *sessionRef) (*C.copilot_session_config, error) {
 	if cfg == nil {
 		cfg = &SessionConfig{}
 	}
@@ -169,6 +189,41 @@ func (cfg *SessionConfig) build() (*C.copilot_session_config, error) {
 			}
 		}
 	}
+	if cfg.OnElicitationRequest != nil {
+		if err := register("elicitation", false, elicitationRequest(ref, cfg.OnElicitationRequest)); err != nil {
+			return fail(err)
+		}
+	}
+	if cfg.OnExitPlanModeRequest != nil {
+		if err := register("exitPlanMode", false, exitPlanModeRequest(cfg.OnExitPlanModeRequest)); err != nil {
+			return fail(err)
+		}
+	}
+	if cfg.OnAutoModeSwitchRequest != nil {
+		if err := register("autoModeSwitch", false, autoModeSwitchRequest(cfg.OnAutoModeSwitchRequest)); err != nil {
+			return fail(err)
+		}
+	}
+	if cfg.OnMCPAuthRequest != nil {
+		if err := register("mcpAuth", false, mcpAuthRequest(ref, cfg.OnMCPAuthRequest)); err != nil {
+			return fail(err)
+		}
+	}
+	for i := range cfg.Commands {
+		cmd := cfg.Commands[i]
+		decl, err := cmd.declaration()
+		if err != nil {
+			return fail(err)
+		}
+		d := cString(decl)
+		h := handleOf(commandRequest(ref, cmd))
+		err = errorFrom(C.cfg_add_command(out, d, h, &cerr), cerr)
+		free(d)
+		if err != nil {
+			deleteHandle(h)
+			return fail(err)
+		}
+	}
 	if cfg.OnEvent != nil {
 		h := handleOf(&eventSubscriber{fn: cfg.OnEvent})
 		if err := errorFrom(C.cfg_on_event(out, h, &cerr), cerr); err != nil {
@@ -190,12 +245,26 @@ func (c *Client) ResumeSession(ctx context.Context, id string, cfg *ResumeSessio
 }
 
 func (c *Client) openSession(ctx context.Context, resumeID string, cfg *SessionConfig) (*Session, error) {
+	if cfg == nil {
+		cfg = &SessionConfig{}
+	}
+	ref := &sessionRef{id: resumeID}
+	if resumeID == "" {
+		ref.id = cfg.SessionID
+		if ref.id == "" && cfg.needsIDUpFront() {
+			// Handlers whose requests do not name the session learn its id
+			// here, as the library would have made one anyway.
+			cp := *cfg
+			cp.SessionID = newSessionID()
+			cfg, ref.id = &cp, cp.SessionID
+		}
+	}
 	return blocking(ctx, func() (*Session, error) {
 		h, err := c.handle()
 		if err != nil {
 			return nil, err
 		}
-		native, err := cfg.build()
+		native, err := cfg.build(ref)
 		if err != nil {
 			return nil, err
 		}
@@ -214,6 +283,7 @@ func (c *Client) openSession(ctx context.Context, resumeID string, cfg *SessionC
 			return nil, err
 		}
 		s := &Session{SessionID: C.GoString(C.copilot_session_id(out)), s: out, client: c}
+		ref.set(s.SessionID)
 		runtime.SetFinalizer(s, (*Session).free)
 		return s, nil
 	})
@@ -452,4 +522,25 @@ func (s *Session) free() {
 		runtime.SetFinalizer(s, nil)
 		C.copilot_session_free(h)
 	}
+}
+
+// needsIDUpFront: handlers whose requests do not carry the session id are
+// set, and nothing else decides the id (a session id in Extra, or a cloud
+// session, whose id the server picks).
+func (cfg *SessionConfig) needsIDUpFront() bool {
+	if cfg.OnElicitationRequest == nil && cfg.OnMCPAuthRequest == nil && len(cfg.Commands) == 0 {
+		return false
+	}
+	_, id := cfg.Extra["sessionId"]
+	_, cloud := cfg.Extra["cloud"]
+	return !id && !cloud
+}
+
+// newSessionID is a random (version 4) UUID.
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -1,0 +1,109 @@
+package copilot
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// session.ui.elicitation from this client: the CLI broadcasts the request, the
+// session's own handler answers it, and the call returns that answer.
+func TestElicitationHandlerAnswersSessionUIElicitation(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	seen := make(chan ElicitationContext, 1)
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
+		OnElicitationRequest: func(r ElicitationContext) (ElicitationResult, error) {
+			seen <- r
+			return ElicitationResult{Action: ElicitationActionAccept, Content: map[string]any{"color": "blue"}}, nil
+		},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := within(t, 15*time.Second)
+	params := map[string]any{"message": "Pick a color", "requestedSchema": map[string]any{
+		"type": "object", "properties": map[string]any{"color": map[string]any{"type": "string"}}, "required": []string{"color"}}}
+	var res ElicitationResult
+	if err := s.Call(ctx, "session.ui.elicitation", params, &res); err != nil {
+		t.Fatal(err)
+	}
+	r := receive(t, ctx, seen, "elicitation request")
+	if r.Message != "Pick a color" || r.SessionID != s.SessionID || r.RequestID == "" ||
+		r.RequestedSchema == nil || r.RequestedSchema.Properties["color"] == nil {
+		t.Fatalf("request %+v (schema %+v), session %s", r, r.RequestedSchema, s.SessionID)
+	}
+	if res.Action != ElicitationActionAccept || res.Content["color"] != "blue" {
+		t.Fatalf("the call returned %+v", res)
+	}
+}
+
+// An elicitation handler's error answers cancel.
+func TestElicitationHandlerErrorCancels(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
+		OnElicitationRequest: func(ElicitationContext) (ElicitationResult, error) {
+			return ElicitationResult{}, errors.New("no one to ask")
+		},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res ElicitationResult
+	err = s.Call(within(t, 15*time.Second), "session.ui.elicitation", map[string]any{"message": "Sure?",
+		"requestedSchema": map[string]any{"type": "object", "properties": map[string]any{"ok": map[string]any{"type": "boolean"}}}}, &res)
+	if err != nil || res.Action != ElicitationActionCancel {
+		t.Fatalf("got %+v, %v", res, err)
+	}
+}
+
+// A session with a slash command creates; running the command through
+// session.commands.execute calls its handler, and a handler's error comes
+// back as the command's error.
+func TestCommandsRunTheirHandlers(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	runs := make(chan CommandContext, 4)
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
+		Commands: []CommandDefinition{
+			{Name: "greet", Description: "Says hello", Handler: func(c CommandContext) error { runs <- c; return nil }},
+			{Name: "explode", Description: "Always fails", Handler: func(CommandContext) error { return errors.New("boom") }},
+		},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := within(t, 15*time.Second)
+	var listed struct {
+		Commands []struct {
+			Name string `json:"name"`
+		} `json:"commands"`
+	}
+	if err := s.Call(ctx, "session.commands.list", map[string]any{"includeClientCommands": true}, &listed); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range listed.Commands {
+		names = append(names, c.Name)
+	}
+	if !contains(names, "greet") || !contains(names, "explode") {
+		t.Fatalf("commands listed: %v", names)
+	}
+	var res struct {
+		Error *string `json:"error"`
+	}
+	if err := s.Call(ctx, "session.commands.execute", map[string]any{"commandName": "greet", "args": "world"}, &res); err != nil {
+		t.Fatal(err)
+	}
+	c := receive(t, ctx, runs, "command run")
+	if res.Error != nil || c.CommandName != "greet" || c.Args != "world" || c.SessionID != s.SessionID {
+		t.Fatalf("run %+v, result error %v", c, res.Error)
+	}
+	res.Error = nil
+	if err := s.Call(ctx, "session.commands.execute", map[string]any{"commandName": "explode", "args": ""}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Error == nil || !strings.Contains(*res.Error, "boom") {
+		t.Fatalf("the failing command reported %v", res.Error)
+	}
+}
