@@ -2,13 +2,14 @@ package copilot
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 )
 
 // Host requests besides tools, permissions, user input and hooks: elicitation,
-// exit-plan-mode, auto-mode-switch, MCP OAuth and slash commands, whose
-// handlers are set on SessionConfig.
+// exit-plan-mode, auto-mode-switch, MCP OAuth, slash commands and system
+// message section transforms, whose handlers are set on SessionConfig.
 //
 // Threading, for all of them: the library hands each request over on the
 // client's callback thread, and the wrapper runs the handler on a goroutine
@@ -333,4 +334,138 @@ func (cmd *CommandDefinition) declaration() (string, error) {
 		return "", &Error{Status: StatusInvalidJSON, Message: err.Error()}
 	}
 	return string(b), nil
+}
+
+// SectionOverrideAction is what to do with one section of the system message.
+type SectionOverrideAction string
+
+// Section actions.
+const (
+	SectionActionReplace SectionOverrideAction = "replace"
+	SectionActionRemove  SectionOverrideAction = "remove"
+	SectionActionAppend  SectionOverrideAction = "append"
+	SectionActionPrepend SectionOverrideAction = "prepend"
+	// SectionActionPreserve keeps a section a group-level remove would drop.
+	SectionActionPreserve SectionOverrideAction = "preserve"
+	// SectionActionTransform passes the section through SectionOverride.Transform.
+	SectionActionTransform SectionOverrideAction = "transform"
+)
+
+// Section ids of the CLI's system message (SystemMessageConfig.Sections keys).
+const (
+	SectionPreamble            = "preamble"
+	SectionIdentity            = "identity"
+	SectionTone                = "tone"
+	SectionToolEfficiency      = "tool_efficiency"
+	SectionEnvironmentContext  = "environment_context"
+	SectionCodeChangeRules     = "code_change_rules"
+	SectionGuidelines          = "guidelines"
+	SectionSafety              = "safety"
+	SectionToolInstructions    = "tool_instructions"
+	SectionCustomInstructions  = "custom_instructions"
+	SectionRuntimeInstructions = "runtime_instructions"
+	SectionLastInstructions    = "last_instructions"
+)
+
+// SectionTransformFn rewrites one section of the system message: it receives
+// the section's current content and returns the content to use. An error (or
+// panic) keeps the content unchanged. The CLI asks with
+// `systemMessage.transform {sessionId, sections: {id: {content}}}` and gets
+// `{sections: {id: {content}}}` back, each section passed through its
+// callback; the callbacks of one request run one after another, on a
+// goroutine of the wrapper's.
+type SectionTransformFn func(currentContent string) (string, error)
+
+// SectionOverride changes one section of the system message.
+type SectionOverride struct {
+	// Action is one of the SectionAction* constants; it is "transform"
+	// whenever Transform is set.
+	Action SectionOverrideAction `json:"action,omitempty"`
+	// Content is the text replace, append and prepend use.
+	Content string `json:"content,omitempty"`
+	// Transform, when set, is called with the section's content each time the
+	// CLI builds the system message (see SectionTransformFn).
+	Transform SectionTransformFn `json:"-"`
+}
+
+// wire is the systemMessage object session.create gets.
+func (sm *SystemMessageConfig) wire() map[string]any {
+	m := map[string]any{}
+	if sm.Mode != "" {
+		m["mode"] = sm.Mode
+	} else if len(sm.Sections) > 0 {
+		m["mode"] = "customize"
+	}
+	if sm.Content != "" {
+		m["content"] = sm.Content
+	}
+	if len(sm.Sections) > 0 {
+		sections := map[string]any{}
+		for id, o := range sm.Sections {
+			s := map[string]any{}
+			action := o.Action
+			if o.Transform != nil {
+				action = SectionActionTransform
+			}
+			if action != "" {
+				s["action"] = action
+			}
+			if o.Content != "" && action != SectionActionTransform {
+				s["content"] = o.Content
+			}
+			sections[id] = s
+		}
+		m["sections"] = sections
+	}
+	return m
+}
+
+// transforms are the section callbacks, by section id.
+func (sm *SystemMessageConfig) transforms() map[string]SectionTransformFn {
+	if sm == nil {
+		return nil
+	}
+	t := map[string]SectionTransformFn{}
+	for id, o := range sm.Sections {
+		if o.Transform != nil {
+			t[id] = o.Transform
+		}
+	}
+	return t
+}
+
+type transformSection struct {
+	Content string `json:"content"`
+}
+
+// systemMessageTransformRequest answers `systemMessage.transform`:
+// `{"sessionId", "sections": {id: {"content"}}}` -> `{"sections": {id: {"content"}}}`.
+func systemMessageTransformRequest(fns map[string]SectionTransformFn) requestHandler {
+	return func(raw json.RawMessage) (any, error) {
+		var r struct {
+			Sections map[string]transformSection `json:"sections"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		out := make(map[string]transformSection, len(r.Sections))
+		for id, s := range r.Sections {
+			out[id] = s
+			if fn := fns[id]; fn != nil {
+				if c, err := callTransform(fn, s.Content); err == nil {
+					out[id] = transformSection{Content: c}
+				}
+			}
+		}
+		return map[string]any{"sections": out}, nil
+	}
+}
+
+func callTransform(fn SectionTransformFn, content string) (out string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errors.New("section transform panicked")
+		}
+	}()
+	return fn(content)
 }

@@ -2,6 +2,7 @@ package copilot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -105,5 +106,60 @@ func TestCommandsRunTheirHandlers(t *testing.T) {
 	}
 	if res.Error == nil || !strings.Contains(*res.Error, "boom") {
 		t.Fatalf("the failing command reported %v", res.Error)
+	}
+}
+
+// A section with a Transform is sent as action "transform" and rewritten by
+// its callback when the CLI builds the system message.
+func TestSystemMessageSectionTransform(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	seen := make(chan string, 8)
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
+		SystemMessage: &SystemMessageConfig{Sections: map[string]SectionOverride{
+			SectionTone: {Transform: func(current string) (string, error) {
+				seen <- current
+				return current + "\nAlways be brief.", nil
+			}},
+		}},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, s, "What is the capital of France?"); got != "The capital of France is Paris." {
+		t.Fatalf("answer %q", got)
+	}
+	select {
+	case c := <-seen:
+		if c == "" {
+			t.Fatal("the transform got an empty section")
+		}
+	default:
+		t.Fatal("the transform was not called during the turn")
+	}
+}
+
+// A transform's error or panic keeps the section; sections without a
+// callback pass through.
+func TestSystemMessageTransformAnswers(t *testing.T) {
+	answer := systemMessageTransformRequest(map[string]SectionTransformFn{
+		"tone":   func(c string) (string, error) { return strings.ToUpper(c), nil },
+		"safety": func(string) (string, error) { return "", errors.New("no") },
+		"guide":  func(string) (string, error) { panic("boom") },
+	})
+	res, err := answer([]byte(`{"sessionId":"s","sections":{"tone":{"content":"calm"},"safety":{"content":"safe"},"guide":{"content":"g"},"other":{"content":"o"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res)
+	if want := `{"sections":{"guide":{"content":"g"},"other":{"content":"o"},"safety":{"content":"safe"},"tone":{"content":"CALM"}}}`; string(b) != want {
+		t.Fatalf("got %s", b)
+	}
+	sm := &SystemMessageConfig{Sections: map[string]SectionOverride{
+		"tone":   {Action: SectionActionReplace, Content: "x", Transform: func(c string) (string, error) { return c, nil }},
+		"safety": {Action: SectionActionRemove},
+	}}
+	b, _ = json.Marshal(sm.wire())
+	if want := `{"mode":"customize","sections":{"safety":{"action":"remove"},"tone":{"action":"transform"}}}`; string(b) != want {
+		t.Fatalf("wire %s", b)
 	}
 }

@@ -26,8 +26,13 @@ import (
 
 // SystemMessageConfig customises the system prompt.
 type SystemMessageConfig struct {
-	Mode    string `json:"mode,omitempty"` // "append" (default) or "replace"
+	// Mode is "append" (default), "replace", or "customize" (the default
+	// when Sections is set): the CLI's sections, changed per Sections.
+	Mode    string `json:"mode,omitempty"`
 	Content string `json:"content,omitempty"`
+	// Sections changes sections of the system message by id (the Section*
+	// constants); a section with a Transform is rewritten by that callback.
+	Sections map[string]SectionOverride `json:"sections,omitempty"`
 }
 
 // ProviderConfig points the session at a model provider of your own (BYOK).
@@ -101,7 +106,7 @@ func (cfg *SessionConfig) fieldsJSON() (string, error) {
 		m["streaming"] = true
 	}
 	if cfg.SystemMessage != nil {
-		m["systemMessage"] = cfg.SystemMessage
+		m["systemMessage"] = cfg.SystemMessage.wire()
 	}
 	if cfg.Provider != nil {
 		m["provider"] = cfg.Provider
@@ -206,6 +211,11 @@ func (cfg *SessionConfig) build(ref *sessionRef) (*C.copilot_session_config, err
 	}
 	if cfg.OnMCPAuthRequest != nil {
 		if err := register("mcpAuth", false, mcpAuthRequest(ref, cfg.OnMCPAuthRequest)); err != nil {
+			return fail(err)
+		}
+	}
+	if fns := cfg.SystemMessage.transforms(); len(fns) > 0 {
+		if err := register("systemMessageTransform", false, systemMessageTransformRequest(fns)); err != nil {
 			return fail(err)
 		}
 	}
