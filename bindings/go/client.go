@@ -60,8 +60,13 @@ type ClientOptions struct {
 	// AvailableTools by source ("builtin:ask_user", "custom:*"), the environment
 	// context leaves the system message, and telemetry, skills, memory, file hooks,
 	// host git operations, custom instructions and plugins are off unless a session
-	// sets them. It needs BaseDirectory or CLIUrl. Default "" is "copilot-cli".
+	// sets them. It needs BaseDirectory, SessionFS or CLIUrl. Default "" is "copilot-cli".
 	Mode string
+	// SessionFS makes this client the provider of every session's filesystem
+	// (sent as `sessionFs.setProvider` at start): each session then needs
+	// SessionConfig.CreateSessionFSProvider, or CreateSession fails with
+	// StatusInvalidArgument.
+	SessionFS *SessionFSConfig
 }
 
 func (o *ClientOptions) toJSON() string {
@@ -120,6 +125,9 @@ func (o *ClientOptions) toJSON() string {
 	}
 	if o.PingTimeout > 0 {
 		m["pingTimeoutMs"] = o.PingTimeout.Milliseconds()
+	}
+	if o.SessionFS != nil {
+		m["sessionFs"] = o.SessionFS.wire()
 	}
 	b, _ := json.Marshal(m)
 	return string(b)

@@ -38,9 +38,18 @@ func goPermission(ud unsafe.Pointer, req *C.copilot_permission_request, js *C.ch
 
 //export goRequest
 func goRequest(ud unsafe.Pointer, req *C.copilot_request, js *C.char) {
-	h := cgo.Handle(ud).Value().(requestHandler)
 	raw := json.RawMessage(C.GoString(js))
-	go runRequest(h, req, raw)
+	switch h := cgo.Handle(ud).Value().(type) {
+	case requestHandler:
+		// On a goroutine: a handler waiting for a user never holds up events.
+		go runRequest(h, req, raw)
+	case inlineRequestHandler:
+		// Here, on the callback thread: in wire order, one at a time.
+		kind := C.GoString(C.copilot_request_kind(req))
+		runRequest(func(raw json.RawMessage) (any, error) { return h(kind, raw) }, req, raw)
+	default:
+		C.copilot_request_free(req) // the library's default answer
+	}
 }
 
 //export goFreeHandle

@@ -281,8 +281,13 @@ func (h *SessionHooks) byType() map[string]HookHandler {
 	return m
 }
 
-// requestHandler answers a host request with a JSON-marshalable result.
+// requestHandler answers a host request with a JSON-marshalable result; it
+// runs on a goroutine of its own.
 type requestHandler func(json.RawMessage) (any, error)
+
+// inlineRequestHandler answers a host request on the callback thread itself,
+// in wire order; kind is copilot_request_kind (e.g. "sessionFs.readFile").
+type inlineRequestHandler func(kind string, raw json.RawMessage) (any, error)
 
 func userInputRequest(h UserInputHandler) requestHandler {
 	return func(raw json.RawMessage) (any, error) {

@@ -86,8 +86,17 @@ func newEnv(t testing.TB, conversations ...string) *testEnv {
 }
 
 func (e *testEnv) client(t testing.TB) *Client {
+	return e.clientWith(t, nil)
+}
+
+// clientWith is client with options of the test's own (SessionFS, ...).
+func (e *testEnv) clientWith(t testing.TB, opts *ClientOptions) *Client {
+	if opts == nil {
+		opts = &ClientOptions{}
+	}
 	no := false
-	c, err := NewClient(&ClientOptions{CLIPath: cliPath(t), Env: isolatedEnv(t, e.home), Cwd: e.home, UseLoggedInUser: &no})
+	opts.CLIPath, opts.Env, opts.Cwd, opts.UseLoggedInUser = cliPath(t), isolatedEnv(t, e.home), e.home, &no
+	c, err := NewClient(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,4 +138,12 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

@@ -83,6 +83,13 @@ type SessionConfig struct {
 	OnMCPAuthRequest MCPAuthHandler
 	// Commands are the session's slash commands.
 	Commands []CommandDefinition
+	// CreateSessionFSProvider makes the filesystem of a session of a client
+	// with ClientOptions.SessionFS (required there, unused otherwise). It is
+	// called on the callback thread when the CLI first touches the session's
+	// filesystem (during CreateSession or ResumeSession), once per session id;
+	// returning nil fails every operation. Unlike the official SDK's, it
+	// receives the session's id, not the *Session, which does not exist yet.
+	CreateSessionFSProvider func(sessionID string) SessionFSProvider
 }
 
 // ResumeSessionConfig configures ResumeSession.
@@ -216,6 +223,16 @@ func (cfg *SessionConfig) build(ref *sessionRef) (*C.copilot_session_config, err
 	}
 	if fns := cfg.SystemMessage.transforms(); len(fns) > 0 {
 		if err := register("systemMessageTransform", false, systemMessageTransformRequest(fns)); err != nil {
+			return fail(err)
+		}
+	}
+	if cfg.CreateSessionFSProvider != nil {
+		k := cString("sessionFs")
+		h := handleOf(sessionFSRequests(cfg.CreateSessionFSProvider))
+		err := errorFrom(C.cfg_handler(out, k, h, &cerr), cerr)
+		free(k)
+		if err != nil {
+			deleteHandle(h)
 			return fail(err)
 		}
 	}
