@@ -13,6 +13,7 @@ extern void goPermission(void *ud, copilot_permission_request *req, char *json);
 extern void goRequest(void *ud, copilot_request *req, char *json);
 extern void goFreeHandle(void *ud);
 extern void goState(void *ud, copilot_client_state state, char *reason);
+extern void goLifecycle(void *ud, char *type, char *json);
 
 // cgo.Handle values travel as user_data; these casts keep go vet quiet.
 // Not static: session.go calls them.
@@ -35,6 +36,9 @@ copilot_status cfg_hook(copilot_session_config *c, const char *kind, uintptr_t h
 }
 copilot_status cfg_add_command(copilot_session_config *c, const char *decl, uintptr_t h, copilot_error **e) {
 	return copilot_session_config_add_command(c, decl, (copilot_request_fn)goRequest, handle_ptr(h), goFreeHandle, e);
+}
+copilot_status client_on_lifecycle(copilot_client *c, uintptr_t h, copilot_error **e) {
+	return copilot_client_on_lifecycle(c, (copilot_lifecycle_fn)goLifecycle, handle_ptr(h), goFreeHandle, e);
 }
 copilot_status client_on_state(copilot_client *c, uintptr_t h, copilot_error **e) {
 	return copilot_client_on_state_change(c, (copilot_state_fn)goState, handle_ptr(h), goFreeHandle, e);

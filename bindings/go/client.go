@@ -136,8 +136,9 @@ func (o *ClientOptions) toJSON() string {
 // Client is a connection to one Copilot CLI server and its sessions. Methods
 // are safe for concurrent use. Call Stop (graceful) or Close when done.
 type Client struct {
-	mu sync.Mutex
-	c  *C.copilot_client
+	mu   sync.Mutex
+	c    *C.copilot_client
+	life *lifecycleHub
 }
 
 // NewClient creates a client; it does not start the CLI (Start, or the first
@@ -153,7 +154,7 @@ func NewClient(opts *ClientOptions) (*Client, error) {
 	if err := errorFrom(C.copilot_client_new(js, &out, &cerr), cerr); err != nil {
 		return nil, err
 	}
-	cl := &Client{c: out}
+	cl := &Client{c: out, life: &lifecycleHub{}}
 	// Backstop: a client dropped without Close is freed (and its CLI killed) by the GC.
 	runtime.SetFinalizer(cl, (*Client).Close)
 	return cl, nil

@@ -70,3 +70,9 @@ func goState(ud unsafe.Pointer, state C.copilot_client_state, reason *C.char) {
 	defer func() { _ = recover() }()
 	h(ClientState(state), r)
 }
+
+//export goLifecycle
+func goLifecycle(ud unsafe.Pointer, typ *C.char, js *C.char) {
+	hub := cgo.Handle(ud).Value().(*lifecycleHub)
+	hub.deliver(C.GoString(typ), []byte(C.GoString(js)))
+}
