@@ -163,3 +163,72 @@ func TestSystemMessageTransformAnswers(t *testing.T) {
 		t.Fatalf("wire %s", b)
 	}
 }
+
+// In plan mode the model's exit_plan_mode call asks the session's handler
+// (exitPlanMode.request), and the turn goes on with its answer.
+func TestExitPlanModeHandler(t *testing.T) {
+	env := newEnv(t, "exit_plan_mode.yaml")
+	seen := make(chan ExitPlanModeRequest, 2)
+	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
+		OnPermissionRequest: PermissionHandler.ApproveAll,
+		OnExitPlanModeRequest: func(r ExitPlanModeRequest) (ExitPlanModeResult, error) {
+			seen <- r
+			return ExitPlanModeResult{Approved: true, SelectedAction: "interactive"}, nil
+		},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := within(t, 20*time.Second)
+	if err := s.Call(ctx, "session.mode.set", map[string]any{"mode": "plan"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := s.SendAndWait(ctx, MessageOptions{Prompt: "Create a brief implementation plan for adding a greeting.txt file, then request approval with exit_plan_mode."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := content(t, ev); got != "Plan approved; I will wait for the next instruction before making changes." {
+		t.Fatalf("answer %q", got)
+	}
+	r := receive(t, ctx, seen, "exit-plan-mode request")
+	if r.SessionID != s.SessionID || r.Summary != "Greeting file implementation plan" ||
+		strings.Join(r.Actions, ",") != "autopilot,interactive,exit_only" || r.RecommendedAction != "interactive" {
+		t.Fatalf("request %+v", r)
+	}
+}
+
+// Exit-plan-mode and auto-mode-switch answers, without the CLI (a rate limit
+// that makes CLI 1.0.102 ask autoModeSwitch.request could not be replayed).
+func TestModeRequestAnswers(t *testing.T) {
+	var got AutoModeSwitchRequest
+	auto := autoModeSwitchRequest(func(r AutoModeSwitchRequest) (AutoModeSwitchResponse, error) {
+		got = r
+		if r.ErrorCode == nil {
+			return "", nil
+		}
+		return AutoModeSwitchResponseYesAlways, nil
+	})
+	for params, want := range map[string]string{
+		`{"sessionId":"s","errorCode":"user_weekly_rate_limited","retryAfterSeconds":1}`: `{"response":"yes_always"}`,
+		`{"sessionId":"s"}`: `{"response":"no"}`,
+	} {
+		res, err := auto([]byte(params))
+		b, _ := json.Marshal(res)
+		if err != nil || string(b) != want || got.SessionID != "s" {
+			t.Errorf("%s: got %s, %v (request %+v)", params, b, err, got)
+		}
+	}
+	plan := exitPlanModeRequest(func(r ExitPlanModeRequest) (ExitPlanModeResult, error) {
+		if r.Summary == "" {
+			return ExitPlanModeResult{}, errors.New("no summary")
+		}
+		return ExitPlanModeResult{Approved: false, Feedback: "not yet"}, nil
+	})
+	res, err := plan([]byte(`{"sessionId":"s","summary":"x","actions":["interactive"],"recommendedAction":"interactive"}`))
+	if b, _ := json.Marshal(res); err != nil || string(b) != `{"approved":false,"feedback":"not yet"}` {
+		t.Errorf("got %s, %v", b, err)
+	}
+	if _, err := plan([]byte(`{"sessionId":"s"}`)); err == nil {
+		t.Error("a handler error did not fail the request")
+	}
+}
