@@ -102,8 +102,10 @@ func (h *lifecycleHub) deliver(typ string, raw []byte) {
 // Handlers run on the client's callback thread, one at a time, in the order
 // the notifications arrived, and hold up the client's events and other
 // callbacks while they run: keep them quick, and start a goroutine for
-// anything that blocks (blocking methods of the client or its sessions fail
-// there with StatusWrongThread). A panic is recovered.
+// anything that blocks, such as calls to the client or its sessions (there
+// Stop and SendAndWait refuse with StatusWrongThread, and a call whose answer
+// needs another callback of this client would never complete). A panic is
+// recovered.
 //
 // The returned function unsubscribes handler. The C API cannot remove a
 // lifecycle handler (copilot_client_on_lifecycle registers one for the life

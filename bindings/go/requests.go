@@ -91,8 +91,10 @@ type ElicitationResult struct {
 // broadcasts each as an "elicitation.requested" event and the wrapper answers
 // with `session.ui.handlePendingElicitation {requestId, result: {action,
 // content?}}`. An error (or panic) answers cancel. Without a handler the
-// request is left for another client of the server. It runs on a goroutine of
-// its own (see the threading note of this file's handlers).
+// request is left for another client of the server (and a
+// `session.ui.elicitation` of this client's waits for one). It runs on a
+// goroutine of its own: it may block, e.g. to ask a user, without holding up
+// events, and calls may overlap.
 type ElicitationHandler func(ElicitationContext) (ElicitationResult, error)
 
 func elicitationRequest(ref *sessionRef, h ElicitationHandler) requestHandler {

@@ -62,8 +62,10 @@ func (c *SessionFSConfig) wire() map[string]any {
 // sessionFs.readdirWithTypes, Remove sessionFs.rm, and so on). The methods
 // run on the client's callback thread, one at a time, in the order the CLI
 // sent the requests, and hold up the client's events and other callbacks
-// while they run: keep them quick, and do not call blocking methods of the
-// client or its sessions from them (there those fail with StatusWrongThread).
+// while they run: keep them quick, and do not call the client or its
+// sessions from them (Stop and SendAndWait refuse there with
+// StatusWrongThread, and a call whose answer needs another callback of this
+// client would never complete).
 //
 // Errors are results, not failures: an error that is (or wraps)
 // os.ErrNotExist is reported as `{"code": "ENOENT", "message"}`, any other as
