@@ -26,7 +26,11 @@ namespace GitHub.Copilot
         public JObject Extra { get; set; }
 
         public IList<CopilotTool> Tools { get; set; }
-        /// <summary>Decides permission requests; without one the CLI denies tools that need permission.</summary>
+        /// <summary>Decides permission requests (<c>permission.requested</c>, answered with
+        /// <c>session.permissions.handlePendingPermissionRequest</c>); without one the CLI denies tools
+        /// that need permission. Runs on the thread pool (the library's callback thread hands each
+        /// request over at once). A handler that throws, or returns null, answers
+        /// <c>user-not-available</c>; <see cref="PermissionDecision.NoResult"/> answers nothing.</summary>
         public Func<PermissionRequest, Task<PermissionDecision>> OnPermissionRequest { get; set; }
         /// <summary>Answers the ask_user tool (and enables it).</summary>
         public Func<UserInputRequest, Task<UserInputResponse>> OnUserInputRequest { get; set; }

@@ -94,6 +94,34 @@ namespace GitHub.Copilot.Tests
         }
 
         [Test]
+        public void NoResultPermissionDecisionLeavesTheRequestPending()
+        {
+            using (var env = new TestEnv("weather_tool.yaml"))
+            using (var client = env.Client())
+            {
+                int calls = 0;
+                var asked = new TaskCompletionSource<string>();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    Tools = new[] { Weather(c => "18C and sunny", () => Interlocked.Increment(ref calls)) },
+                    OnPermissionRequest = r => { asked.TrySetResult(r.RequestId); return Task.FromResult(PermissionDecision.NoResult()); },
+                })).Result;
+                var turn = session.SendAndWaitAsync(Paris, Turn);
+                Assert.IsTrue(asked.Task.Wait(TimeSpan.FromSeconds(20)), "the permission handler ran");
+                // The wrapper sent nothing, so the request is still pending and this answer is the one
+                // that counts (had "user-not-available" gone out, the CLI would refuse it and deny the tool).
+                var answer = session.CallAsync("session.permissions.handlePendingPermissionRequest", new JObject
+                {
+                    ["requestId"] = asked.Task.Result,
+                    ["result"] = new JObject { ["kind"] = "approve-once" },
+                }, default(CancellationToken), Turn).Result;
+                Assert.AreEqual(true, (bool)answer["success"], answer.ToString());
+                Assert.AreEqual("It is 18C and sunny in Paris.", turn.Result.Content);
+                Assert.AreEqual(1, calls);
+            }
+        }
+
+        [Test]
         public void HooksSeeToolUse()
         {
             using (var env = new TestEnv("weather_tool.yaml"))
