@@ -17,6 +17,29 @@ namespace GitHub.Copilot
         internal static readonly Native.RequestFn Request = OnRequest;
         internal static readonly Native.FreeFn FreeUserData = OnFree;
         internal static readonly Native.StateFn State = OnState;
+        internal static readonly Native.LifecycleFn Lifecycle = OnLifecycle;
+
+        /// <summary>A lifecycle handler; Active is cleared when its registration is disposed
+        /// (the native registration itself lives until the client is freed).</summary>
+        internal sealed class LifecycleSink
+        {
+            internal Action<SessionLifecycleEvent> Handler;
+            internal volatile bool Active = true;
+        }
+
+        private static void OnLifecycle(IntPtr userData, IntPtr type, IntPtr json)
+        {
+            try
+            {
+                var sink = Target<LifecycleSink>(userData);
+                if (sink == null || !sink.Active) return;
+                sink.Handler(SessionLifecycleEvent.Parse(Native.FromUtf8(json)));
+            }
+            catch
+            {
+                // A throwing handler must not stop later notifications.
+            }
+        }
 
         private static void OnState(IntPtr userData, int state, IntPtr reason)
         {

@@ -168,6 +168,39 @@ namespace GitHub.Copilot
             });
         }
 
+        /// <summary>Adds a handler of session lifecycle notifications (<c>session.lifecycle</c>,
+        /// copilot_client_on_lifecycle): the server tells every connected client when any session is
+        /// created, deleted or updated, whichever client caused it. Add it before creating sessions
+        /// to miss none. It runs on the client's callback thread, one notification at a time in
+        /// wire order, so it must return quickly and must not wait for a turn there
+        /// (SendAndWaitAsync would fail with WrongThread); an exception it throws is swallowed.
+        /// The C API cannot remove a lifecycle handler: disposing the result only stops calls to
+        /// <paramref name="handler"/>, and the registration itself is released when the client is.
+        /// (The official SDK's <c>OnLifecycle&lt;T&gt;</c> filters by type; pattern-match on the
+        /// subclasses, e.g. <see cref="SessionCreatedEvent"/>, instead.)</summary>
+        public IDisposable OnLifecycle(Action<SessionLifecycleEvent> handler)
+        {
+            if (handler == null) throw new ArgumentNullException("handler");
+            var sink = new Callbacks.LifecycleSink { Handler = handler };
+            With(h =>
+            {
+                var ud = Callbacks.Pin(sink);
+                IntPtr err;
+                var status = Native.copilot_client_on_lifecycle(h, Callbacks.Lifecycle, ud, Callbacks.FreeUserData, out err);
+                if (status != 0) Callbacks.Unpin(ud);
+                Native.Check(status, err);
+                return true;
+            });
+            return new LifecycleRegistration(sink);
+        }
+
+        private sealed class LifecycleRegistration : IDisposable
+        {
+            private readonly Callbacks.LifecycleSink _sink;
+            internal LifecycleRegistration(Callbacks.LifecycleSink sink) { _sink = sink; }
+            public void Dispose() { _sink.Active = false; }
+        }
+
         /// <summary>Spawns (or connects to) the CLI and performs the handshake.</summary>
         public Task StartAsync(CancellationToken cancellationToken = default(CancellationToken))
         {

@@ -122,6 +122,33 @@ namespace GitHub.Copilot.Tests
         }
 
         [Test]
+        public void LifecycleHandlerSeesTheSessionCreated()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var created = new List<string>();
+                var seen = new SemaphoreSlim(0);
+                var muted = new List<string>();
+                var registration = client.OnLifecycle(e =>
+                {
+                    if (e is SessionCreatedEvent) { lock (created) created.Add(e.SessionId); seen.Release(); }
+                });
+                var stopped = client.OnLifecycle(e => { lock (muted) muted.Add(e.Type); });
+                stopped.Dispose();
+                var session = client.CreateSessionAsync(env.Config()).Result;
+                var deadline = DateTime.UtcNow.AddSeconds(15);
+                while (true)
+                {
+                    lock (created) if (created.Contains(session.SessionId)) break;
+                    Assert.IsTrue(seen.Wait(deadline - DateTime.UtcNow), "no session.created for " + session.SessionId);
+                }
+                registration.Dispose();
+                lock (muted) Assert.IsEmpty(muted, "a disposed handler was called");
+            }
+        }
+
+        [Test]
         public void HooksSeeToolUse()
         {
             using (var env = new TestEnv("weather_tool.yaml"))
