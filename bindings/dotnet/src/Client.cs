@@ -293,7 +293,7 @@ namespace GitHub.Copilot
         {
             return Blocking(() => With(h =>
             {
-                var cfg = (config ?? new SessionConfig()).Build();
+                var cfg = (config ?? new SessionConfig()).Build(resumeId);
                 try
                 {
                     IntPtr session, err;

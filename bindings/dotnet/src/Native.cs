@@ -65,10 +65,12 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_session_config_set_permission_handler(IntPtr config, PermissionFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_config_set_handler(IntPtr config, IntPtr kind, RequestFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_config_set_hook(IntPtr config, IntPtr hookType, RequestFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_session_config_add_command(IntPtr config, IntPtr commandJson, RequestFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_config_on_event(IntPtr config, EventFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern void copilot_session_config_free(IntPtr config);
 
         [DllImport(Lib)] internal static extern IntPtr copilot_session_id(IntPtr session);
+        [DllImport(Lib)] internal static extern IntPtr copilot_session_info_json(IntPtr session);
         [DllImport(Lib)] internal static extern int copilot_session_send(IntPtr session, IntPtr messageJson, out IntPtr messageId, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_send_and_wait(IntPtr session, IntPtr messageJson, uint timeoutMs, out IntPtr message, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_send_and_wait_opts(IntPtr session, IntPtr messageJson, IntPtr waitJson, out IntPtr message, out IntPtr err);
@@ -93,6 +95,7 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_permission_request_respond(IntPtr request, IntPtr decisionJson, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_request_respond(IntPtr request, IntPtr resultJson, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_request_fail(IntPtr request, IntPtr message, out IntPtr err);
+        [DllImport(Lib)] internal static extern IntPtr copilot_request_kind(IntPtr request);
 
         /// <summary>A NUL-terminated UTF-8 copy of s in unmanaged memory; free with FreeUtf8.</summary>
         internal static IntPtr ToUtf8(string s)

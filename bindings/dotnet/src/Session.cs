@@ -35,13 +35,39 @@ namespace GitHub.Copilot
         /// <summary>Answers the ask_user tool (and enables it).</summary>
         public Func<UserInputRequest, Task<UserInputResponse>> OnUserInputRequest { get; set; }
         public SessionHooks Hooks { get; set; }
+
+        /// <summary>Answers elicitation requests (<c>elicitation.requested</c>, answered with
+        /// <c>session.ui.handlePendingElicitation</c>): forms from the agent, MCP servers, or a host's
+        /// own <c>CallAsync("session.ui.elicitation", {message, requestedSchema})</c>. Setting it
+        /// creates the session with <c>requestElicitation: true</c> (the session reports the
+        /// elicitation capability). Runs on the thread pool. A handler that throws, or returns
+        /// null, answers <c>{"action": "cancel"}</c>.</summary>
+        public Func<ElicitationContext, Task<ElicitationResult>> OnElicitationRequest { get; set; }
+
+        /// <summary>Answers <c>exitPlanMode.request</c> (the agent asks to leave plan mode); sets
+        /// <c>requestExitPlanMode: true</c>. Runs on the thread pool. Null answers
+        /// <c>{"approved": true}</c> (the default without a handler); a handler that throws fails the
+        /// request with a JSON-RPC error carrying its message, as the official SDK does.</summary>
+        public Func<ExitPlanModeRequest, Task<ExitPlanModeResult>> OnExitPlanModeRequest { get; set; }
+
+        /// <summary>Answers <c>autoModeSwitch.request</c> (switch to auto mode after a rate limit?); sets
+        /// <c>requestAutoModeSwitch: true</c>. Runs on the thread pool. Null answers "no" (the default
+        /// without a handler); a handler that throws fails the request with a JSON-RPC error.</summary>
+        public Func<AutoModeSwitchRequest, Task<AutoModeSwitchResponse>> OnAutoModeSwitchRequest { get; set; }
+
+        /// <summary>Answers <c>mcp.oauth_required</c> (an MCP server needs OAuth credentials) with
+        /// <c>session.mcp.oauth.handlePendingRequest</c>: a token, or cancelled. The session registers
+        /// its interest in these events (<c>session.eventLog.registerInterest</c>) after create/resume.
+        /// Runs on the thread pool. A handler that throws, or returns null or
+        /// <see cref="McpAuthResult.Cancel"/>, cancels the request.</summary>
+        public Func<McpAuthContext, Task<McpAuthResult>> OnMcpAuthRequest { get; set; }
         /// <summary>Subscribed before the session is created, so it sees every event.</summary>
         public Action<SessionEvent> OnEvent { get; set; }
 
-        private string FieldsJson()
+        private string FieldsJson(string sessionId)
         {
             var o = Extra != null ? (JObject)Extra.DeepClone() : new JObject();
-            if (SessionId != null) o["sessionId"] = SessionId;
+            if (sessionId != null) o["sessionId"] = sessionId;
             if (Model != null) o["model"] = Model;
             if (ReasoningEffort != null) o["reasoningEffort"] = ReasoningEffort;
             if (Streaming) o["streaming"] = true;
@@ -53,11 +79,14 @@ namespace GitHub.Copilot
             return o.ToString(Formatting.None);
         }
 
-        /// <summary>The native config; the caller frees it.</summary>
-        internal IntPtr Build()
+        /// <summary>The native config for creating a session (resumeId null) or resuming one;
+        /// the caller frees it. A new session gets its id here, a fresh UUID unless SessionId is
+        /// set (as the official SDKs do), so handlers know their session from the start.</summary>
+        internal IntPtr Build(string resumeId = null)
         {
             IntPtr cfg, err;
-            var fields = Native.ToUtf8(FieldsJson());
+            var sid = resumeId ?? SessionId ?? Guid.NewGuid().ToString();
+            var fields = Native.ToUtf8(FieldsJson(resumeId == null ? sid : SessionId));
             try { Native.Check(Native.copilot_session_config_new(fields, out cfg, out err), err); }
             finally { Native.FreeUtf8(fields); }
             try
@@ -104,6 +133,44 @@ namespace GitHub.Copilot
                         RegisterRequest(cfg, kv.Key, adapter, true);
                     }
                 }
+                if (OnElicitationRequest != null)
+                {
+                    var handler = OnElicitationRequest;
+                    Func<JObject, Task<object>> adapter = async req =>
+                    {
+                        ElicitationResult r = null;
+                        try { r = await handler(ElicitationContext.From(sid, req)).ConfigureAwait(false); }
+                        catch { }
+                        return (r ?? ElicitationResult.Cancel()).ToJson();
+                    };
+                    RegisterRequest(cfg, "elicitation", adapter, false);
+                }
+                if (OnExitPlanModeRequest != null)
+                {
+                    var handler = OnExitPlanModeRequest;
+                    Func<JObject, Task<object>> adapter = async req =>
+                        (await handler(ExitPlanModeRequest.From(req)).ConfigureAwait(false) ?? new ExitPlanModeResult()).ToJson();
+                    RegisterRequest(cfg, "exitPlanMode", adapter, false);
+                }
+                if (OnAutoModeSwitchRequest != null)
+                {
+                    var handler = OnAutoModeSwitchRequest;
+                    Func<JObject, Task<object>> adapter = async req =>
+                        new JObject { ["response"] = (await handler(AutoModeSwitchRequest.From(req)).ConfigureAwait(false) ?? AutoModeSwitchResponse.No).Value };
+                    RegisterRequest(cfg, "autoModeSwitch", adapter, false);
+                }
+                if (OnMcpAuthRequest != null)
+                {
+                    var handler = OnMcpAuthRequest;
+                    Func<JObject, Task<object>> adapter = async req =>
+                    {
+                        McpAuthResult r = null;
+                        try { r = await handler(McpAuthContext.From(sid, req)).ConfigureAwait(false); }
+                        catch { }
+                        return (r ?? McpAuthResult.Cancel()).ToJson();
+                    };
+                    RegisterRequest(cfg, "mcpAuth", adapter, false);
+                }
                 if (OnEvent != null)
                 {
                     var ud = Callbacks.Pin(new Callbacks.EventSink { Handler = OnEvent });
@@ -122,7 +189,7 @@ namespace GitHub.Copilot
         {
             IntPtr err;
             var k = Native.ToUtf8(kind);
-            var ud = Callbacks.Pin(handler);
+            var ud = Callbacks.Pin(new Callbacks.RequestSink((requestKind, request) => handler(request), false));
             try
             {
                 var status = hook
@@ -184,10 +251,21 @@ namespace GitHub.Copilot
 
         public string SessionId { get; private set; }
 
+        /// <summary>The session's workspace directory, when the CLI reported one.</summary>
+        public string WorkspacePath { get; private set; }
+
+        /// <summary>What the session supports, as the create/resume reply said, e.g.
+        /// <c>{"ui": {"elicitation": true}}</c>; empty when it said nothing.</summary>
+        public JObject Capabilities { get; private set; }
+
         internal CopilotSession(IntPtr session)
         {
             _handle = new SessionHandle(session);
             SessionId = Native.FromUtf8(Native.copilot_session_id(session));
+            var info = Native.FromUtf8(Native.copilot_session_info_json(session));
+            var o = info == null ? new JObject() : Native.ParseJson(info) as JObject ?? new JObject();
+            WorkspacePath = Json.Str(o, "workspacePath");
+            Capabilities = o["capabilities"] as JObject ?? new JObject();
             LiveHandles.Add(_handle);
         }
 

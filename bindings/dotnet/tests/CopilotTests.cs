@@ -149,6 +149,47 @@ namespace GitHub.Copilot.Tests
         }
 
         [Test]
+        public void ElicitationCallReachesTheSessionsOwnHandler()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var seen = new List<ElicitationContext>();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    OnElicitationRequest = ctx =>
+                    {
+                        int n;
+                        lock (seen) { seen.Add(ctx); n = seen.Count; }
+                        if (n == 2) throw new InvalidOperationException("the dialog broke");
+                        return Task.FromResult(ElicitationResult.Accept(new JObject { ["name"] = "Mona" }));
+                    },
+                })).Result;
+                Assert.AreEqual(true, (bool?)session.Capabilities.SelectToken("ui.elicitation"), session.Capabilities.ToString());
+                var dialog = new JObject
+                {
+                    ["message"] = "What is your name?",
+                    ["requestedSchema"] = JObject.Parse("{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}}, \"required\": [\"name\"]}"),
+                };
+                var limit = TimeSpan.FromSeconds(20);
+                var accepted = session.CallAsync("session.ui.elicitation", dialog, default(CancellationToken), limit).Result;
+                Assert.AreEqual("accept", (string)accepted["action"], accepted.ToString());
+                Assert.AreEqual("Mona", (string)accepted["content"]["name"]);
+                // A handler that throws answers "cancel".
+                var cancelled = session.CallAsync("session.ui.elicitation", dialog, default(CancellationToken), limit).Result;
+                Assert.AreEqual("cancel", (string)cancelled["action"], cancelled.ToString());
+                lock (seen)
+                {
+                    Assert.AreEqual(2, seen.Count);
+                    Assert.AreEqual("What is your name?", seen[0].Message);
+                    Assert.AreEqual("string", (string)seen[0].RequestedSchema["properties"]["name"]["type"]);
+                    Assert.AreEqual(session.SessionId, seen[0].SessionId);
+                    Assert.IsNotEmpty(seen[0].RequestId);
+                }
+            }
+        }
+
+        [Test]
         public void HooksSeeToolUse()
         {
             using (var env = new TestEnv("weather_tool.yaml"))
