@@ -4,8 +4,8 @@ using System.Threading.Tasks;
 using Newtonsoft.Json.Linq;
 
 // Typed requests and answers of the session handlers besides tools, permissions, user
-// input and hooks: elicitation, exit-plan-mode, auto-mode-switch and MCP OAuth. Names
-// follow the official .NET SDK (GitHub.Copilot.SDK) where its shapes fit.
+// input and hooks: elicitation, exit-plan-mode, auto-mode-switch, MCP OAuth and slash
+// commands. Names follow the official .NET SDK (GitHub.Copilot.SDK) where its shapes fit.
 //
 // Threading, for every handler here: libcopilot hands each request to the wrapper on the
 // client's callback thread, one at a time in wire order; the wrapper starts the handler on
@@ -241,5 +241,32 @@ namespace GitHub.Copilot
             if (Token.ExpiresIn.HasValue) o["expiresIn"] = Token.ExpiresIn.Value;
             return o;
         }
+    }
+
+    /// <summary>A slash command the session offers (sent in <c>commands</c> at create/resume as
+    /// <c>{"name", "description"?}</c>; copilot_session_config_add_command). A run arrives as the
+    /// <c>command.execute</c> event and is answered with <c>session.commands.handlePendingCommand</c>:
+    /// when <see cref="Handler"/>'s task completes, as done; when it throws (or faults), with the
+    /// exception's message as the error the user sees. The handler runs on the thread pool.</summary>
+    public sealed class CommandDefinition
+    {
+        /// <summary>The name without the leading "/", e.g. "deploy".</summary>
+        public string Name { get; set; }
+        /// <summary>Shown in the command completion UI.</summary>
+        public string Description { get; set; }
+        public Func<CommandContext, Task> Handler { get; set; }
+    }
+
+    /// <summary>One run of a slash command: <c>{"requestId", "command", "commandName", "args"}</c>.</summary>
+    public sealed class CommandContext
+    {
+        public string SessionId { get; internal set; }
+        public string RequestId { get; internal set; }
+        /// <summary>The whole command text, e.g. "/deploy production".</summary>
+        public string Command { get; internal set; }
+        /// <summary>The name without the leading "/".</summary>
+        public string CommandName { get; internal set; }
+        /// <summary>The raw text after the name.</summary>
+        public string Args { get; internal set; }
     }
 }

@@ -61,6 +61,9 @@ namespace GitHub.Copilot
         /// Runs on the thread pool. A handler that throws, or returns null or
         /// <see cref="McpAuthResult.Cancel"/>, cancels the request.</summary>
         public Func<McpAuthContext, Task<McpAuthResult>> OnMcpAuthRequest { get; set; }
+
+        /// <summary>Slash commands the session offers (see <see cref="CommandDefinition"/>).</summary>
+        public IList<CommandDefinition> Commands { get; set; }
         /// <summary>Subscribed before the session is created, so it sees every event.</summary>
         public Action<SessionEvent> OnEvent { get; set; }
 
@@ -170,6 +173,30 @@ namespace GitHub.Copilot
                         return (r ?? McpAuthResult.Cancel()).ToJson();
                     };
                     RegisterRequest(cfg, "mcpAuth", adapter, false);
+                }
+                foreach (var command in Commands ?? new CommandDefinition[0])
+                {
+                    if (command == null || string.IsNullOrEmpty(command.Name) || command.Handler == null)
+                        throw new ArgumentException("a command needs a Name and a Handler");
+                    var decl = new JObject { ["name"] = command.Name };
+                    if (command.Description != null) decl["description"] = command.Description;
+                    var run = command.Handler;
+                    Func<JObject, Task<object>> adapter = async req =>
+                    {
+                        await run(new CommandContext
+                        {
+                            SessionId = sid,
+                            RequestId = Json.Str(req, "requestId"),
+                            Command = Json.Str(req, "command"),
+                            CommandName = Json.Str(req, "commandName"),
+                            Args = Json.Str(req, "args") ?? "",
+                        }).ConfigureAwait(false);
+                        return null;
+                    };
+                    var d = Native.ToUtf8(decl.ToString(Formatting.None));
+                    var ud = Callbacks.Pin(new Callbacks.RequestSink((requestKind, request) => adapter(request), false));
+                    try { Register(Native.copilot_session_config_add_command(cfg, d, Callbacks.Request, ud, Callbacks.FreeUserData, out err), err, ud); }
+                    finally { Native.FreeUtf8(d); }
                 }
                 if (OnEvent != null)
                 {

@@ -190,6 +190,49 @@ namespace GitHub.Copilot.Tests
         }
 
         [Test]
+        public void SessionWithACommandCreatesAndRunsIt()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var ran = new List<CommandContext>();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    Commands = new[]
+                    {
+                        new CommandDefinition
+                        {
+                            Name = "deploy",
+                            Description = "Deploy the app",
+                            Handler = ctx => { lock (ran) ran.Add(ctx); return Task.FromResult(true); },
+                        },
+                        new CommandDefinition
+                        {
+                            Name = "rollback",
+                            Handler = ctx => { throw new InvalidOperationException("nothing to roll back"); },
+                        },
+                    },
+                })).Result;
+                Assert.IsNotEmpty(session.SessionId);
+                // session.commands.execute runs the command synchronously: the reply comes once
+                // the handler answered (session.commands.handlePendingCommand).
+                var limit = TimeSpan.FromSeconds(20);
+                var done = session.CallAsync("session.commands.execute", new JObject { ["commandName"] = "deploy", ["args"] = "production" }, default(CancellationToken), limit).Result;
+                Assert.IsNull(done["error"], done.ToString());
+                lock (ran)
+                {
+                    Assert.AreEqual(1, ran.Count);
+                    Assert.AreEqual("deploy", ran[0].CommandName);
+                    Assert.AreEqual("production", ran[0].Args);
+                    Assert.AreEqual("/deploy production", ran[0].Command);
+                    Assert.AreEqual(session.SessionId, ran[0].SessionId);
+                }
+                var failed = session.CallAsync("session.commands.execute", new JObject { ["commandName"] = "rollback", ["args"] = "" }, default(CancellationToken), limit).Result;
+                StringAssert.Contains("nothing to roll back", (string)failed["error"], failed.ToString());
+            }
+        }
+
+        [Test]
         public void HooksSeeToolUse()
         {
             using (var env = new TestEnv("weather_tool.yaml"))
