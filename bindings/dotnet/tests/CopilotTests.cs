@@ -233,6 +233,45 @@ namespace GitHub.Copilot.Tests
         }
 
         [Test]
+        public void ExitPlanModeHandlerApprovesThePlan()
+        {
+            using (var env = new TestEnv("exit_plan_mode.yaml"))
+            using (var client = env.Client())
+            {
+                var seen = new List<ExitPlanModeRequest>();
+                var completed = new List<SessionEvent>();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    OnPermissionRequest = PermissionHandler.ApproveAll,
+                    OnExitPlanModeRequest = r =>
+                    {
+                        lock (seen) seen.Add(r);
+                        return Task.FromResult(new ExitPlanModeResult { SelectedAction = "interactive", Feedback = "Looks good" });
+                    },
+                    OnEvent = e => { if (e.Type == "exit_plan_mode.completed") lock (completed) completed.Add(e); },
+                })).Result;
+                session.CallAsync("session.mode.set", new JObject { ["mode"] = "plan" }, default(CancellationToken), Turn).Wait();
+                var answer = session.SendAndWaitAsync("Plan a hello.txt file, then ask me to approve the plan with exit_plan_mode.", Turn).Result;
+                Assert.AreEqual("The plan is approved.", answer.Content);
+                lock (seen)
+                {
+                    Assert.AreEqual(1, seen.Count);
+                    Assert.AreEqual(session.SessionId, seen[0].SessionId);
+                    Assert.AreEqual("Write hello.txt", seen[0].Summary);
+                    CollectionAssert.AreEqual(new[] { "autopilot", "interactive", "exit_only" }, seen[0].Actions);
+                    Assert.AreEqual("interactive", seen[0].RecommendedAction);
+                }
+                lock (completed)
+                {
+                    Assert.AreEqual(1, completed.Count);
+                    Assert.AreEqual(true, (bool)completed[0].Data["approved"], completed[0].Raw);
+                    Assert.AreEqual("interactive", (string)completed[0].Data["selectedAction"]);
+                    Assert.AreEqual("Looks good", (string)completed[0].Data["feedback"]);
+                }
+            }
+        }
+
+        [Test]
         public void HooksSeeToolUse()
         {
             using (var env = new TestEnv("weather_tool.yaml"))
