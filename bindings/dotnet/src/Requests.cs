@@ -269,4 +269,61 @@ namespace GitHub.Copilot
         /// <summary>The raw text after the name.</summary>
         public string Args { get; internal set; }
     }
+
+    /// <summary>The ids of the system message's sections (for
+    /// <see cref="SessionConfig.SystemMessageSections"/>), as in the official SDK.</summary>
+    public static class SystemMessageSection
+    {
+        /// <summary>The agent's identity preamble and mode statement.</summary>
+        public const string Preamble = "preamble";
+        /// <summary>The group of the identity preamble and its sub-sections (tone, tool efficiency, ...).</summary>
+        public const string Identity = "identity";
+        /// <summary>Response style, conciseness, output formatting.</summary>
+        public const string Tone = "tone";
+        /// <summary>Tool usage patterns, parallel calls, batching.</summary>
+        public const string ToolEfficiency = "tool_efficiency";
+        /// <summary>Working directory, OS, git root, directory listing, available tools.</summary>
+        public const string EnvironmentContext = "environment_context";
+        /// <summary>Coding rules, linting and testing, ecosystem tools, style.</summary>
+        public const string CodeChangeRules = "code_change_rules";
+        /// <summary>Tips and behavioural guidelines.</summary>
+        public const string Guidelines = "guidelines";
+        /// <summary>Environment limitations, prohibited actions, security policies.</summary>
+        public const string Safety = "safety";
+        /// <summary>Per-tool usage instructions.</summary>
+        public const string ToolInstructions = "tool_instructions";
+        /// <summary>Repository and organisation custom instructions.</summary>
+        public const string CustomInstructions = "custom_instructions";
+        /// <summary>Runtime-provided context (notifications, memories, workspace context, mode instructions).</summary>
+        public const string RuntimeInstructions = "runtime_instructions";
+        /// <summary>End-of-prompt instructions: parallel tool calls, persistence, task completion.</summary>
+        public const string LastInstructions = "last_instructions";
+    }
+
+    /// <summary>What to do with one section of the system message (sent as
+    /// <c>systemMessage.sections.&lt;id&gt; = {"action", "content"?}</c>).</summary>
+    public sealed class SectionOverride
+    {
+        /// <summary>"replace", "remove", "append", "prepend" or "preserve"; ignored when
+        /// <see cref="Transform"/> is set.</summary>
+        public string Action { get; set; }
+        /// <summary>The text for replace, append and prepend.</summary>
+        public string Content { get; set; }
+        /// <summary>Rewrites the section: it receives the section's current text and returns
+        /// the text to use. The section is sent as <c>{"action": "transform"}</c>, and the CLI asks
+        /// for the new text with <c>systemMessage.transform</c> (<c>{"sessionId", "sections":
+        /// {id: {"content"}}}</c>, answered <c>{"sections": {id: {"content"}}}</c>) when it builds the
+        /// system message. Runs on the thread pool; the transforms of one request run one after
+        /// another. A transform that throws, or returns null, leaves its section unchanged.</summary>
+        public Func<string, Task<string>> Transform { get; set; }
+
+        internal JObject ToJson()
+        {
+            if (Transform != null) return new JObject { ["action"] = "transform" };
+            var o = new JObject();
+            if (Action != null) o["action"] = Action;
+            if (Content != null) o["content"] = Content;
+            return o;
+        }
+    }
 }

@@ -15,8 +15,14 @@ namespace GitHub.Copilot
         public string Model { get; set; }
         public string ReasoningEffort { get; set; }
         public bool Streaming { get; set; }
-        /// <summary>{"mode": "append"|"replace", "content": ...}</summary>
+        /// <summary>{"mode": "append"|"replace"|"customize", "content": ..., "sections"?: {...}}</summary>
         public JObject SystemMessage { get; set; }
+        /// <summary>Per-section changes of the system message, by section id (see
+        /// <see cref="SystemMessageSection"/>), merged into <see cref="SystemMessage"/>'s
+        /// <c>sections</c> (whose mode becomes "customize" unless it names one); a
+        /// <see cref="SectionOverride.Transform"/> callback rewrites its section's text.
+        /// The official SDK's <c>SystemMessage.Sections</c>.</summary>
+        public IDictionary<string, SectionOverride> SystemMessageSections { get; set; }
         /// <summary>A provider of your own (BYOK): {"type", "baseUrl", "apiKey", "wireApi"}.</summary>
         public JObject Provider { get; set; }
         public string WorkingDirectory { get; set; }
@@ -75,6 +81,16 @@ namespace GitHub.Copilot
             if (ReasoningEffort != null) o["reasoningEffort"] = ReasoningEffort;
             if (Streaming) o["streaming"] = true;
             if (SystemMessage != null) o["systemMessage"] = SystemMessage;
+            if (SystemMessageSections != null && SystemMessageSections.Count > 0)
+            {
+                var message = SystemMessage != null ? (JObject)SystemMessage.DeepClone() : new JObject();
+                if (message["mode"] == null) message["mode"] = "customize";
+                var sections = message["sections"] as JObject ?? new JObject();
+                foreach (var kv in SystemMessageSections)
+                    if (kv.Value != null) sections[kv.Key] = kv.Value.ToJson();
+                message["sections"] = sections;
+                o["systemMessage"] = message;
+            }
             if (Provider != null) o["provider"] = Provider;
             if (WorkingDirectory != null) o["workingDirectory"] = WorkingDirectory;
             if (AvailableTools != null) o["availableTools"] = new JArray(AvailableTools);
@@ -135,6 +151,29 @@ namespace GitHub.Copilot
                         Func<JObject, Task<object>> adapter = inv => hook((JObject)inv["input"] ?? new JObject());
                         RegisterRequest(cfg, kv.Key, adapter, true);
                     }
+                }
+                var transforms = new Dictionary<string, Func<string, Task<string>>>();
+                foreach (var kv in SystemMessageSections ?? new Dictionary<string, SectionOverride>())
+                    if (kv.Value != null && kv.Value.Transform != null) transforms[kv.Key] = kv.Value.Transform;
+                if (transforms.Count > 0)
+                {
+                    Func<JObject, Task<object>> adapter = async req =>
+                    {
+                        var answer = new JObject();
+                        foreach (var section in req["sections"] as JObject ?? new JObject())
+                        {
+                            var content = section.Value == null ? null : Json.Str(section.Value as JObject ?? new JObject(), "content");
+                            Func<string, Task<string>> transform;
+                            if (content != null && transforms.TryGetValue(section.Key, out transform))
+                            {
+                                try { content = await transform(content).ConfigureAwait(false) ?? content; }
+                                catch { }
+                            }
+                            answer[section.Key] = new JObject { ["content"] = content ?? "" };
+                        }
+                        return new JObject { ["sections"] = answer };
+                    };
+                    RegisterRequest(cfg, "systemMessageTransform", adapter, false);
                 }
                 if (OnElicitationRequest != null)
                 {

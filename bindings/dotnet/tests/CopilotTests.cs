@@ -272,6 +272,36 @@ namespace GitHub.Copilot.Tests
         }
 
         [Test]
+        public void SystemMessageSectionTransformSeesTheSectionText()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var seen = new Dictionary<string, string>();
+                Func<string, Func<string, Task<string>>> record = id => text =>
+                {
+                    lock (seen) seen[id] = text;
+                    return Task.FromResult(text + "\nAnswer in one sentence.");
+                };
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    SystemMessageSections = new Dictionary<string, SectionOverride>
+                    {
+                        [SystemMessageSection.Tone] = new SectionOverride { Transform = record(SystemMessageSection.Tone) },
+                        [SystemMessageSection.Safety] = new SectionOverride { Transform = t => { throw new InvalidOperationException("broken"); } },
+                        [SystemMessageSection.Guidelines] = new SectionOverride { Action = "append", Content = "Be kind." },
+                    },
+                })).Result;
+                Assert.AreEqual("The capital of France is Paris.", session.SendAndWaitAsync("What is the capital of France?", Turn).Result.Content);
+                lock (seen)
+                {
+                    CollectionAssert.AreEquivalent(new[] { SystemMessageSection.Tone }, seen.Keys);
+                    Assert.IsNotEmpty(seen[SystemMessageSection.Tone].Trim(), "the tone section's text");
+                }
+            }
+        }
+
+        [Test]
         public void HooksSeeToolUse()
         {
             using (var env = new TestEnv("weather_tool.yaml"))
