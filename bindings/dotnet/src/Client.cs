@@ -42,6 +42,9 @@ namespace GitHub.Copilot
         /// instructions and plugins are off unless a session sets them. Needs BaseDirectory or
         /// CliUrl. Null: "copilot-cli".</summary>
         public string Mode { get; set; }
+        /// <summary>This client provides each session's filesystem (see <see cref="SessionFsConfig"/>):
+        /// every session then needs <see cref="SessionConfig.CreateSessionFsProvider"/>.</summary>
+        public SessionFsConfig SessionFs { get; set; }
 
         internal string ToJson()
         {
@@ -63,6 +66,7 @@ namespace GitHub.Copilot
             if (PingTimeout.HasValue) o["pingTimeoutMs"] = (long)PingTimeout.Value.TotalMilliseconds;
             if (BaseDirectory != null) o["baseDirectory"] = BaseDirectory;
             if (Mode != null) o["mode"] = Mode;
+            if (SessionFs != null) o["sessionFs"] = SessionFs.ToJson();
             return o.ToString(Formatting.None);
         }
     }
@@ -80,6 +84,7 @@ namespace GitHub.Copilot
     public sealed class CopilotClient : IDisposable
     {
         private readonly ClientHandle _handle;
+        private readonly SessionFsConfig _sessionFs;
 
         static CopilotClient()
         {
@@ -92,7 +97,9 @@ namespace GitHub.Copilot
 
         public CopilotClient(CopilotClientOptions options = null)
         {
-            var json = Native.ToUtf8((options ?? new CopilotClientOptions()).ToJson());
+            options = options ?? new CopilotClientOptions();
+            _sessionFs = options.SessionFs;
+            var json = Native.ToUtf8(options.ToJson());
             try
             {
                 IntPtr client, err;
@@ -293,7 +300,7 @@ namespace GitHub.Copilot
         {
             return Blocking(() => With(h =>
             {
-                var cfg = (config ?? new SessionConfig()).Build(resumeId);
+                var cfg = (config ?? new SessionConfig()).Build(resumeId, _sessionFs);
                 try
                 {
                     IntPtr session, err;

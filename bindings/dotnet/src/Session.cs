@@ -68,6 +68,13 @@ namespace GitHub.Copilot
         /// <see cref="McpAuthResult.Cancel"/>, cancels the request.</summary>
         public Func<McpAuthContext, Task<McpAuthResult>> OnMcpAuthRequest { get; set; }
 
+        /// <summary>Creates the session's filesystem provider (required when the client sets
+        /// <see cref="CopilotClientOptions.SessionFs"/>, unused otherwise): called with the session's
+        /// id once per create or resume, before the session is opened; the provider answers the
+        /// session's <c>sessionFs.*</c> requests (see <see cref="ISessionFsProvider"/>). The official
+        /// SDK's CreateSessionFsProvider, which passes the session object instead.</summary>
+        public Func<string, ISessionFsProvider> CreateSessionFsProvider { get; set; }
+
         /// <summary>Slash commands the session offers (see <see cref="CommandDefinition"/>).</summary>
         public IList<CommandDefinition> Commands { get; set; }
         /// <summary>Subscribed before the session is created, so it sees every event.</summary>
@@ -101,10 +108,19 @@ namespace GitHub.Copilot
         /// <summary>The native config for creating a session (resumeId null) or resuming one;
         /// the caller frees it. A new session gets its id here, a fresh UUID unless SessionId is
         /// set (as the official SDKs do), so handlers know their session from the start.</summary>
-        internal IntPtr Build(string resumeId = null)
+        internal IntPtr Build(string resumeId = null, SessionFsConfig sessionFs = null)
         {
             IntPtr cfg, err;
             var sid = resumeId ?? SessionId ?? Guid.NewGuid().ToString();
+            ISessionFsProvider fs = null;
+            if (CreateSessionFsProvider != null)
+            {
+                fs = CreateSessionFsProvider(sid);
+                if (fs == null) throw new CopilotException(CopilotStatus.InvalidArgument, "CreateSessionFsProvider returned null");
+                if (sessionFs != null && sessionFs.Capabilities != null && sessionFs.Capabilities.Sqlite && !(fs is ISessionFsSqliteProvider))
+                    throw new CopilotException(CopilotStatus.InvalidArgument,
+                        "SessionFs declares capabilities.sqlite but the session's provider does not implement ISessionFsSqliteProvider");
+            }
             var fields = Native.ToUtf8(FieldsJson(resumeId == null ? sid : SessionId));
             try { Native.Check(Native.copilot_session_config_new(fields, out cfg, out err), err); }
             finally { Native.FreeUtf8(fields); }
@@ -151,6 +167,15 @@ namespace GitHub.Copilot
                         Func<JObject, Task<object>> adapter = inv => hook((JObject)inv["input"] ?? new JObject());
                         RegisterRequest(cfg, kv.Key, adapter, true);
                     }
+                }
+                if (fs != null)
+                {
+                    // One request at a time, in the order the CLI sent them (appends must land in order).
+                    var k = Native.ToUtf8("sessionFs");
+                    var ud = Callbacks.Pin(new Callbacks.RequestSink(
+                        (requestKind, request) => Task.FromResult<object>(SessionFsDispatch.Answer(fs, requestKind, request)), true));
+                    try { Register(Native.copilot_session_config_set_handler(cfg, k, Callbacks.Request, ud, Callbacks.FreeUserData, out err), err, ud); }
+                    finally { Native.FreeUtf8(k); }
                 }
                 var transforms = new Dictionary<string, Func<string, Task<string>>>();
                 foreach (var kv in SystemMessageSections ?? new Dictionary<string, SectionOverride>())

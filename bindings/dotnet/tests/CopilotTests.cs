@@ -302,6 +302,45 @@ namespace GitHub.Copilot.Tests
         }
 
         [Test]
+        public void SessionFsProviderKeepsTheSessionsState()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client(o => o.SessionFs = new SessionFsConfig
+            {
+                InitialCwd = "/",
+                SessionStatePath = "/session-state",
+                Conventions = SessionFsConventions.Posix,
+            }))
+            {
+                // Without a provider, a client with SessionFs cannot create sessions.
+                var refused = Assert.Throws<AggregateException>(() => client.CreateSessionAsync(env.Config()).Wait());
+                Assert.AreEqual(CopilotStatus.InvalidArgument, ((CopilotException)refused.InnerException).Status);
+
+                MemFs fs = null;
+                var cfg = env.Config(new SessionConfig
+                {
+                    OnPermissionRequest = PermissionHandler.ApproveAll,
+                    CreateSessionFsProvider = sid => fs = new MemFs(sid),
+                });
+                // The CLI looks the working directory up through the provider too.
+                cfg.WorkingDirectory = "/";
+                var session = client.CreateSessionAsync(cfg).Result;
+                Assert.IsNotNull(fs, "the factory ran");
+                Assert.AreEqual(session.SessionId, fs.SessionId);
+                Assert.AreEqual("The capital of France is Paris.", session.SendAndWaitAsync("What is the capital of France?", Turn).Result.Content);
+                session.DisposeAsync().Wait();
+                var log = fs.Read("/session-state/events.jsonl");
+                Assert.IsNotNull(log, "events.jsonl was written through the provider; operations: " + string.Join(", ", fs.Ops));
+                StringAssert.Contains("The capital of France is Paris.", log);
+                // Appends were applied whole and in order: every line is one event, the first session.start.
+                var lines = log.Split(new[] { '\n' }, StringSplitOptions.RemoveEmptyEntries);
+                Assert.AreEqual("session.start", (string)JObject.Parse(lines[0])["type"]);
+                foreach (var line in lines) Assert.IsNotNull(JObject.Parse(line)["type"], line);
+                lock (fs.Ops) Assert.IsTrue(fs.Ops.Exists(op => op.StartsWith("appendFile ") || op.StartsWith("writeFile ")), string.Join(", ", fs.Ops));
+            }
+        }
+
+        [Test]
         public void HooksSeeToolUse()
         {
             using (var env = new TestEnv("weather_tool.yaml"))
