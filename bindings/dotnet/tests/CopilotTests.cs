@@ -341,6 +341,50 @@ namespace GitHub.Copilot.Tests
         }
 
         [Test]
+        public void AutoModeSwitchHandlerAnswersARateLimit()
+        {
+            using (var env = new TestEnv("auto_mode_switch.yaml"))
+            using (var client = env.Client())
+            {
+                var seen = new List<AutoModeSwitchRequest>();
+                var events = new List<SessionEvent>();
+                var idle = new TaskCompletionSource<bool>();
+                var session = client.CreateSessionAsync(env.CopilotApiConfig(new SessionConfig
+                {
+                    OnPermissionRequest = PermissionHandler.ApproveAll,
+                    OnAutoModeSwitchRequest = r => { lock (seen) seen.Add(r); return Task.FromResult(AutoModeSwitchResponse.Yes); },
+                    OnEvent = e =>
+                    {
+                        bool switched;
+                        lock (events) { events.Add(e); switched = events.Exists(x => x.Type == "auto_mode_switch.completed"); }
+                        if (e.Type == "session.idle" && switched) idle.TrySetResult(true);
+                    },
+                })).Result;
+                // The rate limit ends the turn with session.error (so SendAndWaitAsync would throw);
+                // the CLI then asks whether to switch, switches the session's model, and goes idle.
+                session.SendAsync("Say that auto mode took over after the rate limit.").Wait();
+                Assert.IsTrue(idle.Task.Wait(TimeSpan.FromSeconds(20)), "idle after the switch");
+                lock (seen)
+                {
+                    Assert.AreEqual(1, seen.Count);
+                    Assert.AreEqual(session.SessionId, seen[0].SessionId);
+                    Assert.AreEqual("user_weekly_rate_limited", seen[0].ErrorCode);
+                    Assert.AreEqual(1.0, seen[0].RetryAfterSeconds);
+                }
+                lock (events)
+                {
+                    var types = string.Join(", ", events.ConvertAll(e => e.Type));
+                    var completed = events.Find(e => e.Type == "auto_mode_switch.completed");
+                    Assert.IsNotNull(completed, types);
+                    Assert.AreEqual("yes", (string)completed.Data["response"]);
+                    var change = events.Find(e => e.Type == "session.model_change");
+                    Assert.IsNotNull(change, "the session switched models: " + types);
+                    Assert.AreEqual("rate_limit_auto_switch", (string)change.Data["cause"], change.Raw);
+                }
+            }
+        }
+
+        [Test]
         public void HooksSeeToolUse()
         {
             using (var env = new TestEnv("weather_tool.yaml"))

@@ -14,6 +14,7 @@ namespace GitHub.Copilot.Tests
         private readonly Process _replay;
         internal readonly string Home;
         internal readonly string ProviderUrl;
+        internal readonly string ReplayUrl;
 
         private static string FindRoot()
         {
@@ -45,7 +46,8 @@ namespace GitHub.Copilot.Tests
             };
             _replay = Process.Start(psi);
             var line = _replay.StandardOutput.ReadLine() ?? "";
-            ProviderUrl = line.Replace("copilot-replay listening on ", "").Trim() + "/v1";
+            ReplayUrl = line.Replace("copilot-replay listening on ", "").Trim();
+            ProviderUrl = ReplayUrl + "/v1";
         }
 
         /// <summary>The isolated environment of testing-offline.md.</summary>
@@ -66,6 +68,9 @@ namespace GitHub.Copilot.Tests
             env["GH_CONFIG_DIR"] = Home + "/.gh";
             env["XDG_CACHE_HOME"] = cache;
             env["NO_PROXY"] = "127.0.0.1,localhost,::1";
+            // Signed-in sessions (CopilotApiConfig) reach the Copilot API through copilot-replay.
+            env["COPILOT_API_URL"] = ReplayUrl;
+            env["COPILOT_DEBUG_GITHUB_API_URL"] = ReplayUrl;
             return env;
         }
 
@@ -88,6 +93,17 @@ namespace GitHub.Copilot.Tests
             cfg.Model = "claude-sonnet-4.5";
             cfg.Provider = new JObject { ["type"] = "openai", ["baseUrl"] = ProviderUrl, ["apiKey"] = "offline", ["wireApi"] = "completions" };
             cfg.WorkingDirectory = Home;
+            return cfg;
+        }
+
+        /// <summary>A signed-in session's config: a GitHub token (any; copilot-replay accepts it)
+        /// instead of a BYOK provider, so the CLI uses the Copilot API (model list, rate limits).</summary>
+        internal SessionConfig CopilotApiConfig(SessionConfig cfg = null)
+        {
+            cfg = Config(cfg);
+            cfg.Provider = null;
+            cfg.Extra = cfg.Extra ?? new JObject();
+            cfg.Extra["gitHubToken"] = "gho_copilot_replay_test_token";
             return cfg;
         }
 
