@@ -385,6 +385,30 @@ namespace GitHub.Copilot.Tests
         }
 
         [Test]
+        public void SessionWithAnMcpAuthHandlerCreatesAndResumes()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                // The handler makes the session register interest in mcp.oauth_required after
+                // create and resume; no MCP server here asks for OAuth, so it is never called.
+                int asked = 0;
+                Func<SessionConfig> config = () => env.Config(new SessionConfig
+                {
+                    OnMcpAuthRequest = ctx => { Interlocked.Increment(ref asked); return Task.FromResult(McpAuthResult.Cancel()); },
+                });
+                var session = client.CreateSessionAsync(config()).Result;
+                Assert.AreEqual("The capital of France is Paris.", session.SendAndWaitAsync("What is the capital of France?", Turn).Result.Content);
+                var id = session.SessionId;
+                session.DisposeAsync().Wait();
+                var resumed = client.ResumeSessionAsync(id, config()).Result;
+                Assert.AreEqual(id, resumed.SessionId);
+                Assert.AreEqual("The capital of Italy is Rome.", resumed.SendAndWaitAsync("And the capital of Italy?", Turn).Result.Content);
+                Assert.AreEqual(0, asked);
+            }
+        }
+
+        [Test]
         public void HooksSeeToolUse()
         {
             using (var env = new TestEnv("weather_tool.yaml"))
