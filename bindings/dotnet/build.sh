@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the .NET wrapper with Mono's mcs (C# 7.2 subset) into target/dotnet.
 #   build.sh        build the library, tests and example
-#   build.sh test   ... then run the NUnit tests, printing "N passed, N failed"
+#   build.sh test [-run=Fixture.Test,...]   ... then run the NUnit tests (all, or those named),
+#                   printing "N passed, N failed"
 #   build.sh chat   ... then run the example (offline by default)
 #   build.sh bench [events] [toolCalls]   ... then run the wrapper benchmarks
 set -euo pipefail
@@ -20,9 +21,10 @@ mcs_ -out:"$out/Bench.exe" -r:"$out/GitHub.Copilot.dll" "$src/bench/Bench.cs"
 export LD_LIBRARY_PATH="$root/target/debug${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 case "${1:-}" in
   test)
+    shift
     cd "$out"
     status=0
-    COPILOT_REPO="$root" nunit-console -nologo -noshadow GitHub.Copilot.Tests.dll -xml=TestResult.xml || status=$?
+    COPILOT_REPO="$root" nunit-console -nologo -noshadow GitHub.Copilot.Tests.dll -xml=TestResult.xml "$@" || status=$?
     python3 - <<'PY'
 import xml.etree.ElementTree as ET
 r = ET.parse("TestResult.xml").getroot().attrib

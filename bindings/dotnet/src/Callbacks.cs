@@ -17,6 +17,29 @@ namespace GitHub.Copilot
         internal static readonly Native.RequestFn Request = OnRequest;
         internal static readonly Native.FreeFn FreeUserData = OnFree;
         internal static readonly Native.StateFn State = OnState;
+        internal static readonly Native.LifecycleFn Lifecycle = OnLifecycle;
+
+        /// <summary>A lifecycle handler; Active is cleared when its registration is disposed
+        /// (the native registration itself lives until the client is freed).</summary>
+        internal sealed class LifecycleSink
+        {
+            internal Action<SessionLifecycleEvent> Handler;
+            internal volatile bool Active = true;
+        }
+
+        private static void OnLifecycle(IntPtr userData, IntPtr type, IntPtr json)
+        {
+            try
+            {
+                var sink = Target<LifecycleSink>(userData);
+                if (sink == null || !sink.Active) return;
+                sink.Handler(SessionLifecycleEvent.Parse(Native.FromUtf8(json)));
+            }
+            catch
+            {
+                // A throwing handler must not stop later notifications.
+            }
+        }
 
         private static void OnState(IntPtr userData, int state, IntPtr reason)
         {
@@ -169,29 +192,77 @@ namespace GitHub.Copilot
             });
         }
 
+        /// <summary>The target of a host request registration (copilot_request_fn): Handle gets
+        /// the request's kind (copilot_request_kind: "elicitation", "command:deploy",
+        /// "sessionFs.readFile", ...) and JSON, and gives the result (a JToken, any
+        /// JSON-serialisable value, or null for JSON null); an exception answers
+        /// copilot_request_fail with its message. Handlers start on the thread pool, so the
+        /// callback thread goes back to delivering events at once; a serial sink runs its
+        /// requests one at a time in arrival order (the session filesystem needs its writes
+        /// and appends applied in the order the CLI sent them).</summary>
+        internal sealed class RequestSink
+        {
+            internal readonly Func<string, JObject, Task<object>> Handle;
+            private readonly object _lock = new object();
+            private Task _tail;
+
+            internal RequestSink(Func<string, JObject, Task<object>> handle, bool serial)
+            {
+                Handle = handle;
+                if (serial) _tail = Task.FromResult(true);
+            }
+
+            /// <summary>Runs work (which never throws) on the thread pool, after the previous
+            /// request's work when serial.</summary>
+            internal void Schedule(Func<Task> work)
+            {
+                if (_tail == null) { Task.Run(work); return; }
+                lock (_lock)
+                {
+                    _tail = _tail.ContinueWith(_ => work(), System.Threading.CancellationToken.None,
+                        TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+                }
+            }
+        }
+
         private static void OnRequest(IntPtr userData, IntPtr request, IntPtr json)
         {
-            Func<JObject, Task<object>> handler = null;
-            string raw = null;
+            RequestSink sink = null;
+            string raw = null, kind = null;
             try
             {
-                handler = Target<Func<JObject, Task<object>>>(userData);
+                sink = Target<RequestSink>(userData);
                 raw = Native.FromUtf8(json);
+                kind = Native.FromUtf8(Native.copilot_request_kind(request));
             }
             catch { }
-            Task.Run(async () =>
+            if (sink == null)
+            {
+                AnswerRequest(request, null, "no handler");
+                return;
+            }
+            sink.Schedule(async () =>
             {
                 string result = null, failure = null;
                 try
                 {
-                    var output = await handler(JObject.Parse(raw)).ConfigureAwait(false);
+                    var output = await sink.Handle(kind, (JObject)Native.ParseJson(raw)).ConfigureAwait(false);
                     var t = output as JToken;
                     result = output == null ? "null" : t != null ? t.ToString(Formatting.None) : JsonConvert.SerializeObject(output);
                 }
                 catch (Exception e)
                 {
-                    failure = e.Message;
+                    failure = e.Message ?? e.GetType().Name;
                 }
+                AnswerRequest(request, result, failure);
+            });
+        }
+
+        /// <summary>copilot_request_respond with result, or copilot_request_fail with failure.</summary>
+        private static void AnswerRequest(IntPtr request, string result, string failure)
+        {
+            try
+            {
                 IntPtr err;
                 if (failure == null)
                 {
@@ -204,7 +275,8 @@ namespace GitHub.Copilot
                     try { Native.copilot_request_fail(request, p, out err); } finally { Native.FreeUtf8(p); }
                 }
                 if (err != IntPtr.Zero) Native.copilot_error_free(err);
-            });
+            }
+            catch { }
         }
     }
 }

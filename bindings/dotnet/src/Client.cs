@@ -42,6 +42,9 @@ namespace GitHub.Copilot
         /// instructions and plugins are off unless a session sets them. Needs BaseDirectory or
         /// CliUrl. Null: "copilot-cli".</summary>
         public string Mode { get; set; }
+        /// <summary>This client provides each session's filesystem (see <see cref="SessionFsConfig"/>):
+        /// every session then needs <see cref="SessionConfig.CreateSessionFsProvider"/>.</summary>
+        public SessionFsConfig SessionFs { get; set; }
 
         internal string ToJson()
         {
@@ -63,6 +66,7 @@ namespace GitHub.Copilot
             if (PingTimeout.HasValue) o["pingTimeoutMs"] = (long)PingTimeout.Value.TotalMilliseconds;
             if (BaseDirectory != null) o["baseDirectory"] = BaseDirectory;
             if (Mode != null) o["mode"] = Mode;
+            if (SessionFs != null) o["sessionFs"] = SessionFs.ToJson();
             return o.ToString(Formatting.None);
         }
     }
@@ -80,6 +84,7 @@ namespace GitHub.Copilot
     public sealed class CopilotClient : IDisposable
     {
         private readonly ClientHandle _handle;
+        private readonly SessionFsConfig _sessionFs;
 
         static CopilotClient()
         {
@@ -92,7 +97,9 @@ namespace GitHub.Copilot
 
         public CopilotClient(CopilotClientOptions options = null)
         {
-            var json = Native.ToUtf8((options ?? new CopilotClientOptions()).ToJson());
+            options = options ?? new CopilotClientOptions();
+            _sessionFs = options.SessionFs;
+            var json = Native.ToUtf8(options.ToJson());
             try
             {
                 IntPtr client, err;
@@ -166,6 +173,39 @@ namespace GitHub.Copilot
                 Native.Check(status, err);
                 return true;
             });
+        }
+
+        /// <summary>Adds a handler of session lifecycle notifications (<c>session.lifecycle</c>,
+        /// copilot_client_on_lifecycle): the server tells every connected client when any session is
+        /// created, deleted or updated, whichever client caused it. Add it before creating sessions
+        /// to miss none. It runs on the client's callback thread, one notification at a time in
+        /// wire order, so it must return quickly and must not wait for a turn there
+        /// (SendAndWaitAsync would fail with WrongThread); an exception it throws is swallowed.
+        /// The C API cannot remove a lifecycle handler: disposing the result only stops calls to
+        /// <paramref name="handler"/>, and the registration itself is released when the client is.
+        /// (The official SDK's <c>OnLifecycle&lt;T&gt;</c> filters by type; pattern-match on the
+        /// subclasses, e.g. <see cref="SessionCreatedEvent"/>, instead.)</summary>
+        public IDisposable OnLifecycle(Action<SessionLifecycleEvent> handler)
+        {
+            if (handler == null) throw new ArgumentNullException("handler");
+            var sink = new Callbacks.LifecycleSink { Handler = handler };
+            With(h =>
+            {
+                var ud = Callbacks.Pin(sink);
+                IntPtr err;
+                var status = Native.copilot_client_on_lifecycle(h, Callbacks.Lifecycle, ud, Callbacks.FreeUserData, out err);
+                if (status != 0) Callbacks.Unpin(ud);
+                Native.Check(status, err);
+                return true;
+            });
+            return new LifecycleRegistration(sink);
+        }
+
+        private sealed class LifecycleRegistration : IDisposable
+        {
+            private readonly Callbacks.LifecycleSink _sink;
+            internal LifecycleRegistration(Callbacks.LifecycleSink sink) { _sink = sink; }
+            public void Dispose() { _sink.Active = false; }
         }
 
         /// <summary>Spawns (or connects to) the CLI and performs the handshake.</summary>
@@ -260,7 +300,7 @@ namespace GitHub.Copilot
         {
             return Blocking(() => With(h =>
             {
-                var cfg = (config ?? new SessionConfig()).Build();
+                var cfg = (config ?? new SessionConfig()).Build(resumeId, _sessionFs);
                 try
                 {
                     IntPtr session, err;

@@ -98,7 +98,8 @@ namespace GitHub.Copilot
         public JObject Raw { get; internal set; }
     }
 
-    /// <summary>An answer to a permission request.</summary>
+    /// <summary>An answer to a permission request (sent with
+    /// <c>session.permissions.handlePendingPermissionRequest</c>, except <see cref="NoResult"/>).</summary>
     public sealed class PermissionDecision
     {
         public string Kind { get; private set; }
@@ -108,6 +109,14 @@ namespace GitHub.Copilot
         public static PermissionDecision ApproveForSession() { return new PermissionDecision { Kind = "approve-for-session" }; }
         public static PermissionDecision Reject(string feedback = null) { return new PermissionDecision { Kind = "reject", Feedback = feedback }; }
         public static PermissionDecision UserNotAvailable() { return new PermissionDecision { Kind = "user-not-available" }; }
+
+        /// <summary>Answers nothing (<c>{"kind":"no-result"}</c>): no
+        /// <c>session.permissions.handlePendingPermissionRequest</c> is sent, so the request stays
+        /// pending for another client connected to the same session, or for a later
+        /// <c>CallAsync("session.permissions.handlePendingPermissionRequest", {requestId, result})</c>
+        /// of your own. The turn waits until someone answers. As the official SDK's
+        /// <c>PermissionDecision.NoResult()</c>.</summary>
+        public static PermissionDecision NoResult() { return new PermissionDecision { Kind = "no-result" }; }
 
         internal string ToJson()
         {

@@ -1,6 +1,9 @@
 using System;
 using System.Runtime.InteropServices;
+using System.IO;
 using System.Text;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
 
 namespace GitHub.Copilot
 {
@@ -30,6 +33,9 @@ namespace GitHub.Copilot
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate void StateFn(IntPtr userData, int state, IntPtr reason);
 
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void LifecycleFn(IntPtr userData, IntPtr type, IntPtr eventJson);
+
         [DllImport(Lib)] internal static extern uint copilot_abi_version();
         [DllImport(Lib)] internal static extern IntPtr copilot_version();
 
@@ -51,6 +57,7 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_client_get_state(IntPtr client);
         [DllImport(Lib)] internal static extern uint copilot_client_cli_pid(IntPtr client);
         [DllImport(Lib)] internal static extern int copilot_client_on_state_change(IntPtr client, StateFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_client_on_lifecycle(IntPtr client, LifecycleFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
 
         [DllImport(Lib)] internal static extern int copilot_session_config_new(IntPtr configJson, out IntPtr config, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_config_add_tool(IntPtr config, IntPtr toolJson, ToolFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
@@ -58,10 +65,12 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_session_config_set_permission_handler(IntPtr config, PermissionFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_config_set_handler(IntPtr config, IntPtr kind, RequestFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_config_set_hook(IntPtr config, IntPtr hookType, RequestFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_session_config_add_command(IntPtr config, IntPtr commandJson, RequestFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_config_on_event(IntPtr config, EventFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern void copilot_session_config_free(IntPtr config);
 
         [DllImport(Lib)] internal static extern IntPtr copilot_session_id(IntPtr session);
+        [DllImport(Lib)] internal static extern IntPtr copilot_session_info_json(IntPtr session);
         [DllImport(Lib)] internal static extern int copilot_session_send(IntPtr session, IntPtr messageJson, out IntPtr messageId, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_send_and_wait(IntPtr session, IntPtr messageJson, uint timeoutMs, out IntPtr message, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_send_and_wait_opts(IntPtr session, IntPtr messageJson, IntPtr waitJson, out IntPtr message, out IntPtr err);
@@ -86,6 +95,7 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_permission_request_respond(IntPtr request, IntPtr decisionJson, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_request_respond(IntPtr request, IntPtr resultJson, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_request_fail(IntPtr request, IntPtr message, out IntPtr err);
+        [DllImport(Lib)] internal static extern IntPtr copilot_request_kind(IntPtr request);
 
         /// <summary>A NUL-terminated UTF-8 copy of s in unmanaged memory; free with FreeUtf8.</summary>
         internal static IntPtr ToUtf8(string s)
@@ -117,6 +127,17 @@ namespace GitHub.Copilot
             var bytes = new byte[len];
             Marshal.Copy(p, bytes, 0, len);
             return Encoding.UTF8.GetString(bytes);
+        }
+
+        /// <summary>Parses JSON text keeping strings as they are: Json.NET's default turns strings
+        /// that look like dates into DateTime values, which would change file contents and
+        /// timestamps on the way through.</summary>
+        internal static JToken ParseJson(string raw)
+        {
+            using (var r = new JsonTextReader(new StringReader(raw)) { DateParseHandling = DateParseHandling.None })
+            {
+                return JToken.ReadFrom(r);
+            }
         }
 
         /// <summary>Reads and frees a string the library returned through an out-param.</summary>

@@ -15,8 +15,14 @@ namespace GitHub.Copilot
         public string Model { get; set; }
         public string ReasoningEffort { get; set; }
         public bool Streaming { get; set; }
-        /// <summary>{"mode": "append"|"replace", "content": ...}</summary>
+        /// <summary>{"mode": "append"|"replace"|"customize", "content": ..., "sections"?: {...}}</summary>
         public JObject SystemMessage { get; set; }
+        /// <summary>Per-section changes of the system message, by section id (see
+        /// <see cref="SystemMessageSection"/>), merged into <see cref="SystemMessage"/>'s
+        /// <c>sections</c> (whose mode becomes "customize" unless it names one); a
+        /// <see cref="SectionOverride.Transform"/> callback rewrites its section's text.
+        /// The official SDK's <c>SystemMessage.Sections</c>.</summary>
+        public IDictionary<string, SectionOverride> SystemMessageSections { get; set; }
         /// <summary>A provider of your own (BYOK): {"type", "baseUrl", "apiKey", "wireApi"}.</summary>
         public JObject Provider { get; set; }
         public string WorkingDirectory { get; set; }
@@ -26,22 +32,72 @@ namespace GitHub.Copilot
         public JObject Extra { get; set; }
 
         public IList<CopilotTool> Tools { get; set; }
-        /// <summary>Decides permission requests; without one the CLI denies tools that need permission.</summary>
+        /// <summary>Decides permission requests (<c>permission.requested</c>, answered with
+        /// <c>session.permissions.handlePendingPermissionRequest</c>); without one the CLI denies tools
+        /// that need permission. Runs on the thread pool (the library's callback thread hands each
+        /// request over at once). A handler that throws, or returns null, answers
+        /// <c>user-not-available</c>; <see cref="PermissionDecision.NoResult"/> answers nothing.</summary>
         public Func<PermissionRequest, Task<PermissionDecision>> OnPermissionRequest { get; set; }
         /// <summary>Answers the ask_user tool (and enables it).</summary>
         public Func<UserInputRequest, Task<UserInputResponse>> OnUserInputRequest { get; set; }
         public SessionHooks Hooks { get; set; }
+
+        /// <summary>Answers elicitation requests (<c>elicitation.requested</c>, answered with
+        /// <c>session.ui.handlePendingElicitation</c>): forms from the agent, MCP servers, or a host's
+        /// own <c>CallAsync("session.ui.elicitation", {message, requestedSchema})</c>. Setting it
+        /// creates the session with <c>requestElicitation: true</c> (the session reports the
+        /// elicitation capability). Runs on the thread pool. A handler that throws, or returns
+        /// null, answers <c>{"action": "cancel"}</c>.</summary>
+        public Func<ElicitationContext, Task<ElicitationResult>> OnElicitationRequest { get; set; }
+
+        /// <summary>Answers <c>exitPlanMode.request</c> (the agent asks to leave plan mode); sets
+        /// <c>requestExitPlanMode: true</c>. Runs on the thread pool. Null answers
+        /// <c>{"approved": true}</c> (the default without a handler); a handler that throws fails the
+        /// request with a JSON-RPC error carrying its message, as the official SDK does.</summary>
+        public Func<ExitPlanModeRequest, Task<ExitPlanModeResult>> OnExitPlanModeRequest { get; set; }
+
+        /// <summary>Answers <c>autoModeSwitch.request</c> (switch to auto mode after a rate limit?); sets
+        /// <c>requestAutoModeSwitch: true</c>. Runs on the thread pool. Null answers "no" (the default
+        /// without a handler); a handler that throws fails the request with a JSON-RPC error.</summary>
+        public Func<AutoModeSwitchRequest, Task<AutoModeSwitchResponse>> OnAutoModeSwitchRequest { get; set; }
+
+        /// <summary>Answers <c>mcp.oauth_required</c> (an MCP server needs OAuth credentials) with
+        /// <c>session.mcp.oauth.handlePendingRequest</c>: a token, or cancelled. The session registers
+        /// its interest in these events (<c>session.eventLog.registerInterest</c>) after create/resume.
+        /// Runs on the thread pool. A handler that throws, or returns null or
+        /// <see cref="McpAuthResult.Cancel"/>, cancels the request.</summary>
+        public Func<McpAuthContext, Task<McpAuthResult>> OnMcpAuthRequest { get; set; }
+
+        /// <summary>Creates the session's filesystem provider (required when the client sets
+        /// <see cref="CopilotClientOptions.SessionFs"/>, unused otherwise): called with the session's
+        /// id once per create or resume, before the session is opened; the provider answers the
+        /// session's <c>sessionFs.*</c> requests (see <see cref="ISessionFsProvider"/>). The official
+        /// SDK's CreateSessionFsProvider, which passes the session object instead.</summary>
+        public Func<string, ISessionFsProvider> CreateSessionFsProvider { get; set; }
+
+        /// <summary>Slash commands the session offers (see <see cref="CommandDefinition"/>).</summary>
+        public IList<CommandDefinition> Commands { get; set; }
         /// <summary>Subscribed before the session is created, so it sees every event.</summary>
         public Action<SessionEvent> OnEvent { get; set; }
 
-        private string FieldsJson()
+        private string FieldsJson(string sessionId)
         {
             var o = Extra != null ? (JObject)Extra.DeepClone() : new JObject();
-            if (SessionId != null) o["sessionId"] = SessionId;
+            if (sessionId != null) o["sessionId"] = sessionId;
             if (Model != null) o["model"] = Model;
             if (ReasoningEffort != null) o["reasoningEffort"] = ReasoningEffort;
             if (Streaming) o["streaming"] = true;
             if (SystemMessage != null) o["systemMessage"] = SystemMessage;
+            if (SystemMessageSections != null && SystemMessageSections.Count > 0)
+            {
+                var message = SystemMessage != null ? (JObject)SystemMessage.DeepClone() : new JObject();
+                if (message["mode"] == null) message["mode"] = "customize";
+                var sections = message["sections"] as JObject ?? new JObject();
+                foreach (var kv in SystemMessageSections)
+                    if (kv.Value != null) sections[kv.Key] = kv.Value.ToJson();
+                message["sections"] = sections;
+                o["systemMessage"] = message;
+            }
             if (Provider != null) o["provider"] = Provider;
             if (WorkingDirectory != null) o["workingDirectory"] = WorkingDirectory;
             if (AvailableTools != null) o["availableTools"] = new JArray(AvailableTools);
@@ -49,11 +105,23 @@ namespace GitHub.Copilot
             return o.ToString(Formatting.None);
         }
 
-        /// <summary>The native config; the caller frees it.</summary>
-        internal IntPtr Build()
+        /// <summary>The native config for creating a session (resumeId null) or resuming one;
+        /// the caller frees it. A new session gets its id here, a fresh UUID unless SessionId is
+        /// set (as the official SDKs do), so handlers know their session from the start.</summary>
+        internal IntPtr Build(string resumeId = null, SessionFsConfig sessionFs = null)
         {
             IntPtr cfg, err;
-            var fields = Native.ToUtf8(FieldsJson());
+            var sid = resumeId ?? SessionId ?? Guid.NewGuid().ToString();
+            ISessionFsProvider fs = null;
+            if (CreateSessionFsProvider != null)
+            {
+                fs = CreateSessionFsProvider(sid);
+                if (fs == null) throw new CopilotException(CopilotStatus.InvalidArgument, "CreateSessionFsProvider returned null");
+                if (sessionFs != null && sessionFs.Capabilities != null && sessionFs.Capabilities.Sqlite && !(fs is ISessionFsSqliteProvider))
+                    throw new CopilotException(CopilotStatus.InvalidArgument,
+                        "SessionFs declares capabilities.sqlite but the session's provider does not implement ISessionFsSqliteProvider");
+            }
+            var fields = Native.ToUtf8(FieldsJson(resumeId == null ? sid : SessionId));
             try { Native.Check(Native.copilot_session_config_new(fields, out cfg, out err), err); }
             finally { Native.FreeUtf8(fields); }
             try
@@ -100,6 +168,100 @@ namespace GitHub.Copilot
                         RegisterRequest(cfg, kv.Key, adapter, true);
                     }
                 }
+                if (fs != null)
+                {
+                    // One request at a time, in the order the CLI sent them (appends must land in order).
+                    var k = Native.ToUtf8("sessionFs");
+                    var ud = Callbacks.Pin(new Callbacks.RequestSink(
+                        (requestKind, request) => Task.FromResult<object>(SessionFsDispatch.Answer(fs, requestKind, request)), true));
+                    try { Register(Native.copilot_session_config_set_handler(cfg, k, Callbacks.Request, ud, Callbacks.FreeUserData, out err), err, ud); }
+                    finally { Native.FreeUtf8(k); }
+                }
+                var transforms = new Dictionary<string, Func<string, Task<string>>>();
+                foreach (var kv in SystemMessageSections ?? new Dictionary<string, SectionOverride>())
+                    if (kv.Value != null && kv.Value.Transform != null) transforms[kv.Key] = kv.Value.Transform;
+                if (transforms.Count > 0)
+                {
+                    Func<JObject, Task<object>> adapter = async req =>
+                    {
+                        var answer = new JObject();
+                        foreach (var section in req["sections"] as JObject ?? new JObject())
+                        {
+                            var content = section.Value == null ? null : Json.Str(section.Value as JObject ?? new JObject(), "content");
+                            Func<string, Task<string>> transform;
+                            if (content != null && transforms.TryGetValue(section.Key, out transform))
+                            {
+                                try { content = await transform(content).ConfigureAwait(false) ?? content; }
+                                catch { }
+                            }
+                            answer[section.Key] = new JObject { ["content"] = content ?? "" };
+                        }
+                        return new JObject { ["sections"] = answer };
+                    };
+                    RegisterRequest(cfg, "systemMessageTransform", adapter, false);
+                }
+                if (OnElicitationRequest != null)
+                {
+                    var handler = OnElicitationRequest;
+                    Func<JObject, Task<object>> adapter = async req =>
+                    {
+                        ElicitationResult r = null;
+                        try { r = await handler(ElicitationContext.From(sid, req)).ConfigureAwait(false); }
+                        catch { }
+                        return (r ?? ElicitationResult.Cancel()).ToJson();
+                    };
+                    RegisterRequest(cfg, "elicitation", adapter, false);
+                }
+                if (OnExitPlanModeRequest != null)
+                {
+                    var handler = OnExitPlanModeRequest;
+                    Func<JObject, Task<object>> adapter = async req =>
+                        (await handler(ExitPlanModeRequest.From(req)).ConfigureAwait(false) ?? new ExitPlanModeResult()).ToJson();
+                    RegisterRequest(cfg, "exitPlanMode", adapter, false);
+                }
+                if (OnAutoModeSwitchRequest != null)
+                {
+                    var handler = OnAutoModeSwitchRequest;
+                    Func<JObject, Task<object>> adapter = async req =>
+                        new JObject { ["response"] = (await handler(AutoModeSwitchRequest.From(req)).ConfigureAwait(false) ?? AutoModeSwitchResponse.No).Value };
+                    RegisterRequest(cfg, "autoModeSwitch", adapter, false);
+                }
+                if (OnMcpAuthRequest != null)
+                {
+                    var handler = OnMcpAuthRequest;
+                    Func<JObject, Task<object>> adapter = async req =>
+                    {
+                        McpAuthResult r = null;
+                        try { r = await handler(McpAuthContext.From(sid, req)).ConfigureAwait(false); }
+                        catch { }
+                        return (r ?? McpAuthResult.Cancel()).ToJson();
+                    };
+                    RegisterRequest(cfg, "mcpAuth", adapter, false);
+                }
+                foreach (var command in Commands ?? new CommandDefinition[0])
+                {
+                    if (command == null || string.IsNullOrEmpty(command.Name) || command.Handler == null)
+                        throw new ArgumentException("a command needs a Name and a Handler");
+                    var decl = new JObject { ["name"] = command.Name };
+                    if (command.Description != null) decl["description"] = command.Description;
+                    var run = command.Handler;
+                    Func<JObject, Task<object>> adapter = async req =>
+                    {
+                        await run(new CommandContext
+                        {
+                            SessionId = sid,
+                            RequestId = Json.Str(req, "requestId"),
+                            Command = Json.Str(req, "command"),
+                            CommandName = Json.Str(req, "commandName"),
+                            Args = Json.Str(req, "args") ?? "",
+                        }).ConfigureAwait(false);
+                        return null;
+                    };
+                    var d = Native.ToUtf8(decl.ToString(Formatting.None));
+                    var ud = Callbacks.Pin(new Callbacks.RequestSink((requestKind, request) => adapter(request), false));
+                    try { Register(Native.copilot_session_config_add_command(cfg, d, Callbacks.Request, ud, Callbacks.FreeUserData, out err), err, ud); }
+                    finally { Native.FreeUtf8(d); }
+                }
                 if (OnEvent != null)
                 {
                     var ud = Callbacks.Pin(new Callbacks.EventSink { Handler = OnEvent });
@@ -118,7 +280,7 @@ namespace GitHub.Copilot
         {
             IntPtr err;
             var k = Native.ToUtf8(kind);
-            var ud = Callbacks.Pin(handler);
+            var ud = Callbacks.Pin(new Callbacks.RequestSink((requestKind, request) => handler(request), false));
             try
             {
                 var status = hook
@@ -180,10 +342,21 @@ namespace GitHub.Copilot
 
         public string SessionId { get; private set; }
 
+        /// <summary>The session's workspace directory, when the CLI reported one.</summary>
+        public string WorkspacePath { get; private set; }
+
+        /// <summary>What the session supports, as the create/resume reply said, e.g.
+        /// <c>{"ui": {"elicitation": true}}</c>; empty when it said nothing.</summary>
+        public JObject Capabilities { get; private set; }
+
         internal CopilotSession(IntPtr session)
         {
             _handle = new SessionHandle(session);
             SessionId = Native.FromUtf8(Native.copilot_session_id(session));
+            var info = Native.FromUtf8(Native.copilot_session_info_json(session));
+            var o = info == null ? new JObject() : Native.ParseJson(info) as JObject ?? new JObject();
+            WorkspacePath = Json.Str(o, "workspacePath");
+            Capabilities = o["capabilities"] as JObject ?? new JObject();
             LiveHandles.Add(_handle);
         }
 

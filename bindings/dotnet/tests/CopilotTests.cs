@@ -94,6 +94,321 @@ namespace GitHub.Copilot.Tests
         }
 
         [Test]
+        public void NoResultPermissionDecisionLeavesTheRequestPending()
+        {
+            using (var env = new TestEnv("weather_tool.yaml"))
+            using (var client = env.Client())
+            {
+                int calls = 0;
+                var asked = new TaskCompletionSource<string>();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    Tools = new[] { Weather(c => "18C and sunny", () => Interlocked.Increment(ref calls)) },
+                    OnPermissionRequest = r => { asked.TrySetResult(r.RequestId); return Task.FromResult(PermissionDecision.NoResult()); },
+                })).Result;
+                var turn = session.SendAndWaitAsync(Paris, Turn);
+                Assert.IsTrue(asked.Task.Wait(TimeSpan.FromSeconds(20)), "the permission handler ran");
+                // The wrapper sent nothing, so the request is still pending and this answer is the one
+                // that counts (had "user-not-available" gone out, the CLI would refuse it and deny the tool).
+                var answer = session.CallAsync("session.permissions.handlePendingPermissionRequest", new JObject
+                {
+                    ["requestId"] = asked.Task.Result,
+                    ["result"] = new JObject { ["kind"] = "approve-once" },
+                }, default(CancellationToken), Turn).Result;
+                Assert.AreEqual(true, (bool)answer["success"], answer.ToString());
+                Assert.AreEqual("It is 18C and sunny in Paris.", turn.Result.Content);
+                Assert.AreEqual(1, calls);
+            }
+        }
+
+        [Test]
+        public void LifecycleHandlerSeesTheSessionCreated()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var created = new List<string>();
+                var seen = new SemaphoreSlim(0);
+                var muted = new List<string>();
+                var registration = client.OnLifecycle(e =>
+                {
+                    if (e is SessionCreatedEvent) { lock (created) created.Add(e.SessionId); seen.Release(); }
+                });
+                var stopped = client.OnLifecycle(e => { lock (muted) muted.Add(e.Type); });
+                stopped.Dispose();
+                var session = client.CreateSessionAsync(env.Config()).Result;
+                var deadline = DateTime.UtcNow.AddSeconds(15);
+                while (true)
+                {
+                    lock (created) if (created.Contains(session.SessionId)) break;
+                    Assert.IsTrue(seen.Wait(deadline - DateTime.UtcNow), "no session.created for " + session.SessionId);
+                }
+                registration.Dispose();
+                lock (muted) Assert.IsEmpty(muted, "a disposed handler was called");
+            }
+        }
+
+        [Test]
+        public void ElicitationCallReachesTheSessionsOwnHandler()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var seen = new List<ElicitationContext>();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    OnElicitationRequest = ctx =>
+                    {
+                        int n;
+                        lock (seen) { seen.Add(ctx); n = seen.Count; }
+                        if (n == 2) throw new InvalidOperationException("the dialog broke");
+                        return Task.FromResult(ElicitationResult.Accept(new JObject { ["name"] = "Mona" }));
+                    },
+                })).Result;
+                Assert.AreEqual(true, (bool?)session.Capabilities.SelectToken("ui.elicitation"), session.Capabilities.ToString());
+                var dialog = new JObject
+                {
+                    ["message"] = "What is your name?",
+                    ["requestedSchema"] = JObject.Parse("{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}}, \"required\": [\"name\"]}"),
+                };
+                var limit = TimeSpan.FromSeconds(20);
+                var accepted = session.CallAsync("session.ui.elicitation", dialog, default(CancellationToken), limit).Result;
+                Assert.AreEqual("accept", (string)accepted["action"], accepted.ToString());
+                Assert.AreEqual("Mona", (string)accepted["content"]["name"]);
+                // A handler that throws answers "cancel".
+                var cancelled = session.CallAsync("session.ui.elicitation", dialog, default(CancellationToken), limit).Result;
+                Assert.AreEqual("cancel", (string)cancelled["action"], cancelled.ToString());
+                lock (seen)
+                {
+                    Assert.AreEqual(2, seen.Count);
+                    Assert.AreEqual("What is your name?", seen[0].Message);
+                    Assert.AreEqual("string", (string)seen[0].RequestedSchema["properties"]["name"]["type"]);
+                    Assert.AreEqual(session.SessionId, seen[0].SessionId);
+                    Assert.IsNotEmpty(seen[0].RequestId);
+                }
+            }
+        }
+
+        [Test]
+        public void SessionWithACommandCreatesAndRunsIt()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var ran = new List<CommandContext>();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    Commands = new[]
+                    {
+                        new CommandDefinition
+                        {
+                            Name = "deploy",
+                            Description = "Deploy the app",
+                            Handler = ctx => { lock (ran) ran.Add(ctx); return Task.FromResult(true); },
+                        },
+                        new CommandDefinition
+                        {
+                            Name = "rollback",
+                            Handler = ctx => { throw new InvalidOperationException("nothing to roll back"); },
+                        },
+                    },
+                })).Result;
+                Assert.IsNotEmpty(session.SessionId);
+                // session.commands.execute runs the command synchronously: the reply comes once
+                // the handler answered (session.commands.handlePendingCommand).
+                var limit = TimeSpan.FromSeconds(20);
+                var done = session.CallAsync("session.commands.execute", new JObject { ["commandName"] = "deploy", ["args"] = "production" }, default(CancellationToken), limit).Result;
+                Assert.IsNull(done["error"], done.ToString());
+                lock (ran)
+                {
+                    Assert.AreEqual(1, ran.Count);
+                    Assert.AreEqual("deploy", ran[0].CommandName);
+                    Assert.AreEqual("production", ran[0].Args);
+                    Assert.AreEqual("/deploy production", ran[0].Command);
+                    Assert.AreEqual(session.SessionId, ran[0].SessionId);
+                }
+                var failed = session.CallAsync("session.commands.execute", new JObject { ["commandName"] = "rollback", ["args"] = "" }, default(CancellationToken), limit).Result;
+                StringAssert.Contains("nothing to roll back", (string)failed["error"], failed.ToString());
+            }
+        }
+
+        [Test]
+        public void ExitPlanModeHandlerApprovesThePlan()
+        {
+            using (var env = new TestEnv("exit_plan_mode.yaml"))
+            using (var client = env.Client())
+            {
+                var seen = new List<ExitPlanModeRequest>();
+                var completed = new List<SessionEvent>();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    OnPermissionRequest = PermissionHandler.ApproveAll,
+                    OnExitPlanModeRequest = r =>
+                    {
+                        lock (seen) seen.Add(r);
+                        return Task.FromResult(new ExitPlanModeResult { SelectedAction = "interactive", Feedback = "Looks good" });
+                    },
+                    OnEvent = e => { if (e.Type == "exit_plan_mode.completed") lock (completed) completed.Add(e); },
+                })).Result;
+                session.CallAsync("session.mode.set", new JObject { ["mode"] = "plan" }, default(CancellationToken), Turn).Wait();
+                var answer = session.SendAndWaitAsync("Create a brief implementation plan for adding a greeting.txt file, then request approval with exit_plan_mode.", Turn).Result;
+                Assert.AreEqual("Plan approved; I will wait for the next instruction before making changes.", answer.Content);
+                lock (seen)
+                {
+                    Assert.AreEqual(1, seen.Count);
+                    Assert.AreEqual(session.SessionId, seen[0].SessionId);
+                    Assert.AreEqual("Greeting file implementation plan", seen[0].Summary);
+                    CollectionAssert.AreEqual(new[] { "autopilot", "interactive", "exit_only" }, seen[0].Actions);
+                    Assert.AreEqual("interactive", seen[0].RecommendedAction);
+                }
+                lock (completed)
+                {
+                    Assert.AreEqual(1, completed.Count);
+                    Assert.AreEqual(true, (bool)completed[0].Data["approved"], completed[0].Raw);
+                    Assert.AreEqual("interactive", (string)completed[0].Data["selectedAction"]);
+                    Assert.AreEqual("Looks good", (string)completed[0].Data["feedback"]);
+                }
+            }
+        }
+
+        [Test]
+        public void SystemMessageSectionTransformSeesTheSectionText()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var seen = new Dictionary<string, string>();
+                Func<string, Func<string, Task<string>>> record = id => text =>
+                {
+                    lock (seen) seen[id] = text;
+                    return Task.FromResult(text + "\nAnswer in one sentence.");
+                };
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    SystemMessageSections = new Dictionary<string, SectionOverride>
+                    {
+                        [SystemMessageSection.Tone] = new SectionOverride { Transform = record(SystemMessageSection.Tone) },
+                        [SystemMessageSection.Safety] = new SectionOverride { Transform = t => { throw new InvalidOperationException("broken"); } },
+                        [SystemMessageSection.Guidelines] = new SectionOverride { Action = "append", Content = "Be kind." },
+                    },
+                })).Result;
+                Assert.AreEqual("The capital of France is Paris.", session.SendAndWaitAsync("What is the capital of France?", Turn).Result.Content);
+                lock (seen)
+                {
+                    CollectionAssert.AreEquivalent(new[] { SystemMessageSection.Tone }, seen.Keys);
+                    Assert.IsNotEmpty(seen[SystemMessageSection.Tone].Trim(), "the tone section's text");
+                }
+            }
+        }
+
+        [Test]
+        public void SessionFsProviderKeepsTheSessionsState()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client(o => o.SessionFs = new SessionFsConfig
+            {
+                InitialCwd = "/",
+                SessionStatePath = "/session-state",
+                Conventions = SessionFsConventions.Posix,
+            }))
+            {
+                // Without a provider, a client with SessionFs cannot create sessions.
+                var refused = Assert.Throws<AggregateException>(() => client.CreateSessionAsync(env.Config()).Wait());
+                Assert.AreEqual(CopilotStatus.InvalidArgument, ((CopilotException)refused.InnerException).Status);
+
+                MemFs fs = null;
+                var cfg = env.Config(new SessionConfig
+                {
+                    OnPermissionRequest = PermissionHandler.ApproveAll,
+                    CreateSessionFsProvider = sid => fs = new MemFs(sid),
+                });
+                // The CLI looks the working directory up through the provider too.
+                cfg.WorkingDirectory = "/";
+                var session = client.CreateSessionAsync(cfg).Result;
+                Assert.IsNotNull(fs, "the factory ran");
+                Assert.AreEqual(session.SessionId, fs.SessionId);
+                Assert.AreEqual("The capital of France is Paris.", session.SendAndWaitAsync("What is the capital of France?", Turn).Result.Content);
+                session.DisposeAsync().Wait();
+                var log = fs.Read("/session-state/events.jsonl");
+                Assert.IsNotNull(log, "events.jsonl was written through the provider; operations: " + string.Join(", ", fs.Ops));
+                StringAssert.Contains("The capital of France is Paris.", log);
+                // Appends were applied whole and in order: every line is one event, the first session.start.
+                var lines = log.Split(new[] { '\n' }, StringSplitOptions.RemoveEmptyEntries);
+                Assert.AreEqual("session.start", (string)JObject.Parse(lines[0])["type"]);
+                foreach (var line in lines) Assert.IsNotNull(JObject.Parse(line)["type"], line);
+                lock (fs.Ops) Assert.IsTrue(fs.Ops.Exists(op => op.StartsWith("appendFile ") || op.StartsWith("writeFile ")), string.Join(", ", fs.Ops));
+            }
+        }
+
+        [Test]
+        public void AutoModeSwitchHandlerAnswersARateLimit()
+        {
+            using (var env = new TestEnv("auto_mode_switch.yaml"))
+            using (var client = env.Client())
+            {
+                var seen = new List<AutoModeSwitchRequest>();
+                var events = new List<SessionEvent>();
+                var idle = new TaskCompletionSource<bool>();
+                var session = client.CreateSessionAsync(env.CopilotApiConfig(new SessionConfig
+                {
+                    OnPermissionRequest = PermissionHandler.ApproveAll,
+                    OnAutoModeSwitchRequest = r => { lock (seen) seen.Add(r); return Task.FromResult(AutoModeSwitchResponse.Yes); },
+                    OnEvent = e =>
+                    {
+                        bool switched;
+                        lock (events) { events.Add(e); switched = events.Exists(x => x.Type == "auto_mode_switch.completed"); }
+                        if (e.Type == "session.idle" && switched) idle.TrySetResult(true);
+                    },
+                })).Result;
+                // The rate limit ends the turn with session.error (so SendAndWaitAsync would throw);
+                // the CLI then asks whether to switch, switches the session's model, and goes idle.
+                session.SendAsync("Say that auto mode took over after the rate limit.").Wait();
+                Assert.IsTrue(idle.Task.Wait(TimeSpan.FromSeconds(20)), "idle after the switch");
+                lock (seen)
+                {
+                    Assert.AreEqual(1, seen.Count);
+                    Assert.AreEqual(session.SessionId, seen[0].SessionId);
+                    Assert.AreEqual("user_weekly_rate_limited", seen[0].ErrorCode);
+                    Assert.AreEqual(1.0, seen[0].RetryAfterSeconds);
+                }
+                lock (events)
+                {
+                    var types = string.Join(", ", events.ConvertAll(e => e.Type));
+                    var completed = events.Find(e => e.Type == "auto_mode_switch.completed");
+                    Assert.IsNotNull(completed, types);
+                    Assert.AreEqual("yes", (string)completed.Data["response"]);
+                    var change = events.Find(e => e.Type == "session.model_change");
+                    Assert.IsNotNull(change, "the session switched models: " + types);
+                    Assert.AreEqual("rate_limit_auto_switch", (string)change.Data["cause"], change.Raw);
+                }
+            }
+        }
+
+        [Test]
+        public void SessionWithAnMcpAuthHandlerCreatesAndResumes()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                // The handler makes the session register interest in mcp.oauth_required after
+                // create and resume; no MCP server here asks for OAuth, so it is never called.
+                int asked = 0;
+                Func<SessionConfig> config = () => env.Config(new SessionConfig
+                {
+                    OnMcpAuthRequest = ctx => { Interlocked.Increment(ref asked); return Task.FromResult(McpAuthResult.Cancel()); },
+                });
+                var session = client.CreateSessionAsync(config()).Result;
+                Assert.AreEqual("The capital of France is Paris.", session.SendAndWaitAsync("What is the capital of France?", Turn).Result.Content);
+                var id = session.SessionId;
+                session.DisposeAsync().Wait();
+                var resumed = client.ResumeSessionAsync(id, config()).Result;
+                Assert.AreEqual(id, resumed.SessionId);
+                Assert.AreEqual("The capital of Italy is Rome.", resumed.SendAndWaitAsync("And the capital of Italy?", Turn).Result.Content);
+                Assert.AreEqual(0, asked);
+            }
+        }
+
+        [Test]
         public void HooksSeeToolUse()
         {
             using (var env = new TestEnv("weather_tool.yaml"))
