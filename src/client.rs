@@ -152,7 +152,7 @@ pub(crate) struct Router {
 
 impl Router {
     /// Records a state and tells the host's state handlers when it changed.
-    pub fn set_state(&self, state: ClientState, reason: Option<String>) {
+    pub fn set_state(self: &Arc<Self>, state: ClientState, reason: Option<String>) {
         {
             let mut st = self.state.lock();
             if *st == state {
@@ -160,11 +160,17 @@ impl Router {
             }
             *st = state;
         }
-        let handlers = self.state_handlers.lock().clone();
-        if handlers.is_empty() {
+        if self.state_handlers.lock().is_empty() {
             return;
         }
+        // The handlers are read when the job runs: a queued job then holds no
+        // host data, and calls nothing once the client is freed.
+        let router = Arc::downgrade(self);
         self.dispatcher.dispatch_now(Box::new(move || {
+            let Some(router) = router.upgrade() else {
+                return;
+            };
+            let handlers = router.state_handlers.lock().clone();
             for h in &handlers {
                 h(state, reason.as_deref());
             }
@@ -192,19 +198,32 @@ impl ClientInner {
     }
 }
 
-impl Drop for ClientInner {
-    fn drop(&mut self) {
+impl ClientInner {
+    /// Ends the client now, whoever else still holds it (a background
+    /// session destroy, a restart, a call on another thread): sessions
+    /// closed, host handlers released on this thread, the CLI killed, no
+    /// restart. Idempotent. A C handle's free calls it, so host data never
+    /// goes with a last reference dropped on a runtime worker (Mono hangs at
+    /// exit on a managed call from a thread it has not seen).
+    pub(crate) fn shut_down(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
         // Queued callbacks see their session closed and do not run.
         for (_, s) in self.router.sessions.lock().drain() {
             s.close();
         }
-        // Host state handlers go now, on the freeing thread, not with the last
-        // reader task on a runtime worker.
-        self.router.state_handlers.lock().clear();
-        self.router.lifecycle_handlers.lock().clear();
+        // Queued client callbacks read these lists when they run: emptied
+        // here, none runs after this returns.
+        drop(std::mem::take(&mut *self.router.state_handlers.lock()));
+        drop(std::mem::take(&mut *self.router.lifecycle_handlers.lock()));
         if let Some(conn) = self.conn.lock().take() {
             conn.kill(Error::invalid_state("the client was freed"));
         }
+    }
+}
+
+impl Drop for ClientInner {
+    fn drop(&mut self) {
+        self.shut_down();
     }
 }
 
@@ -947,8 +966,7 @@ async fn route_inbound(
             router.dispatcher.dispatch_many(Box::new(job), count).await;
         }
         Inbound::Notification { method, params } if method == "session.lifecycle" => {
-            let handlers = router.lifecycle_handlers.lock().clone();
-            if handlers.is_empty() {
+            if router.lifecycle_handlers.lock().is_empty() {
                 return;
             }
             #[derive(Deserialize)]
@@ -961,9 +979,13 @@ async fn route_inbound(
                 .and_then(|h| h.kind)
                 .map(|k| k.into_owned())
                 .unwrap_or_default();
+            // Handlers read when the job runs, as for state changes.
+            let weak = Arc::downgrade(router);
             router
                 .dispatcher
                 .dispatch(Box::new(move || {
+                    let Some(router) = weak.upgrade() else { return };
+                    let handlers = router.lifecycle_handlers.lock().clone();
                     for h in &handlers {
                         h(&kind, params.get());
                     }

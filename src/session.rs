@@ -340,19 +340,22 @@ impl Session {
         &self.info
     }
 
-    fn connection(&self) -> Result<(Arc<ClientInner>, Arc<Connection>)> {
+    fn client(&self) -> Result<Arc<ClientInner>> {
         if self.shared.is_closed() {
             return Err(Error::invalid_state(format!(
                 "session {} was destroyed",
                 self.id()
             )));
         }
-        let client = self
-            .client
+        self.client
             .upgrade()
-            .ok_or_else(|| Error::invalid_state("the client of this session was freed"))?;
-        let conn = client.connection()?;
-        Ok((client, conn))
+            .ok_or_else(|| Error::invalid_state("the client of this session was freed"))
+    }
+
+    /// The connection for a call. The client itself is not kept across the
+    /// call: its free must still kill the CLI and fail the call at once.
+    fn connection(&self) -> Result<Arc<Connection>> {
+        self.client()?.connection()
     }
 
     /// Calls any session-scoped method; `sessionId` is added to `params`.
@@ -369,7 +372,7 @@ impl Session {
         params: Value,
         timeout: Option<Duration>,
     ) -> Result<Value> {
-        let (_client, conn) = self.connection()?;
+        let conn = self.connection()?;
         let params = self.with_session_id(params)?;
         conn.request_within(method, &params, timeout).await
     }
@@ -414,13 +417,15 @@ impl Session {
         opts: WaitOptions,
     ) -> Result<Option<Arc<SessionEvent<'static>>>> {
         let timeout = opts.timeout;
-        let (client, conn) = self.connection()?;
+        let client = self.client()?;
         if client.dispatcher.is_current_thread() {
             return Err(Error::new(
                 ErrorKind::WrongThread,
                 "send_and_wait cannot wait on the callback thread that delivers the events it waits for; use send",
             ));
         }
+        let conn = client.connection()?;
+        drop(client);
         let (tx, mut rx) = mpsc::unbounded_channel::<TurnSignal>();
         // Any event is activity for the stall guard: recorded with one atomic
         // store, so a flood of deltas costs no task wake-ups.
@@ -561,7 +566,7 @@ impl Session {
             return Ok(());
         }
         let result = match self.connection() {
-            Ok((_client, conn)) => conn
+            Ok(conn) => conn
                 .request_value(
                     "session.destroy",
                     &serde_json::json!({"sessionId": self.id()}),
@@ -610,17 +615,19 @@ impl Session {
             .pending_destroys
             .lock()
             .insert(self.id().to_string(), done_rx);
-        // The task keeps only the id, not the session's handlers.
-        let weak = self.client.clone();
+        // The task keeps only the id, not the session's handlers, and not the
+        // client across the wait: were it the last reference then, the client
+        // and its host handlers would be released on a runtime worker.
+        let target = (client.connection().ok(), client.router.clone());
+        drop(client);
         let id = self.id().to_string();
         runtime.spawn(async move {
-            if let Some(client) = weak.upgrade() {
-                if let Ok(conn) = client.connection() {
-                    let params = serde_json::json!({"sessionId": id});
-                    let _ = conn.request_value("session.destroy", &params).await;
-                }
-                client.router.pending_destroys.lock().remove(&id);
+            let (conn, router) = target;
+            if let Some(conn) = conn {
+                let params = serde_json::json!({"sessionId": id});
+                let _ = conn.request_value("session.destroy", &params).await;
             }
+            router.pending_destroys.lock().remove(&id);
             let _ = done_tx.send(true);
         });
     }

@@ -90,3 +90,80 @@ fn user_data_of_a_freed_live_session_is_released_on_the_freeing_thread() {
         "user_data_free ran once, on {freed_on:?}; expected {this:?}"
     );
 }
+
+/// The threads the client-level handlers' `user_data_free`s ran on.
+static CLIENT_DATA_FREED_ON: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn on_lifecycle(_: *mut c_void, _: *const c_char, _: *const c_char) {}
+unsafe extern "C" fn on_state(_: *mut c_void, _: copilot_client_state, _: *const c_char) {}
+
+unsafe extern "C" fn record_client_data_free(_: *mut c_void) {
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("unnamed")
+        .to_string();
+    CLIENT_DATA_FREED_ON.lock().unwrap().push(name);
+}
+
+/// A host that exits without cleaning up frees a live session and then its
+/// client (the .NET wrapper does this at ProcessExit). The session's destroy
+/// is still in flight in the background; the client must still end at once,
+/// releasing its handlers' data on the freeing thread before the free returns.
+#[test]
+fn client_freed_during_a_background_destroy_releases_its_handlers_at_once() {
+    let env = TestEnv::new(&["chat.yaml"]);
+    let options = CString::new(env.client_options().to_string()).unwrap();
+    let fields = CString::new(env.session_fields(serde_json::json!({})).to_string()).unwrap();
+    unsafe {
+        let mut client: *mut copilot_client = ptr::null_mut();
+        ok(copilot_client_new(
+            options.as_ptr(),
+            &mut client,
+            ptr::null_mut(),
+        ));
+        ok(copilot_client_on_lifecycle(
+            client,
+            Some(on_lifecycle),
+            ptr::null_mut(),
+            Some(record_client_data_free),
+            ptr::null_mut(),
+        ));
+        ok(copilot_client_on_state_change(
+            client,
+            Some(on_state),
+            ptr::null_mut(),
+            Some(record_client_data_free),
+            ptr::null_mut(),
+        ));
+        let mut config: *mut copilot_session_config = ptr::null_mut();
+        ok(copilot_session_config_new(
+            fields.as_ptr(),
+            &mut config,
+            ptr::null_mut(),
+        ));
+        ok(copilot_session_config_approve_all(config, ptr::null_mut()));
+        let mut session: *mut copilot_session = ptr::null_mut();
+        ok(copilot_client_create_session(
+            client,
+            config,
+            &mut session,
+            ptr::null_mut(),
+        ));
+        copilot_session_config_free(config);
+        // The destroy goes out in the background; give it time to be in
+        // flight (the CLI answers it in a few milliseconds).
+        copilot_session_free(session);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        copilot_client_free(client);
+    }
+    let this = std::thread::current()
+        .name()
+        .unwrap_or("unnamed")
+        .to_string();
+    let freed_on = CLIENT_DATA_FREED_ON.lock().unwrap().clone();
+    assert_eq!(
+        freed_on,
+        vec![this.clone(), this],
+        "both user_data_frees ran before copilot_client_free returned, on its thread"
+    );
+}

@@ -37,6 +37,15 @@ pub struct copilot_client {
     pub(crate) runtime: Arc<RuntimeOwner>,
 }
 
+impl Drop for copilot_client {
+    fn drop(&mut self) {
+        // Whatever else holds the client (a background destroy, a restart),
+        // it ends here: the CLI is killed and the host's handlers released
+        // on the freeing thread.
+        self.client.inner.shut_down();
+    }
+}
+
 impl copilot_client {
     /// Blocks the calling thread on `fut`. On the callback thread this lets
     /// events queue past the backpressure limit so the awaited reply is read.

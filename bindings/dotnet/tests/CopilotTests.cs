@@ -550,9 +550,14 @@ namespace GitHub.Copilot.Tests
                 };
                 psi.EnvironmentVariables["COPILOT_CLI_PATH"] = TestEnv.CliPath;
                 var p = Process.Start(psi);
-                var output = p.StandardOutput.ReadToEnd();
-                Assert.IsTrue(p.WaitForExit(30000), "mono exited with live handles");
-                StringAssert.Contains("session live", output);
+                // Read in the background: a probe that hangs must fail the test, not hang it.
+                var output = p.StandardOutput.ReadToEndAsync();
+                if (!p.WaitForExit(30000))
+                {
+                    p.Kill();
+                    Assert.Fail("mono did not exit with live handles");
+                }
+                StringAssert.Contains("session live", output.Result);
                 Assert.AreEqual(0, p.ExitCode);
             }
         }
