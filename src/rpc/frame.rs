@@ -320,6 +320,24 @@ pub fn encode_frame(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A reader for tests that hands out its input `.1` bytes per read.
+#[cfg(test)]
+pub(crate) struct Trickle<'a>(pub &'a [u8], pub usize);
+
+#[cfg(test)]
+impl AsyncRead for Trickle<'_> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let n = self.1.min(self.0.len()).min(buf.remaining());
+        buf.put_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,22 +388,6 @@ mod tests {
             .as_ref()
             .unwrap_err()
             .contains("header block longer"));
-    }
-
-    /// Hands out its input a few bytes per read.
-    struct Trickle<'a>(&'a [u8], usize);
-
-    impl AsyncRead for Trickle<'_> {
-        fn poll_read(
-            mut self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-            buf: &mut tokio::io::ReadBuf<'_>,
-        ) -> std::task::Poll<std::io::Result<()>> {
-            let n = self.1.min(self.0.len()).min(buf.remaining());
-            buf.put_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            std::task::Poll::Ready(Ok(()))
-        }
     }
 
     #[tokio::test]

@@ -649,6 +649,76 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rpc::frame::Trickle;
+
+    /// Whatever the read sizes, messages reach the handler in wire order: a
+    /// request never overtakes the events before it, events in an unusual
+    /// layout keep their place, and the events before a broken frame are
+    /// still delivered.
+    #[tokio::test]
+    async fn messages_keep_wire_order_across_any_read_sizes() {
+        let event = |n: usize| {
+            format!(
+                r#"{{"jsonrpc":"2.0","method":"session.event","params":{{"sessionId":"s1","event":{{"type":"e","n":{n}}}}}}}"#
+            )
+        };
+        let mut wire = Vec::new();
+        let mut expected = Vec::new();
+        for i in 0..40 {
+            let body = match i % 7 {
+                3 => {
+                    expected.push(format!("request {i}"));
+                    format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"hooks.invoke","params":{{}}}}"#)
+                }
+                5 => {
+                    expected.push(format!("event {i}"));
+                    format!(
+                        r#"{{"params":{{"event":{{"n":{i},"type":"e"}},"sessionId":"s1"}},"method":"session.event","jsonrpc":"2.0"}}"#
+                    )
+                }
+                6 => {
+                    expected.push("notification".into());
+                    r#"{"jsonrpc":"2.0","method":"session.lifecycle","params":{}}"#.into()
+                }
+                _ => {
+                    expected.push(format!("event {i}"));
+                    event(i)
+                }
+            };
+            wire.extend_from_slice(&super::encode_frame(body.as_bytes()));
+        }
+        wire.extend_from_slice(b"Content-Length: x\r\n\r\n");
+        for step in [1, 7, 100, 1 << 20] {
+            let peer = RpcPeer::new(Box::new(tokio::io::sink()));
+            let mut seen = Vec::new();
+            let why = read_loop(Trickle(&wire, step), peer, 1 << 20, |inbound| {
+                match inbound {
+                    Inbound::Events(mut events) => {
+                        let (frames, buf) = events.parts_mut();
+                        for f in frames {
+                            let ev = crate::events::SessionEvent::parse(
+                                "s1",
+                                &mut buf[f.body.clone()],
+                                f.session_id.clone(),
+                            )
+                            .expect("valid event");
+                            let n: serde_json::Value = serde_json::from_str(ev.json()).unwrap();
+                            seen.push(format!("event {}", n["n"]));
+                        }
+                    }
+                    Inbound::Request { id, .. } => seen.push(format!("request {}", id.get())),
+                    Inbound::Notification { .. } => seen.push("notification".into()),
+                }
+                async {}
+            })
+            .await;
+            assert_eq!(seen, expected, "read size {step}");
+            assert!(
+                matches!(why, FrameError::Protocol(_)),
+                "read size {step}: {why}"
+            );
+        }
+    }
 
     /// Every layout of a `session.event` arrives as the same kind of frame.
     #[test]
