@@ -206,11 +206,12 @@ const EVENT_KEY: &[u8] = br#"","event":"#;
 
 /// The range of the session id in a frame that starts like a `session.event`
 /// notification, found without parsing; `None` sends the frame down the
-/// general path (which also handles any other key order or escapes).
+/// general path (which also handles any other key order or escapes). The id
+/// is not checked to be UTF-8 here but where it is looked up, once.
 pub(crate) fn event_frame_session(frame: &[u8]) -> Option<std::ops::Range<usize>> {
     let rest = frame.strip_prefix(EVENT_FRAME_PREFIX)?;
     let len = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
-    if rest[len] != b'"' || std::str::from_utf8(&rest[..len]).is_err() {
+    if rest[len] != b'"' {
         return None;
     }
     let start = EVENT_FRAME_PREFIX.len();

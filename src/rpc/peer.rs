@@ -58,7 +58,8 @@ impl EventFrames {
         (&self.frames, &mut self.buf)
     }
 
-    /// The session id of a frame (UTF-8: `event_frame_session` checked it).
+    /// The session id of a frame; one that is not UTF-8 reads as "", which
+    /// names no session, so its event is dropped.
     pub fn session_id(&self, frame: &EventFrame) -> &str {
         let id = &self.buf[frame.body.clone()][frame.session_id.clone()];
         std::str::from_utf8(id).unwrap_or_default()
@@ -86,6 +87,17 @@ pub enum Inbound {
         method: String,
         params: Box<RawValue>,
     },
+}
+
+impl Inbound {
+    /// The event frames collected so far (emptying `frames`), with the
+    /// buffer they were read into.
+    fn events(buf: PooledBuffer, frames: &mut Vec<EventFrame>) -> Inbound {
+        Inbound::Events(EventFrames {
+            buf,
+            frames: std::mem::take(frames),
+        })
+    }
 }
 
 /// Our side of one JSON-RPC connection: writes frames, matches replies to requests.
@@ -611,11 +623,7 @@ where
                     // What came before the bad frame is still delivered.
                     if !events.is_empty() {
                         let buf = reader.take_parsed();
-                        on_inbound(Inbound::Events(EventFrames {
-                            buf,
-                            frames: std::mem::take(&mut events),
-                        }))
-                        .await;
+                        on_inbound(Inbound::events(buf, &mut events)).await;
                     }
                     return e;
                 }
@@ -631,8 +639,7 @@ where
             if !events.is_empty() {
                 let buf = reader.take_parsed_before(body.start);
                 body = 0..body.len();
-                let frames = std::mem::take(&mut events);
-                on_inbound(Inbound::Events(EventFrames { buf, frames })).await;
+                on_inbound(Inbound::events(buf, &mut events)).await;
             }
             if let Some(inbound) = peer.route(&reader.buffer()[body]) {
                 on_inbound(inbound).await;
@@ -640,8 +647,7 @@ where
         }
         if !events.is_empty() {
             let buf = reader.take_parsed();
-            let frames = std::mem::take(&mut events);
-            on_inbound(Inbound::Events(EventFrames { buf, frames })).await;
+            on_inbound(Inbound::events(buf, &mut events)).await;
         }
     }
 }
@@ -718,6 +724,29 @@ mod tests {
                 "read size {step}: {why}"
             );
         }
+    }
+
+    /// A session id that is not UTF-8 names no session: its event is dropped
+    /// where sessions are looked up, not mistaken for another one.
+    #[tokio::test]
+    async fn an_id_that_is_not_utf8_names_no_session() {
+        let body = b"{\"jsonrpc\":\"2.0\",\"method\":\"session.event\",\"params\":{\"sessionId\":\"s\xff\",\"event\":{\"type\":\"e\"}}}";
+        let wire = super::encode_frame(body);
+        let peer = RpcPeer::new(Box::new(tokio::io::sink()));
+        let mut ids = Vec::new();
+        read_loop(&wire[..], peer, 1 << 20, |inbound| {
+            if let Inbound::Events(events) = inbound {
+                ids.extend(
+                    events
+                        .frames()
+                        .iter()
+                        .map(|f| events.session_id(f).to_string()),
+                );
+            }
+            async {}
+        })
+        .await;
+        assert_eq!(ids, vec![String::new()]);
     }
 
     /// Every layout of a `session.event` arrives as the same kind of frame.
