@@ -357,7 +357,16 @@ uint32_t copilot_abi_version(void);
  *   multi-tenant hosts: every session must name its `availableTools`; the environment context
  *   leaves the system message; telemetry, skills, memory, file hooks, host git operations, the
  *   session store, custom instructions and plugins default to off; no system keychain; needs
- *   baseDirectory, sessionFs or cliUrl)}`.
+ *   baseDirectory, sessionFs or cliUrl), "requestTimeoutMs": int (default 300000: the limit, in
+ *   ms, of every request with no limit of its own, such as `copilot_session_send` and
+ *   `copilot_client_call`, counting both writing it and waiting for its reply; 0: none),
+ *   "maxEventQueueBytes": int (default 33554432: bytes of events and requests waiting for the
+ *   host's callbacks before the library stops reading the CLI; a slow callback holds the CLI
+ *   back and nothing is dropped; one larger message waits for an empty queue),
+ *   "maxOutgoingBytes": int (default 67108864: bytes waiting to be written to the CLI; requests
+ *   wait for room within their limit; answers to the CLI's requests that would exceed it mean
+ *   the CLI stopped reading while it keeps asking, and the connection fails with
+ *   `COPILOT_ERR_DISCONNECTED`)}`.
  *   The CLI is `cliPath`, else `COPILOT_CLI_PATH`, else `copilot` on PATH.
  * - `client_out`: receives the new handle (owned; free with `copilot_client_free`).
  *
@@ -388,7 +397,9 @@ copilot_status copilot_client_start(copilot_client *client, copilot_error **err_
  * milliseconds it is killed. Live session handles stay valid but their
  * calls fail with `COPILOT_ERR_INVALID_STATE`. A stopped client may start again.
  *
- * Blocks up to about `timeout_ms` (+5 s if a kill is needed). Not from a callback:
+ * Blocks up to about `timeout_ms` (+5 s if a kill is needed), counted from
+ * the call, whatever the CLI does (a CLI that reads nothing is killed; a
+ * restart in progress gives way). Not from a callback:
  * there it returns `COPILOT_ERR_WRONG_THREAD`. Stopping a stopped client is OK.
  * Errors: the first failed `session.destroy`, if any (the stop still completes).
  */
@@ -466,11 +477,12 @@ copilot_status copilot_client_ping(copilot_client *client,
  * - `params_json`: a JSON object, or NULL/"" for `{}`.
  * - `result_json_out`: receives the result as JSON text (owned; free with `copilot_string_free`).
  *
- * Blocks for one round trip, as long as the connection lives (see
- * `copilot_client_call_timeout` for a limit). Errors: `COPILOT_ERR_RPC` (code
+ * Blocks for one round trip, at most the client's `requestTimeoutMs` (see
+ * `copilot_client_call_timeout` for another limit). Errors: `COPILOT_ERR_RPC` (code
  * and data via `copilot_error_rpc_code` / `copilot_error_rpc_data`),
  * `COPILOT_ERR_INVALID_JSON`, `COPILOT_ERR_INVALID_STATE` (not started),
- * `COPILOT_ERR_DISCONNECTED`.
+ * `COPILOT_ERR_DISCONNECTED`, `COPILOT_ERR_TIMEOUT` (the message says whether
+ * the request was not written, the CLI not reading, or got no reply).
  */
 copilot_status copilot_client_call(copilot_client *client,
                                    const char *method,
@@ -480,8 +492,10 @@ copilot_status copilot_client_call(copilot_client *client,
 
 /**
  * `copilot_client_call` with a limit: fails with `COPILOT_ERR_TIMEOUT` when
- * no reply came within `timeout_ms` milliseconds (0: no limit). A reply that
- * comes later is dropped; the server may still have acted on the request.
+ * the request was not written and answered within `timeout_ms` milliseconds
+ * (0: the client's `requestTimeoutMs`). A request given up on is still
+ * written whole, never cut; a reply that comes later is dropped; the server
+ * may still have acted on the request.
  *
  * Blocks up to `timeout_ms`. Parameters, ownership and the other errors are
  * those of `copilot_client_call`.
@@ -492,6 +506,22 @@ copilot_status copilot_client_call_timeout(copilot_client *client,
                                            uint32_t timeout_ms,
                                            char **result_json_out,
                                            copilot_error **err_out);
+
+/**
+ * What the library received but could not deliver, as JSON:
+ * `{"droppedMessages": int, "lastDropReason": string|null}`: frames that are
+ * not JSON-RPC, events that are malformed (invalid JSON or UTF-8, nested too
+ * deep) or for a session this client does not know. Counted since the client
+ * was created, across restarts; each drop is also logged.
+ *
+ * - `stats_json_out`: receives the JSON (owned; free with `copilot_string_free`).
+ *
+ * Non-blocking; any thread, callbacks included. Errors:
+ * `COPILOT_ERR_INVALID_ARGUMENT` (NULL client or out-param). No protocol method.
+ */
+copilot_status copilot_client_stats(const copilot_client *client,
+                                    char **stats_json_out,
+                                    copilot_error **err_out);
 
 /**
  * Frees the client: kills its CLI if still running, fails pending calls, and
@@ -875,9 +905,12 @@ const char *copilot_session_info_json(const copilot_session *session);
  *   {"type": "blob", "data": base64, "mimeType": string} | ...], "mode"?: "enqueue"|"immediate", ...}`.
  * - `message_id_out`: NULL, or receives the message id (owned; `copilot_string_free`).
  *
- * Blocks for one round trip. Errors: `COPILOT_ERR_INVALID_JSON`,
+ * Blocks for one round trip, at most the client's `requestTimeoutMs`.
+ * Errors: `COPILOT_ERR_INVALID_JSON`,
  * `COPILOT_ERR_RPC`, `COPILOT_ERR_INVALID_STATE` (destroyed, client stopped or freed),
- * `COPILOT_ERR_DISCONNECTED`.
+ * `COPILOT_ERR_DISCONNECTED`, `COPILOT_ERR_TIMEOUT` (the message says whether
+ * the prompt was not written, the CLI not reading, or got no reply; a
+ * prompt given up on is still written whole, never cut).
  */
 copilot_status copilot_session_send(copilot_session *session,
                                     const char *message_json,
@@ -976,8 +1009,8 @@ copilot_status copilot_session_unsubscribe(copilot_session *session,
  * - `params_json`: a JSON object, or NULL/"" for `{}`.
  * - `result_json_out`: receives the result as JSON (owned; `copilot_string_free`).
  *
- * Blocks for one round trip, as long as the connection lives (see
- * `copilot_session_call_timeout` for a limit). Errors: `COPILOT_ERR_RPC`
+ * Blocks for one round trip, at most the client's `requestTimeoutMs` (see
+ * `copilot_session_call_timeout` for another limit). Errors: `COPILOT_ERR_RPC`
  * (with code and data), `COPILOT_ERR_INVALID_JSON`, and those of send.
  */
 copilot_status copilot_session_call(copilot_session *session,
@@ -988,7 +1021,8 @@ copilot_status copilot_session_call(copilot_session *session,
 
 /**
  * `copilot_session_call` with a limit: fails with `COPILOT_ERR_TIMEOUT` when
- * no reply came within `timeout_ms` milliseconds (0: no limit), for methods
+ * it was not written and answered within `timeout_ms` milliseconds (0: the
+ * client's `requestTimeoutMs`), for methods
  * the CLI may leave unanswered (`session.ui.elicitation` on a session no
  * client has an elicitation handler for). A reply that comes later is
  * dropped; the CLI may still have acted on the request.

@@ -21,7 +21,7 @@ use crate::log::{log, Level};
 use crate::options::{self, ClientOptions, Mode};
 use crate::requests::{HostRequest, RequestHandler};
 use crate::rpc::frame::{FrameError, DEFAULT_MAX_BODY_BYTES};
-use crate::rpc::{codes, read_loop, Inbound, RpcPeer};
+use crate::rpc::{codes, read_loop, Drops, Inbound, RpcPeer};
 use crate::session::{Session, SessionConfig, SessionShared};
 use crate::transport::{stdio, tcp, ChildProcess, Transport};
 
@@ -60,38 +60,33 @@ pub(crate) struct Connection {
     /// Set before we close the connection on purpose, so its end is not a crash.
     intentional: Arc<AtomicBool>,
     pub server_version: String,
+    /// The limit of requests that have none of their own (`requestTimeoutMs`).
+    request_timeout: Option<Duration>,
 }
 
 impl Connection {
+    /// A request within the client's `requestTimeoutMs`.
     pub async fn request_value<P: serde::Serialize + ?Sized>(
         &self,
         method: &str,
         params: &P,
     ) -> Result<Value> {
-        let raw = self.peer.request(method, params).await?;
-        serde_json::from_str(raw.get())
-            .map_err(|e| Error::invalid_json(format!("{method} result: {e}")))
+        self.request_within(method, params, None).await
     }
 
-    /// `request_value`, failing with `Timeout` when no reply came within
-    /// `timeout` (`None`: as long as the connection lives). A reply that
-    /// comes later is dropped.
+    /// `request_value`, failing with `Timeout` when it was not written and
+    /// answered within `timeout` (`None`: the client's `requestTimeoutMs`).
+    /// A reply that comes later is dropped.
     pub async fn request_within<P: serde::Serialize + ?Sized>(
         &self,
         method: &str,
         params: &P,
         timeout: Option<Duration>,
     ) -> Result<Value> {
-        let Some(timeout) = timeout else {
-            return self.request_value(method, params).await;
-        };
-        match tokio::time::timeout(timeout, self.request_value(method, params)).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::timeout(format!(
-                "{method}: no reply within {} ms",
-                timeout.as_millis()
-            ))),
-        }
+        let limit = timeout.or(self.request_timeout);
+        let raw = self.peer.request_within(method, params, limit).await?;
+        serde_json::from_str(raw.get())
+            .map_err(|e| Error::invalid_json(format!("{method} result: {e}")))
     }
 
     /// Fires once the connection is gone, with the reason.
@@ -121,6 +116,22 @@ impl Connection {
     /// Kills the child and stops reading; never blocks.
     fn kill(&self, reason: Error) {
         self.intentional.store(true, Ordering::SeqCst);
+        self.end(reason);
+    }
+
+    /// Ends a connection found broken on our side: as `kill`, but the end
+    /// counts as a crash (state Error, `autoRestart` applies).
+    fn fail(&self, reason: Error) {
+        if let Some(child) = &self.child {
+            // The reader sees the CLI exit and restarts it if asked to.
+            self.peer.fail_all(reason);
+            child.kill();
+        } else {
+            self.end(reason);
+        }
+    }
+
+    fn end(&self, reason: Error) {
         if let Some(child) = &self.child {
             child.kill();
         }
@@ -148,9 +159,17 @@ pub(crate) struct Router {
     pub state: Mutex<ClientState>,
     pub state_handlers: Mutex<Vec<StateHandler>>,
     pub lifecycle_handlers: Mutex<Vec<LifecycleHandler>>,
+    /// Inbound messages that could not be delivered, across connections.
+    pub drops: Arc<Drops>,
 }
 
 impl Router {
+    /// Empties the session table; the caller closes and drops them unlocked.
+    pub fn take_sessions(&self) -> Vec<Arc<SessionShared>> {
+        let mut sessions = self.sessions.lock();
+        sessions.drain().map(|(_, s)| s).collect()
+    }
+
     /// Records a state and tells the host's state handlers when it changed.
     pub fn set_state(self: &Arc<Self>, state: ClientState, reason: Option<String>) {
         {
@@ -207,15 +226,22 @@ impl ClientInner {
     /// exit on a managed call from a thread it has not seen).
     pub(crate) fn shut_down(&self) {
         self.stopped.store(true, Ordering::SeqCst);
+        // Host data (handlers, their user_data_free) is dropped only after
+        // each lock is released: host code may call back into the library.
         // Queued callbacks see their session closed and do not run.
-        for (_, s) in self.router.sessions.lock().drain() {
+        let sessions = self.router.take_sessions();
+        for s in &sessions {
             s.close();
         }
+        drop(sessions);
         // Queued client callbacks read these lists when they run: emptied
         // here, none runs after this returns.
-        drop(std::mem::take(&mut *self.router.state_handlers.lock()));
-        drop(std::mem::take(&mut *self.router.lifecycle_handlers.lock()));
-        if let Some(conn) = self.conn.lock().take() {
+        let state_handlers = std::mem::take(&mut *self.router.state_handlers.lock());
+        drop(state_handlers);
+        let lifecycle_handlers = std::mem::take(&mut *self.router.lifecycle_handlers.lock());
+        drop(lifecycle_handlers);
+        let conn = self.conn.lock().take();
+        if let Some(conn) = conn {
             conn.kill(Error::invalid_state("the client was freed"));
         }
     }
@@ -243,12 +269,13 @@ impl Client {
         {
             crate::log::register_secret(secret);
         }
-        let dispatcher = Dispatcher::start("copilot-callbacks").map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("cannot start callback thread: {e}"),
-            )
-        })?;
+        let dispatcher = Dispatcher::start("copilot-callbacks", options.max_event_queue_bytes)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Internal,
+                    format!("cannot start callback thread: {e}"),
+                )
+            })?;
         Ok(Client {
             inner: Arc::new(ClientInner {
                 options,
@@ -259,6 +286,7 @@ impl Client {
                     state: Mutex::new(ClientState::Disconnected),
                     state_handlers: Mutex::new(Vec::new()),
                     lifecycle_handlers: Mutex::new(Vec::new()),
+                    drops: Arc::default(),
                 }),
                 dispatcher,
                 conn: Mutex::new(None),
@@ -355,8 +383,16 @@ impl Client {
             }
             match self.connect().await {
                 Ok(conn) => {
+                    // A stop that came meanwhile wins over the new CLI.
+                    if self.inner.stopped.load(Ordering::SeqCst) {
+                        conn.kill(Error::invalid_state("the client was stopped"));
+                        return;
+                    }
                     *self.inner.conn.lock() = Some(conn.clone());
                     self.resume_all(&conn).await;
+                    if self.inner.stopped.load(Ordering::SeqCst) {
+                        return;
+                    }
                     router.set_state(ClientState::Connected, None);
                     log!(
                         Level::Info,
@@ -396,6 +432,10 @@ impl Client {
             .cloned()
             .collect();
         for s in sessions.into_iter().filter(|s| !s.is_closed()) {
+            // Each resume is bounded (requestTimeoutMs); a stop ends the round.
+            if self.inner.stopped.load(Ordering::SeqCst) || conn.peer.is_closed() {
+                return;
+            }
             // Valid: the same params opened the session.
             let Ok(params) = s.config.wire_params(&s.id, self.inner.options.mode) else {
                 continue;
@@ -445,7 +485,11 @@ impl Client {
             writer,
             child,
         } = transport;
-        let peer = RpcPeer::new(writer);
+        let peer = RpcPeer::with_limits(
+            writer,
+            opts.max_outgoing_bytes,
+            self.inner.router.drops.clone(),
+        );
         let (closed_tx, _) = watch::channel(None);
         let closed_tx2 = closed_tx.clone();
         let router = self.inner.router.clone();
@@ -506,6 +550,8 @@ impl Client {
             reader: Mutex::new(Some(task)),
             intentional,
             server_version: String::new(),
+            request_timeout: (opts.request_timeout_ms > 0)
+                .then(|| Duration::from_millis(opts.request_timeout_ms)),
         };
         let ready = async {
             let version = handshake(&peer, token.as_deref()).await?;
@@ -522,6 +568,14 @@ impl Client {
                 conn.server_version = version;
                 established.store(true, Ordering::SeqCst);
                 let conn = Arc::new(conn);
+                // A CLI that stops reading our replies while it keeps asking
+                // is killed like a crashed one (autoRestart applies).
+                let weak = Arc::downgrade(&conn);
+                peer.set_fatal_hook(Box::new(move |why| {
+                    if let Some(conn) = weak.upgrade() {
+                        conn.fail(why);
+                    }
+                }));
                 if opts.keep_alive_interval_ms > 0 {
                     tokio::spawn(keep_alive(
                         Arc::downgrade(&conn),
@@ -558,7 +612,9 @@ impl Client {
 
     /// Graceful stop: `session.destroy` for every live session, then
     /// `runtime.shutdown`, close stdin, wait for the CLI to exit, and kill it
-    /// if it has not exited within `timeout`.
+    /// if it has not exited within `timeout`. Returns within about `timeout`
+    /// plus 5 s counted from the call, whatever the CLI does: a restart in
+    /// progress gives way, and a CLI that reads nothing is killed.
     pub async fn stop(&self, timeout: Duration) -> Result<()> {
         if self.is_callback_thread() {
             return Err(Error::new(
@@ -566,45 +622,46 @@ impl Client {
                 "stop cannot wait on the callback thread",
             ));
         }
+        let deadline = Instant::now() + timeout;
+        let remaining = || deadline.saturating_duration_since(Instant::now());
         self.inner.stopped.store(true, Ordering::SeqCst);
-        let _life = self.inner.lifecycle.lock().await;
-        let Some(conn) = self.inner.conn.lock().take() else {
+        // A restart holds the lifecycle lock while it resumes sessions; it
+        // sees `stopped` and gives way, and past the deadline we go on.
+        let _life = tokio::time::timeout(remaining(), self.inner.lifecycle.lock())
+            .await
+            .ok();
+        let conn = self.inner.conn.lock().take();
+        let Some(conn) = conn else {
             self.inner.router.set_state(ClientState::Disconnected, None);
             return Ok(());
         };
-        let deadline = Instant::now() + timeout;
-        let remaining = || deadline.saturating_duration_since(Instant::now());
-        let sessions: Vec<_> = self
-            .inner
-            .router
-            .sessions
-            .lock()
-            .drain()
-            .map(|(_, s)| s)
-            .collect();
+        let sessions = self.inner.router.take_sessions();
         let mut errors = Vec::new();
         if !conn.peer.is_closed() {
             for s in &sessions {
                 let params = json!({"sessionId": &*s.id});
-                let destroy = conn.request_value("session.destroy", &params);
-                match tokio::time::timeout(remaining(), destroy).await {
-                    Ok(Err(e)) => errors.push(e.context(&format!("session.destroy {}", s.id))),
-                    Err(_) => errors.push(Error::timeout("session.destroy timed out")),
-                    Ok(Ok(_)) => {}
+                let destroy =
+                    conn.peer
+                        .request_within("session.destroy", &params, Some(remaining()));
+                if let Err(e) = destroy.await {
+                    errors.push(e.context(&format!("session.destroy {}", s.id)));
                 }
             }
             // Only a runtime we spawned is ours to shut down; an external server lives on.
             if conn.child.is_some() {
                 let params = json!({});
-                let shutdown = conn.request_value("runtime.shutdown", &params);
-                let _ =
-                    tokio::time::timeout(remaining().min(Duration::from_secs(10)), shutdown).await;
+                let limit = remaining().min(Duration::from_secs(10));
+                let _ = conn
+                    .peer
+                    .request_within("runtime.shutdown", &params, Some(limit))
+                    .await;
             }
         }
         for s in &sessions {
             s.close();
         }
-        conn.peer.close_writer().await;
+        drop(sessions);
+        conn.peer.close_writer();
         if let Some(child) = &conn.child {
             if child.wait_exit(remaining()).await.is_none() {
                 child.kill();
@@ -622,13 +679,27 @@ impl Client {
     /// Immediate stop: kills the CLI and fails pending calls; never waits.
     pub fn force_stop(&self) {
         self.inner.stopped.store(true, Ordering::SeqCst);
-        if let Some(conn) = self.inner.conn.lock().take() {
+        let conn = self.inner.conn.lock().take();
+        if let Some(conn) = conn {
             conn.kill(Error::invalid_state("the client was force-stopped"));
         }
-        for (_, s) in self.inner.router.sessions.lock().drain() {
+        // Closed and dropped unlocked: their handlers' user_data_free is host code.
+        let sessions = self.inner.router.take_sessions();
+        for s in &sessions {
             s.close();
         }
+        drop(sessions);
         self.inner.router.set_state(ClientState::Disconnected, None);
+    }
+
+    /// What the library could not deliver so far, as JSON:
+    /// `{"droppedMessages": int, "lastDropReason": str|null}`.
+    pub fn stats(&self) -> Value {
+        let drops = &self.inner.router.drops;
+        json!({
+            "droppedMessages": drops.count(),
+            "lastDropReason": drops.last_reason(),
+        })
     }
 
     async fn ensure_started(&self) -> Result<()> {
@@ -764,9 +835,11 @@ async fn after_open(conn: &Connection, id: &str, config: &SessionConfig, mode: M
     Ok(())
 }
 
-/// Pings the CLI every `interval_ms`; one that is alive but does not answer
-/// within `timeout_ms` is killed, which the reader then treats as a crash
-/// (restarting it with `autoRestart`).
+/// Pings the CLI every `interval_ms`; one that is alive but gives no sign
+/// of life within `timeout_ms` is killed, which the reader then treats as a
+/// crash (restarting it with `autoRestart`). A sign of life is the ping's
+/// reply or any bytes read meanwhile; while the reader is held back by the
+/// host's full queue the reply cannot be read, and that silence is ours.
 async fn keep_alive(conn: Weak<Connection>, interval_ms: u64, timeout_ms: u64) {
     loop {
         tokio::time::sleep(Duration::from_millis(interval_ms)).await;
@@ -774,13 +847,15 @@ async fn keep_alive(conn: Weak<Connection>, interval_ms: u64, timeout_ms: u64) {
         if c.peer.is_closed() {
             return;
         }
+        let reads = c.peer.reads();
         let params = json!({"message": "keep-alive"});
-        let ping = c.peer.request("ping", &params);
-        match tokio::time::timeout(Duration::from_millis(timeout_ms), ping).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(_)) => return,
+        let limit = Some(Duration::from_millis(timeout_ms));
+        match c.peer.request_within("ping", &params, limit).await {
+            Ok(_) => {}
+            Err(e) if e.kind != ErrorKind::Timeout => return,
+            Err(_) if c.peer.reads() != reads || c.peer.waiting_on_host() => {}
             Err(_) => {
-                log!(Level::Warn, "client", "Copilot CLI did not answer a keep-alive ping within {timeout_ms} ms: killing it");
+                log!(Level::Warn, "client", "Copilot CLI gave no sign of life within {timeout_ms} ms of a keep-alive ping: killing it");
                 if let Some(child) = &c.child {
                     child.kill();
                 }
@@ -903,6 +978,7 @@ async fn route_inbound(
             // that freed it (Mono hangs at exit on host calls from other threads).
             let mut sessions: Vec<Weak<SessionShared>> = Vec::new();
             let mut targets: Vec<Option<usize>> = Vec::with_capacity(events.frames().len());
+            let mut unknown: Vec<String> = Vec::new();
             {
                 let known = router.sessions.lock();
                 let mut last: Option<(&str, usize)> = None;
@@ -917,14 +993,16 @@ async fn route_inbound(
                         }),
                     };
                     if target.is_none() {
-                        log!(
-                            Level::Debug,
-                            "client",
-                            "event for unknown session {id} dropped"
-                        );
+                        unknown.push(id.to_string());
                     }
                     targets.push(target);
                 }
+            }
+            // Counted and logged unlocked: the log handler is host code.
+            for id in unknown {
+                let why = format!("dropped an event for unknown session {id:?}");
+                log!(Level::Debug, "client", "{why}");
+                router.drops.record(why);
             }
             let count = targets.iter().flatten().count();
             if count == 0 {
@@ -932,6 +1010,8 @@ async fn route_inbound(
             }
             // Parsed on the callback thread: the reader goes on reading.
             let (peer, runtime) = (peer.clone(), runtime.clone());
+            let drops = router.drops.clone();
+            let bytes = events.byte_len();
             let mut events = events;
             let job = move || {
                 let (frames, buf) = events.parts_mut();
@@ -947,7 +1027,12 @@ async fn route_inbound(
                         let Some(event) =
                             SessionEvent::parse(&session.id, bytes, frame.session_id.clone())
                         else {
-                            log!(Level::Warn, "client", "malformed session.event dropped");
+                            let why = format!(
+                                "dropped a malformed event for session {} (not valid JSON, not UTF-8, or nested too deep)",
+                                session.id
+                            );
+                            log!(Level::Warn, "client", "{why}");
+                            drops.record(why);
                             return;
                         };
                         let broadcast = broadcast_for(&session, &event, &peer, &runtime);
@@ -963,7 +1048,10 @@ async fn route_inbound(
                     }
                 }
             };
-            router.dispatcher.dispatch_many(Box::new(job), count).await;
+            router
+                .dispatcher
+                .dispatch_many(Box::new(job), count, bytes)
+                .await;
         }
         Inbound::Notification { method, params } if method == "session.lifecycle" => {
             if router.lifecycle_handlers.lock().is_empty() {
@@ -981,22 +1069,26 @@ async fn route_inbound(
                 .unwrap_or_default();
             // Handlers read when the job runs, as for state changes.
             let weak = Arc::downgrade(router);
+            let bytes = params.get().len();
             router
                 .dispatcher
-                .dispatch(Box::new(move || {
-                    let Some(router) = weak.upgrade() else { return };
-                    let handlers = router.lifecycle_handlers.lock().clone();
-                    for h in &handlers {
-                        h(&kind, params.get());
-                    }
-                }))
+                .dispatch(
+                    Box::new(move || {
+                        let Some(router) = weak.upgrade() else { return };
+                        let handlers = router.lifecycle_handlers.lock().clone();
+                        for h in &handlers {
+                            h(&kind, params.get());
+                        }
+                    }),
+                    bytes,
+                )
                 .await;
         }
         Inbound::Notification { method, .. } => {
             log!(Level::Debug, "client", "notification {method} not handled");
         }
         Inbound::Request { id, method, params } => {
-            crate::requests::on_request(router, peer, runtime, id, method, params).await;
+            crate::requests::on_request(router, peer, id, method, params).await;
         }
     }
 }
@@ -1029,7 +1121,6 @@ fn broadcast_for(
             };
             let inv = ToolInvocation::new(
                 peer.clone(),
-                runtime.clone(),
                 session.id.clone(),
                 d.request_id,
                 d.tool_name,
@@ -1053,13 +1144,7 @@ fn broadcast_for(
                 .data::<Box<RawValue>>()
                 .map(|r| r.get().to_owned())
                 .unwrap_or_else(|| "{}".into());
-            let req = PermissionRequest::new(
-                peer.clone(),
-                runtime.clone(),
-                session.id.clone(),
-                d.request_id,
-                &data,
-            );
+            let req = PermissionRequest::new(peer.clone(), session.id.clone(), d.request_id, &data);
             match policy {
                 PermissionPolicy::ApproveAll => {
                     req.respond(json!({"kind": "approve-once"}));

@@ -2,8 +2,11 @@
 //! permission requests) runs here, serially and in wire order, never on a
 //! runtime worker and never inside the API call that caused it.
 //!
-//! Backpressure, never loss: the reader must take a permit before queueing a
-//! job, so when the host is slow the reader stops reading the CLI's stdout.
+//! Backpressure, never loss: the reader must take permits, for the messages
+//! and for the bytes a job holds, before queueing it, so when the host is
+//! slow the reader stops reading the CLI's output and memory stays within
+//! the byte budget (`maxEventQueueBytes`). A job larger than the whole budget
+//! waits until the queue is empty, then goes alone.
 //! While this thread is itself blocked in a library call (a callback calling
 //! back into the client), jobs queue without permits so the reply it waits
 //! for can still be read; that overflow is bounded by what the peer sends
@@ -23,10 +26,16 @@ use crate::log::{log, Level};
 /// host); a job carrying several events counts each.
 pub const QUEUE_CAPACITY: usize = 4096;
 
+/// Default byte budget of the queue (`maxEventQueueBytes`).
+pub const DEFAULT_QUEUE_BYTES: usize = 32 * 1024 * 1024;
+
 pub type Job = Box<dyn FnOnce() + Send>;
 
 struct Shared {
     permits: Semaphore,
+    /// Bytes of room left (at most `max_bytes`).
+    byte_permits: Semaphore,
+    max_bytes: u32,
     /// How many library calls the dispatcher thread is blocked in right now.
     blocked: AtomicUsize,
     blocked_changed: Notify,
@@ -37,7 +46,7 @@ struct Shared {
 /// the queue is drained.
 #[derive(Clone)]
 pub struct Dispatcher {
-    tx: mpsc::UnboundedSender<(Job, u32)>,
+    tx: mpsc::UnboundedSender<Queued>,
     shared: Arc<Shared>,
 }
 
@@ -54,10 +63,22 @@ impl Drop for BlockedGuard {
     }
 }
 
+/// A job with the message and byte permits it holds until it has run.
+struct Queued {
+    job: Job,
+    messages: u32,
+    bytes: u32,
+}
+
 impl Dispatcher {
-    pub fn start(name: &str) -> std::io::Result<Dispatcher> {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(Job, u32)>();
+    /// Starts the callback thread; its queue holds at most `max_bytes`
+    /// (capped at 2 GiB) besides `QUEUE_CAPACITY` messages.
+    pub fn start(name: &str, max_bytes: usize) -> std::io::Result<Dispatcher> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Queued>();
+        let max_bytes = max_bytes.clamp(1, 1 << 31) as u32;
         let shared = Arc::new(Shared {
+            byte_permits: Semaphore::new(max_bytes as usize),
+            max_bytes,
             permits: Semaphore::new(QUEUE_CAPACITY),
             blocked: AtomicUsize::new(0),
             blocked_changed: Notify::new(),
@@ -83,7 +104,14 @@ impl Dispatcher {
                             wait_for_job(&mut rx)
                         }
                     };
-                    let Some((job, permits)) = next else { break };
+                    let Some(Queued {
+                        job,
+                        messages,
+                        bytes,
+                    }) = next
+                    else {
+                        break;
+                    };
                     if catch_unwind(AssertUnwindSafe(job)).is_err() {
                         log!(
                             Level::Error,
@@ -91,7 +119,9 @@ impl Dispatcher {
                             "a callback panicked; the panic was contained"
                         );
                     }
-                    unreleased += permits as usize;
+                    // Bytes go back at once: the job's memory is freed now.
+                    worker.byte_permits.add_permits(bytes as usize);
+                    unreleased += messages as usize;
                     if unreleased >= PERMIT_BATCH {
                         worker.permits.add_permits(std::mem::take(&mut unreleased));
                     }
@@ -119,36 +149,54 @@ impl Dispatcher {
         }
     }
 
-    /// Queues a job, waiting for room when the host is behind.
-    pub async fn dispatch(&self, job: Job) {
-        self.dispatch_many(job, 1).await
+    /// Queues a job holding `bytes` of memory, waiting for room when the
+    /// host is behind.
+    pub async fn dispatch(&self, job: Job, bytes: usize) {
+        self.dispatch_many(job, 1, bytes).await
     }
 
-    /// Queues a job that delivers `messages` messages, waiting until that
-    /// much room (at most the whole queue) is free.
-    pub async fn dispatch_many(&self, job: Job, messages: usize) {
-        let weight = messages.clamp(1, QUEUE_CAPACITY) as u32;
+    /// Queues a job that delivers `messages` messages held in `bytes` of
+    /// memory, waiting until that much room (at most the whole queue) is free.
+    pub async fn dispatch_many(&self, job: Job, messages: usize, bytes: usize) {
+        let messages = messages.clamp(1, QUEUE_CAPACITY) as u32;
+        let bytes = bytes.min(self.shared.max_bytes as usize) as u32;
+        let queued = |messages, bytes| Queued {
+            job,
+            messages,
+            bytes,
+        };
         // Fast path: room in the queue (the common case, even under a flood).
-        if let Ok(permit) = self.shared.permits.try_acquire_many(weight) {
-            permit.forget();
-            let _ = self.tx.send((job, weight));
-            return;
+        if let Ok(permit) = self.shared.permits.try_acquire_many(messages) {
+            if let Ok(room) = self.shared.byte_permits.try_acquire_many(bytes) {
+                permit.forget();
+                room.forget();
+                let _ = self.tx.send(queued(messages, bytes));
+                return;
+            }
+            // Held while waiting for bytes below (dropped: given back).
+            drop(permit);
         }
         loop {
             let changed = self.shared.blocked_changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
             if self.shared.blocked.load(Ordering::SeqCst) > 0 {
-                let _ = self.tx.send((job, 0));
+                // The callback thread waits on the library: queue without
+                // permits so the reply it waits for can still be read.
+                let _ = self.tx.send(queued(0, 0));
                 return;
             }
+            let room = async {
+                let permit = self.shared.permits.acquire_many(messages).await.ok()?;
+                let bytes = self.shared.byte_permits.acquire_many(bytes).await.ok()?;
+                Some((permit, bytes))
+            };
             tokio::select! {
-                permit = self.shared.permits.acquire_many(weight) => {
-                    match permit {
-                        Ok(p) => p.forget(),
-                        Err(_) => return,
-                    }
-                    let _ = self.tx.send((job, weight));
+                room = room => {
+                    let Some((permit, room)) = room else { return };
+                    permit.forget();
+                    room.forget();
+                    let _ = self.tx.send(queued(messages, bytes));
                     return;
                 }
                 _ = &mut changed => {}
@@ -158,7 +206,11 @@ impl Dispatcher {
 
     /// Queues a job without waiting (for jobs not driven by peer input).
     pub fn dispatch_now(&self, job: Job) {
-        let _ = self.tx.send((job, 0));
+        let _ = self.tx.send(Queued {
+            job,
+            messages: 0,
+            bytes: 0,
+        });
     }
 }
 
@@ -172,7 +224,7 @@ const PERMIT_BATCH: usize = 64;
 
 /// The next job once the queue is empty: after a short spin if one arrives,
 /// else after sleeping until one does. `None` once every sender is gone.
-fn wait_for_job(rx: &mut mpsc::UnboundedReceiver<(Job, u32)>) -> Option<(Job, u32)> {
+fn wait_for_job(rx: &mut mpsc::UnboundedReceiver<Queued>) -> Option<Queued> {
     let started = std::time::Instant::now();
     let mut spins = 0u32;
     loop {
@@ -200,24 +252,30 @@ mod tests {
 
     #[tokio::test]
     async fn runs_jobs_in_order_on_one_thread_and_survives_panics() {
-        let d = Dispatcher::start("test-dispatch").unwrap();
+        let d = Dispatcher::start("test-dispatch", DEFAULT_QUEUE_BYTES).unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         for i in 0..100 {
             let seen = seen.clone();
             let d2 = d.clone();
-            d.dispatch(Box::new(move || {
-                assert!(d2.is_current_thread());
-                if i == 50 {
-                    panic!("contained");
-                }
-                seen.lock().unwrap().push(i);
-            }))
+            d.dispatch(
+                Box::new(move || {
+                    assert!(d2.is_current_thread());
+                    if i == 50 {
+                        panic!("contained");
+                    }
+                    seen.lock().unwrap().push(i);
+                }),
+                1,
+            )
             .await;
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
-        d.dispatch(Box::new(move || {
-            let _ = tx.send(());
-        }))
+        d.dispatch(
+            Box::new(move || {
+                let _ = tx.send(());
+            }),
+            1,
+        )
         .await;
         rx.await.unwrap();
         let seen = seen.lock().unwrap().clone();

@@ -14,7 +14,6 @@ use crate::rpc::RpcPeer;
 /// Sends the one answer of a broadcast request (`session.*.handlePending*`).
 struct Responder {
     peer: Weak<RpcPeer>,
-    runtime: tokio::runtime::Handle,
     method: &'static str,
     session_id: Arc<str>,
     request_id: String,
@@ -30,7 +29,7 @@ impl Responder {
         if let (Some(p), Value::Object(extra)) = (params.as_object_mut(), fields) {
             p.extend(extra);
         }
-        peer.request_detached(self.method, &params, &self.runtime);
+        peer.request_detached(self.method, &params);
     }
 }
 
@@ -46,7 +45,6 @@ pub struct ToolInvocation {
 impl ToolInvocation {
     pub(crate) fn new(
         peer: Weak<RpcPeer>,
-        runtime: tokio::runtime::Handle,
         session_id: Arc<str>,
         request_id: String,
         tool_name: String,
@@ -64,7 +62,6 @@ impl ToolInvocation {
         ToolInvocation {
             responder: Some(Responder {
                 peer,
-                runtime,
                 method: "session.tools.handlePendingToolCall",
                 session_id,
                 request_id,
@@ -139,7 +136,6 @@ pub struct PermissionRequest {
 impl PermissionRequest {
     pub(crate) fn new(
         peer: Weak<RpcPeer>,
-        runtime: tokio::runtime::Handle,
         session_id: Arc<str>,
         request_id: String,
         data_json: &str,
@@ -150,7 +146,6 @@ impl PermissionRequest {
         PermissionRequest {
             responder: Some(Responder {
                 peer,
-                runtime,
                 method: "session.permissions.handlePendingPermissionRequest",
                 session_id,
                 request_id,

@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 ///   "keepAliveIntervalMs": int, "pingTimeoutMs": int,
 ///   "sessionFs": {"initialCwd": str, "sessionStatePath": str,
 ///                 "conventions": "posix"|"windows", "capabilities"?: {"sqlite": bool}},
-///   "baseDirectory": str, "mode": "copilot-cli"|"empty"}`
+///   "baseDirectory": str, "mode": "copilot-cli"|"empty",
+///   "requestTimeoutMs": int, "maxEventQueueBytes": int, "maxOutgoingBytes": int}`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientOptions {
@@ -90,6 +91,33 @@ pub struct ClientOptions {
     /// `empty`: a multi-tenant host's safe defaults (see `Mode::Empty`).
     #[serde(default)]
     pub mode: Mode,
+    /// Limit for every request to the CLI that has no limit of its own
+    /// (`session.send`, generic calls, session create...), in ms, counting
+    /// both writing it and its reply (default 300000; 0: no limit).
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// Bytes of events and requests from the CLI queued for the host's
+    /// callbacks before the library stops reading (default 32 MiB). A slow
+    /// callback holds the CLI back; nothing is dropped.
+    #[serde(default = "default_max_event_queue_bytes")]
+    pub max_event_queue_bytes: usize,
+    /// Bytes queued for the CLI at most (default 64 MiB). Requests wait for
+    /// room; replies to the CLI that would exceed it mean the CLI stopped
+    /// reading while it keeps asking: the connection fails.
+    #[serde(default = "default_max_outgoing_bytes")]
+    pub max_outgoing_bytes: usize,
+}
+
+fn default_request_timeout_ms() -> u64 {
+    300_000
+}
+
+fn default_max_event_queue_bytes() -> usize {
+    crate::dispatch::DEFAULT_QUEUE_BYTES
+}
+
+fn default_max_outgoing_bytes() -> usize {
+    crate::rpc::DEFAULT_MAX_OUTGOING_BYTES
 }
 
 /// How much of the CLI's own environment a session gets.

@@ -178,24 +178,13 @@ fn wire_answer(method: &str, params: &Value, answer: Answer) -> Result<Value, (i
     }
 }
 
-/// Sends the reply to a direct request off the reader task.
-fn reply(
-    peer: &Arc<RpcPeer>,
-    runtime: &tokio::runtime::Handle,
-    id: Box<RawValue>,
-    method: String,
-    r: Result<Value, (i64, String)>,
-) {
-    let peer = peer.clone();
-    runtime.spawn(async move {
-        let sent = match &r {
-            Ok(v) => peer.respond(&id, Ok(v)).await,
-            Err((code, msg)) => peer.respond::<Value>(&id, Err((*code, msg))).await,
-        };
-        if let Err(e) = sent {
-            log!(Level::Debug, "requests", "reply to {method} not sent: {e}");
-        }
-    });
+/// Sends the reply to a direct request; never blocks (see `RpcPeer::respond`).
+fn reply(peer: &Arc<RpcPeer>, id: Box<RawValue>, method: String, r: Result<Value, (i64, String)>) {
+    log!(Level::Trace, "requests", "answering {method}");
+    match &r {
+        Ok(v) => peer.respond(&id, Ok(v)),
+        Err((code, msg)) => peer.respond::<Value>(&id, Err((*code, msg))),
+    }
 }
 
 /// Handles a JSON-RPC request from the CLI (on the reader task): routes it to
@@ -203,7 +192,6 @@ fn reply(
 pub(crate) async fn on_request(
     router: &Arc<Router>,
     peer: &Weak<RpcPeer>,
-    runtime: &tokio::runtime::Handle,
     id: Box<RawValue>,
     method: String,
     params: Box<RawValue>,
@@ -224,35 +212,32 @@ pub(crate) async fn on_request(
         _ => None,
     };
     let Some((session, key)) = handled else {
-        return reply(
-            &peer,
-            runtime,
-            id,
-            method.clone(),
-            default_answer(&method, &parsed),
-        );
+        return reply(&peer, id, method.clone(), default_answer(&method, &parsed));
     };
     let settle_peer = peer.clone();
-    let settle_runtime = runtime.clone();
     let settle_method = method.clone();
     let settle: Settle = Box::new(move |answer| {
         let r = wire_answer(&settle_method, &parsed, answer);
-        reply(&settle_peer, &settle_runtime, id, settle_method, r);
+        reply(&settle_peer, id, settle_method, r);
     });
     // A sessionFs request names its operation: the kind is the method itself.
     let kind = if key == "sessionFs" { &method } else { &key };
     let request = HostRequest::new(kind, params.get(), settle);
+    let bytes = params.get().len();
     router
         .dispatcher
-        .dispatch(Box::new(move || {
-            // A session freed meanwhile: `request` drops unanswered.
-            let Some(session) = session.upgrade().filter(|s| !s.is_closed()) else {
-                return;
-            };
-            if let Some(handler) = session.handlers.get(&key) {
-                handler(request);
-            }
-        }))
+        .dispatch(
+            Box::new(move || {
+                // A session freed meanwhile: `request` drops unanswered.
+                let Some(session) = session.upgrade().filter(|s| !s.is_closed()) else {
+                    return;
+                };
+                if let Some(handler) = session.handlers.get(&key) {
+                    handler(request);
+                }
+            }),
+            bytes,
+        )
         .await;
 }
 

@@ -268,22 +268,31 @@ impl SessionShared {
 
     pub fn subscribe(&self, handler: EventHandler) -> u64 {
         let id = self.next_subscription.fetch_add(1, Ordering::Relaxed);
-        let mut subs = self.subscribers.lock();
-        let mut next: Vec<_> = subs.iter().cloned().collect();
-        next.push((id, handler));
-        *subs = Arc::new(next);
+        let old = {
+            let mut subs = self.subscribers.lock();
+            let mut next: Vec<_> = subs.iter().cloned().collect();
+            next.push((id, handler));
+            std::mem::replace(&mut *subs, Arc::new(next))
+        };
+        // The old list may be the last owner of a handler: host code
+        // (user_data_free) runs only once the lock is released.
+        drop(old);
         id
     }
 
     /// Removes a subscriber; true if it was there. A delivery already running
     /// on the callback thread may still finish with it.
     pub fn unsubscribe(&self, id: u64) -> bool {
-        let mut subs = self.subscribers.lock();
-        if !subs.iter().any(|(i, _)| *i == id) {
-            return false;
-        }
-        let next: Vec<_> = subs.iter().filter(|(i, _)| *i != id).cloned().collect();
-        *subs = Arc::new(next);
+        let old = {
+            let mut subs = self.subscribers.lock();
+            if !subs.iter().any(|(i, _)| *i == id) {
+                return false;
+            }
+            let next: Vec<_> = subs.iter().filter(|(i, _)| *i != id).cloned().collect();
+            std::mem::replace(&mut *subs, Arc::new(next))
+        };
+        // Dropped unlocked: it may hold the last reference to the handler.
+        drop(old);
         true
     }
 
@@ -307,7 +316,9 @@ impl SessionShared {
 
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        *self.subscribers.lock() = Arc::new(Vec::new());
+        let old = std::mem::replace(&mut *self.subscribers.lock(), Arc::new(Vec::new()));
+        // Dropped unlocked: the handlers' user_data_free is host code.
+        drop(old);
     }
 
     pub fn is_closed(&self) -> bool {
@@ -467,8 +478,21 @@ impl Session {
         }));
         let _unsubscribe = Unsubscribe(&self.shared, waiter);
         let mut closed = conn.closed_watch();
+        // The send has the same limit, and its own error: a prompt the CLI
+        // never read or never answered is not a turn that did not end.
+        let started_at = tokio::time::Instant::now();
+        let params = self.with_session_id(message)?;
+        let sent = conn
+            .request_within("session.send", &params, Some(timeout))
+            .await
+            .map_err(|e| e.context("send_and_wait"))?;
+        let ours = sent
+            .get("messageId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let turn_limit = timeout.saturating_sub(started_at.elapsed());
         let turn = async {
-            let ours = self.send(message).await?;
             // Events of an earlier turn (an aborted one's idle, say) may still be
             // queued: the turn is ours from our user.message on.
             let mut started = false;
@@ -528,7 +552,7 @@ impl Session {
                 }
             }
         };
-        match tokio::time::timeout(timeout, turn).await {
+        match tokio::time::timeout(turn_limit, turn).await {
             Ok(r) => r,
             Err(_) => Err(Error::timeout(format!(
                 "send_and_wait: no session.idle within {} ms (the turn continues; abort it to stop it)",
@@ -583,14 +607,15 @@ impl Session {
     pub(crate) fn detach(&self) {
         self.shared.close();
         if let Some(client) = self.client.upgrade() {
-            let mut sessions = client.router.sessions.lock();
-            // The id may already belong to a newer resume of the same session.
-            if sessions
-                .get(&*self.shared.id)
-                .is_some_and(|s| Arc::ptr_eq(s, &self.shared))
-            {
-                sessions.remove(&*self.shared.id);
-            }
+            let removed = {
+                let mut sessions = client.router.sessions.lock();
+                // The id may already belong to a newer resume of the same session.
+                let ours = sessions
+                    .get(&*self.shared.id)
+                    .is_some_and(|s| Arc::ptr_eq(s, &self.shared));
+                ours.then(|| sessions.remove(&*self.shared.id))
+            };
+            drop(removed);
         }
     }
 

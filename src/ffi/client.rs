@@ -93,7 +93,16 @@ pub enum copilot_client_state {
 ///   multi-tenant hosts: every session must name its `availableTools`; the environment context
 ///   leaves the system message; telemetry, skills, memory, file hooks, host git operations, the
 ///   session store, custom instructions and plugins default to off; no system keychain; needs
-///   baseDirectory, sessionFs or cliUrl)}`.
+///   baseDirectory, sessionFs or cliUrl), "requestTimeoutMs": int (default 300000: the limit, in
+///   ms, of every request with no limit of its own, such as `copilot_session_send` and
+///   `copilot_client_call`, counting both writing it and waiting for its reply; 0: none),
+///   "maxEventQueueBytes": int (default 33554432: bytes of events and requests waiting for the
+///   host's callbacks before the library stops reading the CLI; a slow callback holds the CLI
+///   back and nothing is dropped; one larger message waits for an empty queue),
+///   "maxOutgoingBytes": int (default 67108864: bytes waiting to be written to the CLI; requests
+///   wait for room within their limit; answers to the CLI's requests that would exceed it mean
+///   the CLI stopped reading while it keeps asking, and the connection fails with
+///   `COPILOT_ERR_DISCONNECTED`)}`.
 ///   The CLI is `cliPath`, else `COPILOT_CLI_PATH`, else `copilot` on PATH.
 /// - `client_out`: receives the new handle (owned; free with `copilot_client_free`).
 ///
@@ -151,7 +160,9 @@ pub unsafe extern "C" fn copilot_client_start(
 /// milliseconds it is killed. Live session handles stay valid but their
 /// calls fail with `COPILOT_ERR_INVALID_STATE`. A stopped client may start again.
 ///
-/// Blocks up to about `timeout_ms` (+5 s if a kill is needed). Not from a callback:
+/// Blocks up to about `timeout_ms` (+5 s if a kill is needed), counted from
+/// the call, whatever the CLI does (a CLI that reads nothing is killed; a
+/// restart in progress gives way). Not from a callback:
 /// there it returns `COPILOT_ERR_WRONG_THREAD`. Stopping a stopped client is OK.
 /// Errors: the first failed `session.destroy`, if any (the stop still completes).
 #[no_mangle]
@@ -327,11 +338,12 @@ pub unsafe extern "C" fn copilot_client_ping(
 /// - `params_json`: a JSON object, or NULL/"" for `{}`.
 /// - `result_json_out`: receives the result as JSON text (owned; free with `copilot_string_free`).
 ///
-/// Blocks for one round trip, as long as the connection lives (see
-/// `copilot_client_call_timeout` for a limit). Errors: `COPILOT_ERR_RPC` (code
+/// Blocks for one round trip, at most the client's `requestTimeoutMs` (see
+/// `copilot_client_call_timeout` for another limit). Errors: `COPILOT_ERR_RPC` (code
 /// and data via `copilot_error_rpc_code` / `copilot_error_rpc_data`),
 /// `COPILOT_ERR_INVALID_JSON`, `COPILOT_ERR_INVALID_STATE` (not started),
-/// `COPILOT_ERR_DISCONNECTED`.
+/// `COPILOT_ERR_DISCONNECTED`, `COPILOT_ERR_TIMEOUT` (the message says whether
+/// the request was not written, the CLI not reading, or got no reply).
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_call(
     client: *mut copilot_client,
@@ -344,8 +356,10 @@ pub unsafe extern "C" fn copilot_client_call(
 }
 
 /// `copilot_client_call` with a limit: fails with `COPILOT_ERR_TIMEOUT` when
-/// no reply came within `timeout_ms` milliseconds (0: no limit). A reply that
-/// comes later is dropped; the server may still have acted on the request.
+/// the request was not written and answered within `timeout_ms` milliseconds
+/// (0: the client's `requestTimeoutMs`). A request given up on is still
+/// written whole, never cut; a reply that comes later is dropped; the server
+/// may still have acted on the request.
 ///
 /// Blocks up to `timeout_ms`. Parameters, ownership and the other errors are
 /// those of `copilot_client_call`.
@@ -366,6 +380,30 @@ pub unsafe extern "C" fn copilot_client_call_timeout(
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms.into()));
         let result = c.block_on(c.client.call_within(method, params, timeout))?;
         *out = out_string(result.to_string());
+        Ok(())
+    })
+}
+
+/// What the library received but could not deliver, as JSON:
+/// `{"droppedMessages": int, "lastDropReason": string|null}`: frames that are
+/// not JSON-RPC, events that are malformed (invalid JSON or UTF-8, nested too
+/// deep) or for a session this client does not know. Counted since the client
+/// was created, across restarts; each drop is also logged.
+///
+/// - `stats_json_out`: receives the JSON (owned; free with `copilot_string_free`).
+///
+/// Non-blocking; any thread, callbacks included. Errors:
+/// `COPILOT_ERR_INVALID_ARGUMENT` (NULL client or out-param). No protocol method.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_stats(
+    client: *const copilot_client,
+    stats_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    boundary(err_out, || {
+        let c = arg_ref(client, "client")?;
+        let out = arg_out(stats_json_out, "stats_json_out")?;
+        *out = out_string(c.client.stats().to_string());
         Ok(())
     })
 }

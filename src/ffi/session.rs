@@ -333,9 +333,12 @@ fn message_value(json: Value) -> Result<Value> {
 ///   {"type": "blob", "data": base64, "mimeType": string} | ...], "mode"?: "enqueue"|"immediate", ...}`.
 /// - `message_id_out`: NULL, or receives the message id (owned; `copilot_string_free`).
 ///
-/// Blocks for one round trip. Errors: `COPILOT_ERR_INVALID_JSON`,
+/// Blocks for one round trip, at most the client's `requestTimeoutMs`.
+/// Errors: `COPILOT_ERR_INVALID_JSON`,
 /// `COPILOT_ERR_RPC`, `COPILOT_ERR_INVALID_STATE` (destroyed, client stopped or freed),
-/// `COPILOT_ERR_DISCONNECTED`.
+/// `COPILOT_ERR_DISCONNECTED`, `COPILOT_ERR_TIMEOUT` (the message says whether
+/// the prompt was not written, the CLI not reading, or got no reply; a
+/// prompt given up on is still written whole, never cut).
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_send(
     session: *mut copilot_session,
@@ -549,8 +552,8 @@ pub unsafe extern "C" fn copilot_session_unsubscribe(
 /// - `params_json`: a JSON object, or NULL/"" for `{}`.
 /// - `result_json_out`: receives the result as JSON (owned; `copilot_string_free`).
 ///
-/// Blocks for one round trip, as long as the connection lives (see
-/// `copilot_session_call_timeout` for a limit). Errors: `COPILOT_ERR_RPC`
+/// Blocks for one round trip, at most the client's `requestTimeoutMs` (see
+/// `copilot_session_call_timeout` for another limit). Errors: `COPILOT_ERR_RPC`
 /// (with code and data), `COPILOT_ERR_INVALID_JSON`, and those of send.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_call(
@@ -564,7 +567,8 @@ pub unsafe extern "C" fn copilot_session_call(
 }
 
 /// `copilot_session_call` with a limit: fails with `COPILOT_ERR_TIMEOUT` when
-/// no reply came within `timeout_ms` milliseconds (0: no limit), for methods
+/// it was not written and answered within `timeout_ms` milliseconds (0: the
+/// client's `requestTimeoutMs`), for methods
 /// the CLI may leave unanswered (`session.ui.elicitation` on a session no
 /// client has an elicitation handler for). A reply that comes later is
 /// dropped; the CLI may still have acted on the request.

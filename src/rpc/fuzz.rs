@@ -34,9 +34,7 @@ pub fn feed(data: &[u8]) {
                 async move {
                     match inbound {
                         Inbound::Request { id, .. } => {
-                            let _ = peer
-                                .respond::<()>(&id, Err((codes::METHOD_NOT_FOUND, "fuzz")))
-                                .await;
+                            peer.respond::<()>(&id, Err((codes::METHOD_NOT_FOUND, "fuzz")));
                         }
                         Inbound::Events(mut events) => {
                             let (frames, buf) = events.parts_mut();

@@ -4,9 +4,10 @@
 pub mod frame;
 #[doc(hidden)]
 pub mod fuzz;
+mod outbox;
 mod peer;
 
-pub use peer::{read_loop, BoxWriter, Inbound, RpcPeer};
+pub use peer::{read_loop, BoxWriter, Drops, Inbound, RpcPeer, DEFAULT_MAX_OUTGOING_BYTES};
 
 /// JSON-RPC error codes we send or interpret.
 pub mod codes {

@@ -2,21 +2,53 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::oneshot;
+use tokio::io::AsyncRead;
+use tokio::sync::{oneshot, watch};
 
 use super::frame::{encode_frame, FrameError, FrameReader, PooledBuffer};
+pub use super::outbox::BoxWriter;
+use super::outbox::{Outbox, Refused, Room};
 use crate::error::{Error, Result};
 use crate::events::{event_frame, event_frame_session};
 use crate::log::{log, Level};
 
-pub type BoxWriter = Box<dyn AsyncWrite + Send + Unpin>;
+/// Default budget of the outgoing queue, in bytes (`maxOutgoingBytes`).
+pub const DEFAULT_MAX_OUTGOING_BYTES: usize = 64 * 1024 * 1024;
+
+/// Inbound messages the library could not deliver, shared by a client's
+/// connections so the host can learn of them (`copilot_client_stats`).
+#[derive(Default)]
+pub struct Drops {
+    count: AtomicU64,
+    last: Mutex<Option<String>>,
+}
+
+impl Drops {
+    /// Counts one dropped message and keeps `why` as the latest reason.
+    pub fn record(&self, why: String) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        *self.last.lock() = Some(why);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    pub fn last_reason(&self) -> Option<String> {
+        self.last.lock().clone()
+    }
+}
+
+/// Called once when the connection must end for a reason found on our side
+/// (the peer stopped reading our replies): kills it with that error.
+pub type FatalHook = Box<dyn Fn(Error) + Send + Sync>;
 
 /// `session.event` frames that arrived together, in the buffer they were
 /// read into. Each is in the layout `events::event_frame_session` accepts.
@@ -45,6 +77,11 @@ impl EventFrames {
             }],
             buf: PooledBuffer::unpooled(frame),
         }
+    }
+
+    /// Bytes of memory the frames hold (their buffer's length).
+    pub fn byte_len(&self) -> usize {
+        self.buf.len()
     }
 
     /// The frames, in wire order.
@@ -100,12 +137,20 @@ impl Inbound {
     }
 }
 
-/// Our side of one JSON-RPC connection: writes frames, matches replies to requests.
+/// Our side of one JSON-RPC connection: queues frames for its one writer,
+/// matches replies to requests.
 pub struct RpcPeer {
-    /// In an Arc so a write begun on a host thread can be finished by a task.
-    writer: Arc<tokio::sync::Mutex<Option<BoxWriter>>>,
+    outbox: Arc<Outbox>,
     state: Mutex<PeerState>,
     next_id: AtomicU64,
+    /// True once `fail_all` ran.
+    closed_tx: watch::Sender<bool>,
+    drops: Arc<Drops>,
+    fatal: Mutex<Option<FatalHook>>,
+    /// Reads since the start (liveness: a CLI whose bytes arrive is alive).
+    reads: AtomicU64,
+    /// True while the reader waits for room in the host's event queue.
+    waiting_on_host: AtomicBool,
 }
 
 struct PeerState {
@@ -238,15 +283,39 @@ impl Drop for PendingGuard<'_> {
 }
 
 impl RpcPeer {
+    /// A peer writing to `writer` with the default outgoing budget. Must run
+    /// inside a tokio runtime (it spawns the writer task).
     pub fn new(writer: BoxWriter) -> Arc<Self> {
+        Self::with_limits(writer, DEFAULT_MAX_OUTGOING_BYTES, Arc::default())
+    }
+
+    /// A peer whose outgoing queue holds at most `max_outgoing_bytes`, and
+    /// that counts what it drops in `drops`.
+    pub fn with_limits(
+        writer: BoxWriter,
+        max_outgoing_bytes: usize,
+        drops: Arc<Drops>,
+    ) -> Arc<Self> {
+        let (outbox, write_task) = Outbox::new(writer, max_outgoing_bytes);
+        tokio::spawn(write_task);
         Arc::new(RpcPeer {
-            writer: Arc::new(tokio::sync::Mutex::new(Some(writer))),
+            outbox,
             state: Mutex::new(PeerState {
                 pending: HashMap::new(),
                 closed: None,
             }),
             next_id: AtomicU64::new(1),
+            closed_tx: watch::channel(false).0,
+            drops,
+            fatal: Mutex::new(None),
+            reads: AtomicU64::new(0),
+            waiting_on_host: AtomicBool::new(false),
         })
+    }
+
+    /// Sets what ends the connection when our side finds it broken.
+    pub fn set_fatal_hook(&self, hook: FatalHook) {
+        *self.fatal.lock() = Some(hook);
     }
 
     /// Sends a request and waits for its reply: the `result` as raw JSON, or the
@@ -256,6 +325,21 @@ impl RpcPeer {
         method: &str,
         params: &P,
     ) -> Result<Box<RawValue>> {
+        self.request_within(method, params, None).await
+    }
+
+    /// `request`, failing with `Timeout` once `timeout` has passed (`None`:
+    /// as long as the connection lives). The error says which part did not
+    /// happen in time: writing the request (the CLI is not reading), or the
+    /// reply. A request given up on is still written whole; its late reply
+    /// is dropped.
+    pub async fn request_within<P: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+        timeout: Option<Duration>,
+    ) -> Result<Box<RawValue>> {
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let body = serde_json::to_vec(&OutRequest {
             jsonrpc: "2.0",
@@ -279,24 +363,65 @@ impl RpcPeer {
         } else {
             log!(Level::Trace, "rpc", "-> {}", String::from_utf8_lossy(&body));
         }
-        self.write_frame(&body).await?;
-        match rx.await {
-            Ok(reply) => reply,
-            Err(_) => Err(self.closed_error()),
+        let timed_out = |what: &str| {
+            Error::timeout(format!(
+                "{method}: {what} within {} ms",
+                timeout.unwrap_or_default().as_millis()
+            ))
+        };
+        let (written_tx, written_rx) = oneshot::channel();
+        let queued = self
+            .outbox
+            .push(encode_frame(&body), Some(written_tx), Room::Wait);
+        match within(deadline, queued).await {
+            None => {
+                return Err(timed_out(
+                    "request not written (the Copilot CLI is not reading its input)",
+                ))
+            }
+            Some(Err(refused)) => return Err(self.write_error(refused).await),
+            Some(Ok(())) => {}
+        }
+        let written = AtomicBool::new(false);
+        let reply = async {
+            if written_rx.await.is_err() {
+                return Err(self.write_error(Refused::Closed(String::new())).await);
+            }
+            written.store(true, Ordering::Relaxed);
+            match rx.await {
+                Ok(reply) => reply,
+                Err(_) => Err(self.closed_error()),
+            }
+        };
+        match within(deadline, reply).await {
+            Some(r) => r,
+            None if written.load(Ordering::Relaxed) => Err(timed_out("no reply")),
+            None => Err(timed_out(
+                "request not written (the Copilot CLI is not reading its input)",
+            )),
         }
     }
 
+    /// Why a frame did not go out: the connection's account of its end
+    /// (exit status, stderr) when the reader has it or gets it shortly.
+    async fn write_error(&self, refused: Refused) -> Error {
+        let fallback = match refused {
+            Refused::Closed(why) if !why.is_empty() => why,
+            Refused::Closed(_) => self
+                .outbox
+                .closed_reason()
+                .unwrap_or_else(|| "connection to Copilot CLI closed".into()),
+            Refused::Full { .. } => "the outgoing queue is full".into(),
+        };
+        let mut closed = self.closed_tx.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(2), closed.wait_for(|c| *c)).await;
+        self.closed_error_or(Error::disconnected(fallback))
+    }
+
     /// Sends a request whose reply nobody awaits (the answer to a tool call or
-    /// permission request); an error reply is logged. Never blocks: when the
-    /// connection is free the frame is written on the calling thread at once,
-    /// so the answer leaves without waking the runtime; otherwise (or for what a
-    /// full socket did not take) a task on `runtime` writes it, in order.
-    pub fn request_detached<P: Serialize + ?Sized>(
-        self: &Arc<Self>,
-        method: &'static str,
-        params: &P,
-        runtime: &tokio::runtime::Handle,
-    ) {
+    /// permission request); an error reply is logged. Never blocks: the frame
+    /// is written at once when the connection is idle, else queued.
+    pub fn request_detached<P: Serialize + ?Sized>(&self, method: &'static str, params: &P) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let body = match serde_json::to_vec(&OutRequest {
             jsonrpc: "2.0",
@@ -313,46 +438,49 @@ impl RpcPeer {
         {
             let mut st = self.state.lock();
             if st.closed.is_some() {
+                drop(st);
                 log!(Level::Debug, "rpc", "{method} not sent: connection closed");
                 return;
             }
             st.pending.insert(id, Pending::Detached(method));
         }
         log!(Level::Trace, "rpc", "-> {}", String::from_utf8_lossy(&body));
-        let frame = encode_frame(&body);
-        if let Ok(mut guard) = self.writer.clone().try_lock_owned() {
-            let Some(writer) = guard.as_mut() else {
-                return;
-            };
-            match write_now(writer, &frame) {
-                Ok(n) if n == frame.len() => {}
-                Ok(n) => {
-                    // The socket is full: finish in order, still holding the lock.
-                    let rest = frame[n..].to_vec();
-                    let peer = self.clone();
-                    runtime.spawn(async move {
-                        if let Some(w) = guard.as_mut() {
-                            let _ = w.write_all(&rest).await;
-                        }
-                        if peer.is_closed() {
-                            guard.take();
-                        }
-                    });
-                }
-                // The reader notices the broken connection and fails what is pending.
-                Err(e) => log!(Level::Debug, "rpc", "{method} not written: {e}"),
-            }
-            return;
-        }
-        let peer = self.clone();
-        runtime.spawn(async move {
-            if let Err(e) = peer.write_encoded(&frame).await {
-                log!(Level::Debug, "rpc", "{method} not written: {e}");
-            }
-        });
+        self.push_now(method, encode_frame(&body));
     }
 
-    /// Sends a notification (no reply expected).
+    /// Queues a frame that cannot wait for room; over the budget the peer
+    /// has stopped reading what we send while it keeps asking, and the
+    /// connection ends rather than the host's memory growing.
+    fn push_now(&self, what: &str, frame: Vec<u8>) {
+        let pushed = self.outbox.push(frame, None, Room::Now);
+        // Room::Now never waits: the future is ready at its first poll.
+        let result = match poll_once(pushed) {
+            Some(r) => r,
+            None => return,
+        };
+        match result {
+            Ok(()) => {}
+            Err(Refused::Closed(why)) => log!(Level::Debug, "rpc", "{what} not sent: {why}"),
+            Err(Refused::Full {
+                queued_bytes,
+                budget,
+            }) => {
+                let err = Error::disconnected(format!(
+                    "the Copilot CLI stopped reading its input while sending requests: \
+                     {queued_bytes} bytes of answers wait to be written (maxOutgoingBytes \
+                     {budget}); connection closed"
+                ));
+                log!(Level::Warn, "rpc", "{}", err.message);
+                self.fail_all(err.clone());
+                let hook = self.fatal.lock().take();
+                if let Some(hook) = hook {
+                    hook(err);
+                }
+            }
+        }
+    }
+
+    /// Sends a notification (no reply expected), waiting for room to queue it.
     pub async fn notify<P: Serialize + ?Sized>(&self, method: &str, params: &P) -> Result<()> {
         let body = serde_json::to_vec(&OutRequest {
             jsonrpc: "2.0",
@@ -361,15 +489,22 @@ impl RpcPeer {
             params,
         })
         .map_err(|e| Error::invalid_json(format!("cannot serialise {method} params: {e}")))?;
-        self.write_frame(&body).await
+        match self
+            .outbox
+            .push(encode_frame(&body), None, Room::Wait)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(refused) => Err(self.write_error(refused).await),
+        }
     }
 
-    /// Answers a request the peer sent us.
-    pub async fn respond<R: Serialize + ?Sized>(
+    /// Answers a request the peer sent us. Never blocks (see `push_now`).
+    pub fn respond<R: Serialize + ?Sized>(
         &self,
         id: &RawValue,
         result: std::result::Result<&R, (i64, &str)>,
-    ) -> Result<()> {
+    ) {
         let msg = match result {
             Ok(r) => OutResponse {
                 jsonrpc: "2.0",
@@ -384,50 +519,39 @@ impl RpcPeer {
                 error: Some(OutError { code, message }),
             },
         };
-        let body = serde_json::to_vec(&msg)
-            .map_err(|e| Error::invalid_json(format!("cannot serialise response: {e}")))?;
-        self.write_frame(&body).await
-    }
-
-    async fn write_frame(&self, body: &[u8]) -> Result<()> {
-        self.write_encoded(&encode_frame(body)).await
-    }
-
-    async fn write_encoded(&self, frame: &[u8]) -> Result<()> {
-        let mut w = self.writer.lock().await;
-        let Some(writer) = w.as_mut() else {
-            return Err(self.closed_error());
-        };
-        let res = async {
-            writer.write_all(frame).await?;
-            writer.flush().await
-        }
-        .await;
-        if self.is_closed() {
-            // Closed while we wrote: `drop_writer` could not take it then.
-            w.take();
-        }
-        res.map_err(|e| {
-            let closed = self.state.lock().closed.clone();
-            closed
-                .unwrap_or_else(|| Error::disconnected(format!("write to Copilot CLI failed: {e}")))
-        })
-    }
-
-    /// Closes our writing side (for a child: its stdin), telling the peer we are done.
-    pub async fn close_writer(&self) {
-        if let Some(mut w) = self.writer.lock().await.take() {
-            let _ = w.shutdown().await;
+        match serde_json::to_vec(&msg) {
+            Ok(body) => self.push_now("reply", encode_frame(&body)),
+            Err(e) => log!(Level::Warn, "rpc", "cannot serialise response: {e}"),
         }
     }
 
-    /// Drops our writing half without waiting (after the write in flight, if
-    /// any), so a socket closes as soon as the reader is gone too: the server
-    /// sees this client leave at once. Call after `fail_all`.
+    /// Closes our writing side once what is queued is written (for a child:
+    /// its stdin ends), telling the peer we are done. Never waits.
+    pub fn close_writer(&self) {
+        self.outbox.shutdown();
+    }
+
+    /// Drops our writing half now, with what is queued, so a socket closes
+    /// as soon as the reader is gone too: the server sees this client leave
+    /// at once. Never waits. Call after `fail_all`.
     pub fn drop_writer(&self) {
-        if let Ok(mut w) = self.writer.try_lock() {
-            w.take();
-        }
+        self.outbox.close("connection to Copilot CLI closed");
+    }
+
+    /// Counts an inbound message that could not be delivered.
+    pub fn record_drop(&self, why: String) {
+        log!(Level::Warn, "rpc", "{why}");
+        self.drops.record(why);
+    }
+
+    /// How many reads have brought bytes so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// True while the reader is held back by the host's full event queue.
+    pub fn waiting_on_host(&self) -> bool {
+        self.waiting_on_host.load(Ordering::Relaxed)
     }
 
     /// Marks the connection closed and fails every pending request with `reason`.
@@ -440,6 +564,7 @@ impl RpcPeer {
             }
             st.pending.drain().map(|(_, tx)| tx).collect()
         };
+        self.closed_tx.send_replace(true);
         let reason = self.closed_error_or(reason);
         for p in pending {
             if let Pending::Waiter(tx) = p {
@@ -467,11 +592,7 @@ impl RpcPeer {
         let msg: InMessage = match serde_json::from_slice(body) {
             Ok(m) => m,
             Err(e) => {
-                log!(
-                    Level::Warn,
-                    "rpc",
-                    "dropping frame that is not JSON-RPC: {e}"
-                );
+                self.record_drop(format!("dropped a frame that is not JSON-RPC: {e}"));
                 return None;
             }
         };
@@ -495,17 +616,15 @@ impl RpcPeer {
                             Some(Inbound::Events(EventFrames::single(frame, session_id)))
                         }
                         None => {
-                            log!(
-                                Level::Debug,
-                                "rpc",
-                                "event for unknown session {} dropped",
+                            self.record_drop(format!(
+                                "dropped a session.event whose session id {:?} cannot be routed",
                                 p.session_id
-                            );
+                            ));
                             None
                         }
                     },
                     Err(e) => {
-                        log!(Level::Warn, "rpc", "malformed session.event dropped: {e}");
+                        self.record_drop(format!("dropped a malformed session.event: {e}"));
                         None
                     }
                 }
@@ -524,7 +643,8 @@ impl RpcPeer {
                     );
                     return None;
                 };
-                let Some(pending) = self.state.lock().pending.remove(&num) else {
+                let pending = self.state.lock().pending.remove(&num);
+                let Some(pending) = pending else {
                     log!(Level::Debug, "rpc", "reply to unknown id {num} ignored");
                     return None;
                 };
@@ -552,11 +672,7 @@ impl RpcPeer {
                 None
             }
             (None, None) => {
-                log!(
-                    Level::Warn,
-                    "rpc",
-                    "dropping JSON object that is neither request nor reply"
-                );
+                self.record_drop("dropped a JSON object that is neither request nor reply".into());
                 None
             }
         }
@@ -575,23 +691,22 @@ fn params_or_empty(params: InParams<'_>) -> Box<RawValue> {
     }
 }
 
-/// Writes what the writer takes without waiting (a no-op waker: a would-block
-/// write is finished by the caller's task). Returns the bytes written.
-fn write_now(writer: &mut BoxWriter, buf: &[u8]) -> std::io::Result<usize> {
-    use std::pin::Pin;
-    use std::task::{Context, Poll, Waker};
-    let mut cx = Context::from_waker(Waker::noop());
-    let mut written = 0;
-    while written < buf.len() {
-        match Pin::new(&mut **writer).poll_write(&mut cx, &buf[written..]) {
-            Poll::Ready(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Poll::Ready(Ok(n)) => written += n,
-            Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Poll::Ready(Err(e)) => return Err(e),
-            Poll::Pending => break,
-        }
+/// Awaits `fut` until `deadline` (`None`: no deadline); `None` on timeout.
+async fn within<F: Future>(deadline: Option<tokio::time::Instant>, fut: F) -> Option<F::Output> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d, fut).await.ok(),
+        None => Some(fut.await),
     }
-    Ok(written)
+}
+
+/// Polls a future that is ready at once (one that never waits).
+fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
+    use std::task::{Context, Poll, Waker};
+    let mut fut = std::pin::pin!(fut);
+    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(r) => Some(r),
+        Poll::Pending => None,
+    }
 }
 
 /// Reads frames until the stream ends, handing each inbound message to
@@ -611,10 +726,22 @@ where
 {
     let mut reader = FrameReader::new(reader, max_body);
     let mut events: Vec<EventFrame> = Vec::new();
+    // Handing on may wait for the host; meanwhile liveness checks know the
+    // silence is ours, not the CLI's.
+    let waiting = &peer.waiting_on_host;
+    let mut hand_on = move |inbound: Inbound| {
+        waiting.store(true, Ordering::Relaxed);
+        let fut = on_inbound(inbound);
+        async move {
+            fut.await;
+            waiting.store(false, Ordering::Relaxed);
+        }
+    };
     loop {
         if let Err(e) = reader.fill().await {
             return e;
         }
+        peer.reads.fetch_add(1, Ordering::Relaxed);
         loop {
             let body = match reader.next_buffered() {
                 Ok(Some(body)) => body,
@@ -623,7 +750,7 @@ where
                     // What came before the bad frame is still delivered.
                     if !events.is_empty() {
                         let buf = reader.take_parsed();
-                        on_inbound(Inbound::events(buf, &mut events)).await;
+                        hand_on(Inbound::events(buf, &mut events)).await;
                     }
                     return e;
                 }
@@ -639,15 +766,15 @@ where
             if !events.is_empty() {
                 let buf = reader.take_parsed_before(body.start);
                 body = 0..body.len();
-                on_inbound(Inbound::events(buf, &mut events)).await;
+                hand_on(Inbound::events(buf, &mut events)).await;
             }
             if let Some(inbound) = peer.route(&reader.buffer()[body]) {
-                on_inbound(inbound).await;
+                hand_on(inbound).await;
             }
         }
         if !events.is_empty() {
             let buf = reader.take_parsed();
-            on_inbound(Inbound::events(buf, &mut events)).await;
+            hand_on(Inbound::events(buf, &mut events)).await;
         }
     }
 }
@@ -750,8 +877,8 @@ mod tests {
     }
 
     /// Every layout of a `session.event` arrives as the same kind of frame.
-    #[test]
-    fn session_events_in_any_key_order_become_one_kind_of_frame() {
+    #[tokio::test]
+    async fn session_events_in_any_key_order_become_one_kind_of_frame() {
         let peer = RpcPeer::new(Box::new(tokio::io::sink()));
         for body in [
             r#"{"params":{"event":{"type":"session.idle"},"sessionId":"s1"},"method":"session.event","jsonrpc":"2.0"}"#,

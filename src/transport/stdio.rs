@@ -1,11 +1,13 @@
 //! Spawning the CLI in server mode with JSON-RPC on its stdin/stdout.
 
+use std::ffi::{OsStr, OsString};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use tokio::net::unix::pipe;
 
+use super::socket::SocketWriter;
 use super::{ChildProcess, Transport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{ClientOptions, Mode};
@@ -13,18 +15,19 @@ use crate::options::{ClientOptions, Mode};
 /// Environment variable that carries the GitHub token to the child.
 pub const AUTH_TOKEN_ENV: &str = "COPILOT_SDK_AUTH_TOKEN";
 
-/// The environment the child will see, as a list of pairs.
-pub(crate) fn child_env(opts: &ClientOptions) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = match &opts.env {
-        Some(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        None => std::env::vars().collect(),
+/// The environment the child will see, as a list of pairs. Inherited
+/// variables pass through as they are, UTF-8 or not.
+pub(crate) fn child_env(opts: &ClientOptions) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = match &opts.env {
+        Some(map) => map.iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        None => std::env::vars_os().collect(),
     };
     env.retain(|(k, _)| k != "NODE_DEBUG" && k != AUTH_TOKEN_ENV);
     if let Some(token) = &opts.github_token {
-        env.push((AUTH_TOKEN_ENV.into(), token.clone()));
+        env.push((AUTH_TOKEN_ENV.into(), token.into()));
     }
     if let Some(home) = &opts.base_directory {
-        env.push(("COPILOT_HOME".into(), home.clone()));
+        env.push(("COPILOT_HOME".into(), home.into()));
     }
     if opts.mode == Mode::Empty {
         // The system keychain is one store for every tenant: credentials go to
@@ -34,16 +37,16 @@ pub(crate) fn child_env(opts: &ClientOptions) -> Vec<(String, String)> {
     env
 }
 
-fn lookup<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
+fn lookup<'a>(env: &'a [(OsString, OsString)], key: &str) -> Option<&'a OsStr> {
     env.iter()
         .rev()
         .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_os_str())
 }
 
 /// Finds the CLI: the option, else `COPILOT_CLI_PATH`, else `copilot` on PATH
 /// (both read from the environment the child will get).
-pub fn resolve_cli_path(opts: &ClientOptions, env: &[(String, String)]) -> Result<PathBuf> {
+pub fn resolve_cli_path(opts: &ClientOptions, env: &[(OsString, OsString)]) -> Result<PathBuf> {
     let not_found = |looked_at: String| {
         Error::new(
             ErrorKind::CliNotFound,
@@ -56,7 +59,7 @@ pub fn resolve_cli_path(opts: &ClientOptions, env: &[(String, String)]) -> Resul
     let explicit = opts
         .cli_path
         .as_deref()
-        .map(|p| (p, "cliPath"))
+        .map(|p| (OsStr::new(p), "cliPath"))
         .or_else(|| lookup(env, "COPILOT_CLI_PATH").map(|p| (p, "COPILOT_CLI_PATH")));
     if let Some((path, source)) = explicit {
         let path = PathBuf::from(path);
@@ -67,22 +70,13 @@ pub fn resolve_cli_path(opts: &ClientOptions, env: &[(String, String)]) -> Resul
         };
     }
     let search = lookup(env, "PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&search) {
-        let candidate = dir.join("copilot");
-        if is_executable(&candidate) {
-            return Ok(candidate);
-        }
-    }
-    Err(not_found(format!(
-        "cliPath (unset), COPILOT_CLI_PATH (unset), `copilot` on PATH={search}"
-    )))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    which::which_in("copilot", Some(search), cwd).map_err(|_| {
+        not_found(format!(
+            "cliPath (unset), COPILOT_CLI_PATH (unset), `copilot` on PATH={}",
+            search.to_string_lossy()
+        ))
+    })
 }
 
 /// Server-mode flags shared by the stdio and TCP transports, as the official SDKs pass them.
@@ -126,11 +120,15 @@ pub(crate) fn child_command(path: &Path) -> Command {
 pub fn spawn(opts: &ClientOptions) -> Result<Transport> {
     let env = child_env(opts);
     let path = resolve_cli_path(opts, &env)?;
+    let io_err = |e: std::io::Error| Error::new(ErrorKind::Connection, format!("CLI pipes: {e}"));
+    // The CLI's stdin is a socket so that our writes can never raise SIGPIPE
+    // in the host (see `socket::SocketWriter`).
+    let (stdin_ours, stdin_theirs) = std::os::unix::net::UnixStream::pair().map_err(io_err)?;
     let mut cmd = child_command(&path);
     cmd.args(server_args(opts))
         .env_clear()
         .envs(env)
-        .stdin(Stdio::piped())
+        .stdin(Stdio::from(OwnedFd::from(stdin_theirs)))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if let Some(cwd) = &opts.cwd {
@@ -142,13 +140,13 @@ pub fn spawn(opts: &ClientOptions) -> Result<Transport> {
             format!("cannot start Copilot CLI {}: {e}", path.display()),
         )
     })?;
-    let io_err = |e: std::io::Error| Error::new(ErrorKind::Connection, format!("CLI pipes: {e}"));
-    let stdin = OwnedFd::from(child.stdin.take().expect("stdin piped"));
+    // Our copy of the child's end goes with `cmd`, so the CLI alone holds it.
+    drop(cmd);
     let stdout = OwnedFd::from(child.stdout.take().expect("stdout piped"));
     let process = ChildProcess::adopt(child.id(), child.stderr.take()).map_err(io_err)?;
     // The std Child is dropped without waiting: the reaper thread owns reaping.
     drop(child);
-    let writer = pipe::Sender::from_owned_fd(stdin).map_err(io_err)?;
+    let writer = SocketWriter::new(OwnedFd::from(stdin_ours)).map_err(io_err)?;
     let reader = pipe::Receiver::from_owned_fd(stdout).map_err(io_err)?;
     Ok(Transport {
         reader: Box::new(reader),
@@ -171,7 +169,7 @@ mod tests {
             .any(|w| w == ["--auth-token-env", AUTH_TOKEN_ENV]));
         assert!(args.contains(&"--no-auto-login".to_string()));
         let env = child_env(&opts);
-        assert_eq!(lookup(&env, AUTH_TOKEN_ENV), Some("secret-123"));
+        assert_eq!(lookup(&env, AUTH_TOKEN_ENV), Some(OsStr::new("secret-123")));
     }
 
     #[test]

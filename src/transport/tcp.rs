@@ -2,11 +2,13 @@
 //! server given by URL. Nagle is off and every frame goes out in one write, so
 //! small messages are not held back by delayed ACKs.
 
+use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
 
+use super::socket::SocketWriter;
 use super::stdio::{child_command, resolve_cli_path};
 use super::{ChildProcess, Transport};
 use crate::error::{Error, ErrorKind, Result};
@@ -44,23 +46,25 @@ pub fn parse_cli_url(url: &str) -> Result<String> {
     Ok(format!("{host}:{port}"))
 }
 
-async fn connect_stream(
-    addr: &str,
-) -> Result<(
-    tokio::net::tcp::OwnedReadHalf,
-    tokio::net::tcp::OwnedWriteHalf,
-)> {
+/// Connects with Nagle off; the reading half, and the writing half as a
+/// `SocketWriter` (send with MSG_NOSIGNAL) on its own descriptor.
+async fn connect_stream(addr: &str) -> Result<(TcpStream, SocketWriter)> {
     let stream = TcpStream::connect(addr).await.map_err(|e| {
         Error::new(
             ErrorKind::Connection,
             format!("cannot connect to Copilot CLI server at {addr}: {e}"),
         )
     })?;
+    let io_err =
+        |what: &str, e: std::io::Error| Error::new(ErrorKind::Connection, format!("{what}: {e}"));
     stream
         .set_nodelay(true)
-        .map_err(|e| Error::new(ErrorKind::Connection, format!("TCP_NODELAY: {e}")))?;
-    let (r, w) = stream.into_split();
-    Ok((r, w))
+        .map_err(|e| io_err("TCP_NODELAY", e))?;
+    let std_stream = stream.into_std().map_err(|e| io_err("socket", e))?;
+    let read_half = std_stream.try_clone().map_err(|e| io_err("socket", e))?;
+    let reader = TcpStream::from_std(read_half).map_err(|e| io_err("socket", e))?;
+    let writer = SocketWriter::new(OwnedFd::from(std_stream)).map_err(|e| io_err("socket", e))?;
+    Ok((reader, writer))
 }
 
 /// Connects to a server this client did not start.
