@@ -283,4 +283,29 @@ mod tests {
         assert!(seen.windows(2).all(|w| w[0] < w[1]));
         assert!(!d.is_current_thread());
     }
+
+    /// The queue holds at most its byte budget: a job that does not fit
+    /// waits (the reader stops reading) until the jobs before it have run,
+    /// and one larger than the whole budget goes once the queue is empty.
+    #[tokio::test]
+    async fn the_byte_budget_holds_the_reader_back() {
+        let d = Dispatcher::start("test-bytes", 100).unwrap();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        // Occupies the callback thread and 60 of the 100 bytes.
+        d.dispatch(
+            Box::new(move || {
+                let _ = release_rx.recv();
+            }),
+            60,
+        )
+        .await;
+        let second = d.dispatch(Box::new(|| {}), 60);
+        tokio::pin!(second);
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(200), &mut second).await;
+        assert!(waited.is_err(), "a job over the byte budget was queued");
+        release_tx.send(()).unwrap();
+        second.await;
+        // Larger than the whole budget: queued alone, once the queue is empty.
+        d.dispatch(Box::new(|| {}), 10_000).await;
+    }
 }
