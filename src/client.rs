@@ -867,10 +867,21 @@ async fn keep_alive(conn: Weak<Connection>, interval_ms: u64, timeout_ms: u64) {
 
 /// A plain function (not async) so the restart future, which connects again,
 /// does not become part of the reader future's type.
+/// A restart that panics still ends in the Error state, with the reason.
 fn spawn_restart(inner: Arc<ClientInner>, reason: Error) {
+    let router = Arc::downgrade(&inner.router);
     let restart: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
         Box::pin(Client { inner }.restart(reason));
-    tokio::spawn(restart);
+    let task = tokio::spawn(restart);
+    tokio::spawn(async move {
+        if let Err(e) = task.await {
+            if let Some(router) = router.upgrade() {
+                let why = format!("restarting the Copilot CLI failed: {e}");
+                log!(Level::Error, "client", "{why}");
+                router.set_state(ClientState::Error, Some(why));
+            }
+        }
+    });
 }
 
 async fn handshake(peer: &RpcPeer, token: Option<&str>) -> Result<String> {
