@@ -37,10 +37,12 @@ prefix="$(cd "$prefix" && pwd)"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
 abi="$(sed -n 's/^abi-version = \([0-9]*\)/\1/p' Cargo.toml)"
 soname="libcopilot.so.$abi"
-out="$root/target/release"
-
 # The SONAME is set here, not in build.rs: development builds keep a plain
-# libcopilot.so that the Go and .NET wrappers load from target/.
+# libcopilot.so that the Go and .NET wrappers load from target/. The
+# installed build has a target directory of its own, so target/release is
+# left as it was (a SONAME there would name a file nothing provides).
+export CARGO_TARGET_DIR="$root/target/install"
+out="$CARGO_TARGET_DIR/release"
 cargo rustc --quiet --release -p copilot --lib --crate-type cdylib -- \
   -C "link-arg=-Wl,-soname,$soname"
 

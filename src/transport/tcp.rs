@@ -24,10 +24,16 @@ pub fn parse_cli_url(url: &str) -> Result<String> {
             "cliUrl {url:?} is not \"port\", \"host:port\" or \"http://host:port\""
         ))
     };
+    if url.trim().starts_with("https://") {
+        // The connection is plain TCP: accepting https would downgrade silently.
+        return Err(Error::invalid_argument(format!(
+            "cliUrl {url:?}: https is not supported (the CLI server speaks plain TCP); \
+             use \"host:port\" or \"http://host:port\" through a tunnel you trust"
+        )));
+    }
     let rest = url
         .trim()
         .strip_prefix("http://")
-        .or_else(|| url.trim().strip_prefix("https://"))
         .unwrap_or(url.trim())
         .trim_end_matches('/');
     if let Ok(port) = rest.parse::<u16>() {
@@ -161,6 +167,8 @@ mod tests {
             "127.0.0.1:9000"
         );
         assert!(parse_cli_url("http://host").is_err());
+        let https = parse_cli_url("https://127.0.0.1:9000").unwrap_err();
+        assert!(https.message.contains("https is not supported"), "{https}");
         assert!(parse_cli_url("nonsense").is_err());
     }
 }
