@@ -95,11 +95,9 @@ fn a_free_inside_a_user_data_free_during_force_stop() {
             ptr::null_mut(),
             ptr::null_mut(),
         ));
-        returns_in_time(
-            "copilot_client_force_stop",
-            Handles(client, a),
-            |h| unsafe { copilot_client_force_stop(h.0) },
-        );
+        returns_in_time("copilot_client_force_stop", Handles(client, a), |h| {
+            copilot_client_force_stop(h.0)
+        });
         assert_eq!(
             OTHER_FREES.load(Ordering::SeqCst),
             1,
@@ -146,17 +144,13 @@ fn a_subscribe_inside_a_user_data_free_during_unsubscribe() {
         ));
         static ID: AtomicUsize = AtomicUsize::new(0);
         ID.store(id as usize, Ordering::SeqCst);
-        returns_in_time(
-            "copilot_session_unsubscribe",
-            Handles(client, a),
-            |h| unsafe {
-                ok(copilot_session_unsubscribe(
-                    h.1,
-                    ID.load(Ordering::SeqCst) as u64,
-                    ptr::null_mut(),
-                ))
-            },
-        );
+        returns_in_time("copilot_session_unsubscribe", Handles(client, a), |h| {
+            ok(copilot_session_unsubscribe(
+                h.1,
+                ID.load(Ordering::SeqCst) as u64,
+                ptr::null_mut(),
+            ))
+        });
         assert_eq!(
             RESUBSCRIBED.load(Ordering::SeqCst),
             1,
@@ -198,7 +192,7 @@ fn a_subscribe_inside_a_user_data_free_during_client_free() {
             ptr::null_mut(),
             ptr::null_mut(),
         ));
-        returns_in_time("copilot_client_free", Handles(client, a), |h| unsafe {
+        returns_in_time("copilot_client_free", Handles(client, a), |h| {
             copilot_client_free(h.0)
         });
         assert_eq!(
