@@ -9,9 +9,23 @@
  * - Strings are UTF-8 and NUL-terminated. Strings returned through out-params are
  *   owned by the caller (copilot_string_free); strings passed to callbacks are
  *   borrowed for the duration of the call.
- * - Every function may be called from any thread. Callbacks of one client run
- *   serially on one library thread, in wire order, never inside the API call
- *   that caused them. `free` functions never block and are legal in callbacks.
+ * - Threads: every function may be called from any thread, and every handle
+ *   may be used from several threads at once (clients, sessions and configs
+ *   are guarded inside), with one rule: a handle's `_free` (or the call that
+ *   consumes it, such as answering a tool invocation) must not race any other
+ *   call on that same handle; end the other uses first.
+ * - Callbacks of one client run serially on that client's library thread, in
+ *   wire order, never inside the API call that caused them. A config used to
+ *   create sessions on two clients shares its handlers between them: each
+ *   client calls them on its own thread, so they may run concurrently. The
+ *   library runs no callback, `user_data_free` or log handler while it holds
+ *   a lock of its own, so they may call any function.
+ * - Per-call handles (tool invocations, permission and host requests) are
+ *   answered once: a second answer, or a stale or foreign handle, is refused
+ *   with an error however much later it comes.
+ * - `free` functions never block and are legal in callbacks. Every blocking
+ *   function has a bound (see each one), and no signal raised by the library
+ *   reaches the host: a CLI that dies mid-write is an error status.
  */
 
 #ifndef COPILOT_H
@@ -155,6 +169,8 @@ typedef struct copilot_session copilot_session;
 /**
  * Opaque builder for `session.create` / `session.resume`: wire fields plus the
  * handlers to register. Owned by the host; reusable for several sessions.
+ * Guarded inside: its functions may be called from several threads at once
+ * (but not concurrently with its `_free`).
  */
 typedef struct copilot_session_config copilot_session_config;
 

@@ -21,6 +21,7 @@ pub mod options;
 pub mod requests;
 pub mod rpc;
 pub mod session;
+mod sync;
 pub mod transport;
 
 pub use client::{Client, ClientState, PROTOCOL_VERSION};

@@ -145,11 +145,13 @@ fn mask_after(text: &str, marker: &str, with_marker: bool) -> String {
 
 /// `log!(Level::Debug, "rpc", "format {}", args)`: formats only when enabled.
 macro_rules! log {
-    ($level:expr, $target:expr, $($arg:tt)*) => {
+    ($level:expr, $target:expr, $($arg:tt)*) => {{
+        // Checked whether or not the level is on: the log handler is host code.
+        $crate::sync::entering_host_code("the log handler");
         if $crate::log::enabled($level) {
             $crate::log::write($level, $target, format_args!($($arg)*));
         }
-    };
+    }};
 }
 pub(crate) use log;
 

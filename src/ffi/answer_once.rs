@@ -1,68 +1,71 @@
 //! Per-call handles (tool invocations, permission requests, host requests) are
 //! answered once, and the answer consumes them. Answering twice is an easy slip
-//! in a host, so the library keeps the addresses of the live ones: a second
-//! answer, a free after the answer, or a read of an answered handle gets an
-//! error (or a no-op) instead of touching freed memory.
-//!
-//! A stale pointer is only caught while its address has not been reused by a
-//! newer handle of the same kind.
+//! in a host, so a handle is not an address but a token: a number never given
+//! out twice in the process's life, looked up in a table of the live ones.
+//! A second answer, a free after the answer, a read of an answered handle or a
+//! handle of another kind gets an error (or a no-op), however much later it
+//! comes and whatever was issued meanwhile; nothing is read outside the lock.
 
-use std::any::TypeId;
-use std::collections::HashSet;
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::LazyLock;
 
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 
 use crate::error::{Error, Result};
 
-static LIVE: LazyLock<Mutex<HashSet<(TypeId, usize)>>> =
-    LazyLock::new(|| Mutex::new(HashSet::new()));
+type Live = HashMap<usize, Box<dyn Any + Send>>;
 
-fn key<T: 'static>(p: *const T) -> (TypeId, usize) {
-    (TypeId::of::<T>(), p as usize)
+static LIVE: LazyLock<Mutex<Live>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The next token; 0 is NULL. A 64-bit count does not wrap in practice.
+static NEXT: AtomicUsize = AtomicUsize::new(1);
+
+/// Hands a handle to the host as a token.
+pub(crate) fn issue<T: Any + Send>(handle: T) -> *mut T {
+    let token = NEXT.fetch_add(1, Ordering::Relaxed);
+    LIVE.lock().insert(token, Box::new(handle));
+    // Never dereferenced: the host treats it as opaque, and we look it up.
+    token as *mut T
 }
 
-/// Hands a handle to the host.
-pub(crate) fn issue<T: 'static>(handle: T) -> *mut T {
-    let p = Box::into_raw(Box::new(handle));
-    LIVE.lock().insert(key(p));
-    p
-}
-
-/// Takes a handle back to answer or drop it; refuses NULL and handles already taken.
-///
-/// # Safety
-/// `p` is NULL or was returned by `issue::<T>`.
-pub(crate) unsafe fn take<T: 'static>(p: *mut T, name: &str) -> Result<Box<T>> {
+/// Takes a handle back to answer or drop it; refuses NULL, handles already
+/// taken, and handles of another kind.
+pub(crate) fn take<T: Any + Send>(p: *mut T, name: &str) -> Result<Box<T>> {
     if p.is_null() {
         return Err(Error::invalid_argument(format!("{name} is NULL")));
     }
-    if !LIVE.lock().remove(&key(p)) {
-        return Err(Error::invalid_argument(format!(
+    let token = p as usize;
+    let mut live = LIVE.lock();
+    match live.get(&token) {
+        None => Err(Error::invalid_argument(format!(
             "{name} was already answered or freed"
-        )));
+        ))),
+        Some(h) if !h.is::<T>() => Err(Error::invalid_argument(format!(
+            "{name} is a handle of another kind"
+        ))),
+        Some(_) => {
+            let handle = live.remove(&token).expect("present");
+            drop(live);
+            Ok(handle.downcast::<T>().expect("kind checked"))
+        }
     }
-    // SAFETY: the address was live, so it is an unconsumed Box from `issue`.
-    Ok(Box::from_raw(p))
 }
 
-/// Borrows a live handle; NULL or an answered one yields None.
-///
-/// # Safety
-/// As for `take`; the host must not answer it on another thread meanwhile.
-pub(crate) unsafe fn peek<'a, T: 'static>(p: *const T) -> Option<&'a T> {
-    if p.is_null() || !LIVE.lock().contains(&key(p)) {
+/// Runs `read` on a live handle under the table's lock, so it cannot be
+/// answered meanwhile; NULL, answered or foreign handles yield None.
+pub(crate) fn with_live<T: Any + Send, R>(p: *const T, read: impl FnOnce(&T) -> R) -> Option<R> {
+    if p.is_null() {
         return None;
     }
-    p.as_ref()
+    let live = LIVE.lock();
+    live.get(&(p as usize))?.downcast_ref::<T>().map(read)
 }
 
 /// Drops a handle unanswered (its default answer is sent); NULL and handles
 /// already taken are a no-op.
-///
-/// # Safety
-/// As for `take`.
-pub(crate) unsafe fn release<T: 'static>(p: *mut T, name: &str) {
+pub(crate) fn release<T: Any + Send>(p: *mut T, name: &str) {
     if p.is_null() {
         return;
     }
@@ -78,5 +81,37 @@ pub(crate) unsafe fn release<T: 'static>(p: *mut T, name: &str) {
             "handlers",
             "{name} freed after it was answered or freed: ignored"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct A(u32);
+    struct B;
+
+    /// A token answered once is refused ever after, even once many newer
+    /// handles were issued; a token of another kind is refused too.
+    #[test]
+    fn stale_and_foreign_tokens_are_always_refused() {
+        let a = issue(A(7));
+        assert_eq!(with_live(a, |h| h.0), Some(7));
+        assert_eq!(take(a, "a").unwrap().0, 7);
+        let newer: Vec<_> = (0..1000).map(|i| issue(A(i))).collect();
+        assert!(
+            take(a, "a").is_err(),
+            "a stale token answered a newer handle"
+        );
+        assert!(with_live(a, |h| h.0).is_none());
+        let b = issue(B);
+        assert!(
+            take(b.cast::<A>(), "a").is_err(),
+            "a handle of another kind was taken"
+        );
+        assert!(take(b, "b").is_ok());
+        for p in newer {
+            release(p, "a");
+        }
     }
 }

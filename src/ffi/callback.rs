@@ -39,7 +39,9 @@ impl UserData {
         UserData { ptr, free }
     }
 
+    /// The host's pointer, for a call of its callback.
     pub fn ptr(&self) -> *mut c_void {
+        crate::sync::entering_host_code("a host callback");
         self.ptr
     }
 }
@@ -47,6 +49,7 @@ impl UserData {
 impl Drop for UserData {
     fn drop(&mut self) {
         if let Some(free) = self.free {
+            crate::sync::entering_host_code("a user_data_free");
             // SAFETY: the host's own free function for its own pointer, called once.
             unsafe { free(self.ptr) };
         }

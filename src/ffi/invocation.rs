@@ -70,10 +70,7 @@ pub(crate) fn permission_request_into_raw(
 pub unsafe extern "C" fn copilot_tool_invocation_json(
     invocation: *const copilot_tool_invocation,
 ) -> *const c_char {
-    match answer_once::peek(invocation) {
-        Some(inv) => inv.inner.json_c(),
-        None => std::ptr::null(),
-    }
+    answer_once::with_live(invocation, |inv| inv.inner.json_c()).unwrap_or(std::ptr::null())
 }
 
 /// Completes a tool call with its result (`session.tools.handlePendingToolCall`).
@@ -151,10 +148,7 @@ pub unsafe extern "C" fn copilot_tool_invocation_free(invocation: *mut copilot_t
 pub unsafe extern "C" fn copilot_permission_request_json(
     request: *const copilot_permission_request,
 ) -> *const c_char {
-    match answer_once::peek(request) {
-        Some(r) => r.inner.json_c(),
-        None => std::ptr::null(),
-    }
+    answer_once::with_live(request, |r| r.inner.json_c()).unwrap_or(std::ptr::null())
 }
 
 /// Answers a permission request (`session.permissions.handlePendingPermissionRequest`).

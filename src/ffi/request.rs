@@ -105,9 +105,7 @@ pub unsafe extern "C" fn copilot_session_config_set_handler(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        let cfg = config
-            .as_mut()
-            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let cfg = arg_ref(config, "config")?;
         let kind = arg_str(kind, "kind")?;
         if !HANDLER_KINDS.contains(&kind) {
             return Err(Error::invalid_argument(format!(
@@ -116,7 +114,8 @@ pub unsafe extern "C" fn copilot_session_config_set_handler(
         }
         handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let h = request_handler(handler, UserData::new(user_data, user_data_free))?;
-        cfg.config_mut().handlers.insert(kind.to_string(), h);
+        let replaced = cfg.edit(|c| c.handlers.insert(kind.to_string(), h));
+        drop(replaced);
         Ok(())
     })
 }
@@ -143,18 +142,15 @@ pub unsafe extern "C" fn copilot_session_config_set_hook(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        let cfg = config
-            .as_mut()
-            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let cfg = arg_ref(config, "config")?;
         let hook_type = arg_str(hook_type, "hook_type")?;
         if hook_type.is_empty() {
             return Err(Error::invalid_argument("hook_type is empty"));
         }
         handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let h = request_handler(handler, UserData::new(user_data, user_data_free))?;
-        cfg.config_mut()
-            .handlers
-            .insert(format!("hook:{hook_type}"), h);
+        let replaced = cfg.edit(|c| c.handlers.insert(format!("hook:{hook_type}"), h));
+        drop(replaced);
         Ok(())
     })
 }
@@ -179,9 +175,7 @@ pub unsafe extern "C" fn copilot_session_config_add_command(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        let cfg = config
-            .as_mut()
-            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let cfg = arg_ref(config, "config")?;
         handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let decl: Value = serde_json::from_str(arg_str(command_json, "command_json")?)
             .map_err(|e| Error::invalid_json(format!("command_json: {e}")))?;
@@ -196,11 +190,13 @@ pub unsafe extern "C" fn copilot_session_config_add_command(
             })?
             .to_string();
         let h = request_handler(handler, UserData::new(user_data, user_data_free))?;
-        let c = cfg.config_mut();
-        c.commands
-            .retain(|d| d.get("name").and_then(Value::as_str) != Some(&name));
-        c.commands.push(decl);
-        c.handlers.insert(format!("command:{name}"), h);
+        let replaced = cfg.edit(|c| {
+            c.commands
+                .retain(|d| d.get("name").and_then(Value::as_str) != Some(&name));
+            c.commands.push(decl);
+            c.handlers.insert(format!("command:{name}"), h)
+        });
+        drop(replaced);
         Ok(())
     })
 }
@@ -211,19 +207,13 @@ pub unsafe extern "C" fn copilot_session_config_add_command(
 /// (e.g. "sessionFs.readFile"). Borrowed until the request is answered; NULL yields NULL.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_kind(request: *const copilot_request) -> *const c_char {
-    match answer_once::peek(request) {
-        Some(r) => r.inner.kind_c(),
-        None => std::ptr::null(),
-    }
+    answer_once::with_live(request, |r| r.inner.kind_c()).unwrap_or(std::ptr::null())
 }
 
 /// The request as JSON. Borrowed until the request is answered; NULL yields NULL.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_json(request: *const copilot_request) -> *const c_char {
-    match answer_once::peek(request) {
-        Some(r) => r.inner.json_c(),
-        None => std::ptr::null(),
-    }
+    answer_once::with_live(request, |r| r.inner.json_c()).unwrap_or(std::ptr::null())
 }
 
 /// Answers a host request with `result_json` (shape per kind).

@@ -14,13 +14,22 @@ use crate::session::{Session, SessionConfig, WaitOptions};
 
 /// Opaque builder for `session.create` / `session.resume`: wire fields plus the
 /// handlers to register. Owned by the host; reusable for several sessions.
+/// Guarded inside: its functions may be called from several threads at once
+/// (but not concurrently with its `_free`).
 pub struct copilot_session_config {
-    config: SessionConfig,
+    config: crate::sync::Mutex<SessionConfig>,
 }
 
 impl copilot_session_config {
-    pub(crate) fn config_mut(&mut self) -> &mut SessionConfig {
-        &mut self.config
+    /// Changes the config under its lock. Return what the change replaced:
+    /// it is then dropped after the lock is released, since dropping a
+    /// handler runs host code (its `user_data_free`).
+    pub(crate) fn edit<R>(&self, change: impl FnOnce(&mut SessionConfig) -> R) -> R {
+        change(&mut self.config.lock())
+    }
+
+    fn snapshot(&self) -> SessionConfig {
+        self.config.lock().clone()
     }
 }
 
@@ -84,7 +93,9 @@ pub unsafe extern "C" fn copilot_session_config_new(
         let out = arg_out(config_out, "config_out")?;
         let config =
             SessionConfig::from_json(arg_opt_str(config_json, "config_json")?.unwrap_or(""))?;
-        *out = Box::into_raw(Box::new(copilot_session_config { config }));
+        *out = Box::into_raw(Box::new(copilot_session_config {
+            config: crate::sync::Mutex::new(config),
+        }));
         Ok(())
     })
 }
@@ -111,9 +122,7 @@ pub unsafe extern "C" fn copilot_session_config_add_tool(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        let cfg = config
-            .as_mut()
-            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let cfg = arg_ref(config, "config")?;
         let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let declaration: Value = serde_json::from_str(arg_str(tool_json, "tool_json")?)
             .map_err(|e| Error::invalid_json(format!("tool_json: {e}")))?;
@@ -127,14 +136,15 @@ pub unsafe extern "C" fn copilot_session_config_add_tool(
             ));
         }
         let ud = UserData::new(user_data, user_data_free);
-        cfg.config.tools.push(Tool {
+        let tool = Tool {
             declaration,
             handler: Arc::new(move |inv| {
                 let json = inv.json_c();
                 // SAFETY: host callback; the invocation handle is now the host's.
                 unsafe { f(ud.ptr(), tool_invocation_into_raw(inv), json) }
             }),
-        });
+        };
+        cfg.edit(|c| c.tools.push(tool));
         Ok(())
     })
 }
@@ -153,16 +163,16 @@ pub unsafe extern "C" fn copilot_session_config_set_permission_handler(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        let cfg = config
-            .as_mut()
-            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let cfg = arg_ref(config, "config")?;
         let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let ud = UserData::new(user_data, user_data_free);
-        cfg.config.permission = Some(PermissionPolicy::Handler(Arc::new(move |req| {
+        let policy = PermissionPolicy::Handler(Arc::new(move |req| {
             let json = req.json_c();
             // SAFETY: host callback; the request handle is now the host's.
             unsafe { f(ud.ptr(), permission_request_into_raw(req), json) }
-        })));
+        }));
+        let replaced = cfg.edit(|c| c.permission.replace(policy));
+        drop(replaced);
         Ok(())
     })
 }
@@ -176,10 +186,9 @@ pub unsafe extern "C" fn copilot_session_config_approve_all(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        let cfg = config
-            .as_mut()
-            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
-        cfg.config.permission = Some(PermissionPolicy::ApproveAll);
+        let cfg = arg_ref(config, "config")?;
+        let replaced = cfg.edit(|c| c.permission.replace(PermissionPolicy::ApproveAll));
+        drop(replaced);
         Ok(())
     })
 }
@@ -199,12 +208,10 @@ pub unsafe extern "C" fn copilot_session_config_on_event(
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
     boundary(err_out, || {
-        let cfg = config
-            .as_mut()
-            .ok_or_else(|| Error::invalid_argument("config is NULL"))?;
+        let cfg = arg_ref(config, "config")?;
         handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let h = event_handler(handler, UserData::new(user_data, user_data_free))?;
-        cfg.config.on_event.push(h);
+        cfg.edit(|c| c.on_event.push(h));
         Ok(())
     })
 }
@@ -225,7 +232,7 @@ unsafe fn open_session(
     let c = arg_ref(client, "client")?;
     let out = arg_out(session_out, "session_out")?;
     let config = match config.as_ref() {
-        Some(cfg) => cfg.config.clone(),
+        Some(cfg) => cfg.snapshot(),
         None => SessionConfig::default(),
     };
     let session = match resume_id {

@@ -16,7 +16,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{oneshot, Notify};
 
@@ -175,7 +175,10 @@ impl Outbox {
                     }
                     Err(e) => {
                         drop(frame);
-                        self.fail_locked(&mut st, format!("write to Copilot CLI failed: {e}"));
+                        let why = format!("write to Copilot CLI failed: {e}");
+                        self.fail_locked(&mut st, why.clone());
+                        drop(st);
+                        log!(Level::Debug, "rpc", "{why}");
                         return Ok(()); // queued; its `done` is dropped: not written
                     }
                 }
@@ -221,9 +224,10 @@ impl Outbox {
         self.state.lock().closed.clone()
     }
 
+    /// Marks the stream closed (the caller logs, once unlocked: the log
+    /// handler is host code).
     fn fail_locked(&self, st: &mut State, why: String) {
         if st.closed.is_none() {
-            log!(Level::Debug, "rpc", "outgoing stream closed: {why}");
             st.closed = Some(why);
         }
         st.bytes = 0;
@@ -290,7 +294,10 @@ async fn write_loop(outbox: Arc<Outbox>) {
         {
             let mut st = outbox.state.lock();
             if let Err(e) = result {
-                outbox.fail_locked(&mut st, format!("write to Copilot CLI failed: {e}"));
+                let why = format!("write to Copilot CLI failed: {e}");
+                outbox.fail_locked(&mut st, why.clone());
+                drop(st);
+                log!(Level::Debug, "rpc", "{why}");
                 return;
             }
             st.bytes = st.bytes.saturating_sub(frame.bytes.len());
