@@ -14,7 +14,6 @@ import (
 	"math"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -134,10 +133,10 @@ func (o *ClientOptions) toJSON() string {
 }
 
 // Client is a connection to one Copilot CLI server and its sessions. Methods
-// are safe for concurrent use. Call Stop (graceful) or Close when done.
+// are safe for concurrent use, Close included (see there for calls in
+// flight). Call Stop (graceful) or Close when done.
 type Client struct {
-	mu   sync.Mutex
-	c    *C.copilot_client
+	ref  handleRef[*C.copilot_client]
 	life *lifecycleHub
 }
 
@@ -154,23 +153,30 @@ func NewClient(opts *ClientOptions) (*Client, error) {
 	if err := errorFrom(C.copilot_client_new(js, &out, &cerr), cerr); err != nil {
 		return nil, err
 	}
-	cl := &Client{c: out, life: &lifecycleHub{}}
+	cl := &Client{life: &lifecycleHub{}}
+	cl.ref.init(out, freeClient)
 	// Backstop: a client dropped without Close is freed (and its CLI killed) by the GC.
 	runtime.SetFinalizer(cl, (*Client).Close)
 	return cl, nil
 }
 
-func (c *Client) handle() (*C.copilot_client, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.c == nil {
-		return nil, &Error{Status: StatusInvalidState, Message: "the client is closed"}
+// acquire returns the native client for one call, which must release it
+// after the call returns; it fails once the client is closed.
+func (c *Client) acquire() (*C.copilot_client, error) {
+	if h := c.ref.acquire(); h != nil {
+		return h, nil
 	}
-	return c.c, nil
+	return nil, &Error{Status: StatusInvalidState, Message: "the client is closed"}
 }
 
+func (c *Client) release() { c.ref.release() }
+
+func freeClient(h *C.copilot_client) { C.copilot_client_free(h) }
+
 // blocking runs a blocking C call on its own goroutine so ctx can cancel the
-// wait (the call itself finishes in the background, bounded by its own limits).
+// wait. The call itself finishes in the background, bounded by its own
+// limits, still holding its handle's reference (call acquires and releases
+// it), so a Close meanwhile cannot free the handle under it.
 func blocking[T any](ctx context.Context, call func() (T, error)) (T, error) {
 	if ctx == nil || ctx.Done() == nil {
 		return call()
@@ -221,14 +227,13 @@ func timeoutMs(ctx context.Context) C.uint32_t {
 // Start spawns (or connects to) the CLI and performs the handshake.
 func (c *Client) Start(ctx context.Context) error {
 	_, err := blocking(ctx, func() (struct{}, error) {
-		h, err := c.handle()
+		h, err := c.acquire()
 		if err != nil {
 			return struct{}{}, err
 		}
+		defer c.release()
 		var cerr *C.copilot_error
-		err = errorFrom(C.copilot_client_start(h, &cerr), cerr)
-		runtime.KeepAlive(c)
-		return struct{}{}, err
+		return struct{}{}, errorFrom(C.copilot_client_start(h, &cerr), cerr)
 	})
 	return err
 }
@@ -236,14 +241,13 @@ func (c *Client) Start(ctx context.Context) error {
 // Stop destroys live sessions, shuts the CLI down and waits for it (killing it
 // after 10 s). The client may Start again.
 func (c *Client) Stop() error {
-	h, err := c.handle()
+	h, err := c.acquire()
 	if err != nil {
 		return nil
 	}
+	defer c.release()
 	var cerr *C.copilot_error
-	err = errorFrom(C.copilot_client_stop(h, 10000, &cerr), cerr)
-	runtime.KeepAlive(c)
-	return err
+	return errorFrom(C.copilot_client_stop(h, 10000, &cerr), cerr)
 }
 
 // ClientState is where a client is in its life.
@@ -261,62 +265,68 @@ const (
 
 // State returns the client's current state.
 func (c *Client) State() ClientState {
-	h, err := c.handle()
+	h, err := c.acquire()
 	if err != nil {
 		return StateDisconnected
 	}
-	s := ClientState(C.copilot_client_get_state(h))
-	runtime.KeepAlive(c)
-	return s
+	defer c.release()
+	return ClientState(C.copilot_client_get_state(h))
 }
 
 // PID is the process id of the CLI the client spawned, or 0.
 func (c *Client) PID() int {
-	h, err := c.handle()
+	h, err := c.acquire()
 	if err != nil {
 		return 0
 	}
-	pid := int(C.copilot_client_cli_pid(h))
-	runtime.KeepAlive(c)
-	return pid
+	defer c.release()
+	return int(C.copilot_client_cli_pid(h))
 }
 
 // OnStateChange registers a handler of state changes (connecting, connected,
 // disconnected, restarting, error); reason explains errors and restarts.
 func (c *Client) OnStateChange(handler func(state ClientState, reason string)) error {
-	h, err := c.handle()
+	h, err := c.acquire()
 	if err != nil {
 		return err
 	}
+	defer c.release()
 	handle := handleOf(stateHandler(handler))
 	var cerr *C.copilot_error
 	if err := errorFrom(C.client_on_state(h, handle, &cerr), cerr); err != nil {
 		deleteHandle(handle)
 		return err
 	}
-	runtime.KeepAlive(c)
 	return nil
 }
 
 // ForceStop kills the CLI at once.
 func (c *Client) ForceStop() {
-	if h, err := c.handle(); err == nil {
+	if h, err := c.acquire(); err == nil {
 		C.copilot_client_force_stop(h)
+		c.release()
 	}
-	runtime.KeepAlive(c)
 }
 
-// Close frees the client without waiting (killing its CLI if still running).
-// Idempotent; sessions of a closed client fail with ErrInvalidState.
+// Close kills the client's CLI (if still running) and frees the client. It
+// never waits: new calls of the client fail with ErrInvalidState from its
+// start, and so do its sessions' calls that need the CLI. Calls already in
+// flight, including one whose cancelled context returned while its native
+// call goes on, keep the client: the CLI is killed at once, so calls waiting
+// on it fail with ErrInvalidState, and the native client is freed when the
+// last of them returns, never under one (until then its state handlers may
+// still run). Idempotent; legal in handlers, on the callback thread.
 func (c *Client) Close() {
-	c.mu.Lock()
-	h := c.c
-	c.c = nil
-	c.mu.Unlock()
-	if h != nil {
-		runtime.SetFinalizer(c, nil)
-		C.copilot_client_free(h)
+	h, busy := c.ref.close()
+	if h == nil {
+		return
 	}
+	runtime.SetFinalizer(c, nil)
+	if busy > 0 {
+		// Stops the CLI as the free would, so the calls in flight end now.
+		C.copilot_client_force_stop(h)
+	}
+	c.release()
 }
 
 // Call invokes any client-scoped protocol method with JSON-marshalable params
@@ -325,21 +335,21 @@ func (c *Client) Close() {
 // as long as the connection lives.
 func (c *Client) Call(ctx context.Context, method string, params any, out any) error {
 	raw, err := blocking(ctx, func() (string, error) {
-		h, err := c.handle()
-		if err != nil {
-			return "", err
-		}
 		p, err := marshalParams(params)
 		if err != nil {
 			return "", err
 		}
+		h, err := c.acquire()
+		if err != nil {
+			return "", err
+		}
+		defer c.release()
 		m, pj := cString(method), cString(p)
 		defer free(m)
 		defer free(pj)
 		var res *C.char
 		var cerr *C.copilot_error
 		err = errorFrom(C.copilot_client_call_timeout(h, m, pj, timeoutMs(ctx), &res, &cerr), cerr)
-		runtime.KeepAlive(c)
 		return takeString(res), err
 	})
 	if err != nil || out == nil {

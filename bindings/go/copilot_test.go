@@ -152,11 +152,12 @@ func TestHooksSeeToolUse(t *testing.T) {
 
 func TestUserInputHandlerAnswersAskUser(t *testing.T) {
 	env := newEnv(t, "ask_user.yaml")
-	var got UserInputRequest
+	// The handler runs on a goroutine of its own; the channel hands its request over.
+	asked := make(chan UserInputRequest, 4)
 	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
 		OnPermissionRequest: PermissionHandler.ApproveAll,
 		OnUserInputRequest: func(r UserInputRequest) (UserInputResponse, error) {
-			got = r
+			asked <- r
 			return UserInputResponse{Answer: "Blue"}, nil
 		},
 	}))
@@ -164,6 +165,7 @@ func TestUserInputHandlerAnswersAskUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	answer := ask(t, s, "Ask me which color I like, using the ask_user tool with the choices Red and Blue.")
+	got := receive(t, within(t, 5*time.Second), asked, "user input request")
 	if answer != "You like Blue." || got.Question != "Which color do you like?" || len(got.Choices) != 2 {
 		t.Fatalf("answer %q, request %+v", answer, got)
 	}

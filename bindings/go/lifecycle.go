@@ -9,7 +9,6 @@ import "C"
 
 import (
 	"encoding/json"
-	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -130,17 +129,18 @@ func (c *Client) subscribeLifecycle(only SessionLifecycleEventType, handler Sess
 	hub.mu.Lock()
 	defer hub.mu.Unlock()
 	if !hub.registered {
-		h, err := c.handle()
+		h, err := c.acquire()
 		if err != nil {
 			return func() {}
 		}
 		handle := handleOf(hub)
 		var cerr *C.copilot_error
-		if errorFrom(C.client_on_lifecycle(h, handle, &cerr), cerr) != nil {
+		err = errorFrom(C.client_on_lifecycle(h, handle, &cerr), cerr)
+		c.release()
+		if err != nil {
 			deleteHandle(handle)
 			return func() {}
 		}
-		runtime.KeepAlive(c)
 		hub.registered = true
 	}
 	if hub.subs == nil {

@@ -29,6 +29,8 @@ func TestCrashedCLIIsRestartedAndTheSessionContinues(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for c.PID() == old || c.PID() == 0 || c.State() != StateConnected {
 		if time.Now().After(deadline) {
+			mu.Lock() // the handler may still be appending
+			defer mu.Unlock()
 			t.Fatalf("not restarted; states %v", states)
 		}
 		time.Sleep(20 * time.Millisecond)

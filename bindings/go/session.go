@@ -16,12 +16,12 @@ import "C"
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // SystemMessageConfig customises the system prompt.
@@ -281,16 +281,21 @@ func (c *Client) openSession(ctx context.Context, resumeID string, cfg *SessionC
 		if ref.id == "" && cfg.needsIDUpFront() {
 			// Handlers whose requests do not name the session learn its id
 			// here, as the library would have made one anyway.
+			id, err := uuid.NewRandom()
+			if err != nil {
+				return nil, &Error{Status: StatusInternal, Message: "cannot make a session id: " + err.Error()}
+			}
 			cp := *cfg
-			cp.SessionID = newSessionID()
+			cp.SessionID = id.String()
 			cfg, ref.id = &cp, cp.SessionID
 		}
 	}
 	return blocking(ctx, func() (*Session, error) {
-		h, err := c.handle()
+		h, err := c.acquire()
 		if err != nil {
 			return nil, err
 		}
+		defer c.release()
 		native, err := cfg.build(ref)
 		if err != nil {
 			return nil, err
@@ -305,33 +310,37 @@ func (c *Client) openSession(ctx context.Context, resumeID string, cfg *SessionC
 			defer free(id)
 			err = errorFrom(C.copilot_client_resume_session(h, id, native, &out, &cerr), cerr)
 		}
-		runtime.KeepAlive(c)
 		if err != nil {
 			return nil, err
 		}
-		s := &Session{SessionID: C.GoString(C.copilot_session_id(out)), s: out, client: c}
+		s := &Session{SessionID: C.GoString(C.copilot_session_id(out)), client: c}
+		s.ref.init(out, freeSession)
 		ref.set(s.SessionID)
 		runtime.SetFinalizer(s, (*Session).free)
 		return s, nil
 	})
 }
 
-// Session is one conversation. Methods are safe for concurrent use.
+// Session is one conversation. Methods are safe for concurrent use,
+// Disconnect included (see there for calls in flight).
 type Session struct {
 	SessionID string
-	mu        sync.Mutex
-	s         *C.copilot_session
+	ref       handleRef[*C.copilot_session]
 	client    *Client
 }
 
-func (s *Session) handle() (*C.copilot_session, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.s == nil {
-		return nil, &Error{Status: StatusInvalidState, Message: "the session is disconnected"}
+// acquire returns the native session for one call, which must release it
+// after the call returns; it fails once the session is disconnected.
+func (s *Session) acquire() (*C.copilot_session, error) {
+	if h := s.ref.acquire(); h != nil {
+		return h, nil
 	}
-	return s.s, nil
+	return nil, &Error{Status: StatusInvalidState, Message: "the session is disconnected"}
 }
+
+func (s *Session) release() { s.ref.release() }
+
+func freeSession(h *C.copilot_session) { C.copilot_session_free(h) }
 
 // MessageOptions is what Send sends (`session.send`).
 type MessageOptions struct {
@@ -344,17 +353,17 @@ type MessageOptions struct {
 // Send sends a message and returns its id without waiting for the turn.
 func (s *Session) Send(ctx context.Context, msg MessageOptions) (string, error) {
 	return blocking(ctx, func() (string, error) {
-		h, err := s.handle()
+		h, err := s.acquire()
 		if err != nil {
 			return "", err
 		}
+		defer s.release()
 		b, _ := json.Marshal(msg)
 		m := cString(string(b))
 		defer free(m)
 		var id *C.char
 		var cerr *C.copilot_error
 		err = errorFrom(C.copilot_session_send(h, m, &id, &cerr), cerr)
-		runtime.KeepAlive(s)
 		return takeString(id), err
 	})
 }
@@ -389,10 +398,11 @@ func (s *Session) SendAndWaitWith(ctx context.Context, msg MessageOptions, wait 
 		}
 	}
 	ev, err := blocking(ctx, func() (*SessionEvent, error) {
-		h, err := s.handle()
+		h, err := s.acquire()
 		if err != nil {
 			return nil, err
 		}
+		defer s.release()
 		b, _ := json.Marshal(msg)
 		m := cString(string(b))
 		defer free(m)
@@ -413,7 +423,6 @@ func (s *Session) SendAndWaitWith(ctx context.Context, msg MessageOptions, wait 
 		wj := cString(string(wb))
 		defer free(wj)
 		err = errorFrom(C.copilot_session_send_and_wait_opts(h, m, wj, &out, &cerr), cerr)
-		runtime.KeepAlive(s)
 		raw := takeString(out)
 		if err != nil || raw == "" {
 			return nil, err
@@ -430,13 +439,13 @@ func (s *Session) SendAndWaitWith(ctx context.Context, msg MessageOptions, wait 
 // Abort stops the current turn (`session.abort`).
 func (s *Session) Abort(ctx context.Context) error {
 	_, err := blocking(ctx, func() (struct{}, error) {
-		h, err := s.handle()
+		h, err := s.acquire()
 		if err != nil {
 			return struct{}{}, err
 		}
+		defer s.release()
 		var cerr *C.copilot_error
 		err = errorFrom(C.copilot_session_abort(h, &cerr), cerr)
-		runtime.KeepAlive(s)
 		return struct{}{}, err
 	})
 	return err
@@ -445,14 +454,14 @@ func (s *Session) Abort(ctx context.Context) error {
 // GetMessages returns the session's persisted events, oldest first (`session.getMessages`).
 func (s *Session) GetMessages(ctx context.Context) ([]SessionEvent, error) {
 	raw, err := blocking(ctx, func() (string, error) {
-		h, err := s.handle()
+		h, err := s.acquire()
 		if err != nil {
 			return "", err
 		}
+		defer s.release()
 		var out *C.char
 		var cerr *C.copilot_error
 		err = errorFrom(C.copilot_session_get_messages(h, &out, &cerr), cerr)
-		runtime.KeepAlive(s)
 		return takeString(out), err
 	})
 	if err != nil {
@@ -475,10 +484,11 @@ func (s *Session) GetMessages(ctx context.Context) ([]SessionEvent, error) {
 // elicitation handler) fails with the context instead of waiting forever.
 func (s *Session) Call(ctx context.Context, method string, params any, out any) error {
 	raw, err := blocking(ctx, func() (string, error) {
-		h, err := s.handle()
+		h, err := s.acquire()
 		if err != nil {
 			return "", err
 		}
+		defer s.release()
 		p, err := marshalParams(params)
 		if err != nil {
 			return "", err
@@ -489,7 +499,6 @@ func (s *Session) Call(ctx context.Context, method string, params any, out any) 
 		var res *C.char
 		var cerr *C.copilot_error
 		err = errorFrom(C.copilot_session_call_timeout(h, m, pj, timeoutMs(ctx), &res, &cerr), cerr)
-		runtime.KeepAlive(s)
 		return takeString(res), err
 	})
 	if err != nil || out == nil {
@@ -501,10 +510,11 @@ func (s *Session) Call(ctx context.Context, method string, params any, out any) 
 // On subscribes to the session's events; handlers run one at a time in wire
 // order. The returned function unsubscribes.
 func (s *Session) On(handler func(SessionEvent)) (unsubscribe func()) {
-	h, err := s.handle()
+	h, err := s.acquire()
 	if err != nil {
 		return func() {}
 	}
+	defer s.release()
 	sub := &eventSubscriber{fn: handler}
 	handle := handleOf(sub)
 	var id C.uint64_t
@@ -513,41 +523,43 @@ func (s *Session) On(handler func(SessionEvent)) (unsubscribe func()) {
 		deleteHandle(handle)
 		return func() {}
 	}
-	runtime.KeepAlive(s)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			sub.mu.Lock()
 			sub.removed = true
 			sub.mu.Unlock()
-			if h, err := s.handle(); err == nil {
+			if h, err := s.acquire(); err == nil {
 				C.copilot_session_unsubscribe(h, id, nil)
+				s.release()
 			}
 		})
 	}
 }
 
 // Disconnect destroys the session in the CLI (its history stays on disk for
-// ResumeSession) and frees it. Idempotent.
+// ResumeSession) and frees it. New calls of the session fail with
+// ErrInvalidState from its start. It waits for the destroy's round trip but
+// not for calls in flight, including one whose cancelled context returned
+// while its native call goes on: they keep the session (a SendAndWait ends
+// with ErrInvalidState once it is destroyed), and the native session is freed
+// when the last of them returns, never under one. Idempotent; legal in
+// handlers.
 func (s *Session) Disconnect() error {
-	h, err := s.handle()
-	if err != nil {
+	h, _ := s.ref.close()
+	if h == nil {
 		return nil
 	}
+	runtime.SetFinalizer(s, nil)
+	defer s.release()
 	var cerr *C.copilot_error
-	err = errorFrom(C.copilot_session_destroy(h, &cerr), cerr)
-	s.free()
-	return err
+	return errorFrom(C.copilot_session_destroy(h, &cerr), cerr)
 }
 
+// free is the finalizer of a session dropped without Disconnect.
 func (s *Session) free() {
-	s.mu.Lock()
-	h := s.s
-	s.s = nil
-	s.mu.Unlock()
-	if h != nil {
-		runtime.SetFinalizer(s, nil)
-		C.copilot_session_free(h)
+	if h, _ := s.ref.close(); h != nil {
+		s.release()
 	}
 }
 
@@ -561,13 +573,4 @@ func (cfg *SessionConfig) needsIDUpFront() bool {
 	_, id := cfg.Extra["sessionId"]
 	_, cloud := cfg.Extra["cloud"]
 	return !id && !cloud
-}
-
-// newSessionID is a random (version 4) UUID.
-func newSessionID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
