@@ -164,7 +164,8 @@ impl Outbox {
                 let mut st = self.state.lock();
                 match result {
                     Ok(n) if n == frame.bytes.len() => {
-                        st.bytes -= n;
+                        // A close meanwhile zeroed the count.
+                        st.bytes = st.bytes.saturating_sub(n);
                         if let Some(done) = frame.done.take() {
                             let _ = done.send(());
                         }

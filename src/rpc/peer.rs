@@ -679,6 +679,14 @@ impl RpcPeer {
     }
 }
 
+impl Drop for RpcPeer {
+    /// The writer task ends with its peer (it would otherwise wait for work
+    /// forever).
+    fn drop(&mut self) {
+        self.outbox.close("connection to Copilot CLI closed");
+    }
+}
+
 fn params_or_empty(params: InParams<'_>) -> Box<RawValue> {
     match params {
         InParams::Raw(p) => p.to_owned(),
