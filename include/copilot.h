@@ -236,7 +236,9 @@ typedef void (*copilot_log_fn)(void *user_data,
  * - `request`: owned by the callee; answer it exactly once (now or later, from
  *   any thread) with `copilot_request_respond` or `copilot_request_fail`.
  * - `request_json`: the request as JSON (shape per kind, see
- *   `copilot_session_config_set_handler`), borrowed for the duration of the call.
+ *   `copilot_session_config_set_handler`), borrowed for the duration of the call,
+ *   but no longer than `request` is unanswered: answering or freeing it (even
+ *   within the call) frees this string.
  *
  * Runs on the client's callback thread.
  */
@@ -250,8 +252,10 @@ typedef void (*copilot_request_fn)(void *user_data,
  * - `invocation`: owned by the callee; complete it exactly once (now or later,
  *   from any thread) with `copilot_tool_invocation_complete` or `_fail`.
  * - `invocation_json`: `{"sessionId": string, "toolCallId": string, "toolName": string,
- *   "arguments": any}`, borrowed for the duration of the call (and available
- *   later through `copilot_tool_invocation_json`).
+ *   "arguments": any}`, borrowed for the duration of the call, but no longer
+ *   than `invocation` is unanswered: completing or freeing it (even within
+ *   the call) frees this string. Available later through
+ *   `copilot_tool_invocation_json`.
  *
  * Runs on the client's callback thread.
  */
@@ -266,7 +270,8 @@ typedef void (*copilot_tool_fn)(void *user_data,
  *   any thread) with `copilot_permission_request_respond`.
  * - `request_json`: the event's data `{"requestId": string, "permissionRequest":
  *   {"kind": "shell"|"write"|"read"|"mcp"|"url"|"memory"|"custom-tool"|..., ...}, ...}`,
- *   borrowed for the duration of the call.
+ *   borrowed for the duration of the call, but no longer than `request` is
+ *   unanswered: answering or freeing it (even within the call) frees this string.
  *
  * Runs on the client's callback thread.
  */
@@ -298,6 +303,11 @@ extern "C" {
  *
  * `err`: an error from any function's `err_out`; NULL yields `COPILOT_ERR_INVALID_ARGUMENT`.
  * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `err` is NULL or an error from an `err_out`, not passed to
+ * `copilot_error_free` before or during this call.
  */
 copilot_status copilot_error_status(const copilot_error *err);
 
@@ -307,6 +317,12 @@ copilot_status copilot_error_status(const copilot_error *err);
  *
  * Borrowed: valid until `copilot_error_free(err)`. NULL `err` yields "".
  * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `err` is NULL or an error from an `err_out`, not passed to
+ * `copilot_error_free` before or during this call. The returned string must
+ * not be used once `copilot_error_free(err)` has begun.
  */
 const char *copilot_error_message(const copilot_error *err);
 
@@ -315,6 +331,12 @@ const char *copilot_error_message(const copilot_error *err);
  *
  * Returns true and writes `*code_out` when the error is `COPILOT_ERR_RPC`;
  * false otherwise (including NULL arguments). Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `err` is NULL or an error from an `err_out`, not passed to
+ * `copilot_error_free` before or during this call; `code_out` is NULL or
+ * points to a writable `int64_t`.
  */
 bool copilot_error_rpc_code(const copilot_error *err, int64_t *code_out);
 
@@ -322,17 +344,31 @@ bool copilot_error_rpc_code(const copilot_error *err, int64_t *code_out);
  * The JSON-RPC `error.data` as JSON text, or NULL when there was none.
  *
  * Borrowed: valid until `copilot_error_free(err)`. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * As for `copilot_error_message`.
  */
 const char *copilot_error_rpc_data(const copilot_error *err);
 
 /**
  * Frees an error. NULL is a no-op. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `err` is NULL or an error from an `err_out`, not yet freed; no other call
+ * may use it, or a string borrowed from it, during or after this one.
  */
 void copilot_error_free(copilot_error *err);
 
 /**
  * Frees a string the library returned through an out-param. NULL is a no-op.
  * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `s` is NULL or a string this library returned through an out-param (never a
+ * borrowed one), not yet freed, and not used during or after this call.
  */
 void copilot_string_free(char *s);
 
@@ -388,6 +424,11 @@ uint32_t copilot_abi_version(void);
  *
  * Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL out-param, bad UTF-8),
  * `COPILOT_ERR_INVALID_JSON` (malformed or unknown option). Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `options_json` is NULL or a NUL-terminated string (UTF-8 is checked);
+ * `client_out` and `err_out` are NULL or point to writable storage.
  */
 copilot_status copilot_client_new(const char *options_json,
                                   copilot_client **client_out,
@@ -404,6 +445,12 @@ copilot_status copilot_client_new(const char *options_json,
  * `COPILOT_ERR_CONNECTION`, `COPILOT_ERR_DISCONNECTED` (the CLI exited; exit
  * status and stderr tail in the message), `COPILOT_ERR_TIMEOUT`,
  * `COPILOT_ERR_PROTOCOL_VERSION`, `COPILOT_ERR_INVALID_ARGUMENT` (NULL client).
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call; `err_out` is NULL or
+ * points to writable storage.
  */
 copilot_status copilot_client_start(copilot_client *client, copilot_error **err_out);
 
@@ -418,6 +465,10 @@ copilot_status copilot_client_start(copilot_client *client, copilot_error **err_
  * restart in progress gives way). Not from a callback:
  * there it returns `COPILOT_ERR_WRONG_THREAD`. Stopping a stopped client is OK.
  * Errors: the first failed `session.destroy`, if any (the stop still completes).
+ *
+ * # Safety
+ *
+ * As for `copilot_client_start`.
  */
 copilot_status copilot_client_stop(copilot_client *client,
                                    uint32_t timeout_ms,
@@ -427,12 +478,22 @@ copilot_status copilot_client_stop(copilot_client *client,
  * Kills the CLI at once and fails every pending call with
  * `COPILOT_ERR_INVALID_STATE`. Non-blocking; any thread, callbacks included.
  * NULL is a no-op.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call.
  */
 void copilot_client_force_stop(copilot_client *client);
 
 /**
  * The client's state. NULL yields `COPILOT_CLIENT_DISCONNECTED`.
  * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call.
  */
 copilot_client_state copilot_client_get_state(const copilot_client *client);
 
@@ -442,6 +503,16 @@ copilot_client_state copilot_client_get_state(const copilot_client *client);
  *
  * `user_data_free` (may be NULL) runs exactly once when the client is freed;
  * not on error. Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call; `err_out` is NULL or
+ * points to writable storage. `handler` (NULL or a `copilot_state_fn`) runs on
+ * the client's callback thread and `user_data_free` (NULL or a
+ * `copilot_free_fn`) on any thread, both with `user_data`, which must be
+ * usable there; neither may unwind (a C++ exception, `longjmp`) into the
+ * library.
  */
 copilot_status copilot_client_on_state_change(copilot_client *client,
                                               copilot_state_fn handler,
@@ -457,6 +528,11 @@ copilot_status copilot_client_on_state_change(copilot_client *client,
  * `user_data_free` (may be NULL) runs exactly once when the client is freed;
  * not on error. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL client or handler).
  * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * As for `copilot_client_on_state_change`, with `handler` a
+ * `copilot_lifecycle_fn`.
  */
 copilot_status copilot_client_on_lifecycle(copilot_client *client,
                                            copilot_lifecycle_fn handler,
@@ -467,6 +543,11 @@ copilot_status copilot_client_on_lifecycle(copilot_client *client,
 /**
  * The process id of the CLI this client spawned, or 0 when none is running.
  * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call.
  */
 uint32_t copilot_client_cli_pid(const copilot_client *client);
 
@@ -479,6 +560,13 @@ uint32_t copilot_client_cli_pid(const copilot_client *client);
  *
  * Blocks for one round trip. Errors: `COPILOT_ERR_INVALID_STATE` (not started),
  * `COPILOT_ERR_DISCONNECTED`, `COPILOT_ERR_RPC`.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call; `message` is NULL or a
+ * NUL-terminated string (UTF-8 is checked); `result_json_out` and `err_out`
+ * are NULL or point to writable storage.
  */
 copilot_status copilot_client_ping(copilot_client *client,
                                    const char *message,
@@ -499,6 +587,13 @@ copilot_status copilot_client_ping(copilot_client *client,
  * `COPILOT_ERR_INVALID_JSON`, `COPILOT_ERR_INVALID_STATE` (not started),
  * `COPILOT_ERR_DISCONNECTED`, `COPILOT_ERR_TIMEOUT` (the message says whether
  * the request was not written, the CLI not reading, or got no reply).
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call; `method` and `params_json`
+ * are NULL or NUL-terminated strings (UTF-8 is checked); `result_json_out` and
+ * `err_out` are NULL or point to writable storage.
  */
 copilot_status copilot_client_call(copilot_client *client,
                                    const char *method,
@@ -515,6 +610,10 @@ copilot_status copilot_client_call(copilot_client *client,
  *
  * Blocks up to `timeout_ms`. Parameters, ownership and the other errors are
  * those of `copilot_client_call`.
+ *
+ * # Safety
+ *
+ * As for `copilot_client_call`.
  */
 copilot_status copilot_client_call_timeout(copilot_client *client,
                                            const char *method,
@@ -534,6 +633,12 @@ copilot_status copilot_client_call_timeout(copilot_client *client,
  *
  * Non-blocking; any thread, callbacks included. Errors:
  * `COPILOT_ERR_INVALID_ARGUMENT` (NULL client or out-param). No protocol method.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call; `stats_json_out` and
+ * `err_out` are NULL or point to writable storage.
  */
 copilot_status copilot_client_stats(const copilot_client *client,
                                     char **stats_json_out,
@@ -548,6 +653,12 @@ copilot_status copilot_client_stats(const copilot_client *client,
  * Never blocks; legal from any thread, inside a callback and from a GC
  * finalizer. After it returns no callback starts, except pending
  * `user_data_free` calls. NULL is a no-op.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not yet freed; no
+ * other call on it may run during or after this one. (Its sessions stay usable
+ * handles: calls on them fail as described above.)
  */
 void copilot_client_free(copilot_client *client);
 
@@ -555,6 +666,12 @@ void copilot_client_free(copilot_client *client);
  * The invocation as JSON: `{"sessionId", "toolCallId", "toolName", "arguments"}`.
  * Borrowed: valid until the invocation is completed or freed. NULL yields NULL.
  * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `invocation` may be any value: it is a token looked up among the live
+ * invocations, never dereferenced. The returned string must not be used once a
+ * call that answers or frees the invocation has begun.
  */
 const char *copilot_tool_invocation_json(const copilot_tool_invocation *invocation);
 
@@ -571,6 +688,14 @@ const char *copilot_tool_invocation_json(const copilot_tool_invocation *invocati
  * `COPILOT_ERR_INVALID_ARGUMENT` (NULL or already answered invocation, NULL result, bad UTF-8),
  * `COPILOT_ERR_INVALID_JSON`; on either, the tool call is answered as failed
  * so the turn goes on.
+ *
+ * # Safety
+ *
+ * `invocation` may be any value: it is a token looked up among the live
+ * invocations, never dereferenced. `result_json` is NULL or a NUL-terminated
+ * string (UTF-8 is checked); `err_out` is NULL or points to writable storage.
+ * This call frees the string `copilot_tool_invocation_json` returned for the
+ * invocation, so no use of it may run concurrently or follow.
  */
 copilot_status copilot_tool_invocation_complete(copilot_tool_invocation *invocation,
                                                 const char *result_json,
@@ -585,6 +710,10 @@ copilot_status copilot_tool_invocation_complete(copilot_tool_invocation *invocat
  *
  * Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL or already
  * answered invocation).
+ *
+ * # Safety
+ *
+ * As for `copilot_tool_invocation_complete`, with `message` for `result_json`.
  */
 copilot_status copilot_tool_invocation_fail(copilot_tool_invocation *invocation,
                                             const char *message,
@@ -594,12 +723,25 @@ copilot_status copilot_tool_invocation_fail(copilot_tool_invocation *invocation,
  * Drops an invocation without a result: the tool call is answered as failed,
  * so the turn never hangs. NULL, or an invocation already answered or freed, is
  * a no-op. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `invocation` may be any value: it is a token looked up among the live
+ * invocations, never dereferenced. This call frees the string
+ * `copilot_tool_invocation_json` returned for the invocation, so no use of it
+ * may run concurrently or follow.
  */
 void copilot_tool_invocation_free(copilot_tool_invocation *invocation);
 
 /**
  * The request as JSON (the event's data). Borrowed: valid until the request is
  * answered or freed. NULL yields NULL. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `request` may be any value: it is a token looked up among the live requests,
+ * never dereferenced. The returned string must not be used once a call that
+ * answers or frees the request has begun.
  */
 const char *copilot_permission_request_json(const copilot_permission_request *request);
 
@@ -616,6 +758,14 @@ const char *copilot_permission_request_json(const copilot_permission_request *re
  * Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL or
  * already answered), `COPILOT_ERR_INVALID_JSON` (not an object with a string `kind`); on error the
  * request is answered `user-not-available`.
+ *
+ * # Safety
+ *
+ * `request` may be any value: it is a token looked up among the live requests,
+ * never dereferenced. `decision_json` is NULL or a NUL-terminated string
+ * (UTF-8 is checked); `err_out` is NULL or points to writable storage. This
+ * call frees the string `copilot_permission_request_json` returned for the
+ * request, so no use of it may run concurrently or follow.
  */
 copilot_status copilot_permission_request_respond(copilot_permission_request *request,
                                                   const char *decision_json,
@@ -624,6 +774,13 @@ copilot_status copilot_permission_request_respond(copilot_permission_request *re
 /**
  * Drops a request unanswered: it is answered `user-not-available`.
  * NULL, or a request already answered or freed, is a no-op. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `request` may be any value: it is a token looked up among the live requests,
+ * never dereferenced. This call frees the string
+ * `copilot_permission_request_json` returned for the request, so no use of it
+ * may run concurrently or follow.
  */
 void copilot_permission_request_free(copilot_permission_request *request);
 
@@ -644,6 +801,14 @@ void copilot_permission_request_free(copilot_permission_request *request);
  * and the `githubToken`/`connectionToken` values of every client. Errors:
  * `COPILOT_ERR_INVALID_ARGUMENT` (level out of range). Non-blocking; any thread,
  * including from inside the handler itself.
+ *
+ * # Safety
+ *
+ * `err_out` is NULL or points to writable storage. `handler` (NULL or a
+ * `copilot_log_fn`) may run on any library thread, several at once, and
+ * `user_data_free` (NULL or a `copilot_free_fn`) on any thread, both with
+ * `user_data`, which must be usable there; neither may unwind (a C++
+ * exception, `longjmp`) into the library.
  */
 copilot_status copilot_log_set_handler(int32_t max_level,
                                        copilot_log_fn handler,
@@ -694,6 +859,14 @@ copilot_status copilot_log_set_handler(int32_t max_level,
  *
  * `user_data`/`user_data_free`: as for `copilot_session_config_add_tool`.
  * Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL, unknown kind). Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a config from `copilot_session_config_new` not passed to
+ * `copilot_session_config_free` before or during this call; `kind` is NULL or
+ * a NUL-terminated string (UTF-8 is checked); `err_out` is NULL or points to
+ * writable storage. `handler` (NULL or a `copilot_request_fn`), `user_data`
+ * and `user_data_free`: as for `copilot_session_config_add_tool`.
  */
 copilot_status copilot_session_config_set_handler(copilot_session_config *config,
                                                   const char *kind,
@@ -715,6 +888,10 @@ copilot_status copilot_session_config_set_handler(copilot_session_config *config
  *   Unanswered: no output.
  *
  * Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * As for `copilot_session_config_set_handler`, with `hook_type` for `kind`.
  */
 copilot_status copilot_session_config_set_hook(copilot_session_config *config,
                                                const char *hook_type,
@@ -734,6 +911,10 @@ copilot_status copilot_session_config_set_hook(copilot_session_config *config,
  *
  * Errors: `COPILOT_ERR_INVALID_ARGUMENT`, `COPILOT_ERR_INVALID_JSON`.
  * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * As for `copilot_session_config_set_handler`, with `command_json` for `kind`.
  */
 copilot_status copilot_session_config_add_command(copilot_session_config *config,
                                                   const char *command_json,
@@ -747,11 +928,21 @@ copilot_status copilot_session_config_add_command(copilot_session_config *config
  * "exitPlanMode", "autoModeSwitch", "systemMessageTransform", `"hook:<type>"`,
  * `"command:<name>"`, or for the session filesystem the operation's method
  * (e.g. "sessionFs.readFile"). Borrowed until the request is answered; NULL yields NULL.
+ *
+ * # Safety
+ *
+ * `request` may be any value: it is a token looked up among the live requests,
+ * never dereferenced. The returned string must not be used once a call that
+ * answers or frees the request has begun.
  */
 const char *copilot_request_kind(const copilot_request *request);
 
 /**
  * The request as JSON. Borrowed until the request is answered; NULL yields NULL.
+ *
+ * # Safety
+ *
+ * As for `copilot_request_kind`.
  */
 const char *copilot_request_json(const copilot_request *request);
 
@@ -761,6 +952,14 @@ const char *copilot_request_json(const copilot_request *request);
  * `request` is consumed in every case; on invalid JSON the request gets its
  * failure answer. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`
  * (NULL or already answered), `COPILOT_ERR_INVALID_JSON`.
+ *
+ * # Safety
+ *
+ * `request` may be any value: it is a token looked up among the live requests,
+ * never dereferenced. `result_json` is NULL or a NUL-terminated string (UTF-8
+ * is checked); `err_out` is NULL or points to writable storage. This call
+ * frees the strings `copilot_request_kind` and `copilot_request_json` returned
+ * for the request, so no use of them may run concurrently or follow.
  */
 copilot_status copilot_request_respond(copilot_request *request,
                                        const char *result_json,
@@ -770,6 +969,10 @@ copilot_status copilot_request_respond(copilot_request *request,
  * Answers a host request as failed with `message` (NULL for a generic one).
  * `request` is consumed. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`
  * (NULL or already answered).
+ *
+ * # Safety
+ *
+ * As for `copilot_request_respond`, with `message` for `result_json`.
  */
 copilot_status copilot_request_fail(copilot_request *request,
                                     const char *message,
@@ -778,6 +981,13 @@ copilot_status copilot_request_fail(copilot_request *request,
 /**
  * Drops a request unanswered: the official SDKs' default answer is sent.
  * NULL, or a request already answered or freed, is a no-op. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `request` may be any value: it is a token looked up among the live requests,
+ * never dereferenced. This call frees the strings `copilot_request_kind` and
+ * `copilot_request_json` returned for the request, so no use of them may run
+ * concurrently or follow.
  */
 void copilot_request_free(copilot_request *request);
 
@@ -794,6 +1004,11 @@ void copilot_request_free(copilot_request *request);
  *
  * Errors: `COPILOT_ERR_INVALID_ARGUMENT`, `COPILOT_ERR_INVALID_JSON` (not an object).
  * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `config_json` is NULL or a NUL-terminated string (UTF-8 is checked);
+ * `config_out` and `err_out` are NULL or point to writable storage.
  */
 copilot_status copilot_session_config_new(const char *config_json,
                                           copilot_session_config **config_out,
@@ -812,6 +1027,19 @@ copilot_status copilot_session_config_new(const char *config_json,
  * Custom tools need a permission policy (a handler or approve-all); without
  * one the CLI denies them. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL
  * config/handler), `COPILOT_ERR_INVALID_JSON` (no string `name`). Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a config from `copilot_session_config_new` not passed to
+ * `copilot_session_config_free` before or during this call; `tool_json` is
+ * NULL or a NUL-terminated string (UTF-8 is checked); `err_out` is NULL or
+ * points to writable storage. `handler` (NULL or a `copilot_tool_fn`) runs on
+ * the callback thread of each client with a session made from this config
+ * (concurrently, if there are several), and `user_data_free` (NULL or a
+ * `copilot_free_fn`) on any thread, both with `user_data`, which must be
+ * usable there; neither may unwind (a C++ exception, `longjmp`) into the
+ * library. A handler must not use the JSON it was passed once its per-call
+ * handle is answered or freed, even within the call.
  */
 copilot_status copilot_session_config_add_tool(copilot_session_config *config,
                                                const char *tool_json,
@@ -826,6 +1054,14 @@ copilot_status copilot_session_config_add_tool(copilot_session_config *config,
  *
  * `handler`, `user_data`, `user_data_free`: as for `copilot_session_config_add_tool`.
  * Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a config from `copilot_session_config_new` not passed to
+ * `copilot_session_config_free` before or during this call; `err_out` is NULL
+ * or points to writable storage. `handler` (NULL or a
+ * `copilot_permission_fn`), `user_data` and `user_data_free`: as for
+ * `copilot_session_config_add_tool`.
  */
 copilot_status copilot_session_config_set_permission_handler(copilot_session_config *config,
                                                              copilot_permission_fn handler,
@@ -837,6 +1073,12 @@ copilot_status copilot_session_config_set_permission_handler(copilot_session_con
  * Approves every permission request once (`{"kind":"approve-once"}`) without a
  * callback, replacing any handler. Errors: `COPILOT_ERR_INVALID_ARGUMENT`.
  * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a config from `copilot_session_config_new` not passed to
+ * `copilot_session_config_free` before or during this call; `err_out` is NULL
+ * or points to writable storage.
  */
 copilot_status copilot_session_config_approve_all(copilot_session_config *config,
                                                   copilot_error **err_out);
@@ -848,6 +1090,11 @@ copilot_status copilot_session_config_approve_all(copilot_session_config *config
  * `handler` (see `copilot_event_fn`), `user_data`, `user_data_free`: as for
  * `copilot_session_config_add_tool`. Errors: `COPILOT_ERR_INVALID_ARGUMENT`.
  * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * As for `copilot_session_config_set_permission_handler`, with `handler` a
+ * `copilot_event_fn`.
  */
 copilot_status copilot_session_config_on_event(copilot_session_config *config,
                                                copilot_event_fn handler,
@@ -858,6 +1105,11 @@ copilot_status copilot_session_config_on_event(copilot_session_config *config,
 /**
  * Frees a config. Sessions created from it keep their handlers. NULL is a
  * no-op. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a config from `copilot_session_config_new` not yet
+ * freed; no other call on it may run during or after this one.
  */
 void copilot_session_config_free(copilot_session_config *config);
 
@@ -881,6 +1133,14 @@ void copilot_session_config_free(copilot_session_config *config);
  * excluded tool stays out even when also available), and `skipCustomInstructions`,
  * `customAgentsLocalOnly`, `coauthorEnabled` and `manageScheduleEnabled` are also
  * applied with `session.options.update` after the session opens.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call; `config` is NULL or a
+ * config from `copilot_session_config_new` not passed to
+ * `copilot_session_config_free` before or during this call; `session_out` and
+ * `err_out` are NULL or point to writable storage.
  */
 copilot_status copilot_client_create_session(copilot_client *client,
                                              const copilot_session_config *config,
@@ -892,6 +1152,11 @@ copilot_status copilot_client_create_session(copilot_client *client,
  * `config` registered again. Otherwise as `copilot_client_create_session`.
  *
  * - `session_id`: the id of an earlier session (UTF-8).
+ *
+ * # Safety
+ *
+ * As for `copilot_client_create_session`, and `session_id` is NULL or a
+ * NUL-terminated string (UTF-8 is checked).
  */
 copilot_status copilot_client_resume_session(copilot_client *client,
                                              const char *session_id,
@@ -902,6 +1167,13 @@ copilot_status copilot_client_resume_session(copilot_client *client,
 /**
  * The session id (UUID text). Borrowed: valid until `copilot_session_free`.
  * NULL yields NULL. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a session from `copilot_client_create_session` or
+ * `copilot_client_resume_session` not passed to `copilot_session_free` before
+ * or during this call. The returned string must not be used once
+ * `copilot_session_free(session)` has begun.
  */
 const char *copilot_session_id(const copilot_session *session);
 
@@ -910,6 +1182,10 @@ const char *copilot_session_id(const copilot_session *session);
  * `{"sessionId": string, "workspacePath"?: string, "capabilities"?: {"ui"?:
  * {"elicitation"?: bool, ...}}, ...}`. Borrowed: valid until `copilot_session_free`.
  * NULL yields NULL. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * As for `copilot_session_id`.
  */
 const char *copilot_session_info_json(const copilot_session *session);
 
@@ -927,6 +1203,14 @@ const char *copilot_session_info_json(const copilot_session *session);
  * `COPILOT_ERR_DISCONNECTED`, `COPILOT_ERR_TIMEOUT` (the message says whether
  * the prompt was not written, the CLI not reading, or got no reply; a
  * prompt given up on is still written whole, never cut).
+ *
+ * # Safety
+ *
+ * `session` is NULL or a session from `copilot_client_create_session` or
+ * `copilot_client_resume_session` not passed to `copilot_session_free` before
+ * or during this call; `message_json` is NULL or a NUL-terminated string
+ * (UTF-8 is checked); `message_id_out` and `err_out` are NULL or point to
+ * writable storage.
  */
 copilot_status copilot_session_send(copilot_session *session,
                                     const char *message_json,
@@ -947,6 +1231,14 @@ copilot_status copilot_session_send(copilot_session *session,
  * Errors: `COPILOT_ERR_TIMEOUT`, `COPILOT_ERR_SESSION` (`session.error`; its
  * message), `COPILOT_ERR_DISCONNECTED` (the CLI died; stderr tail),
  * `COPILOT_ERR_WRONG_THREAD` (called from a callback), and those of send.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a session from `copilot_client_create_session` or
+ * `copilot_client_resume_session` not passed to `copilot_session_free` before
+ * or during this call; `message_json` is NULL or a NUL-terminated string
+ * (UTF-8 is checked); `assistant_message_json_out` and `err_out` are NULL or
+ * point to writable storage.
  */
 copilot_status copilot_session_send_and_wait(copilot_session *session,
                                              const char *message_json,
@@ -965,6 +1257,11 @@ copilot_status copilot_session_send_and_wait(copilot_session *session,
  *
  * Otherwise as `copilot_session_send_and_wait`. Errors add `COPILOT_ERR_INVALID_JSON`
  * for a malformed `wait_json`.
+ *
+ * # Safety
+ *
+ * As for `copilot_session_send_and_wait`, and `wait_json` is NULL or a
+ * NUL-terminated string (UTF-8 is checked).
  */
 copilot_status copilot_session_send_and_wait_opts(copilot_session *session,
                                                   const char *message_json,
@@ -975,6 +1272,12 @@ copilot_status copilot_session_send_and_wait_opts(copilot_session *session,
 /**
  * Aborts the current turn (`session.abort`); the turn ends with `session.idle`
  * (`data.aborted` true). Blocks for one round trip. Errors: as for send.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a session from `copilot_client_create_session` or
+ * `copilot_client_resume_session` not passed to `copilot_session_free` before
+ * or during this call; `err_out` is NULL or points to writable storage.
  */
 copilot_status copilot_session_abort(copilot_session *session, copilot_error **err_out);
 
@@ -984,6 +1287,13 @@ copilot_status copilot_session_abort(copilot_session *session, copilot_error **e
  * - `events_json_out`: receives a JSON array of event envelopes (owned; `copilot_string_free`).
  *
  * Blocks for one round trip. Errors: as for send.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a session from `copilot_client_create_session` or
+ * `copilot_client_resume_session` not passed to `copilot_session_free` before
+ * or during this call; `events_json_out` and `err_out` are NULL or point to
+ * writable storage.
  */
 copilot_status copilot_session_get_messages(copilot_session *session,
                                             char **events_json_out,
@@ -998,6 +1308,16 @@ copilot_status copilot_session_get_messages(copilot_session *session,
  *
  * Events already delivered are not replayed; to see a session's first events
  * use `copilot_session_config_on_event`. Non-blocking; any thread, callbacks included.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a session from `copilot_client_create_session` or
+ * `copilot_client_resume_session` not passed to `copilot_session_free` before
+ * or during this call; `subscription_out` and `err_out` are NULL or point to
+ * writable storage. `handler` (NULL or a `copilot_event_fn`) runs on the
+ * client's callback thread and `user_data_free` (NULL or a `copilot_free_fn`)
+ * on any thread, both with `user_data`, which must be usable there; neither
+ * may unwind (a C++ exception, `longjmp`) into the library.
  */
 copilot_status copilot_session_subscribe(copilot_session *session,
                                          copilot_event_fn handler,
@@ -1013,6 +1333,12 @@ copilot_status copilot_session_subscribe(copilot_session *session,
  *
  * Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL session or unknown id).
  * Non-blocking; any thread, callbacks included.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a session from `copilot_client_create_session` or
+ * `copilot_client_resume_session` not passed to `copilot_session_free` before
+ * or during this call; `err_out` is NULL or points to writable storage.
  */
 copilot_status copilot_session_unsubscribe(copilot_session *session,
                                            uint64_t subscription,
@@ -1028,6 +1354,14 @@ copilot_status copilot_session_unsubscribe(copilot_session *session,
  * Blocks for one round trip, at most the client's `requestTimeoutMs` (see
  * `copilot_session_call_timeout` for another limit). Errors: `COPILOT_ERR_RPC`
  * (with code and data), `COPILOT_ERR_INVALID_JSON`, and those of send.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a session from `copilot_client_create_session` or
+ * `copilot_client_resume_session` not passed to `copilot_session_free` before
+ * or during this call; `method` and `params_json` are NULL or NUL-terminated
+ * strings (UTF-8 is checked); `result_json_out` and `err_out` are NULL or
+ * point to writable storage.
  */
 copilot_status copilot_session_call(copilot_session *session,
                                     const char *method,
@@ -1045,6 +1379,10 @@ copilot_status copilot_session_call(copilot_session *session,
  *
  * Blocks up to `timeout_ms`. Parameters, ownership and the other errors are
  * those of `copilot_session_call`.
+ *
+ * # Safety
+ *
+ * As for `copilot_session_call`.
  */
 copilot_status copilot_session_call_timeout(copilot_session *session,
                                             const char *method,
@@ -1060,6 +1398,12 @@ copilot_status copilot_session_call_timeout(copilot_session *session,
  *
  * Blocks for one round trip. Errors: `COPILOT_ERR_RPC`, `COPILOT_ERR_DISCONNECTED`
  * (the session is detached locally all the same).
+ *
+ * # Safety
+ *
+ * `session` is NULL or a session from `copilot_client_create_session` or
+ * `copilot_client_resume_session` not passed to `copilot_session_free` before
+ * or during this call; `err_out` is NULL or points to writable storage.
  */
 copilot_status copilot_session_destroy(copilot_session *session, copilot_error **err_out);
 
@@ -1069,6 +1413,12 @@ copilot_status copilot_session_destroy(copilot_session *session, copilot_error *
  * thread, or, if one of its callbacks is running, on the callback thread once it
  * returns; never on a library worker. Never blocks; legal from any thread and
  * inside a callback. NULL is a no-op.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a session from `copilot_client_create_session` or
+ * `copilot_client_resume_session` not yet freed; no other call on it may run
+ * during or after this one, nor use a string borrowed from it.
  */
 void copilot_session_free(copilot_session *session);
 

@@ -304,8 +304,11 @@ mod tests {
         let ev = SessionEvent::parse("s", &mut buf, id.clone()).unwrap();
         assert_eq!(ev.event_type(), "session.idle");
         assert_eq!(ev.json(), r#"{"type":"session.idle","data":{}}"#);
+        // SAFETY: json_c points into `ev`'s buffer, alive here; the test
+        // checks the NUL after the JSON that C relies on.
         let c = unsafe { CStr::from_ptr(ev.json_c()) };
         assert_eq!(c.to_str().unwrap(), ev.json(), "NUL-terminated for C");
+        // SAFETY: event_type_c is `ev`'s own CString, alive here.
         let c = unsafe { CStr::from_ptr(ev.event_type_c()) };
         assert_eq!(c.to_str().unwrap(), "session.idle");
         let truncated = &frame[..frame.len() - 1];

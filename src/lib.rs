@@ -6,6 +6,14 @@
 //! - `dispatch`: the per-client callback thread;
 //! - `rpc`: JSON-RPC 2.0 peer over LSP framing;
 //! - `transport`: the CLI child process and its pipes.
+//!
+//! Unsafe code: every unsafe operation is in an explicit `unsafe { }` block
+//! under a `// SAFETY:` comment that says why it holds, inside `unsafe fn`s
+//! too, and every `unsafe fn` states its contract under `# Safety` (see `ffi`
+//! for the C boundary's). Both are enforced below and by clippy.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod client;
 pub mod dispatch;

@@ -71,7 +71,7 @@ pub(crate) fn release<T: Any + Send>(p: *mut T, name: &str) {
     }
     if let Ok(b) = take(p, name) {
         // Dropping answers the call: contain a panic from that path.
-        let _ = super::boundary(std::ptr::null_mut(), || {
+        let _ = super::boundary(None, || {
             drop(b);
             Ok(())
         });

@@ -29,9 +29,13 @@ pub(crate) struct UserData {
     free: copilot_free_fn,
 }
 
-// SAFETY: the C API documents that user_data is used from the callback thread
-// and freed from any thread; the host promises that is safe for its data.
+// SAFETY: every registration's `# Safety` requires `user_data` to be usable
+// on the threads its callbacks run on (several at once for a log handler or a
+// config shared by clients) and by `user_data_free` on any thread; the library
+// itself only passes the pointer along.
 unsafe impl Send for UserData {}
+// SAFETY: as for Send: `&UserData` only copies the pointer out (`ptr`), and
+// the host's contract covers calls from several threads at once.
 unsafe impl Sync for UserData {}
 
 impl UserData {
@@ -50,7 +54,8 @@ impl Drop for UserData {
     fn drop(&mut self) {
         if let Some(free) = self.free {
             crate::sync::entering_host_code("a user_data_free");
-            // SAFETY: the host's own free function for its own pointer, called once.
+            // SAFETY: the host's `user_data_free` for its own pointer, called
+            // once (this drop) on any thread, as its registration allows.
             unsafe { free(self.ptr) };
         }
     }

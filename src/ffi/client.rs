@@ -108,16 +108,24 @@ pub enum copilot_client_state {
 ///
 /// Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL out-param, bad UTF-8),
 /// `COPILOT_ERR_INVALID_JSON` (malformed or unknown option). Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `options_json` is NULL or a NUL-terminated string (UTF-8 is checked);
+/// `client_out` and `err_out` are NULL or point to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_new(
     options_json: *const c_char,
     client_out: *mut *mut copilot_client,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let out = arg_out(client_out, "client_out")?;
-        let options =
-            ClientOptions::from_json(arg_opt_str(options_json, "options_json")?.unwrap_or(""))?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client_out` is NULL or writable (# Safety).
+        let out = unsafe { arg_out(client_out, "client_out") }?;
+        // SAFETY: `options_json` is NULL or NUL-terminated (# Safety).
+        let options_json = unsafe { arg_opt_str(options_json, "options_json") }?;
+        let options = ClientOptions::from_json(options_json.unwrap_or(""))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("copilot-io")
@@ -126,10 +134,10 @@ pub unsafe extern "C" fn copilot_client_new(
             .build()
             .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start runtime: {e}")))?;
         let client = Client::new(options)?;
-        *out = Box::into_raw(Box::new(copilot_client {
+        out.put(Box::into_raw(Box::new(copilot_client {
             client,
             runtime: Arc::new(RuntimeOwner(Some(runtime))),
-        }));
+        })));
         Ok(())
     })
 }
@@ -144,13 +152,21 @@ pub unsafe extern "C" fn copilot_client_new(
 /// `COPILOT_ERR_CONNECTION`, `COPILOT_ERR_DISCONNECTED` (the CLI exited; exit
 /// status and stderr tail in the message), `COPILOT_ERR_TIMEOUT`,
 /// `COPILOT_ERR_PROTOCOL_VERSION`, `COPILOT_ERR_INVALID_ARGUMENT` (NULL client).
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not passed to
+/// `copilot_client_free` before or during this call; `err_out` is NULL or
+/// points to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_start(
     client: *mut copilot_client,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let c = arg_ref(client, "client")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
         c.block_on(c.client.start())
     })
 }
@@ -165,14 +181,20 @@ pub unsafe extern "C" fn copilot_client_start(
 /// restart in progress gives way). Not from a callback:
 /// there it returns `COPILOT_ERR_WRONG_THREAD`. Stopping a stopped client is OK.
 /// Errors: the first failed `session.destroy`, if any (the stop still completes).
+///
+/// # Safety
+///
+/// As for `copilot_client_start`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_stop(
     client: *mut copilot_client,
     timeout_ms: u32,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let c = arg_ref(client, "client")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
         c.block_on(c.client.stop(Duration::from_millis(timeout_ms.into())))
     })
 }
@@ -180,10 +202,16 @@ pub unsafe extern "C" fn copilot_client_stop(
 /// Kills the CLI at once and fails every pending call with
 /// `COPILOT_ERR_INVALID_STATE`. Non-blocking; any thread, callbacks included.
 /// NULL is a no-op.
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not passed to
+/// `copilot_client_free` before or during this call.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_force_stop(client: *mut copilot_client) {
-    let _ = boundary(std::ptr::null_mut(), || {
-        if let Some(c) = client.as_ref() {
+    let _ = boundary(None, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        if let Some(c) = unsafe { opt_ref(client) } {
             c.client.force_stop();
         }
         Ok(())
@@ -192,11 +220,17 @@ pub unsafe extern "C" fn copilot_client_force_stop(client: *mut copilot_client) 
 
 /// The client's state. NULL yields `COPILOT_CLIENT_DISCONNECTED`.
 /// Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not passed to
+/// `copilot_client_free` before or during this call.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_get_state(
     client: *const copilot_client,
 ) -> copilot_client_state {
-    match client.as_ref() {
+    // SAFETY: `client` is NULL or live until this call returns (# Safety).
+    match unsafe { opt_ref(client) } {
         Some(c) => to_c_state(c.client.state()),
         None => copilot_client_state::COPILOT_CLIENT_DISCONNECTED,
     }
@@ -233,6 +267,16 @@ fn to_c_state(state: ClientState) -> copilot_client_state {
 ///
 /// `user_data_free` (may be NULL) runs exactly once when the client is freed;
 /// not on error. Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not passed to
+/// `copilot_client_free` before or during this call; `err_out` is NULL or
+/// points to writable storage. `handler` (NULL or a `copilot_state_fn`) runs on
+/// the client's callback thread and `user_data_free` (NULL or a
+/// `copilot_free_fn`) on any thread, both with `user_data`, which must be
+/// usable there; neither may unwind (a C++ exception, `longjmp`) into the
+/// library.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_on_state_change(
     client: *mut copilot_client,
@@ -241,14 +285,18 @@ pub unsafe extern "C" fn copilot_client_on_state_change(
     user_data_free: copilot_free_fn,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let c = arg_ref(client, "client")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
         let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let ud = UserData::new(user_data, user_data_free);
         c.client.on_state_change(Arc::new(move |state, reason| {
             let reason = reason.map(|r| to_cstring(r.to_string()));
             let ptr = reason.as_ref().map_or(std::ptr::null(), |r| r.as_ptr());
-            // SAFETY: host callback with its own user_data; reason borrowed for the call.
+            // SAFETY: the host's handler with its user_data, on the callback
+            // thread (# Safety of this registration); `ptr` is NULL or
+            // NUL-terminated and outlives the call.
             unsafe { f(ud.ptr(), to_c_state(state), ptr) }
         }));
         Ok(())
@@ -274,6 +322,11 @@ pub type copilot_lifecycle_fn = Option<
 /// `user_data_free` (may be NULL) runs exactly once when the client is freed;
 /// not on error. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL client or handler).
 /// Non-blocking; any thread.
+///
+/// # Safety
+///
+/// As for `copilot_client_on_state_change`, with `handler` a
+/// `copilot_lifecycle_fn`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_on_lifecycle(
     client: *mut copilot_client,
@@ -282,13 +335,17 @@ pub unsafe extern "C" fn copilot_client_on_lifecycle(
     user_data_free: copilot_free_fn,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let c = arg_ref(client, "client")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
         let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let ud = UserData::new(user_data, user_data_free);
         c.client.on_lifecycle(Arc::new(move |kind, json| {
             let (kind, json) = (to_cstring(kind.to_string()), to_cstring(json.to_string()));
-            // SAFETY: host callback with its own user_data; strings borrowed for the call.
+            // SAFETY: the host's handler with its user_data, on the callback
+            // thread (# Safety of this registration); both strings are
+            // NUL-terminated and outlive the call.
             unsafe { f(ud.ptr(), kind.as_ptr(), json.as_ptr()) }
         }));
         Ok(())
@@ -297,10 +354,15 @@ pub unsafe extern "C" fn copilot_client_on_lifecycle(
 
 /// The process id of the CLI this client spawned, or 0 when none is running.
 /// Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not passed to
+/// `copilot_client_free` before or during this call.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_cli_pid(client: *const copilot_client) -> u32 {
-    client
-        .as_ref()
+    // SAFETY: `client` is NULL or live until this call returns (# Safety).
+    unsafe { opt_ref(client) }
         .and_then(|c| c.client.cli_pid())
         .unwrap_or(0)
 }
@@ -313,6 +375,13 @@ pub unsafe extern "C" fn copilot_client_cli_pid(client: *const copilot_client) -
 ///
 /// Blocks for one round trip. Errors: `COPILOT_ERR_INVALID_STATE` (not started),
 /// `COPILOT_ERR_DISCONNECTED`, `COPILOT_ERR_RPC`.
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not passed to
+/// `copilot_client_free` before or during this call; `message` is NULL or a
+/// NUL-terminated string (UTF-8 is checked); `result_json_out` and `err_out`
+/// are NULL or point to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_ping(
     client: *mut copilot_client,
@@ -320,12 +389,16 @@ pub unsafe extern "C" fn copilot_client_ping(
     result_json_out: *mut *mut c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let c = arg_ref(client, "client")?;
-        let message = arg_opt_str(message, "message")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
+        // SAFETY: `message` is NULL or NUL-terminated (# Safety).
+        let message = unsafe { arg_opt_str(message, "message") }?;
         let result = c.block_on(c.client.ping(message))?;
-        if !result_json_out.is_null() {
-            *result_json_out = out_string(result.to_string());
+        // SAFETY: `result_json_out` is NULL or writable (# Safety).
+        if let Some(out) = unsafe { opt_out(result_json_out) } {
+            out.put(out_string(result.to_string()));
         }
         Ok(())
     })
@@ -344,6 +417,13 @@ pub unsafe extern "C" fn copilot_client_ping(
 /// `COPILOT_ERR_INVALID_JSON`, `COPILOT_ERR_INVALID_STATE` (not started),
 /// `COPILOT_ERR_DISCONNECTED`, `COPILOT_ERR_TIMEOUT` (the message says whether
 /// the request was not written, the CLI not reading, or got no reply).
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not passed to
+/// `copilot_client_free` before or during this call; `method` and `params_json`
+/// are NULL or NUL-terminated strings (UTF-8 is checked); `result_json_out` and
+/// `err_out` are NULL or point to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_call(
     client: *mut copilot_client,
@@ -352,7 +432,8 @@ pub unsafe extern "C" fn copilot_client_call(
     result_json_out: *mut *mut c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    copilot_client_call_timeout(client, method, params_json, 0, result_json_out, err_out)
+    // SAFETY: the same arguments under the same contract (# Safety).
+    unsafe { copilot_client_call_timeout(client, method, params_json, 0, result_json_out, err_out) }
 }
 
 /// `copilot_client_call` with a limit: fails with `COPILOT_ERR_TIMEOUT` when
@@ -363,6 +444,10 @@ pub unsafe extern "C" fn copilot_client_call(
 ///
 /// Blocks up to `timeout_ms`. Parameters, ownership and the other errors are
 /// those of `copilot_client_call`.
+///
+/// # Safety
+///
+/// As for `copilot_client_call`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_call_timeout(
     client: *mut copilot_client,
@@ -372,14 +457,19 @@ pub unsafe extern "C" fn copilot_client_call_timeout(
     result_json_out: *mut *mut c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let c = arg_ref(client, "client")?;
-        let method = arg_str(method, "method")?;
-        let params = arg_json(params_json, "params_json")?;
-        let out = arg_out(result_json_out, "result_json_out")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
+        // SAFETY: `method` is NULL or NUL-terminated (# Safety).
+        let method = unsafe { arg_str(method, "method") }?;
+        // SAFETY: `params_json` is NULL or NUL-terminated (# Safety).
+        let params = unsafe { arg_json(params_json, "params_json") }?;
+        // SAFETY: `result_json_out` is NULL or writable (# Safety).
+        let out = unsafe { arg_out(result_json_out, "result_json_out") }?;
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms.into()));
         let result = c.block_on(c.client.call_within(method, params, timeout))?;
-        *out = out_string(result.to_string());
+        out.put(out_string(result.to_string()));
         Ok(())
     })
 }
@@ -394,16 +484,25 @@ pub unsafe extern "C" fn copilot_client_call_timeout(
 ///
 /// Non-blocking; any thread, callbacks included. Errors:
 /// `COPILOT_ERR_INVALID_ARGUMENT` (NULL client or out-param). No protocol method.
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not passed to
+/// `copilot_client_free` before or during this call; `stats_json_out` and
+/// `err_out` are NULL or point to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_stats(
     client: *const copilot_client,
     stats_json_out: *mut *mut c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let c = arg_ref(client, "client")?;
-        let out = arg_out(stats_json_out, "stats_json_out")?;
-        *out = out_string(c.client.stats().to_string());
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
+        // SAFETY: `stats_json_out` is NULL or writable (# Safety).
+        let out = unsafe { arg_out(stats_json_out, "stats_json_out") }?;
+        out.put(out_string(c.client.stats().to_string()));
         Ok(())
     })
 }
@@ -416,7 +515,15 @@ pub unsafe extern "C" fn copilot_client_stats(
 /// Never blocks; legal from any thread, inside a callback and from a GC
 /// finalizer. After it returns no callback starts, except pending
 /// `user_data_free` calls. NULL is a no-op.
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not yet freed; no
+/// other call on it may run during or after this one. (Its sessions stay usable
+/// handles: calls on them fail as described above.)
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_free(client: *mut copilot_client) {
-    free_handle(client);
+    // SAFETY: `client` is NULL or a `Box` from copilot_client_new that no other
+    // call uses during or after this one (# Safety).
+    unsafe { free_handle(client) };
 }

@@ -24,8 +24,10 @@ pub struct copilot_permission_request {
 /// - `invocation`: owned by the callee; complete it exactly once (now or later,
 ///   from any thread) with `copilot_tool_invocation_complete` or `_fail`.
 /// - `invocation_json`: `{"sessionId": string, "toolCallId": string, "toolName": string,
-///   "arguments": any}`, borrowed for the duration of the call (and available
-///   later through `copilot_tool_invocation_json`).
+///   "arguments": any}`, borrowed for the duration of the call, but no longer
+///   than `invocation` is unanswered: completing or freeing it (even within
+///   the call) frees this string. Available later through
+///   `copilot_tool_invocation_json`.
 ///
 /// Runs on the client's callback thread.
 pub type copilot_tool_fn = Option<
@@ -42,7 +44,8 @@ pub type copilot_tool_fn = Option<
 ///   any thread) with `copilot_permission_request_respond`.
 /// - `request_json`: the event's data `{"requestId": string, "permissionRequest":
 ///   {"kind": "shell"|"write"|"read"|"mcp"|"url"|"memory"|"custom-tool"|..., ...}, ...}`,
-///   borrowed for the duration of the call.
+///   borrowed for the duration of the call, but no longer than `request` is
+///   unanswered: answering or freeing it (even within the call) frees this string.
 ///
 /// Runs on the client's callback thread.
 pub type copilot_permission_fn = Option<
@@ -66,6 +69,12 @@ pub(crate) fn permission_request_into_raw(
 /// The invocation as JSON: `{"sessionId", "toolCallId", "toolName", "arguments"}`.
 /// Borrowed: valid until the invocation is completed or freed. NULL yields NULL.
 /// Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `invocation` may be any value: it is a token looked up among the live
+/// invocations, never dereferenced. The returned string must not be used once a
+/// call that answers or frees the invocation has begun.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_tool_invocation_json(
     invocation: *const copilot_tool_invocation,
@@ -85,15 +94,25 @@ pub unsafe extern "C" fn copilot_tool_invocation_json(
 /// `COPILOT_ERR_INVALID_ARGUMENT` (NULL or already answered invocation, NULL result, bad UTF-8),
 /// `COPILOT_ERR_INVALID_JSON`; on either, the tool call is answered as failed
 /// so the turn goes on.
+///
+/// # Safety
+///
+/// `invocation` may be any value: it is a token looked up among the live
+/// invocations, never dereferenced. `result_json` is NULL or a NUL-terminated
+/// string (UTF-8 is checked); `err_out` is NULL or points to writable storage.
+/// This call frees the string `copilot_tool_invocation_json` returned for the
+/// invocation, so no use of it may run concurrently or follow.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_tool_invocation_complete(
     invocation: *mut copilot_tool_invocation,
     result_json: *const c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
         let inv = answer_once::take(invocation, "invocation")?.inner;
-        let parsed = arg_str(result_json, "result_json").and_then(|s| {
+        // SAFETY: `result_json` is NULL or NUL-terminated (# Safety).
+        let parsed = unsafe { arg_str(result_json, "result_json") }.and_then(|s| {
             serde_json::from_str(s).map_err(|e| Error::invalid_json(format!("result_json: {e}")))
         });
         match parsed {
@@ -117,15 +136,21 @@ pub unsafe extern "C" fn copilot_tool_invocation_complete(
 ///
 /// Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL or already
 /// answered invocation).
+///
+/// # Safety
+///
+/// As for `copilot_tool_invocation_complete`, with `message` for `result_json`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_tool_invocation_fail(
     invocation: *mut copilot_tool_invocation,
     message: *const c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
         let inv = answer_once::take(invocation, "invocation")?.inner;
-        let message = match arg_opt_str(message, "message") {
+        // SAFETY: `message` is NULL or NUL-terminated (# Safety).
+        let message = match unsafe { arg_opt_str(message, "message") } {
             Ok(m) => m.unwrap_or("tool failed").to_string(),
             Err(_) => "tool failed (message was not valid UTF-8)".to_string(),
         };
@@ -137,6 +162,13 @@ pub unsafe extern "C" fn copilot_tool_invocation_fail(
 /// Drops an invocation without a result: the tool call is answered as failed,
 /// so the turn never hangs. NULL, or an invocation already answered or freed, is
 /// a no-op. Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `invocation` may be any value: it is a token looked up among the live
+/// invocations, never dereferenced. This call frees the string
+/// `copilot_tool_invocation_json` returned for the invocation, so no use of it
+/// may run concurrently or follow.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_tool_invocation_free(invocation: *mut copilot_tool_invocation) {
     answer_once::release(invocation, "invocation");
@@ -144,6 +176,12 @@ pub unsafe extern "C" fn copilot_tool_invocation_free(invocation: *mut copilot_t
 
 /// The request as JSON (the event's data). Borrowed: valid until the request is
 /// answered or freed. NULL yields NULL. Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `request` may be any value: it is a token looked up among the live requests,
+/// never dereferenced. The returned string must not be used once a call that
+/// answers or frees the request has begun.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_permission_request_json(
     request: *const copilot_permission_request,
@@ -163,15 +201,25 @@ pub unsafe extern "C" fn copilot_permission_request_json(
 /// Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL or
 /// already answered), `COPILOT_ERR_INVALID_JSON` (not an object with a string `kind`); on error the
 /// request is answered `user-not-available`.
+///
+/// # Safety
+///
+/// `request` may be any value: it is a token looked up among the live requests,
+/// never dereferenced. `decision_json` is NULL or a NUL-terminated string
+/// (UTF-8 is checked); `err_out` is NULL or points to writable storage. This
+/// call frees the string `copilot_permission_request_json` returned for the
+/// request, so no use of it may run concurrently or follow.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_permission_request_respond(
     request: *mut copilot_permission_request,
     decision_json: *const c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
         let req = answer_once::take(request, "request")?.inner;
-        let decision = arg_str(decision_json, "decision_json").and_then(|s| {
+        // SAFETY: `decision_json` is NULL or NUL-terminated (# Safety).
+        let decision = unsafe { arg_str(decision_json, "decision_json") }.and_then(|s| {
             let v: serde_json::Value = serde_json::from_str(s)
                 .map_err(|e| Error::invalid_json(format!("decision_json: {e}")))?;
             if v.get("kind").and_then(|k| k.as_str()).is_none() {
@@ -189,6 +237,13 @@ pub unsafe extern "C" fn copilot_permission_request_respond(
 
 /// Drops a request unanswered: it is answered `user-not-available`.
 /// NULL, or a request already answered or freed, is a no-op. Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `request` may be any value: it is a token looked up among the live requests,
+/// never dereferenced. This call frees the string
+/// `copilot_permission_request_json` returned for the request, so no use of it
+/// may run concurrently or follow.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_permission_request_free(request: *mut copilot_permission_request) {
     answer_once::release(request, "request");

@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use super::callback::{copilot_free_fn, UserData};
-use super::{boundary, copilot_error, copilot_status, to_cstring};
+use super::{boundary, copilot_error, copilot_status, opt_out, to_cstring};
 use crate::error::Error;
 use crate::log::{self, Level};
 
@@ -70,6 +70,14 @@ fn to_c_level(level: Level) -> copilot_log_level {
 /// and the `githubToken`/`connectionToken` values of every client. Errors:
 /// `COPILOT_ERR_INVALID_ARGUMENT` (level out of range). Non-blocking; any thread,
 /// including from inside the handler itself.
+///
+/// # Safety
+///
+/// `err_out` is NULL or points to writable storage. `handler` (NULL or a
+/// `copilot_log_fn`) may run on any library thread, several at once, and
+/// `user_data_free` (NULL or a `copilot_free_fn`) on any thread, both with
+/// `user_data`, which must be usable there; neither may unwind (a C++
+/// exception, `longjmp`) into the library.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_log_set_handler(
     max_level: i32,
@@ -81,7 +89,8 @@ pub unsafe extern "C" fn copilot_log_set_handler(
     // Taken as an integer: a C caller can pass any value, and an out-of-range
     // Rust enum would be undefined behaviour before it could be checked.
     let raw = max_level;
-    boundary(err_out, || {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
         if !(0..=5).contains(&raw) {
             return Err(Error::invalid_argument(format!(
                 "max_level {raw} is not a copilot_log_level"
@@ -92,7 +101,9 @@ pub unsafe extern "C" fn copilot_log_set_handler(
             Arc::new(move |level: Level, target: &str, message: &str| {
                 let target = to_cstring(target.to_string());
                 let message = to_cstring(message.to_string());
-                // SAFETY: host callback with its own user_data; strings borrowed for the call.
+                // SAFETY: the host's handler with its user_data, on a thread it
+                // allows (# Safety of copilot_log_set_handler); both strings
+                // are NUL-terminated and outlive the call.
                 unsafe {
                     f(
                         ud.ptr(),

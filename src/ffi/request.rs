@@ -22,7 +22,9 @@ pub struct copilot_request {
 /// - `request`: owned by the callee; answer it exactly once (now or later, from
 ///   any thread) with `copilot_request_respond` or `copilot_request_fail`.
 /// - `request_json`: the request as JSON (shape per kind, see
-///   `copilot_session_config_set_handler`), borrowed for the duration of the call.
+///   `copilot_session_config_set_handler`), borrowed for the duration of the call,
+///   but no longer than `request` is unanswered: answering or freeing it (even
+///   within the call) frees this string.
 ///
 /// Runs on the client's callback thread.
 pub type copilot_request_fn = Option<
@@ -48,7 +50,10 @@ fn request_handler(f: copilot_request_fn, ud: UserData) -> Result<crate::request
     Ok(Arc::new(move |req: HostRequest| {
         let json = req.json_c();
         let raw = answer_once::issue(copilot_request { inner: req });
-        // SAFETY: host callback; the request handle is now the host's.
+        // SAFETY: the host's handler with its user_data, on the callback thread
+        // (# Safety of its registration); the request token is now the host's,
+        // and `json` lives in it: valid until the host answers or frees it,
+        // which copilot_request_fn documents.
         unsafe { f(ud.ptr(), raw, json) }
     }))
 }
@@ -95,6 +100,14 @@ fn request_handler(f: copilot_request_fn, ud: UserData) -> Result<crate::request
 ///
 /// `user_data`/`user_data_free`: as for `copilot_session_config_add_tool`.
 /// Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL, unknown kind). Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `config` is NULL or a config from `copilot_session_config_new` not passed to
+/// `copilot_session_config_free` before or during this call; `kind` is NULL or
+/// a NUL-terminated string (UTF-8 is checked); `err_out` is NULL or points to
+/// writable storage. `handler` (NULL or a `copilot_request_fn`), `user_data`
+/// and `user_data_free`: as for `copilot_session_config_add_tool`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_config_set_handler(
     config: *mut copilot_session_config,
@@ -104,9 +117,12 @@ pub unsafe extern "C" fn copilot_session_config_set_handler(
     user_data_free: copilot_free_fn,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let cfg = arg_ref(config, "config")?;
-        let kind = arg_str(kind, "kind")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `config` is NULL or live until this call returns (# Safety).
+        let cfg = unsafe { arg_ref(config, "config") }?;
+        // SAFETY: `kind` is NULL or NUL-terminated (# Safety).
+        let kind = unsafe { arg_str(kind, "kind") }?;
         if !HANDLER_KINDS.contains(&kind) {
             return Err(Error::invalid_argument(format!(
                 "unknown handler kind {kind:?}; expected one of {HANDLER_KINDS:?}"
@@ -132,6 +148,10 @@ pub unsafe extern "C" fn copilot_session_config_set_handler(
 ///   Unanswered: no output.
 ///
 /// Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
+///
+/// # Safety
+///
+/// As for `copilot_session_config_set_handler`, with `hook_type` for `kind`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_config_set_hook(
     config: *mut copilot_session_config,
@@ -141,9 +161,12 @@ pub unsafe extern "C" fn copilot_session_config_set_hook(
     user_data_free: copilot_free_fn,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let cfg = arg_ref(config, "config")?;
-        let hook_type = arg_str(hook_type, "hook_type")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `config` is NULL or live until this call returns (# Safety).
+        let cfg = unsafe { arg_ref(config, "config") }?;
+        // SAFETY: `hook_type` is NULL or NUL-terminated (# Safety).
+        let hook_type = unsafe { arg_str(hook_type, "hook_type") }?;
         if hook_type.is_empty() {
             return Err(Error::invalid_argument("hook_type is empty"));
         }
@@ -165,6 +188,10 @@ pub unsafe extern "C" fn copilot_session_config_set_hook(
 ///
 /// Errors: `COPILOT_ERR_INVALID_ARGUMENT`, `COPILOT_ERR_INVALID_JSON`.
 /// Non-blocking; any thread.
+///
+/// # Safety
+///
+/// As for `copilot_session_config_set_handler`, with `command_json` for `kind`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_config_add_command(
     config: *mut copilot_session_config,
@@ -174,10 +201,14 @@ pub unsafe extern "C" fn copilot_session_config_add_command(
     user_data_free: copilot_free_fn,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let cfg = arg_ref(config, "config")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `config` is NULL or live until this call returns (# Safety).
+        let cfg = unsafe { arg_ref(config, "config") }?;
         handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
-        let decl: Value = serde_json::from_str(arg_str(command_json, "command_json")?)
+        // SAFETY: `command_json` is NULL or NUL-terminated (# Safety).
+        let command_json = unsafe { arg_str(command_json, "command_json") }?;
+        let decl: Value = serde_json::from_str(command_json)
             .map_err(|e| Error::invalid_json(format!("command_json: {e}")))?;
         let name = decl
             .get("name")
@@ -205,12 +236,22 @@ pub unsafe extern "C" fn copilot_session_config_add_command(
 /// "exitPlanMode", "autoModeSwitch", "systemMessageTransform", `"hook:<type>"`,
 /// `"command:<name>"`, or for the session filesystem the operation's method
 /// (e.g. "sessionFs.readFile"). Borrowed until the request is answered; NULL yields NULL.
+///
+/// # Safety
+///
+/// `request` may be any value: it is a token looked up among the live requests,
+/// never dereferenced. The returned string must not be used once a call that
+/// answers or frees the request has begun.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_kind(request: *const copilot_request) -> *const c_char {
     answer_once::with_live(request, |r| r.inner.kind_c()).unwrap_or(std::ptr::null())
 }
 
 /// The request as JSON. Borrowed until the request is answered; NULL yields NULL.
+///
+/// # Safety
+///
+/// As for `copilot_request_kind`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_json(request: *const copilot_request) -> *const c_char {
     answer_once::with_live(request, |r| r.inner.json_c()).unwrap_or(std::ptr::null())
@@ -221,15 +262,25 @@ pub unsafe extern "C" fn copilot_request_json(request: *const copilot_request) -
 /// `request` is consumed in every case; on invalid JSON the request gets its
 /// failure answer. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`
 /// (NULL or already answered), `COPILOT_ERR_INVALID_JSON`.
+///
+/// # Safety
+///
+/// `request` may be any value: it is a token looked up among the live requests,
+/// never dereferenced. `result_json` is NULL or a NUL-terminated string (UTF-8
+/// is checked); `err_out` is NULL or points to writable storage. This call
+/// frees the strings `copilot_request_kind` and `copilot_request_json` returned
+/// for the request, so no use of them may run concurrently or follow.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_respond(
     request: *mut copilot_request,
     result_json: *const c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
         let req = answer_once::take(request, "request")?.inner;
-        let parsed = arg_str(result_json, "result_json").and_then(|s| {
+        // SAFETY: `result_json` is NULL or NUL-terminated (# Safety).
+        let parsed = unsafe { arg_str(result_json, "result_json") }.and_then(|s| {
             serde_json::from_str::<Value>(s)
                 .map_err(|e| Error::invalid_json(format!("result_json: {e}")))
         });
@@ -249,15 +300,21 @@ pub unsafe extern "C" fn copilot_request_respond(
 /// Answers a host request as failed with `message` (NULL for a generic one).
 /// `request` is consumed. Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT`
 /// (NULL or already answered).
+///
+/// # Safety
+///
+/// As for `copilot_request_respond`, with `message` for `result_json`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_fail(
     request: *mut copilot_request,
     message: *const c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
         let req = answer_once::take(request, "request")?.inner;
-        let message = arg_opt_str(message, "message")
+        // SAFETY: `message` is NULL or NUL-terminated (# Safety).
+        let message = unsafe { arg_opt_str(message, "message") }
             .ok()
             .flatten()
             .unwrap_or("handler failed");
@@ -268,6 +325,13 @@ pub unsafe extern "C" fn copilot_request_fail(
 
 /// Drops a request unanswered: the official SDKs' default answer is sent.
 /// NULL, or a request already answered or freed, is a no-op. Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `request` may be any value: it is a token looked up among the live requests,
+/// never dereferenced. This call frees the strings `copilot_request_kind` and
+/// `copilot_request_json` returned for the request, so no use of them may run
+/// concurrently or follow.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_request_free(request: *mut copilot_request) {
     answer_once::release(request, "request");

@@ -59,7 +59,9 @@ impl copilot_session {
 fn event_handler(f: copilot_event_fn, user_data: UserData) -> Result<crate::events::EventHandler> {
     let f = f.ok_or_else(|| Error::invalid_argument("callback is NULL"))?;
     Ok(Arc::new(move |ev: &SessionEvent| {
-        // SAFETY: a host callback with its own user_data and borrowed strings.
+        // SAFETY: the host's handler with its user_data, on the callback thread
+        // (# Safety of its registration); both strings are NUL-terminated and
+        // outlive the call, and `len` is the JSON's length.
         unsafe {
             f(
                 user_data.ptr(),
@@ -83,19 +85,27 @@ fn event_handler(f: copilot_event_fn, user_data: UserData) -> Result<crate::even
 ///
 /// Errors: `COPILOT_ERR_INVALID_ARGUMENT`, `COPILOT_ERR_INVALID_JSON` (not an object).
 /// Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `config_json` is NULL or a NUL-terminated string (UTF-8 is checked);
+/// `config_out` and `err_out` are NULL or point to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_config_new(
     config_json: *const c_char,
     config_out: *mut *mut copilot_session_config,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let out = arg_out(config_out, "config_out")?;
-        let config =
-            SessionConfig::from_json(arg_opt_str(config_json, "config_json")?.unwrap_or(""))?;
-        *out = Box::into_raw(Box::new(copilot_session_config {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `config_out` is NULL or writable (# Safety).
+        let out = unsafe { arg_out(config_out, "config_out") }?;
+        // SAFETY: `config_json` is NULL or NUL-terminated (# Safety).
+        let config_json = unsafe { arg_opt_str(config_json, "config_json") }?;
+        let config = SessionConfig::from_json(config_json.unwrap_or(""))?;
+        out.put(Box::into_raw(Box::new(copilot_session_config {
             config: crate::sync::Mutex::new(config),
-        }));
+        })));
         Ok(())
     })
 }
@@ -112,6 +122,19 @@ pub unsafe extern "C" fn copilot_session_config_new(
 /// Custom tools need a permission policy (a handler or approve-all); without
 /// one the CLI denies them. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL
 /// config/handler), `COPILOT_ERR_INVALID_JSON` (no string `name`). Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `config` is NULL or a config from `copilot_session_config_new` not passed to
+/// `copilot_session_config_free` before or during this call; `tool_json` is
+/// NULL or a NUL-terminated string (UTF-8 is checked); `err_out` is NULL or
+/// points to writable storage. `handler` (NULL or a `copilot_tool_fn`) runs on
+/// the callback thread of each client with a session made from this config
+/// (concurrently, if there are several), and `user_data_free` (NULL or a
+/// `copilot_free_fn`) on any thread, both with `user_data`, which must be
+/// usable there; neither may unwind (a C++ exception, `longjmp`) into the
+/// library. A handler must not use the JSON it was passed once its per-call
+/// handle is answered or freed, even within the call.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_config_add_tool(
     config: *mut copilot_session_config,
@@ -121,10 +144,14 @@ pub unsafe extern "C" fn copilot_session_config_add_tool(
     user_data_free: copilot_free_fn,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let cfg = arg_ref(config, "config")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `config` is NULL or live until this call returns (# Safety).
+        let cfg = unsafe { arg_ref(config, "config") }?;
         let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
-        let declaration: Value = serde_json::from_str(arg_str(tool_json, "tool_json")?)
+        // SAFETY: `tool_json` is NULL or NUL-terminated (# Safety).
+        let tool_json = unsafe { arg_str(tool_json, "tool_json") }?;
+        let declaration: Value = serde_json::from_str(tool_json)
             .map_err(|e| Error::invalid_json(format!("tool_json: {e}")))?;
         if declaration
             .get("name")
@@ -140,7 +167,10 @@ pub unsafe extern "C" fn copilot_session_config_add_tool(
             declaration,
             handler: Arc::new(move |inv| {
                 let json = inv.json_c();
-                // SAFETY: host callback; the invocation handle is now the host's.
+                // SAFETY: the host's handler with its user_data, on the callback
+                // thread (# Safety of this registration); the invocation token
+                // is now the host's, and `json` lives in it: valid until the
+                // host answers or frees it, which copilot_tool_fn documents.
                 unsafe { f(ud.ptr(), tool_invocation_into_raw(inv), json) }
             }),
         };
@@ -154,6 +184,14 @@ pub unsafe extern "C" fn copilot_session_config_add_tool(
 ///
 /// `handler`, `user_data`, `user_data_free`: as for `copilot_session_config_add_tool`.
 /// Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `config` is NULL or a config from `copilot_session_config_new` not passed to
+/// `copilot_session_config_free` before or during this call; `err_out` is NULL
+/// or points to writable storage. `handler` (NULL or a
+/// `copilot_permission_fn`), `user_data` and `user_data_free`: as for
+/// `copilot_session_config_add_tool`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_config_set_permission_handler(
     config: *mut copilot_session_config,
@@ -162,13 +200,18 @@ pub unsafe extern "C" fn copilot_session_config_set_permission_handler(
     user_data_free: copilot_free_fn,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let cfg = arg_ref(config, "config")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `config` is NULL or live until this call returns (# Safety).
+        let cfg = unsafe { arg_ref(config, "config") }?;
         let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let ud = UserData::new(user_data, user_data_free);
         let policy = PermissionPolicy::Handler(Arc::new(move |req| {
             let json = req.json_c();
-            // SAFETY: host callback; the request handle is now the host's.
+            // SAFETY: the host's handler with its user_data, on the callback
+            // thread (# Safety of this registration); the request token is
+            // now the host's, and `json` lives in it: valid until the host
+            // answers or frees it, which copilot_permission_fn documents.
             unsafe { f(ud.ptr(), permission_request_into_raw(req), json) }
         }));
         let replaced = cfg.edit(|c| c.permission.replace(policy));
@@ -180,13 +223,21 @@ pub unsafe extern "C" fn copilot_session_config_set_permission_handler(
 /// Approves every permission request once (`{"kind":"approve-once"}`) without a
 /// callback, replacing any handler. Errors: `COPILOT_ERR_INVALID_ARGUMENT`.
 /// Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `config` is NULL or a config from `copilot_session_config_new` not passed to
+/// `copilot_session_config_free` before or during this call; `err_out` is NULL
+/// or points to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_config_approve_all(
     config: *mut copilot_session_config,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let cfg = arg_ref(config, "config")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `config` is NULL or live until this call returns (# Safety).
+        let cfg = unsafe { arg_ref(config, "config") }?;
         let replaced = cfg.edit(|c| c.permission.replace(PermissionPolicy::ApproveAll));
         drop(replaced);
         Ok(())
@@ -199,6 +250,11 @@ pub unsafe extern "C" fn copilot_session_config_approve_all(
 /// `handler` (see `copilot_event_fn`), `user_data`, `user_data_free`: as for
 /// `copilot_session_config_add_tool`. Errors: `COPILOT_ERR_INVALID_ARGUMENT`.
 /// Non-blocking; any thread.
+///
+/// # Safety
+///
+/// As for `copilot_session_config_set_permission_handler`, with `handler` a
+/// `copilot_event_fn`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_config_on_event(
     config: *mut copilot_session_config,
@@ -207,8 +263,10 @@ pub unsafe extern "C" fn copilot_session_config_on_event(
     user_data_free: copilot_free_fn,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let cfg = arg_ref(config, "config")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `config` is NULL or live until this call returns (# Safety).
+        let cfg = unsafe { arg_ref(config, "config") }?;
         handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let h = event_handler(handler, UserData::new(user_data, user_data_free))?;
         cfg.edit(|c| c.on_event.push(h));
@@ -218,39 +276,57 @@ pub unsafe extern "C" fn copilot_session_config_on_event(
 
 /// Frees a config. Sessions created from it keep their handlers. NULL is a
 /// no-op. Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `config` is NULL or a config from `copilot_session_config_new` not yet
+/// freed; no other call on it may run during or after this one.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_config_free(config: *mut copilot_session_config) {
-    free_handle(config);
+    // SAFETY: `config` is NULL or a `Box` from copilot_session_config_new that
+    // no other call uses during or after this one (# Safety).
+    unsafe { free_handle(config) };
 }
 
+/// Creates or resumes (`resume_id`) a session and writes its handle.
+///
+/// # Safety
+///
+/// `client` and `config` are NULL or live handles of their types until this
+/// returns; a `resume_id` is NULL or a NUL-terminated string (UTF-8 is
+/// checked); `session_out` is NULL or writable.
 unsafe fn open_session(
     client: *mut copilot_client,
     resume_id: Option<*const c_char>,
     config: *const copilot_session_config,
     session_out: *mut *mut copilot_session,
 ) -> Result<()> {
-    let c = arg_ref(client, "client")?;
-    let out = arg_out(session_out, "session_out")?;
-    let config = match config.as_ref() {
+    // SAFETY: `client` is NULL or live until this returns (# Safety).
+    let c = unsafe { arg_ref(client, "client") }?;
+    // SAFETY: `session_out` is NULL or writable (# Safety).
+    let out = unsafe { arg_out(session_out, "session_out") }?;
+    // SAFETY: `config` is NULL or live until this returns (# Safety).
+    let config = match unsafe { opt_ref(config) } {
         Some(cfg) => cfg.snapshot(),
         None => SessionConfig::default(),
     };
     let session = match resume_id {
         None => c.block_on(c.client.create_session(config))?,
         Some(id) => {
-            let id = arg_str(id, "session_id")?;
+            // SAFETY: `id` is NULL or NUL-terminated (# Safety).
+            let id = unsafe { arg_str(id, "session_id") }?;
             c.block_on(c.client.resume_session(id, config))?
         }
     };
     let id = std::ffi::CString::new(session.id())
         .map_err(|_| Error::invalid_argument("session id has a NUL"))?;
     let info = to_cstring(session.info().to_string());
-    *out = Box::into_raw(Box::new(copilot_session {
+    out.put(Box::into_raw(Box::new(copilot_session {
         session,
         runtime: c.runtime.clone(),
         id,
         info,
-    }));
+    })));
     Ok(())
 }
 
@@ -273,6 +349,14 @@ unsafe fn open_session(
 /// excluded tool stays out even when also available), and `skipCustomInstructions`,
 /// `customAgentsLocalOnly`, `coauthorEnabled` and `manageScheduleEnabled` are also
 /// applied with `session.options.update` after the session opens.
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not passed to
+/// `copilot_client_free` before or during this call; `config` is NULL or a
+/// config from `copilot_session_config_new` not passed to
+/// `copilot_session_config_free` before or during this call; `session_out` and
+/// `err_out` are NULL or point to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_create_session(
     client: *mut copilot_client,
@@ -280,13 +364,22 @@ pub unsafe extern "C" fn copilot_client_create_session(
     session_out: *mut *mut copilot_session,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || open_session(client, None, config, session_out))
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: the pointers meet open_session's contract (# Safety).
+        unsafe { open_session(client, None, config, session_out) }
+    })
 }
 
 /// Resumes a session kept on disk (`session.resume`) with the handlers of
 /// `config` registered again. Otherwise as `copilot_client_create_session`.
 ///
 /// - `session_id`: the id of an earlier session (UTF-8).
+///
+/// # Safety
+///
+/// As for `copilot_client_create_session`, and `session_id` is NULL or a
+/// NUL-terminated string (UTF-8 is checked).
 #[no_mangle]
 pub unsafe extern "C" fn copilot_client_resume_session(
     client: *mut copilot_client,
@@ -295,16 +388,26 @@ pub unsafe extern "C" fn copilot_client_resume_session(
     session_out: *mut *mut copilot_session,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        open_session(client, Some(session_id), config, session_out)
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: the pointers meet open_session's contract (# Safety).
+        unsafe { open_session(client, Some(session_id), config, session_out) }
     })
 }
 
 /// The session id (UUID text). Borrowed: valid until `copilot_session_free`.
 /// NULL yields NULL. Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `session` is NULL or a session from `copilot_client_create_session` or
+/// `copilot_client_resume_session` not passed to `copilot_session_free` before
+/// or during this call. The returned string must not be used once
+/// `copilot_session_free(session)` has begun.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_id(session: *const copilot_session) -> *const c_char {
-    match session.as_ref() {
+    // SAFETY: `session` is NULL or live until this call returns (# Safety).
+    match unsafe { opt_ref(session) } {
         Some(s) => s.id.as_ptr(),
         None => std::ptr::null(),
     }
@@ -314,11 +417,16 @@ pub unsafe extern "C" fn copilot_session_id(session: *const copilot_session) -> 
 /// `{"sessionId": string, "workspacePath"?: string, "capabilities"?: {"ui"?:
 /// {"elicitation"?: bool, ...}}, ...}`. Borrowed: valid until `copilot_session_free`.
 /// NULL yields NULL. Non-blocking; any thread.
+///
+/// # Safety
+///
+/// As for `copilot_session_id`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_info_json(
     session: *const copilot_session,
 ) -> *const c_char {
-    match session.as_ref() {
+    // SAFETY: `session` is NULL or live until this call returns (# Safety).
+    match unsafe { opt_ref(session) } {
         Some(s) => s.info.as_ptr(),
         None => std::ptr::null(),
     }
@@ -346,6 +454,14 @@ fn message_value(json: Value) -> Result<Value> {
 /// `COPILOT_ERR_DISCONNECTED`, `COPILOT_ERR_TIMEOUT` (the message says whether
 /// the prompt was not written, the CLI not reading, or got no reply; a
 /// prompt given up on is still written whole, never cut).
+///
+/// # Safety
+///
+/// `session` is NULL or a session from `copilot_client_create_session` or
+/// `copilot_client_resume_session` not passed to `copilot_session_free` before
+/// or during this call; `message_json` is NULL or a NUL-terminated string
+/// (UTF-8 is checked); `message_id_out` and `err_out` are NULL or point to
+/// writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_send(
     session: *mut copilot_session,
@@ -353,12 +469,16 @@ pub unsafe extern "C" fn copilot_session_send(
     message_id_out: *mut *mut c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let s = arg_ref(session, "session")?;
-        let message = message_value(arg_json(message_json, "message_json")?)?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `session` is NULL or live until this call returns (# Safety).
+        let s = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `message_json` is NULL or NUL-terminated (# Safety).
+        let message = message_value(unsafe { arg_json(message_json, "message_json") }?)?;
         let id = s.block_on(s.session.send(message))??;
-        if !message_id_out.is_null() {
-            *message_id_out = out_string(id);
+        // SAFETY: `message_id_out` is NULL or writable (# Safety).
+        if let Some(out) = unsafe { opt_out(message_id_out) } {
+            out.put(out_string(id));
         }
         Ok(())
     })
@@ -377,6 +497,14 @@ pub unsafe extern "C" fn copilot_session_send(
 /// Errors: `COPILOT_ERR_TIMEOUT`, `COPILOT_ERR_SESSION` (`session.error`; its
 /// message), `COPILOT_ERR_DISCONNECTED` (the CLI died; stderr tail),
 /// `COPILOT_ERR_WRONG_THREAD` (called from a callback), and those of send.
+///
+/// # Safety
+///
+/// `session` is NULL or a session from `copilot_client_create_session` or
+/// `copilot_client_resume_session` not passed to `copilot_session_free` before
+/// or during this call; `message_json` is NULL or a NUL-terminated string
+/// (UTF-8 is checked); `assistant_message_json_out` and `err_out` are NULL or
+/// point to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_send_and_wait(
     session: *mut copilot_session,
@@ -385,20 +513,24 @@ pub unsafe extern "C" fn copilot_session_send_and_wait(
     assistant_message_json_out: *mut *mut c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let s = arg_ref(session, "session")?;
-        let message = message_value(arg_json(message_json, "message_json")?)?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `session` is NULL or live until this call returns (# Safety).
+        let s = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `message_json` is NULL or NUL-terminated (# Safety).
+        let message = message_value(unsafe { arg_json(message_json, "message_json") }?)?;
         let timeout = Duration::from_millis(if timeout_ms == 0 {
             60_000
         } else {
             timeout_ms.into()
         });
         let last = s.block_on(s.session.send_and_wait(message, timeout))??;
-        if !assistant_message_json_out.is_null() {
-            *assistant_message_json_out = match last {
+        // SAFETY: `assistant_message_json_out` is NULL or writable (# Safety).
+        if let Some(out) = unsafe { opt_out(assistant_message_json_out) } {
+            out.put(match last {
                 Some(ev) => out_string(ev.json().to_string()),
                 None => std::ptr::null_mut(),
-            };
+            });
         }
         Ok(())
     })
@@ -414,6 +546,11 @@ pub unsafe extern "C" fn copilot_session_send_and_wait(
 ///
 /// Otherwise as `copilot_session_send_and_wait`. Errors add `COPILOT_ERR_INVALID_JSON`
 /// for a malformed `wait_json`.
+///
+/// # Safety
+///
+/// As for `copilot_session_send_and_wait`, and `wait_json` is NULL or a
+/// NUL-terminated string (UTF-8 is checked).
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_send_and_wait_opts(
     session: *mut copilot_session,
@@ -422,16 +559,21 @@ pub unsafe extern "C" fn copilot_session_send_and_wait_opts(
     assistant_message_json_out: *mut *mut c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let s = arg_ref(session, "session")?;
-        let message = message_value(arg_json(message_json, "message_json")?)?;
-        let opts = wait_options(arg_json(wait_json, "wait_json")?)?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `session` is NULL or live until this call returns (# Safety).
+        let s = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `message_json` is NULL or NUL-terminated (# Safety).
+        let message = message_value(unsafe { arg_json(message_json, "message_json") }?)?;
+        // SAFETY: `wait_json` is NULL or NUL-terminated (# Safety).
+        let opts = wait_options(unsafe { arg_json(wait_json, "wait_json") }?)?;
         let last = s.block_on(s.session.send_and_wait_with(message, opts))??;
-        if !assistant_message_json_out.is_null() {
-            *assistant_message_json_out = match last {
+        // SAFETY: `assistant_message_json_out` is NULL or writable (# Safety).
+        if let Some(out) = unsafe { opt_out(assistant_message_json_out) } {
+            out.put(match last {
                 Some(ev) => out_string(ev.json().to_string()),
                 None => std::ptr::null_mut(),
-            };
+            });
         }
         Ok(())
     })
@@ -469,13 +611,21 @@ fn wait_options(v: Value) -> Result<WaitOptions> {
 
 /// Aborts the current turn (`session.abort`); the turn ends with `session.idle`
 /// (`data.aborted` true). Blocks for one round trip. Errors: as for send.
+///
+/// # Safety
+///
+/// `session` is NULL or a session from `copilot_client_create_session` or
+/// `copilot_client_resume_session` not passed to `copilot_session_free` before
+/// or during this call; `err_out` is NULL or points to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_abort(
     session: *mut copilot_session,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let s = arg_ref(session, "session")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `session` is NULL or live until this call returns (# Safety).
+        let s = unsafe { arg_ref(session, "session") }?;
         s.block_on(s.session.abort())?
     })
 }
@@ -485,17 +635,27 @@ pub unsafe extern "C" fn copilot_session_abort(
 /// - `events_json_out`: receives a JSON array of event envelopes (owned; `copilot_string_free`).
 ///
 /// Blocks for one round trip. Errors: as for send.
+///
+/// # Safety
+///
+/// `session` is NULL or a session from `copilot_client_create_session` or
+/// `copilot_client_resume_session` not passed to `copilot_session_free` before
+/// or during this call; `events_json_out` and `err_out` are NULL or point to
+/// writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_get_messages(
     session: *mut copilot_session,
     events_json_out: *mut *mut c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let s = arg_ref(session, "session")?;
-        let out = arg_out(events_json_out, "events_json_out")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `session` is NULL or live until this call returns (# Safety).
+        let s = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `events_json_out` is NULL or writable (# Safety).
+        let out = unsafe { arg_out(events_json_out, "events_json_out") }?;
         let events = s.block_on(s.session.get_messages())??;
-        *out = out_string(events.to_string());
+        out.put(out_string(events.to_string()));
         Ok(())
     })
 }
@@ -508,6 +668,16 @@ pub unsafe extern "C" fn copilot_session_get_messages(
 ///
 /// Events already delivered are not replayed; to see a session's first events
 /// use `copilot_session_config_on_event`. Non-blocking; any thread, callbacks included.
+///
+/// # Safety
+///
+/// `session` is NULL or a session from `copilot_client_create_session` or
+/// `copilot_client_resume_session` not passed to `copilot_session_free` before
+/// or during this call; `subscription_out` and `err_out` are NULL or point to
+/// writable storage. `handler` (NULL or a `copilot_event_fn`) runs on the
+/// client's callback thread and `user_data_free` (NULL or a `copilot_free_fn`)
+/// on any thread, both with `user_data`, which must be usable there; neither
+/// may unwind (a C++ exception, `longjmp`) into the library.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_subscribe(
     session: *mut copilot_session,
@@ -517,13 +687,16 @@ pub unsafe extern "C" fn copilot_session_subscribe(
     subscription_out: *mut u64,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let s = arg_ref(session, "session")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `session` is NULL or live until this call returns (# Safety).
+        let s = unsafe { arg_ref(session, "session") }?;
         handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let h = event_handler(handler, UserData::new(user_data, user_data_free))?;
         let id = s.session.subscribe(h);
-        if !subscription_out.is_null() {
-            *subscription_out = id;
+        // SAFETY: `subscription_out` is NULL or writable (# Safety).
+        if let Some(out) = unsafe { opt_out(subscription_out) } {
+            out.put(id);
         }
         Ok(())
     })
@@ -535,14 +708,22 @@ pub unsafe extern "C" fn copilot_session_subscribe(
 ///
 /// Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL session or unknown id).
 /// Non-blocking; any thread, callbacks included.
+///
+/// # Safety
+///
+/// `session` is NULL or a session from `copilot_client_create_session` or
+/// `copilot_client_resume_session` not passed to `copilot_session_free` before
+/// or during this call; `err_out` is NULL or points to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_unsubscribe(
     session: *mut copilot_session,
     subscription: u64,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let s = arg_ref(session, "session")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `session` is NULL or live until this call returns (# Safety).
+        let s = unsafe { arg_ref(session, "session") }?;
         if s.session.unsubscribe(subscription) {
             Ok(())
         } else {
@@ -562,6 +743,14 @@ pub unsafe extern "C" fn copilot_session_unsubscribe(
 /// Blocks for one round trip, at most the client's `requestTimeoutMs` (see
 /// `copilot_session_call_timeout` for another limit). Errors: `COPILOT_ERR_RPC`
 /// (with code and data), `COPILOT_ERR_INVALID_JSON`, and those of send.
+///
+/// # Safety
+///
+/// `session` is NULL or a session from `copilot_client_create_session` or
+/// `copilot_client_resume_session` not passed to `copilot_session_free` before
+/// or during this call; `method` and `params_json` are NULL or NUL-terminated
+/// strings (UTF-8 is checked); `result_json_out` and `err_out` are NULL or
+/// point to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_call(
     session: *mut copilot_session,
@@ -570,7 +759,10 @@ pub unsafe extern "C" fn copilot_session_call(
     result_json_out: *mut *mut c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    copilot_session_call_timeout(session, method, params_json, 0, result_json_out, err_out)
+    // SAFETY: the same arguments under the same contract (# Safety).
+    unsafe {
+        copilot_session_call_timeout(session, method, params_json, 0, result_json_out, err_out)
+    }
 }
 
 /// `copilot_session_call` with a limit: fails with `COPILOT_ERR_TIMEOUT` when
@@ -582,6 +774,10 @@ pub unsafe extern "C" fn copilot_session_call(
 ///
 /// Blocks up to `timeout_ms`. Parameters, ownership and the other errors are
 /// those of `copilot_session_call`.
+///
+/// # Safety
+///
+/// As for `copilot_session_call`.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_call_timeout(
     session: *mut copilot_session,
@@ -591,14 +787,19 @@ pub unsafe extern "C" fn copilot_session_call_timeout(
     result_json_out: *mut *mut c_char,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let s = arg_ref(session, "session")?;
-        let method = arg_str(method, "method")?;
-        let params = arg_json(params_json, "params_json")?;
-        let out = arg_out(result_json_out, "result_json_out")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `session` is NULL or live until this call returns (# Safety).
+        let s = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `method` is NULL or NUL-terminated (# Safety).
+        let method = unsafe { arg_str(method, "method") }?;
+        // SAFETY: `params_json` is NULL or NUL-terminated (# Safety).
+        let params = unsafe { arg_json(params_json, "params_json") }?;
+        // SAFETY: `result_json_out` is NULL or writable (# Safety).
+        let out = unsafe { arg_out(result_json_out, "result_json_out") }?;
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms.into()));
         let result = s.block_on(s.session.call_within(method, params, timeout))??;
-        *out = out_string(result.to_string());
+        out.put(out_string(result.to_string()));
         Ok(())
     })
 }
@@ -609,13 +810,21 @@ pub unsafe extern "C" fn copilot_session_call_timeout(
 ///
 /// Blocks for one round trip. Errors: `COPILOT_ERR_RPC`, `COPILOT_ERR_DISCONNECTED`
 /// (the session is detached locally all the same).
+///
+/// # Safety
+///
+/// `session` is NULL or a session from `copilot_client_create_session` or
+/// `copilot_client_resume_session` not passed to `copilot_session_free` before
+/// or during this call; `err_out` is NULL or points to writable storage.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_destroy(
     session: *mut copilot_session,
     err_out: *mut *mut copilot_error,
 ) -> copilot_status {
-    boundary(err_out, || {
-        let s = arg_ref(session, "session")?;
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `session` is NULL or live until this call returns (# Safety).
+        let s = unsafe { arg_ref(session, "session") }?;
         match s.block_on(s.session.destroy()) {
             Ok(r) => r,
             Err(_) => Ok(()), // the client is gone, and with it the session
@@ -628,13 +837,21 @@ pub unsafe extern "C" fn copilot_session_destroy(
 /// thread, or, if one of its callbacks is running, on the callback thread once it
 /// returns; never on a library worker. Never blocks; legal from any thread and
 /// inside a callback. NULL is a no-op.
+///
+/// # Safety
+///
+/// `session` is NULL or a session from `copilot_client_create_session` or
+/// `copilot_client_resume_session` not yet freed; no other call on it may run
+/// during or after this one, nor use a string borrowed from it.
 #[no_mangle]
 pub unsafe extern "C" fn copilot_session_free(session: *mut copilot_session) {
     if session.is_null() {
         return;
     }
-    let _ = boundary(std::ptr::null_mut(), || {
-        let s = Box::from_raw(session);
+    let _ = boundary(None, || {
+        // SAFETY: `session` (not NULL) is a `Box` from open_session that no
+        // other call uses during or after this one (# Safety).
+        let s = unsafe { Box::from_raw(session) };
         s.session.release(s.runtime.runtime().handle());
         Ok(())
     });

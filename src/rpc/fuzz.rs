@@ -53,6 +53,11 @@ pub fn feed(data: &[u8]) {
             })
             .await;
             peer.fail_all(crate::Error::disconnected("fuzz input ended"));
+            // Its writer task ends once the peer is gone; a current-thread
+            // runtime runs it only while this future waits, so wait once
+            // (otherwise every input would leave a task behind).
+            drop(peer);
+            tokio::task::yield_now().await;
         });
     });
 }

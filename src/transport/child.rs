@@ -193,8 +193,11 @@ fn listening_port(line: &str) -> Option<u16> {
 fn reap(shared: &Shared) {
     // Wait for exit without reaping, so kill() under the lock can never hit a reused pid.
     loop {
-        // SAFETY: siginfo_t is plain data; waitid writes it.
+        // SAFETY: siginfo_t is plain C data, valid all-zero.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a live, writable siginfo_t for the whole call;
+        // `shared.pid` is our child, not reaped before this loop ends (only
+        // this thread reaps it, below), so it names no other process.
         let rc = unsafe {
             libc::waitid(
                 libc::P_PID,

@@ -113,9 +113,10 @@ mod tests {
     /// (Rust test binaries ignore SIGPIPE, which would hide it otherwise).
     #[tokio::test(flavor = "current_thread")]
     async fn a_write_to_a_closed_peer_is_an_error_not_a_signal() {
-        // SAFETY: signal-set calls on local, zero-initialised sets; the mask
-        // change is this thread's alone and restored below.
+        // SAFETY: sigset_t is plain C data, valid all-zero.
         let (mut pipe_only, mut old) = unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+        // SAFETY: signal-set calls on local, initialised sets; the mask
+        // change is this thread's alone and restored below.
         unsafe {
             libc::sigemptyset(&mut pipe_only);
             libc::sigaddset(&mut pipe_only, libc::SIGPIPE);
@@ -125,7 +126,8 @@ mod tests {
         drop(theirs);
         let mut w = SocketWriter::new(OwnedFd::from(ours)).unwrap();
         let err = w.write_all(&[0u8; 1 << 16]).await.unwrap_err();
-        // SAFETY: as above.
+        // SAFETY: a zeroed local sigset_t for sigpending to fill; the old
+        // mask saved above is restored on this same thread.
         let raised = unsafe {
             let mut pending = std::mem::zeroed();
             libc::sigpending(&mut pending);
