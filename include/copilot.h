@@ -416,7 +416,8 @@ uint32_t copilot_abi_version(void);
  *   host's callbacks before the library stops reading the CLI; a slow callback holds the CLI
  *   back and nothing is dropped; one larger message waits for an empty queue),
  *   "maxOutgoingBytes": int (default 67108864: bytes waiting to be written to the CLI; requests
- *   wait for room within their limit; answers to the CLI's requests that would exceed it mean
+ *   wait for room within their limit; answers to the CLI's requests that would exceed it (or
+ *   65536 queued messages) mean
  *   the CLI stopped reading while it keeps asking, and the connection fails with
  *   `COPILOT_ERR_DISCONNECTED`)}`.
  *   The CLI is `cliPath`, else `COPILOT_CLI_PATH`, else `copilot` on PATH.

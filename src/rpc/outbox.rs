@@ -25,7 +25,7 @@ use crate::log::{log, Level};
 pub type BoxWriter = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// Frames queued at most, whatever their size.
-const MAX_QUEUED_FRAMES: usize = 1 << 16;
+pub const MAX_QUEUED_FRAMES: usize = 1 << 16;
 
 /// Why a frame was not queued.
 #[derive(Debug)]
@@ -33,7 +33,11 @@ pub enum Refused {
     /// The connection's writing side is gone (closed, failed, or killed).
     Closed(String),
     /// No room within the budget (only for frames that cannot wait).
-    Full { queued_bytes: usize, budget: usize },
+    Full {
+        queued_frames: usize,
+        queued_bytes: usize,
+        budget: usize,
+    },
 }
 
 /// Whether a frame may wait for room in the queue.
@@ -145,6 +149,7 @@ impl Outbox {
             && (st.bytes + frame.len() > self.budget || st.queue.len() >= MAX_QUEUED_FRAMES);
         if over {
             let refused = Refused::Full {
+                queued_frames: st.queue.len(),
                 queued_bytes: st.bytes,
                 budget: self.budget,
             };

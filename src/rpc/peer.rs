@@ -462,13 +462,15 @@ impl RpcPeer {
             Ok(()) => {}
             Err(Refused::Closed(why)) => log!(Level::Debug, "rpc", "{what} not sent: {why}"),
             Err(Refused::Full {
+                queued_frames,
                 queued_bytes,
                 budget,
             }) => {
                 let err = Error::disconnected(format!(
                     "the Copilot CLI stopped reading its input while sending requests: \
-                     {queued_bytes} bytes of answers wait to be written (maxOutgoingBytes \
-                     {budget}); connection closed"
+                     {queued_frames} messages ({queued_bytes} bytes) wait to be written \
+                     (limits: maxOutgoingBytes {budget}, {} messages); connection closed",
+                    super::outbox::MAX_QUEUED_FRAMES
                 ));
                 log!(Level::Warn, "rpc", "{}", err.message);
                 self.fail_all(err.clone());
