@@ -1,14 +1,14 @@
 package copilot
 
 import (
-	"bufio"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/libcopilot/libcopilot/bindings/go/replaytest"
 )
 
 // The tests drive the real Copilot CLI with model replies from copilot-replay
@@ -27,32 +27,17 @@ func cliPath(t testing.TB) string {
 	return p
 }
 
-// startReplay serves the named conversations from tests/conversations; it
-// returns the provider base URL.
-func startReplay(t testing.TB, files ...string) string {
+// startReplay serves the named conversations from tests/conversations.
+func startReplay(t testing.TB, files ...string) *replaytest.Server {
 	bin := filepath.Join(repoRoot, "target/debug/copilot-replay")
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s missing: run `cargo build -p copilot-replay`", bin)
 	}
-	args := make([]string, len(files))
+	paths := make([]string, len(files))
 	for i, f := range files {
-		args[i] = filepath.Join(repoRoot, "tests/conversations", f)
+		paths[i] = filepath.Join(repoRoot, "tests/conversations", f)
 	}
-	cmd := exec.Command(bin, args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("copilot-replay did not start: %v", err)
-	}
-	return strings.TrimSpace(strings.TrimPrefix(line, "copilot-replay listening on ")) + "/v1"
+	return replaytest.StartWith(t, replaytest.Options{Binary: bin}, paths...)
 }
 
 // isolatedEnv is the environment of testing-offline.md: no tokens, a private
@@ -79,10 +64,12 @@ func isolatedEnv(t testing.TB, home string) []string {
 type testEnv struct {
 	home     string
 	provider string
+	replay   *replaytest.Server // what the model was sent: replay.Requests()
 }
 
 func newEnv(t testing.TB, conversations ...string) *testEnv {
-	return &testEnv{home: t.TempDir(), provider: startReplay(t, conversations...)}
+	replay := startReplay(t, conversations...)
+	return &testEnv{home: t.TempDir(), provider: replay.URL(), replay: replay}
 }
 
 func (e *testEnv) client(t testing.TB) *Client {

@@ -5,6 +5,8 @@
 //! every bearer token (or only those given users per token) with a signed-in
 //! user whose API endpoint is this server, `GET /models` lists the snapshot's
 //! models with capabilities, and the agent-memory endpoints answer "disabled".
+//! For tests: `GET /_replay/requests` answers the chat-completions requests
+//! received so far as a JSON array of `{"method", "path", "body"}`.
 //! Anything else is answered 404 and recorded.
 
 use std::sync::Arc;
@@ -33,6 +35,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/models", get(models))
         .route("/copilot_internal/user", get(copilot_user))
         .route("/agents/{*rest}", get(agent_memory).post(agent_memory))
+        .route("/_replay/requests", get(received_requests))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -149,6 +152,14 @@ fn unauthorized() -> Response {
         .into_response()
 }
 
+/// The chat-completions requests received so far, oldest first.
+async fn received_requests(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let received = shared.received.lock().unwrap();
+    Json(Value::Array(
+        received.requests.iter().map(|r| r.to_json()).collect(),
+    ))
+}
+
 /// Agent memory is off: `.../enabled` says so, `.../recent` has none.
 async fn agent_memory(uri: axum::http::Uri) -> Json<Value> {
     let path = uri.path();
@@ -171,6 +182,8 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
 
 async fn chat_completions(
     State(shared): State<Arc<Shared>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
     body: String,
 ) -> Response {
@@ -181,12 +194,12 @@ async fn chat_completions(
             "request body is not JSON",
         );
     };
-    let names = header_map(&headers);
-    // One lock order (requests, then headers) keeps the two lists aligned.
-    let mut requests = shared.requests.lock().unwrap();
-    shared.request_headers.lock().unwrap().push(names);
-    requests.push(request.clone());
-    drop(requests);
+    shared.received.lock().unwrap().push(crate::ModelRequest {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        body: request.clone(),
+        headers: header_map(&headers),
+    });
     let workdir = shared.workdir.lock().unwrap().clone();
     let normalized = normalize::request(&request, workdir.as_deref());
     let model = request

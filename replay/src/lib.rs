@@ -8,6 +8,10 @@
 //!
 //! `record` is the other direction: a proxy to a real provider that writes
 //! conversations in the same format.
+//!
+//! What the model was sent is kept for tests: `ReplayServer::model_requests`
+//! in process, `GET /_replay/requests` over HTTP, and a JSON Lines file
+//! (`ReplayServer::log_requests_to`, the binary's `--requests FILE`).
 
 pub mod conversations;
 mod http;
@@ -17,7 +21,8 @@ pub mod record;
 mod server;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use conversations::Library;
@@ -53,12 +58,55 @@ pub struct UnservedRequest {
     pub headers: serde_json::Map<String, serde_json::Value>,
 }
 
+/// One chat-completions request the server received (whether or not a
+/// conversation matched it).
+#[derive(Debug, Clone)]
+pub struct ModelRequest {
+    /// `POST`.
+    pub method: String,
+    /// `/v1/chat/completions` or `/chat/completions`.
+    pub path: String,
+    /// The JSON body as received (model, messages, tools, ...).
+    pub body: serde_json::Value,
+    /// Lower-case header names to values (repeated headers joined with ",").
+    pub headers: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ModelRequest {
+    /// `{"method", "path", "body"}`: one line of the `--requests` log and one
+    /// element of `GET /_replay/requests`. Headers are left out: they carry
+    /// the API key.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"method": self.method, "path": self.path, "body": self.body})
+    }
+}
+
+/// The model requests received, and the file they are logged to.
+#[derive(Default)]
+pub(crate) struct Received {
+    pub requests: Vec<ModelRequest>,
+    pub log: Option<(PathBuf, std::fs::File)>,
+}
+
+impl Received {
+    /// Keeps `request` and appends its line to the log, unbuffered, in one
+    /// write (a reader treats a line without its newline as still coming).
+    pub fn push(&mut self, request: ModelRequest) {
+        if let Some((path, file)) = &mut self.log {
+            let mut line = request.to_json().to_string();
+            line.push('\n');
+            if let Err(e) = file.write_all(line.as_bytes()) {
+                eprintln!("copilot-replay: cannot write {}: {e}", path.display());
+            }
+        }
+        self.requests.push(request);
+    }
+}
+
 /// State shared by the HTTP handlers.
 pub(crate) struct Shared {
     pub library: Library,
-    pub requests: Mutex<Vec<serde_json::Value>>,
-    /// The HTTP headers of each request in `requests`, lower-case names.
-    pub request_headers: Mutex<Vec<serde_json::Map<String, serde_json::Value>>>,
+    pub received: Mutex<Received>,
     /// Fields merged over the default `/copilot_internal/user` answer.
     pub copilot_user: Mutex<serde_json::Map<String, serde_json::Value>>,
     /// When set, the only tokens `/copilot_internal/user` accepts, each with
@@ -89,8 +137,7 @@ impl ReplayServer {
         let library = Library::load(paths)?;
         let shared = Arc::new(Shared {
             library,
-            requests: Mutex::new(Vec::new()),
-            request_headers: Mutex::new(Vec::new()),
+            received: Mutex::new(Received::default()),
             copilot_user: Mutex::new(serde_json::Map::new()),
             users_by_token: Mutex::new(None),
             unserved: Mutex::new(Vec::new()),
@@ -115,13 +162,44 @@ impl ReplayServer {
 
     /// Every chat-completions request body received so far, in order.
     pub fn requests(&self) -> Vec<serde_json::Value> {
-        self.shared.requests.lock().unwrap().clone()
+        let received = self.shared.received.lock().unwrap();
+        received.requests.iter().map(|r| r.body.clone()).collect()
     }
 
     /// The headers of each chat-completions request (same order as `requests`):
     /// lower-case name to value (repeated headers joined with ",").
     pub fn request_headers(&self) -> Vec<serde_json::Map<String, serde_json::Value>> {
-        self.shared.request_headers.lock().unwrap().clone()
+        let received = self.shared.received.lock().unwrap();
+        received
+            .requests
+            .iter()
+            .map(|r| r.headers.clone())
+            .collect()
+    }
+
+    /// Every chat-completions request received so far, in order, with its
+    /// method and path (what `GET /_replay/requests` answers, plus headers).
+    pub fn model_requests(&self) -> Vec<ModelRequest> {
+        self.shared.received.lock().unwrap().requests.clone()
+    }
+
+    /// Logs every chat-completions request to `file` (created, or truncated)
+    /// as one JSON line `{"method", "path", "body"}`: those received so far at
+    /// once, each later one as it arrives, so another process can read the
+    /// file while the server runs. Replaces an earlier log file.
+    pub fn log_requests_to(&self, file: &Path) -> Result<(), ReplayError> {
+        let cannot =
+            |e: std::io::Error| ReplayError::new(format!("cannot write {}: {e}", file.display()));
+        let mut f = std::fs::File::create(file).map_err(cannot)?;
+        let mut received = self.shared.received.lock().unwrap();
+        let earlier: String = received
+            .requests
+            .iter()
+            .map(|r| format!("{}\n", r.to_json()))
+            .collect();
+        f.write_all(earlier.as_bytes()).map_err(cannot)?;
+        received.log = Some((file.to_path_buf(), f));
+        Ok(())
     }
 
     /// Fields (login, quota_snapshots, ...) merged over the signed-in user that

@@ -531,8 +531,12 @@ namespace GitHub.Copilot.Tests
                 })).Result;
                 var turn = session.SendAndWaitAsync("What is the capital of France?", Turn);
                 Assert.IsTrue(disposed.Wait(TimeSpan.FromSeconds(60)), "the handler ran");
-                // The wait ends (with an error: its client is gone) instead of hanging.
+                // The wait ends instead of hanging, failing: its client is gone
+                // before the turn's session.idle.
                 Assert.IsTrue(((Task)turn).ContinueWith(t => { }).Wait(TimeSpan.FromSeconds(30)), "send_and_wait returned");
+                Assert.IsTrue(turn.IsFaulted, "the turn of a disposed client did not fail");
+                var gone = (CopilotException)turn.Exception.InnerException;
+                Assert.AreEqual(CopilotStatus.InvalidState, gone.Status, gone.Message);
                 session.Dispose();
             }
         }

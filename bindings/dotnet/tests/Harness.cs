@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
+using GitHub.Copilot.Testing;
 using Newtonsoft.Json.Linq;
 
 namespace GitHub.Copilot.Tests
@@ -11,7 +11,8 @@ namespace GitHub.Copilot.Tests
     internal sealed class TestEnv : IDisposable
     {
         internal static readonly string Root = FindRoot();
-        private readonly Process _replay;
+        /// <summary>The model server; <c>Replay.Requests()</c> is what the model was sent.</summary>
+        internal readonly ReplayServer Replay;
         internal readonly string Home;
         internal readonly string ProviderUrl;
         internal readonly string ReplayUrl;
@@ -37,17 +38,12 @@ namespace GitHub.Copilot.Tests
         {
             Home = Path.Combine(Path.GetTempPath(), "copilot-dotnet-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(Home);
-            var args = new List<string>();
-            foreach (var c in conversations) args.Add("\"" + Path.Combine(Root, "tests/conversations", c) + "\"");
-            var psi = new ProcessStartInfo(Path.Combine(Root, "target/debug/copilot-replay"), string.Join(" ", args))
-            {
-                UseShellExecute = false,
-                RedirectStandardOutput = true,
-            };
-            _replay = Process.Start(psi);
-            var line = _replay.StandardOutput.ReadLine() ?? "";
-            ReplayUrl = line.Replace("copilot-replay listening on ", "").Trim();
-            ProviderUrl = ReplayUrl + "/v1";
+            var paths = new List<string>();
+            foreach (var c in conversations) paths.Add(Path.Combine(Root, "tests/conversations", c));
+            var options = new ReplayServerOptions { BinaryPath = Path.Combine(Root, "target/debug/copilot-replay") };
+            Replay = new ReplayServer(options, paths.ToArray());
+            ReplayUrl = Replay.RootUrl;
+            ProviderUrl = Replay.Url;
         }
 
         /// <summary>The isolated environment of testing-offline.md.</summary>
@@ -109,7 +105,7 @@ namespace GitHub.Copilot.Tests
 
         public void Dispose()
         {
-            try { _replay.Kill(); _replay.WaitForExit(); } catch { }
+            Replay.Dispose();
             try { Directory.Delete(Home, true); } catch { }
         }
     }
