@@ -1,207 +1,32 @@
-//! The client: starts (or stops) one CLI server connection, routes what the
-//! server sends to sessions, and creates sessions.
+//! The client: starts, supervises (keep-alive, restart) and stops one CLI
+//! server connection, and opens sessions on it.
 
-use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use crate::sync::Mutex;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+pub use crate::connection::PROTOCOL_VERSION;
+pub use crate::router::{ClientState, LifecycleHandler, StateHandler};
+
+use crate::connection::{describe_close, handshake, Connection};
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::{types, SessionEvent};
-use crate::handlers::{PermissionPolicy, PermissionRequest, ToolInvocation};
 use crate::log::{log, Level};
 use crate::options::{self, ClientOptions, Mode};
-use crate::requests::{HostRequest, RequestHandler};
-use crate::rpc::frame::{FrameError, DEFAULT_MAX_BODY_BYTES};
-use crate::rpc::{codes, read_loop, Drops, Inbound, RpcPeer};
-use crate::session::{Session, SessionConfig, SessionShared};
+use crate::router::{route_inbound, Router};
+use crate::rpc::frame::DEFAULT_MAX_BODY_BYTES;
+use crate::rpc::{read_loop, RpcPeer};
+use crate::session::shared::SessionShared;
+use crate::session::{Session, SessionConfig};
 use crate::transport::{stdio, tcp, ChildProcess, Transport};
-
-/// The only protocol version this library speaks.
-pub const PROTOCOL_VERSION: u64 = 3;
-
-/// Where a client is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i32)]
-pub enum ClientState {
-    Disconnected = 0,
-    Connecting = 1,
-    Connected = 2,
-    /// The connection broke unexpectedly (the CLI crashed, exited or misbehaved),
-    /// and no restart is under way (or the restarts failed).
-    Error = 3,
-    /// The CLI died unexpectedly; the client is respawning it (`autoRestart`).
-    Restarting = 4,
-}
-
-/// Notified of every client state change, with a reason for errors and restarts.
-/// Runs on the client's callback thread.
-pub type StateHandler = Arc<dyn Fn(ClientState, Option<&str>) + Send + Sync>;
-
-/// Notified of each `session.lifecycle` notification: its `type`
-/// ("session.created", "session.deleted", "session.updated", ...) and the whole
-/// notification as JSON. Runs on the client's callback thread.
-pub type LifecycleHandler = Arc<dyn Fn(&str, &str) + Send + Sync>;
-
-/// One live connection to a CLI server.
-pub(crate) struct Connection {
-    pub peer: Arc<RpcPeer>,
-    pub child: Option<ChildProcess>,
-    closed: watch::Sender<Option<Error>>,
-    reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// Set before we close the connection on purpose, so its end is not a crash.
-    intentional: Arc<AtomicBool>,
-    pub server_version: String,
-    /// The limit of requests that have none of their own (`requestTimeoutMs`).
-    request_timeout: Option<Duration>,
-}
-
-impl Connection {
-    /// A request within the client's `requestTimeoutMs`.
-    pub async fn request_value<P: serde::Serialize + ?Sized>(
-        &self,
-        method: &str,
-        params: &P,
-    ) -> Result<Value> {
-        self.request_within(method, params, None).await
-    }
-
-    /// `request_value`, failing with `Timeout` when it was not written and
-    /// answered within `timeout` (`None`: the client's `requestTimeoutMs`).
-    /// A reply that comes later is dropped.
-    pub async fn request_within<P: serde::Serialize + ?Sized>(
-        &self,
-        method: &str,
-        params: &P,
-        timeout: Option<Duration>,
-    ) -> Result<Value> {
-        let limit = timeout.or(self.request_timeout);
-        let raw = self.peer.request_within(method, params, limit).await?;
-        serde_json::from_str(raw.get())
-            .map_err(|e| Error::invalid_json(format!("{method} result: {e}")))
-    }
-
-    /// Fires once the connection is gone, with the reason.
-    pub fn closed_watch(&self) -> watch::Receiver<Option<Error>> {
-        self.closed.subscribe()
-    }
-
-    /// Why the reader saw the connection close, waiting briefly for it;
-    /// `fallback` if it has not closed by then.
-    async fn reader_account(&self, fallback: Error) -> Error {
-        let mut closed = self.closed_watch();
-        let account = tokio::time::timeout(Duration::from_secs(2), async {
-            closed
-                .wait_for(|c| c.is_some())
-                .await
-                .ok()
-                .and_then(|c| c.clone())
-        })
-        .await;
-        account.ok().flatten().unwrap_or(fallback)
-    }
-
-    pub fn closed_error(&self) -> Error {
-        self.peer.closed_error()
-    }
-
-    /// Kills the child and stops reading; never blocks.
-    fn kill(&self, reason: Error) {
-        self.intentional.store(true, Ordering::SeqCst);
-        self.end(reason);
-    }
-
-    /// Ends a connection found broken on our side: as `kill`, but the end
-    /// counts as a crash (state Error, `autoRestart` applies).
-    fn fail(&self, reason: Error) {
-        if let Some(child) = &self.child {
-            // The reader sees the CLI exit and restarts it if asked to.
-            self.peer.fail_all(reason);
-            child.kill();
-        } else {
-            self.end(reason);
-        }
-    }
-
-    fn end(&self, reason: Error) {
-        if let Some(child) = &self.child {
-            child.kill();
-        }
-        self.peer.fail_all(reason.clone());
-        self.closed.send_if_modified(|c| {
-            let first = c.is_none();
-            if first {
-                *c = Some(reason);
-            }
-            first
-        });
-        if let Some(task) = self.reader.lock().take() {
-            task.abort();
-        }
-        self.peer.drop_writer();
-    }
-}
-
-/// What the reader task needs to route inbound traffic; shared with the client.
-pub(crate) struct Router {
-    pub sessions: Mutex<HashMap<String, Arc<SessionShared>>>,
-    /// Sessions whose handle was freed and whose `session.destroy` is in flight.
-    pub pending_destroys: Mutex<HashMap<String, watch::Receiver<bool>>>,
-    pub dispatcher: Dispatcher,
-    pub state: Mutex<ClientState>,
-    pub state_handlers: Mutex<Vec<StateHandler>>,
-    pub lifecycle_handlers: Mutex<Vec<LifecycleHandler>>,
-    /// Inbound messages that could not be delivered, across connections.
-    pub drops: Arc<Drops>,
-}
-
-impl Router {
-    /// Empties the session table; the caller closes and drops them unlocked.
-    pub fn take_sessions(&self) -> Vec<Arc<SessionShared>> {
-        let mut sessions = self.sessions.lock();
-        sessions.drain().map(|(_, s)| s).collect()
-    }
-
-    /// Records a state and tells the host's state handlers when it changed.
-    pub fn set_state(self: &Arc<Self>, state: ClientState, reason: Option<String>) {
-        {
-            let mut st = self.state.lock();
-            if *st == state {
-                return;
-            }
-            *st = state;
-        }
-        if self.state_handlers.lock().is_empty() {
-            return;
-        }
-        // The handlers are read when the job runs: a queued job then holds no
-        // host data, and calls nothing once the client is freed.
-        let router = Arc::downgrade(self);
-        self.dispatcher.dispatch_now(Box::new(move || {
-            let Some(router) = router.upgrade() else {
-                return;
-            };
-            let handlers = router.state_handlers.lock().clone();
-            for h in &handlers {
-                h(state, reason.as_deref());
-            }
-        }));
-    }
-}
 
 pub(crate) struct ClientInner {
     pub options: ClientOptions,
     pub router: Arc<Router>,
     pub dispatcher: Dispatcher,
-    conn: Mutex<Option<Arc<Connection>>>,
     /// Serialises start/stop so two starts never spawn two CLIs.
     lifecycle: tokio::sync::Mutex<()>,
     /// Set by stop/force_stop, cleared by start: no restart after the host stopped.
@@ -210,10 +35,7 @@ pub(crate) struct ClientInner {
 
 impl ClientInner {
     pub fn connection(&self) -> Result<Arc<Connection>> {
-        self.conn
-            .lock()
-            .clone()
-            .ok_or_else(|| Error::invalid_state("the client is not started"))
+        self.router.connection()
     }
 }
 
@@ -240,7 +62,8 @@ impl ClientInner {
         drop(state_handlers);
         let lifecycle_handlers = std::mem::take(&mut *self.router.lifecycle_handlers.lock());
         drop(lifecycle_handlers);
-        let conn = self.conn.lock().take();
+        self.router.freed.store(true, Ordering::SeqCst);
+        let conn = self.router.conn.lock().take();
         if let Some(conn) = conn {
             conn.kill(Error::invalid_state("the client was freed"));
         }
@@ -279,17 +102,8 @@ impl Client {
         Ok(Client {
             inner: Arc::new(ClientInner {
                 options,
-                router: Arc::new(Router {
-                    sessions: Mutex::new(HashMap::new()),
-                    pending_destroys: Mutex::new(HashMap::new()),
-                    dispatcher: dispatcher.clone(),
-                    state: Mutex::new(ClientState::Disconnected),
-                    state_handlers: Mutex::new(Vec::new()),
-                    lifecycle_handlers: Mutex::new(Vec::new()),
-                    drops: Arc::default(),
-                }),
+                router: Router::new(dispatcher.clone()),
                 dispatcher,
-                conn: Mutex::new(None),
                 lifecycle: tokio::sync::Mutex::new(()),
                 stopped: AtomicBool::new(false),
             }),
@@ -315,13 +129,14 @@ impl Client {
 
     /// The CLI's process id, while a spawned CLI is running.
     pub fn cli_pid(&self) -> Option<u32> {
-        let conn = self.inner.conn.lock().clone()?;
+        let conn = self.inner.router.conn.lock().clone()?;
         conn.child.as_ref().map(ChildProcess::pid)
     }
 
     /// The CLI version reported by the handshake.
     pub fn server_version(&self) -> Option<String> {
         self.inner
+            .router
             .conn
             .lock()
             .as_ref()
@@ -333,7 +148,7 @@ impl Client {
     pub async fn start(&self) -> Result<()> {
         let _life = self.inner.lifecycle.lock().await;
         self.inner.stopped.store(false, Ordering::SeqCst);
-        if let Some(conn) = self.inner.conn.lock().clone() {
+        if let Some(conn) = self.inner.router.conn.lock().clone() {
             if !conn.peer.is_closed() {
                 return Ok(());
             }
@@ -341,7 +156,7 @@ impl Client {
         self.inner.router.set_state(ClientState::Connecting, None);
         match self.connect().await {
             Ok(conn) => {
-                *self.inner.conn.lock() = Some(conn);
+                *self.inner.router.conn.lock() = Some(conn);
                 self.inner.router.set_state(ClientState::Connected, None);
                 Ok(())
             }
@@ -388,7 +203,7 @@ impl Client {
                         conn.kill(Error::invalid_state("the client was stopped"));
                         return;
                     }
-                    *self.inner.conn.lock() = Some(conn.clone());
+                    *self.inner.router.conn.lock() = Some(conn.clone());
                     self.resume_all(&conn).await;
                     if self.inner.stopped.load(Ordering::SeqCst) {
                         return;
@@ -495,7 +310,6 @@ impl Client {
         let router = self.inner.router.clone();
         let reader_peer = peer.clone();
         let reader_child = child.clone();
-        let runtime = tokio::runtime::Handle::current();
         let intentional = Arc::new(AtomicBool::new(false));
         let closed_on_purpose = intentional.clone();
         // Only a connection that completed its handshake is restarted; a failed
@@ -506,7 +320,7 @@ impl Client {
         let task = tokio::spawn(async move {
             let peer_weak = Arc::downgrade(&reader_peer);
             let why = read_loop(reader, reader_peer.clone(), DEFAULT_MAX_BODY_BYTES, |msg| {
-                route_inbound(&router, &peer_weak, &runtime, msg)
+                route_inbound(&router, &peer_weak, msg)
             })
             .await;
             let reason = describe_close(why, reader_child.as_ref()).await;
@@ -543,16 +357,16 @@ impl Client {
                 router.set_state(disconnected, Some(reason.message));
             }
         });
-        let mut conn = Connection {
-            peer: peer.clone(),
+        let request_timeout =
+            (opts.request_timeout_ms > 0).then(|| Duration::from_millis(opts.request_timeout_ms));
+        let mut conn = Connection::new(
+            peer.clone(),
             child,
-            closed: closed_tx,
-            reader: Mutex::new(Some(task)),
+            closed_tx,
+            task,
             intentional,
-            server_version: String::new(),
-            request_timeout: (opts.request_timeout_ms > 0)
-                .then(|| Duration::from_millis(opts.request_timeout_ms)),
-        };
+            request_timeout,
+        );
         let ready = async {
             let version = handshake(&peer, token.as_deref()).await?;
             if let Some(fs) = &opts.session_fs {
@@ -630,7 +444,7 @@ impl Client {
         let _life = tokio::time::timeout(remaining(), self.inner.lifecycle.lock())
             .await
             .ok();
-        let conn = self.inner.conn.lock().take();
+        let conn = self.inner.router.conn.lock().take();
         let Some(conn) = conn else {
             self.inner.router.set_state(ClientState::Disconnected, None);
             return Ok(());
@@ -679,7 +493,7 @@ impl Client {
     /// Immediate stop: kills the CLI and fails pending calls; never waits.
     pub fn force_stop(&self) {
         self.inner.stopped.store(true, Ordering::SeqCst);
-        let conn = self.inner.conn.lock().take();
+        let conn = self.inner.router.conn.lock().take();
         if let Some(conn) = conn {
             conn.kill(Error::invalid_state("the client was force-stopped"));
         }
@@ -705,6 +519,7 @@ impl Client {
     async fn ensure_started(&self) -> Result<()> {
         if self
             .inner
+            .router
             .conn
             .lock()
             .as_ref()
@@ -805,7 +620,7 @@ impl Client {
         match opened {
             Ok(result) => Ok(Session {
                 shared,
-                client: Arc::downgrade(&self.inner),
+                router: Arc::downgrade(&self.inner.router),
                 info: Arc::new(result),
             }),
             Err(e) => {
@@ -882,362 +697,4 @@ fn spawn_restart(inner: Arc<ClientInner>, reason: Error) {
             }
         }
     });
-}
-
-async fn handshake(peer: &RpcPeer, token: Option<&str>) -> Result<String> {
-    let params = match token {
-        Some(t) => json!({ "token": t }),
-        None => json!({}),
-    };
-    let result = match peer.request("connect", &params).await {
-        Ok(r) => r,
-        Err(e)
-            if e.rpc_code == Some(codes::METHOD_NOT_FOUND)
-                || e.message.contains("Unhandled method connect") =>
-        {
-            peer.request("ping", &json!({})).await?
-        }
-        Err(e) => return Err(e.context("connect")),
-    };
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Hello {
-        protocol_version: Option<u64>,
-        #[serde(default)]
-        version: Option<String>,
-    }
-    let hello: Hello = serde_json::from_str(result.get()).map_err(|e| {
-        Error::new(
-            ErrorKind::Connection,
-            format!("unexpected handshake reply: {e}"),
-        )
-    })?;
-    match hello.protocol_version {
-        Some(PROTOCOL_VERSION) => Ok(hello.version.unwrap_or_default()),
-        Some(v) => Err(Error::new(
-            ErrorKind::ProtocolVersion,
-            format!("Copilot CLI speaks protocol version {v}; libcopilot speaks version {PROTOCOL_VERSION}"),
-        )),
-        None => Err(Error::new(
-            ErrorKind::ProtocolVersion,
-            format!("Copilot CLI reported no protocol version; libcopilot speaks version {PROTOCOL_VERSION}"),
-        )),
-    }
-}
-
-async fn describe_close(why: FrameError, child: Option<&ChildProcess>) -> Error {
-    match why {
-        FrameError::Protocol(m) => {
-            if let Some(c) = child {
-                c.kill();
-            }
-            Error::disconnected(format!(
-                "protocol error from Copilot CLI, connection closed: {m}"
-            ))
-        }
-        FrameError::Eof | FrameError::Io(_) => match child {
-            Some(c) => {
-                // stdout closes as the process exits; give the reaper and the
-                // stderr reader a moment so the error carries both.
-                c.wait_exit_and_stderr(Duration::from_millis(80)).await;
-                Error::disconnected(c.describe_exit())
-            }
-            None => Error::disconnected("the Copilot CLI server closed the connection"),
-        },
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ToolRequestData {
-    request_id: String,
-    tool_name: String,
-    #[serde(default)]
-    tool_call_id: String,
-    #[serde(default)]
-    arguments: Value,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PermissionData {
-    request_id: String,
-    #[serde(default)]
-    resolved_by_hook: bool,
-}
-
-/// What an event asks of the host besides being delivered.
-enum Broadcast {
-    None,
-    Tool(ToolInvocation, crate::handlers::ToolHandler),
-    Permission(PermissionRequest, crate::handlers::PermissionHandler),
-    Host(HostRequest, RequestHandler),
-}
-
-/// Handles one inbound message on the reader task.
-async fn route_inbound(
-    router: &Arc<Router>,
-    peer: &Weak<RpcPeer>,
-    runtime: &tokio::runtime::Handle,
-    msg: Inbound,
-) {
-    match msg {
-        Inbound::Events(events) => {
-            // Each frame's session, looked up once per run of frames for it.
-            // Queued events hold the session weakly: one freed meanwhile is not
-            // kept alive by them, so its host data is released by the thread
-            // that freed it (Mono hangs at exit on host calls from other threads).
-            let mut sessions: Vec<Weak<SessionShared>> = Vec::new();
-            let mut targets: Vec<Option<usize>> = Vec::with_capacity(events.frames().len());
-            let mut unknown: Vec<String> = Vec::new();
-            {
-                let known = router.sessions.lock();
-                let mut last: Option<(&str, usize)> = None;
-                for frame in events.frames() {
-                    let id = events.session_id(frame);
-                    let target = match last {
-                        Some((last_id, index)) if last_id == id => Some(index),
-                        _ => known.get(id).map(|session| {
-                            sessions.push(Arc::downgrade(session));
-                            last = Some((id, sessions.len() - 1));
-                            sessions.len() - 1
-                        }),
-                    };
-                    if target.is_none() {
-                        unknown.push(id.to_string());
-                    }
-                    targets.push(target);
-                }
-            }
-            // Counted and logged unlocked: the log handler is host code.
-            for id in unknown {
-                let why = format!("dropped an event for unknown session {id:?}");
-                log!(Level::Debug, "client", "{why}");
-                router.drops.record(why);
-            }
-            let count = targets.iter().flatten().count();
-            if count == 0 {
-                return;
-            }
-            // Parsed on the callback thread: the reader goes on reading.
-            let (peer, runtime) = (peer.clone(), runtime.clone());
-            let drops = router.drops.clone();
-            let bytes = events.byte_len();
-            let mut events = events;
-            let job = move || {
-                let (frames, buf) = events.parts_mut();
-                for (frame, target) in frames.iter().zip(targets) {
-                    let Some(session) = target
-                        .and_then(|t| sessions[t].upgrade())
-                        .filter(|s| !s.is_closed())
-                    else {
-                        continue;
-                    };
-                    let bytes = &mut buf[frame.body.clone()];
-                    let one = || {
-                        let Some(event) =
-                            SessionEvent::parse(&session.id, bytes, frame.session_id.clone())
-                        else {
-                            let why = format!(
-                                "dropped a malformed event for session {} (not valid JSON, not UTF-8, or nested too deep)",
-                                session.id
-                            );
-                            log!(Level::Warn, "client", "{why}");
-                            drops.record(why);
-                            return;
-                        };
-                        let broadcast = broadcast_for(&session, &event, &peer, &runtime);
-                        deliver(&session, &event, broadcast);
-                    };
-                    // A panic ends this event, not the ones after it.
-                    if catch_unwind(AssertUnwindSafe(one)).is_err() {
-                        log!(
-                            Level::Error,
-                            "client",
-                            "an event handler panicked; contained"
-                        );
-                    }
-                }
-            };
-            router
-                .dispatcher
-                .dispatch_many(Box::new(job), count, bytes)
-                .await;
-        }
-        Inbound::Notification { method, params } if method == "session.lifecycle" => {
-            if router.lifecycle_handlers.lock().is_empty() {
-                return;
-            }
-            #[derive(Deserialize)]
-            struct Head<'a> {
-                #[serde(borrow, rename = "type")]
-                kind: Option<std::borrow::Cow<'a, str>>,
-            }
-            let kind = serde_json::from_str::<Head>(params.get())
-                .ok()
-                .and_then(|h| h.kind)
-                .map(|k| k.into_owned())
-                .unwrap_or_default();
-            // Handlers read when the job runs, as for state changes.
-            let weak = Arc::downgrade(router);
-            let bytes = params.get().len();
-            router
-                .dispatcher
-                .dispatch(
-                    Box::new(move || {
-                        let Some(router) = weak.upgrade() else { return };
-                        let handlers = router.lifecycle_handlers.lock().clone();
-                        for h in &handlers {
-                            h(&kind, params.get());
-                        }
-                    }),
-                    bytes,
-                )
-                .await;
-        }
-        Inbound::Notification { method, .. } => {
-            log!(Level::Debug, "client", "notification {method} not handled");
-        }
-        Inbound::Request { id, method, params } => {
-            crate::requests::on_request(router, peer, id, method, params).await;
-        }
-    }
-}
-
-/// On the callback thread: the event to its subscribers, then to the handler it asks for.
-fn deliver(session: &SessionShared, event: &SessionEvent, broadcast: Broadcast) {
-    session.deliver(event);
-    match broadcast {
-        Broadcast::None => {}
-        Broadcast::Tool(inv, handler) => handler(inv),
-        Broadcast::Permission(req, handler) => handler(req),
-        Broadcast::Host(req, handler) => handler(req),
-    }
-}
-
-fn broadcast_for(
-    session: &Arc<SessionShared>,
-    event: &SessionEvent,
-    peer: &Weak<RpcPeer>,
-    runtime: &tokio::runtime::Handle,
-) -> Broadcast {
-    match event.event_type() {
-        types::EXTERNAL_TOOL_REQUESTED => {
-            let Some(d) = event.data::<ToolRequestData>() else {
-                return Broadcast::None;
-            };
-            // A tool we do not own stays pending for another client.
-            let Some(tool) = session.tools.get(&d.tool_name) else {
-                return Broadcast::None;
-            };
-            let inv = ToolInvocation::new(
-                peer.clone(),
-                session.id.clone(),
-                d.request_id,
-                d.tool_name,
-                d.tool_call_id,
-                d.arguments,
-            );
-            Broadcast::Tool(inv, tool.handler.clone())
-        }
-        types::PERMISSION_REQUESTED => {
-            let Some(d) = event.data::<PermissionData>() else {
-                return Broadcast::None;
-            };
-            if d.resolved_by_hook {
-                return Broadcast::None;
-            }
-            // No handler: leave it pending for another client, as the official SDKs do.
-            let Some(policy) = &session.permission else {
-                return Broadcast::None;
-            };
-            let data = event
-                .data::<Box<RawValue>>()
-                .map(|r| r.get().to_owned())
-                .unwrap_or_else(|| "{}".into());
-            let req = PermissionRequest::new(peer.clone(), session.id.clone(), d.request_id, &data);
-            match policy {
-                PermissionPolicy::ApproveAll => {
-                    req.respond(json!({"kind": "approve-once"}));
-                    Broadcast::None
-                }
-                PermissionPolicy::Handler(h) => Broadcast::Permission(req, h.clone()),
-            }
-        }
-        "elicitation.requested" | "command.execute" | "mcp.oauth_required" => {
-            let data = event
-                .data::<Box<RawValue>>()
-                .map(|r| r.get().to_owned())
-                .unwrap_or_default();
-            match crate::requests::broadcast_request(
-                session,
-                event.event_type(),
-                &data,
-                peer,
-                runtime,
-            ) {
-                Some((req, handler)) => Broadcast::Host(req, handler),
-                None => Broadcast::None,
-            }
-        }
-        _ => Broadcast::None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rpc::frame::{encode_frame, FrameReader};
-    use tokio::io::AsyncWriteExt;
-
-    /// A peer over in-memory pipes whose other end answers each request with `reply(method)`.
-    async fn peer_with_server(reply: fn(&str) -> Value) -> Arc<RpcPeer> {
-        let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-        let (client_read, client_write) = tokio::io::split(client_io);
-        let (server_read, mut server_write) = tokio::io::split(server_io);
-        tokio::spawn(async move {
-            let mut reader = FrameReader::new(server_read, 1 << 20);
-            while let Ok(body) = reader.next_frame().await {
-                let req: Value = serde_json::from_slice(&body).unwrap();
-                let mut resp = reply(req["method"].as_str().unwrap());
-                resp["jsonrpc"] = json!("2.0");
-                resp["id"] = req["id"].clone();
-                let frame = encode_frame(resp.to_string().as_bytes());
-                server_write.write_all(&frame).await.unwrap();
-            }
-        });
-        let peer = RpcPeer::new(Box::new(client_write));
-        let reader_peer = peer.clone();
-        tokio::spawn(async move {
-            read_loop(client_read, reader_peer, 1 << 20, |_| async {}).await;
-        });
-        peer
-    }
-
-    #[tokio::test]
-    async fn handshake_accepts_version_3_only_and_names_both_versions() {
-        let ok = peer_with_server(
-            |_| json!({"result": {"ok": true, "protocolVersion": 3, "version": "1.0.102"}}),
-        )
-        .await;
-        assert_eq!(handshake(&ok, None).await.unwrap(), "1.0.102");
-
-        let old = peer_with_server(|_| json!({"result": {"ok": true, "protocolVersion": 2}})).await;
-        let err = handshake(&old, None).await.unwrap_err();
-        assert_eq!(err.kind, ErrorKind::ProtocolVersion);
-        assert!(
-            err.message.contains("version 2") && err.message.contains("version 3"),
-            "{err}"
-        );
-    }
-
-    #[tokio::test]
-    async fn handshake_falls_back_to_ping_when_connect_is_unknown() {
-        let peer = peer_with_server(|method| match method {
-            "connect" => json!({"error": {"code": -32601, "message": "Unhandled method connect"}}),
-            _ => json!({"result": {"message": "pong", "protocolVersion": 3}}),
-        })
-        .await;
-        assert!(handshake(&peer, Some("t")).await.is_ok());
-    }
 }

@@ -1,11 +1,21 @@
 //! libcopilot: GitHub Copilot's agent runtime for any language with a C FFI.
 //!
-//! Layers, each depending only on the ones below it:
+//! Layers, each depending only on the ones below it (`scripts/check-layers.py`
+//! fails CI on an import cycle):
 //! - `ffi`: the C boundary (opaque handles, status codes, callbacks, panics);
-//! - `client`, `session`, `handlers`, `events`: the SDK in safe async Rust;
+//! - `client`: starts, supervises and stops the CLI; opens sessions;
+//! - `session`: the operations on a conversation (`session::config` what
+//!   opens one, `session::shared` its handlers and subscribers);
+//! - `router`: what the CLI sends, to sessions' subscribers and handlers;
+//! - `connection`: one live connection and its handshake;
+//! - `handlers`, `requests`, `events`: tool calls, permission and host
+//!   requests, session events;
 //! - `dispatch`: the per-client callback thread;
-//! - `rpc`: JSON-RPC 2.0 peer over LSP framing;
-//! - `transport`: the CLI child process and its pipes.
+//! - `rpc`: JSON-RPC 2.0 peer over LSP framing, with one writer per connection;
+//! - `transport`: the CLI child process, its socket and pipes, TCP.
+//!
+//! Only the SDK's API is public: `client`, `session`, `events`, `options`,
+//! `error`, the re-exports below, and `ffi`.
 //!
 //! Unsafe code: every unsafe operation is in an explicit `unsafe { }` block
 //! under a `// SAFETY:` comment that says why it holds, inside `unsafe fn`s
@@ -16,21 +26,25 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod client;
-pub mod dispatch;
+mod connection;
+mod dispatch;
 pub mod error;
 #[rustfmt::skip]
 pub mod event_types;
 pub mod events;
 pub mod ffi;
-pub mod handlers;
+#[doc(hidden)]
+pub mod fuzz;
+mod handlers;
 mod json_scan;
 mod log;
 pub mod options;
-pub mod requests;
-pub mod rpc;
+mod requests;
+mod router;
+mod rpc;
 pub mod session;
 mod sync;
-pub mod transport;
+mod transport;
 
 pub use client::{Client, ClientState, PROTOCOL_VERSION};
 pub use error::{Error, ErrorKind, Result};

@@ -224,7 +224,7 @@ impl ClientOptions {
                     )));
                 }
             }
-            crate::transport::tcp::parse_cli_url(url)?;
+            parse_cli_url(url)?;
         }
         if self.mode == Mode::Empty
             && self.base_directory.is_none()
@@ -239,5 +239,61 @@ impl ClientOptions {
             return Err(Error::invalid_argument("port needs \"transport\": \"tcp\""));
         }
         Ok(())
+    }
+}
+
+/// `cliUrl` (`"port"`, `"host:port"` or `"http://host:port[/]"`) to a socket
+/// address string; `https` is refused, since the connection is plain TCP.
+pub fn parse_cli_url(url: &str) -> Result<String> {
+    let bad = || {
+        Error::invalid_argument(format!(
+            "cliUrl {url:?} is not \"port\", \"host:port\" or \"http://host:port\""
+        ))
+    };
+    if url.trim().starts_with("https://") {
+        // The connection is plain TCP: accepting https would downgrade silently.
+        return Err(Error::invalid_argument(format!(
+            "cliUrl {url:?}: https is not supported (the CLI server speaks plain TCP); \
+             use \"host:port\" or \"http://host:port\" through a tunnel you trust"
+        )));
+    }
+    let rest = url
+        .trim()
+        .strip_prefix("http://")
+        .unwrap_or(url.trim())
+        .trim_end_matches('/');
+    if let Ok(port) = rest.parse::<u16>() {
+        return Ok(format!("127.0.0.1:{port}"));
+    }
+    let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if host.is_empty() || host.contains('/') {
+        return Err(bad());
+    }
+    let host = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    Ok(format!("{host}:{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cli_url;
+
+    #[test]
+    fn accepts_port_host_port_and_http_urls() {
+        assert_eq!(parse_cli_url("4321").unwrap(), "127.0.0.1:4321");
+        assert_eq!(parse_cli_url("localhost:4321").unwrap(), "127.0.0.1:4321");
+        assert_eq!(parse_cli_url("10.0.0.2:80").unwrap(), "10.0.0.2:80");
+        assert_eq!(
+            parse_cli_url("http://127.0.0.1:9000/").unwrap(),
+            "127.0.0.1:9000"
+        );
+        assert!(parse_cli_url("http://host").is_err());
+        let https = parse_cli_url("https://127.0.0.1:9000").unwrap_err();
+        assert!(https.message.contains("https is not supported"), "{https}");
+        assert!(parse_cli_url("nonsense").is_err());
     }
 }

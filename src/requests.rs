@@ -9,16 +9,15 @@
 //! `hook:<hookType>` (e.g. `hook:preToolUse`), `command:<name>`, `mcpAuth`
 //! and `sessionFs` (every `sessionFs.*` method).
 
+use std::collections::HashMap;
 use std::ffi::c_char;
 use std::sync::{Arc, Weak};
 
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use crate::client::Router;
 use crate::log::{log, Level};
 use crate::rpc::{codes, RpcPeer};
-use crate::session::SessionShared;
 
 /// How a host request was settled.
 pub enum Answer {
@@ -30,7 +29,7 @@ pub enum Answer {
     Unanswered,
 }
 
-type Settle = Box<dyn FnOnce(Answer) + Send>;
+pub(crate) type Settle = Box<dyn FnOnce(Answer) + Send>;
 
 /// One request for the host to answer exactly once.
 pub struct HostRequest {
@@ -95,7 +94,7 @@ impl Drop for HostRequest {
 pub type RequestHandler = Arc<dyn Fn(HostRequest) + Send + Sync>;
 
 /// Handler keys of the direct server-to-client requests, by method.
-fn handler_key(method: &str, params: &Value) -> Option<String> {
+pub(crate) fn handler_key(method: &str, params: &Value) -> Option<String> {
     Some(match method {
         "userInput.request" => "userInput".into(),
         "exitPlanMode.request" => "exitPlanMode".into(),
@@ -128,7 +127,7 @@ fn session_fs_failure(method: &str, message: &str) -> Value {
 }
 
 /// The official SDKs' answer when no handler answers.
-fn default_answer(method: &str, params: &Value) -> Result<Value, (i64, String)> {
+pub(crate) fn default_answer(method: &str, params: &Value) -> Result<Value, (i64, String)> {
     match method {
         m if m.starts_with(SESSION_FS) => Err((
             codes::INTERNAL_ERROR,
@@ -158,7 +157,11 @@ fn default_answer(method: &str, params: &Value) -> Result<Value, (i64, String)> 
 }
 
 /// The reply to a direct request `method` once its handler settled it.
-fn wire_answer(method: &str, params: &Value, answer: Answer) -> Result<Value, (i64, String)> {
+pub(crate) fn wire_answer(
+    method: &str,
+    params: &Value,
+    answer: Answer,
+) -> Result<Value, (i64, String)> {
     let session_fs = method.starts_with(SESSION_FS);
     match answer {
         // A hook answers its output object; the wire wants {output}.
@@ -179,7 +182,12 @@ fn wire_answer(method: &str, params: &Value, answer: Answer) -> Result<Value, (i
 }
 
 /// Sends the reply to a direct request; never blocks (see `RpcPeer::respond`).
-fn reply(peer: &Arc<RpcPeer>, id: Box<RawValue>, method: String, r: Result<Value, (i64, String)>) {
+pub(crate) fn reply(
+    peer: &Arc<RpcPeer>,
+    id: Box<RawValue>,
+    method: String,
+    r: Result<Value, (i64, String)>,
+) {
     log!(Level::Trace, "requests", "answering {method}");
     match &r {
         Ok(v) => peer.respond(&id, Ok(v)),
@@ -187,64 +195,9 @@ fn reply(peer: &Arc<RpcPeer>, id: Box<RawValue>, method: String, r: Result<Value
     }
 }
 
-/// Handles a JSON-RPC request from the CLI (on the reader task): routes it to
-/// the session's handler through the callback thread, or answers the default.
-pub(crate) async fn on_request(
-    router: &Arc<Router>,
-    peer: &Weak<RpcPeer>,
-    id: Box<RawValue>,
-    method: String,
-    params: Box<RawValue>,
-) {
-    let Some(peer) = peer.upgrade() else { return };
-    let parsed: Value = serde_json::from_str(params.get()).unwrap_or(Value::Null);
-    // Only a weak reference leaves the router (see `route_inbound`).
-    let handled = match (
-        parsed.get("sessionId").and_then(Value::as_str),
-        handler_key(&method, &parsed),
-    ) {
-        (Some(sid), Some(key)) => router
-            .sessions
-            .lock()
-            .get(sid)
-            .filter(|s| s.handlers.contains_key(&key))
-            .map(|s| (Arc::downgrade(s), key)),
-        _ => None,
-    };
-    let Some((session, key)) = handled else {
-        return reply(&peer, id, method.clone(), default_answer(&method, &parsed));
-    };
-    let settle_peer = peer.clone();
-    let settle_method = method.clone();
-    let settle: Settle = Box::new(move |answer| {
-        let r = wire_answer(&settle_method, &parsed, answer);
-        reply(&settle_peer, id, settle_method, r);
-    });
-    // A sessionFs request names its operation: the kind is the method itself.
-    let kind = if key == "sessionFs" { &method } else { &key };
-    let request = HostRequest::new(kind, params.get(), settle);
-    let bytes = params.get().len();
-    router
-        .dispatcher
-        .dispatch(
-            Box::new(move || {
-                // A session freed meanwhile: `request` drops unanswered.
-                let Some(session) = session.upgrade().filter(|s| !s.is_closed()) else {
-                    return;
-                };
-                if let Some(handler) = session.handlers.get(&key) {
-                    handler(request);
-                }
-            }),
-            bytes,
-        )
-        .await;
-}
-
 /// Answers a broadcast request event with `session.<method>` (never blocks).
 pub(crate) fn answer_broadcast(
     peer: &Weak<RpcPeer>,
-    runtime: &tokio::runtime::Handle,
     method: &'static str,
     session_id: &str,
     request_id: &str,
@@ -255,30 +208,26 @@ pub(crate) fn answer_broadcast(
     if let (Some(p), Value::Object(extra)) = (params.as_object_mut(), fields) {
         p.extend(extra);
     }
-    runtime.spawn(async move {
-        if let Err(e) = peer.request(method, &params).await {
-            log!(Level::Warn, "requests", "{method} failed: {e}");
-        }
-    });
+    peer.request_detached(method, &params);
 }
 
 /// For `elicitation.requested`, `mcp.oauth_required` and `command.execute` events: the host request
 /// to hand to the session's handler, or None (with any default already sent).
 pub(crate) fn broadcast_request(
-    session: &SessionShared,
+    session_id: &str,
+    handlers: &HashMap<String, RequestHandler>,
     event_type: &str,
     data_json: &str,
     peer: &Weak<RpcPeer>,
-    runtime: &tokio::runtime::Handle,
 ) -> Option<(HostRequest, RequestHandler)> {
     let data: Value = serde_json::from_str(data_json).ok()?;
     let request_id = data.get("requestId")?.as_str()?.to_string();
-    let sid = session.id.to_string();
-    let (peer, runtime) = (peer.clone(), runtime.clone());
+    let sid = session_id.to_string();
+    let peer = peer.clone();
     match event_type {
         "elicitation.requested" => {
             // No handler: leave it for another client, as the official SDKs do.
-            let handler = session.handlers.get("elicitation")?.clone();
+            let handler = handlers.get("elicitation")?.clone();
             let settle: Settle = Box::new(move |answer| {
                 let result = match answer {
                     Answer::Result(v) => v,
@@ -286,7 +235,6 @@ pub(crate) fn broadcast_request(
                 };
                 answer_broadcast(
                     &peer,
-                    &runtime,
                     "session.ui.handlePendingElicitation",
                     &sid,
                     &request_id,
@@ -298,7 +246,7 @@ pub(crate) fn broadcast_request(
         "mcp.oauth_required" => {
             // No handler: another client may answer; the CLI sends it only to
             // sessions that registered interest (done for those with a handler).
-            let handler = session.handlers.get("mcpAuth")?.clone();
+            let handler = handlers.get("mcpAuth")?.clone();
             let settle: Settle = Box::new(move |answer| {
                 let result = match answer {
                     Answer::Result(v) if v.get("accessToken").is_some() => {
@@ -312,7 +260,6 @@ pub(crate) fn broadcast_request(
                 };
                 answer_broadcast(
                     &peer,
-                    &runtime,
                     "session.mcp.oauth.handlePendingRequest",
                     &sid,
                     &request_id,
@@ -328,10 +275,9 @@ pub(crate) fn broadcast_request(
                 .unwrap_or("")
                 .to_string();
             let key = format!("command:{name}");
-            let Some(handler) = session.handlers.get(&key).cloned() else {
+            let Some(handler) = handlers.get(&key).cloned() else {
                 answer_broadcast(
                     &peer,
-                    &runtime,
                     "session.commands.handlePendingCommand",
                     &sid,
                     &request_id,
@@ -347,7 +293,6 @@ pub(crate) fn broadcast_request(
                 };
                 answer_broadcast(
                     &peer,
-                    &runtime,
                     "session.commands.handlePendingCommand",
                     &sid,
                     &request_id,

@@ -6,5 +6,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    copilot::rpc::fuzz::feed(data);
+    copilot::fuzz::feed(data);
 });

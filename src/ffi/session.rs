@@ -43,15 +43,15 @@ pub struct copilot_session {
 
 impl copilot_session {
     fn block_on<F: std::future::Future>(&self, fut: F) -> Result<F::Output> {
-        let client = self
+        let router = self
             .session
-            .client
+            .router
             .upgrade()
             .ok_or_else(|| Error::invalid_state("the client of this session was freed"))?;
-        let _blocked = client.dispatcher.enter_blocking();
-        // Not holding the client across the wait: a concurrent free must still
-        // kill the CLI and fail this call at once.
-        drop(client);
+        let _blocked = router.dispatcher.enter_blocking();
+        // Not holding the client's state across the wait: a concurrent free
+        // must still kill the CLI and fail this call at once.
+        drop(router);
         Ok(self.runtime.runtime().block_on(fut))
     }
 }

@@ -153,8 +153,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         self.pool.wrap(taken)
     }
 
-    /// Reads the next frame and returns a copy of its body (for callers that
+    /// Reads the next frame and returns a copy of its body (for tests that
     /// take frames one at a time).
+    #[cfg(test)]
     pub async fn next_frame(&mut self) -> Result<Vec<u8>, FrameError> {
         loop {
             if let Some(body) = self.next_buffered()? {

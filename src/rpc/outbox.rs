@@ -17,12 +17,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::sync::Mutex;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{oneshot, Notify};
 
 use crate::log::{log, Level};
-
-pub type BoxWriter = Box<dyn AsyncWrite + Send + Unpin>;
+use crate::transport::BoxWriter;
 
 /// Frames queued at most, whatever their size.
 pub const MAX_QUEUED_FRAMES: usize = 1 << 16;

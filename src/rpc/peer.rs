@@ -12,12 +12,12 @@ use serde_json::value::RawValue;
 use tokio::io::AsyncRead;
 use tokio::sync::{oneshot, watch};
 
+use super::event_frame::{event_frame, event_frame_session};
 use super::frame::{encode_frame, FrameError, FrameReader, PooledBuffer};
-pub use super::outbox::BoxWriter;
 use super::outbox::{Outbox, Refused, Room};
 use crate::error::{Error, Result};
-use crate::events::{event_frame, event_frame_session};
 use crate::log::{log, Level};
+pub use crate::transport::BoxWriter;
 
 /// Default budget of the outgoing queue, in bytes (`maxOutgoingBytes`).
 pub const DEFAULT_MAX_OUTGOING_BYTES: usize = 64 * 1024 * 1024;
@@ -51,7 +51,7 @@ impl Drops {
 pub type FatalHook = Box<dyn Fn(Error) + Send + Sync>;
 
 /// `session.event` frames that arrived together, in the buffer they were
-/// read into. Each is in the layout `events::event_frame_session` accepts.
+/// read into. Each is in the layout `event_frame::event_frame_session` accepts.
 #[derive(Debug)]
 pub struct EventFrames {
     buf: PooledBuffer,
@@ -479,25 +479,6 @@ impl RpcPeer {
                     hook(err);
                 }
             }
-        }
-    }
-
-    /// Sends a notification (no reply expected), waiting for room to queue it.
-    pub async fn notify<P: Serialize + ?Sized>(&self, method: &str, params: &P) -> Result<()> {
-        let body = serde_json::to_vec(&OutRequest {
-            jsonrpc: "2.0",
-            id: None,
-            method,
-            params,
-        })
-        .map_err(|e| Error::invalid_json(format!("cannot serialise {method} params: {e}")))?;
-        match self
-            .outbox
-            .push(encode_frame(&body), None, Room::Wait)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(refused) => Err(self.write_error(refused).await),
         }
     }
 

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::Mutex;
 
 use crate::log::{log, Level};
 
@@ -36,7 +36,6 @@ struct Shared {
     pid: libc::pid_t,
     /// `Some` once reaped; the lock also orders kill() before the pid can be reused.
     status: Mutex<Option<ExitStatus>>,
-    exited: Condvar,
     stderr: Mutex<VecDeque<u8>>,
     /// Wakes async waiters when the child is reaped.
     exit_watch: tokio::sync::watch::Sender<Option<ExitStatus>>,
@@ -58,7 +57,6 @@ impl ChildProcess {
         let shared = Arc::new(Shared {
             pid: pid as libc::pid_t,
             status: Mutex::new(None),
-            exited: Condvar::new(),
             stderr: Mutex::new(VecDeque::new()),
             exit_watch,
             stderr_closed,
@@ -92,17 +90,6 @@ impl ChildProcess {
             // SAFETY: plain syscall on a pid that is ours and not yet reaped.
             unsafe { libc::kill(self.shared.pid, libc::SIGKILL) };
         }
-    }
-
-    /// Blocks the calling thread until the child is reaped or `timeout` passes.
-    pub fn wait_timeout(&self, timeout: Duration) -> Option<ExitStatus> {
-        let mut status = self.shared.status.lock();
-        if status.is_none() {
-            self.shared
-                .exited
-                .wait_while_for(&mut status, |s| s.is_none(), timeout);
-        }
-        *status
     }
 
     /// Waits until the child is reaped and its stderr fully read, or `timeout`
@@ -232,10 +219,10 @@ fn reap(shared: &Shared) {
         }
         break ExitStatus::Code(-1);
     };
-    log!(Level::Debug, "child", "CLI pid {} reaped: {st}", shared.pid);
     *status = Some(st);
-    shared.exited.notify_all();
     drop(status);
+    // Logged unlocked: the log handler is host code.
+    log!(Level::Debug, "child", "CLI pid {} reaped: {st}", shared.pid);
     shared.exit_watch.send_replace(Some(st));
 }
 

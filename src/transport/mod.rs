@@ -6,17 +6,20 @@ pub mod socket;
 pub mod stdio;
 pub mod tcp;
 
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use child::ChildProcess;
 
 /// Unbuffered: the frame reader reads into buffers of its own.
 pub type BoxReader = Box<dyn AsyncRead + Send + Unpin>;
 
+/// The writing half; written only by the connection's one writer.
+pub type BoxWriter = Box<dyn AsyncWrite + Send + Unpin>;
+
 /// An open byte channel to a CLI server.
 pub struct Transport {
     pub reader: BoxReader,
-    pub writer: crate::rpc::BoxWriter,
+    pub writer: BoxWriter,
     /// The CLI process, when this client spawned it.
     pub child: Option<ChildProcess>,
 }

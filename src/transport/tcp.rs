@@ -17,41 +17,6 @@ use crate::options::ClientOptions;
 /// Environment variable that carries the connection token to a TCP child.
 pub const CONNECTION_TOKEN_ENV: &str = "COPILOT_CONNECTION_TOKEN";
 
-/// `"port"`, `"host:port"` or `"http(s)://host:port[/]"` to a socket address string.
-pub fn parse_cli_url(url: &str) -> Result<String> {
-    let bad = || {
-        Error::invalid_argument(format!(
-            "cliUrl {url:?} is not \"port\", \"host:port\" or \"http://host:port\""
-        ))
-    };
-    if url.trim().starts_with("https://") {
-        // The connection is plain TCP: accepting https would downgrade silently.
-        return Err(Error::invalid_argument(format!(
-            "cliUrl {url:?}: https is not supported (the CLI server speaks plain TCP); \
-             use \"host:port\" or \"http://host:port\" through a tunnel you trust"
-        )));
-    }
-    let rest = url
-        .trim()
-        .strip_prefix("http://")
-        .unwrap_or(url.trim())
-        .trim_end_matches('/');
-    if let Ok(port) = rest.parse::<u16>() {
-        return Ok(format!("127.0.0.1:{port}"));
-    }
-    let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    if host.is_empty() || host.contains('/') {
-        return Err(bad());
-    }
-    let host = if host == "localhost" {
-        "127.0.0.1"
-    } else {
-        host
-    };
-    Ok(format!("{host}:{port}"))
-}
-
 /// Connects with Nagle off; the reading half, and the writing half as a
 /// `SocketWriter` (send with MSG_NOSIGNAL) on its own descriptor.
 async fn connect_stream(addr: &str) -> Result<(TcpStream, SocketWriter)> {
@@ -75,7 +40,7 @@ async fn connect_stream(addr: &str) -> Result<(TcpStream, SocketWriter)> {
 
 /// Connects to a server this client did not start.
 pub async fn connect_external(url: &str) -> Result<Transport> {
-    let addr = parse_cli_url(url)?;
+    let addr = crate::options::parse_cli_url(url)?;
     let (reader, writer) = connect_stream(&addr).await?;
     Ok(Transport {
         reader: Box::new(reader),
@@ -150,25 +115,5 @@ pub async fn spawn(
             process.kill();
             Err(e)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_cli_url;
-
-    #[test]
-    fn accepts_port_host_port_and_http_urls() {
-        assert_eq!(parse_cli_url("4321").unwrap(), "127.0.0.1:4321");
-        assert_eq!(parse_cli_url("localhost:4321").unwrap(), "127.0.0.1:4321");
-        assert_eq!(parse_cli_url("10.0.0.2:80").unwrap(), "10.0.0.2:80");
-        assert_eq!(
-            parse_cli_url("http://127.0.0.1:9000/").unwrap(),
-            "127.0.0.1:9000"
-        );
-        assert!(parse_cli_url("http://host").is_err());
-        let https = parse_cli_url("https://127.0.0.1:9000").unwrap_err();
-        assert!(https.message.contains("https is not supported"), "{https}");
-        assert!(parse_cli_url("nonsense").is_err());
     }
 }

@@ -6,8 +6,8 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use super::{codes, read_loop, Inbound, RpcPeer};
 use crate::events::SessionEvent;
+use crate::rpc::{codes, read_loop, Inbound, RpcPeer};
 
 /// Body cap for fuzzing; the header cap is the production one. Smaller than
 /// the production body cap only so each input runs fast.
