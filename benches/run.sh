@@ -19,8 +19,10 @@ cc -O2 -std=c11 -Wall -Wextra -Werror -Iinclude benches/c/sdk_bench.c -o "$rel/s
 cc -O2 -std=c11 -Wall -Wextra -Werror benches/c/raw_client.c -o "$rel/raw_client"
 cc -O2 -std=c11 -Wall -Wextra -Werror -pthread -Iinclude benches/c/e2e_bench.c -o "$rel/e2e_bench" \
   -L"$rel" -lcopilot -Wl,-rpath,"$rel"
-(cd bindings/go && GOTOOLCHAIN=local go build -o "$rel/go_sdkbench" ./examples/sdkbench &&
-  GOTOOLCHAIN=local go build -o "$rel/go_e2ebench" ./examples/e2ebench)
+# The copilotdev tag links this checkout's build (bindings/go/cgo_dev.go); the
+# benchmarks run it with LD_LIBRARY_PATH=target/release.
+(cd bindings/go && GOTOOLCHAIN=local go build -tags copilotdev -o "$rel/go_sdkbench" ./examples/sdkbench &&
+  GOTOOLCHAIN=local go build -tags copilotdev -o "$rel/go_e2ebench" ./examples/e2ebench)
 tests/support/ensure-mono.sh
 bindings/dotnet/build.sh >/dev/null
 # matplotlib for the chart, in a private environment.

@@ -72,7 +72,7 @@ if [ "$static" = 1 ]; then
   install -m 644 "$out/libcopilot.a" "$prefix/lib/libcopilot.a"
   [ "$strip" = 1 ] && strip --strip-debug "$prefix/lib/libcopilot.a"
 fi
-install -m 644 include/copilot.h include/copilot_events.h include/copilot.hpp "$prefix/include/"
+install -m 644 include/copilot.h include/copilot_events.h include/copilot.hpp include/copilot_replay.hpp "$prefix/include/"
 if [ "$replay" = 1 ]; then
   install -d "$prefix/bin"
   install -m 755 "$out/copilot-replay" "$prefix/bin/copilot-replay"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and end-to-end tests against the real Copilot CLI
 # (offline, via copilot-replay), the C ABI tests (also under ASan/UBSan and
-# valgrind), the installed package with C and C++ consumers, the Go and .NET
-# wrappers, and the conformance suite when the upstream snapshots are present.
+# valgrind), the installed package with C, C++, Go-module and NuGet (Mono)
+# consumers, the Go and .NET wrappers, and the conformance suite when the
+# upstream snapshots are present.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -12,12 +13,16 @@ export COPILOT_TEST_CACHE="${COPILOT_TEST_CACHE:-$root/target/copilot-cache}"
 cargo test --workspace
 
 # Install under a temporary prefix; C, C++ and static consumers through CMake
-# (find_package) and pkg-config, under ctest.
+# (find_package) and pkg-config, a Go module and the NuGet package under Mono
+# (both in temporary directories outside the repository), under ctest.
 tests/packaging/run.sh
 
-# The Go wrapper links target/debug/libcopilot.so and runs copilot-replay.
+# The Go wrapper links the fresh target/debug/libcopilot.so (the copilotdev
+# build tag, bindings/go/cgo_dev.go) and runs copilot-replay. Built the way
+# users build it (pkg-config and an installed libcopilot), it is tested by
+# tests/packaging above.
 cargo build --quiet -p copilot -p copilot-replay
-(cd bindings/go && export GOTOOLCHAIN=local && go vet ./... && go test -race -count=1 ./...)
+(cd bindings/go && export GOTOOLCHAIN=local && go vet -tags copilotdev ./... && go test -tags copilotdev -race -count=1 ./...)
 
 # The .NET wrapper under Mono (NUnit); prints "dotnet: N passed, N failed".
 tests/support/ensure-mono.sh

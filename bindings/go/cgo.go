@@ -1,8 +1,10 @@
 package copilot
 
+// Where the header and library come from is in cgo_pkgconfig.go (pkg-config,
+// the default) and cgo_dev.go (this checkout's target/debug, with the
+// copilotdev build tag).
+
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: -L${SRCDIR}/../../target/debug -lcopilot -Wl,-rpath,${SRCDIR}/../../target/debug
 #include <stdlib.h>
 #include "copilot.h"
 

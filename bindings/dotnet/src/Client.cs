@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -88,30 +89,45 @@ namespace GitHub.Copilot
 
         static CopilotClient()
         {
-            var abi = Native.copilot_abi_version();
-            if (abi != Native.AbiVersion)
-                throw new CopilotException(CopilotStatus.InvalidState,
-                    string.Format("libcopilot ABI version {0} does not match this wrapper's {1}", abi, Native.AbiVersion));
+            // No P/Invoke here: a static constructor that throws becomes a TypeInitializationException,
+            // so loading the library (and its failure) happens in NativeLoader.Ensure.
             AppDomain.CurrentDomain.ProcessExit += (s, e) => LiveHandles.DisposeAll();
         }
 
+        /// <summary>Creates a client (the CLI starts with the first session, or StartAsync).
+        /// Throws CopilotException when libcopilot.so cannot be loaded (saying where it looked)
+        /// or is of another ABI version.</summary>
         public CopilotClient(CopilotClientOptions options = null)
         {
+            NativeLoader.Ensure();
             options = options ?? new CopilotClientOptions();
             _sessionFs = options.SessionFs;
+            _handle = NewHandle(options);
+        }
+
+        // The P/Invokes of the two public entry points live in methods of their own, never
+        // inlined: Mono resolves a method's P/Invoke targets when it compiles the method, which
+        // must come after NativeLoader.Ensure has pointed "copilot" at the library it found.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static ClientHandle NewHandle(CopilotClientOptions options)
+        {
             var json = Native.ToUtf8(options.ToJson());
             try
             {
                 IntPtr client, err;
                 Native.Check(Native.copilot_client_new(json, out client, out err), err);
-                _handle = new ClientHandle(client);
-                LiveHandles.Add(_handle);
+                var handle = new ClientHandle(client);
+                LiveHandles.Add(handle);
+                return handle;
             }
             finally { Native.FreeUtf8(json); }
         }
 
-        /// <summary>libcopilot's version.</summary>
-        public static string LibraryVersion { get { return Native.FromUtf8(Native.copilot_version()); } }
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static string NativeVersion() { return Native.FromUtf8(Native.copilot_version()); }
+
+        /// <summary>libcopilot's version. Throws CopilotException when the library cannot be loaded.</summary>
+        public static string LibraryVersion { get { NativeLoader.Ensure(); return NativeVersion(); } }
 
         internal T With<T>(Func<IntPtr, T> call)
         {

@@ -5,7 +5,7 @@
 // with examples/conversations/demo.yaml. With COPILOT_GITHUB_TOKEN set it talks
 // to GitHub Copilot; with COPILOT_PROVIDER_URL to that OpenAI-compatible endpoint.
 //
-//	cargo build -p copilot -p copilot-replay && cd bindings/go && go run ./examples/chat
+//	cargo build -p copilot -p copilot-replay && cd bindings/go && go run -tags copilotdev ./examples/chat
 package main
 
 import (

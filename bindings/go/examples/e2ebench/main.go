@@ -1,7 +1,7 @@
 // Command e2ebench is the Go wrapper's row of benches/e2e.py: the same steps
 // as benches/c/e2e_bench.c against the real CLI and copilot-replay.
 //
-//	go run ./examples/e2ebench CLI_PATH SESSION_JSON REPEATS CONCURRENT
+//	go run -tags copilotdev ./examples/e2ebench CLI_PATH SESSION_JSON REPEATS CONCURRENT
 package main
 
 import (

@@ -2,7 +2,7 @@
 // benches/peer instance (a synthetic CLI), counting events into a Go handler
 // and answering tool calls from a Go handler. The peer times the round trips.
 //
-//	go run ./examples/sdkbench HOST:PORT EXPECTED_EVENTS
+//	go run -tags copilotdev ./examples/sdkbench HOST:PORT EXPECTED_EVENTS
 //
 // Prints: go: events=N seconds=S events_per_s=X
 package main
