@@ -53,6 +53,17 @@ type ClientOptions struct {
 	// answer within PingTimeout (default 5 s) is treated as crashed.
 	KeepAliveInterval time.Duration
 	PingTimeout       time.Duration
+	// RequestTimeout bounds every request that has no limit of its own
+	// (Send, Call without a context deadline, CreateSession...), writing and
+	// reply together (default 300 s; negative: no limit).
+	RequestTimeout time.Duration
+	// MaxEventQueueBytes is how much the library buffers for slow handlers
+	// before it stops reading the CLI (default 32 MiB; nothing is dropped).
+	MaxEventQueueBytes int
+	// MaxOutgoingBytes is how much may wait to be written to the CLI
+	// (default 64 MiB); a CLI that stops reading while it keeps asking is
+	// disconnected with an error instead.
+	MaxOutgoingBytes int
 	// BaseDirectory is the spawned CLI's home for its state and credentials (COPILOT_HOME).
 	BaseDirectory string
 	// Mode "empty" is for hosts serving many tenants: every session must name its
@@ -124,6 +135,17 @@ func (o *ClientOptions) toJSON() string {
 	}
 	if o.PingTimeout > 0 {
 		m["pingTimeoutMs"] = o.PingTimeout.Milliseconds()
+	}
+	if o.RequestTimeout > 0 {
+		m["requestTimeoutMs"] = o.RequestTimeout.Milliseconds()
+	} else if o.RequestTimeout < 0 {
+		m["requestTimeoutMs"] = 0
+	}
+	if o.MaxEventQueueBytes > 0 {
+		m["maxEventQueueBytes"] = o.MaxEventQueueBytes
+	}
+	if o.MaxOutgoingBytes > 0 {
+		m["maxOutgoingBytes"] = o.MaxOutgoingBytes
 	}
 	if o.SessionFS != nil {
 		m["sessionFs"] = o.SessionFS.wire()
@@ -271,6 +293,43 @@ func (c *Client) State() ClientState {
 	}
 	defer c.release()
 	return ClientState(C.copilot_client_get_state(h))
+}
+
+// Stats is what the library received but could not deliver.
+type Stats struct {
+	// DroppedMessages counts frames that were not JSON-RPC, malformed
+	// events (invalid JSON or UTF-8, nested too deep) and events for
+	// unknown sessions, since the client was created.
+	DroppedMessages uint64 `json:"droppedMessages"`
+	// LastDropReason says why the latest one was dropped ("" if none).
+	LastDropReason string `json:"lastDropReason"`
+}
+
+// Stats reports dropped input (copilot_client_stats); it never blocks.
+func (c *Client) Stats() (Stats, error) {
+	var st Stats
+	h, err := c.acquire()
+	if err != nil {
+		return st, err
+	}
+	defer c.release()
+	var out *C.char
+	var cerr *C.copilot_error
+	if status := C.copilot_client_stats(h, &out, &cerr); status != C.COPILOT_OK {
+		return st, errorFrom(status, cerr)
+	}
+	var raw struct {
+		DroppedMessages uint64  `json:"droppedMessages"`
+		LastDropReason  *string `json:"lastDropReason"`
+	}
+	if err := json.Unmarshal([]byte(takeString(out)), &raw); err != nil {
+		return st, err
+	}
+	st.DroppedMessages = raw.DroppedMessages
+	if raw.LastDropReason != nil {
+		st.LastDropReason = *raw.LastDropReason
+	}
+	return st, nil
 }
 
 // PID is the process id of the CLI the client spawned, or 0.
