@@ -35,6 +35,16 @@ namespace GitHub.Copilot
         /// <summary>Ping the CLI this often; one that does not answer within PingTimeout counts as crashed.</summary>
         public TimeSpan? KeepAliveInterval { get; set; }
         public TimeSpan? PingTimeout { get; set; }
+        /// <summary>Limit of every request with no limit of its own (SendAsync, CallAsync
+        /// without a timeout, CreateSessionAsync...), writing and reply together
+        /// (default 300 s; TimeSpan.Zero: no limit).</summary>
+        public TimeSpan? RequestTimeout { get; set; }
+        /// <summary>Bytes buffered for slow handlers before the library stops reading the
+        /// CLI (default 32 MiB; nothing is dropped).</summary>
+        public long? MaxEventQueueBytes { get; set; }
+        /// <summary>Bytes that may wait to be written to the CLI (default 64 MiB); a CLI that
+        /// stops reading while it keeps asking is disconnected with an error instead.</summary>
+        public long? MaxOutgoingBytes { get; set; }
         /// <summary>The spawned CLI's home for its state and credentials (COPILOT_HOME).</summary>
         public string BaseDirectory { get; set; }
         /// <summary>"empty" for hosts serving many tenants: every session names its AvailableTools
@@ -65,6 +75,9 @@ namespace GitHub.Copilot
             if (RestartAttempts > 0) o["restartAttempts"] = RestartAttempts;
             if (KeepAliveInterval.HasValue) o["keepAliveIntervalMs"] = (long)KeepAliveInterval.Value.TotalMilliseconds;
             if (PingTimeout.HasValue) o["pingTimeoutMs"] = (long)PingTimeout.Value.TotalMilliseconds;
+            if (RequestTimeout.HasValue) o["requestTimeoutMs"] = (long)RequestTimeout.Value.TotalMilliseconds;
+            if (MaxEventQueueBytes.HasValue) o["maxEventQueueBytes"] = MaxEventQueueBytes.Value;
+            if (MaxOutgoingBytes.HasValue) o["maxOutgoingBytes"] = MaxOutgoingBytes.Value;
             if (BaseDirectory != null) o["baseDirectory"] = BaseDirectory;
             if (Mode != null) o["mode"] = Mode;
             if (SessionFs != null) o["sessionFs"] = SessionFs.ToJson();
@@ -172,6 +185,27 @@ namespace GitHub.Copilot
 
         /// <summary>The client's current state.</summary>
         public ClientState State { get { return With(h => (ClientState)Native.copilot_client_get_state(h)); } }
+
+        /// <summary>What the library received but could not deliver
+        /// (<c>copilot_client_stats</c>): frames that were not JSON-RPC, malformed events
+        /// and events for unknown sessions, counted since the client was created. Never blocks.</summary>
+        public ClientStats Stats
+        {
+            get
+            {
+                return With(h =>
+                {
+                    IntPtr json, err;
+                    Native.Check(Native.copilot_client_stats(h, out json, out err), err);
+                    var o = JObject.Parse(Native.TakeString(json));
+                    return new ClientStats
+                    {
+                        DroppedMessages = (long)o["droppedMessages"],
+                        LastDropReason = (string)o["lastDropReason"],
+                    };
+                });
+            }
+        }
 
         /// <summary>The process id of the CLI this client spawned, or 0.</summary>
         public int CliProcessId { get { return With(h => (int)Native.copilot_client_cli_pid(h)); } }
@@ -361,5 +395,14 @@ namespace GitHub.Copilot
             foreach (var h in all) if (!(h is ClientHandle)) try { h.Dispose(); } catch { }
             foreach (var h in all) if (h is ClientHandle) try { h.Dispose(); } catch { }
         }
+    }
+
+    /// <summary>Input the library had to drop (see <see cref="CopilotClient.Stats"/>).</summary>
+    public sealed class ClientStats
+    {
+        /// <summary>How many inbound messages were dropped.</summary>
+        public long DroppedMessages { get; internal set; }
+        /// <summary>Why the latest one was dropped; null if none was.</summary>
+        public string LastDropReason { get; internal set; }
     }
 }

@@ -56,6 +56,7 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern void copilot_client_free(IntPtr client);
         [DllImport(Lib)] internal static extern int copilot_client_get_state(IntPtr client);
         [DllImport(Lib)] internal static extern uint copilot_client_cli_pid(IntPtr client);
+        [DllImport(Lib)] internal static extern int copilot_client_stats(IntPtr client, out IntPtr statsJson, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_client_on_state_change(IntPtr client, StateFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_client_on_lifecycle(IntPtr client, LifecycleFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
 

@@ -589,6 +589,56 @@ namespace GitHub.Copilot.Tests
             }
         }
 
+        /// <summary>A client on the hostile fake CLI (tests/hostile/fake_cli.py) in a mode.</summary>
+        private static CopilotClient FakeCliClient(string mode, CopilotClientOptions options)
+        {
+            var env = new Dictionary<string, string>();
+            foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())
+                env[(string)e.Key] = (string)e.Value;
+            env["FAKE_CLI_MODE"] = mode;
+            options.CliPath = Path.Combine(TestEnv.Root, "tests/hostile/fake_cli.py");
+            options.Environment = env;
+            options.AutoRestart = false;
+            return new CopilotClient(options);
+        }
+
+        [Test]
+        public void DroppedInputIsCountedInStats()
+        {
+            // The fake answers a send with an event nested a million levels deep, one with
+            // invalid UTF-8 and one for an unknown session, then session.idle.
+            using (var client = FakeCliClient("bad_events", new CopilotClientOptions()))
+            {
+                var idle = new ManualResetEventSlim();
+                var session = client.CreateSessionAsync(new SessionConfig
+                {
+                    OnEvent = e => { if (e.Type == "session.idle") idle.Set(); },
+                }).Result;
+                Assert.AreEqual(0, client.Stats.DroppedMessages);
+                session.SendAsync("hi").Wait();
+                Assert.IsTrue(idle.Wait(TimeSpan.FromSeconds(30)), "no session.idle after the bad events");
+                var stats = client.Stats;
+                Assert.AreEqual(3, stats.DroppedMessages, stats.LastDropReason);
+                Assert.IsNotNull(stats.LastDropReason);
+                session.Dispose();
+            }
+        }
+
+        [Test]
+        public void RequestTimeoutBoundsAnUnansweredRequest()
+        {
+            // The fake goes mute once the session exists.
+            using (var client = FakeCliClient("mute", new CopilotClientOptions { RequestTimeout = TimeSpan.FromMilliseconds(1500) }))
+            {
+                var session = client.CreateSessionAsync(new SessionConfig()).Result;
+                var e = Assert.Throws<AggregateException>(() => session.SendAsync("hi").Wait());
+                var timeout = (CopilotException)e.InnerException;
+                Assert.AreEqual(CopilotStatus.Timeout, timeout.Status);
+                StringAssert.Contains("no reply", timeout.Message);
+                session.Dispose();
+            }
+        }
+
         [Test]
         public void StallGuardFiresWhenTheTurnGoesSilent()
         {
