@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use conversations::Library;
-pub use record::RecordServer;
+pub use record::{write_atomically, RecordServer};
 use server::ServerThread;
 
 /// Loading or serving failed.

@@ -12,7 +12,7 @@
 //! closes, so a parent that dies never leaks it.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use copilot_replay::{RecordServer, ReplayServer};
@@ -160,7 +160,7 @@ impl Script {
     fn announce(&self, human: &str, url: &str) {
         let base_url = format!("{url}/v1");
         if let Some(file) = &self.url_file {
-            write_atomically(file, &format!("{base_url}\n")).unwrap_or_else(|e| {
+            copilot_replay::write_atomically(file, &format!("{base_url}\n")).unwrap_or_else(|e| {
                 fail(format!("cannot write {}: {e}", file.display()));
             });
         }
@@ -196,12 +196,4 @@ impl Script {
             std::thread::park();
         }
     }
-}
-
-/// `text` into `path` through `path.tmp` and a rename.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
 }

@@ -263,8 +263,10 @@ fn assistant_reply(body: &[u8]) -> Option<Vec<Value>> {
     }
     let text = std::str::from_utf8(body).ok()?;
     let mut content = String::new();
-    // Tool calls by their stream index: (id, name, arguments).
-    let mut calls: Vec<(String, String, String)> = Vec::new();
+    // Tool calls by their stream index: (id, name, arguments). A map, not a
+    // vector indexed by it: the index comes from upstream, and a huge one
+    // must cost one entry, not a huge allocation.
+    let mut calls: std::collections::BTreeMap<u64, (String, String, String)> = Default::default();
     let mut any = false;
     for line in text.lines() {
         let Some(data) = line.strip_prefix("data:").map(str::trim) else {
@@ -289,11 +291,8 @@ fn assistant_reply(body: &[u8]) -> Option<Vec<Value>> {
             .into_iter()
             .flatten()
         {
-            let index = tc.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
-            if calls.len() <= index {
-                calls.resize(index + 1, Default::default());
-            }
-            let call = &mut calls[index];
+            let index = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+            let call = calls.entry(index).or_default();
             if let Some(id) = tc.get("id").and_then(Value::as_str) {
                 call.0 = id.to_string();
             }
@@ -313,7 +312,7 @@ fn assistant_reply(body: &[u8]) -> Option<Vec<Value>> {
     let mut message = json!({"role": "assistant", "content": content});
     if !calls.is_empty() {
         message["tool_calls"] = calls
-            .into_iter()
+            .into_values()
             .map(|(id, name, arguments)| {
                 json!({"id": id, "type": "function", "function": {"name": name, "arguments": arguments}})
             })
@@ -417,19 +416,32 @@ fn slug(text: &str) -> String {
 
 /// Temp file and rename: a killed recorder leaves the previous version whole
 /// (synced first, so a crash of the machine does too).
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+/// Readers see the old file or the new one, never a part: a temporary file
+/// beside it, synced, then renamed over it (tempfile's persist).
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension("yaml.tmp");
-    let mut file = std::fs::File::create(&tmp)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
     file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)
+    file.as_file().sync_all()?;
+    file.persist(path).map(drop).map_err(|e| e.error)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tool call index from upstream costs one entry whatever its value.
+    #[test]
+    fn a_huge_tool_call_index_is_one_entry() {
+        let sse = "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":18446744073709551615,\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n\ndata: [DONE]\n\n";
+        let reply = assistant_reply(sse.as_bytes()).unwrap();
+        assert_eq!(reply[0]["tool_calls"].as_array().unwrap().len(), 1);
+        assert_eq!(reply[0]["tool_calls"][0]["id"], "c");
+    }
 
     #[test]
     fn streamed_deltas_are_joined_into_one_message() {
