@@ -203,3 +203,156 @@ fn a_subscribe_inside_a_user_data_free_during_client_free() {
         copilot_session_free(a);
     }
 }
+
+unsafe extern "C" fn on_tool(_: *mut c_void, _: *mut copilot_tool_invocation, _: *const c_char) {}
+unsafe extern "C" fn on_permission(
+    _: *mut c_void,
+    _: *mut copilot_permission_request,
+    _: *const c_char,
+) {
+}
+unsafe extern "C" fn on_request(_: *mut c_void, _: *mut copilot_request, _: *const c_char) {}
+unsafe extern "C" fn on_state(_: *mut c_void, _: copilot_client_state, _: *const c_char) {}
+unsafe extern "C" fn on_lifecycle(_: *mut c_void, _: *const c_char, _: *const c_char) {}
+
+/// Sessions the `user_data_free`s below call into, by `user_data`.
+static KIND_FREES: AtomicUsize = AtomicUsize::new(0);
+
+/// `user_data_free` that subscribes to the session it is given and frees
+/// another one, whichever kind of handler it belonged to.
+unsafe extern "C" fn call_back_in(user_data: *mut c_void) {
+    let targets = Box::from_raw(user_data.cast::<(*mut copilot_session, *mut copilot_session)>());
+    let (subscribe_to, free) = *targets;
+    let _ = copilot_session_subscribe(
+        subscribe_to,
+        Some(on_event),
+        ptr::null_mut(),
+        None,
+        ptr::null_mut(),
+        ptr::null_mut(),
+    );
+    if !free.is_null() {
+        copilot_session_free(free);
+    }
+    KIND_FREES.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Every kind of handler's `user_data_free` may call into the library while
+/// the client ends its sessions (force_stop) and is freed: tool, permission,
+/// host request, hook and event handlers on a session's config, and the
+/// client's state and lifecycle handlers.
+#[test]
+fn every_kind_of_user_data_free_may_call_back_in() {
+    let env = TestEnv::new(&["chat.yaml"]);
+    unsafe {
+        let (client, sessions) = client_with_sessions(&env, 1);
+        let keeper = sessions[0];
+        let fields = CString::new(env.session_fields(serde_json::json!({})).to_string()).unwrap();
+        let mut config: *mut copilot_session_config = ptr::null_mut();
+        ok(copilot_session_config_new(
+            fields.as_ptr(),
+            &mut config,
+            ptr::null_mut(),
+        ));
+        // Freed by the handlers' user_data_frees, one each.
+        let mut extra = Vec::new();
+        for _ in 0..7 {
+            let mut s: *mut copilot_session = ptr::null_mut();
+            ok(copilot_client_create_session(
+                client,
+                config,
+                &mut s,
+                ptr::null_mut(),
+            ));
+            extra.push(s);
+        }
+        let data = |i: usize| Box::into_raw(Box::new((keeper, extra[i]))).cast::<c_void>();
+        let tool = CString::new(r#"{"name":"noop","parameters":{"type":"object"}}"#).unwrap();
+        let kind = CString::new("userInput").unwrap();
+        let hook = CString::new("preToolUse").unwrap();
+        let free = Some(call_back_in as unsafe extern "C" fn(*mut c_void));
+        ok(copilot_session_config_add_tool(
+            config,
+            tool.as_ptr(),
+            Some(on_tool),
+            data(0),
+            free,
+            ptr::null_mut(),
+        ));
+        ok(copilot_session_config_set_permission_handler(
+            config,
+            Some(on_permission),
+            data(1),
+            free,
+            ptr::null_mut(),
+        ));
+        ok(copilot_session_config_set_handler(
+            config,
+            kind.as_ptr(),
+            Some(on_request),
+            data(2),
+            free,
+            ptr::null_mut(),
+        ));
+        ok(copilot_session_config_set_hook(
+            config,
+            hook.as_ptr(),
+            Some(on_request),
+            data(3),
+            free,
+            ptr::null_mut(),
+        ));
+        ok(copilot_session_config_on_event(
+            config,
+            Some(on_event),
+            data(4),
+            free,
+            ptr::null_mut(),
+        ));
+        ok(copilot_client_on_state_change(
+            client,
+            Some(on_state),
+            data(5),
+            free,
+            ptr::null_mut(),
+        ));
+        ok(copilot_client_on_lifecycle(
+            client,
+            Some(on_lifecycle),
+            data(6),
+            free,
+            ptr::null_mut(),
+        ));
+        let mut session: *mut copilot_session = ptr::null_mut();
+        ok(copilot_client_create_session(
+            client,
+            config,
+            &mut session,
+            ptr::null_mut(),
+        ));
+        // The session now holds the config's handlers alone.
+        copilot_session_config_free(config);
+        // Closing the session releases nothing of the host's yet (the session
+        // keeps its config for a resume)...
+        returns_in_time("copilot_client_force_stop", Handles(client, session), |h| {
+            copilot_client_force_stop(h.0)
+        });
+        assert_eq!(KIND_FREES.load(Ordering::SeqCst), 0);
+        // ...freeing the client releases its state and lifecycle handlers...
+        returns_in_time("copilot_client_free", Handles(client, session), |h| {
+            copilot_client_free(h.0)
+        });
+        assert_eq!(KIND_FREES.load(Ordering::SeqCst), 2, "the client's two");
+        // ...and freeing the session handle its tool, permission, request,
+        // hook and event handlers.
+        returns_in_time("copilot_session_free", Handles(client, session), |h| {
+            copilot_session_free(h.1)
+        });
+        assert_eq!(
+            KIND_FREES.load(Ordering::SeqCst),
+            7,
+            "and the session's five"
+        );
+        copilot_session_free(keeper);
+    }
+}

@@ -191,6 +191,19 @@ mod tests {
         );
     }
 
+    /// The host's environment reaches the CLI as it is, UTF-8 or not (it
+    /// used to panic in `std::env::vars`, killing a restart).
+    #[test]
+    fn a_variable_that_is_not_utf8_passes_through_unchanged() {
+        use std::os::unix::ffi::OsStrExt;
+        let key = OsStr::from_bytes(b"LIBCOPILOT_TEST_NOT_UTF8");
+        let value = OsStr::from_bytes(b"caf\xe9");
+        std::env::set_var(key, value);
+        let env = child_env(&ClientOptions::default());
+        std::env::remove_var(key);
+        assert!(env.iter().any(|(k, v)| k == key && v == value));
+    }
+
     #[test]
     fn missing_cli_says_where_it_looked_and_how_to_install() {
         let opts = ClientOptions::from_json(r#"{"cliPath":"/nonexistent/copilot"}"#).unwrap();
