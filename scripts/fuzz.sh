@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes the JSON-RPC framing and dispatch (fuzz/fuzz_targets/rpc_frames.rs)
+# and checks the JSON scanner against serde_json (fuzz/fuzz_targets/json_scan.rs)
 # with libFuzzer through cargo-fuzz, starting from the committed seed corpus.
 #
-#   scripts/fuzz.sh            a 30 s smoke run (what CI does)
+#   scripts/fuzz.sh            a 30 s smoke run per target (what CI does)
 #   scripts/fuzz.sh 3600       an hour; new inputs go to target/fuzz-corpus
 #
 # Fails on any panic, abort, timeout or an input using over 1 GiB of memory.
@@ -17,16 +18,24 @@ else
   toolchain=()
   export RUSTC_BOOTSTRAP=1
 fi
-work="target/fuzz-corpus"
-mkdir -p "$work"
 cd fuzz
-log="../$work/last-run.log"
 status=0
-cargo "${toolchain[@]}" fuzz run --sanitizer none rpc_frames "../$work" corpus/rpc_frames -- \
-  -max_total_time="$seconds" -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 >"$log" 2>&1 || status=$?
-grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|INFO: seed corpus)" "$log" || true
-if [ "$status" -ne 0 ]; then
-  tail -40 "$log" >&2
-  echo "fuzz: rpc_frames failed (exit $status); the crashing input is under fuzz/artifacts/" >&2
-fi
+# rpc_frames: framing, routing and event parsing take any bytes without a
+# panic or a large allocation. json_scan: the event validator agrees with
+# serde_json on every input.
+for target in rpc_frames json_scan; do
+  work="../target/fuzz-corpus/$target"
+  mkdir -p "$work"
+  log="$work/last-run.log"
+  run=0
+  cargo "${toolchain[@]}" fuzz run --sanitizer none "$target" "$work" "corpus/$target" -- \
+    -max_total_time="$seconds" -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 >"$log" 2>&1 || run=$?
+  echo "fuzz $target:"
+  grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|INFO: seed corpus)" "$log" || true
+  if [ "$run" -ne 0 ]; then
+    tail -40 "$log" >&2
+    echo "fuzz: $target failed (exit $run); the crashing input is under fuzz/artifacts/$target/" >&2
+    status=$run
+  fi
+done
 exit "$status"

@@ -61,3 +61,25 @@ pub fn feed(data: &[u8]) {
         });
     });
 }
+
+/// Checks the JSON scanner against serde_json on `data`: both must accept
+/// or both reject it. (serde_json stops at 128 levels of nesting, the
+/// scanner at `json_scan::MAX_DEPTH`: inputs serde_json refuses for depth
+/// alone say nothing.) Panics on a disagreement.
+pub fn json_scan_agrees(data: &[u8]) {
+    let ours = crate::json_scan::validate(data, b"type").is_some();
+    let theirs = match std::str::from_utf8(data) {
+        Err(_) => false,
+        Ok(text) => match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => true,
+            Err(e) if e.to_string().contains("recursion limit") => return,
+            Err(_) => false,
+        },
+    };
+    assert_eq!(
+        ours,
+        theirs,
+        "json_scan and serde_json disagree on {:?}",
+        String::from_utf8_lossy(data)
+    );
+}
