@@ -166,10 +166,21 @@ impl PermissionRequest {
     /// `{"kind":"reject","feedback":"..."}`. `{"kind":"no-result"}` sends nothing:
     /// the request stays pending for another client, or for a later
     /// `session.permissions.handlePendingPermissionRequest`.
-    pub fn respond(mut self, decision: Value) {
+    ///
+    /// A `decisionContext` member of the decision (how and where the answer
+    /// was made: `{outcome?, source?, surface?, responseCapability?,
+    /// userFeedback?}`) goes next to `result`, where the protocol has it.
+    pub fn respond(mut self, mut decision: Value) {
         if let Some(r) = self.responder.take() {
             if decision.get("kind").and_then(Value::as_str) != Some("no-result") {
-                r.send(json!({ "result": decision }));
+                let context = decision
+                    .as_object_mut()
+                    .and_then(|d| d.remove("decisionContext"));
+                let mut fields = json!({ "result": decision });
+                if let Some(context) = context {
+                    fields["decisionContext"] = context;
+                }
+                r.send(fields);
             }
         }
     }
@@ -212,4 +223,34 @@ pub enum PermissionPolicy {
     /// Approve every request once, without a callback.
     ApproveAll,
     Handler(PermissionHandler),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::frame::FrameReader;
+
+    /// The answer as it leaves: `decisionContext` beside `result`, not in it.
+    #[tokio::test]
+    async fn a_decision_context_goes_next_to_the_result() {
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        let peer = RpcPeer::new(Box::new(ours));
+        let req = PermissionRequest::new(Arc::downgrade(&peer), "s1".into(), "r1".into(), "{}");
+        req.respond(json!({
+            "kind": "approve-once",
+            "decisionContext": {"source": "user", "surface": "cli"},
+        }));
+        let body = FrameReader::new(theirs, 1 << 20)
+            .next_frame()
+            .await
+            .unwrap();
+        let sent: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            sent["method"],
+            "session.permissions.handlePendingPermissionRequest"
+        );
+        assert_eq!(sent["params"]["result"], json!({"kind": "approve-once"}));
+        assert_eq!(sent["params"]["decisionContext"]["source"], "user");
+        assert_eq!(sent["params"]["requestId"], "r1");
+    }
 }

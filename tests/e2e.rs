@@ -211,7 +211,13 @@ async fn permission_handler_approves_and_sees_the_request() {
         a.lock()
             .unwrap()
             .push(serde_json::from_str(req.json()).unwrap());
-        req.respond(json!({"kind": "approve-once"}));
+        // A decision context travels with the answer (beside `result`, as
+        // the unit test in handlers.rs checks: CLI 1.0.102 accepts it in
+        // either place, so this only shows the answer still works).
+        req.respond(json!({
+            "kind": "approve-once",
+            "decisionContext": {"outcome": "prompted_user", "source": "human_response", "surface": "sdk"},
+        }));
     })));
     let session = client.create_session(cfg).await.unwrap();
     let answer = session

@@ -197,6 +197,11 @@ pub unsafe extern "C" fn copilot_permission_request_json(
 ///   `{"kind":"user-not-available"}`, or `{"kind":"no-result"}`: answer nothing, leaving
 ///   the request pending for another client or a later
 ///   `session.permissions.handlePendingPermissionRequest` (as the official SDKs' "no-result").
+///   Any decision may carry `"decisionContext": {"outcome"?: "auto_approved"|"autopilot_denied"|
+///   "prompted_user", "source"?: "assisted_approval"|"human_response"|"host_policy"|
+///   "unattended_fallback"|"authorization_carry_forward", "surface"?: "tui"|"prompt_mode"|
+///   "copilot_app"|"acp"|"sdk", "responseCapability"?: "interactive"|"headless"|"none",
+///   "userFeedback"?: string}`: it is sent beside `result`, where the protocol has it.
 ///
 /// Non-blocking; any thread. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL or
 /// already answered), `COPILOT_ERR_INVALID_JSON` (not an object with a string `kind`); on error the
