@@ -26,6 +26,19 @@
  * - `free` functions never block and are legal in callbacks. Every blocking
  *   function has a bound (see each one), and no signal raised by the library
  *   reaches the host: a CLI that dies mid-write is an error status.
+ * - Inside a callback (or a user_data_free) any function may be called except
+ *   those that wait for what only this callback thread delivers; those return
+ *   COPILOT_ERR_WRONG_THREAD instead of deadlocking:
+ *     returns WRONG_THREAD there:  copilot_session_send_and_wait(_opts),
+ *                                  copilot_client_stop
+ *     callable, non-blocking:      every _free, copilot_client_force_stop,
+ *                                  answering tool calls and requests,
+ *                                  subscribe/unsubscribe, getters, stats
+ *     callable, one round trip:    copilot_session_send, copilot_session_call,
+ *                                  copilot_client_call, copilot_client_ping,
+ *                                  copilot_client_create_session (the reply is
+ *                                  read meanwhile; events queue until the
+ *                                  callback returns)
  */
 
 #ifndef COPILOT_H
@@ -390,8 +403,11 @@ uint32_t copilot_abi_version(void);
  *
  * - `options_json`: NULL, "" or a JSON object, every key optional:
  *   `{"cliPath": string, "cliArgs": [string], "env": {string: string} (replaces the
- *   child's whole environment), "cwd": string, "logLevel": "none"|"error"|"warning"|"info"|"debug"|"all",
- *   "githubToken": string (passed only via the COPILOT_SDK_AUTH_TOKEN variable, never argv),
+ *   child's whole environment), "extraEnv": {string: string} (added to the inherited
+ *   environment, or to "env", replacing variables of the same name), "cwd": string,
+ *   "logLevel": "none"|"error"|"warning"|"info"|"debug"|"all",
+ *   "githubToken" (or "gitHubToken"): string (passed only via the COPILOT_SDK_AUTH_TOKEN
+ *   variable, never argv),
  *   "useLoggedInUser": bool, "autoStart": bool (default true), "handshakeTimeoutMs": int (default 30000),
  *   "transport": "stdio" (default) | "tcp", "port": int (tcp only; default: the CLI picks),
  *   "cliUrl": "port" | "host:port" | "http://host:port" (connect to a running server; nothing is
@@ -889,9 +905,27 @@ copilot_status copilot_session_config_set_handler(copilot_session_config *config
  *   "userPromptSubmitted", "userPromptTransformed", "sessionStart", "sessionEnd",
  *   "errorOccurred", "agentStop", or any other type the CLI defines.
  * - The handler receives `{"sessionId", "hookType", "input": object}` and answers
- *   with the hook's output object (e.g. preToolUse: `{"permissionDecision": "allow"|"deny"|"ask",
- *   "permissionDecisionReason"?: string, "modifiedArgs"?: object}`), or `null` for no output.
- *   Unanswered: no output.
+ *   with the hook's output object, or `null` for no output. Unanswered: no output.
+ * - `input` is the wire shape: every input has `"sessionId"`, `"timestamp"` (Unix
+ *   milliseconds, a number) and `"cwd"` (the working directory; the official SDKs call it
+ *   `workingDirectory`), plus, by hook type (output members all optional):
+ *   - preToolUse: `{"toolName", "toolArgs"}` -> `{"permissionDecision": "allow"|"deny"|"ask",
+ *     "permissionDecisionReason", "modifiedArgs", "additionalContext", "suppressOutput"}`
+ *   - preMcpToolCall: `{"serverName", "toolName", "arguments"?, "toolCallId"?, "_meta"?}`
+ *     -> `{"metaToUse"}`
+ *   - postToolUse: `{"toolName", "toolArgs", "toolResult"}` -> `{"modifiedResult",
+ *     "additionalContext", "suppressOutput"}`
+ *   - postToolUseFailure: `{"toolName", "toolArgs", "error"}` -> `{"additionalContext"}`
+ *   - userPromptSubmitted: `{"prompt"}` -> `{"modifiedPrompt", "additionalContext",
+ *     "suppressOutput"}`
+ *   - userPromptTransformed: `{"prompt", "transformedPrompt"}` -> `{"modifiedTransformedPrompt"}`
+ *   - sessionStart: `{"source", "initialPrompt"?}` -> `{"additionalContext", "modifiedConfig"}`
+ *   - sessionEnd: `{"reason", "finalMessage"?, "error"?}` -> `{"suppressOutput",
+ *     "cleanupActions", "sessionSummary"}`
+ *   - errorOccurred: `{"error", "errorContext", "recoverable"}` -> `{"suppressOutput",
+ *     "errorHandling", "retryCount", "userNotification"}`
+ *   - agentStop: `{"stopReason"?, "transcriptPath"?, "stop_hook_active"?}` -> `{"decision",
+ *     "reason"}`
  *
  * Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
  *
@@ -1005,7 +1039,8 @@ void copilot_request_free(copilot_request *request);
  *   {"type": "openai"|"azure"|"anthropic", "baseUrl": string, "apiKey"?: string,
  *   "wireApi"?: "completions"|"responses"}, "systemMessage": {"mode": "append"|"replace", "content": string},
  *   "availableTools": [string], "excludedTools": [string], "workingDirectory": string,
- *   "sessionId": string, ...}`. `tools` and `requestPermission` come from the handlers added below.
+ *   "sessionId": string, "gitHubToken": string (a per-session identity; "githubToken" is
+ *   sent under this name), ...}`. `tools` and `requestPermission` come from the handlers added below.
  * - `config_out`: receives the config (owned; free with `copilot_session_config_free`).
  *
  * Errors: `COPILOT_ERR_INVALID_ARGUMENT`, `COPILOT_ERR_INVALID_JSON` (not an object).

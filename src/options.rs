@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// How the client starts and talks to the Copilot CLI.
 ///
 /// JSON shape (every key optional):
-/// `{"cliPath": str, "cliArgs": [str], "env": {str: str}, "cwd": str,
+/// `{"cliPath": str, "cliArgs": [str], "env": {str: str}, "extraEnv": {str: str}, "cwd": str,
 ///   "logLevel": "none"|"error"|"warning"|"info"|"debug"|"all",
 ///   "githubToken": str, "useLoggedInUser": bool, "autoStart": bool,
 ///   "handshakeTimeoutMs": int, "transport": "stdio"|"tcp", "port": int,
@@ -32,6 +32,10 @@ pub struct ClientOptions {
     /// When set, the child's whole environment (nothing is inherited).
     #[serde(default)]
     pub env: Option<BTreeMap<String, String>>,
+    /// Variables added to (or replacing in) the environment the child gets
+    /// otherwise: the host's, or `env`.
+    #[serde(default)]
+    pub extra_env: BTreeMap<String, String>,
     /// The child's working directory; default: ours.
     #[serde(default, alias = "workingDirectory")]
     pub cwd: Option<String>,
@@ -39,7 +43,8 @@ pub struct ClientOptions {
     #[serde(default)]
     pub log_level: Option<String>,
     /// Given to the CLI only through `COPILOT_SDK_AUTH_TOKEN`, never on argv.
-    #[serde(default)]
+    /// Also accepted as `gitHubToken`, the protocol's spelling.
+    #[serde(default, alias = "gitHubToken")]
     pub github_token: Option<String>,
     /// Default true unless `githubToken` is set; false adds `--no-auto-login`.
     #[serde(default)]

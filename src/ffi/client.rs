@@ -74,8 +74,11 @@ pub enum copilot_client_state {
 ///
 /// - `options_json`: NULL, "" or a JSON object, every key optional:
 ///   `{"cliPath": string, "cliArgs": [string], "env": {string: string} (replaces the
-///   child's whole environment), "cwd": string, "logLevel": "none"|"error"|"warning"|"info"|"debug"|"all",
-///   "githubToken": string (passed only via the COPILOT_SDK_AUTH_TOKEN variable, never argv),
+///   child's whole environment), "extraEnv": {string: string} (added to the inherited
+///   environment, or to "env", replacing variables of the same name), "cwd": string,
+///   "logLevel": "none"|"error"|"warning"|"info"|"debug"|"all",
+///   "githubToken" (or "gitHubToken"): string (passed only via the COPILOT_SDK_AUTH_TOKEN
+///   variable, never argv),
 ///   "useLoggedInUser": bool, "autoStart": bool (default true), "handshakeTimeoutMs": int (default 30000),
 ///   "transport": "stdio" (default) | "tcp", "port": int (tcp only; default: the CLI picks),
 ///   "cliUrl": "port" | "host:port" | "http://host:port" (connect to a running server; nothing is

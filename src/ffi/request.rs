@@ -143,9 +143,27 @@ pub unsafe extern "C" fn copilot_session_config_set_handler(
 ///   "userPromptSubmitted", "userPromptTransformed", "sessionStart", "sessionEnd",
 ///   "errorOccurred", "agentStop", or any other type the CLI defines.
 /// - The handler receives `{"sessionId", "hookType", "input": object}` and answers
-///   with the hook's output object (e.g. preToolUse: `{"permissionDecision": "allow"|"deny"|"ask",
-///   "permissionDecisionReason"?: string, "modifiedArgs"?: object}`), or `null` for no output.
-///   Unanswered: no output.
+///   with the hook's output object, or `null` for no output. Unanswered: no output.
+/// - `input` is the wire shape: every input has `"sessionId"`, `"timestamp"` (Unix
+///   milliseconds, a number) and `"cwd"` (the working directory; the official SDKs call it
+///   `workingDirectory`), plus, by hook type (output members all optional):
+///   - preToolUse: `{"toolName", "toolArgs"}` -> `{"permissionDecision": "allow"|"deny"|"ask",
+///     "permissionDecisionReason", "modifiedArgs", "additionalContext", "suppressOutput"}`
+///   - preMcpToolCall: `{"serverName", "toolName", "arguments"?, "toolCallId"?, "_meta"?}`
+///     -> `{"metaToUse"}`
+///   - postToolUse: `{"toolName", "toolArgs", "toolResult"}` -> `{"modifiedResult",
+///     "additionalContext", "suppressOutput"}`
+///   - postToolUseFailure: `{"toolName", "toolArgs", "error"}` -> `{"additionalContext"}`
+///   - userPromptSubmitted: `{"prompt"}` -> `{"modifiedPrompt", "additionalContext",
+///     "suppressOutput"}`
+///   - userPromptTransformed: `{"prompt", "transformedPrompt"}` -> `{"modifiedTransformedPrompt"}`
+///   - sessionStart: `{"source", "initialPrompt"?}` -> `{"additionalContext", "modifiedConfig"}`
+///   - sessionEnd: `{"reason", "finalMessage"?, "error"?}` -> `{"suppressOutput",
+///     "cleanupActions", "sessionSummary"}`
+///   - errorOccurred: `{"error", "errorContext", "recoverable"}` -> `{"suppressOutput",
+///     "errorHandling", "retryCount", "userNotification"}`
+///   - agentStop: `{"stopReason"?, "transcriptPath"?, "stop_hook_active"?}` -> `{"decision",
+///     "reason"}`
 ///
 /// Errors: `COPILOT_ERR_INVALID_ARGUMENT`. Non-blocking; any thread.
 ///

@@ -80,7 +80,8 @@ fn event_handler(f: copilot_event_fn, user_data: UserData) -> Result<crate::even
 ///   {"type": "openai"|"azure"|"anthropic", "baseUrl": string, "apiKey"?: string,
 ///   "wireApi"?: "completions"|"responses"}, "systemMessage": {"mode": "append"|"replace", "content": string},
 ///   "availableTools": [string], "excludedTools": [string], "workingDirectory": string,
-///   "sessionId": string, ...}`. `tools` and `requestPermission` come from the handlers added below.
+///   "sessionId": string, "gitHubToken": string (a per-session identity; "githubToken" is
+///   sent under this name), ...}`. `tools` and `requestPermission` come from the handlers added below.
 /// - `config_out`: receives the config (owned; free with `copilot_session_config_free`).
 ///
 /// Errors: `COPILOT_ERR_INVALID_ARGUMENT`, `COPILOT_ERR_INVALID_JSON` (not an object).

@@ -65,6 +65,11 @@ impl SessionConfig {
                 }
             }
         }
+        // The per-session identity is `gitHubToken` on the wire; the client
+        // option's spelling, `githubToken`, would be ignored by the CLI.
+        if let Some(token) = fields.remove("githubToken") {
+            fields.entry("gitHubToken").or_insert(token);
+        }
         fields
             .entry("toolFilterPrecedence")
             .or_insert_with(|| json!("excluded"));
@@ -229,6 +234,19 @@ mod tests {
 
     fn config(fields: Value) -> SessionConfig {
         SessionConfig::from_json(&fields.to_string()).unwrap()
+    }
+
+    #[test]
+    fn a_session_token_goes_out_under_the_protocols_name() {
+        let p = config(json!({"githubToken": "t1"}))
+            .wire_params("s", Mode::CopilotCli)
+            .unwrap();
+        assert_eq!(p["gitHubToken"], "t1");
+        assert!(p.get("githubToken").is_none());
+        let p = config(json!({"gitHubToken": "t2"}))
+            .wire_params("s", Mode::CopilotCli)
+            .unwrap();
+        assert_eq!(p["gitHubToken"], "t2");
     }
 
     #[test]

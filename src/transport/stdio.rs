@@ -12,6 +12,9 @@ use super::{ChildProcess, Transport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{ClientOptions, Mode};
 
+/// The Copilot CLI version this library is tested with (the pinned one).
+pub const TESTED_CLI_VERSION: &str = "1.0.102";
+
 /// Environment variable that carries the GitHub token to the child.
 pub const AUTH_TOKEN_ENV: &str = "COPILOT_SDK_AUTH_TOKEN";
 
@@ -22,7 +25,12 @@ pub(crate) fn child_env(opts: &ClientOptions) -> Vec<(OsString, OsString)> {
         Some(map) => map.iter().map(|(k, v)| (k.into(), v.into())).collect(),
         None => std::env::vars_os().collect(),
     };
-    env.retain(|(k, _)| k != "NODE_DEBUG" && k != AUTH_TOKEN_ENV);
+    env.retain(|(k, _)| {
+        k != "NODE_DEBUG"
+            && k != AUTH_TOKEN_ENV
+            && !opts.extra_env.contains_key(&*k.to_string_lossy())
+    });
+    env.extend(opts.extra_env.iter().map(|(k, v)| (k.into(), v.into())));
     if let Some(token) = &opts.github_token {
         env.push((AUTH_TOKEN_ENV.into(), token.into()));
     }
@@ -52,7 +60,8 @@ pub fn resolve_cli_path(opts: &ClientOptions, env: &[(OsString, OsString)]) -> R
             ErrorKind::CliNotFound,
             format!(
                 "Copilot CLI not found (looked at {looked_at}): install it with \
-                 `npm install -g @github/copilot` or set COPILOT_CLI_PATH"
+                 `npm install -g @github/copilot@{TESTED_CLI_VERSION}` (the version this \
+                 libcopilot is tested with) or set COPILOT_CLI_PATH"
             ),
         )
     };
@@ -191,6 +200,32 @@ mod tests {
         );
     }
 
+    /// `extraEnv` adds to the inherited environment (or to `env`) and wins
+    /// over a variable of the same name.
+    #[test]
+    fn extra_env_adds_to_the_environment_and_wins() {
+        let opts = ClientOptions::from_json(
+            r#"{"extraEnv": {"LIBCOPILOT_EXTRA": "1", "PATH": "/override"}}"#,
+        )
+        .unwrap();
+        let env = child_env(&opts);
+        assert_eq!(lookup(&env, "LIBCOPILOT_EXTRA"), Some(OsStr::new("1")));
+        assert_eq!(lookup(&env, "PATH"), Some(OsStr::new("/override")));
+        assert_eq!(env.iter().filter(|(k, _)| k == "PATH").count(), 1);
+        assert!(env.len() > 2, "the host's variables are still inherited");
+        let opts = ClientOptions::from_json(
+            r#"{"env": {"A": "a"}, "extraEnv": {"B": "b"}, "gitHubToken": "tok-12345678"}"#,
+        )
+        .unwrap();
+        let env = child_env(&opts);
+        assert_eq!(lookup(&env, "A"), Some(OsStr::new("a")));
+        assert_eq!(lookup(&env, "B"), Some(OsStr::new("b")));
+        assert_eq!(
+            lookup(&env, AUTH_TOKEN_ENV),
+            Some(OsStr::new("tok-12345678"))
+        );
+    }
+
     /// The host's environment reaches the CLI as it is, UTF-8 or not (it
     /// used to panic in `std::env::vars`, killing a restart).
     #[test]
@@ -214,7 +249,9 @@ mod tests {
             "{}",
             err.message
         );
-        assert!(err.message.contains("npm install -g @github/copilot"));
+        assert!(err
+            .message
+            .contains("npm install -g @github/copilot@1.0.102"));
         let opts = ClientOptions::from_json(r#"{"env":{"PATH":"/nonexistent"}}"#).unwrap();
         let err = resolve_cli_path(&opts, &child_env(&opts)).unwrap_err();
         assert!(err.message.contains("PATH=/nonexistent"), "{}", err.message);
