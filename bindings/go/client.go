@@ -26,6 +26,9 @@ type ClientOptions struct {
 	CLIArgs []string
 	// Env, as KEY=VALUE entries, replaces the child's whole environment when set.
 	Env []string
+	// ExtraEnv, as KEY=VALUE entries, adds to the inherited environment (or
+	// to Env), replacing variables of the same name.
+	ExtraEnv []string
 	// Cwd is the child's working directory.
 	Cwd string
 	// LogLevel is passed as --log-level (none, error, warning, info, debug, all).
@@ -100,14 +103,20 @@ func (o *ClientOptions) toJSON() string {
 	if len(o.CLIArgs) > 0 {
 		m["cliArgs"] = o.CLIArgs
 	}
-	if o.Env != nil {
+	entries := func(kvs []string) map[string]string {
 		env := map[string]string{}
-		for _, kv := range o.Env {
+		for _, kv := range kvs {
 			if k, v, ok := strings.Cut(kv, "="); ok {
 				env[k] = v
 			}
 		}
-		m["env"] = env
+		return env
+	}
+	if o.Env != nil {
+		m["env"] = entries(o.Env)
+	}
+	if len(o.ExtraEnv) > 0 {
+		m["extraEnv"] = entries(o.ExtraEnv)
 	}
 	if o.UseLoggedInUser != nil {
 		m["useLoggedInUser"] = *o.UseLoggedInUser

@@ -80,3 +80,29 @@ func TestRequestTimeoutBoundsAnUnansweredRequest(t *testing.T) {
 		t.Fatalf("timed out before the limit: %v", took)
 	}
 }
+
+// ExtraEnv reaches the CLI on top of the inherited environment: the fake's
+// mode comes from it alone here.
+func TestExtraEnvAddsToTheInheritedEnvironment(t *testing.T) {
+	no := false
+	client, err := NewClient(&ClientOptions{
+		CLIPath:        filepath.Join(repoRoot, "tests/hostile/fake_cli.py"),
+		ExtraEnv:       []string{"FAKE_CLI_MODE=mute"},
+		AutoRestart:    &no,
+		RequestTimeout: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	session, err := client.CreateSession(context.Background(), &SessionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer session.Disconnect()
+	// Muted by the extra variable: the send gets no reply. (Without it the
+	// fake answers, so this fails if ExtraEnv is lost.)
+	if _, err := session.Send(context.Background(), MessageOptions{Prompt: "hi"}); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("the fake did not get FAKE_CLI_MODE from ExtraEnv: %v", err)
+	}
+}

@@ -17,6 +17,9 @@ namespace GitHub.Copilot
         public IList<string> CliArgs { get; set; }
         /// <summary>When set, the child's whole environment.</summary>
         public IDictionary<string, string> Environment { get; set; }
+        /// <summary>Variables added to the inherited environment (or to Environment),
+        /// replacing those of the same name.</summary>
+        public IDictionary<string, string> ExtraEnvironment { get; set; }
         public string WorkingDirectory { get; set; }
         public string LogLevel { get; set; }
         /// <summary>Passed to the CLI only through an environment variable, never argv.</summary>
@@ -63,6 +66,7 @@ namespace GitHub.Copilot
             if (CliPath != null) o["cliPath"] = CliPath;
             if (CliArgs != null) o["cliArgs"] = new JArray(CliArgs);
             if (Environment != null) o["env"] = JObject.FromObject(Environment);
+            if (ExtraEnvironment != null) o["extraEnv"] = JObject.FromObject(ExtraEnvironment);
             if (WorkingDirectory != null) o["cwd"] = WorkingDirectory;
             if (LogLevel != null) o["logLevel"] = LogLevel;
             if (GitHubToken != null) o["githubToken"] = GitHubToken;

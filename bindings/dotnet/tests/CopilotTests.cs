@@ -640,6 +640,27 @@ namespace GitHub.Copilot.Tests
         }
 
         [Test]
+        public void ExtraEnvironmentAddsToTheInheritedOne()
+        {
+            // The fake CLI's mode comes from ExtraEnvironment alone: muted, the send gets
+            // no reply (without it the fake answers and this fails).
+            var options = new CopilotClientOptions
+            {
+                CliPath = Path.Combine(TestEnv.Root, "tests/hostile/fake_cli.py"),
+                ExtraEnvironment = new Dictionary<string, string> { { "FAKE_CLI_MODE", "mute" } },
+                AutoRestart = false,
+                RequestTimeout = TimeSpan.FromSeconds(1),
+            };
+            using (var client = new CopilotClient(options))
+            {
+                var session = client.CreateSessionAsync(new SessionConfig()).Result;
+                var e = Assert.Throws<AggregateException>(() => session.SendAsync("hi").Wait());
+                Assert.AreEqual(CopilotStatus.Timeout, ((CopilotException)e.InnerException).Status);
+                session.Dispose();
+            }
+        }
+
+        [Test]
         public void StallGuardFiresWhenTheTurnGoesSilent()
         {
             using (var env = new TestEnv("stall.yaml"))
