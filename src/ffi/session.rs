@@ -488,8 +488,10 @@ pub unsafe extern "C" fn copilot_session_send(
 /// Sends a message and waits for the turn to end (`session.idle`).
 ///
 /// - `message_json`: as for `copilot_session_send`.
-/// - `timeout_ms`: the longest wait, in milliseconds (0 means 60000). On timeout
-///   the turn goes on in the CLI; call `copilot_session_abort` to stop it.
+/// - `timeout_ms`: the longest wait, in milliseconds; 0 means the default, 60000, as
+///   in the C++, Go (a context without deadline) and .NET (`null`) layers. No wait is
+///   unbounded: for a long turn pass a larger limit (up to 4294967295, about 49 days).
+///   On timeout the turn goes on in the CLI; call `copilot_session_abort` to stop it.
 /// - `assistant_message_json_out`: NULL, or receives the turn's last
 ///   `assistant.message` event envelope as JSON (owned; `copilot_string_free`),
 ///   or NULL when the turn produced none.
