@@ -540,7 +540,8 @@ impl Client {
         self.call_within(method, params, None).await
     }
 
-    /// `call`, failing with `Timeout` after `timeout` (`None`: no limit).
+    /// `call`, failing with `Timeout` after `timeout` (`None`: the client's
+    /// `requestTimeoutMs`).
     pub async fn call_within(
         &self,
         method: &str,

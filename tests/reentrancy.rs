@@ -20,6 +20,36 @@ fn ok(status: copilot_status) {
 
 unsafe extern "C" fn on_event(_: *mut c_void, _: *const c_char, _: *const c_char, _: usize) {}
 
+/// A subscriber with no data of its own; the status of the subscribe.
+unsafe fn subscribe_plainly(session: *mut copilot_session) -> copilot_status {
+    copilot_session_subscribe(
+        session,
+        Some(on_event),
+        ptr::null_mut(),
+        None,
+        ptr::null_mut(),
+        ptr::null_mut(),
+    )
+}
+
+/// A subscriber whose `user_data_free` is `free(user_data)`; its id.
+unsafe fn subscribe_with_free(
+    session: *mut copilot_session,
+    user_data: *mut c_void,
+    free: unsafe extern "C" fn(*mut c_void),
+) -> u64 {
+    let mut id = 0u64;
+    ok(copilot_session_subscribe(
+        session,
+        Some(on_event),
+        user_data,
+        Some(free),
+        &mut id,
+        ptr::null_mut(),
+    ));
+    id
+}
+
 /// Raw handles sent to the thread that makes the call under test.
 struct Handles(*mut copilot_client, *mut copilot_session);
 // SAFETY: the handles are documented as usable from any thread.
@@ -87,14 +117,7 @@ fn a_free_inside_a_user_data_free_during_force_stop() {
     unsafe {
         let (client, sessions) = client_with_sessions(&env, 2);
         let (a, b) = (sessions[0], sessions[1]);
-        ok(copilot_session_subscribe(
-            a,
-            Some(on_event),
-            b.cast(),
-            Some(free_the_other_session),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        ));
+        subscribe_with_free(a, b.cast(), free_the_other_session);
         returns_in_time("copilot_client_force_stop", Handles(client, a), |h| {
             copilot_client_force_stop(h.0)
         });
@@ -112,14 +135,7 @@ static RESUBSCRIBED: AtomicUsize = AtomicUsize::new(0);
 
 /// `user_data_free` that subscribes again to its session (its `user_data`).
 unsafe extern "C" fn subscribe_again(user_data: *mut c_void) {
-    let status = copilot_session_subscribe(
-        user_data.cast(),
-        Some(on_event),
-        ptr::null_mut(),
-        None,
-        ptr::null_mut(),
-        ptr::null_mut(),
-    );
+    let status = subscribe_plainly(user_data.cast());
     if status == copilot_status::COPILOT_OK {
         RESUBSCRIBED.fetch_add(1, Ordering::SeqCst);
     }
@@ -133,15 +149,7 @@ fn a_subscribe_inside_a_user_data_free_during_unsubscribe() {
     unsafe {
         let (client, sessions) = client_with_sessions(&env, 1);
         let a = sessions[0];
-        let mut id = 0u64;
-        ok(copilot_session_subscribe(
-            a,
-            Some(on_event),
-            a.cast(),
-            Some(subscribe_again),
-            &mut id,
-            ptr::null_mut(),
-        ));
+        let id = subscribe_with_free(a, a.cast(), subscribe_again);
         static ID: AtomicUsize = AtomicUsize::new(0);
         ID.store(id as usize, Ordering::SeqCst);
         returns_in_time("copilot_session_unsubscribe", Handles(client, a), |h| {
@@ -165,14 +173,7 @@ fn a_subscribe_inside_a_user_data_free_during_unsubscribe() {
 static SUBSCRIBE_TRIED: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" fn try_subscribe(user_data: *mut c_void) {
-    let _ = copilot_session_subscribe(
-        user_data.cast(),
-        Some(on_event),
-        ptr::null_mut(),
-        None,
-        ptr::null_mut(),
-        ptr::null_mut(),
-    );
+    let _ = subscribe_plainly(user_data.cast());
     SUBSCRIBE_TRIED.fetch_add(1, Ordering::SeqCst);
 }
 
@@ -184,14 +185,7 @@ fn a_subscribe_inside_a_user_data_free_during_client_free() {
     unsafe {
         let (client, sessions) = client_with_sessions(&env, 1);
         let a = sessions[0];
-        ok(copilot_session_subscribe(
-            a,
-            Some(on_event),
-            a.cast(),
-            Some(try_subscribe),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        ));
+        subscribe_with_free(a, a.cast(), try_subscribe);
         returns_in_time("copilot_client_free", Handles(client, a), |h| {
             copilot_client_free(h.0)
         });
@@ -223,14 +217,7 @@ static KIND_FREES: AtomicUsize = AtomicUsize::new(0);
 unsafe extern "C" fn call_back_in(user_data: *mut c_void) {
     let targets = Box::from_raw(user_data.cast::<(*mut copilot_session, *mut copilot_session)>());
     let (subscribe_to, free) = *targets;
-    let _ = copilot_session_subscribe(
-        subscribe_to,
-        Some(on_event),
-        ptr::null_mut(),
-        None,
-        ptr::null_mut(),
-        ptr::null_mut(),
-    );
+    let _ = subscribe_plainly(subscribe_to);
     if !free.is_null() {
         copilot_session_free(free);
     }

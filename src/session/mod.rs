@@ -69,7 +69,8 @@ impl Session {
         self.call_within(method, params, None).await
     }
 
-    /// `call`, failing with `Timeout` after `timeout` (`None`: no limit): for
+    /// `call`, failing with `Timeout` after `timeout` (`None`: the client's
+    /// `requestTimeoutMs`): for
     /// methods the CLI may leave unanswered, such as `session.ui.elicitation`
     /// on a session whose clients have no elicitation handler.
     pub async fn call_within(
