@@ -51,11 +51,7 @@ impl ClientInner {
         // Host data (handlers, their user_data_free) is dropped only after
         // each lock is released: host code may call back into the library.
         // Queued callbacks see their session closed and do not run.
-        let sessions = self.router.take_sessions();
-        for s in &sessions {
-            s.close();
-        }
-        drop(sessions);
+        self.router.close_sessions();
         // Queued client callbacks read these lists when they run: emptied
         // here, none runs after this returns.
         let state_handlers = std::mem::take(&mut *self.router.state_handlers.lock());
@@ -497,12 +493,7 @@ impl Client {
         if let Some(conn) = conn {
             conn.kill(Error::invalid_state("the client was force-stopped"));
         }
-        // Closed and dropped unlocked: their handlers' user_data_free is host code.
-        let sessions = self.inner.router.take_sessions();
-        for s in &sessions {
-            s.close();
-        }
-        drop(sessions);
+        self.inner.router.close_sessions();
         self.inner.router.set_state(ClientState::Disconnected, None);
     }
 

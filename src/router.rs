@@ -96,6 +96,14 @@ impl Router {
         sessions.drain().map(|(_, s)| s).collect()
     }
 
+    /// Empties the session table and closes every session, unlocked: their
+    /// handlers' `user_data_free` is host code, which may call back in.
+    pub fn close_sessions(&self) {
+        for session in self.take_sessions() {
+            session.close();
+        }
+    }
+
     /// Records a state and tells the host's state handlers when it changed.
     pub fn set_state(self: &Arc<Self>, state: ClientState, reason: Option<String>) {
         {

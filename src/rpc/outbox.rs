@@ -39,13 +39,6 @@ pub enum Refused {
     },
 }
 
-/// Whether a frame may wait for room in the queue.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Room {
-    Wait,
-    Now,
-}
-
 struct Frame {
     bytes: Vec<u8>,
     /// Bytes of it already on the wire (only the head can be partly written).
@@ -101,26 +94,26 @@ impl Outbox {
         (outbox, task)
     }
 
-    /// Queues a whole frame; `done` fires once it is all on the wire. With
-    /// `Room::Wait` this waits for room (cancel it by dropping the future:
-    /// nothing was queued then).
-    pub async fn push(
+    /// Queues a whole frame, waiting for room; `done` fires once it is all
+    /// on the wire. Cancel by dropping the future: nothing was queued then.
+    pub async fn push_waiting(
         &self,
         frame: Vec<u8>,
         done: Option<oneshot::Sender<()>>,
-        room: Room,
     ) -> Result<(), Refused> {
-        let mut item = Some((frame, done));
+        let mut frame = Frame {
+            bytes: frame,
+            written: 0,
+            done,
+        };
         loop {
             let notified = self.room.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let (frame, done) = item.take().expect("frame present");
-            match self.try_push(frame, done) {
+            match self.try_push(frame) {
                 Ok(()) => return Ok(()),
-                Err((refused, Some(back))) if room == Room::Wait => {
-                    let _ = refused;
-                    item = Some(back);
+                Err((Refused::Full { .. }, back)) => {
+                    frame = back;
                     notified.await;
                 }
                 Err((refused, _)) => return Err(refused),
@@ -128,38 +121,39 @@ impl Outbox {
         }
     }
 
-    /// Queues without waiting; on `Full` the frame comes back.
-    #[allow(clippy::type_complexity)]
-    fn try_push(
-        &self,
-        frame: Vec<u8>,
-        done: Option<oneshot::Sender<()>>,
-    ) -> Result<(), (Refused, Option<(Vec<u8>, Option<oneshot::Sender<()>>)>)> {
+    /// Queues a whole frame without waiting: `Full` when it does not fit.
+    pub fn push_now(&self, frame: Vec<u8>) -> Result<(), Refused> {
+        let frame = Frame {
+            bytes: frame,
+            written: 0,
+            done: None,
+        };
+        self.try_push(frame).map_err(|(refused, _)| refused)
+    }
+
+    /// Queues `frame` unless the outbox is closed or full (then it comes
+    /// back with the reason).
+    fn try_push(&self, mut frame: Frame) -> Result<(), (Refused, Frame)> {
         let mut st = self.state.lock();
         if let Some(why) = &st.closed {
-            return Err((Refused::Closed(why.clone()), None));
+            return Err((Refused::Closed(why.clone()), frame));
         }
         if st.shutdown {
-            return Err((Refused::Closed("the connection is closing".into()), None));
+            return Err((Refused::Closed("the connection is closing".into()), frame));
         }
         // An empty queue takes any frame, however large: a single prompt
         // bigger than the budget still goes out.
         let over = st.bytes > 0
-            && (st.bytes + frame.len() > self.budget || st.queue.len() >= MAX_QUEUED_FRAMES);
+            && (st.bytes + frame.bytes.len() > self.budget || st.queue.len() >= MAX_QUEUED_FRAMES);
         if over {
             let refused = Refused::Full {
                 queued_frames: st.queue.len(),
                 queued_bytes: st.bytes,
                 budget: self.budget,
             };
-            return Err((refused, Some((frame, done))));
+            return Err((refused, frame));
         }
-        st.bytes += frame.len();
-        let mut frame = Frame {
-            bytes: frame,
-            written: 0,
-            done,
-        };
+        st.bytes += frame.bytes.len();
         // Idle writer, nothing ahead: write what the stream takes now.
         if st.queue.is_empty() {
             if let Some(mut writer) = st.writer.take() {
@@ -174,6 +168,9 @@ impl Outbox {
                             let _ = done.send(());
                         }
                     }
+                    // Closed while we wrote: the frame goes with the stream
+                    // (queued now, it would never be written nor dropped).
+                    Ok(_) if st.closed.is_some() => drop(frame),
                     Ok(n) => {
                         frame.written = n;
                         st.queue.push_front(frame);
@@ -354,7 +351,7 @@ mod tests {
             expected.extend_from_slice(&frame);
             let (tx, rx) = oneshot::channel();
             // Each caller stops waiting at once; the frame is queued whole anyway.
-            outbox.push(frame, Some(tx), Room::Wait).await.unwrap();
+            outbox.push_waiting(frame, Some(tx)).await.unwrap();
             drop(rx);
         }
         let mut got = vec![0u8; expected.len()];
@@ -369,12 +366,12 @@ mod tests {
         let (ours, mut theirs) = tokio::io::duplex(16);
         let (outbox, task) = Outbox::new(Box::new(ours), 100);
         tokio::spawn(task);
-        outbox.push(vec![1; 90], None, Room::Now).await.unwrap();
-        let refused = outbox.push(vec![2; 20], None, Room::Now).await;
+        outbox.push_now(vec![1; 90]).unwrap();
+        let refused = outbox.push_now(vec![2; 20]);
         assert!(matches!(refused, Err(Refused::Full { .. })), "{refused:?}");
         let waiting = {
             let outbox = outbox.clone();
-            tokio::spawn(async move { outbox.push(vec![3; 20], None, Room::Wait).await })
+            tokio::spawn(async move { outbox.push_waiting(vec![3; 20], None).await })
         };
         let mut got = vec![0u8; 110];
         theirs.read_exact(&mut got).await.unwrap();
@@ -390,16 +387,13 @@ mod tests {
         let (outbox, task) = Outbox::new(Box::new(ours), 1 << 20);
         tokio::spawn(task);
         let (tx, rx) = oneshot::channel();
-        outbox
-            .push(vec![0; 1000], Some(tx), Room::Wait)
-            .await
-            .unwrap();
+        outbox.push_waiting(vec![0; 1000], Some(tx)).await.unwrap();
         outbox.close("killed");
         assert!(
             rx.await.is_err(),
             "a frame stuck behind a full stream was reported written"
         );
-        let again = outbox.push(vec![0; 10], None, Room::Wait).await;
+        let again = outbox.push_waiting(vec![0; 10], None).await;
         assert!(
             matches!(again, Err(Refused::Closed(ref w)) if w == "killed"),
             "{again:?}"

@@ -14,7 +14,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::event_frame::{event_frame, event_frame_session};
 use super::frame::{encode_frame, FrameError, FrameReader, PooledBuffer};
-use super::outbox::{Outbox, Refused, Room};
+use super::outbox::{Outbox, Refused};
 use crate::error::{Error, Result};
 use crate::log::{log, Level};
 pub use crate::transport::BoxWriter;
@@ -372,7 +372,7 @@ impl RpcPeer {
         let (written_tx, written_rx) = oneshot::channel();
         let queued = self
             .outbox
-            .push(encode_frame(&body), Some(written_tx), Room::Wait);
+            .push_waiting(encode_frame(&body), Some(written_tx));
         match within(deadline, queued).await {
             None => {
                 return Err(timed_out(
@@ -452,13 +452,7 @@ impl RpcPeer {
     /// has stopped reading what we send while it keeps asking, and the
     /// connection ends rather than the host's memory growing.
     fn push_now(&self, what: &str, frame: Vec<u8>) {
-        let pushed = self.outbox.push(frame, None, Room::Now);
-        // Room::Now never waits: the future is ready at its first poll.
-        let result = match poll_once(pushed) {
-            Some(r) => r,
-            None => return,
-        };
-        match result {
+        match self.outbox.push_now(frame) {
             Ok(()) => {}
             Err(Refused::Closed(why)) => log!(Level::Debug, "rpc", "{what} not sent: {why}"),
             Err(Refused::Full {
@@ -687,16 +681,6 @@ async fn within<F: Future>(deadline: Option<tokio::time::Instant>, fut: F) -> Op
     match deadline {
         Some(d) => tokio::time::timeout_at(d, fut).await.ok(),
         None => Some(fut.await),
-    }
-}
-
-/// Polls a future that is ready at once (one that never waits).
-fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
-    use std::task::{Context, Poll, Waker};
-    let mut fut = std::pin::pin!(fut);
-    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(r) => Some(r),
-        Poll::Pending => None,
     }
 }
 
