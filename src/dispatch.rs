@@ -173,7 +173,7 @@ impl Dispatcher {
                 let _ = self.tx.send(queued(messages, bytes));
                 return;
             }
-            // Held while waiting for bytes below (dropped: given back).
+            // No byte room: give the messages back and wait for both below.
             drop(permit);
         }
         loop {
