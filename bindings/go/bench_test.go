@@ -133,7 +133,7 @@ func BenchmarkEventsIntoGoCallback(b *testing.B) {
 	var got atomic.Int64
 	s, err := benchClient(b, p).CreateSession(context.Background(), &SessionConfig{
 		OnEvent: func(e SessionEvent) {
-			if e.Type == EventAssistantMessageDelta {
+			if e.Type() == SessionEventTypeAssistantMessageDelta {
 				got.Add(1)
 			}
 		},

@@ -29,7 +29,7 @@ func content(t *testing.T, ev *SessionEvent) string {
 	if ev == nil {
 		t.Fatal("no assistant.message")
 	}
-	m, ok := ev.AssistantMessage()
+	m, ok := ev.Data.(*AssistantMessageData)
 	if !ok {
 		t.Fatalf("not an assistant.message: %s", ev.Raw)
 	}
@@ -77,7 +77,7 @@ func TestStreamingDeltasAddUpToTheMessage(t *testing.T) {
 	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
 		Streaming: true,
 		OnEvent: func(e SessionEvent) {
-			if d, ok := e.AssistantMessageDelta(); ok {
+			if d, ok := e.Data.(*AssistantMessageDeltaData); ok {
 				mu.Lock()
 				deltas = append(deltas, d.DeltaContent)
 				mu.Unlock()
@@ -209,7 +209,7 @@ func TestManySessionsAtOnceFromGoroutines(t *testing.T) {
 				errs <- err
 				return
 			}
-			if m, _ := ev.AssistantMessage(); m == nil || m.Content != "It is 18C and sunny in Paris." {
+			if m, _ := ev.Data.(*AssistantMessageData); m == nil || m.Content != "It is 18C and sunny in Paris." {
 				errs <- errors.New("wrong answer: " + string(ev.Raw))
 			}
 		}()

@@ -33,7 +33,7 @@ func TestDroppedInputIsCountedInStats(t *testing.T) {
 	idle := make(chan struct{}, 1)
 	session, err := client.CreateSession(context.Background(), &SessionConfig{
 		OnEvent: func(e SessionEvent) {
-			if e.Type == "session.idle" {
+			if e.Type() == SessionEventTypeSessionIdle {
 				idle <- struct{}{}
 			}
 		},

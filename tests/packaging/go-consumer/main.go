@@ -41,10 +41,11 @@ func main() {
 			func(a weatherArgs, _ copilot.ToolInvocation) (string, error) { return "18C and sunny", nil })},
 		OnPermissionRequest: copilot.PermissionHandler.ApproveAll,
 		OnEvent: func(e copilot.SessionEvent) {
-			if d, ok := e.AssistantMessageDelta(); ok {
+			switch d := e.Data.(type) {
+			case *copilot.AssistantMessageDeltaData:
 				fmt.Print(d.DeltaContent)
-			} else if s, ok := e.ToolExecutionStart(); ok {
-				fmt.Printf("\n[tool call] %s %s\n", s.ToolName, s.Arguments)
+			case *copilot.ToolExecutionStartData:
+				fmt.Printf("\n[tool call] %s %v\n", d.ToolName, d.Arguments)
 			}
 		},
 	})
@@ -55,7 +56,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	m, ok := answer.AssistantMessage()
+	m, ok := answer.Data.(*copilot.AssistantMessageData)
 	if !ok {
 		log.Fatal("no assistant message")
 	}

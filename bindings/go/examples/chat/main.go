@@ -11,6 +11,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"os"
@@ -70,12 +71,16 @@ func main() {
 		func(a weatherArgs, _ copilot.ToolInvocation) (string, error) { return "18C and sunny", nil })}
 	cfg.OnPermissionRequest = copilot.PermissionHandler.ApproveAll
 	cfg.OnEvent = func(e copilot.SessionEvent) {
-		if d, ok := e.AssistantMessageDelta(); ok {
+		switch d := e.Data.(type) {
+		case *copilot.AssistantMessageDeltaData:
 			fmt.Print(d.DeltaContent)
-		} else if s, ok := e.ToolExecutionStart(); ok {
-			fmt.Printf("\n[tool call] %s %s\n", s.ToolName, s.Arguments)
-		} else if c, ok := e.ToolExecutionComplete(); ok {
-			fmt.Printf("[tool result] %s\n", c.Result)
+		case *copilot.ToolExecutionStartData:
+			args, _ := json.Marshal(d.Arguments)
+			fmt.Printf("\n[tool call] %s %s\n", d.ToolName, args)
+		case *copilot.ToolExecutionCompleteData:
+			if d.Result != nil {
+				fmt.Printf("[tool result] %s\n", d.Result.Content)
+			}
 		}
 	}
 
@@ -95,7 +100,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if m, ok := answer.AssistantMessage(); ok {
+	if m, ok := answer.Data.(*copilot.AssistantMessageData); ok {
 		fmt.Printf("\n\n[final answer] %s\n", m.Content)
 	}
 	_ = session.Disconnect()

@@ -32,7 +32,7 @@ func main() {
 	var deltas atomic.Int64
 	session, err := client.CreateSession(context.Background(), &copilot.SessionConfig{
 		OnEvent: func(e copilot.SessionEvent) {
-			if e.Type == copilot.EventAssistantMessageDelta {
+			if e.Type() == copilot.SessionEventTypeAssistantMessageDelta {
 				deltas.Add(1)
 			}
 		},

@@ -1,0 +1,418 @@
+"""The CLI's two JSON Schemas, read into one small model every emitter shares.
+
+api.schema.json holds the JSON-RPC methods (server, session and the two
+client-implemented scopes) and their definitions; session-events.schema.json
+holds the session events. Both name nearly every type in "definitions", so type
+names come from the schema and match the official SDKs, which generate theirs
+from the same files. Anonymous objects are named Parent + Field.
+
+The model is deliberately small:
+  Type   a reference to a shape: Prim, Ref, Array, Map, Nullable
+  Struct, Enum, Union, Alias    named definitions
+  Method, Event                 what the wire carries
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCOPES = ("server", "session", "clientSession", "clientGlobal")
+
+
+# ---------------------------------------------------------------- type refs
+@dataclass(frozen=True)
+class Prim:
+    """string, integer, number, boolean, datetime (RFC 3339 string), any (opaque
+    JSON), or event (a whole session event, which emitters type by hand)."""
+    name: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str
+
+
+@dataclass(frozen=True)
+class Array:
+    item: object
+
+
+@dataclass(frozen=True)
+class Map:
+    value: object
+
+
+@dataclass(frozen=True)
+class Nullable:
+    inner: object
+
+
+# ---------------------------------------------------------------- definitions
+@dataclass
+class Field:
+    json: str
+    type: object
+    required: bool
+    doc: str = ""
+    deprecated: bool = False
+    experimental: bool = False
+    const: object = None  # a fixed value, e.g. a union variant's discriminator
+
+
+@dataclass
+class Struct:
+    name: str
+    fields: list
+    doc: str = ""
+    experimental: bool = False
+    deprecated: bool = False
+
+
+@dataclass
+class Enum:
+    name: str
+    values: list
+    value_docs: dict
+    doc: str = ""
+    experimental: bool = False
+    deprecated: bool = False
+
+
+@dataclass
+class Union:
+    """A tagged union: every variant is a struct with a constant `tag` property."""
+    name: str
+    tag: str
+    variants: list  # (tag value, struct name)
+    doc: str = ""
+    experimental: bool = False
+    deprecated: bool = False
+    nullable: bool = False
+
+
+@dataclass
+class Alias:
+    name: str
+    type: object
+    doc: str = ""
+    experimental: bool = False
+    deprecated: bool = False
+
+
+@dataclass
+class Method:
+    name: str           # wire name, e.g. session.model.switchTo
+    scope: str          # one of SCOPES
+    path: list          # group path below the scope, e.g. ["model"]
+    verb: str           # e.g. switchTo
+    params: object      # Ref to a Struct, or None when it takes nothing but sessionId
+    result: object      # a type, or None for no result
+    doc: str = ""
+    experimental: bool = False
+    internal: bool = False
+    deprecated: bool = False
+
+
+@dataclass
+class Event:
+    type: str
+    data: str           # name of the data Struct
+    doc: str = ""
+    ephemeral: bool = False
+    experimental: bool = False
+    deprecated: bool = False
+
+
+@dataclass
+class Model:
+    version: str
+    defs: dict = field(default_factory=dict)      # name -> Struct | Enum | Union | Alias
+    methods: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+    envelope: list = field(default_factory=list)  # Fields shared by every event
+
+
+# ---------------------------------------------------------------- reading
+def pascal(text: str) -> str:
+    parts = re.split(r"[^A-Za-z0-9]+", text)
+    return "".join(p[:1].upper() + p[1:] for p in parts if p)
+
+
+def _experimental(node) -> bool:
+    return node.get("stability") == "experimental" or bool(node.get("x-experimental"))
+
+
+def _doc(node) -> str:
+    return " ".join((node.get("description") or "").split())
+
+
+class _Reader:
+    def __init__(self, model: Model):
+        self.m = model
+        self.raw: dict = {}
+        self.reading: set = set()
+
+    # definitions from both schemas share one namespace, like the official SDKs'
+    # single rpc package. A name in both with different shapes keeps the API
+    # schema's (the seven seen in 1.0.102 differ only in descriptions).
+    def add_defs(self, defs: dict):
+        for name, node in defs.items():
+            self.raw.setdefault(name, node)
+
+    def resolve_ref(self, ref: str) -> str:
+        return ref.rsplit("/", 1)[-1]
+
+    def type_of(self, node, hint: str):
+        """The Type for a property schema; `hint` names anonymous objects."""
+        if node is None or node is True or node == {}:
+            return Prim("any")
+        if "$ref" in node:
+            return Ref(self.resolve_ref(node["$ref"]))
+        if node.get("x-opaque-json") and "anyOf" not in node:
+            return Prim("any")
+        if "anyOf" in node or "oneOf" in node:
+            alts = node.get("anyOf") or node.get("oneOf")
+            real = [a for a in alts if a.get("type") != "null"]
+            nullable = len(real) < len(alts)
+            if len(real) == 1:
+                inner = self.type_of(real[0], hint)
+                return Nullable(inner) if nullable else inner
+            union = self.union_of(real, hint, node)
+            if union is not None:
+                return Nullable(union) if nullable else union
+            return Prim("any")
+        if "allOf" in node and len(node["allOf"]) == 1:
+            return self.type_of(node["allOf"][0], hint)
+        if "enum" in node:
+            values = node["enum"]
+            if all(isinstance(v, str) for v in values):
+                name = node.get("title") or hint
+                self.define(Enum(name, values, node.get("x-enumDescriptions") or {}, _doc(node),
+                                 _experimental(node), bool(node.get("deprecated"))))
+                return Ref(name)
+            return Prim("any")
+        if "const" in node:
+            return Prim(_prim_name(node.get("type") or _json_type(node["const"])))
+        t = node.get("type")
+        if isinstance(t, list):
+            real = [x for x in t if x != "null"]
+            inner = self.type_of({**node, "type": real[0]}, hint) if len(real) == 1 else Prim("any")
+            return Nullable(inner) if "null" in t else inner
+        if t == "object":
+            if "properties" in node:
+                name = node.get("title") or hint
+                self.define(self.struct(name, node))
+                return Ref(name)
+            extra = node.get("additionalProperties")
+            if isinstance(extra, dict) and extra:
+                return Map(self.type_of(extra, hint + "Value"))
+            return Map(Prim("any")) if extra is not False else Prim("any")
+        if t == "array":
+            return Array(self.type_of(node.get("items"), hint + "Item"))
+        if t == "string" and node.get("format") == "date-time":
+            return Prim("datetime")
+        if t in ("string", "integer", "number", "boolean"):
+            return Prim(t)
+        return Prim("any")
+
+    def union_of(self, alts, hint, node):
+        """A tagged union when every alternative is an object with one shared
+        constant property; None otherwise (the caller falls back to any)."""
+        shapes = []
+        for alt in alts:
+            if "$ref" in alt:
+                name = self.resolve_ref(alt["$ref"])
+                target = self.raw.get(name, {})
+            elif alt.get("type") == "object" and alt.get("properties"):
+                name, target = None, alt
+            else:
+                return None
+            if target.get("type") != "object" or not target.get("properties"):
+                return None
+            shapes.append((name, target))
+        candidates = None
+        for _, target in shapes:
+            consts = {k for k, v in target["properties"].items() if "const" in v}
+            candidates = consts if candidates is None else candidates & consts
+        if not candidates:
+            return None
+        tag = "type" if "type" in candidates else ("kind" if "kind" in candidates else sorted(candidates)[0])
+        variants = []
+        for name, target in shapes:
+            value = target["properties"][tag]["const"]
+            if name is None:
+                name = target.get("title") or hint + pascal(str(value))
+                self.define(self.struct(name, target))
+            else:
+                self.ensure(name)
+            variants.append((value, name))
+        union_name = node.get("title") or hint
+        self.define(Union(union_name, tag, variants, _doc(node), _experimental(node),
+                          bool(node.get("deprecated"))))
+        return Ref(union_name)
+
+    def struct(self, name, node) -> Struct:
+        required = set(node.get("required") or [])
+        fields = []
+        for prop, schema in (node.get("properties") or {}).items():
+            schema = schema or {}
+            fields.append(Field(
+                json=prop,
+                type=self.type_of(schema, name + pascal(prop)),
+                required=prop in required,
+                doc=_doc(schema),
+                deprecated=bool(schema.get("deprecated")),
+                experimental=_experimental(schema),
+                const=schema.get("const"),
+            ))
+        return Struct(name, fields, _doc(node), _experimental(node), bool(node.get("deprecated")))
+
+    def define(self, d):
+        if d.name not in self.m.defs:
+            self.m.defs[d.name] = d
+
+    def ensure(self, name: str):
+        """Reads a named definition (once) into the model."""
+        if name in self.m.defs or name not in self.raw:
+            return
+        if name in self.reading:
+            return  # a union naming itself through a variant: the outer call defines it
+        self.reading.add(name)
+        node = self.raw[name]
+        t = self.type_of({**node, "title": name}, name)
+        if name not in self.m.defs:  # not an object, enum or union: an alias
+            self.m.defs[name] = Alias(name, t, _doc(node), _experimental(node), bool(node.get("deprecated")))
+        self.reading.discard(name)
+
+    def close(self):
+        """Reads every definition some Ref names, until none is missing."""
+        while True:
+            missing = {r for r in _refs(self.m) if r not in self.m.defs and r in self.raw}
+            if not missing:
+                return
+            for name in sorted(missing):
+                self.ensure(name)
+
+
+def _refs(model: Model):
+    def walk(t):
+        if isinstance(t, Ref):
+            yield t.name
+        elif isinstance(t, (Array,)):
+            yield from walk(t.item)
+        elif isinstance(t, Map):
+            yield from walk(t.value)
+        elif isinstance(t, Nullable):
+            yield from walk(t.inner)
+    for d in list(model.defs.values()):
+        if isinstance(d, Struct):
+            for f in d.fields:
+                yield from walk(f.type)
+        elif isinstance(d, Alias):
+            yield from walk(d.type)
+        elif isinstance(d, Union):
+            for _, v in d.variants:
+                yield v
+    for m in model.methods:
+        for t in (m.params, m.result):
+            if t is not None:
+                yield from walk(t)
+
+
+def _prim_name(t):
+    return t if t in ("string", "integer", "number", "boolean") else "any"
+
+
+def _json_type(value):
+    return {str: "string", bool: "boolean", int: "integer", float: "number"}.get(type(value), "any")
+
+
+def _methods(reader: _Reader, tree, scope, path):
+    for key, node in tree.items():
+        if not isinstance(node, dict):
+            continue
+        if "rpcMethod" in node:
+            yield _method(reader, node, scope, path, key)
+        else:
+            yield from _methods(reader, node, scope, path + [key])
+
+
+def _method(reader: _Reader, node, scope, path, verb) -> Method:
+    name = node["rpcMethod"]
+    base = pascal("_".join(path + [verb]))
+    params = node.get("params")
+    ptype = None
+    if params:
+        props = dict(params.get("properties") or {})
+        if scope == "session" or scope == "clientSession":
+            props.pop("sessionId", None)
+        if props or "anyOf" in params:
+            hint = params.get("title") or base + "Request"
+            ptype = reader.type_of({**params, "title": hint}, hint)
+    result = node.get("result")
+    rtype = None
+    if result and not (result.get("type") == "null") and result != {}:
+        if result.get("type") == "object" and not result.get("properties") and "additionalProperties" not in result:
+            rtype = None
+        else:
+            hint = result.get("title") or base + "Result"
+            rtype = reader.type_of(result if "$ref" in result else {**result, "title": result.get("title") or hint}, hint)
+    return Method(
+        name=name, scope=scope, path=path, verb=verb, params=ptype, result=rtype,
+        doc=_doc(node), experimental=_experimental(node),
+        internal=node.get("visibility") == "internal", deprecated=bool(node.get("deprecated")),
+    )
+
+
+def load(schema_dir: Path) -> Model:
+    """Reads api.schema.json and session-events.schema.json from schema_dir
+    (the CLI package's schemas/ folder; its parent's name is the CLI version)."""
+    schema_dir = Path(schema_dir)
+    api = json.loads((schema_dir / "api.schema.json").read_text())
+    events = json.loads((schema_dir / "session-events.schema.json").read_text())
+    model = Model(version=schema_dir.resolve().parent.name)
+    reader = _Reader(model)
+    reader.add_defs(api["definitions"])
+    reader.add_defs(events["definitions"])
+    # Methods that return events (eventLog.read, ...) name the event union; it
+    # is the language's own SessionEvent type, not a generated union of envelopes.
+    model.defs["SessionEvent"] = Alias("SessionEvent", Prim("event"), "A session event.")
+
+    for scope in SCOPES:
+        model.methods.extend(_methods(reader, api.get(scope) or {}, scope, []))
+
+    edefs = events["definitions"]
+    for alt in edefs["SessionEvent"]["anyOf"]:
+        ename = reader.resolve_ref(alt["$ref"])
+        props = edefs[ename]["properties"]
+        data = props["data"]
+        # Named after the event type, as the official SDKs do: the schema calls
+        # session.start's data "StartData", the SDKs "SessionStartData".
+        data_name = pascal(props["type"]["const"]) + "Data"
+        target = reader.raw[reader.resolve_ref(data["$ref"])] if "$ref" in data else data
+        reader.define(reader.struct(data_name, target))
+        desc = re.sub(r'^Session event "[^"]*"\.\s*', "", _doc(alt) or _doc(edefs[ename]))
+        model.events.append(Event(
+            type=props["type"]["const"], data=data_name, doc=desc,
+            ephemeral=props.get("ephemeral", {}).get("const") is True,
+            experimental=_experimental(edefs[ename]), deprecated=bool(edefs[ename].get("deprecated")),
+        ))
+        if not model.envelope:
+            env = reader.struct("SessionEventEnvelope", edefs[ename])
+            model.envelope = [f for f in env.fields if f.json not in ("type", "data")]
+    reader.close()
+    return model
+
+
+def find_schema_dir(start: Path | None = None) -> Path | None:
+    """The unpacked CLI package's schemas/ folder under the test cache, if any."""
+    import os
+    roots = [os.environ.get("COPILOT_TEST_CACHE"), os.environ.get("XDG_CACHE_HOME"),
+             str(Path(__file__).resolve().parents[2] / "target/copilot-cache"), str(Path.home() / ".cache")]
+    for root in filter(None, roots):
+        hits = sorted(Path(root).glob("copilot/pkg/*/*/schemas/api.schema.json"))
+        if hits:
+            return hits[-1].parent
+    return None
