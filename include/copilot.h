@@ -35,7 +35,12 @@
  *                                  answering tool calls and requests,
  *                                  subscribe/unsubscribe, getters, stats
  *     callable, one round trip:    copilot_session_send, copilot_session_call,
+ *                                  copilot_session_set_model,
  *                                  copilot_client_call, copilot_client_ping,
+ *                                  copilot_client_get_status,
+ *                                  copilot_client_get_auth_status,
+ *                                  copilot_client_list_sessions,
+ *                                  copilot_client_get_session_metadata,
  *                                  copilot_client_create_session (the reply is
  *                                  read meanwhile; events queue until the
  *                                  callback returns)
@@ -591,8 +596,105 @@ copilot_status copilot_client_ping(copilot_client *client,
                                    copilot_error **err_out);
 
 /**
+ * `status.get`: which CLI answers.
+ *
+ * - `result_json_out`: receives `{"version": string (the CLI's, e.g. "1.0.102"),
+ *   "protocolVersion": number (3)}` (owned; free with `copilot_string_free`).
+ *
+ * Blocks for one round trip, at most the client's `requestTimeoutMs`; any
+ * thread, callbacks included. Does not start the client. Errors:
+ * `COPILOT_ERR_INVALID_ARGUMENT` (NULL client or `result_json_out`),
+ * `COPILOT_ERR_INVALID_STATE` (not started), `COPILOT_ERR_DISCONNECTED`,
+ * `COPILOT_ERR_TIMEOUT`, `COPILOT_ERR_RPC`.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call; `result_json_out` and
+ * `err_out` are NULL or point to writable storage.
+ */
+copilot_status copilot_client_get_status(copilot_client *client,
+                                         char **result_json_out,
+                                         copilot_error **err_out);
+
+/**
+ * `auth.getStatus`: whether the CLI is signed in to GitHub (with the
+ * client's `githubToken`, or as the logged-in user with `useLoggedInUser`).
+ *
+ * - `result_json_out`: receives `{"isAuthenticated": bool, "authType"?: string
+ *   (e.g. "token"), "host"?: string, "login"?: string, "statusMessage"?: string}`
+ *   (owned; free with `copilot_string_free`). Signed out is a result
+ *   (`{"isAuthenticated": false, "statusMessage": "Not authenticated"}`), not an error.
+ *
+ * Blocking, threads and errors: as for `copilot_client_get_status`.
+ *
+ * # Safety
+ *
+ * As for `copilot_client_get_status`.
+ */
+copilot_status copilot_client_get_auth_status(copilot_client *client,
+                                              char **result_json_out,
+                                              copilot_error **err_out);
+
+/**
+ * `session.list`: the sessions the CLI keeps on disk, whichever client made
+ * them. A session is listed once it has had a turn (by the time its first
+ * `session.idle` arrives), not when it is created; a destroyed one stays
+ * listed (`session.delete` removes it).
+ *
+ * - `filter_json`: NULL or "" for every session, or a JSON object sent as
+ *   `params.filter`: `{"cwd"?: string (exact working directory), "gitRoot"?:
+ *   string, "repository"?: string ("owner/repo"), "branch"?: string}`.
+ * - `result_json_out`: receives `{"sessions": [{"sessionId": string,
+ *   "startTime": string (ISO 8601), "modifiedTime": string, "summary"?: string,
+ *   "isRemote": bool, "context"?: {"cwd": string, "gitRoot"?: string,
+ *   "repository"?: string, "branch"?: string}, ...}]}` (owned; free with
+ *   `copilot_string_free`).
+ *
+ * Blocking and threads: as for `copilot_client_get_status`. Errors: those of
+ * `copilot_client_get_status`, and `COPILOT_ERR_INVALID_ARGUMENT` (bad UTF-8),
+ * `COPILOT_ERR_INVALID_JSON` (`filter_json` malformed or not an object: the
+ * CLI would ignore it and list every session).
+ *
+ * # Safety
+ *
+ * As for `copilot_client_get_status`, and `filter_json` is NULL or a
+ * NUL-terminated string (UTF-8 is checked).
+ */
+copilot_status copilot_client_list_sessions(copilot_client *client,
+                                            const char *filter_json,
+                                            char **result_json_out,
+                                            copilot_error **err_out);
+
+/**
+ * `session.getMetadata`: one session's `copilot_client_list_sessions` entry.
+ *
+ * - `session_id`: the session's id (not empty).
+ * - `result_json_out`: receives `{"session": {...}}` with the entry's shape,
+ *   or `{}` when the CLI keeps no session of that id: an unknown id, a
+ *   deleted session, or one that has not had a turn yet (owned; free with
+ *   `copilot_string_free`). An unknown id is a result, not an error.
+ *
+ * Blocking and threads: as for `copilot_client_get_status`. Errors: those of
+ * `copilot_client_get_status`, and `COPILOT_ERR_INVALID_ARGUMENT` (NULL, empty
+ * or invalid UTF-8 `session_id`).
+ *
+ * # Safety
+ *
+ * As for `copilot_client_get_status`, and `session_id` is NULL or a
+ * NUL-terminated string (UTF-8 is checked).
+ */
+copilot_status copilot_client_get_session_metadata(copilot_client *client,
+                                                   const char *session_id,
+                                                   char **result_json_out,
+                                                   copilot_error **err_out);
+
+/**
  * Calls any client-scoped JSON-RPC method by name (e.g. "models.list",
- * "status.get", "auth.getStatus", "session.list") and returns its result.
+ * "session.delete", "session.getLastId") and returns its result. The
+ * calls most programs need have typed functions: `copilot_client_ping`,
+ * `copilot_client_get_status`, `copilot_client_get_auth_status`,
+ * `copilot_client_list_sessions`, `copilot_client_get_session_metadata`.
  *
  * - `method`: the wire method name.
  * - `params_json`: a JSON object, or NULL/"" for `{}`.
@@ -1388,8 +1490,46 @@ copilot_status copilot_session_unsubscribe(copilot_session *session,
                                            copilot_error **err_out);
 
 /**
- * Calls any session-scoped JSON-RPC method by name (e.g. "session.model.switchTo",
- * "session.mode.set"); `sessionId` is added to the params.
+ * `session.model.switchTo`: makes `model_id` the session's model from its
+ * next turn on; the history stays. `session.model.getCurrent` (through
+ * `copilot_session_call`) then reports it.
+ *
+ * - `model_id`: the model's id, e.g. "gpt-5" (not empty). The CLI does not check
+ *   it against the models it knows: an unknown id is applied all the same.
+ * - `options_json`: NULL, "" or a JSON object of further `switchTo` fields, sent
+ *   beside `sessionId` and `modelId`: `{"reasoningEffort"?: "low"|"medium"|"high"|...,
+ *   "reasoningSummary"?: string, "contextTier"?: string, "modelCapabilities"?:
+ *   object, ...}`. It may not set "modelId" or "sessionId".
+ * - `result_json_out`: NULL, or receives the CLI's result, e.g. `{"status": "applied",
+ *   "deferred": bool (true: queued behind a running turn or another change),
+ *   "modelId": string, "message": string, "modelState": {"modelId": string,
+ *   "reasoningEffort"?: string, ...}, "deprecationWarnings"?: [string], ...}`
+ *   (owned; free with `copilot_string_free`).
+ *
+ * Blocks for one round trip, at most the client's `requestTimeoutMs`; any
+ * thread, callbacks included. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL
+ * session or `model_id`, empty `model_id`, bad UTF-8),
+ * `COPILOT_ERR_INVALID_JSON` (`options_json` malformed, not an object, or
+ * setting "modelId"/"sessionId"), `COPILOT_ERR_RPC`, and those of send.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a session from `copilot_client_create_session` or
+ * `copilot_client_resume_session` not passed to `copilot_session_free` before
+ * or during this call; `model_id` and `options_json` are NULL or
+ * NUL-terminated strings (UTF-8 is checked); `result_json_out` and `err_out`
+ * are NULL or point to writable storage.
+ */
+copilot_status copilot_session_set_model(copilot_session *session,
+                                         const char *model_id,
+                                         const char *options_json,
+                                         char **result_json_out,
+                                         copilot_error **err_out);
+
+/**
+ * Calls any session-scoped JSON-RPC method by name (e.g. "session.mode.set",
+ * "session.model.getCurrent"); `sessionId` is added to the params. Changing
+ * the model has a typed function: `copilot_session_set_model`.
  *
  * - `params_json`: a JSON object, or NULL/"" for `{}`.
  * - `result_json_out`: receives the result as JSON (owned; `copilot_string_free`).

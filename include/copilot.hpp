@@ -498,6 +498,20 @@ public:
     void unsubscribe(uint64_t id) {
         detail::call([&](copilot_error** e) { return copilot_session_unsubscribe(h_, id, e); });
     }
+    /** Switches the session's model from its next turn on (session.model.switchTo).
+     *  `options_json`: empty, or `{"reasoningEffort"?, "reasoningSummary"?, "contextTier"?,
+     *  "modelCapabilities"?, ...}`. Returns `{status, deferred, modelId, message, modelState,
+     *  ...}`. Throws COPILOT_ERR_INVALID_ARGUMENT for an empty id. Blocks for one round trip
+     *  (copilot_session_set_model). */
+    std::string set_model(std::string_view model_id, std::string_view options_json = {}) {
+        char* out = nullptr;
+        detail::OptZ options(options_json);
+        detail::call([&](copilot_error** e) {
+            return copilot_session_set_model(h_, detail::z(model_id).c_str(), options.get(), &out,
+                                             e);
+        });
+        return detail::take(out).value_or("null");
+    }
     /** Any session-scoped method; `sessionId` is added to `params_json`. Blocks. */
     std::string call(std::string_view method, std::string_view params_json = {}) {
         char* out = nullptr;
@@ -568,6 +582,39 @@ public:
         char* out = nullptr;
         detail::OptZ m(message);
         detail::call([&](copilot_error** e) { return copilot_client_ping(h_, m.get(), &out, e); });
+        return detail::take(out).value_or("null");
+    }
+    /** `{version, protocolVersion}` (status.get; copilot_client_get_status). Blocks. */
+    std::string get_status() {
+        char* out = nullptr;
+        detail::call([&](copilot_error** e) { return copilot_client_get_status(h_, &out, e); });
+        return detail::take(out).value_or("null");
+    }
+    /** `{isAuthenticated, authType?, host?, login?, statusMessage?}` (auth.getStatus;
+     *  copilot_client_get_auth_status). Signed out is a result, not an error. Blocks. */
+    std::string get_auth_status() {
+        char* out = nullptr;
+        detail::call([&](copilot_error** e) { return copilot_client_get_auth_status(h_, &out, e); });
+        return detail::take(out).value_or("null");
+    }
+    /** `{"sessions": [{sessionId, startTime, modifiedTime, summary?, isRemote, context?}]}`,
+     *  the sessions kept on disk (session.list; copilot_client_list_sessions). `filter_json`:
+     *  empty for all, or `{"cwd"?, "gitRoot"?, "repository"?, "branch"?}`. Blocks. */
+    std::string list_sessions(std::string_view filter_json = {}) {
+        char* out = nullptr;
+        detail::OptZ filter(filter_json);
+        detail::call([&](copilot_error** e) {
+            return copilot_client_list_sessions(h_, filter.get(), &out, e);
+        });
+        return detail::take(out).value_or("null");
+    }
+    /** `{"session": {...}}`, or `{}` when the CLI keeps no session of that id
+     *  (session.getMetadata; copilot_client_get_session_metadata). Blocks. */
+    std::string get_session_metadata(std::string_view session_id) {
+        char* out = nullptr;
+        detail::call([&](copilot_error** e) {
+            return copilot_client_get_session_metadata(h_, detail::z(session_id).c_str(), &out, e);
+        });
         return detail::take(out).value_or("null");
     }
     /** Any client-scoped method, e.g. "models.list". Blocks. */

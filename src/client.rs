@@ -559,6 +559,47 @@ impl Client {
             })?
     }
 
+    /// `status.get`: the CLI's `{version, protocolVersion}`.
+    pub async fn get_status(&self) -> Result<Value> {
+        self.call("status.get", json!({})).await
+    }
+
+    /// `auth.getStatus`: `{isAuthenticated, authType?, host?, login?,
+    /// statusMessage?}`, whether the CLI is signed in to GitHub.
+    pub async fn get_auth_status(&self) -> Result<Value> {
+        self.call("auth.getStatus", json!({})).await
+    }
+
+    /// `session.list`: `{sessions: [{sessionId, startTime, modifiedTime,
+    /// summary?, isRemote, context?}]}`, the sessions persisted on disk (a
+    /// session is persisted by its first turn, not by its creation).
+    /// `filter`: `None`, or an object `{cwd?, gitRoot?, repository?, branch?}`
+    /// sent as `params.filter`; anything but an object is refused (the CLI
+    /// would ignore it and list every session).
+    pub async fn list_sessions(&self, filter: Option<Value>) -> Result<Value> {
+        let params = match filter {
+            None => json!({}),
+            Some(filter @ Value::Object(_)) => json!({ "filter": filter }),
+            Some(_) => {
+                return Err(Error::invalid_json(
+                    "session.list: the filter must be a JSON object like {\"cwd\": \"/path\"}",
+                ))
+            }
+        };
+        self.call("session.list", params).await
+    }
+
+    /// `session.getMetadata`: `{session?}`, the session's `session.list` entry,
+    /// or `{}` when none is persisted under that id (an unknown id, or a
+    /// session without a turn yet).
+    pub async fn get_session_metadata(&self, session_id: &str) -> Result<Value> {
+        if session_id.is_empty() {
+            return Err(Error::invalid_argument("session_id is empty"));
+        }
+        self.call("session.getMetadata", json!({ "sessionId": session_id }))
+            .await
+    }
+
     /// `session.create`. The session is registered before the request goes
     /// out, because the CLI may send its events before the reply.
     pub async fn create_session(&self, config: SessionConfig) -> Result<Session> {

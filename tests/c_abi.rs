@@ -51,7 +51,7 @@ fn compile_with(source: &str, out_name: &str, extra_flags: &[&str]) -> PathBuf {
 #[test]
 fn c_program_drives_the_real_cli_through_the_abi() {
     let exe = compile("tests/c/abi_test.c", "abi_test");
-    let env = TestEnv::new(&["weather_tool.yaml"]);
+    let env = TestEnv::new(&["weather_tool.yaml", "chat.yaml"]);
     let output = Command::new(&exe)
         .env("LD_LIBRARY_PATH", lib_dir())
         .env("COPILOT_TEST_OPTIONS", env.client_options_json())
@@ -59,6 +59,7 @@ fn c_program_drives_the_real_cli_through_the_abi() {
             "COPILOT_TEST_SESSION",
             env.session_fields(json!({"streaming": true})).to_string(),
         )
+        .env("COPILOT_TEST_CWD", env.home_path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -1,7 +1,8 @@
-//! Builds tests/cpp/replay_test.cpp (include/copilot_replay.hpp with the C++
-//! layer) against the freshly built libcopilot.so, then runs it against the real
-//! CLI and a copilot-replay binary of this checkout. (tests/cpp/copilot_test.cpp
-//! runs under ctest in tests/packaging.)
+//! Builds the C++ tests against the freshly built libcopilot.so and runs them
+//! against the real CLI: tests/cpp/copilot_test.cpp (include/copilot.hpp; also
+//! run under ctest in tests/packaging, against the installed library) and
+//! tests/cpp/replay_test.cpp (include/copilot_replay.hpp with the C++ layer, and
+//! a copilot-replay binary of this checkout).
 
 mod common;
 
@@ -145,4 +146,31 @@ fn cpp_replay_helper_starts_stops_and_shows_what_the_model_was_sent() {
     eprintln!("{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "replay_test failed:\n{stdout}");
     assert!(stdout.contains(", 0 failed"));
+}
+
+/// tests/cpp/copilot_test.cpp: the C++ layer (include/copilot.hpp) against the
+/// real CLI, offline: the program's whole environment is the isolated one, and
+/// its sessions' BYOK provider is copilot-replay (`COPILOT_PROVIDER_URL`).
+#[test]
+fn cpp_layer_drives_the_real_cli() {
+    let exe = lib_dir().join("copilot_hpp_test");
+    compile_cpp("tests/cpp/copilot_test.cpp", &exe);
+    let env = TestEnv::new(&["weather_tool.yaml"]);
+    let mut cmd = Command::new(&exe);
+    cmd.env_clear();
+    for (k, v) in env.child_env().as_object().unwrap() {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    let output = cmd
+        .env("LD_LIBRARY_PATH", lib_dir())
+        .env("COPILOT_CLI_PATH", common::cli_path())
+        .env("COPILOT_PROVIDER_URL", env.replay.base_url())
+        .current_dir(env.home_path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "copilot_test failed:\n{stdout}");
+    assert!(stdout.contains(", 0 failed"), "{stdout}");
 }

@@ -408,8 +408,158 @@ pub unsafe extern "C" fn copilot_client_ping(
     })
 }
 
+/// `status.get`: which CLI answers.
+///
+/// - `result_json_out`: receives `{"version": string (the CLI's, e.g. "1.0.102"),
+///   "protocolVersion": number (3)}` (owned; free with `copilot_string_free`).
+///
+/// Blocks for one round trip, at most the client's `requestTimeoutMs`; any
+/// thread, callbacks included. Does not start the client. Errors:
+/// `COPILOT_ERR_INVALID_ARGUMENT` (NULL client or `result_json_out`),
+/// `COPILOT_ERR_INVALID_STATE` (not started), `COPILOT_ERR_DISCONNECTED`,
+/// `COPILOT_ERR_TIMEOUT`, `COPILOT_ERR_RPC`.
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not passed to
+/// `copilot_client_free` before or during this call; `result_json_out` and
+/// `err_out` are NULL or point to writable storage.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_get_status(
+    client: *mut copilot_client,
+    result_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
+        // SAFETY: `result_json_out` is NULL or writable (# Safety).
+        let out = unsafe { arg_out(result_json_out, "result_json_out") }?;
+        let result = c.block_on(c.client.get_status())?;
+        out.put(out_string(result.to_string()));
+        Ok(())
+    })
+}
+
+/// `auth.getStatus`: whether the CLI is signed in to GitHub (with the
+/// client's `githubToken`, or as the logged-in user with `useLoggedInUser`).
+///
+/// - `result_json_out`: receives `{"isAuthenticated": bool, "authType"?: string
+///   (e.g. "token"), "host"?: string, "login"?: string, "statusMessage"?: string}`
+///   (owned; free with `copilot_string_free`). Signed out is a result
+///   (`{"isAuthenticated": false, "statusMessage": "Not authenticated"}`), not an error.
+///
+/// Blocking, threads and errors: as for `copilot_client_get_status`.
+///
+/// # Safety
+///
+/// As for `copilot_client_get_status`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_get_auth_status(
+    client: *mut copilot_client,
+    result_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
+        // SAFETY: `result_json_out` is NULL or writable (# Safety).
+        let out = unsafe { arg_out(result_json_out, "result_json_out") }?;
+        let result = c.block_on(c.client.get_auth_status())?;
+        out.put(out_string(result.to_string()));
+        Ok(())
+    })
+}
+
+/// `session.list`: the sessions the CLI keeps on disk, whichever client made
+/// them. A session is listed once it has had a turn (by the time its first
+/// `session.idle` arrives), not when it is created; a destroyed one stays
+/// listed (`session.delete` removes it).
+///
+/// - `filter_json`: NULL or "" for every session, or a JSON object sent as
+///   `params.filter`: `{"cwd"?: string (exact working directory), "gitRoot"?:
+///   string, "repository"?: string ("owner/repo"), "branch"?: string}`.
+/// - `result_json_out`: receives `{"sessions": [{"sessionId": string,
+///   "startTime": string (ISO 8601), "modifiedTime": string, "summary"?: string,
+///   "isRemote": bool, "context"?: {"cwd": string, "gitRoot"?: string,
+///   "repository"?: string, "branch"?: string}, ...}]}` (owned; free with
+///   `copilot_string_free`).
+///
+/// Blocking and threads: as for `copilot_client_get_status`. Errors: those of
+/// `copilot_client_get_status`, and `COPILOT_ERR_INVALID_ARGUMENT` (bad UTF-8),
+/// `COPILOT_ERR_INVALID_JSON` (`filter_json` malformed or not an object: the
+/// CLI would ignore it and list every session).
+///
+/// # Safety
+///
+/// As for `copilot_client_get_status`, and `filter_json` is NULL or a
+/// NUL-terminated string (UTF-8 is checked).
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_list_sessions(
+    client: *mut copilot_client,
+    filter_json: *const c_char,
+    result_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
+        // SAFETY: `filter_json` is NULL or NUL-terminated (# Safety).
+        let filter = unsafe { arg_json(filter_json, "filter_json") }?;
+        // SAFETY: `result_json_out` is NULL or writable (# Safety).
+        let out = unsafe { arg_out(result_json_out, "result_json_out") }?;
+        let filter = (!filter.is_null()).then_some(filter);
+        let result = c.block_on(c.client.list_sessions(filter))?;
+        out.put(out_string(result.to_string()));
+        Ok(())
+    })
+}
+
+/// `session.getMetadata`: one session's `copilot_client_list_sessions` entry.
+///
+/// - `session_id`: the session's id (not empty).
+/// - `result_json_out`: receives `{"session": {...}}` with the entry's shape,
+///   or `{}` when the CLI keeps no session of that id: an unknown id, a
+///   deleted session, or one that has not had a turn yet (owned; free with
+///   `copilot_string_free`). An unknown id is a result, not an error.
+///
+/// Blocking and threads: as for `copilot_client_get_status`. Errors: those of
+/// `copilot_client_get_status`, and `COPILOT_ERR_INVALID_ARGUMENT` (NULL, empty
+/// or invalid UTF-8 `session_id`).
+///
+/// # Safety
+///
+/// As for `copilot_client_get_status`, and `session_id` is NULL or a
+/// NUL-terminated string (UTF-8 is checked).
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_get_session_metadata(
+    client: *mut copilot_client,
+    session_id: *const c_char,
+    result_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
+        // SAFETY: `session_id` is NULL or NUL-terminated (# Safety).
+        let session_id = unsafe { arg_str(session_id, "session_id") }?;
+        // SAFETY: `result_json_out` is NULL or writable (# Safety).
+        let out = unsafe { arg_out(result_json_out, "result_json_out") }?;
+        let result = c.block_on(c.client.get_session_metadata(session_id))?;
+        out.put(out_string(result.to_string()));
+        Ok(())
+    })
+}
+
 /// Calls any client-scoped JSON-RPC method by name (e.g. "models.list",
-/// "status.get", "auth.getStatus", "session.list") and returns its result.
+/// "session.delete", "session.getLastId") and returns its result. The
+/// calls most programs need have typed functions: `copilot_client_ping`,
+/// `copilot_client_get_status`, `copilot_client_get_auth_status`,
+/// `copilot_client_list_sessions`, `copilot_client_get_session_metadata`.
 ///
 /// - `method`: the wire method name.
 /// - `params_json`: a JSON object, or NULL/"" for `{}`.

@@ -737,8 +737,64 @@ pub unsafe extern "C" fn copilot_session_unsubscribe(
     })
 }
 
-/// Calls any session-scoped JSON-RPC method by name (e.g. "session.model.switchTo",
-/// "session.mode.set"); `sessionId` is added to the params.
+/// `session.model.switchTo`: makes `model_id` the session's model from its
+/// next turn on; the history stays. `session.model.getCurrent` (through
+/// `copilot_session_call`) then reports it.
+///
+/// - `model_id`: the model's id, e.g. "gpt-5" (not empty). The CLI does not check
+///   it against the models it knows: an unknown id is applied all the same.
+/// - `options_json`: NULL, "" or a JSON object of further `switchTo` fields, sent
+///   beside `sessionId` and `modelId`: `{"reasoningEffort"?: "low"|"medium"|"high"|...,
+///   "reasoningSummary"?: string, "contextTier"?: string, "modelCapabilities"?:
+///   object, ...}`. It may not set "modelId" or "sessionId".
+/// - `result_json_out`: NULL, or receives the CLI's result, e.g. `{"status": "applied",
+///   "deferred": bool (true: queued behind a running turn or another change),
+///   "modelId": string, "message": string, "modelState": {"modelId": string,
+///   "reasoningEffort"?: string, ...}, "deprecationWarnings"?: [string], ...}`
+///   (owned; free with `copilot_string_free`).
+///
+/// Blocks for one round trip, at most the client's `requestTimeoutMs`; any
+/// thread, callbacks included. Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL
+/// session or `model_id`, empty `model_id`, bad UTF-8),
+/// `COPILOT_ERR_INVALID_JSON` (`options_json` malformed, not an object, or
+/// setting "modelId"/"sessionId"), `COPILOT_ERR_RPC`, and those of send.
+///
+/// # Safety
+///
+/// `session` is NULL or a session from `copilot_client_create_session` or
+/// `copilot_client_resume_session` not passed to `copilot_session_free` before
+/// or during this call; `model_id` and `options_json` are NULL or
+/// NUL-terminated strings (UTF-8 is checked); `result_json_out` and `err_out`
+/// are NULL or point to writable storage.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_set_model(
+    session: *mut copilot_session,
+    model_id: *const c_char,
+    options_json: *const c_char,
+    result_json_out: *mut *mut c_char,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `session` is NULL or live until this call returns (# Safety).
+        let s = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `model_id` is NULL or NUL-terminated (# Safety).
+        let model_id = unsafe { arg_str(model_id, "model_id") }?;
+        // SAFETY: `options_json` is NULL or NUL-terminated (# Safety).
+        let options = unsafe { arg_json(options_json, "options_json") }?;
+        let options = (!options.is_null()).then_some(options);
+        let result = s.block_on(s.session.set_model(model_id, options))??;
+        // SAFETY: `result_json_out` is NULL or writable (# Safety).
+        if let Some(out) = unsafe { opt_out(result_json_out) } {
+            out.put(out_string(result.to_string()));
+        }
+        Ok(())
+    })
+}
+
+/// Calls any session-scoped JSON-RPC method by name (e.g. "session.mode.set",
+/// "session.model.getCurrent"); `sessionId` is added to the params. Changing
+/// the model has a typed function: `copilot_session_set_model`.
 ///
 /// - `params_json`: a JSON object, or NULL/"" for `{}`.
 /// - `result_json_out`: receives the result as JSON (owned; `copilot_string_free`).

@@ -270,6 +270,39 @@ impl Session {
             .unwrap_or(Value::Array(vec![])))
     }
 
+    /// `session.model.switchTo`: makes `model_id` the session's model from
+    /// its next turn on (the history stays). `options`: `None`, or an object
+    /// of further `switchTo` fields (`reasoningEffort`, `reasoningSummary`,
+    /// `contextTier`, `modelCapabilities`, ...) sent beside `modelId`. Returns
+    /// the CLI's result: `{status, deferred, modelId, message, modelState, ...}`.
+    ///
+    /// The CLI accepts any id, even one it does not know, and an empty one
+    /// (leaving the session without a model): an empty `model_id` is refused here.
+    pub async fn set_model(&self, model_id: &str, options: Option<Value>) -> Result<Value> {
+        if model_id.is_empty() {
+            return Err(Error::invalid_argument("model_id is empty"));
+        }
+        let mut params = match options {
+            None => Map::new(),
+            Some(Value::Object(map)) => map,
+            Some(_) => {
+                return Err(Error::invalid_json(
+                    "session.model.switchTo: the options must be a JSON object like {\"reasoningEffort\": \"high\"}",
+                ))
+            }
+        };
+        for key in ["modelId", "sessionId"] {
+            if params.contains_key(key) {
+                return Err(Error::invalid_json(format!(
+                    "session.model.switchTo: the options must not set \"{key}\": it comes from the call's own arguments"
+                )));
+            }
+        }
+        params.insert("modelId".into(), Value::String(model_id.into()));
+        self.call("session.model.switchTo", Value::Object(params))
+            .await
+    }
+
     /// Adds a subscriber; returns its id for `unsubscribe`.
     pub fn subscribe(&self, handler: EventHandler) -> u64 {
         self.shared.subscribe(handler)

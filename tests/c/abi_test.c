@@ -2,14 +2,18 @@
  * Tests of libcopilot through its real C ABI, built against include/copilot.h.
  * Run by tests/c_abi.rs, which passes:
  *   COPILOT_TEST_OPTIONS  client options JSON (real CLI, isolated env)
- *   COPILOT_TEST_SESSION  session config JSON (BYOK provider = copilot-replay)
+ *   COPILOT_TEST_SESSION  session config JSON (BYOK provider = copilot-replay
+ *                         serving tests/conversations/{weather_tool,chat}.yaml)
+ *   COPILOT_TEST_CWD      the session config's workingDirectory
  * Prints one "ok"/"not ok" line per check; exits 1 if any failed.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "copilot.h"
@@ -213,16 +217,232 @@ static void test_live(const char *options, const char *session_json) {
           atomic_load(&l.user_data_frees));
 }
 
+/* The string value of the first `"key":"..."` in compact JSON (as the library
+ * returns it), copied into buf; "" when absent. Enough for ids, versions, paths. */
+static const char *json_string_field(const char *json, const char *key, char *buf, size_t n) {
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
+    const char *at = json ? strstr(json, pattern) : NULL;
+    buf[0] = '\0';
+    if (!at) return buf;
+    at += strlen(pattern);
+    size_t len = strcspn(at, "\"");
+    if (len >= n) len = n - 1;
+    memcpy(buf, at, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* copilot_client_list_sessions with `filter`, polled until the result does
+ * (want_listed) or does not contain `id`, for up to 10 s: the CLI writes a
+ * session's record as its turn ends. Returns the last result (owned). */
+static char *list_until(copilot_client *client, const char *filter, const char *id, int want_listed) {
+    char *list = NULL;
+    for (int tries = 0; tries < 100; tries++) {
+        copilot_string_free(list);
+        list = NULL;
+        if (copilot_client_list_sessions(client, filter, &list, NULL) != COPILOT_OK) return NULL;
+        if ((strstr(list, id) != NULL) == want_listed) break;
+        sleep_ms(100);
+    }
+    return list;
+}
+
+/* The typed calls (status.get, auth.getStatus, session.list, session.getMetadata,
+ * session.model.switchTo) against the real CLI, with chat.yaml answering the turn. */
+static void test_typed_calls(const char *options, const char *session_json, const char *cwd) {
+    copilot_error *err = NULL;
+    copilot_client *client = NULL;
+    copilot_session_config *cfg = NULL;
+    copilot_session *session = NULL;
+    char *out = NULL;
+    char buf[512];
+
+    CHECK(copilot_client_new(options, &client, &err) == COPILOT_OK, "typed: client_new");
+    EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "get_status before start", copilot_client_get_status(client, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "list_sessions before start",
+                  copilot_client_list_sessions(client, NULL, &out, &err));
+    CHECK(out == NULL, "no result before start");
+    copilot_status st = copilot_client_start(client, &err);
+    CHECK(st == COPILOT_OK, "typed: client_start -> %d %s", (int)st, err ? copilot_error_message(err) : "");
+    if (st != COPILOT_OK) {
+        copilot_error_free(err);
+        copilot_client_free(client);
+        return;
+    }
+
+    /* status.get -> {"version": "1.0.102", "protocolVersion": 3} */
+    st = copilot_client_get_status(client, &out, &err);
+    CHECK(st == COPILOT_OK && out && *json_string_field(out, "version", buf, sizeof buf) &&
+              strstr(out, "\"protocolVersion\":3"),
+          "get_status -> %s (version %s)", out ? out : copilot_error_message(err), buf);
+    copilot_string_free(out);
+    out = NULL;
+
+    /* auth.getStatus without a token: signed out is a result, not an error. */
+    st = copilot_client_get_auth_status(client, &out, &err);
+    CHECK(st == COPILOT_OK && out && out[0] == '{' && strstr(out, "\"isAuthenticated\":false"),
+          "get_auth_status, no token -> %s", out ? out : copilot_error_message(err));
+    copilot_string_free(out);
+    out = NULL;
+
+    CHECK(copilot_session_config_new(session_json, &cfg, &err) == COPILOT_OK, "typed: session_config_new");
+    CHECK(copilot_session_config_approve_all(cfg, &err) == COPILOT_OK, "typed: approve_all");
+    st = copilot_client_create_session(client, cfg, &session, &err);
+    copilot_session_config_free(cfg);
+    CHECK(st == COPILOT_OK && session, "typed: create_session -> %d %s", (int)st,
+          err ? copilot_error_message(err) : "");
+    if (!session) {
+        copilot_error_free(err);
+        copilot_client_free(client);
+        return;
+    }
+    const char *id = copilot_session_id(session);
+
+    /* Not on disk before its first turn: neither listed nor known to getMetadata. */
+    CHECK(copilot_client_get_session_metadata(client, id, &out, &err) == COPILOT_OK && out && strcmp(out, "{}") == 0,
+          "get_session_metadata before the first turn -> %s", out ? out : copilot_error_message(err));
+    copilot_string_free(out);
+    out = NULL;
+    CHECK(copilot_client_list_sessions(client, NULL, &out, &err) == COPILOT_OK && out &&
+              strncmp(out, "{\"sessions\":[", 13) == 0 && !strstr(out, id),
+          "list_sessions before the first turn does not list it -> %s", out ? out : copilot_error_message(err));
+    copilot_string_free(out);
+    out = NULL;
+
+    char *answer = NULL;
+    st = copilot_session_send_and_wait(session, "{\"prompt\":\"What is the capital of France?\"}", 60000, &answer,
+                                       &err);
+    CHECK(st == COPILOT_OK && answer && strstr(answer, "The capital of France is Paris."), "typed: a turn -> %d %s",
+          (int)st, answer ? "" : copilot_error_message(err));
+    copilot_string_free(answer);
+
+    /* session.list -> {"sessions": [{sessionId, startTime, modifiedTime, summary, isRemote, context}]} */
+    char *list = list_until(client, NULL, id, 1);
+    CHECK(list && strstr(list, id) && strstr(list, "\"startTime\":\"") && strstr(list, "\"modifiedTime\":\"") &&
+              strstr(list, "\"isRemote\":false"),
+          "list_sessions after the turn lists it -> %s", list ? list : "(error)");
+    copilot_string_free(list);
+    char filter[512];
+    snprintf(filter, sizeof filter, "{\"cwd\":\"%s\"}", cwd);
+    list = NULL;
+    CHECK(copilot_client_list_sessions(client, filter, &list, &err) == COPILOT_OK && list && strstr(list, id),
+          "list_sessions filtered by its cwd lists it -> %s", list ? list : copilot_error_message(err));
+    copilot_string_free(list);
+    list = NULL;
+    CHECK(copilot_client_list_sessions(client, "{\"cwd\":\"/nonexistent/dir\"}", &list, &err) == COPILOT_OK && list &&
+              strcmp(list, "{\"sessions\":[]}") == 0,
+          "list_sessions filtered by another cwd is empty -> %s", list ? list : copilot_error_message(err));
+    copilot_string_free(list);
+    list = NULL;
+    CHECK(copilot_client_list_sessions(client, "", &list, &err) == COPILOT_OK && list && strstr(list, id),
+          "list_sessions with \"\" is unfiltered");
+    copilot_string_free(list);
+
+    /* session.getMetadata -> {"session": {...}} for it, {} for an unknown id. */
+    st = copilot_client_get_session_metadata(client, id, &out, &err);
+    CHECK(st == COPILOT_OK && out && strncmp(out, "{\"session\":{", 12) == 0 &&
+              strcmp(json_string_field(out, "sessionId", buf, sizeof buf), id) == 0 &&
+              strstr(out, "\"startTime\":\"") && strstr(out, cwd),
+          "get_session_metadata -> %s", out ? out : copilot_error_message(err));
+    copilot_string_free(out);
+    out = NULL;
+    st = copilot_client_get_session_metadata(client, "00000000-0000-0000-0000-000000000000", &out, &err);
+    CHECK(st == COPILOT_OK && out && strcmp(out, "{}") == 0, "get_session_metadata(unknown id) -> %s",
+          out ? out : copilot_error_message(err));
+    copilot_string_free(out);
+    out = NULL;
+
+    /* session.model.switchTo, then session.model.getCurrent reports the new model. */
+    st = copilot_session_set_model(session, "gpt-5", NULL, &out, &err);
+    CHECK(st == COPILOT_OK && out && strstr(out, "\"status\":\"applied\"") && strstr(out, "\"modelId\":\"gpt-5\""),
+          "set_model(gpt-5) -> %s", out ? out : copilot_error_message(err));
+    copilot_string_free(out);
+    out = NULL;
+    CHECK(copilot_session_call(session, "session.model.getCurrent", NULL, &out, &err) == COPILOT_OK && out &&
+              strcmp(json_string_field(out, "modelId", buf, sizeof buf), "gpt-5") == 0,
+          "getCurrent after set_model -> %s", out ? out : copilot_error_message(err));
+    copilot_string_free(out);
+    out = NULL;
+    /* Options are merged into the params; the result may be ignored (NULL). */
+    EXPECT_STATUS(COPILOT_OK, "set_model(claude-sonnet-4.5, reasoningEffort high, NULL result)",
+                  copilot_session_set_model(session, "claude-sonnet-4.5", "{\"reasoningEffort\":\"high\"}", NULL, &err));
+    CHECK(copilot_session_call(session, "session.model.getCurrent", NULL, &out, &err) == COPILOT_OK && out &&
+              strcmp(json_string_field(out, "modelId", buf, sizeof buf), "claude-sonnet-4.5") == 0 &&
+              strstr(out, "\"reasoningEffort\":\"high\""),
+          "getCurrent after set_model with options -> %s", out ? out : copilot_error_message(err));
+    copilot_string_free(out);
+    out = NULL;
+
+    /* Refused before anything is sent. */
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "set_model(NULL session)", copilot_session_set_model(NULL, "gpt-5", NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "set_model(NULL model_id)", copilot_session_set_model(session, NULL, NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "set_model(empty model_id)", copilot_session_set_model(session, "", NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "set_model(invalid UTF-8)", copilot_session_set_model(session, "gpt\xff", NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "set_model(malformed options)", copilot_session_set_model(session, "gpt-5", "{\"reasoningEffort\":", &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "set_model(options not an object)", copilot_session_set_model(session, "gpt-5", "\"high\"", &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "set_model(options set modelId)", copilot_session_set_model(session, "gpt-5", "{\"modelId\":\"other\"}", &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "get_status(NULL client)", copilot_client_get_status(NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "get_status(NULL out)", copilot_client_get_status(client, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "get_auth_status(NULL client)", copilot_client_get_auth_status(NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "get_auth_status(NULL out)", copilot_client_get_auth_status(client, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "list_sessions(NULL out)", copilot_client_list_sessions(client, NULL, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "list_sessions(malformed filter)", copilot_client_list_sessions(client, "{cwd}", &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "list_sessions(filter not an object)", copilot_client_list_sessions(client, "\"/tmp\"", &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "list_sessions(invalid UTF-8)", copilot_client_list_sessions(client, "{\"cwd\":\"\xc3\x28\"}", &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "get_session_metadata(NULL id)", copilot_client_get_session_metadata(client, NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "get_session_metadata(empty id)", copilot_client_get_session_metadata(client, "", &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "get_session_metadata(NULL out)", copilot_client_get_session_metadata(client, id, NULL, &err));
+    CHECK(out == NULL, "no out-param written on error");
+
+    /* After destroy the session stays on disk (listed); set_model is refused. */
+    CHECK(copilot_session_destroy(session, &err) == COPILOT_OK, "typed: session_destroy");
+    EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "set_model after destroy", copilot_session_set_model(session, "gpt-5", NULL, &out, &err));
+    list = list_until(client, NULL, id, 1);
+    CHECK(list && strstr(list, id), "a destroyed session stays listed");
+    copilot_string_free(list);
+    copilot_session_free(session);
+    CHECK(copilot_client_stop(client, 10000, &err) == COPILOT_OK, "typed: client_stop");
+    EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "get_auth_status after stop", copilot_client_get_auth_status(client, &out, &err));
+    copilot_client_free(client);
+
+    /* auth.getStatus of a client signed in with a token (copilot-replay accepts any). */
+    char *signed_in = malloc(strlen(options) + 64);
+    sprintf(signed_in, "{\"githubToken\":\"gho_copilot_replay_test_token\",%s", options + 1);
+    client = NULL;
+    st = copilot_client_new(signed_in, &client, &err);
+    if (st == COPILOT_OK) st = copilot_client_start(client, &err);
+    CHECK(st == COPILOT_OK, "client with a token starts -> %d %s", (int)st, err ? copilot_error_message(err) : "");
+    copilot_error_free(err);
+    err = NULL;
+    st = copilot_client_get_auth_status(client, &out, &err);
+    CHECK(st == COPILOT_OK && out && strstr(out, "\"isAuthenticated\":true") &&
+              strcmp(json_string_field(out, "authType", buf, sizeof buf), "token") == 0,
+          "get_auth_status with a token -> %s", out ? out : copilot_error_message(err));
+    copilot_string_free(out);
+    copilot_error_free(err);
+    copilot_client_stop(client, 10000, NULL);
+    copilot_client_free(client);
+    free(signed_in);
+}
+
 int main(void) {
     test_versions();
     test_misuse();
     test_cli_not_found();
     const char *options = getenv("COPILOT_TEST_OPTIONS");
     const char *session_json = getenv("COPILOT_TEST_SESSION");
-    if (options && session_json) {
+    const char *cwd = getenv("COPILOT_TEST_CWD");
+    if (options && session_json && cwd) {
         test_live(options, session_json);
+        test_typed_calls(options, session_json, cwd);
     } else {
-        CHECK(0, "COPILOT_TEST_OPTIONS and COPILOT_TEST_SESSION must be set");
+        CHECK(0, "COPILOT_TEST_OPTIONS, COPILOT_TEST_SESSION and COPILOT_TEST_CWD must be set");
     }
     printf("%d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;

@@ -87,6 +87,13 @@ static void test_bad_arguments(void) {
                   copilot_session_call_timeout(NULL, NULL, NULL, 100, &out, &err));
     EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_call_timeout(NULL client)",
                   copilot_client_call_timeout(NULL, "ping", NULL, 100, &out, &err));
+    /* The typed calls check their arguments before anything is sent. */
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_get_status(NULL client)", copilot_client_get_status(NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_get_auth_status(NULL client)", copilot_client_get_auth_status(NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_list_sessions(NULL client)", copilot_client_list_sessions(NULL, NULL, &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_get_session_metadata(NULL client)",
+                  copilot_client_get_session_metadata(NULL, "x", &out, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "session_set_model(NULL session)", copilot_session_set_model(NULL, "gpt-5", NULL, &out, &err));
     EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "config_new(truncated JSON)", copilot_session_config_new("{\"model\": \"gpt-5\",", &cfg, &err));
     EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "config_new(array)", copilot_session_config_new("[\"not\", \"an object\"]", &cfg, &err));
     CHECK(copilot_session_config_new(NULL, &cfg, NULL) == COPILOT_OK, "config_new(NULL) is the defaults");
@@ -156,9 +163,27 @@ static void test_unknown_session_and_double_close(void) {
     CHECK(copilot_session_call_timeout(session, "session.mode.get", NULL, 30000, &answer, NULL) == COPILOT_OK && answer,
           "the session answers the next call");
     copilot_string_free(answer);
+    answer = NULL;
+    /* The typed calls: results and errors freed, nothing leaked. */
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "set_model(options not an object)",
+                  copilot_session_set_model(session, "gpt-5", "[\"high\"]", &answer, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "set_model(empty model_id)", copilot_session_set_model(session, "", NULL, &answer, &err));
+    CHECK(answer == NULL, "no result on error");
+    CHECK(copilot_session_set_model(session, "gpt-5", "{\"reasoningEffort\": \"low\"}", &answer, NULL) == COPILOT_OK && answer,
+          "set_model");
+    copilot_string_free(answer);
+    answer = NULL;
+    CHECK(copilot_client_list_sessions(client, "{\"cwd\": \"/nonexistent\"}", &answer, NULL) == COPILOT_OK && answer,
+          "list_sessions");
+    copilot_string_free(answer);
+    answer = NULL;
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "list_sessions(truncated filter)", copilot_client_list_sessions(client, "{\"cwd\": ", &answer, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "get_session_metadata(NULL out)",
+                  copilot_client_get_session_metadata(client, copilot_session_id(session), NULL, &err));
     CHECK(copilot_session_destroy(session, &err) == COPILOT_OK, "destroy");
     EXPECT_STATUS(COPILOT_OK, "destroy again is a no-op", copilot_session_destroy(session, &err));
     EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "send after destroy", copilot_session_send(session, "{\"prompt\":\"x\"}", NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "set_model after destroy", copilot_session_set_model(session, "gpt-5", NULL, NULL, &err));
     copilot_session_free(session);
 
     CHECK(copilot_client_stop(client, 5000, &err) == COPILOT_OK, "stop");
@@ -167,6 +192,7 @@ static void test_unknown_session_and_double_close(void) {
     copilot_client_force_stop(client);
     char *pong = NULL;
     EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "ping after stop", copilot_client_ping(client, "x", &pong, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "get_status after stop", copilot_client_get_status(client, &pong, &err));
     CHECK(copilot_client_start(client, &err) == COPILOT_OK, "start again after stop");
     copilot_error_free(err);
     copilot_client_free(client);

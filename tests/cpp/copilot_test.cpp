@@ -202,6 +202,56 @@ void test_deferred_completion_from_another_thread() {
     client.stop();
 }
 
+// Polls list_sessions (the CLI writes a session's record as its turn ends).
+std::string listed_with(copilot::Client& client, const std::string& id) {
+    std::string list;
+    for (int i = 0; i < 100; ++i) {
+        list = client.list_sessions();
+        if (contains(list, id)) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return list;
+}
+
+void test_typed_calls() {
+    copilot::Client client(R"({"useLoggedInUser":false})");
+    CHECK(thrown_status([&] { client.get_status(); }) == COPILOT_ERR_INVALID_STATE);
+    client.start();
+    std::string status = client.get_status();
+    CHECK(contains(status, "\"version\":\"") && !contains(status, "\"version\":\"\""));
+    CHECK(contains(status, "\"protocolVersion\":3"));
+    CHECK(contains(client.get_auth_status(), "\"isAuthenticated\":false"));
+
+    copilot::SessionConfig cfg(session_config());
+    cfg.add_tool(WEATHER_TOOL, [](copilot::ToolInvocation& call) { call.complete(R"("18C and sunny")"); })
+        .approve_all();
+    copilot::Session session = client.create_session(cfg);
+    std::string id = session.id();
+    CHECK(client.get_session_metadata(id) == "{}");  // not on disk before its first turn
+    auto answer = session.send_and_wait(
+        R"({"prompt":"What is the weather in Paris? Use the get_weather tool."})", std::chrono::seconds(60));
+    CHECK(answer.has_value() && contains(*answer, "18C and sunny in Paris"));
+    CHECK(contains(listed_with(client, id), id));
+    CHECK(client.list_sessions(R"({"cwd":"/nonexistent/dir"})") == R"({"sessions":[]})");
+    std::string meta = client.get_session_metadata(id);
+    CHECK(contains(meta, "{\"session\":{") && contains(meta, id));
+    CHECK(client.get_session_metadata("00000000-0000-0000-0000-000000000000") == "{}");
+
+    CHECK(contains(session.set_model("gpt-5"), "\"modelId\":\"gpt-5\""));
+    CHECK(contains(session.call("session.model.getCurrent"), "\"modelId\":\"gpt-5\""));
+    session.set_model("claude-sonnet-4.5", R"({"reasoningEffort":"high"})");
+    std::string current = session.call("session.model.getCurrent");
+    CHECK(contains(current, "\"modelId\":\"claude-sonnet-4.5\"") &&
+          contains(current, "\"reasoningEffort\":\"high\""));
+
+    CHECK(thrown_status([&] { session.set_model(""); }) == COPILOT_ERR_INVALID_ARGUMENT);
+    CHECK(thrown_status([&] { session.set_model("gpt-5", "[1]"); }) == COPILOT_ERR_INVALID_JSON);
+    CHECK(thrown_status([&] { client.list_sessions("\"cwd\""); }) == COPILOT_ERR_INVALID_JSON);
+    CHECK(thrown_status([&] { client.get_session_metadata(""); }) == COPILOT_ERR_INVALID_ARGUMENT);
+    session.destroy();
+    client.stop();
+}
+
 }  // namespace
 
 int main() {
@@ -211,6 +261,7 @@ int main() {
         test_tool_round_trip();
         test_throwing_tool_fails_the_call();
         test_deferred_completion_from_another_thread();
+        test_typed_calls();
     } catch (const copilot::Error& e) {
         std::cerr << "unexpected copilot::Error (status " << e.status() << "): " << e.what() << "\n";
         ++failures;
