@@ -9,6 +9,8 @@ extern copilot_status client_on_state(copilot_client *c, uintptr_t h, copilot_er
 import "C"
 
 import (
+	"github.com/libcopilot/libcopilot/bindings/go/rpc"
+
 	"context"
 	"encoding/json"
 	"math"
@@ -167,8 +169,13 @@ func (o *ClientOptions) toJSON() string {
 // are safe for concurrent use, Close included (see there for calls in
 // flight). Call Stop (graceful) or Close when done.
 type Client struct {
-	ref  handleRef[*C.copilot_client]
+	// ref is shared with RPC's requester, which must not point back at the
+	// Client: a cycle through it would keep the finalizer below from running.
+	ref  *handleRef[*C.copilot_client]
 	life *lifecycleHub
+	// RPC has one typed method per server-scope protocol method, generated
+	// from the CLI's schema (models.list is RPC.Models.List).
+	RPC *rpc.ServerRPC
 }
 
 // NewClient creates a client; it does not start the CLI (Start, or the first
@@ -184,8 +191,9 @@ func NewClient(opts *ClientOptions) (*Client, error) {
 	if err := errorFrom(C.copilot_client_new(js, &out, &cerr), cerr); err != nil {
 		return nil, err
 	}
-	cl := &Client{life: &lifecycleHub{}}
+	cl := &Client{ref: &handleRef[*C.copilot_client]{}, life: &lifecycleHub{}}
 	cl.ref.init(out, freeClient)
+	cl.RPC = rpc.NewServerRPC(requester{cl.ref})
 	// Backstop: a client dropped without Close is freed (and its CLI killed) by the GC.
 	runtime.SetFinalizer(cl, (*Client).Close)
 	return cl, nil
@@ -402,16 +410,31 @@ func (c *Client) Close() {
 // limits the native call (copilot_client_call_timeout); without one it waits
 // as long as the connection lives.
 func (c *Client) Call(ctx context.Context, method string, params any, out any) error {
+	raw, err := requester{c.ref}.Request(ctx, method, params)
+	if err != nil || out == nil {
+		return err
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// requester sends requests for the typed RPC methods (rpc.Requester) and Call.
+type requester struct {
+	ref *handleRef[*C.copilot_client]
+}
+
+// Request sends one JSON-RPC request (copilot_client_call_timeout, bounded by
+// ctx's deadline or the client's requestTimeoutMs) and returns its raw result.
+func (r requester) Request(ctx context.Context, method string, params any) (json.RawMessage, error) {
 	raw, err := blocking(ctx, func() (string, error) {
 		p, err := marshalParams(params)
 		if err != nil {
 			return "", err
 		}
-		h, err := c.acquire()
-		if err != nil {
-			return "", err
+		h := r.ref.acquire()
+		if h == nil {
+			return "", &Error{Status: StatusInvalidState, Message: "the client is closed"}
 		}
-		defer c.release()
+		defer r.ref.release()
 		m, pj := cString(method), cString(p)
 		defer free(m)
 		defer free(pj)
@@ -420,10 +443,7 @@ func (c *Client) Call(ctx context.Context, method string, params any, out any) e
 		err = errorFrom(C.copilot_client_call_timeout(h, m, pj, timeoutMs(ctx), &res, &cerr), cerr)
 		return takeString(res), err
 	})
-	if err != nil || out == nil {
-		return err
-	}
-	return json.Unmarshal([]byte(raw), out)
+	return json.RawMessage(raw), err
 }
 
 func marshalParams(params any) (string, error) {

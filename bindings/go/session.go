@@ -15,6 +15,8 @@ extern copilot_status session_subscribe(copilot_session *s, uintptr_t h, uint64_
 import "C"
 
 import (
+	"github.com/libcopilot/libcopilot/bindings/go/rpc"
+
 	"context"
 	"encoding/json"
 	"runtime"
@@ -314,6 +316,7 @@ func (c *Client) openSession(ctx context.Context, resumeID string, cfg *SessionC
 			return nil, err
 		}
 		s := &Session{SessionID: C.GoString(C.copilot_session_id(out)), client: c}
+		s.RPC = rpc.NewSessionRPC(requester{c.ref}, s.SessionID)
 		s.ref.init(out, freeSession)
 		ref.set(s.SessionID)
 		runtime.SetFinalizer(s, (*Session).free)
@@ -327,6 +330,9 @@ type Session struct {
 	SessionID string
 	ref       handleRef[*C.copilot_session]
 	client    *Client
+	// RPC has one typed method per session-scope protocol method, generated
+	// from the CLI's schema (session.model.switchTo is RPC.Model.SwitchTo).
+	RPC *rpc.SessionRPC
 }
 
 // acquire returns the native session for one call, which must release it

@@ -512,4 +512,149 @@ def emit(model) -> dict:
         "bindings/go/rpc/ztypes.go": types_file(model, em, event_data),
         "bindings/go/rpc/zsession_events.go": events_file(model, em),
         "bindings/go/zsession_events.go": root_aliases_file(model, em),
+        "bindings/go/rpc/zrpc.go": rpc_file(model, em),
     }
+
+
+# ---------------------------------------------------------------- RPC methods
+class _Group:
+    def __init__(self, path):
+        self.path = path          # e.g. ["providers", "models"]
+        self.methods = []
+        self.children = {}        # key -> _Group
+
+
+def _tree(methods):
+    root = _Group([])
+    for m in methods:
+        g = root
+        for key in m.path:
+            g = g.children.setdefault(key, _Group(g.path + [key]))
+        g.methods.append(m)
+    return root
+
+
+def rpc_file(model, em: GoEmitter) -> str:
+    """ServerRPC and SessionRPC: one typed Go method per server and session method."""
+    out = [HEADER.format(version=model.version), "package rpc", "", "import (", '\t"context"', '\t"encoding/json"',
+           ")", "",
+           "// Requester sends one JSON-RPC request and returns its raw result. copilot.Client",
+           "// implements it; tests and other transports may bring their own.",
+           "type Requester interface {",
+           "\tRequest(ctx context.Context, method string, params any) (json.RawMessage, error)", "}", "",
+           "type serverAPI struct {", "\tclient Requester", "}", "",
+           "type sessionAPI struct {", "\tclient    Requester", "\tsessionID string", "}", "",
+           "// serverParams is what a server method sends: its params, or {} for none.",
+           "func serverParams(params any, none bool) any {", "\tif none {", "\t\treturn struct{}{}", "\t}",
+           "\treturn params", "}", "",
+           "// sessionParams puts \"sessionId\" first in the method's params object.",
+           "func sessionParams(sessionID string, params any, none bool) (json.RawMessage, error) {",
+           "\tid, _ := json.Marshal(sessionID)", "\tif none {",
+           '\t\treturn json.RawMessage(`{"sessionId":` + string(id) + "}"), nil', "\t}",
+           "\tbody, err := json.Marshal(params)", "\tif err != nil {", "\t\treturn nil, err", "\t}",
+           '\tif len(body) == 0 || body[0] != \'{\' {',
+           '\t\treturn json.RawMessage(`{"sessionId":` + string(id) + "}"), nil', "\t}",
+           '\treturn spliceField(`"sessionId":`+string(id), body), nil', "}", "",
+           "func decodeResult[T any](raw json.RawMessage, err error) (*T, error) {", "\tif err != nil {",
+           "\t\treturn nil, err", "\t}", "\tvar r T", "\tif len(raw) > 0 && string(raw) != \"null\" {",
+           "\t\tif err := json.Unmarshal(raw, &r); err != nil {", "\t\t\treturn nil, err", "\t\t}", "\t}",
+           "\treturn &r, nil", "}", ""]
+    for scope, prefix, api, root_name in (("server", "Server", "serverAPI", "ServerRPC"),
+                                          ("session", "", "sessionAPI", "SessionRPC")):
+        tree = _tree([m for m in model.methods if m.scope == scope])
+        out += _api_struct(em, tree, prefix, api, root_name, scope)
+    return "\n".join(out)
+
+
+def _api_name(prefix, path):
+    return prefix + "".join(go_name(p) for p in path) + "API"
+
+
+def _api_struct(em, group, prefix, api, root_name, scope) -> list:
+    out = []
+    name = root_name if not group.path else _api_name(prefix, group.path)
+    children = sorted(group.children.items())
+    if not group.path:
+        ctor_args = "client Requester" if scope == "server" else "client Requester, sessionID string"
+        init = "serverAPI{client: client}" if scope == "server" else "sessionAPI{client: client, sessionID: sessionID}"
+        out += [f"// {name} has one typed method per {scope}-scope JSON-RPC method, grouped as on the wire",
+                f"// ({'session.model.switchTo is RPC.Model.SwitchTo' if scope == 'session' else 'models.list is RPC.Models.List'}).",
+                f"type {name} struct {{", f"\tcommon {api}", ""]
+        out += [f"\t{go_name(k)} *{_api_name(prefix, c.path)}" for k, c in children]
+        out += ["}", "", f"// New{name} returns the typed methods over client.",
+                f"func New{name}({ctor_args}) *{name} {{", f"\tr := &{name}{{common: {init}}}"]
+        out += _wire_children(prefix, group, "r", "&r.common")
+        out += ["\treturn r", "}", ""]
+        recv_cast = f"(*{name})"
+    else:
+        out += [f"// {name} groups the {'.'.join(group.path)}.* methods.", f"type {name} struct {{", f"\tcommon *{api}"]
+        out += [f"\t{go_name(k)} *{_api_name(prefix, c.path)}" for k, c in children]
+        out += ["}", ""]
+    for m in sorted(group.methods, key=lambda m: m.verb):
+        out += _method(em, m, name, scope)
+    for _, c in children:
+        out += _api_struct(em, c, prefix, api, root_name, scope)
+    return out
+
+
+def _wire_children(prefix, group, var, common) -> list:
+    out = []
+    for k, c in sorted(group.children.items()):
+        field = f"{var}.{go_name(k)}"
+        out.append(f"\t{field} = &{_api_name(prefix, c.path)}{{common: {common}}}")
+        out += _wire_children(prefix, c, field, common)
+    return out
+
+
+def _method(em, m, api_name, scope) -> list:
+    verb = m.verb[:1].upper() + m.verb[1:]  # as the official SDK: readSqlTodos -> ReadSqlTodos
+    lines = comment(m.doc) + ["//", f"// RPC method: {m.name}."]
+    if m.experimental:
+        lines.append("//\n// Experimental: part of an experimental API that may change or be removed.")
+    if m.internal:
+        lines.append("//\n// Internal: the CLI marks this method internal; it may change without notice.")
+    if m.deprecated:
+        lines.append(f"//\n// Deprecated: {verb} is deprecated.")
+    args = "ctx context.Context"
+    pre = []
+    if m.params is not None and m.params_optional:
+        ptype = em.gotype(m.params, optional=True)
+        args += f", params ...{ptype}"
+        pre = [f"\tvar p0 {ptype}", "\tif len(params) > 0 {", "\t\tp0 = params[0]", "\t}"]
+        none, pexpr = "p0 == nil", "p0"
+    elif m.params is not None:
+        ptype = em.gotype(m.params, optional=True)
+        args += f", params {ptype}"
+        none = "params == nil" if ptype.startswith("*") or ptype in ("any",) or em.is_union(m.params) else "false"
+        pexpr = "params"
+    else:
+        none, pexpr = "true", "nil"
+    recv = "a.common" if api_name in ("ServerRPC", "SessionRPC") else "a.common"
+    common = f"{recv}"
+    call = list(pre)
+    if scope == "session":
+        call += [f"\tp, err := sessionParams({common}.sessionID, {pexpr}, {none})", "\tif err != nil {"]
+    if m.result is None:
+        ret = "error"
+        if scope == "session":
+            call += ["\t\treturn err", "\t}", f"\t_, err = {common}.client.Request(ctx, {quote(m.name)}, p)", "\treturn err"]
+        else:
+            call += [f"\t_, err := {common}.client.Request(ctx, {quote(m.name)}, serverParams({pexpr}, {none}))",
+                     "\treturn err"]
+    else:
+        rt = em.gotype(m.result)
+        if em.is_union(m.result):
+            ret = f"({rt}, error)"
+            fn = "unmarshal" + em.names[em.resolve(m.result).name]
+            tail = ["\tif err != nil {", "\t\treturn nil, err", "\t}", f"\treturn {fn}(raw)"]
+        else:
+            base = rt[1:] if rt.startswith("*") else rt
+            ret = f"(*{base}, error)"
+            tail = [f"\treturn decodeResult[{base}](raw, err)"]
+        if scope == "session":
+            call += ["\t\treturn nil, err", "\t}", f"\traw, err := {common}.client.Request(ctx, {quote(m.name)}, p)"] + tail
+        else:
+            call += [f"\traw, err := {common}.client.Request(ctx, {quote(m.name)}, serverParams({pexpr}, {none}))"] + tail
+    lines.append(f"func (a *{api_name}) {verb}({args}) {ret} {{")
+    lines += call + ["}", ""]
+    return lines

@@ -108,11 +108,12 @@ class Method:
     path: list          # group path below the scope, e.g. ["model"]
     verb: str           # e.g. switchTo
     params: object      # Ref to a Struct, or None when it takes nothing but sessionId
-    result: object      # a type, or None for no result
+    result: object      # a type; an empty Struct when the method returns nothing
     doc: str = ""
     experimental: bool = False
     internal: bool = False
     deprecated: bool = False
+    params_optional: bool = False  # the params object may be left out
 
 
 @dataclass
@@ -341,27 +342,62 @@ def _methods(reader: _Reader, tree, scope, path):
 
 def _method(reader: _Reader, node, scope, path, verb) -> Method:
     name = node["rpcMethod"]
-    base = pascal("_".join(path + [verb]))
+    # Untitled param and result shapes are named like the official SDKs name
+    # them: Session<Group><Verb>Request/Result for session methods, no prefix otherwise.
+    base = ("Session" if scope in ("session", "clientSession") else "") + pascal("_".join(path + [verb]))
     params = node.get("params")
-    ptype = None
+    ptype, optional = None, False
+    if params and "$ref" in params:
+        # A named params definition keeps its name, even when it may be left out.
+        pname = reader.resolve_ref(params["$ref"])
+        target = reader.raw.get(pname, {})
+        objects = [a for a in target.get("anyOf", []) if a.get("type") == "object"]
+        if len(objects) == 1:
+            target = objects[0]
+        props = {k: v for k, v in (target.get("properties") or {}).items()
+                 if not (k == "sessionId" and scope in ("session", "clientSession"))}
+        if props:
+            shape = {**target, "properties": props,
+                     "required": [r for r in target.get("required") or [] if r in props]}
+            reader.define(reader.struct(pname, shape))
+            ptype = Ref(pname)
+        params = None
+    if params and "anyOf" in params:
+        # {anyOf: [{not: {}}, {object}]}: params that may be left out entirely.
+        objects = [a for a in params["anyOf"] if a.get("type") == "object"]
+        if len(objects) == 1 and all(a is objects[0] or a.get("not") == {} or a.get("type") == "null"
+                                     for a in params["anyOf"]):
+            params, optional = {**objects[0], "title": base + "Request"}, True
     if params:
         props = dict(params.get("properties") or {})
-        if scope == "session" or scope == "clientSession":
+        if scope in ("session", "clientSession"):
             props.pop("sessionId", None)
         if props or "anyOf" in params:
             hint = params.get("title") or base + "Request"
-            ptype = reader.type_of({**params, "title": hint}, hint)
-    result = node.get("result")
-    rtype = None
-    if result and not (result.get("type") == "null") and result != {}:
-        if result.get("type") == "object" and not result.get("properties") and "additionalProperties" not in result:
-            rtype = None
+            shape = {**params, "title": hint}
+            if "properties" in shape and scope in ("session", "clientSession"):
+                shape["properties"] = props
+                shape["required"] = [r for r in shape.get("required") or [] if r != "sessionId"]
+            ptype = reader.type_of(shape, hint)
         else:
-            hint = result.get("title") or base + "Result"
-            rtype = reader.type_of(result if "$ref" in result else {**result, "title": result.get("title") or hint}, hint)
+            optional = False
+    result = node.get("result")
+    if not result or result.get("type") == "null" or (
+            result.get("type") == "object" and not result.get("properties") and "additionalProperties" not in result):
+        # No result: an empty struct, so every method returns (*Result, error).
+        rname = base + "Result"
+        reader.define(Struct(rname, [], "Empty result of " + name + "."))
+        rtype = Ref(rname)
+    else:
+        hint = result.get("title") or base + "Result"
+        rtype = reader.type_of(result if "$ref" in result else {**result, "title": hint}, hint)
+        if not isinstance(rtype, Ref):
+            # An unnamed array, map or scalar result still gets a name to return.
+            reader.define(Alias(hint, rtype, _doc(result)))
+            rtype = Ref(hint)
     return Method(
         name=name, scope=scope, path=path, verb=verb, params=ptype, result=rtype,
-        doc=_doc(node), experimental=_experimental(node),
+        doc=_doc(node), experimental=_experimental(node), params_optional=optional,
         internal=node.get("visibility") == "internal", deprecated=bool(node.get("deprecated")),
     )
 

@@ -58,8 +58,6 @@ const (
 // Parameters for aborting the current turn
 // Experimental: AbortRequest is part of an experimental API and may change or be removed.
 type AbortRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Finite reason code describing why the current turn was aborted
 	Reason *AbortReason `json:"reason,omitempty"`
 }
@@ -127,6 +125,12 @@ func (v AccountAuthInfo) MarshalJSON() ([]byte, error) {
 	return spliceField("\"type\":\"account\"", body), nil
 }
 
+// The authentication identity whose shared wording should be rendered.
+type AccountDescribeAuthInfoRequest struct {
+	// Identity to describe.
+	Identity AuthIdentity `json:"identity"`
+}
+
 // The wording the runtime uses for an authentication identity.
 type AccountDescribeAuthInfoResult struct {
 	// Sign-in banner announcing the authenticated user.
@@ -134,6 +138,9 @@ type AccountDescribeAuthInfoResult struct {
 	// One-line description of the identity, suitable after a verb such as "Switched to".
 	Description string `json:"description"`
 }
+
+// List of all authenticated users
+type AccountGetAllUsersResult = []AccountAllUsers
 
 // Current authentication state
 type AccountGetCurrentAuthResult struct {
@@ -163,6 +170,12 @@ func (s *AccountGetCurrentAuthResult) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// The authentication identity whose gist support should be reported.
+type AccountGetGistSupportRequest struct {
+	// Identity to evaluate.
+	Identity AuthIdentity `json:"identity"`
+}
+
 // Whether the identity can create gists, and why not when it cannot.
 type AccountGetGistSupportResult struct {
 	// True when the identity can create gists.
@@ -171,6 +184,13 @@ type AccountGetGistSupportResult struct {
 	Kind *string `json:"kind,omitempty"`
 	// Human-readable explanation to show where the gist action would have been.
 	Reason *string `json:"reason,omitempty"`
+}
+
+type AccountGetQuotaRequest struct {
+	// Opaque account identifier returned by `account.getAllUsers`. When omitted, the current account is used.
+	SelectionID *string `json:"selectionId,omitempty"`
+	// GitHub token accepted for compatibility with existing SDK clients. When provided, resolves this token instead of using the current account.
+	GitHubToken *string `json:"gitHubToken,omitempty"`
 }
 
 // Quota usage snapshots for the resolved user, keyed by quota type.
@@ -183,6 +203,14 @@ type AccountGetQuotaResult struct {
 type AccountGetTokenEnvVarResult struct {
 	// Variable name, for example `GH_TOKEN`. Absent when no classic token is present in the environment.
 	Name *string `json:"name,omitempty"`
+}
+
+// A path to resolve against the GitHub host an identity is signed in to.
+type AccountGetWebURLRequest struct {
+	// Host-relative path, without a leading slash, for example `settings/copilot/features`.
+	Path string `json:"path"`
+	// Identity whose host the path resolves against. Omit to resolve against the public github.com host.
+	Identity *AuthIdentity `json:"identity,omitempty"`
 }
 
 // An absolute URL on the identity's GitHub host.
@@ -208,10 +236,48 @@ const (
 	AccountKindLoki AccountKind = "loki"
 )
 
+// Credentials to validate and store. Omit login to resolve the authenticated user from the token.
+type AccountLoginRequest struct {
+	// GitHub host URL
+	Host string `json:"host"`
+	// User login/username. When omitted, the runtime validates the token and resolves the login from GitHub.
+	Login *string `json:"login,omitempty"`
+	// GitHub authentication token
+	Token string `json:"token"`
+}
+
 // Result of a successful login; throws on failure
 type AccountLoginResult struct {
 	// Whether the credential was persisted to a secure store (system keychain, or the config file when plaintext storage is enabled). False when no secure store was available and the token was not saved, so the consumer can decide how to proceed.
 	StoredInVault bool `json:"storedInVault"`
+}
+
+// User to log out
+type AccountLogoutRequest struct {
+	// Opaque account identifier returned by `account.getAllUsers`
+	SelectionID *string `json:"selectionId,omitempty"`
+	// Authentication information for the user to log out
+	AuthInfo AuthInfo `json:"authInfo,omitempty"`
+}
+
+func (s *AccountLogoutRequest) UnmarshalJSON(data []byte) error {
+	type plain AccountLogoutRequest
+	var aux struct {
+		*plain
+		AuthInfo json.RawMessage `json:"authInfo"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.AuthInfo != nil {
+		v, err := unmarshalAuthInfo(aux.AuthInfo)
+		if err != nil {
+			return err
+		}
+		s.AuthInfo = v
+	}
+	return nil
 }
 
 // Logout result indicating if more users remain
@@ -262,8 +328,6 @@ type AccountStatus struct {
 // Enumerate request carrying the typed collection query.
 // Experimental: AccountsEnumerateRequest is part of an experimental API and may change or be removed.
 type AccountsEnumerateRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Which typed accounts collection to enumerate.
 	Query AuthEnumerateQuery `json:"query"`
 }
@@ -291,8 +355,6 @@ func (s *AccountsEnumerateRequest) UnmarshalJSON(data []byte) error {
 // Read request carrying the typed datum query.
 // Experimental: AccountsGetRequest is part of an experimental API and may change or be removed.
 type AccountsGetRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Which typed accounts datum to read.
 	Query AuthReadQuery `json:"query"`
 }
@@ -320,8 +382,6 @@ func (s *AccountsGetRequest) UnmarshalJSON(data []byte) error {
 // Mutation request carrying the typed write command.
 // Experimental: AccountsSetRequest is part of an experimental API and may change or be removed.
 type AccountsSetRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The non-interactive mutation command to apply.
 	Command AuthWrite `json:"command"`
 }
@@ -623,6 +683,16 @@ func (v AgentRegistrySpawnError) MarshalJSON() ([]byte, error) {
 	return spliceField("\"kind\":\"spawn-error\"", body), nil
 }
 
+// Permission posture for the new session. 'yolo' requires the controller-local session to currently be in allow-all mode.
+type AgentRegistrySpawnPermissionMode string
+
+const (
+	// Standard permission posture (prompts for each request)
+	AgentRegistrySpawnPermissionModeDefault AgentRegistrySpawnPermissionMode = "default"
+	// Full allow-all (requires the controller-local session to currently be in allow-all mode)
+	AgentRegistrySpawnPermissionModeYolo AgentRegistrySpawnPermissionMode = "yolo"
+)
+
 // Spawn succeeded but the child did not publish a matching managed-server entry within the timeout.
 type AgentRegistrySpawnRegistryTimeout struct {
 	// Process ID of the orphaned child (so the caller can offer 'kill the pid' guidance)
@@ -639,6 +709,22 @@ func (v AgentRegistrySpawnRegistryTimeout) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	return spliceField("\"kind\":\"registry-timeout\"", body), nil
+}
+
+// Inputs to spawn a managed-server child via the controller's spawn delegate.
+type AgentRegistrySpawnRequest struct {
+	// Working directory for the spawned child (must be an existing directory)
+	Cwd string `json:"cwd"`
+	// Custom or built-in agent name (e.g. 'explore'). When omitted, the child uses its own default.
+	AgentName *string `json:"agentName,omitempty"`
+	// Model identifier to apply to the new session
+	Model *string `json:"model,omitempty"`
+	// Friendly session name. Must satisfy validateSessionName: non-empty, no leading/trailing whitespace, <=100 chars, no control chars, no double quotes.
+	Name *string `json:"name,omitempty"`
+	// Permission posture for the new session. 'yolo' requires the controller-local session to currently be in allow-all mode.
+	PermissionMode *AgentRegistrySpawnPermissionMode `json:"permissionMode,omitempty"`
+	// Optional first user message. Forwarded to the caller (the CLI's spawn wrapper sends it post-attach via the standard LocalRpcSession.send path).
+	InitialPrompt *string `json:"initialPrompt,omitempty"`
 }
 
 // Outcome of an agentRegistry.spawn call.
@@ -832,8 +918,6 @@ type AgentReloadResult struct {
 // Name of the custom agent to select for subsequent turns.
 // Experimental: AgentSelectRequest is part of an experimental API and may change or be removed.
 type AgentSelectRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the custom agent to select
 	Name string `json:"name"`
 }
@@ -847,12 +931,18 @@ type AgentSelectResult struct {
 // An in-memory authored prompt override for an available agent.
 // Experimental: AgentSetPromptRequest is part of an experimental API and may change or be removed.
 type AgentSetPromptRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Stable effective agent id. Plugin namespace separators are normalized.
 	ID string `json:"id"`
 	// Replacement authored prompt. Empty text is valid.
 	Prompt string `json:"prompt"`
+}
+
+// The models a custom agent asks for, and the models actually available.
+type AgentsCustomAgentInitialModelDecisionParams struct {
+	// The agent's declared `model:` entry, serialized. A single name or an ordered list of acceptable names.
+	AgentModelsJSON string `json:"agentModelsJson"`
+	// The models available to this session, serialized in the shape the model list carries.
+	AvailableModelsJSON string `json:"availableModelsJson"`
 }
 
 // The model to switch to, and the warning to show when the agent's preference could not be met.
@@ -865,16 +955,54 @@ type AgentsCustomAgentInitialModelDecisionResult struct {
 	Warning *string `json:"warning,omitempty"`
 }
 
+// Optional project paths to include in agent discovery.
+type AgentsDiscoverRequest struct {
+	// Explicit discovery-only agent roots, separate from customAgents and filesystem grants. Available without ambient discovery, subject to managed/source disables. Relative paths resolve against the request's effective working directory when supplied. Null and omission are equivalent; an empty array contributes no explicit roots.
+	AgentDirectories []string `json:"agentDirectories,omitempty"`
+	// Optional list of project directory paths to scan for project-scoped agents. When omitted or empty, only user/plugin/remote-independent agents are returned (no project scan).
+	ProjectPaths []string `json:"projectPaths,omitempty"`
+	// When true, omit the host's agents (the user-level agent directory and all plugin agents), leaving only project and remote agents. For multitenant deployments.
+	ExcludeHostAgents *bool `json:"excludeHostAgents,omitempty"`
+}
+
+// The feature flags to evaluate shipped agents against.
+type AgentsGetAvailableBuiltinsRequest struct {
+	// Feature flag values keyed by name, evaluated with the runtime's truthiness rules. Omit or pass null for no flags.
+	FeatureFlags *AgentsGetAvailableBuiltinsRequestFeatureFlags `json:"featureFlags,omitempty"`
+	// Flag overrides keyed by name. A null entry uses the corresponding base flag; false explicitly disables it. Omit or pass null for no overrides.
+	Overrides *AgentsGetAvailableBuiltinsRequestOverrides `json:"overrides,omitempty"`
+	// The surface asking, which gates agents that only apply to one client. Omit or pass null to apply no client filter.
+	Context *string `json:"context,omitempty"`
+}
+
+type AgentsGetAvailableBuiltinsRequestFeatureFlags struct {
+}
+
+type AgentsGetAvailableBuiltinsRequestOverrides struct {
+}
+
 // The shipped agents available under the requested flags.
 type AgentsGetAvailableBuiltinsResult struct {
 	// Available shipped agents, in the runtime's own order.
 	Agents []BuiltinAgentSummary `json:"agents"`
 }
 
+// The shipped agent whose definition to load.
+type AgentsGetBuiltinDefinitionRequest struct {
+	// The agent name, which must be one of `getBuiltins`'s `yamlBasedNames`. A name outside that list is special-cased in code and has no definition, and is reported as an error rather than as an empty definition.
+	Name string `json:"name"`
+}
+
 // One shipped agent's definition.
 type AgentsGetBuiltinDefinitionResult struct {
 	// The agent's definition, serialized as JSON. It carries the authored keys plus the runtime's projected `__nativeCustomAgent` view of the same agent. It is a string rather than an object because the runtime parses it with the agent schema's tolerant shape, which accepts keys this contract does not name.
 	DefinitionJSON string `json:"definitionJson"`
+}
+
+// The shipped agent whose listing entry to load.
+type AgentsGetBuiltinListingDefinitionRequest struct {
+	// The agent name, taken from `getAvailableBuiltins`. Unlike `getBuiltinDefinition`, the agent that `getBuiltins` reports as special-cased rather than YAML-based is answered here too, from its in-code definition.
+	Name string `json:"name"`
 }
 
 // One shipped agent, projected for a listing.
@@ -891,6 +1019,16 @@ type AgentsGetBuiltinsResult struct {
 	DisableableNames []string `json:"disableableNames"`
 	// The subset of `names` defined by a shipped YAML definition. The remainder are special-cased in code and have no definition to load.
 	YamlBasedNames []string `json:"yamlBasedNames"`
+}
+
+// Optional project paths to include when enumerating agent discovery directories.
+type AgentsGetDiscoveryPathsRequest struct {
+	// Explicit discovery-only agent roots to enumerate, including configured missing directories. Relative paths resolve against the request's effective working directory when supplied. These are not filesystem grants or preferred creation targets. Null and omission are equivalent.
+	AgentDirectories []string `json:"agentDirectories,omitempty"`
+	// Optional list of project directory paths. When omitted or empty, only the user-level directory is returned.
+	ProjectPaths []string `json:"projectPaths,omitempty"`
+	// When true, omit the host's user-level agent directory, leaving only project directories. For multitenant deployments (mirrors `discover`'s `excludeHostAgents`).
+	ExcludeHostAgents *bool `json:"excludeHostAgents,omitempty"`
 }
 
 // Whether the accumulated numeric AI-credit subtotal covers the observed calls.
@@ -2220,8 +2358,6 @@ type AuthLoginAccount struct {
 // Advance an in-flight login flow, optionally fulfilling an input-required step.
 // Experimental: AuthLoginAdvanceRequest is part of an experimental API and may change or be removed.
 type AuthLoginAdvanceRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque flow id from begin.
 	FlowID string `json:"flowId"`
 	// Neutral input fulfilling a preceding input-required step (e.g. a GHEC host); ignored otherwise.
@@ -2231,8 +2367,6 @@ type AuthLoginAdvanceRequest struct {
 // Begin an interactive login flow for a provider kind, optionally reusing a cached base identity or explicitly requesting provider account selection.
 // Experimental: AuthLoginBeginRequest is part of an experimental API and may change or be removed.
 type AuthLoginBeginRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The provider kind to sign in with.
 	Kind LoginProviderKind `json:"kind"`
 	// Neutral identity-selection intent. Omitted is equivalent to default.
@@ -2273,8 +2407,6 @@ func (s *AuthLoginBegun) UnmarshalJSON(data []byte) error {
 // Cancel an in-flight login flow.
 // Experimental: AuthLoginCancelRequest is part of an experimental API and may change or be removed.
 type AuthLoginCancelRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque flow id from begin.
 	FlowID string `json:"flowId"`
 }
@@ -3172,6 +3304,15 @@ type AutopilotOptions struct {
 // Experimental: AzureMlCancelResult is part of an experimental API and may change or be removed.
 type AzureMlCancelResult = bool
 
+// Lists models eligible for local use before a chat session exists.
+// Experimental: AzureMlCatalogRequest is part of an experimental API and may change or be removed.
+type AzureMlCatalogRequest struct {
+	// Ask for the staff registry; the server also verifies its own authenticated identity.
+	IncludeDev bool `json:"includeDev"`
+	// An explicit user refresh retries a cached sign-in failure.
+	RetryMode *AzureMlCatalogRetryMode `json:"retryMode,omitempty"`
+}
+
 // Eligible models and redacted validation warnings.
 // Experimental: AzureMlCatalogResult is part of an experimental API and may change or be removed.
 type AzureMlCatalogResult struct {
@@ -3180,6 +3321,16 @@ type AzureMlCatalogResult struct {
 	// Skipped model and catalog errors without sensitive access details.
 	Warnings []AzureMlCatalogWarning `json:"warnings"`
 }
+
+// How catalog discovery handles a recent sign-in failure.
+type AzureMlCatalogRetryMode string
+
+const (
+	// Reuse a recent failure for automatic background discovery.
+	AzureMlCatalogRetryModeBackground AzureMlCatalogRetryMode = "background"
+	// Retry sign-in after an explicit refresh.
+	AzureMlCatalogRetryModeExplicit AzureMlCatalogRetryMode = "explicit"
+)
 
 // Redacted warning for a skipped model or registry.
 // Experimental: AzureMlCatalogWarning is part of an experimental API and may change or be removed.
@@ -3192,6 +3343,39 @@ type AzureMlCatalogWarning struct {
 	Version *string `json:"version,omitempty"`
 	// Safe reason without signed access details.
 	Kind string `json:"kind"`
+}
+
+// Selects an inactive Azure ML version for cleanup.
+// Experimental: AzureMlDiscardRequest is part of an experimental API and may change or be removed.
+type AzureMlDiscardRequest struct {
+	// Version directory under this server's Azure ML library.
+	Destination string `json:"destination"`
+	// Optional connection-owned lease that spans the caller's complete family mutation.
+	LeaseID *string `json:"leaseId,omitempty"`
+}
+
+// Selects an active connection-owned download.
+// Experimental: AzureMlDownloadIDRequest is part of an experimental API and may change or be removed.
+type AzureMlDownloadIDRequest struct {
+	// Identifier supplied when this connection started the download.
+	RequestID string `json:"requestId"`
+}
+
+// Downloads a model version to its configured local library.
+// Experimental: AzureMlDownloadRequest is part of an experimental API and may change or be removed.
+type AzureMlDownloadRequest struct {
+	// Unique request identifier for progress and explicit cancellation.
+	RequestID string `json:"requestId"`
+	// Registry that owns the model.
+	Registry AzureMlRegistry `json:"registry"`
+	// Exact model-family name.
+	Name string `json:"name"`
+	// Exact published version.
+	Version string `json:"version"`
+	// Version directory under this server's Azure ML library.
+	Destination string `json:"destination"`
+	// Optional connection-owned lease that spans the caller's complete family mutation.
+	LeaseID *string `json:"leaseId,omitempty"`
 }
 
 // Completed and verified Azure ML model files.
@@ -3243,6 +3427,35 @@ type AzureMlDownloadStatus struct {
 type AzureMlFamilyLeaseResult struct {
 	// Server-generated handle, valid only on the originating SDK connection.
 	LeaseID string `json:"leaseId"`
+}
+
+// Releases a family mutation interval owned by this SDK connection.
+// Experimental: AzureMlFamilyReleaseRequest is part of an experimental API and may change or be removed.
+type AzureMlFamilyReleaseRequest struct {
+	// Server-generated handle from `azureMl.acquireFamily`.
+	LeaseID string `json:"leaseId"`
+	// Registry that owns the acquired family.
+	Registry AzureMlRegistry `json:"registry"`
+	// Exact model-family name.
+	Name string `json:"name"`
+}
+
+// Identifies a family in the server's Azure ML model library.
+// Experimental: AzureMlFamilyRequest is part of an experimental API and may change or be removed.
+type AzureMlFamilyRequest struct {
+	// Registry that owns the model family.
+	Registry AzureMlRegistry `json:"registry"`
+	// Exact model-family name.
+	Name string `json:"name"`
+}
+
+// Selects an Azure ML model family.
+// Experimental: AzureMlLatestRequest is part of an experimental API and may change or be removed.
+type AzureMlLatestRequest struct {
+	// Registry that owns the model.
+	Registry AzureMlRegistry `json:"registry"`
+	// Exact model-family name.
+	Name string `json:"name"`
 }
 
 // License published with an eligible Azure ML model.
@@ -3301,6 +3514,17 @@ const (
 	// Microsoft staff development registry.
 	AzureMlRegistryAzuremlDev AzureMlRegistry = "azureml-dev"
 )
+
+// Selects an immutable model version.
+// Experimental: AzureMlResolveRequest is part of an experimental API and may change or be removed.
+type AzureMlResolveRequest struct {
+	// Registry that owns the model.
+	Registry AzureMlRegistry `json:"registry"`
+	// Exact model-family name.
+	Name string `json:"name"`
+	// Exact published version.
+	Version string `json:"version"`
+}
 
 // Resolved artifact facts without signed download URLs.
 // Experimental: AzureMlResolveResult is part of an experimental API and may change or be removed.
@@ -3424,8 +3648,6 @@ type CanvasAction struct {
 // Canvas action invocation parameters.
 // Experimental: CanvasActionInvokeRequest is part of an experimental API and may change or be removed.
 type CanvasActionInvokeRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Open canvas instance identifier
 	InstanceID string `json:"instanceId"`
 	// Action name to invoke
@@ -3444,8 +3666,6 @@ type CanvasActionInvokeResult struct {
 // Canvas close parameters.
 // Experimental: CanvasCloseRequest is part of an experimental API and may change or be removed.
 type CanvasCloseRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Open canvas instance identifier
 	InstanceID string `json:"instanceId"`
 }
@@ -3485,8 +3705,6 @@ type CanvasListOpenResult struct {
 // Canvas open parameters.
 // Experimental: CanvasOpenRequest is part of an experimental API and may change or be removed.
 type CanvasOpenRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Owning provider identifier. Optional when the canvasId is unique across providers; required to disambiguate when multiple providers register the same canvasId.
 	ExtensionID *string `json:"extensionId,omitempty"`
 	// Provider-local canvas identifier
@@ -3500,8 +3718,6 @@ type CanvasOpenRequest struct {
 // Canvas close parameters sent to the provider.
 // Experimental: CanvasProviderCloseRequest is part of an experimental API and may change or be removed.
 type CanvasProviderCloseRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Owning provider identifier
 	ExtensionID string `json:"extensionId"`
 	// Provider-local canvas identifier
@@ -3517,8 +3733,6 @@ type CanvasProviderCloseRequest struct {
 // Canvas action invocation parameters sent to the provider.
 // Experimental: CanvasProviderInvokeActionRequest is part of an experimental API and may change or be removed.
 type CanvasProviderInvokeActionRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Owning provider identifier
 	ExtensionID string `json:"extensionId"`
 	// Provider-local canvas identifier
@@ -3538,8 +3752,6 @@ type CanvasProviderInvokeActionRequest struct {
 // Canvas open parameters sent to the provider.
 // Experimental: CanvasProviderOpenRequest is part of an experimental API and may change or be removed.
 type CanvasProviderOpenRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Owning provider identifier
 	ExtensionID string `json:"extensionId"`
 	// Provider-local canvas identifier
@@ -3568,8 +3780,6 @@ type CanvasProviderOpenResult struct {
 // Internal canvas provider registration parameters.
 // Experimental: CanvasProviderRegisterRequest is part of an experimental API and may change or be removed.
 type CanvasProviderRegisterRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Connection identifier for callback routing
 	ConnectionID string `json:"connectionId"`
 	// Provider metadata supplied by the host
@@ -3581,8 +3791,6 @@ type CanvasProviderRegisterRequest struct {
 // Internal canvas provider unregistration parameters.
 // Experimental: CanvasProviderUnregisterRequest is part of an experimental API and may change or be removed.
 type CanvasProviderUnregisterRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Connection identifier to unregister
 	ConnectionID string `json:"connectionId"`
 }
@@ -4399,6 +4607,14 @@ const (
 // Bounded extensible wire-feature identifier. Known values are described by `CatalogCapability`; newer callers may send future identifiers so an older runtime can return a typed negotiation refusal instead of failing schema validation. Capability negotiation establishes contract understanding, while each operation's result separately reports runtime availability.
 type CatalogCapabilityID = string
 
+// The protocol version and capability set a caller requires, supplied on every catalog request so negotiation cannot be skipped by omission.
+type CatalogClientContract struct {
+	// SDK protocol version the caller was generated against. A caller below the runtime's minimum supported version is refused rather than served a partial result.
+	ProtocolVersion int64 `json:"protocolVersion"`
+	// Wire features the caller requires the runtime to understand. Identifiers are bounded but extensible so a newer caller can negotiate with an older runtime. Requiring an unknown feature yields a typed refusal listing what is understood, never a partial grant. A grant does not promise that a deployment has enabled the operation; typed unavailable results report that separately.
+	RequiredCapabilities []CatalogCapabilityID `json:"requiredCapabilities"`
+}
+
 // An upstream catalog response broke the wire contract. Most importantly, every result must carry exactly one of a URL or embedded data: a result carrying both, or neither, is refused here rather than being guessed at.
 type CatalogContractViolationError struct {
 	// Discriminator: the upstream response broke the contract
@@ -4633,6 +4849,20 @@ type CatalogGeneratedFeedDescription struct {
 	GeneratedAt *string `json:"generatedAt,omitempty"`
 }
 
+// Retrieves one generated feed, computed on every request, by strategy and key, such as `telemetry` and `popular`. Requires catalog-feeds and catalog-search-credential-required; add catalog-search-session-bound with policySessionId to retain the selected session's authority for installation, exactly as for catalog.search.
+type CatalogGetGeneratedFeedRequest struct {
+	// Protocol version and capabilities the caller requires.
+	Contract CatalogClientContract `json:"contract"`
+	// Select an existing attached local session. Requires authenticated, session-bound catalogue support. The runtime never creates, resumes or reconfigures a session to honour this selector.
+	PolicySessionID *string `json:"policySessionId,omitempty"`
+	// Generation strategy, such as `telemetry`.
+	Strategy string `json:"strategy"`
+	// Feed key within the strategy, such as `popular`.
+	Key string `json:"key"`
+	// Accept only resources currently assessed at one of these trust tiers. Entries whose resource is in another tier, or has none, are returned as filtered in their original position. Omit for an unfiltered feed.
+	TrustTiers []CatalogTrustTier `json:"trustTiers,omitempty"`
+}
+
 // A retrieved generated feed. Entries keep the feed's order and are never more than 100.
 type CatalogGetGeneratedFeedSucceeded struct {
 	// Discriminator: the feed was retrieved
@@ -4668,6 +4898,18 @@ func (s *CatalogGetGeneratedFeedSucceeded) UnmarshalJSON(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// Retrieves one saved feed by its opaque ID. Requires catalog-feeds and catalog-search-credential-required; add catalog-search-session-bound with policySessionId to retain the selected session's authority for installation, exactly as for catalog.search.
+type CatalogGetSavedFeedRequest struct {
+	// Protocol version and capabilities the caller requires.
+	Contract CatalogClientContract `json:"contract"`
+	// Select an existing attached local session. Requires authenticated, session-bound catalogue support. The runtime never creates, resumes or reconfigures a session to honour this selector.
+	PolicySessionID *string `json:"policySessionId,omitempty"`
+	// Opaque saved feed ID. Treat it as an indivisible string.
+	FeedID string `json:"feedId"`
+	// Accept only resources currently assessed at one of these trust tiers. Entries whose resource is in another tier, or has none, are returned as filtered in their original position. Omit for an unfiltered feed.
+	TrustTiers []CatalogTrustTier `json:"trustTiers,omitempty"`
 }
 
 // A retrieved saved feed. Entries keep the feed's order and are never more than 100.
@@ -4929,6 +5171,20 @@ const (
 	CatalogMalformedCardReasonSizeLimitExceeded CatalogMalformedCardReason = "size-limit-exceeded"
 )
 
+// An Agent Finder materialisation reference pinning one exact resource revision. It carries no origin or URL: the runtime always builds the descriptor URL on its fixed Agent Finder authority. It carries no display data either; every reviewed field comes from the verified descriptor and Skill files.
+type CatalogMaterializationReference struct {
+	// Agent Finder resource identifier, a positive decimal integer.
+	ResourceID string `json:"resourceId"`
+	// Agent Finder materialisation revision identifier, a positive decimal integer. This is not a Git commit.
+	RevisionID string `json:"revisionId"`
+	// Materialisation descriptor schema version, currently `1.0.0`.
+	SchemaVersion string `json:"schemaVersion"`
+	// Expected `sha256:<lowercase hex>` digest of the canonical descriptor.
+	DescriptorDigest string `json:"descriptorDigest"`
+	// Expected `sha256:<lowercase hex>` digest of the descriptor's bundle manifest.
+	BundleDigest string `json:"bundleDigest"`
+}
+
 // Media type a catalog card is interpreted as
 type CatalogMediaType string
 
@@ -5062,6 +5318,16 @@ const (
 	// Policy forbids installing this candidate.
 	CatalogNotInstallableReasonPolicyForbids CatalogNotInstallableReason = "policy-forbids"
 )
+
+// Side-effect-free planning of whatever resource a materialisation reference pins, rather than a search candidate.
+type CatalogPlanInstallFromReferenceRequest struct {
+	// Required authenticated bound catalogue and catalog-reference-installation capabilities, plus the installation capability of each kind the caller can apply.
+	Contract CatalogClientContract `json:"contract"`
+	// Materialisation reference to verify and plan.
+	Reference CatalogMaterializationReference `json:"reference"`
+	// Existing local session attached to this connection.
+	PolicySessionID string `json:"policySessionId"`
+}
 
 // Syntactically validated GitHub repository provenance declared by catalog metadata. This is a source claim rather than proof that the descriptor URL resolves to the repository.
 type CatalogPluginRepositorySource struct {
@@ -5647,6 +5913,14 @@ type CatalogSavedFeedDescription struct {
 	Version int64 `json:"version"`
 }
 
+// An explicit numbered-page request. SDK consumers treat the token as opaque. For bound search, the runtime unwraps an expiring owner-bound reference to the private authority token; only the runtime changes the authority token's targetPage. Legacy unbound navigation keeps its authority-issued token semantics. No snapshot stability is promised.
+type CatalogSearchPage struct {
+	// Opaque pagination token from an earlier response, owner-bound when session-bound search was requested. Never decode, modify or log it in an SDK consumer. Expired or foreign bound references require a fresh bound search, not a legacy retry.
+	Token string `json:"token"`
+	// Requested one-based page. Must not exceed either the token's signed pageCount or the navigation window ceil(1000 / pageSize). Repeat the search without page to discover newly available pages beyond that signed pageCount.
+	Number int64 `json:"number"`
+}
+
 // Authority-reported navigation metadata, returned only to callers requiring catalog-search-pagination and only when a supported token is present. Tokenless first-page and continuation responses omit this object; no counts are inferred from candidates. The opaque token may be retained for previous or numbered navigation even when hasNextPage is false.
 type CatalogSearchPagination struct {
 	// Opaque pagination token. Session-bound search returns an expiring runtime-owned reference retaining the exact private authority token, original search and authority. Legacy unbound search returns the authority token unchanged, without a runtime-created expiry. Only the runtime unwraps tokens or changes targetPage; SDK consumers must not decode, modify or log them.
@@ -5665,6 +5939,24 @@ type CatalogSearchPagination struct {
 	MaxPage int64 `json:"maxPage"`
 	// Whether the authority token advertises a valid next target within the navigation window. Not inferred from token presence, truncated, or currentPage being less than pageCount.
 	HasNextPage bool `json:"hasNextPage"`
+}
+
+// A bounded catalog search. Both the query length and the result count are capped by the schema so a caller cannot request an unbounded scan.
+type CatalogSearchRequest struct {
+	// Protocol version and capabilities the caller requires.
+	Contract CatalogClientContract `json:"contract"`
+	// Select an existing attached local session. Requires authenticated, session-bound search. The runtime never creates, resumes or reconfigures a session to honour this selector.
+	PolicySessionID *string `json:"policySessionId,omitempty"`
+	// Free-text search query. Persisted as tool input for session continuity, but omitted from telemetry.
+	Query string `json:"query"`
+	// Maximum number of candidates to return. Defaults to 10 when omitted.
+	Limit *int64 `json:"limit,omitempty"`
+	// Restrict results to these candidate kinds. Agent Plugins are opt-in and require the `agent-plugin-discovery` capability so protocol-v3 clients generated before that variant cannot receive an unknown result; when omitted, the backwards-compatible MCP server and AI skill kinds are searched.
+	Kinds []CatalogCandidateKind `json:"kinds,omitempty"`
+	// Restrict results to resources in at least one of these server-defined workflow categories, such as `design` or `test`. Requires the `catalog-search-categories` capability. Each value is a lowercase slug; the known set is not exhaustive, and a category the server does not recognise matches nothing. Omit to search every category.
+	Categories []string `json:"categories,omitempty"`
+	// Numbered navigation using metadata from an earlier response. Requires catalog-search-pagination and the same query, kinds, categories and effective limit. Omit for a fresh first-page search.
+	Page *CatalogSearchPage `json:"page,omitempty"`
 }
 
 // Outcome of a catalog.search call: either bounded inert candidates, or one typed refusal. Never a partial success.
@@ -5840,6 +6132,20 @@ type CatalogSelectionCancelled struct {
 	SearchID string `json:"searchId"`
 }
 
+// Terminal outcome declared for a retained catalog selection group
+type CatalogSelectionDecision string
+
+const (
+	// Choose the candidate named by selectionRef.
+	CatalogSelectionDecisionSelected CatalogSelectionDecision = "selected"
+	// Explicitly decline every candidate in the search.
+	CatalogSelectionDecisionDeclined CatalogSelectionDecision = "declined"
+	// Cancel the selection interaction without choosing a candidate.
+	CatalogSelectionDecisionCancelled CatalogSelectionDecision = "cancelled"
+	// Declare that the host's live interaction deadline elapsed while the reference remained valid.
+	CatalogSelectionDecisionTimedOut CatalogSelectionDecision = "timed-out"
+)
+
 // The caller explicitly declined every candidate and the retained search state was released.
 type CatalogSelectionDeclined struct {
 	// Discriminator: the candidates were declined
@@ -5870,6 +6176,18 @@ type CatalogSelectionReplayed struct {
 	Kind string `json:"kind"`
 	// Human-readable explanation safe to surface. Never contains the presented reference or private candidate state.
 	Message string `json:"message"`
+}
+
+// Terminates one retained catalog selection group through an opaque reference previously returned by the model-safe search projection.
+type CatalogSelectionRequest struct {
+	// Protocol version and capabilities the caller requires.
+	Contract CatalogClientContract `json:"contract"`
+	// Locally owned root session whose retained search state is being resolved.
+	SessionID string `json:"sessionId"`
+	// Opaque runtime-instance scoped reference to one visible candidate. For a non-selected outcome, any candidate reference from the same search closes that search's retained group.
+	SelectionRef string `json:"selectionRef"`
+	// The terminal outcome declared by the caller. Timed-out means the host's live interaction deadline elapsed; a reference whose runtime TTL elapsed is rejected separately as stale.
+	Outcome CatalogSelectionDecision `json:"outcome"`
 }
 
 // Typed outcome of catalog.select. Only the selected host result carries a fresh candidate handle; the model-facing projection removes both that handle and searchId.
@@ -6771,8 +7089,6 @@ const (
 // Runtime-to-owner cancellation request for a client-owned task.
 // Experimental: ClientTaskCancelRequest is part of an experimental API and may change or be removed.
 type ClientTaskCancelRequest struct {
-	// Session that owns the client task
-	SessionID string `json:"sessionId"`
 	// Canonical runtime-generated task identifier
 	ID string `json:"id"`
 	// Owner-scoped task key included for correlation
@@ -6806,8 +7122,6 @@ type CommandsChangedCommand struct {
 // The pending slash-command invocation effect to finalize, plus whether the host applied or cancelled it.
 // Experimental: CommandsFinalizeInvocationEffectRequest is part of an experimental API and may change or be removed.
 type CommandsFinalizeInvocationEffectRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The slash-command result object that produced the pending effect, echoed back unchanged.
 	Effect CommandsFinalizeInvocationEffectRequestEffect `json:"effect"`
 	// Whether the host applied or cancelled the pending invocation effect.
@@ -6830,8 +7144,6 @@ type CommandsFinalizeInvocationEffectResult struct {
 // Pending command request ID and an optional error if the client handler failed.
 // Experimental: CommandsHandlePendingCommandRequest is part of an experimental API and may change or be removed.
 type CommandsHandlePendingCommandRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Request ID from the command invocation event
 	RequestID string `json:"requestId"`
 	// Error message if the command handler failed
@@ -6864,8 +7176,6 @@ const (
 // Slash command name and optional raw input string to invoke.
 // Experimental: CommandsInvokeRequest is part of an experimental API and may change or be removed.
 type CommandsInvokeRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Command name. Leading slashes are stripped and the name is matched case-insensitively.
 	Name string `json:"name"`
 	// Raw input after the command name
@@ -6877,8 +7187,6 @@ type CommandsInvokeRequest struct {
 // Queued-command request ID and the result indicating whether the host executed it (and whether to stop processing further queued commands).
 // Experimental: CommandsRespondToQueuedCommandRequest is part of an experimental API and may change or be removed.
 type CommandsRespondToQueuedCommandRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Request ID from the `command.queued` event the host is responding to.
 	RequestID string `json:"requestId"`
 	// Result of the queued command execution.
@@ -7034,8 +7342,6 @@ type CompletionsGetTriggerCharactersResult struct {
 // Request host-driven completions for the current composer input.
 // Experimental: CompletionsRequestRequest is part of an experimental API and may change or be removed.
 type CompletionsRequestRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The full composed composer input.
 	Text string `json:"text"`
 	// Cursor offset within `text`, in UTF-16 code units.
@@ -7046,6 +7352,44 @@ type CompletionsRequestRequest struct {
 type CompletionsRequestResult struct {
 	// Completion items in host-ranked order.
 	Items []SessionCompletionItem `json:"items"`
+}
+
+// Params to attach or detach an in-process ExtensionController delegate.
+type ConfigureSessionExtensionsParams struct {
+	// Session to attach the extension controller delegate to.
+	SessionID string `json:"sessionId"`
+	// In-process ExtensionController delegate (CLI-only optimization). Marked internal: this field is excluded from the public SDK surface. The post-SDK extension surface exposes list/enable/disable/reload via dedicated RPCs served by the runtime.
+	Controller any `json:"controller,omitempty"`
+}
+
+// Identity of the integrating host, declared once on the `server.connect` handshake so telemetry from this connection is attributed to a single, consistent surface. All fields are optional; omit them to keep the default attribution.
+type ConnectClientInfo struct {
+	// Name of the host editor, e.g. `"vscode"`.
+	EditorName *string `json:"editorName,omitempty"`
+	// Version of the host editor, e.g. `"1.124.2"`. Ignored unless it looks like a version string.
+	EditorVersion *string `json:"editorVersion,omitempty"`
+	// Name of the Copilot extension within the host, e.g. `"copilot-chat"`.
+	ExtensionName *string `json:"extensionName,omitempty"`
+	// Version of the Copilot extension within the host, e.g. `"0.54.0"`. Ignored unless it looks like a version string.
+	ExtensionVersion *string `json:"extensionVersion,omitempty"`
+}
+
+// Remote session connection parameters.
+type ConnectRemoteSessionParams struct {
+	// Session ID to connect to.
+	SessionID string `json:"sessionId"`
+}
+
+// Connection-level opt-ins for the `server.connect` handshake. Transport authentication is consumed by the native protocol boundary before dispatch.
+type ConnectRequest struct {
+	// Opt this connection in to GitHub telemetry forwarding for its lifetime. When set, the runtime forwards this host's telemetry across all its sessions, its sessionless events, and explicitly process-wide events over the `gitHubTelemetry.event` notification. Connections intentionally sharing one server receive that server's events; independently embedded runtime hosts do not receive each other's host-owned events. Regular events are also written to the runtime's normal GitHub/CTS path (dual-write); host-only compatibility events are forward-only and intentionally skip that path. Intended for first-party hosts that re-emit the events into their own telemetry stores. Both unrestricted and restricted events are forwarded, each tagged with a `restricted` discriminator; a backstop drops restricted events when restricted telemetry is disabled — using the process-global gate for ordinary events and an explicit session-scoped decision for host-only events.
+	EnableGitHubTelemetryForwarding *bool `json:"enableGitHubTelemetryForwarding,omitempty"`
+	// Identity of the integrating host. Optional; omit it to keep the default attribution.
+	ClientInfo *ConnectClientInfo `json:"clientInfo,omitempty"`
+	// Task kinds this connection can decode when observing session tasks. Omit to retain agent and shell compatibility.
+	SupportedTaskKinds []TaskKind `json:"supportedTaskKinds,omitempty"`
+	// Connection token; required when the server was started with COPILOT_CONNECTION_TOKEN
+	Token *string `json:"token,omitempty"`
 }
 
 // Handshake result reporting the server's protocol version and package version on success.
@@ -7109,8 +7453,6 @@ type ConnectedRemoteSessionMetadataRepository struct {
 // Pins a Connector operation to one host-owned GitHub account through its opaque selection ID. Provider tokens are never accepted.
 // Experimental: ConnectorAccountRequest is part of an experimental API and may change or be removed.
 type ConnectorAccountRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque account selection ID previously returned by an account discovery API.
 	AccountID string `json:"accountId"`
 }
@@ -7221,8 +7563,6 @@ const (
 // Selects one Connector and the pinned host-owned account used for its service and MCP authorization.
 // Experimental: ConnectorConnectRequest is part of an experimental API and may change or be removed.
 type ConnectorConnectRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque account selection ID. It must match the account already pinned to the session, if any.
 	AccountID string `json:"accountId"`
 	// Canonical Connector name from the current catalog.
@@ -7378,8 +7718,6 @@ func (v ConnectorConnectResultPending) MarshalJSON() ([]byte, error) {
 // Explicitly bounded continuation of a pending Connector connection.
 // Experimental: ConnectorContinueRequest is part of an experimental API and may change or be removed.
 type ConnectorContinueRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque continuation ID returned by connect, reconnect, or an earlier continuation.
 	ContinuationID string `json:"continuationId"`
 	// Maximum catalog requests made by this call. Must be between one and the capability limit.
@@ -7415,6 +7753,13 @@ type ConnectorDiscoveryAccountList struct {
 	Availability ConnectorDiscoveryAvailability `json:"availability"`
 	// Eligible accounts.
 	Accounts []ConnectorDiscoveryAccount `json:"accounts"`
+}
+
+// Selected account.
+// Experimental: ConnectorDiscoveryAccountRequest is part of an experimental API and may change or be removed.
+type ConnectorDiscoveryAccountRequest struct {
+	// Opaque account ID.
+	AccountID string `json:"accountId"`
 }
 
 // Account metadata.
@@ -7510,8 +7855,6 @@ const (
 // Requests authoritative Connector-to-MCP reconciliation for the pinned account.
 // Experimental: ConnectorReconcileRequest is part of an experimental API and may change or be removed.
 type ConnectorReconcileRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque account selection ID. It must match the account already pinned to the session, if any.
 	AccountID string `json:"accountId"`
 	// When true, refresh the catalog before reconciling. A disabled Connector API performs no service request.
@@ -7566,8 +7909,6 @@ type ConnectorStatus struct {
 // Local file system absolute paths within the session working directory to check against its content-exclusion policy.
 // Experimental: ContentExclusionCheckPathsRequest is part of an experimental API and may change or be removed.
 type ContentExclusionCheckPathsRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Local file system absolute paths within the session working directory to check. Results are returned in the same order, including duplicates.
 	Paths []string `json:"paths"`
 }
@@ -7588,6 +7929,13 @@ type ContentExclusionPathCheck struct {
 	Path string `json:"path"`
 	// Whether the session's complete content-exclusion policy excludes the path.
 	Excluded bool `json:"excluded"`
+}
+
+// Candidate content-exclusion policies to validate, as the raw JSON text a host received. The text is supplied unparsed so that a syntax error and a schema violation are both reported by the runtime's own validator rather than by the caller's JSON parser.
+// Experimental: ContentExclusionValidatePoliciesRequest is part of an experimental API and may change or be removed.
+type ContentExclusionValidatePoliciesRequest struct {
+	// Unparsed JSON text expected to hold an array of content-exclusion policies.
+	PoliciesJSON string `json:"policiesJson"`
 }
 
 // The accepted policies, parsed and normalized. A rejected input is reported as an error rather than in this result.
@@ -8022,8 +8370,6 @@ const (
 // Options for collecting a session debug bundle with configurable redaction.
 // Experimental: DebugCollectLogsRequest is part of an experimental API and may change or be removed.
 type DebugCollectLogsRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Where the bundle should be written. Use `archive` to produce a .tgz, or `directory` to stage files for caller-managed upload/post-processing.
 	Destination DebugCollectLogsDestination `json:"destination"`
 	// Which built-in session diagnostics to include. Omitted fields default to true.
@@ -8184,8 +8530,6 @@ type DiagnosticsConfiguration struct {
 // Patch session diagnostic thresholds for explicitly supplied sources.
 // Experimental: DiagnosticsConfigureRequest is part of an experimental API and may change or be removed.
 type DiagnosticsConfigureRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Sources to configure. At least one supported source must be supplied.
 	Sources DiagnosticSourcesConfiguration `json:"sources"`
 }
@@ -8193,8 +8537,6 @@ type DiagnosticsConfigureRequest struct {
 // Cursor-based request for session diagnostics. The default limit is 100 (maximum 500); the default waitMs is zero (maximum 30000).
 // Experimental: DiagnosticsReadRequest is part of an experimental API and may change or be removed.
 type DiagnosticsReadRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Nonempty selection of sources to read. Each source may be listed once.
 	Sources []DiagnosticSource `json:"sources"`
 	// Opaque cursor returned by an earlier read. Omit to start at the oldest retained record.
@@ -8290,6 +8632,20 @@ type DiscoveredExtensions struct {
 	Extensions []DiscoveredExtension `json:"extensions"`
 	// Effective extension loading mode. Defaults to load_and_augment when unset.
 	Mode DiscoveredExtensionMode `json:"mode"`
+}
+
+// Source-qualified extension identifiers to persistently disable for future sessions.
+// Experimental: DiscoveredExtensionsDisableRequest is part of an experimental API and may change or be removed.
+type DiscoveredExtensionsDisableRequest struct {
+	// Source-qualified user or plugin extension IDs to disable
+	IDs []string `json:"ids"`
+}
+
+// Source-qualified extension identifiers to persistently enable for future sessions.
+// Experimental: DiscoveredExtensionsEnableRequest is part of an experimental API and may change or be removed.
+type DiscoveredExtensionsEnableRequest struct {
+	// Source-qualified user or plugin extension IDs to enable
+	IDs []string `json:"ids"`
 }
 
 // One server-discovered hook action from user, repository, plugin, or managed-policy configuration.
@@ -8412,8 +8768,6 @@ type ElicitationRequestedSchema struct {
 // Slash-prefixed command string to enqueue for FIFO processing.
 // Experimental: EnqueueCommandParams is part of an experimental API and may change or be removed.
 type EnqueueCommandParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Slash-prefixed command string to enqueue, e.g. '/compact' or '/model gpt-4'. Queued FIFO with any in-flight items; if the session is idle, processing kicks off immediately.
 	Command string `json:"command"`
 	// Optional user-facing text for the queue row. The command string is shown when omitted.
@@ -8529,9 +8883,23 @@ const (
 	EnvironmentKindManagedCca EnvironmentKind = "managed-cca"
 )
 
+// Identify a user-managed Mission Control environment to delete.
+// Experimental: EnvironmentsDeleteRequest is part of an experimental API and may change or be removed.
+type EnvironmentsDeleteRequest struct {
+	// User-managed environment to delete. GitHub-managed environments cannot be deleted.
+	EnvironmentID string `json:"environmentId"`
+}
+
 // Acknowledgement that the requested environment was deleted.
 // Experimental: EnvironmentsDeleteResult is part of an experimental API and may change or be removed.
 type EnvironmentsDeleteResult struct {
+}
+
+// Identify a Mission Control environment to retrieve.
+// Experimental: EnvironmentsGetRequest is part of an experimental API and may change or be removed.
+type EnvironmentsGetRequest struct {
+	// Identifier assigned by Mission Control.
+	EnvironmentID string `json:"environmentId"`
 }
 
 // Safe discovery information for the requested environment.
@@ -8539,6 +8907,15 @@ type EnvironmentsDeleteResult struct {
 type EnvironmentsGetResult struct {
 	// The requested environment without relay bootstrap credentials.
 	Environment GitHubEnvironment `json:"environment"`
+}
+
+// Optional discovery filters supported by GitHub Mission Control.
+// Experimental: EnvironmentsListRequest is part of an experimental API and may change or be removed.
+type EnvironmentsListRequest struct {
+	// Restrict discovery to this compute kind.
+	Kind *EnvironmentKind `json:"kind,omitempty"`
+	// Operational status, such as online, offline, degraded, waking, or draining.
+	Status *string `json:"status,omitempty"`
 }
 
 // Environments visible to the authenticated caller and matching the supplied filters.
@@ -8553,8 +8930,6 @@ type EnvironmentsListResult struct {
 // Cursor, batch size, and optional long-poll/filter parameters for reading session events.
 // Experimental: EventLogReadRequest is part of an experimental API and may change or be removed.
 type EventLogReadRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque cursor returned by a previous read. Omit on the first call to start from the beginning of the session's persisted history.
 	Cursor *string `json:"cursor,omitempty"`
 	// Maximum number of events to return in this batch (1–1000, default 200).
@@ -8633,8 +9008,6 @@ type EventsReadResult struct {
 // Slash command name and argument string to execute synchronously.
 // Experimental: ExecuteCommandParams is part of an experimental API and may change or be removed.
 type ExecuteCommandParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the slash command to invoke (without the leading '/').
 	CommandName string `json:"commandName"`
 	// Argument string to pass to the command (empty string if none).
@@ -8704,6 +9077,19 @@ type ExtensionLaunchProfile struct {
 	Env map[string]string `json:"env"`
 }
 
+// A discovered extension entrypoint that the registered integrator may classify and resolve to an opaque launch profile.
+// Experimental: ExtensionLaunchProviderResolveRequest is part of an experimental API and may change or be removed.
+type ExtensionLaunchProviderResolveRequest struct {
+	// Source-qualified extension identifier.
+	ID string `json:"id"`
+	// Human-readable extension name.
+	Name string `json:"name"`
+	// Absolute path to the discovered extension entrypoint.
+	ModulePath string `json:"modulePath"`
+	// Discovery source for the extension entrypoint.
+	Source ExtensionSource `json:"source"`
+}
+
 // The launch profile for a supported entrypoint. Omit launch when the provider does not support the entrypoint.
 // Experimental: ExtensionLaunchProviderResolveResult is part of an experimental API and may change or be removed.
 type ExtensionLaunchProviderResolveResult struct {
@@ -8748,19 +9134,23 @@ const (
 // Source-qualified extension identifier to disable for the session.
 // Experimental: ExtensionsDisableRequest is part of an experimental API and may change or be removed.
 type ExtensionsDisableRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Source-qualified extension ID to disable
 	ID string `json:"id"`
+}
+
+// Empty result of extensions.disable.
+type ExtensionsDisableResult struct {
 }
 
 // Source-qualified extension identifier to enable for the session.
 // Experimental: ExtensionsEnableRequest is part of an experimental API and may change or be removed.
 type ExtensionsEnableRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Source-qualified extension ID to enable
 	ID string `json:"id"`
+}
+
+// Empty result of extensions.enable.
+type ExtensionsEnableResult struct {
 }
 
 // A single extension discovered by `session.extensions_loaded`, including qualified ID, source, and current status.
@@ -9193,11 +9583,63 @@ type FeatureFlagsMetadataResult struct {
 	Flags map[string]FeatureFlagMetadata `json:"flags"`
 }
 
+// Caller population and overrides for static feature-flag resolution, independent of experiment assignments and active runtime state.
+type FeatureFlagsResolveRequest struct {
+	// Whether the caller is GitHub or Microsoft staff.
+	IsStaff bool `json:"isStaff"`
+	// Whether the caller is in an experimental population.
+	IsExperimental bool `json:"isExperimental"`
+	// Whether the caller belongs to the team population used by feature availability.
+	IsTeam bool `json:"isTeam"`
+	// GitHub-staff membership. Omit when it was never recorded: a legacy staff account then counts as both staff populations and keeps every staff feature.
+	IsStaffGithub *bool `json:"isStaffGithub,omitempty"`
+	// Microsoft-staff membership. Omitted the same way as `isStaffGithub`.
+	IsStaffMicrosoft *bool `json:"isStaffMicrosoft,omitempty"`
+	// Resolve against this already-computed flag set rather than each flag's declared availability. Keyed by flag name.
+	BaseFlags map[string]bool `json:"baseFlags,omitempty"`
+	// Environment for direct feature-flag overrides and `COPILOT_CLI_ENABLED_FEATURE_FLAGS`. Does not apply `COPILOT_EXP_*` experiment assignments. Defaults to this runtime process's own environment.
+	Environment map[string]string `json:"environment,omitempty"`
+	// User settings to apply, including `enabledFeatureFlags`, legacy `feature_flags.enabled`, and supported convenience settings.
+	Config any `json:"config,omitempty"`
+	// Flags forced to a value after every other layer, keyed by flag name.
+	FlagOverrides map[string]bool `json:"flagOverrides,omitempty"`
+}
+
+// The resolved feature flags, keyed by flag name.
+type FeatureFlagsResolveResult = map[string]bool
+
+// Caller population and startup inputs to resolve named online-experiment gates for. Carries no account: the runtime resolves the assignment for the authentication it already holds.
+type FeatureFlagsResolveStartupGatesRequest struct {
+	// The feature flags to resolve. A name this runtime does not declare is reported as an error rather than as a disabled flag.
+	Flags []string `json:"flags"`
+	// Whether the caller is GitHub or Microsoft staff.
+	IsStaff bool `json:"isStaff"`
+	// Whether the caller is in an experimental population.
+	IsExperimental bool `json:"isExperimental"`
+	// Whether the caller belongs to a team plan.
+	IsTeam bool `json:"isTeam"`
+	// GitHub-staff membership. Omit when it was never recorded: a legacy staff account then counts as both staff populations and keeps every staff feature.
+	IsStaffGithub *bool `json:"isStaffGithub,omitempty"`
+	// Microsoft-staff membership. Omitted the same way as `isStaffGithub`.
+	IsStaffMicrosoft *bool `json:"isStaffMicrosoft,omitempty"`
+	// Environment to read flag overrides from. Defaults to this runtime process's own environment.
+	Environment map[string]string `json:"environment,omitempty"`
+	// User settings document whose `featureFlags` block is layered on top of the resolved set.
+	Config any `json:"config,omitempty"`
+	// Whether streamer mode is on, which withholds the populations an experiment would otherwise segment on.
+	StreamerMode bool `json:"streamerMode"`
+	// When this installation first launched, in milliseconds since the Unix epoch. Experiments that segment on installation age read it. Omit when the first launch was never recorded.
+	FirstLaunchAtMillis *float64 `json:"firstLaunchAtMillis,omitempty"`
+	// Whether the runtime may refresh the cached assignment over the network without an active session. The refresh never blocks this call: the answer comes from the cache either way, so a refresh only affects a later launch.
+	RefreshWithoutSession bool `json:"refreshWithoutSession"`
+}
+
+// The resolved gates, keyed by flag name.
+type FeatureFlagsResolveStartupGatesResult = map[string]bool
+
 // Parameters for starting fleet orchestration: an optional user prompt combined with the fleet instructions, plus the send options forwarded to the resulting turn.
 // Experimental: FleetStartRequest is part of an experimental API and may change or be removed.
 type FleetStartRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Optional user prompt to combine with fleet instructions
 	Prompt *string `json:"prompt,omitempty"`
 	// Optional attachments (files, directories, selections, blobs, GitHub references) to include with the fleet request
@@ -9240,8 +9682,6 @@ type FleetStartResult struct {
 // Folder path to add to trusted folders.
 // Experimental: FolderTrustAddParams is part of an experimental API and may change or be removed.
 type FolderTrustAddParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Folder path to mark as trusted
 	Path string `json:"path"`
 }
@@ -9249,8 +9689,6 @@ type FolderTrustAddParams struct {
 // Folder path to check for trust.
 // Experimental: FolderTrustCheckParams is part of an experimental API and may change or be removed.
 type FolderTrustCheckParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Folder path to check
 	Path string `json:"path"`
 }
@@ -9259,6 +9697,14 @@ type FolderTrustCheckParams struct {
 type FolderTrustCheckResult struct {
 	// Whether the folder is trusted
 	Trusted bool `json:"trusted"`
+}
+
+// A folder to check against a persisted trusted-folders list, and the configuration directory holding that list.
+type FolderTrustIsTrustedParams struct {
+	// Folder to check. A folder counts as trusted when it is itself listed, when an ancestor is listed, or when its git root is listed.
+	Path string `json:"path"`
+	// Configuration directory to read the trusted-folders list from. Omit it to read the default location; supply it when the host has redirected its configuration, or the check answers from a list the host is not using.
+	ConfigDir *string `json:"configDir,omitempty"`
 }
 
 // The verdict of the `forceLoginOrgs` enterprise sign-in pin for one credential. A managed device may pin Copilot to an approved set of GitHub organizations so a developer cannot sign in with a personal — or another enterprise's — account and escape every control that keys off the signed-in identity. A host must refuse to proceed when `allowed` is false; the remaining fields explain the refusal rather than qualifying it.
@@ -9528,6 +9974,12 @@ type GitCurrentBranchRemoteResult struct {
 	Remote string `json:"remote"`
 }
 
+// Working-tree path a git query applies to.
+type GitCwdRequest struct {
+	// Absolute path to a directory inside the git working tree to query.
+	Cwd string `json:"cwd"`
+}
+
 // Safe discovery information. Host-side relay bootstrap credentials are never included.
 // Experimental: GitHubEnvironment is part of an experimental API and may change or be removed.
 type GitHubEnvironment struct {
@@ -9573,11 +10025,27 @@ type GitHubOwnerOption struct {
 	Type string `json:"type"`
 }
 
+// The owner listing to abandon.
+// Experimental: GitHubOwnersCancelRequest is part of an experimental API and may change or be removed.
+type GitHubOwnersCancelRequest struct {
+	// Request id the listing was started with.
+	RequestID int64 `json:"requestId"`
+}
+
 // Whether the id named a running owner listing.
 // Experimental: GitHubOwnersCancelResult is part of an experimental API and may change or be removed.
 type GitHubOwnersCancelResult struct {
 	// True when a listing with the id was running and the cancel stopped it. False when the id was never registered, was registered but unused, was released after being abandoned, or its listing had ended. An unused id is released and cannot start a later listing.
 	Canceled bool `json:"canceled"`
+}
+
+// Credential to list owners under, and the request id that makes the listing cancellable.
+// Experimental: GitHubOwnersListRequest is part of an experimental API and may change or be removed.
+type GitHubOwnersListRequest struct {
+	// Request id from `gitHubOwners.nextRequestId`. An id that was never registered, canceled before use, released after being abandoned, or already used is refused rather than silently running uncancellable.
+	RequestID int64 `json:"requestId"`
+	// The credential the listing runs under, carried opaquely because its shape is the host's own and the runtime only resolves a token and a GitHub host from it. No credential travels: this selects one the runtime already holds.
+	AuthInfo any `json:"authInfo"`
 }
 
 // Outcome of an owner listing. Exactly one of `owners` and `message` is present, except that `throwError` reports a failure the caller is expected to raise rather than render.
@@ -9610,6 +10078,12 @@ type GitHubRepoRef struct {
 	Owner string `json:"owner"`
 }
 
+// Working-tree path whose owning GitHub repository should be resolved.
+type GitHubRepositoryAtPathRequest struct {
+	// Absolute path to a directory inside the git working tree to resolve.
+	Path string `json:"path"`
+}
+
 // The GitHub repository that owns the requested path, when the selected remote (`origin`, else the first) is on a GitHub host.
 type GitHubRepositoryAtPathResult struct {
 	// Resolved repository identity, or null when the selected remote resolves to no GitHub host.
@@ -9624,6 +10098,98 @@ type GitHubRepositoryIdentity struct {
 	Name string `json:"name"`
 	// Host the remote points at, for example `github.com` or a GitHub Enterprise hostname.
 	Host string `json:"host"`
+}
+
+// Client environment metadata describing the process that produced a telemetry event.
+// Experimental: GitHubTelemetryClientInfo is part of an experimental API and may change or be removed.
+type GitHubTelemetryClientInfo struct {
+	// Copilot CLI version string.
+	CLIVersion string `json:"cli_version"`
+	// Operating system platform (e.g. darwin, linux, win32).
+	OsPlatform string `json:"os_platform"`
+	// Operating system version string.
+	OsVersion string `json:"os_version"`
+	// Operating system architecture (e.g. arm64, x64).
+	OsArch string `json:"os_arch"`
+	// Node.js runtime version string.
+	NodeVersion string `json:"node_version"`
+	// Copilot subscription plan, when known.
+	CopilotPlan *string `json:"copilot_plan,omitempty"`
+	// Type of client.
+	ClientType *string `json:"client_type,omitempty"`
+	// Name of the client application.
+	ClientName *string `json:"client_name,omitempty"`
+	// Whether the user is a GitHub/Microsoft staff member.
+	IsStaff *bool `json:"is_staff,omitempty"`
+	// Stable machine identifier for the device.
+	DevDeviceID *string `json:"dev_device_id,omitempty"`
+	// Distinct CPU model names for the host, comma-separated.
+	CpuModel *string `json:"cpu_model,omitempty"`
+	// Number of logical CPU cores on the host.
+	CpuCount *int64 `json:"cpu_count,omitempty"`
+}
+
+// A single telemetry event in the runtime's native GitHub-shaped telemetry format, forwarded verbatim to opted-in hosts. The `restricted` flag on the enclosing GitHubTelemetryNotification distinguishes standard from restricted events; the payload shape is identical for both.
+// Experimental: GitHubTelemetryEvent is part of an experimental API and may change or be removed.
+type GitHubTelemetryEvent struct {
+	// Event type/kind (e.g. get_completion_with_tools_turn, tool_call_executed).
+	Kind string `json:"kind"`
+	// Timestamp when the event was created (ISO 8601 format).
+	CreatedAt *string `json:"created_at,omitempty"`
+	// Reference to the model call that produced this event.
+	ModelCallID *string `json:"model_call_id,omitempty"`
+	// String-valued properties as a map from key to value.
+	Properties map[string]string `json:"properties"`
+	// Numeric metrics as a map from key to value.
+	Metrics map[string]float64 `json:"metrics"`
+	// Experiment assignment context.
+	ExpAssignmentContext *string `json:"exp_assignment_context,omitempty"`
+	// Feature flags enabled for this session, as a map from flag to value.
+	Features map[string]string `json:"features,omitempty"`
+	// Session identifier the event belongs to.
+	SessionID *string `json:"session_id,omitempty"`
+	// Copilot tracking ID for user-level attribution.
+	CopilotTrackingID *string `json:"copilot_tracking_id,omitempty"`
+	// Client environment metadata.
+	Client *GitHubTelemetryClientInfo `json:"client,omitempty"`
+}
+
+// Empty result of gitHubTelemetry.event.
+type GitHubTelemetryEventResult struct {
+}
+
+// Payload for a `gitHubTelemetry.event` notification: a single GitHub telemetry event the runtime forwards to a host connection that opted into telemetry forwarding during the `server.connect` handshake.
+// Experimental: GitHubTelemetryNotification is part of an experimental API and may change or be removed.
+type GitHubTelemetryNotification struct {
+	// Session the telemetry event belongs to, when it is session-scoped. Omitted for sessionless events (for example, `server.sendTelemetry` calls with no session id), which are still forwarded to opted-in connections.
+	SessionID *string `json:"sessionId,omitempty"`
+	// Whether this is a restricted telemetry event (cli.restricted_telemetry). Hosts must route restricted events to first-party Microsoft stores only.
+	Restricted bool `json:"restricted"`
+	// The telemetry event, in the runtime's native GitHub-shaped telemetry format.
+	Event GitHubTelemetryEvent `json:"event"`
+}
+
+// Why the runtime is requesting a GitHub credential.
+type GitHubTokenAcquireReason string
+
+const (
+	// The runtime is acquiring the registration's first credential.
+	GitHubTokenAcquireReasonInitial GitHubTokenAcquireReason = "initial"
+	// The runtime is replacing a credential that is approaching expiry.
+	GitHubTokenAcquireReasonRefresh GitHubTokenAcquireReason = "refresh"
+)
+
+// Asks the SDK client to acquire a GitHub access token from an opaque callback registration.
+// Experimental: GitHubTokenAcquireRequest is part of an experimental API and may change or be removed.
+type GitHubTokenAcquireRequest struct {
+	// Opaque identifier generated by the SDK for this callback registration.
+	RegistrationID string `json:"registrationId"`
+	// Effective GitHub host for which the callback must return a token.
+	Host string `json:"host"`
+	// Session receiving the token. Absent only before a cloud session has been assigned its id.
+	SessionID *string `json:"sessionId,omitempty"`
+	// Why the runtime is requesting a GitHub credential.
+	Reason GitHubTokenAcquireReason `json:"reason"`
 }
 
 // SDK host response to a GitHub credential request.
@@ -9749,10 +10315,22 @@ type GitRemoteRepository struct {
 	RemoteName string `json:"remoteName"`
 }
 
+// Git working tree whose GitHub remotes should be listed.
+type GitReposFromRemotesRequest struct {
+	// Absolute path to the root of the git working tree.
+	GitRoot string `json:"gitRoot"`
+}
+
 // The GitHub repositories a working tree's remotes point at.
 type GitReposFromRemotesResult struct {
 	// One entry per distinct GitHub repository, in the order git reports the first remote for each repository. Empty when no remote points at a GitHub host, which a caller should read as `not connected to GitHub`. Failing to read the remotes is an error, not an empty list.
 	Repositories []GitRemoteRepository `json:"repositories"`
+}
+
+// Selects the configuration directory whose machine-wide state to read.
+type GlobalStateLoadForConfigDirRequest struct {
+	// Copilot configuration directory to read the state document from, taking precedence over the server's own `COPILOT_HOME` and default home. Omit it, or pass an empty string, to read the directory the server resolved for itself.
+	ConfigDir *string `json:"configDir,omitempty"`
 }
 
 // The host's machine-wide state. Every field is optional because a fresh install has recorded nothing yet, so a reader must treat an absent field as `not yet`, never as a negative answer. Stored credentials are deliberately absent from this shape.
@@ -9797,6 +10375,20 @@ type GlobalStateLoadResult struct {
 	AutoFeedbackLastPromptedAt *string `json:"autoFeedbackLastPromptedAt,omitempty"`
 }
 
+// A single top-level key to record in the host's machine-wide state. The write replaces only that key and leaves the rest of the document untouched, so two writers recording different one-off flags do not overwrite each other. The stored credential keys cannot be written through this method.
+type GlobalStateWriteKeyRequest struct {
+	// Copilot configuration directory to write the state document in, taking precedence over the server's own `COPILOT_HOME` and default home. Omit it, or pass an empty string, to write the directory the server resolved for itself. Mirrors `globalState.loadForConfigDir`, so a caller can read and write the same directory.
+	ConfigDir *string `json:"configDir,omitempty"`
+	// Top-level key to write, named as it appears in the result of `globalState.load`. It must be one of the writable keys that `globalState.writeKey` lists.
+	Key string `json:"key"`
+	// Value to store for the key. Omit it, or pass null, to remove the key instead.
+	Value any `json:"value,omitempty"`
+}
+
+// Empty result of globalState.writeKey.
+type GlobalStateWriteKeyResult struct {
+}
+
 // Authentication-info input variant for GitHub-internal HMAC auth, carrying the public GitHub host and HMAC secret.
 type HMACAuthInfo struct {
 	// Authentication host. HMAC auth always targets the public GitHub host.
@@ -9820,8 +10412,6 @@ func (v HMACAuthInfo) MarshalJSON() ([]byte, error) {
 // Pending external tool call request ID, with the tool result or an error describing why it failed.
 // Experimental: HandlePendingToolCallRequest is part of an experimental API and may change or be removed.
 type HandlePendingToolCallRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Request ID of the pending tool call
 	RequestID string `json:"requestId"`
 	// Tool call result (string or expanded result object)
@@ -9879,8 +10469,6 @@ type HistoryCancelBackgroundCompactionResult struct {
 // Parameters for clearing the conversation and seeding the window that replaces it.
 // Experimental: HistoryClearContextRequest is part of an experimental API and may change or be removed.
 type HistoryClearContextRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// First user message of the fresh context window. Required: a cleared window holding only system and developer messages is not a conversation a model can answer, so every clear seeds the window it creates. Delivered by the enclosing turn driver once the agentic loop exits, which is why the call must be made from inside a tool handler.
 	Prompt string `json:"prompt"`
 }
@@ -9944,8 +10532,6 @@ type HistoryListRewindPointsResult struct {
 // Event boundary to preview for conversation-and-files rewind.
 // Experimental: HistoryPreviewRewindRequest is part of an experimental API and may change or be removed.
 type HistoryPreviewRewindRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// ID of the user.message event that begins the discarded suffix.
 	EventID string `json:"eventId"`
 }
@@ -10045,8 +10631,6 @@ type HistoryRewindPoint struct {
 // Boundary and mode for rewinding session history.
 // Experimental: HistoryRewindRequest is part of an experimental API and may change or be removed.
 type HistoryRewindRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// ID of the user.message event that begins the discarded suffix.
 	EventID string `json:"eventId"`
 	// Whether to rewind only conversation history or also restore captured files.
@@ -10096,8 +10680,6 @@ type HistorySummarizeForHandoffResult struct {
 // Identifier of the event to truncate to; this event and all later events are removed.
 // Experimental: HistoryTruncateRequest is part of an experimental API and may change or be removed.
 type HistoryTruncateRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Event ID to truncate to. This event and all events after it are removed from the session.
 	EventID string `json:"eventId"`
 }
@@ -10120,6 +10702,13 @@ type HookEndError struct {
 	Stack *string `json:"stack,omitempty"`
 	// Source label of the hook that errored (e.g. the plugin it was loaded from), when known
 	Source *string `json:"source,omitempty"`
+}
+
+// Runtime-owned wire payload for a server-to-client hook callback invocation.
+type HookInvokeRequest struct {
+	SessionID string   `json:"sessionId"`
+	HookType  HookType `json:"hookType"`
+	Input     any      `json:"input"`
 }
 
 // Optional output returned by an SDK callback hook.
@@ -10181,6 +10770,16 @@ const (
 	HookTypeNotification HookType = "notification"
 )
 
+// Optional project paths and host-exclusion behavior for server-scoped hook discovery.
+type HooksDiscoverRequest struct {
+	// Explicit discovery-only file-hook roots, separate from callback hooks and filesystem grants. Available without ambient discovery or repository file-hook enablement, subject to managed/hook disables. Relative paths resolve against the request's effective working directory when supplied. Null and omission are equivalent; an empty array contributes no explicit roots.
+	HookDirectories []string `json:"hookDirectories,omitempty"`
+	// Optional project directory paths whose trusted repository and project-expanded plugin hooks should be discovered. When omitted or empty, user, managed-policy, and globally enabled installed or explicit plugin hooks are returned without project expansion.
+	ProjectPaths []string `json:"projectPaths,omitempty"`
+	// When true, omit host-owned user and plugin hook rows and their diagnostics. Managed-policy hooks and trusted repository hooks remain visible, and host disabledHooks still contribute to each remaining row's effective enabled state. This filters sources rather than simulating a host with no settings.
+	ExcludeHostHooks *bool `json:"excludeHostHooks,omitempty"`
+}
+
 // Server-discovered hook actions and partial-load diagnostics from user, repository, plugin, and managed-policy sources. Concrete sessions may include additional session-specific hook sources.
 type HooksDiscoverResult struct {
 	// All discovered hook actions. Byte-identical actions remain separate rows even when they share a disable key.
@@ -10204,6 +10803,13 @@ type HostConfiguration struct {
 	ResumeFactory bool `json:"resumeFactory"`
 }
 
+// Stops a connection-owned listener and joins its teardown.
+// Experimental: HostDisposeRequest is part of an experimental API and may change or be removed.
+type HostDisposeRequest struct {
+	// Listener UUID. Unknown or successfully stopped IDs are harmless.
+	HostID string `json:"hostId"`
+}
+
 // Empty acknowledgement for a completed host lifecycle operation.
 // Experimental: HostEmptyResult is part of an experimental API and may change or be removed.
 type HostEmptyResult struct {
@@ -10222,6 +10828,37 @@ type HostEnvironmentCredentials struct {
 	MissionControlURL string `json:"missionControlUrl"`
 }
 
+// Experimental: HostExitReason is part of an experimental API and may change or be removed.
+type HostExitReason string
+
+const (
+	// The owner requested disposal.
+	HostExitReasonDisposed HostExitReason = "disposed"
+	// The hosting task or its SDK transport exited; this does not mean the runtime process exited.
+	HostExitReasonExited HostExitReason = "exited"
+	// The owning SDK connection disconnected.
+	HostExitReasonOwnerDisconnected HostExitReason = "ownerDisconnected"
+	// The runtime is shutting down.
+	HostExitReasonRuntimeShutdown HostExitReason = "runtimeShutdown"
+)
+
+// Reports a supervised listener's hosting-task termination and cleanup outcome.
+// Experimental: HostExitedNotification is part of an experimental API and may change or be removed.
+type HostExitedNotification struct {
+	// Listener UUID.
+	HostID string `json:"hostId"`
+	// Cause of termination.
+	Reason HostExitReason `json:"reason"`
+	// Process exit status when available; absent for in-process listener tasks.
+	ExitCode *int64 `json:"exitCode,omitempty"`
+	// Explicit startup or teardown failure, when present.
+	Error *string `json:"error,omitempty"`
+}
+
+// Empty result of host.exited.
+type HostExitedResult struct {
+}
+
 // GitHub Mission Control registration options. The compute ID is application-owned and stable.
 // Experimental: HostGithubEnvironmentOptions is part of an experimental API and may change or be removed.
 type HostGithubEnvironmentOptions struct {
@@ -10231,6 +10868,13 @@ type HostGithubEnvironmentOptions struct {
 	ComputeID string `json:"computeId"`
 	// Require sealed, connection-bound authentication (default true), independent of listener address. False permits unsealed direct credentials and unbound sealed relay credentials; use only when the caller fully controls and trusts the direct transport. Relay token encryption remains mandatory.
 	RequireConnectionBinding *bool `json:"requireConnectionBinding,omitempty"`
+}
+
+// Reads a running host's catalog or the runtime's saved default catalog.
+// Experimental: HostListSessionsRequest is part of an experimental API and may change or be removed.
+type HostListSessionsRequest struct {
+	// Listener UUID returned by host.start; the caller must own it. Omit to read the saved default compute-identity catalog without starting a listener.
+	HostID *string `json:"hostId,omitempty"`
 }
 
 // The complete live and dormant advertised catalog, without subscribing to sessions.
@@ -10253,6 +10897,28 @@ type HostLocalServerConfiguration struct {
 	RequireConnectionToken bool `json:"requireConnectionToken"`
 }
 
+// Local WebSocket transport options.
+// Experimental: HostLocalServerOptions is part of an experimental API and may change or be removed.
+type HostLocalServerOptions struct {
+	// Listener hostname. Defaults to 127.0.0.1; explicit non-loopback binds are allowed.
+	Hostname *string `json:"hostname,omitempty"`
+	// Listener port. Omitted or zero requests an OS-allocated port.
+	Port *int64 `json:"port,omitempty"`
+	// Nonempty connection token. Generated randomly when required and omitted.
+	Token *string `json:"token,omitempty"`
+	// Require token authentication (default true). Cannot be false with a token.
+	RequireConnectionToken *bool `json:"requireConnectionToken,omitempty"`
+}
+
+// Publishes a resident session attached to the listener's owning connection.
+// Experimental: HostPublishSessionRequest is part of an experimental API and may change or be removed.
+type HostPublishSessionRequest struct {
+	// Listener UUID returned by host.start.
+	HostID string `json:"hostId"`
+	// Canonical runtime session ID attached to the listener's owning connection.
+	SessionID string `json:"sessionId"`
+}
+
 // The existing runtime identity and its resource on the listener.
 // Experimental: HostPublishSessionResult is part of an experimental API and may change or be removed.
 type HostPublishSessionResult struct {
@@ -10262,11 +10928,93 @@ type HostPublishSessionResult struct {
 	SessionURI string `json:"sessionUri"`
 }
 
+// Readiness reported by the supervised hosting participant on its own SDK connection.
+// Experimental: HostReadyRequest is part of an experimental API and may change or be removed.
+type HostReadyRequest struct {
+	// Actual bound WebSocket URL.
+	Address *string `json:"address,omitempty"`
+	// Configured secret token, absent when authentication is disabled.
+	Token *string `json:"token,omitempty"`
+	// Registered environment ID, reported only once the relay transport is connected.
+	EnvironmentID *string `json:"environmentId,omitempty"`
+}
+
+// Listener-scoped registration, not a copy or durable adoption of a session.
+// Experimental: HostRegisterSessionRequest is part of an experimental API and may change or be removed.
+type HostRegisterSessionRequest struct {
+	// Canonical ID of the existing resident runtime session.
+	SessionID string `json:"sessionId"`
+	// Absolute working directory of the resident session.
+	WorkingDirectory string `json:"workingDirectory"`
+	// Additional directories already granted to the resident session.
+	AdditionalDirectories []string `json:"additionalDirectories,omitempty"`
+	// Current display title of the resident session, when available.
+	Title *string `json:"title,omitempty"`
+	// Session creation time in milliseconds since the Unix epoch, when available.
+	CreatedAtUnixMs *int64 `json:"createdAtUnixMs,omitempty"`
+	// Last session modification time in milliseconds since the Unix epoch, when available.
+	ModifiedAtUnixMs *int64 `json:"modifiedAtUnixMs,omitempty"`
+}
+
+// Application callback routed over its existing SDK connection.
+// Experimental: HostSessionCreateCallback is part of an experimental API and may change or be removed.
+type HostSessionCreateCallback struct {
+	// Listener UUID identifying the owning application's host.
+	HostID string `json:"hostId"`
+	// Unique identity of the session participation being requested.
+	HandoffID string `json:"handoffId"`
+	// Resume an app-owned durable session instead of creating a new session.
+	Resume *bool `json:"resume,omitempty"`
+	// Host-selected SDK creation or resume settings, without executable callbacks or tools.
+	Config HostSessionCreateCallbackConfig `json:"config"`
+}
+
+// Host-selected SDK creation or resume settings, without executable callbacks or tools.
+type HostSessionCreateCallbackConfig struct {
+}
+
+// One application-owned session handoff, requested by the supervised hosting participant.
+// Experimental: HostSessionCreateRequest is part of an experimental API and may change or be removed.
+type HostSessionCreateRequest struct {
+	// Unique identity for this participation, independent of the session lifetime.
+	HandoffID string `json:"handoffId"`
+	// Resume an app-owned durable session instead of creating a new session.
+	Resume *bool `json:"resume,omitempty"`
+	// For an explicit publication, borrow an existing owning-connection resident instead of invoking the resume factory. Cold sessions still use the factory.
+	PreferResident *bool `json:"preferResident,omitempty"`
+	// Host-selected SDK creation or resume settings, without executable callbacks or tools.
+	Config HostSessionCreateRequestConfig `json:"config"`
+}
+
+// Host-selected SDK creation or resume settings, without executable callbacks or tools.
+type HostSessionCreateRequestConfig struct {
+}
+
 // The resident session the application has materialized on its own connection.
 // Experimental: HostSessionCreateResult is part of an experimental API and may change or be removed.
 type HostSessionCreateResult struct {
 	// Runtime session UUID materialized on the application's SDK connection.
 	SessionID string `json:"sessionId"`
+}
+
+// Ends one participation, not the application's session lifetime.
+// Experimental: HostSessionReleaseRequest is part of an experimental API and may change or be removed.
+type HostSessionReleaseRequest struct {
+	// Identity of the participation to release without destroying the session.
+	HandoffID string `json:"handoffId"`
+}
+
+// Releases the original application session object retained for one handoff.
+// Experimental: HostSessionReleasedNotification is part of an experimental API and may change or be removed.
+type HostSessionReleasedNotification struct {
+	// Listener UUID whose application session participation ended.
+	HostID string `json:"hostId"`
+	// Identity of the handoff retaining the original application session object.
+	HandoffID string `json:"handoffId"`
+}
+
+// Empty result of host.sessionReleased.
+type HostSessionReleasedResult struct {
 }
 
 // Metadata advertised by the AHP host, not a guarantee that history can be resumed.
@@ -10286,6 +11034,23 @@ type HostSessionSummary struct {
 	Activity *string `json:"activity,omitempty"`
 }
 
+// Starts a supervised AHP host with at least one explicitly selected transport.
+// Experimental: HostStartRequest is part of an experimental API and may change or be removed.
+type HostStartRequest struct {
+	// Caller-generated UUID identifying this connection-owned listener.
+	HostID string `json:"hostId"`
+	// Stable application identity selecting its durable host catalog. Defaults to the persisted runtime compute GUID; must agree with githubEnvironment.computeId when both are supplied.
+	ComputeID *string `json:"computeId,omitempty"`
+	// Enables a local WebSocket listener.
+	LocalServer *HostLocalServerOptions `json:"localServer,omitempty"`
+	// Registers a GitHub Mission Control environment and enables its relay transport.
+	GithubEnvironment *HostGithubEnvironmentOptions `json:"githubEnvironment,omitempty"`
+	// Ask the owning SDK application to materialize AHP sessions.
+	SessionFactory *bool `json:"sessionFactory,omitempty"`
+	// Ask the owning application to resume its durable AHP sessions.
+	ResumeFactory *bool `json:"resumeFactory,omitempty"`
+}
+
 // Listener readiness, returned only after binding and the supervised participant's SDK handshake.
 // Experimental: HostStartResult is part of an experimental API and may change or be removed.
 type HostStartResult struct {
@@ -10301,11 +11066,27 @@ type HostStartResult struct {
 	Pid *int64 `json:"pid,omitempty"`
 }
 
+// Withdraws an application publication without deleting its underlying local session.
+// Experimental: HostUnpublishSessionRequest is part of an experimental API and may change or be removed.
+type HostUnpublishSessionRequest struct {
+	// Listener UUID returned by host.start; the caller must own the live listener.
+	HostID string `json:"hostId"`
+	// Canonical session ID in the durable catalog, whether resident or dormant.
+	SessionID string `json:"sessionId"`
+}
+
 // Publication withdrawal outcome; local history, worktrees and ongoing work are preserved.
 // Experimental: HostUnpublishSessionResult is part of an experimental API and may change or be removed.
 type HostUnpublishSessionResult struct {
 	// True when a publication was removed; false when it was already absent.
 	Unpublished bool `json:"unpublished"`
+}
+
+// Removes a durable application publication and revokes its AHP attachments.
+// Experimental: HostUnregisterSessionRequest is part of an experimental API and may change or be removed.
+type HostUnregisterSessionRequest struct {
+	// Canonical ID of the application publication to withdraw.
+	SessionID string `json:"sessionId"`
 }
 
 // Controlled provenance for a typed runtime response. Only `human_response`, minted by a trusted direct-interaction ingress, is human authorization evidence.
@@ -10593,6 +11374,42 @@ func (s *InstallationCatalogueIdentity) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// One connection-owned, expiring request for a trusted host's explicit user decision.
+type InstallationConfirmationRequest struct {
+	// Original engine-resolved selector for a bound operation, never a dispatch default. Bound MCP confirmation always includes it; correlate it with the original pending action.
+	PolicySessionID *string `json:"policySessionId,omitempty"`
+	// Opaque one-use challenge. Return unchanged; never log or persist.
+	ConfirmationID string `json:"confirmationId"`
+	// Random identifier of this installation operation, not a plan handle.
+	OperationID string `json:"operationId"`
+	// Original plan expiry as an ISO 8601 timestamp. Confirmation never extends it.
+	ExpiresAt string `json:"expiresAt"`
+	// Opaque commitment to the exact review and inputs. Return unchanged; never log.
+	ReviewFingerprint string `json:"reviewFingerprint"`
+	// Resource-specific review to present before collecting the user's decision.
+	Review InstallationReview `json:"review"`
+}
+
+func (s *InstallationConfirmationRequest) UnmarshalJSON(data []byte) error {
+	type plain InstallationConfirmationRequest
+	var aux struct {
+		*plain
+		Review json.RawMessage `json:"review"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Review != nil {
+		v, err := unmarshalInstallationReview(aux.Review)
+		if err != nil {
+			return err
+		}
+		s.Review = v
+	}
+	return nil
+}
+
 // A response is meaningful only on the connection and request that issued its challenge.
 type InstallationConfirmationResponse struct {
 	// Exact challenge from the request.
@@ -10614,6 +11431,183 @@ const (
 	// The user cancelled the pending decision without granting consent.
 	InstallationDecisionCancel InstallationDecision = "cancel"
 )
+
+// Only resource kinds with an implemented installation engine have a review variant.
+// The concrete type is a pointer to one of the variants below, chosen by
+// "resource", or RawInstallationReview for a variant this CLI version does not describe.
+type InstallationReview interface {
+	installationReview()
+	Resource() InstallationReviewResource
+}
+
+// InstallationReviewResource is the "resource" of a InstallationReview.
+type InstallationReviewResource string
+
+const (
+	InstallationReviewResourceMCP    InstallationReviewResource = "mcp"
+	InstallationReviewResourceSkill  InstallationReviewResource = "skill"
+	InstallationReviewResourcePlugin InstallationReviewResource = "plugin"
+)
+
+// RawInstallationReview holds a InstallationReview variant not known when this file was generated.
+type RawInstallationReview struct {
+	Discriminator InstallationReviewResource
+	Raw           json.RawMessage
+}
+
+func (RawInstallationReview) installationReview() {}
+
+// Resource returns the discriminator as received.
+func (r RawInstallationReview) Resource() InstallationReviewResource { return r.Discriminator }
+
+// MarshalJSON writes the variant exactly as it was received.
+func (r RawInstallationReview) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+func (InstallationReviewMCP) installationReview() {}
+
+// Resource returns "mcp".
+func (InstallationReviewMCP) Resource() InstallationReviewResource {
+	return InstallationReviewResourceMCP
+}
+
+func (InstallationReviewSkill) installationReview() {}
+
+// Resource returns "skill".
+func (InstallationReviewSkill) Resource() InstallationReviewResource {
+	return InstallationReviewResourceSkill
+}
+
+func (InstallationReviewPlugin) installationReview() {}
+
+// Resource returns "plugin".
+func (InstallationReviewPlugin) Resource() InstallationReviewResource {
+	return InstallationReviewResourcePlugin
+}
+
+func unmarshalInstallationReview(data []byte) (InstallationReview, error) {
+	if string(data) == "null" {
+		return nil, nil
+	}
+	var head struct {
+		Tag json.RawMessage `json:"resource"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, err
+	}
+	switch string(head.Tag) {
+	case "\"mcp\"":
+		var v InstallationReviewMCP
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	case "\"skill\"":
+		var v InstallationReviewSkill
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	case "\"plugin\"":
+		var v InstallationReviewPlugin
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	}
+	var tag InstallationReviewResource
+	_ = json.Unmarshal(head.Tag, &tag)
+	return RawInstallationReview{Discriminator: tag, Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+type InstallationReviewMCP struct {
+	// The exact MCP action and its reviewed changes.
+	Review MCPInstallationReview `json:"review"`
+}
+
+// MarshalJSON writes the fields with "resource" set to "mcp".
+func (v InstallationReviewMCP) MarshalJSON() ([]byte, error) {
+	type plain InstallationReviewMCP
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"resource\":\"mcp\"", body), nil
+}
+
+func (s *InstallationReviewMCP) UnmarshalJSON(data []byte) error {
+	type plain InstallationReviewMCP
+	var aux struct {
+		*plain
+		Review json.RawMessage `json:"review"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Review != nil {
+		v, err := unmarshalMCPInstallationReview(aux.Review)
+		if err != nil {
+			return err
+		}
+		s.Review = v
+	}
+	return nil
+}
+
+type InstallationReviewPlugin struct {
+	// The exact verified Agent Plugin action and its reviewed files.
+	Review PluginInstallationReview `json:"review"`
+}
+
+// MarshalJSON writes the fields with "resource" set to "plugin".
+func (v InstallationReviewPlugin) MarshalJSON() ([]byte, error) {
+	type plain InstallationReviewPlugin
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"resource\":\"plugin\"", body), nil
+}
+
+type InstallationReviewSkill struct {
+	// The exact verified Skill action and its reviewed files.
+	Review SkillInstallationReview `json:"review"`
+}
+
+// MarshalJSON writes the fields with "resource" set to "skill".
+func (v InstallationReviewSkill) MarshalJSON() ([]byte, error) {
+	type plain InstallationReviewSkill
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"resource\":\"skill\"", body), nil
+}
+
+func (s *InstallationReviewSkill) UnmarshalJSON(data []byte) error {
+	type plain InstallationReviewSkill
+	var aux struct {
+		*plain
+		Review json.RawMessage `json:"review"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Review != nil {
+		v, err := unmarshalSkillInstallationReview(aux.Review)
+		if err != nil {
+			return err
+		}
+		s.Review = v
+	}
+	return nil
+}
 
 // Installed plugin record from global state, with marketplace, version, install time, enabled state, cache path, and source.
 type InstalledPlugin struct {
@@ -10781,6 +11775,46 @@ const (
 	InstructionSourceTypePlugin InstructionSourceType = "plugin"
 )
 
+// Empty result of instructions.clearCache.
+type InstructionsClearCacheResult struct {
+}
+
+// Explicit discovery arguments for one location, supplied by the caller rather than derived from a session.
+type InstructionsDiscoverRepoSourcesRequest struct {
+	// Repository location to discover. An empty string selects no repository scope; cwdPath can still supply working-directory sources.
+	Location string `json:"location"`
+	// When true, include the sources a command-line host reads. Hosts that are not the CLI omit it.
+	IsCLI *bool `json:"isCli,omitempty"`
+	// Working directory whose instruction sources should also be included. Omission adds no separate working-directory scope.
+	CwdPath *string `json:"cwdPath,omitempty"`
+	// Copilot configuration directory for user-level sources. An omitted or empty value uses the server's configuration home.
+	ConfigDir *string `json:"configDir,omitempty"`
+	// Extra directories to scan alongside instruction directories configured in the runtime environment.
+	AdditionalDirs []string `json:"additionalDirs,omitempty"`
+	// When true, also discover instruction files nested below the location.
+	EnableChildInstructions *bool `json:"enableChildInstructions,omitempty"`
+}
+
+// Optional project paths to include in instruction discovery.
+type InstructionsDiscoverRequest struct {
+	// Explicit discovery-only instruction roots using existing SDK instruction formats, not filesystem grants. Available without ambient discovery, subject to instruction/managed disables. Relative paths resolve against the request's effective working directory when supplied. Null and omission are equivalent; an empty array contributes no explicit roots.
+	InstructionDirectories []string `json:"instructionDirectories,omitempty"`
+	// Optional list of project directory paths to scan for repository/working-directory instruction sources. When omitted or empty, only user-level and plugin instruction sources are returned (no project scan).
+	ProjectPaths []string `json:"projectPaths,omitempty"`
+	// When true, omit the host's instruction sources (user/home-level files and plugin rules), leaving only repository and working-directory sources. For multitenant deployments.
+	ExcludeHostInstructions *bool `json:"excludeHostInstructions,omitempty"`
+}
+
+// Optional project paths to include when enumerating instruction discovery targets.
+type InstructionsGetDiscoveryPathsRequest struct {
+	// Explicit discovery-only instruction roots to enumerate, including configured missing directories. Relative paths resolve against the request's effective working directory when supplied. These are not filesystem grants or preferred creation targets. Null and omission are equivalent.
+	InstructionDirectories []string `json:"instructionDirectories,omitempty"`
+	// Optional list of project directory paths. When omitted or empty, only the user-level targets are returned.
+	ProjectPaths []string `json:"projectPaths,omitempty"`
+	// When true, omit the host's user-level instruction targets, leaving only repository targets. For multitenant deployments (mirrors `discover`'s `excludeHostInstructions`).
+	ExcludeHostInstructions *bool `json:"excludeHostInstructions,omitempty"`
+}
+
 // Instruction sources loaded for the session, in merge order.
 type InstructionsGetSourcesResult struct {
 	// Instruction sources for the session
@@ -10796,8 +11830,6 @@ type InstructionsInitPromptResult struct {
 // Parameters for interrupting the main agent turn.
 // Experimental: InterruptMainTurnRequest is part of an experimental API and may change or be removed.
 type InterruptMainTurnRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// When true, the user's queued prompts are preserved and run as the next turn once the interrupted turn unwinds; when false (the default), the queue is cleared like a plain abort.
 	FlushQueued *bool `json:"flushQueued,omitempty"`
 }
@@ -10820,12 +11852,86 @@ type JSONSchemaResponseFormat struct {
 	Strict *bool `json:"strict,omitempty"`
 }
 
+// A request body chunk or cancellation signal.
+type LlmInferenceHTTPRequestChunkRequest struct {
+	// Matches the requestId from the originating httpRequestStart frame.
+	RequestID string `json:"requestId"`
+	// Body byte range. UTF-8 text when `binary` is absent or false; base64-encoded bytes when `binary` is true. May be empty.
+	Data string `json:"data"`
+	// When true, `data` is base64-encoded bytes. When absent or false, `data` is UTF-8 text.
+	Binary *bool `json:"binary,omitempty"`
+	// When true, this is the final body chunk for the request. The SDK may rely on having received an end-marked chunk before treating the request body as complete.
+	End *bool `json:"end,omitempty"`
+	// When true, the runtime is cancelling the in-flight request (e.g. upstream consumer aborted). `data` is ignored. Implies end-of-request.
+	Cancel *bool `json:"cancel,omitempty"`
+	// Optional human-readable reason for the cancellation, propagated for logging.
+	CancelReason *string `json:"cancelReason,omitempty"`
+	// Identity of the agent invocation (one agentic loop) this body chunk belongs to, matching the `agentInvocationId` semantics on httpRequestStart. Carried per chunk so a persistent transport can attribute successive turns correctly: when a WebSocket connection is reused across turns, the httpRequestStart identity reflects only the turn that opened the connection, so each later turn stamps its own invocation id here. Absent when the runtime has no invocation context for the request, or on the plain-HTTP transport where every request has its own httpRequestStart.
+	AgentInvocationID *string `json:"agentInvocationId,omitempty"`
+}
+
 // Acknowledgement. The SDK is free to ignore the ack and treat chunk delivery as fire-and-forget.
 type LlmInferenceHTTPRequestChunkResult struct {
 }
 
+// The head of an outbound model-layer HTTP request.
+type LlmInferenceHTTPRequestStartRequest struct {
+	// Opaque runtime-minted id, unique per in-flight request. The SDK uses this to correlate httpRequestChunk frames and to address its httpResponseStart / httpResponseChunk replies back to the runtime.
+	RequestID string `json:"requestId"`
+	// Id of the runtime session that triggered this request, when one is in scope. Absent for requests issued outside any session (e.g. startup model-catalog or capability resolution). This is a payload field — not a dispatch key — because the client-global API is registered process-wide rather than per session.
+	SessionID *string `json:"sessionId,omitempty"`
+	// HTTP method, e.g. GET, POST.
+	Method string `json:"method"`
+	// Absolute request URL.
+	URL string `json:"url"`
+	// HTTP request headers, preserving multiple values per name.
+	Headers LlmInferenceHeaders `json:"headers"`
+	// Transport the runtime would otherwise use for this request. `http` (the default when absent) covers plain HTTP and SSE responses; `websocket` indicates a full-duplex message channel where each body chunk maps to one WebSocket message and the `binary` flag distinguishes text from binary frames. The SDK consumer uses this to decide whether to service the request with an HTTP client or a WebSocket client. It is the one piece of request metadata the consumer cannot reliably infer from the URL or headers alone.
+	Transport *LlmInferenceHTTPRequestStartTransport `json:"transport,omitempty"`
+	// Stable identity of the agent trajectory that issued this request. Present when the request originates from an agent turn; absent for requests outside any agent context. This is the same identity used by lifecycle and bridged session events and remains constant across turns and retries.
+	AgentID *string `json:"agentId,omitempty"`
+	// Stable identity of the immediate parent trajectory. Present for child trajectories such as subagents and conversation-sampling requests; absent for root-agent and non-agent requests.
+	ParentAgentID *string `json:"parentAgentId,omitempty"`
+	// Identity of the agent invocation (one agentic loop) that issued this request. It remains fixed across physical retries within the invocation and is distinct from the stable trajectory `agentId`. A caller-supplied invocation id always takes precedence (this covers auxiliary calls that have no model call id). Otherwise, first-party CAPI requests fall back to the runtime's agent task id — the same value the runtime emits as the `X-Agent-Task-Id` header — while custom-provider requests fall back to the model call id.
+	AgentInvocationID *string `json:"agentInvocationId,omitempty"`
+	// Coarse classification of the interaction that produced this request. Open string for forward-compatibility; known values include `conversation-agent`, `conversation-subagent`, `conversation-sampling`, `conversation-background`, `conversation-compaction`, and `conversation-user`. Absent when the runtime did not classify the request. Comes from the runtime's per-request agent context independently of transport; on the CAPI transport the runtime derives the upstream `X-Interaction-Type` header from this same context.
+	InteractionType *string `json:"interactionType,omitempty"`
+}
+
 // Acknowledgement. Returning successfully simply means the SDK accepted the start frame; it does not imply the request will succeed.
 type LlmInferenceHTTPRequestStartResult struct {
+}
+
+// Transport the runtime would otherwise use for this request. `http` (the default when absent) covers plain HTTP and SSE responses; `websocket` indicates a full-duplex message channel where each body chunk maps to one WebSocket message and the `binary` flag distinguishes text from binary frames. The SDK consumer uses this to decide whether to service the request with an HTTP client or a WebSocket client. It is the one piece of request metadata the consumer cannot reliably infer from the URL or headers alone.
+type LlmInferenceHTTPRequestStartTransport string
+
+const (
+	// Plain HTTP or SSE response. Each body chunk is an opaque byte range; the response is a status line, headers, and a (possibly streamed) body.
+	LlmInferenceHTTPRequestStartTransportHTTP LlmInferenceHTTPRequestStartTransport = "http"
+	// Full-duplex WebSocket channel. Each body chunk maps to exactly one WebSocket message and the `binary` flag distinguishes text from binary frames; request and response chunks flow concurrently.
+	LlmInferenceHTTPRequestStartTransportWebsocket LlmInferenceHTTPRequestStartTransport = "websocket"
+)
+
+// Set to terminate the response with a transport-level failure. Implies end-of-stream; any further chunks for this requestId are ignored.
+type LlmInferenceHTTPResponseChunkError struct {
+	// Human-readable failure description.
+	Message string `json:"message"`
+	// Optional machine-readable error code.
+	Code *string `json:"code,omitempty"`
+}
+
+// A response body chunk or terminal error.
+type LlmInferenceHTTPResponseChunkRequest struct {
+	// Matches the requestId from the originating httpRequestStart frame.
+	RequestID string `json:"requestId"`
+	// Body byte range. UTF-8 text when `binary` is absent or false; base64-encoded bytes when `binary` is true. May be empty (e.g. when the response body is empty: send a single chunk with empty data and end=true).
+	Data string `json:"data"`
+	// When true, `data` is base64-encoded bytes. When absent or false, `data` is UTF-8 text.
+	Binary *bool `json:"binary,omitempty"`
+	// When true, this is the final body chunk for the response. The runtime treats the response body as complete after receiving an end-marked chunk.
+	End *bool `json:"end,omitempty"`
+	// Set to terminate the response with a transport-level failure. Implies end-of-stream; any further chunks for this requestId are ignored.
+	Error *LlmInferenceHTTPResponseChunkError `json:"error,omitempty"`
 }
 
 // Whether the chunk was accepted.
@@ -10834,11 +11940,26 @@ type LlmInferenceHTTPResponseChunkResult struct {
 	Accepted bool `json:"accepted"`
 }
 
+// Response head.
+type LlmInferenceHTTPResponseStartRequest struct {
+	// Matches the requestId from the originating httpRequestStart frame.
+	RequestID string `json:"requestId"`
+	// HTTP status code.
+	Status int64 `json:"status"`
+	// Optional HTTP status reason phrase.
+	StatusText *string `json:"statusText,omitempty"`
+	// HTTP response headers, preserving multiple values per name.
+	Headers LlmInferenceHeaders `json:"headers"`
+}
+
 // Whether the start frame was accepted.
 type LlmInferenceHTTPResponseStartResult struct {
 	// True when the response start was matched to a pending request; false when unknown.
 	Accepted bool `json:"accepted"`
 }
+
+// HTTP headers as a map from lowercased header name to a list of values. Multi-valued headers (e.g. Set-Cookie) preserve all values.
+type LlmInferenceHeaders = map[string][]string
 
 // Indicates whether the calling client was registered as the LLM inference provider.
 type LlmInferenceSetProviderResult struct {
@@ -10879,8 +12000,6 @@ type LocationPermissionsCleanupResult struct {
 // Message text, optional severity level, persistence flag, optional follow-up URL, and optional tip.
 // Experimental: LogRequest is part of an experimental API and may change or be removed.
 type LogRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Human-readable message
 	Message string `json:"message"`
 	// Log severity level. Determines how the message is displayed in the timeline. Defaults to "info".
@@ -10929,8 +12048,6 @@ const (
 // Parameters for (re)loading the merged LSP configuration set.
 // Experimental: LspInitializeRequest is part of an experimental API and may change or be removed.
 type LspInitializeRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Working directory used to load project-level LSP configs. Defaults to the session working directory when omitted.
 	WorkingDirectory *string `json:"workingDirectory,omitempty"`
 	// Git root used as the boundary when traversing for project-level LSP configs (supports monorepos).
@@ -10967,11 +12084,29 @@ type MCPAppToolCallCompleteToolMetaUI struct {
 	Visibility []string `json:"visibility,omitempty"`
 }
 
+// Applies exactly one previously prepared operation on its original connection.
+type MCPApplyInstallRequest struct {
+	// Capabilities required by the original prepared operation.
+	Contract CatalogClientContract `json:"contract"`
+	// Runtime-issued ID already returned by prepareInstall, never reused or rebound.
+	OperationID string `json:"operationId"`
+	// Same existing attached or privately borrowed session as preparation.
+	PolicySessionID string `json:"policySessionId"`
+}
+
+// One-use application of the exact retained removal plan.
+type MCPApplyUninstallRequest struct {
+	// Required authenticated bound installation capabilities.
+	Contract CatalogClientContract `json:"contract"`
+	// Opaque original removal plan, consumed once.
+	PlanHandle string `json:"planHandle"`
+	// Same existing selected session as removal preparation.
+	PolicySessionID string `json:"policySessionId"`
+}
+
 // MCP server, tool name, and arguments to invoke from an MCP App view.
 // Experimental: MCPAppsCallToolRequest is part of an experimental API and may change or be removed.
 type MCPAppsCallToolRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// MCP server hosting the tool
 	ServerName string `json:"serverName"`
 	// MCP tool name
@@ -10995,8 +12130,6 @@ type MCPAppsDiagnoseCapability struct {
 // MCP server to diagnose MCP Apps wiring for.
 // Experimental: MCPAppsDiagnoseRequest is part of an experimental API and may change or be removed.
 type MCPAppsDiagnoseRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// MCP server to probe
 	ServerName string `json:"serverName"`
 }
@@ -11094,8 +12227,6 @@ const (
 // MCP server to list app-callable tools for.
 // Experimental: MCPAppsListToolsRequest is part of an experimental API and may change or be removed.
 type MCPAppsListToolsRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// MCP server hosting the app
 	ServerName string `json:"serverName"`
 	// **Required.** Server whose ui:// view issued the request. Per SEP-1865 ('callable by the app from this server only'), the call is rejected when this differs from `serverName`, and rejected outright when missing.
@@ -11111,8 +12242,6 @@ type MCPAppsListToolsResult struct {
 // MCP server and resource URI to fetch.
 // Experimental: MCPAppsReadResourceRequest is part of an experimental API and may change or be removed.
 type MCPAppsReadResourceRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the MCP server hosting the resource
 	ServerName string `json:"serverName"`
 	// Resource URI (typically ui://...)
@@ -11206,8 +12335,6 @@ const (
 // Host context to advertise to MCP App guests.
 // Experimental: MCPAppsSetHostContextRequest is part of an experimental API and may change or be removed.
 type MCPAppsSetHostContextRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Host context advertised to MCP App guests
 	Context MCPAppsSetHostContextDetails `json:"context"`
 }
@@ -11215,8 +12342,6 @@ type MCPAppsSetHostContextRequest struct {
 // The requestId previously passed to executeSampling that should be cancelled.
 // Experimental: MCPCancelSamplingExecutionParams is part of an experimental API and may change or be removed.
 type MCPCancelSamplingExecutionParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The requestId previously passed to executeSampling that should be cancelled
 	RequestID string `json:"requestId"`
 }
@@ -11227,16 +12352,74 @@ type MCPCancelSamplingExecutionResult struct {
 	Cancelled bool `json:"cancelled"`
 }
 
+// MCP server name and configuration to add to user configuration.
+type MCPConfigAddRequest struct {
+	// Unique name for the MCP server
+	Name string `json:"name"`
+	// MCP server configuration (stdio process or remote HTTP/SSE)
+	Config MCPSerializableServerConfig `json:"config"`
+}
+
+// Empty result of mcp.config.add.
+type MCPConfigAddResult struct {
+}
+
+// MCP server names to disable for new sessions.
+type MCPConfigDisableRequest struct {
+	// Names of MCP servers to disable. Each server is added to the persisted disabled list so new sessions skip it. Already-disabled names are ignored. Active sessions keep their current connections until they end.
+	Names []string `json:"names"`
+}
+
+// Empty result of mcp.config.disable.
+type MCPConfigDisableResult struct {
+}
+
+// MCP server names to enable for new sessions.
+type MCPConfigEnableRequest struct {
+	// Names of MCP servers to enable. Each server is removed from the persisted disabled list so new sessions spawn it. Unknown or already-enabled names are ignored.
+	Names []string `json:"names"`
+}
+
+// Empty result of mcp.config.enable.
+type MCPConfigEnableResult struct {
+}
+
 // User-configured MCP servers, keyed by server name.
 type MCPConfigList struct {
 	// All MCP servers from user config, keyed by name
 	Servers map[string]MCPSerializableServerConfig `json:"servers"`
 }
 
+// Empty result of mcp.config.reload.
+type MCPConfigReloadResult struct {
+}
+
+// MCP server name to remove from user configuration.
+type MCPConfigRemoveRequest struct {
+	// Name of the MCP server to remove
+	Name string `json:"name"`
+	// OAuth Client ID Metadata Document URL whose persisted credentials should also be removed.
+	AuthClientIDMetadataURL *string `json:"authClientIdMetadataUrl,omitempty"`
+}
+
+// Empty result of mcp.config.remove.
+type MCPConfigRemoveResult struct {
+}
+
+// MCP server name and replacement configuration to write to user configuration.
+type MCPConfigUpdateRequest struct {
+	// Name of the MCP server to update
+	Name string `json:"name"`
+	// MCP server configuration (stdio process or remote HTTP/SSE)
+	Config MCPSerializableServerConfig `json:"config"`
+}
+
+// Empty result of mcp.config.update.
+type MCPConfigUpdateResult struct {
+}
+
 // Credential-free authentication identity used to configure GitHub MCP.
 type MCPConfigureGitHubRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque runtime auth info for GitHub MCP configuration. Marked internal: an in-process runtime shape (configureGitHubMcp is a no-op over the wire).
 	AuthInfo any `json:"authInfo"`
 }
@@ -11331,12 +12514,18 @@ type MCPDiagnosticSourceConfiguration struct {
 // Name of the MCP server to disable for the session.
 // Experimental: MCPDisableRequest is part of an experimental API and may change or be removed.
 type MCPDisableRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Required for an owned installation; omission preserves only manual-server behaviour.
 	ExpectedInstallationID *string `json:"expectedInstallationId,omitempty"`
 	// Name of the MCP server to disable
 	ServerName string `json:"serverName"`
+}
+
+// Optional working directory used as context for MCP server discovery.
+type MCPDiscoverRequest struct {
+	// Working directory used as context for discovery (e.g., plugin resolution)
+	WorkingDirectory *string `json:"workingDirectory,omitempty"`
+	// Whether to include canonical effectiveSource metadata for each discovered server. Callers must opt in so protocol-3 clients retain the legacy closed response shape.
+	IncludeEffectiveSource *bool `json:"includeEffectiveSource,omitempty"`
 }
 
 // MCP servers discovered from user, workspace, plugin, and built-in sources.
@@ -11355,8 +12544,6 @@ const (
 // Name of the MCP server to enable for the session.
 // Experimental: MCPEnableRequest is part of an experimental API and may change or be removed.
 type MCPEnableRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Exact receipt identity for explicit owned activation in this session.
 	ExpectedInstallationID *string `json:"expectedInstallationId,omitempty"`
 	// Name of the MCP server to enable
@@ -11366,8 +12553,6 @@ type MCPEnableRequest struct {
 // Identifiers and raw MCP CreateMessageRequest params used to run a sampling inference.
 // Experimental: MCPExecuteSamplingParams is part of an experimental API and may change or be removed.
 type MCPExecuteSamplingParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Caller-provided unique identifier for this sampling execution. Use this same ID with cancelSamplingExecution to cancel the in-flight call. Must be unique within the session for the lifetime of the call.
 	RequestID string `json:"requestId"`
 	// Name of the MCP server that initiated the sampling request
@@ -11552,8 +12737,6 @@ func (v MCPHeadersHandlePendingHeadersRefreshRequestNone) MarshalJSON() ([]byte,
 // MCP headers refresh request id and the host response.
 // Experimental: MCPHeadersHandlePendingHeadersRefreshRequestRequest is part of an experimental API and may change or be removed.
 type MCPHeadersHandlePendingHeadersRefreshRequestRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Headers refresh request identifier from mcp.headers_refresh_required
 	RequestID string `json:"requestId"`
 	// Host response: supply dynamic headers or decline this refresh.
@@ -11730,6 +12913,16 @@ const (
 	// A storage operation failed; inspect any allocated operation before retrying.
 	MCPInstallationFailureReasonWriteFailed MCPInstallationFailureReason = "write-failed"
 )
+
+// One Registry string-valued configuration entry for the selected transport.
+type MCPInstallationInput struct {
+	// Exact category declared by the selected choice.
+	Category MCPPlanValueCategory `json:"category"`
+	// Exact key declared by the selected choice.
+	Key string `json:"key"`
+	// Explicit non-secret value. Secret placeholders use a separate input channel.
+	Value string `json:"value"`
+}
 
 // Read-only or recovery management result, never permission to activate or replay.
 // The concrete type is a pointer to one of the variants below, chosen by
@@ -12094,6 +13287,14 @@ func (s *MCPInstallationManagementResultOutcome) UnmarshalJSON(data []byte) erro
 		s.Outcome = v
 	}
 	return nil
+}
+
+// Existing-operation control. A new session selector is deliberately not accepted.
+type MCPInstallationOperationRequest struct {
+	// Original installation wire capability; new-work authentication is not reacquired.
+	Contract CatalogClientContract `json:"contract"`
+	// Exact runtime-issued operation ID on the original connection.
+	OperationID string `json:"operationId"`
 }
 
 // Status snapshot from the original connection, independent of new-work account availability.
@@ -12627,6 +13828,18 @@ func (v MCPInstallationOutcomeUninstalled) MarshalJSON() ([]byte, error) {
 	return spliceField("\"kind\":\"uninstalled\"", body), nil
 }
 
+// Final remote configuration, not a template. The producer refuses external-value expansion before presenting this review. Receipt-owned secrets appear only as `${installation-secret:<id>}` references whose `<id>` matches a reviewed `${secret:<id>}` placeholder; values are never included.
+type MCPInstallationRemoteConfiguration struct {
+	// Transport in the effective persisted remote configuration.
+	Transport MCPPlanRemoteTransport `json:"transport"`
+	// Exact resolved endpoint, without templates or secret placeholders.
+	URL string `json:"url"`
+	// Configured headers, excluding separately authorised OAuth tokens. Values may contain owned secret references, never secret values.
+	Headers map[string]string `json:"headers"`
+	// Configured tool selection, not permission to invoke those tools.
+	Tools []string `json:"tools"`
+}
+
 // An installation result together with the exact honoured contract, or a negotiation refusal.
 // The concrete type is a pointer to one of the variants below, chosen by
 // "kind", or RawMCPInstallationResult for a variant this CLI version does not describe.
@@ -12718,6 +13931,196 @@ func (s *MCPInstallationResultOutcome) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// Safe MCP review fields. No raw card, retrieval URL, plan handle or secret value.
+// The concrete type is a pointer to one of the variants below, chosen by
+// "action", or RawMCPInstallationReview for a variant this CLI version does not describe.
+type MCPInstallationReview interface {
+	mCPInstallationReview()
+	Action() MCPInstallationReviewAction
+}
+
+// MCPInstallationReviewAction is the "action" of a MCPInstallationReview.
+type MCPInstallationReviewAction string
+
+const (
+	MCPInstallationReviewActionInstall   MCPInstallationReviewAction = "install"
+	MCPInstallationReviewActionUninstall MCPInstallationReviewAction = "uninstall"
+)
+
+// RawMCPInstallationReview holds a MCPInstallationReview variant not known when this file was generated.
+type RawMCPInstallationReview struct {
+	Discriminator MCPInstallationReviewAction
+	Raw           json.RawMessage
+}
+
+func (RawMCPInstallationReview) mCPInstallationReview() {}
+
+// Action returns the discriminator as received.
+func (r RawMCPInstallationReview) Action() MCPInstallationReviewAction { return r.Discriminator }
+
+// MarshalJSON writes the variant exactly as it was received.
+func (r RawMCPInstallationReview) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+func (MCPInstallationReviewInstall) mCPInstallationReview() {}
+
+// Action returns "install".
+func (MCPInstallationReviewInstall) Action() MCPInstallationReviewAction {
+	return MCPInstallationReviewActionInstall
+}
+
+func (MCPInstallationReviewUninstall) mCPInstallationReview() {}
+
+// Action returns "uninstall".
+func (MCPInstallationReviewUninstall) Action() MCPInstallationReviewAction {
+	return MCPInstallationReviewActionUninstall
+}
+
+func unmarshalMCPInstallationReview(data []byte) (MCPInstallationReview, error) {
+	if string(data) == "null" {
+		return nil, nil
+	}
+	var head struct {
+		Tag json.RawMessage `json:"action"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, err
+	}
+	switch string(head.Tag) {
+	case "\"install\"":
+		var v MCPInstallationReviewInstall
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	case "\"uninstall\"":
+		var v MCPInstallationReviewUninstall
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	}
+	var tag MCPInstallationReviewAction
+	_ = json.Unmarshal(head.Tag, &tag)
+	return RawMCPInstallationReview{Discriminator: tag, Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+type MCPInstallationReviewInstall struct {
+	// Identity from the retained plan, not caller display text.
+	Identity MCPPlanResourceIdentity `json:"identity"`
+	// Original source identity and content commitment.
+	Provenance MCPPlanProvenance `json:"provenance"`
+	// Original catalogue trust metadata, not a verification claim.
+	CatalogueTrust CatalogTrustSnapshot `json:"catalogueTrust,omitempty"`
+	// Catalogue identity retained from the bound candidate when available.
+	Catalogue *InstallationCatalogueIdentity `json:"catalogue,omitempty"`
+	// Exact reviewed user-scope destination.
+	Target MCPPlanTarget `json:"target"`
+	// Policy decision bound to this plan.
+	Policy MCPPlanPolicyResult `json:"policy"`
+	// Only the selected alternative is applied.
+	SelectedChoice MCPPlanTransportChoice `json:"selectedChoice"`
+	// The configuration change for the selected alternative only.
+	ConfigurationChange MCPPlanConfigurationChange `json:"configurationChange"`
+	// Non-secret values supplied for this selected alternative.
+	Inputs []MCPInstallationInput `json:"inputs"`
+	// Exact reviewed placeholders supplied separately. Never secret values.
+	SuppliedSecrets []MCPPlanSecretReference `json:"suppliedSecrets"`
+	// Explicit reviewed backend selection; no backend is accessed when no secrets are supplied.
+	SecretStorage MCPInstallationSecretStorage `json:"secretStorage"`
+	// Complete effective remote configuration for final installation review. Earlier private selection reviews and package choices omit this field. The owned remote resource requires it before issuing confirmation.
+	EffectiveConfiguration *MCPInstallationRemoteConfiguration `json:"effectiveConfiguration,omitempty"`
+}
+
+// MarshalJSON writes the fields with "action" set to "install".
+func (v MCPInstallationReviewInstall) MarshalJSON() ([]byte, error) {
+	type plain MCPInstallationReviewInstall
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"action\":\"install\"", body), nil
+}
+
+func (s *MCPInstallationReviewInstall) UnmarshalJSON(data []byte) error {
+	type plain MCPInstallationReviewInstall
+	var aux struct {
+		*plain
+		CatalogueTrust json.RawMessage `json:"catalogueTrust"`
+		SelectedChoice json.RawMessage `json:"selectedChoice"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.CatalogueTrust != nil {
+		v, err := unmarshalCatalogTrustSnapshot(aux.CatalogueTrust)
+		if err != nil {
+			return err
+		}
+		s.CatalogueTrust = v
+	}
+	if aux.SelectedChoice != nil {
+		v, err := unmarshalMCPPlanTransportChoice(aux.SelectedChoice)
+		if err != nil {
+			return err
+		}
+		s.SelectedChoice = v
+	}
+	return nil
+}
+
+type MCPInstallationReviewUninstall struct {
+	// Receipt-owned installation being removed.
+	InstallationID string `json:"installationId"`
+	// Identity from the installed receipt.
+	Identity MCPPlanResourceIdentity `json:"identity"`
+	// Source identity and content commitment retained by the installed receipt.
+	Provenance MCPPlanProvenance `json:"provenance"`
+	// Exact destination, checked for intervening changes before mutation.
+	Target MCPPlanTarget `json:"target"`
+	// Current removal policy, independent of permission to activate the server.
+	Policy MCPPlanPolicyResult `json:"policy"`
+	// Whether uninstall restores a protected pre-install configuration.
+	RestoresPreviousConfiguration bool `json:"restoresPreviousConfiguration"`
+	// Exact planner-owned secret slots to remove, excluding shared OAuth grants.
+	OwnedSecretCount int64 `json:"ownedSecretCount"`
+	// Shared profile authentication is deliberately retained, not pending cleanup.
+	PreservesSharedAuthentication bool `json:"preservesSharedAuthentication"`
+}
+
+// MarshalJSON writes the fields with "action" set to "uninstall".
+func (v MCPInstallationReviewUninstall) MarshalJSON() ([]byte, error) {
+	type plain MCPInstallationReviewUninstall
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"action\":\"uninstall\"", body), nil
+}
+
+// A request-local value for one exact reviewed placeholder. Never logged or persisted in a plan.
+type MCPInstallationSecret struct {
+	// Exact placeholder from the selected choice, not a caller-chosen backend identifier.
+	Placeholder MCPPlanSecretReference `json:"placeholder"`
+	// Fresh explicit secret value. It is omitted from confirmation reviews and telemetry.
+	Value string `json:"value"`
+}
+
+// Explicit backend selection is part of the final review; failures never switch backends.
+type MCPInstallationSecretStorage string
+
+const (
+	// The selected operating-system keychain, without fallback to file storage.
+	MCPInstallationSecretStorageKeychain MCPInstallationSecretStorage = "keychain"
+	// The explicitly selected private file backend.
+	MCPInstallationSecretStoragePrivateFile MCPInstallationSecretStorage = "private-file"
+)
+
 // Configuration ownership and setup observations, distinct from tool permissions.
 type MCPInstallationState string
 
@@ -12754,11 +14157,17 @@ type MCPInstallationSummary struct {
 	InstalledAt *string `json:"installedAt,omitempty"`
 }
 
+// New-work inventory or recovery request under an explicitly selected existing session.
+type MCPInstallationsRequest struct {
+	// Required authenticated bound installation contract.
+	Contract CatalogClientContract `json:"contract"`
+	// Existing selected local session on this connection.
+	PolicySessionID string `json:"policySessionId"`
+}
+
 // Server name to check running status for.
 // Experimental: MCPIsServerRunningRequest is part of an experimental API and may change or be removed.
 type MCPIsServerRunningRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the MCP server to check
 	ServerName string `json:"serverName"`
 }
@@ -12779,8 +14188,6 @@ type MCPListBuiltinServerNamesResult struct {
 // Server name whose tool list should be returned.
 // Experimental: MCPListToolsRequest is part of an experimental API and may change or be removed.
 type MCPListToolsRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the connected MCP server whose tools to list.
 	ServerName string `json:"serverName"`
 }
@@ -12794,29 +14201,29 @@ type MCPListToolsResult struct {
 // Identifies the MCP server whose persisted OAuth credentials were updated.
 // Experimental: MCPOauthAuthenticationStateChangedRequest is part of an experimental API and may change or be removed.
 type MCPOauthAuthenticationStateChangedRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the MCP server whose OAuth credentials were updated. Omit only when the host cannot identify the server.
 	ServerName *string `json:"serverName,omitempty"`
 	// Whether the target session must mint a session-scoped access token instead of reusing a shared access token persisted by another session.
 	RefreshSessionToken *bool `json:"refreshSessionToken,omitempty"`
 }
 
-// Targets only the original prepared/applying owned login on this exact session requester.
-// Experimental: MCPOauthCancelLoginRequest is part of an experimental API and may change or be removed.
-type MCPOauthCancelLoginRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
-	// The same authoritative installation identity supplied during preparation.
-	ExpectedInstallationID string `json:"expectedInstallationId"`
-	// Runtime-issued login handle known before the effectful login request begins.
-	LoginID string `json:"loginId"`
-}
-
 // Honest terminal cancellation result; persistence or recovery failures remain RPC errors.
 type MCPOauthCancelLoginResult struct {
 	// True after cancellation settles, false when the original login already connected successfully.
 	Cancelled bool `json:"cancelled"`
+}
+
+// A remote MCP server whose authorization server should be asked about Dynamic Client Registration.
+// Experimental: MCPOauthCheckDcrSupportRequest is part of an experimental API and may change or be removed.
+type MCPOauthCheckDcrSupportRequest struct {
+	// URL of the remote MCP server that answered 401.
+	ServerURL string `json:"serverUrl"`
+	// Raw protected-resource metadata text from the server's `WWW-Authenticate` challenge. Omit to discover the authorization server from the server URL instead.
+	ResourceMetadataText *string `json:"resourceMetadataText,omitempty"`
+	// Proxy the request must travel through. Omit to use the session's own egress settings.
+	SandboxProxy *string `json:"sandboxProxy,omitempty"`
+	// Locally owned session whose egress policy and sandbox proxy constrain the request. Omitted or nonlocal session IDs provide no local session egress state.
+	SessionID *string `json:"sessionId,omitempty"`
 }
 
 // Whether the server's authorization server registers clients dynamically.
@@ -12831,8 +14238,6 @@ type MCPOauthCheckDcrSupportResult struct {
 // Host-delivered callback for a runtime-managed MCP OAuth login.
 // Experimental: MCPOauthCompleteRequest is part of an experimental API and may change or be removed.
 type MCPOauthCompleteRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque identifier returned by session.mcp.oauth.login for the pending external callback.
 	AuthorizationID string `json:"authorizationId"`
 	// Full externally visible HTTPS callback URL received by the host, including the authorization response query parameters. Applications behind a reverse proxy must reconstruct the public URL rather than passing an internal proxy URL.
@@ -12848,6 +14253,23 @@ const (
 	// The request completed without an OAuth provider.
 	MCPOauthCompletionOutcomeCancelled MCPOauthCompletionOutcome = "cancelled"
 )
+
+// An OAuth challenge from a remote MCP server whose protected-resource metadata should be read.
+// Experimental: MCPOauthFetchProtectedResourceMetadataRequest is part of an experimental API and may change or be removed.
+type MCPOauthFetchProtectedResourceMetadataRequest struct {
+	// URL of the remote MCP server that answered 401.
+	RequestURL string `json:"requestUrl"`
+	// Request headers the configured server sends, as a serialized JSON object. Omit to send none.
+	HeadersJSON *string `json:"headersJson,omitempty"`
+	// Metadata URL named in the server's `WWW-Authenticate` challenge. Omit to try conventional metadata endpoints derived from the request URL. It is server-controlled, so it passes the same egress policy check as the request URL.
+	ResourceMetadataURL *string `json:"resourceMetadataUrl,omitempty"`
+	// User agent to send. Omit to use the runtime's own.
+	UserAgent *string `json:"userAgent,omitempty"`
+	// Proxy the request must travel through. Omit to use the session's own egress settings.
+	SandboxProxy *string `json:"sandboxProxy,omitempty"`
+	// Locally owned session whose egress policy and sandbox proxy constrain the request. Omitted or nonlocal session IDs provide no local session egress state.
+	SessionID *string `json:"sessionId,omitempty"`
+}
 
 // Raw protected-resource metadata from the explicit metadata URL or conventional discovery.
 // Experimental: MCPOauthFetchProtectedResourceMetadataResult is part of an experimental API and may change or be removed.
@@ -12869,8 +14291,6 @@ type MCPOauthHTTPResponse struct {
 // Pending MCP OAuth request ID and host token, cancellation, or advertised runtime refresh response.
 // Experimental: MCPOauthHandlePendingRequest is part of an experimental API and may change or be removed.
 type MCPOauthHandlePendingRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// OAuth request identifier from the mcp.oauth_required event
 	RequestID string `json:"requestId"`
 	// Host response to the pending OAuth request.
@@ -12903,6 +14323,13 @@ type MCPOauthHandlePendingResult struct {
 	Success bool `json:"success"`
 }
 
+// An authorization server URL to classify.
+// Experimental: MCPOauthIsMicrosoftAuthorizationServerRequest is part of an experimental API and may change or be removed.
+type MCPOauthIsMicrosoftAuthorizationServerRequest struct {
+	// Authorization server URL, typically the one `mcp.oauth.checkDcrSupport` discovered.
+	AuthorizationServerURL string `json:"authorizationServerUrl"`
+}
+
 // Whether the URL is a Microsoft Entra ID authorization server.
 // Experimental: MCPOauthIsMicrosoftAuthorizationServerResult is part of an experimental API and may change or be removed.
 type MCPOauthIsMicrosoftAuthorizationServerResult struct {
@@ -12923,8 +14350,6 @@ const (
 // Remote MCP server name and optional overrides controlling reauthentication, OAuth client display name, callback handling, and static OAuth client selection.
 // Experimental: MCPOauthLoginRequest is part of an experimental API and may change or be removed.
 type MCPOauthLoginRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the remote MCP server to authenticate
 	ServerName string `json:"serverName"`
 	// When true, clears any cached OAuth token for the server and runs a full new authorization. Use when the user explicitly wants to switch accounts or believes their session is stuck.
@@ -13102,23 +14527,6 @@ func (v MCPOauthPendingRequestResponseToken) MarshalJSON() ([]byte, error) {
 	return spliceField("\"kind\":\"token\"", body), nil
 }
 
-// Effect-free preparation bound to the existing local session, requester and installation, with frozen options.
-// Experimental: MCPOauthPrepareLoginRequest is part of an experimental API and may change or be removed.
-type MCPOauthPrepareLoginRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
-	// Name recorded by the authoritative owned installation receipt.
-	ServerName string `json:"serverName"`
-	// Exact installation identity from owned inventory, never a server-name alias.
-	ExpectedInstallationID string `json:"expectedInstallationId"`
-	// Request a new authorisation rather than accepting a usable cached grant.
-	ForceReauth *bool `json:"forceReauth,omitempty"`
-	// Display name used by the incumbent OAuth client-registration flow.
-	ClientName *string `json:"clientName,omitempty"`
-	// Text shown on the loopback callback page after successful authorisation.
-	CallbackSuccessMessage *string `json:"callbackSuccessMessage,omitempty"`
-}
-
 // An inert runtime-issued login handle. Preparation alone performs no activation or OAuth work.
 type MCPOauthPrepareLoginResult struct {
 	// Retain with the original requester and use for one login or cancellation.
@@ -13142,8 +14550,6 @@ const (
 // Remote MCP server name for a passive OAuth status probe.
 // Experimental: MCPOauthProbeRequest is part of an experimental API and may change or be removed.
 type MCPOauthProbeRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Exact owned receipt identity; probing never activates a dormant installation.
 	ExpectedInstallationID *string `json:"expectedInstallationId,omitempty"`
 	// Name of the configured remote MCP server to probe.
@@ -13365,8 +14771,6 @@ type MCPOauthRequiredStaticClientConfig struct {
 // Pending MCP OAuth request id to respond to.
 // Experimental: MCPOauthRespondRequest is part of an experimental API and may change or be removed.
 type MCPOauthRespondRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// OAuth request identifier from the mcp.oauth_required event
 	RequestID string `json:"requestId"`
 }
@@ -13388,6 +14792,13 @@ type MCPOauthStaticClientConfig struct {
 	GrantType *MCPServerConfigHTTPOauthGrantType `json:"grantType,omitempty"`
 	// Configured OAuth scopes joined into one space-delimited scope value. Absent when the configuration specifies no scopes.
 	Scope *string `json:"scope,omitempty"`
+}
+
+// A remote MCP server configuration whose pinned OAuth client should be read.
+// Experimental: MCPOauthStaticClientConfigRequest is part of an experimental API and may change or be removed.
+type MCPOauthStaticClientConfigRequest struct {
+	// The server configuration to read. A configuration that pins no client answers nothing.
+	Config MCPServerConfig `json:"config"`
 }
 
 // The OAuth client the configuration pins, when it pins one.
@@ -13457,6 +14868,38 @@ type MCPPlanInstallPlanned struct {
 	Plan MCPInstallPlan `json:"plan"`
 	// Protocol version and capabilities the runtime honoured.
 	Negotiated CatalogNegotiatedContract `json:"negotiated"`
+}
+
+// A side-effect-free request for an MCP install plan. Computing a plan never writes configuration, stores a secret, or reloads MCP servers.
+type MCPPlanInstallRequest struct {
+	// Protocol version and capabilities the caller requires.
+	Contract CatalogClientContract `json:"contract"`
+	// What to plan: either a candidate handle from a previous search, or a card supplied directly.
+	Source MCPPlanInstallSource `json:"source"`
+	// Configuration scope the plan targets. Defaults to user scope when omitted.
+	Scope *MCPPlanScope `json:"scope,omitempty"`
+	// The same existing attached session that owns the original catalogue candidate.
+	PolicySessionID *string `json:"policySessionId,omitempty"`
+}
+
+func (s *MCPPlanInstallRequest) UnmarshalJSON(data []byte) error {
+	type plain MCPPlanInstallRequest
+	var aux struct {
+		*plain
+		Source json.RawMessage `json:"source"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Source != nil {
+		v, err := unmarshalMCPPlanInstallSource(aux.Source)
+		if err != nil {
+			return err
+		}
+		s.Source = v
+	}
+	return nil
 }
 
 // Outcome of an mcp.planInstall call: either a normalised plan, or one typed refusal. Nothing is written in either case.
@@ -13590,6 +15033,152 @@ func unmarshalMCPPlanInstallResult(data []byte) (MCPPlanInstallResult, error) {
 	_ = json.Unmarshal(head.Tag, &tag)
 	return RawMCPPlanInstallResult{Discriminator: tag, Raw: append(json.RawMessage(nil), data...)}, nil
 }
+
+// What an install plan is computed from: a candidate handle from a previous search, or a card supplied directly.
+// The concrete type is a pointer to one of the variants below, chosen by
+// "kind", or RawMCPPlanInstallSource for a variant this CLI version does not describe.
+type MCPPlanInstallSource interface {
+	mCPPlanInstallSource()
+	Kind() MCPPlanInstallSourceKind
+}
+
+// MCPPlanInstallSourceKind is the "kind" of a MCPPlanInstallSource.
+type MCPPlanInstallSourceKind string
+
+const (
+	MCPPlanInstallSourceKindCandidate MCPPlanInstallSourceKind = "candidate"
+	MCPPlanInstallSourceKindCard      MCPPlanInstallSourceKind = "card"
+)
+
+// RawMCPPlanInstallSource holds a MCPPlanInstallSource variant not known when this file was generated.
+type RawMCPPlanInstallSource struct {
+	Discriminator MCPPlanInstallSourceKind
+	Raw           json.RawMessage
+}
+
+func (RawMCPPlanInstallSource) mCPPlanInstallSource() {}
+
+// Kind returns the discriminator as received.
+func (r RawMCPPlanInstallSource) Kind() MCPPlanInstallSourceKind { return r.Discriminator }
+
+// MarshalJSON writes the variant exactly as it was received.
+func (r RawMCPPlanInstallSource) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+func (MCPPlanInstallSourceCandidate) mCPPlanInstallSource() {}
+
+// Kind returns "candidate".
+func (MCPPlanInstallSourceCandidate) Kind() MCPPlanInstallSourceKind {
+	return MCPPlanInstallSourceKindCandidate
+}
+
+func (MCPPlanInstallSourceCard) mCPPlanInstallSource() {}
+
+// Kind returns "card".
+func (MCPPlanInstallSourceCard) Kind() MCPPlanInstallSourceKind { return MCPPlanInstallSourceKindCard }
+
+func unmarshalMCPPlanInstallSource(data []byte) (MCPPlanInstallSource, error) {
+	if string(data) == "null" {
+		return nil, nil
+	}
+	var head struct {
+		Tag json.RawMessage `json:"kind"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, err
+	}
+	switch string(head.Tag) {
+	case "\"candidate\"":
+		var v MCPPlanInstallSourceCandidate
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	case "\"card\"":
+		var v MCPPlanInstallSourceCard
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	}
+	var tag MCPPlanInstallSourceKind
+	_ = json.Unmarshal(head.Tag, &tag)
+	return RawMCPPlanInstallSource{Discriminator: tag, Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+// Plan from a candidate returned by a previous catalog search.
+type MCPPlanInstallSourceCandidate struct {
+	// Single-use candidate handle. Consumed by this call, so a replay of the same handle is rejected.
+	CandidateHandle string `json:"candidateHandle"`
+	// The runtime- or authority-minted `searchId` returned with the search that produced this candidate. Planning verifies the private correlation and atomically consumes a matching candidate before downstream work, including attempts that subsequently fail or report unavailable. A mismatched search does not consume the candidate. It identifies a search rather than a person and must never be joined with user identity to re-identify anyone.
+	SearchID string `json:"searchId"`
+}
+
+// MarshalJSON writes the fields with "kind" set to "candidate".
+func (v MCPPlanInstallSourceCandidate) MarshalJSON() ([]byte, error) {
+	type plain MCPPlanInstallSourceCandidate
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"kind\":\"candidate\"", body), nil
+}
+
+// Discriminator for a candidate-backed install-plan source
+type MCPPlanInstallSourceCandidateKind string
+
+const (
+	// Plan from a candidate returned by catalog search.
+	MCPPlanInstallSourceCandidateKindCandidate MCPPlanInstallSourceCandidateKind = "candidate"
+)
+
+// Plan from a card supplied directly by the caller, without a preceding search.
+type MCPPlanInstallSourceCard struct {
+	// The card to plan from: exactly one of a URL or embedded data.
+	Card MCPServerCardReference `json:"card"`
+}
+
+// MarshalJSON writes the fields with "kind" set to "card".
+func (v MCPPlanInstallSourceCard) MarshalJSON() ([]byte, error) {
+	type plain MCPPlanInstallSourceCard
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"kind\":\"card\"", body), nil
+}
+
+func (s *MCPPlanInstallSourceCard) UnmarshalJSON(data []byte) error {
+	type plain MCPPlanInstallSourceCard
+	var aux struct {
+		*plain
+		Card json.RawMessage `json:"card"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Card != nil {
+		v, err := unmarshalMCPServerCardReference(aux.Card)
+		if err != nil {
+			return err
+		}
+		s.Card = v
+	}
+	return nil
+}
+
+// Discriminator for a caller-supplied-card install-plan source
+type MCPPlanInstallSourceCardKind string
+
+const (
+	// Plan directly from a caller-supplied card.
+	MCPPlanInstallSourceCardKindCard MCPPlanInstallSourceCardKind = "card"
+)
 
 // Discriminator for a package-backed transport choice
 type MCPPlanPackageInstallMethod string
@@ -14060,6 +15649,16 @@ func (s *MCPPlanTransportChoiceRemote) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// Read-only preparation of one owned removal under fresh selected-session authority.
+type MCPPlanUninstallRequest struct {
+	// Required authenticated bound installation capabilities.
+	Contract CatalogClientContract `json:"contract"`
+	// Exact receipt to inspect, not a server-name guess.
+	InstallationID string `json:"installationId"`
+	// Existing selected session on the original connection.
+	PolicySessionID string `json:"policySessionId"`
+}
+
 // Where a required value is applied when the planned server is launched
 type MCPPlanValueCategory string
 
@@ -14075,6 +15674,46 @@ const (
 	// Substituted into the remote endpoint URL.
 	MCPPlanValueCategoryURLVariable MCPPlanValueCategory = "url-variable"
 )
+
+// Side-effect-free preparation of one original bound remote MCP choice.
+type MCPPrepareInstallRequest struct {
+	// Required bound catalogue and confirmed remote installation capabilities.
+	Contract CatalogClientContract `json:"contract"`
+	// Original single-use bound plan, never a client-authored configuration.
+	PlanHandle string `json:"planHandle"`
+	// Exact selected alternative from that plan.
+	ChoiceID string `json:"choiceId"`
+	// An existing local session attached to this connection, not permission to attach one.
+	PolicySessionID string `json:"policySessionId"`
+	// Declared non-secret values. Non-empty only when the caller requires `mcp-configured-remote-installation`; omitted values use the card default.
+	Inputs []MCPInstallationInput `json:"inputs"`
+	// One entry per declared secret placeholder of the selected choice. Non-empty only when the caller requires `mcp-configured-remote-installation`.
+	Secrets []MCPInstallationSecret `json:"secrets"`
+	// The exact original source, used transiently only after confirmation.
+	Source MCPServerCardReference `json:"source"`
+	// The trusted host presents this choice alongside the exact secret placeholders.
+	SecretStorage MCPInstallationSecretStorage `json:"secretStorage"`
+}
+
+func (s *MCPPrepareInstallRequest) UnmarshalJSON(data []byte) error {
+	type plain MCPPrepareInstallRequest
+	var aux struct {
+		*plain
+		Source json.RawMessage `json:"source"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Source != nil {
+		v, err := unmarshalMCPServerCardReference(aux.Source)
+		if err != nil {
+			return err
+		}
+		s.Source = v
+	}
+	return nil
+}
 
 // Inert, runtime-owned admission. The operation ID is known before confirmation or effects.
 type MCPPreparedInstall struct {
@@ -14155,8 +15794,6 @@ const (
 // MCP server, prompt name, and optional string-valued arguments.
 // Experimental: MCPPromptsGetRequest is part of an experimental API and may change or be removed.
 type MCPPromptsGetRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the MCP server hosting the prompt
 	ServerName string `json:"serverName"`
 	// The programmatic name of the prompt
@@ -14180,8 +15817,6 @@ type MCPPromptsGetResult struct {
 // MCP server whose prompts to enumerate.
 // Experimental: MCPPromptsListRequest is part of an experimental API and may change or be removed.
 type MCPPromptsListRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the MCP server whose prompts to enumerate
 	ServerName string `json:"serverName"`
 	// Opaque MCP pagination cursor from a prior `nextCursor` value
@@ -14202,8 +15837,6 @@ type MCPPromptsListResult struct {
 
 // Registration parameters for an external MCP client.
 type MCPRegisterExternalClientRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Logical server name for the external client
 	ServerName string `json:"serverName"`
 	// In-process MCP Client instance. Marked internal: cannot be serialized across the JSON-RPC boundary.
@@ -14212,6 +15845,13 @@ type MCPRegisterExternalClientRequest struct {
 	Transport any `json:"transport"`
 	// In-process server config (MCPServerConfig) paired with the in-process client/transport. Marked internal alongside its companions.
 	Config any `json:"config"`
+}
+
+// Registry search to abandon.
+// Experimental: MCPRegistryCancelRequest is part of an experimental API and may change or be removed.
+type MCPRegistryCancelRequest struct {
+	// Request ID from `mcp.registry.allocateRequestId` that the search uses.
+	RequestID int64 `json:"requestId"`
 }
 
 // Whether the cancel reached a live search.
@@ -14228,6 +15868,21 @@ type MCPRegistryRequestIDResult struct {
 	RequestID int64 `json:"requestId"`
 }
 
+// Registry search terms, the credential to search under, and the request id that makes the search cancellable.
+// Experimental: MCPRegistrySearchRequest is part of an experimental API and may change or be removed.
+type MCPRegistrySearchRequest struct {
+	// Request ID from `mcp.registry.allocateRequestId`. The search refuses unknown, reclaimed, or canceled IDs and IDs that another search or request already uses.
+	RequestID int64 `json:"requestId"`
+	// The credential the search runs under, carried opaquely. Hosts usually send credential-free `AuthIdentity`; a `token` identity can be resolved only when it embeds a token, while `env` and `gh-cli` identities can use a token embedded in the request first.
+	AuthInfo any `json:"authInfo"`
+	// Free-text query. Omitted or empty asks the registry for its top servers rather than searching. A value that is not a string is refused.
+	Query *string `json:"query,omitempty"`
+	// Repository used for the policy lookup, as `owner/name`. The policy selects the registry URL and whether the user token goes to the registry. The registry receives this repository only when the policy entry lists it as required context. A value that is not a string is refused.
+	Repository *string `json:"repository,omitempty"`
+	// Maximum number of servers to return.
+	Limit int64 `json:"limit"`
+}
+
 // Servers selected from the registry response.
 // Experimental: MCPRegistrySearchResult is part of an experimental API and may change or be removed.
 type MCPRegistrySearchResult struct {
@@ -14237,8 +15892,6 @@ type MCPRegistrySearchResult struct {
 
 // Opaque MCP reload configuration.
 type MCPReloadWithConfigRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque runtime MCP reload configuration. Marked internal: an in-process runtime shape (reloadMcpServers throws over the wire).
 	Config any `json:"config"`
 }
@@ -14338,8 +15991,6 @@ type MCPResourceTemplate struct {
 // MCP server whose resources to enumerate.
 // Experimental: MCPResourcesListRequest is part of an experimental API and may change or be removed.
 type MCPResourcesListRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the MCP server whose resources to enumerate
 	ServerName string `json:"serverName"`
 	// Opaque MCP pagination cursor from a prior `nextCursor` value
@@ -14357,8 +16008,6 @@ type MCPResourcesListResult struct {
 // MCP server whose resource templates to enumerate.
 // Experimental: MCPResourcesListTemplatesRequest is part of an experimental API and may change or be removed.
 type MCPResourcesListTemplatesRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the MCP server whose resource templates to enumerate
 	ServerName string `json:"serverName"`
 	// Opaque MCP pagination cursor from a prior `nextCursor` value
@@ -14376,8 +16025,6 @@ type MCPResourcesListTemplatesResult struct {
 // MCP server and resource URI to fetch.
 // Experimental: MCPResourcesReadRequest is part of an experimental API and may change or be removed.
 type MCPResourcesReadRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the MCP server hosting the resource
 	ServerName string `json:"serverName"`
 	// Resource URI
@@ -14393,8 +16040,6 @@ type MCPResourcesReadResult struct {
 // Server name and optional replacement configuration for an individual MCP server restart. Omit `config` for a config-free restart-by-name of an already-configured server.
 // Experimental: MCPRestartServerRequest is part of an experimental API and may change or be removed.
 type MCPRestartServerRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the MCP server to restart
 	ServerName string `json:"serverName"`
 	// Replacement MCP server configuration (stdio process or remote HTTP/SSE). Omit to restart the server with its already-registered configuration (config-free restart-by-name).
@@ -14452,6 +16097,32 @@ type MCPServer struct {
 	Owned *MCPServerOwnership `json:"owned,omitempty"`
 }
 
+// An MCP server card supplied inline as an inert document.
+type MCPServerCardEmbedded struct {
+	// Media type the card is expected to conform to.
+	MediaType MCPServerCardMediaType `json:"mediaType"`
+	// The card document verbatim, treated as inert untrusted bytes. The runtime parses and validates it; the host is not expected to interpret it. Never logged.
+	Data string `json:"data"`
+}
+
+// MarshalJSON writes the fields with "kind" set to "embedded".
+func (v MCPServerCardEmbedded) MarshalJSON() ([]byte, error) {
+	type plain MCPServerCardEmbedded
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"kind\":\"embedded\"", body), nil
+}
+
+// Discriminator for an embedded MCP server card
+type MCPServerCardEmbeddedKind string
+
+const (
+	// Use the embedded card document.
+	MCPServerCardEmbeddedKindEmbedded MCPServerCardEmbeddedKind = "embedded"
+)
+
 // JSON MCP card media type accepted for install planning
 type MCPServerCardMediaType string
 
@@ -14461,6 +16132,111 @@ const (
 	// The legacy MCP server card media type, accepted for compatibility.
 	MCPServerCardMediaTypeApplicationMCPServerJSON MCPServerCardMediaType = "application/mcp-server+json"
 )
+
+// A card supplied directly by the caller. Exactly one of a URL or embedded data, encoded structurally so neither both nor neither can be expressed.
+// The concrete type is a pointer to one of the variants below, chosen by
+// "kind", or RawMCPServerCardReference for a variant this CLI version does not describe.
+type MCPServerCardReference interface {
+	mCPServerCardReference()
+	Kind() MCPServerCardReferenceKind
+}
+
+// MCPServerCardReferenceKind is the "kind" of a MCPServerCardReference.
+type MCPServerCardReferenceKind string
+
+const (
+	MCPServerCardReferenceKindURL      MCPServerCardReferenceKind = "url"
+	MCPServerCardReferenceKindEmbedded MCPServerCardReferenceKind = "embedded"
+)
+
+// RawMCPServerCardReference holds a MCPServerCardReference variant not known when this file was generated.
+type RawMCPServerCardReference struct {
+	Discriminator MCPServerCardReferenceKind
+	Raw           json.RawMessage
+}
+
+func (RawMCPServerCardReference) mCPServerCardReference() {}
+
+// Kind returns the discriminator as received.
+func (r RawMCPServerCardReference) Kind() MCPServerCardReferenceKind { return r.Discriminator }
+
+// MarshalJSON writes the variant exactly as it was received.
+func (r RawMCPServerCardReference) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+func (MCPServerCardURL) mCPServerCardReference() {}
+
+// Kind returns "url".
+func (MCPServerCardURL) Kind() MCPServerCardReferenceKind { return MCPServerCardReferenceKindURL }
+
+func (MCPServerCardEmbedded) mCPServerCardReference() {}
+
+// Kind returns "embedded".
+func (MCPServerCardEmbedded) Kind() MCPServerCardReferenceKind {
+	return MCPServerCardReferenceKindEmbedded
+}
+
+func unmarshalMCPServerCardReference(data []byte) (MCPServerCardReference, error) {
+	if string(data) == "null" {
+		return nil, nil
+	}
+	var head struct {
+		Tag json.RawMessage `json:"kind"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, err
+	}
+	switch string(head.Tag) {
+	case "\"url\"":
+		var v MCPServerCardURL
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	case "\"embedded\"":
+		var v MCPServerCardEmbedded
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	}
+	var tag MCPServerCardReferenceKind
+	_ = json.Unmarshal(head.Tag, &tag)
+	return RawMCPServerCardReference{Discriminator: tag, Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+// An MCP server card to be retrieved from a URL through the runtime's hardened fetch boundary.
+type MCPServerCardURL struct {
+	// Media type the card is expected to conform to.
+	MediaType MCPServerCardMediaType `json:"mediaType"`
+	// Card URL. Retrieved only through the runtime's hardened boundary, with scheme, credential, address-range, redirect, timeout, and response-size controls applied. Never logged.
+	URL string `json:"url"`
+}
+
+// MarshalJSON writes the fields with "kind" set to "url".
+func (v MCPServerCardURL) MarshalJSON() ([]byte, error) {
+	type plain MCPServerCardURL
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"kind\":\"url\"", body), nil
+}
+
+// Discriminator for a URL-backed MCP server card
+type MCPServerCardURLKind string
+
+const (
+	// Retrieve the card from its URL.
+	MCPServerCardURLKindURL MCPServerCardURLKind = "url"
+)
+
+// MCP server configuration (stdio, remote HTTP/SSE, or in-process)
+type MCPServerConfig = any
 
 // OAuth grant type to use when authenticating to the remote MCP server.
 type MCPServerConfigHTTPOauthGrantType string
@@ -14593,8 +16369,6 @@ const (
 // Mode controlling how MCP server env values are resolved (`direct` or `indirect`).
 // Experimental: MCPSetEnvValueModeParams is part of an experimental API and may change or be removed.
 type MCPSetEnvValueModeParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// How environment-variable values supplied to MCP servers are resolved. "direct" passes literal string values; "indirect" treats values as references (e.g. names of environment variables on the host) that the runtime resolves before launch. Defaults to the runtime's startup mode; clients that intentionally launch MCP servers with literal values (e.g. CLI prompt mode and ACP) set this to "direct".
 	Mode MCPSetEnvValueModeDetails `json:"mode"`
 }
@@ -14603,6 +16377,17 @@ type MCPSetEnvValueModeParams struct {
 type MCPSetEnvValueModeResult struct {
 	// Mode recorded on the session after the update
 	Mode MCPSetEnvValueModeDetails `json:"mode"`
+}
+
+// The session tool filters that decide whether the session still has a shell to run `gh` with.
+// Experimental: MCPShouldExcludeGitHubToolsRequest is part of an experimental API and may change or be removed.
+type MCPShouldExcludeGitHubToolsRequest struct {
+	// The session's tool allowlist, when it set one. Omitted means the session constrains nothing this way.
+	AvailableTools []string `json:"availableTools,omitempty"`
+	// The session's tool denylist, when it set one. Omitted means the session constrains nothing this way.
+	ExcludedTools []string `json:"excludedTools,omitempty"`
+	// How the allowlist and denylist combine when both are set. Omitted means the default every session gets, so a caller that never chose a precedence is answered as its sessions behave.
+	ToolFilterPrecedence *OptionsUpdateToolFilterPrecedence `json:"toolFilterPrecedence,omitempty"`
 }
 
 // Whether the gh-replaceable GitHub MCP tools may be clipped for the session described by the request.
@@ -14647,8 +16432,6 @@ type MCPSourceRef struct {
 // Server name and optional configuration for an individual MCP server start. Omit `config` for a config-free start-by-name of an already-configured server.
 // Experimental: MCPStartServerRequest is part of an experimental API and may change or be removed.
 type MCPStartServerRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the MCP server to start
 	ServerName string `json:"serverName"`
 	// MCP server configuration (stdio process or remote HTTP/SSE). Omit to start the server with its already-registered configuration (config-free start-by-name).
@@ -14670,8 +16453,6 @@ type MCPStartServersResult struct {
 // Server name for an individual MCP server stop.
 // Experimental: MCPStopServerRequest is part of an experimental API and may change or be removed.
 type MCPStopServerRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Exact owned receipt identity. Stop also forgets this session's durable activation.
 	ExpectedInstallationID *string `json:"expectedInstallationId,omitempty"`
 	// Name of the MCP server to stop
@@ -14732,8 +16513,6 @@ type MCPUninstallPlan struct {
 
 // Server name identifying the external client to remove.
 type MCPUnregisterExternalClientRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Server name of the external client to unregister
 	ServerName string `json:"serverName"`
 }
@@ -14786,6 +16565,14 @@ type ManagedPermissionsContext struct {
 	Permissions any `json:"permissions,omitempty"`
 	// Policy could not be determined; evaluation must deny every operation.
 	FailClosed bool `json:"failClosed"`
+}
+
+// Managed policy context and ordered operations for pure, sessionless evaluation.
+type ManagedPermissionsEvaluateRequest struct {
+	// Trusted, reusable managed permission policy snapshot; no policy is discovered during evaluation.
+	Context ManagedPermissionsContext `json:"context"`
+	// Operations to evaluate, preserving input order and duplicates. An empty batch is valid.
+	Operations []ManagedPermissionOperation `json:"operations"`
 }
 
 // Ordered managed permission verdicts and the supplied policy's fail-closed posture.
@@ -14852,6 +16639,14 @@ type ManagedSettingMeta struct {
 	Requested *string `json:"requested,omitempty"`
 }
 
+// A user settings document and the effective managed policy whose controlled entries should be stamped onto it.
+type ManagedSettingsApplyControlsParams struct {
+	// The user settings document to stamp. Entries the managed layer does not name are returned exactly as supplied.
+	Settings any `json:"settings"`
+	// The effective managed policy, as composed by `managedSettings.resolveEffectiveValue`. Omit it on an unmanaged host: the settings then come back unchanged.
+	Managed any `json:"managed,omitempty"`
+}
+
 // The user settings with the managed layer's controlled entries stamped on.
 type ManagedSettingsApplyControlsResult struct {
 	// The resulting settings document.
@@ -14869,6 +16664,51 @@ const (
 	// The device/MDM layer disabled it. Outranks the account, so no server answer lifts it.
 	ManagedSettingsBypassDisableSourceMdm ManagedSettingsBypassDisableSource = "mdm"
 )
+
+// What the managed-policy resolution said about bypass-permissions mode. `unknown` is a third answer rather than a missing one, and the caller must send it explicitly when it has no verdict.
+type ManagedSettingsBypassPolicyResolution string
+
+const (
+	// The policy resolved and does not disable bypass mode.
+	ManagedSettingsBypassPolicyResolutionAllowed ManagedSettingsBypassPolicyResolution = "allowed"
+	// The policy resolved and disables bypass mode.
+	ManagedSettingsBypassPolicyResolutionDisabled ManagedSettingsBypassPolicyResolution = "disabled"
+	// No verdict: the fetch failed, or the service declared a policy this build may not enforce. Whatever is in force is preserved, because reverting to permissive on an unreadable policy would widen access.
+	ManagedSettingsBypassPolicyResolutionUnknown ManagedSettingsBypassPolicyResolution = "unknown"
+)
+
+// A channel accepted by managedSettings.compose.
+// Experimental: ManagedSettingsChannel is part of an experimental API and may change or be removed.
+type ManagedSettingsChannel string
+
+const (
+	// Device policy, the strongest channel.
+	ManagedSettingsChannelDevice ManagedSettingsChannel = "device"
+	// Account or organization policy.
+	ManagedSettingsChannelServer ManagedSettingsChannel = "server"
+	// Session-local helper output, the weakest channel.
+	ManagedSettingsChannelPolicyHelper ManagedSettingsChannel = "policyHelper"
+)
+
+// Empty result of managedSettings.clearCache.
+type ManagedSettingsClearCacheResult struct {
+}
+
+// One candidate channel; absent settings represents a channel that delivered no document.
+// Experimental: ManagedSettingsComposeLayer is part of an experimental API and may change or be removed.
+type ManagedSettingsComposeLayer struct {
+	// The channel whose candidate document is being supplied.
+	Source ManagedSettingsChannel `json:"source"`
+	// Candidate managed-settings document. Omit when the channel delivered none, as in resolve output.
+	Settings any `json:"settings,omitempty"`
+}
+
+// Candidate managed-settings documents to merge without applying them.
+// Experimental: ManagedSettingsComposeRequest is part of an experimental API and may change or be removed.
+type ManagedSettingsComposeRequest struct {
+	// One entry per channel. `source` must be `device`, `server`, or `policyHelper`, each at most once (checked at runtime); order does not matter, because channel precedence is fixed. To preview documents from resolve output, map recognized source strings to ManagedSettingsChannel and copy their settings; generated resolve and compose layer types are distinct. Omitted settings means this channel delivered no document. Supplied documents must be valid within the preview limits; warnings are returned in diagnostics. Compose does not reproduce source-failure state or retained enforcement floors from resolve.
+	Layers []ManagedSettingsComposeLayer `json:"layers"`
+}
 
 // The effective managed settings the runtime would enforce for the given documents, in the same shape `managedSettings.resolve` returns.
 // Experimental: ManagedSettingsComposeResult is part of an experimental API and may change or be removed.
@@ -14932,6 +16772,40 @@ const (
 	// A server-wide MCP "Always Allow" (or `--allow-tool <server>`) blanket that would auto-approve every tool from an MCP server. Capped to per-tool approval; each tool still prompts.
 	ManagedSettingsEnforcedEscalationServerWideMCPApproval ManagedSettingsEnforcedEscalation = "server_wide_mcp_approval"
 )
+
+// Inputs describing the host and account an ingestion should resolve managed policy for.
+type ManagedSettingsIngestParams struct {
+	// The policy-helper invocation reason. Defaults to sessionStart.
+	PolicyHelperReason *ManagedSettingsPolicyHelperReason `json:"policyHelperReason,omitempty"`
+	// Whether to run ingestion. Omit or set false to return an empty result without discovering or fetching policy.
+	SelfFetch *bool `json:"selfFetch,omitempty"`
+	// The authenticated identity to resolve policy for. Omitted before sign-in, in which case no server layer is fetched.
+	AuthInfo any `json:"authInfo,omitempty"`
+	// The session whose credential store and working directory the policy helper should use. Omit it when no session exists yet and the process-wide store applies.
+	SessionID *string `json:"sessionId,omitempty"`
+	// A device layer supplied by the host instead of discovered from the machine. Pair it with `hasDeviceResponse` so an explicit absence is distinguishable from an omitted override.
+	DeviceResponse any `json:"deviceResponse,omitempty"`
+	// Whether `deviceResponse` is an override at all. True with a null `deviceResponse` asserts the device layer is empty; false discovers it from the machine.
+	HasDeviceResponse *bool `json:"hasDeviceResponse,omitempty"`
+	// Whether to ignore a cached server policy when reading, forcing the resolution to come from a live fetch.
+	BypassCacheRead *bool `json:"bypassCacheRead,omitempty"`
+	// How this ingestion may use the on-disk server-policy cache. Defaults to the runtime's own policy when omitted.
+	ServerPolicyCacheMode *ManagedSettingsServerPolicyCacheMode `json:"serverPolicyCacheMode,omitempty"`
+	// Whether a configured platform policy helper may be run to produce an enforced helper layer.
+	PolicyHelperEnabled *bool `json:"policyHelperEnabled,omitempty"`
+	// Directory the policy helper runs in when this ingestion is not owned by a registered session. A host resolving policy before its session exists must pass this, or a directory-sensitive helper judges the wrong repository.
+	PolicyHelperWorkingDirectory *string `json:"policyHelperWorkingDirectory,omitempty"`
+	// User agent to send with the policy fetch.
+	UserAgent string `json:"userAgent"`
+	// Name of the embedding client, reported to the managed-settings service as `client_id` so it can refuse to deliver a policy this client is too old to enforce. Omit it and the runtime reports a generic identity; the runtime version sent alongside is the gate that actually matters.
+	ClientName *string `json:"clientName,omitempty"`
+	// The host's environment variables, read for cache location and policy overrides. Supplied by the host rather than read from the runtime process so a command that selected its own configuration home is honored.
+	Environment any `json:"environment"`
+	// The host's platform, in Node's `process.platform` spelling, used to locate platform-specific cache and policy paths.
+	Platform string `json:"platform"`
+	// The host's home directory, used to resolve cache and managed-file locations.
+	HomeDirectory string `json:"homeDirectory"`
+}
 
 // The managed policy layers an ingestion resolved, together with the per-layer outcome flags a host needs to decide how much to trust the result. The flags are reported rather than folded into the settings because a host must be able to distinguish an unmanaged device from a managed device whose policy could not be confirmed, and apply its fail-closed gates in the second case.
 type ManagedSettingsIngestResult struct {
@@ -14998,6 +16872,32 @@ type ManagedSettingsLayer struct {
 	Settings any `json:"settings,omitempty"`
 }
 
+// Inputs describing the host and account whose managed remote-control policy should be resolved. Mirrors `managedSettings.ingest`, and deliberately carries no retention decision: reading this gate never becomes this runtime process's startup policy.
+type ManagedSettingsLoadRemoteControlParams struct {
+	// The policy-helper invocation reason. Defaults to sessionStart.
+	PolicyHelperReason *ManagedSettingsPolicyHelperReason `json:"policyHelperReason,omitempty"`
+	// Whether to run ingestion. Omit or set false to return an empty result without discovering or fetching policy.
+	SelfFetch *bool `json:"selfFetch,omitempty"`
+	// The authenticated identity to resolve policy for. Omitted before sign-in, in which case no server layer is fetched.
+	AuthInfo any `json:"authInfo,omitempty"`
+	// A device layer supplied by the host instead of discovered from the machine. Pair it with `hasDeviceResponse` so an explicit absence is distinguishable from an omitted override.
+	DeviceResponse any `json:"deviceResponse,omitempty"`
+	// Whether `deviceResponse` is an override at all. True with a null `deviceResponse` asserts the device layer is empty; false discovers it from the machine.
+	HasDeviceResponse *bool `json:"hasDeviceResponse,omitempty"`
+	// Whether a configured platform policy helper may be run to produce an enforced helper layer.
+	PolicyHelperEnabled *bool `json:"policyHelperEnabled,omitempty"`
+	// User agent to send with the policy fetch.
+	UserAgent string `json:"userAgent"`
+	// Name of the embedding client, reported to the managed-settings service as `client_id` so it can refuse to deliver a policy this client is too old to enforce. That refusal is exactly what turns into an explicit `disabled` below, so a host that omits this field forfeits the protection.
+	ClientName *string `json:"clientName,omitempty"`
+	// The host's environment variables, read for cache location and policy overrides.
+	Environment any `json:"environment"`
+	// The host's platform, in Node's `process.platform` spelling, used to locate platform-specific cache and policy paths.
+	Platform string `json:"platform"`
+	// The host's home directory, used to resolve cache and managed-file locations.
+	HomeDirectory string `json:"homeDirectory"`
+}
+
 // The managed remote-control policy in force for an account, if any. An absent policy means the account is unmanaged for this capability, which a host reads as allowed — so absence here is a positive statement that no policy applies, never a stand-in for a resolution that failed. A resolution that cannot be completed is rejected instead.
 type ManagedSettingsLoadRemoteControlResult struct {
 	// The account's `remoteControl` policy document. Absent when no managed policy governs remote control for this account. Reported as an explicit disabled policy, rather than as absence, when the service refused to deliver a policy this client is too old to enforce.
@@ -15041,6 +16941,12 @@ type ManagedSettingsMeta struct {
 	ContextTier *ManagedSettingMeta `json:"contextTier,omitempty"`
 }
 
+// The client-supplied managed settings to validate and normalize. Omitting them is valid and yields no policy.
+type ManagedSettingsParseClientValueParams struct {
+	// The managed settings a client is supplying for a session it is about to open. Omit them when the client is imposing no policy of its own.
+	Settings any `json:"settings,omitempty"`
+}
+
 // The accepted managed settings, reduced to the keys a client is allowed to set.
 type ManagedSettingsParseClientValueResult struct {
 	// The normalized settings. Omitted when the client supplied none. An accepted document that sets nothing comes back as an empty object, which is distinct from omission.
@@ -15057,6 +16963,16 @@ const (
 	ManagedSettingsPolicyHelperAuthorityServer ManagedSettingsPolicyHelperAuthority = "server"
 	// The helper was registered by the process-local environment fallback.
 	ManagedSettingsPolicyHelperAuthorityEnvironment ManagedSettingsPolicyHelperAuthority = "environment"
+)
+
+// The operation that requires a policy-helper response.
+type ManagedSettingsPolicyHelperReason string
+
+const (
+	// Resolve policy for session startup.
+	ManagedSettingsPolicyHelperReasonSessionStart ManagedSettingsPolicyHelperReason = "sessionStart"
+	// Resolve policy before plugin activation.
+	ManagedSettingsPolicyHelperReasonPluginActivation ManagedSettingsPolicyHelperReason = "pluginActivation"
 )
 
 // The device-managed settings layer, with the sandbox floor and the load outcome a host needs to compose it into an effective policy.
@@ -15077,6 +16993,18 @@ type ManagedSettingsReadResult struct {
 	ErrorMessage *string `json:"errorMessage,omitempty"`
 }
 
+// The bypass-permissions state a host holds today, the account now signed in, and what the managed-policy resolution said.
+type ManagedSettingsResolveBypassDisableTransitionParams struct {
+	// Which layer currently disables bypass mode. Omit it when nothing does.
+	CurrentSource *ManagedSettingsBypassDisableSource `json:"currentSource,omitempty"`
+	// The account a `managed` disable is pinned to. Omit it when the current source is not `managed`; it is ignored for the other sources.
+	CurrentManagedIdentity *string `json:"currentManagedIdentity,omitempty"`
+	// The account signed in now. A `managed` disable pinned to a different account is lifted.
+	ActiveIdentity string `json:"activeIdentity"`
+	// What the resolution said about bypass mode. Send `unknown` rather than omitting the field when there is no verdict.
+	Policy ManagedSettingsBypassPolicyResolution `json:"policy"`
+}
+
 // The bypass-permissions state a host should hold after the resolution, and what it must do to get there.
 type ManagedSettingsResolveBypassDisableTransitionResult struct {
 	// Which layer disables bypass mode after this resolution. Omitted when none does, which is what a lifted disable looks like.
@@ -15089,10 +17017,41 @@ type ManagedSettingsResolveBypassDisableTransitionResult struct {
 	SuppressRuntimeAllowAll bool `json:"suppressRuntimeAllowAll"`
 }
 
+// The credential and environment to evaluate the device-channel sign-in pin against.
+type ManagedSettingsResolveDeviceForceLoginOrgsGateParams struct {
+	// The authenticated identity to judge. Omitted when signed out, which is the case the device channel exists to serve: it can refuse a first sign-in before any credential exists.
+	AuthInfo any `json:"authInfo,omitempty"`
+	// The host's environment variables. Read for the variables that would make an identity's membership snapshot forgeable, so a credential whose provenance cannot be trusted is refused rather than accepted.
+	Environment any `json:"environment"`
+}
+
+// The managed-settings layers to compose into an effective policy. Every layer is optional; omitting all of them yields no effective policy.
+type ManagedSettingsResolveEffectiveValueParams struct {
+	// The account's server-delivered org policy, as returned by a managed-settings fetch. Omitted before sign-in or when the fetch has not landed.
+	Server any `json:"server,omitempty"`
+	// The device layer: native MDM and managed-file settings describing the machine rather than the account.
+	Mdm any `json:"mdm,omitempty"`
+	// The device sandbox floor, folded into the device layer under `sandbox` before composition.
+	DeviceSandboxFloor any `json:"deviceSandboxFloor,omitempty"`
+	// The policy-helper layer, an enforced channel sourced from a platform policy helper process.
+	PolicyHelper any `json:"policyHelper,omitempty"`
+}
+
 // The effective managed policy composed from the supplied layers.
 type ManagedSettingsResolveEffectiveValueResult struct {
 	// The composed effective managed settings. Omitted when no layer sets anything, so an unmanaged host locks nothing. Carries `sandboxAdvisoryFloorDeclined: true` when an advisory server force-on was dropped because this host cannot run the sandbox.
 	SettingsJSON any `json:"settingsJson,omitempty"`
+}
+
+type ManagedSettingsResolveRequest struct {
+	// Opaque account identifier returned by `account.getAllUsers`. When omitted, the current account is used, or device policy only when no account is signed in.
+	SelectionID *string `json:"selectionId,omitempty"`
+	// GitHub token to resolve instead of the current account. The call fails when the token cannot be resolved.
+	GitHubToken *string `json:"gitHubToken,omitempty"`
+	// Embedding client identity for server policy requests, as in session creation. Omit for the CLI identity.
+	ClientName *string `json:"clientName,omitempty"`
+	// Working directory used to run an organization policy helper. When omitted, sessionless resolution does not run the helper.
+	WorkingDirectory *string `json:"workingDirectory,omitempty"`
 }
 
 // Effective enterprise managed settings for an account, resolved without a session.
@@ -15112,6 +17071,42 @@ type ManagedSettingsResolveResult struct {
 	Layers []ManagedSettingsLayer `json:"layers"`
 	// Warnings about unavailable policy sources or a failed refresh served from cache. A cached response is not proof of a successful live fetch; `resolved.failClosed` separately describes enforcement.
 	Diagnostics []ManagedSettingsDiagnostic `json:"diagnostics"`
+}
+
+// Inputs describing the host and account a startup policy resolution should run for. Mirrors `managedSettings.ingest`, and adds the decision of whether the resolved policy is retained for this runtime process.
+type ManagedSettingsResolveStartupPolicyParams struct {
+	// The policy-helper invocation reason. Defaults to sessionStart.
+	PolicyHelperReason *ManagedSettingsPolicyHelperReason `json:"policyHelperReason,omitempty"`
+	// Whether to run ingestion. Omit or set false to return an empty result without discovering or fetching policy.
+	SelfFetch *bool `json:"selfFetch,omitempty"`
+	// The authenticated identity to resolve policy for. Omitted before sign-in, in which case no server layer is fetched and the sign-in pin is evaluated against no credential.
+	AuthInfo any `json:"authInfo,omitempty"`
+	// The session whose credential store, working directory and client kind the resolution should use. Omit it when no session exists yet and the process-wide store applies. A resolution whose session names a credential other than `authInfo` is returned but not retained, so a stale sign-in cannot apply policy for an account that has already been switched away from.
+	SessionID *string `json:"sessionId,omitempty"`
+	// A device layer supplied by the host instead of discovered from the machine. Pair it with `hasDeviceResponse` so an explicit absence is distinguishable from an omitted override.
+	DeviceResponse any `json:"deviceResponse,omitempty"`
+	// Whether `deviceResponse` is an override at all. True with a null `deviceResponse` asserts the device layer is empty; false discovers it from the machine.
+	HasDeviceResponse *bool `json:"hasDeviceResponse,omitempty"`
+	// Whether to ignore a cached server policy when reading, forcing the resolution to come from a live fetch.
+	BypassCacheRead *bool `json:"bypassCacheRead,omitempty"`
+	// How this resolution may use the on-disk server-policy cache. Defaults to the runtime's own policy when omitted. Rejected when combined with `bypassCacheRead`, because the two express the same decision and accepting both would leave the caller unsure which one the runtime honored.
+	ServerPolicyCacheMode *ManagedSettingsServerPolicyCacheMode `json:"serverPolicyCacheMode,omitempty"`
+	// Whether a configured platform policy helper may be run to produce an enforced helper layer.
+	PolicyHelperEnabled *bool `json:"policyHelperEnabled,omitempty"`
+	// Directory the policy helper runs in when this resolution is not owned by a registered session. A host resolving policy before its session exists must pass this, or a directory-sensitive helper judges the wrong repository.
+	PolicyHelperWorkingDirectory *string `json:"policyHelperWorkingDirectory,omitempty"`
+	// User agent to send with the policy fetch.
+	UserAgent string `json:"userAgent"`
+	// Name of the embedding client, reported to the managed-settings service as `client_id` so it can refuse to deliver a policy this client is too old to enforce.
+	ClientName *string `json:"clientName,omitempty"`
+	// The host's environment variables, read for cache location, policy overrides, and the variables that would make a membership snapshot forgeable.
+	Environment any `json:"environment"`
+	// The host's platform, in Node's `process.platform` spelling, used to locate platform-specific cache and policy paths.
+	Platform string `json:"platform"`
+	// The host's home directory, used to resolve cache and managed-file locations.
+	HomeDirectory string `json:"homeDirectory"`
+	// Whether to retain the resolved policy as this runtime process's startup policy, so later work in the process enforces it. Set false to resolve without side effects, which is what a protocol host wants before session creation: its sessions apply the complete policy through the normal lifecycle, and retaining here would let a readiness credential affect unrelated sessions. The returned verdict is identical either way — this decides only whether the process keeps it.
+	RetainAndApply bool `json:"retainAndApply"`
 }
 
 // The startup policy a resolution composed, the per-layer outcome flags a host needs to decide how much to trust it, and the enterprise sign-in verdict for the credential it ran against. The flags are reported rather than folded into the settings because a host must distinguish an unmanaged device from a managed device whose policy could not be confirmed, and apply its fail-closed gates in the second case.
@@ -15201,6 +17196,46 @@ const (
 	ManagedSettingsResolvedSourceNone ManagedSettingsResolvedSource = "none"
 )
 
+// The managed layers to retain as this process's startup policy, with the outcome of fetching each one.
+type ManagedSettingsRetainPolicyParams struct {
+	// The resolved server policy. A known source can lack a response after a forced-refresh failure.
+	ServerResponse any `json:"serverResponse,omitempty"`
+	// The device/MDM policy layer.
+	DeviceResponse any `json:"deviceResponse,omitempty"`
+	// Sandbox floor declared by the device layer, carried separately so a document that failed validation can still raise the floor.
+	DeviceSandboxFloor any `json:"deviceSandboxFloor,omitempty"`
+	// Whether a device policy source demonstrably exists. This, not a read error, is the evidence a device is managed, so a fail-closed policy gates on it.
+	DeviceSourceFound bool `json:"deviceSourceFound"`
+	// Whether any managed policy source exists, independently of fetch failures.
+	ManagedPolicyPresent bool `json:"managedPolicyPresent"`
+	// Whether the server policy source exists, even when its response is unavailable.
+	ServerSourceFound bool `json:"serverSourceFound"`
+	// Whether a required fresh server-policy confirmation failed.
+	ServerForcedRefreshFailure bool `json:"serverForcedRefreshFailure"`
+	// Preserve the retained server layer during a device-only resolution.
+	PreserveServerState bool `json:"preserveServerState"`
+	// Whether the device sandbox intent is unreadable independently of its other settings.
+	DeviceSandboxUndetermined bool `json:"deviceSandboxUndetermined"`
+	// Whether the shared sandbox policy is undetermined. Diagnostic errors alone do not imply this flag.
+	SandboxFloorUndetermined bool `json:"sandboxFloorUndetermined"`
+	// Whether permission policy is undetermined. Sandbox-only uncertainty does not imply this flag.
+	PermissionPolicyUndetermined bool `json:"permissionPolicyUndetermined"`
+	// Whether uncertainty alone enabled the shared sandbox floor.
+	SandboxEnabledByUndeterminedPolicy bool `json:"sandboxEnabledByUndeterminedPolicy"`
+	// Shared server/device sandbox floor, excluding session-local helper policy.
+	SharedSandboxFloor any `json:"sharedSandboxFloor,omitempty"`
+	// Whether the server fetch failed. Report it honestly: true keeps the already-retained server layer rather than replacing it with an absent one.
+	ServerFetchFailed bool `json:"serverFetchFailed"`
+	// Whether the device load failed. Report it honestly, for the same reason as `serverFetchFailed`.
+	DeviceLoadFailed bool `json:"deviceLoadFailed"`
+	// The policy helper's response: the third managed layer that a process owning its startup policy resolves. It is retained with the other two so that every ambient read in this process, including the mutation guards and the governed marketplace allowlist that the `plugins.*` handlers derive, sees the whole policy the process fetched. A session-owning process omits it, because it resolves a helper per session against that session's working directory.
+	PolicyHelperResponse any `json:"policyHelperResponse,omitempty"`
+}
+
+// Empty result of managedSettings.retainPolicy.
+type ManagedSettingsRetainPolicyResult struct {
+}
+
 // The authoring JSON schema for managed settings recognized by this runtime.
 // Experimental: ManagedSettingsSchemaResult is part of an experimental API and may change or be removed.
 type ManagedSettingsSchemaResult struct {
@@ -15209,6 +17244,20 @@ type ManagedSettingsSchemaResult struct {
 	// Version of the runtime that owns this schema.
 	RuntimeVersion string `json:"runtimeVersion"`
 }
+
+// How an ingestion may use the on-disk server-policy cache.
+type ManagedSettingsServerPolicyCacheMode string
+
+const (
+	// Serve a recent cache entry before a live fetch.
+	ManagedSettingsServerPolicyCacheModePreferFresh ManagedSettingsServerPolicyCacheMode = "preferFresh"
+	// Read cached policy without a network request.
+	ManagedSettingsServerPolicyCacheModeCacheOnly ManagedSettingsServerPolicyCacheMode = "cacheOnly"
+	// Serve a cached entry only as a fallback after a failed live fetch.
+	ManagedSettingsServerPolicyCacheModeFallbackOnly ManagedSettingsServerPolicyCacheMode = "fallbackOnly"
+	// Ignore the cache entirely and rely on the live fetch alone.
+	ManagedSettingsServerPolicyCacheModeDisabled ManagedSettingsServerPolicyCacheMode = "disabled"
+)
 
 // How the server layer of an ingestion was resolved.
 type ManagedSettingsServerPolicyResolution string
@@ -15229,6 +17278,15 @@ const (
 	// No fetch was attempted because no usable token was available.
 	ManagedSettingsServerPolicyResolutionSkippedNoToken ManagedSettingsServerPolicyResolution = "skippedNoToken"
 )
+
+// A candidate managed-settings document to validate without applying it.
+// Experimental: ManagedSettingsValidateRequest is part of an experimental API and may change or be removed.
+type ManagedSettingsValidateRequest struct {
+	// The document to validate: a JSON object, or a string containing the document's JSON text. Preview documents are limited to 1 MiB and 64 levels of nesting, a stricter resource limit than delivered-policy parsing; violations are returned as diagnostics.
+	Content any `json:"content"`
+	// Channel the document is meant for (`device`, `server`, or `policyHelper`). Some keys are only honored in some channels; for example, a `policyHelper` registration is ignored in policy-helper output. When omitted, no channel-specific checks run.
+	Layer *string `json:"layer,omitempty"`
+}
 
 // Result of validating a managed-settings document.
 // Experimental: ManagedSettingsValidateResult is part of an experimental API and may change or be removed.
@@ -15329,8 +17387,6 @@ type MetadataContextAttributionResult struct {
 // Parameters for the heaviest-messages query.
 // Experimental: MetadataContextHeaviestMessagesRequest is part of an experimental API and may change or be removed.
 type MetadataContextHeaviestMessagesRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Maximum number of messages to return, most-expensive first. Omit for the server default.
 	Limit *int64 `json:"limit,omitempty"`
 }
@@ -15346,8 +17402,6 @@ type MetadataContextHeaviestMessagesResult struct {
 // Model identifier and token limits used to compute the context-info breakdown.
 // Experimental: MetadataContextInfoRequest is part of an experimental API and may change or be removed.
 type MetadataContextInfoRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Advertised prompt allowance. Pass 0 to resolve the selected model and context tier from the session.
 	PromptTokenLimit int64 `json:"promptTokenLimit"`
 	// Requested output allowance to reserve against the combined context ceiling. Pass 0 to resolve the session's request cap, falling back to the model's advertised output limit.
@@ -15373,8 +17427,6 @@ type MetadataIsProcessingResult struct {
 // Model identifier to use when re-tokenizing the session's existing messages.
 // Experimental: MetadataRecomputeContextTokensRequest is part of an experimental API and may change or be removed.
 type MetadataRecomputeContextTokensRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Model identifier used for tokenization. The runtime token-counts both chat-context and system-context messages against this model.
 	ModelID string `json:"modelId"`
 }
@@ -15392,8 +17444,6 @@ type MetadataRecomputeContextTokensResult struct {
 // Updated working-directory/git context to record on the session.
 // Experimental: MetadataRecordContextChangeRequest is part of an experimental API and may change or be removed.
 type MetadataRecordContextChangeRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Updated working directory and git context. Emitted as the new payload of `session.context_changed`.
 	Context SessionWorkingDirectoryContext `json:"context"`
 }
@@ -15405,8 +17455,6 @@ type MetadataRecordContextChangeResult struct {
 // Absolute path to set as the session's new working directory. For local sessions the path must be absolute and exist on disk: it is validated before any session state changes, and a failing validation rejects the call with nothing mutated, persisted, or emitted. Remote sessions record the path as-is.
 // Experimental: MetadataSetWorkingDirectoryRequest is part of an experimental API and may change or be removed.
 type MetadataSetWorkingDirectoryRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Absolute path to set as the session's working directory. The runtime updates the session's recorded cwd so subsequent operations (shell tools, file lookups, telemetry) anchor to it.
 	WorkingDirectory string `json:"workingDirectory"`
 }
@@ -15464,8 +17512,6 @@ const (
 // Atomic patch for client-owned session metadata. Operations apply in clear, remove, then set order. The resulting bag must satisfy the ClientMetadata entry and serialized-size limits. Local storage coordinates concurrent runtime processes; custom SessionFs providers must serialize writers that access the same session from multiple processes.
 // Experimental: MetadataUpdateClientMetadataRequest is part of an experimental API and may change or be removed.
 type MetadataUpdateClientMetadataRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Remove every existing client metadata entry before applying remove and set. Defaults to false.
 	Clear *bool `json:"clear,omitempty"`
 	// Case-sensitive keys to remove. Missing keys are ignored. Each key must be non-empty, at most 256 UTF-8 bytes, and outside the reserved `copilot/` and `github/` namespaces.
@@ -15477,8 +17523,6 @@ type MetadataUpdateClientMetadataRequest struct {
 // Agent interaction mode to apply to the session.
 // Experimental: ModeSetRequest is part of an experimental API and may change or be removed.
 type ModeSetRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The session mode the agent is operating in
 	Mode SessionMode `json:"mode"`
 	// Mode the session must currently be in for the change to apply. When set and the session is in a different mode the request is a no-op and reports status 'unchanged'.
@@ -15569,8 +17613,6 @@ type Model struct {
 // Managed, repository, and CLI model overrides to overlay onto the session at startup.
 // Experimental: ModelApplyStartupOverlayRequest is part of an experimental API and may change or be removed.
 type ModelApplyStartupOverlayRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Model required by device-managed policy, when configured.
 	DeviceManagedModel *string `json:"deviceManagedModel,omitempty"`
 	// Model required by server-managed policy, when configured.
@@ -15986,15 +18028,6 @@ const (
 	ModelChangeSourceAutoTierRecommendation ModelChangeSource = "auto_tier_recommendation"
 )
 
-// Experimental: ModelClearStartupSeedRequest is part of an experimental API and may change or be removed.
-type ModelClearStartupSeedRequest struct {
-	// Target session identifier
-	SessionID     string `json:"sessionId"`
-	ExpectedModel string `json:"expectedModel"`
-	// Provider captured with the startup seed; omission matches only an unqualified seed.
-	ExpectedProviderID *string `json:"expectedProviderId,omitempty"`
-}
-
 // Experimental: ModelClearStartupSeedResult is part of an experimental API and may change or be removed.
 type ModelClearStartupSeedResult struct {
 	Cleared bool `json:"cleared"`
@@ -16011,8 +18044,6 @@ const (
 // Host presentation state the reasoning-summaries policy depends on.
 // Experimental: ModelGetReasoningSummariesRequest is part of an experimental API and may change or be removed.
 type ModelGetReasoningSummariesRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The host's persisted `showReasoning` user setting, omitted when unset.
 	PersistedShowReasoning *bool `json:"persistedShowReasoning,omitempty"`
 	// Whether the host is currently showing reasoning summaries. Defaults to false.
@@ -16239,8 +18270,6 @@ type ModelProviderDescriptor struct {
 // Provider discovery parameters.
 // Experimental: ModelProviderDiscoverRequest is part of an experimental API and may change or be removed.
 type ModelProviderDiscoverRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque adapter identity returned by `session.providers.getCatalog`.
 	AdapterID string `json:"adapterId"`
 	// Provider-specific JSON input. Omission or null selects adapter defaults unless requiresInput is true. Non-null input is validated against the advertised Draft 7 schema when present; otherwise validation belongs to the adapter.
@@ -16275,8 +18304,6 @@ const (
 // Provider status request parameters.
 // Experimental: ModelProviderGetStatusRequest is part of an experimental API and may change or be removed.
 type ModelProviderGetStatusRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Provider instance reference returned by discovery.
 	Instance ModelProviderInstanceReference `json:"instance"`
 }
@@ -16327,8 +18354,6 @@ const (
 // Provider model inventory request parameters.
 // Experimental: ModelProviderModelsListRequest is part of an experimental API and may change or be removed.
 type ModelProviderModelsListRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Provider instance reference returned by discovery.
 	Instance ModelProviderInstanceReference `json:"instance"`
 }
@@ -16359,8 +18384,6 @@ const (
 // A discovered instance and one of its models to translate into provider configuration. Pass back the instance and model as returned by `session.providers.discover` and `session.providers.models.list`.
 // Experimental: ModelProviderPrepareConfigurationRequest is part of an experimental API and may change or be removed.
 type ModelProviderPrepareConfigurationRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The discovered instance that serves the model.
 	Instance ModelProviderInstance `json:"instance"`
 	// The discovered model to configure.
@@ -16432,8 +18455,6 @@ type ModelProviderWarning struct {
 // Host-supplied exact model selection IDs to allow for this running session. CAPI IDs are intersected with repository `.github/allowed_models.txt` policy; provider-qualified IDs remain exempt from repository-only policy but are restricted by this host list. Omit or pass null to clear the host restriction; an explicit empty or disjoint list is rejected. Validation and pre-selection fallback failures preserve the previous restriction. Failures after a fallback selection commits retain the new restriction and selected model; callers should inspect current session state after such an error.
 // Experimental: ModelSetAllowedModelsRequest is part of an experimental API and may change or be removed.
 type ModelSetAllowedModelsRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Exact model IDs to permit, or null to clear the host restriction.
 	AllowedModels []string `json:"allowedModels,omitempty"`
 }
@@ -16453,8 +18474,6 @@ type ModelSetAllowedModelsResult struct {
 // Reasoning effort level to apply to the currently selected model.
 // Experimental: ModelSetReasoningEffortRequest is part of an experimental API and may change or be removed.
 type ModelSetReasoningEffortRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Reasoning effort level to apply to the currently selected model. The host is responsible for validating the value against the model's supported levels before calling.
 	ReasoningEffort string `json:"reasoningEffort"`
 }
@@ -16468,8 +18487,6 @@ type ModelSetReasoningEffortResult struct {
 // An Auto preference request for the session. This updates Auto configuration only; it does not change the selected model to `auto`.
 // Experimental: ModelSwitchAutoTierRequest is part of an experimental API and may change or be removed.
 type ModelSwitchAutoTierRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Auto preference to activate when a future user turn using the `auto` model safely mints a replacement model and token pair. Pass null to return to provider-default Auto routing.
 	AutoTier *AutoTier `json:"autoTier"`
 	// Origin to record on the effective `session.model_change` event. Defaults to `sdk` when omitted.
@@ -16514,8 +18531,6 @@ type ModelSwitchConfirmation struct {
 // Target model identifier and optional reasoning effort, summary, capability overrides, and context tier.
 // Experimental: ModelSwitchToRequest is part of an experimental API and may change or be removed.
 type ModelSwitchToRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Model id to switch to, as returned by `list`. Include providerId to select an exact catalog entry when providers share the id. Without providerId, a bare id retains incumbent selection behavior; a registry-qualified id (`provider/id`, e.g. `acme/claude-sonnet`) targets a BYOK model.
 	ModelID string `json:"modelId"`
 	// Provider id from the selected list entry's provider reference. Selects this exact provider/model pair; an unavailable pair fails rather than using another provider. Omit for deterministic legacy bare-model selection.
@@ -16596,6 +18611,20 @@ type ModelWarningText struct {
 	DataRetention *string `json:"dataRetention,omitempty"`
 }
 
+type ModelsListRequest struct {
+	// Opaque account identifier returned by `account.getAllUsers`. When omitted, the current account is used.
+	SelectionID *string `json:"selectionId,omitempty"`
+	// GitHub token accepted for compatibility with existing SDK clients. When provided, resolves this token instead of using the current account.
+	GitHubToken *string `json:"gitHubToken,omitempty"`
+}
+
+type ModelsListTokenPriceUnitsRequest struct {
+	// Opaque account identifier returned by `account.getAllUsers`. When omitted, the current account is used.
+	SelectionID *string `json:"selectionId,omitempty"`
+	// GitHub token accepted for compatibility with existing SDK clients. When provided, resolves this token instead of using the current account.
+	GitHubToken *string `json:"gitHubToken,omitempty"`
+}
+
 // Result of moving in-flight MCP loading to the background.
 type MoveMCPLoadingToBackgroundResult struct {
 	// Whether an in-flight MCP load was moved to the background, releasing turns that were waiting on it. False when no MCP load was in flight or the waiting turns had already been released.
@@ -16611,8 +18640,6 @@ type NameGetResult struct {
 // Auto-generated session summary to apply as the session's name when no user-set name exists.
 // Experimental: NameSetAutoRequest is part of an experimental API and may change or be removed.
 type NameSetAutoRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Auto-generated session summary. Empty/whitespace-only values are ignored; values are trimmed before persisting.
 	Summary string `json:"summary"`
 }
@@ -16626,8 +18653,6 @@ type NameSetAutoResult struct {
 // New friendly name to apply to the session.
 // Experimental: NameSetRequest is part of an experimental API and may change or be removed.
 type NameSetRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// New session name (1–100 characters, trimmed of leading/trailing whitespace)
 	Name string `json:"name"`
 }
@@ -18505,8 +20530,6 @@ func (v PermissionDecisionReject) MarshalJSON() ([]byte, error) {
 // Pending permission request ID and the decision to apply (approve/reject and scope).
 // Experimental: PermissionDecisionRequest is part of an experimental API and may change or be removed.
 type PermissionDecisionRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Request ID of the pending permission request
 	RequestID string `json:"requestId"`
 	// The client's response to the pending permission prompt
@@ -18668,8 +20691,6 @@ func (v PermissionDeniedNoApprovalRuleAndCouldNotRequestFromUser) MarshalJSON() 
 // Location-scoped tool approval to persist.
 // Experimental: PermissionLocationAddToolApprovalParams is part of an experimental API and may change or be removed.
 type PermissionLocationAddToolApprovalParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Location key (git root or cwd) to persist the approval to
 	LocationKey string `json:"locationKey"`
 	// Tool approval to persist and apply
@@ -18699,8 +20720,6 @@ func (s *PermissionLocationAddToolApprovalParams) UnmarshalJSON(data []byte) err
 // Working directory to load persisted location permissions for.
 // Experimental: PermissionLocationApplyParams is part of an experimental API and may change or be removed.
 type PermissionLocationApplyParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Working directory whose persisted location permissions should be applied
 	WorkingDirectory string `json:"workingDirectory"`
 }
@@ -18724,8 +20743,6 @@ type PermissionLocationApplyResult struct {
 // Working directory to resolve into a location-permissions key.
 // Experimental: PermissionLocationResolveParams is part of an experimental API and may change or be removed.
 type PermissionLocationResolveParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Working directory whose permission location should be resolved
 	WorkingDirectory string `json:"workingDirectory"`
 }
@@ -18794,8 +20811,6 @@ const (
 // Directory path to add to the session's allowed directories.
 // Experimental: PermissionPathsAddParams is part of an experimental API and may change or be removed.
 type PermissionPathsAddParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Directory to add to the allow-list. The runtime resolves and validates the path before adding, then loads conventional `.github/skills/` and `.github/agents/` definitions under it when their subsystem gates are enabled. Adding the directory is therefore also a trust decision for configuration stored there.
 	Path string `json:"path"`
 }
@@ -18803,8 +20818,6 @@ type PermissionPathsAddParams struct {
 // Path to evaluate against the session's allowed directories.
 // Experimental: PermissionPathsAllowedCheckParams is part of an experimental API and may change or be removed.
 type PermissionPathsAllowedCheckParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path to check against the session's allowed directories
 	Path string `json:"path"`
 }
@@ -18840,8 +20853,6 @@ type PermissionPathsList struct {
 // Directory path to set as the session's new primary working directory.
 // Experimental: PermissionPathsUpdatePrimaryParams is part of an experimental API and may change or be removed.
 type PermissionPathsUpdatePrimaryParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Directory to set as the new primary working directory for the session's permission policy.
 	Path string `json:"path"`
 }
@@ -18849,8 +20860,6 @@ type PermissionPathsUpdatePrimaryParams struct {
 // Path to evaluate against the session's workspace (primary) directory.
 // Experimental: PermissionPathsWorkspaceCheckParams is part of an experimental API and may change or be removed.
 type PermissionPathsWorkspaceCheckParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path to check against the session workspace directory
 	Path string `json:"path"`
 }
@@ -19500,8 +21509,6 @@ func (v PermissionPromptRequestWrite) MarshalJSON() ([]byte, error) {
 // Notification payload describing the permission prompt that the client just rendered.
 // Experimental: PermissionPromptShownNotification is part of an experimental API and may change or be removed.
 type PermissionPromptShownNotification struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Human-readable description of the prompt the user is being asked to approve. Used by the runtime to fire the registered `permission_prompt` notification hook (e.g. terminal bell, desktop notification).
 	Message string `json:"message"`
 }
@@ -20521,8 +22528,6 @@ type PermissionURLsConfig struct {
 // Whether the URL-permission policy should run in unrestricted mode.
 // Experimental: PermissionURLsSetUnrestrictedModeParams is part of an experimental API and may change or be removed.
 type PermissionURLsSetUnrestrictedModeParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Whether to allow access to all URLs without prompting. Toggles the runtime's URL-permission policy in place.
 	Enabled bool `json:"enabled"`
 }
@@ -20586,8 +22591,6 @@ const (
 // Patch of permission policy fields to apply (omit a field to leave it unchanged).
 // Experimental: PermissionsConfigureParams is part of an experimental API and may change or be removed.
 type PermissionsConfigureParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// If specified, sets whether tool permission requests are auto-approved without prompting. Omit to leave the current value unchanged.
 	ApproveAllToolPermissionRequests *bool `json:"approveAllToolPermissionRequests,omitempty"`
 	// If specified, sets whether path/URL read permission requests are auto-approved. Omit to leave the current value unchanged.
@@ -20608,6 +22611,12 @@ type PermissionsConfigureParams struct {
 type PermissionsConfigureResult struct {
 	// Whether the operation succeeded
 	Success bool `json:"success"`
+}
+
+// The verbatim managed `permissions` slice to interpret.
+type PermissionsEvaluateManagedPolicyParams struct {
+	// The `permissions` object from a managed settings layer, for example `{"disableBypassPermissionsMode":"disable"}`. Omitted or null means no managed policy applies.
+	Permissions any `json:"permissions,omitempty"`
 }
 
 // The policy questions a host asks before granting elevated permissions.
@@ -21030,8 +23039,6 @@ type PermissionsLocationsAddToolApprovalResult struct {
 // Scope and add/remove instructions for modifying session- or location-scoped permission rules.
 // Experimental: PermissionsModifyRulesParams is part of an experimental API and may change or be removed.
 type PermissionsModifyRulesParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Whether the change applies to ephemeral session-scoped rules (cleared at session end) or to location-scoped rules persisted via the location-permissions config file.
 	Scope PermissionsModifyRulesScope `json:"scope"`
 	// Rules to add to the scope. Applied before `remove`/`removeAll`.
@@ -21079,8 +23086,6 @@ type PermissionsPathsUpdatePrimaryResult struct {
 // Clears session-scoped tool approvals and optionally clears location-scoped approvals and exact session-approved paths.
 // Experimental: PermissionsResetSessionApprovalsRequest is part of an experimental API and may change or be removed.
 type PermissionsResetSessionApprovalsRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Whether location-scoped approvals and exact session-approved paths are cleared too. Defaults to `true`.
 	IncludeLocation *bool `json:"includeLocation,omitempty"`
 }
@@ -21094,8 +23099,6 @@ type PermissionsResetSessionApprovalsResult struct {
 // Allow-all toggle for tool permission requests, with an optional telemetry source.
 // Experimental: PermissionsSetApproveAllRequest is part of an experimental API and may change or be removed.
 type PermissionsSetApproveAllRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Whether to auto-approve all tool permission requests
 	Enabled bool `json:"enabled"`
 	// Optional source for allow-all telemetry. Defaults to `rpc` when omitted for SDK callers.
@@ -21127,8 +23130,6 @@ const (
 // Permission mode to apply for the session.
 // Experimental: PermissionsSetModeRequest is part of an experimental API and may change or be removed.
 type PermissionsSetModeRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Permission mode to apply
 	Mode PermissionMode `json:"mode"`
 	// Optional judge model id for assisted mode. When omitted, the session resolves the provider default: `gpt-5.5` for CAPI sessions and the active session model for BYOK sessions.
@@ -21149,8 +23150,6 @@ type PermissionsSetModeResult struct {
 // Toggles whether permission prompts should be bridged into session events for this client.
 // Experimental: PermissionsSetRequiredRequest is part of an experimental API and may change or be removed.
 type PermissionsSetRequiredRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Whether the client wants `permission.requested` events bridged from the session-owned permission service. CLI clients that render prompt UI set this to `true` for as long as their listener is mounted; headless callers leave it unset (the default is `false`).
 	Required bool `json:"required"`
 }
@@ -21171,12 +23170,28 @@ type PermissionsURLsSetUnrestrictedModeResult struct {
 // Experimental: PersistedBinaryResult is part of an experimental API and may change or be removed.
 type PersistedBinaryResult = any
 
+// A complete JSON snapshot to write under the runtime's per-path file lock.
+type PersistenceWriteRawJSONLockedRequest struct {
+	// Absolute path of the file to replace. Parent directories are created when missing.
+	Path string `json:"path"`
+	// The serialized JSON document to write. It replaces the file's contents entirely; nothing is merged.
+	DataJSON string `json:"dataJson"`
+	// Comment lines to emit above the document, for a format that tolerates them. Omit for strict JSON.
+	FileHeader *string `json:"fileHeader,omitempty"`
+}
+
 // The outcome of a locked snapshot write.
 type PersistenceWriteRawJSONLockedResult struct {
 	// Whether the file now holds the requested contents.
 	Success bool `json:"success"`
 	// Why the write failed. Absent when `success` is true. A lock the runtime could not acquire in time reports here rather than raising.
 	Error *string `json:"error,omitempty"`
+}
+
+// Optional message to echo back to the caller.
+type PingRequest struct {
+	// Optional message to echo back
+	Message *string `json:"message,omitempty"`
 }
 
 // Server liveness response, including the echoed message, current server timestamp, and protocol version.
@@ -21250,8 +23265,6 @@ type PlanSQLTodosRow struct {
 // Replacement contents to write to the session plan file.
 // Experimental: PlanUpdateRequest is part of an experimental API and may change or be removed.
 type PlanUpdateRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The new content for the plan file
 	Content string `json:"content"`
 }
@@ -21278,6 +23291,16 @@ type Plugin struct {
 	ManagedDesiredEnabled *bool `json:"managedDesiredEnabled,omitempty"`
 	// Whether this managed desired plugin has an installed or live record.
 	Installed *bool `json:"installed,omitempty"`
+}
+
+// Applies exactly one retained verified Agent Plugin installation plan.
+type PluginApplyInstallRequest struct {
+	// Required authenticated bound catalogue and agent-plugin-confirmed-installation capabilities.
+	Contract CatalogClientContract `json:"contract"`
+	// Opaque original plan, consumed once.
+	PlanHandle string `json:"planHandle"`
+	// Same existing selected session as planning.
+	PolicySessionID string `json:"policySessionId"`
 }
 
 // A computed Agent Plugin install plan. Nothing has been applied.
@@ -21990,6 +24013,16 @@ type PluginListResult struct {
 	Plugins []InstalledPluginInfo `json:"plugins"`
 }
 
+// Side-effect-free planning of one Agent Plugin search candidate through its Agent Finder materialisation.
+type PluginPlanInstallRequest struct {
+	// Required authenticated bound catalogue and agent-plugin-confirmed-installation capabilities.
+	Contract CatalogClientContract `json:"contract"`
+	// Fresh single-use Agent Plugin candidate handle returned by a bound catalogue search.
+	CandidateHandle string `json:"candidateHandle"`
+	// Existing local session attached to this connection.
+	PolicySessionID string `json:"policySessionId"`
+}
+
 // Per-plugin result from updating all plugins, with versions, skills installed, success flag, and optional error.
 type PluginUpdateAllEntry struct {
 	// Plugin name that was updated
@@ -22024,10 +24057,50 @@ type PluginUpdateResult struct {
 	SkillsInstalled int64 `json:"skillsInstalled"`
 }
 
+// Trusted built-in plugin directories to use for this runtime process.
+type PluginsBuiltinSetRequest struct {
+	// Complete replacement set of trusted built-in plugin directories. Every entry must be an absolute local filesystem path no longer than 4096 characters.
+	Paths []string `json:"paths"`
+}
+
+// Empty result of plugins.builtin.set.
+type PluginsBuiltinSetResult struct {
+}
+
+// Plugin names (or specs) to disable, plus the optional working directory the repository-controlled guard is evaluated against.
+type PluginsDisableRequest struct {
+	// Plugin names or "plugin@marketplace" specs to disable. Unknown names are ignored. Non-marketplace direct installs cannot be disabled via this API; uninstall them instead. Plugin-owned MCP servers are stopped in active sessions immediately; other plugin contributions remain available until each session reloads plugins.
+	Names []string `json:"names"`
+	// Working directory whose repository `enabledPlugins` overlay decides whether this mutation is repository-controlled. Hosts that serve sessions across several repositories (the SDK server) should pass the session's directory; otherwise the guard is evaluated against the server process's own working directory, which may belong to a different repository. Defaults to the server's current working directory.
+	WorkingDirectory *string `json:"workingDirectory,omitempty"`
+}
+
+// Empty result of plugins.disable.
+type PluginsDisableResult struct {
+}
+
+// Plugin names (or specs) to enable, plus the optional working directory the repository-controlled guard is evaluated against.
+type PluginsEnableRequest struct {
+	// Plugin names or "plugin@marketplace" specs to enable. Unknown names are ignored. Non-marketplace direct installs are always enabled and cannot be toggled via this API.
+	Names []string `json:"names"`
+	// Working directory whose repository `enabledPlugins` overlay decides whether this mutation is repository-controlled. Hosts that serve sessions across several repositories (the SDK server) should pass the session's directory; otherwise the guard is evaluated against the server process's own working directory, which may belong to a different repository. Defaults to the server's current working directory.
+	WorkingDirectory *string `json:"workingDirectory,omitempty"`
+}
+
+// Empty result of plugins.enable.
+type PluginsEnableResult struct {
+}
+
+// Plugin source and optional working directory for relative-path resolution.
+type PluginsInstallRequest struct {
+	// Plugin install spec. Accepts the same forms as the CLI: "plugin@marketplace" (marketplace install), "owner/repo" or "owner/repo:subpath" (GitHub direct), an http/https/ssh URL, or a local path. Direct (non-marketplace) installs are deprecated and will produce a deprecationWarning in the result.
+	Source string `json:"source"`
+	// Working directory used to resolve relative local paths in `source`. Defaults to the server's current working directory.
+	WorkingDirectory *string `json:"workingDirectory,omitempty"`
+}
+
 // Marketplace source and optional working directory for relative-path resolution.
 type PluginsMarketplacesAddRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Marketplace source. Accepts the same forms as the CLI: "owner/repo" or "owner/repo#ref" (GitHub), an http/https/ssh URL (optionally with #ref), a git scp-style URL (user@host:path), or a local path. The marketplace's own name (from its manifest) is used as the registration key.
 	Source string `json:"source"`
 	// Working directory used to resolve relative local paths in `source`. Defaults to the server's current working directory.
@@ -22036,16 +24109,17 @@ type PluginsMarketplacesAddRequest struct {
 
 // Name of the marketplace whose plugin catalog to fetch.
 type PluginsMarketplacesBrowseRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Marketplace name to browse
 	Name string `json:"name"`
 }
 
+type PluginsMarketplacesRefreshRequest struct {
+	// Marketplace name to refresh. When omitted, every registered marketplace is refreshed.
+	Name *string `json:"name,omitempty"`
+}
+
 // Name of the marketplace to remove and an optional force flag.
 type PluginsMarketplacesRemoveRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Marketplace name to remove
 	Name string `json:"name"`
 	// When true, also uninstall every plugin sourced from this marketplace. When false (default), removal is a no-op if any plugin from this marketplace is installed and the dependent plugin names are returned in the result.
@@ -22054,18 +24128,18 @@ type PluginsMarketplacesRemoveRequest struct {
 
 // Name (or spec) of the plugin to uninstall.
 type PluginsUninstallRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Plugin name or "plugin@marketplace" spec to uninstall. When ambiguous, prefer the fully-qualified spec.
 	Name string `json:"name"`
 	// Stable source identity for a direct (non-marketplace) install. Disambiguates uninstall when multiple installed plugins share the same name.
 	DirectSourceID *string `json:"directSourceId,omitempty"`
 }
 
+// Empty result of plugins.uninstall.
+type PluginsUninstallResult struct {
+}
+
 // Name (or spec) of the plugin to update.
 type PluginsUpdateRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Plugin name or "plugin@marketplace" spec to update.
 	Name string `json:"name"`
 }
@@ -22129,8 +24203,6 @@ type ProtocolSystemMessageConfig = any
 // BYOK providers and/or models to add to the session's registry at runtime. Both fields are optional; provide providers, models, or both.
 // Experimental: ProviderAddRequest is part of an experimental API and may change or be removed.
 type ProviderAddRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Named BYOK provider connections to register, additive to any providers already in the registry. Each name must be unique across the registry and must not contain '/'.
 	Providers []NamedProviderConfig `json:"providers,omitempty"`
 	// BYOK model definitions to register. Each must reference a provider that is already registered or included in this same call. Selection ids (`provider/id`) must be unique across the registry.
@@ -22543,8 +24615,6 @@ type ProviderSessionToken struct {
 // Authoritative BYOK provider and model registry snapshot to apply atomically to the session.
 // Experimental: ProviderSyncRequest is part of an experimental API and may change or be removed.
 type ProviderSyncRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Named BYOK provider connection snapshot. Providers absent from this list are removed.
 	Providers []NamedProviderConfig `json:"providers,omitempty"`
 	// BYOK model definition snapshot. Models absent from this list are removed.
@@ -22565,8 +24635,6 @@ type ProviderSyncResult struct {
 // Asks the SDK client to acquire a bearer token for a BYOK provider whose config set `hasBearerTokenProvider: true`. Issued by the runtime before each outbound model request; the runtime does no caching, so this is sent once per request.
 // Experimental: ProviderTokenAcquireRequest is part of an experimental API and may change or be removed.
 type ProviderTokenAcquireRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the BYOK provider needing a token. For the legacy whole-session provider this is the implicit provider name; for named providers it is the configured provider name.
 	ProviderName string `json:"providerName"`
 }
@@ -22580,8 +24648,6 @@ type ProviderTokenAcquireResult struct {
 // Host-managed model selection ids to withdraw from the session's BYOK registry.
 // Experimental: ProviderWithdrawRequest is part of an experimental API and may change or be removed.
 type ProviderWithdrawRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Provider-qualified selection ids to withdraw. Ids that are not registered are ignored, so withdrawal is idempotent. A provider left with no models referencing it is removed too.
 	Models []string `json:"models"`
 }
@@ -23210,8 +25276,6 @@ type PushGitHubRepoRef struct {
 // Append to one pending steering message without changing its identity or delivery position.
 // Experimental: QueueAppendSteeringRequest is part of an experimental API and may change or be removed.
 type QueueAppendSteeringRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Message identity returned by send, not the queue item id. Only unclaimed user steering messages are eligible.
 	MessageID string `json:"messageId"`
 	// Expected current prompt, including any previous appends. The runtime applies plan-mode normalization before comparing and refuses a changed message.
@@ -23252,8 +25316,6 @@ func (s *QueueAppendSteeringRequest) UnmarshalJSON(data []byte) error {
 // Inputs for starting a deferred-idle drain.
 // Experimental: QueueBeginDeferredIdleDrainRequest is part of an experimental API and may change or be removed.
 type QueueBeginDeferredIdleDrainRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Whether the host still has active background work.
 	ActiveBackgroundWork bool `json:"activeBackgroundWork"`
 }
@@ -23268,8 +25330,6 @@ type QueueBeginDeferredIdleDrainResult struct {
 // Internal filter for consuming queued system notifications.
 // Experimental: QueueConsumeSystemNotificationsRequest is part of an experimental API and may change or be removed.
 type QueueConsumeSystemNotificationsRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque runtime-owned filter object.
 	Filter any `json:"filter"`
 }
@@ -23277,8 +25337,6 @@ type QueueConsumeSystemNotificationsRequest struct {
 // Inputs for marking session.idle deferred in native state.
 // Experimental: QueueDeferSessionIdleRequest is part of an experimental API and may change or be removed.
 type QueueDeferSessionIdleRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Whether the deferred idle was caused by an aborted foreground turn.
 	Aborted bool `json:"aborted"`
 }
@@ -23286,8 +25344,6 @@ type QueueDeferSessionIdleRequest struct {
 // Parameters for duplicating a queued item.
 // Experimental: QueueDuplicateAtRequest is part of an experimental API and may change or be removed.
 type QueueDuplicateAtRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Stable opaque ID of the queued item to duplicate.
 	ID string `json:"id"`
 }
@@ -23307,8 +25363,6 @@ type QueueEnqueueResumePendingResult struct {
 // Inputs for completing a deferred-idle drain.
 // Experimental: QueueFinishDeferredIdleDrainRequest is part of an experimental API and may change or be removed.
 type QueueFinishDeferredIdleDrainRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Whether the host still has active background work.
 	ActiveBackgroundWork bool `json:"activeBackgroundWork"`
 	// Whether native queued work remains.
@@ -23333,8 +25387,6 @@ type QueueHasPendingResult struct {
 // Parameters for inserting a queued message at a public visible position.
 // Experimental: QueueInsertAtRequest is part of an experimental API and may change or be removed.
 type QueueInsertAtRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Zero-based position in the public visible queue. Values outside the queue clamp to an end.
 	Position int64 `json:"position"`
 	// Queued message contents and delivery metadata.
@@ -23401,8 +25453,6 @@ func (s *QueueInsertMessage) UnmarshalJSON(data []byte) error {
 // Parameters for moving a queued item by stable id.
 // Experimental: QueueMoveItemRequest is part of an experimental API and may change or be removed.
 type QueueMoveItemRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Stable opaque queued-item id.
 	ID string `json:"id"`
 	// Zero-based target position in the public visible queue. Values outside the queue clamp to an end.
@@ -23456,8 +25506,6 @@ type QueuePendingItemsResult struct {
 // Parameters for removing a queued item by stable id.
 // Experimental: QueueRemoveAtRequest is part of an experimental API and may change or be removed.
 type QueueRemoveAtRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Stable opaque ID of the queued item to remove.
 	ID string `json:"id"`
 }
@@ -23477,8 +25525,6 @@ type QueueRemoveMostRecentResult struct {
 // Parameters for steering a queued message into a live turn.
 // Experimental: QueueSendNowRequest is part of an experimental API and may change or be removed.
 type QueueSendNowRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Stable opaque ID of the queued item to steer into the live turn.
 	ID string `json:"id"`
 }
@@ -23492,8 +25538,6 @@ type QueueSendNowResult struct {
 // Parameters for acquiring or releasing the queued-lane drain pause. Acquisition is exclusive and non-idempotent: `paused: true` against an already-paused session fails with `queue_already_paused`. The pause is never released automatically — it is not tied to the caller's lifetime, so a client that exits without sending `paused: false` leaves the lane frozen. Release is unowned: `paused: false` clears the pause for any caller, including one that never acquired it.
 // Experimental: QueueSetDrainPausedRequest is part of an experimental API and may change or be removed.
 type QueueSetDrainPausedRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Whether queued-lane draining should be paused.
 	Paused bool `json:"paused"`
 }
@@ -23515,8 +25559,6 @@ type QueueSnapshotResult struct {
 // Parameters for editing a single queued message.
 // Experimental: QueueUpdateTextRequest is part of an experimental API and may change or be removed.
 type QueueUpdateTextRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Stable opaque ID of the queued item to edit.
 	ID string `json:"id"`
 	// Replacement prompt sent to the model.
@@ -23534,8 +25576,6 @@ type QueueUpdateTextResult struct {
 // Conditional withdrawal of a single user message, from its queue or from the running turn it started.
 // Experimental: QueueWithdrawMessageRequest is part of an experimental API and may change or be removed.
 type QueueWithdrawMessageRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Message identity returned by send, not the queue item id. Batch messages are not eligible.
 	MessageID string `json:"messageId"`
 	// The prompt originally sent. A message edited since submission is not withdrawn, so an obsolete draft cannot replace the edit.
@@ -23651,8 +25691,6 @@ type RecommendedAutoTier = string
 // Event type to register consumer interest for, used by runtime gating logic.
 // Experimental: RegisterEventInterestParams is part of an experimental API and may change or be removed.
 type RegisterEventInterestParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The event type the consumer wants the runtime to treat as 'observed' for behavior-switching gating. Some runtime code paths inspect whether any consumer is interested in a specific event type and choose a different implementation accordingly (e.g. `mcp.oauth_required`: when interest is registered the runtime delegates interactive OAuth token acquisition to the consumer via `mcp.oauth_required` events; when no interest is registered the runtime still attempts non-interactive reconnect from cached or refreshable tokens, and only marks the server `needs-auth` if usable credentials are unavailable — it does not open a browser or start interactive OAuth without a consumer). SDK clients that long-poll events do NOT automatically appear as listeners to these gating checks — they must explicitly call `registerInterest` for each event type they want the runtime to count as having a consumer. Multiple registrations for the same event type from the same or different consumers are tracked independently and must each be released. See: `mcp.oauth_required`, `sampling.requested`, `auto_mode_switch.requested`, `session_limits_exhausted.requested`, `user_input.requested`, `elicitation.requested`, `command.queued`, `exit_plan_mode.requested`.
 	EventType string `json:"eventType"`
 }
@@ -23663,11 +25701,13 @@ type RegisterEventInterestResult struct {
 	Handle string `json:"handle"`
 }
 
+// Empty result of registerExtensionLaunchProvider.
+type RegisterExtensionLaunchProviderResult struct {
+}
+
 // Opaque handle previously returned by `registerInterest` to release.
 // Experimental: ReleaseEventInterestParams is part of an experimental API and may change or be removed.
 type ReleaseEventInterestParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Handle returned by a previous `registerInterest` call. Idempotent: releasing an unknown or already-released handle is a no-op (returns success). When the last outstanding handle for an event type is released, the runtime reverts to its 'no consumer' code path for that event type.
 	Handle string `json:"handle"`
 }
@@ -23689,6 +25729,30 @@ const (
 	// Discard conversation history back through the blocked request before continuing.
 	RemediationActionRewindConversation RemediationAction = "rewind_conversation"
 )
+
+// Configuration for the runtime-managed remote-control singleton.
+type RemoteControlConfig struct {
+	// Whether remote export should be enabled.
+	Remote bool `json:"remote"`
+	// Whether the MC session may steer the local session (write mode).
+	Steerable bool `json:"steerable"`
+	// Whether the user explicitly requested remote (vs. implicit session-sync). Controls warning surfacing for missing-repo cases.
+	Explicit bool `json:"explicit"`
+	// When true, suppresses timeline messages on successful setup.
+	Silent bool `json:"silent"`
+	// Existing Mission Control task ID to attach the exported session to.
+	TaskID *string `json:"taskId,omitempty"`
+	// Reattach to an existing MC session without creating a new one.
+	ExistingMcSession *RemoteControlConfigExistingMcSession `json:"existingMcSession,omitempty"`
+}
+
+// Reattach to an existing MC session without creating a new one.
+type RemoteControlConfigExistingMcSession struct {
+	// Existing MC session ID to reattach to.
+	McSessionID string `json:"mcSessionId"`
+	// Existing MC task ID for the reattached session.
+	McTaskID string `json:"mcTaskId"`
+}
 
 // State of the runtime-managed remote-control singleton.
 // The concrete type is a pointer to one of the variants below, chosen by
@@ -23951,8 +26015,6 @@ func (s *RemoteControlTransferResult) UnmarshalJSON(data []byte) error {
 // Optional remote session mode ("off", "export", or "on"); defaults to enabling both export and remote steering.
 // Experimental: RemoteEnableRequest is part of an experimental API and may change or be removed.
 type RemoteEnableRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Per-session remote mode. "off" disables remote, "export" exports session events to GitHub without enabling remote steering, "on" enables both export and remote steering.
 	Mode *RemoteSessionMode `json:"mode,omitempty"`
 }
@@ -23968,8 +26030,6 @@ type RemoteEnableResult struct {
 // New remote-steerability state to persist as a `session.remote_steerable_changed` event.
 // Experimental: RemoteNotifySteerableChangedRequest is part of an experimental API and may change or be removed.
 type RemoteNotifySteerableChangedRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Whether the session now supports remote steering via GitHub. The runtime persists this as a `session.remote_steerable_changed` event so resume/replay sees the up-to-date capability.
 	RemoteSteerable bool `json:"remoteSteerable"`
 }
@@ -24068,12 +26128,78 @@ const (
 	RemoteSessionModeOn RemoteSessionMode = "on"
 )
 
+// One atomic edit of an allowed top-level repository setting.
+// Experimental: RepoSettingsEditRequest is part of an experimental API and may change or be removed.
+type RepoSettingsEditRequest struct {
+	// Absolute path of the repository root.
+	RepoRoot string `json:"repoRoot"`
+	// Shared or local repository settings file.
+	Scope RepoSettingsEditScope `json:"scope"`
+	// One canonical top-level repository setting that the allowlist permits.
+	Key string `json:"key"`
+	// Set a scalar, add or remove a string list item, or remove the setting. The handler rejects a missing or incompatible value.
+	Operation SettingsEditOperation `json:"operation"`
+	// Required boolean, string or number for set, required string for add-item and remove-item, and forbidden for remove. The runtime rejects all other JSON values.
+	Value any `json:"value,omitempty"`
+}
+
+// Which repository settings file to edit.
+// Experimental: RepoSettingsEditScope is part of an experimental API and may change or be removed.
+type RepoSettingsEditScope string
+
+const (
+	// The shared repository settings file.
+	RepoSettingsEditScopeRepo RepoSettingsEditScope = "repo"
+	// The local repository settings file.
+	RepoSettingsEditScopeLocal RepoSettingsEditScope = "local"
+)
+
+// Which repository settings file to read.
+type RepoSettingsReadRawRequest struct {
+	// Absolute path of the repository root.
+	RepoRoot string `json:"repoRoot"`
+	// Use repo for shared settings or local for settings.local.json. Other scopes are rejected.
+	Scope string `json:"scope"`
+}
+
 // Parsed repository settings without normalization or layering.
 type RepoSettingsReadRawResult struct {
 	// Stored JSON values after the existing JSONC parser and prototype-safety checks. Empty when the file is missing, blank, or invalid.
 	Config any `json:"config"`
 	// True when the file exists but did not parse, so `config` is empty for that reason rather than because nothing is set.
 	Invalid bool `json:"invalid"`
+}
+
+// The complete set of repository-overridable settings to store.
+type RepoSettingsWriteAllRequest struct {
+	// Absolute path of the repository root.
+	RepoRoot string `json:"repoRoot"`
+	// Use repo for shared settings or local for settings.local.json. Other scopes are rejected.
+	Scope string `json:"scope"`
+	// Object of allowed settings to store. Missing allowlisted keys are removed. Other input keys are ignored, while unknown stored keys are preserved.
+	Settings any `json:"settings"`
+}
+
+// Empty result of repo.settings.writeAll.
+type RepoSettingsWriteAllResult struct {
+}
+
+// One key to write or remove in a repository settings file.
+type RepoSettingsWriteKeyRequest struct {
+	// Absolute path of the repository root.
+	RepoRoot string `json:"repoRoot"`
+	// Use repo for shared settings or local for settings.local.json. Other scopes are rejected.
+	Scope string `json:"scope"`
+	// Canonical top-level key permitted by the repository settings allowlist.
+	Key string `json:"key"`
+	// Value to validate and write. Required unless delete is true; a null value is validated, not treated as deletion.
+	Value any `json:"value,omitempty"`
+	// True to remove the key instead of writing it.
+	Delete *bool `json:"delete,omitempty"`
+}
+
+// Empty result of repo.settings.writeKey.
+type RepoSettingsWriteKeyResult struct {
 }
 
 type ResponseFormat struct {
@@ -24092,6 +26218,25 @@ type ResponsesReasoning struct {
 	// Effective effort selected before this message, independent of the response-level reasoning field
 	Effort string `json:"effort"`
 }
+
+// Empty result of runtime.shutdown.
+type RuntimeShutdownResult struct {
+}
+
+// The stored sandbox settings to resolve against the defaults.
+type SandboxApplyDefaultsRequest struct {
+	// The sandbox settings as stored in the settings file. An empty object resolves to the defaults alone.
+	Stored any `json:"stored"`
+}
+
+// True when the command stays available while enforcement is blocked.
+type SandboxCheckEnforcementCommandResult = bool
+
+// True when an OS-level sandbox can run on this host.
+type SandboxCheckPlatformSupportResult = bool
+
+// True when the sandbox on this host can reach host loopback directly.
+type SandboxCheckWindowsHostLoopbackSupportResult = bool
 
 // Resolved sandbox configuration.
 // Experimental: SandboxConfig is part of an experimental API and may change or be removed.
@@ -24240,8 +26385,6 @@ type SandboxCredentialsConfig struct {
 // Request to disable sandboxing for the current session while resolving an active sandbox-bypass permission prompt.
 // Experimental: SandboxDisableForSessionRequest is part of an experimental API and may change or be removed.
 type SandboxDisableForSessionRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Identifier of the exact pending sandbox-bypass permission request that authorized the session opt-out.
 	RequestID string `json:"requestId"`
 	// Optional attribution for the permission decision.
@@ -24262,10 +26405,26 @@ type SandboxDocsURLResult struct {
 	URL string `json:"url"`
 }
 
+// A sandbox config and the per-feature routing flag to resolve it for.
+type SandboxEffectiveForOptionalParams struct {
+	// The session's resolved `sandbox` slice. Omitted when the host has none, which yields a disabled sandbox rather than an error.
+	Sandbox any `json:"sandbox,omitempty"`
+	// The routing flag naming the feature being launched, such as `sandboxMcpServers` or `sandboxLspServers`.
+	RoutingFlag string `json:"routingFlag"`
+}
+
 // The sandbox a named feature actually launches under.
 type SandboxEffectiveForOptionalResult struct {
 	// The effective sandbox config for the requested feature, or a disabled sandbox when the feature is routed out of it.
 	SandboxJSON any `json:"sandboxJson"`
+}
+
+// One slash command, as typed, to test against the enforcement-block allowlist.
+type SandboxEnforcementCommandAllowedParams struct {
+	// The command name as the user typed it, with or without its leading slash.
+	CommandName string `json:"commandName"`
+	// The command's arguments, in order. Pass an empty array for a bare command: several entries in the allowlist admit the bare form and refuse every argument.
+	Args []string `json:"args"`
 }
 
 // Managed sandbox enforcement state for a session.
@@ -24278,17 +26437,31 @@ type SandboxEnforcementStatus struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// A batch of file-picker candidates to check against a prepared policy.
+type SandboxFilterPickerCandidatesParams struct {
+	// The candidates to check, in the order the answers are returned.
+	Candidates []SandboxPickerCandidate `json:"candidates"`
+	// The session's working directory, matching the one the policy was prepared from.
+	Cwd string `json:"cwd"`
+	// The policy returned by `sandbox.preparePickerPolicy`. Omitted keeps every candidate.
+	Sandbox any `json:"sandbox,omitempty"`
+}
+
 // Per-candidate allow decisions, positionally aligned with the request.
 type SandboxFilterPickerCandidatesResult struct {
 	// One decision per candidate, in the same order. Always the same length as the request's `candidates`.
 	Allowed []bool `json:"allowed"`
 }
 
+// The user-facing refusal, including the platform remedy and the documentation link.
+type SandboxGetUnsupportedMessageResult = string
+
+// The user-facing notice that a saved sandbox setting is inert for this session.
+type SandboxGetUnsupportedSettingDisabledNoticeResult = string
+
 // Request to accept the sandbox path grant offered on an active sandbox escalation permission prompt.
 // Experimental: SandboxGrantPathForRequestRequest is part of an experimental API and may change or be removed.
 type SandboxGrantPathForRequestRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Identifier of the exact pending sandbox escalation permission request whose sandboxPathGrant to accept.
 	RequestID string `json:"requestId"`
 	// Optional attribution for the permission decision.
@@ -24331,17 +26504,46 @@ type SandboxMaskedEnvVar struct {
 	InjectHosts []string `json:"injectHosts"`
 }
 
+// One file-picker suggestion offered up for the sandbox filesystem check.
+type SandboxPickerCandidate struct {
+	// Absolute path the suggestion would attach.
+	Path string `json:"path"`
+	// Whether the suggestion is a directory. A directory the policy does not itself allow may still be needed as a waypoint to an allowed subtree.
+	IsDirectory bool `json:"isDirectory"`
+}
+
+// The working directory and sandbox settings to build a file-picker policy from.
+type SandboxPreparePickerPolicyParams struct {
+	// The session's working directory. Git discovery and grant canonicalization are resolved against it.
+	Cwd string `json:"cwd"`
+	// The session's resolved `sandbox` slice. Omitted, or disabled, yields no policy and every candidate is kept.
+	Sandbox any `json:"sandbox,omitempty"`
+}
+
 // The prepared file-picker policy, or none when the sandbox is disabled.
 type SandboxPreparePickerPolicyResult struct {
 	// The prepared policy to pass back to `sandbox.filterPickerCandidates`. Absent when the sandbox is disabled or absent, in which case filtering keeps every candidate.
 	SandboxJSON any `json:"sandboxJson,omitempty"`
 }
 
+// True when this process can offer installing the sandbox credential-proxy certificate authority into OS trust.
+type SandboxProxyCaCheckInstallationSupportResult = bool
+
+// True when the sandbox configuration uses the credential proxy and can need certificate-authority setup.
+type SandboxProxyCaCheckRelevanceResult = bool
+
 // Result of creating the persistent certificate authority of the sandbox credential proxy.
 // Experimental: SandboxProxyCaCreateResult is part of an experimental API and may change or be removed.
 type SandboxProxyCaCreateResult struct {
 	// Absolute path of the public certificate of the certificate authority, in PEM format.
 	CertificatePath string `json:"certificatePath"`
+}
+
+// Identifies the credential hosts that the persistent certificate authority of the sandbox credential proxy must cover. The runtime always adds the hosts from the saved user settings.
+// Experimental: SandboxProxyCaRequest is part of an experimental API and may change or be removed.
+type SandboxProxyCaRequest struct {
+	// The sandbox configuration that the host gives its sessions. The runtime reads the credential hosts from `auth` and `credentials`; it ignores `enabled` and the other fields.
+	SandboxConfig *SandboxConfig `json:"sandboxConfig,omitempty"`
 }
 
 // State of the persistent certificate authority of the sandbox credential proxy.
@@ -24370,6 +26572,10 @@ type SandboxProxyCaStatus struct {
 	CanInstall bool `json:"canInstall"`
 }
 
+// Empty result of sandbox.proxySecret.delete.
+type SandboxProxySecretDeleteResult struct {
+}
+
 // The stored sandbox proxy password, if one is present.
 type SandboxProxySecretGetResult struct {
 	// The stored password. Absent when no entry exists in either the keychain or the on-disk fallback store.
@@ -24384,10 +26590,25 @@ type SandboxProxySecretLocation struct {
 	SecretID string `json:"secretId"`
 }
 
+// The sandbox proxy password to store.
+// Experimental: SandboxProxySecretSaveRequest is part of an experimental API and may change or be removed.
+type SandboxProxySecretSaveRequest struct {
+	// The password to store for the sandbox proxy.
+	Value string `json:"value"`
+}
+
 // Where the sandbox proxy password was stored.
 type SandboxProxySecretSaveResult struct {
 	// Whether the OS keychain accepted the value. False means it was written to the on-disk fallback store instead, which is still readable by `sandbox.proxySecret.get`.
 	StoredInKeychain bool `json:"storedInKeychain"`
+}
+
+// The user's sandbox settings and the managed sandbox floor to raise them to.
+type SandboxResolveFlooredConfigParams struct {
+	// The user's own `sandbox` settings slice. Omitted when the user has configured none, which still yields the managed floor rather than a disabled sandbox.
+	UserSandbox any `json:"userSandbox,omitempty"`
+	// The effective managed `sandbox` slice acting as a floor. Omitted when no administrator policy applies, in which case the user's own settings stand unchanged.
+	ManagedSandbox any `json:"managedSandbox,omitempty"`
 }
 
 // The user's sandbox settings raised to the managed floor.
@@ -24406,6 +26627,17 @@ const (
 	SandboxSessionChangeRestored SandboxSessionChange = "restored"
 )
 
+// The effective sandbox settings, with every unset value resolved to its default.
+type SandboxSettingsApplyDefaultsResult = map[string]any
+
+// The managed sandbox policy in force, which selects which remedy the notice offers.
+type SandboxUnsupportedStartupNoticeParams struct {
+	// The managed `sandbox` slice, when a policy supplies one. The notice treats the sandbox as enforced only when this both enables it and sets `failIfUnavailable`, because a managed sandbox that tolerates being unavailable still leaves the user able to turn it off.
+	ManagedSandbox any `json:"managedSandbox,omitempty"`
+	// True when the sandbox stayed on only because the managed policy could not be determined. Distinguishes a policy that positively enforces the sandbox from one that merely failed to resolve, which is the difference between telling the user to contact an administrator and telling them to wait. Defaults to false.
+	EnabledByUndeterminedPolicy *bool `json:"enabledByUndeterminedPolicy,omitempty"`
+}
+
 // The startup warning, absent when the machine can run a sandbox.
 type SandboxUnsupportedStartupNoticeResult struct {
 	// The user-facing warning, carrying the platform remedy and the recovery the policy in force actually allows. Absent when this machine supports a sandbox, so a host can call unconditionally and print only what it gets.
@@ -24415,8 +26647,6 @@ type SandboxUnsupportedStartupNoticeResult struct {
 // Register an absolute-time scheduled prompt.
 // Experimental: ScheduleAddAtRequest is part of an experimental API and may change or be removed.
 type ScheduleAddAtRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Epoch milliseconds when the prompt should fire.
 	At int64 `json:"at"`
 	// Prompt text to enqueue when the schedule fires.
@@ -24430,8 +26660,6 @@ type ScheduleAddAtRequest struct {
 // Register a cron scheduled prompt.
 // Experimental: ScheduleAddCronRequest is part of an experimental API and may change or be removed.
 type ScheduleAddCronRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// 5-field cron expression.
 	Cron string `json:"cron"`
 	// Prompt text to enqueue when the schedule fires.
@@ -24447,8 +26675,6 @@ type ScheduleAddCronRequest struct {
 // Register a relative-interval scheduled prompt.
 // Experimental: ScheduleAddRequest is part of an experimental API and may change or be removed.
 type ScheduleAddRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Human-readable interval such as `30s`, `5m`, or `2h`.
 	Interval string `json:"interval"`
 	// Prompt text to enqueue when the schedule fires.
@@ -24470,8 +26696,6 @@ type ScheduleAddResult struct {
 // Register a self-paced scheduled prompt.
 // Experimental: ScheduleAddSelfPacedRequest is part of an experimental API and may change or be removed.
 type ScheduleAddSelfPacedRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Prompt text to enqueue when the schedule fires.
 	Prompt string `json:"prompt"`
 	// Optional display-only prompt label.
@@ -24527,8 +26751,6 @@ const (
 // Re-arm a self-paced scheduled prompt.
 // Experimental: ScheduleRearmSelfPacedRequest is part of an experimental API and may change or be removed.
 type ScheduleRearmSelfPacedRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Id of the self-paced scheduled prompt.
 	ID int64 `json:"id"`
 	// Epoch milliseconds when the prompt should next fire.
@@ -24538,8 +26760,6 @@ type ScheduleRearmSelfPacedRequest struct {
 // Identifier of the scheduled prompt to remove.
 // Experimental: ScheduleStopRequest is part of an experimental API and may change or be removed.
 type ScheduleStopRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Id of the scheduled prompt to remove.
 	ID int64 `json:"id"`
 }
@@ -24548,6 +26768,12 @@ type ScheduleStopRequest struct {
 type ScheduleStopResult struct {
 	// The removed entry, or omitted if no entry matched.
 	Entry *ScheduleEntry `json:"entry,omitempty"`
+}
+
+// Secret values to add to the redaction filter.
+type SecretsAddFilterValuesRequest struct {
+	// Raw secret values to register for redaction
+	Values []string `json:"values"`
 }
 
 // Confirmation that the secret values were registered.
@@ -24573,8 +26799,6 @@ const (
 // Parameters for session.extensions.sendAttachmentsToMessage.
 // Experimental: SendAttachmentsToMessageParams is part of an experimental API and may change or be removed.
 type SendAttachmentsToMessageParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Optional canvas instance binding the push for provenance. When supplied, the runtime resolves the canvas, verifies it is owned by the calling extension, and stamps canvasId/instanceId onto each extension_context entry. When omitted, no resolution runs and those fields stay unset on the attachment.
 	InstanceID *string `json:"instanceId,omitempty"`
 	// Attachments to push into the next user-message turn. extension_context entries take the slim shape; standard variants take their full AttachmentSchema shape.
@@ -24646,8 +26870,6 @@ func (s *SendMessageItem) UnmarshalJSON(data []byte) error {
 // Parameters for sending zero or more user messages to the session in a single turn. Remote-backed (Mission Control) sessions do not support this method and will return an error.
 // Experimental: SendMessagesRequest is part of an experimental API and may change or be removed.
 type SendMessagesRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The user messages to append to the conversation, in order, before running one agent loop. When the batch starts a run, its final message is the primary initiating message; earlier messages provide context, not separate runs or replies. May be empty, in which case a single turn runs over the existing history with no new user message or originatingMessageId.
 	Messages []SendMessageItem `json:"messages"`
 	// How to deliver the messages. `enqueue` (default) appends to the message queue. `immediate` interjects during an in-progress turn.
@@ -24687,8 +26909,6 @@ const (
 // Parameters for sending a user message to the session
 // Experimental: SendRequest is part of an experimental API and may change or be removed.
 type SendRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The user message text
 	Prompt string `json:"prompt"`
 	// If provided, this is shown in the timeline instead of `prompt`
@@ -24751,8 +26971,6 @@ type SendResult struct {
 // Internal request for sending a system notification.
 // Experimental: SendSystemNotificationRequest is part of an experimental API and may change or be removed.
 type SendSystemNotificationRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Notification text to deliver to the model.
 	Message string `json:"message"`
 	// Optional structured notification kind.
@@ -24803,6 +27021,10 @@ type ServerSkillList struct {
 	Errors []string `json:"errors,omitempty"`
 }
 
+// Empty result of session.accounts.login.cancel.
+type SessionAccountsLoginCancelResult struct {
+}
+
 // Current activity flags for the session.
 type SessionActivity struct {
 	// Whether an in-flight operation can currently be aborted.
@@ -24811,14 +27033,27 @@ type SessionActivity struct {
 	HasActiveWork bool `json:"hasActiveWork"`
 }
 
+// Empty result of session.agent.deselect.
+type SessionAgentDeselectResult struct {
+}
+
+type SessionAgentListRequest struct {
+	// When true, request the session's configured built-in agents alongside custom agents. Listing applies feature, context, inclusion, exclusion, and user-disabled-agent policy, but does not evaluate transient invocation requirements such as model availability. Built-in metadata may be omitted when the session cannot project it, such as a relay session.
+	IncludeBuiltInAgents *bool `json:"includeBuiltInAgents,omitempty"`
+	// When true, request authored base prompt text on each AgentInfo. Prompt text may be omitted when unavailable, such as for agents projected through a relay session.
+	IncludePrompt *bool `json:"includePrompt,omitempty"`
+}
+
+// Empty result of session.agent.setPrompt.
+type SessionAgentSetPromptResult struct {
+}
+
 // Current authentication information, or null when no authentication is active.
 type SessionAuthInfoResult = *AuthIdentity
 
 // Internal GitHub login parameters.
 // Experimental: SessionAuthLoginRequest is part of an experimental API and may change or be removed.
 type SessionAuthLoginRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// GitHub host URL
 	Host string `json:"host"`
 	// GitHub login
@@ -24832,8 +27067,6 @@ type SessionAuthLoginRequest struct {
 // Parameters identifying a GitHub authentication to log out.
 // Experimental: SessionAuthLogoutUserRequest is part of an experimental API and may change or be removed.
 type SessionAuthLogoutUserRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Authentication information to log out
 	AuthInfo AuthInfo `json:"authInfo"`
 }
@@ -24877,8 +27110,6 @@ type SessionAuthStatus struct {
 // Parameters for switching the session's active authentication.
 // Experimental: SessionAuthSwitchRequest is part of an experimental API and may change or be removed.
 type SessionAuthSwitchRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Authentication information to activate
 	AuthInfo AuthInfo `json:"authInfo"`
 	// Optional token paired with the authentication information
@@ -24911,6 +27142,24 @@ type SessionBulkDeleteResult struct {
 	FreedBytes map[string]int64 `json:"freedBytes"`
 }
 
+// The number of running background agents (task-registry agents) that were cancelled.
+type SessionCancelAllBackgroundAgentsResult = int64
+
+// Provider-supplied action result.
+type SessionCanvasActionInvokeResult = any
+
+// Empty result of session.canvas.close.
+type SessionCanvasCloseResult struct {
+}
+
+// Empty result of session.canvas.provider.register.
+type SessionCanvasProviderRegisterResult struct {
+}
+
+// Empty result of session.canvas.provider.unregister.
+type SessionCanvasProviderUnregisterResult struct {
+}
+
 // Session capability enabled for this session
 type SessionCapability string
 
@@ -24938,6 +27187,15 @@ const (
 	// Host-provided canvas rendering support.
 	SessionCapabilityCanvasRenderer SessionCapability = "canvas-renderer"
 )
+
+type SessionCommandsListRequest struct {
+	// Include runtime built-in commands
+	IncludeBuiltins *bool `json:"includeBuiltins,omitempty"`
+	// Include enabled user-invocable skills and commands
+	IncludeSkills *bool `json:"includeSkills,omitempty"`
+	// Include commands registered by protocol clients, including SDK clients and extensions
+	IncludeClientCommands *bool `json:"includeClientCommands,omitempty"`
+}
 
 // A single host-driven completion. Accepting an item replaces `[rangeStart, rangeEnd)` (UTF-16 code units) in the composer with `insertText`; when the range is absent, the active token around the cursor is replaced.
 type SessionCompletionItem struct {
@@ -25083,11 +27341,25 @@ type SessionEnrichMetadataResult struct {
 	Sessions []LocalSessionMetadataValue `json:"sessions"`
 }
 
+// Empty result of session.extensions.disable.
+type SessionExtensionsDisableResult struct {
+}
+
+// Empty result of session.extensions.enable.
+type SessionExtensionsEnableResult struct {
+}
+
+// Empty result of session.extensions.reload.
+type SessionExtensionsReloadResult struct {
+}
+
+// Empty result of session.extensions.sendAttachmentsToMessage.
+type SessionExtensionsSendAttachmentsToMessageResult struct {
+}
+
 // File path, content to append, and optional mode for the client-provided session filesystem. Implementations create parent directories as needed.
 // Experimental: SessionFSAppendFileRequest is part of an experimental API and may change or be removed.
 type SessionFSAppendFileRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 	// Content to append
@@ -25119,8 +27391,6 @@ const (
 // Path to test for existence in the client-provided session filesystem.
 // Experimental: SessionFSExistsRequest is part of an experimental API and may change or be removed.
 type SessionFSExistsRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 }
@@ -25134,8 +27404,6 @@ type SessionFSExistsResult struct {
 // Directory path to create in the client-provided session filesystem, with options for recursive creation and POSIX mode.
 // Experimental: SessionFSMkdirRequest is part of an experimental API and may change or be removed.
 type SessionFSMkdirRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 	// Create parent directories as needed
@@ -25147,8 +27415,6 @@ type SessionFSMkdirRequest struct {
 // Path of the binary file to read from the client-provided session filesystem.
 // Experimental: SessionFSReadFileBytesRequest is part of an experimental API and may change or be removed.
 type SessionFSReadFileBytesRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 }
@@ -25164,8 +27430,6 @@ type SessionFSReadFileBytesResult struct {
 // Path of the file to read from the client-provided session filesystem.
 // Experimental: SessionFSReadFileRequest is part of an experimental API and may change or be removed.
 type SessionFSReadFileRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 }
@@ -25181,8 +27445,6 @@ type SessionFSReadFileResult struct {
 // Directory path whose entries should be listed from the client-provided session filesystem.
 // Experimental: SessionFSReaddirRequest is part of an experimental API and may change or be removed.
 type SessionFSReaddirRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 }
@@ -25216,8 +27478,6 @@ const (
 // Directory path whose entries (with type information) should be listed from the client-provided session filesystem.
 // Experimental: SessionFSReaddirWithTypesRequest is part of an experimental API and may change or be removed.
 type SessionFSReaddirWithTypesRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 }
@@ -25233,8 +27493,6 @@ type SessionFSReaddirWithTypesResult struct {
 // Source and destination paths for renaming or moving an entry in the client-provided session filesystem.
 // Experimental: SessionFSRenameRequest is part of an experimental API and may change or be removed.
 type SessionFSRenameRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Source path using SessionFs conventions
 	Src string `json:"src"`
 	// Destination path using SessionFs conventions
@@ -25244,14 +27502,42 @@ type SessionFSRenameRequest struct {
 // Path to remove from the client-provided session filesystem, with options for recursive removal and force.
 // Experimental: SessionFSRmRequest is part of an experimental API and may change or be removed.
 type SessionFSRmRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 	// Remove directories and their contents recursively
 	Recursive *bool `json:"recursive,omitempty"`
 	// Ignore errors if the path does not exist
 	Force *bool `json:"force,omitempty"`
+}
+
+// Optional capabilities declared by the provider
+type SessionFSSetProviderCapabilities struct {
+	// Whether the provider supports SQLite query/exists operations
+	Sqlite *bool `json:"sqlite,omitempty"`
+	// Whether the provider supports binary reads and writes through sessionFs.readFileBytes and sessionFs.writeFileBytes
+	Binary *bool `json:"binary,omitempty"`
+}
+
+// Path conventions used by this filesystem
+type SessionFSSetProviderConventions string
+
+const (
+	// Paths use Windows path conventions.
+	SessionFSSetProviderConventionsWindows SessionFSSetProviderConventions = "windows"
+	// Paths use POSIX path conventions.
+	SessionFSSetProviderConventionsPosix SessionFSSetProviderConventions = "posix"
+)
+
+// Initial working directory, session-state path layout, and path conventions used to register the calling SDK client as the session filesystem provider. A registered provider is authoritative for path interpretation and filesystem facts used by workspace permission validation. Paths are interpreted lexically; home-relative paths (`~` and `~/...`) and Windows drive-relative paths such as `C:foo` are unsupported. Until provider-side canonicalization is supported, providers must not expose symlinks inside allowed roots that escape those roots.
+type SessionFSSetProviderRequest struct {
+	// Absolute initial working directory for sessions. Registering the provider establishes this path as the root of its virtual namespace; the runtime does not require the provider to materialize or stat it before creating a session.
+	InitialCwd string `json:"initialCwd"`
+	// Path within each session's SessionFs where the runtime stores files for that session
+	SessionStatePath string `json:"sessionStatePath"`
+	// Path conventions used by this filesystem
+	Conventions SessionFSSetProviderConventions `json:"conventions"`
+	// Optional capabilities declared by the provider
+	Capabilities *SessionFSSetProviderCapabilities `json:"capabilities,omitempty"`
 }
 
 // Indicates whether the calling client was registered as the session filesystem provider.
@@ -25269,8 +27555,6 @@ type SessionFSSqliteExistsResult struct {
 // SQL query, query type, and optional bind parameters for executing a SQLite query against the per-session database. The provider applies its SQLite busy timeout for every call.
 // Experimental: SessionFSSqliteQueryRequest is part of an experimental API and may change or be removed.
 type SessionFSSqliteQueryRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// SQL query to execute
 	Query string `json:"query"`
 	// How to execute the query: 'exec' for DDL/multi-statement (no results), 'query' for SELECT (returns rows), 'run' for INSERT/UPDATE/DELETE (returns rowsAffected)
@@ -25329,8 +27613,6 @@ const (
 // Statements to execute atomically. Providers apply busy handling for every call.
 // Experimental: SessionFSSqliteTransactionRequest is part of an experimental API and may change or be removed.
 type SessionFSSqliteTransactionRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Ordered SQL statements to execute in one transaction.
 	Statements []SessionFSSqliteTransactionStatement `json:"statements"`
 }
@@ -25358,8 +27640,6 @@ type SessionFSSqliteTransactionStatement struct {
 // Path whose metadata should be returned from the client-provided session filesystem.
 // Experimental: SessionFSStatRequest is part of an experimental API and may change or be removed.
 type SessionFSStatRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 }
@@ -25383,8 +27663,6 @@ type SessionFSStatResult struct {
 // File path, standard-base64-encoded bytes to write, and optional mode for the client-provided session filesystem.
 // Experimental: SessionFSWriteFileBytesRequest is part of an experimental API and may change or be removed.
 type SessionFSWriteFileBytesRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 	// Exact file bytes encoded as standard base64
@@ -25396,8 +27674,6 @@ type SessionFSWriteFileBytesRequest struct {
 // File path, content to write, and optional mode for the client-provided session filesystem.
 // Experimental: SessionFSWriteFileRequest is part of an experimental API and may change or be removed.
 type SessionFSWriteFileRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 	// Content to write
@@ -25405,6 +27681,38 @@ type SessionFSWriteFileRequest struct {
 	// Optional POSIX-style mode for newly created files
 	Mode *int64 `json:"mode,omitempty"`
 }
+
+// Authentication accounts available to the internal session host.
+type SessionGitHubAuthGetAllAuthAvailableResult = []SessionAuthStatus
+
+// Whether the current authentication was logged out.
+type SessionGitHubAuthLogoutResult = bool
+
+// Whether the requested authentication was logged out.
+type SessionGitHubAuthLogoutUserResult = bool
+
+// Empty result of session.gitHubAuth.switchToAuth.
+type SessionGitHubAuthSwitchToAuthResult struct {
+}
+
+type SessionHistoryCompactRequest struct {
+	// Optional user-provided instructions to focus the compaction summary
+	CustomInstructions *string `json:"customInstructions,omitempty"`
+	// What initiated this compaction request, recorded as the `trigger` on the persisted `session.compaction_start` / `session.compaction_complete` events. When absent, the compaction is persisted without trigger attribution (initiator unknown).
+	Trigger *SessionHistoryCompactRequestTrigger `json:"trigger,omitempty"`
+	// Context window token limit this compaction is targeting, recorded as the `tokenLimit` on the persisted `session.compaction_start` / `session.compaction_complete` events. Set it when the compaction targets a window other than the compacting model's own, e.g. switching to a model with a smaller context window: the compaction still runs on the current model, so the limit that motivated it would otherwise be lost. When absent, the events record the compacting model's own resolved limit. Attribution metadata only - it does not change how much the compaction removes.
+	TokenLimit *int64 `json:"tokenLimit,omitempty"`
+}
+
+// What initiated this compaction request, recorded as the `trigger` on the persisted `session.compaction_start` / `session.compaction_complete` events. When absent, the compaction is persisted without trigger attribution (initiator unknown).
+type SessionHistoryCompactRequestTrigger string
+
+const (
+	// User-requested compaction, e.g. the /compact command or a direct history.compact call.
+	SessionHistoryCompactRequestTriggerManual SessionHistoryCompactRequestTrigger = "manual"
+	// Compaction requested while switching to a model with a smaller context window.
+	SessionHistoryCompactRequestTriggerModelSwitch SessionHistoryCompactRequestTrigger = "model_switch"
+)
 
 // Installed plugin record for a session, with marketplace, version, install time, enabled state, cache path, and source.
 type SessionInstalledPlugin struct {
@@ -25470,6 +27778,13 @@ type SessionLimitPredictionDetails struct {
 	RecommendedTier SessionLimitPredictionTier `json:"recommendedTier"`
 	// Recommended maximum AI credits for this session.
 	RecommendedCap float64 `json:"recommendedCap"`
+}
+
+type SessionLimitPredictionPredictRequest struct {
+	// Optional model identifier override. If omitted, the session's current model is used.
+	ModelID *string `json:"modelId,omitempty"`
+	// Client type to size for. Defaults to `cli-interactive`.
+	ClientType *SessionLimitPredictionClientType `json:"clientType,omitempty"`
 }
 
 // Prediction result. Available results include prediction details; unavailable results include an explicit reason.
@@ -25740,6 +28055,18 @@ func unmarshalSessionListEntry(data []byte) (SessionListEntry, error) {
 	return RawSessionListEntry{Discriminator: tag, Raw: append(json.RawMessage(nil), data...)}, nil
 }
 
+// Optional filter applied to the returned sessions
+type SessionListFilter struct {
+	// Match sessions whose context.cwd equals this value
+	Cwd *string `json:"cwd,omitempty"`
+	// Match sessions whose context.gitRoot equals this value
+	GitRoot *string `json:"gitRoot,omitempty"`
+	// Match sessions whose context.repository equals this value
+	Repository *string `json:"repository,omitempty"`
+	// Match sessions whose context.branch equals this value
+	Branch *string `json:"branch,omitempty"`
+}
+
 // Queued repo-level startup prompts and the total hook command count after loading.
 type SessionLoadDeferredRepoHooksResult struct {
 	// Repo-level startup prompts queued from repo hook configs. Empty on resume, when no repo configs were pending, or when disableAllHooks is set.
@@ -25760,13 +28087,90 @@ const (
 	SessionLogLevelError SessionLogLevel = "error"
 )
 
+// Empty result of session.lsp.initialize.
+type SessionLspInitializeResult struct {
+}
+
+// Standard MCP CallToolResult
+type SessionMCPAppsCallToolResult = map[string]any
+
+// Empty result of session.mcp.apps.setHostContext.
+type SessionMCPAppsSetHostContextResult struct {
+}
+
+// Empty result of session.mcp.disable.
+type SessionMCPDisableResult struct {
+}
+
+// Empty result of session.mcp.enable.
+type SessionMCPEnableResult struct {
+}
+
+// Empty result of session.mcp.oauth.authenticationStateChanged.
+type SessionMCPOauthAuthenticationStateChangedResult struct {
+}
+
+// Targets only the original prepared/applying owned login on this exact session requester.
+// Experimental: SessionMCPOauthCancelLoginRequest is part of an experimental API and may change or be removed.
+type SessionMCPOauthCancelLoginRequest struct {
+	// The same authoritative installation identity supplied during preparation.
+	ExpectedInstallationID string `json:"expectedInstallationId"`
+	// Runtime-issued login handle known before the effectful login request begins.
+	LoginID string `json:"loginId"`
+}
+
+// Empty result of session.mcp.oauth.complete.
+type SessionMCPOauthCompleteResult struct {
+}
+
+// Effect-free preparation bound to the existing local session, requester and installation, with frozen options.
+// Experimental: SessionMCPOauthPrepareLoginRequest is part of an experimental API and may change or be removed.
+type SessionMCPOauthPrepareLoginRequest struct {
+	// Name recorded by the authoritative owned installation receipt.
+	ServerName string `json:"serverName"`
+	// Exact installation identity from owned inventory, never a server-name alias.
+	ExpectedInstallationID string `json:"expectedInstallationId"`
+	// Request a new authorisation rather than accepting a usable cached grant.
+	ForceReauth *bool `json:"forceReauth,omitempty"`
+	// Display name used by the incumbent OAuth client-registration flow.
+	ClientName *string `json:"clientName,omitempty"`
+	// Text shown on the loopback callback page after successful authorisation.
+	CallbackSuccessMessage *string `json:"callbackSuccessMessage,omitempty"`
+}
+
+// Empty result of session.mcp.registerExternalClient.
+type SessionMCPRegisterExternalClientResult struct {
+}
+
+// Empty result of session.mcp.reload.
+type SessionMCPReloadResult struct {
+}
+
+// Empty result of session.mcp.restartServer.
+type SessionMCPRestartServerResult struct {
+}
+
 // Records which IDE the host is connected to, or clears it.
 // Experimental: SessionMCPSetConnectedIdeInfoParams is part of an experimental API and may change or be removed.
 type SessionMCPSetConnectedIdeInfoParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The connected IDE. Null or omitted clears the recorded IDE, which is how a host reports that it is disconnected.
 	Ide *SessionConnectedIdeInfo `json:"ide,omitempty"`
+}
+
+// Empty result of session.mcp.setConnectedIdeInfo.
+type SessionMCPSetConnectedIdeInfoResult struct {
+}
+
+// Empty result of session.mcp.startServer.
+type SessionMCPStartServerResult struct {
+}
+
+// Empty result of session.mcp.stopServer.
+type SessionMCPStopServerResult struct {
+}
+
+// Empty result of session.mcp.unregisterExternalClient.
+type SessionMCPUnregisterExternalClientResult struct {
 }
 
 // Point-in-time snapshot of slow-changing session identifier and state fields
@@ -25817,6 +28221,13 @@ const (
 	SessionModeAutopilot SessionMode = "autopilot"
 )
 
+// Experimental: SessionModelClearStartupSeedRequest is part of an experimental API and may change or be removed.
+type SessionModelClearStartupSeedRequest struct {
+	ExpectedModel string `json:"expectedModel"`
+	// Provider captured with the startup seed; omission matches only an unqualified seed.
+	ExpectedProviderID *string `json:"expectedProviderId,omitempty"`
+}
+
 // The list of models available to this session.
 type SessionModelList struct {
 	// Available models, ordered with the most preferred default first. Includes both Copilot (CAPI) models and any registry BYOK models; a BYOK model appears under its provider-qualified selection id (`provider/id`).
@@ -25831,12 +28242,21 @@ type SessionModelList struct {
 	Auto *AutoTierMetadata `json:"auto,omitempty"`
 }
 
+type SessionModelListRequest struct {
+	// If true, bypasses the per-session model list cache and re-fetches from CAPI.
+	SkipCache *bool `json:"skipCache,omitempty"`
+}
+
 // Cost-category metadata for a CAPI model.
 type SessionModelPriceCategory struct {
 	// CAPI model identifier.
 	ID string `json:"id"`
 	// Cost category assigned to the model.
 	PriceCategory ModelPickerPriceCategory `json:"priceCategory"`
+}
+
+// Empty result of session.name.set.
+type SessionNameSetResult struct {
 }
 
 // Result of opening a session.
@@ -25857,31 +28277,68 @@ type SessionOpenResult struct {
 	Progress []SessionsOpenProgress `json:"progress,omitempty"`
 }
 
+// Empty result of session.plan.delete.
+type SessionPlanDeleteResult struct {
+}
+
+// Empty result of session.plan.update.
+type SessionPlanUpdateResult struct {
+}
+
 // Plugin names (or specs) to disable in the session's authoritative working directory.
 // Experimental: SessionPluginsDisableRequest is part of an experimental API and may change or be removed.
 type SessionPluginsDisableRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Plugin names or "plugin@marketplace" specs to disable. Unknown names are ignored. Non-marketplace direct installs cannot be disabled via this API; uninstall them instead. Plugin-owned MCP servers are stopped in active sessions immediately; other plugin contributions remain available until each session reloads plugins.
 	Names []string `json:"names"`
+}
+
+// Empty result of session.plugins.disable.
+type SessionPluginsDisableResult struct {
 }
 
 // Plugin names (or specs) to enable in the session's authoritative working directory.
 // Experimental: SessionPluginsEnableRequest is part of an experimental API and may change or be removed.
 type SessionPluginsEnableRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Plugin names or "plugin@marketplace" specs to enable. Unknown names are ignored. Non-marketplace direct installs are always enabled and cannot be toggled via this API.
 	Names []string `json:"names"`
+}
+
+// Empty result of session.plugins.enable.
+type SessionPluginsEnableResult struct {
 }
 
 // Plugin source resolved relative to the session's authoritative working directory.
 // Experimental: SessionPluginsInstallRequest is part of an experimental API and may change or be removed.
 type SessionPluginsInstallRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Plugin install spec. Accepts the same forms as the CLI: "plugin@marketplace" (marketplace install), "owner/repo" or "owner/repo:subpath" (GitHub direct), an http/https/ssh URL, or a local path. Direct (non-marketplace) installs are deprecated and will produce a deprecationWarning in the result.
 	Source string `json:"source"`
+}
+
+type SessionPluginsMarketplacesRefreshRequest struct {
+	// Marketplace name to refresh. When omitted, every registered marketplace is refreshed.
+	Name *string `json:"name,omitempty"`
+}
+
+type SessionPluginsReloadRequest struct {
+	// Reload MCP server connections after refreshing plugins. Defaults to true.
+	ReloadMCP *bool `json:"reloadMcp,omitempty"`
+	// Re-run custom-agent discovery after refreshing plugins. Defaults to true.
+	ReloadCustomAgents *bool `json:"reloadCustomAgents,omitempty"`
+	// Re-load user, plugin, and (subject to `deferRepoHooks`) repo hooks. Defaults to true. Has no effect when the host has not registered a hook reloader (e.g. remote sessions).
+	ReloadHooks *bool `json:"reloadHooks,omitempty"`
+	// Re-discover and relaunch subprocess extensions (including plugin-shipped extensions) after refreshing plugins. Defaults to true. Has no effect when the session has no active extension controller (e.g. extensions were not requested for the session).
+	ReloadExtensions *bool `json:"reloadExtensions,omitempty"`
+	// When true, skip repo-level hooks during the hook reload. Use before folder trust is confirmed; load them post-trust via `sessions.loadDeferredRepoHooks`.
+	DeferRepoHooks *bool `json:"deferRepoHooks,omitempty"`
+}
+
+// Empty result of session.plugins.reload.
+type SessionPluginsReloadResult struct {
+}
+
+type SessionPluginsRetryManagedRequest struct {
+	// "plugin@marketplace" specs to retry. Omit to retry every plugin the session's managed settings require.
+	Plugins []string `json:"plugins,omitempty"`
 }
 
 // Per-plugin outcomes of retrying the plugins required by the session's managed settings.
@@ -25889,6 +28346,15 @@ type SessionPluginsInstallRequest struct {
 type SessionPluginsRetryManagedResult struct {
 	// One entry per requested plugin, in request order. When no plugins were requested, one entry per plugin the managed settings require.
 	Plugins []ManagedPluginRetryEntry `json:"plugins"`
+}
+
+// Empty result of session.plugins.uninstall.
+type SessionPluginsUninstallResult struct {
+}
+
+type SessionProviderGetEndpointRequest struct {
+	// Model identifier the caller intends to use against the returned endpoint. Used to pick the correct wire shape. Omit to use whichever model the session is currently using.
+	ModelID *string `json:"modelId,omitempty"`
 }
 
 // Outcome of the prune operation: deleted IDs, dry-run candidates, skipped IDs, total bytes freed, and the dry-run flag.
@@ -25903,6 +28369,22 @@ type SessionPruneResult struct {
 	FreedBytes int64 `json:"freedBytes"`
 	// True when no deletions were actually performed
 	DryRun bool `json:"dryRun"`
+}
+
+// Empty result of session.queue.clear.
+type SessionQueueClearResult struct {
+}
+
+// Empty result of session.queue.deferSessionIdle.
+type SessionQueueDeferSessionIdleResult struct {
+}
+
+// Empty result of session.queue.process.
+type SessionQueueProcessResult struct {
+}
+
+// Empty result of session.queue.setDrainPaused.
+type SessionQueueSetDrainPausedResult struct {
 }
 
 // Existing delegation guidance for an account without delegation access.
@@ -25993,11 +28475,39 @@ type SessionQuotaSnapshot struct {
 	OverageEntitlement *float64 `json:"overageEntitlement,omitempty"`
 }
 
+// Empty result of session.remote.disable.
+type SessionRemoteDisableResult struct {
+}
+
+// Empty result of session.schedule.hydrate.
+type SessionScheduleHydrateResult struct {
+}
+
+// Empty result of session.sendSystemNotification.
+type SessionSendSystemNotificationResult struct {
+}
+
+// Describes a filesystem error.
+type SessionSessionFSAppendFileResult = any
+
+// Describes a filesystem error.
+type SessionSessionFSMkdirResult = any
+
+// Describes a filesystem error.
+type SessionSessionFSRenameResult = any
+
+// Describes a filesystem error.
+type SessionSessionFSRmResult = any
+
+// Describes a filesystem error.
+type SessionSessionFSWriteFileBytesResult = any
+
+// Describes a filesystem error.
+type SessionSessionFSWriteFileResult = any
+
 // New auth credentials to install on the session. Omit to leave credentials unchanged.
 // Experimental: SessionSetCredentialsParams is part of an experimental API and may change or be removed.
 type SessionSetCredentialsParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The new auth credentials to install on the session. When omitted or `undefined`, the call is a no-op and the session's existing credentials are preserved. The runtime installs the supplied value immediately for outbound model/API requests. When the credential carries a raw token (`token`, `env`, or `gh-cli`) but no `copilotUser`, the runtime additionally re-resolves `copilotUser` server-side (best-effort, asynchronously, after the synchronous install) so plan/quota/billing metadata regains fidelity; on resolution failure the verbatim credential remains installed. It does NOT otherwise validate the credential. Several variants carry secret material; treat this method's params as containing secrets at rest and in transit.
 	Credentials SettableAuthInfo `json:"credentials,omitempty"`
 }
@@ -26041,8 +28551,6 @@ type SessionSettingsBuiltInToolAvailabilitySnapshot struct {
 // Named Rust-owned settings predicate to evaluate for this session.
 // Experimental: SessionSettingsEvaluatePredicateRequest is part of an experimental API and may change or be removed.
 type SessionSettingsEvaluatePredicateRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Predicate name. The runtime owns the raw feature-flag names and composition logic.
 	Name SessionSettingsPredicateName `json:"name"`
 	// Tool name for tool-scoped predicates such as trivial-change handling.
@@ -26201,10 +28709,42 @@ type SessionSettingsValidationSnapshot struct {
 	MemoryVoteEnabled *bool `json:"memoryVoteEnabled,omitempty"`
 }
 
+// Empty result of session.shutdown.
+type SessionShutdownResult struct {
+}
+
 // Map of sessionId -> on-disk size in bytes for each session's workspace directory.
 type SessionSizes struct {
 	// Map of sessionId -> on-disk size in bytes for the session's workspace directory
 	Sizes map[string]int64 `json:"sizes"`
+}
+
+// Empty result of session.skills.disable.
+type SessionSkillsDisableResult struct {
+}
+
+// Empty result of session.skills.enable.
+type SessionSkillsEnableResult struct {
+}
+
+// Empty result of session.skills.ensureLoaded.
+type SessionSkillsEnsureLoadedResult struct {
+}
+
+// Which session sources to include. Defaults to `local` for backward compatibility.
+type SessionSource string
+
+const (
+	// Return only local sessions.
+	SessionSourceLocal SessionSource = "local"
+	// Return only remote sessions.
+	SessionSourceRemote SessionSource = "remote"
+	// Return both local and remote sessions.
+	SessionSourceAll SessionSource = "all"
+)
+
+// Empty result of session.suspend.
+type SessionSuspendResult struct {
 }
 
 // Telemetry engagement ID for the session, when available.
@@ -26213,11 +28753,13 @@ type SessionTelemetryEngagement struct {
 	EngagementID *string `json:"engagementId,omitempty"`
 }
 
+// Empty result of session.telemetry.setFeatureOverrides.
+type SessionTelemetrySetFeatureOverridesResult struct {
+}
+
 // Patch of mutable session options to apply to the running session.
 // Experimental: SessionUpdateOptionsParams is part of an experimental API and may change or be removed.
 type SessionUpdateOptionsParams struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Enable or disable the native image tool for this session without changing the conversation model. Omitted values preserve the current setting. Re-supply consent on cold resume.
 	ImageGeneration *ProtocolImageGenerationOptions `json:"imageGeneration,omitempty"`
 	// The model ID to use for assistant turns.
@@ -26361,6 +28903,21 @@ type SessionUpdateOptionsResult struct {
 	PluginHookCount *int64 `json:"pluginHookCount,omitempty"`
 }
 
+// Internal absolute code-change totals reported by the owning host.
+// Experimental: SessionUsageSetCodeChangesRequest is part of an experimental API and may change or be removed.
+type SessionUsageSetCodeChangesRequest struct {
+	// Absolute added-line total, replacing the previous reading.
+	LinesAdded float64 `json:"linesAdded"`
+	// Absolute removed-line total, replacing the previous reading.
+	LinesRemoved float64 `json:"linesRemoved"`
+	// Absolute changed-file count; omission preserves the previous count.
+	FilesCount *float64 `json:"filesCount,omitempty"`
+}
+
+// Empty result of session.usage.setCodeChanges.
+type SessionUsageSetCodeChangesResult struct {
+}
+
 // Sharing status for a synced session. "repo" makes the session visible to anyone with read access to the repository; "unshared" restricts it to the creator and collaborators.
 type SessionVisibilityStatus string
 
@@ -26400,6 +28957,56 @@ const (
 	// The working directory repository is hosted on Azure DevOps.
 	SessionWorkingDirectoryContextHostTypeADO SessionWorkingDirectoryContextHostType = "ado"
 )
+
+// A working-directory context together with the client that produced it.
+type SessionWorkingDirectoryContextWithClient struct {
+	// Current working directory path
+	Cwd string `json:"cwd"`
+	// Root directory of the git repository
+	GitRoot *string `json:"gitRoot,omitempty"`
+	// Repository identifier derived from the git remote URL
+	Repository *string `json:"repository,omitempty"`
+	// Hosting platform type of the repository
+	HostType *string `json:"hostType,omitempty"`
+	// Current git branch name
+	Branch *string `json:"branch,omitempty"`
+	// Raw host string from the git remote URL
+	RepositoryHost *string `json:"repositoryHost,omitempty"`
+	// Head commit of the current git branch
+	HeadCommit *string `json:"headCommit,omitempty"`
+	// Merge-base commit SHA
+	BaseCommit *string `json:"baseCommit,omitempty"`
+	// Name of the client that created the session
+	ClientName *string `json:"clientName,omitempty"`
+}
+
+// Empty result of session.workspaces.createDirectory.
+type SessionWorkspacesCreateDirectoryResult struct {
+}
+
+// Empty result of session.workspaces.createFile.
+type SessionWorkspacesCreateFileResult struct {
+}
+
+// Empty result of session.workspaces.removePath.
+type SessionWorkspacesRemovePathResult struct {
+}
+
+// Empty result of session.workspaces.renamePath.
+type SessionWorkspacesRenamePathResult struct {
+}
+
+// Session IDs to close, deactivate, and delete from disk.
+type SessionsBulkDeleteRequest struct {
+	// Session IDs to close, deactivate, and delete from disk
+	SessionIDs []string `json:"sessionIds"`
+}
+
+// Session IDs to test for live in-use locks.
+type SessionsCheckInUseRequest struct {
+	// Session IDs to test for live in-use locks
+	SessionIDs []string `json:"sessionIds"`
+}
 
 // Session IDs from the input set that are currently in use by another process.
 type SessionsCheckInUseResult struct {
@@ -26610,8 +29217,32 @@ func (v SessionsClientMetadataEntryUnsupportedVersion) MarshalJSON() ([]byte, er
 	return spliceField("\"status\":\"unsupportedVersion\"", body), nil
 }
 
+// Session ID to close.
+type SessionsCloseRequest struct {
+	// Session ID to close
+	SessionID string `json:"sessionId"`
+}
+
 // Closes a session: emits shutdown, flushes pending events to disk, releases the in-use lock, disposes the active session. Idempotent: succeeds even if the session is not currently active.
 type SessionsCloseResult struct {
+}
+
+// Empty result of sessions.configureSessionExtensions.
+type SessionsConfigureSessionExtensionsResult struct {
+}
+
+// Identity, state location and starting context for a workspace record.
+type SessionsCreateWorkspaceRequest struct {
+	// Session ID the workspace record belongs to
+	SessionID string `json:"sessionId"`
+	// Directory the session's state is written under when no session filesystem provider is configured. Ignored when a provider is configured; the provider's session state path is used instead.
+	SessionStatePath string `json:"sessionStatePath"`
+	// `windows` (any letter case) selects Windows path rules. Any other value selects POSIX path rules.
+	Convention string `json:"convention"`
+	// Starting working-directory context. The record keeps `cwd`, `gitRoot`, `repository`, `hostType`, `branch`, and `clientName`. Other fields, including `repositoryHost`, `headCommit`, and `baseCommit`, are ignored. `hostType` must be `github` or `ado`.
+	Context *SessionWorkingDirectoryContextWithClient `json:"context,omitempty"`
+	// User-supplied display name for the workspace
+	Name *string `json:"name,omitempty"`
 }
 
 // The workspace record that was written.
@@ -26620,16 +29251,56 @@ type SessionsCreateWorkspaceResult struct {
 	WorkspaceJSON string `json:"workspaceJson"`
 }
 
+// Session ID to delete from disk.
+type SessionsDeleteRequest struct {
+	// Session ID to delete
+	SessionID string `json:"sessionId"`
+	// Internal resolved session directory path to delete
+	SessionPath *string `json:"sessionPath,omitempty"`
+}
+
+// Empty result of sessions.delete.
+type SessionsDeleteResult struct {
+}
+
+// Session metadata records to enrich with summary and context information.
+type SessionsEnrichMetadataRequest struct {
+	// Session metadata records to enrich. Records that already have summary and context are returned unchanged.
+	Sessions []LocalSessionMetadataValue `json:"sessions"`
+}
+
+// UUID prefix to resolve to a unique session ID.
+type SessionsFindByPrefixRequest struct {
+	// UUID prefix (>=7 hex chars, <36 chars). Returns the unique session ID, or undefined when there is no match or the prefix matches multiple sessions.
+	Prefix string `json:"prefix"`
+}
+
 // Session ID matching the prefix, omitted when no unique match exists.
 type SessionsFindByPrefixResult struct {
 	// Omitted when no unique session matches the prefix (no match or ambiguous)
 	SessionID *string `json:"sessionId,omitempty"`
 }
 
+// GitHub task ID to look up.
+type SessionsFindByTaskIDRequest struct {
+	// GitHub task ID to look up
+	TaskID string `json:"taskId"`
+}
+
 // ID of the local session bound to the given GitHub task, or omitted when none.
 type SessionsFindByTaskIDResult struct {
 	// Omitted when no local session is bound to that GitHub task
 	SessionID *string `json:"sessionId,omitempty"`
+}
+
+// Source session identifier to fork from, optional event-ID boundary, and optional friendly name for the new session.
+type SessionsForkRequest struct {
+	// Source session ID to fork from
+	SessionID string `json:"sessionId"`
+	// Optional event ID boundary. When provided, the fork includes only events before this ID (exclusive). When omitted, all events are included.
+	ToEventID *string `json:"toEventId,omitempty"`
+	// Optional friendly name to assign to the forked session.
+	Name *string `json:"name,omitempty"`
 }
 
 // Identifier and optional friendly name assigned to the newly forked session.
@@ -26640,19 +29311,45 @@ type SessionsForkResult struct {
 	Name *string `json:"name,omitempty"`
 }
 
+// Session ID whose board entry count should be returned.
+type SessionsGetBoardEntryCountRequest struct {
+	// Session ID whose board entry count should be returned.
+	SessionID string `json:"sessionId"`
+}
+
 // Dynamic-context board entry count, when available.
 type SessionsGetBoardEntryCountResult struct {
 	// Board entry count, when available.
 	Count *int64 `json:"count,omitempty"`
 }
 
+// Bounded batch request for client-owned metadata from persisted local sessions.
+type SessionsGetClientMetadataRequest struct {
+	// Session IDs to inspect. Results preserve this order.
+	SessionIDs []string `json:"sessionIds"`
+	// Case-sensitive keys to project from each valid bag. Each key must be non-empty, at most 256 UTF-8 bytes, and outside the reserved `copilot/` and `github/` namespaces. Omit to return every entry.
+	Keys []string `json:"keys,omitempty"`
+}
+
 // Ordered client metadata outcomes for the requested local sessions.
 type SessionsGetClientMetadataResult = []SessionsClientMetadataEntry
+
+// Session ID whose event-log file path to compute.
+type SessionsGetEventFilePathRequest struct {
+	// Session ID whose event-log file path to compute
+	SessionID string `json:"sessionId"`
+}
 
 // Absolute path to the session's events.jsonl file on disk.
 type SessionsGetEventFilePathResult struct {
 	// Absolute path to the session's events.jsonl file
 	FilePath string `json:"filePath"`
+}
+
+// Optional working-directory context used to score session relevance.
+type SessionsGetLastForContextRequest struct {
+	// Optional working-directory context used to score session relevance. When omitted the most-recently-modified session wins.
+	Context *SessionContext `json:"context,omitempty"`
 }
 
 // Most-relevant session ID for the supplied context, or omitted when no sessions exist.
@@ -26661,10 +29358,22 @@ type SessionsGetLastForContextResult struct {
 	SessionID *string `json:"sessionId,omitempty"`
 }
 
+// Session ID whose persisted metadata should be read.
+type SessionsGetMetadataRequest struct {
+	// Session ID to inspect
+	SessionID string `json:"sessionId"`
+}
+
 // Persisted local session metadata when the session exists.
 type SessionsGetMetadataResult struct {
 	// Local session metadata, omitted when the session does not exist.
 	Session *LocalSessionMetadataValue `json:"session,omitempty"`
+}
+
+// Session ID to look up the persisted remote-steerable flag for.
+type SessionsGetPersistedRemoteSteerableRequest struct {
+	// Session ID to look up the persisted remote-steerable flag for
+	SessionID string `json:"sessionId"`
 }
 
 // The session's persisted remote-steerable flag, or omitted when no value has been persisted.
@@ -26673,10 +29382,44 @@ type SessionsGetPersistedRemoteSteerableResult struct {
 	RemoteSteerable *bool `json:"remoteSteerable,omitempty"`
 }
 
+// Limit for non-empty local session IDs.
+type SessionsListNonEmptySessionIDsRequest struct {
+	// Maximum number of session IDs to return.
+	Limit *int64 `json:"limit,omitempty"`
+}
+
 // Recent local session IDs that contain user-visible history.
 type SessionsListNonEmptySessionIDsResult struct {
 	// Session IDs ordered newest-first.
 	SessionIDs []string `json:"sessionIds"`
+}
+
+// Optional source filter, metadata-load limit, and context filter applied to the returned sessions.
+type SessionsListRequest struct {
+	// Which session sources to include. Defaults to `local` for backward compatibility.
+	Source *SessionSource `json:"source,omitempty"`
+	// When provided, only the first N local sessions (sorted by modification time, newest first) load full metadata; remaining sessions return basic info only. Use 0 to return only basic info for every local session. Has no effect on remote entries (which always carry their full shape).
+	MetadataLimit *int64 `json:"metadataLimit,omitempty"`
+	// Optional filter applied to the returned sessions
+	Filter *SessionListFilter `json:"filter,omitempty"`
+	// When true, include detached maintenance sessions. Defaults to false for user-facing session lists.
+	IncludeDetached *bool `json:"includeDetached,omitempty"`
+	// Only meaningful when `source` includes remote. When true, propagates errors from the remote service instead of silently returning an empty remote list. Defaults to false.
+	ThrowOnError *bool `json:"throwOnError,omitempty"`
+}
+
+// Active session ID whose deferred repo-level hooks should be loaded.
+type SessionsLoadDeferredRepoHooksRequest struct {
+	// Active session ID whose deferred repo-level hooks should be loaded
+	SessionID string `json:"sessionId"`
+}
+
+// Where the session's state lives, as a root directory and the session ID under it.
+type SessionsLoadWorkspaceRequest struct {
+	// Root directory every session's state directory sits under
+	SessionsHome string `json:"sessionsHome"`
+	// Session ID naming the state directory under the sessions home. Rejected when it is absolute or contains a parent component, so it cannot escape the sessions home.
+	SessionID string `json:"sessionId"`
 }
 
 // The workspace record on disk, omitted when the session has none.
@@ -26739,20 +29482,109 @@ const (
 	SessionsOpenStatusHandedOff SessionsOpenStatus = "handed_off"
 )
 
+// Age threshold and optional flags controlling which old sessions are pruned (or simulated when dryRun is true).
+type SessionsPruneOldRequest struct {
+	// Delete sessions whose modifiedTime is at least this many days old
+	OlderThanDays int64 `json:"olderThanDays"`
+	// When true, only report what would be deleted without performing any deletion
+	DryRun *bool `json:"dryRun,omitempty"`
+	// When true, named sessions (set via /rename) are also eligible for pruning
+	IncludeNamed *bool `json:"includeNamed,omitempty"`
+	// Session IDs that should never be considered for pruning
+	ExcludeSessionIDs []string `json:"excludeSessionIds,omitempty"`
+}
+
+// Pagination options for reading an inactive or active local session's persisted event journal.
+type SessionsReadPersistedEventsRequest struct {
+	// Session ID whose persisted event journal should be read.
+	SessionID string `json:"sessionId"`
+	// Opaque, process-local, single-use cursor returned by the previous persisted-event read. Omit on the first call and issue continuations sequentially; reusing the same cursor returns an expired terminal page.
+	Cursor *string `json:"cursor,omitempty"`
+	// Maximum number of events to return in this batch (1–1000, default 200). Pages may contain fewer events to keep the serialized event array within a soft 1 MiB budget including resolved binary assets; one oversized event is returned alone to guarantee progress.
+	Max *int64 `json:"max,omitempty"`
+	// Direction to page through persisted history. Forward starts at the beginning; backward starts with the newest events. Events in each page remain chronological. This selects the initial read only; a continuation always uses the direction bound into its cursor.
+	Direction *EventsReadDirection `json:"direction,omitempty"`
+}
+
+// Session ID whose in-use lock should be released.
+type SessionsReleaseLockRequest struct {
+	// Session ID whose in-use lock should be released
+	SessionID string `json:"sessionId"`
+}
+
 // Release the in-use lock held by this process for the given session. No-op when this process does not currently hold a lock for the session.
 type SessionsReleaseLockResult struct {
+}
+
+// Active session ID and an optional flag for deferring repo-level hooks until folder trust.
+type SessionsReloadPluginHooksRequest struct {
+	// Active session ID to reload hooks for
+	SessionID string `json:"sessionId"`
+	// When true, skip repo-level hooks. Use before folder trust is confirmed; loadDeferredRepoHooks loads them post-trust.
+	DeferRepoHooks *bool `json:"deferRepoHooks,omitempty"`
 }
 
 // Reload all hooks (user, plugin, optionally repo) and apply them to the active session. Call after installing or removing plugins so their hooks take effect immediately. No-op when no active session matches the given sessionId.
 type SessionsReloadPluginHooksResult struct {
 }
 
+// Session ID whose pending events should be flushed to disk.
+type SessionsSaveRequest struct {
+	// Session ID whose pending events should be flushed to disk
+	SessionID string `json:"sessionId"`
+}
+
 // Flush a session's pending events to disk. No-op when no writer exists for the session (e.g., already closed).
 type SessionsSaveResult struct {
 }
 
+// Manager-wide additional plugins to register; replaces any previously-configured set.
+type SessionsSetAdditionalPluginsRequest struct {
+	// Manager-wide additional plugins to register. Replaces any previously-configured set. Pass an empty array to clear.
+	Plugins []InstalledPlugin `json:"plugins"`
+}
+
 // Replace the manager-wide additional plugins. New session creations and subsequent hook reloads see the new set; already-running sessions keep their existing hook installation until the next reload.
 type SessionsSetAdditionalPluginsResult struct {
+}
+
+// Patch for the singleton's steering state.
+type SessionsSetRemoteControlSteeringRequest struct {
+	// Target steering state. Today only `true` is actionable on the underlying exporter; `false` is reserved for future use.
+	Enabled bool `json:"enabled"`
+}
+
+// Parameters for attaching the remote-control singleton to a session.
+type SessionsStartRemoteControlRequest struct {
+	// Local session id to attach remote control to.
+	SessionID string `json:"sessionId"`
+	// Configuration for the runtime-managed remote-control singleton.
+	Config RemoteControlConfig `json:"config"`
+}
+
+type SessionsStopRemoteControlRequest struct {
+	// When provided, the stop is rejected unless the singleton currently points at this session id (compare-and-swap semantics).
+	ExpectedSessionID *string `json:"expectedSessionId,omitempty"`
+	// When true, the singleton is unconditionally torn down regardless of `expectedSessionId`. Use during shutdown or explicit `/remote off`.
+	Force *bool `json:"force,omitempty"`
+}
+
+// Parameters for atomically rebinding the remote-control singleton.
+type SessionsTransferRemoteControlRequest struct {
+	// Local session id to point remote control at.
+	ToSessionID string `json:"toSessionId"`
+	// When provided, the transfer is rejected unless the singleton currently points at this session id (compare-and-swap semantics to avoid clobbering newer state).
+	ExpectedFromSessionID *string `json:"expectedFromSessionId,omitempty"`
+}
+
+// Where the session's state lives, plus workspace-schema fields to merge into its workspace record. Stored keys outside the schema are not preserved, and a stored `fork_count` is never replaced.
+type SessionsUpdateWorkspaceFieldsRequest struct {
+	// Root directory every session's state directory sits under
+	SessionsHome string `json:"sessionsHome"`
+	// Session ID naming the state directory under the sessions home. Rejected when it is absolute or contains a parent component, so it cannot escape the sessions home.
+	SessionID string `json:"sessionId"`
+	// Workspace-schema fields to merge into the record, as a JSON object. Fields the object omits keep their stored values, except stored keys outside the schema are not preserved and a stored `fork_count` is never replaced.
+	FieldsJSON string `json:"fieldsJson"`
 }
 
 // The merge completed. The record carries the supplied workspace-schema fields, but a stored `fork_count` stays.
@@ -26868,6 +29700,21 @@ type SettableTokenAuthInfo struct {
 	CopilotUser *CopilotUserResponse `json:"copilotUser,omitempty"`
 }
 
+// One atomic settings mutation.
+// Experimental: SettingsEditOperation is part of an experimental API and may change or be removed.
+type SettingsEditOperation string
+
+const (
+	// Set one scalar value.
+	SettingsEditOperationSet SettingsEditOperation = "set"
+	// Add one string to a list, unless present.
+	SettingsEditOperationAddItem SettingsEditOperation = "add-item"
+	// Remove one string from a list, unless absent.
+	SettingsEditOperationRemoveItem SettingsEditOperation = "remove-item"
+	// Remove the setting without supplying a value.
+	SettingsEditOperationRemove SettingsEditOperation = "remove"
+)
+
 // Outcome of an atomic user or repository settings edit.
 // Experimental: SettingsEditResult is part of an experimental API and may change or be removed.
 type SettingsEditResult struct {
@@ -26891,8 +29738,6 @@ const (
 // User-requested shell execution cancellation handle.
 // Experimental: ShellCancelUserRequestedRequest is part of an experimental API and may change or be removed.
 type ShellCancelUserRequestedRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Request ID previously passed to executeUserRequested
 	RequestID string `json:"requestId"`
 }
@@ -26909,8 +29754,6 @@ type ShellCredentials struct {
 // Shell command to run, with optional working directory and timeout in milliseconds. Spawn failures return an RPC error.
 // Experimental: ShellExecRequest is part of an experimental API and may change or be removed.
 type ShellExecRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Shell command to execute
 	Command string `json:"command"`
 	// Working directory (defaults to session working directory)
@@ -26928,8 +29771,6 @@ type ShellExecResult struct {
 // User-requested shell command and cancellation handle.
 // Experimental: ShellExecuteUserRequestedRequest is part of an experimental API and may change or be removed.
 type ShellExecuteUserRequestedRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Caller-provided cancellation handle for this execution
 	RequestID string `json:"requestId"`
 	// Shell command to execute
@@ -26967,8 +29808,6 @@ const (
 // Identifier of a process previously returned by "shell.exec" and the signal to send.
 // Experimental: ShellKillRequest is part of an experimental API and may change or be removed.
 type ShellKillRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Process identifier returned by shell.exec
 	ProcessID string `json:"processId"`
 	// Signal to send (default: SIGTERM)
@@ -27075,8 +29914,6 @@ type ShutdownModelMetricUsage struct {
 // Parameters for shutting down the session
 // Experimental: ShutdownRequest is part of an experimental API and may change or be removed.
 type ShutdownRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Why the session is being shut down. Defaults to "routine" when omitted.
 	Type *ShutdownType `json:"type,omitempty"`
 	// Optional human-readable reason. Typically the message of the error that triggered shutdown when type is 'error'.
@@ -27121,6 +29958,26 @@ type Skill struct {
 	PluginName *string `json:"pluginName,omitempty"`
 	// Optional freeform hint describing the skill's expected arguments, from the `argument-hint` frontmatter field
 	ArgumentHint *string `json:"argumentHint,omitempty"`
+}
+
+// Applies exactly one retained verified Skill installation plan.
+type SkillApplyInstallRequest struct {
+	// Required authenticated bound catalogue and Skill installation capabilities.
+	Contract CatalogClientContract `json:"contract"`
+	// Opaque original plan, consumed once.
+	PlanHandle string `json:"planHandle"`
+	// Same existing selected session as planning.
+	PolicySessionID string `json:"policySessionId"`
+}
+
+// One-use application of the exact retained Skill removal plan.
+type SkillApplyUninstallRequest struct {
+	// Required authenticated bound installation contract.
+	Contract CatalogClientContract `json:"contract"`
+	// Opaque original removal plan, consumed once.
+	PlanHandle string `json:"planHandle"`
+	// Same existing selected session as removal preparation.
+	PolicySessionID string `json:"policySessionId"`
 }
 
 // Canonical directory where skills can be discovered or created, with scope, preference, and optional project path.
@@ -27727,6 +30584,14 @@ func (s *SkillInstallationManagementResultOutcome) UnmarshalJSON(data []byte) er
 		s.Outcome = v
 	}
 	return nil
+}
+
+// Existing-operation control. A new session selector is deliberately not accepted.
+type SkillInstallationOperationRequest struct {
+	// Required authenticated bound Skill installation capability.
+	Contract CatalogClientContract `json:"contract"`
+	// Exact runtime-issued operation ID on the original connection.
+	OperationID string `json:"operationId"`
 }
 
 // Status snapshot from the original connection, independent of new-work account availability.
@@ -28574,6 +31439,14 @@ type SkillInstallationSummary struct {
 	OwnershipState SkillInstallationOwnershipState `json:"ownershipState"`
 }
 
+// Inventory request under an explicitly selected existing session.
+type SkillInstallationsRequest struct {
+	// Required authenticated bound installation contract.
+	Contract CatalogClientContract `json:"contract"`
+	// Existing selected local session on this connection.
+	PolicySessionID string `json:"policySessionId"`
+}
+
 // What triggered the skill invocation: `user-invoked` (explicit user action, such as via a slash command or UI affordance), `agent-invoked` (agent requested the skill), or `context-load` (loaded as part of another context, such as preloading skills configured on a custom agent or subagent)
 type SkillInvokedTrigger string
 
@@ -28590,6 +31463,26 @@ const (
 type SkillList struct {
 	// Available skills
 	Skills []Skill `json:"skills"`
+}
+
+// Side-effect-free planning of one verified Agent Finder Skill candidate.
+type SkillPlanInstallRequest struct {
+	// Required authenticated bound catalogue and Skill installation capabilities.
+	Contract CatalogClientContract `json:"contract"`
+	// Fresh single-use AI skill candidate handle returned by a bound catalogue search.
+	CandidateHandle string `json:"candidateHandle"`
+	// Existing local session attached to this connection.
+	PolicySessionID string `json:"policySessionId"`
+}
+
+// Read-only preparation of one owned Skill removal under fresh selected-session authority.
+type SkillPlanUninstallRequest struct {
+	// Required authenticated bound installation contract.
+	Contract CatalogClientContract `json:"contract"`
+	// Exact receipt to inspect.
+	InstallationID string `json:"installationId"`
+	// Existing selected local session on this connection.
+	PolicySessionID string `json:"policySessionId"`
 }
 
 // Authoritative catalog metadata for one SDK-provided skill. The skill's SKILL.md text is fetched separately and lazily.
@@ -28616,8 +31509,6 @@ type SkillProviderListResult struct {
 
 // Identifies one SDK-provided skill by invocation name.
 type SkillProviderReadRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Invocation name of the skill to read.
 	Name string `json:"name"`
 }
@@ -28626,6 +31517,18 @@ type SkillProviderReadRequest struct {
 type SkillProviderReadResult struct {
 	// SKILL.md text, with or without YAML frontmatter, or null when the provider has no skill with the requested name. The runtime enforces a 1 MiB UTF-8 byte limit.
 	Markdown *string `json:"markdown"`
+}
+
+// Persisted enablement update for one owned Skill installation.
+type SkillSetEnabledRequest struct {
+	// Required authenticated bound Skill installation capability.
+	Contract CatalogClientContract `json:"contract"`
+	// Exact receipt identity to update.
+	InstallationID string `json:"installationId"`
+	// Persisted enablement value.
+	Enabled bool `json:"enabled"`
+	// Existing selected local session to reconcile after persistence.
+	PolicySessionID string `json:"policySessionId"`
 }
 
 // Source location type (e.g., project, personal-copilot, plugin, builtin, sdk)
@@ -28684,22 +31587,64 @@ func (s *SkillUninstallPlan) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// Skill names to mark as disabled in global configuration, replacing any previous list.
+type SkillsConfigSetDisabledSkillsRequest struct {
+	// List of skill names to disable
+	DisabledSkills []string `json:"disabledSkills"`
+}
+
+// Empty result of skills.config.setDisabledSkills.
+type SkillsConfigSetDisabledSkillsResult struct {
+}
+
+// Adds or removes a single skill from the global disabled list, leaving every other entry untouched.
+type SkillsConfigSetSkillDisabledRequest struct {
+	// Name of the skill to add to or remove from the disabled list
+	Name string `json:"name"`
+	// True to disable the skill, false to enable it
+	Disabled bool `json:"disabled"`
+}
+
+// Empty result of skills.config.setSkillDisabled.
+type SkillsConfigSetSkillDisabledResult struct {
+}
+
 // Name of the skill to disable for the session.
 // Experimental: SkillsDisableRequest is part of an experimental API and may change or be removed.
 type SkillsDisableRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the skill to disable
 	Name string `json:"name"`
+}
+
+// Optional project paths and additional skill directories to include in discovery.
+type SkillsDiscoverRequest struct {
+	// Optional list of project directory paths to scan for project-scoped skills
+	ProjectPaths []string `json:"projectPaths,omitempty"`
+	// Explicit discovery-only skill roots, not filesystem grants. Available without ambient discovery, subject to skill/managed disables. Relative paths resolve against the request's effective working directory when supplied. Null and omission are equivalent; an empty array contributes no explicit roots.
+	SkillDirectories []string `json:"skillDirectories,omitempty"`
+	// Optional skill scan paths to exclude from discovery.
+	IgnoredSkillsLocations []string `json:"ignoredSkillsLocations,omitempty"`
+	// When true, omit skills from the host's global sources (personal, custom, plugin, and built-in), returning only project-scoped skills. For multitenant deployments.
+	ExcludeHostSkills *bool `json:"excludeHostSkills,omitempty"`
 }
 
 // Name of the skill to enable for the session.
 // Experimental: SkillsEnableRequest is part of an experimental API and may change or be removed.
 type SkillsEnableRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the skill to enable
 	Name string `json:"name"`
+}
+
+// Optional project paths to enumerate.
+type SkillsGetDiscoveryPathsRequest struct {
+	// Explicit discovery-only skill roots to enumerate, including configured missing directories. Relative paths resolve against the request's effective working directory when supplied. These are not filesystem grants or preferred creation targets. Null and omission are equivalent.
+	SkillDirectories []string `json:"skillDirectories,omitempty"`
+	// Optional list of project directory paths. When omitted or empty, only personal and custom directories are returned.
+	ProjectPaths []string `json:"projectPaths,omitempty"`
+	// Optional skill scan paths to exclude from discovery.
+	IgnoredSkillsLocations []string `json:"ignoredSkillsLocations,omitempty"`
+	// When true, omit the host's personal and custom skill directories, leaving only project directories. For multitenant deployments.
+	ExcludeHostSkills *bool `json:"excludeHostSkills,omitempty"`
 }
 
 // Skills invoked during this session, ordered by invocation time (most recent last).
@@ -30615,8 +33560,6 @@ const (
 // Identifier of the background task to cancel.
 // Experimental: TasksCancelRequest is part of an experimental API and may change or be removed.
 type TasksCancelRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Task identifier
 	ID string `json:"id"`
 }
@@ -30656,8 +33599,6 @@ func (s *TasksGetCurrentPromotableResult) UnmarshalJSON(data []byte) error {
 // Identifier of the background task to fetch progress for.
 // Experimental: TasksGetProgressRequest is part of an experimental API and may change or be removed.
 type TasksGetProgressRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Task identifier (agent ID or shell ID)
 	ID string `json:"id"`
 }
@@ -30717,8 +33658,6 @@ func (s *TasksPromoteCurrentToBackgroundResult) UnmarshalJSON(data []byte) error
 // Identifier of the task to promote to background mode.
 // Experimental: TasksPromoteToBackgroundRequest is part of an experimental API and may change or be removed.
 type TasksPromoteToBackgroundRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Task identifier
 	ID string `json:"id"`
 }
@@ -30732,8 +33671,6 @@ type TasksPromoteToBackgroundResult struct {
 // Detached shell task to read output from, with an optional cursor and long-poll wait. waitMs defaults to zero (maximum 30000).
 // Experimental: TasksReadOutputRequest is part of an experimental API and may change or be removed.
 type TasksReadOutputRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Identifier of a detached shell task, as returned by tasks.list
 	ID string `json:"id"`
 	// Opaque cursor returned by an earlier read of the same task. Omit to read from the beginning of the shell's output. If the output no longer reaches the cursor, for example because its log was removed, the request fails; read again without a cursor.
@@ -30759,8 +33696,6 @@ type TasksRefreshResult struct {
 // Registers or reclaims a client-owned task.
 // Experimental: TasksRegisterRequest is part of an experimental API and may change or be removed.
 type TasksRegisterRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Task kind
 	Type TaskClientType `json:"type"`
 	// Owner-scoped idempotency key used for registration and reclaim
@@ -30788,8 +33723,6 @@ type TasksRegisterResult struct {
 // Identifier of the completed or cancelled task to remove from tracking.
 // Experimental: TasksRemoveRequest is part of an experimental API and may change or be removed.
 type TasksRemoveRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Task identifier
 	ID string `json:"id"`
 }
@@ -30803,8 +33736,6 @@ type TasksRemoveResult struct {
 // Identifier of the target agent task, message content, and optional sender agent ID.
 // Experimental: TasksSendMessageRequest is part of an experimental API and may change or be removed.
 type TasksSendMessageRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Agent task identifier
 	ID string `json:"id"`
 	// Message content to send to the agent
@@ -30824,8 +33755,6 @@ type TasksSendMessageResult struct {
 // Agent type, prompt, name, and optional description and model override for the new task.
 // Experimental: TasksStartAgentRequest is part of an experimental API and may change or be removed.
 type TasksStartAgentRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Type of agent to start (e.g., 'explore', 'task', 'general-purpose')
 	AgentType string `json:"agentType"`
 	// Task prompt for the agent
@@ -30847,8 +33776,6 @@ type TasksStartAgentResult struct {
 // Updates a client-owned task.
 // Experimental: TasksUpdateRequest is part of an experimental API and may change or be removed.
 type TasksUpdateRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Canonical runtime-generated task identifier
 	ID string `json:"id"`
 	// Owner update sequence to apply
@@ -30894,8 +33821,6 @@ type TasksWaitForPendingResult struct {
 // Feature override key/value pairs to attach to subsequent telemetry events from this session.
 // Experimental: TelemetrySetFeatureOverridesRequest is part of an experimental API and may change or be removed.
 type TelemetrySetFeatureOverridesRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Override key/value pairs to attach to subsequent telemetry events from this session. Replaces any previously-set overrides.
 	Features map[string]string `json:"features"`
 }
@@ -31672,8 +34597,6 @@ const (
 // A tool name and arguments to execute through the session's native invocation pipeline.
 // Experimental: ToolsExecuteRequest is part of an experimental API and may change or be removed.
 type ToolsExecuteRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Name of the currently offered tool to execute.
 	Name string `json:"name"`
 	// Arguments supplied to the tool.
@@ -31685,8 +34608,6 @@ type ToolsExecuteRequest struct {
 // Options controlling how Rust-owned built-in tool descriptors are materialized.
 // Experimental: ToolsGetBuiltinDescriptorsRequest is part of an experimental API and may change or be removed.
 type ToolsGetBuiltinDescriptorsRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Whether descriptors should favor fewer user-intervention prompts.
 	ReduceUserIntervention *bool `json:"reduceUserIntervention,omitempty"`
 	// Whether tool descriptors should include authoring metadata.
@@ -31720,11 +34641,15 @@ type ToolsGetCurrentMetadataResult struct {
 type ToolsInitializeAndValidateResult struct {
 }
 
+// Optional model identifier whose tool overrides should be applied to the listing.
+type ToolsListRequest struct {
+	// Optional model ID — when provided, the returned tool list reflects model-specific overrides
+	Model *string `json:"model,omitempty"`
+}
+
 // Complete externally implemented tool list for the calling connection. An empty list removes every tool previously supplied by that connection.
 // Experimental: ToolsSetRequest is part of an experimental API and may change or be removed.
 type ToolsSetRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Complete replacement list for the calling connection.
 	Tools []ProtocolExternalToolDefinition `json:"tools"`
 }
@@ -31755,8 +34680,6 @@ type ToolsShellDescriptorConfig struct {
 // Task-completion tool arguments and final result used to build a label-safe session event payload.
 // Experimental: ToolsTaskCompleteEventDataRequest is part of an experimental API and may change or be removed.
 type ToolsTaskCompleteEventDataRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Arguments supplied to the completed task_complete tool call.
 	ToolArgs any `json:"toolArgs"`
 	// Final expanded result returned by the task_complete tool.
@@ -31785,8 +34708,6 @@ type UIElicitationFieldValue = any
 // Prompt message and JSON schema describing the form fields to elicit from the user.
 // Experimental: UIElicitationRequest is part of an experimental API and may change or be removed.
 type UIElicitationRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Elicitation mode. Omitted and form are equivalent for structured elicitation.
 	Mode *MCPElicitationFormMode `json:"mode,omitempty"`
 	// Message describing what information is needed from the user
@@ -31871,8 +34792,6 @@ const (
 // Transient question to answer without adding it to conversation history.
 // Experimental: UIEphemeralQueryRequest is part of an experimental API and may change or be removed.
 type UIEphemeralQueryRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Question to answer from the current conversation context.
 	Question string `json:"question"`
 	// In-process streaming callback `(text) => void` invoked with each token as the model emits it. Internal and excluded from the public SDK surface.
@@ -31918,8 +34837,6 @@ type UIExitPlanModeResponse struct {
 // Request ID of a pending `auto_mode_switch.requested` event and the user's response.
 // Experimental: UIHandlePendingAutoModeSwitchRequest is part of an experimental API and may change or be removed.
 type UIHandlePendingAutoModeSwitchRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The unique request ID from the auto_mode_switch.requested event
 	RequestID string `json:"requestId"`
 	// User's choice for auto-mode switching: yes (allow this turn), yes_always (allow + persist as setting), or no (decline).
@@ -31929,8 +34846,6 @@ type UIHandlePendingAutoModeSwitchRequest struct {
 // Pending elicitation request ID and the user's response (accept/decline/cancel + form values).
 // Experimental: UIHandlePendingElicitationRequest is part of an experimental API and may change or be removed.
 type UIHandlePendingElicitationRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The unique request ID from the elicitation.requested event
 	RequestID string `json:"requestId"`
 	// The elicitation response (accept with form values, decline, or cancel)
@@ -31940,8 +34855,6 @@ type UIHandlePendingElicitationRequest struct {
 // Request ID of a pending `exit_plan_mode.requested` event and the user's response.
 // Experimental: UIHandlePendingExitPlanModeRequest is part of an experimental API and may change or be removed.
 type UIHandlePendingExitPlanModeRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The unique request ID from the exit_plan_mode.requested event
 	RequestID string `json:"requestId"`
 	// User response for a pending exit-plan-mode request, with approval state, selected action, auto-approve flag, and feedback.
@@ -31957,8 +34870,6 @@ type UIHandlePendingResult struct {
 // Request ID of a pending `sampling.requested` event and an optional sampling result payload (omit to reject).
 // Experimental: UIHandlePendingSamplingRequest is part of an experimental API and may change or be removed.
 type UIHandlePendingSamplingRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The unique request ID from the sampling.requested event
 	RequestID string `json:"requestId"`
 	// Optional sampling result payload. Omit to reject/cancel the sampling request without providing a result.
@@ -31971,8 +34882,6 @@ type UIHandlePendingSamplingResponse = any
 // Request ID of a pending `session_limits_exhausted.requested` event and the user's selected limit action.
 // Experimental: UIHandlePendingSessionLimitsExhaustedRequest is part of an experimental API and may change or be removed.
 type UIHandlePendingSessionLimitsExhaustedRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The unique request ID from the session_limits_exhausted.requested event
 	RequestID string `json:"requestId"`
 	// The selected session-limit action.
@@ -31982,8 +34891,6 @@ type UIHandlePendingSessionLimitsExhaustedRequest struct {
 // Request ID of a pending `user_input.requested` event and the user's response.
 // Experimental: UIHandlePendingUserInputRequest is part of an experimental API and may change or be removed.
 type UIHandlePendingUserInputRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// The unique request ID from the user_input.requested event
 	RequestID string `json:"requestId"`
 	// User response for a pending user-input request, with answer text and whether it was typed freeform.
@@ -32020,11 +34927,20 @@ const (
 	UISessionLimitsExhaustedResponseActionCancel UISessionLimitsExhaustedResponseAction = "cancel"
 )
 
+// Identifies one runtime-owned native action for an in-process SDK UI dispatcher.
+// Experimental: UIThreadRunRequest is part of an experimental API and may change or be removed.
+type UIThreadRunRequest struct {
+	// Opaque, one-shot action identifier scoped to the receiving native connection. Execute only through the synchronous native UI-action entry point.
+	ActionID int64 `json:"actionId"`
+}
+
+// Empty result of uiThread.run.
+type UIThreadRunResult struct {
+}
+
 // Opaque handle previously returned by `registerDirectAutoModeSwitchHandler` to release.
 // Experimental: UIUnregisterDirectAutoModeSwitchHandlerRequest is part of an experimental API and may change or be removed.
 type UIUnregisterDirectAutoModeSwitchHandlerRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Handle previously returned by `registerDirectAutoModeSwitchHandler`
 	Handle string `json:"handle"`
 }
@@ -32053,8 +34969,6 @@ type UnsupportedEnqueueCommandResult struct {
 // Subagent settings to apply to the current session
 // Experimental: UpdateSubagentSettingsRequest is part of an experimental API and may change or be removed.
 type UpdateSubagentSettingsRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Subagent settings to apply, or null to clear the live session override
 	Subagents SubagentSettings `json:"subagents"`
 }
@@ -32199,19 +35113,6 @@ type UsageMetricsTokenDetail struct {
 	TokenCount int64 `json:"tokenCount"`
 }
 
-// Internal absolute code-change totals reported by the owning host.
-// Experimental: UsageSetCodeChangesRequest is part of an experimental API and may change or be removed.
-type UsageSetCodeChangesRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
-	// Absolute added-line total, replacing the previous reading.
-	LinesAdded float64 `json:"linesAdded"`
-	// Absolute removed-line total, replacing the previous reading.
-	LinesRemoved float64 `json:"linesRemoved"`
-	// Absolute changed-file count; omission preserves the previous count.
-	FilesCount *float64 `json:"filesCount,omitempty"`
-}
-
 // Authentication-info variant for OAuth user auth, with host and login; the token remains in the runtime secret store.
 type UserAuthInfo struct {
 	// Authentication host.
@@ -32282,6 +35183,20 @@ type UserSettingMetadata struct {
 	IsDefault bool `json:"isDefault"`
 }
 
+// A single top-level setting subtree to validate and write.
+type UserSettingsApplyTopKeyRequest struct {
+	// Canonical path of the setting the caller is editing. Currently informational only.
+	CanonicalPath []string `json:"canonicalPath"`
+	// Top-level setting name to write.
+	TopKey string `json:"topKey"`
+	// Value to write for the whole top-level key. Omitted when `delete` is true. Explicit null is preserved and validated as null.
+	Value any `json:"value,omitempty"`
+	// True to remove the top-level key instead of writing it.
+	Delete *bool `json:"delete,omitempty"`
+	// Records that the user chose an update channel explicitly, so the one-time staff channel migration stops reapplying. Honored only for the `autoUpdatesChannel` key.
+	CompleteStaffUpdateChannelMigration *bool `json:"completeStaffUpdateChannelMigration,omitempty"`
+}
+
 // Outcome of validating and writing one top-level setting subtree.
 type UserSettingsApplyTopKeyResult struct {
 	// `ok` when the value was written, `validation-error` when it was rejected before any write, `write-error` when validation passed but the write failed.
@@ -32290,6 +35205,40 @@ type UserSettingsApplyTopKeyResult struct {
 	Issues []UserSettingsValidationIssue `json:"issues,omitempty"`
 	// Why the write failed, present only when `status` is `write-error`.
 	Error *string `json:"error,omitempty"`
+}
+
+// The overrides and host context to resolve effective runtime settings from.
+type UserSettingsBuildRuntimeRequest struct {
+	// Settings that take precedence over every document and environment layer, such as the values a host derived from its own command line. Keyed by setting name, with each value carried verbatim, so a host may pass keys this runtime does not recognize. Absent when the host contributes no overrides of its own.
+	Overrides map[string]any `json:"overrides,omitempty"`
+	// The directory the settings are being resolved for. This selects the repository-scoped document, so a host resolving settings for a directory other than its own process working directory must pass that directory here.
+	WorkingDirectory string `json:"workingDirectory"`
+	// The environment to read settings-bearing variables from. Passed explicitly rather than read from the server process so a host can resolve settings for an environment it is about to create rather than the one it runs in.
+	Environment map[string]string `json:"environment"`
+	// The platform to apply platform-specific defaults for, in the same spelling the host's own runtime reports.
+	Platform string `json:"platform"`
+}
+
+// The effective runtime settings, keyed by setting name. Keys this runtime does not recognize are preserved rather than dropped, so a caller reading a document written by a newer runtime keeps every value.
+type UserSettingsBuildRuntimeResult = map[string]any
+
+// One atomic edit of a canonical setting in settings.json.
+// Experimental: UserSettingsEditRequest is part of an experimental API and may change or be removed.
+type UserSettingsEditRequest struct {
+	// Configuration directory to edit. Omitted or empty resolves the server's own home, as in `user.settings.loadForConfigDir`.
+	ConfigDir *string `json:"configDir,omitempty"`
+	// Nonempty canonical path segments of the setting to edit, starting with its top-level key.
+	CanonicalPath []string `json:"canonicalPath"`
+	// Set a scalar, add or remove a string list item, or remove the setting. The handler rejects a missing or incompatible value.
+	Operation SettingsEditOperation `json:"operation"`
+	// Required boolean, string or number for set, required string for add-item and remove-item, and forbidden for remove. The runtime rejects all other JSON values.
+	Value any `json:"value,omitempty"`
+}
+
+// Selects which settings file paths to resolve.
+type UserSettingsGetPathsRequest struct {
+	// Absolute path of a repository root. Supply it to also resolve that repository's two settings file paths; omit it to resolve only the user path.
+	RepoRoot *string `json:"repoRoot,omitempty"`
 }
 
 // On-disk locations of the settings files this runtime reads. A path is reported whether or not the file exists.
@@ -32318,6 +35267,28 @@ type UserSettingsGovernanceKeysResult struct {
 	Managed []string `json:"managed"`
 }
 
+// The filesystem and environment facts a user-settings file is resolved from. Passed explicitly rather than read from the runtime's own process, so a host whose configuration directory differs from its process environment resolves the file it means.
+type UserSettingsHostContext struct {
+	// The Copilot configuration directory, when the host set one. Takes precedence over `COPILOT_HOME` and the home directory.
+	ConfigDir *string `json:"configDir,omitempty"`
+	// The user's home directory, used when neither a configuration directory nor `COPILOT_HOME` is set.
+	HomeDirectory string `json:"homeDirectory"`
+	// The host's environment variables. `COPILOT_HOME` is read from here, as are the variables a settings hook may expand.
+	Environment UserSettingsHostContextEnvironment `json:"environment"`
+}
+
+// The host's environment variables. `COPILOT_HOME` is read from here, as are the variables a settings hook may expand.
+type UserSettingsHostContextEnvironment struct {
+}
+
+// A repository to read settings from, and the user layer they are merged over.
+type UserSettingsLoadAndMergeRepoRequest struct {
+	// Absolute path of the repository root whose settings to read. When this is the user's home directory, the Claude-compatible configuration is skipped, so a home-directory session does not inherit a personal config as if it were repository policy.
+	RepoRoot string `json:"repoRoot"`
+	// The user's own settings, keyed by setting name. The repository layer is merged over this; a repository may only add to the collection settings it is allowed to influence, so a user setting it does not name survives unchanged.
+	UserSettings map[string]any `json:"userSettings"`
+}
+
 // The settings a consumer should act on inside a repository, together with any diagnostic raised while reading the repository layer.
 type UserSettingsLoadAndMergeRepoResult struct {
 	// The merged settings document, keyed by setting name. Equals the supplied user layer when the repository declares no settings.
@@ -32326,12 +35297,27 @@ type UserSettingsLoadAndMergeRepoResult struct {
 	Warning *string `json:"warning,omitempty"`
 }
 
+// Selects the configuration directory whose user settings to read.
+type UserSettingsLoadForConfigDirRequest struct {
+	// Copilot configuration directory to read the settings document from, taking precedence over the server's own `COPILOT_HOME` and default home. Omit it, or pass an empty string, to read the directory the server resolved for itself.
+	ConfigDir *string `json:"configDir,omitempty"`
+}
+
+// The stored user settings document, keyed by setting name.
+type UserSettingsLoadForConfigDirResult = map[string]any
+
 // Contents of settings.json as stored, for a caller about to rewrite it.
 type UserSettingsLoadForEditResult struct {
 	// `ok` when the file parsed, `missing` when there is no file yet, `invalid` when the file exists but will not parse.
 	Status string `json:"status"`
 	// Parsed contents, present only when `status` is `ok`.
 	Settings any `json:"settings,omitempty"`
+}
+
+// Selects the repository whose checked-in settings to read.
+type UserSettingsLoadRepoRequest struct {
+	// Absolute path of the repository root whose settings to read. When this is the user's home directory, the Claude-compatible configuration is skipped, so a home-directory session does not inherit a personal config as if it were repository policy.
+	RepoRoot string `json:"repoRoot"`
 }
 
 // A repository's settings as stored, together with any diagnostic raised while reading them.
@@ -32350,16 +35336,38 @@ type UserSettingsLoadWithWarningResult struct {
 	Warning *string `json:"warning,omitempty"`
 }
 
+// The managed (enterprise policy) layer and the user layer to fold together. The field names carry the layer identity: nothing about a settings object identifies which layer produced it, so a generic base/override pair would let a caller transpose them and silently resolve the governance keys in the user's favour.
+type UserSettingsMergeManagedAndUserParams struct {
+	// The managed layer. Its governance keys win, and the per-entry `enabledPlugins` and `extraKnownMarketplaces` control maps are stamped back from it after the union. Omitted when the host is unmanaged.
+	Managed any `json:"managed,omitempty"`
+	// The user's own settings layer. Wins on every key the managed layer does not govern. Omitted when the user has no settings yet.
+	User any `json:"user,omitempty"`
+}
+
 // The user layer folded over the managed layer.
 type UserSettingsMergeManagedAndUserResult struct {
 	// The merged settings. An empty object when neither layer was supplied, so an unmanaged host with no user settings governs nothing.
 	SettingsJSON any `json:"settingsJson"`
 }
 
+// The user layer and the repository layer to fold together.
+type UserSettingsMergeRepoValueParams struct {
+	// The user's settings, already resolved against any managed layer.
+	UserSettings any `json:"userSettings"`
+	// The repository's checked-in settings layer.
+	RepoSettings any `json:"repoSettings"`
+}
+
 // The repository layer folded into the user layer.
 type UserSettingsMergeRepoValueResult struct {
 	// The merged settings, with the per-entry managed control maps re-stamped from the runtime's ambient managed policy.
 	SettingsJSON any `json:"settingsJson"`
+}
+
+// Selects the configuration directory whose settings document to clean.
+type UserSettingsMigrateObsoleteOnDiskRequest struct {
+	// The configuration directory holding the settings document to clean. A host that scopes a session to its own Copilot home passes that directory here; omit it to clean the document under the home the server resolved for itself. The home directory and environment are deliberately not caller-supplied: they decide only the settings path root and the two hook-parsing flags, and those describe the process doing the reading rather than the caller.
+	ConfigDir *string `json:"configDir,omitempty"`
 }
 
 // The outcome of the one-time obsolete-settings cleanup.
@@ -32382,6 +35390,14 @@ const (
 	UserSettingsMigrateObsoleteOnDiskStatusChanged UserSettingsMigrateObsoleteOnDiskStatus = "changed"
 )
 
+// Selects the configuration directory to run the one-time staff log-level migration against, and supplies the caller's record of whether it has already run.
+type UserSettingsMigrateStaffLogLevelOnceRequest struct {
+	// The configuration directory, home directory and environment to resolve the settings and global-state documents from. A host that scopes a session to its own Copilot home must pass that directory here, or the migration is evaluated against the server's own home instead.
+	Context UserSettingsHostContext `json:"context"`
+	// When the caller last recorded this migration, as an ISO-8601 timestamp. Supplying it lets the runtime answer `current` without re-running the evaluation.
+	CachedCompletedAt *string `json:"cachedCompletedAt,omitempty"`
+}
+
 // The outcome of the one-time staff log-level migration.
 type UserSettingsMigrateStaffLogLevelOnceResult struct {
 	// What the migration did. Only `refreshed` can have changed the persisted settings.
@@ -32402,6 +35418,12 @@ type UserSettingsMigrateStaffUpdateChannelOnceResult struct {
 	Status StaffUpdateChannelMigrationStatus `json:"status"`
 	// When the migration was recorded as done, as an ISO-8601 timestamp. Absent only for `ineligible`, which records nothing.
 	CompletedAt *string `json:"completedAt,omitempty"`
+}
+
+// Settings object whose key names should be canonicalized.
+type UserSettingsNormalizeRequest struct {
+	// Free-form settings object, possibly using legacy or snake_case key names.
+	Settings any `json:"settings"`
 }
 
 // Settings object with canonical key names.
@@ -32442,10 +35464,44 @@ type UserSettingsProblemLocation struct {
 	FilePath string `json:"filePath"`
 }
 
+// One already-loaded settings layer to diagnose.
+type UserSettingsProblemSource struct {
+	// Which layer this is: `user`, `repo`, or `local`.
+	Kind string `json:"kind"`
+	// Caller-chosen display label for the layer, echoed back on each problem so a caller can group by layer without re-deriving its own naming.
+	Label string `json:"label"`
+	// Absolute path of the file backing this layer.
+	FilePath string `json:"filePath"`
+	// The layer's settings exactly as loaded, unnormalized. Empty when the file is missing or failed to parse.
+	Config *UserSettingsProblemSourceConfig `json:"config,omitempty"`
+	// True when the file itself failed to parse, so its keys could not be read at all.
+	Invalid *bool `json:"invalid,omitempty"`
+}
+
+// The layer's settings exactly as loaded, unnormalized. Empty when the file is missing or failed to parse.
+type UserSettingsProblemSourceConfig struct {
+}
+
+// The settings layers to diagnose.
+type UserSettingsProblemsRequest struct {
+	// Layers to diagnose, in the precedence order the caller applies them.
+	Sources []UserSettingsProblemSource `json:"sources,omitempty"`
+}
+
 // The settings that will not take effect across the given layers.
 type UserSettingsProblemsResult struct {
 	// Each setting that will not take effect, and why. Empty when every layer is healthy.
 	Problems []UserSettingsProblem `json:"problems,omitempty"`
+}
+
+// Selects the configuration directory to run the one-time staff model-selection reset against, and supplies the caller's record of whether it has already run.
+type UserSettingsResetStaffModelSelectionOnceRequest struct {
+	// The configuration directory, home directory and environment to resolve the settings and global-state documents from. A host that scopes a session to its own Copilot home must pass that directory here, or the reset is evaluated against the server's own home instead.
+	Context UserSettingsHostContext `json:"context"`
+	// Whether the signed-in account is a staff account. The reset applies only to staff, so anything other than `true` returns `didReset: false` without touching the settings document.
+	Staff *bool `json:"staff,omitempty"`
+	// When the caller last recorded this reset, as an ISO-8601 timestamp. A timestamp at or after the cutoff means the reset already ran and is returned unchanged.
+	StaffModelResetAt *string `json:"staffModelResetAt,omitempty"`
 }
 
 // The outcome of the one-time staff model-selection reset.
@@ -32464,6 +35520,17 @@ type UserSettingsResetStaffModelSelectionOnceResult struct {
 type UserSettingsResetStaffModelSelectionOnceResultSettings struct {
 }
 
+// One hook to disable or re-enable.
+// Experimental: UserSettingsSetHookDisabledRequest is part of an experimental API and may change or be removed.
+type UserSettingsSetHookDisabledRequest struct {
+	// Path of the settings.json to rewrite.
+	SettingsPath string `json:"settingsPath"`
+	// Durable content-hash key of the hook, as `hooks.loadResources` reports it.
+	DisableKey string `json:"disableKey"`
+	// True adds the key to `disabledHooks`, false removes it.
+	Disabled bool `json:"disabled"`
+}
+
 // Outcome of rewriting the `disabledHooks` setting.
 // Experimental: UserSettingsSetHookDisabledResult is part of an experimental API and may change or be removed.
 type UserSettingsSetHookDisabledResult struct {
@@ -32473,16 +35540,54 @@ type UserSettingsSetHookDisabledResult struct {
 	ErrorMessage *string `json:"errorMessage,omitempty"`
 }
 
+// Partial user settings to write to settings.json. Each top-level key is written individually, replacing the existing value; a key whose value is null is removed.
+type UserSettingsSetRequest struct {
+	// Partial user settings to write, as a free-form object keyed by setting name
+	Settings any `json:"settings"`
+}
+
+// Empty result of user.settings.set.
+type UserSettingsSetResult struct {
+}
+
+// Selects the configuration directory whose user settings document should be inspected for unrecognized top-level keys.
+type UserSettingsUnknownKeysWarningRequest struct {
+	// The configuration directory, home directory and environment to resolve the settings document from. A host that scopes a session to its own Copilot home must pass that directory here, or the server's own home is inspected instead.
+	Context UserSettingsHostContext `json:"context"`
+}
+
 // The unrecognized top-level keys found in the user settings document, already phrased for display.
 type UserSettingsUnknownKeysWarningResult struct {
 	// The warning to show the user, naming the unrecognized keys and the file they were found in. Absent when every top-level key is recognized, and also when the document is missing or could not be read, because an unknown-key list taken from a document the runtime could not load would name keys that may not be there.
 	Warning *string `json:"warning,omitempty"`
 }
 
+// Names the user setting to merge into, and the partial object to merge.
+type UserSettingsUpdateRequest struct {
+	// Top-level user-setting key to merge into, such as `extensions`.
+	Key string `json:"key"`
+	// Value to store for `key`. When both the stored value and this value are objects, their fields are shallow-merged and fields this object does not name are preserved. Otherwise this value replaces the stored value.
+	Value any `json:"value"`
+	// Copilot configuration directory to write the settings document in, taking precedence over the server's own `COPILOT_HOME` and default home. Omit it, or pass an empty string, to use the directory the server resolved for itself.
+	ConfigDir *string `json:"configDir,omitempty"`
+	// Single-component name for the settings document at `<configDir>/settings/<subDir>.json`; path separators, `.` and `..` are rejected. Omit it, or pass an empty string, to use the main settings document.
+	SubDir *string `json:"subDir,omitempty"`
+}
+
 // The stored value of the user setting after the merge.
 type UserSettingsUpdateResult struct {
 	// The key's stored value after the write: the merged object when both the stored value and the supplied value are objects, otherwise the supplied value.
 	Value any `json:"value"`
+}
+
+// A single top-level setting subtree to validate.
+type UserSettingsValidateRequest struct {
+	// Top-level setting name to validate.
+	TopKey string `json:"topKey"`
+	// Value to validate. Omitted when `delete` is true.
+	Value any `json:"value,omitempty"`
+	// True to validate a removal of this key. The current settings file is not read.
+	Delete *bool `json:"delete,omitempty"`
 }
 
 // Outcome of validating one top-level setting subtree.
@@ -32499,6 +35604,16 @@ type UserSettingsValidationIssue struct {
 	Path []any `json:"path"`
 	// Human-readable description of the problem.
 	Message string `json:"message"`
+}
+
+// The whole content to store in the user settings file.
+type UserSettingsWriteAllRequest struct {
+	// The settings object to store. It replaces the file's entire content, so a key absent here is removed.
+	Settings any `json:"settings"`
+}
+
+// Empty result of user.settings.writeAll.
+type UserSettingsWriteAllResult struct {
 }
 
 // The approval to add as a session-scoped rule
@@ -32874,8 +35989,6 @@ type VisibilityGetResult struct {
 // Desired sharing status for the session.
 // Experimental: VisibilitySetRequest is part of an experimental API and may change or be removed.
 type VisibilitySetRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Sharing status to apply. "repo" makes the session visible to repository readers; "unshared" restricts it to the creator and collaborators.
 	Status SessionVisibilityStatus `json:"status"`
 }
@@ -32893,8 +36006,6 @@ type VisibilitySetResult struct {
 // Parameters for cooperatively aborting a workflow body.
 // Experimental: WorkflowAbortRequest is part of an experimental API and may change or be removed.
 type WorkflowAbortRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Workflow run identifier.
 	RunID string `json:"runId"`
 	// Opaque token identifying the execution attempt to abort.
@@ -32925,8 +36036,6 @@ type WorkflowAgentOptions struct {
 // Parameters for one workflow-scoped subagent call.
 // Experimental: WorkflowAgentRequest is part of an experimental API and may change or be removed.
 type WorkflowAgentRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Workflow run identifier that owns the subagent.
 	WorkflowRunID string `json:"workflowRunId"`
 	// Opaque token identifying the current workflow execution attempt.
@@ -32979,8 +36088,6 @@ type WorkflowAgentSummary struct {
 // Parameters for cancelling a workflow run.
 // Experimental: WorkflowCancelRequest is part of an experimental API and may change or be removed.
 type WorkflowCancelRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Workflow run identifier.
 	RunID string `json:"runId"`
 }
@@ -33038,8 +36145,6 @@ const (
 // Parameters sent to the owning extension to execute a workflow closure.
 // Experimental: WorkflowExecuteRequest is part of an experimental API and may change or be removed.
 type WorkflowExecuteRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Registered workflow name.
 	Name string `json:"name"`
 	// Workflow run identifier.
@@ -33059,8 +36164,6 @@ type WorkflowExecuteResult struct {
 // Parameters for paging workflow progress.
 // Experimental: WorkflowGetRunProgressRequest is part of an experimental API and may change or be removed.
 type WorkflowGetRunProgressRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Workflow run identifier.
 	RunID string `json:"runId"`
 	// Optional phase identifier used to scope records and cursors.
@@ -33076,8 +36179,6 @@ type WorkflowGetRunProgressRequest struct {
 // Parameters for retrieving a workflow run.
 // Experimental: WorkflowGetRunRequest is part of an experimental API and may change or be removed.
 type WorkflowGetRunRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Workflow run identifier.
 	RunID string `json:"runId"`
 }
@@ -33085,8 +36186,6 @@ type WorkflowGetRunRequest struct {
 // Parameters for reading a workflow journal entry.
 // Experimental: WorkflowJournalGetRequest is part of an experimental API and may change or be removed.
 type WorkflowJournalGetRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Workflow run identifier.
 	RunID string `json:"runId"`
 	// Opaque token identifying the current workflow execution attempt.
@@ -33106,8 +36205,6 @@ type WorkflowJournalGetResult struct {
 // Parameters for storing a workflow journal entry.
 // Experimental: WorkflowJournalPutRequest is part of an experimental API and may change or be removed.
 type WorkflowJournalPutRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Workflow run identifier.
 	RunID string `json:"runId"`
 	// Opaque token identifying the current workflow execution attempt.
@@ -33121,8 +36218,6 @@ type WorkflowJournalPutRequest struct {
 // Parameters for paging workflow runs.
 // Experimental: WorkflowListRunsRequest is part of an experimental API and may change or be removed.
 type WorkflowListRunsRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Exclusive forward cursor.
 	AfterSeq *int64 `json:"afterSeq,omitempty"`
 	// Exclusive backward cursor.
@@ -33170,8 +36265,6 @@ const (
 // Parameters for recording workflow progress.
 // Experimental: WorkflowLogRequest is part of an experimental API and may change or be removed.
 type WorkflowLogRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Workflow run identifier.
 	RunID string `json:"runId"`
 	// Opaque token identifying the current workflow execution attempt.
@@ -33193,8 +36286,6 @@ const (
 // Parameters for an owned durable pause checkpoint.
 // Experimental: WorkflowPauseCheckpointRequest is part of an experimental API and may change or be removed.
 type WorkflowPauseCheckpointRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Workflow run identifier.
 	RunID string `json:"runId"`
 	// Opaque token identifying the execution attempt that reached the checkpoint.
@@ -33315,8 +36406,6 @@ func (v WorkflowPauseInfoUser) MarshalJSON() ([]byte, error) {
 // Parameters for pausing a running workflow.
 // Experimental: WorkflowPauseRequest is part of an experimental API and may change or be removed.
 type WorkflowPauseRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Workflow run identifier.
 	RunID string `json:"runId"`
 }
@@ -33422,8 +36511,6 @@ type WorkflowProgressPage struct {
 // Parameters for resuming a workflow run from its persisted identity.
 // Experimental: WorkflowResumeRequest is part of an experimental API and may change or be removed.
 type WorkflowResumeRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Workflow run identifier.
 	RunID string `json:"runId"`
 	// Optional per-invocation resource ceiling overrides.
@@ -33756,8 +36843,6 @@ type WorkflowRunOptions struct {
 // Parameters for invoking a registered workflow.
 // Experimental: WorkflowRunRequest is part of an experimental API and may change or be removed.
 type WorkflowRunRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Registered workflow name.
 	Name string `json:"name"`
 	// Workflow input value.
@@ -33943,8 +37028,6 @@ func (s *WorkflowRunTerminal) UnmarshalJSON(data []byte) error {
 // Internal parameters for resuming a workflow run from a tool.
 // Experimental: WorkflowToolResumeRequest is part of an experimental API and may change or be removed.
 type WorkflowToolResumeRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Workflow run identifier.
 	RunID string `json:"runId"`
 	// Optional per-invocation resource ceiling overrides.
@@ -33965,8 +37048,6 @@ type WorkflowToolRunOptions struct {
 // Internal parameters for invoking a registered workflow from a tool.
 // Experimental: WorkflowToolRunRequest is part of an experimental API and may change or be removed.
 type WorkflowToolRunRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Registered workflow name.
 	Name string `json:"name"`
 	// Workflow input value.
@@ -34122,8 +37203,6 @@ const (
 // Compaction summary checkpoint to persist.
 // Experimental: WorkspacesAddSummaryRequest is part of an experimental API and may change or be removed.
 type WorkspacesAddSummaryRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Summary title shown in checkpoint listings.
 	Title string `json:"title"`
 	// Markdown summary content to persist.
@@ -34166,8 +37245,6 @@ type WorkspacesCheckpoints struct {
 // Directory to create within the session workspace files directory.
 // Experimental: WorkspacesCreateDirectoryRequest is part of an experimental API and may change or be removed.
 type WorkspacesCreateDirectoryRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Slash-separated relative path within the workspace files directory
 	Path string `json:"path"`
 	// Whether to create missing parent directories. Defaults to false.
@@ -34177,8 +37254,6 @@ type WorkspacesCreateDirectoryRequest struct {
 // Relative path and UTF-8 content for the workspace file to create or overwrite.
 // Experimental: WorkspacesCreateFileRequest is part of an experimental API and may change or be removed.
 type WorkspacesCreateFileRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Slash-separated relative path within the workspace files directory
 	Path string `json:"path"`
 	// File content to write as a UTF-8 string
@@ -34195,8 +37270,6 @@ type WorkspacesDeleteAutopilotObjectiveResult struct {
 // Parameters for computing a workspace diff.
 // Experimental: WorkspacesDiffRequest is part of an experimental API and may change or be removed.
 type WorkspacesDiffRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Diff mode requested by the client.
 	Mode WorkspaceDiffMode `json:"mode"`
 	// When true, ignore whitespace-only changes (git `--ignore-all-space`). Defaults to false.
@@ -34208,8 +37281,6 @@ type WorkspacesDiffRequest struct {
 // Optional session context used when creating a local workspace.
 // Experimental: WorkspacesEnsureRequest is part of an experimental API and may change or be removed.
 type WorkspacesEnsureRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque workspace context supplied by the session host.
 	Context any `json:"context,omitempty"`
 }
@@ -34281,8 +37352,6 @@ type WorkspacesReadAutopilotObjectiveResult struct {
 // Checkpoint number to read.
 // Experimental: WorkspacesReadCheckpointRequest is part of an experimental API and may change or be removed.
 type WorkspacesReadCheckpointRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Checkpoint number to read
 	Number int64 `json:"number"`
 }
@@ -34296,8 +37365,6 @@ type WorkspacesReadCheckpointResult struct {
 // Relative path of the workspace file to read.
 // Experimental: WorkspacesReadFileRequest is part of an experimental API and may change or be removed.
 type WorkspacesReadFileRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Slash-separated relative path within the workspace files directory
 	Path string `json:"path"`
 }
@@ -34311,8 +37378,6 @@ type WorkspacesReadFileResult struct {
 // File or directory to remove from the session workspace files directory.
 // Experimental: WorkspacesRemovePathRequest is part of an experimental API and may change or be removed.
 type WorkspacesRemovePathRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Slash-separated relative path within the workspace files directory
 	Path string `json:"path"`
 	// Whether to remove directory contents recursively. Defaults to false.
@@ -34324,8 +37389,6 @@ type WorkspacesRemovePathRequest struct {
 // Source and destination paths for a rename within the session workspace files directory.
 // Experimental: WorkspacesRenamePathRequest is part of an experimental API and may change or be removed.
 type WorkspacesRenamePathRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Slash-separated source path relative to the workspace files directory
 	Source string `json:"source"`
 	// Slash-separated destination path relative to the workspace files directory
@@ -34335,8 +37398,6 @@ type WorkspacesRenamePathRequest struct {
 // Pasted content to save as a UTF-8 file in the session workspace.
 // Experimental: WorkspacesSaveLargePasteRequest is part of an experimental API and may change or be removed.
 type WorkspacesSaveLargePasteRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Pasted content to save as a UTF-8 file
 	Content string `json:"content"`
 }
@@ -34359,8 +37420,6 @@ type WorkspacesSaveLargePasteResultSaved struct {
 // Relative path of the workspace file or directory to inspect.
 // Experimental: WorkspacesStatFileRequest is part of an experimental API and may change or be removed.
 type WorkspacesStatFileRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Slash-separated relative path within the workspace files directory
 	Path string `json:"path"`
 }
@@ -34382,8 +37441,6 @@ type WorkspacesStatFileResult struct {
 // Rollback point for local workspace summaries.
 // Experimental: WorkspacesTruncateSummariesRequest is part of an experimental API and may change or be removed.
 type WorkspacesTruncateSummariesRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Number of newest summaries to keep.
 	KeepCount int64 `json:"keepCount"`
 }
@@ -34391,8 +37448,6 @@ type WorkspacesTruncateSummariesRequest struct {
 // Workspace metadata fields to update.
 // Experimental: WorkspacesUpdateMetadataRequest is part of an experimental API and may change or be removed.
 type WorkspacesUpdateMetadataRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Opaque workspace context supplied by the session host.
 	Context any `json:"context,omitempty"`
 	// Optional workspace display name override.
@@ -34412,8 +37467,6 @@ const (
 // Autopilot objective file content to persist.
 // Experimental: WorkspacesWriteAutopilotObjectiveRequest is part of an experimental API and may change or be removed.
 type WorkspacesWriteAutopilotObjectiveRequest struct {
-	// Target session identifier
-	SessionID string `json:"sessionId"`
 	// Autopilot objective file content.
 	Content string `json:"content"`
 }
