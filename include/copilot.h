@@ -696,7 +696,8 @@ copilot_status copilot_client_get_session_metadata(copilot_client *client,
  * `copilot_client_get_status`, `copilot_client_get_auth_status`,
  * `copilot_client_list_sessions`, `copilot_client_get_session_metadata`.
  *
- * - `method`: the wire method name.
+ * - `method`: the wire method name. Every method, with its params and result
+ *   shapes, is listed in docs/reference/methods.md; events in docs/reference/events.md.
  * - `params_json`: a JSON object, or NULL/"" for `{}`.
  * - `result_json_out`: receives the result as JSON text (owned; free with `copilot_string_free`).
  *
@@ -1529,7 +1530,9 @@ copilot_status copilot_session_set_model(copilot_session *session,
 /**
  * Calls any session-scoped JSON-RPC method by name (e.g. "session.mode.set",
  * "session.model.getCurrent"); `sessionId` is added to the params. Changing
- * the model has a typed function: `copilot_session_set_model`.
+ * the model has a typed function: `copilot_session_set_model`. Every method,
+ * with its params and result shapes, is listed in docs/reference/methods.md;
+ * events in docs/reference/events.md.
  *
  * - `params_json`: a JSON object, or NULL/"" for `{}`.
  * - `result_json_out`: receives the result as JSON (owned; `copilot_string_free`).

@@ -114,6 +114,7 @@ class Method:
     internal: bool = False
     deprecated: bool = False
     params_optional: bool = False  # the params object may be left out
+    notification: bool = False     # a JSON-RPC notification: no id, no reply
 
 
 @dataclass
@@ -175,7 +176,8 @@ class _Reader:
             return Prim("any")
         if "anyOf" in node or "oneOf" in node:
             alts = node.get("anyOf") or node.get("oneOf")
-            real = [a for a in alts if a.get("type") != "null"]
+            # {"not": {}} matches nothing: like null, it marks the value optional.
+            real = [a for a in alts if a.get("type") != "null" and a.get("not") != {}]
             nullable = len(real) < len(alts)
             if len(real) == 1:
                 inner = self.type_of(real[0], hint)
@@ -398,6 +400,7 @@ def _method(reader: _Reader, node, scope, path, verb) -> Method:
     return Method(
         name=name, scope=scope, path=path, verb=verb, params=ptype, result=rtype,
         doc=_doc(node), experimental=_experimental(node), params_optional=optional,
+        notification=bool(node.get("notification")),
         internal=node.get("visibility") == "internal", deprecated=bool(node.get("deprecated")),
     )
 

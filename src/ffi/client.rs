@@ -561,7 +561,8 @@ pub unsafe extern "C" fn copilot_client_get_session_metadata(
 /// `copilot_client_get_status`, `copilot_client_get_auth_status`,
 /// `copilot_client_list_sessions`, `copilot_client_get_session_metadata`.
 ///
-/// - `method`: the wire method name.
+/// - `method`: the wire method name. Every method, with its params and result
+///   shapes, is listed in docs/reference/methods.md; events in docs/reference/events.md.
 /// - `params_json`: a JSON object, or NULL/"" for `{}`.
 /// - `result_json_out`: receives the result as JSON text (owned; free with `copilot_string_free`).
 ///

@@ -794,7 +794,9 @@ pub unsafe extern "C" fn copilot_session_set_model(
 
 /// Calls any session-scoped JSON-RPC method by name (e.g. "session.mode.set",
 /// "session.model.getCurrent"); `sessionId` is added to the params. Changing
-/// the model has a typed function: `copilot_session_set_model`.
+/// the model has a typed function: `copilot_session_set_model`. Every method,
+/// with its params and result shapes, is listed in docs/reference/methods.md;
+/// events in docs/reference/events.md.
 ///
 /// - `params_json`: a JSON object, or NULL/"" for `{}`.
 /// - `result_json_out`: receives the result as JSON (owned; `copilot_string_free`).

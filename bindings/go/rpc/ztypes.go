@@ -7994,7 +7994,7 @@ type CopilotUserResponse struct {
 	// Opaque analytics tracking identifier for the user, forwarded from the Copilot API.
 	AnalyticsTrackingID *string `json:"analytics_tracking_id,omitempty"`
 	// Date the Copilot seat was assigned to the user, if applicable.
-	AssignedDate any `json:"assigned_date,omitempty"`
+	AssignedDate *string `json:"assigned_date,omitempty"`
 	// Whether the user is eligible to sign up for the free/limited Copilot tier.
 	CanSignupForLimited *bool `json:"can_signup_for_limited,omitempty"`
 	// Whether Copilot chat is enabled for the user.
@@ -8008,13 +8008,13 @@ type CopilotUserResponse struct {
 	// Logins of the organizations the user belongs to.
 	OrganizationLoginList []string `json:"organization_login_list,omitempty"`
 	// Organizations the user belongs to, each with an optional ID, login, and display name.
-	OrganizationList any `json:"organization_list,omitempty"`
+	OrganizationList []*CopilotUserResponseOrganizationListItem `json:"organization_list,omitempty"`
 	// Enterprises that provide the user's Copilot license; malformed entries are normalized to null or ID-less shapes.
 	EnterpriseList []*CopilotUserResponseEnterpriseListItem `json:"enterprise_list,omitempty"`
 	// Whether the Codex agent is enabled for the user.
 	CodexAgentEnabled *bool `json:"codex_agent_enabled,omitempty"`
 	// Whether MCP (Model Context Protocol) support is enabled for the user.
-	IsMCPEnabled any `json:"is_mcp_enabled,omitempty"`
+	IsMCPEnabled *bool `json:"is_mcp_enabled,omitempty"`
 	// Date the user's usage quota next resets, as a raw string from the Copilot API; see `quota_reset_date_utc` for the UTC-normalized value.
 	QuotaResetDate *string `json:"quota_reset_date,omitempty"`
 	// Quota snapshot map from the raw Copilot user-response passthrough, with chat, completions, premium-interactions, and other entries.
@@ -8060,6 +8060,15 @@ type CopilotUserResponseEndpoints struct {
 type CopilotUserResponseEnterpriseListItem struct {
 	// JavaScript-safe numeric database ID of the enterprise.
 	ID *int64 `json:"id,omitempty"`
+}
+
+type CopilotUserResponseOrganizationListItem struct {
+	// Numeric database ID of the organization.
+	ID *float64 `json:"id,omitempty"`
+	// GitHub login of the organization.
+	Login *string `json:"login,omitempty"`
+	// Display name of the organization.
+	Name *string `json:"name,omitempty"`
 }
 
 // Quota snapshot map from the raw Copilot user-response passthrough, with chat, completions, premium-interactions, and other entries.
@@ -28488,22 +28497,22 @@ type SessionSendSystemNotificationResult struct {
 }
 
 // Describes a filesystem error.
-type SessionSessionFSAppendFileResult = any
+type SessionSessionFSAppendFileResult = *SessionFSError
 
 // Describes a filesystem error.
-type SessionSessionFSMkdirResult = any
+type SessionSessionFSMkdirResult = *SessionFSError
 
 // Describes a filesystem error.
-type SessionSessionFSRenameResult = any
+type SessionSessionFSRenameResult = *SessionFSError
 
 // Describes a filesystem error.
-type SessionSessionFSRmResult = any
+type SessionSessionFSRmResult = *SessionFSError
 
 // Describes a filesystem error.
-type SessionSessionFSWriteFileBytesResult = any
+type SessionSessionFSWriteFileBytesResult = *SessionFSError
 
 // Describes a filesystem error.
-type SessionSessionFSWriteFileResult = any
+type SessionSessionFSWriteFileResult = *SessionFSError
 
 // New auth credentials to install on the session. Omit to leave credentials unchanged.
 // Experimental: SessionSetCredentialsParams is part of an experimental API and may change or be removed.
