@@ -119,10 +119,7 @@ func (p *fakePeer) turn(session string, write func(any), answered chan struct{})
 }
 
 func benchClient(b *testing.B, p *fakePeer) *Client {
-	c, err := NewClient(&ClientOptions{CLIUrl: p.ln.Addr().String()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := NewClient(&ClientOptions{CLIUrl: p.ln.Addr().String()})
 	b.Cleanup(func() { _ = c.Stop(); c.Close() })
 	return c
 }

@@ -9,30 +9,89 @@ extern copilot_status client_on_state(copilot_client *c, uintptr_t h, copilot_er
 import "C"
 
 import (
-	"github.com/libcopilot/libcopilot/bindings/go/rpc"
-
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/libcopilot/libcopilot/bindings/go/rpc"
+)
+
+// RuntimeConnection says how a Client reaches the Copilot CLI: a
+// StdioConnection (the default), TCPConnection, URIConnection or
+// InProcessConnection value in ClientOptions.Connection.
+type RuntimeConnection interface {
+	runtimeConnection()
+}
+
+// StdioConnection spawns the CLI and speaks JSON-RPC over its stdin/stdout.
+type StdioConnection struct {
+	// Path is the CLI executable; default COPILOT_CLI_PATH, else `copilot` on PATH.
+	Path string
+	// Args go before the server-mode flags.
+	Args []string
+	// Env, as KEY=VALUE entries, replaces the child's whole environment;
+	// setting it and ClientOptions.Env both is an error.
+	Env []string
+}
+
+// TCPConnection spawns the CLI listening on a loopback TCP port and connects to it.
+type TCPConnection struct {
+	// Port the CLI listens on; 0 lets it pick one.
+	Port int
+	// ConnectionToken is sent in the connect handshake.
+	ConnectionToken string
+	// Path, Args and Env are as in StdioConnection.
+	Path string
+	Args []string
+	Env  []string
+}
+
+// URIConnection connects to a CLI server already running ("port",
+// "host:port" or "http://host:port"); nothing is spawned.
+type URIConnection struct {
+	URL             string
+	ConnectionToken string
+}
+
+// InProcessConnection would host the runtime inside this process. libcopilot
+// does not offer that transport yet: Start fails with StatusInvalidArgument.
+type InProcessConnection struct{}
+
+func (StdioConnection) runtimeConnection()     {}
+func (TCPConnection) runtimeConnection()       {}
+func (URIConnection) runtimeConnection()       {}
+func (InProcessConnection) runtimeConnection() {}
+
+// ClientMode selects the defaults sessions start from.
+type ClientMode string
+
+const (
+	// ModeCopilotCli is the default: the CLI's full tool set and context.
+	ModeCopilotCli ClientMode = "copilot-cli"
+	// ModeEmpty is for hosts serving many tenants: every session must name its
+	// AvailableTools by source ("builtin:ask_user", "custom:*"), the environment
+	// context leaves the system message, and telemetry, skills, memory, file
+	// hooks, host git operations, custom instructions and plugins are off unless
+	// a session sets them. It needs BaseDirectory, SessionFS or a URIConnection.
+	ModeEmpty ClientMode = "empty"
 )
 
 // ClientOptions configure how the client reaches the Copilot CLI. The zero
 // value spawns `copilot` (COPILOT_CLI_PATH, else PATH) over stdio.
 type ClientOptions struct {
-	// CLIPath is the CLI executable; default COPILOT_CLI_PATH, else `copilot` on PATH.
-	CLIPath string
-	// CLIArgs go before the server-mode flags.
-	CLIArgs []string
+	// Connection is how to reach the CLI; nil is StdioConnection{}.
+	Connection RuntimeConnection
+	// WorkingDirectory is the spawned CLI's working directory.
+	WorkingDirectory string
 	// Env, as KEY=VALUE entries, replaces the child's whole environment when set.
 	Env []string
 	// ExtraEnv, as KEY=VALUE entries, adds to the inherited environment (or
-	// to Env), replacing variables of the same name.
+	// to Env), replacing variables of the same name (libcopilot addition).
 	ExtraEnv []string
-	// Cwd is the child's working directory.
-	Cwd string
 	// LogLevel is passed as --log-level (none, error, warning, info, debug, all).
 	LogLevel string
 	// GitHubToken reaches the CLI only through an environment variable, never argv.
@@ -41,13 +100,6 @@ type ClientOptions struct {
 	UseLoggedInUser *bool
 	// AutoStart (default true) starts the client on the first CreateSession.
 	AutoStart *bool
-	// UseTCP spawns the CLI listening on Port (0: it picks) instead of stdio.
-	UseTCP bool
-	Port   int
-	// CLIUrl connects to a running server ("port", "host:port", "http://host:port").
-	CLIUrl string
-	// ConnectionToken authenticates the TCP connection.
-	ConnectionToken string
 	// HandshakeTimeout bounds start-up (default 30 s).
 	HandshakeTimeout time.Duration
 	// AutoRestart (default true) respawns a CLI that dies unexpectedly and
@@ -71,66 +123,129 @@ type ClientOptions struct {
 	MaxOutgoingBytes int
 	// BaseDirectory is the spawned CLI's home for its state and credentials (COPILOT_HOME).
 	BaseDirectory string
-	// Mode "empty" is for hosts serving many tenants: every session must name its
-	// AvailableTools by source ("builtin:ask_user", "custom:*"), the environment
-	// context leaves the system message, and telemetry, skills, memory, file hooks,
-	// host git operations, custom instructions and plugins are off unless a session
-	// sets them. It needs BaseDirectory, SessionFS or CLIUrl. Default "" is "copilot-cli".
-	Mode string
+	// Mode: see ClientMode. Default ModeCopilotCli.
+	Mode ClientMode
 	// SessionFS makes this client the provider of every session's filesystem
 	// (sent as `sessionFs.setProvider` at start): each session then needs
 	// SessionConfig.CreateSessionFSProvider, or CreateSession fails with
 	// StatusInvalidArgument.
 	SessionFS *SessionFSConfig
+
+	// Deprecated: use Connection: StdioConnection{Path: ...}.
+	CLIPath string
+	// Deprecated: use Connection: StdioConnection{Args: ...}.
+	CLIArgs []string
+	// Deprecated: use WorkingDirectory.
+	Cwd string
+	// Deprecated: use Connection: TCPConnection{Port: ...}.
+	UseTCP bool
+	// Deprecated: use Connection: TCPConnection{Port: ...}.
+	Port int
+	// Deprecated: use Connection: URIConnection{URL: ...}.
+	CLIUrl string
+	// Deprecated: use the ConnectionToken of TCPConnection or URIConnection.
+	ConnectionToken string
 }
 
-func (o *ClientOptions) toJSON() string {
+// connection resolves Connection and the deprecated fields into the wire
+// options they stand for; an error names a contradiction.
+func (o *ClientOptions) connection(m map[string]any) error {
+	path, args, env := o.CLIPath, o.CLIArgs, []string(nil)
+	switch c := o.Connection.(type) {
+	case nil:
+		if o.CLIUrl != "" {
+			m["cliUrl"] = o.CLIUrl
+		} else if o.UseTCP {
+			m["transport"] = "tcp"
+			if o.Port > 0 {
+				m["port"] = o.Port
+			}
+		}
+		if o.ConnectionToken != "" {
+			m["connectionToken"] = o.ConnectionToken
+		}
+	case StdioConnection:
+		path, args, env = c.Path, c.Args, c.Env
+	case TCPConnection:
+		path, args, env = c.Path, c.Args, c.Env
+		m["transport"] = "tcp"
+		if c.Port > 0 {
+			m["port"] = c.Port
+		}
+		if c.ConnectionToken != "" {
+			m["connectionToken"] = c.ConnectionToken
+		}
+	case URIConnection:
+		if c.URL == "" {
+			return &Error{Status: StatusInvalidArgument, Message: "URIConnection needs a URL"}
+		}
+		m["cliUrl"] = c.URL
+		if c.ConnectionToken != "" {
+			m["connectionToken"] = c.ConnectionToken
+		}
+	case InProcessConnection:
+		return &Error{Status: StatusInvalidArgument, Message: "InProcessConnection: libcopilot has no in-process transport yet; use StdioConnection or TCPConnection"}
+	default:
+		return &Error{Status: StatusInvalidArgument, Message: fmt.Sprintf("unknown RuntimeConnection %T", c)}
+	}
+	if path != "" {
+		m["cliPath"] = path
+	}
+	if len(args) > 0 {
+		m["cliArgs"] = args
+	}
+	if env != nil {
+		if o.Env != nil {
+			return &Error{Status: StatusInvalidArgument, Message: "set Env on the connection or on ClientOptions, not both"}
+		}
+		m["env"] = envMap(env)
+	}
+	return nil
+}
+
+func envMap(kvs []string) map[string]string {
+	env := map[string]string{}
+	for _, kv := range kvs {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+func (o *ClientOptions) toJSON() (string, error) {
 	m := map[string]any{}
 	if o == nil {
-		return "{}"
+		return "{}", nil
 	}
 	set := func(k string, v string) {
 		if v != "" {
 			m[k] = v
 		}
 	}
-	set("cliPath", o.CLIPath)
-	set("cwd", o.Cwd)
+	cwd := o.WorkingDirectory
+	if cwd == "" {
+		cwd = o.Cwd
+	}
+	set("cwd", cwd)
 	set("logLevel", o.LogLevel)
 	set("githubToken", o.GitHubToken)
-	set("cliUrl", o.CLIUrl)
-	set("connectionToken", o.ConnectionToken)
 	set("baseDirectory", o.BaseDirectory)
-	set("mode", o.Mode)
-	if len(o.CLIArgs) > 0 {
-		m["cliArgs"] = o.CLIArgs
-	}
-	entries := func(kvs []string) map[string]string {
-		env := map[string]string{}
-		for _, kv := range kvs {
-			if k, v, ok := strings.Cut(kv, "="); ok {
-				env[k] = v
-			}
-		}
-		return env
-	}
+	set("mode", string(o.Mode))
 	if o.Env != nil {
-		m["env"] = entries(o.Env)
+		m["env"] = envMap(o.Env)
+	}
+	if err := o.connection(m); err != nil {
+		return "", err
 	}
 	if len(o.ExtraEnv) > 0 {
-		m["extraEnv"] = entries(o.ExtraEnv)
+		m["extraEnv"] = envMap(o.ExtraEnv)
 	}
 	if o.UseLoggedInUser != nil {
 		m["useLoggedInUser"] = *o.UseLoggedInUser
 	}
 	if o.AutoStart != nil {
 		m["autoStart"] = *o.AutoStart
-	}
-	if o.UseTCP {
-		m["transport"] = "tcp"
-		if o.Port > 0 {
-			m["port"] = o.Port
-		}
 	}
 	if o.HandshakeTimeout > 0 {
 		m["handshakeTimeoutMs"] = o.HandshakeTimeout.Milliseconds()
@@ -162,53 +277,75 @@ func (o *ClientOptions) toJSON() string {
 		m["sessionFs"] = o.SessionFS.wire()
 	}
 	b, _ := json.Marshal(m)
-	return string(b)
+	return string(b), nil
 }
 
 // Client is a connection to one Copilot CLI server and its sessions. Methods
 // are safe for concurrent use, Close included (see there for calls in
 // flight). Call Stop (graceful) or Close when done.
 type Client struct {
-	// ref is shared with RPC's requester, which must not point back at the
+	// conn is shared with RPC's requester, which must not point back at the
 	// Client: a cycle through it would keep the finalizer below from running.
-	ref  *handleRef[*C.copilot_client]
+	conn *clientConn
 	life *lifecycleHub
 	// RPC has one typed method per server-scope protocol method, generated
 	// from the CLI's schema (models.list is RPC.Models.List).
 	RPC *rpc.ServerRPC
 }
 
-// NewClient creates a client; it does not start the CLI (Start, or the first
-// CreateSession, does). It fails on invalid options or an ABI mismatch.
-func NewClient(opts *ClientOptions) (*Client, error) {
-	if abiError != nil {
-		return nil, abiError
-	}
-	js := cString(opts.toJSON())
-	defer free(js)
-	var out *C.copilot_client
-	var cerr *C.copilot_error
-	if err := errorFrom(C.copilot_client_new(js, &out, &cerr), cerr); err != nil {
-		return nil, err
-	}
-	cl := &Client{ref: &handleRef[*C.copilot_client]{}, life: &lifecycleHub{}}
-	cl.ref.init(out, freeClient)
-	cl.RPC = rpc.NewServerRPC(requester{cl.ref})
-	// Backstop: a client dropped without Close is freed (and its CLI killed) by the GC.
-	runtime.SetFinalizer(cl, (*Client).Close)
-	return cl, nil
+// clientConn is the native client, or why NewClient could not make one.
+type clientConn struct {
+	ref     handleRef[*C.copilot_client]
+	initErr error
 }
 
 // acquire returns the native client for one call, which must release it
-// after the call returns; it fails once the client is closed.
-func (c *Client) acquire() (*C.copilot_client, error) {
+// after the call returns; it fails once the client is closed, or with
+// NewClient's error when there never was one.
+func (c *clientConn) acquire() (*C.copilot_client, error) {
+	if c.initErr != nil {
+		return nil, c.initErr
+	}
 	if h := c.ref.acquire(); h != nil {
 		return h, nil
 	}
 	return nil, &Error{Status: StatusInvalidState, Message: "the client is closed"}
 }
 
-func (c *Client) release() { c.ref.release() }
+// NewClient creates a client; it does not start the CLI (Start, or the first
+// CreateSession, does). Invalid options or a libcopilot that does not match
+// this package's header do not panic: Start and every other call return that
+// error (a *Error with StatusInvalidArgument, or the ABI mismatch).
+func NewClient(opts *ClientOptions) *Client {
+	cl := &Client{conn: &clientConn{}, life: &lifecycleHub{}}
+	cl.RPC = rpc.NewServerRPC(requester{cl.conn})
+	if abiError != nil {
+		cl.conn.initErr = abiError
+		return cl
+	}
+	wire, err := opts.toJSON()
+	if err != nil {
+		cl.conn.initErr = err
+		return cl
+	}
+	js := cString(wire)
+	defer free(js)
+	var out *C.copilot_client
+	var cerr *C.copilot_error
+	if err := errorFrom(C.copilot_client_new(js, &out, &cerr), cerr); err != nil {
+		cl.conn.initErr = err
+		return cl
+	}
+	cl.conn.ref.init(out, freeClient)
+	// Backstop: a client dropped without Close is freed (and its CLI killed) by the GC.
+	runtime.SetFinalizer(cl, (*Client).Close)
+	return cl
+}
+
+// acquire returns the native client for one call; see clientConn.acquire.
+func (c *Client) acquire() (*C.copilot_client, error) { return c.conn.acquire() }
+
+func (c *Client) release() { c.conn.ref.release() }
 
 func freeClient(h *C.copilot_client) { C.copilot_client_free(h) }
 
@@ -393,7 +530,7 @@ func (c *Client) ForceStop() {
 // last of them returns, never under one (until then its state handlers may
 // still run). Idempotent; legal in handlers, on the callback thread.
 func (c *Client) Close() {
-	h, busy := c.ref.close()
+	h, busy := c.conn.ref.close()
 	if h == nil {
 		return
 	}
@@ -410,7 +547,7 @@ func (c *Client) Close() {
 // limits the native call (copilot_client_call_timeout); without one it waits
 // as long as the connection lives.
 func (c *Client) Call(ctx context.Context, method string, params any, out any) error {
-	raw, err := requester{c.ref}.Request(ctx, method, params)
+	raw, err := requester{c.conn}.Request(ctx, method, params)
 	if err != nil || out == nil {
 		return err
 	}
@@ -419,7 +556,7 @@ func (c *Client) Call(ctx context.Context, method string, params any, out any) e
 
 // requester sends requests for the typed RPC methods (rpc.Requester) and Call.
 type requester struct {
-	ref *handleRef[*C.copilot_client]
+	conn *clientConn
 }
 
 // Request sends one JSON-RPC request (copilot_client_call_timeout, bounded by
@@ -430,11 +567,11 @@ func (r requester) Request(ctx context.Context, method string, params any) (json
 		if err != nil {
 			return "", err
 		}
-		h := r.ref.acquire()
-		if h == nil {
-			return "", &Error{Status: StatusInvalidState, Message: "the client is closed"}
+		h, err := r.conn.acquire()
+		if err != nil {
+			return "", err
 		}
-		defer r.ref.release()
+		defer r.conn.ref.release()
 		m, pj := cString(method), cString(p)
 		defer free(m)
 		defer free(pj)

@@ -238,7 +238,7 @@ func TestClientCloseRacesCallsAndCancellations(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		rng := rand.New(rand.NewPCG(seed, uint64(i)))
 		c := env.client(t)
-		refs := []any{&c.ref}
+		refs := []any{&c.conn.ref}
 		if i == 1 {
 			closed := make(chan struct{})
 			var once sync.Once
@@ -313,7 +313,7 @@ func TestClientCloseRacesCallsAndCancellations(t *testing.T) {
 			}()
 		}
 		time.Sleep(time.Duration(20+rng.IntN(30)) * time.Millisecond)
-		if c.ref.inFlight() == 0 {
+		if c.conn.ref.inFlight() == 0 {
 			t.Fatal("no call in flight to race with")
 		}
 		start := time.Now()
@@ -361,14 +361,11 @@ func TestCloseLeavesTheFreeToTheLastCall(t *testing.T) {
 			conns = append(conns, c) // accepted, never answered
 		}
 	}()
-	c, err := NewClient(&ClientOptions{CLIUrl: ln.Addr().String(), HandshakeTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := NewClient(&ClientOptions{CLIUrl: ln.Addr().String(), HandshakeTimeout: 2 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan error, 1)
 	go func() { started <- c.Start(ctx) }()
-	for deadline := time.Now().Add(time.Second); c.ref.inFlight() == 0; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(time.Second); c.conn.ref.inFlight() == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("Start did not begin")
 		}
@@ -382,14 +379,14 @@ func TestCloseLeavesTheFreeToTheLastCall(t *testing.T) {
 	if d := time.Since(begin); d > 200*time.Millisecond {
 		t.Fatalf("Close waited %v for the abandoned Start", d)
 	}
-	if n, calls := frees.of(&c.ref), c.ref.inFlight(); n != 0 || calls != 1 {
+	if n, calls := frees.of(&c.conn.ref), c.conn.ref.inFlight(); n != 0 || calls != 1 {
 		t.Fatalf("right after Close: %d frees, %d calls in flight; want the free left to the running Start", n, calls)
 	}
 	if _, err := c.Ping(context.Background(), ""); !isClosedError(err, "the client is closed") {
 		t.Fatalf("a call after Close: %v", err)
 	}
-	frees.expectFreedOnce(t, 5*time.Second, &c.ref)
-	if n := c.ref.inFlight(); n != 0 {
+	frees.expectFreedOnce(t, 5*time.Second, &c.conn.ref)
+	if n := c.conn.ref.inFlight(); n != 0 {
 		t.Fatalf("%d references left", n)
 	}
 }
@@ -403,11 +400,8 @@ func TestCloseRacesQuickCalls(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	var refs []any
 	for i := 0; i < 200; i++ {
-		c, err := NewClient(&ClientOptions{CLIPath: "/nonexistent/copilot"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		refs = append(refs, &c.ref)
+		c := NewClient(&ClientOptions{CLIPath: "/nonexistent/copilot"})
+		refs = append(refs, &c.conn.ref)
 		if i%2 == 0 {
 			_ = c.OnStateChange(func(ClientState, string) { c.Close() })
 		}
@@ -466,15 +460,12 @@ func TestGCFreesDroppedHandles(t *testing.T) {
 	c := env.client(t)
 	// Only the addresses: a reference would keep the handles alive.
 	addrs := func() (client, session string) {
-		dropped, err := NewClient(&ClientOptions{CLIPath: "/nonexistent/copilot"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		dropped := NewClient(&ClientOptions{CLIPath: "/nonexistent/copilot"})
 		s, err := c.CreateSession(within(t, 20*time.Second), env.config(SessionConfig{}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return fmt.Sprintf("%p", &dropped.ref), fmt.Sprintf("%p", &s.ref)
+		return fmt.Sprintf("%p", &dropped.conn.ref), fmt.Sprintf("%p", &s.ref)
 	}
 	client, session := addrs()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {

@@ -296,10 +296,7 @@ func TestErrorsCarryStatusAndRPCCode(t *testing.T) {
 	if !errors.Is(err, ErrRPC) {
 		t.Fatal("errors.Is(err, ErrRPC) is false")
 	}
-	if _, err := NewClient(&ClientOptions{CLIPath: "/nonexistent/copilot"}); err != nil {
-		t.Fatal(err)
-	}
-	missing, _ := NewClient(&ClientOptions{CLIPath: "/nonexistent/copilot"})
+	missing := NewClient(&ClientOptions{Connection: StdioConnection{Path: "/nonexistent/copilot"}})
 	defer missing.Close()
 	if err := missing.Start(context.Background()); !errors.Is(err, ErrCLINotFound) {
 		t.Fatalf("want ErrCLINotFound, got %v", err)
@@ -310,16 +307,22 @@ func TestErrorsCarryStatusAndRPCCode(t *testing.T) {
 
 // Empty mode needs storage of the host's choosing, and sessions that name their tools.
 func TestEmptyModeNeedsStorageAndAvailableTools(t *testing.T) {
-	if _, err := NewClient(&ClientOptions{Mode: "empty"}); !isStatus(err, StatusInvalidArgument) {
+	// NewClient does not fail: its error comes back from every call.
+	bad := NewClient(&ClientOptions{Mode: ModeEmpty})
+	if err := bad.Start(context.Background()); !isStatus(err, StatusInvalidArgument) {
 		t.Fatalf("empty mode without storage: %v", err)
 	}
-	off := false
-	c, err := NewClient(&ClientOptions{Mode: "empty", BaseDirectory: t.TempDir(), AutoStart: &off})
-	if err != nil {
-		t.Fatal(err)
+	if _, err := bad.CreateSession(context.Background(), &SessionConfig{}); !isStatus(err, StatusInvalidArgument) {
+		t.Fatalf("empty mode without storage, CreateSession: %v", err)
 	}
+	if _, err := bad.RPC.Ping(context.Background(), nil); !isStatus(err, StatusInvalidArgument) {
+		t.Fatalf("empty mode without storage, RPC.Ping: %v", err)
+	}
+	bad.Close()
+	off := false
+	c := NewClient(&ClientOptions{Mode: ModeEmpty, BaseDirectory: t.TempDir(), AutoStart: &off})
 	defer c.Close()
-	_, err = c.CreateSession(context.Background(), &SessionConfig{})
+	_, err := c.CreateSession(context.Background(), &SessionConfig{})
 	if !isStatus(err, StatusInvalidArgument) || !strings.Contains(err.Error(), "availableTools") {
 		t.Fatalf("empty mode session without availableTools: %v", err)
 	}

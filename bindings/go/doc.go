@@ -18,6 +18,6 @@
 //	cargo build -p copilot -p copilot-replay
 //	cd bindings/go && go test -tags copilotdev ./...
 //
-// Programs also need the Copilot CLI at run time (ClientOptions.CLIPath,
+// Programs also need the Copilot CLI at run time (StdioConnection.Path,
 // COPILOT_CLI_PATH or `copilot` on PATH).
 package copilot

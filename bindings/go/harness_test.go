@@ -82,11 +82,8 @@ func (e *testEnv) clientWith(t testing.TB, opts *ClientOptions) *Client {
 		opts = &ClientOptions{}
 	}
 	no := false
-	opts.CLIPath, opts.Env, opts.Cwd, opts.UseLoggedInUser = cliPath(t), isolatedEnv(t, e.home), e.home, &no
-	c, err := NewClient(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts.Connection, opts.Env, opts.WorkingDirectory, opts.UseLoggedInUser = StdioConnection{Path: cliPath(t)}, isolatedEnv(t, e.home), e.home, &no
+	c := NewClient(opts)
 	t.Cleanup(func() { _ = c.Stop(); c.Close() })
 	return c
 }

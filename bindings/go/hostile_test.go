@@ -17,10 +17,7 @@ func fakeClient(t *testing.T, mode string, opts ClientOptions) *Client {
 	opts.CLIPath = filepath.Join(repoRoot, "tests/hostile/fake_cli.py")
 	opts.Env = append(os.Environ(), "FAKE_CLI_MODE="+mode)
 	opts.AutoRestart = &no
-	client, err := NewClient(&opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := NewClient(&opts)
 	t.Cleanup(client.Close)
 	return client
 }
@@ -85,15 +82,12 @@ func TestRequestTimeoutBoundsAnUnansweredRequest(t *testing.T) {
 // mode comes from it alone here.
 func TestExtraEnvAddsToTheInheritedEnvironment(t *testing.T) {
 	no := false
-	client, err := NewClient(&ClientOptions{
+	client := NewClient(&ClientOptions{
 		CLIPath:        filepath.Join(repoRoot, "tests/hostile/fake_cli.py"),
 		ExtraEnv:       []string{"FAKE_CLI_MODE=mute"},
 		AutoRestart:    &no,
 		RequestTimeout: time.Second,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(client.Close)
 	session, err := client.CreateSession(context.Background(), &SessionConfig{})
 	if err != nil {

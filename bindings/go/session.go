@@ -15,8 +15,6 @@ extern copilot_status session_subscribe(copilot_session *s, uintptr_t h, uint64_
 import "C"
 
 import (
-	"github.com/libcopilot/libcopilot/bindings/go/rpc"
-
 	"context"
 	"encoding/json"
 	"runtime"
@@ -24,6 +22,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/libcopilot/libcopilot/bindings/go/rpc"
 )
 
 // SystemMessageConfig customises the system prompt.
@@ -316,7 +316,7 @@ func (c *Client) openSession(ctx context.Context, resumeID string, cfg *SessionC
 			return nil, err
 		}
 		s := &Session{SessionID: C.GoString(C.copilot_session_id(out)), client: c}
-		s.RPC = rpc.NewSessionRPC(requester{c.ref}, s.SessionID)
+		s.RPC = rpc.NewSessionRPC(requester{c.conn}, s.SessionID)
 		s.ref.init(out, freeSession)
 		ref.set(s.SessionID)
 		runtime.SetFinalizer(s, (*Session).free)

@@ -15,7 +15,7 @@ import (
 // (events.jsonl, workspace.yaml, plan.md, large tool output, checkpoints)
 // through the session's SessionFSProvider instead of on its own disk. It is
 // sent as `sessionFs.setProvider` when the client starts, which the CLI
-// refuses if it already has sessions (e.g. a shared server reached by CLIUrl).
+// refuses if it already has sessions (e.g. a shared server reached by a URIConnection).
 type SessionFSConfig struct {
 	// InitialWorkingDirectory is the directory sessions start in, in the
 	// provider's path conventions (wire: initialCwd).

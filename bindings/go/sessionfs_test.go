@@ -222,11 +222,8 @@ func TestSessionFSProviderKeepsTheSessionState(t *testing.T) {
 // A client with SessionFS refuses a session without a provider.
 func TestSessionFSNeedsAProvider(t *testing.T) {
 	off := false
-	c, err := NewClient(&ClientOptions{AutoStart: &off, SessionFS: &SessionFSConfig{
+	c := NewClient(&ClientOptions{AutoStart: &off, SessionFS: &SessionFSConfig{
 		InitialWorkingDirectory: "/", SessionStatePath: "/s"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer c.Close()
 	if _, err := c.CreateSession(context.Background(), &SessionConfig{}); !isStatus(err, StatusInvalidArgument) {
 		t.Fatalf("got %v", err)

@@ -27,15 +27,15 @@ func TestCLIDyingWhileItsRequestIsAnsweredRaisesNoSIGPIPE(t *testing.T) {
 			map[bool]string{false: "/library-answers", true: "/handler-answers"}[c.handler]
 		t.Run(name, func(t *testing.T) {
 			no := false
-			client, err := NewClient(&ClientOptions{
-				CLIPath:     fake,
+			var conn RuntimeConnection = StdioConnection{Path: fake}
+			if tcp {
+				conn = TCPConnection{Path: fake}
+			}
+			client := NewClient(&ClientOptions{
+				Connection:  conn,
 				Env:         append(os.Environ(), "FAKE_CLI_MODE=input_then_exit", "FAKE_EXIT_CODE=42"),
-				UseTCP:      tcp,
 				AutoRestart: &no,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
 			defer client.Close()
 			answered := make(chan struct{})
 			cfg := &SessionConfig{}

@@ -142,7 +142,7 @@ func TestTypedRPCAgainstTheRealCLI(t *testing.T) {
 	}
 
 	// A protocol error comes back as *Error, as from Call.
-	other := rpc.NewSessionRPC(requester{client.ref}, "no-such-session")
+	other := rpc.NewSessionRPC(requester{client.conn}, "no-such-session")
 	if _, err := other.Model.GetCurrent(ctx); err == nil {
 		t.Fatal("getCurrent on an unknown session succeeded")
 	} else if e, ok := err.(*Error); !ok || e.Status != StatusRPC {

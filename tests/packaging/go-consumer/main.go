@@ -25,10 +25,7 @@ func main() {
 		log.Fatal("COPILOT_PROVIDER_URL is not set (copilot-replay's URL followed by /v1)")
 	}
 	noLogin := false
-	client, err := copilot.NewClient(&copilot.ClientOptions{UseLoggedInUser: &noLogin})
-	if err != nil {
-		log.Fatal(err)
-	}
+	client := copilot.NewClient(&copilot.ClientOptions{UseLoggedInUser: &noLogin})
 	defer client.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

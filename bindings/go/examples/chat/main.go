@@ -84,10 +84,7 @@ func main() {
 		}
 	}
 
-	client, err := copilot.NewClient(opts)
-	if err != nil {
-		log.Fatal(err)
-	}
+	client := copilot.NewClient(opts)
 	defer client.Close()
 	ctx := context.Background()
 	session, err := client.CreateSession(ctx, cfg)

@@ -35,10 +35,7 @@ func main() {
 	ctx := context.Background()
 	t0 := time.Now() // (a) covers creating the client too
 	no := false
-	c, err := copilot.NewClient(&copilot.ClientOptions{CLIPath: os.Args[1], UseLoggedInUser: &no})
-	if err != nil {
-		fail(err)
-	}
+	c := copilot.NewClient(&copilot.ClientOptions{Connection: copilot.StdioConnection{Path: os.Args[1]}, UseLoggedInUser: &no})
 	config := func() *copilot.SessionConfig {
 		provider := base.Provider
 		return &copilot.SessionConfig{

@@ -24,10 +24,7 @@ func main() {
 		os.Exit(2)
 	}
 	expected, _ := strconv.ParseInt(os.Args[2], 10, 64)
-	client, err := copilot.NewClient(&copilot.ClientOptions{CLIUrl: os.Args[1]})
-	if err != nil {
-		fail(err)
-	}
+	client := copilot.NewClient(&copilot.ClientOptions{Connection: copilot.URIConnection{URL: os.Args[1]}})
 	defer client.Close()
 	var deltas atomic.Int64
 	session, err := client.CreateSession(context.Background(), &copilot.SessionConfig{
