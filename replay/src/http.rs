@@ -36,6 +36,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/copilot_internal/user", get(copilot_user))
         .route("/agents/{*rest}", get(agent_memory).post(agent_memory))
         .route("/_replay/requests", get(received_requests))
+        .route("/_replay/configure", post(configure))
+        .route("/_replay/users", post(add_user))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -81,10 +83,11 @@ fn header_map(headers: &axum::http::HeaderMap) -> serde_json::Map<String, Value>
 
 /// The snapshot's models, in both the OpenAI and the Copilot API shape.
 async fn models(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    let ids = if shared.library.models.is_empty() {
+    let library = shared.library.read().unwrap().clone();
+    let ids = if library.models.is_empty() {
         vec!["claude-sonnet-4.5".to_string()]
     } else {
-        shared.library.models.clone()
+        library.models.clone()
     };
     Json(json!({
         "object": "list",
@@ -152,6 +155,61 @@ fn unauthorized() -> Response {
         .into_response()
 }
 
+/// `{"paths": [..], "workdir": ".."}`: serve these conversation files from now
+/// on (a path that does not exist serves none, so a test without a recording
+/// gets 400s), with `${workdir}` standing for `workdir`, and forget the
+/// requests received so far. For harnesses that keep one server across tests.
+async fn configure(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
+    let paths: Vec<std::path::PathBuf> = body
+        .get("paths")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(Into::into).collect())
+        .unwrap_or_default();
+    let existing: Vec<_> = paths.into_iter().filter(|p| p.exists()).collect();
+    let library = match crate::conversations::Library::load(&existing) {
+        Ok(library) => library,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "invalid_conversation",
+                &e.to_string(),
+            )
+        }
+    };
+    let count = library.conversations.len();
+    *shared.library.write().unwrap() = Arc::new(library);
+    *shared.workdir.lock().unwrap() = body
+        .get("workdir")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    shared.received.lock().unwrap().requests.clear();
+    Json(json!({"conversations": count})).into_response()
+}
+
+/// `{"token": "..", "user": {..}}`: `/copilot_internal/user` accepts this token
+/// with these fields over the default user; once one is added, other tokens get 401.
+async fn add_user(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
+    let Some(token) = body.get("token").and_then(Value::as_str) else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        );
+    };
+    let fields = body
+        .get("user")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    shared
+        .users_by_token
+        .lock()
+        .unwrap()
+        .get_or_insert_with(Default::default)
+        .insert(token.to_string(), fields);
+    Json(json!({})).into_response()
+}
+
 /// The chat-completions requests received so far, oldest first.
 async fn received_requests(State(shared): State<Arc<Shared>>) -> Json<Value> {
     let received = shared.received.lock().unwrap();
@@ -216,7 +274,8 @@ async fn chat_completions(
             .pointer("/stream_options/include_usage")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-    match matcher::find(&shared.library, Some(&model), &normalized.messages) {
+    let library = shared.library.read().unwrap().clone();
+    match matcher::find(&library, Some(&model), &normalized.messages) {
         Outcome::Reply(messages) => {
             let workdir = workdir.unwrap_or_default();
             if stream {

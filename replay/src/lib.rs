@@ -105,7 +105,8 @@ impl Received {
 
 /// State shared by the HTTP handlers.
 pub(crate) struct Shared {
-    pub library: Library,
+    /// The conversations served; `POST /_replay/configure` swaps them.
+    pub library: std::sync::RwLock<Arc<Library>>,
     pub received: Mutex<Received>,
     /// Fields merged over the default `/copilot_internal/user` answer.
     pub copilot_user: Mutex<serde_json::Map<String, serde_json::Value>>,
@@ -136,7 +137,7 @@ impl ReplayServer {
     pub fn start_on(host: &str, paths: &[PathBuf], port: u16) -> Result<ReplayServer, ReplayError> {
         let library = Library::load(paths)?;
         let shared = Arc::new(Shared {
-            library,
+            library: std::sync::RwLock::new(Arc::new(library)),
             received: Mutex::new(Received::default()),
             copilot_user: Mutex::new(serde_json::Map::new()),
             users_by_token: Mutex::new(None),

@@ -29,7 +29,13 @@ Tests and scripts:
   {\"method\",\"path\",\"body\"} as it arrives, and exits when its stdin reaches end of
   file: start it with a pipe as stdin and it stops when the parent closes the pipe
   or dies. GET /_replay/requests answers the same requests as a JSON array.
-  Diagnostics go to stderr.";
+  Diagnostics go to stderr.
+
+Harnesses that keep one server across tests (start it on an empty directory):
+  POST /_replay/configure {\"paths\": [FILE...], \"workdir\": DIR} serves those files
+  from then on (missing ones are skipped) and forgets the requests received;
+  POST /_replay/users {\"token\": T, \"user\": {FIELDS}} signs T in with those fields
+  (once one is added, other tokens get 401).";
 
 /// Offline OpenAI-compatible model server replaying recorded Copilot conversations.
 #[derive(Parser)]
