@@ -617,26 +617,145 @@ func (c *Client) Ping(ctx context.Context, message string) (*PingResponse, error
 // SessionMetadata describes a persisted session (`session.list`).
 type SessionMetadata struct {
 	SessionID    string          `json:"sessionId"`
-	StartTime    string          `json:"startTime"`
-	ModifiedTime string          `json:"modifiedTime"`
-	Summary      string          `json:"summary,omitempty"`
+	StartTime    time.Time       `json:"startTime"`
+	ModifiedTime time.Time       `json:"modifiedTime"`
+	Summary      *string         `json:"summary,omitempty"`
 	IsRemote     bool            `json:"isRemote"`
-	Context      json.RawMessage `json:"context,omitempty"`
+	Context      *SessionContext `json:"context,omitempty"`
 }
 
-// ListSessions lists persisted sessions (`session.list`).
-func (c *Client) ListSessions(ctx context.Context) ([]SessionMetadata, error) {
+// SessionContext is where a session ran.
+type SessionContext struct {
+	WorkingDirectory string `json:"cwd"`
+	GitRoot          string `json:"gitRoot,omitempty"`
+	Repository       string `json:"repository,omitempty"`
+	Branch           string `json:"branch,omitempty"`
+}
+
+// SessionListFilter narrows ListSessions; empty fields match any session.
+type SessionListFilter struct {
+	WorkingDirectory string `json:"cwd,omitempty"`
+	GitRoot          string `json:"gitRoot,omitempty"`
+	Repository       string `json:"repository,omitempty"`
+	Branch           string `json:"branch,omitempty"`
+}
+
+// ensureStarted starts the client if it is not connected, as the official
+// SDK's session-listing helpers do.
+func (c *Client) ensureStarted(ctx context.Context) error {
+	if c.State() == StateConnected {
+		return nil
+	}
+	return c.Start(ctx)
+}
+
+// ListSessions lists persisted sessions (`session.list`), those matching
+// filter when it is not nil. A session is listed once its first turn ended.
+func (c *Client) ListSessions(ctx context.Context, filter *SessionListFilter) ([]SessionMetadata, error) {
+	if err := c.ensureStarted(ctx); err != nil {
+		return nil, err
+	}
 	var r struct {
 		Sessions []SessionMetadata `json:"sessions"`
 	}
-	if err := c.Call(ctx, "session.list", nil, &r); err != nil {
+	params := map[string]any{}
+	if filter != nil {
+		params["filter"] = filter
+	}
+	if err := c.Call(ctx, "session.list", params, &r); err != nil {
 		return nil, err
 	}
 	return r.Sessions, nil
 }
 
+// GetSessionMetadata returns one persisted session's metadata
+// (`session.getMetadata`), or nil when the CLI knows no such session (yet:
+// a session appears once its first turn ended).
+func (c *Client) GetSessionMetadata(ctx context.Context, sessionID string) (*SessionMetadata, error) {
+	if err := c.ensureStarted(ctx); err != nil {
+		return nil, err
+	}
+	var r struct {
+		Session *SessionMetadata `json:"session"`
+	}
+	if err := c.Call(ctx, "session.getMetadata", map[string]any{"sessionId": sessionID}, &r); err != nil {
+		return nil, err
+	}
+	return r.Session, nil
+}
+
+// GetStatusResponse is the CLI's version and protocol version.
+type GetStatusResponse struct {
+	Version         string `json:"version"`
+	ProtocolVersion int    `json:"protocolVersion"`
+}
+
+// GetStatus returns the CLI's version and protocol version (`status.get`).
+func (c *Client) GetStatus(ctx context.Context) (*GetStatusResponse, error) {
+	var r GetStatusResponse
+	if err := c.Call(ctx, "status.get", nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// GetAuthStatusResponse says whether and how the CLI is signed in.
+type GetAuthStatusResponse struct {
+	IsAuthenticated bool    `json:"isAuthenticated"`
+	AuthType        *string `json:"authType,omitempty"`
+	Host            *string `json:"host,omitempty"`
+	Login           *string `json:"login,omitempty"`
+	StatusMessage   *string `json:"statusMessage,omitempty"`
+}
+
+// GetAuthStatus says whether and how the CLI is signed in (`auth.getStatus`).
+func (c *Client) GetAuthStatus(ctx context.Context) (*GetAuthStatusResponse, error) {
+	var r GetAuthStatusResponse
+	if err := c.Call(ctx, "auth.getStatus", nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// GetForegroundSessionID returns the session a TUI attached to this server
+// shows, if any (`session.getForeground`).
+func (c *Client) GetForegroundSessionID(ctx context.Context) (*string, error) {
+	if err := c.ensureStarted(ctx); err != nil {
+		return nil, err
+	}
+	var r struct {
+		SessionID *string `json:"sessionId"`
+	}
+	if err := c.Call(ctx, "session.getForeground", nil, &r); err != nil {
+		return nil, err
+	}
+	return r.SessionID, nil
+}
+
+// SetForegroundSessionID asks a TUI attached to this server to show the
+// session (`session.setForeground`).
+func (c *Client) SetForegroundSessionID(ctx context.Context, sessionID string) error {
+	if err := c.ensureStarted(ctx); err != nil {
+		return err
+	}
+	var r struct {
+		Success bool   `json:"success"`
+		Error   string `json:"error"`
+	}
+	if err := c.Call(ctx, "session.setForeground", map[string]any{"sessionId": sessionID}, &r); err != nil {
+		return err
+	}
+	if !r.Success && r.Error != "" {
+		return &Error{Status: StatusRPC, Message: "session.setForeground: " + r.Error}
+	}
+	return nil
+}
+
 // DeleteSession removes a session from disk (`session.delete`).
 func (c *Client) DeleteSession(ctx context.Context, id string) error {
+	if err := c.ensureStarted(ctx); err != nil {
+		return err
+	}
 	var r struct {
 		Success *bool  `json:"success"`
 		Error   string `json:"error"`
@@ -652,6 +771,9 @@ func (c *Client) DeleteSession(ctx context.Context, id string) error {
 
 // GetLastSessionID returns the most recent session's id, or nil (`session.getLastId`).
 func (c *Client) GetLastSessionID(ctx context.Context) (*string, error) {
+	if err := c.ensureStarted(ctx); err != nil {
+		return nil, err
+	}
 	var r struct {
 		SessionID *string `json:"sessionId"`
 	}

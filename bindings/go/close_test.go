@@ -298,7 +298,7 @@ func TestClientCloseRacesCallsAndCancellations(t *testing.T) {
 					case 0:
 						_, err = c.Ping(ctx, "x")
 					case 1:
-						_, err = c.ListSessions(ctx)
+						_, err = c.ListSessions(ctx, nil)
 					case 2:
 						_, _ = c.State(), c.PID()
 					case 3:

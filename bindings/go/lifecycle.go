@@ -92,8 +92,8 @@ func (h *lifecycleHub) deliver(typ string, raw []byte) {
 	}
 }
 
-// OnLifecycle subscribes handler to the server's session lifecycle
-// notifications (`session.lifecycle`, the official SDK's Client.On): the CLI
+// On subscribes handler to the server's session lifecycle
+// notifications (`session.lifecycle`): the CLI
 // tells every connected client when any session is created, deleted or
 // updated, or moves to the foreground or background, whichever client caused
 // it. Subscribe before creating sessions to miss none.
@@ -111,14 +111,25 @@ func (h *lifecycleHub) deliver(typ string, raw []byte) {
 // of the client), so the wrapper registers a single native handler on the
 // first subscription and unsubscribing only stops the calls of this handler.
 // On a closed client nothing is subscribed.
-func (c *Client) OnLifecycle(handler SessionLifecycleHandler) (unsubscribe func()) {
+func (c *Client) On(handler SessionLifecycleHandler) (unsubscribe func()) {
 	return c.subscribeLifecycle("", handler)
 }
 
-// OnLifecycleEventType is OnLifecycle for notifications of one type only
-// (the official SDK's Client.OnEventType).
-func (c *Client) OnLifecycleEventType(typ SessionLifecycleEventType, handler SessionLifecycleHandler) (unsubscribe func()) {
+// OnEventType is On for notifications of one type only.
+func (c *Client) OnEventType(typ SessionLifecycleEventType, handler SessionLifecycleHandler) (unsubscribe func()) {
 	return c.subscribeLifecycle(typ, handler)
+}
+
+// OnLifecycle is On under its pre-1.0 name.
+//
+// Deprecated: use On.
+func (c *Client) OnLifecycle(handler SessionLifecycleHandler) func() { return c.On(handler) }
+
+// OnLifecycleEventType is OnEventType under its pre-1.0 name.
+//
+// Deprecated: use OnEventType.
+func (c *Client) OnLifecycleEventType(typ SessionLifecycleEventType, handler SessionLifecycleHandler) func() {
+	return c.OnEventType(typ, handler)
 }
 
 func (c *Client) subscribeLifecycle(only SessionLifecycleEventType, handler SessionLifecycleHandler) func() {

@@ -268,6 +268,11 @@ func (c *Client) CreateSession(ctx context.Context, cfg *SessionConfig) (*Sessio
 	return c.openSession(ctx, "", cfg)
 }
 
+// ResumeSessionWithOptions is ResumeSession (the official SDK has both names).
+func (c *Client) ResumeSessionWithOptions(ctx context.Context, sessionID string, config *ResumeSessionConfig) (*Session, error) {
+	return c.ResumeSession(ctx, sessionID, config)
+}
+
 // ResumeSession resumes a persisted session (`session.resume`) with handlers registered again.
 func (c *Client) ResumeSession(ctx context.Context, id string, cfg *ResumeSessionConfig) (*Session, error) {
 	return c.openSession(ctx, id, cfg)
@@ -354,6 +359,64 @@ type MessageOptions struct {
 	Attachments []any  `json:"attachments,omitempty"`
 	// Mode is "enqueue" or "immediate".
 	Mode string `json:"mode,omitempty"`
+}
+
+// SendPrompt sends a prompt and returns the message id without waiting for the turn.
+func (s *Session) SendPrompt(ctx context.Context, prompt string) (string, error) {
+	return s.Send(ctx, MessageOptions{Prompt: prompt})
+}
+
+// SendPromptAndWait sends a prompt and waits for the turn: see SendAndWait.
+func (s *Session) SendPromptAndWait(ctx context.Context, prompt string) (*SessionEvent, error) {
+	return s.SendAndWait(ctx, MessageOptions{Prompt: prompt})
+}
+
+// SetModelOptions are the optional parts of a model switch.
+type SetModelOptions struct {
+	// ReasoningEffort for models that reason ("low", "medium", "high", ...).
+	ReasoningEffort   *string
+	ReasoningSummary  *ReasoningSummary
+	ContextTier       *ContextTier
+	ModelCapabilities *rpc.ModelCapabilitiesOverride
+}
+
+// SetModel switches the session's model for the next turns (`session.model.switchTo`).
+func (s *Session) SetModel(ctx context.Context, model string, opts *SetModelOptions) error {
+	req := &rpc.ModelSwitchToRequest{ModelID: model}
+	if opts != nil {
+		req.ReasoningEffort, req.ReasoningSummary = opts.ReasoningEffort, opts.ReasoningSummary
+		req.ContextTier, req.ModelCapabilities = opts.ContextTier, opts.ModelCapabilities
+	}
+	_, err := s.RPC.Model.SwitchTo(ctx, req)
+	return err
+}
+
+// SetAutoTier asks for an Auto routing preference without changing the model
+// (`session.model.switchAutoTier`); nil returns to the provider's default.
+func (s *Session) SetAutoTier(ctx context.Context, autoTier *AutoTier) (*rpc.ModelSwitchAutoTierResult, error) {
+	return s.RPC.Model.SwitchAutoTier(ctx, &rpc.ModelSwitchAutoTierRequest{AutoTier: autoTier})
+}
+
+// LogOptions are the optional parts of Log.
+type LogOptions struct {
+	// Level defaults to "info".
+	Level rpc.SessionLogLevel
+	// Ephemeral messages are shown but not kept in the session's history.
+	Ephemeral *bool
+}
+
+// Log writes a message to the session's timeline (`session.log`).
+func (s *Session) Log(ctx context.Context, message string, opts *LogOptions) error {
+	req := &rpc.LogRequest{Message: message}
+	if opts != nil {
+		if opts.Level != "" {
+			level := opts.Level
+			req.Level = &level
+		}
+		req.Ephemeral = opts.Ephemeral
+	}
+	_, err := s.RPC.Log(ctx, req)
+	return err
 }
 
 // Send sends a message and returns its id without waiting for the turn.
@@ -457,8 +520,13 @@ func (s *Session) Abort(ctx context.Context) error {
 	return err
 }
 
-// GetMessages returns the session's persisted events, oldest first (`session.getMessages`).
-func (s *Session) GetMessages(ctx context.Context) ([]SessionEvent, error) {
+// GetMessages is GetEvents under its pre-1.0 name.
+//
+// Deprecated: use GetEvents.
+func (s *Session) GetMessages(ctx context.Context) ([]SessionEvent, error) { return s.GetEvents(ctx) }
+
+// GetEvents returns the session's persisted events, oldest first (`session.getMessages`).
+func (s *Session) GetEvents(ctx context.Context) ([]SessionEvent, error) {
 	raw, err := blocking(ctx, func() (string, error) {
 		h, err := s.acquire()
 		if err != nil {
@@ -513,9 +581,12 @@ func (s *Session) Call(ctx context.Context, method string, params any, out any) 
 	return json.Unmarshal([]byte(raw), out)
 }
 
+// SessionEventHandler receives a session's events.
+type SessionEventHandler func(event SessionEvent)
+
 // On subscribes to the session's events; handlers run one at a time in wire
 // order. The returned function unsubscribes.
-func (s *Session) On(handler func(SessionEvent)) (unsubscribe func()) {
+func (s *Session) On(handler SessionEventHandler) (unsubscribe func()) {
 	h, err := s.acquire()
 	if err != nil {
 		return func() {}

@@ -1,0 +1,123 @@
+package copilot
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libcopilot/libcopilot/bindings/go/rpc"
+)
+
+// The official SDK's client and session helpers, against the real CLI.
+func TestStatusAuthSessionsAndModelHelpers(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	client := env.client(t)
+	ctx := context.Background()
+	// Listing starts the client, as in the official SDK; GetStatus does not.
+	if _, err := client.GetStatus(ctx); !isStatus(err, StatusInvalidState) {
+		t.Fatalf("GetStatus before Start: %v", err)
+	}
+	if _, err := client.ListSessions(ctx, nil); err != nil || client.State() != StateConnected {
+		t.Fatalf("ListSessions on a client not started: %v, state %v", err, client.State())
+	}
+	status, err := client.GetStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status.Version == "" || status.ProtocolVersion < 3 {
+		t.Fatalf("status: %+v", status)
+	}
+	auth, err := client.GetAuthStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth.IsAuthenticated || auth.StatusMessage == nil {
+		t.Fatalf("auth of a client with no token: %+v", auth)
+	}
+
+	var mu sync.Mutex
+	var logged []string
+	s, err := client.CreateSession(ctx, env.config(SessionConfig{
+		OnEvent: func(e SessionEvent) {
+			if d, ok := e.Data.(*SessionInfoData); ok {
+				mu.Lock()
+				logged = append(logged, d.Message)
+				mu.Unlock()
+			}
+		},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := client.GetSessionMetadata(ctx, s.SessionID); err != nil || m != nil {
+		t.Fatalf("metadata before the first turn: %+v, %v", m, err)
+	}
+	answer, err := s.SendPromptAndWait(ctx, "What is the capital of France?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := answer.Data.(*AssistantMessageData); !ok || m.Content == "" {
+		t.Fatalf("answer: %s", answer.Raw)
+	}
+
+	// Listed once the first turn ended; the filter narrows by working directory.
+	var listed []SessionMetadata
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		listed, err = client.ListSessions(ctx, &SessionListFilter{WorkingDirectory: env.home})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(listed) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(listed) != 1 || listed[0].SessionID != s.SessionID || listed[0].StartTime.IsZero() ||
+		listed[0].Context == nil || listed[0].Context.WorkingDirectory != env.home {
+		t.Fatalf("sessions in %s: %+v", env.home, listed)
+	}
+	if none, err := client.ListSessions(ctx, &SessionListFilter{WorkingDirectory: "/nonexistent"}); err != nil || len(none) != 0 {
+		t.Fatalf("sessions in /nonexistent: %+v, %v", none, err)
+	}
+	m, err := client.GetSessionMetadata(ctx, s.SessionID)
+	if err != nil || m == nil || m.SessionID != s.SessionID {
+		t.Fatalf("metadata after the turn: %+v, %v", m, err)
+	}
+
+	events, err := s.GetEvents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) < 3 || events[0].Type() != SessionEventTypeSessionStart {
+		t.Fatalf("history: %d events, first %v", len(events), events[0].Type())
+	}
+
+	effort := "high"
+	if err := s.SetModel(ctx, "gpt-5", &SetModelOptions{ReasoningEffort: &effort}); err != nil {
+		t.Fatal(err)
+	}
+	current, err := s.RPC.Model.GetCurrent(ctx)
+	if err != nil || current.ModelID == nil || *current.ModelID != "gpt-5" {
+		t.Fatalf("model after SetModel: %+v, %v", current, err)
+	}
+
+	if err := s.Log(ctx, "hello from the host", &LogOptions{Level: rpc.SessionLogLevelInfo}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(logged)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no session.info event for Log")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if logged[0] != "hello from the host" {
+		t.Fatalf("logged %q", logged)
+	}
+}
