@@ -2,6 +2,8 @@ package copilot
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -119,5 +121,68 @@ func TestStatusAuthSessionsAndModelHelpers(t *testing.T) {
 	defer mu.Unlock()
 	if logged[0] != "hello from the host" {
 		t.Fatalf("logged %q", logged)
+	}
+}
+
+// SessionConfig's pass-through fields reach session.create under the wire
+// names the CLI reads.
+func TestSessionConfigWireNames(t *testing.T) {
+	cfg := &SessionConfig{
+		Streaming: Bool(false), EnableExperimentalMode: Bool(true), ConfigDirectory: "/cfg",
+		EnableMCPApps: true, ExcludedBuiltInAgents: []string{"x"}, AuthClientIDMetadataURL: "u",
+		DisabledMCPServers: []string{}, ClientName: "host", FeatureFlags: map[string]bool{"f": true},
+	}
+	raw, err := cfg.fieldsJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(raw), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"streaming": false, "isExperimentalMode": true, "configDir": "/cfg", "requestMcpApps": true,
+		"excludedBuiltinAgents": []any{"x"}, "authClientIdMetadataUrl": "u", "disabledMcpServers": []any{},
+		"clientName": "host", "featureFlags": map[string]any{"f": true},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("wire fields:\n got %v\nwant %v", got, want)
+	}
+}
+
+// A pass-through field the real CLI reports back: the client name in the
+// session's listing.
+func TestClientNameReachesTheCLI(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	client := env.client(t)
+	ctx := context.Background()
+	s, err := client.CreateSession(ctx, env.config(SessionConfig{ClientName: "libcopilot-go-test"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SendPromptAndWait(ctx, "What is the capital of France?"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var r struct {
+			Sessions []struct {
+				SessionID  string `json:"sessionId"`
+				ClientName string `json:"clientName"`
+			} `json:"sessions"`
+		}
+		if err := client.Call(ctx, "session.list", nil, &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range r.Sessions {
+			if e.SessionID == s.SessionID {
+				if e.ClientName != "libcopilot-go-test" {
+					t.Fatalf("clientName %q", e.ClientName)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session not listed: %+v", r.Sessions)
+		}
 	}
 }

@@ -75,7 +75,7 @@ func TestStreamingDeltasAddUpToTheMessage(t *testing.T) {
 	var mu sync.Mutex
 	var deltas []string
 	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
-		Streaming: true,
+		Streaming: Bool(true),
 		OnEvent: func(e SessionEvent) {
 			if d, ok := e.Data.(*AssistantMessageDeltaData); ok {
 				mu.Lock()

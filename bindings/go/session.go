@@ -50,13 +50,71 @@ type SessionConfig struct {
 	SessionID        string
 	Model            string
 	ReasoningEffort  string
-	Streaming        bool
+	ReasoningSummary ReasoningSummary
+	ContextTier      ContextTier
+	// ModelCapabilities overrides capabilities the runtime resolved for the model.
+	ModelCapabilities *rpc.ModelCapabilitiesOverride
+	// Streaming sends assistant.message_delta events as the text arrives.
+	Streaming        *bool
 	SystemMessage    *SystemMessageConfig
 	Provider         *ProviderConfig
 	WorkingDirectory string
-	AvailableTools   []string
-	ExcludedTools    []string
-	// Extra holds any other session.create field, passed through as is.
+	// AdditionalDirectories the session may read and write besides WorkingDirectory.
+	AdditionalDirectories []string
+	AvailableTools        []string
+	ExcludedTools         []string
+	// ExcludedBuiltInAgents hides built-in agents by name.
+	ExcludedBuiltInAgents []string
+	// ClientName identifies the host in the session's metadata.
+	ClientName string
+	// Agent selects a custom agent by name for the session.
+	Agent string
+	// GitHubToken signs this session in as another user than the client's.
+	GitHubToken string
+	// ConfigDirectory overrides where the session reads its configuration (wire: configDir).
+	ConfigDirectory string
+	// MCPOAuthTokenStorage and AuthClientIDMetadataURL configure MCP OAuth.
+	MCPOAuthTokenStorage    string
+	AuthClientIDMetadataURL string
+	// RemoteSession sets whether the session is reachable remotely.
+	RemoteSession rpc.RemoteSessionMode
+	// SessionLimits bounds the session's spending and turns.
+	SessionLimits *rpc.SessionLimitsConfig
+	// Feature switches passed to the CLI as they are (nil: its default).
+	EnableSessionTelemetry             *bool
+	EnableCitations                    *bool
+	EnableFileChangeTracking           *bool
+	EnableExperimentalMode             *bool // wire: isExperimentalMode
+	SkipCustomInstructions             *bool
+	CustomAgentsLocalOnly              *bool
+	CoauthorEnabled                    *bool
+	ManageScheduleEnabled              *bool
+	IncludeSubAgentStreamingEvents     *bool
+	EnableConfigDiscovery              *bool
+	SkipEmbeddingRetrieval             *bool
+	EmbeddingCacheStorage              *string
+	OrganizationCustomInstructions     *string
+	EnableOnDemandInstructionDiscovery *bool
+	EnableFileHooks                    *bool
+	EnableHostGitOperations            *bool
+	EnableSessionStore                 *bool
+	EnableSkills                       *bool
+	EnableManagedSettings              *bool
+	RequestCanvasRenderer              *bool
+	RequestExtensions                  *bool
+	ExtensionSDKPath                   *string
+	// EnableMCPApps asks for MCP Apps support (wire: requestMcpApps).
+	EnableMCPApps bool
+	// Directories the session loads skills, plugins and instructions from.
+	SkillDirectories       []string
+	PluginDirectories      []string
+	InstructionDirectories []string
+	DisabledSkills         []string
+	// DisabledMCPServers: nil leaves the CLI's list, empty clears it.
+	DisabledMCPServers []string
+	FeatureFlags       map[string]bool
+	// Extra holds any other session.create field, passed through as is
+	// (libcopilot addition; typed fields win over Extra).
 	Extra map[string]any
 
 	Tools []Tool
@@ -68,7 +126,7 @@ type SessionConfig struct {
 	// Hooks intercept tool use, prompts and session lifecycle.
 	Hooks *SessionHooks
 	// OnEvent is subscribed before the session is created, so it sees every event.
-	OnEvent func(SessionEvent)
+	OnEvent SessionEventHandler
 
 	// OnElicitationRequest answers elicitations (form dialogs) for the
 	// session, and makes the session report the elicitation capability
@@ -111,8 +169,75 @@ func (cfg *SessionConfig) fieldsJSON() (string, error) {
 	set("model", cfg.Model)
 	set("reasoningEffort", cfg.ReasoningEffort)
 	set("workingDirectory", cfg.WorkingDirectory)
-	if cfg.Streaming {
-		m["streaming"] = true
+	if cfg.Streaming != nil {
+		m["streaming"] = *cfg.Streaming
+	}
+	// The pass-through fields, under their wire names.
+	wire := struct {
+		ReasoningSummary                   ReasoningSummary               `json:"reasoningSummary,omitempty"`
+		ContextTier                        ContextTier                    `json:"contextTier,omitempty"`
+		ModelCapabilities                  *rpc.ModelCapabilitiesOverride `json:"modelCapabilities,omitempty"`
+		AdditionalDirectories              []string                       `json:"additionalDirectories,omitempty"`
+		ExcludedBuiltInAgents              []string                       `json:"excludedBuiltinAgents,omitempty"`
+		ClientName                         string                         `json:"clientName,omitempty"`
+		Agent                              string                         `json:"agent,omitempty"`
+		GitHubToken                        string                         `json:"gitHubToken,omitempty"`
+		ConfigDirectory                    string                         `json:"configDir,omitempty"`
+		MCPOAuthTokenStorage               string                         `json:"mcpOAuthTokenStorage,omitempty"`
+		AuthClientIDMetadataURL            string                         `json:"authClientIdMetadataUrl,omitempty"`
+		RemoteSession                      rpc.RemoteSessionMode          `json:"remoteSession,omitempty"`
+		SessionLimits                      *rpc.SessionLimitsConfig       `json:"sessionLimits,omitempty"`
+		EnableSessionTelemetry             *bool                          `json:"enableSessionTelemetry,omitempty"`
+		EnableCitations                    *bool                          `json:"enableCitations,omitempty"`
+		EnableFileChangeTracking           *bool                          `json:"enableFileChangeTracking,omitempty"`
+		EnableExperimentalMode             *bool                          `json:"isExperimentalMode,omitempty"`
+		SkipCustomInstructions             *bool                          `json:"skipCustomInstructions,omitempty"`
+		CustomAgentsLocalOnly              *bool                          `json:"customAgentsLocalOnly,omitempty"`
+		CoauthorEnabled                    *bool                          `json:"coauthorEnabled,omitempty"`
+		ManageScheduleEnabled              *bool                          `json:"manageScheduleEnabled,omitempty"`
+		IncludeSubAgentStreamingEvents     *bool                          `json:"includeSubAgentStreamingEvents,omitempty"`
+		EnableConfigDiscovery              *bool                          `json:"enableConfigDiscovery,omitempty"`
+		SkipEmbeddingRetrieval             *bool                          `json:"skipEmbeddingRetrieval,omitempty"`
+		EmbeddingCacheStorage              *string                        `json:"embeddingCacheStorage,omitempty"`
+		OrganizationCustomInstructions     *string                        `json:"organizationCustomInstructions,omitempty"`
+		EnableOnDemandInstructionDiscovery *bool                          `json:"enableOnDemandInstructionDiscovery,omitempty"`
+		EnableFileHooks                    *bool                          `json:"enableFileHooks,omitempty"`
+		EnableHostGitOperations            *bool                          `json:"enableHostGitOperations,omitempty"`
+		EnableSessionStore                 *bool                          `json:"enableSessionStore,omitempty"`
+		EnableSkills                       *bool                          `json:"enableSkills,omitempty"`
+		EnableManagedSettings              *bool                          `json:"enableManagedSettings,omitempty"`
+		RequestCanvasRenderer              *bool                          `json:"requestCanvasRenderer,omitempty"`
+		RequestExtensions                  *bool                          `json:"requestExtensions,omitempty"`
+		ExtensionSDKPath                   *string                        `json:"extensionSdkPath,omitempty"`
+		RequestMCPApps                     bool                           `json:"requestMcpApps,omitempty"`
+		SkillDirectories                   []string                       `json:"skillDirectories,omitempty"`
+		PluginDirectories                  []string                       `json:"pluginDirectories,omitempty"`
+		InstructionDirectories             []string                       `json:"instructionDirectories,omitempty"`
+		DisabledSkills                     []string                       `json:"disabledSkills,omitempty"`
+		FeatureFlags                       map[string]bool                `json:"featureFlags,omitempty"`
+	}{
+		cfg.ReasoningSummary, cfg.ContextTier, cfg.ModelCapabilities, cfg.AdditionalDirectories,
+		cfg.ExcludedBuiltInAgents, cfg.ClientName, cfg.Agent, cfg.GitHubToken, cfg.ConfigDirectory,
+		cfg.MCPOAuthTokenStorage, cfg.AuthClientIDMetadataURL, cfg.RemoteSession, cfg.SessionLimits,
+		cfg.EnableSessionTelemetry, cfg.EnableCitations, cfg.EnableFileChangeTracking,
+		cfg.EnableExperimentalMode, cfg.SkipCustomInstructions, cfg.CustomAgentsLocalOnly,
+		cfg.CoauthorEnabled, cfg.ManageScheduleEnabled, cfg.IncludeSubAgentStreamingEvents,
+		cfg.EnableConfigDiscovery, cfg.SkipEmbeddingRetrieval, cfg.EmbeddingCacheStorage,
+		cfg.OrganizationCustomInstructions, cfg.EnableOnDemandInstructionDiscovery, cfg.EnableFileHooks,
+		cfg.EnableHostGitOperations, cfg.EnableSessionStore, cfg.EnableSkills, cfg.EnableManagedSettings,
+		cfg.RequestCanvasRenderer, cfg.RequestExtensions, cfg.ExtensionSDKPath, cfg.EnableMCPApps,
+		cfg.SkillDirectories, cfg.PluginDirectories, cfg.InstructionDirectories, cfg.DisabledSkills,
+		cfg.FeatureFlags,
+	}
+	if b, err := json.Marshal(wire); err == nil {
+		var fields map[string]any
+		_ = json.Unmarshal(b, &fields)
+		for k, v := range fields {
+			m[k] = v
+		}
+	}
+	if cfg.DisabledMCPServers != nil {
+		m["disabledMcpServers"] = cfg.DisabledMCPServers
 	}
 	if cfg.SystemMessage != nil {
 		m["systemMessage"] = cfg.SystemMessage.wire()

@@ -33,7 +33,7 @@ func main() {
 	session, err := client.CreateSession(ctx, &copilot.SessionConfig{
 		Model:     "claude-sonnet-4.5",
 		Provider:  &copilot.ProviderConfig{Type: "openai", BaseURL: url, APIKey: "offline", WireAPI: "completions"},
-		Streaming: true,
+		Streaming: copilot.Bool(true),
 		Tools: []copilot.Tool{copilot.DefineTool("get_weather", "Current weather for a city",
 			func(a weatherArgs, _ copilot.ToolInvocation) (string, error) { return "18C and sunny", nil })},
 		OnPermissionRequest: copilot.PermissionHandler.ApproveAll,

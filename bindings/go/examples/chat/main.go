@@ -51,7 +51,7 @@ func main() {
 		root, _ = filepath.Abs("../../../..") // run from examples/chat
 	}
 	opts := &copilot.ClientOptions{}
-	cfg := &copilot.SessionConfig{Streaming: true}
+	cfg := &copilot.SessionConfig{Streaming: copilot.Bool(true)}
 	if token := os.Getenv("COPILOT_GITHUB_TOKEN"); token != "" {
 		opts.GitHubToken = token
 	} else {
