@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/libcopilot/libcopilot/bindings/go/rpc"
 )
 
 type weatherArgs struct {
@@ -101,12 +103,16 @@ func TestPermissionDeniedToolNeverRuns(t *testing.T) {
 	var asked atomic.Int32
 	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
 		Tools: []Tool{weatherTool(&calls, sunny)},
-		OnPermissionRequest: func(r PermissionRequest) (PermissionDecision, error) {
+		OnPermissionRequest: func(r PermissionRequest, inv PermissionInvocation) (rpc.PermissionDecision, error) {
 			asked.Add(1)
-			if r.Kind() != "custom-tool" {
-				t.Errorf("permission kind %q", r.Kind())
+			tool, ok := r.(*PermissionRequestCustomTool)
+			if !ok || r.Kind() != PermissionRequestKindCustomTool || tool.ToolName != "get_weather" {
+				t.Errorf("permission request %#v", r)
 			}
-			return PermissionDecision{Kind: "reject", Feedback: "not allowed"}, nil
+			if inv.SessionID == "" || inv.RequestID == "" {
+				t.Errorf("invocation %+v", inv)
+			}
+			return &rpc.PermissionDecisionReject{Feedback: String("not allowed")}, nil
 		},
 	}))
 	if err != nil {

@@ -31,9 +31,9 @@ func goTool(ud unsafe.Pointer, inv *C.copilot_tool_invocation, js *C.char) {
 
 //export goPermission
 func goPermission(ud unsafe.Pointer, req *C.copilot_permission_request, js *C.char) {
-	h := cgo.Handle(ud).Value().(PermissionHandlerFunc)
+	b := cgo.Handle(ud).Value().(permissionBinding)
 	raw := []byte(C.GoString(js))
-	go runPermission(h, req, raw)
+	go runPermission(b.fn, req, b.ref.get(), raw)
 }
 
 //export goRequest

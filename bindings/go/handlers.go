@@ -8,10 +8,13 @@ import "C"
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime/cgo"
 
 	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/libcopilot/libcopilot/bindings/go/rpc"
 )
 
 func deleteHandle(h C.uintptr_t) { cgo.Handle(h).Delete() }
@@ -137,80 +140,118 @@ func runTool(t *Tool, inv *C.copilot_tool_invocation, raw []byte) {
 	free(res)
 }
 
-// PermissionRequest is the data of a "permission.requested" event.
-type PermissionRequest struct {
-	RequestID         string          `json:"requestId"`
-	PermissionRequest json.RawMessage `json:"permissionRequest"`
-	Raw               json.RawMessage `json:"-"`
+// PermissionRequest (rpc.PermissionRequest, aliased in zsession_events.go) is
+// what a permission handler decides: type-switch on *PermissionRequestShell,
+// *PermissionRequestWrite, *PermissionRequestCustomTool, ...; Kind() names it.
+
+// PermissionInvocation is the context of one permission request.
+type PermissionInvocation struct {
+	SessionID string
+	// ManagedSettingsEnabled is true when managed settings govern the session;
+	// PermissionHandler.ApproveAll then refuses to decide.
+	ManagedSettingsEnabled bool
+	// RequestID identifies the request, to answer it later through
+	// session.permissions.handlePendingPermissionRequest after returning
+	// PermissionDecisionNoResult (libcopilot addition).
+	RequestID string
+	// Data is the whole permission.requested event data (libcopilot addition).
+	Data *rpc.PermissionRequestedData
 }
 
-// Kind is the requested permission's kind ("shell", "write", "custom-tool", ...).
-func (r PermissionRequest) Kind() string {
-	var k struct {
-		Kind string `json:"kind"`
+// PermissionDecisionNoResult leaves a request unanswered (see rpc.PermissionDecisionNoResult).
+type PermissionDecisionNoResult = rpc.PermissionDecisionNoResult
+
+// AttributedPermissionResult is a decision with the context of how it was
+// reached (outcome, source, surface), sent beside it for the CLI's telemetry;
+// it never changes what the decision does.
+type AttributedPermissionResult struct {
+	rpc.PermissionDecision
+	DecisionContext *rpc.PermissionDecisionContext
+}
+
+// NewAttributedPermissionResult pairs decision with decisionContext; an
+// already attributed decision gets the new context instead.
+func NewAttributedPermissionResult(decision rpc.PermissionDecision, decisionContext *rpc.PermissionDecisionContext) *AttributedPermissionResult {
+	inner, _ := splitAttribution(decision)
+	return &AttributedPermissionResult{PermissionDecision: inner, DecisionContext: decisionContext}
+}
+
+func splitAttribution(d rpc.PermissionDecision) (rpc.PermissionDecision, *rpc.PermissionDecisionContext) {
+	switch a := d.(type) {
+	case *AttributedPermissionResult:
+		return a.PermissionDecision, a.DecisionContext
+	case AttributedPermissionResult:
+		return a.PermissionDecision, a.DecisionContext
 	}
-	_ = json.Unmarshal(r.PermissionRequest, &k)
-	return k.Kind
+	return d, nil
 }
-
-// PermissionDecision answers a permission request
-// (`session.permissions.handlePendingPermissionRequest`).
-type PermissionDecision struct {
-	// Kind is one of the Permission* constants: "approve-once",
-	// "approve-for-session", "reject", "user-not-available", or "no-result"
-	// (answer nothing; see PermissionNoResult).
-	Kind     string `json:"kind"`
-	Feedback string `json:"feedback,omitempty"`
-}
-
-// Decision kinds of PermissionDecision.Kind.
-const (
-	PermissionApproveOnce       = "approve-once"
-	PermissionApproveForSession = "approve-for-session"
-	// PermissionReject denies the request; Feedback tells the model why.
-	PermissionReject = "reject"
-	// PermissionUserNotAvailable denies the request as no one could be asked.
-	PermissionUserNotAvailable = "user-not-available"
-	// PermissionNoResult sends no answer at all (the official SDKs'
-	// PermissionDecisionNoResult): the request stays pending in the CLI, for
-	// another client connected to the same server to answer, or for this
-	// program to answer later through
-	// `session.permissions.handlePendingPermissionRequest` (Session.Call with
-	// {"requestId": r.RequestID, "result": {"kind": "approve-once"}}). The turn
-	// waits until someone answers (or it is aborted).
-	PermissionNoResult = "no-result"
-)
 
 // PermissionHandlerFunc decides a permission request. It runs on a goroutine
-// of its own (several may run at once). An error (or panic), or an empty Kind,
-// answers "user-not-available"; PermissionNoResult answers nothing.
-type PermissionHandlerFunc func(PermissionRequest) (PermissionDecision, error)
+// of its own (several may run at once). An error, a panic or a nil decision
+// answers "user-not-available"; PermissionDecisionNoResult answers nothing.
+type PermissionHandlerFunc func(request PermissionRequest, invocation PermissionInvocation) (rpc.PermissionDecision, error)
 
 // PermissionHandler holds the built-in handlers.
 var PermissionHandler = struct {
+	// ApproveAll approves every request, but leaves the ones managed policy
+	// reserves for a person unanswered, and refuses under managed settings.
 	ApproveAll PermissionHandlerFunc
 }{
-	ApproveAll: func(PermissionRequest) (PermissionDecision, error) {
-		return PermissionDecision{Kind: "approve-once"}, nil
+	ApproveAll: func(request PermissionRequest, invocation PermissionInvocation) (rpc.PermissionDecision, error) {
+		if invocation.ManagedSettingsEnabled {
+			return nil, errors.New("ApproveAll cannot decide when managed settings are enabled")
+		}
+		if request != nil && request.RequiresManagedApproval() {
+			return &rpc.PermissionDecisionNoResult{}, nil
+		}
+		return &rpc.PermissionDecisionApproveOnce{}, nil
 	},
 }
 
-func runPermission(h PermissionHandlerFunc, req *C.copilot_permission_request, raw []byte) {
-	var r PermissionRequest
-	_ = json.Unmarshal(raw, &r)
-	r.Raw = raw
-	decision, err := func() (d PermissionDecision, err error) {
+// permissionBinding is what the native permission handler's user_data names:
+// the Go handler and the id of the session it serves.
+type permissionBinding struct {
+	fn  PermissionHandlerFunc
+	ref *sessionRef
+}
+
+func runPermission(h PermissionHandlerFunc, req *C.copilot_permission_request, sessionID string, raw []byte) {
+	var data rpc.PermissionRequestedData
+	_ = json.Unmarshal(raw, &data)
+	if data.PermissionRequest == nil {
+		// Not a shape this version knows: hand over what arrived, still typed.
+		var head struct {
+			PermissionRequest json.RawMessage `json:"permissionRequest"`
+		}
+		_ = json.Unmarshal(raw, &head)
+		data.PermissionRequest = rpc.RawPermissionRequest{Raw: head.PermissionRequest}
+	}
+	inv := PermissionInvocation{SessionID: sessionID, RequestID: data.RequestID, Data: &data}
+	decision, err := func() (d rpc.PermissionDecision, err error) {
 		defer func() {
 			if p := recover(); p != nil {
 				err = fmt.Errorf("permission handler panicked: %v", p)
 			}
 		}()
-		return h(r)
+		return h(data.PermissionRequest, inv)
 	}()
-	if err != nil || decision.Kind == "" {
-		decision = PermissionDecision{Kind: "user-not-available"}
+	var js []byte
+	if err == nil && decision != nil {
+		inner, context := splitAttribution(decision)
+		if inner != nil {
+			js, err = json.Marshal(inner)
+			if err == nil && context != nil {
+				var m map[string]any
+				if json.Unmarshal(js, &m) == nil {
+					m["decisionContext"] = context
+					js, err = json.Marshal(m)
+				}
+			}
+		}
 	}
-	js, _ := json.Marshal(decision)
+	if err != nil || len(js) == 0 {
+		js = []byte(`{"kind":"user-not-available"}`)
+	}
 	d := cString(string(js))
 	C.copilot_permission_request_respond(req, d, nil)
 	free(d)

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/libcopilot/libcopilot/bindings/go/rpc"
 )
 
 // A permission handler answering no-result sends nothing: the request stays
@@ -16,9 +18,9 @@ func TestNoResultPermissionLeavesTheRequestPending(t *testing.T) {
 	asked := make(chan string, 4)
 	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
 		Tools: []Tool{weatherTool(&calls, sunny)},
-		OnPermissionRequest: func(r PermissionRequest) (PermissionDecision, error) {
-			asked <- r.RequestID
-			return PermissionDecision{Kind: PermissionNoResult}, nil
+		OnPermissionRequest: func(_ PermissionRequest, inv PermissionInvocation) (rpc.PermissionDecision, error) {
+			asked <- inv.RequestID
+			return &PermissionDecisionNoResult{}, nil
 		},
 	}))
 	if err != nil {
@@ -53,7 +55,7 @@ func TestNoResultPermissionLeavesTheRequestPending(t *testing.T) {
 		Success bool `json:"success"`
 	}
 	if err := s.Call(ctx, "session.permissions.handlePendingPermissionRequest",
-		map[string]any{"requestId": id, "result": map[string]any{"kind": PermissionApproveOnce}}, &res); err != nil {
+		map[string]any{"requestId": id, "result": map[string]any{"kind": "approve-once"}}, &res); err != nil {
 		t.Fatal(err)
 	}
 	if !res.Success {

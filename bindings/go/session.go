@@ -295,7 +295,7 @@ func (cfg *SessionConfig) build(ref *sessionRef) (*C.copilot_session_config, err
 		}
 	}
 	if cfg.OnPermissionRequest != nil {
-		h := handleOf(cfg.OnPermissionRequest)
+		h := handleOf(permissionBinding{cfg.OnPermissionRequest, ref})
 		if err := errorFrom(C.cfg_permission(out, h, &cerr), cerr); err != nil {
 			deleteHandle(h)
 			return fail(err)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .overrides import GO_ROOT_HAND_WRITTEN
+from .overrides import GO_ROOT_HAND_WRITTEN, GO_UNION_FLAGS
 from .schema import Alias, Array, Enum, Map, Nullable, Prim, Ref, Struct, Union, pascal
 
 INITIALISMS = {"id", "ui", "uri", "url", "api", "http", "https", "json", "xml", "html", "css", "sql",
@@ -225,9 +225,12 @@ class GoEmitter:
         lines = comment(d.doc) + self.notes(d, name)
         lines.append(f"// The concrete type is a pointer to one of the variants below, chosen by")
         lines.append(f"// {quote(d.tag)}, or Raw{name} for a variant this CLI version does not describe.")
+        flags = GO_UNION_FLAGS.get(d.name, [])
         lines += [f"type {name} interface {{", f"\t{marker}()"]
         if enum:
             lines.append(f"\t{method}() {enum}")
+        for flag, _, doc in flags:
+            lines += [f"\t// {flag} {doc}", f"\t{flag}() bool"]
         lines += ["}", ""]
         if enum:
             lines += [f"// {enum} is the {quote(d.tag)} of a {name}.", f"type {enum} string", "", "const ("]
@@ -244,9 +247,18 @@ class GoEmitter:
         lines += ["// MarshalJSON writes the variant exactly as it was received.",
                   f"func (r Raw{name}) MarshalJSON() ([]byte, error) {{", "\tif r.Raw == nil {",
                   '\t\treturn []byte("null"), nil', "\t}", "\treturn r.Raw, nil", "}", ""]
+        for flag, field, _ in flags:
+            lines += [f"// {flag} reads {quote(field)} from the variant as received.",
+                      f"func (r Raw{name}) {flag}() bool {{",
+                      f"\tvar v struct {{", f'\t\tFlag bool `json:"{field}"`', "\t}",
+                      "\t_ = json.Unmarshal(r.Raw, &v)", "\treturn v.Flag", "}", ""]
         for value, variant in d.variants:
             vname = self.names[variant]
             lines.append(f"func ({vname}) {marker}() {{}}")
+            for flag, field, _ in flags:
+                has = any(f.json == field for f in self.m.defs[variant].fields)
+                body = f"v.{go_name(field)} != nil && *v.{go_name(field)}" if has else "false"
+                lines += [f"func (v {vname}) {flag}() bool {{ return {body} }}"]
             if enum and self.tag_owner.get(variant) == d.name:
                 lines += [f"", f"// {method} returns {quote(value)}.",
                           f"func ({vname}) {method}() {enum} {{ return {enum}{go_name(value)} }}", ""]

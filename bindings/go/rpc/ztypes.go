@@ -21670,6 +21670,9 @@ const (
 type PermissionRequest interface {
 	permissionRequest()
 	Kind() PermissionRequestKind
+	// RequiresManagedApproval reports whether managed policy requires an explicit user decision, so
+	// automatic approval must be bypassed.
+	RequiresManagedApproval() bool
 }
 
 // PermissionRequestKind is the "kind" of a PermissionRequest.
@@ -21709,49 +21712,75 @@ func (r RawPermissionRequest) MarshalJSON() ([]byte, error) {
 	return r.Raw, nil
 }
 
+// RequiresManagedApproval reads "managedApprovalRequired" from the variant as received.
+func (r RawPermissionRequest) RequiresManagedApproval() bool {
+	var v struct {
+		Flag bool `json:"managedApprovalRequired"`
+	}
+	_ = json.Unmarshal(r.Raw, &v)
+	return v.Flag
+}
+
 func (PermissionRequestShell) permissionRequest() {}
+func (v PermissionRequestShell) RequiresManagedApproval() bool {
+	return v.ManagedApprovalRequired != nil && *v.ManagedApprovalRequired
+}
 
 // Kind returns "shell".
 func (PermissionRequestShell) Kind() PermissionRequestKind { return PermissionRequestKindShell }
 
 func (PermissionRequestWrite) permissionRequest() {}
+func (v PermissionRequestWrite) RequiresManagedApproval() bool {
+	return v.ManagedApprovalRequired != nil && *v.ManagedApprovalRequired
+}
 
 // Kind returns "write".
 func (PermissionRequestWrite) Kind() PermissionRequestKind { return PermissionRequestKindWrite }
 
 func (PermissionRequestRead) permissionRequest() {}
+func (v PermissionRequestRead) RequiresManagedApproval() bool {
+	return v.ManagedApprovalRequired != nil && *v.ManagedApprovalRequired
+}
 
 // Kind returns "read".
 func (PermissionRequestRead) Kind() PermissionRequestKind { return PermissionRequestKindRead }
 
-func (PermissionRequestMCP) permissionRequest() {}
+func (PermissionRequestMCP) permissionRequest()              {}
+func (v PermissionRequestMCP) RequiresManagedApproval() bool { return false }
 
 // Kind returns "mcp".
 func (PermissionRequestMCP) Kind() PermissionRequestKind { return PermissionRequestKindMCP }
 
 func (PermissionRequestURL) permissionRequest() {}
+func (v PermissionRequestURL) RequiresManagedApproval() bool {
+	return v.ManagedApprovalRequired != nil && *v.ManagedApprovalRequired
+}
 
 // Kind returns "url".
 func (PermissionRequestURL) Kind() PermissionRequestKind { return PermissionRequestKindURL }
 
-func (PermissionRequestMemory) permissionRequest() {}
+func (PermissionRequestMemory) permissionRequest()              {}
+func (v PermissionRequestMemory) RequiresManagedApproval() bool { return false }
 
 // Kind returns "memory".
 func (PermissionRequestMemory) Kind() PermissionRequestKind { return PermissionRequestKindMemory }
 
-func (PermissionRequestCustomTool) permissionRequest() {}
+func (PermissionRequestCustomTool) permissionRequest()              {}
+func (v PermissionRequestCustomTool) RequiresManagedApproval() bool { return false }
 
 // Kind returns "custom-tool".
 func (PermissionRequestCustomTool) Kind() PermissionRequestKind {
 	return PermissionRequestKindCustomTool
 }
 
-func (PermissionRequestHook) permissionRequest() {}
+func (PermissionRequestHook) permissionRequest()              {}
+func (v PermissionRequestHook) RequiresManagedApproval() bool { return false }
 
 // Kind returns "hook".
 func (PermissionRequestHook) Kind() PermissionRequestKind { return PermissionRequestKindHook }
 
-func (PermissionRequestExtensionManagement) permissionRequest() {}
+func (PermissionRequestExtensionManagement) permissionRequest()              {}
+func (v PermissionRequestExtensionManagement) RequiresManagedApproval() bool { return false }
 
 // Kind returns "extension-management".
 func (PermissionRequestExtensionManagement) Kind() PermissionRequestKind {
@@ -21759,18 +21788,23 @@ func (PermissionRequestExtensionManagement) Kind() PermissionRequestKind {
 }
 
 func (PermissionRequestWorkflow) permissionRequest() {}
+func (v PermissionRequestWorkflow) RequiresManagedApproval() bool {
+	return v.ManagedApprovalRequired != nil && *v.ManagedApprovalRequired
+}
 
 // Kind returns "workflow".
 func (PermissionRequestWorkflow) Kind() PermissionRequestKind { return PermissionRequestKindWorkflow }
 
-func (PermissionRequestExtensionPermissionAccess) permissionRequest() {}
+func (PermissionRequestExtensionPermissionAccess) permissionRequest()              {}
+func (v PermissionRequestExtensionPermissionAccess) RequiresManagedApproval() bool { return false }
 
 // Kind returns "extension-permission-access".
 func (PermissionRequestExtensionPermissionAccess) Kind() PermissionRequestKind {
 	return PermissionRequestKindExtensionPermissionAccess
 }
 
-func (PermissionRequestExtensionEnvAccess) permissionRequest() {}
+func (PermissionRequestExtensionEnvAccess) permissionRequest()              {}
+func (v PermissionRequestExtensionEnvAccess) RequiresManagedApproval() bool { return false }
 
 // Kind returns "extension-env-access".
 func (PermissionRequestExtensionEnvAccess) Kind() PermissionRequestKind {
