@@ -124,25 +124,33 @@ func TestPermissionDeniedToolNeverRuns(t *testing.T) {
 	}
 }
 
+// Hooks get typed, normalized inputs (WorkingDirectory, Timestamp as a time)
+// and their typed outputs reach the CLI.
 func TestHooksSeeToolUse(t *testing.T) {
 	env := newEnv(t, "weather_tool.yaml")
 	var calls atomic.Int32
 	var mu sync.Mutex
 	var seen []string
-	record := func(inv HookInvocation) (any, error) {
-		mu.Lock()
-		seen = append(seen, inv.HookType)
-		mu.Unlock()
-		return nil, nil
-	}
+	var pre PreToolUseHookInput
+	var post PostToolUseHookInput
 	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
 		Tools: []Tool{weatherTool(&calls, sunny)}, OnPermissionRequest: PermissionHandler.ApproveAll,
 		Hooks: &SessionHooks{
-			OnPreToolUse: func(inv HookInvocation) (any, error) {
-				_, _ = record(inv)
-				return map[string]any{"permissionDecision": "allow"}, nil
+			OnPreToolUse: func(in PreToolUseHookInput, inv HookInvocation) (*PreToolUseHookOutput, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				seen, pre = append(seen, "preToolUse"), in
+				if inv.SessionID == "" {
+					t.Error("no session id in the invocation")
+				}
+				return &PreToolUseHookOutput{PermissionDecision: "allow"}, nil
 			},
-			OnPostToolUse: record,
+			OnPostToolUse: func(in PostToolUseHookInput, _ HookInvocation) (*PostToolUseHookOutput, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				seen, post = append(seen, "postToolUse"), in
+				return nil, nil
+			},
 		},
 	}))
 	if err != nil {
@@ -153,6 +161,19 @@ func TestHooksSeeToolUse(t *testing.T) {
 	defer mu.Unlock()
 	if strings.Join(seen, ",") != "preToolUse,postToolUse" {
 		t.Fatalf("hooks seen: %v", seen)
+	}
+	if pre.ToolName != "get_weather" || pre.WorkingDirectory != env.home || pre.SessionID != s.SessionID ||
+		time.Since(pre.Timestamp) > time.Minute || time.Since(pre.Timestamp) < 0 {
+		t.Fatalf("preToolUse input %+v", pre)
+	}
+	if args, _ := pre.ToolArgs.(map[string]any); args["city"] != "Paris" {
+		t.Fatalf("preToolUse args %#v", pre.ToolArgs)
+	}
+	if post.ToolName != "get_weather" || post.ToolResult == nil {
+		t.Fatalf("postToolUse input %+v", post)
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("tool calls %d", calls.Load())
 	}
 }
 

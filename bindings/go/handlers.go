@@ -274,54 +274,6 @@ type UserInputResponse struct {
 // UserInputHandler answers ask_user.
 type UserInputHandler func(UserInputRequest) (UserInputResponse, error)
 
-// HookInvocation is one hooks.invoke: the hook type and its input object.
-type HookInvocation struct {
-	SessionID string          `json:"sessionId"`
-	HookType  string          `json:"hookType"`
-	Input     json.RawMessage `json:"input"`
-}
-
-// HookHandler returns the hook's output (any JSON-marshalable value, e.g.
-// map[string]any{"permissionDecision": "deny"} for preToolUse), or nil for none.
-type HookHandler func(HookInvocation) (any, error)
-
-// SessionHooks intercept the agent's work; unset hooks are not called.
-type SessionHooks struct {
-	OnPreToolUse            HookHandler
-	OnPreMcpToolCall        HookHandler
-	OnPostToolUse           HookHandler
-	OnPostToolUseFailure    HookHandler
-	OnUserPromptSubmitted   HookHandler
-	OnUserPromptTransformed HookHandler
-	OnSessionStart          HookHandler
-	OnSessionEnd            HookHandler
-	OnErrorOccurred         HookHandler
-	OnAgentStop             HookHandler
-	// Other hook types the CLI defines, by wire name.
-	Other map[string]HookHandler
-}
-
-func (h *SessionHooks) byType() map[string]HookHandler {
-	m := map[string]HookHandler{}
-	for name, fn := range map[string]HookHandler{
-		"preToolUse": h.OnPreToolUse, "preMcpToolCall": h.OnPreMcpToolCall,
-		"postToolUse": h.OnPostToolUse, "postToolUseFailure": h.OnPostToolUseFailure,
-		"userPromptSubmitted": h.OnUserPromptSubmitted, "userPromptTransformed": h.OnUserPromptTransformed,
-		"sessionStart": h.OnSessionStart, "sessionEnd": h.OnSessionEnd,
-		"errorOccurred": h.OnErrorOccurred, "agentStop": h.OnAgentStop,
-	} {
-		if fn != nil {
-			m[name] = fn
-		}
-	}
-	for name, fn := range h.Other {
-		if fn != nil {
-			m[name] = fn
-		}
-	}
-	return m
-}
-
 // requestHandler answers a host request with a JSON-marshalable result; it
 // runs on a goroutine of its own.
 type requestHandler func(json.RawMessage) (any, error)
@@ -337,16 +289,6 @@ func userInputRequest(h UserInputHandler) requestHandler {
 			return nil, err
 		}
 		return h(r)
-	}
-}
-
-func hookRequest(h HookHandler) requestHandler {
-	return func(raw json.RawMessage) (any, error) {
-		var inv HookInvocation
-		if err := json.Unmarshal(raw, &inv); err != nil {
-			return nil, err
-		}
-		return h(inv)
 	}
 }
 

@@ -322,8 +322,8 @@ func (cfg *SessionConfig) build(ref *sessionRef) (*C.copilot_session_config, err
 		}
 	}
 	if cfg.Hooks != nil {
-		for name, fn := range cfg.Hooks.byType() {
-			if err := register(name, true, hookRequest(fn)); err != nil {
+		for name, fn := range cfg.Hooks.byType(ref) {
+			if err := register(name, true, fn); err != nil {
 				return fail(err)
 			}
 		}
