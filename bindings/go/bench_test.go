@@ -155,7 +155,7 @@ func BenchmarkEventsIntoGoCallback(b *testing.B) {
 // timed at the peer from event written to result read.
 func BenchmarkToolRoundTrip(b *testing.B) {
 	p := startFakePeer(b, 0, b.N)
-	tool := Tool{Name: "bench", Handler: func(ToolInvocation) (any, error) { return "ok", nil }}
+	tool := Tool{Name: "bench", Handler: func(ToolInvocation) (ToolResult, error) { return ToolResult{TextResultForLLM: "ok"}, nil }}
 	s, err := benchClient(b, p).CreateSession(context.Background(), &SessionConfig{
 		Tools: []Tool{tool}, OnPermissionRequest: PermissionHandler.ApproveAll,
 	})

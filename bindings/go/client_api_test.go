@@ -186,3 +186,24 @@ func TestClientNameReachesTheCLI(t *testing.T) {
 		}
 	}
 }
+
+// What a DefineTool handler returns becomes the official ToolResult.
+func TestToolResultsNormalize(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want ToolResult
+	}{
+		{"sunny", ToolResult{TextResultForLLM: "sunny", ResultType: "success"}},
+		{nil, ToolResult{ResultType: "success"}},
+		{map[string]int{"t": 18}, ToolResult{TextResultForLLM: `{"t":18}`, ResultType: "success"}},
+		{ToolResult{TextResultForLLM: "no", ResultType: "denied"}, ToolResult{TextResultForLLM: "no", ResultType: "denied"}},
+	} {
+		got, err := toolResultOf(c.in)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%#v: got %#v, %v", c.in, got, err)
+		}
+	}
+	if _, err := toolResultOf(func() {}); err == nil {
+		t.Error("a function result marshalled")
+	}
+}

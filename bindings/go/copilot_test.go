@@ -183,7 +183,10 @@ func TestUserInputHandlerAnswersAskUser(t *testing.T) {
 	asked := make(chan UserInputRequest, 4)
 	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
 		OnPermissionRequest: PermissionHandler.ApproveAll,
-		OnUserInputRequest: func(r UserInputRequest) (UserInputResponse, error) {
+		OnUserInputRequest: func(r UserInputRequest, inv UserInputInvocation) (UserInputResponse, error) {
+			if inv.SessionID == "" {
+				t.Error("no session id in the invocation")
+			}
 			asked <- r
 			return UserInputResponse{Answer: "Blue"}, nil
 		},

@@ -7,6 +7,7 @@ package copilot
 import "C"
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,24 +22,42 @@ func deleteHandle(h C.uintptr_t) { cgo.Handle(h).Delete() }
 
 // ToolInvocation describes one call of a custom tool.
 type ToolInvocation struct {
-	SessionID  string          `json:"sessionId"`
-	ToolCallID string          `json:"toolCallId"`
-	ToolName   string          `json:"toolName"`
-	Arguments  json.RawMessage `json:"arguments"`
+	SessionID  string
+	ToolCallID string
+	ToolName   string
+	// Arguments as decoded JSON (map[string]any for an object).
+	Arguments any
+	// AvailableTools is not filled by libcopilot (the CLI does not send it here).
+	AvailableTools []rpc.CurrentToolMetadata
+	// TraceContext is context.Background(): libcopilot carries no trace context.
+	TraceContext context.Context
+	// RawArguments are the arguments as the CLI sent them (libcopilot addition).
+	RawArguments json.RawMessage
 }
 
-// ToolResult is a full tool result; handlers may also return a string or any
-// JSON-marshalable value.
+// ToolBinaryResult is an image or other binary content for the model.
+type ToolBinaryResult struct {
+	Data        string `json:"data"`
+	MIMEType    string `json:"mimeType"`
+	Type        string `json:"type"`
+	Description string `json:"description,omitempty"`
+}
+
+// ToolResult is a full tool result.
 type ToolResult struct {
-	TextResultForLLM string `json:"textResultForLlm"`
-	// ResultType is "success" (default), "failure", "rejected" or "denied".
-	ResultType string `json:"resultType,omitempty"`
-	Error      string `json:"error,omitempty"`
+	TextResultForLLM    string             `json:"textResultForLlm"`
+	BinaryResultsForLLM []ToolBinaryResult `json:"binaryResultsForLlm,omitempty"`
+	// ResultType is "success" (the default when empty), "failure", "rejected" or "denied".
+	ResultType     string         `json:"resultType"`
+	Error          string         `json:"error,omitempty"`
+	SessionLog     string         `json:"sessionLog,omitempty"`
+	ToolTelemetry  map[string]any `json:"toolTelemetry,omitempty"`
+	ToolReferences []string       `json:"toolReferences,omitempty"`
 }
 
 // ToolHandler runs a tool. An error (or a panic) becomes a failed tool call;
 // the model is told only that the tool failed.
-type ToolHandler func(ToolInvocation) (any, error)
+type ToolHandler func(invocation ToolInvocation) (ToolResult, error)
 
 // Tool is a custom tool the model may call.
 type Tool struct {
@@ -85,32 +104,67 @@ func DefineTool[T any, U any](name, description string, handler func(T, ToolInvo
 		Name:        name,
 		Description: description,
 		Parameters:  params,
-		Handler: func(inv ToolInvocation) (any, error) {
+		Handler: func(inv ToolInvocation) (ToolResult, error) {
 			if err != nil {
-				return nil, fmt.Errorf("tool %s: cannot derive a schema: %w", name, err)
+				return ToolResult{}, fmt.Errorf("tool %s: cannot derive a schema: %w", name, err)
 			}
 			var args T
-			if len(inv.Arguments) > 0 {
-				if e := json.Unmarshal(inv.Arguments, &args); e != nil {
-					return nil, fmt.Errorf("tool %s: arguments: %w", name, e)
+			if len(inv.RawArguments) > 0 {
+				if e := json.Unmarshal(inv.RawArguments, &args); e != nil {
+					return ToolResult{}, fmt.Errorf("tool %s: arguments: %w", name, e)
 				}
 			}
-			return handler(args, inv)
+			out, e := handler(args, inv)
+			if e != nil {
+				return ToolResult{}, e
+			}
+			return toolResultOf(out)
 		},
 	}
 }
 
+// toolResultOf turns what a DefineTool handler returned into a ToolResult: a
+// ToolResult as it is, a string as the text, anything else as its JSON.
+func toolResultOf(v any) (ToolResult, error) {
+	switch r := v.(type) {
+	case nil:
+		return ToolResult{ResultType: "success"}, nil
+	case ToolResult:
+		return r, nil
+	case *ToolResult:
+		if r == nil {
+			return ToolResult{ResultType: "success"}, nil
+		}
+		return *r, nil
+	case string:
+		return ToolResult{TextResultForLLM: r, ResultType: "success"}, nil
+	}
+	js, err := json.Marshal(v)
+	if err != nil {
+		return ToolResult{}, fmt.Errorf("tool result is not JSON: %w", err)
+	}
+	return ToolResult{TextResultForLLM: string(js), ResultType: "success"}, nil
+}
+
 func runTool(t *Tool, inv *C.copilot_tool_invocation, raw []byte) {
-	var call ToolInvocation
-	_ = json.Unmarshal(raw, &call)
-	result, err := func() (res any, err error) {
+	var wire struct {
+		SessionID  string          `json:"sessionId"`
+		ToolCallID string          `json:"toolCallId"`
+		ToolName   string          `json:"toolName"`
+		Arguments  json.RawMessage `json:"arguments"`
+	}
+	_ = json.Unmarshal(raw, &wire)
+	call := ToolInvocation{SessionID: wire.SessionID, ToolCallID: wire.ToolCallID, ToolName: wire.ToolName,
+		RawArguments: wire.Arguments, TraceContext: context.Background()}
+	_ = json.Unmarshal(wire.Arguments, &call.Arguments)
+	result, err := func() (res ToolResult, err error) {
 		defer func() {
 			if p := recover(); p != nil {
 				err = fmt.Errorf("tool %s panicked: %v", t.Name, p)
 			}
 		}()
 		if t.Handler == nil {
-			return nil, fmt.Errorf("tool %s has no handler", t.Name)
+			return ToolResult{}, fmt.Errorf("tool %s has no handler", t.Name)
 		}
 		return t.Handler(call)
 	}()
@@ -120,21 +174,10 @@ func runTool(t *Tool, inv *C.copilot_tool_invocation, raw []byte) {
 		free(msg)
 		return
 	}
-	var js []byte
-	switch r := result.(type) {
-	case nil:
-		js = []byte(`""`)
-	case json.RawMessage:
-		js = r
-	default:
-		js, err = json.Marshal(r)
-		if err != nil {
-			msg := cString("tool result is not JSON: " + err.Error())
-			C.copilot_tool_invocation_fail(inv, msg, nil)
-			free(msg)
-			return
-		}
+	if result.ResultType == "" {
+		result.ResultType = "success"
 	}
+	js, _ := json.Marshal(result)
 	res := cString(string(js))
 	C.copilot_tool_invocation_complete(inv, res, nil)
 	free(res)
@@ -271,8 +314,13 @@ type UserInputResponse struct {
 	WasFreeform bool   `json:"wasFreeform"`
 }
 
+// UserInputInvocation is the context of one ask_user request.
+type UserInputInvocation struct {
+	SessionID string
+}
+
 // UserInputHandler answers ask_user.
-type UserInputHandler func(UserInputRequest) (UserInputResponse, error)
+type UserInputHandler func(request UserInputRequest, invocation UserInputInvocation) (UserInputResponse, error)
 
 // requestHandler answers a host request with a JSON-marshalable result; it
 // runs on a goroutine of its own.
@@ -288,7 +336,7 @@ func userInputRequest(h UserInputHandler) requestHandler {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return nil, err
 		}
-		return h(r)
+		return h(r, UserInputInvocation{SessionID: r.SessionID})
 	}
 }
 

@@ -138,7 +138,12 @@ type ExitPlanModeResult struct {
 // request of the CLI). Without one the library answers `{"approved": true}`;
 // an error (or panic) answers the CLI with a JSON-RPC error carrying its
 // message. It runs on a goroutine of its own.
-type ExitPlanModeRequestHandler func(ExitPlanModeRequest) (ExitPlanModeResult, error)
+type ExitPlanModeRequestHandler func(request ExitPlanModeRequest, invocation ExitPlanModeInvocation) (ExitPlanModeResult, error)
+
+// ExitPlanModeInvocation is the context of one exit-plan-mode request.
+type ExitPlanModeInvocation struct {
+	SessionID string
+}
 
 func exitPlanModeRequest(h ExitPlanModeRequestHandler) requestHandler {
 	return func(raw json.RawMessage) (any, error) {
@@ -146,7 +151,7 @@ func exitPlanModeRequest(h ExitPlanModeRequestHandler) requestHandler {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return nil, err
 		}
-		return h(r)
+		return h(r, ExitPlanModeInvocation{SessionID: r.SessionID})
 	}
 }
 
@@ -173,7 +178,12 @@ const (
 // answers "no", and so does an empty response; an error (or panic) answers the
 // CLI with a JSON-RPC error carrying its message. It runs on a goroutine of
 // its own.
-type AutoModeSwitchRequestHandler func(AutoModeSwitchRequest) (AutoModeSwitchResponse, error)
+type AutoModeSwitchRequestHandler func(request AutoModeSwitchRequest, invocation AutoModeSwitchInvocation) (AutoModeSwitchResponse, error)
+
+// AutoModeSwitchInvocation is the context of one auto-mode-switch request.
+type AutoModeSwitchInvocation struct {
+	SessionID string
+}
 
 func autoModeSwitchRequest(h AutoModeSwitchRequestHandler) requestHandler {
 	return func(raw json.RawMessage) (any, error) {
@@ -181,7 +191,7 @@ func autoModeSwitchRequest(h AutoModeSwitchRequestHandler) requestHandler {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return nil, err
 		}
-		res, err := h(r)
+		res, err := h(r, AutoModeSwitchInvocation{SessionID: r.SessionID})
 		if err != nil {
 			return nil, err
 		}
@@ -261,7 +271,12 @@ func MCPAuthResultCancelled() *MCPAuthResult {
 // a result without a token, an error or a panic cancel the request. Without a
 // handler the request is left for another client. It runs on a goroutine of
 // its own.
-type MCPAuthHandler func(MCPAuthRequest) (*MCPAuthResult, error)
+type MCPAuthHandler func(request MCPAuthRequest, invocation MCPAuthInvocation) (*MCPAuthResult, error)
+
+// MCPAuthInvocation is the context of one MCP OAuth request.
+type MCPAuthInvocation struct {
+	SessionID string
+}
 
 func mcpAuthRequest(ref *sessionRef, h MCPAuthHandler) requestHandler {
 	return func(raw json.RawMessage) (any, error) {
@@ -270,7 +285,7 @@ func mcpAuthRequest(ref *sessionRef, h MCPAuthHandler) requestHandler {
 			return nil, err
 		}
 		r.SessionID, r.Raw = ref.get(), raw
-		res, err := h(r)
+		res, err := h(r, MCPAuthInvocation{SessionID: r.SessionID})
 		if err != nil {
 			return nil, err
 		}

@@ -171,7 +171,7 @@ func TestExitPlanModeHandler(t *testing.T) {
 	seen := make(chan ExitPlanModeRequest, 2)
 	s, err := env.client(t).CreateSession(context.Background(), env.config(SessionConfig{
 		OnPermissionRequest: PermissionHandler.ApproveAll,
-		OnExitPlanModeRequest: func(r ExitPlanModeRequest) (ExitPlanModeResult, error) {
+		OnExitPlanModeRequest: func(r ExitPlanModeRequest, _ ExitPlanModeInvocation) (ExitPlanModeResult, error) {
 			seen <- r
 			return ExitPlanModeResult{Approved: true, SelectedAction: "interactive"}, nil
 		},
@@ -201,7 +201,7 @@ func TestExitPlanModeHandler(t *testing.T) {
 // that makes CLI 1.0.102 ask autoModeSwitch.request could not be replayed).
 func TestModeRequestAnswers(t *testing.T) {
 	var got AutoModeSwitchRequest
-	auto := autoModeSwitchRequest(func(r AutoModeSwitchRequest) (AutoModeSwitchResponse, error) {
+	auto := autoModeSwitchRequest(func(r AutoModeSwitchRequest, _ AutoModeSwitchInvocation) (AutoModeSwitchResponse, error) {
 		got = r
 		if r.ErrorCode == nil {
 			return "", nil
@@ -218,7 +218,7 @@ func TestModeRequestAnswers(t *testing.T) {
 			t.Errorf("%s: got %s, %v (request %+v)", params, b, err, got)
 		}
 	}
-	plan := exitPlanModeRequest(func(r ExitPlanModeRequest) (ExitPlanModeResult, error) {
+	plan := exitPlanModeRequest(func(r ExitPlanModeRequest, _ ExitPlanModeInvocation) (ExitPlanModeResult, error) {
 		if r.Summary == "" {
 			return ExitPlanModeResult{}, errors.New("no summary")
 		}

@@ -40,7 +40,7 @@ func TestCLIDyingWhileItsRequestIsAnsweredRaisesNoSIGPIPE(t *testing.T) {
 			answered := make(chan struct{})
 			cfg := &SessionConfig{}
 			if c.handler {
-				cfg.OnUserInputRequest = func(UserInputRequest) (UserInputResponse, error) {
+				cfg.OnUserInputRequest = func(UserInputRequest, UserInputInvocation) (UserInputResponse, error) {
 					defer close(answered)
 					time.Sleep(500 * time.Millisecond)
 					return UserInputResponse{Answer: "yes"}, nil
