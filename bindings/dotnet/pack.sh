@@ -56,7 +56,7 @@ cat >"$stage/AssemblyInfo.cs" <<CS
 CS
 mcs -langversion:7.2 -nologo -optimize+ -pkg:newtonsoft-json -target:library -nowarn:1591 \
   -doc:"$stage/pkg/lib/netstandard2.0/GitHub.Copilot.xml" \
-  -out:"$stage/pkg/lib/netstandard2.0/GitHub.Copilot.dll" "$src"/src/*.cs "$stage/AssemblyInfo.cs"
+  -out:"$stage/pkg/lib/netstandard2.0/GitHub.Copilot.dll" "$src"/src/*.cs "$src"/src/Generated/*.cs "$stage/AssemblyInfo.cs"
 
 cat >"$stage/pkg/GitHub.Copilot.nuspec" <<XML
 <?xml version="1.0" encoding="utf-8"?>

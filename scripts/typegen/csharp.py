@@ -1,4 +1,9 @@
-"""C# emitter: the typed session events (and typed JSON-RPC) of bindings/dotnet.
+"""C# emitter: the typed session events and JSON-RPC methods of bindings/dotnet.
+
+  bindings/dotnet/src/Generated/SessionEvents.cs  namespace GitHub.Copilot: a class per
+      event type and every definition the events reach
+  bindings/dotnet/src/Generated/Rpc.cs            namespace GitHub.Copilot.Rpc: ServerRpc and
+      SessionRpc (client.Rpc, session.Rpc) and the definitions only methods reach
 
 Names follow the official .NET SDK (GitHub.Copilot), which derives them from the
 same schema definitions: an event class per type named after it
@@ -95,10 +100,11 @@ def literal(s) -> str:
     return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def notes(d, indent: str = "") -> list:
-    out = []
+def notes(d, indent: str = "", remarks: str = "") -> list:
+    """The remarks line (the given text, then the experimental note), then [Obsolete]."""
     if getattr(d, "experimental", False):
-        out.append(f"{indent}/// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>")
+        remarks = (remarks + " " if remarks else "") + "Experimental: may change or be removed in a later CLI version."
+    out = [f"{indent}/// <remarks>{remarks}</remarks>"] if remarks else []
     if getattr(d, "deprecated", False):
         out.append(f"{indent}[Obsolete]")
     return out
@@ -110,7 +116,7 @@ class CSharpEmitter:
         self.m = model
         hand = hand_written_types() if hand_written is None else set(hand_written)
         self.names = {}
-        self.rpc_ns = set()  # definitions placed in GitHub.Copilot.Rpc
+        collides = set()  # definitions whose name a hand-written type takes
         taken = {event_class(e) for e in model.events} | {"SessionEvent"}
         for name in sorted(model.defs):
             if name == "SessionEvent":
@@ -118,7 +124,7 @@ class CSharpEmitter:
             n = unique(cs_name(name, "Type"), taken)
             self.names[name] = n
             if n in hand:
-                self.rpc_ns.add(name)
+                collides.add(name)
         self.unions = {n for n, d in model.defs.items() if isinstance(d, Union)}
         # A struct that is a variant of one union derives from it; a struct in
         # several (only RPC results share error variants) derives from the first,
@@ -132,6 +138,13 @@ class CSharpEmitter:
                 else:
                     self.extra[(u, v)] = unique(self.names[u] + self.names[v], taken)
         self.unknown = {u: unique("Unknown" + self.names[u], taken) for u in sorted(self.unions)}
+        # What the events reach lives in GitHub.Copilot (SessionEvents.cs), the rest in
+        # GitHub.Copilot.Rpc (Rpc.cs), as in the official SDK; so does an event type a
+        # hand-written one already names.
+        self.event_names = reachable(model, self, [e.data for e in model.events])
+        self.rpc_ns = {n for n in self.names if n not in self.event_names} | collides
+        self.taken = taken
+        self.api_names = {}  # (scope, group path) -> RPC group class name
 
     def variant_class(self, union, struct):
         return self.extra.get((union, struct)) or self.names[struct]
@@ -149,6 +162,9 @@ class CSharpEmitter:
         if name in self.rpc_ns and ns != "rpc":
             return "global::GitHub.Copilot.Rpc." + n
         return n
+
+    def cref(self, name, ns):
+        return self.ref(name, ns).replace("global::", "")
 
     def cstype(self, t, ns, optional=False) -> str:
         t = self.resolve(t)
@@ -173,15 +189,16 @@ class CSharpEmitter:
     # ------------------------------------------------------------ definitions
     def struct(self, d: Struct, ns, union=None, cls=None, sealed=True) -> list:
         name = cls or self.names[d.name]
-        lines = summary(d.doc) + notes(d)
         base = ""
         tag = None
+        remarks = ""
         if union:
             u = self.m.defs[union]
             tag = u.tag
             base = " : " + self.ref(union, ns)
             value = next(v for v, s in u.variants if s == d.name)
-            lines.append(f"/// <remarks>The {xml(literal(value))} variant of <see cref=\"{self.ref(union, ns)}\"/>.</remarks>")
+            remarks = f"The {xml(literal(value))} variant of <see cref=\"{self.cref(union, ns)}\"/>."
+        lines = summary(d.doc) + notes(d, remarks=remarks)
         lines += [f"public {'sealed ' if sealed else ''}partial class {name}{base}", "{"]
         used = set(RESERVED_MEMBERS) | {name}
         body = []
@@ -249,10 +266,10 @@ class CSharpEmitter:
         tname, ttype = self.tag_member(d.name), self.tag_type(d.name)
         unknown = self.unknown[d.name]
         conv = name + "Converter"
-        lines = summary(d.doc) + notes(d)
-        lines.append(f"/// <remarks>Chosen by {xml(literal(d.tag))}: "
-                     + ", ".join(f"<see cref=\"{self.variant_class(d.name, s)}\"/>" for _, s in d.variants)
-                     + f", or <see cref=\"{unknown}\"/> for a variant this CLI version does not describe.</remarks>")
+        lines = summary(d.doc) + notes(d, remarks=(
+            f"Chosen by {xml(literal(d.tag))}: "
+            + ", ".join(f"<see cref=\"{self.variant_class(d.name, s)}\"/>" for _, s in d.variants)
+            + f", or <see cref=\"{unknown}\"/> for a variant this CLI version does not describe."))
         lines += [f"[JsonConverter(typeof({conv}))]", f"public abstract partial class {name}", "{",
                   f"    /// <summary>The {xml(literal(d.tag))} discriminator.</summary>",
                   f"    public abstract {ttype} {tname} {{ get; }}", "}", "",
@@ -334,6 +351,8 @@ def reachable(model, em, roots) -> set:
 
 
 USINGS = ["using System;", "using System.Collections.Generic;", "using Newtonsoft.Json;", "using Newtonsoft.Json.Linq;"]
+RPC_USINGS = ["using System;", "using System.Collections.Generic;", "using System.Threading;", "using System.Threading.Tasks;",
+              "using Newtonsoft.Json;", "using Newtonsoft.Json.Linq;"]
 PRAGMAS = ["#pragma warning disable CS0612, CS0618 // members marked [Obsolete] by the schema are still generated",
            "#pragma warning disable CS1591 // not every schema property has a description"]
 
@@ -363,8 +382,7 @@ def events_file(model, em: CSharpEmitter) -> str:
             lines.append("[Obsolete]")
         lines += [f"public sealed partial class {cls} : SessionEvent<{em.names[e.data]}>", "{", "}"]
         body.append(lines)
-    roots = [e.data for e in model.events]
-    names = reachable(model, em, roots)
+    names = em.event_names
     event_data = [e.data for e in model.events]
     rest = sorted((n for n in names if n not in event_data and n not in em.rpc_ns), key=lambda n: em.names[n])
     for n in event_data + rest:
@@ -390,4 +408,122 @@ def events_file(model, em: CSharpEmitter) -> str:
 def emit(model) -> dict:
     """{relative path: text} for every C# file this emitter owns."""
     em = CSharpEmitter(model)
-    return {OUT + "SessionEvents.cs": events_file(model, em)}
+    return {OUT + "SessionEvents.cs": events_file(model, em), OUT + "Rpc.cs": rpc_file(model, em)}
+
+
+# ---------------------------------------------------------------- RPC methods
+class _Group:
+    def __init__(self, path):
+        self.path = path      # e.g. ["mcp", "oauth"]
+        self.methods = []
+        self.children = {}    # key -> _Group
+
+
+def _tree(methods):
+    root = _Group([])
+    for m in methods:
+        g = root
+        for key in m.path:
+            g = g.children.setdefault(key, _Group(g.path + [key]))
+        g.methods.append(m)
+    return root
+
+
+def rpc_file(model, em: CSharpEmitter) -> str:
+    """The definitions only methods use, then ServerRpc and SessionRpc: one typed method per
+    server- and session-scope method, in groups named as the official SDK names them
+    (models.list is client.Rpc.Models.ListAsync, session.model.switchTo is
+    session.Rpc.Model.SwitchToAsync)."""
+    out = [HEADER.format(version=model.version)] + PRAGMAS + [""] + RPC_USINGS + ["", "namespace GitHub.Copilot.Rpc", "{"]
+    body = []
+    for scope, root in (("server", "ServerRpc"), ("session", "SessionRpc")):
+        tree = _tree([m for m in model.methods if m.scope == scope])
+        body += _api_class(em, tree, root, scope)
+    # the definitions those methods reach (the CLI-to-host scopes' own are left out)
+    roots = [t.name for m in model.methods if m.scope in ("server", "session")
+             for t in (m.params, m.result) if isinstance(t, Ref)]
+    used = reachable(model, em, roots)
+    for n in sorted((n for n in em.names if n not in em.event_names and n in used), key=lambda n: em.names[n]):
+        lines = em.definition(n, "rpc")
+        if lines:
+            body.append(lines)
+    for i, b in enumerate(body):
+        if i:
+            out.append("")
+        out += ["    " + line if line else "" for line in b]
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _class_name(em, scope, path, parent=None):
+    if not path:
+        return "ServerRpc" if scope == "server" else "SessionRpc"
+    if parent is None:
+        base = ("Server" if scope == "server" else "") + cs_name(path[-1])
+    else:
+        base = parent[: -len("Api")] + cs_name(path[-1])
+    key = (scope, tuple(path))
+    if key not in em.api_names:
+        em.api_names[key] = unique(base + "Api", em.taken)
+    return em.api_names[key]
+
+
+def _api_class(em, group, name, scope) -> list:
+    """The class of one group, then its children's, each a list of lines."""
+    lines = []
+    if not group.path:
+        lines += summary(f"Typed {scope}-scope JSON-RPC methods, grouped as on the wire "
+                         f"({'client.Rpc.Models.ListAsync is models.list' if scope == 'server' else 'session.Rpc.Model.SwitchToAsync is session.model.switchTo'}).")
+    else:
+        lines += [f"/// <summary>The <c>{'.'.join(([] if scope == 'server' else ['session']) + group.path)}.*</c> methods.</summary>"]
+    lines += [f"public sealed class {name}", "{", "    private readonly IRawCaller _caller;", "",
+              f"    internal {name}(IRawCaller caller) {{ _caller = caller; }}"]
+    used = {name, "Equals", "GetHashCode", "ToString", "GetType"}
+    children = []
+    for key, child in sorted(group.children.items()):
+        cname = _class_name(em, scope, child.path, None if not group.path else name)
+        prop = unique(cs_name(key), used)
+        field = "_" + prop[:1].lower() + prop[1:]
+        lines += ["", f"    private {cname} {field};",
+                  f"    /// <summary>The <c>{'.'.join(([] if scope == 'server' else ['session']) + child.path)}.*</c> methods.</summary>",
+                  f"    public {cname} {prop} {{ get {{ return {field} ?? ({field} = new {cname}(_caller)); }} }}"]
+        children.append((child, cname))
+    for m in sorted(group.methods, key=lambda m: m.verb):
+        lines += [""] + ["    " + x for x in _method(em, m, used)]
+    lines.append("}")
+    out = [lines]
+    for child, cname in children:
+        out += _api_class(em, child, cname, scope)
+    return out
+
+
+def _method(em, m, used) -> list:
+    verb = unique(cs_name(m.verb) + "Async", used)
+    lines = summary(m.doc or f"Calls {m.name}.")
+    remarks = f"RPC method: <c>{xml(m.name)}</c>."
+    if m.experimental:
+        remarks += " Experimental: may change or be removed in a later CLI version."
+    if m.internal:
+        remarks += " The CLI marks it internal: it may change without notice."
+    lines.append(f"/// <remarks>{remarks}</remarks>")
+    if m.deprecated:
+        lines.append("[Obsolete]")
+    args = []
+    if m.params is not None:
+        ptype = em.cstype(m.params, "rpc")
+        pd = em.m.defs.get(em.resolve(m.params).name) if isinstance(em.resolve(m.params), Ref) else None
+        optional = m.params_optional or (isinstance(pd, Struct) and not any(f.required for f in pd.fields))
+        args.append(f"{ptype} request" + (" = null" if optional else ""))
+    args.append("CancellationToken cancellationToken = default(CancellationToken)")
+    request = "request" if m.params is not None else "null"
+    result = em.resolve(m.result)
+    d = em.m.defs.get(result.name) if isinstance(result, Ref) else None
+    access = "internal" if m.internal else "public"
+    if isinstance(d, Struct) and not d.fields:
+        lines += [f"{access} Task {verb}({', '.join(args)})", "{",
+                  f"    return RpcCall.Invoke(_caller, {literal(m.name)}, {request}, cancellationToken);", "}"]
+    else:
+        rtype = em.cstype(m.result, "rpc")
+        lines += [f"{access} Task<{rtype}> {verb}({', '.join(args)})", "{",
+                  f"    return RpcCall.Invoke<{rtype}>(_caller, {literal(m.name)}, {request}, cancellationToken);", "}"]
+    return lines

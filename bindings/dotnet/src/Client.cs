@@ -99,10 +99,19 @@ namespace GitHub.Copilot
 
     /// <summary>A connection to one Copilot CLI server and its sessions. Thread-safe.
     /// Dispose (or StopAsync) when done; live clients are disposed at process exit.</summary>
-    public sealed class CopilotClient : IDisposable
+    public sealed class CopilotClient : IDisposable, IRawCaller
     {
         private readonly ClientHandle _handle;
         private readonly SessionFsConfig _sessionFs;
+        private global::GitHub.Copilot.Rpc.ServerRpc _rpc;
+
+        /// <summary>Typed server-scope methods, grouped as on the wire (src/Generated/Rpc.cs, the
+        /// official SDK's names): <c>await client.Rpc.Models.ListAsync()</c>. Each is a
+        /// <see cref="CallAsync"/> with typed params and result.</summary>
+        public global::GitHub.Copilot.Rpc.ServerRpc Rpc
+        {
+            get { return _rpc ?? (_rpc = new global::GitHub.Copilot.Rpc.ServerRpc(this)); }
+        }
 
         static CopilotClient()
         {
@@ -284,21 +293,32 @@ namespace GitHub.Copilot
         /// <summary>Calls any client-scoped protocol method; returns its JSON result.
         /// With <paramref name="timeout"/>, fails with <see cref="CopilotException"/> (status Timeout)
         /// when no reply came in time (copilot_client_call_timeout); without, waits as long as the connection lives.</summary>
-        public Task<JToken> CallAsync(string method, JObject parameters = null, CancellationToken cancellationToken = default(CancellationToken), TimeSpan? timeout = null)
+        public async Task<JToken> CallAsync(string method, JObject parameters = null, CancellationToken cancellationToken = default(CancellationToken), TimeSpan? timeout = null)
+        {
+            var raw = await CallRawAsync(method, (parameters ?? new JObject()).ToString(Formatting.None), cancellationToken, timeout).ConfigureAwait(false);
+            return JToken.Parse(raw);
+        }
+
+        /// <summary>CallAsync with the params and the result as JSON text (the typed <c>Rpc</c> layer's path).</summary>
+        internal Task<string> CallRawAsync(string method, string parameters, CancellationToken cancellationToken, TimeSpan? timeout = null)
         {
             var limit = Native.TimeoutMs(timeout);
-            var p = (parameters ?? new JObject()).ToString(Formatting.None);
             return Blocking(() => With(h =>
             {
-                IntPtr m = Native.ToUtf8(method), pj = Native.ToUtf8(p);
+                IntPtr m = Native.ToUtf8(method), pj = Native.ToUtf8(parameters);
                 try
                 {
                     IntPtr result, err;
                     Native.Check(Native.copilot_client_call_timeout(h, m, pj, limit, out result, out err), err);
-                    return JToken.Parse(Native.TakeString(result));
+                    return Native.TakeString(result);
                 }
                 finally { Native.FreeUtf8(m); Native.FreeUtf8(pj); }
             }), cancellationToken);
+        }
+
+        Task<string> IRawCaller.CallRawAsync(string method, string parameters, CancellationToken cancellationToken)
+        {
+            return CallRawAsync(method, parameters, cancellationToken);
         }
 
         public async Task<string> PingAsync(string message = null, CancellationToken cancellationToken = default(CancellationToken))

@@ -336,9 +336,19 @@ namespace GitHub.Copilot
     }
 
     /// <summary>One conversation. Thread-safe; DisposeAsync destroys it in the CLI.</summary>
-    public sealed class CopilotSession : IDisposable
+    public sealed class CopilotSession : IDisposable, IRawCaller
     {
         private readonly SessionHandle _handle;
+        private global::GitHub.Copilot.Rpc.SessionRpc _rpc;
+
+        /// <summary>Typed session-scope methods, grouped as on the wire (src/Generated/Rpc.cs, the
+        /// official SDK's names): <c>await session.Rpc.Model.SwitchToAsync(new ModelSwitchToRequest
+        /// { ModelId = "gpt-5" })</c>. Each is a <see cref="CallAsync"/> (sessionId added) with typed
+        /// params and result.</summary>
+        public global::GitHub.Copilot.Rpc.SessionRpc Rpc
+        {
+            get { return _rpc ?? (_rpc = new global::GitHub.Copilot.Rpc.SessionRpc(this)); }
+        }
 
         public string SessionId { get; private set; }
 
@@ -462,7 +472,7 @@ namespace GitHub.Copilot
                 IntPtr events, err;
                 Native.Check(Native.copilot_session_get_messages(h, out events, out err), err);
                 var list = new List<SessionEvent>();
-                foreach (var e in JArray.Parse(Native.TakeString(events))) list.Add(SessionEvent.Parse(e.ToString(Formatting.None)));
+                foreach (var e in (JArray)Native.ParseJson(Native.TakeString(events))) list.Add(SessionEvent.Parse(e.ToString(Formatting.None)));
                 return list;
             }), cancellationToken);
         }
@@ -471,21 +481,32 @@ namespace GitHub.Copilot
         /// With <paramref name="timeout"/>, fails with <see cref="CopilotException"/> (status Timeout)
         /// when no reply came in time (copilot_session_call_timeout), e.g. for session.ui.elicitation
         /// when no client has an elicitation handler; without, waits as long as the connection lives.</summary>
-        public Task<JToken> CallAsync(string method, JObject parameters = null, CancellationToken cancellationToken = default(CancellationToken), TimeSpan? timeout = null)
+        public async Task<JToken> CallAsync(string method, JObject parameters = null, CancellationToken cancellationToken = default(CancellationToken), TimeSpan? timeout = null)
+        {
+            var raw = await CallRawAsync(method, (parameters ?? new JObject()).ToString(Formatting.None), cancellationToken, timeout).ConfigureAwait(false);
+            return JToken.Parse(raw);
+        }
+
+        /// <summary>CallAsync with the params and the result as JSON text (the typed <c>Rpc</c> layer's path).</summary>
+        internal Task<string> CallRawAsync(string method, string parameters, CancellationToken cancellationToken, TimeSpan? timeout = null)
         {
             var limit = Native.TimeoutMs(timeout);
-            var p = (parameters ?? new JObject()).ToString(Formatting.None);
             return CopilotClient.Blocking(() => With(h =>
             {
-                IntPtr m = Native.ToUtf8(method), pj = Native.ToUtf8(p);
+                IntPtr m = Native.ToUtf8(method), pj = Native.ToUtf8(parameters);
                 try
                 {
                     IntPtr result, err;
                     Native.Check(Native.copilot_session_call_timeout(h, m, pj, limit, out result, out err), err);
-                    return JToken.Parse(Native.TakeString(result));
+                    return Native.TakeString(result);
                 }
                 finally { Native.FreeUtf8(m); Native.FreeUtf8(pj); }
             }), cancellationToken);
+        }
+
+        Task<string> IRawCaller.CallRawAsync(string method, string parameters, CancellationToken cancellationToken)
+        {
+            return CallRawAsync(method, parameters, cancellationToken);
         }
 
         /// <summary>Subscribes to events (one at a time, in wire order); dispose to unsubscribe.</summary>

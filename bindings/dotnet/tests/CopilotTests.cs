@@ -61,7 +61,7 @@ namespace GitHub.Copilot.Tests
                 var session = client.CreateSessionAsync(env.Config(new SessionConfig
                 {
                     Streaming = true,
-                    OnEvent = e => { var d = e as AssistantMessageDeltaEvent; if (d != null) lock (deltas) deltas.Add(d.DeltaContent); },
+                    OnEvent = e => { if (e is AssistantMessageDeltaEvent d) lock (deltas) deltas.Add(d.Data.DeltaContent); },
                 })).Result;
                 var answer = session.SendAndWaitAsync("Count from one to ten in words.", Turn).Result;
                 lock (deltas)
@@ -239,7 +239,7 @@ namespace GitHub.Copilot.Tests
             using (var client = env.Client())
             {
                 var seen = new List<ExitPlanModeRequest>();
-                var completed = new List<SessionEvent>();
+                var completed = new List<ExitPlanModeCompletedEvent>();
                 var session = client.CreateSessionAsync(env.Config(new SessionConfig
                 {
                     OnPermissionRequest = PermissionHandler.ApproveAll,
@@ -248,7 +248,7 @@ namespace GitHub.Copilot.Tests
                         lock (seen) seen.Add(r);
                         return Task.FromResult(new ExitPlanModeResult { SelectedAction = "interactive", Feedback = "Looks good" });
                     },
-                    OnEvent = e => { if (e.Type == "exit_plan_mode.completed") lock (completed) completed.Add(e); },
+                    OnEvent = e => { var c = e as ExitPlanModeCompletedEvent; if (c != null) lock (completed) completed.Add(c); },
                 })).Result;
                 session.CallAsync("session.mode.set", new JObject { ["mode"] = "plan" }, default(CancellationToken), Turn).Wait();
                 var answer = session.SendAndWaitAsync("Create a brief implementation plan for adding a greeting.txt file, then request approval with exit_plan_mode.", Turn).Result;
@@ -264,9 +264,9 @@ namespace GitHub.Copilot.Tests
                 lock (completed)
                 {
                     Assert.AreEqual(1, completed.Count);
-                    Assert.AreEqual(true, (bool)completed[0].Data["approved"], completed[0].Raw);
-                    Assert.AreEqual("interactive", (string)completed[0].Data["selectedAction"]);
-                    Assert.AreEqual("Looks good", (string)completed[0].Data["feedback"]);
+                    Assert.AreEqual(true, completed[0].Data.Approved, completed[0].Raw);
+                    Assert.AreEqual(ExitPlanModeAction.Interactive, completed[0].Data.SelectedAction);
+                    Assert.AreEqual("Looks good", completed[0].Data.Feedback);
                 }
             }
         }
@@ -374,12 +374,12 @@ namespace GitHub.Copilot.Tests
                 lock (events)
                 {
                     var types = string.Join(", ", events.ConvertAll(e => e.Type));
-                    var completed = events.Find(e => e.Type == "auto_mode_switch.completed");
+                    var completed = events.OfType<AutoModeSwitchCompletedEvent>().FirstOrDefault();
                     Assert.IsNotNull(completed, types);
-                    Assert.AreEqual("yes", (string)completed.Data["response"]);
-                    var change = events.Find(e => e.Type == "session.model_change");
+                    Assert.AreEqual("yes", completed.Data.Response.Value);
+                    var change = events.OfType<SessionModelChangeEvent>().FirstOrDefault();
                     Assert.IsNotNull(change, "the session switched models: " + types);
-                    Assert.AreEqual("rate_limit_auto_switch", (string)change.Data["cause"], change.Raw);
+                    Assert.AreEqual("rate_limit_auto_switch", change.Data.Cause, change.Raw);
                 }
             }
         }

@@ -52,12 +52,12 @@ public static class Chat
         config.OnPermissionRequest = PermissionHandler.ApproveAll;
         config.OnEvent = e =>
         {
-            var delta = e as AssistantMessageDeltaEvent;
-            var start = e as ToolExecutionStartEvent;
-            var done = e as ToolExecutionCompleteEvent;
-            if (delta != null) Console.Write(delta.DeltaContent);
-            else if (start != null) Console.WriteLine("\n[tool call] " + start.ToolName + " " + start.Arguments);
-            else if (done != null) Console.WriteLine("[tool result] " + (done.Result == null ? "" : done.Result.ToString(Newtonsoft.Json.Formatting.None)));
+            // Every event type has its class (src/Generated/SessionEvents.cs) with a typed Data.
+            if (e is AssistantMessageDeltaEvent delta) Console.Write(delta.Data.DeltaContent);
+            else if (e is ToolExecutionStartEvent start)
+                Console.WriteLine("\n[tool call] " + start.Data.ToolName + " " + (start.Data.Arguments == null ? "" : start.Data.Arguments.ToString(Newtonsoft.Json.Formatting.None)));
+            else if (e is ToolExecutionCompleteEvent done)
+                Console.WriteLine("[tool result] " + (done.Data.Result != null ? done.Data.Result.Content : done.Data.Error != null ? "failed: " + done.Data.Error.Message : ""));
         };
         try
         {
@@ -67,7 +67,7 @@ public static class Chat
                 var prompt = "What's the weather like in Paris today? Use the get_weather tool.";
                 Console.WriteLine("> " + prompt);
                 var answer = await session.SendAndWaitAsync(prompt, TimeSpan.FromMinutes(2));
-                Console.WriteLine("\n\n[final answer] " + (answer == null ? "(none)" : answer.Content));
+                Console.WriteLine("\n\n[final answer] " + (answer == null ? "(none)" : answer.Data.Content));
                 await session.DisposeAsync();
                 await client.StopAsync();
             }
