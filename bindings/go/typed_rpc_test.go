@@ -65,8 +65,14 @@ func TestGeneratedRPCCoversThePinnedSchema(t *testing.T) {
 
 func hasMethod(root any, path []string) bool {
 	v := reflect.ValueOf(root)
-	for _, group := range path[:len(path)-1] {
-		v = v.Elem().FieldByName(exportedGoName(group))
+	for i, group := range path[:len(path)-1] {
+		if i == 0 {
+			v = v.Elem().FieldByName(exportedGoName(group)) // top-level groups are fields
+		} else if m := v.MethodByName(exportedGoName(group)); m.IsValid() {
+			v = m.Call(nil)[0] // nested ones accessors, as in the official SDK
+		} else {
+			return false
+		}
 		if !v.IsValid() || v.IsNil() {
 			return false
 		}

@@ -750,6 +750,10 @@ const (
 	AutoModeResolvedReasoningBucketLow                                   = rpc.AutoModeResolvedReasoningBucketLow
 	AutoModeResolvedReasoningBucketMedium                                = rpc.AutoModeResolvedReasoningBucketMedium
 	AutoModeResolvedReasoningBucketHigh                                  = rpc.AutoModeResolvedReasoningBucketHigh
+	AutoTierEfficiency                                                   = rpc.AutoTierEfficiency
+	AutoTierBalance                                                      = rpc.AutoTierBalance
+	AutoTierIntelligence                                                 = rpc.AutoTierIntelligence
+	AutoTierFast                                                         = rpc.AutoTierFast
 	AutoTierSwitchFailureReasonPolicyRejected                            = rpc.AutoTierSwitchFailureReasonPolicyRejected
 	AutoTierSwitchFailureReasonRequestFailed                             = rpc.AutoTierSwitchFailureReasonRequestFailed
 	AutoTierSwitchFailureReasonSetupFailed                               = rpc.AutoTierSwitchFailureReasonSetupFailed
@@ -1114,6 +1118,9 @@ const (
 	ReasoningSummaryNone                                                 = rpc.ReasoningSummaryNone
 	ReasoningSummaryConcise                                              = rpc.ReasoningSummaryConcise
 	ReasoningSummaryDetailed                                             = rpc.ReasoningSummaryDetailed
+	RecommendedAutoTierEfficiency                                        = rpc.RecommendedAutoTierEfficiency
+	RecommendedAutoTierBalance                                           = rpc.RecommendedAutoTierBalance
+	RecommendedAutoTierIntelligence                                      = rpc.RecommendedAutoTierIntelligence
 	RemediationActionSignIn                                              = rpc.RemediationActionSignIn
 	RemediationActionSwitchAccount                                       = rpc.RemediationActionSwitchAccount
 	RemediationActionShowAccount                                         = rpc.RemediationActionShowAccount

@@ -583,6 +583,9 @@ def _api_name(prefix, path):
 
 
 def _api_struct(em, group, prefix, api, root_name, scope) -> list:
+    """The API type of one group: the root has a field per top-level group,
+    every group is the shared client state under its own type (as the
+    official SDK: type MCPAPI sessionAPI) with an accessor per nested group."""
     out = []
     name = root_name if not group.path else _api_name(prefix, group.path)
     children = sorted(group.children.items())
@@ -595,26 +598,18 @@ def _api_struct(em, group, prefix, api, root_name, scope) -> list:
         out += [f"\t{go_name(k)} *{_api_name(prefix, c.path)}" for k, c in children]
         out += ["}", "", f"// New{name} returns the typed methods over client.",
                 f"func New{name}({ctor_args}) *{name} {{", f"\tr := &{name}{{common: {init}}}"]
-        out += _wire_children(prefix, group, "r", "&r.common")
+        out += [f"\tr.{go_name(k)} = (*{_api_name(prefix, c.path)})(&r.common)" for k, c in children]
         out += ["\treturn r", "}", ""]
-        recv_cast = f"(*{name})"
     else:
-        out += [f"// {name} groups the {'.'.join(group.path)}.* methods.", f"type {name} struct {{", f"\tcommon *{api}"]
-        out += [f"\t{go_name(k)} *{_api_name(prefix, c.path)}" for k, c in children]
-        out += ["}", ""]
+        out += [f"// {name} groups the {'.'.join(group.path)}.* methods.", f"type {name} {api}", ""]
+        for k, c in children:
+            child = _api_name(prefix, c.path)
+            out += [f"// {go_name(k)} groups the {'.'.join(c.path)}.* methods.",
+                    f"func (a *{name}) {go_name(k)}() *{child} {{ return (*{child})(a) }}", ""]
     for m in sorted(group.methods, key=lambda m: m.verb):
         out += _method(em, m, name, scope)
     for _, c in children:
         out += _api_struct(em, c, prefix, api, root_name, scope)
-    return out
-
-
-def _wire_children(prefix, group, var, common) -> list:
-    out = []
-    for k, c in sorted(group.children.items()):
-        field = f"{var}.{go_name(k)}"
-        out.append(f"\t{field} = &{_api_name(prefix, c.path)}{{common: {common}}}")
-        out += _wire_children(prefix, c, field, common)
     return out
 
 
@@ -641,8 +636,7 @@ def _method(em, m, api_name, scope) -> list:
         pexpr = "params"
     else:
         none, pexpr = "true", "nil"
-    recv = "a.common" if api_name in ("ServerRPC", "SessionRPC") else "a.common"
-    common = f"{recv}"
+    common = "a.common" if api_name in ("ServerRPC", "SessionRPC") else "a"
     call = list(pre)
     if scope == "session":
         call += [f"\tp, err := sessionParams({common}.sessionID, {pexpr}, {none})", "\tif err != nil {"]

@@ -216,6 +216,11 @@ class _Reader:
             return Array(self.type_of(node.get("items"), hint + "Item"))
         if t == "string" and node.get("format") == "date-time":
             return Prim("datetime")
+        if t == "string" and isinstance(node.get("x-enumDescriptions"), dict) and node.get("title"):
+            # An extensible enum: any string is valid, these are the known ones.
+            self.define(Enum(node["title"], list(node["x-enumDescriptions"]), node["x-enumDescriptions"],
+                             _doc(node), _experimental(node), bool(node.get("deprecated"))))
+            return Ref(node["title"])
         if t in ("string", "integer", "number", "boolean"):
             return Prim(t)
         return Prim("any")

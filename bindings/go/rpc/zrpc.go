@@ -103,56 +103,40 @@ type ServerRPC struct {
 // NewServerRPC returns the typed methods over client.
 func NewServerRPC(client Requester) *ServerRPC {
 	r := &ServerRPC{common: serverAPI{client: client}}
-	r.Account = &ServerAccountAPI{common: &r.common}
-	r.AgentRegistry = &ServerAgentRegistryAPI{common: &r.common}
-	r.Agents = &ServerAgentsAPI{common: &r.common}
-	r.AzureMl = &ServerAzureMlAPI{common: &r.common}
-	r.Catalog = &ServerCatalogAPI{common: &r.common}
-	r.Commands = &ServerCommandsAPI{common: &r.common}
-	r.Connectors = &ServerConnectorsAPI{common: &r.common}
-	r.ContentExclusion = &ServerContentExclusionAPI{common: &r.common}
-	r.Environments = &ServerEnvironmentsAPI{common: &r.common}
-	r.Extensions = &ServerExtensionsAPI{common: &r.common}
-	r.FeatureFlags = &ServerFeatureFlagsAPI{common: &r.common}
-	r.Git = &ServerGitAPI{common: &r.common}
-	r.GitHubOwners = &ServerGitHubOwnersAPI{common: &r.common}
-	r.GitHubRepository = &ServerGitHubRepositoryAPI{common: &r.common}
-	r.GlobalState = &ServerGlobalStateAPI{common: &r.common}
-	r.Hooks = &ServerHooksAPI{common: &r.common}
-	r.Host = &ServerHostAPI{common: &r.common}
-	r.Instructions = &ServerInstructionsAPI{common: &r.common}
-	r.LlmInference = &ServerLlmInferenceAPI{common: &r.common}
-	r.ManagedSettings = &ServerManagedSettingsAPI{common: &r.common}
-	r.ManagedSettings.Permissions = &ServerManagedSettingsPermissionsAPI{common: &r.common}
-	r.MCP = &ServerMCPAPI{common: &r.common}
-	r.MCP.Config = &ServerMCPConfigAPI{common: &r.common}
-	r.MCP.Installations = &ServerMCPInstallationsAPI{common: &r.common}
-	r.MCP.Oauth = &ServerMCPOauthAPI{common: &r.common}
-	r.MCP.Registry = &ServerMCPRegistryAPI{common: &r.common}
-	r.Models = &ServerModelsAPI{common: &r.common}
-	r.Permissions = &ServerPermissionsAPI{common: &r.common}
-	r.Permissions.FolderTrust = &ServerPermissionsFolderTrustAPI{common: &r.common}
-	r.Permissions.Locations = &ServerPermissionsLocationsAPI{common: &r.common}
-	r.Persistence = &ServerPersistenceAPI{common: &r.common}
-	r.Plugins = &ServerPluginsAPI{common: &r.common}
-	r.Plugins.Builtin = &ServerPluginsBuiltinAPI{common: &r.common}
-	r.Plugins.Marketplaces = &ServerPluginsMarketplacesAPI{common: &r.common}
-	r.Repo = &ServerRepoAPI{common: &r.common}
-	r.Repo.Settings = &ServerRepoSettingsAPI{common: &r.common}
-	r.Runtime = &ServerRuntimeAPI{common: &r.common}
-	r.Sandbox = &ServerSandboxAPI{common: &r.common}
-	r.Sandbox.ProxyCa = &ServerSandboxProxyCaAPI{common: &r.common}
-	r.Sandbox.ProxySecret = &ServerSandboxProxySecretAPI{common: &r.common}
-	r.Sandbox.Settings = &ServerSandboxSettingsAPI{common: &r.common}
-	r.Secrets = &ServerSecretsAPI{common: &r.common}
-	r.SessionFS = &ServerSessionFSAPI{common: &r.common}
-	r.Sessions = &ServerSessionsAPI{common: &r.common}
-	r.Skills = &ServerSkillsAPI{common: &r.common}
-	r.Skills.Config = &ServerSkillsConfigAPI{common: &r.common}
-	r.Skills.Installations = &ServerSkillsInstallationsAPI{common: &r.common}
-	r.Tools = &ServerToolsAPI{common: &r.common}
-	r.User = &ServerUserAPI{common: &r.common}
-	r.User.Settings = &ServerUserSettingsAPI{common: &r.common}
+	r.Account = (*ServerAccountAPI)(&r.common)
+	r.AgentRegistry = (*ServerAgentRegistryAPI)(&r.common)
+	r.Agents = (*ServerAgentsAPI)(&r.common)
+	r.AzureMl = (*ServerAzureMlAPI)(&r.common)
+	r.Catalog = (*ServerCatalogAPI)(&r.common)
+	r.Commands = (*ServerCommandsAPI)(&r.common)
+	r.Connectors = (*ServerConnectorsAPI)(&r.common)
+	r.ContentExclusion = (*ServerContentExclusionAPI)(&r.common)
+	r.Environments = (*ServerEnvironmentsAPI)(&r.common)
+	r.Extensions = (*ServerExtensionsAPI)(&r.common)
+	r.FeatureFlags = (*ServerFeatureFlagsAPI)(&r.common)
+	r.Git = (*ServerGitAPI)(&r.common)
+	r.GitHubOwners = (*ServerGitHubOwnersAPI)(&r.common)
+	r.GitHubRepository = (*ServerGitHubRepositoryAPI)(&r.common)
+	r.GlobalState = (*ServerGlobalStateAPI)(&r.common)
+	r.Hooks = (*ServerHooksAPI)(&r.common)
+	r.Host = (*ServerHostAPI)(&r.common)
+	r.Instructions = (*ServerInstructionsAPI)(&r.common)
+	r.LlmInference = (*ServerLlmInferenceAPI)(&r.common)
+	r.ManagedSettings = (*ServerManagedSettingsAPI)(&r.common)
+	r.MCP = (*ServerMCPAPI)(&r.common)
+	r.Models = (*ServerModelsAPI)(&r.common)
+	r.Permissions = (*ServerPermissionsAPI)(&r.common)
+	r.Persistence = (*ServerPersistenceAPI)(&r.common)
+	r.Plugins = (*ServerPluginsAPI)(&r.common)
+	r.Repo = (*ServerRepoAPI)(&r.common)
+	r.Runtime = (*ServerRuntimeAPI)(&r.common)
+	r.Sandbox = (*ServerSandboxAPI)(&r.common)
+	r.Secrets = (*ServerSecretsAPI)(&r.common)
+	r.SessionFS = (*ServerSessionFSAPI)(&r.common)
+	r.Sessions = (*ServerSessionsAPI)(&r.common)
+	r.Skills = (*ServerSkillsAPI)(&r.common)
+	r.Tools = (*ServerToolsAPI)(&r.common)
+	r.User = (*ServerUserAPI)(&r.common)
 	return r
 }
 
@@ -189,9 +173,7 @@ func (a *ServerRPC) RegisterExtensionLaunchProvider(ctx context.Context) (*Regis
 }
 
 // ServerAccountAPI groups the account.* methods.
-type ServerAccountAPI struct {
-	common *serverAPI
-}
+type ServerAccountAPI serverAPI
 
 // Renders the sign-in banner and the one-line account description the runtime uses for an authentication identity. The runtime words these in several places for its own callers, so a host that announces a sign-in or an account switch should render them from here rather than composing its own, which would let the two spellings drift apart.
 //
@@ -201,7 +183,7 @@ type ServerAccountAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerAccountAPI) DescribeAuthInfo(ctx context.Context, params *AccountDescribeAuthInfoRequest) (*AccountDescribeAuthInfoResult, error) {
-	raw, err := a.common.client.Request(ctx, "account.describeAuthInfo", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "account.describeAuthInfo", serverParams(params, params == nil))
 	return decodeResult[AccountDescribeAuthInfoResult](raw, err)
 }
 
@@ -211,7 +193,7 @@ func (a *ServerAccountAPI) DescribeAuthInfo(ctx context.Context, params *Account
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAccountAPI) GetAllUsers(ctx context.Context) (*AccountGetAllUsersResult, error) {
-	raw, err := a.common.client.Request(ctx, "account.getAllUsers", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "account.getAllUsers", serverParams(nil, true))
 	return decodeResult[AccountGetAllUsersResult](raw, err)
 }
 
@@ -221,7 +203,7 @@ func (a *ServerAccountAPI) GetAllUsers(ctx context.Context) (*AccountGetAllUsers
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAccountAPI) GetCurrentAuth(ctx context.Context) (*AccountGetCurrentAuthResult, error) {
-	raw, err := a.common.client.Request(ctx, "account.getCurrentAuth", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "account.getCurrentAuth", serverParams(nil, true))
 	return decodeResult[AccountGetCurrentAuthResult](raw, err)
 }
 
@@ -233,7 +215,7 @@ func (a *ServerAccountAPI) GetCurrentAuth(ctx context.Context) (*AccountGetCurre
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerAccountAPI) GetGistSupport(ctx context.Context, params *AccountGetGistSupportRequest) (*AccountGetGistSupportResult, error) {
-	raw, err := a.common.client.Request(ctx, "account.getGistSupport", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "account.getGistSupport", serverParams(params, params == nil))
 	return decodeResult[AccountGetGistSupportResult](raw, err)
 }
 
@@ -243,7 +225,7 @@ func (a *ServerAccountAPI) GetGistSupport(ctx context.Context, params *AccountGe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAccountAPI) GetQuota(ctx context.Context, params *AccountGetQuotaRequest) (*AccountGetQuotaResult, error) {
-	raw, err := a.common.client.Request(ctx, "account.getQuota", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "account.getQuota", serverParams(params, params == nil))
 	return decodeResult[AccountGetQuotaResult](raw, err)
 }
 
@@ -255,7 +237,7 @@ func (a *ServerAccountAPI) GetQuota(ctx context.Context, params *AccountGetQuota
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerAccountAPI) GetTokenEnvVar(ctx context.Context) (*AccountGetTokenEnvVarResult, error) {
-	raw, err := a.common.client.Request(ctx, "account.getTokenEnvVar", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "account.getTokenEnvVar", serverParams(nil, true))
 	return decodeResult[AccountGetTokenEnvVarResult](raw, err)
 }
 
@@ -267,7 +249,7 @@ func (a *ServerAccountAPI) GetTokenEnvVar(ctx context.Context) (*AccountGetToken
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerAccountAPI) GetWebUrl(ctx context.Context, params *AccountGetWebURLRequest) (*AccountGetWebURLResult, error) {
-	raw, err := a.common.client.Request(ctx, "account.getWebUrl", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "account.getWebUrl", serverParams(params, params == nil))
 	return decodeResult[AccountGetWebURLResult](raw, err)
 }
 
@@ -277,7 +259,7 @@ func (a *ServerAccountAPI) GetWebUrl(ctx context.Context, params *AccountGetWebU
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAccountAPI) Login(ctx context.Context, params *AccountLoginRequest) (*AccountLoginResult, error) {
-	raw, err := a.common.client.Request(ctx, "account.login", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "account.login", serverParams(params, params == nil))
 	return decodeResult[AccountLoginResult](raw, err)
 }
 
@@ -287,14 +269,12 @@ func (a *ServerAccountAPI) Login(ctx context.Context, params *AccountLoginReques
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAccountAPI) Logout(ctx context.Context, params *AccountLogoutRequest) (*AccountLogoutResult, error) {
-	raw, err := a.common.client.Request(ctx, "account.logout", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "account.logout", serverParams(params, params == nil))
 	return decodeResult[AccountLogoutResult](raw, err)
 }
 
 // ServerAgentRegistryAPI groups the agentRegistry.* methods.
-type ServerAgentRegistryAPI struct {
-	common *serverAPI
-}
+type ServerAgentRegistryAPI serverAPI
 
 // Spawns a managed-server child with the supplied configuration and returns a discriminated-union result. The caller (typically the CLI controller) is responsible for attaching to the spawned child and sending any follow-up prompt. When the controller-local spawn gate is closed the server returns JSON-RPC MethodNotFound.
 //
@@ -302,7 +282,7 @@ type ServerAgentRegistryAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAgentRegistryAPI) Spawn(ctx context.Context, params *AgentRegistrySpawnRequest) (AgentRegistrySpawnResult, error) {
-	raw, err := a.common.client.Request(ctx, "agentRegistry.spawn", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "agentRegistry.spawn", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -310,9 +290,7 @@ func (a *ServerAgentRegistryAPI) Spawn(ctx context.Context, params *AgentRegistr
 }
 
 // ServerAgentsAPI groups the agents.* methods.
-type ServerAgentsAPI struct {
-	common *serverAPI
-}
+type ServerAgentsAPI serverAPI
 
 // Resolves the model a custom agent asks for against the models actually available, and answers both the model to switch to and the warning a user should see when the agent's preference cannot be met. A custom agent may name several acceptable models in preference order, so the decision is a match rather than a lookup, and an agent whose preference is unavailable is a normal outcome that produces a warning rather than an error. A host must call this rather than pick the first available name itself, because the preference order and the wording of the warning are what keep one installation's agent selection the same as another's.
 //
@@ -322,7 +300,7 @@ type ServerAgentsAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerAgentsAPI) CustomAgentInitialModelDecision(ctx context.Context, params *AgentsCustomAgentInitialModelDecisionParams) (*AgentsCustomAgentInitialModelDecisionResult, error) {
-	raw, err := a.common.client.Request(ctx, "agents.customAgentInitialModelDecision", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "agents.customAgentInitialModelDecision", serverParams(params, params == nil))
 	return decodeResult[AgentsCustomAgentInitialModelDecisionResult](raw, err)
 }
 
@@ -332,7 +310,7 @@ func (a *ServerAgentsAPI) CustomAgentInitialModelDecision(ctx context.Context, p
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAgentsAPI) Discover(ctx context.Context, params *AgentsDiscoverRequest) (*ServerAgentList, error) {
-	raw, err := a.common.client.Request(ctx, "agents.discover", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "agents.discover", serverParams(params, params == nil))
 	return decodeResult[ServerAgentList](raw, err)
 }
 
@@ -344,7 +322,7 @@ func (a *ServerAgentsAPI) Discover(ctx context.Context, params *AgentsDiscoverRe
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerAgentsAPI) GetAvailableBuiltins(ctx context.Context, params *AgentsGetAvailableBuiltinsRequest) (*AgentsGetAvailableBuiltinsResult, error) {
-	raw, err := a.common.client.Request(ctx, "agents.getAvailableBuiltins", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "agents.getAvailableBuiltins", serverParams(params, params == nil))
 	return decodeResult[AgentsGetAvailableBuiltinsResult](raw, err)
 }
 
@@ -356,7 +334,7 @@ func (a *ServerAgentsAPI) GetAvailableBuiltins(ctx context.Context, params *Agen
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerAgentsAPI) GetBuiltinDefinition(ctx context.Context, params *AgentsGetBuiltinDefinitionRequest) (*AgentsGetBuiltinDefinitionResult, error) {
-	raw, err := a.common.client.Request(ctx, "agents.getBuiltinDefinition", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "agents.getBuiltinDefinition", serverParams(params, params == nil))
 	return decodeResult[AgentsGetBuiltinDefinitionResult](raw, err)
 }
 
@@ -368,7 +346,7 @@ func (a *ServerAgentsAPI) GetBuiltinDefinition(ctx context.Context, params *Agen
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerAgentsAPI) GetBuiltinListingDefinition(ctx context.Context, params *AgentsGetBuiltinListingDefinitionRequest) (*AgentsGetBuiltinListingDefinitionResult, error) {
-	raw, err := a.common.client.Request(ctx, "agents.getBuiltinListingDefinition", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "agents.getBuiltinListingDefinition", serverParams(params, params == nil))
 	return decodeResult[AgentsGetBuiltinListingDefinitionResult](raw, err)
 }
 
@@ -380,7 +358,7 @@ func (a *ServerAgentsAPI) GetBuiltinListingDefinition(ctx context.Context, param
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerAgentsAPI) GetBuiltins(ctx context.Context) (*AgentsGetBuiltinsResult, error) {
-	raw, err := a.common.client.Request(ctx, "agents.getBuiltins", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "agents.getBuiltins", serverParams(nil, true))
 	return decodeResult[AgentsGetBuiltinsResult](raw, err)
 }
 
@@ -390,14 +368,12 @@ func (a *ServerAgentsAPI) GetBuiltins(ctx context.Context) (*AgentsGetBuiltinsRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAgentsAPI) GetDiscoveryPaths(ctx context.Context, params *AgentsGetDiscoveryPathsRequest) (*AgentDiscoveryPathList, error) {
-	raw, err := a.common.client.Request(ctx, "agents.getDiscoveryPaths", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "agents.getDiscoveryPaths", serverParams(params, params == nil))
 	return decodeResult[AgentDiscoveryPathList](raw, err)
 }
 
 // ServerAzureMlAPI groups the azureMl.* methods.
-type ServerAzureMlAPI struct {
-	common *serverAPI
-}
+type ServerAzureMlAPI serverAPI
 
 // Acquires a connection-owned model-family mutation lease across transfer, activation, registration, and cleanup.
 //
@@ -405,7 +381,7 @@ type ServerAzureMlAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAzureMlAPI) AcquireFamily(ctx context.Context, params *AzureMlFamilyRequest) (*AzureMlFamilyLeaseResult, error) {
-	raw, err := a.common.client.Request(ctx, "azureMl.acquireFamily", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "azureMl.acquireFamily", serverParams(params, params == nil))
 	return decodeResult[AzureMlFamilyLeaseResult](raw, err)
 }
 
@@ -415,7 +391,7 @@ func (a *ServerAzureMlAPI) AcquireFamily(ctx context.Context, params *AzureMlFam
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAzureMlAPI) Cancel(ctx context.Context, params *AzureMlDownloadIDRequest) (*AzureMlCancelResult, error) {
-	raw, err := a.common.client.Request(ctx, "azureMl.cancel", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "azureMl.cancel", serverParams(params, params == nil))
 	return decodeResult[AzureMlCancelResult](raw, err)
 }
 
@@ -425,7 +401,7 @@ func (a *ServerAzureMlAPI) Cancel(ctx context.Context, params *AzureMlDownloadID
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAzureMlAPI) Catalog(ctx context.Context, params *AzureMlCatalogRequest) (*AzureMlCatalogResult, error) {
-	raw, err := a.common.client.Request(ctx, "azureMl.catalog", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "azureMl.catalog", serverParams(params, params == nil))
 	return decodeResult[AzureMlCatalogResult](raw, err)
 }
 
@@ -435,7 +411,7 @@ func (a *ServerAzureMlAPI) Catalog(ctx context.Context, params *AzureMlCatalogRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAzureMlAPI) Discard(ctx context.Context, params *AzureMlDiscardRequest) (*HostEmptyResult, error) {
-	raw, err := a.common.client.Request(ctx, "azureMl.discard", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "azureMl.discard", serverParams(params, params == nil))
 	return decodeResult[HostEmptyResult](raw, err)
 }
 
@@ -445,7 +421,7 @@ func (a *ServerAzureMlAPI) Discard(ctx context.Context, params *AzureMlDiscardRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAzureMlAPI) Download(ctx context.Context, params *AzureMlDownloadRequest) (*AzureMlDownloadResult, error) {
-	raw, err := a.common.client.Request(ctx, "azureMl.download", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "azureMl.download", serverParams(params, params == nil))
 	return decodeResult[AzureMlDownloadResult](raw, err)
 }
 
@@ -455,7 +431,7 @@ func (a *ServerAzureMlAPI) Download(ctx context.Context, params *AzureMlDownload
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAzureMlAPI) Latest(ctx context.Context, params *AzureMlLatestRequest) (*AzureMlModel, error) {
-	raw, err := a.common.client.Request(ctx, "azureMl.latest", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "azureMl.latest", serverParams(params, params == nil))
 	return decodeResult[AzureMlModel](raw, err)
 }
 
@@ -465,7 +441,7 @@ func (a *ServerAzureMlAPI) Latest(ctx context.Context, params *AzureMlLatestRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAzureMlAPI) ReleaseFamily(ctx context.Context, params *AzureMlFamilyReleaseRequest) (*HostEmptyResult, error) {
-	raw, err := a.common.client.Request(ctx, "azureMl.releaseFamily", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "azureMl.releaseFamily", serverParams(params, params == nil))
 	return decodeResult[HostEmptyResult](raw, err)
 }
 
@@ -475,7 +451,7 @@ func (a *ServerAzureMlAPI) ReleaseFamily(ctx context.Context, params *AzureMlFam
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAzureMlAPI) Resolve(ctx context.Context, params *AzureMlResolveRequest) (*AzureMlResolveResult, error) {
-	raw, err := a.common.client.Request(ctx, "azureMl.resolve", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "azureMl.resolve", serverParams(params, params == nil))
 	return decodeResult[AzureMlResolveResult](raw, err)
 }
 
@@ -485,14 +461,12 @@ func (a *ServerAzureMlAPI) Resolve(ctx context.Context, params *AzureMlResolveRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerAzureMlAPI) Status(ctx context.Context, params *AzureMlDownloadIDRequest) (*AzureMlStatusResult, error) {
-	raw, err := a.common.client.Request(ctx, "azureMl.status", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "azureMl.status", serverParams(params, params == nil))
 	return decodeResult[AzureMlStatusResult](raw, err)
 }
 
 // ServerCatalogAPI groups the catalog.* methods.
-type ServerCatalogAPI struct {
-	common *serverAPI
-}
+type ServerCatalogAPI serverAPI
 
 // Retrieves one generated feed by strategy and key, such as telemetry/popular, optionally filtered by trust tier. Requires catalog-feeds and catalog-search-credential-required, and uses the same authority, credential policy, optional session binding and candidate projection as catalog.search, so available entries are the same inert candidates, with the same installability, handles and display metadata, and install through the same confirmed flows. Entries keep the feed's order; an entry the runtime cannot present is returned as unavailable with a reason rather than failing the feed. No anonymous retry. Read-only: nothing is installed, configured, or persisted.
 //
@@ -500,7 +474,7 @@ type ServerCatalogAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerCatalogAPI) GetGeneratedFeed(ctx context.Context, params *CatalogGetGeneratedFeedRequest) (CatalogResourceGeneratedFeedResult, error) {
-	raw, err := a.common.client.Request(ctx, "catalog.getGeneratedFeed", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "catalog.getGeneratedFeed", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -513,7 +487,7 @@ func (a *ServerCatalogAPI) GetGeneratedFeed(ctx context.Context, params *Catalog
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerCatalogAPI) GetSavedFeed(ctx context.Context, params *CatalogGetSavedFeedRequest) (CatalogResourceSavedFeedResult, error) {
-	raw, err := a.common.client.Request(ctx, "catalog.getSavedFeed", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "catalog.getSavedFeed", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -526,7 +500,7 @@ func (a *ServerCatalogAPI) GetSavedFeed(ctx context.Context, params *CatalogGetS
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerCatalogAPI) PlanInstallFromReference(ctx context.Context, params *CatalogPlanInstallFromReferenceRequest) (CatalogReferenceInstallationResult, error) {
-	raw, err := a.common.client.Request(ctx, "catalog.planInstallFromReference", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "catalog.planInstallFromReference", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -539,7 +513,7 @@ func (a *ServerCatalogAPI) PlanInstallFromReference(ctx context.Context, params 
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerCatalogAPI) Search(ctx context.Context, params *CatalogSearchRequest) (CatalogSearchResult, error) {
-	raw, err := a.common.client.Request(ctx, "catalog.search", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "catalog.search", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -552,7 +526,7 @@ func (a *ServerCatalogAPI) Search(ctx context.Context, params *CatalogSearchRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerCatalogAPI) Select(ctx context.Context, params *CatalogSelectionRequest) (CatalogSelectionResult, error) {
-	raw, err := a.common.client.Request(ctx, "catalog.select", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "catalog.select", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -560,9 +534,7 @@ func (a *ServerCatalogAPI) Select(ctx context.Context, params *CatalogSelectionR
 }
 
 // ServerCommandsAPI groups the commands.* methods.
-type ServerCommandsAPI struct {
-	common *serverAPI
-}
+type ServerCommandsAPI serverAPI
 
 // Lists the well-known built-in slash commands that work as the first message in a new session (e.g. /plan, /env), without requiring an active session. Commands that depend on session state, authentication, or a synced session are omitted.
 //
@@ -570,14 +542,12 @@ type ServerCommandsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerCommandsAPI) List(ctx context.Context) (*CommandList, error) {
-	raw, err := a.common.client.Request(ctx, "commands.list", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "commands.list", serverParams(nil, true))
 	return decodeResult[CommandList](raw, err)
 }
 
 // ServerConnectorsAPI groups the connectors.* methods.
-type ServerConnectorsAPI struct {
-	common *serverAPI
-}
+type ServerConnectorsAPI serverAPI
 
 // Returns eligible accounts.
 //
@@ -585,7 +555,7 @@ type ServerConnectorsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerConnectorsAPI) GetAccounts(ctx context.Context) (*ConnectorDiscoveryAccountList, error) {
-	raw, err := a.common.client.Request(ctx, "connectors.getAccounts", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "connectors.getAccounts", serverParams(nil, true))
 	return decodeResult[ConnectorDiscoveryAccountList](raw, err)
 }
 
@@ -595,7 +565,7 @@ func (a *ServerConnectorsAPI) GetAccounts(ctx context.Context) (*ConnectorDiscov
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerConnectorsAPI) GetCapabilities(ctx context.Context) (*ConnectorDiscoveryCapabilities, error) {
-	raw, err := a.common.client.Request(ctx, "connectors.getCapabilities", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "connectors.getCapabilities", serverParams(nil, true))
 	return decodeResult[ConnectorDiscoveryCapabilities](raw, err)
 }
 
@@ -605,7 +575,7 @@ func (a *ServerConnectorsAPI) GetCapabilities(ctx context.Context) (*ConnectorDi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerConnectorsAPI) List(ctx context.Context, params *ConnectorDiscoveryAccountRequest) (*ConnectorDiscoveryCatalogResult, error) {
-	raw, err := a.common.client.Request(ctx, "connectors.list", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "connectors.list", serverParams(params, params == nil))
 	return decodeResult[ConnectorDiscoveryCatalogResult](raw, err)
 }
 
@@ -615,14 +585,12 @@ func (a *ServerConnectorsAPI) List(ctx context.Context, params *ConnectorDiscove
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerConnectorsAPI) Refresh(ctx context.Context, params *ConnectorDiscoveryAccountRequest) (*ConnectorDiscoveryCatalogResult, error) {
-	raw, err := a.common.client.Request(ctx, "connectors.refresh", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "connectors.refresh", serverParams(params, params == nil))
 	return decodeResult[ConnectorDiscoveryCatalogResult](raw, err)
 }
 
 // ServerContentExclusionAPI groups the contentExclusion.* methods.
-type ServerContentExclusionAPI struct {
-	common *serverAPI
-}
+type ServerContentExclusionAPI serverAPI
 
 // Validates candidate content-exclusion policies and returns them normalized, without starting a session. This runs the same parser the runtime's own policy enforcement uses, so a host cannot accept a policy set the runtime would later reject, nor reject one it would have honored. Call it when policies arrive from outside the runtime — a command-line flag, a configuration file, a host's own settings — and must be checked before a session exists to apply them to. A malformed document fails with a message prefixed `Invalid JSON: `; a well-formed document that violates the policy schema fails with the offending field paths.
 //
@@ -630,14 +598,12 @@ type ServerContentExclusionAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerContentExclusionAPI) ValidatePolicies(ctx context.Context, params *ContentExclusionValidatePoliciesRequest) (*ContentExclusionValidatePoliciesResult, error) {
-	raw, err := a.common.client.Request(ctx, "contentExclusion.validatePolicies", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "contentExclusion.validatePolicies", serverParams(params, params == nil))
 	return decodeResult[ContentExclusionValidatePoliciesResult](raw, err)
 }
 
 // ServerEnvironmentsAPI groups the environments.* methods.
-type ServerEnvironmentsAPI struct {
-	common *serverAPI
-}
+type ServerEnvironmentsAPI serverAPI
 
 // Deletes a user-managed GitHub Mission Control environment. GitHub-managed environments cannot be deleted. Does not stop a running host, which may register again.
 //
@@ -645,7 +611,7 @@ type ServerEnvironmentsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerEnvironmentsAPI) Delete(ctx context.Context, params *EnvironmentsDeleteRequest) (*EnvironmentsDeleteResult, error) {
-	raw, err := a.common.client.Request(ctx, "environments.delete", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "environments.delete", serverParams(params, params == nil))
 	return decodeResult[EnvironmentsDeleteResult](raw, err)
 }
 
@@ -655,7 +621,7 @@ func (a *ServerEnvironmentsAPI) Delete(ctx context.Context, params *Environments
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerEnvironmentsAPI) Get(ctx context.Context, params *EnvironmentsGetRequest) (*EnvironmentsGetResult, error) {
-	raw, err := a.common.client.Request(ctx, "environments.get", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "environments.get", serverParams(params, params == nil))
 	return decodeResult[EnvironmentsGetResult](raw, err)
 }
 
@@ -665,14 +631,12 @@ func (a *ServerEnvironmentsAPI) Get(ctx context.Context, params *EnvironmentsGet
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerEnvironmentsAPI) List(ctx context.Context, params *EnvironmentsListRequest) (*EnvironmentsListResult, error) {
-	raw, err := a.common.client.Request(ctx, "environments.list", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "environments.list", serverParams(params, params == nil))
 	return decodeResult[EnvironmentsListResult](raw, err)
 }
 
 // ServerExtensionsAPI groups the extensions.* methods.
-type ServerExtensionsAPI struct {
-	common *serverAPI
-}
+type ServerExtensionsAPI serverAPI
 
 // Persistently disables extension IDs for future sessions. Active sessions are unchanged; use session.extensions.disable to update them.
 //
@@ -680,7 +644,7 @@ type ServerExtensionsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerExtensionsAPI) Disable(ctx context.Context, params *DiscoveredExtensionsDisableRequest) (*ExtensionsDisableResult, error) {
-	raw, err := a.common.client.Request(ctx, "extensions.disable", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "extensions.disable", serverParams(params, params == nil))
 	return decodeResult[ExtensionsDisableResult](raw, err)
 }
 
@@ -690,7 +654,7 @@ func (a *ServerExtensionsAPI) Disable(ctx context.Context, params *DiscoveredExt
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerExtensionsAPI) Discover(ctx context.Context) (*DiscoveredExtensions, error) {
-	raw, err := a.common.client.Request(ctx, "extensions.discover", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "extensions.discover", serverParams(nil, true))
 	return decodeResult[DiscoveredExtensions](raw, err)
 }
 
@@ -700,14 +664,12 @@ func (a *ServerExtensionsAPI) Discover(ctx context.Context) (*DiscoveredExtensio
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerExtensionsAPI) Enable(ctx context.Context, params *DiscoveredExtensionsEnableRequest) (*ExtensionsEnableResult, error) {
-	raw, err := a.common.client.Request(ctx, "extensions.enable", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "extensions.enable", serverParams(params, params == nil))
 	return decodeResult[ExtensionsEnableResult](raw, err)
 }
 
 // ServerFeatureFlagsAPI groups the featureFlags.* methods.
-type ServerFeatureFlagsAPI struct {
-	common *serverAPI
-}
+type ServerFeatureFlagsAPI serverAPI
 
 // Lists every feature flag this runtime declares, with the population each one is declared for, its experimental description, and the online-experiment flag it maps to. This is the static catalog: it describes how each flag is defined, not whether it is on for anyone. Use `featureFlags.resolve` for static values with caller overrides, not active runtime values or experiment assignments.
 //
@@ -717,7 +679,7 @@ type ServerFeatureFlagsAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerFeatureFlagsAPI) ListMetadata(ctx context.Context) (*FeatureFlagsMetadataResult, error) {
-	raw, err := a.common.client.Request(ctx, "featureFlags.listMetadata", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "featureFlags.listMetadata", serverParams(nil, true))
 	return decodeResult[FeatureFlagsMetadataResult](raw, err)
 }
 
@@ -729,7 +691,7 @@ func (a *ServerFeatureFlagsAPI) ListMetadata(ctx context.Context) (*FeatureFlags
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerFeatureFlagsAPI) Resolve(ctx context.Context, params *FeatureFlagsResolveRequest) (*FeatureFlagsResolveResult, error) {
-	raw, err := a.common.client.Request(ctx, "featureFlags.resolve", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "featureFlags.resolve", serverParams(params, params == nil))
 	return decodeResult[FeatureFlagsResolveResult](raw, err)
 }
 
@@ -741,14 +703,12 @@ func (a *ServerFeatureFlagsAPI) Resolve(ctx context.Context, params *FeatureFlag
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerFeatureFlagsAPI) ResolveStartupGates(ctx context.Context, params *FeatureFlagsResolveStartupGatesRequest) (*FeatureFlagsResolveStartupGatesResult, error) {
-	raw, err := a.common.client.Request(ctx, "featureFlags.resolveStartupGates", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "featureFlags.resolveStartupGates", serverParams(params, params == nil))
 	return decodeResult[FeatureFlagsResolveStartupGatesResult](raw, err)
 }
 
 // ServerGitAPI groups the git.* methods.
-type ServerGitAPI struct {
-	common *serverAPI
-}
+type ServerGitAPI serverAPI
 
 // Reads the remote that the branch checked out in a working tree tracks, as `branch.<name>.remote` configures it. Reports `origin` rather than failing whenever there is no tracking configuration to read — on a detached HEAD, on a branch with no upstream, or when git itself fails — because a caller asking which remote to talk to needs an answer it can act on, not an error. Marked internal because it exists to carry a CLI call site off the napi boundary onto the SDK contract; it is migration plumbing, not a surface consumers are meant to depend on.
 //
@@ -758,7 +718,7 @@ type ServerGitAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerGitAPI) CurrentBranchRemote(ctx context.Context, params *GitCwdRequest) (*GitCurrentBranchRemoteResult, error) {
-	raw, err := a.common.client.Request(ctx, "git.currentBranchRemote", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "git.currentBranchRemote", serverParams(params, params == nil))
 	return decodeResult[GitCurrentBranchRemoteResult](raw, err)
 }
 
@@ -770,7 +730,7 @@ func (a *ServerGitAPI) CurrentBranchRemote(ctx context.Context, params *GitCwdRe
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerGitAPI) ReposFromRemotes(ctx context.Context, params *GitReposFromRemotesRequest) (*GitReposFromRemotesResult, error) {
-	raw, err := a.common.client.Request(ctx, "git.reposFromRemotes", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "git.reposFromRemotes", serverParams(params, params == nil))
 	return decodeResult[GitReposFromRemotesResult](raw, err)
 }
 
@@ -782,14 +742,12 @@ func (a *ServerGitAPI) ReposFromRemotes(ctx context.Context, params *GitReposFro
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerGitAPI) WorkingDirectoryContext(ctx context.Context, params *GitCwdRequest) (*SessionWorkingDirectoryContext, error) {
-	raw, err := a.common.client.Request(ctx, "git.workingDirectoryContext", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "git.workingDirectoryContext", serverParams(params, params == nil))
 	return decodeResult[SessionWorkingDirectoryContext](raw, err)
 }
 
 // ServerGitHubOwnersAPI groups the gitHubOwners.* methods.
-type ServerGitHubOwnersAPI struct {
-	common *serverAPI
-}
+type ServerGitHubOwnersAPI serverAPI
 
 // Abandons an owner listing started with the given request id. Answers `canceled: true` while a listing with that id is running. Answers `canceled: false` when the id was never registered, was registered but not used, was released after being abandoned, or its listing has ended. Canceling an unused id releases it, and a later `list` with that id is refused. The cancel acts only on owner listings and never reaches another request of the host.
 //
@@ -799,7 +757,7 @@ type ServerGitHubOwnersAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerGitHubOwnersAPI) Cancel(ctx context.Context, params *GitHubOwnersCancelRequest) (*GitHubOwnersCancelResult, error) {
-	raw, err := a.common.client.Request(ctx, "gitHubOwners.cancel", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "gitHubOwners.cancel", serverParams(params, params == nil))
 	return decodeResult[GitHubOwnersCancelResult](raw, err)
 }
 
@@ -811,7 +769,7 @@ func (a *ServerGitHubOwnersAPI) Cancel(ctx context.Context, params *GitHubOwners
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerGitHubOwnersAPI) List(ctx context.Context, params *GitHubOwnersListRequest) (*GitHubOwnersListResult, error) {
-	raw, err := a.common.client.Request(ctx, "gitHubOwners.list", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "gitHubOwners.list", serverParams(params, params == nil))
 	return decodeResult[GitHubOwnersListResult](raw, err)
 }
 
@@ -823,14 +781,12 @@ func (a *ServerGitHubOwnersAPI) List(ctx context.Context, params *GitHubOwnersLi
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerGitHubOwnersAPI) NextRequestId(ctx context.Context) (*GitHubOwnersRequestIDResult, error) {
-	raw, err := a.common.client.Request(ctx, "gitHubOwners.nextRequestId", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "gitHubOwners.nextRequestId", serverParams(nil, true))
 	return decodeResult[GitHubOwnersRequestIDResult](raw, err)
 }
 
 // ServerGitHubRepositoryAPI groups the gitHubRepository.* methods.
-type ServerGitHubRepositoryAPI struct {
-	common *serverAPI
-}
+type ServerGitHubRepositoryAPI serverAPI
 
 // Resolves the GitHub repository that owns a working-tree path by reading the selected git remote configured for it, preferring `origin`. Returns a null `repository` when the path is inside a git working tree but that selected remote does not resolve to a GitHub host. Fails when the path is not inside a git working tree at all, so a caller can tell 'not a repository' apart from 'a repository with no GitHub remote'.
 //
@@ -840,14 +796,12 @@ type ServerGitHubRepositoryAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerGitHubRepositoryAPI) AtPath(ctx context.Context, params *GitHubRepositoryAtPathRequest) (*GitHubRepositoryAtPathResult, error) {
-	raw, err := a.common.client.Request(ctx, "gitHubRepository.atPath", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "gitHubRepository.atPath", serverParams(params, params == nil))
 	return decodeResult[GitHubRepositoryAtPathResult](raw, err)
 }
 
 // ServerGlobalStateAPI groups the globalState.* methods.
-type ServerGlobalStateAPI struct {
-	common *serverAPI
-}
+type ServerGlobalStateAPI serverAPI
 
 // Reads the host's machine-wide state: which plugins are installed and the one-off flags and timestamps that record what the user has already been shown or migrated. This is the state that outlives a single session and a single workspace, so a host reads it to decide whether to run a first-launch step, offer an onboarding prompt, or skip one it has already completed. The stored credentials are deliberately not part of this result; a caller that needs an authenticated identity asks the account methods for it instead. Reading is non-destructive and every field is optional, because a fresh install has recorded nothing yet.
 //
@@ -857,7 +811,7 @@ type ServerGlobalStateAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerGlobalStateAPI) Load(ctx context.Context) (*GlobalStateLoadResult, error) {
-	raw, err := a.common.client.Request(ctx, "globalState.load", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "globalState.load", serverParams(nil, true))
 	return decodeResult[GlobalStateLoadResult](raw, err)
 }
 
@@ -869,7 +823,7 @@ func (a *ServerGlobalStateAPI) Load(ctx context.Context) (*GlobalStateLoadResult
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerGlobalStateAPI) LoadForConfigDir(ctx context.Context, params *GlobalStateLoadForConfigDirRequest) (*GlobalStateLoadResult, error) {
-	raw, err := a.common.client.Request(ctx, "globalState.loadForConfigDir", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "globalState.loadForConfigDir", serverParams(params, params == nil))
 	return decodeResult[GlobalStateLoadResult](raw, err)
 }
 
@@ -881,14 +835,12 @@ func (a *ServerGlobalStateAPI) LoadForConfigDir(ctx context.Context, params *Glo
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerGlobalStateAPI) WriteKey(ctx context.Context, params *GlobalStateWriteKeyRequest) (*GlobalStateWriteKeyResult, error) {
-	raw, err := a.common.client.Request(ctx, "globalState.writeKey", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "globalState.writeKey", serverParams(params, params == nil))
 	return decodeResult[GlobalStateWriteKeyResult](raw, err)
 }
 
 // ServerHooksAPI groups the hooks.* methods.
-type ServerHooksAPI struct {
-	common *serverAPI
-}
+type ServerHooksAPI serverAPI
 
 // Discovers hook actions enabled under server-side discovery settings from user, repository, plugin, and managed-policy sources.
 //
@@ -896,14 +848,12 @@ type ServerHooksAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerHooksAPI) Discover(ctx context.Context, params *HooksDiscoverRequest) (*HooksDiscoverResult, error) {
-	raw, err := a.common.client.Request(ctx, "hooks.discover", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "hooks.discover", serverParams(params, params == nil))
 	return decodeResult[HooksDiscoverResult](raw, err)
 }
 
 // ServerHostAPI groups the host.* methods.
-type ServerHostAPI struct {
-	common *serverAPI
-}
+type ServerHostAPI serverAPI
 
 // Requests app-owned materialization over the owning SDK participant.
 //
@@ -913,7 +863,7 @@ type ServerHostAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerHostAPI) CreateSession(ctx context.Context, params *HostSessionCreateRequest) (*HostSessionCreateResult, error) {
-	raw, err := a.common.client.Request(ctx, "host.createSession", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "host.createSession", serverParams(params, params == nil))
 	return decodeResult[HostSessionCreateResult](raw, err)
 }
 
@@ -923,7 +873,7 @@ func (a *ServerHostAPI) CreateSession(ctx context.Context, params *HostSessionCr
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerHostAPI) Dispose(ctx context.Context, params *HostDisposeRequest) (*HostEmptyResult, error) {
-	raw, err := a.common.client.Request(ctx, "host.dispose", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "host.dispose", serverParams(params, params == nil))
 	return decodeResult[HostEmptyResult](raw, err)
 }
 
@@ -935,7 +885,7 @@ func (a *ServerHostAPI) Dispose(ctx context.Context, params *HostDisposeRequest)
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerHostAPI) GetConfiguration(ctx context.Context) (*HostConfiguration, error) {
-	raw, err := a.common.client.Request(ctx, "host.getConfiguration", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "host.getConfiguration", serverParams(nil, true))
 	return decodeResult[HostConfiguration](raw, err)
 }
 
@@ -947,7 +897,7 @@ func (a *ServerHostAPI) GetConfiguration(ctx context.Context) (*HostConfiguratio
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerHostAPI) GetEnvironmentCredentials(ctx context.Context) (*HostEnvironmentCredentials, error) {
-	raw, err := a.common.client.Request(ctx, "host.getEnvironmentCredentials", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "host.getEnvironmentCredentials", serverParams(nil, true))
 	return decodeResult[HostEnvironmentCredentials](raw, err)
 }
 
@@ -957,7 +907,7 @@ func (a *ServerHostAPI) GetEnvironmentCredentials(ctx context.Context) (*HostEnv
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerHostAPI) ListSessions(ctx context.Context, params *HostListSessionsRequest) (*HostListSessionsResult, error) {
-	raw, err := a.common.client.Request(ctx, "host.listSessions", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "host.listSessions", serverParams(params, params == nil))
 	return decodeResult[HostListSessionsResult](raw, err)
 }
 
@@ -967,7 +917,7 @@ func (a *ServerHostAPI) ListSessions(ctx context.Context, params *HostListSessio
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerHostAPI) PublishSession(ctx context.Context, params *HostPublishSessionRequest) (*HostPublishSessionResult, error) {
-	raw, err := a.common.client.Request(ctx, "host.publishSession", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "host.publishSession", serverParams(params, params == nil))
 	return decodeResult[HostPublishSessionResult](raw, err)
 }
 
@@ -979,7 +929,7 @@ func (a *ServerHostAPI) PublishSession(ctx context.Context, params *HostPublishS
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerHostAPI) Ready(ctx context.Context, params *HostReadyRequest) (*HostEmptyResult, error) {
-	raw, err := a.common.client.Request(ctx, "host.ready", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "host.ready", serverParams(params, params == nil))
 	return decodeResult[HostEmptyResult](raw, err)
 }
 
@@ -991,7 +941,7 @@ func (a *ServerHostAPI) Ready(ctx context.Context, params *HostReadyRequest) (*H
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerHostAPI) ReleaseSession(ctx context.Context, params *HostSessionReleaseRequest) (*HostEmptyResult, error) {
-	raw, err := a.common.client.Request(ctx, "host.releaseSession", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "host.releaseSession", serverParams(params, params == nil))
 	return decodeResult[HostEmptyResult](raw, err)
 }
 
@@ -1001,7 +951,7 @@ func (a *ServerHostAPI) ReleaseSession(ctx context.Context, params *HostSessionR
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerHostAPI) Start(ctx context.Context, params *HostStartRequest) (*HostStartResult, error) {
-	raw, err := a.common.client.Request(ctx, "host.start", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "host.start", serverParams(params, params == nil))
 	return decodeResult[HostStartResult](raw, err)
 }
 
@@ -1011,14 +961,12 @@ func (a *ServerHostAPI) Start(ctx context.Context, params *HostStartRequest) (*H
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerHostAPI) UnpublishSession(ctx context.Context, params *HostUnpublishSessionRequest) (*HostUnpublishSessionResult, error) {
-	raw, err := a.common.client.Request(ctx, "host.unpublishSession", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "host.unpublishSession", serverParams(params, params == nil))
 	return decodeResult[HostUnpublishSessionResult](raw, err)
 }
 
 // ServerInstructionsAPI groups the instructions.* methods.
-type ServerInstructionsAPI struct {
-	common *serverAPI
-}
+type ServerInstructionsAPI serverAPI
 
 // Drops the runtime's in-memory cache of discovered custom instructions so the next discovery reads them from disk again. A host calls this after it changes instruction files, or after it trusts a folder whose instructions an earlier discovery skipped, so that a session started afterwards sees the current files instead of a cached earlier answer. The call performs no I/O of its own and removes nothing from disk; it only invalidates, so the cost lands on the next discovery. Returns once the cache is clear, which is what lets a caller order a session start after it. Marked internal because it exists to carry a CLI call site off the napi boundary onto the SDK contract; it is migration plumbing, not a surface consumers are meant to depend on.
 //
@@ -1028,7 +976,7 @@ type ServerInstructionsAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerInstructionsAPI) ClearCache(ctx context.Context) (*InstructionsClearCacheResult, error) {
-	raw, err := a.common.client.Request(ctx, "instructions.clearCache", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "instructions.clearCache", serverParams(nil, true))
 	return decodeResult[InstructionsClearCacheResult](raw, err)
 }
 
@@ -1038,7 +986,7 @@ func (a *ServerInstructionsAPI) ClearCache(ctx context.Context) (*InstructionsCl
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerInstructionsAPI) Discover(ctx context.Context, params *InstructionsDiscoverRequest) (*ServerInstructionSourceList, error) {
-	raw, err := a.common.client.Request(ctx, "instructions.discover", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "instructions.discover", serverParams(params, params == nil))
 	return decodeResult[ServerInstructionSourceList](raw, err)
 }
 
@@ -1050,7 +998,7 @@ func (a *ServerInstructionsAPI) Discover(ctx context.Context, params *Instructio
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerInstructionsAPI) DiscoverRepoSources(ctx context.Context, params *InstructionsDiscoverRepoSourcesRequest) (*ServerInstructionSourceList, error) {
-	raw, err := a.common.client.Request(ctx, "instructions.discoverRepoSources", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "instructions.discoverRepoSources", serverParams(params, params == nil))
 	return decodeResult[ServerInstructionSourceList](raw, err)
 }
 
@@ -1060,7 +1008,7 @@ func (a *ServerInstructionsAPI) DiscoverRepoSources(ctx context.Context, params 
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerInstructionsAPI) GetDiscoveryPaths(ctx context.Context, params *InstructionsGetDiscoveryPathsRequest) (*InstructionDiscoveryPathList, error) {
-	raw, err := a.common.client.Request(ctx, "instructions.getDiscoveryPaths", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "instructions.getDiscoveryPaths", serverParams(params, params == nil))
 	return decodeResult[InstructionDiscoveryPathList](raw, err)
 }
 
@@ -1072,14 +1020,12 @@ func (a *ServerInstructionsAPI) GetDiscoveryPaths(ctx context.Context, params *I
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerInstructionsAPI) GetInitPrompt(ctx context.Context) (*InstructionsInitPromptResult, error) {
-	raw, err := a.common.client.Request(ctx, "instructions.getInitPrompt", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "instructions.getInitPrompt", serverParams(nil, true))
 	return decodeResult[InstructionsInitPromptResult](raw, err)
 }
 
 // ServerLlmInferenceAPI groups the llmInference.* methods.
-type ServerLlmInferenceAPI struct {
-	common *serverAPI
-}
+type ServerLlmInferenceAPI serverAPI
 
 // Delivers a body byte range (or a terminal transport error) for an in-flight response, correlated by requestId. Set `end` true on the last chunk. When `error` is set the response terminates with a transport-level failure and the runtime raises an APIConnectionError.
 //
@@ -1087,7 +1033,7 @@ type ServerLlmInferenceAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerLlmInferenceAPI) HttpResponseChunk(ctx context.Context, params *LlmInferenceHTTPResponseChunkRequest) (*LlmInferenceHTTPResponseChunkResult, error) {
-	raw, err := a.common.client.Request(ctx, "llmInference.httpResponseChunk", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "llmInference.httpResponseChunk", serverParams(params, params == nil))
 	return decodeResult[LlmInferenceHTTPResponseChunkResult](raw, err)
 }
 
@@ -1097,7 +1043,7 @@ func (a *ServerLlmInferenceAPI) HttpResponseChunk(ctx context.Context, params *L
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerLlmInferenceAPI) HttpResponseStart(ctx context.Context, params *LlmInferenceHTTPResponseStartRequest) (*LlmInferenceHTTPResponseStartResult, error) {
-	raw, err := a.common.client.Request(ctx, "llmInference.httpResponseStart", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "llmInference.httpResponseStart", serverParams(params, params == nil))
 	return decodeResult[LlmInferenceHTTPResponseStartResult](raw, err)
 }
 
@@ -1107,14 +1053,16 @@ func (a *ServerLlmInferenceAPI) HttpResponseStart(ctx context.Context, params *L
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerLlmInferenceAPI) SetProvider(ctx context.Context) (*LlmInferenceSetProviderResult, error) {
-	raw, err := a.common.client.Request(ctx, "llmInference.setProvider", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "llmInference.setProvider", serverParams(nil, true))
 	return decodeResult[LlmInferenceSetProviderResult](raw, err)
 }
 
 // ServerManagedSettingsAPI groups the managedSettings.* methods.
-type ServerManagedSettingsAPI struct {
-	common      *serverAPI
-	Permissions *ServerManagedSettingsPermissionsAPI
+type ServerManagedSettingsAPI serverAPI
+
+// Permissions groups the managedSettings.permissions.* methods.
+func (a *ServerManagedSettingsAPI) Permissions() *ServerManagedSettingsPermissionsAPI {
+	return (*ServerManagedSettingsPermissionsAPI)(a)
 }
 
 // Stamps an effective managed policy's individually-controlled entries onto a user settings document, returning the settings a host should actually act on. The managed layer wins on every plugin spec and marketplace name it names, and leaves everything it does not name as the user wrote it. Hosts use this rather than merging the two documents themselves, because the merge is per entry rather than per document and a whole-document overlay would either discard the user's unmanaged entries or let a user entry outrank a managed one. Omitting the managed layer returns the settings unchanged, which is what an unmanaged host wants. Rejects when either document is present but is not a JSON object rather than treating it as absent, since silently dropping a malformed policy hands the user's layer the win on exactly the entries the policy exists to control.
@@ -1125,7 +1073,7 @@ type ServerManagedSettingsAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerManagedSettingsAPI) ApplyControls(ctx context.Context, params *ManagedSettingsApplyControlsParams) (*ManagedSettingsApplyControlsResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.applyControls", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.applyControls", serverParams(params, params == nil))
 	return decodeResult[ManagedSettingsApplyControlsResult](raw, err)
 }
 
@@ -1135,7 +1083,7 @@ func (a *ServerManagedSettingsAPI) ApplyControls(ctx context.Context, params *Ma
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerManagedSettingsAPI) ClearCache(ctx context.Context) (*ManagedSettingsClearCacheResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.clearCache", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "managedSettings.clearCache", serverParams(nil, true))
 	return decodeResult[ManagedSettingsClearCacheResult](raw, err)
 }
 
@@ -1145,7 +1093,7 @@ func (a *ServerManagedSettingsAPI) ClearCache(ctx context.Context) (*ManagedSett
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerManagedSettingsAPI) Compose(ctx context.Context, params *ManagedSettingsComposeRequest) (*ManagedSettingsComposeResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.compose", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.compose", serverParams(params, params == nil))
 	return decodeResult[ManagedSettingsComposeResult](raw, err)
 }
 
@@ -1157,7 +1105,7 @@ func (a *ServerManagedSettingsAPI) Compose(ctx context.Context, params *ManagedS
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerManagedSettingsAPI) Ingest(ctx context.Context, params *ManagedSettingsIngestParams) (*ManagedSettingsIngestResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.ingest", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.ingest", serverParams(params, params == nil))
 	return decodeResult[ManagedSettingsIngestResult](raw, err)
 }
 
@@ -1169,7 +1117,7 @@ func (a *ServerManagedSettingsAPI) Ingest(ctx context.Context, params *ManagedSe
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerManagedSettingsAPI) LoadRemoteControl(ctx context.Context, params *ManagedSettingsLoadRemoteControlParams) (*ManagedSettingsLoadRemoteControlResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.loadRemoteControl", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.loadRemoteControl", serverParams(params, params == nil))
 	return decodeResult[ManagedSettingsLoadRemoteControlResult](raw, err)
 }
 
@@ -1181,7 +1129,7 @@ func (a *ServerManagedSettingsAPI) LoadRemoteControl(ctx context.Context, params
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerManagedSettingsAPI) ParseClientValue(ctx context.Context, params *ManagedSettingsParseClientValueParams) (*ManagedSettingsParseClientValueResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.parseClientValue", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.parseClientValue", serverParams(params, params == nil))
 	return decodeResult[ManagedSettingsParseClientValueResult](raw, err)
 }
 
@@ -1191,7 +1139,7 @@ func (a *ServerManagedSettingsAPI) ParseClientValue(ctx context.Context, params 
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerManagedSettingsAPI) Read(ctx context.Context) (*ManagedSettingsReadResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.read", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "managedSettings.read", serverParams(nil, true))
 	return decodeResult[ManagedSettingsReadResult](raw, err)
 }
 
@@ -1203,7 +1151,7 @@ func (a *ServerManagedSettingsAPI) Read(ctx context.Context) (*ManagedSettingsRe
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerManagedSettingsAPI) ReadDevice(ctx context.Context) (*ManagedSettingsReadDeviceResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.readDevice", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "managedSettings.readDevice", serverParams(nil, true))
 	return decodeResult[ManagedSettingsReadDeviceResult](raw, err)
 }
 
@@ -1213,7 +1161,7 @@ func (a *ServerManagedSettingsAPI) ReadDevice(ctx context.Context) (*ManagedSett
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerManagedSettingsAPI) Resolve(ctx context.Context, params *ManagedSettingsResolveRequest) (*ManagedSettingsResolveResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.resolve", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.resolve", serverParams(params, params == nil))
 	return decodeResult[ManagedSettingsResolveResult](raw, err)
 }
 
@@ -1225,7 +1173,7 @@ func (a *ServerManagedSettingsAPI) Resolve(ctx context.Context, params *ManagedS
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerManagedSettingsAPI) ResolveBypassDisableTransition(ctx context.Context, params *ManagedSettingsResolveBypassDisableTransitionParams) (*ManagedSettingsResolveBypassDisableTransitionResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.resolveBypassDisableTransition", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.resolveBypassDisableTransition", serverParams(params, params == nil))
 	return decodeResult[ManagedSettingsResolveBypassDisableTransitionResult](raw, err)
 }
 
@@ -1237,7 +1185,7 @@ func (a *ServerManagedSettingsAPI) ResolveBypassDisableTransition(ctx context.Co
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerManagedSettingsAPI) ResolveDeviceForceLoginOrgsGate(ctx context.Context, params *ManagedSettingsResolveDeviceForceLoginOrgsGateParams) (*ForceLoginOrgsDecision, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.resolveDeviceForceLoginOrgsGate", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.resolveDeviceForceLoginOrgsGate", serverParams(params, params == nil))
 	return decodeResult[ForceLoginOrgsDecision](raw, err)
 }
 
@@ -1249,7 +1197,7 @@ func (a *ServerManagedSettingsAPI) ResolveDeviceForceLoginOrgsGate(ctx context.C
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerManagedSettingsAPI) ResolveEffectiveValue(ctx context.Context, params *ManagedSettingsResolveEffectiveValueParams) (*ManagedSettingsResolveEffectiveValueResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.resolveEffectiveValue", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.resolveEffectiveValue", serverParams(params, params == nil))
 	return decodeResult[ManagedSettingsResolveEffectiveValueResult](raw, err)
 }
 
@@ -1261,7 +1209,7 @@ func (a *ServerManagedSettingsAPI) ResolveEffectiveValue(ctx context.Context, pa
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerManagedSettingsAPI) ResolveStartupPolicy(ctx context.Context, params *ManagedSettingsResolveStartupPolicyParams) (*ManagedSettingsResolveStartupPolicyResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.resolveStartupPolicy", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.resolveStartupPolicy", serverParams(params, params == nil))
 	return decodeResult[ManagedSettingsResolveStartupPolicyResult](raw, err)
 }
 
@@ -1273,7 +1221,7 @@ func (a *ServerManagedSettingsAPI) ResolveStartupPolicy(ctx context.Context, par
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerManagedSettingsAPI) RetainPolicy(ctx context.Context, params *ManagedSettingsRetainPolicyParams) (*ManagedSettingsRetainPolicyResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.retainPolicy", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.retainPolicy", serverParams(params, params == nil))
 	return decodeResult[ManagedSettingsRetainPolicyResult](raw, err)
 }
 
@@ -1283,7 +1231,7 @@ func (a *ServerManagedSettingsAPI) RetainPolicy(ctx context.Context, params *Man
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerManagedSettingsAPI) Schema(ctx context.Context) (*ManagedSettingsSchemaResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.schema", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "managedSettings.schema", serverParams(nil, true))
 	return decodeResult[ManagedSettingsSchemaResult](raw, err)
 }
 
@@ -1293,14 +1241,12 @@ func (a *ServerManagedSettingsAPI) Schema(ctx context.Context) (*ManagedSettings
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerManagedSettingsAPI) Validate(ctx context.Context, params *ManagedSettingsValidateRequest) (*ManagedSettingsValidateResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.validate", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.validate", serverParams(params, params == nil))
 	return decodeResult[ManagedSettingsValidateResult](raw, err)
 }
 
 // ServerManagedSettingsPermissionsAPI groups the managedSettings.permissions.* methods.
-type ServerManagedSettingsPermissionsAPI struct {
-	common *serverAPI
-}
+type ServerManagedSettingsPermissionsAPI serverAPI
 
 // Pure, sessionless evaluation of operations against a supplied permissionsContext. Performs no policy discovery, I/O, prompting, navigation, permission grants, or sandbox changes. Obtain the context from managedSettings.resolve or session.managedSettings.get, or reuse an in-memory context. Results preserve input order and duplicates. Consumers must block deny, obtain approval for ask, and use their normal permission flow for unmanaged. Unknown policy returns failClosed with every operation denied. This is not a substitute for user permissions or other security controls.
 //
@@ -1308,18 +1254,26 @@ type ServerManagedSettingsPermissionsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerManagedSettingsPermissionsAPI) Evaluate(ctx context.Context, params *ManagedPermissionsEvaluateRequest) (*ManagedPermissionsEvaluateResult, error) {
-	raw, err := a.common.client.Request(ctx, "managedSettings.permissions.evaluate", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "managedSettings.permissions.evaluate", serverParams(params, params == nil))
 	return decodeResult[ManagedPermissionsEvaluateResult](raw, err)
 }
 
 // ServerMCPAPI groups the mcp.* methods.
-type ServerMCPAPI struct {
-	common        *serverAPI
-	Config        *ServerMCPConfigAPI
-	Installations *ServerMCPInstallationsAPI
-	Oauth         *ServerMCPOauthAPI
-	Registry      *ServerMCPRegistryAPI
+type ServerMCPAPI serverAPI
+
+// Config groups the mcp.config.* methods.
+func (a *ServerMCPAPI) Config() *ServerMCPConfigAPI { return (*ServerMCPConfigAPI)(a) }
+
+// Installations groups the mcp.installations.* methods.
+func (a *ServerMCPAPI) Installations() *ServerMCPInstallationsAPI {
+	return (*ServerMCPInstallationsAPI)(a)
 }
+
+// Oauth groups the mcp.oauth.* methods.
+func (a *ServerMCPAPI) Oauth() *ServerMCPOauthAPI { return (*ServerMCPOauthAPI)(a) }
+
+// Registry groups the mcp.registry.* methods.
+func (a *ServerMCPAPI) Registry() *ServerMCPRegistryAPI { return (*ServerMCPRegistryAPI)(a) }
 
 // Consumes a retained prepared MCP operation once, revalidates its original authority, requests explicit human consent through installations.confirm on the original connection, then revalidates source and applies the sealed transaction. An uncertain result requires original-operation inspection or recovery, never replay.
 //
@@ -1327,7 +1281,7 @@ type ServerMCPAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPAPI) ApplyInstall(ctx context.Context, params *MCPApplyInstallRequest) (MCPInstallationResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.applyInstall", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.applyInstall", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -1340,7 +1294,7 @@ func (a *ServerMCPAPI) ApplyInstall(ctx context.Context, params *MCPApplyInstall
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPAPI) ApplyUninstall(ctx context.Context, params *MCPApplyUninstallRequest) (MCPInstallationResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.applyUninstall", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.applyUninstall", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -1353,7 +1307,7 @@ func (a *ServerMCPAPI) ApplyUninstall(ctx context.Context, params *MCPApplyUnins
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPAPI) Discover(ctx context.Context, params *MCPDiscoverRequest) (*MCPDiscoverResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.discover", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.discover", serverParams(params, params == nil))
 	return decodeResult[MCPDiscoverResult](raw, err)
 }
 
@@ -1365,7 +1319,7 @@ func (a *ServerMCPAPI) Discover(ctx context.Context, params *MCPDiscoverRequest)
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerMCPAPI) ListBuiltinServerNames(ctx context.Context) (*MCPListBuiltinServerNamesResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.listBuiltinServerNames", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "mcp.listBuiltinServerNames", serverParams(nil, true))
 	return decodeResult[MCPListBuiltinServerNamesResult](raw, err)
 }
 
@@ -1375,7 +1329,7 @@ func (a *ServerMCPAPI) ListBuiltinServerNames(ctx context.Context) (*MCPListBuil
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPAPI) PlanInstall(ctx context.Context, params *MCPPlanInstallRequest) (MCPPlanInstallResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.planInstall", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.planInstall", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -1388,7 +1342,7 @@ func (a *ServerMCPAPI) PlanInstall(ctx context.Context, params *MCPPlanInstallRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPAPI) PlanUninstall(ctx context.Context, params *MCPPlanUninstallRequest) (MCPInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.planUninstall", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.planUninstall", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -1401,7 +1355,7 @@ func (a *ServerMCPAPI) PlanUninstall(ctx context.Context, params *MCPPlanUninsta
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPAPI) PrepareInstall(ctx context.Context, params *MCPPrepareInstallRequest) (MCPInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.prepareInstall", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.prepareInstall", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -1416,14 +1370,12 @@ func (a *ServerMCPAPI) PrepareInstall(ctx context.Context, params *MCPPrepareIns
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerMCPAPI) ShouldExcludeGitHubTools(ctx context.Context, params *MCPShouldExcludeGitHubToolsRequest) (*MCPShouldExcludeGitHubToolsResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.shouldExcludeGitHubTools", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.shouldExcludeGitHubTools", serverParams(params, params == nil))
 	return decodeResult[MCPShouldExcludeGitHubToolsResult](raw, err)
 }
 
 // ServerMCPConfigAPI groups the mcp.config.* methods.
-type ServerMCPConfigAPI struct {
-	common *serverAPI
-}
+type ServerMCPConfigAPI serverAPI
 
 // Adds an MCP server to user configuration.
 //
@@ -1431,7 +1383,7 @@ type ServerMCPConfigAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPConfigAPI) Add(ctx context.Context, params *MCPConfigAddRequest) (*MCPConfigAddResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.config.add", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.config.add", serverParams(params, params == nil))
 	return decodeResult[MCPConfigAddResult](raw, err)
 }
 
@@ -1441,7 +1393,7 @@ func (a *ServerMCPConfigAPI) Add(ctx context.Context, params *MCPConfigAddReques
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPConfigAPI) Disable(ctx context.Context, params *MCPConfigDisableRequest) (*MCPConfigDisableResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.config.disable", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.config.disable", serverParams(params, params == nil))
 	return decodeResult[MCPConfigDisableResult](raw, err)
 }
 
@@ -1451,7 +1403,7 @@ func (a *ServerMCPConfigAPI) Disable(ctx context.Context, params *MCPConfigDisab
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPConfigAPI) Enable(ctx context.Context, params *MCPConfigEnableRequest) (*MCPConfigEnableResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.config.enable", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.config.enable", serverParams(params, params == nil))
 	return decodeResult[MCPConfigEnableResult](raw, err)
 }
 
@@ -1461,7 +1413,7 @@ func (a *ServerMCPConfigAPI) Enable(ctx context.Context, params *MCPConfigEnable
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPConfigAPI) List(ctx context.Context) (*MCPConfigList, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.config.list", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "mcp.config.list", serverParams(nil, true))
 	return decodeResult[MCPConfigList](raw, err)
 }
 
@@ -1471,7 +1423,7 @@ func (a *ServerMCPConfigAPI) List(ctx context.Context) (*MCPConfigList, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPConfigAPI) Reload(ctx context.Context) (*MCPConfigReloadResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.config.reload", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "mcp.config.reload", serverParams(nil, true))
 	return decodeResult[MCPConfigReloadResult](raw, err)
 }
 
@@ -1481,7 +1433,7 @@ func (a *ServerMCPConfigAPI) Reload(ctx context.Context) (*MCPConfigReloadResult
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPConfigAPI) Remove(ctx context.Context, params *MCPConfigRemoveRequest) (*MCPConfigRemoveResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.config.remove", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.config.remove", serverParams(params, params == nil))
 	return decodeResult[MCPConfigRemoveResult](raw, err)
 }
 
@@ -1491,14 +1443,12 @@ func (a *ServerMCPConfigAPI) Remove(ctx context.Context, params *MCPConfigRemove
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPConfigAPI) Update(ctx context.Context, params *MCPConfigUpdateRequest) (*MCPConfigUpdateResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.config.update", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.config.update", serverParams(params, params == nil))
 	return decodeResult[MCPConfigUpdateResult](raw, err)
 }
 
 // ServerMCPInstallationsAPI groups the mcp.installations.* methods.
-type ServerMCPInstallationsAPI struct {
-	common *serverAPI
-}
+type ServerMCPInstallationsAPI serverAPI
 
 // Requests cancellation of a known operation on its original connection, including before apply or confirmation. Already-started effects retain their transaction lease and report an honest terminal or recovery outcome.
 //
@@ -1506,7 +1456,7 @@ type ServerMCPInstallationsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPInstallationsAPI) Cancel(ctx context.Context, params *MCPInstallationOperationRequest) (MCPInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.installations.cancel", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.installations.cancel", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -1519,7 +1469,7 @@ func (a *ServerMCPInstallationsAPI) Cancel(ctx context.Context, params *MCPInsta
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPInstallationsAPI) List(ctx context.Context, params *MCPInstallationsRequest) (MCPInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.installations.list", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.installations.list", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -1532,7 +1482,7 @@ func (a *ServerMCPInstallationsAPI) List(ctx context.Context, params *MCPInstall
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPInstallationsAPI) Recover(ctx context.Context, params *MCPInstallationsRequest) (MCPInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.installations.recover", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.installations.recover", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -1545,7 +1495,7 @@ func (a *ServerMCPInstallationsAPI) Recover(ctx context.Context, params *MCPInst
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerMCPInstallationsAPI) Status(ctx context.Context, params *MCPInstallationOperationRequest) (MCPInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.installations.status", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.installations.status", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -1553,9 +1503,7 @@ func (a *ServerMCPInstallationsAPI) Status(ctx context.Context, params *MCPInsta
 }
 
 // ServerMCPOauthAPI groups the mcp.oauth.* methods.
-type ServerMCPOauthAPI struct {
-	common *serverAPI
-}
+type ServerMCPOauthAPI serverAPI
 
 // Asks a remote MCP server's authorization server whether it supports Dynamic Client Registration, after a 401 has already established that OAuth is required. A host configuring a remote server interactively needs this to choose between registering a client automatically and asking the user for client credentials. The request travels through the named session's egress policy and sandbox proxy, so a server that session may not reach is refused rather than contacted.
 //
@@ -1565,7 +1513,7 @@ type ServerMCPOauthAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerMCPOauthAPI) CheckDcrSupport(ctx context.Context, params *MCPOauthCheckDcrSupportRequest) (*MCPOauthCheckDcrSupportResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.oauth.checkDcrSupport", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.oauth.checkDcrSupport", serverParams(params, params == nil))
 	return decodeResult[MCPOauthCheckDcrSupportResult](raw, err)
 }
 
@@ -1577,7 +1525,7 @@ func (a *ServerMCPOauthAPI) CheckDcrSupport(ctx context.Context, params *MCPOaut
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerMCPOauthAPI) FetchProtectedResourceMetadata(ctx context.Context, params *MCPOauthFetchProtectedResourceMetadataRequest) (*MCPOauthFetchProtectedResourceMetadataResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.oauth.fetchProtectedResourceMetadata", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.oauth.fetchProtectedResourceMetadata", serverParams(params, params == nil))
 	return decodeResult[MCPOauthFetchProtectedResourceMetadataResult](raw, err)
 }
 
@@ -1589,7 +1537,7 @@ func (a *ServerMCPOauthAPI) FetchProtectedResourceMetadata(ctx context.Context, 
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerMCPOauthAPI) IsMicrosoftAuthorizationServer(ctx context.Context, params *MCPOauthIsMicrosoftAuthorizationServerRequest) (*MCPOauthIsMicrosoftAuthorizationServerResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.oauth.isMicrosoftAuthorizationServer", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.oauth.isMicrosoftAuthorizationServer", serverParams(params, params == nil))
 	return decodeResult[MCPOauthIsMicrosoftAuthorizationServerResult](raw, err)
 }
 
@@ -1601,14 +1549,12 @@ func (a *ServerMCPOauthAPI) IsMicrosoftAuthorizationServer(ctx context.Context, 
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerMCPOauthAPI) StaticClientConfig(ctx context.Context, params *MCPOauthStaticClientConfigRequest) (*MCPOauthStaticClientConfigResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.oauth.staticClientConfig", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.oauth.staticClientConfig", serverParams(params, params == nil))
 	return decodeResult[MCPOauthStaticClientConfigResult](raw, err)
 }
 
 // ServerMCPRegistryAPI groups the mcp.registry.* methods.
-type ServerMCPRegistryAPI struct {
-	common *serverAPI
-}
+type ServerMCPRegistryAPI serverAPI
 
 // Allocates an ID for one cancellable MCP registry search. The ID exists before the search starts, so callers can cancel before it starts. The networking stack supplies the cancellation namespace. The runtime retains at most 1,024 unused IDs. At capacity, another allocation can reclaim an unused ID. Active searches retain their IDs until they finish.
 //
@@ -1618,7 +1564,7 @@ type ServerMCPRegistryAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerMCPRegistryAPI) AllocateRequestId(ctx context.Context) (*MCPRegistryRequestIDResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.registry.allocateRequestId", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "mcp.registry.allocateRequestId", serverParams(nil, true))
 	return decodeResult[MCPRegistryRequestIDResult](raw, err)
 }
 
@@ -1630,7 +1576,7 @@ func (a *ServerMCPRegistryAPI) AllocateRequestId(ctx context.Context) (*MCPRegis
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerMCPRegistryAPI) Cancel(ctx context.Context, params *MCPRegistryCancelRequest) (*MCPRegistryCancelResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.registry.cancel", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.registry.cancel", serverParams(params, params == nil))
 	return decodeResult[MCPRegistryCancelResult](raw, err)
 }
 
@@ -1642,14 +1588,12 @@ func (a *ServerMCPRegistryAPI) Cancel(ctx context.Context, params *MCPRegistryCa
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerMCPRegistryAPI) Search(ctx context.Context, params *MCPRegistrySearchRequest) (*MCPRegistrySearchResult, error) {
-	raw, err := a.common.client.Request(ctx, "mcp.registry.search", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "mcp.registry.search", serverParams(params, params == nil))
 	return decodeResult[MCPRegistrySearchResult](raw, err)
 }
 
 // ServerModelsAPI groups the models.* methods.
-type ServerModelsAPI struct {
-	common *serverAPI
-}
+type ServerModelsAPI serverAPI
 
 // Returns the running runtime's complete catalog of well-known built-in model IDs without authentication or network access.
 //
@@ -1657,7 +1601,7 @@ type ServerModelsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerModelsAPI) GetBuiltInCatalog(ctx context.Context) (*BuiltInModelCatalog, error) {
-	raw, err := a.common.client.Request(ctx, "models.getBuiltInCatalog", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "models.getBuiltInCatalog", serverParams(nil, true))
 	return decodeResult[BuiltInModelCatalog](raw, err)
 }
 
@@ -1667,7 +1611,7 @@ func (a *ServerModelsAPI) GetBuiltInCatalog(ctx context.Context) (*BuiltInModelC
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerModelsAPI) List(ctx context.Context, params *ModelsListRequest) (*ModelList, error) {
-	raw, err := a.common.client.Request(ctx, "models.list", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "models.list", serverParams(params, params == nil))
 	return decodeResult[ModelList](raw, err)
 }
 
@@ -1681,15 +1625,21 @@ func (a *ServerModelsAPI) ListTokenPriceUnits(ctx context.Context, params ...*Mo
 	if len(params) > 0 {
 		p0 = params[0]
 	}
-	raw, err := a.common.client.Request(ctx, "models.listTokenPriceUnits", serverParams(p0, p0 == nil))
+	raw, err := a.client.Request(ctx, "models.listTokenPriceUnits", serverParams(p0, p0 == nil))
 	return decodeResult[ModelTokenPriceUnitList](raw, err)
 }
 
 // ServerPermissionsAPI groups the permissions.* methods.
-type ServerPermissionsAPI struct {
-	common      *serverAPI
-	FolderTrust *ServerPermissionsFolderTrustAPI
-	Locations   *ServerPermissionsLocationsAPI
+type ServerPermissionsAPI serverAPI
+
+// FolderTrust groups the permissions.folderTrust.* methods.
+func (a *ServerPermissionsAPI) FolderTrust() *ServerPermissionsFolderTrustAPI {
+	return (*ServerPermissionsFolderTrustAPI)(a)
+}
+
+// Locations groups the permissions.locations.* methods.
+func (a *ServerPermissionsAPI) Locations() *ServerPermissionsLocationsAPI {
+	return (*ServerPermissionsLocationsAPI)(a)
 }
 
 // Interprets a verbatim managed `permissions` slice into the three policy questions a host asks before granting elevated permissions: whether bypass-permissions mode is forbidden, whether a policy exists that this build could not determine, and whether the layer supplies permission rules the session must enforce. An absent or empty slice means no managed policy applies. The runtime and its permission service share one policy type, so a new managed permission setting is interpreted in exactly one place; a host that reimplements the reading would silently diverge the first time that set grows. Hosts must fail closed on an undetermined policy rather than treating it as permission granted.
@@ -1700,14 +1650,12 @@ type ServerPermissionsAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerPermissionsAPI) EvaluateManagedPolicy(ctx context.Context, params *PermissionsEvaluateManagedPolicyParams) (*PermissionsEvaluateManagedPolicyResult, error) {
-	raw, err := a.common.client.Request(ctx, "permissions.evaluateManagedPolicy", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "permissions.evaluateManagedPolicy", serverParams(params, params == nil))
 	return decodeResult[PermissionsEvaluateManagedPolicyResult](raw, err)
 }
 
 // ServerPermissionsFolderTrustAPI groups the permissions.folderTrust.* methods.
-type ServerPermissionsFolderTrustAPI struct {
-	common *serverAPI
-}
+type ServerPermissionsFolderTrustAPI serverAPI
 
 // Reports whether a folder is trusted, reading the persisted trusted-folders list directly rather than through a session. Use this from a host that has no session yet, such as a one-shot command deciding whether to honor a checkout's own settings. It differs from the session-scoped check in two ways that matter: it takes the configuration directory to read the list from, instead of inheriting the session's, and it answers only from the persisted list, so trust a user granted for the lifetime of one session is not visible here. A host that has a session should prefer the session-scoped check, which also covers session-only trust.
 //
@@ -1717,14 +1665,12 @@ type ServerPermissionsFolderTrustAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerPermissionsFolderTrustAPI) CheckTrust(ctx context.Context, params *FolderTrustIsTrustedParams) (*FolderTrustCheckResult, error) {
-	raw, err := a.common.client.Request(ctx, "permissions.folderTrust.checkTrust", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "permissions.folderTrust.checkTrust", serverParams(params, params == nil))
 	return decodeResult[FolderTrustCheckResult](raw, err)
 }
 
 // ServerPermissionsLocationsAPI groups the permissions.locations.* methods.
-type ServerPermissionsLocationsAPI struct {
-	common *serverAPI
-}
+type ServerPermissionsLocationsAPI serverAPI
 
 // Drops stored per-location permission grants whose directory no longer exists, and reports which location keys were removed. Runs against the permission store under the runtime's own Copilot home, the same store `session.permissions.locations.resolve` reads. Marked internal because it exists to carry a CLI call site off the napi boundary onto the SDK contract; it is migration plumbing, not a surface consumers are meant to depend on. It can become public once an SDK consumer needs to prune its own permission store.
 //
@@ -1734,14 +1680,12 @@ type ServerPermissionsLocationsAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerPermissionsLocationsAPI) CleanupOrphaned(ctx context.Context) (*LocationPermissionsCleanupResult, error) {
-	raw, err := a.common.client.Request(ctx, "permissions.locations.cleanupOrphaned", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "permissions.locations.cleanupOrphaned", serverParams(nil, true))
 	return decodeResult[LocationPermissionsCleanupResult](raw, err)
 }
 
 // ServerPersistenceAPI groups the persistence.* methods.
-type ServerPersistenceAPI struct {
-	common *serverAPI
-}
+type ServerPersistenceAPI serverAPI
 
 // Atomically replaces a JSON file's entire contents while holding the runtime's per-path lock. The lock lives in the runtime process, so a host that writes these files itself takes no part in it and can tear a concurrent runtime write; route the write here instead. Unlike a merging write this never reads or parses the existing file, so a previously corrupted snapshot is replaced wholesale rather than failing every later write. Use it only for callers that always persist a complete snapshot.
 //
@@ -1751,15 +1695,19 @@ type ServerPersistenceAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerPersistenceAPI) WriteRawJsonLocked(ctx context.Context, params *PersistenceWriteRawJSONLockedRequest) (*PersistenceWriteRawJSONLockedResult, error) {
-	raw, err := a.common.client.Request(ctx, "persistence.writeRawJsonLocked", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "persistence.writeRawJsonLocked", serverParams(params, params == nil))
 	return decodeResult[PersistenceWriteRawJSONLockedResult](raw, err)
 }
 
 // ServerPluginsAPI groups the plugins.* methods.
-type ServerPluginsAPI struct {
-	common       *serverAPI
-	Builtin      *ServerPluginsBuiltinAPI
-	Marketplaces *ServerPluginsMarketplacesAPI
+type ServerPluginsAPI serverAPI
+
+// Builtin groups the plugins.builtin.* methods.
+func (a *ServerPluginsAPI) Builtin() *ServerPluginsBuiltinAPI { return (*ServerPluginsBuiltinAPI)(a) }
+
+// Marketplaces groups the plugins.marketplaces.* methods.
+func (a *ServerPluginsAPI) Marketplaces() *ServerPluginsMarketplacesAPI {
+	return (*ServerPluginsMarketplacesAPI)(a)
 }
 
 // Consumes one verified Agent Plugin installation plan, requests explicit human consent through installations.confirm on the original connection, then reacquires and verifies every file and registers the plugin, disabled, exactly as a direct plugin install. The installed plugin is listed, enabled and uninstalled through the existing plugins methods.
@@ -1768,7 +1716,7 @@ type ServerPluginsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsAPI) ApplyInstall(ctx context.Context, params *PluginApplyInstallRequest) (PluginInstallationResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.applyInstall", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "plugins.applyInstall", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -1781,7 +1729,7 @@ func (a *ServerPluginsAPI) ApplyInstall(ctx context.Context, params *PluginApply
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsAPI) Disable(ctx context.Context, params *PluginsDisableRequest) (*PluginsDisableResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.disable", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "plugins.disable", serverParams(params, params == nil))
 	return decodeResult[PluginsDisableResult](raw, err)
 }
 
@@ -1791,7 +1739,7 @@ func (a *ServerPluginsAPI) Disable(ctx context.Context, params *PluginsDisableRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsAPI) Enable(ctx context.Context, params *PluginsEnableRequest) (*PluginsEnableResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.enable", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "plugins.enable", serverParams(params, params == nil))
 	return decodeResult[PluginsEnableResult](raw, err)
 }
 
@@ -1801,7 +1749,7 @@ func (a *ServerPluginsAPI) Enable(ctx context.Context, params *PluginsEnableRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsAPI) Install(ctx context.Context, params *PluginsInstallRequest) (*PluginInstallResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.install", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "plugins.install", serverParams(params, params == nil))
 	return decodeResult[PluginInstallResult](raw, err)
 }
 
@@ -1811,7 +1759,7 @@ func (a *ServerPluginsAPI) Install(ctx context.Context, params *PluginsInstallRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsAPI) List(ctx context.Context) (*PluginListResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.list", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "plugins.list", serverParams(nil, true))
 	return decodeResult[PluginListResult](raw, err)
 }
 
@@ -1821,7 +1769,7 @@ func (a *ServerPluginsAPI) List(ctx context.Context) (*PluginListResult, error) 
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsAPI) PlanInstall(ctx context.Context, params *PluginPlanInstallRequest) (PluginInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.planInstall", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "plugins.planInstall", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -1834,7 +1782,7 @@ func (a *ServerPluginsAPI) PlanInstall(ctx context.Context, params *PluginPlanIn
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsAPI) Uninstall(ctx context.Context, params *PluginsUninstallRequest) (*PluginsUninstallResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.uninstall", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "plugins.uninstall", serverParams(params, params == nil))
 	return decodeResult[PluginsUninstallResult](raw, err)
 }
 
@@ -1844,7 +1792,7 @@ func (a *ServerPluginsAPI) Uninstall(ctx context.Context, params *PluginsUninsta
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsAPI) Update(ctx context.Context, params *PluginsUpdateRequest) (*PluginUpdateResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.update", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "plugins.update", serverParams(params, params == nil))
 	return decodeResult[PluginUpdateResult](raw, err)
 }
 
@@ -1854,14 +1802,12 @@ func (a *ServerPluginsAPI) Update(ctx context.Context, params *PluginsUpdateRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsAPI) UpdateAll(ctx context.Context) (*PluginUpdateAllResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.updateAll", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "plugins.updateAll", serverParams(nil, true))
 	return decodeResult[PluginUpdateAllResult](raw, err)
 }
 
 // ServerPluginsBuiltinAPI groups the plugins.builtin.* methods.
-type ServerPluginsBuiltinAPI struct {
-	common *serverAPI
-}
+type ServerPluginsBuiltinAPI serverAPI
 
 // Replaces this server's trusted built-in plugin directories while no sessions are active.
 //
@@ -1869,14 +1815,12 @@ type ServerPluginsBuiltinAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsBuiltinAPI) Set(ctx context.Context, params *PluginsBuiltinSetRequest) (*PluginsBuiltinSetResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.builtin.set", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "plugins.builtin.set", serverParams(params, params == nil))
 	return decodeResult[PluginsBuiltinSetResult](raw, err)
 }
 
 // ServerPluginsMarketplacesAPI groups the plugins.marketplaces.* methods.
-type ServerPluginsMarketplacesAPI struct {
-	common *serverAPI
-}
+type ServerPluginsMarketplacesAPI serverAPI
 
 // Registers a new marketplace from a source (owner/repo, URL, or local path).
 //
@@ -1884,7 +1828,7 @@ type ServerPluginsMarketplacesAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsMarketplacesAPI) Add(ctx context.Context, params *PluginsMarketplacesAddRequest) (*MarketplaceAddResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.marketplaces.add", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "plugins.marketplaces.add", serverParams(params, params == nil))
 	return decodeResult[MarketplaceAddResult](raw, err)
 }
 
@@ -1894,7 +1838,7 @@ func (a *ServerPluginsMarketplacesAPI) Add(ctx context.Context, params *PluginsM
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsMarketplacesAPI) Browse(ctx context.Context, params *PluginsMarketplacesBrowseRequest) (*MarketplaceBrowseResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.marketplaces.browse", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "plugins.marketplaces.browse", serverParams(params, params == nil))
 	return decodeResult[MarketplaceBrowseResult](raw, err)
 }
 
@@ -1904,7 +1848,7 @@ func (a *ServerPluginsMarketplacesAPI) Browse(ctx context.Context, params *Plugi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsMarketplacesAPI) List(ctx context.Context) (*MarketplaceListResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.marketplaces.list", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "plugins.marketplaces.list", serverParams(nil, true))
 	return decodeResult[MarketplaceListResult](raw, err)
 }
 
@@ -1914,7 +1858,7 @@ func (a *ServerPluginsMarketplacesAPI) List(ctx context.Context) (*MarketplaceLi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsMarketplacesAPI) Refresh(ctx context.Context, params *PluginsMarketplacesRefreshRequest) (*MarketplaceRefreshResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.marketplaces.refresh", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "plugins.marketplaces.refresh", serverParams(params, params == nil))
 	return decodeResult[MarketplaceRefreshResult](raw, err)
 }
 
@@ -1924,20 +1868,18 @@ func (a *ServerPluginsMarketplacesAPI) Refresh(ctx context.Context, params *Plug
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerPluginsMarketplacesAPI) Remove(ctx context.Context, params *PluginsMarketplacesRemoveRequest) (*MarketplaceRemoveResult, error) {
-	raw, err := a.common.client.Request(ctx, "plugins.marketplaces.remove", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "plugins.marketplaces.remove", serverParams(params, params == nil))
 	return decodeResult[MarketplaceRemoveResult](raw, err)
 }
 
 // ServerRepoAPI groups the repo.* methods.
-type ServerRepoAPI struct {
-	common   *serverAPI
-	Settings *ServerRepoSettingsAPI
-}
+type ServerRepoAPI serverAPI
+
+// Settings groups the repo.settings.* methods.
+func (a *ServerRepoAPI) Settings() *ServerRepoSettingsAPI { return (*ServerRepoSettingsAPI)(a) }
 
 // ServerRepoSettingsAPI groups the repo.settings.* methods.
-type ServerRepoSettingsAPI struct {
-	common *serverAPI
-}
+type ServerRepoSettingsAPI serverAPI
 
 // Atomically edits one allowed top-level repository setting. Reads the raw file, preserves unrelated keys, applies one scalar or list edit, validates the result and writes under one file lock, so concurrent sibling or list edits are not lost. A malformed or unsafe existing file returns `invalid` without a write; rejected keys, invalid values and I/O errors reject the call.
 //
@@ -1947,7 +1889,7 @@ type ServerRepoSettingsAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerRepoSettingsAPI) Edit(ctx context.Context, params *RepoSettingsEditRequest) (*SettingsEditResult, error) {
-	raw, err := a.common.client.Request(ctx, "repo.settings.edit", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "repo.settings.edit", serverParams(params, params == nil))
 	return decodeResult[SettingsEditResult](raw, err)
 }
 
@@ -1959,7 +1901,7 @@ func (a *ServerRepoSettingsAPI) Edit(ctx context.Context, params *RepoSettingsEd
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerRepoSettingsAPI) ReadRaw(ctx context.Context, params *RepoSettingsReadRawRequest) (*RepoSettingsReadRawResult, error) {
-	raw, err := a.common.client.Request(ctx, "repo.settings.readRaw", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "repo.settings.readRaw", serverParams(params, params == nil))
 	return decodeResult[RepoSettingsReadRawResult](raw, err)
 }
 
@@ -1971,7 +1913,7 @@ func (a *ServerRepoSettingsAPI) ReadRaw(ctx context.Context, params *RepoSetting
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerRepoSettingsAPI) WriteAll(ctx context.Context, params *RepoSettingsWriteAllRequest) (*RepoSettingsWriteAllResult, error) {
-	raw, err := a.common.client.Request(ctx, "repo.settings.writeAll", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "repo.settings.writeAll", serverParams(params, params == nil))
 	return decodeResult[RepoSettingsWriteAllResult](raw, err)
 }
 
@@ -1983,14 +1925,12 @@ func (a *ServerRepoSettingsAPI) WriteAll(ctx context.Context, params *RepoSettin
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerRepoSettingsAPI) WriteKey(ctx context.Context, params *RepoSettingsWriteKeyRequest) (*RepoSettingsWriteKeyResult, error) {
-	raw, err := a.common.client.Request(ctx, "repo.settings.writeKey", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "repo.settings.writeKey", serverParams(params, params == nil))
 	return decodeResult[RepoSettingsWriteKeyResult](raw, err)
 }
 
 // ServerRuntimeAPI groups the runtime.* methods.
-type ServerRuntimeAPI struct {
-	common *serverAPI
-}
+type ServerRuntimeAPI serverAPI
 
 // Gracefully shuts down an SDK-owned runtime. The response is sent only after cleanup completes; callers may then terminate the owned runtime process.
 //
@@ -1998,16 +1938,24 @@ type ServerRuntimeAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerRuntimeAPI) Shutdown(ctx context.Context) (*RuntimeShutdownResult, error) {
-	raw, err := a.common.client.Request(ctx, "runtime.shutdown", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "runtime.shutdown", serverParams(nil, true))
 	return decodeResult[RuntimeShutdownResult](raw, err)
 }
 
 // ServerSandboxAPI groups the sandbox.* methods.
-type ServerSandboxAPI struct {
-	common      *serverAPI
-	ProxyCa     *ServerSandboxProxyCaAPI
-	ProxySecret *ServerSandboxProxySecretAPI
-	Settings    *ServerSandboxSettingsAPI
+type ServerSandboxAPI serverAPI
+
+// ProxyCa groups the sandbox.proxyCa.* methods.
+func (a *ServerSandboxAPI) ProxyCa() *ServerSandboxProxyCaAPI { return (*ServerSandboxProxyCaAPI)(a) }
+
+// ProxySecret groups the sandbox.proxySecret.* methods.
+func (a *ServerSandboxAPI) ProxySecret() *ServerSandboxProxySecretAPI {
+	return (*ServerSandboxProxySecretAPI)(a)
+}
+
+// Settings groups the sandbox.settings.* methods.
+func (a *ServerSandboxAPI) Settings() *ServerSandboxSettingsAPI {
+	return (*ServerSandboxSettingsAPI)(a)
 }
 
 // Whether one slash command stays reachable while sandbox enforcement is unavailable and the session is otherwise blocked. The permitted set is deliberately narrow — commands that only report state, and the few that let the user repair or leave the situation — and it is keyed on the arguments as well as the name, so `/sandbox status` is admitted where `/sandbox enable` is not. A host must ask rather than keep its own list: a command this returns false for is one the runtime would refuse anyway, and a divergent list either strands the user with no way out or admits a command that acts on an unenforced session.
@@ -2018,7 +1966,7 @@ type ServerSandboxAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxAPI) CheckEnforcementCommand(ctx context.Context, params *SandboxEnforcementCommandAllowedParams) (*SandboxCheckEnforcementCommandResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.checkEnforcementCommand", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.checkEnforcementCommand", serverParams(params, params == nil))
 	return decodeResult[SandboxCheckEnforcementCommandResult](raw, err)
 }
 
@@ -2030,7 +1978,7 @@ func (a *ServerSandboxAPI) CheckEnforcementCommand(ctx context.Context, params *
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxAPI) CheckPlatformSupport(ctx context.Context) (*SandboxCheckPlatformSupportResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.checkPlatformSupport", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sandbox.checkPlatformSupport", serverParams(nil, true))
 	return decodeResult[SandboxCheckPlatformSupportResult](raw, err)
 }
 
@@ -2042,7 +1990,7 @@ func (a *ServerSandboxAPI) CheckPlatformSupport(ctx context.Context) (*SandboxCh
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxAPI) CheckWindowsHostLoopbackSupport(ctx context.Context) (*SandboxCheckWindowsHostLoopbackSupportResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.checkWindowsHostLoopbackSupport", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sandbox.checkWindowsHostLoopbackSupport", serverParams(nil, true))
 	return decodeResult[SandboxCheckWindowsHostLoopbackSupportResult](raw, err)
 }
 
@@ -2054,7 +2002,7 @@ func (a *ServerSandboxAPI) CheckWindowsHostLoopbackSupport(ctx context.Context) 
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxAPI) FilterPickerCandidates(ctx context.Context, params *SandboxFilterPickerCandidatesParams) (*SandboxFilterPickerCandidatesResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.filterPickerCandidates", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.filterPickerCandidates", serverParams(params, params == nil))
 	return decodeResult[SandboxFilterPickerCandidatesResult](raw, err)
 }
 
@@ -2066,7 +2014,7 @@ func (a *ServerSandboxAPI) FilterPickerCandidates(ctx context.Context, params *S
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxAPI) GetDocsUrl(ctx context.Context) (*SandboxDocsURLResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.getDocsUrl", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sandbox.getDocsUrl", serverParams(nil, true))
 	return decodeResult[SandboxDocsURLResult](raw, err)
 }
 
@@ -2076,7 +2024,7 @@ func (a *ServerSandboxAPI) GetDocsUrl(ctx context.Context) (*SandboxDocsURLResul
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSandboxAPI) GetHostSupport(ctx context.Context) (*SandboxHostSupport, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.getHostSupport", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sandbox.getHostSupport", serverParams(nil, true))
 	return decodeResult[SandboxHostSupport](raw, err)
 }
 
@@ -2088,7 +2036,7 @@ func (a *ServerSandboxAPI) GetHostSupport(ctx context.Context) (*SandboxHostSupp
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxAPI) GetUnsupportedMessage(ctx context.Context) (*SandboxGetUnsupportedMessageResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.getUnsupportedMessage", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sandbox.getUnsupportedMessage", serverParams(nil, true))
 	return decodeResult[SandboxGetUnsupportedMessageResult](raw, err)
 }
 
@@ -2100,7 +2048,7 @@ func (a *ServerSandboxAPI) GetUnsupportedMessage(ctx context.Context) (*SandboxG
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxAPI) GetUnsupportedSettingDisabledNotice(ctx context.Context) (*SandboxGetUnsupportedSettingDisabledNoticeResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.getUnsupportedSettingDisabledNotice", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sandbox.getUnsupportedSettingDisabledNotice", serverParams(nil, true))
 	return decodeResult[SandboxGetUnsupportedSettingDisabledNoticeResult](raw, err)
 }
 
@@ -2112,7 +2060,7 @@ func (a *ServerSandboxAPI) GetUnsupportedSettingDisabledNotice(ctx context.Conte
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxAPI) GetUnsupportedStartupNotice(ctx context.Context, params *SandboxUnsupportedStartupNoticeParams) (*SandboxUnsupportedStartupNoticeResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.getUnsupportedStartupNotice", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.getUnsupportedStartupNotice", serverParams(params, params == nil))
 	return decodeResult[SandboxUnsupportedStartupNoticeResult](raw, err)
 }
 
@@ -2124,7 +2072,7 @@ func (a *ServerSandboxAPI) GetUnsupportedStartupNotice(ctx context.Context, para
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxAPI) PreparePickerPolicy(ctx context.Context, params *SandboxPreparePickerPolicyParams) (*SandboxPreparePickerPolicyResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.preparePickerPolicy", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.preparePickerPolicy", serverParams(params, params == nil))
 	return decodeResult[SandboxPreparePickerPolicyResult](raw, err)
 }
 
@@ -2136,7 +2084,7 @@ func (a *ServerSandboxAPI) PreparePickerPolicy(ctx context.Context, params *Sand
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxAPI) ResolveFlooredConfig(ctx context.Context, params *SandboxResolveFlooredConfigParams) (*SandboxResolveFlooredConfigResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.resolveFlooredConfig", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.resolveFlooredConfig", serverParams(params, params == nil))
 	return decodeResult[SandboxResolveFlooredConfigResult](raw, err)
 }
 
@@ -2148,14 +2096,12 @@ func (a *ServerSandboxAPI) ResolveFlooredConfig(ctx context.Context, params *San
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxAPI) ResolveForOptional(ctx context.Context, params *SandboxEffectiveForOptionalParams) (*SandboxEffectiveForOptionalResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.resolveForOptional", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.resolveForOptional", serverParams(params, params == nil))
 	return decodeResult[SandboxEffectiveForOptionalResult](raw, err)
 }
 
 // ServerSandboxProxyCaAPI groups the sandbox.proxyCa.* methods.
-type ServerSandboxProxyCaAPI struct {
-	common *serverAPI
-}
+type ServerSandboxProxyCaAPI serverAPI
 
 // Reports whether this runtime process can offer installing the sandbox credential-proxy certificate authority into OS trust.
 //
@@ -2163,7 +2109,7 @@ type ServerSandboxProxyCaAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSandboxProxyCaAPI) CheckInstallationSupport(ctx context.Context) (*SandboxProxyCaCheckInstallationSupportResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.proxyCa.checkInstallationSupport", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sandbox.proxyCa.checkInstallationSupport", serverParams(nil, true))
 	return decodeResult[SandboxProxyCaCheckInstallationSupportResult](raw, err)
 }
 
@@ -2173,7 +2119,7 @@ func (a *ServerSandboxProxyCaAPI) CheckInstallationSupport(ctx context.Context) 
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSandboxProxyCaAPI) CheckRelevance(ctx context.Context, params *SandboxProxyCaRequest) (*SandboxProxyCaCheckRelevanceResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.proxyCa.checkRelevance", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.proxyCa.checkRelevance", serverParams(params, params == nil))
 	return decodeResult[SandboxProxyCaCheckRelevanceResult](raw, err)
 }
 
@@ -2183,7 +2129,7 @@ func (a *ServerSandboxProxyCaAPI) CheckRelevance(ctx context.Context, params *Sa
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSandboxProxyCaAPI) Create(ctx context.Context, params *SandboxProxyCaRequest) (*SandboxProxyCaCreateResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.proxyCa.create", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.proxyCa.create", serverParams(params, params == nil))
 	return decodeResult[SandboxProxyCaCreateResult](raw, err)
 }
 
@@ -2193,7 +2139,7 @@ func (a *ServerSandboxProxyCaAPI) Create(ctx context.Context, params *SandboxPro
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSandboxProxyCaAPI) GetStatus(ctx context.Context, params *SandboxProxyCaRequest) (*SandboxProxyCaStatus, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.proxyCa.getStatus", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.proxyCa.getStatus", serverParams(params, params == nil))
 	return decodeResult[SandboxProxyCaStatus](raw, err)
 }
 
@@ -2203,7 +2149,7 @@ func (a *ServerSandboxProxyCaAPI) GetStatus(ctx context.Context, params *Sandbox
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSandboxProxyCaAPI) Remove(ctx context.Context) (*SandboxProxyCaStatus, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.proxyCa.remove", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sandbox.proxyCa.remove", serverParams(nil, true))
 	return decodeResult[SandboxProxyCaStatus](raw, err)
 }
 
@@ -2213,7 +2159,7 @@ func (a *ServerSandboxProxyCaAPI) Remove(ctx context.Context) (*SandboxProxyCaSt
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSandboxProxyCaAPI) Rotate(ctx context.Context, params *SandboxProxyCaRequest) (*SandboxProxyCaStatus, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.proxyCa.rotate", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.proxyCa.rotate", serverParams(params, params == nil))
 	return decodeResult[SandboxProxyCaStatus](raw, err)
 }
 
@@ -2223,14 +2169,12 @@ func (a *ServerSandboxProxyCaAPI) Rotate(ctx context.Context, params *SandboxPro
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSandboxProxyCaAPI) Trust(ctx context.Context, params *SandboxProxyCaRequest) (*SandboxProxyCaStatus, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.proxyCa.trust", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.proxyCa.trust", serverParams(params, params == nil))
 	return decodeResult[SandboxProxyCaStatus](raw, err)
 }
 
 // ServerSandboxProxySecretAPI groups the sandbox.proxySecret.* methods.
-type ServerSandboxProxySecretAPI struct {
-	common *serverAPI
-}
+type ServerSandboxProxySecretAPI serverAPI
 
 // Removes the stored sandbox proxy password from the credential store `sandbox.proxySecret.getLocation` names. Succeeds when no entry exists, so it is safe to call while clearing a proxy password whose origin is unknown. Marked internal because it exists to carry a CLI call site off the napi boundary onto the SDK contract.
 //
@@ -2240,7 +2184,7 @@ type ServerSandboxProxySecretAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxProxySecretAPI) Delete(ctx context.Context) (*SandboxProxySecretDeleteResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.proxySecret.delete", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sandbox.proxySecret.delete", serverParams(nil, true))
 	return decodeResult[SandboxProxySecretDeleteResult](raw, err)
 }
 
@@ -2252,7 +2196,7 @@ func (a *ServerSandboxProxySecretAPI) Delete(ctx context.Context) (*SandboxProxy
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxProxySecretAPI) Get(ctx context.Context) (*SandboxProxySecretGetResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.proxySecret.get", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sandbox.proxySecret.get", serverParams(nil, true))
 	return decodeResult[SandboxProxySecretGetResult](raw, err)
 }
 
@@ -2264,7 +2208,7 @@ func (a *ServerSandboxProxySecretAPI) Get(ctx context.Context) (*SandboxProxySec
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxProxySecretAPI) GetLocation(ctx context.Context) (*SandboxProxySecretLocation, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.proxySecret.getLocation", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sandbox.proxySecret.getLocation", serverParams(nil, true))
 	return decodeResult[SandboxProxySecretLocation](raw, err)
 }
 
@@ -2276,14 +2220,12 @@ func (a *ServerSandboxProxySecretAPI) GetLocation(ctx context.Context) (*Sandbox
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxProxySecretAPI) Save(ctx context.Context, params *SandboxProxySecretSaveRequest) (*SandboxProxySecretSaveResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.proxySecret.save", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.proxySecret.save", serverParams(params, params == nil))
 	return decodeResult[SandboxProxySecretSaveResult](raw, err)
 }
 
 // ServerSandboxSettingsAPI groups the sandbox.settings.* methods.
-type ServerSandboxSettingsAPI struct {
-	common *serverAPI
-}
+type ServerSandboxSettingsAPI serverAPI
 
 // Resolves a stored sandbox settings object into the effective one, filling every value the user left unset with its default. Read this to render or reason about the sandbox configuration a session would actually run under, rather than the sparse document the user wrote.
 //
@@ -2293,14 +2235,12 @@ type ServerSandboxSettingsAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSandboxSettingsAPI) ApplyDefaults(ctx context.Context, params *SandboxApplyDefaultsRequest) (*SandboxSettingsApplyDefaultsResult, error) {
-	raw, err := a.common.client.Request(ctx, "sandbox.settings.applyDefaults", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sandbox.settings.applyDefaults", serverParams(params, params == nil))
 	return decodeResult[SandboxSettingsApplyDefaultsResult](raw, err)
 }
 
 // ServerSecretsAPI groups the secrets.* methods.
-type ServerSecretsAPI struct {
-	common *serverAPI
-}
+type ServerSecretsAPI serverAPI
 
 // Registers secret values for redaction in session logs and exports. The SDK calls this to inject dynamically generated secret values (e.g., OIDC tokens).
 //
@@ -2308,14 +2248,12 @@ type ServerSecretsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSecretsAPI) AddFilterValues(ctx context.Context, params *SecretsAddFilterValuesRequest) (*SecretsAddFilterValuesResult, error) {
-	raw, err := a.common.client.Request(ctx, "secrets.addFilterValues", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "secrets.addFilterValues", serverParams(params, params == nil))
 	return decodeResult[SecretsAddFilterValuesResult](raw, err)
 }
 
 // ServerSessionFSAPI groups the sessionFs.* methods.
-type ServerSessionFSAPI struct {
-	common *serverAPI
-}
+type ServerSessionFSAPI serverAPI
 
 // Registers an SDK client as the session filesystem provider.
 //
@@ -2323,14 +2261,12 @@ type ServerSessionFSAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionFSAPI) SetProvider(ctx context.Context, params *SessionFSSetProviderRequest) (*SessionFSSetProviderResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessionFs.setProvider", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessionFs.setProvider", serverParams(params, params == nil))
 	return decodeResult[SessionFSSetProviderResult](raw, err)
 }
 
 // ServerSessionsAPI groups the sessions.* methods.
-type ServerSessionsAPI struct {
-	common *serverAPI
-}
+type ServerSessionsAPI serverAPI
 
 // Closes, deactivates, and deletes a set of sessions, returning the bytes freed per session.
 //
@@ -2338,7 +2274,7 @@ type ServerSessionsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) BulkDelete(ctx context.Context, params *SessionsBulkDeleteRequest) (*SessionBulkDeleteResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.bulkDelete", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.bulkDelete", serverParams(params, params == nil))
 	return decodeResult[SessionBulkDeleteResult](raw, err)
 }
 
@@ -2348,7 +2284,7 @@ func (a *ServerSessionsAPI) BulkDelete(ctx context.Context, params *SessionsBulk
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) CheckInUse(ctx context.Context, params *SessionsCheckInUseRequest) (*SessionsCheckInUseResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.checkInUse", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.checkInUse", serverParams(params, params == nil))
 	return decodeResult[SessionsCheckInUseResult](raw, err)
 }
 
@@ -2358,7 +2294,7 @@ func (a *ServerSessionsAPI) CheckInUse(ctx context.Context, params *SessionsChec
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) Close(ctx context.Context, params *SessionsCloseRequest) (*SessionsCloseResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.close", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.close", serverParams(params, params == nil))
 	return decodeResult[SessionsCloseResult](raw, err)
 }
 
@@ -2370,7 +2306,7 @@ func (a *ServerSessionsAPI) Close(ctx context.Context, params *SessionsCloseRequ
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSessionsAPI) ConfigureSessionExtensions(ctx context.Context, params *ConfigureSessionExtensionsParams) (*SessionsConfigureSessionExtensionsResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.configureSessionExtensions", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.configureSessionExtensions", serverParams(params, params == nil))
 	return decodeResult[SessionsConfigureSessionExtensionsResult](raw, err)
 }
 
@@ -2380,7 +2316,7 @@ func (a *ServerSessionsAPI) ConfigureSessionExtensions(ctx context.Context, para
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) Connect(ctx context.Context, params *ConnectRemoteSessionParams) (*RemoteSessionConnectionResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.connect", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.connect", serverParams(params, params == nil))
 	return decodeResult[RemoteSessionConnectionResult](raw, err)
 }
 
@@ -2392,7 +2328,7 @@ func (a *ServerSessionsAPI) Connect(ctx context.Context, params *ConnectRemoteSe
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSessionsAPI) CreateWorkspace(ctx context.Context, params *SessionsCreateWorkspaceRequest) (*SessionsCreateWorkspaceResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.createWorkspace", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.createWorkspace", serverParams(params, params == nil))
 	return decodeResult[SessionsCreateWorkspaceResult](raw, err)
 }
 
@@ -2404,7 +2340,7 @@ func (a *ServerSessionsAPI) CreateWorkspace(ctx context.Context, params *Session
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSessionsAPI) Delete(ctx context.Context, params *SessionsDeleteRequest) (*SessionsDeleteResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.delete", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.delete", serverParams(params, params == nil))
 	return decodeResult[SessionsDeleteResult](raw, err)
 }
 
@@ -2414,7 +2350,7 @@ func (a *ServerSessionsAPI) Delete(ctx context.Context, params *SessionsDeleteRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) EnrichMetadata(ctx context.Context, params *SessionsEnrichMetadataRequest) (*SessionEnrichMetadataResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.enrichMetadata", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.enrichMetadata", serverParams(params, params == nil))
 	return decodeResult[SessionEnrichMetadataResult](raw, err)
 }
 
@@ -2424,7 +2360,7 @@ func (a *ServerSessionsAPI) EnrichMetadata(ctx context.Context, params *Sessions
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) FindByPrefix(ctx context.Context, params *SessionsFindByPrefixRequest) (*SessionsFindByPrefixResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.findByPrefix", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.findByPrefix", serverParams(params, params == nil))
 	return decodeResult[SessionsFindByPrefixResult](raw, err)
 }
 
@@ -2434,7 +2370,7 @@ func (a *ServerSessionsAPI) FindByPrefix(ctx context.Context, params *SessionsFi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) FindByTaskId(ctx context.Context, params *SessionsFindByTaskIDRequest) (*SessionsFindByTaskIDResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.findByTaskId", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.findByTaskId", serverParams(params, params == nil))
 	return decodeResult[SessionsFindByTaskIDResult](raw, err)
 }
 
@@ -2444,7 +2380,7 @@ func (a *ServerSessionsAPI) FindByTaskId(ctx context.Context, params *SessionsFi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) Fork(ctx context.Context, params *SessionsForkRequest) (*SessionsForkResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.fork", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.fork", serverParams(params, params == nil))
 	return decodeResult[SessionsForkResult](raw, err)
 }
 
@@ -2456,7 +2392,7 @@ func (a *ServerSessionsAPI) Fork(ctx context.Context, params *SessionsForkReques
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSessionsAPI) GetBoardEntryCount(ctx context.Context, params *SessionsGetBoardEntryCountRequest) (*SessionsGetBoardEntryCountResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.getBoardEntryCount", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.getBoardEntryCount", serverParams(params, params == nil))
 	return decodeResult[SessionsGetBoardEntryCountResult](raw, err)
 }
 
@@ -2466,7 +2402,7 @@ func (a *ServerSessionsAPI) GetBoardEntryCount(ctx context.Context, params *Sess
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) GetClientMetadata(ctx context.Context, params *SessionsGetClientMetadataRequest) (*SessionsGetClientMetadataResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.getClientMetadata", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.getClientMetadata", serverParams(params, params == nil))
 	return decodeResult[SessionsGetClientMetadataResult](raw, err)
 }
 
@@ -2478,7 +2414,7 @@ func (a *ServerSessionsAPI) GetClientMetadata(ctx context.Context, params *Sessi
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSessionsAPI) GetEventFilePath(ctx context.Context, params *SessionsGetEventFilePathRequest) (*SessionsGetEventFilePathResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.getEventFilePath", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.getEventFilePath", serverParams(params, params == nil))
 	return decodeResult[SessionsGetEventFilePathResult](raw, err)
 }
 
@@ -2488,7 +2424,7 @@ func (a *ServerSessionsAPI) GetEventFilePath(ctx context.Context, params *Sessio
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) GetLastForContext(ctx context.Context, params *SessionsGetLastForContextRequest) (*SessionsGetLastForContextResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.getLastForContext", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.getLastForContext", serverParams(params, params == nil))
 	return decodeResult[SessionsGetLastForContextResult](raw, err)
 }
 
@@ -2500,7 +2436,7 @@ func (a *ServerSessionsAPI) GetLastForContext(ctx context.Context, params *Sessi
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSessionsAPI) GetMetadata(ctx context.Context, params *SessionsGetMetadataRequest) (*SessionsGetMetadataResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.getMetadata", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.getMetadata", serverParams(params, params == nil))
 	return decodeResult[SessionsGetMetadataResult](raw, err)
 }
 
@@ -2512,7 +2448,7 @@ func (a *ServerSessionsAPI) GetMetadata(ctx context.Context, params *SessionsGet
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSessionsAPI) GetPersistedRemoteSteerable(ctx context.Context, params *SessionsGetPersistedRemoteSteerableRequest) (*SessionsGetPersistedRemoteSteerableResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.getPersistedRemoteSteerable", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.getPersistedRemoteSteerable", serverParams(params, params == nil))
 	return decodeResult[SessionsGetPersistedRemoteSteerableResult](raw, err)
 }
 
@@ -2522,7 +2458,7 @@ func (a *ServerSessionsAPI) GetPersistedRemoteSteerable(ctx context.Context, par
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) GetRemoteControlStatus(ctx context.Context) (*RemoteControlStatusResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.getRemoteControlStatus", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sessions.getRemoteControlStatus", serverParams(nil, true))
 	return decodeResult[RemoteControlStatusResult](raw, err)
 }
 
@@ -2532,7 +2468,7 @@ func (a *ServerSessionsAPI) GetRemoteControlStatus(ctx context.Context) (*Remote
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) GetSizes(ctx context.Context) (*SessionSizes, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.getSizes", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sessions.getSizes", serverParams(nil, true))
 	return decodeResult[SessionSizes](raw, err)
 }
 
@@ -2542,7 +2478,7 @@ func (a *ServerSessionsAPI) GetSizes(ctx context.Context) (*SessionSizes, error)
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) List(ctx context.Context, params *SessionsListRequest) (*SessionList, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.list", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.list", serverParams(params, params == nil))
 	return decodeResult[SessionList](raw, err)
 }
 
@@ -2554,7 +2490,7 @@ func (a *ServerSessionsAPI) List(ctx context.Context, params *SessionsListReques
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSessionsAPI) ListNonEmptySessionIds(ctx context.Context, params *SessionsListNonEmptySessionIDsRequest) (*SessionsListNonEmptySessionIDsResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.listNonEmptySessionIds", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.listNonEmptySessionIds", serverParams(params, params == nil))
 	return decodeResult[SessionsListNonEmptySessionIDsResult](raw, err)
 }
 
@@ -2564,7 +2500,7 @@ func (a *ServerSessionsAPI) ListNonEmptySessionIds(ctx context.Context, params *
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) LoadDeferredRepoHooks(ctx context.Context, params *SessionsLoadDeferredRepoHooksRequest) (*SessionLoadDeferredRepoHooksResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.loadDeferredRepoHooks", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.loadDeferredRepoHooks", serverParams(params, params == nil))
 	return decodeResult[SessionLoadDeferredRepoHooksResult](raw, err)
 }
 
@@ -2576,7 +2512,7 @@ func (a *ServerSessionsAPI) LoadDeferredRepoHooks(ctx context.Context, params *S
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSessionsAPI) LoadWorkspace(ctx context.Context, params *SessionsLoadWorkspaceRequest) (*SessionsLoadWorkspaceResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.loadWorkspace", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.loadWorkspace", serverParams(params, params == nil))
 	return decodeResult[SessionsLoadWorkspaceResult](raw, err)
 }
 
@@ -2586,7 +2522,7 @@ func (a *ServerSessionsAPI) LoadWorkspace(ctx context.Context, params *SessionsL
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) Open(ctx context.Context) (*SessionOpenResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.open", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "sessions.open", serverParams(nil, true))
 	return decodeResult[SessionOpenResult](raw, err)
 }
 
@@ -2596,7 +2532,7 @@ func (a *ServerSessionsAPI) Open(ctx context.Context) (*SessionOpenResult, error
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) PruneOld(ctx context.Context, params *SessionsPruneOldRequest) (*SessionPruneResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.pruneOld", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.pruneOld", serverParams(params, params == nil))
 	return decodeResult[SessionPruneResult](raw, err)
 }
 
@@ -2606,7 +2542,7 @@ func (a *ServerSessionsAPI) PruneOld(ctx context.Context, params *SessionsPruneO
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) ReadPersistedEvents(ctx context.Context, params *SessionsReadPersistedEventsRequest) (*EventsReadResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.readPersistedEvents", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.readPersistedEvents", serverParams(params, params == nil))
 	return decodeResult[EventsReadResult](raw, err)
 }
 
@@ -2616,7 +2552,7 @@ func (a *ServerSessionsAPI) ReadPersistedEvents(ctx context.Context, params *Ses
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) ReleaseLock(ctx context.Context, params *SessionsReleaseLockRequest) (*SessionsReleaseLockResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.releaseLock", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.releaseLock", serverParams(params, params == nil))
 	return decodeResult[SessionsReleaseLockResult](raw, err)
 }
 
@@ -2626,7 +2562,7 @@ func (a *ServerSessionsAPI) ReleaseLock(ctx context.Context, params *SessionsRel
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) ReloadPluginHooks(ctx context.Context, params *SessionsReloadPluginHooksRequest) (*SessionsReloadPluginHooksResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.reloadPluginHooks", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.reloadPluginHooks", serverParams(params, params == nil))
 	return decodeResult[SessionsReloadPluginHooksResult](raw, err)
 }
 
@@ -2636,7 +2572,7 @@ func (a *ServerSessionsAPI) ReloadPluginHooks(ctx context.Context, params *Sessi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) Save(ctx context.Context, params *SessionsSaveRequest) (*SessionsSaveResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.save", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.save", serverParams(params, params == nil))
 	return decodeResult[SessionsSaveResult](raw, err)
 }
 
@@ -2646,7 +2582,7 @@ func (a *ServerSessionsAPI) Save(ctx context.Context, params *SessionsSaveReques
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) SetAdditionalPlugins(ctx context.Context, params *SessionsSetAdditionalPluginsRequest) (*SessionsSetAdditionalPluginsResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.setAdditionalPlugins", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.setAdditionalPlugins", serverParams(params, params == nil))
 	return decodeResult[SessionsSetAdditionalPluginsResult](raw, err)
 }
 
@@ -2656,7 +2592,7 @@ func (a *ServerSessionsAPI) SetAdditionalPlugins(ctx context.Context, params *Se
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) SetRemoteControlSteering(ctx context.Context, params *SessionsSetRemoteControlSteeringRequest) (*RemoteControlStatusResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.setRemoteControlSteering", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.setRemoteControlSteering", serverParams(params, params == nil))
 	return decodeResult[RemoteControlStatusResult](raw, err)
 }
 
@@ -2666,7 +2602,7 @@ func (a *ServerSessionsAPI) SetRemoteControlSteering(ctx context.Context, params
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) StartRemoteControl(ctx context.Context, params *SessionsStartRemoteControlRequest) (*RemoteControlStatusResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.startRemoteControl", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.startRemoteControl", serverParams(params, params == nil))
 	return decodeResult[RemoteControlStatusResult](raw, err)
 }
 
@@ -2676,7 +2612,7 @@ func (a *ServerSessionsAPI) StartRemoteControl(ctx context.Context, params *Sess
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) StopRemoteControl(ctx context.Context, params *SessionsStopRemoteControlRequest) (*RemoteControlStopResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.stopRemoteControl", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.stopRemoteControl", serverParams(params, params == nil))
 	return decodeResult[RemoteControlStopResult](raw, err)
 }
 
@@ -2686,7 +2622,7 @@ func (a *ServerSessionsAPI) StopRemoteControl(ctx context.Context, params *Sessi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSessionsAPI) TransferRemoteControl(ctx context.Context, params *SessionsTransferRemoteControlRequest) (*RemoteControlTransferResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.transferRemoteControl", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.transferRemoteControl", serverParams(params, params == nil))
 	return decodeResult[RemoteControlTransferResult](raw, err)
 }
 
@@ -2698,15 +2634,19 @@ func (a *ServerSessionsAPI) TransferRemoteControl(ctx context.Context, params *S
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerSessionsAPI) UpdateWorkspaceFields(ctx context.Context, params *SessionsUpdateWorkspaceFieldsRequest) (*SessionsUpdateWorkspaceFieldsResult, error) {
-	raw, err := a.common.client.Request(ctx, "sessions.updateWorkspaceFields", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "sessions.updateWorkspaceFields", serverParams(params, params == nil))
 	return decodeResult[SessionsUpdateWorkspaceFieldsResult](raw, err)
 }
 
 // ServerSkillsAPI groups the skills.* methods.
-type ServerSkillsAPI struct {
-	common        *serverAPI
-	Config        *ServerSkillsConfigAPI
-	Installations *ServerSkillsInstallationsAPI
+type ServerSkillsAPI serverAPI
+
+// Config groups the skills.config.* methods.
+func (a *ServerSkillsAPI) Config() *ServerSkillsConfigAPI { return (*ServerSkillsConfigAPI)(a) }
+
+// Installations groups the skills.installations.* methods.
+func (a *ServerSkillsAPI) Installations() *ServerSkillsInstallationsAPI {
+	return (*ServerSkillsInstallationsAPI)(a)
 }
 
 // Consumes one verified Skill installation plan, requests explicit human consent through installations.confirm on the original connection, then revalidates and installs the Skill disabled.
@@ -2715,7 +2655,7 @@ type ServerSkillsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsAPI) ApplyInstall(ctx context.Context, params *SkillApplyInstallRequest) (SkillInstallationResult, error) {
-	raw, err := a.common.client.Request(ctx, "skills.applyInstall", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.applyInstall", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -2728,7 +2668,7 @@ func (a *ServerSkillsAPI) ApplyInstall(ctx context.Context, params *SkillApplyIn
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsAPI) ApplyUninstall(ctx context.Context, params *SkillApplyUninstallRequest) (SkillInstallationResult, error) {
-	raw, err := a.common.client.Request(ctx, "skills.applyUninstall", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.applyUninstall", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -2741,7 +2681,7 @@ func (a *ServerSkillsAPI) ApplyUninstall(ctx context.Context, params *SkillApply
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsAPI) Discover(ctx context.Context, params *SkillsDiscoverRequest) (*ServerSkillList, error) {
-	raw, err := a.common.client.Request(ctx, "skills.discover", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.discover", serverParams(params, params == nil))
 	return decodeResult[ServerSkillList](raw, err)
 }
 
@@ -2751,7 +2691,7 @@ func (a *ServerSkillsAPI) Discover(ctx context.Context, params *SkillsDiscoverRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsAPI) GetDiscoveryPaths(ctx context.Context, params *SkillsGetDiscoveryPathsRequest) (*SkillDiscoveryPathList, error) {
-	raw, err := a.common.client.Request(ctx, "skills.getDiscoveryPaths", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.getDiscoveryPaths", serverParams(params, params == nil))
 	return decodeResult[SkillDiscoveryPathList](raw, err)
 }
 
@@ -2761,7 +2701,7 @@ func (a *ServerSkillsAPI) GetDiscoveryPaths(ctx context.Context, params *SkillsG
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsAPI) PlanInstall(ctx context.Context, params *SkillPlanInstallRequest) (SkillInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "skills.planInstall", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.planInstall", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -2774,7 +2714,7 @@ func (a *ServerSkillsAPI) PlanInstall(ctx context.Context, params *SkillPlanInst
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsAPI) PlanUninstall(ctx context.Context, params *SkillPlanUninstallRequest) (SkillInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "skills.planUninstall", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.planUninstall", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -2782,9 +2722,7 @@ func (a *ServerSkillsAPI) PlanUninstall(ctx context.Context, params *SkillPlanUn
 }
 
 // ServerSkillsConfigAPI groups the skills.config.* methods.
-type ServerSkillsConfigAPI struct {
-	common *serverAPI
-}
+type ServerSkillsConfigAPI serverAPI
 
 // Replaces the global list of disabled skills.
 //
@@ -2792,7 +2730,7 @@ type ServerSkillsConfigAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsConfigAPI) SetDisabledSkills(ctx context.Context, params *SkillsConfigSetDisabledSkillsRequest) (*SkillsConfigSetDisabledSkillsResult, error) {
-	raw, err := a.common.client.Request(ctx, "skills.config.setDisabledSkills", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.config.setDisabledSkills", serverParams(params, params == nil))
 	return decodeResult[SkillsConfigSetDisabledSkillsResult](raw, err)
 }
 
@@ -2802,14 +2740,12 @@ func (a *ServerSkillsConfigAPI) SetDisabledSkills(ctx context.Context, params *S
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsConfigAPI) SetSkillDisabled(ctx context.Context, params *SkillsConfigSetSkillDisabledRequest) (*SkillsConfigSetSkillDisabledResult, error) {
-	raw, err := a.common.client.Request(ctx, "skills.config.setSkillDisabled", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.config.setSkillDisabled", serverParams(params, params == nil))
 	return decodeResult[SkillsConfigSetSkillDisabledResult](raw, err)
 }
 
 // ServerSkillsInstallationsAPI groups the skills.installations.* methods.
-type ServerSkillsInstallationsAPI struct {
-	common *serverAPI
-}
+type ServerSkillsInstallationsAPI serverAPI
 
 // Requests cancellation of a known Skill installation operation before commit. Already-started durable work requires recovery instead of silent replay.
 //
@@ -2817,7 +2753,7 @@ type ServerSkillsInstallationsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsInstallationsAPI) Cancel(ctx context.Context, params *SkillInstallationOperationRequest) (SkillInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "skills.installations.cancel", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.installations.cancel", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -2830,7 +2766,7 @@ func (a *ServerSkillsInstallationsAPI) Cancel(ctx context.Context, params *Skill
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsInstallationsAPI) List(ctx context.Context, params *SkillInstallationsRequest) (SkillInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "skills.installations.list", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.installations.list", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -2843,7 +2779,7 @@ func (a *ServerSkillsInstallationsAPI) List(ctx context.Context, params *SkillIn
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsInstallationsAPI) Recover(ctx context.Context, params *SkillInstallationsRequest) (SkillInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "skills.installations.recover", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.installations.recover", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -2856,7 +2792,7 @@ func (a *ServerSkillsInstallationsAPI) Recover(ctx context.Context, params *Skil
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsInstallationsAPI) SetEnabled(ctx context.Context, params *SkillSetEnabledRequest) (SkillInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "skills.installations.setEnabled", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.installations.setEnabled", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -2869,7 +2805,7 @@ func (a *ServerSkillsInstallationsAPI) SetEnabled(ctx context.Context, params *S
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerSkillsInstallationsAPI) Status(ctx context.Context, params *SkillInstallationOperationRequest) (SkillInstallationManagementResult, error) {
-	raw, err := a.common.client.Request(ctx, "skills.installations.status", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "skills.installations.status", serverParams(params, params == nil))
 	if err != nil {
 		return nil, err
 	}
@@ -2877,9 +2813,7 @@ func (a *ServerSkillsInstallationsAPI) Status(ctx context.Context, params *Skill
 }
 
 // ServerToolsAPI groups the tools.* methods.
-type ServerToolsAPI struct {
-	common *serverAPI
-}
+type ServerToolsAPI serverAPI
 
 // Lists built-in tools available for a model.
 //
@@ -2887,20 +2821,18 @@ type ServerToolsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerToolsAPI) List(ctx context.Context, params *ToolsListRequest) (*ToolList, error) {
-	raw, err := a.common.client.Request(ctx, "tools.list", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "tools.list", serverParams(params, params == nil))
 	return decodeResult[ToolList](raw, err)
 }
 
 // ServerUserAPI groups the user.* methods.
-type ServerUserAPI struct {
-	common   *serverAPI
-	Settings *ServerUserSettingsAPI
-}
+type ServerUserAPI serverAPI
+
+// Settings groups the user.settings.* methods.
+func (a *ServerUserAPI) Settings() *ServerUserSettingsAPI { return (*ServerUserSettingsAPI)(a) }
 
 // ServerUserSettingsAPI groups the user.settings.* methods.
-type ServerUserSettingsAPI struct {
-	common *serverAPI
-}
+type ServerUserSettingsAPI serverAPI
 
 // Validates one top-level setting subtree and writes just that key to settings.json as a single step. Doing both here closes the race a caller cannot close itself: between a separate preflight read and the write, the file may change. Rewriting only the touched key keeps legacy siblings out of settings.json. Answers a status rather than failing, so a validation problem and a write problem stay distinguishable.
 //
@@ -2910,7 +2842,7 @@ type ServerUserSettingsAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) ApplyTopKey(ctx context.Context, params *UserSettingsApplyTopKeyRequest) (*UserSettingsApplyTopKeyResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.applyTopKey", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.applyTopKey", serverParams(params, params == nil))
 	return decodeResult[UserSettingsApplyTopKeyResult](raw, err)
 }
 
@@ -2922,7 +2854,7 @@ func (a *ServerUserSettingsAPI) ApplyTopKey(ctx context.Context, params *UserSet
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) BuildRuntime(ctx context.Context, params *UserSettingsBuildRuntimeRequest) (*UserSettingsBuildRuntimeResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.buildRuntime", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.buildRuntime", serverParams(params, params == nil))
 	return decodeResult[UserSettingsBuildRuntimeResult](raw, err)
 }
 
@@ -2934,7 +2866,7 @@ func (a *ServerUserSettingsAPI) BuildRuntime(ctx context.Context, params *UserSe
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) DiagnoseProblems(ctx context.Context, params *UserSettingsProblemsRequest) (*UserSettingsProblemsResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.diagnoseProblems", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.diagnoseProblems", serverParams(params, params == nil))
 	return decodeResult[UserSettingsProblemsResult](raw, err)
 }
 
@@ -2946,7 +2878,7 @@ func (a *ServerUserSettingsAPI) DiagnoseProblems(ctx context.Context, params *Us
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) Edit(ctx context.Context, params *UserSettingsEditRequest) (*SettingsEditResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.edit", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.edit", serverParams(params, params == nil))
 	return decodeResult[SettingsEditResult](raw, err)
 }
 
@@ -2956,7 +2888,7 @@ func (a *ServerUserSettingsAPI) Edit(ctx context.Context, params *UserSettingsEd
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerUserSettingsAPI) Get(ctx context.Context) (*UserSettingsGetResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.get", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "user.settings.get", serverParams(nil, true))
 	return decodeResult[UserSettingsGetResult](raw, err)
 }
 
@@ -2968,7 +2900,7 @@ func (a *ServerUserSettingsAPI) Get(ctx context.Context) (*UserSettingsGetResult
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) GetPath(ctx context.Context) (*UserSettingsPathResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.getPath", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "user.settings.getPath", serverParams(nil, true))
 	return decodeResult[UserSettingsPathResult](raw, err)
 }
 
@@ -2980,7 +2912,7 @@ func (a *ServerUserSettingsAPI) GetPath(ctx context.Context) (*UserSettingsPathR
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) GetPaths(ctx context.Context, params *UserSettingsGetPathsRequest) (*UserSettingsGetPathsResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.getPaths", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.getPaths", serverParams(params, params == nil))
 	return decodeResult[UserSettingsGetPathsResult](raw, err)
 }
 
@@ -2992,7 +2924,7 @@ func (a *ServerUserSettingsAPI) GetPaths(ctx context.Context, params *UserSettin
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) GetUnknownKeysWarning(ctx context.Context, params *UserSettingsUnknownKeysWarningRequest) (*UserSettingsUnknownKeysWarningResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.getUnknownKeysWarning", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.getUnknownKeysWarning", serverParams(params, params == nil))
 	return decodeResult[UserSettingsUnknownKeysWarningResult](raw, err)
 }
 
@@ -3004,7 +2936,7 @@ func (a *ServerUserSettingsAPI) GetUnknownKeysWarning(ctx context.Context, param
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) ListGovernanceKeys(ctx context.Context) (*UserSettingsGovernanceKeysResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.listGovernanceKeys", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "user.settings.listGovernanceKeys", serverParams(nil, true))
 	return decodeResult[UserSettingsGovernanceKeysResult](raw, err)
 }
 
@@ -3016,7 +2948,7 @@ func (a *ServerUserSettingsAPI) ListGovernanceKeys(ctx context.Context) (*UserSe
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) LoadAndMergeRepo(ctx context.Context, params *UserSettingsLoadAndMergeRepoRequest) (*UserSettingsLoadAndMergeRepoResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.loadAndMergeRepo", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.loadAndMergeRepo", serverParams(params, params == nil))
 	return decodeResult[UserSettingsLoadAndMergeRepoResult](raw, err)
 }
 
@@ -3028,7 +2960,7 @@ func (a *ServerUserSettingsAPI) LoadAndMergeRepo(ctx context.Context, params *Us
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) LoadForConfigDir(ctx context.Context, params *UserSettingsLoadForConfigDirRequest) (*UserSettingsLoadForConfigDirResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.loadForConfigDir", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.loadForConfigDir", serverParams(params, params == nil))
 	return decodeResult[UserSettingsLoadForConfigDirResult](raw, err)
 }
 
@@ -3040,7 +2972,7 @@ func (a *ServerUserSettingsAPI) LoadForConfigDir(ctx context.Context, params *Us
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) LoadForEdit(ctx context.Context) (*UserSettingsLoadForEditResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.loadForEdit", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "user.settings.loadForEdit", serverParams(nil, true))
 	return decodeResult[UserSettingsLoadForEditResult](raw, err)
 }
 
@@ -3052,7 +2984,7 @@ func (a *ServerUserSettingsAPI) LoadForEdit(ctx context.Context) (*UserSettingsL
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) LoadRepo(ctx context.Context, params *UserSettingsLoadRepoRequest) (*UserSettingsLoadRepoResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.loadRepo", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.loadRepo", serverParams(params, params == nil))
 	return decodeResult[UserSettingsLoadRepoResult](raw, err)
 }
 
@@ -3064,7 +2996,7 @@ func (a *ServerUserSettingsAPI) LoadRepo(ctx context.Context, params *UserSettin
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) LoadWithWarning(ctx context.Context) (*UserSettingsLoadWithWarningResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.loadWithWarning", serverParams(nil, true))
+	raw, err := a.client.Request(ctx, "user.settings.loadWithWarning", serverParams(nil, true))
 	return decodeResult[UserSettingsLoadWithWarningResult](raw, err)
 }
 
@@ -3076,7 +3008,7 @@ func (a *ServerUserSettingsAPI) LoadWithWarning(ctx context.Context) (*UserSetti
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) MergeManagedAndUser(ctx context.Context, params *UserSettingsMergeManagedAndUserParams) (*UserSettingsMergeManagedAndUserResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.mergeManagedAndUser", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.mergeManagedAndUser", serverParams(params, params == nil))
 	return decodeResult[UserSettingsMergeManagedAndUserResult](raw, err)
 }
 
@@ -3088,7 +3020,7 @@ func (a *ServerUserSettingsAPI) MergeManagedAndUser(ctx context.Context, params 
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) MergeRepoValue(ctx context.Context, params *UserSettingsMergeRepoValueParams) (*UserSettingsMergeRepoValueResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.mergeRepoValue", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.mergeRepoValue", serverParams(params, params == nil))
 	return decodeResult[UserSettingsMergeRepoValueResult](raw, err)
 }
 
@@ -3100,7 +3032,7 @@ func (a *ServerUserSettingsAPI) MergeRepoValue(ctx context.Context, params *User
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) MigrateObsoleteOnDisk(ctx context.Context, params *UserSettingsMigrateObsoleteOnDiskRequest) (*UserSettingsMigrateObsoleteOnDiskResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.migrateObsoleteOnDisk", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.migrateObsoleteOnDisk", serverParams(params, params == nil))
 	return decodeResult[UserSettingsMigrateObsoleteOnDiskResult](raw, err)
 }
 
@@ -3112,7 +3044,7 @@ func (a *ServerUserSettingsAPI) MigrateObsoleteOnDisk(ctx context.Context, param
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) MigrateStaffLogLevelOnce(ctx context.Context, params *UserSettingsMigrateStaffLogLevelOnceRequest) (*UserSettingsMigrateStaffLogLevelOnceResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.migrateStaffLogLevelOnce", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.migrateStaffLogLevelOnce", serverParams(params, params == nil))
 	return decodeResult[UserSettingsMigrateStaffLogLevelOnceResult](raw, err)
 }
 
@@ -3124,7 +3056,7 @@ func (a *ServerUserSettingsAPI) MigrateStaffLogLevelOnce(ctx context.Context, pa
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) MigrateStaffUpdateChannelOnce(ctx context.Context, params *UserSettingsHostContext) (*UserSettingsMigrateStaffUpdateChannelOnceResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.migrateStaffUpdateChannelOnce", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.migrateStaffUpdateChannelOnce", serverParams(params, params == nil))
 	return decodeResult[UserSettingsMigrateStaffUpdateChannelOnceResult](raw, err)
 }
 
@@ -3136,7 +3068,7 @@ func (a *ServerUserSettingsAPI) MigrateStaffUpdateChannelOnce(ctx context.Contex
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) Normalize(ctx context.Context, params *UserSettingsNormalizeRequest) (*UserSettingsNormalizeResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.normalize", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.normalize", serverParams(params, params == nil))
 	return decodeResult[UserSettingsNormalizeResult](raw, err)
 }
 
@@ -3148,7 +3080,7 @@ func (a *ServerUserSettingsAPI) Normalize(ctx context.Context, params *UserSetti
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) ResetStaffModelSelectionOnce(ctx context.Context, params *UserSettingsResetStaffModelSelectionOnceRequest) (*UserSettingsResetStaffModelSelectionOnceResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.resetStaffModelSelectionOnce", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.resetStaffModelSelectionOnce", serverParams(params, params == nil))
 	return decodeResult[UserSettingsResetStaffModelSelectionOnceResult](raw, err)
 }
 
@@ -3158,7 +3090,7 @@ func (a *ServerUserSettingsAPI) ResetStaffModelSelectionOnce(ctx context.Context
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ServerUserSettingsAPI) Set(ctx context.Context, params *UserSettingsSetRequest) (*UserSettingsSetResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.set", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.set", serverParams(params, params == nil))
 	return decodeResult[UserSettingsSetResult](raw, err)
 }
 
@@ -3170,7 +3102,7 @@ func (a *ServerUserSettingsAPI) Set(ctx context.Context, params *UserSettingsSet
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) SetHookDisabled(ctx context.Context, params *UserSettingsSetHookDisabledRequest) (*UserSettingsSetHookDisabledResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.setHookDisabled", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.setHookDisabled", serverParams(params, params == nil))
 	return decodeResult[UserSettingsSetHookDisabledResult](raw, err)
 }
 
@@ -3182,7 +3114,7 @@ func (a *ServerUserSettingsAPI) SetHookDisabled(ctx context.Context, params *Use
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) Update(ctx context.Context, params *UserSettingsUpdateRequest) (*UserSettingsUpdateResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.update", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.update", serverParams(params, params == nil))
 	return decodeResult[UserSettingsUpdateResult](raw, err)
 }
 
@@ -3194,7 +3126,7 @@ func (a *ServerUserSettingsAPI) Update(ctx context.Context, params *UserSettings
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) Validate(ctx context.Context, params *UserSettingsValidateRequest) (*UserSettingsValidateResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.validate", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.validate", serverParams(params, params == nil))
 	return decodeResult[UserSettingsValidateResult](raw, err)
 }
 
@@ -3206,7 +3138,7 @@ func (a *ServerUserSettingsAPI) Validate(ctx context.Context, params *UserSettin
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ServerUserSettingsAPI) WriteAll(ctx context.Context, params *UserSettingsWriteAllRequest) (*UserSettingsWriteAllResult, error) {
-	raw, err := a.common.client.Request(ctx, "user.settings.writeAll", serverParams(params, params == nil))
+	raw, err := a.client.Request(ctx, "user.settings.writeAll", serverParams(params, params == nil))
 	return decodeResult[UserSettingsWriteAllResult](raw, err)
 }
 
@@ -3267,68 +3199,53 @@ type SessionRPC struct {
 // NewSessionRPC returns the typed methods over client.
 func NewSessionRPC(client Requester, sessionID string) *SessionRPC {
 	r := &SessionRPC{common: sessionAPI{client: client, sessionID: sessionID}}
-	r.Accounts = &AccountsAPI{common: &r.common}
-	r.Accounts.Login = &AccountsLoginAPI{common: &r.common}
-	r.Agent = &AgentAPI{common: &r.common}
-	r.AutopilotObjective = &AutopilotObjectiveAPI{common: &r.common}
-	r.Canvas = &CanvasAPI{common: &r.common}
-	r.Canvas.Action = &CanvasActionAPI{common: &r.common}
-	r.Canvas.Provider = &CanvasProviderAPI{common: &r.common}
-	r.Commands = &CommandsAPI{common: &r.common}
-	r.Completions = &CompletionsAPI{common: &r.common}
-	r.Connectors = &ConnectorsAPI{common: &r.common}
-	r.ContentExclusion = &ContentExclusionAPI{common: &r.common}
-	r.Customizations = &CustomizationsAPI{common: &r.common}
-	r.Debug = &DebugAPI{common: &r.common}
-	r.Diagnostics = &DiagnosticsAPI{common: &r.common}
-	r.EventLog = &EventLogAPI{common: &r.common}
-	r.Extensions = &ExtensionsAPI{common: &r.common}
-	r.Fleet = &FleetAPI{common: &r.common}
-	r.GitHubAuth = &GitHubAuthAPI{common: &r.common}
-	r.History = &HistoryAPI{common: &r.common}
-	r.Instructions = &InstructionsAPI{common: &r.common}
-	r.LimitPrediction = &LimitPredictionAPI{common: &r.common}
-	r.Lsp = &LspAPI{common: &r.common}
-	r.ManagedSettings = &ManagedSettingsAPI{common: &r.common}
-	r.MCP = &MCPAPI{common: &r.common}
-	r.MCP.Apps = &MCPAppsAPI{common: &r.common}
-	r.MCP.Headers = &MCPHeadersAPI{common: &r.common}
-	r.MCP.Oauth = &MCPOauthAPI{common: &r.common}
-	r.MCP.Prompts = &MCPPromptsAPI{common: &r.common}
-	r.MCP.Resources = &MCPResourcesAPI{common: &r.common}
-	r.Metadata = &MetadataAPI{common: &r.common}
-	r.Mode = &ModeAPI{common: &r.common}
-	r.Model = &ModelAPI{common: &r.common}
-	r.Name = &NameAPI{common: &r.common}
-	r.Options = &OptionsAPI{common: &r.common}
-	r.Permissions = &PermissionsAPI{common: &r.common}
-	r.Permissions.FolderTrust = &PermissionsFolderTrustAPI{common: &r.common}
-	r.Permissions.Locations = &PermissionsLocationsAPI{common: &r.common}
-	r.Permissions.Paths = &PermissionsPathsAPI{common: &r.common}
-	r.Permissions.URLs = &PermissionsURLsAPI{common: &r.common}
-	r.Plan = &PlanAPI{common: &r.common}
-	r.Plugins = &PluginsAPI{common: &r.common}
-	r.Plugins.Marketplaces = &PluginsMarketplacesAPI{common: &r.common}
-	r.Provider = &ProviderAPI{common: &r.common}
-	r.Providers = &ProvidersAPI{common: &r.common}
-	r.Providers.Models = &ProvidersModelsAPI{common: &r.common}
-	r.Queue = &QueueAPI{common: &r.common}
-	r.Quota = &QuotaAPI{common: &r.common}
-	r.Remote = &RemoteAPI{common: &r.common}
-	r.Sandbox = &SandboxAPI{common: &r.common}
-	r.Schedule = &ScheduleAPI{common: &r.common}
-	r.Settings = &SettingsAPI{common: &r.common}
-	r.Shell = &ShellAPI{common: &r.common}
-	r.Skills = &SkillsAPI{common: &r.common}
-	r.Tasks = &TasksAPI{common: &r.common}
-	r.Telemetry = &TelemetryAPI{common: &r.common}
-	r.Tools = &ToolsAPI{common: &r.common}
-	r.UI = &UIAPI{common: &r.common}
-	r.Usage = &UsageAPI{common: &r.common}
-	r.Visibility = &VisibilityAPI{common: &r.common}
-	r.Workflow = &WorkflowAPI{common: &r.common}
-	r.Workflow.Journal = &WorkflowJournalAPI{common: &r.common}
-	r.Workspaces = &WorkspacesAPI{common: &r.common}
+	r.Accounts = (*AccountsAPI)(&r.common)
+	r.Agent = (*AgentAPI)(&r.common)
+	r.AutopilotObjective = (*AutopilotObjectiveAPI)(&r.common)
+	r.Canvas = (*CanvasAPI)(&r.common)
+	r.Commands = (*CommandsAPI)(&r.common)
+	r.Completions = (*CompletionsAPI)(&r.common)
+	r.Connectors = (*ConnectorsAPI)(&r.common)
+	r.ContentExclusion = (*ContentExclusionAPI)(&r.common)
+	r.Customizations = (*CustomizationsAPI)(&r.common)
+	r.Debug = (*DebugAPI)(&r.common)
+	r.Diagnostics = (*DiagnosticsAPI)(&r.common)
+	r.EventLog = (*EventLogAPI)(&r.common)
+	r.Extensions = (*ExtensionsAPI)(&r.common)
+	r.Fleet = (*FleetAPI)(&r.common)
+	r.GitHubAuth = (*GitHubAuthAPI)(&r.common)
+	r.History = (*HistoryAPI)(&r.common)
+	r.Instructions = (*InstructionsAPI)(&r.common)
+	r.LimitPrediction = (*LimitPredictionAPI)(&r.common)
+	r.Lsp = (*LspAPI)(&r.common)
+	r.ManagedSettings = (*ManagedSettingsAPI)(&r.common)
+	r.MCP = (*MCPAPI)(&r.common)
+	r.Metadata = (*MetadataAPI)(&r.common)
+	r.Mode = (*ModeAPI)(&r.common)
+	r.Model = (*ModelAPI)(&r.common)
+	r.Name = (*NameAPI)(&r.common)
+	r.Options = (*OptionsAPI)(&r.common)
+	r.Permissions = (*PermissionsAPI)(&r.common)
+	r.Plan = (*PlanAPI)(&r.common)
+	r.Plugins = (*PluginsAPI)(&r.common)
+	r.Provider = (*ProviderAPI)(&r.common)
+	r.Providers = (*ProvidersAPI)(&r.common)
+	r.Queue = (*QueueAPI)(&r.common)
+	r.Quota = (*QuotaAPI)(&r.common)
+	r.Remote = (*RemoteAPI)(&r.common)
+	r.Sandbox = (*SandboxAPI)(&r.common)
+	r.Schedule = (*ScheduleAPI)(&r.common)
+	r.Settings = (*SettingsAPI)(&r.common)
+	r.Shell = (*ShellAPI)(&r.common)
+	r.Skills = (*SkillsAPI)(&r.common)
+	r.Tasks = (*TasksAPI)(&r.common)
+	r.Telemetry = (*TelemetryAPI)(&r.common)
+	r.Tools = (*ToolsAPI)(&r.common)
+	r.UI = (*UIAPI)(&r.common)
+	r.Usage = (*UsageAPI)(&r.common)
+	r.Visibility = (*VisibilityAPI)(&r.common)
+	r.Workflow = (*WorkflowAPI)(&r.common)
+	r.Workspaces = (*WorkspacesAPI)(&r.common)
 	return r
 }
 
@@ -3461,10 +3378,10 @@ func (a *SessionRPC) Suspend(ctx context.Context) (*SessionSuspendResult, error)
 }
 
 // AccountsAPI groups the accounts.* methods.
-type AccountsAPI struct {
-	common *sessionAPI
-	Login  *AccountsLoginAPI
-}
+type AccountsAPI sessionAPI
+
+// Login groups the accounts.login.* methods.
+func (a *AccountsAPI) Login() *AccountsLoginAPI { return (*AccountsLoginAPI)(a) }
 
 // Enumerate a typed accounts collection: the signed-in accounts, or the providers offered for interactive login.
 //
@@ -3472,11 +3389,11 @@ type AccountsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *AccountsAPI) Enumerate(ctx context.Context, params *AccountsEnumerateRequest) (AuthEnumerateValue, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.accounts.enumerate", p)
+	raw, err := a.client.Request(ctx, "session.accounts.enumerate", p)
 	if err != nil {
 		return nil, err
 	}
@@ -3489,11 +3406,11 @@ func (a *AccountsAPI) Enumerate(ctx context.Context, params *AccountsEnumerateRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *AccountsAPI) Get(ctx context.Context, params *AccountsGetRequest) (AuthReadValue, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.accounts.get", p)
+	raw, err := a.client.Request(ctx, "session.accounts.get", p)
 	if err != nil {
 		return nil, err
 	}
@@ -3506,18 +3423,16 @@ func (a *AccountsAPI) Get(ctx context.Context, params *AccountsGetRequest) (Auth
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *AccountsAPI) Set(ctx context.Context, params *AccountsSetRequest) (*AuthWriteResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.accounts.set", p)
+	raw, err := a.client.Request(ctx, "session.accounts.set", p)
 	return decodeResult[AuthWriteResult](raw, err)
 }
 
 // AccountsLoginAPI groups the accounts.login.* methods.
-type AccountsLoginAPI struct {
-	common *sessionAPI
-}
+type AccountsLoginAPI sessionAPI
 
 // Advance an in-flight login flow, optionally fulfilling an input-required step, and return the next step.
 //
@@ -3525,11 +3440,11 @@ type AccountsLoginAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *AccountsLoginAPI) Advance(ctx context.Context, params *AuthLoginAdvanceRequest) (AuthLoginStep, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.accounts.login.advance", p)
+	raw, err := a.client.Request(ctx, "session.accounts.login.advance", p)
 	if err != nil {
 		return nil, err
 	}
@@ -3542,11 +3457,11 @@ func (a *AccountsLoginAPI) Advance(ctx context.Context, params *AuthLoginAdvance
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *AccountsLoginAPI) Begin(ctx context.Context, params *AuthLoginBeginRequest) (*AuthLoginBegun, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.accounts.login.begin", p)
+	raw, err := a.client.Request(ctx, "session.accounts.login.begin", p)
 	return decodeResult[AuthLoginBegun](raw, err)
 }
 
@@ -3556,18 +3471,16 @@ func (a *AccountsLoginAPI) Begin(ctx context.Context, params *AuthLoginBeginRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *AccountsLoginAPI) Cancel(ctx context.Context, params *AuthLoginCancelRequest) (*SessionAccountsLoginCancelResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.accounts.login.cancel", p)
+	raw, err := a.client.Request(ctx, "session.accounts.login.cancel", p)
 	return decodeResult[SessionAccountsLoginCancelResult](raw, err)
 }
 
 // AgentAPI groups the agent.* methods.
-type AgentAPI struct {
-	common *sessionAPI
-}
+type AgentAPI sessionAPI
 
 // Clears the selected custom agent and returns the session to the default agent.
 //
@@ -3575,11 +3488,11 @@ type AgentAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *AgentAPI) Deselect(ctx context.Context) (*SessionAgentDeselectResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.agent.deselect", p)
+	raw, err := a.client.Request(ctx, "session.agent.deselect", p)
 	return decodeResult[SessionAgentDeselectResult](raw, err)
 }
 
@@ -3589,11 +3502,11 @@ func (a *AgentAPI) Deselect(ctx context.Context) (*SessionAgentDeselectResult, e
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *AgentAPI) GetCurrent(ctx context.Context) (*AgentGetCurrentResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.agent.getCurrent", p)
+	raw, err := a.client.Request(ctx, "session.agent.getCurrent", p)
 	return decodeResult[AgentGetCurrentResult](raw, err)
 }
 
@@ -3607,11 +3520,11 @@ func (a *AgentAPI) List(ctx context.Context, params ...*SessionAgentListRequest)
 	if len(params) > 0 {
 		p0 = params[0]
 	}
-	p, err := sessionParams(a.common.sessionID, p0, p0 == nil)
+	p, err := sessionParams(a.sessionID, p0, p0 == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.agent.list", p)
+	raw, err := a.client.Request(ctx, "session.agent.list", p)
 	return decodeResult[AgentList](raw, err)
 }
 
@@ -3621,11 +3534,11 @@ func (a *AgentAPI) List(ctx context.Context, params ...*SessionAgentListRequest)
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *AgentAPI) Reload(ctx context.Context) (*AgentReloadResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.agent.reload", p)
+	raw, err := a.client.Request(ctx, "session.agent.reload", p)
 	return decodeResult[AgentReloadResult](raw, err)
 }
 
@@ -3635,11 +3548,11 @@ func (a *AgentAPI) Reload(ctx context.Context) (*AgentReloadResult, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *AgentAPI) Select(ctx context.Context, params *AgentSelectRequest) (*AgentSelectResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.agent.select", p)
+	raw, err := a.client.Request(ctx, "session.agent.select", p)
 	return decodeResult[AgentSelectResult](raw, err)
 }
 
@@ -3649,18 +3562,16 @@ func (a *AgentAPI) Select(ctx context.Context, params *AgentSelectRequest) (*Age
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *AgentAPI) SetPrompt(ctx context.Context, params *AgentSetPromptRequest) (*SessionAgentSetPromptResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.agent.setPrompt", p)
+	raw, err := a.client.Request(ctx, "session.agent.setPrompt", p)
 	return decodeResult[SessionAgentSetPromptResult](raw, err)
 }
 
 // AutopilotObjectiveAPI groups the autopilotObjective.* methods.
-type AutopilotObjectiveAPI struct {
-	common *sessionAPI
-}
+type AutopilotObjectiveAPI sessionAPI
 
 // Reads the current canonical autopilot objective state for this session.
 //
@@ -3668,20 +3579,22 @@ type AutopilotObjectiveAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *AutopilotObjectiveAPI) GetState(ctx context.Context) (*AutopilotObjectiveGetStateResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.autopilotObjective.getState", p)
+	raw, err := a.client.Request(ctx, "session.autopilotObjective.getState", p)
 	return decodeResult[AutopilotObjectiveGetStateResult](raw, err)
 }
 
 // CanvasAPI groups the canvas.* methods.
-type CanvasAPI struct {
-	common   *sessionAPI
-	Action   *CanvasActionAPI
-	Provider *CanvasProviderAPI
-}
+type CanvasAPI sessionAPI
+
+// Action groups the canvas.action.* methods.
+func (a *CanvasAPI) Action() *CanvasActionAPI { return (*CanvasActionAPI)(a) }
+
+// Provider groups the canvas.provider.* methods.
+func (a *CanvasAPI) Provider() *CanvasProviderAPI { return (*CanvasProviderAPI)(a) }
 
 // Closes an open canvas instance.
 //
@@ -3689,11 +3602,11 @@ type CanvasAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CanvasAPI) Close(ctx context.Context, params *CanvasCloseRequest) (*SessionCanvasCloseResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.canvas.close", p)
+	raw, err := a.client.Request(ctx, "session.canvas.close", p)
 	return decodeResult[SessionCanvasCloseResult](raw, err)
 }
 
@@ -3703,11 +3616,11 @@ func (a *CanvasAPI) Close(ctx context.Context, params *CanvasCloseRequest) (*Ses
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CanvasAPI) List(ctx context.Context) (*CanvasList, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.canvas.list", p)
+	raw, err := a.client.Request(ctx, "session.canvas.list", p)
 	return decodeResult[CanvasList](raw, err)
 }
 
@@ -3717,11 +3630,11 @@ func (a *CanvasAPI) List(ctx context.Context) (*CanvasList, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CanvasAPI) ListOpen(ctx context.Context) (*CanvasListOpenResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.canvas.listOpen", p)
+	raw, err := a.client.Request(ctx, "session.canvas.listOpen", p)
 	return decodeResult[CanvasListOpenResult](raw, err)
 }
 
@@ -3731,18 +3644,16 @@ func (a *CanvasAPI) ListOpen(ctx context.Context) (*CanvasListOpenResult, error)
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CanvasAPI) Open(ctx context.Context, params *CanvasOpenRequest) (*OpenCanvasInstance, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.canvas.open", p)
+	raw, err := a.client.Request(ctx, "session.canvas.open", p)
 	return decodeResult[OpenCanvasInstance](raw, err)
 }
 
 // CanvasActionAPI groups the canvas.action.* methods.
-type CanvasActionAPI struct {
-	common *sessionAPI
-}
+type CanvasActionAPI sessionAPI
 
 // Invokes an action on an open canvas instance.
 //
@@ -3750,18 +3661,16 @@ type CanvasActionAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CanvasActionAPI) Invoke(ctx context.Context, params *CanvasActionInvokeRequest) (*CanvasActionInvokeResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.canvas.action.invoke", p)
+	raw, err := a.client.Request(ctx, "session.canvas.action.invoke", p)
 	return decodeResult[CanvasActionInvokeResult](raw, err)
 }
 
 // CanvasProviderAPI groups the canvas.provider.* methods.
-type CanvasProviderAPI struct {
-	common *sessionAPI
-}
+type CanvasProviderAPI sessionAPI
 
 // Registers an internal canvas provider connection and its contributions.
 //
@@ -3771,11 +3680,11 @@ type CanvasProviderAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *CanvasProviderAPI) Register(ctx context.Context, params *CanvasProviderRegisterRequest) (*SessionCanvasProviderRegisterResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.canvas.provider.register", p)
+	raw, err := a.client.Request(ctx, "session.canvas.provider.register", p)
 	return decodeResult[SessionCanvasProviderRegisterResult](raw, err)
 }
 
@@ -3787,18 +3696,16 @@ func (a *CanvasProviderAPI) Register(ctx context.Context, params *CanvasProvider
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *CanvasProviderAPI) Unregister(ctx context.Context, params *CanvasProviderUnregisterRequest) (*SessionCanvasProviderUnregisterResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.canvas.provider.unregister", p)
+	raw, err := a.client.Request(ctx, "session.canvas.provider.unregister", p)
 	return decodeResult[SessionCanvasProviderUnregisterResult](raw, err)
 }
 
 // CommandsAPI groups the commands.* methods.
-type CommandsAPI struct {
-	common *sessionAPI
-}
+type CommandsAPI sessionAPI
 
 // Enqueues a slash command for FIFO processing on the local session.
 //
@@ -3806,11 +3713,11 @@ type CommandsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CommandsAPI) Enqueue(ctx context.Context, params *EnqueueCommandParams) (EnqueueCommandResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.commands.enqueue", p)
+	raw, err := a.client.Request(ctx, "session.commands.enqueue", p)
 	if err != nil {
 		return nil, err
 	}
@@ -3823,11 +3730,11 @@ func (a *CommandsAPI) Enqueue(ctx context.Context, params *EnqueueCommandParams)
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CommandsAPI) Execute(ctx context.Context, params *ExecuteCommandParams) (*ExecuteCommandResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.commands.execute", p)
+	raw, err := a.client.Request(ctx, "session.commands.execute", p)
 	return decodeResult[ExecuteCommandResult](raw, err)
 }
 
@@ -3839,11 +3746,11 @@ func (a *CommandsAPI) Execute(ctx context.Context, params *ExecuteCommandParams)
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *CommandsAPI) FinalizeInvocationEffect(ctx context.Context, params *CommandsFinalizeInvocationEffectRequest) (*CommandsFinalizeInvocationEffectResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.commands.finalizeInvocationEffect", p)
+	raw, err := a.client.Request(ctx, "session.commands.finalizeInvocationEffect", p)
 	return decodeResult[CommandsFinalizeInvocationEffectResult](raw, err)
 }
 
@@ -3853,11 +3760,11 @@ func (a *CommandsAPI) FinalizeInvocationEffect(ctx context.Context, params *Comm
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CommandsAPI) HandlePendingCommand(ctx context.Context, params *CommandsHandlePendingCommandRequest) (*CommandsHandlePendingCommandResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.commands.handlePendingCommand", p)
+	raw, err := a.client.Request(ctx, "session.commands.handlePendingCommand", p)
 	return decodeResult[CommandsHandlePendingCommandResult](raw, err)
 }
 
@@ -3867,11 +3774,11 @@ func (a *CommandsAPI) HandlePendingCommand(ctx context.Context, params *Commands
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CommandsAPI) Invoke(ctx context.Context, params *CommandsInvokeRequest) (SlashCommandInvocationResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.commands.invoke", p)
+	raw, err := a.client.Request(ctx, "session.commands.invoke", p)
 	if err != nil {
 		return nil, err
 	}
@@ -3888,11 +3795,11 @@ func (a *CommandsAPI) List(ctx context.Context, params ...*SessionCommandsListRe
 	if len(params) > 0 {
 		p0 = params[0]
 	}
-	p, err := sessionParams(a.common.sessionID, p0, p0 == nil)
+	p, err := sessionParams(a.sessionID, p0, p0 == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.commands.list", p)
+	raw, err := a.client.Request(ctx, "session.commands.list", p)
 	return decodeResult[CommandList](raw, err)
 }
 
@@ -3902,18 +3809,16 @@ func (a *CommandsAPI) List(ctx context.Context, params ...*SessionCommandsListRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CommandsAPI) RespondToQueuedCommand(ctx context.Context, params *CommandsRespondToQueuedCommandRequest) (*CommandsRespondToQueuedCommandResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.commands.respondToQueuedCommand", p)
+	raw, err := a.client.Request(ctx, "session.commands.respondToQueuedCommand", p)
 	return decodeResult[CommandsRespondToQueuedCommandResult](raw, err)
 }
 
 // CompletionsAPI groups the completions.* methods.
-type CompletionsAPI struct {
-	common *sessionAPI
-}
+type CompletionsAPI sessionAPI
 
 // Gets the characters that should trigger host-driven completions for the session. Empty disables host-driven completions (e.g. local sessions, or a relay host that does not advertise them).
 //
@@ -3921,11 +3826,11 @@ type CompletionsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CompletionsAPI) GetTriggerCharacters(ctx context.Context) (*CompletionsGetTriggerCharactersResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.completions.getTriggerCharacters", p)
+	raw, err := a.client.Request(ctx, "session.completions.getTriggerCharacters", p)
 	return decodeResult[CompletionsGetTriggerCharactersResult](raw, err)
 }
 
@@ -3935,18 +3840,16 @@ func (a *CompletionsAPI) GetTriggerCharacters(ctx context.Context) (*Completions
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CompletionsAPI) Request(ctx context.Context, params *CompletionsRequestRequest) (*CompletionsRequestResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.completions.request", p)
+	raw, err := a.client.Request(ctx, "session.completions.request", p)
 	return decodeResult[CompletionsRequestResult](raw, err)
 }
 
 // ConnectorsAPI groups the connectors.* methods.
-type ConnectorsAPI struct {
-	common *sessionAPI
-}
+type ConnectorsAPI sessionAPI
 
 // Initiates an idempotent Connector connection request without opening a browser. Returns connected when the service is immediately authoritative, consent_required with a validated URL, or pending with an opaque continuation ID.
 //
@@ -3954,11 +3857,11 @@ type ConnectorsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ConnectorsAPI) Connect(ctx context.Context, params *ConnectorConnectRequest) (ConnectorConnectResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.connectors.connect", p)
+	raw, err := a.client.Request(ctx, "session.connectors.connect", p)
 	if err != nil {
 		return nil, err
 	}
@@ -3971,11 +3874,11 @@ func (a *ConnectorsAPI) Connect(ctx context.Context, params *ConnectorConnectReq
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ConnectorsAPI) ContinueConnection(ctx context.Context, params *ConnectorContinueRequest) (ConnectorConnectResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.connectors.continueConnection", p)
+	raw, err := a.client.Request(ctx, "session.connectors.continueConnection", p)
 	if err != nil {
 		return nil, err
 	}
@@ -3988,11 +3891,11 @@ func (a *ConnectorsAPI) ContinueConnection(ctx context.Context, params *Connecto
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ConnectorsAPI) Disconnect(ctx context.Context, params *ConnectorConnectRequest) (*ConnectorDisconnectResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.connectors.disconnect", p)
+	raw, err := a.client.Request(ctx, "session.connectors.disconnect", p)
 	return decodeResult[ConnectorDisconnectResult](raw, err)
 }
 
@@ -4002,11 +3905,11 @@ func (a *ConnectorsAPI) Disconnect(ctx context.Context, params *ConnectorConnect
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ConnectorsAPI) GetAccount(ctx context.Context) (*ConnectorSessionAccountResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.connectors.getAccount", p)
+	raw, err := a.client.Request(ctx, "session.connectors.getAccount", p)
 	return decodeResult[ConnectorSessionAccountResult](raw, err)
 }
 
@@ -4016,11 +3919,11 @@ func (a *ConnectorsAPI) GetAccount(ctx context.Context) (*ConnectorSessionAccoun
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ConnectorsAPI) GetCapabilities(ctx context.Context) (*ConnectorCapabilities, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.connectors.getCapabilities", p)
+	raw, err := a.client.Request(ctx, "session.connectors.getCapabilities", p)
 	return decodeResult[ConnectorCapabilities](raw, err)
 }
 
@@ -4030,11 +3933,11 @@ func (a *ConnectorsAPI) GetCapabilities(ctx context.Context) (*ConnectorCapabili
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ConnectorsAPI) GetStatus(ctx context.Context) (*ConnectorStatus, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.connectors.getStatus", p)
+	raw, err := a.client.Request(ctx, "session.connectors.getStatus", p)
 	return decodeResult[ConnectorStatus](raw, err)
 }
 
@@ -4044,11 +3947,11 @@ func (a *ConnectorsAPI) GetStatus(ctx context.Context) (*ConnectorStatus, error)
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ConnectorsAPI) List(ctx context.Context, params *ConnectorAccountRequest) (*ConnectorCatalogResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.connectors.list", p)
+	raw, err := a.client.Request(ctx, "session.connectors.list", p)
 	return decodeResult[ConnectorCatalogResult](raw, err)
 }
 
@@ -4058,11 +3961,11 @@ func (a *ConnectorsAPI) List(ctx context.Context, params *ConnectorAccountReques
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ConnectorsAPI) Reconcile(ctx context.Context, params *ConnectorReconcileRequest) (*ConnectorStatus, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.connectors.reconcile", p)
+	raw, err := a.client.Request(ctx, "session.connectors.reconcile", p)
 	return decodeResult[ConnectorStatus](raw, err)
 }
 
@@ -4074,11 +3977,11 @@ func (a *ConnectorsAPI) Reconcile(ctx context.Context, params *ConnectorReconcil
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ConnectorsAPI) ReconcileForStartup(ctx context.Context, params *ConnectorAccountRequest) (*ConnectorStatus, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.connectors.reconcileForStartup", p)
+	raw, err := a.client.Request(ctx, "session.connectors.reconcileForStartup", p)
 	return decodeResult[ConnectorStatus](raw, err)
 }
 
@@ -4088,11 +3991,11 @@ func (a *ConnectorsAPI) ReconcileForStartup(ctx context.Context, params *Connect
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ConnectorsAPI) Reconnect(ctx context.Context, params *ConnectorConnectRequest) (ConnectorConnectResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.connectors.reconnect", p)
+	raw, err := a.client.Request(ctx, "session.connectors.reconnect", p)
 	if err != nil {
 		return nil, err
 	}
@@ -4105,11 +4008,11 @@ func (a *ConnectorsAPI) Reconnect(ctx context.Context, params *ConnectorConnectR
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ConnectorsAPI) Refresh(ctx context.Context, params *ConnectorAccountRequest) (*ConnectorCatalogResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.connectors.refresh", p)
+	raw, err := a.client.Request(ctx, "session.connectors.refresh", p)
 	return decodeResult[ConnectorCatalogResult](raw, err)
 }
 
@@ -4121,18 +4024,16 @@ func (a *ConnectorsAPI) Refresh(ctx context.Context, params *ConnectorAccountReq
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ConnectorsAPI) WithdrawProjection(ctx context.Context) (*ConnectorStatus, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.connectors.withdrawProjection", p)
+	raw, err := a.client.Request(ctx, "session.connectors.withdrawProjection", p)
 	return decodeResult[ConnectorStatus](raw, err)
 }
 
 // ContentExclusionAPI groups the contentExclusion.* methods.
-type ContentExclusionAPI struct {
-	common *sessionAPI
-}
+type ContentExclusionAPI sessionAPI
 
 // Checks local file system absolute paths within the session working directory against its content-exclusion policy. Results preserve input order. Unsupported paths/filesystems and unavailable policy evaluation return available false, and callers must treat every requested path as excluded.
 //
@@ -4140,18 +4041,16 @@ type ContentExclusionAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ContentExclusionAPI) CheckPaths(ctx context.Context, params *ContentExclusionCheckPathsRequest) (*ContentExclusionCheckPathsResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.contentExclusion.checkPaths", p)
+	raw, err := a.client.Request(ctx, "session.contentExclusion.checkPaths", p)
 	return decodeResult[ContentExclusionCheckPathsResult](raw, err)
 }
 
 // CustomizationsAPI groups the customizations.* methods.
-type CustomizationsAPI struct {
-	common *sessionAPI
-}
+type CustomizationsAPI sessionAPI
 
 // For local sessions, reconciles repository context and discovered instructions, plugins, skills, agents, hooks, MCP servers, and extensions after files appear or change under the working directory. Independent component failures are returned in outcomes and errors; a rejected call can have partially applied earlier steps. Remote sessions must reload on their agent host instead. The model-facing context is rebuilt on the next turn.
 //
@@ -4159,18 +4058,16 @@ type CustomizationsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *CustomizationsAPI) Reload(ctx context.Context) (*CustomizationsReloadResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.customizations.reload", p)
+	raw, err := a.client.Request(ctx, "session.customizations.reload", p)
 	return decodeResult[CustomizationsReloadResult](raw, err)
 }
 
 // DebugAPI groups the debug.* methods.
-type DebugAPI struct {
-	common *sessionAPI
-}
+type DebugAPI sessionAPI
 
 // Collects a session debug log bundle into a local archive or staging directory. Logs are redacted by default; redaction can be configured per caller-provided diagnostic entry. The runtime includes session-owned logs by default and accepts caller-provided diagnostic entries so host applications can add their own files without changing this API shape.
 //
@@ -4178,18 +4075,16 @@ type DebugAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *DebugAPI) CollectLogs(ctx context.Context, params *DebugCollectLogsRequest) (*DebugCollectLogsResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.debug.collectLogs", p)
+	raw, err := a.client.Request(ctx, "session.debug.collectLogs", p)
 	return decodeResult[DebugCollectLogsResult](raw, err)
 }
 
 // DiagnosticsAPI groups the diagnostics.* methods.
-type DiagnosticsAPI struct {
-	common *sessionAPI
-}
+type DiagnosticsAPI sessionAPI
 
 // Patches configured session diagnostic sources without restarting their producers. Setting a source level to off clears its retained diagnostics and invalidates cursors selecting that source.
 //
@@ -4197,11 +4092,11 @@ type DiagnosticsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *DiagnosticsAPI) Configure(ctx context.Context, params *DiagnosticsConfigureRequest) (*DiagnosticsConfiguration, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.diagnostics.configure", p)
+	raw, err := a.client.Request(ctx, "session.diagnostics.configure", p)
 	return decodeResult[DiagnosticsConfiguration](raw, err)
 }
 
@@ -4211,18 +4106,16 @@ func (a *DiagnosticsAPI) Configure(ctx context.Context, params *DiagnosticsConfi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *DiagnosticsAPI) Read(ctx context.Context, params *DiagnosticsReadRequest) (*DiagnosticsReadResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.diagnostics.read", p)
+	raw, err := a.client.Request(ctx, "session.diagnostics.read", p)
 	return decodeResult[DiagnosticsReadResult](raw, err)
 }
 
 // EventLogAPI groups the eventLog.* methods.
-type EventLogAPI struct {
-	common *sessionAPI
-}
+type EventLogAPI sessionAPI
 
 // Reads a batch of session events from a cursor, optionally waiting for new events. Supports tail-first reads via `direction: backward`.
 //
@@ -4230,11 +4123,11 @@ type EventLogAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *EventLogAPI) Read(ctx context.Context, params *EventLogReadRequest) (*EventsReadResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.eventLog.read", p)
+	raw, err := a.client.Request(ctx, "session.eventLog.read", p)
 	return decodeResult[EventsReadResult](raw, err)
 }
 
@@ -4244,11 +4137,11 @@ func (a *EventLogAPI) Read(ctx context.Context, params *EventLogReadRequest) (*E
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *EventLogAPI) RegisterInterest(ctx context.Context, params *RegisterEventInterestParams) (*RegisterEventInterestResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.eventLog.registerInterest", p)
+	raw, err := a.client.Request(ctx, "session.eventLog.registerInterest", p)
 	return decodeResult[RegisterEventInterestResult](raw, err)
 }
 
@@ -4258,11 +4151,11 @@ func (a *EventLogAPI) RegisterInterest(ctx context.Context, params *RegisterEven
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *EventLogAPI) ReleaseInterest(ctx context.Context, params *ReleaseEventInterestParams) (*EventLogReleaseInterestResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.eventLog.releaseInterest", p)
+	raw, err := a.client.Request(ctx, "session.eventLog.releaseInterest", p)
 	return decodeResult[EventLogReleaseInterestResult](raw, err)
 }
 
@@ -4272,18 +4165,16 @@ func (a *EventLogAPI) ReleaseInterest(ctx context.Context, params *ReleaseEventI
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *EventLogAPI) Tail(ctx context.Context) (*EventLogTailResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.eventLog.tail", p)
+	raw, err := a.client.Request(ctx, "session.eventLog.tail", p)
 	return decodeResult[EventLogTailResult](raw, err)
 }
 
 // ExtensionsAPI groups the extensions.* methods.
-type ExtensionsAPI struct {
-	common *sessionAPI
-}
+type ExtensionsAPI sessionAPI
 
 // Disables an extension for the session and persists the preference when the session has a settings store. Hosts synchronizing effective membership should use extensions.reconcile instead.
 //
@@ -4291,11 +4182,11 @@ type ExtensionsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ExtensionsAPI) Disable(ctx context.Context, params *ExtensionsDisableRequest) (*SessionExtensionsDisableResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.extensions.disable", p)
+	raw, err := a.client.Request(ctx, "session.extensions.disable", p)
 	return decodeResult[SessionExtensionsDisableResult](raw, err)
 }
 
@@ -4305,11 +4196,11 @@ func (a *ExtensionsAPI) Disable(ctx context.Context, params *ExtensionsDisableRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ExtensionsAPI) Enable(ctx context.Context, params *ExtensionsEnableRequest) (*SessionExtensionsEnableResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.extensions.enable", p)
+	raw, err := a.client.Request(ctx, "session.extensions.enable", p)
 	return decodeResult[SessionExtensionsEnableResult](raw, err)
 }
 
@@ -4319,11 +4210,11 @@ func (a *ExtensionsAPI) Enable(ctx context.Context, params *ExtensionsEnableRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ExtensionsAPI) List(ctx context.Context) (*ExtensionList, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.extensions.list", p)
+	raw, err := a.client.Request(ctx, "session.extensions.list", p)
 	return decodeResult[ExtensionList](raw, err)
 }
 
@@ -4333,11 +4224,11 @@ func (a *ExtensionsAPI) List(ctx context.Context) (*ExtensionList, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ExtensionsAPI) Reconcile(ctx context.Context) (*ExtensionList, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.extensions.reconcile", p)
+	raw, err := a.client.Request(ctx, "session.extensions.reconcile", p)
 	return decodeResult[ExtensionList](raw, err)
 }
 
@@ -4347,11 +4238,11 @@ func (a *ExtensionsAPI) Reconcile(ctx context.Context) (*ExtensionList, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ExtensionsAPI) Reload(ctx context.Context) (*SessionExtensionsReloadResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.extensions.reload", p)
+	raw, err := a.client.Request(ctx, "session.extensions.reload", p)
 	return decodeResult[SessionExtensionsReloadResult](raw, err)
 }
 
@@ -4361,18 +4252,16 @@ func (a *ExtensionsAPI) Reload(ctx context.Context) (*SessionExtensionsReloadRes
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ExtensionsAPI) SendAttachmentsToMessage(ctx context.Context, params *SendAttachmentsToMessageParams) (*SessionExtensionsSendAttachmentsToMessageResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.extensions.sendAttachmentsToMessage", p)
+	raw, err := a.client.Request(ctx, "session.extensions.sendAttachmentsToMessage", p)
 	return decodeResult[SessionExtensionsSendAttachmentsToMessageResult](raw, err)
 }
 
 // FleetAPI groups the fleet.* methods.
-type FleetAPI struct {
-	common *sessionAPI
-}
+type FleetAPI sessionAPI
 
 // Starts fleet mode by submitting the fleet orchestration prompt to the session.
 //
@@ -4380,18 +4269,16 @@ type FleetAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *FleetAPI) Start(ctx context.Context, params *FleetStartRequest) (*FleetStartResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.fleet.start", p)
+	raw, err := a.client.Request(ctx, "session.fleet.start", p)
 	return decodeResult[FleetStartResult](raw, err)
 }
 
 // GitHubAuthAPI groups the gitHubAuth.* methods.
-type GitHubAuthAPI struct {
-	common *sessionAPI
-}
+type GitHubAuthAPI sessionAPI
 
 // Gets all authentication accounts available to the internal session host.
 //
@@ -4401,11 +4288,11 @@ type GitHubAuthAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *GitHubAuthAPI) GetAllAuthAvailable(ctx context.Context) (*SessionGitHubAuthGetAllAuthAvailableResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.gitHubAuth.getAllAuthAvailable", p)
+	raw, err := a.client.Request(ctx, "session.gitHubAuth.getAllAuthAvailable", p)
 	return decodeResult[SessionGitHubAuthGetAllAuthAvailableResult](raw, err)
 }
 
@@ -4417,11 +4304,11 @@ func (a *GitHubAuthAPI) GetAllAuthAvailable(ctx context.Context) (*SessionGitHub
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *GitHubAuthAPI) GetCurrentAuthInfo(ctx context.Context) (*SessionAuthInfoResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.gitHubAuth.getCurrentAuthInfo", p)
+	raw, err := a.client.Request(ctx, "session.gitHubAuth.getCurrentAuthInfo", p)
 	return decodeResult[SessionAuthInfoResult](raw, err)
 }
 
@@ -4431,11 +4318,11 @@ func (a *GitHubAuthAPI) GetCurrentAuthInfo(ctx context.Context) (*SessionAuthInf
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *GitHubAuthAPI) GetStatus(ctx context.Context) (*SessionAuthStatus, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.gitHubAuth.getStatus", p)
+	raw, err := a.client.Request(ctx, "session.gitHubAuth.getStatus", p)
 	return decodeResult[SessionAuthStatus](raw, err)
 }
 
@@ -4447,11 +4334,11 @@ func (a *GitHubAuthAPI) GetStatus(ctx context.Context) (*SessionAuthStatus, erro
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *GitHubAuthAPI) LastAuthErrors(ctx context.Context) (*AuthValidationErrors, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.gitHubAuth.lastAuthErrors", p)
+	raw, err := a.client.Request(ctx, "session.gitHubAuth.lastAuthErrors", p)
 	return decodeResult[AuthValidationErrors](raw, err)
 }
 
@@ -4463,11 +4350,11 @@ func (a *GitHubAuthAPI) LastAuthErrors(ctx context.Context) (*AuthValidationErro
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *GitHubAuthAPI) Login(ctx context.Context, params *SessionAuthLoginRequest) (AuthInfo, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.gitHubAuth.login", p)
+	raw, err := a.client.Request(ctx, "session.gitHubAuth.login", p)
 	if err != nil {
 		return nil, err
 	}
@@ -4482,11 +4369,11 @@ func (a *GitHubAuthAPI) Login(ctx context.Context, params *SessionAuthLoginReque
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *GitHubAuthAPI) Logout(ctx context.Context) (*SessionGitHubAuthLogoutResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.gitHubAuth.logout", p)
+	raw, err := a.client.Request(ctx, "session.gitHubAuth.logout", p)
 	return decodeResult[SessionGitHubAuthLogoutResult](raw, err)
 }
 
@@ -4498,11 +4385,11 @@ func (a *GitHubAuthAPI) Logout(ctx context.Context) (*SessionGitHubAuthLogoutRes
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *GitHubAuthAPI) LogoutUser(ctx context.Context, params *SessionAuthLogoutUserRequest) (*SessionGitHubAuthLogoutUserResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.gitHubAuth.logoutUser", p)
+	raw, err := a.client.Request(ctx, "session.gitHubAuth.logoutUser", p)
 	return decodeResult[SessionGitHubAuthLogoutUserResult](raw, err)
 }
 
@@ -4514,11 +4401,11 @@ func (a *GitHubAuthAPI) LogoutUser(ctx context.Context, params *SessionAuthLogou
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *GitHubAuthAPI) RefreshCopilotUser(ctx context.Context) (*SessionAuthInfoResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.gitHubAuth.refreshCopilotUser", p)
+	raw, err := a.client.Request(ctx, "session.gitHubAuth.refreshCopilotUser", p)
 	return decodeResult[SessionAuthInfoResult](raw, err)
 }
 
@@ -4528,11 +4415,11 @@ func (a *GitHubAuthAPI) RefreshCopilotUser(ctx context.Context) (*SessionAuthInf
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *GitHubAuthAPI) SetCredentials(ctx context.Context, params *SessionSetCredentialsParams) (*SessionSetCredentialsResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.gitHubAuth.setCredentials", p)
+	raw, err := a.client.Request(ctx, "session.gitHubAuth.setCredentials", p)
 	return decodeResult[SessionSetCredentialsResult](raw, err)
 }
 
@@ -4544,18 +4431,16 @@ func (a *GitHubAuthAPI) SetCredentials(ctx context.Context, params *SessionSetCr
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *GitHubAuthAPI) SwitchToAuth(ctx context.Context, params *SessionAuthSwitchRequest) (*SessionGitHubAuthSwitchToAuthResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.gitHubAuth.switchToAuth", p)
+	raw, err := a.client.Request(ctx, "session.gitHubAuth.switchToAuth", p)
 	return decodeResult[SessionGitHubAuthSwitchToAuthResult](raw, err)
 }
 
 // HistoryAPI groups the history.* methods.
-type HistoryAPI struct {
-	common *sessionAPI
-}
+type HistoryAPI sessionAPI
 
 // Aborts any in-progress manual compaction on a local session.
 //
@@ -4563,11 +4448,11 @@ type HistoryAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *HistoryAPI) AbortManualCompaction(ctx context.Context) (*HistoryAbortManualCompactionResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.history.abortManualCompaction", p)
+	raw, err := a.client.Request(ctx, "session.history.abortManualCompaction", p)
 	return decodeResult[HistoryAbortManualCompactionResult](raw, err)
 }
 
@@ -4577,11 +4462,11 @@ func (a *HistoryAPI) AbortManualCompaction(ctx context.Context) (*HistoryAbortMa
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *HistoryAPI) CancelBackgroundCompaction(ctx context.Context) (*HistoryCancelBackgroundCompactionResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.history.cancelBackgroundCompaction", p)
+	raw, err := a.client.Request(ctx, "session.history.cancelBackgroundCompaction", p)
 	return decodeResult[HistoryCancelBackgroundCompactionResult](raw, err)
 }
 
@@ -4591,11 +4476,11 @@ func (a *HistoryAPI) CancelBackgroundCompaction(ctx context.Context) (*HistoryCa
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *HistoryAPI) ClearContext(ctx context.Context, params *HistoryClearContextRequest) (*HistoryClearContextResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.history.clearContext", p)
+	raw, err := a.client.Request(ctx, "session.history.clearContext", p)
 	return decodeResult[HistoryClearContextResult](raw, err)
 }
 
@@ -4609,11 +4494,11 @@ func (a *HistoryAPI) Compact(ctx context.Context, params ...*SessionHistoryCompa
 	if len(params) > 0 {
 		p0 = params[0]
 	}
-	p, err := sessionParams(a.common.sessionID, p0, p0 == nil)
+	p, err := sessionParams(a.sessionID, p0, p0 == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.history.compact", p)
+	raw, err := a.client.Request(ctx, "session.history.compact", p)
 	return decodeResult[HistoryCompactResult](raw, err)
 }
 
@@ -4623,11 +4508,11 @@ func (a *HistoryAPI) Compact(ctx context.Context, params ...*SessionHistoryCompa
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *HistoryAPI) ListRewindPoints(ctx context.Context) (*HistoryListRewindPointsResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.history.listRewindPoints", p)
+	raw, err := a.client.Request(ctx, "session.history.listRewindPoints", p)
 	return decodeResult[HistoryListRewindPointsResult](raw, err)
 }
 
@@ -4637,11 +4522,11 @@ func (a *HistoryAPI) ListRewindPoints(ctx context.Context) (*HistoryListRewindPo
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *HistoryAPI) PreviewRewind(ctx context.Context, params *HistoryPreviewRewindRequest) (*HistoryPreviewRewindResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.history.previewRewind", p)
+	raw, err := a.client.Request(ctx, "session.history.previewRewind", p)
 	return decodeResult[HistoryPreviewRewindResult](raw, err)
 }
 
@@ -4651,11 +4536,11 @@ func (a *HistoryAPI) PreviewRewind(ctx context.Context, params *HistoryPreviewRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *HistoryAPI) Rewind(ctx context.Context, params *HistoryRewindRequest) (*HistoryRewindResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.history.rewind", p)
+	raw, err := a.client.Request(ctx, "session.history.rewind", p)
 	return decodeResult[HistoryRewindResult](raw, err)
 }
 
@@ -4665,11 +4550,11 @@ func (a *HistoryAPI) Rewind(ctx context.Context, params *HistoryRewindRequest) (
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *HistoryAPI) SummarizeForHandoff(ctx context.Context) (*HistorySummarizeForHandoffResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.history.summarizeForHandoff", p)
+	raw, err := a.client.Request(ctx, "session.history.summarizeForHandoff", p)
 	return decodeResult[HistorySummarizeForHandoffResult](raw, err)
 }
 
@@ -4679,18 +4564,16 @@ func (a *HistoryAPI) SummarizeForHandoff(ctx context.Context) (*HistorySummarize
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *HistoryAPI) Truncate(ctx context.Context, params *HistoryTruncateRequest) (*HistoryTruncateResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.history.truncate", p)
+	raw, err := a.client.Request(ctx, "session.history.truncate", p)
 	return decodeResult[HistoryTruncateResult](raw, err)
 }
 
 // InstructionsAPI groups the instructions.* methods.
-type InstructionsAPI struct {
-	common *sessionAPI
-}
+type InstructionsAPI sessionAPI
 
 // Gets instruction sources loaded for the session.
 //
@@ -4698,11 +4581,11 @@ type InstructionsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *InstructionsAPI) GetSources(ctx context.Context) (*InstructionsGetSourcesResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.instructions.getSources", p)
+	raw, err := a.client.Request(ctx, "session.instructions.getSources", p)
 	return decodeResult[InstructionsGetSourcesResult](raw, err)
 }
 
@@ -4712,18 +4595,16 @@ func (a *InstructionsAPI) GetSources(ctx context.Context) (*InstructionsGetSourc
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *InstructionsAPI) Reload(ctx context.Context) (*InstructionsGetSourcesResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.instructions.reload", p)
+	raw, err := a.client.Request(ctx, "session.instructions.reload", p)
 	return decodeResult[InstructionsGetSourcesResult](raw, err)
 }
 
 // LimitPredictionAPI groups the limitPrediction.* methods.
-type LimitPredictionAPI struct {
-	common *sessionAPI
-}
+type LimitPredictionAPI sessionAPI
 
 // Predicts an AI-credit session limit for the session's resolved model. Returns an unavailable result instead of falling back when the current model is unresolved auto.
 //
@@ -4735,11 +4616,11 @@ func (a *LimitPredictionAPI) Predict(ctx context.Context, params ...*SessionLimi
 	if len(params) > 0 {
 		p0 = params[0]
 	}
-	p, err := sessionParams(a.common.sessionID, p0, p0 == nil)
+	p, err := sessionParams(a.sessionID, p0, p0 == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.limitPrediction.predict", p)
+	raw, err := a.client.Request(ctx, "session.limitPrediction.predict", p)
 	if err != nil {
 		return nil, err
 	}
@@ -4747,9 +4628,7 @@ func (a *LimitPredictionAPI) Predict(ctx context.Context, params ...*SessionLimi
 }
 
 // LspAPI groups the lsp.* methods.
-type LspAPI struct {
-	common *sessionAPI
-}
+type LspAPI sessionAPI
 
 // Loads the merged LSP configuration set for the session's working directory.
 //
@@ -4757,18 +4636,16 @@ type LspAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *LspAPI) Initialize(ctx context.Context, params *LspInitializeRequest) (*SessionLspInitializeResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.lsp.initialize", p)
+	raw, err := a.client.Request(ctx, "session.lsp.initialize", p)
 	return decodeResult[SessionLspInitializeResult](raw, err)
 }
 
 // ManagedSettingsAPI groups the managedSettings.* methods.
-type ManagedSettingsAPI struct {
-	common *sessionAPI
-}
+type ManagedSettingsAPI sessionAPI
 
 // Waits for the live session's in-flight managed-settings application, then returns the retained effective snapshot used by runtime enforcement and by `session.managed_settings_resolved`. It does not perform another account, device, or server resolution, and rejects when resolution has not produced a snapshot.
 //
@@ -4776,23 +4653,31 @@ type ManagedSettingsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ManagedSettingsAPI) Get(ctx context.Context) (*ManagedSettingsResolvedData, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.managedSettings.get", p)
+	raw, err := a.client.Request(ctx, "session.managedSettings.get", p)
 	return decodeResult[ManagedSettingsResolvedData](raw, err)
 }
 
 // MCPAPI groups the mcp.* methods.
-type MCPAPI struct {
-	common    *sessionAPI
-	Apps      *MCPAppsAPI
-	Headers   *MCPHeadersAPI
-	Oauth     *MCPOauthAPI
-	Prompts   *MCPPromptsAPI
-	Resources *MCPResourcesAPI
-}
+type MCPAPI sessionAPI
+
+// Apps groups the mcp.apps.* methods.
+func (a *MCPAPI) Apps() *MCPAppsAPI { return (*MCPAppsAPI)(a) }
+
+// Headers groups the mcp.headers.* methods.
+func (a *MCPAPI) Headers() *MCPHeadersAPI { return (*MCPHeadersAPI)(a) }
+
+// Oauth groups the mcp.oauth.* methods.
+func (a *MCPAPI) Oauth() *MCPOauthAPI { return (*MCPOauthAPI)(a) }
+
+// Prompts groups the mcp.prompts.* methods.
+func (a *MCPAPI) Prompts() *MCPPromptsAPI { return (*MCPPromptsAPI)(a) }
+
+// Resources groups the mcp.resources.* methods.
+func (a *MCPAPI) Resources() *MCPResourcesAPI { return (*MCPResourcesAPI)(a) }
 
 // Cancels an in-flight MCP sampling execution by request ID.
 //
@@ -4800,11 +4685,11 @@ type MCPAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) CancelSamplingExecution(ctx context.Context, params *MCPCancelSamplingExecutionParams) (*MCPCancelSamplingExecutionResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.cancelSamplingExecution", p)
+	raw, err := a.client.Request(ctx, "session.mcp.cancelSamplingExecution", p)
 	return decodeResult[MCPCancelSamplingExecutionResult](raw, err)
 }
 
@@ -4816,11 +4701,11 @@ func (a *MCPAPI) CancelSamplingExecution(ctx context.Context, params *MCPCancelS
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *MCPAPI) ConfigureGitHub(ctx context.Context, params *MCPConfigureGitHubRequest) (*MCPConfigureGitHubResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.configureGitHub", p)
+	raw, err := a.client.Request(ctx, "session.mcp.configureGitHub", p)
 	return decodeResult[MCPConfigureGitHubResult](raw, err)
 }
 
@@ -4830,11 +4715,11 @@ func (a *MCPAPI) ConfigureGitHub(ctx context.Context, params *MCPConfigureGitHub
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) Disable(ctx context.Context, params *MCPDisableRequest) (*SessionMCPDisableResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.disable", p)
+	raw, err := a.client.Request(ctx, "session.mcp.disable", p)
 	return decodeResult[SessionMCPDisableResult](raw, err)
 }
 
@@ -4844,11 +4729,11 @@ func (a *MCPAPI) Disable(ctx context.Context, params *MCPDisableRequest) (*Sessi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) Enable(ctx context.Context, params *MCPEnableRequest) (*SessionMCPEnableResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.enable", p)
+	raw, err := a.client.Request(ctx, "session.mcp.enable", p)
 	return decodeResult[SessionMCPEnableResult](raw, err)
 }
 
@@ -4858,11 +4743,11 @@ func (a *MCPAPI) Enable(ctx context.Context, params *MCPEnableRequest) (*Session
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) ExecuteSampling(ctx context.Context, params *MCPExecuteSamplingParams) (*MCPSamplingExecutionResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.executeSampling", p)
+	raw, err := a.client.Request(ctx, "session.mcp.executeSampling", p)
 	return decodeResult[MCPSamplingExecutionResult](raw, err)
 }
 
@@ -4872,11 +4757,11 @@ func (a *MCPAPI) ExecuteSampling(ctx context.Context, params *MCPExecuteSampling
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) IsServerRunning(ctx context.Context, params *MCPIsServerRunningRequest) (*MCPIsServerRunningResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.isServerRunning", p)
+	raw, err := a.client.Request(ctx, "session.mcp.isServerRunning", p)
 	return decodeResult[MCPIsServerRunningResult](raw, err)
 }
 
@@ -4886,11 +4771,11 @@ func (a *MCPAPI) IsServerRunning(ctx context.Context, params *MCPIsServerRunning
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) List(ctx context.Context) (*MCPServerList, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.list", p)
+	raw, err := a.client.Request(ctx, "session.mcp.list", p)
 	return decodeResult[MCPServerList](raw, err)
 }
 
@@ -4900,11 +4785,11 @@ func (a *MCPAPI) List(ctx context.Context) (*MCPServerList, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) ListConfigured(ctx context.Context) (*MCPConfiguredServerList, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.listConfigured", p)
+	raw, err := a.client.Request(ctx, "session.mcp.listConfigured", p)
 	return decodeResult[MCPConfiguredServerList](raw, err)
 }
 
@@ -4914,11 +4799,11 @@ func (a *MCPAPI) ListConfigured(ctx context.Context) (*MCPConfiguredServerList, 
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) ListTools(ctx context.Context, params *MCPListToolsRequest) (*MCPListToolsResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.listTools", p)
+	raw, err := a.client.Request(ctx, "session.mcp.listTools", p)
 	return decodeResult[MCPListToolsResult](raw, err)
 }
 
@@ -4928,11 +4813,11 @@ func (a *MCPAPI) ListTools(ctx context.Context, params *MCPListToolsRequest) (*M
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) MoveLoadingToBackground(ctx context.Context) (*MoveMCPLoadingToBackgroundResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.moveLoadingToBackground", p)
+	raw, err := a.client.Request(ctx, "session.mcp.moveLoadingToBackground", p)
 	return decodeResult[MoveMCPLoadingToBackgroundResult](raw, err)
 }
 
@@ -4944,11 +4829,11 @@ func (a *MCPAPI) MoveLoadingToBackground(ctx context.Context) (*MoveMCPLoadingTo
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *MCPAPI) RegisterExternalClient(ctx context.Context, params *MCPRegisterExternalClientRequest) (*SessionMCPRegisterExternalClientResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.registerExternalClient", p)
+	raw, err := a.client.Request(ctx, "session.mcp.registerExternalClient", p)
 	return decodeResult[SessionMCPRegisterExternalClientResult](raw, err)
 }
 
@@ -4958,11 +4843,11 @@ func (a *MCPAPI) RegisterExternalClient(ctx context.Context, params *MCPRegister
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) Reload(ctx context.Context) (*SessionMCPReloadResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.reload", p)
+	raw, err := a.client.Request(ctx, "session.mcp.reload", p)
 	return decodeResult[SessionMCPReloadResult](raw, err)
 }
 
@@ -4974,11 +4859,11 @@ func (a *MCPAPI) Reload(ctx context.Context) (*SessionMCPReloadResult, error) {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *MCPAPI) ReloadWithConfig(ctx context.Context, params *MCPReloadWithConfigRequest) (*MCPStartServersResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.reloadWithConfig", p)
+	raw, err := a.client.Request(ctx, "session.mcp.reloadWithConfig", p)
 	return decodeResult[MCPStartServersResult](raw, err)
 }
 
@@ -4988,11 +4873,11 @@ func (a *MCPAPI) ReloadWithConfig(ctx context.Context, params *MCPReloadWithConf
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) RemoveGitHub(ctx context.Context) (*MCPRemoveGitHubResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.removeGitHub", p)
+	raw, err := a.client.Request(ctx, "session.mcp.removeGitHub", p)
 	return decodeResult[MCPRemoveGitHubResult](raw, err)
 }
 
@@ -5002,11 +4887,11 @@ func (a *MCPAPI) RemoveGitHub(ctx context.Context) (*MCPRemoveGitHubResult, erro
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) RestartServer(ctx context.Context, params *MCPRestartServerRequest) (*SessionMCPRestartServerResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.restartServer", p)
+	raw, err := a.client.Request(ctx, "session.mcp.restartServer", p)
 	return decodeResult[SessionMCPRestartServerResult](raw, err)
 }
 
@@ -5018,11 +4903,11 @@ func (a *MCPAPI) RestartServer(ctx context.Context, params *MCPRestartServerRequ
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *MCPAPI) SetConnectedIdeInfo(ctx context.Context, params *SessionMCPSetConnectedIdeInfoParams) (*SessionMCPSetConnectedIdeInfoResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.setConnectedIdeInfo", p)
+	raw, err := a.client.Request(ctx, "session.mcp.setConnectedIdeInfo", p)
 	return decodeResult[SessionMCPSetConnectedIdeInfoResult](raw, err)
 }
 
@@ -5032,11 +4917,11 @@ func (a *MCPAPI) SetConnectedIdeInfo(ctx context.Context, params *SessionMCPSetC
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) SetEnvValueMode(ctx context.Context, params *MCPSetEnvValueModeParams) (*MCPSetEnvValueModeResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.setEnvValueMode", p)
+	raw, err := a.client.Request(ctx, "session.mcp.setEnvValueMode", p)
 	return decodeResult[MCPSetEnvValueModeResult](raw, err)
 }
 
@@ -5046,11 +4931,11 @@ func (a *MCPAPI) SetEnvValueMode(ctx context.Context, params *MCPSetEnvValueMode
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) StartServer(ctx context.Context, params *MCPStartServerRequest) (*SessionMCPStartServerResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.startServer", p)
+	raw, err := a.client.Request(ctx, "session.mcp.startServer", p)
 	return decodeResult[SessionMCPStartServerResult](raw, err)
 }
 
@@ -5060,11 +4945,11 @@ func (a *MCPAPI) StartServer(ctx context.Context, params *MCPStartServerRequest)
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAPI) StopServer(ctx context.Context, params *MCPStopServerRequest) (*SessionMCPStopServerResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.stopServer", p)
+	raw, err := a.client.Request(ctx, "session.mcp.stopServer", p)
 	return decodeResult[SessionMCPStopServerResult](raw, err)
 }
 
@@ -5076,18 +4961,16 @@ func (a *MCPAPI) StopServer(ctx context.Context, params *MCPStopServerRequest) (
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *MCPAPI) UnregisterExternalClient(ctx context.Context, params *MCPUnregisterExternalClientRequest) (*SessionMCPUnregisterExternalClientResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.unregisterExternalClient", p)
+	raw, err := a.client.Request(ctx, "session.mcp.unregisterExternalClient", p)
 	return decodeResult[SessionMCPUnregisterExternalClientResult](raw, err)
 }
 
 // MCPAppsAPI groups the mcp.apps.* methods.
-type MCPAppsAPI struct {
-	common *sessionAPI
-}
+type MCPAppsAPI sessionAPI
 
 // Call an MCP tool from an MCP App view (SEP-1865). Enforces the visibility check that prevents an app iframe from invoking model-only tools. Returns the standard MCP `CallToolResult`.
 //
@@ -5095,11 +4978,11 @@ type MCPAppsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAppsAPI) CallTool(ctx context.Context, params *MCPAppsCallToolRequest) (*SessionMCPAppsCallToolResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.apps.callTool", p)
+	raw, err := a.client.Request(ctx, "session.mcp.apps.callTool", p)
 	return decodeResult[SessionMCPAppsCallToolResult](raw, err)
 }
 
@@ -5109,11 +4992,11 @@ func (a *MCPAppsAPI) CallTool(ctx context.Context, params *MCPAppsCallToolReques
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAppsAPI) Diagnose(ctx context.Context, params *MCPAppsDiagnoseRequest) (*MCPAppsDiagnoseResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.apps.diagnose", p)
+	raw, err := a.client.Request(ctx, "session.mcp.apps.diagnose", p)
 	return decodeResult[MCPAppsDiagnoseResult](raw, err)
 }
 
@@ -5123,11 +5006,11 @@ func (a *MCPAppsAPI) Diagnose(ctx context.Context, params *MCPAppsDiagnoseReques
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAppsAPI) GetHostContext(ctx context.Context) (*MCPAppsHostContext, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.apps.getHostContext", p)
+	raw, err := a.client.Request(ctx, "session.mcp.apps.getHostContext", p)
 	return decodeResult[MCPAppsHostContext](raw, err)
 }
 
@@ -5137,11 +5020,11 @@ func (a *MCPAppsAPI) GetHostContext(ctx context.Context) (*MCPAppsHostContext, e
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAppsAPI) ListTools(ctx context.Context, params *MCPAppsListToolsRequest) (*MCPAppsListToolsResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.apps.listTools", p)
+	raw, err := a.client.Request(ctx, "session.mcp.apps.listTools", p)
 	return decodeResult[MCPAppsListToolsResult](raw, err)
 }
 
@@ -5151,11 +5034,11 @@ func (a *MCPAppsAPI) ListTools(ctx context.Context, params *MCPAppsListToolsRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAppsAPI) ReadResource(ctx context.Context, params *MCPAppsReadResourceRequest) (*MCPAppsReadResourceResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.apps.readResource", p)
+	raw, err := a.client.Request(ctx, "session.mcp.apps.readResource", p)
 	return decodeResult[MCPAppsReadResourceResult](raw, err)
 }
 
@@ -5165,18 +5048,16 @@ func (a *MCPAppsAPI) ReadResource(ctx context.Context, params *MCPAppsReadResour
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPAppsAPI) SetHostContext(ctx context.Context, params *MCPAppsSetHostContextRequest) (*SessionMCPAppsSetHostContextResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.apps.setHostContext", p)
+	raw, err := a.client.Request(ctx, "session.mcp.apps.setHostContext", p)
 	return decodeResult[SessionMCPAppsSetHostContextResult](raw, err)
 }
 
 // MCPHeadersAPI groups the mcp.headers.* methods.
-type MCPHeadersAPI struct {
-	common *sessionAPI
-}
+type MCPHeadersAPI sessionAPI
 
 // Responds to a pending MCP dynamic headers refresh request. Hosts that subscribe to `mcp.headers_refresh_required` use this to provide short-lived per-server headers or to indicate that no dynamic headers are available for this refresh.
 //
@@ -5184,18 +5065,16 @@ type MCPHeadersAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPHeadersAPI) HandlePendingHeadersRefreshRequest(ctx context.Context, params *MCPHeadersHandlePendingHeadersRefreshRequestRequest) (*MCPHeadersHandlePendingHeadersRefreshRequestResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.headers.handlePendingHeadersRefreshRequest", p)
+	raw, err := a.client.Request(ctx, "session.mcp.headers.handlePendingHeadersRefreshRequest", p)
 	return decodeResult[MCPHeadersHandlePendingHeadersRefreshRequestResult](raw, err)
 }
 
 // MCPOauthAPI groups the mcp.oauth.* methods.
-type MCPOauthAPI struct {
-	common *sessionAPI
-}
+type MCPOauthAPI sessionAPI
 
 // Notifies the session that MCP OAuth authentication succeeded and updated credentials were persisted, so cached tool definitions can be refreshed.
 //
@@ -5203,11 +5082,11 @@ type MCPOauthAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPOauthAPI) AuthenticationStateChanged(ctx context.Context, params *MCPOauthAuthenticationStateChangedRequest) (*SessionMCPOauthAuthenticationStateChangedResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.oauth.authenticationStateChanged", p)
+	raw, err := a.client.Request(ctx, "session.mcp.oauth.authenticationStateChanged", p)
 	return decodeResult[SessionMCPOauthAuthenticationStateChangedResult](raw, err)
 }
 
@@ -5217,11 +5096,11 @@ func (a *MCPOauthAPI) AuthenticationStateChanged(ctx context.Context, params *MC
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPOauthAPI) CancelLogin(ctx context.Context, params *SessionMCPOauthCancelLoginRequest) (*MCPOauthCancelLoginResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.oauth.cancelLogin", p)
+	raw, err := a.client.Request(ctx, "session.mcp.oauth.cancelLogin", p)
 	return decodeResult[MCPOauthCancelLoginResult](raw, err)
 }
 
@@ -5231,11 +5110,11 @@ func (a *MCPOauthAPI) CancelLogin(ctx context.Context, params *SessionMCPOauthCa
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPOauthAPI) Complete(ctx context.Context, params *MCPOauthCompleteRequest) (*SessionMCPOauthCompleteResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.oauth.complete", p)
+	raw, err := a.client.Request(ctx, "session.mcp.oauth.complete", p)
 	return decodeResult[SessionMCPOauthCompleteResult](raw, err)
 }
 
@@ -5245,11 +5124,11 @@ func (a *MCPOauthAPI) Complete(ctx context.Context, params *MCPOauthCompleteRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPOauthAPI) HandlePendingRequest(ctx context.Context, params *MCPOauthHandlePendingRequest) (*MCPOauthHandlePendingResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.oauth.handlePendingRequest", p)
+	raw, err := a.client.Request(ctx, "session.mcp.oauth.handlePendingRequest", p)
 	return decodeResult[MCPOauthHandlePendingResult](raw, err)
 }
 
@@ -5259,11 +5138,11 @@ func (a *MCPOauthAPI) HandlePendingRequest(ctx context.Context, params *MCPOauth
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPOauthAPI) Login(ctx context.Context, params *MCPOauthLoginRequest) (*MCPOauthLoginResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.oauth.login", p)
+	raw, err := a.client.Request(ctx, "session.mcp.oauth.login", p)
 	return decodeResult[MCPOauthLoginResult](raw, err)
 }
 
@@ -5273,11 +5152,11 @@ func (a *MCPOauthAPI) Login(ctx context.Context, params *MCPOauthLoginRequest) (
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPOauthAPI) PrepareLogin(ctx context.Context, params *SessionMCPOauthPrepareLoginRequest) (*MCPOauthPrepareLoginResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.oauth.prepareLogin", p)
+	raw, err := a.client.Request(ctx, "session.mcp.oauth.prepareLogin", p)
 	return decodeResult[MCPOauthPrepareLoginResult](raw, err)
 }
 
@@ -5287,11 +5166,11 @@ func (a *MCPOauthAPI) PrepareLogin(ctx context.Context, params *SessionMCPOauthP
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPOauthAPI) Probe(ctx context.Context, params *MCPOauthProbeRequest) (MCPOauthProbeResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.oauth.probe", p)
+	raw, err := a.client.Request(ctx, "session.mcp.oauth.probe", p)
 	if err != nil {
 		return nil, err
 	}
@@ -5304,18 +5183,16 @@ func (a *MCPOauthAPI) Probe(ctx context.Context, params *MCPOauthProbeRequest) (
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPOauthAPI) Respond(ctx context.Context, params *MCPOauthRespondRequest) (*MCPOauthRespondResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.oauth.respond", p)
+	raw, err := a.client.Request(ctx, "session.mcp.oauth.respond", p)
 	return decodeResult[MCPOauthRespondResult](raw, err)
 }
 
 // MCPPromptsAPI groups the mcp.prompts.* methods.
-type MCPPromptsAPI struct {
-	common *sessionAPI
-}
+type MCPPromptsAPI sessionAPI
 
 // Get a prompt's messages from a connected MCP server (proxies MCP `prompts/get`). Content is preserved as opaque JSON. Does not send messages to the model, execute tools, or fetch referenced resources.
 //
@@ -5323,11 +5200,11 @@ type MCPPromptsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPPromptsAPI) Get(ctx context.Context, params *MCPPromptsGetRequest) (*MCPPromptsGetResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.prompts.get", p)
+	raw, err := a.client.Request(ctx, "session.mcp.prompts.get", p)
 	return decodeResult[MCPPromptsGetResult](raw, err)
 }
 
@@ -5337,18 +5214,16 @@ func (a *MCPPromptsAPI) Get(ctx context.Context, params *MCPPromptsGetRequest) (
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPPromptsAPI) List(ctx context.Context, params *MCPPromptsListRequest) (*MCPPromptsListResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.prompts.list", p)
+	raw, err := a.client.Request(ctx, "session.mcp.prompts.list", p)
 	return decodeResult[MCPPromptsListResult](raw, err)
 }
 
 // MCPResourcesAPI groups the mcp.resources.* methods.
-type MCPResourcesAPI struct {
-	common *sessionAPI
-}
+type MCPResourcesAPI sessionAPI
 
 // Enumerate one page of resources a connected MCP server exposes (proxies MCP `resources/list`). Pass `cursor` to continue from a prior result's `nextCursor`.
 //
@@ -5356,11 +5231,11 @@ type MCPResourcesAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPResourcesAPI) List(ctx context.Context, params *MCPResourcesListRequest) (*MCPResourcesListResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.resources.list", p)
+	raw, err := a.client.Request(ctx, "session.mcp.resources.list", p)
 	return decodeResult[MCPResourcesListResult](raw, err)
 }
 
@@ -5370,11 +5245,11 @@ func (a *MCPResourcesAPI) List(ctx context.Context, params *MCPResourcesListRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPResourcesAPI) ListTemplates(ctx context.Context, params *MCPResourcesListTemplatesRequest) (*MCPResourcesListTemplatesResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.resources.listTemplates", p)
+	raw, err := a.client.Request(ctx, "session.mcp.resources.listTemplates", p)
 	return decodeResult[MCPResourcesListTemplatesResult](raw, err)
 }
 
@@ -5384,18 +5259,16 @@ func (a *MCPResourcesAPI) ListTemplates(ctx context.Context, params *MCPResource
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MCPResourcesAPI) Read(ctx context.Context, params *MCPResourcesReadRequest) (*MCPResourcesReadResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mcp.resources.read", p)
+	raw, err := a.client.Request(ctx, "session.mcp.resources.read", p)
 	return decodeResult[MCPResourcesReadResult](raw, err)
 }
 
 // MetadataAPI groups the metadata.* methods.
-type MetadataAPI struct {
-	common *sessionAPI
-}
+type MetadataAPI sessionAPI
 
 // Returns a snapshot of activity flags for the session.
 //
@@ -5403,11 +5276,11 @@ type MetadataAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MetadataAPI) Activity(ctx context.Context) (*SessionActivity, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.metadata.activity", p)
+	raw, err := a.client.Request(ctx, "session.metadata.activity", p)
 	return decodeResult[SessionActivity](raw, err)
 }
 
@@ -5417,11 +5290,11 @@ func (a *MetadataAPI) Activity(ctx context.Context) (*SessionActivity, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MetadataAPI) ContextInfo(ctx context.Context, params *MetadataContextInfoRequest) (*MetadataContextInfoResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.metadata.contextInfo", p)
+	raw, err := a.client.Request(ctx, "session.metadata.contextInfo", p)
 	return decodeResult[MetadataContextInfoResult](raw, err)
 }
 
@@ -5431,11 +5304,11 @@ func (a *MetadataAPI) ContextInfo(ctx context.Context, params *MetadataContextIn
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MetadataAPI) GetClientMetadata(ctx context.Context) (*ClientMetadata, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.metadata.getClientMetadata", p)
+	raw, err := a.client.Request(ctx, "session.metadata.getClientMetadata", p)
 	return decodeResult[ClientMetadata](raw, err)
 }
 
@@ -5445,11 +5318,11 @@ func (a *MetadataAPI) GetClientMetadata(ctx context.Context) (*ClientMetadata, e
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MetadataAPI) GetContextAttribution(ctx context.Context) (*MetadataContextAttributionResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.metadata.getContextAttribution", p)
+	raw, err := a.client.Request(ctx, "session.metadata.getContextAttribution", p)
 	return decodeResult[MetadataContextAttributionResult](raw, err)
 }
 
@@ -5459,11 +5332,11 @@ func (a *MetadataAPI) GetContextAttribution(ctx context.Context) (*MetadataConte
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MetadataAPI) GetContextHeaviestMessages(ctx context.Context, params *MetadataContextHeaviestMessagesRequest) (*MetadataContextHeaviestMessagesResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.metadata.getContextHeaviestMessages", p)
+	raw, err := a.client.Request(ctx, "session.metadata.getContextHeaviestMessages", p)
 	return decodeResult[MetadataContextHeaviestMessagesResult](raw, err)
 }
 
@@ -5473,11 +5346,11 @@ func (a *MetadataAPI) GetContextHeaviestMessages(ctx context.Context, params *Me
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MetadataAPI) IsProcessing(ctx context.Context) (*MetadataIsProcessingResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.metadata.isProcessing", p)
+	raw, err := a.client.Request(ctx, "session.metadata.isProcessing", p)
 	return decodeResult[MetadataIsProcessingResult](raw, err)
 }
 
@@ -5487,11 +5360,11 @@ func (a *MetadataAPI) IsProcessing(ctx context.Context) (*MetadataIsProcessingRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MetadataAPI) RecomputeContextTokens(ctx context.Context, params *MetadataRecomputeContextTokensRequest) (*MetadataRecomputeContextTokensResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.metadata.recomputeContextTokens", p)
+	raw, err := a.client.Request(ctx, "session.metadata.recomputeContextTokens", p)
 	return decodeResult[MetadataRecomputeContextTokensResult](raw, err)
 }
 
@@ -5501,11 +5374,11 @@ func (a *MetadataAPI) RecomputeContextTokens(ctx context.Context, params *Metada
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MetadataAPI) RecordContextChange(ctx context.Context, params *MetadataRecordContextChangeRequest) (*MetadataRecordContextChangeResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.metadata.recordContextChange", p)
+	raw, err := a.client.Request(ctx, "session.metadata.recordContextChange", p)
 	return decodeResult[MetadataRecordContextChangeResult](raw, err)
 }
 
@@ -5515,11 +5388,11 @@ func (a *MetadataAPI) RecordContextChange(ctx context.Context, params *MetadataR
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MetadataAPI) SetWorkingDirectory(ctx context.Context, params *MetadataSetWorkingDirectoryRequest) (*MetadataSetWorkingDirectoryResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.metadata.setWorkingDirectory", p)
+	raw, err := a.client.Request(ctx, "session.metadata.setWorkingDirectory", p)
 	return decodeResult[MetadataSetWorkingDirectoryResult](raw, err)
 }
 
@@ -5529,11 +5402,11 @@ func (a *MetadataAPI) SetWorkingDirectory(ctx context.Context, params *MetadataS
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MetadataAPI) Snapshot(ctx context.Context) (*SessionMetadataSnapshot, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.metadata.snapshot", p)
+	raw, err := a.client.Request(ctx, "session.metadata.snapshot", p)
 	return decodeResult[SessionMetadataSnapshot](raw, err)
 }
 
@@ -5543,18 +5416,16 @@ func (a *MetadataAPI) Snapshot(ctx context.Context) (*SessionMetadataSnapshot, e
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *MetadataAPI) UpdateClientMetadata(ctx context.Context, params *MetadataUpdateClientMetadataRequest) (*ClientMetadata, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.metadata.updateClientMetadata", p)
+	raw, err := a.client.Request(ctx, "session.metadata.updateClientMetadata", p)
 	return decodeResult[ClientMetadata](raw, err)
 }
 
 // ModeAPI groups the mode.* methods.
-type ModeAPI struct {
-	common *sessionAPI
-}
+type ModeAPI sessionAPI
 
 // Gets the current agent interaction mode.
 //
@@ -5562,11 +5433,11 @@ type ModeAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ModeAPI) Get(ctx context.Context) (*SessionMode, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mode.get", p)
+	raw, err := a.client.Request(ctx, "session.mode.get", p)
 	return decodeResult[SessionMode](raw, err)
 }
 
@@ -5576,18 +5447,16 @@ func (a *ModeAPI) Get(ctx context.Context) (*SessionMode, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ModeAPI) Set(ctx context.Context, params *ModeSetRequest) (*ModeSetResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.mode.set", p)
+	raw, err := a.client.Request(ctx, "session.mode.set", p)
 	return decodeResult[ModeSetResult](raw, err)
 }
 
 // ModelAPI groups the model.* methods.
-type ModelAPI struct {
-	common *sessionAPI
-}
+type ModelAPI sessionAPI
 
 // Resolves and applies organization-managed and repository model overlays.
 //
@@ -5597,11 +5466,11 @@ type ModelAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ModelAPI) ApplyStartupOverlay(ctx context.Context, params *ModelApplyStartupOverlayRequest) (*ModelSwitchToResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.model.applyStartupOverlay", p)
+	raw, err := a.client.Request(ctx, "session.model.applyStartupOverlay", p)
 	return decodeResult[ModelSwitchToResult](raw, err)
 }
 
@@ -5613,11 +5482,11 @@ func (a *ModelAPI) ApplyStartupOverlay(ctx context.Context, params *ModelApplySt
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ModelAPI) ClearStartupSeed(ctx context.Context, params *SessionModelClearStartupSeedRequest) (*ModelClearStartupSeedResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.model.clearStartupSeed", p)
+	raw, err := a.client.Request(ctx, "session.model.clearStartupSeed", p)
 	return decodeResult[ModelClearStartupSeedResult](raw, err)
 }
 
@@ -5627,11 +5496,11 @@ func (a *ModelAPI) ClearStartupSeed(ctx context.Context, params *SessionModelCle
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ModelAPI) GetCurrent(ctx context.Context) (*CurrentModel, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.model.getCurrent", p)
+	raw, err := a.client.Request(ctx, "session.model.getCurrent", p)
 	return decodeResult[CurrentModel](raw, err)
 }
 
@@ -5641,11 +5510,11 @@ func (a *ModelAPI) GetCurrent(ctx context.Context) (*CurrentModel, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ModelAPI) GetReasoningSummaries(ctx context.Context, params *ModelGetReasoningSummariesRequest) (*ModelGetReasoningSummariesResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.model.getReasoningSummaries", p)
+	raw, err := a.client.Request(ctx, "session.model.getReasoningSummaries", p)
 	return decodeResult[ModelGetReasoningSummariesResult](raw, err)
 }
 
@@ -5659,11 +5528,11 @@ func (a *ModelAPI) List(ctx context.Context, params ...*SessionModelListRequest)
 	if len(params) > 0 {
 		p0 = params[0]
 	}
-	p, err := sessionParams(a.common.sessionID, p0, p0 == nil)
+	p, err := sessionParams(a.sessionID, p0, p0 == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.model.list", p)
+	raw, err := a.client.Request(ctx, "session.model.list", p)
 	return decodeResult[SessionModelList](raw, err)
 }
 
@@ -5673,11 +5542,11 @@ func (a *ModelAPI) List(ctx context.Context, params ...*SessionModelListRequest)
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ModelAPI) SetAllowedModels(ctx context.Context, params *ModelSetAllowedModelsRequest) (*ModelSetAllowedModelsResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.model.setAllowedModels", p)
+	raw, err := a.client.Request(ctx, "session.model.setAllowedModels", p)
 	return decodeResult[ModelSetAllowedModelsResult](raw, err)
 }
 
@@ -5687,11 +5556,11 @@ func (a *ModelAPI) SetAllowedModels(ctx context.Context, params *ModelSetAllowed
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ModelAPI) SetReasoningEffort(ctx context.Context, params *ModelSetReasoningEffortRequest) (*ModelSetReasoningEffortResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.model.setReasoningEffort", p)
+	raw, err := a.client.Request(ctx, "session.model.setReasoningEffort", p)
 	return decodeResult[ModelSetReasoningEffortResult](raw, err)
 }
 
@@ -5701,11 +5570,11 @@ func (a *ModelAPI) SetReasoningEffort(ctx context.Context, params *ModelSetReaso
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ModelAPI) SwitchAutoTier(ctx context.Context, params *ModelSwitchAutoTierRequest) (*ModelSwitchAutoTierResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.model.switchAutoTier", p)
+	raw, err := a.client.Request(ctx, "session.model.switchAutoTier", p)
 	return decodeResult[ModelSwitchAutoTierResult](raw, err)
 }
 
@@ -5715,18 +5584,16 @@ func (a *ModelAPI) SwitchAutoTier(ctx context.Context, params *ModelSwitchAutoTi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ModelAPI) SwitchTo(ctx context.Context, params *ModelSwitchToRequest) (*ModelSwitchToResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.model.switchTo", p)
+	raw, err := a.client.Request(ctx, "session.model.switchTo", p)
 	return decodeResult[ModelSwitchToResult](raw, err)
 }
 
 // NameAPI groups the name.* methods.
-type NameAPI struct {
-	common *sessionAPI
-}
+type NameAPI sessionAPI
 
 // Gets the session's friendly name.
 //
@@ -5734,11 +5601,11 @@ type NameAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *NameAPI) Get(ctx context.Context) (*NameGetResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.name.get", p)
+	raw, err := a.client.Request(ctx, "session.name.get", p)
 	return decodeResult[NameGetResult](raw, err)
 }
 
@@ -5748,11 +5615,11 @@ func (a *NameAPI) Get(ctx context.Context) (*NameGetResult, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *NameAPI) Set(ctx context.Context, params *NameSetRequest) (*SessionNameSetResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.name.set", p)
+	raw, err := a.client.Request(ctx, "session.name.set", p)
 	return decodeResult[SessionNameSetResult](raw, err)
 }
 
@@ -5762,18 +5629,16 @@ func (a *NameAPI) Set(ctx context.Context, params *NameSetRequest) (*SessionName
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *NameAPI) SetAuto(ctx context.Context, params *NameSetAutoRequest) (*NameSetAutoResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.name.setAuto", p)
+	raw, err := a.client.Request(ctx, "session.name.setAuto", p)
 	return decodeResult[NameSetAutoResult](raw, err)
 }
 
 // OptionsAPI groups the options.* methods.
-type OptionsAPI struct {
-	common *sessionAPI
-}
+type OptionsAPI sessionAPI
 
 // Patches the genuinely-mutable subset of session options.
 //
@@ -5781,22 +5646,30 @@ type OptionsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *OptionsAPI) Update(ctx context.Context, params *SessionUpdateOptionsParams) (*SessionUpdateOptionsResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.options.update", p)
+	raw, err := a.client.Request(ctx, "session.options.update", p)
 	return decodeResult[SessionUpdateOptionsResult](raw, err)
 }
 
 // PermissionsAPI groups the permissions.* methods.
-type PermissionsAPI struct {
-	common      *sessionAPI
-	FolderTrust *PermissionsFolderTrustAPI
-	Locations   *PermissionsLocationsAPI
-	Paths       *PermissionsPathsAPI
-	URLs        *PermissionsURLsAPI
+type PermissionsAPI sessionAPI
+
+// FolderTrust groups the permissions.folderTrust.* methods.
+func (a *PermissionsAPI) FolderTrust() *PermissionsFolderTrustAPI {
+	return (*PermissionsFolderTrustAPI)(a)
 }
+
+// Locations groups the permissions.locations.* methods.
+func (a *PermissionsAPI) Locations() *PermissionsLocationsAPI { return (*PermissionsLocationsAPI)(a) }
+
+// Paths groups the permissions.paths.* methods.
+func (a *PermissionsAPI) Paths() *PermissionsPathsAPI { return (*PermissionsPathsAPI)(a) }
+
+// URLs groups the permissions.urls.* methods.
+func (a *PermissionsAPI) URLs() *PermissionsURLsAPI { return (*PermissionsURLsAPI)(a) }
 
 // Replaces selected permission policy fields (rules, paths, URLs, exclusions, allow-all flags) on the session.
 //
@@ -5804,11 +5677,11 @@ type PermissionsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsAPI) Configure(ctx context.Context, params *PermissionsConfigureParams) (*PermissionsConfigureResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.configure", p)
+	raw, err := a.client.Request(ctx, "session.permissions.configure", p)
 	return decodeResult[PermissionsConfigureResult](raw, err)
 }
 
@@ -5818,11 +5691,11 @@ func (a *PermissionsAPI) Configure(ctx context.Context, params *PermissionsConfi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsAPI) GetMode(ctx context.Context) (*PermissionsGetModeResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.getMode", p)
+	raw, err := a.client.Request(ctx, "session.permissions.getMode", p)
 	return decodeResult[PermissionsGetModeResult](raw, err)
 }
 
@@ -5832,11 +5705,11 @@ func (a *PermissionsAPI) GetMode(ctx context.Context) (*PermissionsGetModeResult
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsAPI) HandlePendingPermissionRequest(ctx context.Context, params *PermissionDecisionRequest) (*PermissionRequestResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.handlePendingPermissionRequest", p)
+	raw, err := a.client.Request(ctx, "session.permissions.handlePendingPermissionRequest", p)
 	return decodeResult[PermissionRequestResult](raw, err)
 }
 
@@ -5846,11 +5719,11 @@ func (a *PermissionsAPI) HandlePendingPermissionRequest(ctx context.Context, par
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsAPI) ModifyRules(ctx context.Context, params *PermissionsModifyRulesParams) (*PermissionsModifyRulesResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.modifyRules", p)
+	raw, err := a.client.Request(ctx, "session.permissions.modifyRules", p)
 	return decodeResult[PermissionsModifyRulesResult](raw, err)
 }
 
@@ -5860,11 +5733,11 @@ func (a *PermissionsAPI) ModifyRules(ctx context.Context, params *PermissionsMod
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsAPI) NotifyPromptShown(ctx context.Context, params *PermissionPromptShownNotification) (*PermissionsNotifyPromptShownResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.notifyPromptShown", p)
+	raw, err := a.client.Request(ctx, "session.permissions.notifyPromptShown", p)
 	return decodeResult[PermissionsNotifyPromptShownResult](raw, err)
 }
 
@@ -5874,11 +5747,11 @@ func (a *PermissionsAPI) NotifyPromptShown(ctx context.Context, params *Permissi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsAPI) PendingRequests(ctx context.Context) (*PendingPermissionRequestList, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.pendingRequests", p)
+	raw, err := a.client.Request(ctx, "session.permissions.pendingRequests", p)
 	return decodeResult[PendingPermissionRequestList](raw, err)
 }
 
@@ -5888,11 +5761,11 @@ func (a *PermissionsAPI) PendingRequests(ctx context.Context) (*PendingPermissio
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsAPI) ResetSessionApprovals(ctx context.Context, params *PermissionsResetSessionApprovalsRequest) (*PermissionsResetSessionApprovalsResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.resetSessionApprovals", p)
+	raw, err := a.client.Request(ctx, "session.permissions.resetSessionApprovals", p)
 	return decodeResult[PermissionsResetSessionApprovalsResult](raw, err)
 }
 
@@ -5902,11 +5775,11 @@ func (a *PermissionsAPI) ResetSessionApprovals(ctx context.Context, params *Perm
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsAPI) SetApproveAll(ctx context.Context, params *PermissionsSetApproveAllRequest) (*PermissionsSetApproveAllResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.setApproveAll", p)
+	raw, err := a.client.Request(ctx, "session.permissions.setApproveAll", p)
 	return decodeResult[PermissionsSetApproveAllResult](raw, err)
 }
 
@@ -5916,11 +5789,11 @@ func (a *PermissionsAPI) SetApproveAll(ctx context.Context, params *PermissionsS
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsAPI) SetMode(ctx context.Context, params *PermissionsSetModeRequest) (*PermissionsSetModeResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.setMode", p)
+	raw, err := a.client.Request(ctx, "session.permissions.setMode", p)
 	return decodeResult[PermissionsSetModeResult](raw, err)
 }
 
@@ -5930,18 +5803,16 @@ func (a *PermissionsAPI) SetMode(ctx context.Context, params *PermissionsSetMode
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsAPI) SetRequired(ctx context.Context, params *PermissionsSetRequiredRequest) (*PermissionsSetRequiredResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.setRequired", p)
+	raw, err := a.client.Request(ctx, "session.permissions.setRequired", p)
 	return decodeResult[PermissionsSetRequiredResult](raw, err)
 }
 
 // PermissionsFolderTrustAPI groups the permissions.folderTrust.* methods.
-type PermissionsFolderTrustAPI struct {
-	common *sessionAPI
-}
+type PermissionsFolderTrustAPI sessionAPI
 
 // Adds a folder to the user's trusted folders list.
 //
@@ -5949,11 +5820,11 @@ type PermissionsFolderTrustAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsFolderTrustAPI) AddTrusted(ctx context.Context, params *FolderTrustAddParams) (*PermissionsFolderTrustAddTrustedResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.folderTrust.addTrusted", p)
+	raw, err := a.client.Request(ctx, "session.permissions.folderTrust.addTrusted", p)
 	return decodeResult[PermissionsFolderTrustAddTrustedResult](raw, err)
 }
 
@@ -5963,18 +5834,16 @@ func (a *PermissionsFolderTrustAPI) AddTrusted(ctx context.Context, params *Fold
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsFolderTrustAPI) IsTrusted(ctx context.Context, params *FolderTrustCheckParams) (*FolderTrustCheckResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.folderTrust.isTrusted", p)
+	raw, err := a.client.Request(ctx, "session.permissions.folderTrust.isTrusted", p)
 	return decodeResult[FolderTrustCheckResult](raw, err)
 }
 
 // PermissionsLocationsAPI groups the permissions.locations.* methods.
-type PermissionsLocationsAPI struct {
-	common *sessionAPI
-}
+type PermissionsLocationsAPI sessionAPI
 
 // Persists a tool approval for a permission location and applies its rules to this session's live permission service.
 //
@@ -5982,11 +5851,11 @@ type PermissionsLocationsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsLocationsAPI) AddToolApproval(ctx context.Context, params *PermissionLocationAddToolApprovalParams) (*PermissionsLocationsAddToolApprovalResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.locations.addToolApproval", p)
+	raw, err := a.client.Request(ctx, "session.permissions.locations.addToolApproval", p)
 	return decodeResult[PermissionsLocationsAddToolApprovalResult](raw, err)
 }
 
@@ -5996,11 +5865,11 @@ func (a *PermissionsLocationsAPI) AddToolApproval(ctx context.Context, params *P
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsLocationsAPI) Apply(ctx context.Context, params *PermissionLocationApplyParams) (*PermissionLocationApplyResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.locations.apply", p)
+	raw, err := a.client.Request(ctx, "session.permissions.locations.apply", p)
 	return decodeResult[PermissionLocationApplyResult](raw, err)
 }
 
@@ -6010,18 +5879,16 @@ func (a *PermissionsLocationsAPI) Apply(ctx context.Context, params *PermissionL
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsLocationsAPI) Resolve(ctx context.Context, params *PermissionLocationResolveParams) (*PermissionLocationResolveResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.locations.resolve", p)
+	raw, err := a.client.Request(ctx, "session.permissions.locations.resolve", p)
 	return decodeResult[PermissionLocationResolveResult](raw, err)
 }
 
 // PermissionsPathsAPI groups the permissions.paths.* methods.
-type PermissionsPathsAPI struct {
-	common *sessionAPI
-}
+type PermissionsPathsAPI sessionAPI
 
 // Adds a directory to the session's allow-list and activates conventional skill and agent definitions under it.
 //
@@ -6029,11 +5896,11 @@ type PermissionsPathsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsPathsAPI) Add(ctx context.Context, params *PermissionPathsAddParams) (*PermissionsPathsAddResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.paths.add", p)
+	raw, err := a.client.Request(ctx, "session.permissions.paths.add", p)
 	return decodeResult[PermissionsPathsAddResult](raw, err)
 }
 
@@ -6043,11 +5910,11 @@ func (a *PermissionsPathsAPI) Add(ctx context.Context, params *PermissionPathsAd
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsPathsAPI) IsPathWithinAllowedDirectories(ctx context.Context, params *PermissionPathsAllowedCheckParams) (*PermissionPathsAllowedCheckResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.paths.isPathWithinAllowedDirectories", p)
+	raw, err := a.client.Request(ctx, "session.permissions.paths.isPathWithinAllowedDirectories", p)
 	return decodeResult[PermissionPathsAllowedCheckResult](raw, err)
 }
 
@@ -6057,11 +5924,11 @@ func (a *PermissionsPathsAPI) IsPathWithinAllowedDirectories(ctx context.Context
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsPathsAPI) IsPathWithinWorkspace(ctx context.Context, params *PermissionPathsWorkspaceCheckParams) (*PermissionPathsWorkspaceCheckResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.paths.isPathWithinWorkspace", p)
+	raw, err := a.client.Request(ctx, "session.permissions.paths.isPathWithinWorkspace", p)
 	return decodeResult[PermissionPathsWorkspaceCheckResult](raw, err)
 }
 
@@ -6071,11 +5938,11 @@ func (a *PermissionsPathsAPI) IsPathWithinWorkspace(ctx context.Context, params 
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsPathsAPI) List(ctx context.Context) (*PermissionPathsList, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.paths.list", p)
+	raw, err := a.client.Request(ctx, "session.permissions.paths.list", p)
 	return decodeResult[PermissionPathsList](raw, err)
 }
 
@@ -6085,18 +5952,16 @@ func (a *PermissionsPathsAPI) List(ctx context.Context) (*PermissionPathsList, e
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsPathsAPI) UpdatePrimary(ctx context.Context, params *PermissionPathsUpdatePrimaryParams) (*PermissionsPathsUpdatePrimaryResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.paths.updatePrimary", p)
+	raw, err := a.client.Request(ctx, "session.permissions.paths.updatePrimary", p)
 	return decodeResult[PermissionsPathsUpdatePrimaryResult](raw, err)
 }
 
 // PermissionsURLsAPI groups the permissions.urls.* methods.
-type PermissionsURLsAPI struct {
-	common *sessionAPI
-}
+type PermissionsURLsAPI sessionAPI
 
 // Toggles the runtime's URL-permission policy between unrestricted and restricted modes.
 //
@@ -6104,18 +5969,16 @@ type PermissionsURLsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PermissionsURLsAPI) SetUnrestrictedMode(ctx context.Context, params *PermissionURLsSetUnrestrictedModeParams) (*PermissionsURLsSetUnrestrictedModeResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.permissions.urls.setUnrestrictedMode", p)
+	raw, err := a.client.Request(ctx, "session.permissions.urls.setUnrestrictedMode", p)
 	return decodeResult[PermissionsURLsSetUnrestrictedModeResult](raw, err)
 }
 
 // PlanAPI groups the plan.* methods.
-type PlanAPI struct {
-	common *sessionAPI
-}
+type PlanAPI sessionAPI
 
 // Deletes the session plan file from the workspace.
 //
@@ -6123,11 +5986,11 @@ type PlanAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PlanAPI) Delete(ctx context.Context) (*SessionPlanDeleteResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plan.delete", p)
+	raw, err := a.client.Request(ctx, "session.plan.delete", p)
 	return decodeResult[SessionPlanDeleteResult](raw, err)
 }
 
@@ -6137,11 +6000,11 @@ func (a *PlanAPI) Delete(ctx context.Context) (*SessionPlanDeleteResult, error) 
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PlanAPI) Read(ctx context.Context) (*PlanReadResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plan.read", p)
+	raw, err := a.client.Request(ctx, "session.plan.read", p)
 	return decodeResult[PlanReadResult](raw, err)
 }
 
@@ -6151,11 +6014,11 @@ func (a *PlanAPI) Read(ctx context.Context) (*PlanReadResult, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PlanAPI) ReadSqlTodos(ctx context.Context) (*PlanReadSQLTodosResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plan.readSqlTodos", p)
+	raw, err := a.client.Request(ctx, "session.plan.readSqlTodos", p)
 	return decodeResult[PlanReadSQLTodosResult](raw, err)
 }
 
@@ -6165,11 +6028,11 @@ func (a *PlanAPI) ReadSqlTodos(ctx context.Context) (*PlanReadSQLTodosResult, er
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PlanAPI) ReadSqlTodosWithDependencies(ctx context.Context) (*PlanReadSQLTodosWithDependenciesResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plan.readSqlTodosWithDependencies", p)
+	raw, err := a.client.Request(ctx, "session.plan.readSqlTodosWithDependencies", p)
 	return decodeResult[PlanReadSQLTodosWithDependenciesResult](raw, err)
 }
 
@@ -6179,19 +6042,19 @@ func (a *PlanAPI) ReadSqlTodosWithDependencies(ctx context.Context) (*PlanReadSQ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PlanAPI) Update(ctx context.Context, params *PlanUpdateRequest) (*SessionPlanUpdateResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plan.update", p)
+	raw, err := a.client.Request(ctx, "session.plan.update", p)
 	return decodeResult[SessionPlanUpdateResult](raw, err)
 }
 
 // PluginsAPI groups the plugins.* methods.
-type PluginsAPI struct {
-	common       *sessionAPI
-	Marketplaces *PluginsMarketplacesAPI
-}
+type PluginsAPI sessionAPI
+
+// Marketplaces groups the plugins.marketplaces.* methods.
+func (a *PluginsAPI) Marketplaces() *PluginsMarketplacesAPI { return (*PluginsMarketplacesAPI)(a) }
 
 // Disables installed plugins when permitted by the live session's retained managed policy.
 //
@@ -6199,11 +6062,11 @@ type PluginsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PluginsAPI) Disable(ctx context.Context, params *SessionPluginsDisableRequest) (*SessionPluginsDisableResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.disable", p)
+	raw, err := a.client.Request(ctx, "session.plugins.disable", p)
 	return decodeResult[SessionPluginsDisableResult](raw, err)
 }
 
@@ -6213,11 +6076,11 @@ func (a *PluginsAPI) Disable(ctx context.Context, params *SessionPluginsDisableR
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PluginsAPI) Enable(ctx context.Context, params *SessionPluginsEnableRequest) (*SessionPluginsEnableResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.enable", p)
+	raw, err := a.client.Request(ctx, "session.plugins.enable", p)
 	return decodeResult[SessionPluginsEnableResult](raw, err)
 }
 
@@ -6227,11 +6090,11 @@ func (a *PluginsAPI) Enable(ctx context.Context, params *SessionPluginsEnableReq
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PluginsAPI) Install(ctx context.Context, params *SessionPluginsInstallRequest) (*PluginInstallResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.install", p)
+	raw, err := a.client.Request(ctx, "session.plugins.install", p)
 	return decodeResult[PluginInstallResult](raw, err)
 }
 
@@ -6241,11 +6104,11 @@ func (a *PluginsAPI) Install(ctx context.Context, params *SessionPluginsInstallR
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PluginsAPI) List(ctx context.Context) (*PluginList, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.list", p)
+	raw, err := a.client.Request(ctx, "session.plugins.list", p)
 	return decodeResult[PluginList](raw, err)
 }
 
@@ -6259,11 +6122,11 @@ func (a *PluginsAPI) Reload(ctx context.Context, params ...*SessionPluginsReload
 	if len(params) > 0 {
 		p0 = params[0]
 	}
-	p, err := sessionParams(a.common.sessionID, p0, p0 == nil)
+	p, err := sessionParams(a.sessionID, p0, p0 == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.reload", p)
+	raw, err := a.client.Request(ctx, "session.plugins.reload", p)
 	return decodeResult[SessionPluginsReloadResult](raw, err)
 }
 
@@ -6277,11 +6140,11 @@ func (a *PluginsAPI) RetryManaged(ctx context.Context, params ...*SessionPlugins
 	if len(params) > 0 {
 		p0 = params[0]
 	}
-	p, err := sessionParams(a.common.sessionID, p0, p0 == nil)
+	p, err := sessionParams(a.sessionID, p0, p0 == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.retryManaged", p)
+	raw, err := a.client.Request(ctx, "session.plugins.retryManaged", p)
 	return decodeResult[SessionPluginsRetryManagedResult](raw, err)
 }
 
@@ -6291,11 +6154,11 @@ func (a *PluginsAPI) RetryManaged(ctx context.Context, params ...*SessionPlugins
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PluginsAPI) Uninstall(ctx context.Context, params *PluginsUninstallRequest) (*SessionPluginsUninstallResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.uninstall", p)
+	raw, err := a.client.Request(ctx, "session.plugins.uninstall", p)
 	return decodeResult[SessionPluginsUninstallResult](raw, err)
 }
 
@@ -6305,18 +6168,16 @@ func (a *PluginsAPI) Uninstall(ctx context.Context, params *PluginsUninstallRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PluginsAPI) Update(ctx context.Context, params *PluginsUpdateRequest) (*PluginUpdateResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.update", p)
+	raw, err := a.client.Request(ctx, "session.plugins.update", p)
 	return decodeResult[PluginUpdateResult](raw, err)
 }
 
 // PluginsMarketplacesAPI groups the plugins.marketplaces.* methods.
-type PluginsMarketplacesAPI struct {
-	common *sessionAPI
-}
+type PluginsMarketplacesAPI sessionAPI
 
 // Adds a marketplace when permitted by the live session's retained managed policy.
 //
@@ -6324,11 +6185,11 @@ type PluginsMarketplacesAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PluginsMarketplacesAPI) Add(ctx context.Context, params *PluginsMarketplacesAddRequest) (*MarketplaceAddResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.marketplaces.add", p)
+	raw, err := a.client.Request(ctx, "session.plugins.marketplaces.add", p)
 	return decodeResult[MarketplaceAddResult](raw, err)
 }
 
@@ -6338,11 +6199,11 @@ func (a *PluginsMarketplacesAPI) Add(ctx context.Context, params *PluginsMarketp
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PluginsMarketplacesAPI) Browse(ctx context.Context, params *PluginsMarketplacesBrowseRequest) (*MarketplaceBrowseResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.marketplaces.browse", p)
+	raw, err := a.client.Request(ctx, "session.plugins.marketplaces.browse", p)
 	return decodeResult[MarketplaceBrowseResult](raw, err)
 }
 
@@ -6352,11 +6213,11 @@ func (a *PluginsMarketplacesAPI) Browse(ctx context.Context, params *PluginsMark
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PluginsMarketplacesAPI) List(ctx context.Context) (*MarketplaceListResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.marketplaces.list", p)
+	raw, err := a.client.Request(ctx, "session.plugins.marketplaces.list", p)
 	return decodeResult[MarketplaceListResult](raw, err)
 }
 
@@ -6370,11 +6231,11 @@ func (a *PluginsMarketplacesAPI) Refresh(ctx context.Context, params ...*Session
 	if len(params) > 0 {
 		p0 = params[0]
 	}
-	p, err := sessionParams(a.common.sessionID, p0, p0 == nil)
+	p, err := sessionParams(a.sessionID, p0, p0 == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.marketplaces.refresh", p)
+	raw, err := a.client.Request(ctx, "session.plugins.marketplaces.refresh", p)
 	return decodeResult[MarketplaceRefreshResult](raw, err)
 }
 
@@ -6384,18 +6245,16 @@ func (a *PluginsMarketplacesAPI) Refresh(ctx context.Context, params ...*Session
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *PluginsMarketplacesAPI) Remove(ctx context.Context, params *PluginsMarketplacesRemoveRequest) (*MarketplaceRemoveResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.plugins.marketplaces.remove", p)
+	raw, err := a.client.Request(ctx, "session.plugins.marketplaces.remove", p)
 	return decodeResult[MarketplaceRemoveResult](raw, err)
 }
 
 // ProviderAPI groups the provider.* methods.
-type ProviderAPI struct {
-	common *sessionAPI
-}
+type ProviderAPI sessionAPI
 
 // Adds BYOK providers and/or models to the session's registry at runtime, extending the additive registry built from the session's `providers`/`models` options. Both fields are optional, so a call may add providers only, models only, or both. Within a single call providers are registered before models, so a model may reference a provider added in the same call; across calls a model may reference any provider already registered (from session creation or a prior add). A model whose referenced provider is not registered by the end of the call is rejected. Newly added models become selectable via `model.list` / `model.switchTo` and are inherited by sub-agents spawned afterwards.
 //
@@ -6403,11 +6262,11 @@ type ProviderAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ProviderAPI) Add(ctx context.Context, params *ProviderAddRequest) (*ProviderAddResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.provider.add", p)
+	raw, err := a.client.Request(ctx, "session.provider.add", p)
 	return decodeResult[ProviderAddResult](raw, err)
 }
 
@@ -6421,11 +6280,11 @@ func (a *ProviderAPI) GetEndpoint(ctx context.Context, params ...*SessionProvide
 	if len(params) > 0 {
 		p0 = params[0]
 	}
-	p, err := sessionParams(a.common.sessionID, p0, p0 == nil)
+	p, err := sessionParams(a.sessionID, p0, p0 == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.provider.getEndpoint", p)
+	raw, err := a.client.Request(ctx, "session.provider.getEndpoint", p)
 	return decodeResult[ProviderEndpoint](raw, err)
 }
 
@@ -6435,11 +6294,11 @@ func (a *ProviderAPI) GetEndpoint(ctx context.Context, params ...*SessionProvide
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ProviderAPI) Sync(ctx context.Context, params *ProviderSyncRequest) (*ProviderSyncResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.provider.sync", p)
+	raw, err := a.client.Request(ctx, "session.provider.sync", p)
 	return decodeResult[ProviderSyncResult](raw, err)
 }
 
@@ -6449,19 +6308,19 @@ func (a *ProviderAPI) Sync(ctx context.Context, params *ProviderSyncRequest) (*P
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ProviderAPI) Withdraw(ctx context.Context, params *ProviderWithdrawRequest) (*ProviderWithdrawResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.provider.withdraw", p)
+	raw, err := a.client.Request(ctx, "session.provider.withdraw", p)
 	return decodeResult[ProviderWithdrawResult](raw, err)
 }
 
 // ProvidersAPI groups the providers.* methods.
-type ProvidersAPI struct {
-	common *sessionAPI
-	Models *ProvidersModelsAPI
-}
+type ProvidersAPI sessionAPI
+
+// Models groups the providers.models.* methods.
+func (a *ProvidersAPI) Models() *ProvidersModelsAPI { return (*ProvidersModelsAPI)(a) }
 
 // Discovers reachable instances using an adapter from this session's effective provider catalog and provider-specific discovery input.
 //
@@ -6469,11 +6328,11 @@ type ProvidersAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ProvidersAPI) Discover(ctx context.Context, params *ModelProviderDiscoverRequest) (*ModelProviderDiscoverResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.providers.discover", p)
+	raw, err := a.client.Request(ctx, "session.providers.discover", p)
 	return decodeResult[ModelProviderDiscoverResult](raw, err)
 }
 
@@ -6483,11 +6342,11 @@ func (a *ProvidersAPI) Discover(ctx context.Context, params *ModelProviderDiscov
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ProvidersAPI) GetCatalog(ctx context.Context) (*ModelProviderAdapterCatalog, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.providers.getCatalog", p)
+	raw, err := a.client.Request(ctx, "session.providers.getCatalog", p)
 	return decodeResult[ModelProviderAdapterCatalog](raw, err)
 }
 
@@ -6497,18 +6356,16 @@ func (a *ProvidersAPI) GetCatalog(ctx context.Context) (*ModelProviderAdapterCat
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ProvidersAPI) GetStatus(ctx context.Context, params *ModelProviderGetStatusRequest) (*ModelProviderStatus, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.providers.getStatus", p)
+	raw, err := a.client.Request(ctx, "session.providers.getStatus", p)
 	return decodeResult[ModelProviderStatus](raw, err)
 }
 
 // ProvidersModelsAPI groups the providers.models.* methods.
-type ProvidersModelsAPI struct {
-	common *sessionAPI
-}
+type ProvidersModelsAPI sessionAPI
 
 // Lists models installed or otherwise available from a discovered model-provider instance.
 //
@@ -6516,11 +6373,11 @@ type ProvidersModelsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ProvidersModelsAPI) List(ctx context.Context, params *ModelProviderModelsListRequest) (*DiscoveredModelList, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.providers.models.list", p)
+	raw, err := a.client.Request(ctx, "session.providers.models.list", p)
 	return decodeResult[DiscoveredModelList](raw, err)
 }
 
@@ -6530,18 +6387,16 @@ func (a *ProvidersModelsAPI) List(ctx context.Context, params *ModelProviderMode
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ProvidersModelsAPI) PrepareConfiguration(ctx context.Context, params *ModelProviderPrepareConfigurationRequest) (*ModelProviderConfigurationPlan, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.providers.models.prepareConfiguration", p)
+	raw, err := a.client.Request(ctx, "session.providers.models.prepareConfiguration", p)
 	return decodeResult[ModelProviderConfigurationPlan](raw, err)
 }
 
 // QueueAPI groups the queue.* methods.
-type QueueAPI struct {
-	common *sessionAPI
-}
+type QueueAPI sessionAPI
 
 // Atomically appends text and attachments to an unchanged, unconsumed local steering message. Returns updated=false if delivery or withdrawal already claimed the message.
 //
@@ -6549,11 +6404,11 @@ type QueueAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QueueAPI) AppendSteering(ctx context.Context, params *QueueAppendSteeringRequest) (*QueueUpdateTextResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.appendSteering", p)
+	raw, err := a.client.Request(ctx, "session.queue.appendSteering", p)
 	return decodeResult[QueueUpdateTextResult](raw, err)
 }
 
@@ -6565,11 +6420,11 @@ func (a *QueueAPI) AppendSteering(ctx context.Context, params *QueueAppendSteeri
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *QueueAPI) BeginDeferredIdleDrain(ctx context.Context, params *QueueBeginDeferredIdleDrainRequest) (*QueueBeginDeferredIdleDrainResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.beginDeferredIdleDrain", p)
+	raw, err := a.client.Request(ctx, "session.queue.beginDeferredIdleDrain", p)
 	return decodeResult[QueueBeginDeferredIdleDrainResult](raw, err)
 }
 
@@ -6579,11 +6434,11 @@ func (a *QueueAPI) BeginDeferredIdleDrain(ctx context.Context, params *QueueBegi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QueueAPI) Clear(ctx context.Context) (*SessionQueueClearResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.clear", p)
+	raw, err := a.client.Request(ctx, "session.queue.clear", p)
 	return decodeResult[SessionQueueClearResult](raw, err)
 }
 
@@ -6595,11 +6450,11 @@ func (a *QueueAPI) Clear(ctx context.Context) (*SessionQueueClearResult, error) 
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *QueueAPI) ConsumeSystemNotifications(ctx context.Context, params *QueueConsumeSystemNotificationsRequest) (*QueueRemoveMostRecentResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.consumeSystemNotifications", p)
+	raw, err := a.client.Request(ctx, "session.queue.consumeSystemNotifications", p)
 	return decodeResult[QueueRemoveMostRecentResult](raw, err)
 }
 
@@ -6611,11 +6466,11 @@ func (a *QueueAPI) ConsumeSystemNotifications(ctx context.Context, params *Queue
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *QueueAPI) DeferSessionIdle(ctx context.Context, params *QueueDeferSessionIdleRequest) (*SessionQueueDeferSessionIdleResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.deferSessionIdle", p)
+	raw, err := a.client.Request(ctx, "session.queue.deferSessionIdle", p)
 	return decodeResult[SessionQueueDeferSessionIdleResult](raw, err)
 }
 
@@ -6625,11 +6480,11 @@ func (a *QueueAPI) DeferSessionIdle(ctx context.Context, params *QueueDeferSessi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QueueAPI) DuplicateAt(ctx context.Context, params *QueueDuplicateAtRequest) (*QueueDuplicateAtResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.duplicateAt", p)
+	raw, err := a.client.Request(ctx, "session.queue.duplicateAt", p)
 	return decodeResult[QueueDuplicateAtResult](raw, err)
 }
 
@@ -6641,11 +6496,11 @@ func (a *QueueAPI) DuplicateAt(ctx context.Context, params *QueueDuplicateAtRequ
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *QueueAPI) EnqueueResumePending(ctx context.Context) (*QueueEnqueueResumePendingResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.enqueueResumePending", p)
+	raw, err := a.client.Request(ctx, "session.queue.enqueueResumePending", p)
 	return decodeResult[QueueEnqueueResumePendingResult](raw, err)
 }
 
@@ -6657,11 +6512,11 @@ func (a *QueueAPI) EnqueueResumePending(ctx context.Context) (*QueueEnqueueResum
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *QueueAPI) FinishDeferredIdleDrain(ctx context.Context, params *QueueFinishDeferredIdleDrainRequest) (*QueueFinishDeferredIdleDrainResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.finishDeferredIdleDrain", p)
+	raw, err := a.client.Request(ctx, "session.queue.finishDeferredIdleDrain", p)
 	return decodeResult[QueueFinishDeferredIdleDrainResult](raw, err)
 }
 
@@ -6673,11 +6528,11 @@ func (a *QueueAPI) FinishDeferredIdleDrain(ctx context.Context, params *QueueFin
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *QueueAPI) HasPending(ctx context.Context) (*QueueHasPendingResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.hasPending", p)
+	raw, err := a.client.Request(ctx, "session.queue.hasPending", p)
 	return decodeResult[QueueHasPendingResult](raw, err)
 }
 
@@ -6687,11 +6542,11 @@ func (a *QueueAPI) HasPending(ctx context.Context) (*QueueHasPendingResult, erro
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QueueAPI) InsertAt(ctx context.Context, params *QueueInsertAtRequest) (*QueueInsertAtResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.insertAt", p)
+	raw, err := a.client.Request(ctx, "session.queue.insertAt", p)
 	return decodeResult[QueueInsertAtResult](raw, err)
 }
 
@@ -6701,11 +6556,11 @@ func (a *QueueAPI) InsertAt(ctx context.Context, params *QueueInsertAtRequest) (
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QueueAPI) MoveItem(ctx context.Context, params *QueueMoveItemRequest) (*QueueMoveItemResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.moveItem", p)
+	raw, err := a.client.Request(ctx, "session.queue.moveItem", p)
 	return decodeResult[QueueMoveItemResult](raw, err)
 }
 
@@ -6715,11 +6570,11 @@ func (a *QueueAPI) MoveItem(ctx context.Context, params *QueueMoveItemRequest) (
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QueueAPI) PendingItems(ctx context.Context) (*QueuePendingItemsResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.pendingItems", p)
+	raw, err := a.client.Request(ctx, "session.queue.pendingItems", p)
 	return decodeResult[QueuePendingItemsResult](raw, err)
 }
 
@@ -6731,11 +6586,11 @@ func (a *QueueAPI) PendingItems(ctx context.Context) (*QueuePendingItemsResult, 
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *QueueAPI) Process(ctx context.Context) (*SessionQueueProcessResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.process", p)
+	raw, err := a.client.Request(ctx, "session.queue.process", p)
 	return decodeResult[SessionQueueProcessResult](raw, err)
 }
 
@@ -6745,11 +6600,11 @@ func (a *QueueAPI) Process(ctx context.Context) (*SessionQueueProcessResult, err
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QueueAPI) RemoveAt(ctx context.Context, params *QueueRemoveAtRequest) (*QueueRemoveAtResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.removeAt", p)
+	raw, err := a.client.Request(ctx, "session.queue.removeAt", p)
 	return decodeResult[QueueRemoveAtResult](raw, err)
 }
 
@@ -6759,11 +6614,11 @@ func (a *QueueAPI) RemoveAt(ctx context.Context, params *QueueRemoveAtRequest) (
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QueueAPI) RemoveMostRecent(ctx context.Context) (*QueueRemoveMostRecentResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.removeMostRecent", p)
+	raw, err := a.client.Request(ctx, "session.queue.removeMostRecent", p)
 	return decodeResult[QueueRemoveMostRecentResult](raw, err)
 }
 
@@ -6773,11 +6628,11 @@ func (a *QueueAPI) RemoveMostRecent(ctx context.Context) (*QueueRemoveMostRecent
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QueueAPI) SendNow(ctx context.Context, params *QueueSendNowRequest) (*QueueSendNowResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.sendNow", p)
+	raw, err := a.client.Request(ctx, "session.queue.sendNow", p)
 	return decodeResult[QueueSendNowResult](raw, err)
 }
 
@@ -6787,11 +6642,11 @@ func (a *QueueAPI) SendNow(ctx context.Context, params *QueueSendNowRequest) (*Q
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QueueAPI) SetDrainPaused(ctx context.Context, params *QueueSetDrainPausedRequest) (*SessionQueueSetDrainPausedResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.setDrainPaused", p)
+	raw, err := a.client.Request(ctx, "session.queue.setDrainPaused", p)
 	return decodeResult[SessionQueueSetDrainPausedResult](raw, err)
 }
 
@@ -6803,11 +6658,11 @@ func (a *QueueAPI) SetDrainPaused(ctx context.Context, params *QueueSetDrainPaus
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *QueueAPI) Snapshot(ctx context.Context) (*QueueSnapshotResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.snapshot", p)
+	raw, err := a.client.Request(ctx, "session.queue.snapshot", p)
 	return decodeResult[QueueSnapshotResult](raw, err)
 }
 
@@ -6817,11 +6672,11 @@ func (a *QueueAPI) Snapshot(ctx context.Context) (*QueueSnapshotResult, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QueueAPI) UpdateText(ctx context.Context, params *QueueUpdateTextRequest) (*QueueUpdateTextResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.updateText", p)
+	raw, err := a.client.Request(ctx, "session.queue.updateText", p)
 	return decodeResult[QueueUpdateTextResult](raw, err)
 }
 
@@ -6831,18 +6686,16 @@ func (a *QueueAPI) UpdateText(ctx context.Context, params *QueueUpdateTextReques
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QueueAPI) WithdrawMessage(ctx context.Context, params *QueueWithdrawMessageRequest) (*QueueWithdrawMessageResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.queue.withdrawMessage", p)
+	raw, err := a.client.Request(ctx, "session.queue.withdrawMessage", p)
 	return decodeResult[QueueWithdrawMessageResult](raw, err)
 }
 
 // QuotaAPI groups the quota.* methods.
-type QuotaAPI struct {
-	common *sessionAPI
-}
+type QuotaAPI sessionAPI
 
 // Gets the session's current quota and account projection without making a network request.
 //
@@ -6850,11 +6703,11 @@ type QuotaAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QuotaAPI) Get(ctx context.Context) (*SessionQuotaProjection, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.quota.get", p)
+	raw, err := a.client.Request(ctx, "session.quota.get", p)
 	return decodeResult[SessionQuotaProjection](raw, err)
 }
 
@@ -6864,11 +6717,11 @@ func (a *QuotaAPI) Get(ctx context.Context) (*SessionQuotaProjection, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QuotaAPI) Refresh(ctx context.Context) (*SessionQuotaProjection, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.quota.refresh", p)
+	raw, err := a.client.Request(ctx, "session.quota.refresh", p)
 	return decodeResult[SessionQuotaProjection](raw, err)
 }
 
@@ -6878,18 +6731,16 @@ func (a *QuotaAPI) Refresh(ctx context.Context) (*SessionQuotaProjection, error)
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *QuotaAPI) TakeWarnings(ctx context.Context) (*QuotaTakeWarningsResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.quota.takeWarnings", p)
+	raw, err := a.client.Request(ctx, "session.quota.takeWarnings", p)
 	return decodeResult[QuotaTakeWarningsResult](raw, err)
 }
 
 // RemoteAPI groups the remote.* methods.
-type RemoteAPI struct {
-	common *sessionAPI
-}
+type RemoteAPI sessionAPI
 
 // Disables remote session export and steering.
 //
@@ -6897,11 +6748,11 @@ type RemoteAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *RemoteAPI) Disable(ctx context.Context) (*SessionRemoteDisableResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.remote.disable", p)
+	raw, err := a.client.Request(ctx, "session.remote.disable", p)
 	return decodeResult[SessionRemoteDisableResult](raw, err)
 }
 
@@ -6911,11 +6762,11 @@ func (a *RemoteAPI) Disable(ctx context.Context) (*SessionRemoteDisableResult, e
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *RemoteAPI) Enable(ctx context.Context, params *RemoteEnableRequest) (*RemoteEnableResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.remote.enable", p)
+	raw, err := a.client.Request(ctx, "session.remote.enable", p)
 	return decodeResult[RemoteEnableResult](raw, err)
 }
 
@@ -6925,18 +6776,16 @@ func (a *RemoteAPI) Enable(ctx context.Context, params *RemoteEnableRequest) (*R
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *RemoteAPI) NotifySteerableChanged(ctx context.Context, params *RemoteNotifySteerableChangedRequest) (*RemoteNotifySteerableChangedResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.remote.notifySteerableChanged", p)
+	raw, err := a.client.Request(ctx, "session.remote.notifySteerableChanged", p)
 	return decodeResult[RemoteNotifySteerableChangedResult](raw, err)
 }
 
 // SandboxAPI groups the sandbox.* methods.
-type SandboxAPI struct {
-	common *sessionAPI
-}
+type SandboxAPI sessionAPI
 
 // Disables sandboxing for the remainder of the current session and approves the referenced pending sandbox-bypass permission request. The request is rejected unless the exact request is still pending and the effective sandbox policy permits bypass.
 //
@@ -6944,11 +6793,11 @@ type SandboxAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *SandboxAPI) DisableForSession(ctx context.Context, params *SandboxDisableForSessionRequest) (*SandboxDisableForSessionResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.sandbox.disableForSession", p)
+	raw, err := a.client.Request(ctx, "session.sandbox.disableForSession", p)
 	return decodeResult[SandboxDisableForSessionResult](raw, err)
 }
 
@@ -6958,11 +6807,11 @@ func (a *SandboxAPI) DisableForSession(ctx context.Context, params *SandboxDisab
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *SandboxAPI) GetCredentialSuggestions(ctx context.Context) (*SandboxCredentialSuggestionsResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.sandbox.getCredentialSuggestions", p)
+	raw, err := a.client.Request(ctx, "session.sandbox.getCredentialSuggestions", p)
 	return decodeResult[SandboxCredentialSuggestionsResult](raw, err)
 }
 
@@ -6972,11 +6821,11 @@ func (a *SandboxAPI) GetCredentialSuggestions(ctx context.Context) (*SandboxCred
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *SandboxAPI) GetEnforcementStatus(ctx context.Context) (*SandboxEnforcementStatus, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.sandbox.getEnforcementStatus", p)
+	raw, err := a.client.Request(ctx, "session.sandbox.getEnforcementStatus", p)
 	return decodeResult[SandboxEnforcementStatus](raw, err)
 }
 
@@ -6986,18 +6835,16 @@ func (a *SandboxAPI) GetEnforcementStatus(ctx context.Context) (*SandboxEnforcem
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *SandboxAPI) GrantPathForRequest(ctx context.Context, params *SandboxGrantPathForRequestRequest) (*SandboxGrantPathForRequestResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.sandbox.grantPathForRequest", p)
+	raw, err := a.client.Request(ctx, "session.sandbox.grantPathForRequest", p)
 	return decodeResult[SandboxGrantPathForRequestResult](raw, err)
 }
 
 // ScheduleAPI groups the schedule.* methods.
-type ScheduleAPI struct {
-	common *sessionAPI
-}
+type ScheduleAPI sessionAPI
 
 // Registers a relative-interval scheduled prompt.
 //
@@ -7007,11 +6854,11 @@ type ScheduleAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ScheduleAPI) Add(ctx context.Context, params *ScheduleAddRequest) (*ScheduleAddResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.schedule.add", p)
+	raw, err := a.client.Request(ctx, "session.schedule.add", p)
 	return decodeResult[ScheduleAddResult](raw, err)
 }
 
@@ -7023,11 +6870,11 @@ func (a *ScheduleAPI) Add(ctx context.Context, params *ScheduleAddRequest) (*Sch
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ScheduleAPI) AddAt(ctx context.Context, params *ScheduleAddAtRequest) (*ScheduleAddResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.schedule.addAt", p)
+	raw, err := a.client.Request(ctx, "session.schedule.addAt", p)
 	return decodeResult[ScheduleAddResult](raw, err)
 }
 
@@ -7039,11 +6886,11 @@ func (a *ScheduleAPI) AddAt(ctx context.Context, params *ScheduleAddAtRequest) (
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ScheduleAPI) AddCron(ctx context.Context, params *ScheduleAddCronRequest) (*ScheduleAddResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.schedule.addCron", p)
+	raw, err := a.client.Request(ctx, "session.schedule.addCron", p)
 	return decodeResult[ScheduleAddResult](raw, err)
 }
 
@@ -7055,11 +6902,11 @@ func (a *ScheduleAPI) AddCron(ctx context.Context, params *ScheduleAddCronReques
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ScheduleAPI) AddSelfPaced(ctx context.Context, params *ScheduleAddSelfPacedRequest) (*ScheduleAddResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.schedule.addSelfPaced", p)
+	raw, err := a.client.Request(ctx, "session.schedule.addSelfPaced", p)
 	return decodeResult[ScheduleAddResult](raw, err)
 }
 
@@ -7071,11 +6918,11 @@ func (a *ScheduleAPI) AddSelfPaced(ctx context.Context, params *ScheduleAddSelfP
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ScheduleAPI) HasSelfPaced(ctx context.Context) (*ScheduleHasSelfPacedResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.schedule.hasSelfPaced", p)
+	raw, err := a.client.Request(ctx, "session.schedule.hasSelfPaced", p)
 	return decodeResult[ScheduleHasSelfPacedResult](raw, err)
 }
 
@@ -7087,11 +6934,11 @@ func (a *ScheduleAPI) HasSelfPaced(ctx context.Context) (*ScheduleHasSelfPacedRe
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ScheduleAPI) Hydrate(ctx context.Context) (*SessionScheduleHydrateResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.schedule.hydrate", p)
+	raw, err := a.client.Request(ctx, "session.schedule.hydrate", p)
 	return decodeResult[SessionScheduleHydrateResult](raw, err)
 }
 
@@ -7101,11 +6948,11 @@ func (a *ScheduleAPI) Hydrate(ctx context.Context) (*SessionScheduleHydrateResul
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ScheduleAPI) List(ctx context.Context) (*ScheduleList, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.schedule.list", p)
+	raw, err := a.client.Request(ctx, "session.schedule.list", p)
 	return decodeResult[ScheduleList](raw, err)
 }
 
@@ -7117,11 +6964,11 @@ func (a *ScheduleAPI) List(ctx context.Context) (*ScheduleList, error) {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *ScheduleAPI) RearmSelfPaced(ctx context.Context, params *ScheduleRearmSelfPacedRequest) (*ScheduleAddResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.schedule.rearmSelfPaced", p)
+	raw, err := a.client.Request(ctx, "session.schedule.rearmSelfPaced", p)
 	return decodeResult[ScheduleAddResult](raw, err)
 }
 
@@ -7131,18 +6978,16 @@ func (a *ScheduleAPI) RearmSelfPaced(ctx context.Context, params *ScheduleRearmS
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ScheduleAPI) Stop(ctx context.Context, params *ScheduleStopRequest) (*ScheduleStopResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.schedule.stop", p)
+	raw, err := a.client.Request(ctx, "session.schedule.stop", p)
 	return decodeResult[ScheduleStopResult](raw, err)
 }
 
 // SettingsAPI groups the settings.* methods.
-type SettingsAPI struct {
-	common *sessionAPI
-}
+type SettingsAPI sessionAPI
 
 // Evaluates a named Rust-owned settings predicate without exposing raw feature flags. Internal: the raw feature-flag names and composition are runtime-internal, so this predicate-evaluation helper is kept out of the public SDK surface and is callable in-process only.
 //
@@ -7152,11 +6997,11 @@ type SettingsAPI struct {
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *SettingsAPI) EvaluatePredicate(ctx context.Context, params *SessionSettingsEvaluatePredicateRequest) (*SessionSettingsEvaluatePredicateResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.settings.evaluatePredicate", p)
+	raw, err := a.client.Request(ctx, "session.settings.evaluatePredicate", p)
 	return decodeResult[SessionSettingsEvaluatePredicateResult](raw, err)
 }
 
@@ -7168,18 +7013,16 @@ func (a *SettingsAPI) EvaluatePredicate(ctx context.Context, params *SessionSett
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *SettingsAPI) Snapshot(ctx context.Context) (*SessionSettingsSnapshot, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.settings.snapshot", p)
+	raw, err := a.client.Request(ctx, "session.settings.snapshot", p)
 	return decodeResult[SessionSettingsSnapshot](raw, err)
 }
 
 // ShellAPI groups the shell.* methods.
-type ShellAPI struct {
-	common *sessionAPI
-}
+type ShellAPI sessionAPI
 
 // Cancels a user-requested shell command by request ID.
 //
@@ -7187,11 +7030,11 @@ type ShellAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ShellAPI) CancelUserRequested(ctx context.Context, params *ShellCancelUserRequestedRequest) (*CancelUserRequestedShellCommandResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.shell.cancelUserRequested", p)
+	raw, err := a.client.Request(ctx, "session.shell.cancelUserRequested", p)
 	return decodeResult[CancelUserRequestedShellCommandResult](raw, err)
 }
 
@@ -7201,11 +7044,11 @@ func (a *ShellAPI) CancelUserRequested(ctx context.Context, params *ShellCancelU
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ShellAPI) Exec(ctx context.Context, params *ShellExecRequest) (*ShellExecResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.shell.exec", p)
+	raw, err := a.client.Request(ctx, "session.shell.exec", p)
 	return decodeResult[ShellExecResult](raw, err)
 }
 
@@ -7215,11 +7058,11 @@ func (a *ShellAPI) Exec(ctx context.Context, params *ShellExecRequest) (*ShellEx
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ShellAPI) ExecuteUserRequested(ctx context.Context, params *ShellExecuteUserRequestedRequest) (*UserRequestedShellCommandResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.shell.executeUserRequested", p)
+	raw, err := a.client.Request(ctx, "session.shell.executeUserRequested", p)
 	return decodeResult[UserRequestedShellCommandResult](raw, err)
 }
 
@@ -7229,18 +7072,16 @@ func (a *ShellAPI) ExecuteUserRequested(ctx context.Context, params *ShellExecut
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ShellAPI) Kill(ctx context.Context, params *ShellKillRequest) (*ShellKillResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.shell.kill", p)
+	raw, err := a.client.Request(ctx, "session.shell.kill", p)
 	return decodeResult[ShellKillResult](raw, err)
 }
 
 // SkillsAPI groups the skills.* methods.
-type SkillsAPI struct {
-	common *sessionAPI
-}
+type SkillsAPI sessionAPI
 
 // Disables a skill for the session.
 //
@@ -7248,11 +7089,11 @@ type SkillsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *SkillsAPI) Disable(ctx context.Context, params *SkillsDisableRequest) (*SessionSkillsDisableResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.skills.disable", p)
+	raw, err := a.client.Request(ctx, "session.skills.disable", p)
 	return decodeResult[SessionSkillsDisableResult](raw, err)
 }
 
@@ -7262,11 +7103,11 @@ func (a *SkillsAPI) Disable(ctx context.Context, params *SkillsDisableRequest) (
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *SkillsAPI) Enable(ctx context.Context, params *SkillsEnableRequest) (*SessionSkillsEnableResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.skills.enable", p)
+	raw, err := a.client.Request(ctx, "session.skills.enable", p)
 	return decodeResult[SessionSkillsEnableResult](raw, err)
 }
 
@@ -7276,11 +7117,11 @@ func (a *SkillsAPI) Enable(ctx context.Context, params *SkillsEnableRequest) (*S
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *SkillsAPI) EnsureLoaded(ctx context.Context) (*SessionSkillsEnsureLoadedResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.skills.ensureLoaded", p)
+	raw, err := a.client.Request(ctx, "session.skills.ensureLoaded", p)
 	return decodeResult[SessionSkillsEnsureLoadedResult](raw, err)
 }
 
@@ -7290,11 +7131,11 @@ func (a *SkillsAPI) EnsureLoaded(ctx context.Context) (*SessionSkillsEnsureLoade
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *SkillsAPI) GetInvoked(ctx context.Context) (*SkillsGetInvokedResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.skills.getInvoked", p)
+	raw, err := a.client.Request(ctx, "session.skills.getInvoked", p)
 	return decodeResult[SkillsGetInvokedResult](raw, err)
 }
 
@@ -7304,11 +7145,11 @@ func (a *SkillsAPI) GetInvoked(ctx context.Context) (*SkillsGetInvokedResult, er
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *SkillsAPI) List(ctx context.Context) (*SkillList, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.skills.list", p)
+	raw, err := a.client.Request(ctx, "session.skills.list", p)
 	return decodeResult[SkillList](raw, err)
 }
 
@@ -7318,18 +7159,16 @@ func (a *SkillsAPI) List(ctx context.Context) (*SkillList, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *SkillsAPI) Reload(ctx context.Context) (*SkillsLoadDiagnostics, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.skills.reload", p)
+	raw, err := a.client.Request(ctx, "session.skills.reload", p)
 	return decodeResult[SkillsLoadDiagnostics](raw, err)
 }
 
 // TasksAPI groups the tasks.* methods.
-type TasksAPI struct {
-	common *sessionAPI
-}
+type TasksAPI sessionAPI
 
 // Cancels a background task.
 //
@@ -7337,11 +7176,11 @@ type TasksAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) Cancel(ctx context.Context, params *TasksCancelRequest) (*TasksCancelResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.cancel", p)
+	raw, err := a.client.Request(ctx, "session.tasks.cancel", p)
 	return decodeResult[TasksCancelResult](raw, err)
 }
 
@@ -7351,11 +7190,11 @@ func (a *TasksAPI) Cancel(ctx context.Context, params *TasksCancelRequest) (*Tas
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) GetCurrentPromotable(ctx context.Context) (*TasksGetCurrentPromotableResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.getCurrentPromotable", p)
+	raw, err := a.client.Request(ctx, "session.tasks.getCurrentPromotable", p)
 	return decodeResult[TasksGetCurrentPromotableResult](raw, err)
 }
 
@@ -7365,11 +7204,11 @@ func (a *TasksAPI) GetCurrentPromotable(ctx context.Context) (*TasksGetCurrentPr
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) GetProgress(ctx context.Context, params *TasksGetProgressRequest) (*TasksGetProgressResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.getProgress", p)
+	raw, err := a.client.Request(ctx, "session.tasks.getProgress", p)
 	return decodeResult[TasksGetProgressResult](raw, err)
 }
 
@@ -7379,11 +7218,11 @@ func (a *TasksAPI) GetProgress(ctx context.Context, params *TasksGetProgressRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) List(ctx context.Context) (*TaskList, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.list", p)
+	raw, err := a.client.Request(ctx, "session.tasks.list", p)
 	return decodeResult[TaskList](raw, err)
 }
 
@@ -7393,11 +7232,11 @@ func (a *TasksAPI) List(ctx context.Context) (*TaskList, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) PromoteCurrentToBackground(ctx context.Context) (*TasksPromoteCurrentToBackgroundResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.promoteCurrentToBackground", p)
+	raw, err := a.client.Request(ctx, "session.tasks.promoteCurrentToBackground", p)
 	return decodeResult[TasksPromoteCurrentToBackgroundResult](raw, err)
 }
 
@@ -7407,11 +7246,11 @@ func (a *TasksAPI) PromoteCurrentToBackground(ctx context.Context) (*TasksPromot
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) PromoteToBackground(ctx context.Context, params *TasksPromoteToBackgroundRequest) (*TasksPromoteToBackgroundResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.promoteToBackground", p)
+	raw, err := a.client.Request(ctx, "session.tasks.promoteToBackground", p)
 	return decodeResult[TasksPromoteToBackgroundResult](raw, err)
 }
 
@@ -7421,11 +7260,11 @@ func (a *TasksAPI) PromoteToBackground(ctx context.Context, params *TasksPromote
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) ReadOutput(ctx context.Context, params *TasksReadOutputRequest) (*TasksReadOutputResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.readOutput", p)
+	raw, err := a.client.Request(ctx, "session.tasks.readOutput", p)
 	return decodeResult[TasksReadOutputResult](raw, err)
 }
 
@@ -7435,11 +7274,11 @@ func (a *TasksAPI) ReadOutput(ctx context.Context, params *TasksReadOutputReques
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) Refresh(ctx context.Context) (*TasksRefreshResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.refresh", p)
+	raw, err := a.client.Request(ctx, "session.tasks.refresh", p)
 	return decodeResult[TasksRefreshResult](raw, err)
 }
 
@@ -7449,11 +7288,11 @@ func (a *TasksAPI) Refresh(ctx context.Context) (*TasksRefreshResult, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) Register(ctx context.Context, params *TasksRegisterRequest) (*TasksRegisterResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.register", p)
+	raw, err := a.client.Request(ctx, "session.tasks.register", p)
 	return decodeResult[TasksRegisterResult](raw, err)
 }
 
@@ -7463,11 +7302,11 @@ func (a *TasksAPI) Register(ctx context.Context, params *TasksRegisterRequest) (
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) Remove(ctx context.Context, params *TasksRemoveRequest) (*TasksRemoveResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.remove", p)
+	raw, err := a.client.Request(ctx, "session.tasks.remove", p)
 	return decodeResult[TasksRemoveResult](raw, err)
 }
 
@@ -7477,11 +7316,11 @@ func (a *TasksAPI) Remove(ctx context.Context, params *TasksRemoveRequest) (*Tas
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) SendMessage(ctx context.Context, params *TasksSendMessageRequest) (*TasksSendMessageResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.sendMessage", p)
+	raw, err := a.client.Request(ctx, "session.tasks.sendMessage", p)
 	return decodeResult[TasksSendMessageResult](raw, err)
 }
 
@@ -7491,11 +7330,11 @@ func (a *TasksAPI) SendMessage(ctx context.Context, params *TasksSendMessageRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) StartAgent(ctx context.Context, params *TasksStartAgentRequest) (*TasksStartAgentResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.startAgent", p)
+	raw, err := a.client.Request(ctx, "session.tasks.startAgent", p)
 	return decodeResult[TasksStartAgentResult](raw, err)
 }
 
@@ -7505,11 +7344,11 @@ func (a *TasksAPI) StartAgent(ctx context.Context, params *TasksStartAgentReques
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) Update(ctx context.Context, params *TasksUpdateRequest) (*TasksUpdateResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.update", p)
+	raw, err := a.client.Request(ctx, "session.tasks.update", p)
 	return decodeResult[TasksUpdateResult](raw, err)
 }
 
@@ -7519,18 +7358,16 @@ func (a *TasksAPI) Update(ctx context.Context, params *TasksUpdateRequest) (*Tas
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TasksAPI) WaitForPending(ctx context.Context) (*TasksWaitForPendingResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tasks.waitForPending", p)
+	raw, err := a.client.Request(ctx, "session.tasks.waitForPending", p)
 	return decodeResult[TasksWaitForPendingResult](raw, err)
 }
 
 // TelemetryAPI groups the telemetry.* methods.
-type TelemetryAPI struct {
-	common *sessionAPI
-}
+type TelemetryAPI sessionAPI
 
 // Gets the telemetry engagement ID currently associated with the session, when available.
 //
@@ -7538,11 +7375,11 @@ type TelemetryAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TelemetryAPI) GetEngagementId(ctx context.Context) (*SessionTelemetryEngagement, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.telemetry.getEngagementId", p)
+	raw, err := a.client.Request(ctx, "session.telemetry.getEngagementId", p)
 	return decodeResult[SessionTelemetryEngagement](raw, err)
 }
 
@@ -7552,18 +7389,16 @@ func (a *TelemetryAPI) GetEngagementId(ctx context.Context) (*SessionTelemetryEn
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *TelemetryAPI) SetFeatureOverrides(ctx context.Context, params *TelemetrySetFeatureOverridesRequest) (*SessionTelemetrySetFeatureOverridesResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.telemetry.setFeatureOverrides", p)
+	raw, err := a.client.Request(ctx, "session.telemetry.setFeatureOverrides", p)
 	return decodeResult[SessionTelemetrySetFeatureOverridesResult](raw, err)
 }
 
 // ToolsAPI groups the tools.* methods.
-type ToolsAPI struct {
-	common *sessionAPI
-}
+type ToolsAPI sessionAPI
 
 // Executes one tool from the session's currently offered tool set through the native invocation pipeline.
 //
@@ -7571,11 +7406,11 @@ type ToolsAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ToolsAPI) Execute(ctx context.Context, params *ToolsExecuteRequest) (*ToolResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tools.execute", p)
+	raw, err := a.client.Request(ctx, "session.tools.execute", p)
 	return decodeResult[ToolResult](raw, err)
 }
 
@@ -7585,11 +7420,11 @@ func (a *ToolsAPI) Execute(ctx context.Context, params *ToolsExecuteRequest) (*T
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ToolsAPI) GetBuiltinDescriptors(ctx context.Context, params *ToolsGetBuiltinDescriptorsRequest) (*ToolsGetBuiltinDescriptorsResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tools.getBuiltinDescriptors", p)
+	raw, err := a.client.Request(ctx, "session.tools.getBuiltinDescriptors", p)
 	return decodeResult[ToolsGetBuiltinDescriptorsResult](raw, err)
 }
 
@@ -7599,11 +7434,11 @@ func (a *ToolsAPI) GetBuiltinDescriptors(ctx context.Context, params *ToolsGetBu
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ToolsAPI) GetCurrentMetadata(ctx context.Context) (*ToolsGetCurrentMetadataResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tools.getCurrentMetadata", p)
+	raw, err := a.client.Request(ctx, "session.tools.getCurrentMetadata", p)
 	return decodeResult[ToolsGetCurrentMetadataResult](raw, err)
 }
 
@@ -7613,11 +7448,11 @@ func (a *ToolsAPI) GetCurrentMetadata(ctx context.Context) (*ToolsGetCurrentMeta
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ToolsAPI) HandlePendingToolCall(ctx context.Context, params *HandlePendingToolCallRequest) (*HandlePendingToolCallResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tools.handlePendingToolCall", p)
+	raw, err := a.client.Request(ctx, "session.tools.handlePendingToolCall", p)
 	return decodeResult[HandlePendingToolCallResult](raw, err)
 }
 
@@ -7627,11 +7462,11 @@ func (a *ToolsAPI) HandlePendingToolCall(ctx context.Context, params *HandlePend
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ToolsAPI) InitializeAndValidate(ctx context.Context) (*ToolsInitializeAndValidateResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tools.initializeAndValidate", p)
+	raw, err := a.client.Request(ctx, "session.tools.initializeAndValidate", p)
 	return decodeResult[ToolsInitializeAndValidateResult](raw, err)
 }
 
@@ -7641,11 +7476,11 @@ func (a *ToolsAPI) InitializeAndValidate(ctx context.Context) (*ToolsInitializeA
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ToolsAPI) ListPendingRequests(ctx context.Context) (*PendingExternalToolRequestList, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tools.listPendingRequests", p)
+	raw, err := a.client.Request(ctx, "session.tools.listPendingRequests", p)
 	return decodeResult[PendingExternalToolRequestList](raw, err)
 }
 
@@ -7655,11 +7490,11 @@ func (a *ToolsAPI) ListPendingRequests(ctx context.Context) (*PendingExternalToo
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ToolsAPI) Set(ctx context.Context, params *ToolsSetRequest) (*ToolsSetResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tools.set", p)
+	raw, err := a.client.Request(ctx, "session.tools.set", p)
 	return decodeResult[ToolsSetResult](raw, err)
 }
 
@@ -7669,11 +7504,11 @@ func (a *ToolsAPI) Set(ctx context.Context, params *ToolsSetRequest) (*ToolsSetR
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ToolsAPI) TaskCompleteEventData(ctx context.Context, params *ToolsTaskCompleteEventDataRequest) (*TaskCompleteData, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tools.taskCompleteEventData", p)
+	raw, err := a.client.Request(ctx, "session.tools.taskCompleteEventData", p)
 	return decodeResult[TaskCompleteData](raw, err)
 }
 
@@ -7683,18 +7518,16 @@ func (a *ToolsAPI) TaskCompleteEventData(ctx context.Context, params *ToolsTaskC
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *ToolsAPI) UpdateSubagentSettings(ctx context.Context, params *UpdateSubagentSettingsRequest) (*ToolsUpdateSubagentSettingsResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.tools.updateSubagentSettings", p)
+	raw, err := a.client.Request(ctx, "session.tools.updateSubagentSettings", p)
 	return decodeResult[ToolsUpdateSubagentSettingsResult](raw, err)
 }
 
 // UIAPI groups the ui.* methods.
-type UIAPI struct {
-	common *sessionAPI
-}
+type UIAPI sessionAPI
 
 // Requests structured input from a UI-capable client.
 //
@@ -7702,11 +7535,11 @@ type UIAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *UIAPI) Elicitation(ctx context.Context, params *UIElicitationRequest) (*UIElicitationResponse, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.elicitation", p)
+	raw, err := a.client.Request(ctx, "session.ui.elicitation", p)
 	return decodeResult[UIElicitationResponse](raw, err)
 }
 
@@ -7716,11 +7549,11 @@ func (a *UIAPI) Elicitation(ctx context.Context, params *UIElicitationRequest) (
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *UIAPI) EphemeralQuery(ctx context.Context, params *UIEphemeralQueryRequest) (*UIEphemeralQueryResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.ephemeralQuery", p)
+	raw, err := a.client.Request(ctx, "session.ui.ephemeralQuery", p)
 	return decodeResult[UIEphemeralQueryResult](raw, err)
 }
 
@@ -7732,11 +7565,11 @@ func (a *UIAPI) EphemeralQuery(ctx context.Context, params *UIEphemeralQueryRequ
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *UIAPI) HandleHumanAskUser(ctx context.Context, params *UIHandlePendingElicitationRequest) (*UIElicitationResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.handleHumanAskUser", p)
+	raw, err := a.client.Request(ctx, "session.ui.handleHumanAskUser", p)
 	return decodeResult[UIElicitationResult](raw, err)
 }
 
@@ -7748,11 +7581,11 @@ func (a *UIAPI) HandleHumanAskUser(ctx context.Context, params *UIHandlePendingE
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *UIAPI) HandleHumanExitPlanMode(ctx context.Context, params *UIHandlePendingExitPlanModeRequest) (*UIHandlePendingResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.handleHumanExitPlanMode", p)
+	raw, err := a.client.Request(ctx, "session.ui.handleHumanExitPlanMode", p)
 	return decodeResult[UIHandlePendingResult](raw, err)
 }
 
@@ -7764,11 +7597,11 @@ func (a *UIAPI) HandleHumanExitPlanMode(ctx context.Context, params *UIHandlePen
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *UIAPI) HandleHumanUserInput(ctx context.Context, params *UIHandlePendingUserInputRequest) (*UIHandlePendingResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.handleHumanUserInput", p)
+	raw, err := a.client.Request(ctx, "session.ui.handleHumanUserInput", p)
 	return decodeResult[UIHandlePendingResult](raw, err)
 }
 
@@ -7778,11 +7611,11 @@ func (a *UIAPI) HandleHumanUserInput(ctx context.Context, params *UIHandlePendin
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *UIAPI) HandlePendingAutoModeSwitch(ctx context.Context, params *UIHandlePendingAutoModeSwitchRequest) (*UIHandlePendingResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.handlePendingAutoModeSwitch", p)
+	raw, err := a.client.Request(ctx, "session.ui.handlePendingAutoModeSwitch", p)
 	return decodeResult[UIHandlePendingResult](raw, err)
 }
 
@@ -7792,11 +7625,11 @@ func (a *UIAPI) HandlePendingAutoModeSwitch(ctx context.Context, params *UIHandl
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *UIAPI) HandlePendingElicitation(ctx context.Context, params *UIHandlePendingElicitationRequest) (*UIElicitationResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.handlePendingElicitation", p)
+	raw, err := a.client.Request(ctx, "session.ui.handlePendingElicitation", p)
 	return decodeResult[UIElicitationResult](raw, err)
 }
 
@@ -7806,11 +7639,11 @@ func (a *UIAPI) HandlePendingElicitation(ctx context.Context, params *UIHandlePe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *UIAPI) HandlePendingExitPlanMode(ctx context.Context, params *UIHandlePendingExitPlanModeRequest) (*UIHandlePendingResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.handlePendingExitPlanMode", p)
+	raw, err := a.client.Request(ctx, "session.ui.handlePendingExitPlanMode", p)
 	return decodeResult[UIHandlePendingResult](raw, err)
 }
 
@@ -7820,11 +7653,11 @@ func (a *UIAPI) HandlePendingExitPlanMode(ctx context.Context, params *UIHandleP
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *UIAPI) HandlePendingSampling(ctx context.Context, params *UIHandlePendingSamplingRequest) (*UIHandlePendingResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.handlePendingSampling", p)
+	raw, err := a.client.Request(ctx, "session.ui.handlePendingSampling", p)
 	return decodeResult[UIHandlePendingResult](raw, err)
 }
 
@@ -7834,11 +7667,11 @@ func (a *UIAPI) HandlePendingSampling(ctx context.Context, params *UIHandlePendi
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *UIAPI) HandlePendingSessionLimitsExhausted(ctx context.Context, params *UIHandlePendingSessionLimitsExhaustedRequest) (*UIHandlePendingResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.handlePendingSessionLimitsExhausted", p)
+	raw, err := a.client.Request(ctx, "session.ui.handlePendingSessionLimitsExhausted", p)
 	return decodeResult[UIHandlePendingResult](raw, err)
 }
 
@@ -7848,11 +7681,11 @@ func (a *UIAPI) HandlePendingSessionLimitsExhausted(ctx context.Context, params 
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *UIAPI) HandlePendingUserInput(ctx context.Context, params *UIHandlePendingUserInputRequest) (*UIHandlePendingResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.handlePendingUserInput", p)
+	raw, err := a.client.Request(ctx, "session.ui.handlePendingUserInput", p)
 	return decodeResult[UIHandlePendingResult](raw, err)
 }
 
@@ -7862,11 +7695,11 @@ func (a *UIAPI) HandlePendingUserInput(ctx context.Context, params *UIHandlePend
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *UIAPI) RegisterDirectAutoModeSwitchHandler(ctx context.Context) (*UIRegisterDirectAutoModeSwitchHandlerResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.registerDirectAutoModeSwitchHandler", p)
+	raw, err := a.client.Request(ctx, "session.ui.registerDirectAutoModeSwitchHandler", p)
 	return decodeResult[UIRegisterDirectAutoModeSwitchHandlerResult](raw, err)
 }
 
@@ -7876,18 +7709,16 @@ func (a *UIAPI) RegisterDirectAutoModeSwitchHandler(ctx context.Context) (*UIReg
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *UIAPI) UnregisterDirectAutoModeSwitchHandler(ctx context.Context, params *UIUnregisterDirectAutoModeSwitchHandlerRequest) (*UIUnregisterDirectAutoModeSwitchHandlerResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.ui.unregisterDirectAutoModeSwitchHandler", p)
+	raw, err := a.client.Request(ctx, "session.ui.unregisterDirectAutoModeSwitchHandler", p)
 	return decodeResult[UIUnregisterDirectAutoModeSwitchHandlerResult](raw, err)
 }
 
 // UsageAPI groups the usage.* methods.
-type UsageAPI struct {
-	common *sessionAPI
-}
+type UsageAPI sessionAPI
 
 // Gets accumulated usage metrics for the session.
 //
@@ -7895,11 +7726,11 @@ type UsageAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *UsageAPI) GetMetrics(ctx context.Context) (*UsageGetMetricsResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.usage.getMetrics", p)
+	raw, err := a.client.Request(ctx, "session.usage.getMetrics", p)
 	return decodeResult[UsageGetMetricsResult](raw, err)
 }
 
@@ -7911,18 +7742,16 @@ func (a *UsageAPI) GetMetrics(ctx context.Context) (*UsageGetMetricsResult, erro
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *UsageAPI) SetCodeChanges(ctx context.Context, params *SessionUsageSetCodeChangesRequest) (*SessionUsageSetCodeChangesResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.usage.setCodeChanges", p)
+	raw, err := a.client.Request(ctx, "session.usage.setCodeChanges", p)
 	return decodeResult[SessionUsageSetCodeChangesResult](raw, err)
 }
 
 // VisibilityAPI groups the visibility.* methods.
-type VisibilityAPI struct {
-	common *sessionAPI
-}
+type VisibilityAPI sessionAPI
 
 // Returns the session's current Mission Control sharing status and shareable GitHub URL. Reflects whether the synced session is visible to repository readers ("repo") or restricted to its creator and collaborators ("unshared").
 //
@@ -7930,11 +7759,11 @@ type VisibilityAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *VisibilityAPI) Get(ctx context.Context) (*VisibilityGetResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.visibility.get", p)
+	raw, err := a.client.Request(ctx, "session.visibility.get", p)
 	return decodeResult[VisibilityGetResult](raw, err)
 }
 
@@ -7944,19 +7773,19 @@ func (a *VisibilityAPI) Get(ctx context.Context) (*VisibilityGetResult, error) {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *VisibilityAPI) Set(ctx context.Context, params *VisibilitySetRequest) (*VisibilitySetResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.visibility.set", p)
+	raw, err := a.client.Request(ctx, "session.visibility.set", p)
 	return decodeResult[VisibilitySetResult](raw, err)
 }
 
 // WorkflowAPI groups the workflow.* methods.
-type WorkflowAPI struct {
-	common  *sessionAPI
-	Journal *WorkflowJournalAPI
-}
+type WorkflowAPI sessionAPI
+
+// Journal groups the workflow.journal.* methods.
+func (a *WorkflowAPI) Journal() *WorkflowJournalAPI { return (*WorkflowJournalAPI)(a) }
 
 // Runs one dynamic-workflow-scoped subagent and returns its result.
 //
@@ -7964,11 +7793,11 @@ type WorkflowAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkflowAPI) Agent(ctx context.Context, params *WorkflowAgentRequest) (*WorkflowAgentResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.agent", p)
+	raw, err := a.client.Request(ctx, "session.workflow.agent", p)
 	return decodeResult[WorkflowAgentResult](raw, err)
 }
 
@@ -7978,11 +7807,11 @@ func (a *WorkflowAPI) Agent(ctx context.Context, params *WorkflowAgentRequest) (
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkflowAPI) Cancel(ctx context.Context, params *WorkflowCancelRequest) (*WorkflowRunResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.cancel", p)
+	raw, err := a.client.Request(ctx, "session.workflow.cancel", p)
 	return decodeResult[WorkflowRunResult](raw, err)
 }
 
@@ -7992,11 +7821,11 @@ func (a *WorkflowAPI) Cancel(ctx context.Context, params *WorkflowCancelRequest)
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkflowAPI) GetRun(ctx context.Context, params *WorkflowGetRunRequest) (*WorkflowRunResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.getRun", p)
+	raw, err := a.client.Request(ctx, "session.workflow.getRun", p)
 	return decodeResult[WorkflowRunResult](raw, err)
 }
 
@@ -8006,11 +7835,11 @@ func (a *WorkflowAPI) GetRun(ctx context.Context, params *WorkflowGetRunRequest)
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkflowAPI) GetRunDetail(ctx context.Context, params *WorkflowGetRunRequest) (*WorkflowRunDetail, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.getRunDetail", p)
+	raw, err := a.client.Request(ctx, "session.workflow.getRunDetail", p)
 	return decodeResult[WorkflowRunDetail](raw, err)
 }
 
@@ -8020,11 +7849,11 @@ func (a *WorkflowAPI) GetRunDetail(ctx context.Context, params *WorkflowGetRunRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkflowAPI) GetRunProgress(ctx context.Context, params *WorkflowGetRunProgressRequest) (*WorkflowProgressPage, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.getRunProgress", p)
+	raw, err := a.client.Request(ctx, "session.workflow.getRunProgress", p)
 	return decodeResult[WorkflowProgressPage](raw, err)
 }
 
@@ -8034,11 +7863,11 @@ func (a *WorkflowAPI) GetRunProgress(ctx context.Context, params *WorkflowGetRun
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkflowAPI) ListRuns(ctx context.Context, params *WorkflowListRunsRequest) (*WorkflowListRunsResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.listRuns", p)
+	raw, err := a.client.Request(ctx, "session.workflow.listRuns", p)
 	return decodeResult[WorkflowListRunsResult](raw, err)
 }
 
@@ -8048,11 +7877,11 @@ func (a *WorkflowAPI) ListRuns(ctx context.Context, params *WorkflowListRunsRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkflowAPI) Log(ctx context.Context, params *WorkflowLogRequest) (*WorkflowAckResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.log", p)
+	raw, err := a.client.Request(ctx, "session.workflow.log", p)
 	return decodeResult[WorkflowAckResult](raw, err)
 }
 
@@ -8062,11 +7891,11 @@ func (a *WorkflowAPI) Log(ctx context.Context, params *WorkflowLogRequest) (*Wor
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkflowAPI) Pause(ctx context.Context, params *WorkflowPauseRequest) (*WorkflowRunResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.pause", p)
+	raw, err := a.client.Request(ctx, "session.workflow.pause", p)
 	return decodeResult[WorkflowRunResult](raw, err)
 }
 
@@ -8078,11 +7907,11 @@ func (a *WorkflowAPI) Pause(ctx context.Context, params *WorkflowPauseRequest) (
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *WorkflowAPI) PauseAtCheckpoint(ctx context.Context, params *WorkflowPauseCheckpointRequest) (*WorkflowPauseCheckpointResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.pauseAtCheckpoint", p)
+	raw, err := a.client.Request(ctx, "session.workflow.pauseAtCheckpoint", p)
 	return decodeResult[WorkflowPauseCheckpointResult](raw, err)
 }
 
@@ -8092,11 +7921,11 @@ func (a *WorkflowAPI) PauseAtCheckpoint(ctx context.Context, params *WorkflowPau
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkflowAPI) Resume(ctx context.Context, params *WorkflowResumeRequest) (*WorkflowResumeResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.resume", p)
+	raw, err := a.client.Request(ctx, "session.workflow.resume", p)
 	return decodeResult[WorkflowResumeResult](raw, err)
 }
 
@@ -8108,11 +7937,11 @@ func (a *WorkflowAPI) Resume(ctx context.Context, params *WorkflowResumeRequest)
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *WorkflowAPI) ResumeFromTool(ctx context.Context, params *WorkflowToolResumeRequest) (*WorkflowResumeResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.resumeFromTool", p)
+	raw, err := a.client.Request(ctx, "session.workflow.resumeFromTool", p)
 	return decodeResult[WorkflowResumeResult](raw, err)
 }
 
@@ -8122,11 +7951,11 @@ func (a *WorkflowAPI) ResumeFromTool(ctx context.Context, params *WorkflowToolRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkflowAPI) Run(ctx context.Context, params *WorkflowRunRequest) (*WorkflowRunResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.run", p)
+	raw, err := a.client.Request(ctx, "session.workflow.run", p)
 	return decodeResult[WorkflowRunResult](raw, err)
 }
 
@@ -8138,18 +7967,16 @@ func (a *WorkflowAPI) Run(ctx context.Context, params *WorkflowRunRequest) (*Wor
 //
 // Internal: the CLI marks this method internal; it may change without notice.
 func (a *WorkflowAPI) RunFromTool(ctx context.Context, params *WorkflowToolRunRequest) (*WorkflowRunResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.runFromTool", p)
+	raw, err := a.client.Request(ctx, "session.workflow.runFromTool", p)
 	return decodeResult[WorkflowRunResult](raw, err)
 }
 
 // WorkflowJournalAPI groups the workflow.journal.* methods.
-type WorkflowJournalAPI struct {
-	common *sessionAPI
-}
+type WorkflowJournalAPI sessionAPI
 
 // Reads a memoized dynamic workflow journal entry.
 //
@@ -8157,11 +7984,11 @@ type WorkflowJournalAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkflowJournalAPI) Get(ctx context.Context, params *WorkflowJournalGetRequest) (*WorkflowJournalGetResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.journal.get", p)
+	raw, err := a.client.Request(ctx, "session.workflow.journal.get", p)
 	return decodeResult[WorkflowJournalGetResult](raw, err)
 }
 
@@ -8171,18 +7998,16 @@ func (a *WorkflowJournalAPI) Get(ctx context.Context, params *WorkflowJournalGet
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkflowJournalAPI) Put(ctx context.Context, params *WorkflowJournalPutRequest) (*WorkflowAckResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workflow.journal.put", p)
+	raw, err := a.client.Request(ctx, "session.workflow.journal.put", p)
 	return decodeResult[WorkflowAckResult](raw, err)
 }
 
 // WorkspacesAPI groups the workspaces.* methods.
-type WorkspacesAPI struct {
-	common *sessionAPI
-}
+type WorkspacesAPI sessionAPI
 
 // Adds a compaction summary checkpoint to the local session workspace.
 //
@@ -8190,11 +8015,11 @@ type WorkspacesAPI struct {
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) AddSummary(ctx context.Context, params *WorkspacesAddSummaryRequest) (*WorkspacesAddSummaryResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.addSummary", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.addSummary", p)
 	return decodeResult[WorkspacesAddSummaryResult](raw, err)
 }
 
@@ -8204,11 +8029,11 @@ func (a *WorkspacesAPI) AddSummary(ctx context.Context, params *WorkspacesAddSum
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) AutopilotObjectiveExists(ctx context.Context) (*WorkspacesAutopilotObjectiveExistsResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.autopilotObjectiveExists", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.autopilotObjectiveExists", p)
 	return decodeResult[WorkspacesAutopilotObjectiveExistsResult](raw, err)
 }
 
@@ -8218,11 +8043,11 @@ func (a *WorkspacesAPI) AutopilotObjectiveExists(ctx context.Context) (*Workspac
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) CreateDirectory(ctx context.Context, params *WorkspacesCreateDirectoryRequest) (*SessionWorkspacesCreateDirectoryResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.createDirectory", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.createDirectory", p)
 	return decodeResult[SessionWorkspacesCreateDirectoryResult](raw, err)
 }
 
@@ -8232,11 +8057,11 @@ func (a *WorkspacesAPI) CreateDirectory(ctx context.Context, params *WorkspacesC
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) CreateFile(ctx context.Context, params *WorkspacesCreateFileRequest) (*SessionWorkspacesCreateFileResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.createFile", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.createFile", p)
 	return decodeResult[SessionWorkspacesCreateFileResult](raw, err)
 }
 
@@ -8246,11 +8071,11 @@ func (a *WorkspacesAPI) CreateFile(ctx context.Context, params *WorkspacesCreate
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) DeleteAutopilotObjective(ctx context.Context) (*WorkspacesDeleteAutopilotObjectiveResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.deleteAutopilotObjective", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.deleteAutopilotObjective", p)
 	return decodeResult[WorkspacesDeleteAutopilotObjectiveResult](raw, err)
 }
 
@@ -8260,11 +8085,11 @@ func (a *WorkspacesAPI) DeleteAutopilotObjective(ctx context.Context) (*Workspac
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) Diff(ctx context.Context, params *WorkspacesDiffRequest) (*WorkspaceDiffResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.diff", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.diff", p)
 	return decodeResult[WorkspaceDiffResult](raw, err)
 }
 
@@ -8274,11 +8099,11 @@ func (a *WorkspacesAPI) Diff(ctx context.Context, params *WorkspacesDiffRequest)
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) Ensure(ctx context.Context, params *WorkspacesEnsureRequest) (*WorkspacesGetWorkspaceResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.ensure", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.ensure", p)
 	return decodeResult[WorkspacesGetWorkspaceResult](raw, err)
 }
 
@@ -8288,11 +8113,11 @@ func (a *WorkspacesAPI) Ensure(ctx context.Context, params *WorkspacesEnsureRequ
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) GetWorkspace(ctx context.Context) (*WorkspacesGetWorkspaceResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.getWorkspace", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.getWorkspace", p)
 	return decodeResult[WorkspacesGetWorkspaceResult](raw, err)
 }
 
@@ -8302,11 +8127,11 @@ func (a *WorkspacesAPI) GetWorkspace(ctx context.Context) (*WorkspacesGetWorkspa
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) ListCheckpoints(ctx context.Context) (*WorkspacesListCheckpointsResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.listCheckpoints", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.listCheckpoints", p)
 	return decodeResult[WorkspacesListCheckpointsResult](raw, err)
 }
 
@@ -8316,11 +8141,11 @@ func (a *WorkspacesAPI) ListCheckpoints(ctx context.Context) (*WorkspacesListChe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) ListFiles(ctx context.Context) (*WorkspacesListFilesResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.listFiles", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.listFiles", p)
 	return decodeResult[WorkspacesListFilesResult](raw, err)
 }
 
@@ -8330,11 +8155,11 @@ func (a *WorkspacesAPI) ListFiles(ctx context.Context) (*WorkspacesListFilesResu
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) ReadAutopilotObjective(ctx context.Context) (*WorkspacesReadAutopilotObjectiveResult, error) {
-	p, err := sessionParams(a.common.sessionID, nil, true)
+	p, err := sessionParams(a.sessionID, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.readAutopilotObjective", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.readAutopilotObjective", p)
 	return decodeResult[WorkspacesReadAutopilotObjectiveResult](raw, err)
 }
 
@@ -8344,11 +8169,11 @@ func (a *WorkspacesAPI) ReadAutopilotObjective(ctx context.Context) (*Workspaces
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) ReadCheckpoint(ctx context.Context, params *WorkspacesReadCheckpointRequest) (*WorkspacesReadCheckpointResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.readCheckpoint", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.readCheckpoint", p)
 	return decodeResult[WorkspacesReadCheckpointResult](raw, err)
 }
 
@@ -8358,11 +8183,11 @@ func (a *WorkspacesAPI) ReadCheckpoint(ctx context.Context, params *WorkspacesRe
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) ReadFile(ctx context.Context, params *WorkspacesReadFileRequest) (*WorkspacesReadFileResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.readFile", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.readFile", p)
 	return decodeResult[WorkspacesReadFileResult](raw, err)
 }
 
@@ -8372,11 +8197,11 @@ func (a *WorkspacesAPI) ReadFile(ctx context.Context, params *WorkspacesReadFile
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) RemovePath(ctx context.Context, params *WorkspacesRemovePathRequest) (*SessionWorkspacesRemovePathResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.removePath", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.removePath", p)
 	return decodeResult[SessionWorkspacesRemovePathResult](raw, err)
 }
 
@@ -8386,11 +8211,11 @@ func (a *WorkspacesAPI) RemovePath(ctx context.Context, params *WorkspacesRemove
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) RenamePath(ctx context.Context, params *WorkspacesRenamePathRequest) (*SessionWorkspacesRenamePathResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.renamePath", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.renamePath", p)
 	return decodeResult[SessionWorkspacesRenamePathResult](raw, err)
 }
 
@@ -8400,11 +8225,11 @@ func (a *WorkspacesAPI) RenamePath(ctx context.Context, params *WorkspacesRename
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) SaveLargePaste(ctx context.Context, params *WorkspacesSaveLargePasteRequest) (*WorkspacesSaveLargePasteResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.saveLargePaste", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.saveLargePaste", p)
 	return decodeResult[WorkspacesSaveLargePasteResult](raw, err)
 }
 
@@ -8414,11 +8239,11 @@ func (a *WorkspacesAPI) SaveLargePaste(ctx context.Context, params *WorkspacesSa
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) StatFile(ctx context.Context, params *WorkspacesStatFileRequest) (*WorkspacesStatFileResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.statFile", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.statFile", p)
 	return decodeResult[WorkspacesStatFileResult](raw, err)
 }
 
@@ -8428,11 +8253,11 @@ func (a *WorkspacesAPI) StatFile(ctx context.Context, params *WorkspacesStatFile
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) TruncateSummaries(ctx context.Context, params *WorkspacesTruncateSummariesRequest) (*WorkspacesGetWorkspaceResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.truncateSummaries", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.truncateSummaries", p)
 	return decodeResult[WorkspacesGetWorkspaceResult](raw, err)
 }
 
@@ -8442,11 +8267,11 @@ func (a *WorkspacesAPI) TruncateSummaries(ctx context.Context, params *Workspace
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) UpdateMetadata(ctx context.Context, params *WorkspacesUpdateMetadataRequest) (*WorkspacesGetWorkspaceResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.updateMetadata", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.updateMetadata", p)
 	return decodeResult[WorkspacesGetWorkspaceResult](raw, err)
 }
 
@@ -8456,10 +8281,10 @@ func (a *WorkspacesAPI) UpdateMetadata(ctx context.Context, params *WorkspacesUp
 //
 // Experimental: part of an experimental API that may change or be removed.
 func (a *WorkspacesAPI) WriteAutopilotObjective(ctx context.Context, params *WorkspacesWriteAutopilotObjectiveRequest) (*WorkspacesWriteAutopilotObjectiveResult, error) {
-	p, err := sessionParams(a.common.sessionID, params, params == nil)
+	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := a.common.client.Request(ctx, "session.workspaces.writeAutopilotObjective", p)
+	raw, err := a.client.Request(ctx, "session.workspaces.writeAutopilotObjective", p)
 	return decodeResult[WorkspacesWriteAutopilotObjectiveResult](raw, err)
 }

@@ -3137,7 +3137,18 @@ const (
 )
 
 // Extensible routing preference for the virtual `auto` model. New identifiers must be advertised and enabled by the provider. `fast` is an integrator-only latency preset.
-type AutoTier = string
+type AutoTier string
+
+const (
+	// Optimize for efficiency.
+	AutoTierEfficiency AutoTier = "efficiency"
+	// Balance efficiency and intelligence.
+	AutoTierBalance AutoTier = "balance"
+	// Optimize for intelligence.
+	AutoTierIntelligence AutoTier = "intelligence"
+	// Integrator-only preset that optimizes for latency.
+	AutoTierFast AutoTier = "fast"
+)
 
 // Billing information for a server-advertised routing preference.
 type AutoTierBilling struct {
@@ -25729,7 +25740,16 @@ const (
 )
 
 // Enabled Auto preferences that Copilot API can recommend.
-type RecommendedAutoTier = string
+type RecommendedAutoTier string
+
+const (
+	// Optimize for efficiency.
+	RecommendedAutoTierEfficiency RecommendedAutoTier = "efficiency"
+	// Balance efficiency and intelligence.
+	RecommendedAutoTierBalance RecommendedAutoTier = "balance"
+	// Optimize for intelligence.
+	RecommendedAutoTierIntelligence RecommendedAutoTier = "intelligence"
+)
 
 // Event type to register consumer interest for, used by runtime gating logic.
 // Experimental: RegisterEventInterestParams is part of an experimental API and may change or be removed.

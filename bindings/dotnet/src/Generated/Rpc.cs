@@ -8327,7 +8327,7 @@ namespace GitHub.Copilot.Rpc
     {
         /// <summary>Routing preference for sessions whose model is `auto`. On create or cold resume, this establishes the preference sent as `tier` on CAPI `/auto` requests; when omitted on cold resume, the runtime restores the last committed preference. On resident resume, a different value requests a safe switch after resume succeeds and cannot change an in-flight turn. Successful switches are persisted for later cold resume. When no preference is supplied or restored, CAPI default routing is used. `fast` is an integrator-only latency preset, not a first-party GitHub Copilot product preference.</summary>
         [JsonProperty("autoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string AutoTier { get; set; }
+        public AutoTier? AutoTier { get; set; }
 
         /// <summary>Whether to use WebSocket transport for the CAPI Responses API. Enabled by default when the model advertises `ws:/responses` support; set to `false` to force the HTTP Responses transport in environments where WebSockets are blocked (e.g. behind a proxy). Setting this to `false` is equivalent to the `COPILOT_CLI_DISABLE_WEBSOCKET_RESPONSES` environment variable.</summary>
         [JsonProperty("enableWebSocketResponses", NullValueHandling = NullValueHandling.Ignore)]
@@ -13156,15 +13156,15 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Auto preference currently committed for the session. This can remain available while another model is selected so a later switch to `auto` can reuse it.</summary>
         [JsonProperty("autoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string AutoTier { get; set; }
+        public AutoTier? AutoTier { get; set; }
 
         /// <summary>Latest unclaimed Auto preference waiting for a future user turn. Null means the pending request is returning to provider-default routing.</summary>
         [JsonProperty("pendingAutoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string PendingAutoTier { get; set; }
+        public AutoTier? PendingAutoTier { get; set; }
 
         /// <summary>Auto preference currently claimed by an in-progress activation. Null means the activation is returning to provider-default routing.</summary>
         [JsonProperty("activatingAutoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string ActivatingAutoTier { get; set; }
+        public AutoTier? ActivatingAutoTier { get; set; }
     }
 
     /// <summary>Lightweight metadata for a currently initialized session tool.</summary>
@@ -18516,7 +18516,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Managed Auto routing preference, used when the selected model is `auto`.</summary>
         [JsonProperty("autoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string AutoTier { get; set; }
+        public AutoTier? AutoTier { get; set; }
 
         /// <summary>Managed Fusion preference. Takes precedence over autoTier even when unmanaged, which means no managed tier and forbids legacy fallback. Legacy Auto values are mapped only when no managed source supplies fusionTier.</summary>
         [JsonProperty("fusionTier", NullValueHandling = NullValueHandling.Ignore)]
@@ -23723,7 +23723,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Effective default Auto routing preference from user and managed settings. Applies only to fresh sessions and never replaces a per-session selection.</summary>
         [JsonProperty("autoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string AutoTier { get; set; }
+        public AutoTier? AutoTier { get; set; }
 
         /// <summary>Model selected by repository settings, when configured.</summary>
         [JsonProperty("repoModel", NullValueHandling = NullValueHandling.Ignore)]
@@ -24794,7 +24794,7 @@ namespace GitHub.Copilot.Rpc
     {
         /// <summary>Auto preference to activate when a future user turn using the `auto` model safely mints a replacement model and token pair. Pass null to return to provider-default Auto routing.</summary>
         [JsonProperty("autoTier")]
-        public string AutoTier { get; set; }
+        public AutoTier? AutoTier { get; set; }
 
         /// <summary>Origin to record on the effective `session.model_change` event. Defaults to `sdk` when omitted.</summary>
         [JsonProperty("source", NullValueHandling = NullValueHandling.Ignore)]
@@ -24811,19 +24811,19 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Auto preference currently committed for the session.</summary>
         [JsonProperty("effectiveAutoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string EffectiveAutoTier { get; set; }
+        public AutoTier? EffectiveAutoTier { get; set; }
 
         /// <summary>Latest unclaimed Auto preference waiting for a future user turn.</summary>
         [JsonProperty("pendingAutoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string PendingAutoTier { get; set; }
+        public AutoTier? PendingAutoTier { get; set; }
 
         /// <summary>Auto preference currently claimed by an in-progress activation. Null means the activation is returning to provider-default routing.</summary>
         [JsonProperty("activatingAutoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string ActivatingAutoTier { get; set; }
+        public AutoTier? ActivatingAutoTier { get; set; }
 
         /// <summary>Earlier unclaimed preference replaced by this request. This can be present with either status, including when selecting the effective preference cancels pending work.</summary>
         [JsonProperty("supersededAutoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string SupersededAutoTier { get; set; }
+        public AutoTier? SupersededAutoTier { get; set; }
     }
 
     /// <summary>Whether the requested preference was already effective or was accepted for later transactional activation.</summary>
@@ -24881,7 +24881,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Optional Auto routing preference to stage atomically with selecting `auto`. Pass null to return to provider-default Auto routing. This field is rejected when `modelId` is not `auto`.</summary>
         [JsonProperty("autoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string AutoTier { get; set; }
+        public AutoTier? AutoTier { get; set; }
 
         /// <summary>Reasoning effort level to use for the model. CAPI values are model-defined and validated against the selected model; BYOK providers may define additional values. "none" disables reasoning. Pass null to clear any session effort override and fall back to the model's default. When omitted, the session's current effort is kept.</summary>
         [JsonProperty("reasoningEffort", NullValueHandling = NullValueHandling.Ignore)]
@@ -36808,7 +36808,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Auto routing profile selected by the command, when the model is Auto.</summary>
         [JsonProperty("autoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string AutoTier { get; set; }
+        public AutoTier? AutoTier { get; set; }
 
         /// <summary>Settings scope modified by the command.</summary>
         [JsonProperty("scope", NullValueHandling = NullValueHandling.Ignore)]

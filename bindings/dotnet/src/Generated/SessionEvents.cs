@@ -1395,7 +1395,7 @@ namespace GitHub.Copilot
 
         /// <summary>Auto routing preference selected at session creation time.</summary>
         [JsonProperty("autoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string AutoTier { get; set; }
+        public AutoTier? AutoTier { get; set; }
 
         /// <summary>True when autoTier is a managed-policy default. Omitted for user-authored and legacy values.</summary>
         [JsonProperty("autoTierManaged", NullValueHandling = NullValueHandling.Ignore)]
@@ -1479,7 +1479,7 @@ namespace GitHub.Copilot
 
         /// <summary>Auto routing preference active at resume time.</summary>
         [JsonProperty("autoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string AutoTier { get; set; }
+        public AutoTier? AutoTier { get; set; }
 
         /// <summary>True when autoTier is a managed-policy default. Omitted for user-authored and legacy values.</summary>
         [JsonProperty("autoTierManaged", NullValueHandling = NullValueHandling.Ignore)]
@@ -1804,11 +1804,11 @@ namespace GitHub.Copilot
 
         /// <summary>Previously committed Auto preference, when one was explicitly selected.</summary>
         [JsonProperty("previousAutoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string PreviousAutoTier { get; set; }
+        public AutoTier? PreviousAutoTier { get; set; }
 
         /// <summary>Committed Auto preference after the model configuration change, when applicable.</summary>
         [JsonProperty("autoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string AutoTier { get; set; }
+        public AutoTier? AutoTier { get; set; }
 
         /// <summary>True when autoTier is a managed-policy default. Omitted for user-authored and legacy values.</summary>
         [JsonProperty("autoTierManaged", NullValueHandling = NullValueHandling.Ignore)]
@@ -1833,7 +1833,7 @@ namespace GitHub.Copilot
     {
         /// <summary>Recommended Auto preference.</summary>
         [JsonProperty("recommendedAutoTier")]
-        public string RecommendedAutoTier { get; set; }
+        public RecommendedAutoTier RecommendedAutoTier { get; set; }
     }
 
     /// <summary>A transient Auto preference failure emitted when the runtime cannot mint or accept a usable model and token pair. The previously effective preference remains active, so SDK clients can surface a non-blocking failure without changing their committed-tier state. This event is ephemeral and is not persisted or replayed on resume.</summary>
@@ -1841,11 +1841,11 @@ namespace GitHub.Copilot
     {
         /// <summary>Auto preference that remains effective after the failed request.</summary>
         [JsonProperty("effectiveAutoTier", NullValueHandling = NullValueHandling.Ignore)]
-        public string EffectiveAutoTier { get; set; }
+        public AutoTier? EffectiveAutoTier { get; set; }
 
         /// <summary>Auto preference that failed to activate, or null when returning to provider-default routing failed.</summary>
         [JsonProperty("requestedAutoTier")]
-        public string RequestedAutoTier { get; set; }
+        public AutoTier? RequestedAutoTier { get; set; }
 
         /// <summary>Low-cardinality failure outcome reported by Auto resolution.</summary>
         [JsonProperty("reason")]
@@ -7109,6 +7109,35 @@ namespace GitHub.Copilot
         public static bool operator !=(AutoModeResolvedReasoningBucket a, AutoModeResolvedReasoningBucket b) { return !a.Equals(b); }
     }
 
+    /// <summary>Extensible routing preference for the virtual `auto` model. New identifiers must be advertised and enabled by the provider. `fast` is an integrator-only latency preset.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct AutoTier : IEquatable<AutoTier>, IStringValue
+    {
+        /// <summary>A AutoTier with the given wire value.</summary>
+        public AutoTier(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Optimize for efficiency.</summary>
+        public static readonly AutoTier Efficiency = new AutoTier("efficiency");
+        /// <summary>Balance efficiency and intelligence.</summary>
+        public static readonly AutoTier Balance = new AutoTier("balance");
+        /// <summary>Optimize for intelligence.</summary>
+        public static readonly AutoTier Intelligence = new AutoTier("intelligence");
+        /// <summary>Integrator-only preset that optimizes for latency.</summary>
+        public static readonly AutoTier Fast = new AutoTier("fast");
+
+        public bool Equals(AutoTier other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is AutoTier && Equals((AutoTier)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(AutoTier a, AutoTier b) { return a.Equals(b); }
+        public static bool operator !=(AutoTier a, AutoTier b) { return !a.Equals(b); }
+    }
+
     /// <summary>Terminal reason an Auto preference activation failed.</summary>
     [JsonConverter(typeof(StringValueConverter))]
     public readonly partial struct AutoTierSwitchFailureReason : IEquatable<AutoTierSwitchFailureReason>, IStringValue
@@ -12140,6 +12169,33 @@ namespace GitHub.Copilot
         public override string ToString() { return Value; }
         public static bool operator ==(ReasoningSummary a, ReasoningSummary b) { return a.Equals(b); }
         public static bool operator !=(ReasoningSummary a, ReasoningSummary b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Enabled Auto preferences that Copilot API can recommend.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct RecommendedAutoTier : IEquatable<RecommendedAutoTier>, IStringValue
+    {
+        /// <summary>A RecommendedAutoTier with the given wire value.</summary>
+        public RecommendedAutoTier(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Optimize for efficiency.</summary>
+        public static readonly RecommendedAutoTier Efficiency = new RecommendedAutoTier("efficiency");
+        /// <summary>Balance efficiency and intelligence.</summary>
+        public static readonly RecommendedAutoTier Balance = new RecommendedAutoTier("balance");
+        /// <summary>Optimize for intelligence.</summary>
+        public static readonly RecommendedAutoTier Intelligence = new RecommendedAutoTier("intelligence");
+
+        public bool Equals(RecommendedAutoTier other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is RecommendedAutoTier && Equals((RecommendedAutoTier)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(RecommendedAutoTier a, RecommendedAutoTier b) { return a.Equals(b); }
+        public static bool operator !=(RecommendedAutoTier a, RecommendedAutoTier b) { return !a.Equals(b); }
     }
 
     /// <summary>What the user must do to recover from a failure, named as an action rather than as one client's affordance. The runtime cannot know which affordance a client offers — a slash command, a settings pane, a link — so the accompanying message stays host-agnostic and each client renders its own copy from this value. Absent when the runtime knows of no action the user can take.</summary>
