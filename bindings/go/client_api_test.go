@@ -3,6 +3,8 @@ package copilot
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
@@ -205,5 +207,90 @@ func TestToolResultsNormalize(t *testing.T) {
 	}
 	if _, err := toolResultOf(func() {}); err == nil {
 		t.Error("a function result marshalled")
+	}
+}
+
+// Structured options: MCP servers carry their "type", custom agents reach the
+// CLI (its agent list shows them).
+func TestMCPServersAndCustomAgents(t *testing.T) {
+	cfg := &SessionConfig{MCPServers: map[string]MCPServerConfig{
+		"files": MCPStdioServerConfig{Command: "mcp-files", Args: []string{"--ro"}, Tools: []string{"*"}},
+		"web":   MCPHTTPServerConfig{URL: "http://127.0.0.1:1/mcp"},
+	}}
+	raw, err := cfg.fieldsJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		MCPServers map[string]map[string]any `json:"mcpServers"`
+	}
+	if err := json.Unmarshal([]byte(raw), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.MCPServers["files"]["type"] != "stdio" || got.MCPServers["files"]["command"] != "mcp-files" ||
+		got.MCPServers["web"]["type"] != "http" || got.MCPServers["web"]["url"] != "http://127.0.0.1:1/mcp" {
+		t.Fatalf("mcpServers on the wire: %s", raw)
+	}
+
+	env := newEnv(t, "chat.yaml")
+	ctx := context.Background()
+	s, err := env.client(t).CreateSession(ctx, env.config(SessionConfig{
+		CustomAgents: []CustomAgentConfig{{Name: "reviewer", DisplayName: "Reviewer",
+			Description: "Reviews changes", Prompt: "You review code."}},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agents, err := s.RPC.Agent.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agents.Agents {
+		if a.Name == "reviewer" && a.DisplayName == "Reviewer" && a.Description == "Reviews changes" {
+			return
+		}
+	}
+	t.Fatalf("custom agent not listed: %+v", agents.Agents)
+}
+
+// A message's typed attachments, agent mode and display prompt reach the CLI,
+// which echoes them in the user.message event.
+func TestMessageOptionsReachTheCLI(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	ctx := context.Background()
+	file := filepath.Join(env.home, "notes.txt")
+	if err := os.WriteFile(file, []byte("capital cities\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	users := make(chan *UserMessageData, 4)
+	s, err := env.client(t).CreateSession(ctx, env.config(SessionConfig{
+		OnEvent: func(e SessionEvent) {
+			if d, ok := e.Data.(*UserMessageData); ok {
+				users <- d
+			}
+		},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(ctx, MessageOptions{
+		Prompt:        "What is the capital of France?",
+		Attachments:   []Attachment{&AttachmentFile{Path: file, DisplayName: "notes.txt"}},
+		AgentMode:     AgentModePlan,
+		DisplayPrompt: "capital?",
+		Source:        MessageSourceUser,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	u := receive(t, within(t, 10*time.Second), users, "user.message")
+	_ = s.Abort(ctx) // the recorded conversation has no attachment: no need to finish the turn
+	if len(u.Attachments) != 1 {
+		t.Fatalf("attachments: %#v", u.Attachments)
+	}
+	if f, ok := u.Attachments[0].(*AttachmentFile); !ok || f.Path != file || f.DisplayName != "notes.txt" {
+		t.Fatalf("attachment: %#v", u.Attachments[0])
+	}
+	if u.AgentMode == nil || *u.AgentMode != UserMessageAgentModePlan {
+		t.Fatalf("agent mode: %v", u.AgentMode)
 	}
 }

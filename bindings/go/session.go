@@ -37,14 +37,6 @@ type SystemMessageConfig struct {
 	Sections map[string]SectionOverride `json:"sections,omitempty"`
 }
 
-// ProviderConfig points the session at a model provider of your own (BYOK).
-type ProviderConfig struct {
-	Type    string `json:"type,omitempty"` // "openai", "azure", "anthropic"
-	BaseURL string `json:"baseUrl"`
-	APIKey  string `json:"apiKey,omitempty"`
-	WireAPI string `json:"wireApi,omitempty"` // "completions" or "responses"
-}
-
 // SessionConfig configures CreateSession and ResumeSession.
 type SessionConfig struct {
 	SessionID        string
@@ -112,7 +104,25 @@ type SessionConfig struct {
 	DisabledSkills         []string
 	// DisabledMCPServers: nil leaves the CLI's list, empty clears it.
 	DisabledMCPServers []string
-	FeatureFlags       map[string]bool
+	// MCPServers the session may use, by name.
+	MCPServers map[string]MCPServerConfig
+	// CustomAgents the session can delegate to; Agent picks one for the session.
+	CustomAgents []CustomAgentConfig
+	DefaultAgent *DefaultAgentConfig
+	// Providers and Models route models to several BYOK providers.
+	Providers []NamedProviderConfig
+	Models    []ProviderModelConfig
+	Capi      *CapiSessionOptions
+	// InfiniteSessions, LargeOutput, ToolSearch and Memory tune long sessions.
+	InfiniteSessions    *InfiniteSessionConfig
+	LargeOutput         *LargeToolOutputConfig
+	ToolSearch          *ToolSearchConfig
+	Memory              *MemoryConfiguration
+	GitHubMCPToolConfig *GitHubMCPToolConfig
+	// ContinuePendingWork (resume only) picks up tool calls and permission
+	// requests the session left pending.
+	ContinuePendingWork *bool
+	FeatureFlags        map[string]bool
 	// Extra holds any other session.create field, passed through as is
 	// (libcopilot addition; typed fields win over Extra).
 	Extra map[string]any
@@ -215,6 +225,18 @@ func (cfg *SessionConfig) fieldsJSON() (string, error) {
 		InstructionDirectories             []string                       `json:"instructionDirectories,omitempty"`
 		DisabledSkills                     []string                       `json:"disabledSkills,omitempty"`
 		FeatureFlags                       map[string]bool                `json:"featureFlags,omitempty"`
+		MCPServers                         map[string]MCPServerConfig     `json:"mcpServers,omitempty"`
+		CustomAgents                       []CustomAgentConfig            `json:"customAgents,omitempty"`
+		DefaultAgent                       *DefaultAgentConfig            `json:"defaultAgent,omitempty"`
+		Providers                          []NamedProviderConfig          `json:"providers,omitempty"`
+		Models                             []ProviderModelConfig          `json:"models,omitempty"`
+		Capi                               *CapiSessionOptions            `json:"capi,omitempty"`
+		InfiniteSessions                   *InfiniteSessionConfig         `json:"infiniteSessions,omitempty"`
+		LargeOutput                        *LargeToolOutputConfig         `json:"largeOutput,omitempty"`
+		ToolSearch                         *ToolSearchConfig              `json:"toolSearch,omitempty"`
+		Memory                             *MemoryConfiguration           `json:"memory,omitempty"`
+		GitHubMCPToolConfig                *GitHubMCPToolConfig           `json:"githubMcpToolConfig,omitempty"`
+		ContinuePendingWork                *bool                          `json:"continuePendingWork,omitempty"`
 	}{
 		cfg.ReasoningSummary, cfg.ContextTier, cfg.ModelCapabilities, cfg.AdditionalDirectories,
 		cfg.ExcludedBuiltInAgents, cfg.ClientName, cfg.Agent, cfg.GitHubToken, cfg.ConfigDirectory,
@@ -227,14 +249,18 @@ func (cfg *SessionConfig) fieldsJSON() (string, error) {
 		cfg.EnableHostGitOperations, cfg.EnableSessionStore, cfg.EnableSkills, cfg.EnableManagedSettings,
 		cfg.RequestCanvasRenderer, cfg.RequestExtensions, cfg.ExtensionSDKPath, cfg.EnableMCPApps,
 		cfg.SkillDirectories, cfg.PluginDirectories, cfg.InstructionDirectories, cfg.DisabledSkills,
-		cfg.FeatureFlags,
+		cfg.FeatureFlags, cfg.MCPServers, cfg.CustomAgents, cfg.DefaultAgent, cfg.Providers, cfg.Models,
+		cfg.Capi, cfg.InfiniteSessions, cfg.LargeOutput, cfg.ToolSearch, cfg.Memory, cfg.GitHubMCPToolConfig,
+		cfg.ContinuePendingWork,
 	}
-	if b, err := json.Marshal(wire); err == nil {
-		var fields map[string]any
-		_ = json.Unmarshal(b, &fields)
-		for k, v := range fields {
-			m[k] = v
-		}
+	b, err := json.Marshal(wire)
+	if err != nil {
+		return "", &Error{Status: StatusInvalidJSON, Message: err.Error()}
+	}
+	var fields map[string]any
+	_ = json.Unmarshal(b, &fields)
+	for k, v := range fields {
+		m[k] = v
 	}
 	if cfg.DisabledMCPServers != nil {
 		m["disabledMcpServers"] = cfg.DisabledMCPServers
@@ -251,7 +277,7 @@ func (cfg *SessionConfig) fieldsJSON() (string, error) {
 	if cfg.ExcludedTools != nil {
 		m["excludedTools"] = cfg.ExcludedTools
 	}
-	b, err := json.Marshal(m)
+	b, err = json.Marshal(m)
 	if err != nil {
 		return "", &Error{Status: StatusInvalidJSON, Message: err.Error()}
 	}
@@ -480,11 +506,45 @@ func freeSession(h *C.copilot_session) { C.copilot_session_free(h) }
 
 // MessageOptions is what Send sends (`session.send`).
 type MessageOptions struct {
-	Prompt      string `json:"prompt"`
-	Attachments []any  `json:"attachments,omitempty"`
+	Prompt string `json:"prompt"`
+	// Source says who sent it: MessageSourceUser (default), MessageSourceSystem,
+	// or MessageSourceAgent(id).
+	Source MessageSource `json:"source,omitempty"`
+	// Attachments are files, selections, GitHub references, blobs...
+	// (*AttachmentFile, *AttachmentSelection, ...).
+	Attachments []Attachment `json:"attachments,omitempty"`
 	// Mode is "enqueue" or "immediate".
 	Mode string `json:"mode,omitempty"`
+	// AgentMode runs this turn in another agent mode (AgentModePlan, ...).
+	AgentMode AgentMode `json:"agentMode,omitempty"`
+	// RequestHeaders are added to this turn's model requests.
+	RequestHeaders map[string]string `json:"requestHeaders,omitempty"`
+	// DisplayPrompt is shown in the timeline instead of Prompt.
+	DisplayPrompt string `json:"displayPrompt,omitempty"`
 }
+
+// AgentMode is the mode a turn runs in.
+type AgentMode = rpc.SendAgentMode
+
+// Agent modes.
+const (
+	AgentModeInteractive = rpc.SendAgentModeInteractive
+	AgentModePlan        = rpc.SendAgentModePlan
+	AgentModeAutopilot   = rpc.SendAgentModeAutopilot
+	AgentModeShell       = rpc.SendAgentModeShell
+)
+
+// MessageSource says who sent a message.
+type MessageSource string
+
+// Message sources.
+const (
+	MessageSourceUser   MessageSource = "user"
+	MessageSourceSystem MessageSource = "system"
+)
+
+// MessageSourceAgent is the source of a message sent by the agent with this id.
+func MessageSourceAgent(id string) MessageSource { return MessageSource("agent-" + id) }
 
 // SendPrompt sends a prompt and returns the message id without waiting for the turn.
 func (s *Session) SendPrompt(ctx context.Context, prompt string) (string, error) {
