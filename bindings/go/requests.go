@@ -24,6 +24,8 @@ import (
 type sessionRef struct {
 	mu sync.Mutex
 	id string
+	// session is the Session being opened, made before the CLI is asked.
+	session *Session
 }
 
 func (r *sessionRef) get() string {

@@ -157,9 +157,10 @@ type SessionConfig struct {
 	// with ClientOptions.SessionFS (required there, unused otherwise). It is
 	// called on the callback thread when the CLI first touches the session's
 	// filesystem (during CreateSession or ResumeSession), once per session id;
-	// returning nil fails every operation. Unlike the official SDK's, it
-	// receives the session's id, not the *Session, which does not exist yet.
-	CreateSessionFSProvider func(sessionID string) SessionFSProvider
+	// returning nil fails every operation. The *Session it receives has its
+	// SessionID, but until CreateSession returns its calls fail with
+	// StatusInvalidState (it has no native session yet).
+	CreateSessionFSProvider func(session *Session) SessionFSProvider
 }
 
 // ResumeSessionConfig configures ResumeSession.
@@ -381,7 +382,8 @@ func (cfg *SessionConfig) build(ref *sessionRef) (*C.copilot_session_config, err
 	}
 	if cfg.CreateSessionFSProvider != nil {
 		k := cString("sessionFs")
-		h := handleOf(sessionFSRequests(cfg.CreateSessionFSProvider))
+		create := cfg.CreateSessionFSProvider
+		h := handleOf(sessionFSRequests(func(string) SessionFSProvider { return create(ref.session) }))
 		err := errorFrom(C.cfg_handler(out, k, h, &cerr), cerr)
 		free(k)
 		if err != nil {
@@ -448,6 +450,10 @@ func (c *Client) openSession(ctx context.Context, resumeID string, cfg *SessionC
 			cfg, ref.id = &cp, cp.SessionID
 		}
 	}
+	// The Session exists before the CLI is asked, so a session filesystem
+	// provider made during the create can be handed it (until the create
+	// returns it has no native session, so its calls fail).
+	ref.session = &Session{SessionID: ref.id, client: c}
 	return blocking(ctx, func() (*Session, error) {
 		h, err := c.acquire()
 		if err != nil {
@@ -471,7 +477,8 @@ func (c *Client) openSession(ctx context.Context, resumeID string, cfg *SessionC
 		if err != nil {
 			return nil, err
 		}
-		s := &Session{SessionID: C.GoString(C.copilot_session_id(out)), client: c}
+		s := ref.session
+		s.SessionID = C.GoString(C.copilot_session_id(out))
 		s.RPC = rpc.NewSessionRPC(requester{c.conn}, s.SessionID)
 		s.ref.init(out, freeSession)
 		ref.set(s.SessionID)
@@ -829,7 +836,8 @@ func (s *Session) free() {
 // set, and nothing else decides the id (a session id in Extra, or a cloud
 // session, whose id the server picks).
 func (cfg *SessionConfig) needsIDUpFront() bool {
-	if cfg.OnElicitationRequest == nil && cfg.OnMCPAuthRequest == nil && len(cfg.Commands) == 0 {
+	if cfg.OnElicitationRequest == nil && cfg.OnMCPAuthRequest == nil && len(cfg.Commands) == 0 &&
+		cfg.CreateSessionFSProvider == nil {
 		return false
 	}
 	_, id := cfg.Extra["sessionId"]

@@ -180,11 +180,13 @@ func TestSessionFSProviderKeepsTheSessionState(t *testing.T) {
 	var ops []string
 	providers := map[string]*memFS{}
 	cfg := env.config(SessionConfig{
-		CreateSessionFSProvider: func(id string) SessionFSProvider {
+		// Handed the *Session being created (the official signature), whose
+		// id is known already.
+		CreateSessionFSProvider: func(session *Session) SessionFSProvider {
 			mu.Lock()
 			defer mu.Unlock()
 			p := &memFS{mu: &mu, nodes: map[string]*string{"/": nil}, ops: &ops}
-			providers[id] = p
+			providers[session.SessionID] = p
 			return p
 		},
 	})

@@ -171,9 +171,9 @@ class CSharpEmitter:
         if isinstance(t, Nullable):
             return self.cstype(t.inner, ns, optional=True)
         if isinstance(t, Prim):
-            base = {"string": "string", "integer": "long", "number": "double", "boolean": "bool",
+            base = {"string": "string", "integer": "long", "int32": "int", "number": "double", "boolean": "bool",
                     "datetime": "DateTimeOffset", "any": "JToken", "event": "SessionEvent"}[t.name]
-            return base + "?" if optional and base in ("long", "double", "bool", "DateTimeOffset") else base
+            return base + "?" if optional and base in ("long", "int", "double", "bool", "DateTimeOffset") else base
         if isinstance(t, Array):
             return f"List<{self.cstype(t.item, ns)}>"
         if isinstance(t, Map):

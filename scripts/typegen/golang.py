@@ -119,7 +119,7 @@ class GoEmitter:
         if isinstance(t, Nullable):
             return self.gotype(t.inner, optional=True)
         if isinstance(t, Prim):
-            base = {"string": "string", "integer": "int64", "number": "float64", "boolean": "bool",
+            base = {"string": "string", "integer": "int64", "int32": "int32", "number": "float64", "boolean": "bool",
                     "datetime": "time.Time", "any": "any", "event": "SessionEvent"}[t.name]
             return "*" + base if optional and base != "any" else base
         if isinstance(t, Array):

@@ -120,7 +120,7 @@ class Shapes:
             if t.name == "event":
                 seen.append("SessionEvent")
                 return "SessionEvent"
-            return t.name
+            return "integer" if t.name == "int32" else t.name
         if isinstance(t, Ref):
             if t.name in self.m.defs:
                 seen.append(t.name)

@@ -24,8 +24,9 @@ SCOPES = ("server", "session", "clientSession", "clientGlobal")
 # ---------------------------------------------------------------- type refs
 @dataclass(frozen=True)
 class Prim:
-    """string, integer, number, boolean, datetime (RFC 3339 string), any (opaque
-    JSON), or event (a whole session event, which emitters type by hand)."""
+    """string, integer, int32 (an integer both of whose bounds fit 32 bits),
+    number, boolean, datetime (RFC 3339 string), any (opaque JSON), or event
+    (a whole session event, which emitters type by hand)."""
     name: str
 
 
@@ -221,6 +222,8 @@ class _Reader:
             self.define(Enum(node["title"], list(node["x-enumDescriptions"]), node["x-enumDescriptions"],
                              _doc(node), _experimental(node), bool(node.get("deprecated"))))
             return Ref(node["title"])
+        if t == "integer" and _int32_bounded(node):
+            return Prim("int32")
         if t in ("string", "integer", "number", "boolean"):
             return Prim(t)
         return Prim("any")
@@ -327,6 +330,12 @@ def _refs(model: Model):
         for t in (m.params, m.result):
             if t is not None:
                 yield from walk(t)
+
+
+def _int32_bounded(node) -> bool:
+    """Both bounds given and within int32, as the official generators type them."""
+    lo, hi = node.get("minimum"), node.get("maximum")
+    return isinstance(lo, int) and isinstance(hi, int) and lo >= -(2**31) and hi <= 2**31 - 1
 
 
 def _prim_name(t):

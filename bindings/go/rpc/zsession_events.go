@@ -1119,7 +1119,7 @@ type SessionErrorData struct {
 	// Error stack trace, when available
 	Stack *string `json:"stack,omitempty"`
 	// HTTP status code from the upstream request, if applicable
-	StatusCode *int64 `json:"statusCode,omitempty"`
+	StatusCode *int32 `json:"statusCode,omitempty"`
 	// GitHub request tracing ID (x-github-request-id header) for correlating with server-side logs
 	ProviderCallID *string `json:"providerCallId,omitempty"`
 	// Copilot service request ID (x-copilot-service-request-id header) for CAPI log correlation
@@ -2702,7 +2702,7 @@ type AssistantUsageData struct {
 	// Content-Encoding the request asked for before the uncompressed fallback; present only with requestBodyCompressionFallback
 	RequestBodyCompressionFallbackFrom *ModelCallRequestBodyEncoding `json:"requestBodyCompressionFallbackFrom,omitempty"`
 	// HTTP status that rejected the compressed body before the uncompressed resend; present only when requestBodyCompressionFallback is retried
-	RequestBodyCompressionRejectedStatus *int64 `json:"requestBodyCompressionRejectedStatus,omitempty"`
+	RequestBodyCompressionRejectedStatus *int32 `json:"requestBodyCompressionRejectedStatus,omitempty"`
 	// Why the call was carried by the HTTP fallback of a WebSocket-capable dispatcher; absent when no fallback occurred
 	WebsocketFallbackReason *ModelCallWebSocketFallbackReason `json:"websocketFallbackReason,omitempty"`
 	// Milliseconds spent on the WebSocket attempt before falling back to HTTP
@@ -2710,9 +2710,9 @@ type AssistantUsageData struct {
 	// Normalized cause of the WebSocket failure that triggered the HTTP fallback; absent when no fallback occurred or the cause is unknown
 	WebsocketFallbackErrorKind *ModelCallWebSocketFallbackErrorKind `json:"websocketFallbackErrorKind,omitempty"`
 	// HTTP status of the WebSocket upgrade rejection or WebSocket API error that triggered the HTTP fallback
-	WebsocketFallbackStatusCode *int64 `json:"websocketFallbackStatusCode,omitempty"`
+	WebsocketFallbackStatusCode *int32 `json:"websocketFallbackStatusCode,omitempty"`
 	// WebSocket close code received before the HTTP fallback
-	WebsocketFallbackCloseCode *int64 `json:"websocketFallbackCloseCode,omitempty"`
+	WebsocketFallbackCloseCode *int32 `json:"websocketFallbackCloseCode,omitempty"`
 	// Whether a WebSocket reconnect was attempted before falling back to HTTP
 	WebsocketFallbackReconnectAttempted *bool `json:"websocketFallbackReconnectAttempted,omitempty"`
 	// Whether the HTTP fallback started during this model call, rather than being inherited from an earlier call
@@ -2846,7 +2846,7 @@ type ModelCallFailureData struct {
 	// Per-request treatment/eligibility signal returned by the Copilot API in the `X-GitHub-Copilot-Request-TE` response header for the associated model call; `false` when the header was absent or unparseable.
 	Rte *bool `json:"rte,omitempty"`
 	// HTTP status code from the failed request
-	StatusCode *int64 `json:"statusCode,omitempty"`
+	StatusCode *int32 `json:"statusCode,omitempty"`
 	// Duration of the failed API call in milliseconds
 	DurationMs *int64 `json:"durationMs,omitempty"`
 	// API endpoint used for this model call, matching CAPI supported_endpoints vocabulary
@@ -2866,7 +2866,7 @@ type ModelCallFailureData struct {
 	// Content-Encoding the request asked for before the uncompressed fallback; present only with requestBodyCompressionFallback
 	RequestBodyCompressionFallbackFrom *ModelCallRequestBodyEncoding `json:"requestBodyCompressionFallbackFrom,omitempty"`
 	// HTTP status that rejected the compressed body before the uncompressed resend; present only when requestBodyCompressionFallback is retried
-	RequestBodyCompressionRejectedStatus *int64 `json:"requestBodyCompressionRejectedStatus,omitempty"`
+	RequestBodyCompressionRejectedStatus *int32 `json:"requestBodyCompressionRejectedStatus,omitempty"`
 	// Zero-based orchestrator retry index of the failed attempt
 	RetryAttempt *int64 `json:"retryAttempt,omitempty"`
 	// Why the failed call was carried by the HTTP fallback of a WebSocket-capable dispatcher; absent when no fallback occurred
@@ -2876,9 +2876,9 @@ type ModelCallFailureData struct {
 	// Normalized cause of the WebSocket failure that triggered the HTTP fallback; absent when no fallback occurred or the cause is unknown
 	WebsocketFallbackErrorKind *ModelCallWebSocketFallbackErrorKind `json:"websocketFallbackErrorKind,omitempty"`
 	// HTTP status of the WebSocket upgrade rejection or WebSocket API error that triggered the HTTP fallback
-	WebsocketFallbackStatusCode *int64 `json:"websocketFallbackStatusCode,omitempty"`
+	WebsocketFallbackStatusCode *int32 `json:"websocketFallbackStatusCode,omitempty"`
 	// WebSocket close code received before the HTTP fallback
-	WebsocketFallbackCloseCode *int64 `json:"websocketFallbackCloseCode,omitempty"`
+	WebsocketFallbackCloseCode *int32 `json:"websocketFallbackCloseCode,omitempty"`
 	// Whether a WebSocket reconnect was attempted before falling back to HTTP
 	WebsocketFallbackReconnectAttempted *bool `json:"websocketFallbackReconnectAttempted,omitempty"`
 	// Whether the HTTP fallback started during this model call, rather than being inherited from an earlier call

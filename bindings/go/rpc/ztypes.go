@@ -5263,9 +5263,9 @@ type CatalogNetworkFailureError struct {
 	// Categorised failure, low cardinality so it can be aggregated without carrying a URL.
 	Reason CatalogNetworkFailureReason `json:"reason"`
 	// HTTP status code, when the failure was a rejected response.
-	StatusCode *int64 `json:"statusCode,omitempty"`
+	StatusCode *int32 `json:"statusCode,omitempty"`
 	// Bounded cooldown in seconds before another catalog request should be attempted, when the authority supplied a numeric Retry-After value or the runtime applied its documented fallback.
-	RetryAfterSeconds *int64 `json:"retryAfterSeconds,omitempty"`
+	RetryAfterSeconds *int32 `json:"retryAfterSeconds,omitempty"`
 	// Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.
 	Message string `json:"message"`
 }
@@ -5929,7 +5929,7 @@ type CatalogSearchPage struct {
 	// Opaque pagination token from an earlier response, owner-bound when session-bound search was requested. Never decode, modify or log it in an SDK consumer. Expired or foreign bound references require a fresh bound search, not a legacy retry.
 	Token string `json:"token"`
 	// Requested one-based page. Must not exceed either the token's signed pageCount or the navigation window ceil(1000 / pageSize). Repeat the search without page to discover newly available pages beyond that signed pageCount.
-	Number int64 `json:"number"`
+	Number int32 `json:"number"`
 }
 
 // Authority-reported navigation metadata, returned only to callers requiring catalog-search-pagination and only when a supported token is present. Tokenless first-page and continuation responses omit this object; no counts are inferred from candidates. The opaque token may be retained for previous or numbered navigation even when hasNextPage is false.
@@ -5937,9 +5937,9 @@ type CatalogSearchPagination struct {
 	// Opaque pagination token. Session-bound search returns an expiring runtime-owned reference retaining the exact private authority token, original search and authority. Legacy unbound search returns the authority token unchanged, without a runtime-created expiry. Only the runtime unwraps tokens or changes targetPage; SDK consumers must not decode, modify or log them.
 	Token string `json:"token"`
 	// One-based page returned by the authority.
-	CurrentPage int64 `json:"currentPage"`
+	CurrentPage int32 `json:"currentPage"`
 	// Page size bound to the search, equal to the effective request limit.
-	PageSize int64 `json:"pageSize"`
+	PageSize int32 `json:"pageSize"`
 	// Backend-reported count for this response, not the number of returned candidates. Its relationship to the full query result set is unknown.
 	TotalCount int64 `json:"totalCount"`
 	// The relationship of totalCount to the complete query result set is unknown; neither exactness nor a lower-bound guarantee is implied.
@@ -5947,7 +5947,7 @@ type CatalogSearchPagination struct {
 	// Backend-reported page count, which may exceed maxPage. Present pagination metadata always describes a multi-page result; zero- and single-page responses omit pagination. Navigation targets must also be within the signed pageCount carried by the supplied token.
 	PageCount int64 `json:"pageCount"`
 	// Navigation window ceiling ceil(1000 / pageSize), not the number of existing pages. Legal targets must not exceed this ceiling or the token's signed pageCount.
-	MaxPage int64 `json:"maxPage"`
+	MaxPage int32 `json:"maxPage"`
 	// Whether the authority token advertises a valid next target within the navigation window. Not inferred from token presence, truncated, or currentPage being less than pageCount.
 	HasNextPage bool `json:"hasNextPage"`
 }
@@ -5961,7 +5961,7 @@ type CatalogSearchRequest struct {
 	// Free-text search query. Persisted as tool input for session continuity, but omitted from telemetry.
 	Query string `json:"query"`
 	// Maximum number of candidates to return. Defaults to 10 when omitted.
-	Limit *int64 `json:"limit,omitempty"`
+	Limit *int32 `json:"limit,omitempty"`
 	// Restrict results to these candidate kinds. Agent Plugins are opt-in and require the `agent-plugin-discovery` capability so protocol-v3 clients generated before that variant cannot receive an unknown result; when omitted, the backwards-compatible MCP server and AI skill kinds are searched.
 	Kinds []CatalogCandidateKind `json:"kinds,omitempty"`
 	// Restrict results to resources in at least one of these server-defined workflow categories, such as `design` or `test`. Requires the `catalog-search-categories` capability. Each value is a lowercase slug; the known set is not exhaustive, and a category the server does not recognise matches nothing. Omit to search every category.
@@ -7732,11 +7732,11 @@ type ConnectorContinueRequest struct {
 	// Opaque continuation ID returned by connect, reconnect, or an earlier continuation.
 	ContinuationID string `json:"continuationId"`
 	// Maximum catalog requests made by this call. Must be between one and the capability limit.
-	MaxAttempts int64 `json:"maxAttempts"`
+	MaxAttempts int32 `json:"maxAttempts"`
 	// Delay in milliseconds between attempts. Must not exceed the capability limit.
-	PollIntervalMs int64 `json:"pollIntervalMs"`
+	PollIntervalMs int32 `json:"pollIntervalMs"`
 	// Maximum wall-clock duration in milliseconds for this call. Must be between one and the capability limit.
-	DeadlineMs int64 `json:"deadlineMs"`
+	DeadlineMs int32 `json:"deadlineMs"`
 }
 
 // Authoritative result after disconnect and MCP reconciliation.
@@ -8564,7 +8564,7 @@ type DiagnosticsReadRequest struct {
 	// Maximum number of records to return, from 1 through 500. Omit for 100.
 	Max *int64 `json:"max,omitempty"`
 	// Maximum time in milliseconds to wait for a new record, from 0 through 30000.
-	WaitMs *int64 `json:"waitMs,omitempty"`
+	WaitMs *int32 `json:"waitMs,omitempty"`
 }
 
 // One cursor-addressed page of retained session diagnostics.
@@ -8955,7 +8955,7 @@ type EventLogReadRequest struct {
 	// Maximum number of events to return in this batch (1–1000, default 200).
 	Max *int64 `json:"max,omitempty"`
 	// Milliseconds to wait for new events when the cursor is at the tail of history. 0 (default) returns immediately even if no events are available. Capped at 30000ms. Ephemeral events that arrive during the wait are delivered in this batch but are NOT replayable on a subsequent read (use a non-zero waitMs in your next call to capture future ephemerals as they happen). This applies to forward reads only: a backward read always returns immediately and ignores `waitMs`, because backward paging covers persisted history only while new events append at the tail (the opposite end from a backward page), so no blocking or ephemeral delivery can occur.
-	WaitMs *int64 `json:"waitMs,omitempty"`
+	WaitMs *int32 `json:"waitMs,omitempty"`
 	// Either '*' to receive all event types, or a non-empty list of event types to receive
 	Types EventLogTypes `json:"types,omitempty"`
 	// Agent-scope filter: 'primary' returns only main-agent events plus events whose type starts with 'subagent.' (matching the typed-subscription default behavior); 'all' returns events from all agents (matching wildcard-subscription behavior). Default is 'all' to preserve wildcard semantics for catch-up callers.
@@ -10910,7 +10910,7 @@ type HostLocalServerConfiguration struct {
 	// Hostname or IP address to bind.
 	Hostname string `json:"hostname"`
 	// Port to bind, with zero requesting OS allocation.
-	Port int64 `json:"port"`
+	Port int32 `json:"port"`
 	// Secret connection token, absent when authentication is disabled.
 	Token *string `json:"token,omitempty"`
 	// Whether the listener requires token authentication.
@@ -10923,7 +10923,7 @@ type HostLocalServerOptions struct {
 	// Listener hostname. Defaults to 127.0.0.1; explicit non-loopback binds are allowed.
 	Hostname *string `json:"hostname,omitempty"`
 	// Listener port. Omitted or zero requests an OS-allocated port.
-	Port *int64 `json:"port,omitempty"`
+	Port *int32 `json:"port,omitempty"`
 	// Nonempty connection token. Generated randomly when required and omitted.
 	Token *string `json:"token,omitempty"`
 	// Require token authentication (default true). Cannot be false with a token.
@@ -14301,7 +14301,7 @@ type MCPOauthFetchProtectedResourceMetadataResult struct {
 // Raw HTTP response details from the OAuth auth challenge, as observed by the runtime.
 type MCPOauthHTTPResponse struct {
 	// HTTP status code returned with the auth challenge.
-	StatusCode int64 `json:"statusCode"`
+	StatusCode int32 `json:"statusCode"`
 	// HTTP response headers as observed by the runtime. Order and casing are transport-dependent, and duplicate header names may appear multiple times.
 	Headers []HeaderEntry `json:"headers"`
 	// Complete UTF-8 response body for host-specific challenge handling, including an empty string for an empty body. Omitted when the complete body is not valid UTF-8; body read failures fail the HTTP operation rather than exposing a partial response.
@@ -17687,7 +17687,7 @@ type ModelBilling struct {
 	// Token-level pricing information for this model
 	TokenPrices *ModelBillingTokenPrices `json:"tokenPrices,omitempty"`
 	// Whole-number percentage discount (0-100) applied to usage billed through this model. Populated for the synthetic `auto` model, where requests routed by auto-mode are billed at a reduced rate; absent for concrete models.
-	DiscountPercent *int64 `json:"discountPercent,omitempty"`
+	DiscountPercent *int32 `json:"discountPercent,omitempty"`
 	// Active server-driven promotion for this model, if any. Present when the model is being promoted with a discount, which may be time-boxed or open-ended.
 	Promo *ModelBillingPromo `json:"promo,omitempty"`
 }
@@ -32253,9 +32253,9 @@ type SubagentSettings struct {
 	// Names of subagents the user has turned off; they cannot be dispatched
 	DisabledSubagents []string `json:"disabledSubagents,omitempty"`
 	// Maximum number of subagents that can run concurrently; applies to usage-based billing users only
-	MaxConcurrency *int64 `json:"maxConcurrency,omitempty"`
+	MaxConcurrency *int32 `json:"maxConcurrency,omitempty"`
 	// Maximum subagent nesting depth; applies to usage-based billing users only
-	MaxDepth *int64 `json:"maxDepth,omitempty"`
+	MaxDepth *int32 `json:"maxDepth,omitempty"`
 }
 
 // Subagent model, reasoning effort, context tier, and auto-invocation settings
@@ -33739,7 +33739,7 @@ type TasksReadOutputRequest struct {
 	// Opaque cursor returned by an earlier read of the same task. Omit to read from the beginning of the shell's output. If the output no longer reaches the cursor, for example because its log was removed, the request fails; read again without a cursor.
 	Cursor *string `json:"cursor,omitempty"`
 	// Milliseconds to wait for new output, or for the shell to finish, when the cursor is already at the end of the available output. 0 (default) returns immediately. Capped at 30000ms.
-	WaitMs *int64 `json:"waitMs,omitempty"`
+	WaitMs *int32 `json:"waitMs,omitempty"`
 }
 
 // Output a detached shell task wrote after the request cursor, with the cursor for the next read.
@@ -36236,7 +36236,7 @@ type WorkflowGetRunProgressRequest struct {
 	// Exclusive backward cursor.
 	BeforeSeq *int64 `json:"beforeSeq,omitempty"`
 	// Maximum records to return. Defaults to 200 and is capped at 500.
-	Limit *int64 `json:"limit,omitempty"`
+	Limit *int32 `json:"limit,omitempty"`
 }
 
 // Parameters for retrieving a workflow run.
@@ -36286,7 +36286,7 @@ type WorkflowListRunsRequest struct {
 	// Exclusive backward cursor.
 	BeforeSeq *int64 `json:"beforeSeq,omitempty"`
 	// Maximum terminal runs to return. Defaults to 200 and is capped at 500.
-	Limit *int64 `json:"limit,omitempty"`
+	Limit *int32 `json:"limit,omitempty"`
 }
 
 // A page of workflow runs in durable creation order.

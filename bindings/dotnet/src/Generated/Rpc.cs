@@ -9981,11 +9981,11 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>HTTP status code, when the failure was a rejected response.</summary>
         [JsonProperty("statusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? StatusCode { get; set; }
+        public int? StatusCode { get; set; }
 
         /// <summary>Bounded cooldown in seconds before another catalog request should be attempted, when the authority supplied a numeric Retry-After value or the runtime applied its documented fallback.</summary>
         [JsonProperty("retryAfterSeconds", NullValueHandling = NullValueHandling.Ignore)]
-        public long? RetryAfterSeconds { get; set; }
+        public int? RetryAfterSeconds { get; set; }
 
         /// <summary>Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.</summary>
         [JsonProperty("message")]
@@ -10438,11 +10438,11 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>HTTP status code, when the failure was a rejected response.</summary>
         [JsonProperty("statusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? StatusCode { get; set; }
+        public int? StatusCode { get; set; }
 
         /// <summary>Bounded cooldown in seconds before another catalog request should be attempted, when the authority supplied a numeric Retry-After value or the runtime applied its documented fallback.</summary>
         [JsonProperty("retryAfterSeconds", NullValueHandling = NullValueHandling.Ignore)]
-        public long? RetryAfterSeconds { get; set; }
+        public int? RetryAfterSeconds { get; set; }
 
         /// <summary>Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.</summary>
         [JsonProperty("message")]
@@ -10592,11 +10592,11 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>HTTP status code, when the failure was a rejected response.</summary>
         [JsonProperty("statusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? StatusCode { get; set; }
+        public int? StatusCode { get; set; }
 
         /// <summary>Bounded cooldown in seconds before another catalog request should be attempted, when the authority supplied a numeric Retry-After value or the runtime applied its documented fallback.</summary>
         [JsonProperty("retryAfterSeconds", NullValueHandling = NullValueHandling.Ignore)]
-        public long? RetryAfterSeconds { get; set; }
+        public int? RetryAfterSeconds { get; set; }
 
         /// <summary>Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.</summary>
         [JsonProperty("message")]
@@ -10683,7 +10683,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Requested one-based page. Must not exceed either the token's signed pageCount or the navigation window ceil(1000 / pageSize). Repeat the search without page to discover newly available pages beyond that signed pageCount.</summary>
         [JsonProperty("number")]
-        public long Number { get; set; }
+        public int Number { get; set; }
     }
 
     /// <summary>Authority-reported navigation metadata, returned only to callers requiring catalog-search-pagination and only when a supported token is present. Tokenless first-page and continuation responses omit this object; no counts are inferred from candidates. The opaque token may be retained for previous or numbered navigation even when hasNextPage is false.</summary>
@@ -10695,11 +10695,11 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>One-based page returned by the authority.</summary>
         [JsonProperty("currentPage")]
-        public long CurrentPage { get; set; }
+        public int CurrentPage { get; set; }
 
         /// <summary>Page size bound to the search, equal to the effective request limit.</summary>
         [JsonProperty("pageSize")]
-        public long PageSize { get; set; }
+        public int PageSize { get; set; }
 
         /// <summary>Backend-reported count for this response, not the number of returned candidates. Its relationship to the full query result set is unknown.</summary>
         [JsonProperty("totalCount")]
@@ -10715,7 +10715,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Navigation window ceiling ceil(1000 / pageSize), not the number of existing pages. Legal targets must not exceed this ceiling or the token's signed pageCount.</summary>
         [JsonProperty("maxPage")]
-        public long MaxPage { get; set; }
+        public int MaxPage { get; set; }
 
         /// <summary>Whether the authority token advertises a valid next target within the navigation window. Not inferred from token presence, truncated, or currentPage being less than pageCount.</summary>
         [JsonProperty("hasNextPage")]
@@ -10739,7 +10739,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Maximum number of candidates to return. Defaults to 10 when omitted.</summary>
         [JsonProperty("limit", NullValueHandling = NullValueHandling.Ignore)]
-        public long? Limit { get; set; }
+        public int? Limit { get; set; }
 
         /// <summary>Restrict results to these candidate kinds. Agent Plugins are opt-in and require the `agent-plugin-discovery` capability so protocol-v3 clients generated before that variant cannot receive an unknown result; when omitted, the backwards-compatible MCP server and AI skill kinds are searched.</summary>
         [JsonProperty("kinds", NullValueHandling = NullValueHandling.Ignore)]
@@ -10899,11 +10899,11 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>HTTP status code, when the failure was a rejected response.</summary>
         [JsonProperty("statusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? StatusCode { get; set; }
+        public int? StatusCode { get; set; }
 
         /// <summary>Bounded cooldown in seconds before another catalog request should be attempted, when the authority supplied a numeric Retry-After value or the runtime applied its documented fallback.</summary>
         [JsonProperty("retryAfterSeconds", NullValueHandling = NullValueHandling.Ignore)]
-        public long? RetryAfterSeconds { get; set; }
+        public int? RetryAfterSeconds { get; set; }
 
         /// <summary>Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.</summary>
         [JsonProperty("message")]
@@ -12584,15 +12584,15 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Maximum catalog requests made by this call. Must be between one and the capability limit.</summary>
         [JsonProperty("maxAttempts")]
-        public long MaxAttempts { get; set; }
+        public int MaxAttempts { get; set; }
 
         /// <summary>Delay in milliseconds between attempts. Must not exceed the capability limit.</summary>
         [JsonProperty("pollIntervalMs")]
-        public long PollIntervalMs { get; set; }
+        public int PollIntervalMs { get; set; }
 
         /// <summary>Maximum wall-clock duration in milliseconds for this call. Must be between one and the capability limit.</summary>
         [JsonProperty("deadlineMs")]
-        public long DeadlineMs { get; set; }
+        public int DeadlineMs { get; set; }
     }
 
     /// <summary>Authoritative result after disconnect and MCP reconciliation.</summary>
@@ -13783,7 +13783,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Maximum time in milliseconds to wait for a new record, from 0 through 30000.</summary>
         [JsonProperty("waitMs", NullValueHandling = NullValueHandling.Ignore)]
-        public long? WaitMs { get; set; }
+        public int? WaitMs { get; set; }
     }
 
     /// <summary>One cursor-addressed page of retained session diagnostics.</summary>
@@ -14318,7 +14318,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Milliseconds to wait for new events when the cursor is at the tail of history. 0 (default) returns immediately even if no events are available. Capped at 30000ms. Ephemeral events that arrive during the wait are delivered in this batch but are NOT replayable on a subsequent read (use a non-zero waitMs in your next call to capture future ephemerals as they happen). This applies to forward reads only: a backward read always returns immediately and ignores `waitMs`, because backward paging covers persisted history only while new events append at the tail (the opposite end from a backward page), so no blocking or ephemeral delivery can occur.</summary>
         [JsonProperty("waitMs", NullValueHandling = NullValueHandling.Ignore)]
-        public long? WaitMs { get; set; }
+        public int? WaitMs { get; set; }
 
         /// <summary>Either '*' to receive all event types, or a non-empty list of event types to receive.</summary>
         [JsonProperty("types", NullValueHandling = NullValueHandling.Ignore)]
@@ -16173,7 +16173,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Port to bind, with zero requesting OS allocation.</summary>
         [JsonProperty("port")]
-        public long Port { get; set; }
+        public int Port { get; set; }
 
         /// <summary>Secret connection token, absent when authentication is disabled.</summary>
         [JsonProperty("token", NullValueHandling = NullValueHandling.Ignore)]
@@ -16194,7 +16194,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Listener port. Omitted or zero requests an OS-allocated port.</summary>
         [JsonProperty("port", NullValueHandling = NullValueHandling.Ignore)]
-        public long? Port { get; set; }
+        public int? Port { get; set; }
 
         /// <summary>Nonempty connection token. Generated randomly when required and omitted.</summary>
         [JsonProperty("token", NullValueHandling = NullValueHandling.Ignore)]
@@ -21368,11 +21368,11 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>HTTP status code, when the failure was a rejected response.</summary>
         [JsonProperty("statusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? StatusCode { get; set; }
+        public int? StatusCode { get; set; }
 
         /// <summary>Bounded cooldown in seconds before another catalog request should be attempted, when the authority supplied a numeric Retry-After value or the runtime applied its documented fallback.</summary>
         [JsonProperty("retryAfterSeconds", NullValueHandling = NullValueHandling.Ignore)]
-        public long? RetryAfterSeconds { get; set; }
+        public int? RetryAfterSeconds { get; set; }
 
         /// <summary>Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.</summary>
         [JsonProperty("message")]
@@ -23808,7 +23808,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Whole-number percentage discount (0-100) applied to usage billed through this model. Populated for the synthetic `auto` model, where requests routed by auto-mode are billed at a reduced rate; absent for concrete models.</summary>
         [JsonProperty("discountPercent", NullValueHandling = NullValueHandling.Ignore)]
-        public long? DiscountPercent { get; set; }
+        public int? DiscountPercent { get; set; }
 
         /// <summary>Active server-driven promotion for this model, if any. Present when the model is being promoted with a discount, which may be time-boxed or open-ended.</summary>
         [JsonProperty("promo", NullValueHandling = NullValueHandling.Ignore)]
@@ -27540,11 +27540,11 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>HTTP status code, when the failure was a rejected response.</summary>
         [JsonProperty("statusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? StatusCode { get; set; }
+        public int? StatusCode { get; set; }
 
         /// <summary>Bounded cooldown in seconds before another catalog request should be attempted, when the authority supplied a numeric Retry-After value or the runtime applied its documented fallback.</summary>
         [JsonProperty("retryAfterSeconds", NullValueHandling = NullValueHandling.Ignore)]
-        public long? RetryAfterSeconds { get; set; }
+        public int? RetryAfterSeconds { get; set; }
 
         /// <summary>Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.</summary>
         [JsonProperty("message")]
@@ -27812,11 +27812,11 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>HTTP status code, when the failure was a rejected response.</summary>
         [JsonProperty("statusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? StatusCode { get; set; }
+        public int? StatusCode { get; set; }
 
         /// <summary>Bounded cooldown in seconds before another catalog request should be attempted, when the authority supplied a numeric Retry-After value or the runtime applied its documented fallback.</summary>
         [JsonProperty("retryAfterSeconds", NullValueHandling = NullValueHandling.Ignore)]
-        public long? RetryAfterSeconds { get; set; }
+        public int? RetryAfterSeconds { get; set; }
 
         /// <summary>Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.</summary>
         [JsonProperty("message")]
@@ -35521,11 +35521,11 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>HTTP status code, when the failure was a rejected response.</summary>
         [JsonProperty("statusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? StatusCode { get; set; }
+        public int? StatusCode { get; set; }
 
         /// <summary>Bounded cooldown in seconds before another catalog request should be attempted, when the authority supplied a numeric Retry-After value or the runtime applied its documented fallback.</summary>
         [JsonProperty("retryAfterSeconds", NullValueHandling = NullValueHandling.Ignore)]
-        public long? RetryAfterSeconds { get; set; }
+        public int? RetryAfterSeconds { get; set; }
 
         /// <summary>Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.</summary>
         [JsonProperty("message")]
@@ -35989,11 +35989,11 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>HTTP status code, when the failure was a rejected response.</summary>
         [JsonProperty("statusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? StatusCode { get; set; }
+        public int? StatusCode { get; set; }
 
         /// <summary>Bounded cooldown in seconds before another catalog request should be attempted, when the authority supplied a numeric Retry-After value or the runtime applied its documented fallback.</summary>
         [JsonProperty("retryAfterSeconds", NullValueHandling = NullValueHandling.Ignore)]
-        public long? RetryAfterSeconds { get; set; }
+        public int? RetryAfterSeconds { get; set; }
 
         /// <summary>Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.</summary>
         [JsonProperty("message")]
@@ -36995,11 +36995,11 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Maximum number of subagents that can run concurrently; applies to usage-based billing users only.</summary>
         [JsonProperty("maxConcurrency", NullValueHandling = NullValueHandling.Ignore)]
-        public long? MaxConcurrency { get; set; }
+        public int? MaxConcurrency { get; set; }
 
         /// <summary>Maximum subagent nesting depth; applies to usage-based billing users only.</summary>
         [JsonProperty("maxDepth", NullValueHandling = NullValueHandling.Ignore)]
-        public long? MaxDepth { get; set; }
+        public int? MaxDepth { get; set; }
     }
 
     /// <summary>Subagent model, reasoning effort, context tier, and auto-invocation settings.</summary>
@@ -38020,7 +38020,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Milliseconds to wait for new output, or for the shell to finish, when the cursor is already at the end of the available output. 0 (default) returns immediately. Capped at 30000ms.</summary>
         [JsonProperty("waitMs", NullValueHandling = NullValueHandling.Ignore)]
-        public long? WaitMs { get; set; }
+        public int? WaitMs { get; set; }
     }
 
     /// <summary>Output a detached shell task wrote after the request cursor, with the cursor for the next read.</summary>
@@ -39967,7 +39967,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Maximum records to return. Defaults to 200 and is capped at 500.</summary>
         [JsonProperty("limit", NullValueHandling = NullValueHandling.Ignore)]
-        public long? Limit { get; set; }
+        public int? Limit { get; set; }
     }
 
     /// <summary>Parameters for retrieving a workflow run.</summary>
@@ -40043,7 +40043,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Maximum terminal runs to return. Defaults to 200 and is capped at 500.</summary>
         [JsonProperty("limit", NullValueHandling = NullValueHandling.Ignore)]
-        public long? Limit { get; set; }
+        public int? Limit { get; set; }
     }
 
     /// <summary>A page of workflow runs in durable creation order.</summary>

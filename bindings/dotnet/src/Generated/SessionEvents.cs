@@ -1559,7 +1559,7 @@ namespace GitHub.Copilot
 
         /// <summary>HTTP status code from the upstream request, if applicable.</summary>
         [JsonProperty("statusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? StatusCode { get; set; }
+        public int? StatusCode { get; set; }
 
         /// <summary>GitHub request tracing ID (x-github-request-id header) for correlating with server-side logs.</summary>
         [JsonProperty("providerCallId", NullValueHandling = NullValueHandling.Ignore)]
@@ -3581,7 +3581,7 @@ namespace GitHub.Copilot
 
         /// <summary>HTTP status that rejected the compressed body before the uncompressed resend; present only when requestBodyCompressionFallback is retried.</summary>
         [JsonProperty("requestBodyCompressionRejectedStatus", NullValueHandling = NullValueHandling.Ignore)]
-        public long? RequestBodyCompressionRejectedStatus { get; set; }
+        public int? RequestBodyCompressionRejectedStatus { get; set; }
 
         /// <summary>Why the call was carried by the HTTP fallback of a WebSocket-capable dispatcher; absent when no fallback occurred.</summary>
         [JsonProperty("websocketFallbackReason", NullValueHandling = NullValueHandling.Ignore)]
@@ -3597,11 +3597,11 @@ namespace GitHub.Copilot
 
         /// <summary>HTTP status of the WebSocket upgrade rejection or WebSocket API error that triggered the HTTP fallback.</summary>
         [JsonProperty("websocketFallbackStatusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? WebsocketFallbackStatusCode { get; set; }
+        public int? WebsocketFallbackStatusCode { get; set; }
 
         /// <summary>WebSocket close code received before the HTTP fallback.</summary>
         [JsonProperty("websocketFallbackCloseCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? WebsocketFallbackCloseCode { get; set; }
+        public int? WebsocketFallbackCloseCode { get; set; }
 
         /// <summary>Whether a WebSocket reconnect was attempted before falling back to HTTP.</summary>
         [JsonProperty("websocketFallbackReconnectAttempted", NullValueHandling = NullValueHandling.Ignore)]
@@ -3839,7 +3839,7 @@ namespace GitHub.Copilot
 
         /// <summary>HTTP status code from the failed request.</summary>
         [JsonProperty("statusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? StatusCode { get; set; }
+        public int? StatusCode { get; set; }
 
         /// <summary>Duration of the failed API call in milliseconds.</summary>
         [JsonProperty("durationMs", NullValueHandling = NullValueHandling.Ignore)]
@@ -3879,7 +3879,7 @@ namespace GitHub.Copilot
 
         /// <summary>HTTP status that rejected the compressed body before the uncompressed resend; present only when requestBodyCompressionFallback is retried.</summary>
         [JsonProperty("requestBodyCompressionRejectedStatus", NullValueHandling = NullValueHandling.Ignore)]
-        public long? RequestBodyCompressionRejectedStatus { get; set; }
+        public int? RequestBodyCompressionRejectedStatus { get; set; }
 
         /// <summary>Zero-based orchestrator retry index of the failed attempt.</summary>
         [JsonProperty("retryAttempt", NullValueHandling = NullValueHandling.Ignore)]
@@ -3899,11 +3899,11 @@ namespace GitHub.Copilot
 
         /// <summary>HTTP status of the WebSocket upgrade rejection or WebSocket API error that triggered the HTTP fallback.</summary>
         [JsonProperty("websocketFallbackStatusCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? WebsocketFallbackStatusCode { get; set; }
+        public int? WebsocketFallbackStatusCode { get; set; }
 
         /// <summary>WebSocket close code received before the HTTP fallback.</summary>
         [JsonProperty("websocketFallbackCloseCode", NullValueHandling = NullValueHandling.Ignore)]
-        public long? WebsocketFallbackCloseCode { get; set; }
+        public int? WebsocketFallbackCloseCode { get; set; }
 
         /// <summary>Whether a WebSocket reconnect was attempted before falling back to HTTP.</summary>
         [JsonProperty("websocketFallbackReconnectAttempted", NullValueHandling = NullValueHandling.Ignore)]
@@ -8938,7 +8938,7 @@ namespace GitHub.Copilot
     {
         /// <summary>HTTP status code returned with the auth challenge.</summary>
         [JsonProperty("statusCode")]
-        public long StatusCode { get; set; }
+        public int StatusCode { get; set; }
 
         /// <summary>HTTP response headers as observed by the runtime. Order and casing are transport-dependent, and duplicate header names may appear multiple times.</summary>
         [JsonProperty("headers")]
