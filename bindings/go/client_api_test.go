@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -292,5 +293,16 @@ func TestMessageOptionsReachTheCLI(t *testing.T) {
 	}
 	if u.AgentMode == nil || *u.AgentMode != UserMessageAgentModePlan {
 		t.Fatalf("agent mode: %v", u.AgentMode)
+	}
+}
+
+func TestToolSetBuildsPatternsAndReportsBadNames(t *testing.T) {
+	set := NewToolSet().AddBuiltIn(BuiltInToolsIsolated[:2]...).AddCustom("*").AddMCP("search")
+	if got := strings.Join(set.ToSlice(), ","); got != "builtin:ask_user,builtin:task_complete,custom:*,mcp:search" || set.Err() != nil {
+		t.Fatalf("patterns %q, err %v", got, set.Err())
+	}
+	bad := NewToolSet().AddCustom("rm -rf").AddCustom("ok")
+	if bad.Err() == nil || strings.Join(bad.ToSlice(), ",") != "custom:ok" {
+		t.Fatalf("bad name: %v %v", bad.ToSlice(), bad.Err())
 	}
 }

@@ -232,3 +232,51 @@ func TestModeRequestAnswers(t *testing.T) {
 		t.Error("a handler error did not fail the request")
 	}
 }
+
+// Session.UI's Confirm, Select and Input go through session.ui.elicitation
+// and come back from this session's own elicitation handler; Capabilities
+// reports elicitation only when a handler is set.
+func TestSessionUIHelpers(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	ctx := within(t, 20*time.Second)
+	client := env.client(t)
+	plain, err := client.CreateSession(ctx, env.config(SessionConfig{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps := plain.Capabilities(); caps.UI != nil && caps.UI.Elicitation {
+		t.Fatalf("elicitation reported without a handler: %+v", caps.UI)
+	}
+	if _, err := plain.UI().Confirm(ctx, "Sure?"); !isStatus(err, StatusInvalidState) {
+		t.Fatalf("Confirm without elicitation: %v", err)
+	}
+
+	s, err := client.CreateSession(ctx, env.config(SessionConfig{
+		OnElicitationRequest: func(r ElicitationContext) (ElicitationResult, error) {
+			for name := range r.RequestedSchema.Properties {
+				switch name {
+				case "confirmed":
+					return ElicitationResult{Action: ElicitationActionAccept, Content: map[string]any{name: true}}, nil
+				case "selection":
+					return ElicitationResult{Action: ElicitationActionAccept, Content: map[string]any{name: "blue"}}, nil
+				}
+			}
+			return ElicitationResult{Action: ElicitationActionDecline}, nil
+		},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps := s.Capabilities(); caps.UI == nil || !caps.UI.Elicitation {
+		t.Fatalf("capabilities with a handler: %+v", caps)
+	}
+	if ok, err := s.UI().Confirm(ctx, "Sure?"); err != nil || !ok {
+		t.Fatalf("Confirm: %v, %v", ok, err)
+	}
+	if choice, ok, err := s.UI().Select(ctx, "Color?", []string{"red", "blue"}); err != nil || !ok || choice != "blue" {
+		t.Fatalf("Select: %q %v %v", choice, ok, err)
+	}
+	if text, ok, err := s.UI().Input(ctx, "Name?", &UIInputOptions{MaxLength: Int(10)}); err != nil || ok || text != "" {
+		t.Fatalf("declined Input: %q %v %v", text, ok, err)
+	}
+}
