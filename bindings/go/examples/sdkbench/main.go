@@ -34,7 +34,9 @@ func main() {
 			}
 		},
 		Tools: []copilot.Tool{{Name: "bench", Description: "benchmark tool",
-			Handler: func(copilot.ToolInvocation) (copilot.ToolResult, error) { return copilot.ToolResult{TextResultForLLM: "ok"}, nil }}},
+			Handler: func(copilot.ToolInvocation) (copilot.ToolResult, error) {
+				return copilot.ToolResult{TextResultForLLM: "ok"}, nil
+			}}},
 		OnPermissionRequest: copilot.PermissionHandler.ApproveAll,
 	})
 	if err != nil {
