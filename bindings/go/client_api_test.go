@@ -306,3 +306,47 @@ func TestToolSetBuildsPatternsAndReportsBadNames(t *testing.T) {
 		t.Fatalf("bad name: %v %v", bad.ToSlice(), bad.Err())
 	}
 }
+
+// SuppressResumeEvent resumes without a session.resume event.
+func TestSuppressResumeEvent(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	client := env.client(t)
+	ctx := context.Background()
+	s, err := client.CreateSession(ctx, env.config(SessionConfig{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SendPromptAndWait(ctx, "What is the capital of France?"); err != nil {
+		t.Fatal(err)
+	}
+	id := s.SessionID
+	if err := s.Disconnect(); err != nil {
+		t.Fatal(err)
+	}
+	resumes := func(cfg SessionConfig) int {
+		r, err := client.ResumeSession(ctx, id, env.config(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Disconnect()
+		events, err := r.GetEvents(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range events {
+			if e.Type() == SessionEventTypeSessionResume {
+				n++
+			}
+		}
+		return n
+	}
+	if n := resumes(SessionConfig{}); n != 1 {
+		t.Fatalf("a plain resume left %d session.resume events", n)
+	}
+	// A resume's event is in the history of the session it resumed; the
+	// suppressed one has none.
+	if n := resumes(SessionConfig{SuppressResumeEvent: true}); n != 0 {
+		t.Fatalf("a suppressed resume left %d session.resume events", n)
+	}
+}

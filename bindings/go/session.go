@@ -122,6 +122,8 @@ type SessionConfig struct {
 	// ContinuePendingWork (resume only) picks up tool calls and permission
 	// requests the session left pending.
 	ContinuePendingWork *bool
+	// SuppressResumeEvent (resume only) skips the session.resume event (wire: disableResume).
+	SuppressResumeEvent bool
 	FeatureFlags        map[string]bool
 	// Extra holds any other session.create field, passed through as is
 	// (libcopilot addition; typed fields win over Extra).
@@ -238,6 +240,7 @@ func (cfg *SessionConfig) fieldsJSON() (string, error) {
 		Memory                             *MemoryConfiguration           `json:"memory,omitempty"`
 		GitHubMCPToolConfig                *GitHubMCPToolConfig           `json:"githubMcpToolConfig,omitempty"`
 		ContinuePendingWork                *bool                          `json:"continuePendingWork,omitempty"`
+		DisableResume                      bool                           `json:"disableResume,omitempty"`
 	}{
 		cfg.ReasoningSummary, cfg.ContextTier, cfg.ModelCapabilities, cfg.AdditionalDirectories,
 		cfg.ExcludedBuiltInAgents, cfg.ClientName, cfg.Agent, cfg.GitHubToken, cfg.ConfigDirectory,
@@ -252,7 +255,7 @@ func (cfg *SessionConfig) fieldsJSON() (string, error) {
 		cfg.SkillDirectories, cfg.PluginDirectories, cfg.InstructionDirectories, cfg.DisabledSkills,
 		cfg.FeatureFlags, cfg.MCPServers, cfg.CustomAgents, cfg.DefaultAgent, cfg.Providers, cfg.Models,
 		cfg.Capi, cfg.InfiniteSessions, cfg.LargeOutput, cfg.ToolSearch, cfg.Memory, cfg.GitHubMCPToolConfig,
-		cfg.ContinuePendingWork,
+		cfg.ContinuePendingWork, cfg.SuppressResumeEvent,
 	}
 	b, err := json.Marshal(wire)
 	if err != nil {

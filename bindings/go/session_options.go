@@ -60,6 +60,14 @@ type ProviderModelConfig struct {
 	Capabilities           *rpc.ModelCapabilitiesOverride `json:"capabilities,omitempty"`
 }
 
+// Model capability overrides, re-exported from package rpc.
+type (
+	ModelCapabilitiesOverride             = rpc.ModelCapabilitiesOverride
+	ModelCapabilitiesOverrideSupports     = rpc.ModelCapabilitiesOverrideSupports
+	ModelCapabilitiesOverrideLimits       = rpc.ModelCapabilitiesOverrideLimits
+	ModelCapabilitiesOverrideLimitsVision = rpc.ModelCapabilitiesOverrideLimitsVision
+)
+
 // CapiSessionOptions tune the GitHub Copilot API transport.
 type CapiSessionOptions struct {
 	EnableWebSocketResponses *bool    `json:"enableWebSocketResponses,omitempty"`
