@@ -502,6 +502,9 @@ def m_stop_reading_then_exit(sid):
 
 
 def m_close_input_then_exit(sid):
+    # The session.create reply must leave first: on TCP the close below shuts
+    # the whole socket, and a reply still queued would be lost with it.
+    OUT.flush(5)
     log("%s: closing my input on purpose, exit code %d in %d ms" % (STDERR_MARKER, EXIT_CODE, DELAY_MS))
     close_input()
     sleep_ms(DELAY_MS)
