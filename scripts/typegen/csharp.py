@@ -21,7 +21,7 @@ opaque JSON -> JToken; array -> List<T>; map -> Dictionary<string, T>.
 The JSON plumbing the generated types name (SessionEvent<TData>, the union and
 string-value converters) is hand-written in bindings/dotnet/src/TypedJson.cs
 and Events.cs. A definition whose name a hand-written public type already takes
-in namespace GitHub.Copilot (PermissionRequest, the handler's request object)
+in namespace GitHub.Copilot (AutoModeSwitchResponse, the handler's answer type)
 goes to namespace GitHub.Copilot.Rpc instead, like the official SDK's RPC types.
 """
 from __future__ import annotations

@@ -161,32 +161,49 @@ namespace GitHub.Copilot
             finally { Native.FreeUtf8(p); }
         }
 
+        /// <summary>A permission handler and what its invocations carry.</summary>
+        internal sealed class PermissionSink
+        {
+            internal Func<PermissionRequest, PermissionInvocation, Task<GitHub.Copilot.Rpc.PermissionDecision>> Handler;
+            internal string SessionId;
+            internal bool ManagedSettingsEnabled;
+        }
+
         private static void OnPermission(IntPtr userData, IntPtr request, IntPtr json)
         {
-            Func<PermissionRequest, Task<PermissionDecision>> handler = null;
+            PermissionSink sink = null;
             string raw = null;
             try
             {
-                handler = Target<Func<PermissionRequest, Task<PermissionDecision>>>(userData);
+                sink = Target<PermissionSink>(userData);
                 raw = Native.FromUtf8(json);
             }
             catch { }
             Task.Run(async () =>
             {
-                var decision = PermissionDecision.UserNotAvailable();
+                string answer = null;
                 try
                 {
-                    var o = JObject.Parse(raw);
-                    var req = new PermissionRequest
+                    var o = (JObject)Native.ParseJson(raw);
+                    PermissionRequestedData data;
+                    var req = PermissionWire.Request(o, out data);
+                    var requestId = Json.Str(o, "requestId");
+#pragma warning disable CS0618 // the obsolete PermissionRequest.RequestId is still filled in
+                    req.RequestId = requestId;
+#pragma warning restore CS0618
+                    var invocation = new PermissionInvocation
                     {
-                        RequestId = (string)o["requestId"],
-                        Kind = o["permissionRequest"] == null ? null : (string)o["permissionRequest"]["kind"],
+                        SessionId = sink.SessionId,
+                        ManagedSettingsEnabled = sink.ManagedSettingsEnabled,
+                        RequestId = requestId,
+                        Data = data,
                         Raw = o,
                     };
-                    decision = await handler(req).ConfigureAwait(false) ?? decision;
+                    var decision = await sink.Handler(req, invocation).ConfigureAwait(false);
+                    if (decision != null) answer = PermissionWire.Json(decision);
                 }
                 catch { }
-                var p = Native.ToUtf8(decision.ToJson());
+                var p = Native.ToUtf8(answer ?? "{\"kind\":\"user-not-available\"}");
                 try { IntPtr err; Native.copilot_permission_request_respond(request, p, out err); if (err != IntPtr.Zero) Native.copilot_error_free(err); }
                 finally { Native.FreeUtf8(p); }
             });

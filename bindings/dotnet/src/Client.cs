@@ -321,41 +321,171 @@ namespace GitHub.Copilot
             return CallRawAsync(method, parameters, cancellationToken);
         }
 
-        public async Task<string> PingAsync(string message = null, CancellationToken cancellationToken = default(CancellationToken))
+        /// <summary>Starts the client unless it is connected, as the official SDK's helpers do
+        /// before each call.</summary>
+        private Task EnsureStartedAsync(CancellationToken cancellationToken)
         {
-            var p = new JObject();
-            if (message != null) p["message"] = message;
-            var r = await CallAsync("ping", p, cancellationToken).ConfigureAwait(false);
-            return (string)r["message"];
+            return State == ClientState.Connected ? Task.FromResult(true) : StartAsync(cancellationToken);
         }
 
-        public async Task<IList<JObject>> ListSessionsAsync(CancellationToken cancellationToken = default(CancellationToken))
+        /// <summary>A client-scope call of the official helpers: starts the client if needed,
+        /// then <paramref name="method"/> with <paramref name="parameters"/> (copilot_client_call).</summary>
+        private async Task<JObject> HelperCallAsync(string method, JObject parameters, CancellationToken cancellationToken)
         {
-            var r = await CallAsync("session.list", null, cancellationToken).ConfigureAwait(false);
-            var list = new List<JObject>();
-            foreach (var s in (JArray)r["sessions"] ?? new JArray()) list.Add((JObject)s);
+            await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+            var raw = await CallRawAsync(method, (parameters ?? new JObject()).ToString(Formatting.None), cancellationToken).ConfigureAwait(false);
+            return Object(raw);
+        }
+
+        /// <summary>A helper with a typed C function of its own (copilot_client_ping, _get_status, ...):
+        /// starts the client if needed, then runs <paramref name="call"/>(handle, out result, out err)
+        /// with <paramref name="arg"/> as a UTF-8 string (or NULL).</summary>
+        private async Task<JObject> HelperNativeAsync(NativeHelper call, string arg, CancellationToken cancellationToken)
+        {
+            await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+            var raw = await Blocking(() => With(h =>
+            {
+                var a = Native.ToUtf8(arg);
+                try
+                {
+                    IntPtr result, err;
+                    Native.Check(call(h, a, out result, out err), err);
+                    return Native.TakeString(result);
+                }
+                finally { Native.FreeUtf8(a); }
+            }), cancellationToken).ConfigureAwait(false);
+            return Object(raw);
+        }
+
+        private delegate int NativeHelper(IntPtr client, IntPtr arg, out IntPtr result, out IntPtr err);
+
+        private static JObject Object(string raw)
+        {
+            return string.IsNullOrEmpty(raw) ? new JObject() : Native.ParseJson(raw) as JObject ?? new JObject();
+        }
+
+        // The typed C functions in NativeHelper's shape.
+        private static int NativePing(IntPtr h, IntPtr message, out IntPtr result, out IntPtr err) { return Native.copilot_client_ping(h, message, out result, out err); }
+        private static int NativeStatus(IntPtr h, IntPtr unused, out IntPtr result, out IntPtr err) { return Native.copilot_client_get_status(h, out result, out err); }
+        private static int NativeAuthStatus(IntPtr h, IntPtr unused, out IntPtr result, out IntPtr err) { return Native.copilot_client_get_auth_status(h, out result, out err); }
+        private static int NativeListSessions(IntPtr h, IntPtr filter, out IntPtr result, out IntPtr err) { return Native.copilot_client_list_sessions(h, filter, out result, out err); }
+        private static int NativeSessionMetadata(IntPtr h, IntPtr sessionId, out IntPtr result, out IntPtr err) { return Native.copilot_client_get_session_metadata(h, sessionId, out result, out err); }
+
+        /// <summary>Checks the server answers (<c>ping</c> with <c>{"message"?}</c>,
+        /// copilot_client_ping), starting the client if needed. The result converts to the echoed
+        /// message (a string), which is what this method returned before it returned
+        /// <see cref="PingResponse"/>.</summary>
+        public async Task<PingResponse> PingAsync(string message = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return TypedJson.Decode<PingResponse>(await HelperNativeAsync(NativePing, message, cancellationToken).ConfigureAwait(false));
+        }
+
+        /// <summary>The CLI's version and protocol version (<c>status.get</c>,
+        /// copilot_client_get_status), starting the client if needed.</summary>
+        public async Task<GetStatusResponse> GetStatusAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return TypedJson.Decode<GetStatusResponse>(await HelperNativeAsync(NativeStatus, null, cancellationToken).ConfigureAwait(false));
+        }
+
+        /// <summary>Whether and how the CLI is signed in (<c>auth.getStatus</c>,
+        /// copilot_client_get_auth_status), starting the client if needed. Signed out is a result
+        /// (IsAuthenticated false), not an error.</summary>
+        public async Task<GetAuthStatusResponse> GetAuthStatusAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return TypedJson.Decode<GetAuthStatusResponse>(await HelperNativeAsync(NativeAuthStatus, null, cancellationToken).ConfigureAwait(false));
+        }
+
+        /// <summary>The persisted sessions (<c>session.list</c>, with <c>{"filter"}</c> when
+        /// <paramref name="filter"/> is set; copilot_client_list_sessions), starting the client if
+        /// needed. A session is listed once its first turn ended, and until it is deleted.</summary>
+        public async Task<IList<SessionMetadata>> ListSessionsAsync(SessionListFilter filter = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var f = filter == null ? null : JObject.FromObject(filter, TypedJson.Serializer).ToString(Formatting.None);
+            var r = await HelperNativeAsync(NativeListSessions, f, cancellationToken).ConfigureAwait(false);
+            var list = new List<SessionMetadata>();
+            foreach (var s in r["sessions"] as JArray ?? new JArray())
+                if (s is JObject o) list.Add(SessionMetadata.From(o));
             return list;
         }
 
+        /// <summary>ListSessionsAsync with no filter.</summary>
+        public Task<IList<SessionMetadata>> ListSessionsAsync(CancellationToken cancellationToken)
+        {
+            return ListSessionsAsync(null, cancellationToken);
+        }
+
+        /// <summary>One persisted session's metadata (<c>session.getMetadata</c> with
+        /// <c>{"sessionId"}</c>, answered <c>{"session"?}</c>; copilot_client_get_session_metadata),
+        /// or null when the CLI keeps no such session (an unknown or deleted id, or a session
+        /// before its first turn ended). Starts the client if needed.</summary>
+        public async Task<SessionMetadata> GetSessionMetadataAsync(string sessionId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (sessionId == null) throw new ArgumentNullException("sessionId");
+            var r = await HelperNativeAsync(NativeSessionMetadata, sessionId, cancellationToken).ConfigureAwait(false);
+            return SessionMetadata.From(r["session"] as JObject);
+        }
+
+        /// <summary>The session a TUI attached to this server shows (<c>session.getForeground</c>),
+        /// or null (copilot_client_call); starts the client if needed. Only a server in TUI+server mode
+        /// (--ui-server) has one.</summary>
+        public async Task<string> GetForegroundSessionIdAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var r = await HelperCallAsync("session.getForeground", null, cancellationToken).ConfigureAwait(false);
+            return Json.Str(r, "sessionId");
+        }
+
+        /// <summary>Asks a TUI attached to this server to show the session
+        /// (<c>session.setForeground</c> with <c>{"sessionId"}</c>, copilot_client_call); starts the
+        /// client if needed.
+        /// Throws <see cref="CopilotException"/> (Status Rpc) when the CLI answers
+        /// <c>{"success": false, "error"}</c>.</summary>
+        public async Task SetForegroundSessionIdAsync(string sessionId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (sessionId == null) throw new ArgumentNullException("sessionId");
+            var r = await HelperCallAsync("session.setForeground", new JObject { ["sessionId"] = sessionId }, cancellationToken).ConfigureAwait(false);
+            var ok = r["success"];
+            if (ok != null && ok.Type == JTokenType.Boolean && !(bool)ok)
+                throw new CopilotException(CopilotStatus.Rpc, "session.setForeground: " + (Json.Str(r, "error") ?? "failed"));
+        }
+
+        /// <summary>Deletes a session and its data from disk (<c>session.delete</c> with
+        /// <c>{"sessionId"}</c>, copilot_client_call); it cannot be resumed afterwards. Starts the
+        /// client if needed.
+        /// Throws <see cref="CopilotException"/> (Status Rpc) when the CLI answers
+        /// <c>{"success": false, "error"}</c>.</summary>
         public async Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default(CancellationToken))
         {
-            var r = await CallAsync("session.delete", new JObject { ["sessionId"] = sessionId }, cancellationToken).ConfigureAwait(false);
+            if (sessionId == null) throw new ArgumentNullException("sessionId");
+            var r = await HelperCallAsync("session.delete", new JObject { ["sessionId"] = sessionId }, cancellationToken).ConfigureAwait(false);
             if (r["success"] != null && r["success"].Type == JTokenType.Boolean && !(bool)r["success"])
                 throw new CopilotException(CopilotStatus.Rpc, "session.delete: " + (string)r["error"]);
         }
 
+        /// <summary>The most recently used session's id (<c>session.getLastId</c>,
+        /// copilot_client_call), or null; starts the client if needed.</summary>
         public async Task<string> GetLastSessionIdAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
-            var r = await CallAsync("session.getLastId", null, cancellationToken).ConfigureAwait(false);
-            return r["sessionId"] == null ? null : (string)r["sessionId"];
+            var r = await HelperCallAsync("session.getLastId", null, cancellationToken).ConfigureAwait(false);
+            return Json.Str(r, "sessionId");
         }
 
+        /// <summary>The models available (<c>models.list</c>, copilot_client_call), as the CLI
+        /// describes them; starts the client if needed. Typed: <c>client.Rpc.Models.ListAsync()</c>.</summary>
         public async Task<IList<JObject>> ListModelsAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
-            var r = await CallAsync("models.list", null, cancellationToken).ConfigureAwait(false);
+            var r = await HelperCallAsync("models.list", null, cancellationToken).ConfigureAwait(false);
             var list = new List<JObject>();
-            foreach (var m in (JArray)r["models"] ?? new JArray()) list.Add((JObject)m);
+            foreach (var m in r["models"] as JArray ?? new JArray()) list.Add((JObject)m);
             return list;
+        }
+
+        /// <summary>Adds a handler of the lifecycle notifications of type <typeparamref name="T"/>
+        /// (e.g. <see cref="SessionCreatedEvent"/>; <see cref="SessionLifecycleEvent"/> for all), as
+        /// the official SDK's <c>OnLifecycle&lt;T&gt;</c>. See <see cref="OnLifecycle(Action{SessionLifecycleEvent})"/>.</summary>
+        public IDisposable OnLifecycle<T>(Action<T> handler) where T : SessionLifecycleEvent
+        {
+            if (handler == null) throw new ArgumentNullException("handler");
+            return OnLifecycle(e => { var t = e as T; if (t != null) handler(t); });
         }
 
         /// <summary>Creates a session (session.create), starting the client if needed.</summary>
@@ -392,6 +522,15 @@ namespace GitHub.Copilot
                 }
                 finally { Native.copilot_session_config_free(cfg); }
             }), ct);
+        }
+
+        /// <summary>Stops the client (<see cref="StopAsync"/>) and frees it, as the official SDK's
+        /// DisposeAsync (a Task here: netstandard2.0 has no ValueTask).</summary>
+        public async Task DisposeAsync()
+        {
+            try { await StopAsync().ConfigureAwait(false); }
+            catch (CopilotException) { }
+            Dispose();
         }
 
         /// <summary>Frees the client without blocking (its CLI is killed if still running).</summary>

@@ -89,51 +89,6 @@ namespace GitHub.Copilot
         }
     }
 
-    /// <summary>A "permission.requested" event's data.</summary>
-    public sealed class PermissionRequest
-    {
-        public string RequestId { get; internal set; }
-        /// <summary>"shell", "write", "read", "mcp", "url", "custom-tool", ...</summary>
-        public string Kind { get; internal set; }
-        public JObject Raw { get; internal set; }
-    }
-
-    /// <summary>An answer to a permission request (sent with
-    /// <c>session.permissions.handlePendingPermissionRequest</c>, except <see cref="NoResult"/>).</summary>
-    public sealed class PermissionDecision
-    {
-        public string Kind { get; private set; }
-        public string Feedback { get; private set; }
-
-        public static PermissionDecision ApproveOnce() { return new PermissionDecision { Kind = "approve-once" }; }
-        public static PermissionDecision ApproveForSession() { return new PermissionDecision { Kind = "approve-for-session" }; }
-        public static PermissionDecision Reject(string feedback = null) { return new PermissionDecision { Kind = "reject", Feedback = feedback }; }
-        public static PermissionDecision UserNotAvailable() { return new PermissionDecision { Kind = "user-not-available" }; }
-
-        /// <summary>Answers nothing (<c>{"kind":"no-result"}</c>): no
-        /// <c>session.permissions.handlePendingPermissionRequest</c> is sent, so the request stays
-        /// pending for another client connected to the same session, or for a later
-        /// <c>CallAsync("session.permissions.handlePendingPermissionRequest", {requestId, result})</c>
-        /// of your own. The turn waits until someone answers. As the official SDK's
-        /// <c>PermissionDecision.NoResult()</c>.</summary>
-        public static PermissionDecision NoResult() { return new PermissionDecision { Kind = "no-result" }; }
-
-        internal string ToJson()
-        {
-            var o = new JObject { ["kind"] = Kind };
-            if (Feedback != null) o["feedback"] = Feedback;
-            return o.ToString(Newtonsoft.Json.Formatting.None);
-        }
-    }
-
-    /// <summary>Built-in permission handlers.</summary>
-    public static class PermissionHandler
-    {
-        /// <summary>Approves every request once (handled natively, no callback).</summary>
-        public static readonly Func<PermissionRequest, Task<PermissionDecision>> ApproveAll =
-            r => Task.FromResult(PermissionDecision.ApproveOnce());
-    }
-
     /// <summary>What the ask_user tool asks.</summary>
     public sealed class UserInputRequest
     {
@@ -147,35 +102,5 @@ namespace GitHub.Copilot
     {
         public string Answer { get; set; }
         public bool WasFreeform { get; set; }
-    }
-
-    /// <summary>Hook handlers: each receives the hook's input object and returns
-    /// its output (e.g. {"permissionDecision": "deny"} for preToolUse) or null.</summary>
-    public sealed class SessionHooks
-    {
-        public Func<JObject, Task<object>> OnPreToolUse { get; set; }
-        public Func<JObject, Task<object>> OnPreMcpToolCall { get; set; }
-        public Func<JObject, Task<object>> OnPostToolUse { get; set; }
-        public Func<JObject, Task<object>> OnPostToolUseFailure { get; set; }
-        public Func<JObject, Task<object>> OnUserPromptSubmitted { get; set; }
-        public Func<JObject, Task<object>> OnUserPromptTransformed { get; set; }
-        public Func<JObject, Task<object>> OnSessionStart { get; set; }
-        public Func<JObject, Task<object>> OnSessionEnd { get; set; }
-        public Func<JObject, Task<object>> OnErrorOccurred { get; set; }
-        public Func<JObject, Task<object>> OnAgentStop { get; set; }
-
-        internal IEnumerable<KeyValuePair<string, Func<JObject, Task<object>>>> All()
-        {
-            var all = new Dictionary<string, Func<JObject, Task<object>>>
-            {
-                { "preToolUse", OnPreToolUse }, { "preMcpToolCall", OnPreMcpToolCall },
-                { "postToolUse", OnPostToolUse }, { "postToolUseFailure", OnPostToolUseFailure },
-                { "userPromptSubmitted", OnUserPromptSubmitted }, { "userPromptTransformed", OnUserPromptTransformed },
-                { "sessionStart", OnSessionStart }, { "sessionEnd", OnSessionEnd },
-                { "errorOccurred", OnErrorOccurred }, { "agentStop", OnAgentStop },
-            };
-            foreach (var kv in all)
-                if (kv.Value != null) yield return kv;
-        }
     }
 }

@@ -51,6 +51,11 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_client_stop(IntPtr client, uint timeoutMs, out IntPtr err);
         [DllImport(Lib)] internal static extern void copilot_client_force_stop(IntPtr client);
         [DllImport(Lib)] internal static extern int copilot_client_call_timeout(IntPtr client, IntPtr method, IntPtr paramsJson, uint timeoutMs, out IntPtr result, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_client_ping(IntPtr client, IntPtr message, out IntPtr result, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_client_get_status(IntPtr client, out IntPtr result, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_client_get_auth_status(IntPtr client, out IntPtr result, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_client_list_sessions(IntPtr client, IntPtr filterJson, out IntPtr result, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_client_get_session_metadata(IntPtr client, IntPtr sessionId, out IntPtr result, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_client_create_session(IntPtr client, IntPtr config, out IntPtr session, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_client_resume_session(IntPtr client, IntPtr sessionId, IntPtr config, out IntPtr session, out IntPtr err);
         [DllImport(Lib)] internal static extern void copilot_client_free(IntPtr client);
@@ -75,6 +80,7 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_session_send(IntPtr session, IntPtr messageJson, out IntPtr messageId, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_send_and_wait(IntPtr session, IntPtr messageJson, uint timeoutMs, out IntPtr message, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_send_and_wait_opts(IntPtr session, IntPtr messageJson, IntPtr waitJson, out IntPtr message, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_session_set_model(IntPtr session, IntPtr modelId, IntPtr optionsJson, out IntPtr result, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_abort(IntPtr session, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_get_messages(IntPtr session, out IntPtr events, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_subscribe(IntPtr session, EventFn handler, IntPtr userData, FreeFn userDataFree, out ulong subscription, out IntPtr err);

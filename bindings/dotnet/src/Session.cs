@@ -8,13 +8,25 @@ using Newtonsoft.Json.Linq;
 
 namespace GitHub.Copilot
 {
-    /// <summary>Configures CreateSessionAsync / ResumeSessionAsync.</summary>
+    /// <summary>Configures CreateSessionAsync / ResumeSessionAsync (see also
+    /// <see cref="ResumeSessionConfig"/>). The official SDK's SessionConfig: every property is
+    /// optional, and each one set is sent to <c>session.create</c> / <c>session.resume</c> under
+    /// its wire name (given where it differs from the property's camelCase name).</summary>
     public class SessionConfig
     {
         public string SessionId { get; set; }
+        /// <summary>Names the host in the session's metadata (<c>session.list</c> reports it).</summary>
+        public string ClientName { get; set; }
         public string Model { get; set; }
         public string ReasoningEffort { get; set; }
-        public bool Streaming { get; set; }
+        public ReasoningSummary? ReasoningSummary { get; set; }
+        public ContextTier? ContextTier { get; set; }
+        /// <summary>Overrides capabilities the runtime resolved for the model.</summary>
+        public GitHub.Copilot.Rpc.ModelCapabilitiesOverride ModelCapabilities { get; set; }
+        /// <summary>Send <see cref="AssistantMessageDeltaEvent"/>s as the text arrives.</summary>
+        public bool? Streaming { get; set; }
+        /// <summary>Sub-agents' streaming events too (null: the CLI's default).</summary>
+        public bool? IncludeSubAgentStreamingEvents { get; set; }
         /// <summary>{"mode": "append"|"replace"|"customize", "content": ..., "sections"?: {...}}</summary>
         public JObject SystemMessage { get; set; }
         /// <summary>Per-section changes of the system message, by section id (see
@@ -23,21 +35,89 @@ namespace GitHub.Copilot
         /// <see cref="SectionOverride.Transform"/> callback rewrites its section's text.
         /// The official SDK's <c>SystemMessage.Sections</c>.</summary>
         public IDictionary<string, SectionOverride> SystemMessageSections { get; set; }
-        /// <summary>A provider of your own (BYOK): {"type", "baseUrl", "apiKey", "wireApi"}.</summary>
-        public JObject Provider { get; set; }
+        /// <summary>A provider of your own (BYOK); a JObject <c>{"type", "baseUrl", "apiKey",
+        /// "wireApi"}</c> converts to it.</summary>
+        public ProviderConfig Provider { get; set; }
+        /// <summary>Several providers to route models to, with <see cref="Models"/>.</summary>
+        public IList<NamedProviderConfig> Providers { get; set; }
+        public IList<ProviderModelConfig> Models { get; set; }
+        public CapiSessionOptions Capi { get; set; }
         public string WorkingDirectory { get; set; }
+        /// <summary>Directories the session may use besides <see cref="WorkingDirectory"/>.</summary>
+        public IList<string> AdditionalDirectories { get; set; }
         public IList<string> AvailableTools { get; set; }
         public IList<string> ExcludedTools { get; set; }
-        /// <summary>Any other session.create field, passed through as is.</summary>
+        /// <summary>Built-in agents to hide, by name (wire: <c>excludedBuiltinAgents</c>).</summary>
+        public IList<string> ExcludedBuiltInAgents { get; set; }
+        /// <summary>Signs this session in as another user than the client's (wire: <c>gitHubToken</c>).</summary>
+        public string GitHubToken { get; set; }
+        /// <summary>Where the session reads its configuration (wire: <c>configDir</c>).</summary>
+        public string ConfigDirectory { get; set; }
+        public bool? EnableConfigDiscovery { get; set; }
+        public bool? EnableCitations { get; set; }
+        public bool? EnableFileChangeTracking { get; set; }
+        public bool? SkipEmbeddingRetrieval { get; set; }
+        public EmbeddingCacheStorageMode? EmbeddingCacheStorage { get; set; }
+        public string OrganizationCustomInstructions { get; set; }
+        public bool? EnableOnDemandInstructionDiscovery { get; set; }
+        public bool? EnableFileHooks { get; set; }
+        public bool? EnableHostGitOperations { get; set; }
+        public bool? EnableSessionStore { get; set; }
+        public bool? EnableSkills { get; set; }
+        public bool? EnableSessionTelemetry { get; set; }
+        /// <summary>Wire: <c>isExperimentalMode</c>.</summary>
+        public bool? EnableExperimentalMode { get; set; }
+        public bool? SkipCustomInstructions { get; set; }
+        public bool? CustomAgentsLocalOnly { get; set; }
+        public bool? CoauthorEnabled { get; set; }
+        public bool? ManageScheduleEnabled { get; set; }
+        /// <summary>Ask for MCP Apps support (wire: <c>requestMcpApps</c>, sent when true).</summary>
+        public bool EnableMcpApps { get; set; }
+        public GitHubMcpToolConfig GitHubMcpToolConfig { get; set; }
+        /// <summary>MCP servers the session may use, by name.</summary>
+        public IDictionary<string, McpServerConfig> McpServers { get; set; }
+        public McpOAuthTokenStorageMode? McpOAuthTokenStorage { get; set; }
+        /// <summary>Agents the session can delegate to; <see cref="Agent"/> picks one for the session.</summary>
+        public IList<CustomAgentConfig> CustomAgents { get; set; }
+        public DefaultAgentConfig DefaultAgent { get; set; }
+        /// <summary>The custom agent the session runs as, by name.</summary>
+        public string Agent { get; set; }
+        public IList<string> SkillDirectories { get; set; }
+        public IList<string> PluginDirectories { get; set; }
+        public IList<string> InstructionDirectories { get; set; }
+        public IList<string> DisabledSkills { get; set; }
+        /// <summary>MCP servers to turn off; null leaves the CLI's list, empty clears it.</summary>
+        public IList<string> DisabledMcpServers { get; set; }
+        public InfiniteSessionConfig InfiniteSessions { get; set; }
+        public SessionLimitsConfig SessionLimits { get; set; }
+        public LargeToolOutputConfig LargeOutput { get; set; }
+        public ToolSearchConfig ToolSearch { get; set; }
+        public MemoryConfiguration Memory { get; set; }
+        /// <summary>Whether the session is reachable remotely.</summary>
+        public GitHub.Copilot.Rpc.RemoteSessionMode? RemoteSession { get; set; }
+        /// <summary>Let managed (enterprise) settings govern the session; the permission handler's
+        /// <see cref="PermissionInvocation.ManagedSettingsEnabled"/> is then true.</summary>
+        public bool? EnableManagedSettings { get; set; }
+        public bool? RequestCanvasRenderer { get; set; }
+        public bool? RequestExtensions { get; set; }
+        public string ExtensionSdkPath { get; set; }
+        /// <summary>Any other session.create field, passed through as is (libcopilot addition;
+        /// the typed properties win).</summary>
         public JObject Extra { get; set; }
 
         public IList<CopilotTool> Tools { get; set; }
         /// <summary>Decides permission requests (<c>permission.requested</c>, answered with
         /// <c>session.permissions.handlePendingPermissionRequest</c>); without one the CLI denies tools
-        /// that need permission. Runs on the thread pool (the library's callback thread hands each
+        /// that need permission. It gets the typed request (a <see cref="PermissionRequest"/> variant:
+        /// <see cref="PermissionRequestShell"/>, <see cref="PermissionRequestCustomTool"/>, ...;
+        /// <see cref="UnknownPermissionRequest"/> for a kind this version does not know) and a
+        /// <see cref="PermissionInvocation"/>, and returns a <see cref="GitHub.Copilot.Rpc.PermissionDecision"/>
+        /// (<c>PermissionDecision.ApproveOnce()</c>, <c>Reject(feedback)</c>, a variant class such as
+        /// <see cref="GitHub.Copilot.Rpc.PermissionDecisionApproveForSession"/>, with an optional
+        /// <c>DecisionContext</c>). Runs on the thread pool (the library's callback thread hands each
         /// request over at once). A handler that throws, or returns null, answers
-        /// <c>user-not-available</c>; <see cref="PermissionDecision.NoResult"/> answers nothing.</summary>
-        public Func<PermissionRequest, Task<PermissionDecision>> OnPermissionRequest { get; set; }
+        /// <c>user-not-available</c>; <see cref="GitHub.Copilot.Rpc.PermissionDecision.NoResult"/> answers nothing.</summary>
+        public Func<PermissionRequest, PermissionInvocation, Task<GitHub.Copilot.Rpc.PermissionDecision>> OnPermissionRequest { get; set; }
         /// <summary>Answers the ask_user tool (and enables it).</summary>
         public Func<UserInputRequest, Task<UserInputResponse>> OnUserInputRequest { get; set; }
         public SessionHooks Hooks { get; set; }
@@ -80,13 +160,26 @@ namespace GitHub.Copilot
         /// <summary>Subscribed before the session is created, so it sees every event.</summary>
         public Action<SessionEvent> OnEvent { get; set; }
 
-        private string FieldsJson(string sessionId)
+        internal string FieldsJson(string sessionId)
         {
             var o = Extra != null ? (JObject)Extra.DeepClone() : new JObject();
             if (sessionId != null) o["sessionId"] = sessionId;
-            if (Model != null) o["model"] = Model;
-            if (ReasoningEffort != null) o["reasoningEffort"] = ReasoningEffort;
-            if (Streaming) o["streaming"] = true;
+            AddWireFields(o);
+            return o.ToString(Formatting.None);
+        }
+
+        /// <summary>Writes the pass-through properties under their wire names.</summary>
+        internal virtual void AddWireFields(JObject o)
+        {
+            Action<string, object> set = (name, value) => { if (value != null) o[name] = JToken.FromObject(value, TypedJson.Serializer); };
+            set("clientName", ClientName);
+            set("model", Model);
+            set("reasoningEffort", ReasoningEffort);
+            set("reasoningSummary", ReasoningSummary);
+            set("contextTier", ContextTier);
+            set("modelCapabilities", ModelCapabilities);
+            set("streaming", Streaming);
+            set("includeSubAgentStreamingEvents", IncludeSubAgentStreamingEvents);
             if (SystemMessage != null) o["systemMessage"] = SystemMessage;
             if (SystemMessageSections != null && SystemMessageSections.Count > 0)
             {
@@ -98,11 +191,61 @@ namespace GitHub.Copilot
                 message["sections"] = sections;
                 o["systemMessage"] = message;
             }
-            if (Provider != null) o["provider"] = Provider;
-            if (WorkingDirectory != null) o["workingDirectory"] = WorkingDirectory;
-            if (AvailableTools != null) o["availableTools"] = new JArray(AvailableTools);
-            if (ExcludedTools != null) o["excludedTools"] = new JArray(ExcludedTools);
-            return o.ToString(Formatting.None);
+            if (Provider != null) o["provider"] = Provider.ToJson();
+            set("providers", Providers);
+            set("models", Models);
+            set("capi", Capi);
+            set("workingDirectory", WorkingDirectory);
+            set("additionalDirectories", AdditionalDirectories);
+            set("availableTools", AvailableTools);
+            set("excludedTools", ExcludedTools);
+            set("excludedBuiltinAgents", ExcludedBuiltInAgents);
+            set("gitHubToken", GitHubToken);
+            set("configDir", ConfigDirectory);
+            set("enableConfigDiscovery", EnableConfigDiscovery);
+            set("enableCitations", EnableCitations);
+            set("enableFileChangeTracking", EnableFileChangeTracking);
+            set("skipEmbeddingRetrieval", SkipEmbeddingRetrieval);
+            if (EmbeddingCacheStorage.HasValue) o["embeddingCacheStorage"] = EmbeddingCacheStorage.Value == EmbeddingCacheStorageMode.InMemory ? "in-memory" : "persistent";
+            set("organizationCustomInstructions", OrganizationCustomInstructions);
+            set("enableOnDemandInstructionDiscovery", EnableOnDemandInstructionDiscovery);
+            set("enableFileHooks", EnableFileHooks);
+            set("enableHostGitOperations", EnableHostGitOperations);
+            set("enableSessionStore", EnableSessionStore);
+            set("enableSkills", EnableSkills);
+            set("enableSessionTelemetry", EnableSessionTelemetry);
+            set("isExperimentalMode", EnableExperimentalMode);
+            set("skipCustomInstructions", SkipCustomInstructions);
+            set("customAgentsLocalOnly", CustomAgentsLocalOnly);
+            set("coauthorEnabled", CoauthorEnabled);
+            set("manageScheduleEnabled", ManageScheduleEnabled);
+            if (EnableMcpApps) o["requestMcpApps"] = true;
+            set("githubMcpToolConfig", GitHubMcpToolConfig);
+            if (McpServers != null) o["mcpServers"] = McpServerConfig.Map(McpServers);
+            if (McpOAuthTokenStorage.HasValue) o["mcpOAuthTokenStorage"] = McpOAuthTokenStorage.Value == McpOAuthTokenStorageMode.InMemory ? "in-memory" : "persistent";
+            if (CustomAgents != null)
+            {
+                var agents = new JArray();
+                foreach (var a in CustomAgents) agents.Add(a == null ? (JToken)JValue.CreateNull() : a.ToJson());
+                o["customAgents"] = agents;
+            }
+            set("defaultAgent", DefaultAgent);
+            set("agent", Agent);
+            set("skillDirectories", SkillDirectories);
+            set("pluginDirectories", PluginDirectories);
+            set("instructionDirectories", InstructionDirectories);
+            set("disabledSkills", DisabledSkills);
+            set("disabledMcpServers", DisabledMcpServers);
+            set("infiniteSessions", InfiniteSessions);
+            set("sessionLimits", SessionLimits);
+            set("largeOutput", LargeOutput);
+            set("toolSearch", ToolSearch);
+            set("memory", Memory);
+            set("remoteSession", RemoteSession);
+            set("enableManagedSettings", EnableManagedSettings);
+            set("requestCanvasRenderer", RequestCanvasRenderer);
+            set("requestExtensions", RequestExtensions);
+            set("extensionSdkPath", ExtensionSdkPath);
         }
 
         /// <summary>The native config for creating a session (resumeId null) or resuming one;
@@ -133,13 +276,18 @@ namespace GitHub.Copilot
                     try { Register(Native.copilot_session_config_add_tool(cfg, decl, Callbacks.Tool, ud, Callbacks.FreeUserData, out err), err, ud); }
                     finally { Native.FreeUtf8(decl); }
                 }
-                if (OnPermissionRequest == PermissionHandler.ApproveAll)
+                if (OnPermissionRequest == PermissionHandler.ApproveAll && EnableManagedSettings != true)
                 {
                     Native.Check(Native.copilot_session_config_approve_all(cfg, out err), err);
                 }
                 else if (OnPermissionRequest != null)
                 {
-                    var ud = Callbacks.Pin(OnPermissionRequest);
+                    var ud = Callbacks.Pin(new Callbacks.PermissionSink
+                    {
+                        Handler = OnPermissionRequest,
+                        SessionId = sid,
+                        ManagedSettingsEnabled = EnableManagedSettings == true,
+                    });
                     Register(Native.copilot_session_config_set_permission_handler(cfg, Callbacks.Permission, ud, Callbacks.FreeUserData, out err), err, ud);
                 }
                 if (OnUserInputRequest != null)
@@ -161,12 +309,8 @@ namespace GitHub.Copilot
                 }
                 if (Hooks != null)
                 {
-                    foreach (var kv in Hooks.All())
-                    {
-                        var hook = kv.Value;
-                        Func<JObject, Task<object>> adapter = inv => hook((JObject)inv["input"] ?? new JObject());
-                        RegisterRequest(cfg, kv.Key, adapter, true);
-                    }
+                    foreach (var kv in Hooks.ByType(sid))
+                        RegisterRequest(cfg, kv.Key, kv.Value, true);
                 }
                 if (fs != null)
                 {
@@ -352,6 +496,12 @@ namespace GitHub.Copilot
 
         public string SessionId { get; private set; }
 
+        private ISessionUiApi _ui;
+
+        /// <summary>Dialogs for the user (<c>session.ui.elicitation</c>): confirm, select, input or a
+        /// form of your own, answered by the client that handles the session's elicitations.</summary>
+        public ISessionUiApi Ui { get { return _ui ?? (_ui = new SessionUiApi(this)); } }
+
         /// <summary>The session's workspace directory, when the CLI reported one.</summary>
         public string WorkspacePath { get; private set; }
 
@@ -464,8 +614,9 @@ namespace GitHub.Copilot
             return CopilotClient.Blocking(() => With(h => { IntPtr err; Native.Check(Native.copilot_session_abort(h, out err), err); return true; }), cancellationToken);
         }
 
-        /// <summary>The session's persisted events, oldest first (session.getMessages).</summary>
-        public Task<IReadOnlyList<SessionEvent>> GetMessagesAsync(CancellationToken cancellationToken = default(CancellationToken))
+        /// <summary>The session's persisted events, oldest first (<c>session.getMessages</c>,
+        /// copilot_session_get_messages), each parsed as <see cref="SessionEvent.Parse"/> does.</summary>
+        public Task<IReadOnlyList<SessionEvent>> GetEventsAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
             return CopilotClient.Blocking<IReadOnlyList<SessionEvent>>(() => With(h =>
             {
@@ -475,6 +626,65 @@ namespace GitHub.Copilot
                 foreach (var e in (JArray)Native.ParseJson(Native.TakeString(events))) list.Add(SessionEvent.Parse(e.ToString(Formatting.None)));
                 return list;
             }), cancellationToken);
+        }
+
+        /// <summary>The session's persisted events: renamed <see cref="GetEventsAsync"/>, as in the official SDK.</summary>
+        [Obsolete("Use GetEventsAsync.")]
+        public Task<IReadOnlyList<SessionEvent>> GetMessagesAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return GetEventsAsync(cancellationToken);
+        }
+
+        /// <summary>Switches the model for the next turns; the history stays
+        /// (<c>session.model.switchTo</c> with <c>{"modelId", "reasoningEffort"?,
+        /// "reasoningSummary"?, "contextTier"?, "modelCapabilities"?}</c>, copilot_session_set_model).</summary>
+        public Task SetModelAsync(string model, SetModelOptions options, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (model == null) throw new ArgumentNullException("model");
+            var o = new JObject();
+            if (options.ReasoningEffort != null) o["reasoningEffort"] = options.ReasoningEffort;
+            if (options.ReasoningSummary.HasValue) o["reasoningSummary"] = options.ReasoningSummary.Value.Value;
+            if (options.ContextTier.HasValue) o["contextTier"] = options.ContextTier.Value.Value;
+            if (options.ModelCapabilities != null) o["modelCapabilities"] = JObject.FromObject(options.ModelCapabilities, TypedJson.Serializer);
+            var json = o.Count == 0 ? null : o.ToString(Formatting.None);
+            return CopilotClient.Blocking(() => With(h => SetModel(h, model, json)), cancellationToken);
+        }
+
+        private static bool SetModel(IntPtr h, string model, string options)
+        {
+            IntPtr m = Native.ToUtf8(model), o = Native.ToUtf8(options);
+            try
+            {
+                IntPtr result, err;
+                Native.Check(Native.copilot_session_set_model(h, m, o, out result, out err), err);
+                Native.TakeString(result);
+                return true;
+            }
+            finally { Native.FreeUtf8(m); Native.FreeUtf8(o); }
+        }
+
+        /// <summary>SetModelAsync with a reasoning effort ("low", "medium", "high", ...) and
+        /// capability overrides (<c>session.model.switchTo</c>, copilot_session_set_model).</summary>
+        public Task SetModelAsync(string model, string reasoningEffort, GitHub.Copilot.Rpc.ModelCapabilitiesOverride modelCapabilities = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return SetModelAsync(model, new SetModelOptions { ReasoningEffort = reasoningEffort, ModelCapabilities = modelCapabilities }, cancellationToken);
+        }
+
+        /// <summary>SetModelAsync with the model alone (<c>session.model.switchTo</c> with
+        /// <c>{"modelId"}</c>, copilot_session_set_model).</summary>
+        public Task SetModelAsync(string model, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return SetModelAsync(model, new SetModelOptions(), cancellationToken);
+        }
+
+        /// <summary>Writes a message to the session's timeline (<c>session.log</c> with
+        /// <c>{"message", "level"?, "ephemeral"?, "url"?}</c>): it arrives as a session.info,
+        /// session.warning or session.error event, and is kept in the history unless ephemeral
+        /// (copilot_session_call_timeout through <see cref="Rpc"/>).</summary>
+        public Task LogAsync(string message, GitHub.Copilot.Rpc.SessionLogLevel? level = null, bool? ephemeral = null, string url = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (message == null) throw new ArgumentNullException("message");
+            return Rpc.LogAsync(new GitHub.Copilot.Rpc.LogRequest { Message = message, Level = level, Ephemeral = ephemeral, Url = url }, cancellationToken);
         }
 
         /// <summary>Calls any session-scoped protocol method; sessionId is added.
@@ -524,6 +734,14 @@ namespace GitHub.Copilot
                 return true;
             });
             return new Subscription(this, sink, id);
+        }
+
+        /// <summary>Subscribes to the events of type <typeparamref name="T"/> only (e.g.
+        /// <see cref="AssistantMessageEvent"/>), as the official SDK's <c>On&lt;T&gt;</c>; dispose to unsubscribe.</summary>
+        public IDisposable On<T>(Action<T> handler) where T : SessionEvent
+        {
+            if (handler == null) throw new ArgumentNullException("handler");
+            return On(e => { var t = e as T; if (t != null) handler(t); });
         }
 
         private sealed class Subscription : IDisposable

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using GitHub.Copilot.Rpc;
 using Newtonsoft.Json.Linq;
 using NUnit.Framework;
 
@@ -80,16 +81,35 @@ namespace GitHub.Copilot.Tests
             using (var client = env.Client())
             {
                 int calls = 0;
-                string kind = null;
+                var asked = new List<KeyValuePair<PermissionRequest, PermissionInvocation>>();
                 var session = client.CreateSessionAsync(env.Config(new SessionConfig
                 {
                     Tools = new[] { Weather(c => "no", () => Interlocked.Increment(ref calls)) },
-                    OnPermissionRequest = r => { kind = r.Kind; return Task.FromResult(PermissionDecision.Reject("not allowed")); },
+                    OnPermissionRequest = (r, inv) =>
+                    {
+                        lock (asked) asked.Add(new KeyValuePair<PermissionRequest, PermissionInvocation>(r, inv));
+                        return Task.FromResult(PermissionDecision.Reject("not allowed"));
+                    },
                 })).Result;
                 var answer = session.SendAndWaitAsync("What is the weather in Rome? Use the get_weather tool.", Turn).Result;
                 Assert.AreEqual("I was not allowed to check the weather in Rome.", answer.Content);
                 Assert.AreEqual(0, calls);
-                Assert.AreEqual("custom-tool", kind);
+                lock (asked)
+                {
+                    // The typed request: the custom-tool variant, naming the tool.
+                    Assert.AreEqual(1, asked.Count);
+                    var tool = asked[0].Key as PermissionRequestCustomTool;
+                    Assert.IsNotNull(tool, asked[0].Key.GetType().Name);
+                    Assert.AreEqual("custom-tool", tool.Kind);
+                    Assert.AreEqual("get_weather", tool.ToolName);
+                    Assert.AreEqual("Rome", (string)tool.Args["city"]);
+                    var inv = asked[0].Value;
+                    Assert.AreEqual(session.SessionId, inv.SessionId);
+                    Assert.IsNotEmpty(inv.RequestId);
+                    Assert.IsFalse(inv.ManagedSettingsEnabled);
+                    Assert.AreEqual(inv.RequestId, inv.Data.RequestId);
+                    Assert.AreSame(tool.GetType(), inv.Data.PermissionRequest.GetType());
+                }
             }
         }
 
@@ -104,10 +124,15 @@ namespace GitHub.Copilot.Tests
                 var session = client.CreateSessionAsync(env.Config(new SessionConfig
                 {
                     Tools = new[] { Weather(c => "18C and sunny", () => Interlocked.Increment(ref calls)) },
-                    OnPermissionRequest = r => { asked.TrySetResult(r.RequestId); return Task.FromResult(PermissionDecision.NoResult()); },
+                    OnPermissionRequest = (r, inv) => { asked.TrySetResult(inv.RequestId); return Task.FromResult(PermissionDecision.NoResult()); },
                 })).Result;
                 var turn = session.SendAndWaitAsync(Paris, Turn);
                 Assert.IsTrue(asked.Task.Wait(TimeSpan.FromSeconds(20)), "the permission handler ran");
+                // Still pending: the CLI lists it, and the tool has not run.
+                var pending = session.Rpc.Permissions.PendingRequestsAsync().Result;
+                Assert.AreEqual(1, pending.Items.Count, "pending requests");
+                Assert.AreEqual(asked.Task.Result, pending.Items[0].RequestId);
+                Assert.AreEqual(0, calls, "the tool ran before anyone approved it");
                 // The wrapper sent nothing, so the request is still pending and this answer is the one
                 // that counts (had "user-not-available" gone out, the CLI would refuse it and deny the tool).
                 var answer = session.CallAsync("session.permissions.handlePendingPermissionRequest", new JObject
@@ -408,25 +433,99 @@ namespace GitHub.Copilot.Tests
             }
         }
 
+        /// <summary>Hooks get typed, normalized inputs (WorkingDirectory from "cwd", Timestamp from
+        /// Unix milliseconds) and a HookInvocation; their typed outputs reach the CLI.</summary>
         [Test]
         public void HooksSeeToolUse()
         {
             using (var env = new TestEnv("weather_tool.yaml"))
             using (var client = env.Client())
             {
+                int calls = 0;
                 var seen = new List<string>();
+                PreToolUseHookInput pre = null;
+                PostToolUseHookInput post = null;
+                HookInvocation preInvocation = null;
                 var session = client.CreateSessionAsync(env.Config(new SessionConfig
                 {
-                    Tools = new[] { Weather(c => "18C and sunny") },
+                    Tools = new[] { Weather(c => "18C and sunny", () => Interlocked.Increment(ref calls)) },
                     OnPermissionRequest = PermissionHandler.ApproveAll,
                     Hooks = new SessionHooks
                     {
-                        OnPreToolUse = input => { lock (seen) seen.Add("pre:" + (string)input["toolName"]); return Task.FromResult<object>(new JObject { ["permissionDecision"] = "allow" }); },
-                        OnPostToolUse = input => { lock (seen) seen.Add("post"); return Task.FromResult<object>(null); },
+                        OnPreToolUse = (input, inv) =>
+                        {
+                            lock (seen) { seen.Add("pre:" + input.ToolName); pre = input; preInvocation = inv; }
+                            return Task.FromResult(new PreToolUseHookOutput { PermissionDecision = "allow" });
+                        },
+                        OnPostToolUse = (input, inv) =>
+                        {
+                            lock (seen) { seen.Add("post"); post = input; }
+                            return Task.FromResult<PostToolUseHookOutput>(null);
+                        },
                     },
                 })).Result;
-                session.SendAndWaitAsync(Paris, Turn).Wait();
-                lock (seen) Assert.AreEqual("pre:get_weather,post", string.Join(",", seen));
+                Assert.AreEqual("It is 18C and sunny in Paris.", session.SendAndWaitAsync(Paris, Turn).Result.Content);
+                lock (seen)
+                {
+                    Assert.AreEqual("pre:get_weather,post", string.Join(",", seen));
+                    Assert.AreEqual(session.SessionId, pre.SessionId);
+                    Assert.AreEqual(session.SessionId, preInvocation.SessionId);
+                    Assert.AreEqual(env.Home, pre.WorkingDirectory);
+                    var age = DateTimeOffset.UtcNow - pre.Timestamp;
+                    Assert.IsTrue(age >= TimeSpan.FromSeconds(-5) && age < TimeSpan.FromMinutes(1), "timestamp " + pre.Timestamp.ToString("o"));
+                    Assert.AreEqual("Paris", (string)pre.ToolArgs["city"], pre.Raw.ToString());
+                    Assert.AreEqual("get_weather", post.ToolName);
+                    Assert.IsNotNull(post.ToolResult, post.Raw.ToString());
+                }
+                Assert.AreEqual(1, calls);
+            }
+        }
+
+        /// <summary>A typed hook output reaches the CLI (preToolUse's ModifiedArgs are what the tool
+        /// runs with), userPromptSubmitted sees the prompt, and a hook given by wire name in Other
+        /// (the raw escape hatch) sees the input as the CLI sent it.</summary>
+        [Test]
+        public void HookOutputsReachTheCliAndRawHooksSeeTheWireInput()
+        {
+            using (var env = new TestEnv("hook_modified_args.yaml"))
+            using (var client = env.Client())
+            {
+                var cities = new List<string>();
+                var prompts = new List<string>();
+                var raw = new List<JObject>();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    Tools = new[] { Weather(c => { lock (cities) cities.Add(c); return "18C and sunny"; }) },
+                    OnPermissionRequest = PermissionHandler.ApproveAll,
+                    Hooks = new SessionHooks
+                    {
+                        OnPreToolUse = (input, inv) => Task.FromResult(new PreToolUseHookOutput
+                        {
+                            PermissionDecision = "allow",
+                            ModifiedArgs = new JObject { ["city"] = "Lyon" },
+                        }),
+                        OnUserPromptSubmitted = (input, inv) =>
+                        {
+                            lock (prompts) prompts.Add(input.Prompt);
+                            return Task.FromResult<UserPromptSubmittedHookOutput>(null);
+                        },
+                        Other = new Dictionary<string, Func<JObject, HookInvocation, Task<object>>>
+                        {
+                            ["postToolUse"] = (input, inv) => { lock (raw) raw.Add(input); return Task.FromResult<object>(null); },
+                        },
+                    },
+                })).Result;
+                Assert.AreEqual("It is 18C and sunny in Lyon.", session.SendAndWaitAsync(Paris, Turn).Result.Content);
+                lock (cities) CollectionAssert.AreEqual(new[] { "Lyon" }, cities, "the tool ran with the hook's arguments");
+                lock (prompts) CollectionAssert.AreEqual(new[] { Paris }, prompts);
+                lock (raw)
+                {
+                    Assert.AreEqual(1, raw.Count);
+                    Assert.AreEqual(session.SessionId, (string)raw[0]["sessionId"], raw[0].ToString());
+                    Assert.AreEqual(env.Home, (string)raw[0]["cwd"], raw[0].ToString());
+                    Assert.AreEqual(JTokenType.Integer, raw[0]["timestamp"].Type, "the wire timestamp is Unix milliseconds");
+                    Assert.AreEqual("get_weather", (string)raw[0]["toolName"]);
+                }
             }
         }
 

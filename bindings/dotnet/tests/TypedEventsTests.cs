@@ -267,8 +267,8 @@ namespace GitHub.Copilot.Tests
                     Assert.IsNotNull(events.OfType<SessionIdleEvent>().FirstOrDefault(), types);
                 }
 
-                // The history GetMessagesAsync returns is typed the same way.
-                var history = session.GetMessagesAsync().Result;
+                // The history GetEventsAsync returns is typed the same way.
+                var history = session.GetEventsAsync().Result;
                 Assert.AreEqual(Paris, history.OfType<UserMessageEvent>().Single().Data.Content);
                 Assert.AreEqual("get_weather", history.OfType<ToolExecutionStartEvent>().Single().Data.ToolName);
                 CollectionAssert.IsEmpty(history.Where(e => known.Contains(e.Type) && e.GetType() == typeof(SessionEvent)).Select(e => e.Raw).ToList());

@@ -140,7 +140,7 @@ namespace GitHub.Copilot.Tests
                 var session = client.CreateSessionAsync(env.Config(new SessionConfig
                 {
                     Tools = new[] { CopilotTool.Define<WeatherArgs>("get_weather", "Current weather for a city", (a, inv) => { Interlocked.Increment(ref calls); return Task.FromResult<object>("18C and sunny"); }) },
-                    OnPermissionRequest = r => { asked.TrySetResult(r.RequestId); return Task.FromResult(GitHub.Copilot.PermissionDecision.NoResult()); },
+                    OnPermissionRequest = (r, inv) => { asked.TrySetResult(inv.RequestId); return Task.FromResult(PermissionDecision.NoResult()); },
                 })).Result;
                 var turn = session.SendAndWaitAsync("What is the weather in Paris? Use the get_weather tool.", Turn);
                 Assert.IsTrue(asked.Task.Wait(TimeSpan.FromSeconds(20)), "the permission handler ran");

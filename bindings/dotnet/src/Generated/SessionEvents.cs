@@ -4818,7 +4818,7 @@ namespace GitHub.Copilot
 
         /// <summary>Details of the permission being requested.</summary>
         [JsonProperty("permissionRequest")]
-        public global::GitHub.Copilot.Rpc.PermissionRequest PermissionRequest { get; set; }
+        public PermissionRequest PermissionRequest { get; set; }
 
         /// <summary>Derived user-facing permission prompt details for UI consumers.</summary>
         [JsonProperty("promptRequest", NullValueHandling = NullValueHandling.Ignore)]
@@ -10991,9 +10991,57 @@ namespace GitHub.Copilot
         public static bool operator !=(PermissionRecoveryStatus a, PermissionRecoveryStatus b) { return !a.Equals(b); }
     }
 
+    /// <summary>Details of the permission being requested.</summary>
+    /// <remarks>Chosen by "kind": <see cref="PermissionRequestShell"/>, <see cref="PermissionRequestWrite"/>, <see cref="PermissionRequestRead"/>, <see cref="PermissionRequestMcp"/>, <see cref="PermissionRequestUrl"/>, <see cref="PermissionRequestMemory"/>, <see cref="PermissionRequestCustomTool"/>, <see cref="PermissionRequestHook"/>, <see cref="PermissionRequestExtensionManagement"/>, <see cref="PermissionRequestWorkflow"/>, <see cref="PermissionRequestExtensionPermissionAccess"/>, <see cref="PermissionRequestExtensionEnvAccess"/>, or <see cref="UnknownPermissionRequest"/> for a variant this CLI version does not describe.</remarks>
+    [JsonConverter(typeof(PermissionRequestConverter))]
+    public abstract partial class PermissionRequest
+    {
+        /// <summary>The "kind" discriminator.</summary>
+        public abstract string Kind { get; }
+    }
+
+    /// <summary>A <see cref="PermissionRequest"/> variant not known when this file was generated; Raw keeps it as received.</summary>
+    [JsonConverter(typeof(RawVariantConverter))]
+    public sealed class UnknownPermissionRequest : PermissionRequest, IRawVariant
+    {
+        public UnknownPermissionRequest(JObject raw) { Raw = raw; }
+
+        /// <summary>The variant as received.</summary>
+        public JObject Raw { get; private set; }
+
+        public override string Kind { get { return UnionTag.String(Raw, "kind"); } }
+    }
+
+    internal sealed class PermissionRequestConverter : TaggedUnionConverter<PermissionRequest>
+    {
+        public PermissionRequestConverter() : base("kind") { }
+
+        protected override PermissionRequest Create(string tag)
+        {
+            switch (tag)
+            {
+                case "shell": return new PermissionRequestShell();
+                case "write": return new PermissionRequestWrite();
+                case "read": return new PermissionRequestRead();
+                case "mcp": return new PermissionRequestMcp();
+                case "url": return new PermissionRequestUrl();
+                case "memory": return new PermissionRequestMemory();
+                case "custom-tool": return new PermissionRequestCustomTool();
+                case "hook": return new PermissionRequestHook();
+                case "extension-management": return new PermissionRequestExtensionManagement();
+                case "workflow": return new PermissionRequestWorkflow();
+                case "extension-permission-access": return new PermissionRequestExtensionPermissionAccess();
+                case "extension-env-access": return new PermissionRequestExtensionEnvAccess();
+                default: return null;
+            }
+        }
+
+        protected override PermissionRequest Unknown(JObject raw) { return new UnknownPermissionRequest(raw); }
+    }
+
     /// <summary>Custom tool invocation permission request.</summary>
-    /// <remarks>The "custom-tool" variant of <see cref="GitHub.Copilot.Rpc.PermissionRequest"/>.</remarks>
-    public sealed partial class PermissionRequestCustomTool : global::GitHub.Copilot.Rpc.PermissionRequest
+    /// <remarks>The "custom-tool" variant of <see cref="PermissionRequest"/>.</remarks>
+    public sealed partial class PermissionRequestCustomTool : PermissionRequest
     {
         /// <summary>Always "custom-tool".</summary>
         [JsonProperty("kind", Order = -2)]
@@ -11021,8 +11069,8 @@ namespace GitHub.Copilot
     }
 
     /// <summary>Extension sensitive environment variable access request.</summary>
-    /// <remarks>The "extension-env-access" variant of <see cref="GitHub.Copilot.Rpc.PermissionRequest"/>.</remarks>
-    public sealed partial class PermissionRequestExtensionEnvAccess : global::GitHub.Copilot.Rpc.PermissionRequest
+    /// <remarks>The "extension-env-access" variant of <see cref="PermissionRequest"/>.</remarks>
+    public sealed partial class PermissionRequestExtensionEnvAccess : PermissionRequest
     {
         /// <summary>Always "extension-env-access".</summary>
         [JsonProperty("kind", Order = -2)]
@@ -11042,8 +11090,8 @@ namespace GitHub.Copilot
     }
 
     /// <summary>Extension management permission request.</summary>
-    /// <remarks>The "extension-management" variant of <see cref="GitHub.Copilot.Rpc.PermissionRequest"/>.</remarks>
-    public sealed partial class PermissionRequestExtensionManagement : global::GitHub.Copilot.Rpc.PermissionRequest
+    /// <remarks>The "extension-management" variant of <see cref="PermissionRequest"/>.</remarks>
+    public sealed partial class PermissionRequestExtensionManagement : PermissionRequest
     {
         /// <summary>Always "extension-management".</summary>
         [JsonProperty("kind", Order = -2)]
@@ -11063,8 +11111,8 @@ namespace GitHub.Copilot
     }
 
     /// <summary>Extension permission access request.</summary>
-    /// <remarks>The "extension-permission-access" variant of <see cref="GitHub.Copilot.Rpc.PermissionRequest"/>.</remarks>
-    public sealed partial class PermissionRequestExtensionPermissionAccess : global::GitHub.Copilot.Rpc.PermissionRequest
+    /// <remarks>The "extension-permission-access" variant of <see cref="PermissionRequest"/>.</remarks>
+    public sealed partial class PermissionRequestExtensionPermissionAccess : PermissionRequest
     {
         /// <summary>Always "extension-permission-access".</summary>
         [JsonProperty("kind", Order = -2)]
@@ -11084,8 +11132,8 @@ namespace GitHub.Copilot
     }
 
     /// <summary>Hook confirmation permission request.</summary>
-    /// <remarks>The "hook" variant of <see cref="GitHub.Copilot.Rpc.PermissionRequest"/>.</remarks>
-    public sealed partial class PermissionRequestHook : global::GitHub.Copilot.Rpc.PermissionRequest
+    /// <remarks>The "hook" variant of <see cref="PermissionRequest"/>.</remarks>
+    public sealed partial class PermissionRequestHook : PermissionRequest
     {
         /// <summary>Always "hook".</summary>
         [JsonProperty("kind", Order = -2)]
@@ -11109,8 +11157,8 @@ namespace GitHub.Copilot
     }
 
     /// <summary>MCP tool invocation permission request.</summary>
-    /// <remarks>The "mcp" variant of <see cref="GitHub.Copilot.Rpc.PermissionRequest"/>.</remarks>
-    public sealed partial class PermissionRequestMcp : global::GitHub.Copilot.Rpc.PermissionRequest
+    /// <remarks>The "mcp" variant of <see cref="PermissionRequest"/>.</remarks>
+    public sealed partial class PermissionRequestMcp : PermissionRequest
     {
         /// <summary>Always "mcp".</summary>
         [JsonProperty("kind", Order = -2)]
@@ -11147,8 +11195,8 @@ namespace GitHub.Copilot
     }
 
     /// <summary>Memory operation permission request.</summary>
-    /// <remarks>The "memory" variant of <see cref="GitHub.Copilot.Rpc.PermissionRequest"/>.</remarks>
-    public sealed partial class PermissionRequestMemory : global::GitHub.Copilot.Rpc.PermissionRequest
+    /// <remarks>The "memory" variant of <see cref="PermissionRequest"/>.</remarks>
+    public sealed partial class PermissionRequestMemory : PermissionRequest
     {
         /// <summary>Always "memory".</summary>
         [JsonProperty("kind", Order = -2)]
@@ -11272,8 +11320,8 @@ namespace GitHub.Copilot
     }
 
     /// <summary>File or directory read permission request.</summary>
-    /// <remarks>The "read" variant of <see cref="GitHub.Copilot.Rpc.PermissionRequest"/>.</remarks>
-    public sealed partial class PermissionRequestRead : global::GitHub.Copilot.Rpc.PermissionRequest
+    /// <remarks>The "read" variant of <see cref="PermissionRequest"/>.</remarks>
+    public sealed partial class PermissionRequestRead : PermissionRequest
     {
         /// <summary>Always "read".</summary>
         [JsonProperty("kind", Order = -2)]
@@ -11315,8 +11363,8 @@ namespace GitHub.Copilot
     }
 
     /// <summary>Shell command permission request.</summary>
-    /// <remarks>The "shell" variant of <see cref="GitHub.Copilot.Rpc.PermissionRequest"/>.</remarks>
-    public sealed partial class PermissionRequestShell : global::GitHub.Copilot.Rpc.PermissionRequest
+    /// <remarks>The "shell" variant of <see cref="PermissionRequest"/>.</remarks>
+    public sealed partial class PermissionRequestShell : PermissionRequest
     {
         /// <summary>Always "shell".</summary>
         [JsonProperty("kind", Order = -2)]
@@ -11427,8 +11475,8 @@ namespace GitHub.Copilot
     }
 
     /// <summary>URL access permission request.</summary>
-    /// <remarks>The "url" variant of <see cref="GitHub.Copilot.Rpc.PermissionRequest"/>.</remarks>
-    public sealed partial class PermissionRequestUrl : global::GitHub.Copilot.Rpc.PermissionRequest
+    /// <remarks>The "url" variant of <see cref="PermissionRequest"/>.</remarks>
+    public sealed partial class PermissionRequestUrl : PermissionRequest
     {
         /// <summary>Always "url".</summary>
         [JsonProperty("kind", Order = -2)]
@@ -11464,8 +11512,8 @@ namespace GitHub.Copilot
     }
 
     /// <summary>Workflow run or authoring permission request.</summary>
-    /// <remarks>The "workflow" variant of <see cref="GitHub.Copilot.Rpc.PermissionRequest"/>.</remarks>
-    public sealed partial class PermissionRequestWorkflow : global::GitHub.Copilot.Rpc.PermissionRequest
+    /// <remarks>The "workflow" variant of <see cref="PermissionRequest"/>.</remarks>
+    public sealed partial class PermissionRequestWorkflow : PermissionRequest
     {
         /// <summary>Always "workflow".</summary>
         [JsonProperty("kind", Order = -2)]
@@ -11537,8 +11585,8 @@ namespace GitHub.Copilot
     }
 
     /// <summary>File write permission request.</summary>
-    /// <remarks>The "write" variant of <see cref="GitHub.Copilot.Rpc.PermissionRequest"/>.</remarks>
-    public sealed partial class PermissionRequestWrite : global::GitHub.Copilot.Rpc.PermissionRequest
+    /// <remarks>The "write" variant of <see cref="PermissionRequest"/>.</remarks>
+    public sealed partial class PermissionRequestWrite : PermissionRequest
     {
         /// <summary>Always "write".</summary>
         [JsonProperty("kind", Order = -2)]
@@ -14543,53 +14591,5 @@ namespace GitHub.Copilot.Rpc
         public override string ToString() { return Value; }
         public static bool operator ==(AutoModeSwitchResponse a, AutoModeSwitchResponse b) { return a.Equals(b); }
         public static bool operator !=(AutoModeSwitchResponse a, AutoModeSwitchResponse b) { return !a.Equals(b); }
-    }
-
-    /// <summary>Details of the permission being requested.</summary>
-    /// <remarks>Chosen by "kind": <see cref="PermissionRequestShell"/>, <see cref="PermissionRequestWrite"/>, <see cref="PermissionRequestRead"/>, <see cref="PermissionRequestMcp"/>, <see cref="PermissionRequestUrl"/>, <see cref="PermissionRequestMemory"/>, <see cref="PermissionRequestCustomTool"/>, <see cref="PermissionRequestHook"/>, <see cref="PermissionRequestExtensionManagement"/>, <see cref="PermissionRequestWorkflow"/>, <see cref="PermissionRequestExtensionPermissionAccess"/>, <see cref="PermissionRequestExtensionEnvAccess"/>, or <see cref="UnknownPermissionRequest"/> for a variant this CLI version does not describe.</remarks>
-    [JsonConverter(typeof(PermissionRequestConverter))]
-    public abstract partial class PermissionRequest
-    {
-        /// <summary>The "kind" discriminator.</summary>
-        public abstract string Kind { get; }
-    }
-
-    /// <summary>A <see cref="PermissionRequest"/> variant not known when this file was generated; Raw keeps it as received.</summary>
-    [JsonConverter(typeof(RawVariantConverter))]
-    public sealed class UnknownPermissionRequest : PermissionRequest, IRawVariant
-    {
-        public UnknownPermissionRequest(JObject raw) { Raw = raw; }
-
-        /// <summary>The variant as received.</summary>
-        public JObject Raw { get; private set; }
-
-        public override string Kind { get { return UnionTag.String(Raw, "kind"); } }
-    }
-
-    internal sealed class PermissionRequestConverter : TaggedUnionConverter<PermissionRequest>
-    {
-        public PermissionRequestConverter() : base("kind") { }
-
-        protected override PermissionRequest Create(string tag)
-        {
-            switch (tag)
-            {
-                case "shell": return new PermissionRequestShell();
-                case "write": return new PermissionRequestWrite();
-                case "read": return new PermissionRequestRead();
-                case "mcp": return new PermissionRequestMcp();
-                case "url": return new PermissionRequestUrl();
-                case "memory": return new PermissionRequestMemory();
-                case "custom-tool": return new PermissionRequestCustomTool();
-                case "hook": return new PermissionRequestHook();
-                case "extension-management": return new PermissionRequestExtensionManagement();
-                case "workflow": return new PermissionRequestWorkflow();
-                case "extension-permission-access": return new PermissionRequestExtensionPermissionAccess();
-                case "extension-env-access": return new PermissionRequestExtensionEnvAccess();
-                default: return null;
-            }
-        }
-
-        protected override PermissionRequest Unknown(JObject raw) { return new UnknownPermissionRequest(raw); }
     }
 }
