@@ -440,12 +440,32 @@ uint32_t copilot_abi_version(void);
  *   wait for room within their limit; answers to the CLI's requests that would exceed it (or
  *   65536 queued messages) mean
  *   the CLI stopped reading while it keeps asking, and the connection fails with
- *   `COPILOT_ERR_DISCONNECTED`)}`.
+ *   `COPILOT_ERR_DISCONNECTED`), "sessionIdleTimeoutSeconds": int (default 0: off; N > 0
+ *   spawns the CLI with `--session-idle-timeout N`: the CLI cleans up a session that had no
+ *   activity for N seconds, checking every 5 minutes; ignored with cliUrl),
+ *   "enableRemoteSessions": bool (default false; true spawns the CLI with `--remote`: sessions
+ *   in a GitHub repository can be followed from GitHub web and mobile; ignored with cliUrl),
+ *   "builtinPluginDirectories": [string] (absolute paths of trusted plugin directories that
+ *   the host bundles; default none. When not empty, `plugins.builtin.set {"paths": [...]}` is
+ *   sent after each handshake (on start and after an auto-restart, before any session), making
+ *   them the server's whole set of built-in plugins; its failure fails the start and a spawned
+ *   CLI is killed. A relative path is `COPILOT_ERR_INVALID_ARGUMENT` here. Sent to a cliUrl
+ *   server too, which refuses it while it has sessions), "telemetry": {"otlpEndpoint"?: string
+ *   (`OTEL_EXPORTER_OTLP_ENDPOINT`), "otlpProtocol"?: string (`OTEL_EXPORTER_OTLP_PROTOCOL`),
+ *   "filePath"?: string (`COPILOT_OTEL_FILE_EXPORTER_PATH`: JSON lines of spans and metrics),
+ *   "exporterType"?: "otlp-http"|"file" (`COPILOT_OTEL_EXPORTER_TYPE`), "sourceName"?: string
+ *   (`COPILOT_OTEL_SOURCE_NAME`: the instrumentation scope name), "captureContent"?: bool
+ *   (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: record prompts and responses)}
+ *   (OpenTelemetry export by the spawned CLI: sets `COPILOT_OTEL_ENABLED=true` and the variable
+ *   of each field given, over `env` and `extraEnv`; default: none of them set; ignored with
+ *   cliUrl)}`.
  *   The CLI is `cliPath`, else `COPILOT_CLI_PATH`, else `copilot` on PATH.
  * - `client_out`: receives the new handle (owned; free with `copilot_client_free`).
  *
- * Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL out-param, bad UTF-8),
- * `COPILOT_ERR_INVALID_JSON` (malformed or unknown option). Non-blocking; any thread.
+ * Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL out-param, bad UTF-8, options
+ * that cannot work together, a relative path in "builtinPluginDirectories"),
+ * `COPILOT_ERR_INVALID_JSON` (malformed or unknown option, a value of the wrong
+ * type). Non-blocking; any thread.
  *
  * # Safety
  *
@@ -457,10 +477,13 @@ copilot_status copilot_client_new(const char *options_json,
                                   copilot_error **err_out);
 
 /**
- * Starts the CLI (`<cli> --headless --no-auto-update [--log-level L] --stdio`, or
- * `--port N` for tcp; for `cliUrl`, connects to the server) and performs the
- * `connect` handshake (falling back to `ping`); only protocol
- * version 3 is accepted. Idempotent while connected; after a crash it starts anew.
+ * Starts the CLI (`<cli> --headless --no-auto-update [--log-level L]
+ * [--session-idle-timeout N] [--remote] --stdio`, or `--port N` for tcp; for
+ * `cliUrl`, connects to the server) and performs the `connect` handshake
+ * (falling back to `ping`); only protocol version 3 is accepted. Then sends
+ * `plugins.builtin.set` ("builtinPluginDirectories") and `sessionFs.setProvider`
+ * ("sessionFs") when those options are set; a refusal of either fails the start.
+ * Idempotent while connected; after a crash it starts anew.
  *
  * Blocks until connected or failed (at most `handshakeTimeoutMs`). Any thread.
  * Errors: `COPILOT_ERR_CLI_NOT_FOUND` (says where it looked and how to install),
@@ -572,6 +595,20 @@ copilot_status copilot_client_on_lifecycle(copilot_client *client,
  * `copilot_client_free` before or during this call.
  */
 uint32_t copilot_client_cli_pid(const copilot_client *client);
+
+/**
+ * The TCP port of the server this client is connected to, or 0: the port a
+ * spawned CLI listens on with "transport": "tcp" (the one it chose when
+ * "port" was 0 or absent), or the port of the "cliUrl" server. 0 for the
+ * stdio transport, before the start, after a stop, and for NULL. After an
+ * auto-restart, the new CLI's port. Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call.
+ */
+uint16_t copilot_client_runtime_port(const copilot_client *client);
 
 /**
  * `ping`: checks the server answers.

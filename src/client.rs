@@ -129,6 +129,13 @@ impl Client {
         conn.child.as_ref().map(ChildProcess::pid)
     }
 
+    /// The TCP port of the server while connected over TCP: the port a
+    /// spawned CLI listens on with `"transport": "tcp"` (the one it chose
+    /// when `port` was 0), or the `cliUrl` server's.
+    pub fn runtime_port(&self) -> Option<u16> {
+        self.inner.router.conn.lock().as_ref().and_then(|c| c.port)
+    }
+
     /// The CLI version reported by the handshake.
     pub fn server_version(&self) -> Option<String> {
         self.inner
@@ -295,6 +302,7 @@ impl Client {
             reader,
             writer,
             child,
+            port,
         } = transport;
         let peer = RpcPeer::with_limits(
             writer,
@@ -363,8 +371,17 @@ impl Client {
             intentional,
             request_timeout,
         );
+        conn.port = port;
         let ready = async {
             let version = handshake(&peer, token.as_deref()).await?;
+            if !opts.builtin_plugin_directories.is_empty() {
+                // Before any session (the CLI refuses it once one is open),
+                // so again after each restart; a refusal fails the start.
+                let paths = json!({"paths": opts.builtin_plugin_directories});
+                peer.request("plugins.builtin.set", &paths)
+                    .await
+                    .map_err(|e| e.context("plugins.builtin.set"))?;
+            }
             if let Some(fs) = &opts.session_fs {
                 // Refused once the server has sessions: the start fails with the reason.
                 peer.request("sessionFs.setProvider", fs)

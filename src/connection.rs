@@ -27,6 +27,8 @@ pub(crate) struct Connection {
     /// Set before we close the connection on purpose, so its end is not a crash.
     intentional: Arc<AtomicBool>,
     pub server_version: String,
+    /// The server's TCP port, for TCP transports.
+    pub port: Option<u16>,
     /// The limit of requests that have none of their own (`requestTimeoutMs`).
     request_timeout: Option<Duration>,
 }
@@ -47,6 +49,7 @@ impl Connection {
             reader: Mutex::new(Some(reader)),
             intentional,
             server_version: String::new(),
+            port: None,
             request_timeout,
         }
     }

@@ -19,7 +19,11 @@ use crate::error::{Error, Result};
 ///   "sessionFs": {"initialCwd": str, "sessionStatePath": str,
 ///                 "conventions": "posix"|"windows", "capabilities"?: {"sqlite": bool}},
 ///   "baseDirectory": str, "mode": "copilot-cli"|"empty",
-///   "requestTimeoutMs": int, "maxEventQueueBytes": int, "maxOutgoingBytes": int}`
+///   "requestTimeoutMs": int, "maxEventQueueBytes": int, "maxOutgoingBytes": int,
+///   "sessionIdleTimeoutSeconds": int, "enableRemoteSessions": bool,
+///   "builtinPluginDirectories": [str],
+///   "telemetry": {"otlpEndpoint"?: str, "otlpProtocol"?: str, "filePath"?: str,
+///                 "exporterType"?: str, "sourceName"?: str, "captureContent"?: bool}}`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientOptions {
@@ -111,6 +115,73 @@ pub struct ClientOptions {
     /// reading while it keeps asking: the connection fails.
     #[serde(default = "default_max_outgoing_bytes")]
     pub max_outgoing_bytes: usize,
+    /// Seconds without activity after which a spawned CLI cleans a session up
+    /// (`--session-idle-timeout N`; 0, the default: never). Ignored with `cliUrl`.
+    #[serde(default)]
+    pub session_idle_timeout_seconds: u32,
+    /// Remote sessions (`--remote`): sessions in a GitHub repository can be
+    /// followed from GitHub web and mobile. Ignored with `cliUrl`.
+    #[serde(default)]
+    pub enable_remote_sessions: bool,
+    /// Absolute paths of trusted plugin directories bundled by the host, sent
+    /// in `plugins.builtin.set` after each handshake (before any session): the
+    /// server's whole built-in plugin set. Empty (the default): not sent.
+    #[serde(default)]
+    pub builtin_plugin_directories: Vec<String>,
+    /// OpenTelemetry export by a spawned CLI, through its environment. Ignored with `cliUrl`.
+    #[serde(default)]
+    pub telemetry: Option<TelemetryOptions>,
+}
+
+/// OpenTelemetry settings of a spawned CLI: `COPILOT_OTEL_ENABLED=true`, and
+/// one environment variable per field given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TelemetryOptions {
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the OTLP HTTP endpoint.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`: the OTLP protocol of every signal.
+    #[serde(default)]
+    pub otlp_protocol: Option<String>,
+    /// `COPILOT_OTEL_FILE_EXPORTER_PATH`: where the file exporter writes JSON lines.
+    #[serde(default)]
+    pub file_path: Option<String>,
+    /// `COPILOT_OTEL_EXPORTER_TYPE`: `otlp-http` or `file`.
+    #[serde(default)]
+    pub exporter_type: Option<String>,
+    /// `COPILOT_OTEL_SOURCE_NAME`: the instrumentation scope name.
+    #[serde(default)]
+    pub source_name: Option<String>,
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` (`true`/`false`):
+    /// whether prompts and responses are recorded.
+    #[serde(default)]
+    pub capture_content: Option<bool>,
+}
+
+impl TelemetryOptions {
+    /// The variables a spawned CLI gets, in order.
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        let mut vars = vec![("COPILOT_OTEL_ENABLED", "true".to_string())];
+        for (name, value) in [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &self.otlp_endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", &self.otlp_protocol),
+            ("COPILOT_OTEL_FILE_EXPORTER_PATH", &self.file_path),
+            ("COPILOT_OTEL_EXPORTER_TYPE", &self.exporter_type),
+            ("COPILOT_OTEL_SOURCE_NAME", &self.source_name),
+        ] {
+            if let Some(v) = value {
+                vars.push((name, v.clone()));
+            }
+        }
+        if let Some(capture) = self.capture_content {
+            vars.push((
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+                capture.to_string(),
+            ));
+        }
+        vars
+    }
 }
 
 fn default_request_timeout_ms() -> u64 {
@@ -242,6 +313,15 @@ impl ClientOptions {
         }
         if self.port != 0 && self.transport != Transport::Tcp {
             return Err(Error::invalid_argument("port needs \"transport\": \"tcp\""));
+        }
+        if let Some(dir) = self
+            .builtin_plugin_directories
+            .iter()
+            .find(|d| !std::path::Path::new(d).is_absolute())
+        {
+            return Err(Error::invalid_argument(format!(
+                "builtinPluginDirectories must hold absolute paths only: {dir:?} is not"
+            )));
         }
         Ok(())
     }

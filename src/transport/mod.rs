@@ -22,4 +22,6 @@ pub struct Transport {
     pub writer: BoxWriter,
     /// The CLI process, when this client spawned it.
     pub child: Option<ChildProcess>,
+    /// The TCP port of the server, for TCP transports.
+    pub port: Option<u16>,
 }

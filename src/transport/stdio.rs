@@ -42,6 +42,13 @@ pub(crate) fn child_env(opts: &ClientOptions) -> Vec<(OsString, OsString)> {
         // files under COPILOT_HOME instead.
         env.push(("COPILOT_DISABLE_KEYTAR".into(), "1".into()));
     }
+    if let Some(telemetry) = &opts.telemetry {
+        // As the official SDKs set them: these win over inherited variables,
+        // `env` and `extraEnv`.
+        let vars = telemetry.env_vars();
+        env.retain(|(k, _)| !vars.iter().any(|(name, _)| k == name));
+        env.extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+    }
     env
 }
 
@@ -104,6 +111,15 @@ pub(crate) fn common_args(opts: &ClientOptions) -> Vec<String> {
     if !use_logged_in_user {
         args.push("--no-auto-login".into());
     }
+    if opts.session_idle_timeout_seconds > 0 {
+        args.extend([
+            "--session-idle-timeout".into(),
+            opts.session_idle_timeout_seconds.to_string(),
+        ]);
+    }
+    if opts.enable_remote_sessions {
+        args.push("--remote".into());
+    }
     args
 }
 
@@ -161,6 +177,7 @@ pub fn spawn(opts: &ClientOptions) -> Result<Transport> {
         reader: Box::new(reader),
         writer: Box::new(writer),
         child: Some(process),
+        port: None,
     })
 }
 
@@ -224,6 +241,73 @@ mod tests {
             lookup(&env, AUTH_TOKEN_ENV),
             Some(OsStr::new("tok-12345678"))
         );
+    }
+
+    #[test]
+    fn idle_timeout_and_remote_become_flags() {
+        let opts = ClientOptions::from_json(
+            r#"{"sessionIdleTimeoutSeconds": 90, "enableRemoteSessions": true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            server_args(&opts),
+            [
+                "--headless",
+                "--no-auto-update",
+                "--session-idle-timeout",
+                "90",
+                "--remote",
+                "--stdio"
+            ]
+        );
+        let opts = ClientOptions::from_json(
+            r#"{"sessionIdleTimeoutSeconds": 0, "enableRemoteSessions": false}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            server_args(&opts),
+            ["--headless", "--no-auto-update", "--stdio"]
+        );
+    }
+
+    /// Each telemetry field becomes its variable, replacing one of the same
+    /// name; fields not given set nothing.
+    #[test]
+    fn telemetry_becomes_otel_variables() {
+        let opts = ClientOptions::from_json(
+            r#"{"env": {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://old", "KEEP": "1"},
+                "telemetry": {"otlpEndpoint": "http://127.0.0.1:4318", "otlpProtocol": "http/json",
+                              "filePath": "/tmp/otel.jsonl", "exporterType": "file",
+                              "sourceName": "my-app", "captureContent": false}}"#,
+        )
+        .unwrap();
+        let env = child_env(&opts);
+        for (k, v) in [
+            ("COPILOT_OTEL_ENABLED", "true"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("COPILOT_OTEL_FILE_EXPORTER_PATH", "/tmp/otel.jsonl"),
+            ("COPILOT_OTEL_EXPORTER_TYPE", "file"),
+            ("COPILOT_OTEL_SOURCE_NAME", "my-app"),
+            (
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+                "false",
+            ),
+            ("KEEP", "1"),
+        ] {
+            assert_eq!(lookup(&env, k), Some(OsStr::new(v)), "{k}");
+        }
+        assert_eq!(
+            env.iter()
+                .filter(|(k, _)| k == "OTEL_EXPORTER_OTLP_ENDPOINT")
+                .count(),
+            1
+        );
+        let opts = ClientOptions::from_json(r#"{"env": {}, "telemetry": {}}"#).unwrap();
+        let env = child_env(&opts);
+        assert_eq!(env, [("COPILOT_OTEL_ENABLED".into(), "true".into())]);
+        let env = child_env(&ClientOptions::from_json(r#"{"env": {}}"#).unwrap());
+        assert!(env.is_empty(), "no telemetry variable without the option");
     }
 
     /// The host's environment reaches the CLI as it is, UTF-8 or not (it

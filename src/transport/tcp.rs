@@ -42,10 +42,12 @@ async fn connect_stream(addr: &str) -> Result<(TcpStream, SocketWriter)> {
 pub async fn connect_external(url: &str) -> Result<Transport> {
     let addr = crate::options::parse_cli_url(url)?;
     let (reader, writer) = connect_stream(&addr).await?;
+    let port = reader.peer_addr().ok().map(|a| a.port());
     Ok(Transport {
         reader: Box::new(reader),
         writer: Box::new(writer),
         child: None,
+        port,
     })
 }
 
@@ -110,6 +112,7 @@ pub async fn spawn(
             reader: Box::new(reader),
             writer: Box::new(writer),
             child: Some(process),
+            port: Some(port),
         }),
         Err(e) => {
             process.kill();

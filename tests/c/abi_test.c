@@ -8,12 +8,16 @@
  * Prints one "ok"/"not ok" line per check; exits 1 if any failed.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "copilot.h"
@@ -35,6 +39,25 @@ static void test_misuse(void) {
     err = NULL;
     EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "client_new(unknown option)", copilot_client_new("{\"cliPth\": \"x\"}", &client, &err));
     EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_new(invalid UTF-8)", copilot_client_new("{\"cliPath\": \"\xff\xfe\"}", &client, &err));
+    /* The options of the official SDKs: checked when the options are read. */
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_new(relative builtinPluginDirectories)",
+                  copilot_client_new("{\"builtinPluginDirectories\": [\"/abs\", \"rel/plugin\"]}", &client, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "client_new(negative sessionIdleTimeoutSeconds)",
+                  copilot_client_new("{\"sessionIdleTimeoutSeconds\": -1}", &client, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "client_new(enableRemoteSessions not a bool)",
+                  copilot_client_new("{\"enableRemoteSessions\": \"yes\"}", &client, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_JSON, "client_new(unknown telemetry field)",
+                  copilot_client_new("{\"telemetry\": {\"filePth\": \"/tmp/x\"}}", &client, &err));
+    CHECK(client == NULL, "no client on error");
+    CHECK(copilot_client_new("{\"autoStart\": false, \"sessionIdleTimeoutSeconds\": 600, \"enableRemoteSessions\": true, "
+                             "\"builtinPluginDirectories\": [\"/opt/app/plugins/a\"], \"telemetry\": {\"otlpEndpoint\": "
+                             "\"http://127.0.0.1:4318\", \"otlpProtocol\": \"http/json\", \"filePath\": \"/tmp/otel.jsonl\", "
+                             "\"exporterType\": \"file\", \"sourceName\": \"app\", \"captureContent\": false}}",
+                             &client, NULL) == COPILOT_OK && client,
+          "client_new(every new option)");
+    CHECK(copilot_client_runtime_port(client) == 0, "runtime_port before start is 0");
+    copilot_client_free(client);
+    client = NULL;
     EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_start(NULL)", copilot_client_start(NULL, &err));
     CHECK(copilot_client_start(NULL, NULL) == COPILOT_ERR_INVALID_ARGUMENT, "err_out may be NULL");
     err = NULL;
@@ -59,6 +82,8 @@ static void test_misuse(void) {
     copilot_client_force_stop(NULL);
     CHECK(copilot_session_id(NULL) == NULL, "session_id(NULL) is NULL");
     CHECK(copilot_client_get_state(NULL) == COPILOT_CLIENT_DISCONNECTED, "get_state(NULL)");
+    CHECK(copilot_client_cli_pid(NULL) == 0, "cli_pid(NULL) is 0");
+    CHECK(copilot_client_runtime_port(NULL) == 0, "runtime_port(NULL) is 0");
     int64_t code = 0;
     CHECK(!copilot_error_rpc_code(NULL, &code), "rpc_code(NULL) is false");
 }
@@ -142,6 +167,7 @@ static void test_live(const char *options, const char *session_json) {
     }
     CHECK(copilot_client_get_state(client) == COPILOT_CLIENT_CONNECTED, "state is connected");
     CHECK(copilot_client_cli_pid(client) > 0, "CLI pid %u", copilot_client_cli_pid(client));
+    CHECK(copilot_client_runtime_port(client) == 0, "runtime_port over stdio is 0");
 
     char *pong = NULL;
     CHECK(copilot_client_ping(client, "hi", &pong, &err) == COPILOT_OK && pong && strstr(pong, "\"message\""),
@@ -431,6 +457,47 @@ static void test_typed_calls(const char *options, const char *session_json, cons
     free(signed_in);
 }
 
+/* Whether something accepts TCP connections on 127.0.0.1:port. */
+static int accepts_connections(unsigned port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
+    close(fd);
+    return ok;
+}
+
+/* copilot_client_runtime_port: the port a TCP child picked, which takes
+ * connections; 0 before the start and after the stop. */
+static void test_runtime_port(const char *options) {
+    copilot_error *err = NULL;
+    copilot_client *client = NULL;
+    char *tcp = malloc(strlen(options) + 64);
+    sprintf(tcp, "{\"transport\":\"tcp\",%s", options + 1);
+    copilot_status st = copilot_client_new(tcp, &client, &err);
+    free(tcp);
+    CHECK(st == COPILOT_OK, "tcp: client_new -> %d", (int)st);
+    if (st != COPILOT_OK) {
+        copilot_error_free(err);
+        return;
+    }
+    CHECK(copilot_client_runtime_port(client) == 0, "tcp: runtime_port before start is 0");
+    st = copilot_client_start(client, &err);
+    CHECK(st == COPILOT_OK, "tcp: client_start -> %d %s", (int)st, err ? copilot_error_message(err) : "");
+    copilot_error_free(err);
+    err = NULL;
+    unsigned port = copilot_client_runtime_port(client);
+    CHECK(port > 0 && accepts_connections(port), "tcp: runtime_port %u takes connections", port);
+    CHECK(copilot_client_ping(client, NULL, NULL, NULL) == COPILOT_OK, "tcp: ping");
+    CHECK(copilot_client_stop(client, 10000, NULL) == COPILOT_OK, "tcp: client_stop");
+    CHECK(copilot_client_runtime_port(client) == 0, "tcp: runtime_port after stop is 0");
+    copilot_client_free(client);
+}
+
 int main(void) {
     test_versions();
     test_misuse();
@@ -441,6 +508,7 @@ int main(void) {
     if (options && session_json && cwd) {
         test_live(options, session_json);
         test_typed_calls(options, session_json, cwd);
+        test_runtime_port(options);
     } else {
         CHECK(0, "COPILOT_TEST_OPTIONS, COPILOT_TEST_SESSION and COPILOT_TEST_CWD must be set");
     }
