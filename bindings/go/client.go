@@ -130,6 +130,17 @@ type ClientOptions struct {
 	// SessionConfig.CreateSessionFSProvider, or CreateSession fails with
 	// StatusInvalidArgument.
 	SessionFS *SessionFSConfig
+	// SessionIdleTimeoutSeconds makes the CLI clean up sessions idle that
+	// long (--session-idle-timeout; the CLI checks every 5 minutes). 0: never.
+	SessionIdleTimeoutSeconds int
+	// EnableRemoteSessions makes sessions in a GitHub repository reachable
+	// from GitHub's web and mobile clients (--remote).
+	EnableRemoteSessions bool
+	// BuiltinPluginDirectories are absolute paths of trusted plugin
+	// directories, set on the CLI at start (plugins.builtin.set).
+	BuiltinPluginDirectories []string
+	// Telemetry turns on the CLI's OpenTelemetry export.
+	Telemetry *TelemetryConfig
 
 	// Deprecated: use Connection: StdioConnection{Path: ...}.
 	CLIPath string
@@ -145,6 +156,21 @@ type ClientOptions struct {
 	CLIUrl string
 	// Deprecated: use the ConnectionToken of TCPConnection or URIConnection.
 	ConnectionToken string
+}
+
+// TelemetryConfig configures the CLI's OpenTelemetry export; empty fields
+// keep the CLI's defaults.
+type TelemetryConfig struct {
+	// OTLPEndpoint and OTLPProtocol ("grpc", "http/protobuf", ...) of a collector.
+	OTLPEndpoint string `json:"otlpEndpoint,omitempty"`
+	OTLPProtocol string `json:"otlpProtocol,omitempty"`
+	// FilePath of a JSON Lines file to write spans and metrics to.
+	FilePath     string `json:"filePath,omitempty"`
+	ExporterType string `json:"exporterType,omitempty"`
+	// SourceName replaces the instrumentation scope name.
+	SourceName string `json:"sourceName,omitempty"`
+	// CaptureContent records prompts and replies in the spans.
+	CaptureContent *bool `json:"captureContent,omitempty"`
 }
 
 // connection resolves Connection and the deprecated fields into the wire
@@ -240,6 +266,18 @@ func (o *ClientOptions) toJSON() (string, error) {
 	}
 	if len(o.ExtraEnv) > 0 {
 		m["extraEnv"] = envMap(o.ExtraEnv)
+	}
+	if o.SessionIdleTimeoutSeconds > 0 {
+		m["sessionIdleTimeoutSeconds"] = o.SessionIdleTimeoutSeconds
+	}
+	if o.EnableRemoteSessions {
+		m["enableRemoteSessions"] = true
+	}
+	if len(o.BuiltinPluginDirectories) > 0 {
+		m["builtinPluginDirectories"] = o.BuiltinPluginDirectories
+	}
+	if o.Telemetry != nil {
+		m["telemetry"] = o.Telemetry
 	}
 	if o.UseLoggedInUser != nil {
 		m["useLoggedInUser"] = *o.UseLoggedInUser
@@ -511,6 +549,18 @@ func (c *Client) OnStateChange(handler func(state ClientState, reason string)) e
 		return err
 	}
 	return nil
+}
+
+// RuntimePort is the TCP port of the CLI server: the one a TCPConnection's
+// CLI listens on (its own pick when Port was 0), or a URIConnection's; 0
+// over stdio and while not started.
+func (c *Client) RuntimePort() int {
+	h, err := c.acquire()
+	if err != nil {
+		return 0
+	}
+	defer c.release()
+	return int(C.copilot_client_runtime_port(h))
 }
 
 // ForceStop kills the CLI at once.

@@ -3,6 +3,7 @@ package copilot
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -348,5 +349,48 @@ func TestSuppressResumeEvent(t *testing.T) {
 	// suppressed one has none.
 	if n := resumes(SessionConfig{SuppressResumeEvent: true}); n != 0 {
 		t.Fatalf("a suppressed resume left %d session.resume events", n)
+	}
+}
+
+// The client options that became CLI flags, environment and a start-up
+// request, against the real CLI; RuntimePort over TCP.
+func TestIdleTimeoutTelemetryAndRuntimePort(t *testing.T) {
+	env := newEnv(t, "chat.yaml")
+	otel := filepath.Join(env.home, "otel.jsonl")
+	client := env.clientWith(t, &ClientOptions{
+		SessionIdleTimeoutSeconds: 600,
+		Telemetry:                 &TelemetryConfig{FilePath: otel, ExporterType: "file", SourceName: "libcopilot-go-test"},
+	})
+	ctx := context.Background()
+	if err := client.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", client.PID()))
+	if !strings.Contains(string(cmdline), "--session-idle-timeout\x00600") {
+		t.Fatalf("CLI command line %q", cmdline)
+	}
+	if client.RuntimePort() != 0 {
+		t.Fatalf("stdio runtime port %d", client.RuntimePort())
+	}
+	s, err := client.CreateSession(ctx, env.config(SessionConfig{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SendPromptAndWait(ctx, "What is the capital of France?"); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(otel); err != nil || !strings.Contains(string(data), "libcopilot-go-test") {
+		t.Fatalf("telemetry file: %d bytes, %v", len(data), err)
+	}
+
+	tcp := env.clientWith(t, &ClientOptions{Connection: TCPConnection{Path: cliPath(t)}})
+	if err := tcp.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tcp.RuntimePort() <= 0 {
+		t.Fatalf("tcp runtime port %d", tcp.RuntimePort())
 	}
 }

@@ -82,7 +82,10 @@ func (e *testEnv) clientWith(t testing.TB, opts *ClientOptions) *Client {
 		opts = &ClientOptions{}
 	}
 	no := false
-	opts.Connection, opts.Env, opts.WorkingDirectory, opts.UseLoggedInUser = StdioConnection{Path: cliPath(t)}, isolatedEnv(t, e.home), e.home, &no
+	if opts.Connection == nil {
+		opts.Connection = StdioConnection{Path: cliPath(t)}
+	}
+	opts.Env, opts.WorkingDirectory, opts.UseLoggedInUser = isolatedEnv(t, e.home), e.home, &no
 	c := NewClient(opts)
 	t.Cleanup(func() { _ = c.Stop(); c.Close() })
 	return c
