@@ -269,10 +269,17 @@ class _Reader:
         fields = []
         for prop, schema in (node.get("properties") or {}).items():
             schema = schema or {}
+            ftype = self.type_of(schema, name + pascal(prop))
+            is_required = prop in required
+            if is_required and "$ref" in schema and re.search(r"\bnull\b", schema.get("description", ""), re.I):
+                # Override: the schema marks some refs required whose description
+                # says they may be null (agent.getCurrent's agent); the CLI sends
+                # null there, so they are typed nullable, as the official SDKs do.
+                ftype, is_required = Nullable(ftype), False
             fields.append(Field(
                 json=prop,
-                type=self.type_of(schema, name + pascal(prop)),
-                required=prop in required,
+                type=ftype,
+                required=is_required,
                 doc=_doc(schema),
                 deprecated=bool(schema.get("deprecated")),
                 experimental=_experimental(schema),

@@ -451,7 +451,7 @@ const (
 // The currently selected custom agent, or null when using the default agent.
 type AgentGetCurrentResult struct {
 	// Currently selected custom agent, or null if using the default agent
-	Agent AgentInfo `json:"agent"`
+	Agent *AgentInfo `json:"agent,omitempty"`
 }
 
 // Agent metadata, including identifiers, display details, source, tools, model, models, reasoning effort, MCP servers, skills, and file path.
@@ -17401,7 +17401,7 @@ type MarketplaceRemoveResult struct {
 // Per-source attribution breakdown for the session's current context window, or null if uninitialized.
 type MetadataContextAttributionResult struct {
 	// Per-source context-window attribution, or null if the session has not yet been initialized (no system prompt or tool metadata cached).
-	ContextAttribution SessionContextAttribution `json:"contextAttribution"`
+	ContextAttribution *SessionContextAttribution `json:"contextAttribution,omitempty"`
 }
 
 // Parameters for the heaviest-messages query.
@@ -17435,7 +17435,7 @@ type MetadataContextInfoRequest struct {
 // Token breakdown for the session's current context window, or null if uninitialized.
 type MetadataContextInfoResult struct {
 	// Token breakdown for the current context window, or null if the session has not yet been initialized (no system prompt or tool metadata cached).
-	ContextInfo SessionContextInfo `json:"contextInfo"`
+	ContextInfo *SessionContextInfo `json:"contextInfo,omitempty"`
 }
 
 // Indicates whether the local session is currently processing a turn or background continuation.
@@ -28269,7 +28269,7 @@ type SessionMetadataSnapshot struct {
 	// Live indexed-search state for this session activation. Omitted by runtimes that do not expose indexed-search status; absence does not indicate enablement.
 	IndexedSearch *IndexedSearchState `json:"indexedSearch,omitempty"`
 	// Public-facing workspace metadata for this session, or null if the session has no associated workspace. Excludes runtime-internal fields (GitHub IDs, summary count, internal flags).
-	Workspace WorkspaceSummary `json:"workspace"`
+	Workspace *WorkspaceSummary `json:"workspace,omitempty"`
 }
 
 // The session mode the agent is operating in
@@ -33669,7 +33669,7 @@ type TasksGetProgressRequest struct {
 // Progress information for the task, or null when no task with that ID is tracked.
 type TasksGetProgressResult struct {
 	// Progress information for the task, discriminated by type. Returns null when no task with this ID is currently tracked.
-	Progress TaskProgress `json:"progress"`
+	Progress TaskProgress `json:"progress,omitempty"`
 }
 
 func (s *TasksGetProgressResult) UnmarshalJSON(data []byte) error {
@@ -35033,7 +35033,7 @@ type UnsupportedEnqueueCommandResult struct {
 // Experimental: UpdateSubagentSettingsRequest is part of an experimental API and may change or be removed.
 type UpdateSubagentSettingsRequest struct {
 	// Subagent settings to apply, or null to clear the live session override
-	Subagents SubagentSettings `json:"subagents"`
+	Subagents *SubagentSettings `json:"subagents,omitempty"`
 }
 
 // Ordered accounting identity assigned under the source session's emission lock.

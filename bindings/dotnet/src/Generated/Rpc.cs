@@ -5019,7 +5019,7 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Sets the current session's live subagent settings override, which takes precedence over persisted user settings until cleared. Persisted user settings remain the source of truth for future sessions.</summary>
         /// <remarks>RPC method: <c>session.tools.updateSubagentSettings</c>. Experimental: may change or be removed in a later CLI version.</remarks>
-        public Task UpdateSubagentSettingsAsync(UpdateSubagentSettingsRequest request, CancellationToken cancellationToken = default(CancellationToken))
+        public Task UpdateSubagentSettingsAsync(UpdateSubagentSettingsRequest request = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             return RpcCall.Invoke(_caller, "session.tools.updateSubagentSettings", request, cancellationToken);
         }
@@ -5868,7 +5868,7 @@ namespace GitHub.Copilot.Rpc
     public sealed partial class AgentGetCurrentResult
     {
         /// <summary>Currently selected custom agent, or null if using the default agent.</summary>
-        [JsonProperty("agent")]
+        [JsonProperty("agent", NullValueHandling = NullValueHandling.Ignore)]
         public AgentInfo Agent { get; set; }
     }
 
@@ -23316,7 +23316,7 @@ namespace GitHub.Copilot.Rpc
     public sealed partial class MetadataContextAttributionResult
     {
         /// <summary>Per-source context-window attribution, or null if the session has not yet been initialized (no system prompt or tool metadata cached).</summary>
-        [JsonProperty("contextAttribution")]
+        [JsonProperty("contextAttribution", NullValueHandling = NullValueHandling.Ignore)]
         public SessionContextAttribution ContextAttribution { get; set; }
     }
 
@@ -23366,7 +23366,7 @@ namespace GitHub.Copilot.Rpc
     public sealed partial class MetadataContextInfoResult
     {
         /// <summary>Token breakdown for the current context window, or null if the session has not yet been initialized (no system prompt or tool metadata cached).</summary>
-        [JsonProperty("contextInfo")]
+        [JsonProperty("contextInfo", NullValueHandling = NullValueHandling.Ignore)]
         public SessionContextInfo ContextInfo { get; set; }
     }
 
@@ -32545,7 +32545,7 @@ namespace GitHub.Copilot.Rpc
         public IndexedSearchState? IndexedSearch { get; set; }
 
         /// <summary>Public-facing workspace metadata for this session, or null if the session has no associated workspace. Excludes runtime-internal fields (GitHub IDs, summary count, internal flags).</summary>
-        [JsonProperty("workspace")]
+        [JsonProperty("workspace", NullValueHandling = NullValueHandling.Ignore)]
         public WorkspaceSummary Workspace { get; set; }
     }
 
@@ -37977,7 +37977,7 @@ namespace GitHub.Copilot.Rpc
     public sealed partial class TasksGetProgressResult
     {
         /// <summary>Progress information for the task, discriminated by type. Returns null when no task with this ID is currently tracked.</summary>
-        [JsonProperty("progress")]
+        [JsonProperty("progress", NullValueHandling = NullValueHandling.Ignore)]
         public TaskProgress Progress { get; set; }
     }
 
@@ -38979,7 +38979,7 @@ namespace GitHub.Copilot.Rpc
     public sealed partial class UpdateSubagentSettingsRequest
     {
         /// <summary>Subagent settings to apply, or null to clear the live session override.</summary>
-        [JsonProperty("subagents")]
+        [JsonProperty("subagents", NullValueHandling = NullValueHandling.Ignore)]
         public SubagentSettings Subagents { get; set; }
     }
 
