@@ -814,7 +814,8 @@ func (c *Client) DeleteSession(ctx context.Context, id string) error {
 		return err
 	}
 	if r.Success != nil && !*r.Success {
-		return &Error{Status: StatusRPC, Message: "session.delete: " + r.Error}
+		// Worded as the official SDK words it: programs match on it.
+		return &Error{Status: StatusRPC, Message: fmt.Sprintf("failed to delete session %s: %s", id, r.Error)}
 	}
 	return nil
 }

@@ -214,7 +214,27 @@ async fn add_user(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) ->
 async fn received_requests(State(shared): State<Arc<Shared>>) -> Json<Value> {
     let received = shared.received.lock().unwrap();
     Json(Value::Array(
-        received.requests.iter().map(|r| r.to_json()).collect(),
+        received
+            .requests
+            .iter()
+            .map(|r| {
+                // The headers too, unlike the log file: a harness checks what
+                // the CLI sent (provider routing, request headers). Credentials
+                // stay in the process.
+                let mut headers = r.headers.clone();
+                for (name, value) in headers.iter_mut() {
+                    if matches!(
+                        name.as_str(),
+                        "authorization" | "api-key" | "x-api-key" | "cookie"
+                    ) {
+                        *value = Value::String("<redacted>".into());
+                    }
+                }
+                let mut j = r.to_json();
+                j["headers"] = Value::Object(headers);
+                j
+            })
+            .collect(),
     ))
 }
 

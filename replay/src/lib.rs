@@ -73,9 +73,9 @@ pub struct ModelRequest {
 }
 
 impl ModelRequest {
-    /// `{"method", "path", "body"}`: one line of the `--requests` log and one
-    /// element of `GET /_replay/requests`. Headers are left out: they carry
-    /// the API key.
+    /// `{"method", "path", "body"}`: one line of the `--requests` log. Headers
+    /// are left out there, since they carry the API key; `GET /_replay/requests`
+    /// adds them (in memory only).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({"method": self.method, "path": self.path, "body": self.body})
     }

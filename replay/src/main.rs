@@ -28,7 +28,9 @@ Tests and scripts:
   baseUrl), appends each chat-completions request to log.jsonl as a JSON line
   {\"method\",\"path\",\"body\"} as it arrives, and exits when its stdin reaches end of
   file: start it with a pipe as stdin and it stops when the parent closes the pipe
-  or dies. GET /_replay/requests answers the same requests as a JSON array.
+  or dies. GET /_replay/requests answers the same requests as a JSON array, each
+  with its \"headers\" too (lower-case names, credentials redacted; the log file
+  leaves them out).
   Diagnostics go to stderr.
 
 Harnesses that keep one server across tests (start it on an empty directory):

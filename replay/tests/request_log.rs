@@ -52,7 +52,17 @@ async fn post(url: &str, body: &Value) -> u16 {
         .as_u16()
 }
 
+/// `GET /_replay/requests` without the headers each entry carries.
 async fn received_over_http(root_url: &str) -> Value {
+    let mut all = requests_with_headers(root_url).await;
+    for r in all.as_array_mut().unwrap() {
+        assert!(r["headers"].is_object(), "{r}");
+        r.as_object_mut().unwrap().remove("headers");
+    }
+    all
+}
+
+async fn requests_with_headers(root_url: &str) -> Value {
     let r = reqwest::get(format!("{root_url}/_replay/requests"))
         .await
         .unwrap();
@@ -117,6 +127,16 @@ async fn log_file_and_endpoint_list_each_model_request() {
     assert!(!std::fs::read_to_string(&log)
         .unwrap()
         .contains("secret-key"));
+    let over_http = requests_with_headers(&replay.url()).await;
+    assert_eq!(
+        over_http[0]["headers"]["authorization"],
+        json!("<redacted>")
+    );
+    assert!(!over_http.to_string().contains("secret-key"));
+    assert_eq!(
+        over_http[0]["headers"]["content-type"],
+        json!("application/json")
+    );
     // The endpoint is not a request for an unserved path.
     assert!(replay.unserved_requests().is_empty());
 }
