@@ -329,7 +329,16 @@ class GoEmitter:
 
     def alias(self, d: Alias) -> list:
         name = self.names[d.name]
-        return comment(d.doc) + self.notes(d, name) + [f"type {name} = {self.gotype(d.type)}"]
+        lines = comment(d.doc) + self.notes(d, name) + [f"type {name} = {self.gotype(d.type)}"]
+        # An untyped union still names its scalar variants, as the official
+        # SDK does (ExternalToolResult admits an ExternalToolStringResult).
+        go = {"string": "string", "number": "float64", "integer": "int64", "boolean": "bool"}
+        for kind in d.scalar_kinds:
+            ws = words(name)
+            variant = "".join(ws[:-1]) + go_name(kind) + ws[-1] if len(ws) > 1 else name + go_name(kind)
+            if variant not in self.names.values():
+                lines += ["", f"// {variant} is the {kind} form of a {name}.", f"type {variant} {go[kind]}"]
+        return lines
 
     def definition(self, name, reserved=()) -> list:
         d = self.m.defs[name]

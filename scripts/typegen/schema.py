@@ -100,6 +100,9 @@ class Alias:
     doc: str = ""
     experimental: bool = False
     deprecated: bool = False
+    # For an untyped union (any): the JSON scalar kinds it admits besides
+    # objects ("string", ...), which emitters may name as variant types.
+    scalar_kinds: tuple = ()
 
 
 @dataclass
@@ -301,7 +304,9 @@ class _Reader:
         node = self.raw[name]
         t = self.type_of({**node, "title": name}, name)
         if name not in self.m.defs:  # not an object, enum or union: an alias
-            self.m.defs[name] = Alias(name, t, _doc(node), _experimental(node), bool(node.get("deprecated")))
+            kinds = tuple(a["type"] for a in node.get("anyOf", [])
+                          if a.get("type") in ("string", "number", "integer", "boolean")) if t == Prim("any") else ()
+            self.m.defs[name] = Alias(name, t, _doc(node), _experimental(node), bool(node.get("deprecated")), kinds)
         self.reading.discard(name)
 
     def close(self):

@@ -3639,6 +3639,9 @@ type BuiltinToolInputSchema = any
 // Experimental: BuiltinToolSafeForTelemetry is part of an experimental API and may change or be removed.
 type BuiltinToolSafeForTelemetry = any
 
+// BuiltinToolSafeForBooleanTelemetry is the boolean form of a BuiltinToolSafeForTelemetry.
+type BuiltinToolSafeForBooleanTelemetry bool
+
 // Cancellation result for a user-requested shell command.
 type CancelUserRequestedShellCommandResult struct {
 	// Whether an in-flight execution was found and signalled to cancel
@@ -8983,6 +8986,9 @@ type EventLogTailResult struct {
 // Either '*' to receive all event types, or a non-empty list of event types to receive
 type EventLogTypes = any
 
+// EventLogStringTypes is the string form of a EventLogTypes.
+type EventLogStringTypes string
+
 // Agent-scope filter: 'primary' returns only main-agent events plus events whose type starts with 'subagent.' (matching the typed-subscription default behavior); 'all' returns events from all agents (matching wildcard-subscription behavior). Default is 'all' to preserve wildcard semantics for catch-up callers.
 type EventsAgentScope string
 
@@ -9215,6 +9221,9 @@ const (
 
 // Tool call result (string or expanded result object)
 type ExternalToolResult = any
+
+// ExternalToolStringResult is the string form of a ExternalToolResult.
+type ExternalToolStringResult string
 
 // Binary result returned by a tool for the model
 type ExternalToolTextResultForLlmBinaryResultsForLlm struct {
@@ -11684,6 +11693,9 @@ type InstalledPluginInfo struct {
 // Source for direct repo installs (when marketplace is empty)
 // Experimental: InstalledPluginSource is part of an experimental API and may change or be removed.
 type InstalledPluginSource = any
+
+// InstalledPluginStringSource is the string form of a InstalledPluginSource.
+type InstalledPluginStringSource string
 
 // The GitHub repository and commit an installed plugin is pinned to.
 type InstalledPluginVerifiedSource struct {
@@ -27803,6 +27815,9 @@ type SessionInstalledPlugin struct {
 // Experimental: SessionInstalledPluginSource is part of an experimental API and may change or be removed.
 type SessionInstalledPluginSource = any
 
+// SessionInstalledPluginStringSource is the string form of a SessionInstalledPluginSource.
+type SessionInstalledPluginStringSource string
+
 // Baseline data provenance for a prediction.
 type SessionLimitPredictionBaselineData struct {
 	// Start of the baseline data slice.
@@ -34557,6 +34572,9 @@ type ToolList struct {
 // Experimental: ToolResult is part of an experimental API and may change or be removed.
 type ToolResult = any
 
+// ToolStringResult is the string form of a ToolResult.
+type ToolStringResult string
+
 // Expanded canonical result returned by a session tool.
 // Experimental: ToolResultExpanded is part of an experimental API and may change or be removed.
 type ToolResultExpanded struct {
@@ -34767,6 +34785,15 @@ const (
 
 // Submitted UI elicitation field value: string, number, boolean, or an array of strings.
 type UIElicitationFieldValue = any
+
+// UIElicitationFieldStringValue is the string form of a UIElicitationFieldValue.
+type UIElicitationFieldStringValue string
+
+// UIElicitationFieldNumberValue is the number form of a UIElicitationFieldValue.
+type UIElicitationFieldNumberValue float64
+
+// UIElicitationFieldBooleanValue is the boolean form of a UIElicitationFieldValue.
+type UIElicitationFieldBooleanValue bool
 
 // Prompt message and JSON schema describing the form fields to elicit from the user.
 // Experimental: UIElicitationRequest is part of an experimental API and may change or be removed.
