@@ -227,7 +227,7 @@ type MCPAuthRequest struct {
 	RequestID             string                        `json:"requestId"`
 	ServerName            string                        `json:"serverName"`
 	ServerURL             string                        `json:"serverUrl"`
-	Reason                string                        `json:"reason"`
+	Reason                MCPOauthRequestReason         `json:"reason"`
 	WwwAuthenticateParams *MCPAuthWwwAuthenticateParams `json:"wwwAuthenticateParams,omitempty"`
 	ResourceMetadata      *string                       `json:"resourceMetadata,omitempty"`
 	StaticClientConfig    *MCPAuthStaticClientConfig    `json:"staticClientConfig,omitempty"`
