@@ -481,7 +481,11 @@ func (c *Client) openSession(ctx context.Context, resumeID string, cfg *SessionC
 			return nil, err
 		}
 		s := ref.session
-		s.SessionID = C.GoString(C.copilot_session_id(out))
+		// Written only when not known up front: a session filesystem
+		// provider may have read it on the callback thread meanwhile.
+		if id := C.GoString(C.copilot_session_id(out)); s.SessionID != id {
+			s.SessionID = id
+		}
 		s.RPC = rpc.NewSessionRPC(requester{c.conn}, s.SessionID)
 		s.ref.init(out, freeSession)
 		ref.set(s.SessionID)
