@@ -312,6 +312,39 @@ typedef void (*copilot_event_fn)(void *user_data,
                                  const char *event_json,
                                  size_t event_json_len);
 
+/**
+ * One event of a batch (see `copilot_event_batch_fn`): the fields of a
+ * `copilot_event_fn` call.
+ *
+ * - `event_type`: the event's `type`, e.g. "assistant.message_delta", NUL-terminated.
+ * - `event_json`: the event envelope `{id, parentId, timestamp, type, data, ephemeral?, agentId?}`
+ *   as UTF-8 JSON, NUL-terminated, `event_json_len` bytes without the NUL.
+ */
+typedef struct {
+  const char *event_type;
+  const char *event_json;
+  size_t event_json_len;
+} copilot_event_view;
+
+/**
+ * Receives a batch of session events: those of one read of the CLI's
+ * output, for one session.
+ *
+ * - `events`: `count` events (`count >= 1`) in wire order, the order a
+ *   `copilot_event_fn` would see them one by one.
+ *
+ * The array and every string in it are borrowed for the duration of the
+ * call. Runs on the client's callback thread, one batch at a time, in wire
+ * order: as `copilot_event_fn`, with the same threading and reentrancy
+ * rules; a batch ends before any handler its events call (a tool call, a
+ * permission request) runs. Which events share a batch is up to the
+ * library: under a flood of events there are several per batch, and none
+ * waits for more to arrive.
+ */
+typedef void (*copilot_event_batch_fn)(void *user_data,
+                                       const copilot_event_view *events,
+                                       size_t count);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1284,6 +1317,26 @@ copilot_status copilot_session_config_on_event(copilot_session_config *config,
                                                copilot_error **err_out);
 
 /**
+ * `copilot_session_config_on_event` for a handler that takes events a batch
+ * at a time (see `copilot_event_batch_fn`): in place before `session.create`
+ * is sent, so no event of the session is missed.
+ *
+ * `handler`, `user_data`, `user_data_free`: as for
+ * `copilot_session_config_add_tool`. Errors: `COPILOT_ERR_INVALID_ARGUMENT`.
+ * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * As for `copilot_session_config_set_permission_handler`, with `handler` a
+ * `copilot_event_batch_fn`.
+ */
+copilot_status copilot_session_config_on_event_batch(copilot_session_config *config,
+                                                     copilot_event_batch_fn handler,
+                                                     void *user_data,
+                                                     copilot_free_fn user_data_free,
+                                                     copilot_error **err_out);
+
+/**
  * Frees a config. Sessions created from it keep their handlers. NULL is a
  * no-op. Non-blocking; any thread.
  *
@@ -1508,6 +1561,28 @@ copilot_status copilot_session_subscribe(copilot_session *session,
                                          copilot_free_fn user_data_free,
                                          uint64_t *subscription_out,
                                          copilot_error **err_out);
+
+/**
+ * `copilot_session_subscribe` for a handler that takes events a batch at a
+ * time (see `copilot_event_batch_fn`): one call per read of the CLI's
+ * output rather than one per event. Same arguments, errors and ids (remove
+ * it with `copilot_session_unsubscribe`).
+ *
+ * Events already delivered are not replayed, nor those of the batch being
+ * delivered when it subscribes from a callback; to see a session's first
+ * events use `copilot_session_config_on_event_batch`. Non-blocking; any
+ * thread, callbacks included.
+ *
+ * # Safety
+ *
+ * As for `copilot_session_subscribe`, with `handler` a `copilot_event_batch_fn`.
+ */
+copilot_status copilot_session_subscribe_batch(copilot_session *session,
+                                               copilot_event_batch_fn handler,
+                                               void *user_data,
+                                               copilot_free_fn user_data_free,
+                                               uint64_t *subscription_out,
+                                               copilot_error **err_out);
 
 /**
  * Removes a subscriber. A call already running on the callback thread

@@ -199,6 +199,11 @@ impl<'a> SessionEvent<'a> {
 /// A subscriber to a session's events. Runs on the client's callback thread.
 pub type EventHandler = std::sync::Arc<dyn Fn(&SessionEvent) + Send + Sync>;
 
+/// A subscriber that takes events a batch at a time: the events of one read
+/// of the CLI's output (never empty, in wire order, all of one session).
+/// Runs on the client's callback thread.
+pub type EventBatchHandler = std::sync::Arc<dyn Fn(&[SessionEvent]) + Send + Sync>;
+
 /// The `type` of an event object (valid JSON), from the field range
 /// `json_scan::validate` found, or by parsing when it found none (escapes).
 fn type_of(json: &[u8], field: Option<Range<usize>>) -> Option<EventType> {

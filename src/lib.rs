@@ -48,7 +48,7 @@ mod transport;
 
 pub use client::{Client, ClientState, PROTOCOL_VERSION};
 pub use error::{Error, ErrorKind, Result};
-pub use events::{EventHandler, SessionEvent};
+pub use events::{EventBatchHandler, EventHandler, SessionEvent};
 pub use handlers::{PermissionPolicy, PermissionRequest, Tool, ToolInvocation};
 pub use options::ClientOptions;
 pub use requests::{HostRequest, RequestHandler};

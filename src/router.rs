@@ -166,7 +166,7 @@ pub(crate) async fn route_inbound(router: &Arc<Router>, peer: &Weak<RpcPeer>, ms
             // Queued events hold the session weakly: one freed meanwhile is not
             // kept alive by them, so its host data is released by the thread
             // that freed it (Mono hangs at exit on host calls from other threads).
-            let mut sessions: Vec<Weak<SessionShared>> = Vec::new();
+            let mut sessions: Vec<(Weak<SessionShared>, Arc<str>)> = Vec::new();
             let mut targets: Vec<Option<usize>> = Vec::with_capacity(events.frames().len());
             let mut unknown: Vec<String> = Vec::new();
             {
@@ -177,7 +177,7 @@ pub(crate) async fn route_inbound(router: &Arc<Router>, peer: &Weak<RpcPeer>, ms
                     let target = match last {
                         Some((last_id, index)) if last_id == id => Some(index),
                         _ => known.get(id).map(|session| {
-                            sessions.push(Arc::downgrade(session));
+                            sessions.push((Arc::downgrade(session), session.id.clone()));
                             last = Some((id, sessions.len() - 1));
                             sessions.len() - 1
                         }),
@@ -205,38 +205,76 @@ pub(crate) async fn route_inbound(router: &Arc<Router>, peer: &Weak<RpcPeer>, ms
             let mut events = events;
             let job = move || {
                 let (frames, buf) = events.parts_mut();
+                // Events kept for the batch subscribers of one session: the
+                // run of its events in this job, handed on when the session
+                // changes, before an event's own handler (a tool call, a
+                // permission request) runs, and at the end.
+                let mut batch = Batch::default();
+                // The frames lie in the buffer in wire order, apart: each
+                // event borrows its own part, so a batch holds several.
+                let mut rest: &mut [u8] = buf;
+                let mut offset = 0;
                 for (frame, target) in frames.iter().zip(targets) {
-                    let Some(session) = target
-                        .and_then(|t| sessions[t].upgrade())
-                        .filter(|s| !s.is_closed())
-                    else {
+                    let tail = std::mem::take(&mut rest);
+                    let (_, tail) = tail.split_at_mut(frame.body.start - offset);
+                    let (bytes, tail) = tail.split_at_mut(frame.body.len());
+                    rest = tail;
+                    offset = frame.body.end;
+                    let Some(t) = target else { continue };
+                    if batch.target.is_some_and(|b| b != t) {
+                        batch.flush(&sessions);
+                    }
+                    let Some(session) = sessions[t].0.upgrade().filter(|s| !s.is_closed()) else {
                         continue;
                     };
-                    let bytes = &mut buf[frame.body.clone()];
+                    let id: &str = &sessions[t].1;
+                    let sid = frame.session_id.clone();
                     let one = || {
-                        let Some(event) =
-                            SessionEvent::parse(&session.id, bytes, frame.session_id.clone())
-                        else {
+                        let Some(event) = SessionEvent::parse(id, bytes, sid) else {
                             let why = format!(
                                 "dropped a malformed event for session {} (not valid JSON, not UTF-8, or nested too deep)",
                                 session.id
                             );
                             log!(Level::Warn, "client", "{why}");
                             drops.record(why);
-                            return;
+                            return None;
                         };
                         let broadcast = broadcast_for(&session, &event, &peer);
-                        deliver(&session, &event, broadcast);
+                        session.deliver(&event);
+                        Some((event, broadcast))
                     };
                     // A panic ends this event, not the ones after it.
-                    if catch_unwind(AssertUnwindSafe(one)).is_err() {
-                        log!(
-                            Level::Error,
-                            "client",
-                            "an event handler panicked; contained"
-                        );
+                    let (event, broadcast) = match catch_unwind(AssertUnwindSafe(one)) {
+                        Ok(Some(delivered)) => delivered,
+                        Ok(None) => continue,
+                        Err(_) => {
+                            log!(
+                                Level::Error,
+                                "client",
+                                "an event handler panicked; contained"
+                            );
+                            continue;
+                        }
+                    };
+                    if session.has_batch_subscribers() {
+                        batch.target = Some(t);
+                        batch.marks.push(session.subscription_mark());
+                        batch.events.push(event);
+                    }
+                    if !matches!(broadcast, Broadcast::None) {
+                        // Its subscribers see the event before its handler runs.
+                        batch.flush(&sessions);
+                        let handle = || handle_broadcast(broadcast);
+                        if catch_unwind(AssertUnwindSafe(handle)).is_err() {
+                            log!(
+                                Level::Error,
+                                "client",
+                                "an event handler panicked; contained"
+                            );
+                        }
                     }
                 }
+                batch.flush(&sessions);
             };
             router
                 .dispatcher
@@ -283,9 +321,31 @@ pub(crate) async fn route_inbound(router: &Arc<Router>, peer: &Weak<RpcPeer>, ms
     }
 }
 
-/// On the callback thread: the event to its subscribers, then to the handler it asks for.
-fn deliver(session: &SessionShared, event: &SessionEvent, broadcast: Broadcast) {
-    session.deliver(event);
+/// Events of one session collected for its batch subscribers.
+#[derive(Default)]
+struct Batch<'a> {
+    /// The session's index in the job's sessions, while `events` is not empty.
+    target: Option<usize>,
+    events: Vec<SessionEvent<'a>>,
+    /// The `subscription_mark` of each event.
+    marks: Vec<u64>,
+}
+
+impl Batch<'_> {
+    /// Hands the events to the session's batch subscribers, if it is still there.
+    fn flush(&mut self, sessions: &[(Weak<SessionShared>, Arc<str>)]) {
+        let Some(t) = self.target.take() else { return };
+        if let Some(session) = sessions[t].0.upgrade().filter(|s| !s.is_closed()) {
+            session.deliver_batch(&self.events, &self.marks);
+        }
+        self.events.clear();
+        self.marks.clear();
+    }
+}
+
+/// On the callback thread, after the event went to its subscribers: the
+/// handler it asks for.
+fn handle_broadcast(broadcast: Broadcast) {
     match broadcast {
         Broadcast::None => {}
         Broadcast::Tool(inv, handler) => handler(inv),

@@ -9,7 +9,7 @@ package copilot
 #include "copilot.h"
 
 // Trampolines exported from exports.go.
-extern void goEvent(void *ud, char *type, char *json, size_t len);
+extern void goEventBatch(void *ud, copilot_event_view *events, size_t count);
 extern void goTool(void *ud, copilot_tool_invocation *inv, char *json);
 extern void goPermission(void *ud, copilot_permission_request *req, char *json);
 extern void goRequest(void *ud, copilot_request *req, char *json);
@@ -22,7 +22,7 @@ extern void goLifecycle(void *ud, char *type, char *json);
 static void *handle_ptr(uintptr_t h) { return (void *)h; }
 
 copilot_status cfg_on_event(copilot_session_config *c, uintptr_t h, copilot_error **e) {
-	return copilot_session_config_on_event(c, (copilot_event_fn)goEvent, handle_ptr(h), goFreeHandle, e);
+	return copilot_session_config_on_event_batch(c, (copilot_event_batch_fn)goEventBatch, handle_ptr(h), goFreeHandle, e);
 }
 copilot_status cfg_add_tool(copilot_session_config *c, const char *decl, uintptr_t h, copilot_error **e) {
 	return copilot_session_config_add_tool(c, decl, (copilot_tool_fn)goTool, handle_ptr(h), goFreeHandle, e);
@@ -46,7 +46,7 @@ copilot_status client_on_state(copilot_client *c, uintptr_t h, copilot_error **e
 	return copilot_client_on_state_change(c, (copilot_state_fn)goState, handle_ptr(h), goFreeHandle, e);
 }
 copilot_status session_subscribe(copilot_session *s, uintptr_t h, uint64_t *id, copilot_error **e) {
-	return copilot_session_subscribe(s, (copilot_event_fn)goEvent, handle_ptr(h), goFreeHandle, id, e);
+	return copilot_session_subscribe_batch(s, (copilot_event_batch_fn)goEventBatch, handle_ptr(h), goFreeHandle, id, e);
 }
 static uint32_t header_abi_version(void) { return COPILOT_ABI_VERSION; }
 */

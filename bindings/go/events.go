@@ -28,7 +28,8 @@ type eventSubscriber struct {
 	removed bool
 }
 
-func (s *eventSubscriber) deliver(_ string, raw []byte) {
+// deliver runs the handler on one event; false once the subscriber is removed.
+func (s *eventSubscriber) deliver(raw []byte) bool {
 	s.mu.Lock()
 	fn := s.fn
 	if s.removed {
@@ -36,8 +37,9 @@ func (s *eventSubscriber) deliver(_ string, raw []byte) {
 	}
 	s.mu.Unlock()
 	if fn == nil {
-		return
+		return false
 	}
 	defer func() { _ = recover() }() // a panicking handler must not stop the others
 	fn(parseEvent(raw))
+	return true
 }

@@ -14,11 +14,19 @@ import (
 // The library calls these on its callback thread; the preamble above only
 // declares, as cgo requires for files with //export.
 
-//export goEvent
-func goEvent(ud unsafe.Pointer, typ *C.char, js *C.char, n C.size_t) {
+// goEventBatch receives the events of one read of the CLI's output, in wire
+// order: one cgo crossing for all of them.
+//
+//export goEventBatch
+func goEventBatch(ud unsafe.Pointer, events *C.copilot_event_view, count C.size_t) {
 	sub := cgo.Handle(ud).Value().(*eventSubscriber)
-	raw := C.GoBytes(unsafe.Pointer(js), C.int(n))
-	sub.deliver(C.GoString(typ), raw)
+	for _, ev := range unsafe.Slice(events, int(count)) {
+		// Copied: the library's strings are borrowed for this call only.
+		raw := C.GoBytes(unsafe.Pointer(ev.event_json), C.int(ev.event_json_len))
+		if !sub.deliver(raw) {
+			return // unsubscribed meanwhile: the rest of the batch is not its
+		}
+	}
 }
 
 //export goTool

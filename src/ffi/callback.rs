@@ -24,6 +24,37 @@ pub type copilot_event_fn = Option<
     ),
 >;
 
+/// One event of a batch (see `copilot_event_batch_fn`): the fields of a
+/// `copilot_event_fn` call.
+///
+/// - `event_type`: the event's `type`, e.g. "assistant.message_delta", NUL-terminated.
+/// - `event_json`: the event envelope `{id, parentId, timestamp, type, data, ephemeral?, agentId?}`
+///   as UTF-8 JSON, NUL-terminated, `event_json_len` bytes without the NUL.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct copilot_event_view {
+    pub event_type: *const c_char,
+    pub event_json: *const c_char,
+    pub event_json_len: usize,
+}
+
+/// Receives a batch of session events: those of one read of the CLI's
+/// output, for one session.
+///
+/// - `events`: `count` events (`count >= 1`) in wire order, the order a
+///   `copilot_event_fn` would see them one by one.
+///
+/// The array and every string in it are borrowed for the duration of the
+/// call. Runs on the client's callback thread, one batch at a time, in wire
+/// order: as `copilot_event_fn`, with the same threading and reentrancy
+/// rules; a batch ends before any handler its events call (a tool call, a
+/// permission request) runs. Which events share a batch is up to the
+/// library: under a flood of events there are several per batch, and none
+/// waits for more to arrive.
+pub type copilot_event_batch_fn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, events: *const copilot_event_view, count: usize),
+>;
+
 pub(crate) struct UserData {
     ptr: *mut c_void,
     free: copilot_free_fn,

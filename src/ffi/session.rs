@@ -73,6 +73,28 @@ fn event_handler(f: copilot_event_fn, user_data: UserData) -> Result<crate::even
     }))
 }
 
+fn event_batch_handler(
+    f: copilot_event_batch_fn,
+    user_data: UserData,
+) -> Result<crate::events::EventBatchHandler> {
+    let f = f.ok_or_else(|| Error::invalid_argument("callback is NULL"))?;
+    Ok(Arc::new(move |events: &[SessionEvent]| {
+        let views: Vec<copilot_event_view> = events
+            .iter()
+            .map(|ev| copilot_event_view {
+                event_type: ev.event_type_c(),
+                event_json: ev.json_c(),
+                event_json_len: ev.json().len(),
+            })
+            .collect();
+        // SAFETY: the host's handler with its user_data, on the callback thread
+        // (# Safety of its registration); `views` holds `views.len()` (>= 1,
+        // batches are never empty) events whose strings are NUL-terminated and,
+        // like the array, outlive the call.
+        unsafe { f(user_data.ptr(), views.as_ptr(), views.len()) }
+    }))
+}
+
 /// Creates a session config.
 ///
 /// - `config_json`: NULL, "" or a JSON object of `session.create` fields, passed
@@ -271,6 +293,37 @@ pub unsafe extern "C" fn copilot_session_config_on_event(
         handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let h = event_handler(handler, UserData::new(user_data, user_data_free))?;
         cfg.edit(|c| c.on_event.push(h));
+        Ok(())
+    })
+}
+
+/// `copilot_session_config_on_event` for a handler that takes events a batch
+/// at a time (see `copilot_event_batch_fn`): in place before `session.create`
+/// is sent, so no event of the session is missed.
+///
+/// `handler`, `user_data`, `user_data_free`: as for
+/// `copilot_session_config_add_tool`. Errors: `COPILOT_ERR_INVALID_ARGUMENT`.
+/// Non-blocking; any thread.
+///
+/// # Safety
+///
+/// As for `copilot_session_config_set_permission_handler`, with `handler` a
+/// `copilot_event_batch_fn`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_config_on_event_batch(
+    config: *mut copilot_session_config,
+    handler: copilot_event_batch_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `config` is NULL or live until this call returns (# Safety).
+        let cfg = unsafe { arg_ref(config, "config") }?;
+        handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let h = event_batch_handler(handler, UserData::new(user_data, user_data_free))?;
+        cfg.edit(|c| c.on_event_batch.push(h));
         Ok(())
     })
 }
@@ -697,6 +750,43 @@ pub unsafe extern "C" fn copilot_session_subscribe(
         handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
         let h = event_handler(handler, UserData::new(user_data, user_data_free))?;
         let id = s.session.subscribe(h);
+        // SAFETY: `subscription_out` is NULL or writable (# Safety).
+        if let Some(out) = unsafe { opt_out(subscription_out) } {
+            out.put(id);
+        }
+        Ok(())
+    })
+}
+
+/// `copilot_session_subscribe` for a handler that takes events a batch at a
+/// time (see `copilot_event_batch_fn`): one call per read of the CLI's
+/// output rather than one per event. Same arguments, errors and ids (remove
+/// it with `copilot_session_unsubscribe`).
+///
+/// Events already delivered are not replayed, nor those of the batch being
+/// delivered when it subscribes from a callback; to see a session's first
+/// events use `copilot_session_config_on_event_batch`. Non-blocking; any
+/// thread, callbacks included.
+///
+/// # Safety
+///
+/// As for `copilot_session_subscribe`, with `handler` a `copilot_event_batch_fn`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_session_subscribe_batch(
+    session: *mut copilot_session,
+    handler: copilot_event_batch_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    subscription_out: *mut u64,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `session` is NULL or live until this call returns (# Safety).
+        let s = unsafe { arg_ref(session, "session") }?;
+        handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let h = event_batch_handler(handler, UserData::new(user_data, user_data_free))?;
+        let id = s.session.subscribe_batch(h);
         // SAFETY: `subscription_out` is NULL or writable (# Safety).
         if let Some(out) = unsafe { opt_out(subscription_out) } {
             out.put(id);

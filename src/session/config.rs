@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
-use crate::events::EventHandler;
+use crate::events::{EventBatchHandler, EventHandler};
 use crate::handlers::{PermissionPolicy, Tool};
 use crate::options::Mode;
 use crate::requests::RequestHandler;
@@ -24,6 +24,8 @@ pub struct SessionConfig {
     pub permission: Option<PermissionPolicy>,
     /// Subscribed before `session.create` is sent, so no event is missed.
     pub on_event: Vec<EventHandler>,
+    /// As `on_event`, for subscribers that take events a batch at a time.
+    pub on_event_batch: Vec<EventBatchHandler>,
     /// Host request handlers by key (see `requests`): `userInput`, `elicitation`,
     /// `exitPlanMode`, `autoModeSwitch`, `systemMessageTransform`,
     /// `hook:<hookType>`, `command:<name>`.

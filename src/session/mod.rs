@@ -142,36 +142,44 @@ impl Session {
         // Without stall guards no one reads it, and a clock read per event
         // is a measurable part of a flood's cost.
         let guarded = opts.first_event.is_some() || opts.max_silence.is_some();
-        let waiter = self.shared.subscribe(Arc::new(move |event: &SessionEvent| {
-            if guarded {
-                seen.store(base.elapsed().as_nanos() as u64 + 1, Ordering::Relaxed);
-            }
-            let ty = event.event_type();
-            if ![
-                types::USER_MESSAGE,
-                types::ASSISTANT_MESSAGE,
-                types::SESSION_IDLE,
-                types::SESSION_ERROR,
-            ]
-            .contains(&ty)
-            {
-                return;
-            }
-            let data = event.data::<Value>().unwrap_or(Value::Null);
-            let field = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
-            let signal = match ty {
-                types::USER_MESSAGE => TurnSignal::User(field("messageId")),
-                types::ASSISTANT_MESSAGE => {
-                    TurnSignal::Message(field("originatingMessageId"), Arc::new(event.to_owned()))
+        // A batch subscriber, so it sees each event after the subscribers
+        // before it of both kinds: the host's handlers have seen the turn's
+        // last event when the wait returns.
+        let waiter = self
+            .shared
+            .subscribe_batch(Arc::new(move |events: &[SessionEvent]| {
+                if guarded {
+                    seen.store(base.elapsed().as_nanos() as u64 + 1, Ordering::Relaxed);
                 }
-                types::SESSION_IDLE => TurnSignal::Idle,
-                _ => TurnSignal::Error(
-                    field("originatingMessageId"),
-                    field("message").unwrap_or_else(|| "session error".into()),
-                ),
-            };
-            let _ = tx.send(signal);
-        }));
+                for event in events {
+                    let ty = event.event_type();
+                    if ![
+                        types::USER_MESSAGE,
+                        types::ASSISTANT_MESSAGE,
+                        types::SESSION_IDLE,
+                        types::SESSION_ERROR,
+                    ]
+                    .contains(&ty)
+                    {
+                        continue;
+                    }
+                    let data = event.data::<Value>().unwrap_or(Value::Null);
+                    let field = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
+                    let signal = match ty {
+                        types::USER_MESSAGE => TurnSignal::User(field("messageId")),
+                        types::ASSISTANT_MESSAGE => TurnSignal::Message(
+                            field("originatingMessageId"),
+                            Arc::new(event.to_owned()),
+                        ),
+                        types::SESSION_IDLE => TurnSignal::Idle,
+                        _ => TurnSignal::Error(
+                            field("originatingMessageId"),
+                            field("message").unwrap_or_else(|| "session error".into()),
+                        ),
+                    };
+                    let _ = tx.send(signal);
+                }
+            }));
         let _unsubscribe = Unsubscribe(&self.shared, waiter);
         let mut closed = conn.closed_watch();
         // The send has the same limit, and its own error: a prompt the CLI
@@ -306,6 +314,13 @@ impl Session {
     /// Adds a subscriber; returns its id for `unsubscribe`.
     pub fn subscribe(&self, handler: EventHandler) -> u64 {
         self.shared.subscribe(handler)
+    }
+
+    /// Adds a subscriber that takes events a batch at a time: the events of
+    /// one read of the CLI's output, in wire order; returns its id for
+    /// `unsubscribe`.
+    pub fn subscribe_batch(&self, handler: crate::events::EventBatchHandler) -> u64 {
+        self.shared.subscribe_batch(handler)
     }
 
     pub fn unsubscribe(&self, id: u64) -> bool {

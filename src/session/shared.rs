@@ -3,23 +3,33 @@
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::config::SessionConfig;
-use crate::events::{EventHandler, SessionEvent};
+use crate::events::{EventBatchHandler, EventHandler, SessionEvent};
 use crate::handlers::{PermissionPolicy, Tool};
 use crate::log::{log, Level};
 use crate::requests::RequestHandler;
 use crate::sync::Mutex;
 
-type Subscribers = Arc<Vec<(u64, EventHandler)>>;
+/// An event subscriber: called per event, or per batch of events.
+#[derive(Clone)]
+enum Subscriber {
+    One(EventHandler),
+    Batch(EventBatchHandler),
+}
+
+type Subscribers = Arc<Vec<(u64, Subscriber)>>;
 
 /// Per-session state shared by the handle and the reader's router.
 pub(crate) struct SessionShared {
     pub id: Arc<str>,
     subscribers: Mutex<Subscribers>,
     next_subscription: AtomicU64,
+    /// How many subscribers are `Subscriber::Batch`: with none, the
+    /// callback thread collects no batches.
+    batch_subscribers: AtomicUsize,
     pub tools: HashMap<String, Tool>,
     pub permission: Option<PermissionPolicy>,
     pub handlers: HashMap<String, RequestHandler>,
@@ -34,6 +44,7 @@ impl SessionShared {
             id: id.into(),
             subscribers: Mutex::new(Arc::new(Vec::new())),
             next_subscription: AtomicU64::new(1),
+            batch_subscribers: AtomicUsize::new(0),
             tools: config
                 .tools
                 .iter()
@@ -47,17 +58,36 @@ impl SessionShared {
         for handler in &config.on_event {
             shared.subscribe(handler.clone());
         }
+        for handler in &config.on_event_batch {
+            shared.subscribe_batch(handler.clone());
+        }
         shared
     }
 
     pub fn subscribe(&self, handler: EventHandler) -> u64 {
-        let id = self.next_subscription.fetch_add(1, Ordering::Relaxed);
+        self.add(Subscriber::One(handler))
+    }
+
+    /// Adds a subscriber that takes events a batch at a time (see
+    /// `deliver_batch`).
+    pub fn subscribe_batch(&self, handler: EventBatchHandler) -> u64 {
+        self.add(Subscriber::Batch(handler))
+    }
+
+    fn add(&self, subscriber: Subscriber) -> u64 {
         let old = {
             let mut subs = self.subscribers.lock();
+            // Taken under the lock: ids grow in the order subscribers are
+            // listed, which `subscription_mark` relies on.
+            let id = self.next_subscription.fetch_add(1, Ordering::SeqCst);
+            if matches!(subscriber, Subscriber::Batch(_)) {
+                self.batch_subscribers.fetch_add(1, Ordering::SeqCst);
+            }
             let mut next: Vec<_> = subs.iter().cloned().collect();
-            next.push((id, handler));
-            std::mem::replace(&mut *subs, Arc::new(next))
+            next.push((id, subscriber));
+            (id, std::mem::replace(&mut *subs, Arc::new(next)))
         };
+        let (id, old) = old;
         // The old list may be the last owner of a handler: host code
         // (user_data_free) runs only once the lock is released.
         drop(old);
@@ -69,8 +99,11 @@ impl SessionShared {
     pub fn unsubscribe(&self, id: u64) -> bool {
         let old = {
             let mut subs = self.subscribers.lock();
-            if !subs.iter().any(|(i, _)| *i == id) {
+            let Some((_, removed)) = subs.iter().find(|(i, _)| *i == id) else {
                 return false;
+            };
+            if matches!(removed, Subscriber::Batch(_)) {
+                self.batch_subscribers.fetch_sub(1, Ordering::SeqCst);
             }
             let next: Vec<_> = subs.iter().filter(|(i, _)| *i != id).cloned().collect();
             std::mem::replace(&mut *subs, Arc::new(next))
@@ -80,13 +113,17 @@ impl SessionShared {
         true
     }
 
-    /// Runs every subscriber on `event`; on the callback thread only.
+    /// Runs every per-event subscriber on `event`; on the callback thread
+    /// only. Batch subscribers get it through `deliver_batch`.
     pub fn deliver(&self, event: &SessionEvent) {
         if self.is_closed() {
             return;
         }
         let subs = self.subscribers.lock().clone();
-        for (_, handler) in subs.iter() {
+        for (_, subscriber) in subs.iter() {
+            let Subscriber::One(handler) = subscriber else {
+                continue;
+            };
             if catch_unwind(AssertUnwindSafe(|| handler(event))).is_err() {
                 log!(
                     Level::Error,
@@ -98,9 +135,71 @@ impl SessionShared {
         }
     }
 
+    /// Whether any subscriber takes batches: if not, events need not be
+    /// collected for `deliver_batch`.
+    pub fn has_batch_subscribers(&self) -> bool {
+        self.batch_subscribers.load(Ordering::SeqCst) > 0
+    }
+
+    /// Marks an event as it is delivered to the per-event subscribers: the
+    /// batch subscribers that exist now (their id is below the mark) get it
+    /// in `deliver_batch`, the ones added later do not, as a per-event
+    /// subscriber added later would not see it.
+    pub fn subscription_mark(&self) -> u64 {
+        self.next_subscription.load(Ordering::SeqCst)
+    }
+
+    /// Runs every batch subscriber on `events` (in wire order, `marks[i]`
+    /// the `subscription_mark` of `events[i]`); on the callback thread only.
+    /// Each gets the events that came after it subscribed, if any; one
+    /// unsubscribed or a session closed meanwhile (by an earlier subscriber
+    /// of the same batch, say) is not called.
+    pub fn deliver_batch(&self, events: &[SessionEvent], marks: &[u64]) {
+        let ids: Vec<u64> = self
+            .subscribers
+            .lock()
+            .iter()
+            .filter(|(_, s)| matches!(s, Subscriber::Batch(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            if self.is_closed() {
+                return;
+            }
+            // Still subscribed: looked up again for each, since an earlier
+            // call may have removed it.
+            let handler = self.subscribers.lock().iter().find_map(|(i, s)| match s {
+                Subscriber::Batch(h) if *i == id => Some(h.clone()),
+                _ => None,
+            });
+            let Some(handler) = handler else { continue };
+            // Marks never decrease: the events it missed are a prefix.
+            let first = marks.partition_point(|&mark| mark <= id);
+            let events = &events[first..];
+            if events.is_empty() {
+                continue;
+            }
+            if catch_unwind(AssertUnwindSafe(|| handler(events))).is_err() {
+                log!(
+                    Level::Error,
+                    "session",
+                    "an event batch subscriber panicked on {} events",
+                    events.len()
+                );
+            }
+            // Dropped here, outside the lock: it may be the last reference
+            // (unsubscribed during its own call), and its drop is host code.
+            drop(handler);
+        }
+    }
+
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        let old = std::mem::replace(&mut *self.subscribers.lock(), Arc::new(Vec::new()));
+        let old = {
+            let mut subs = self.subscribers.lock();
+            self.batch_subscribers.store(0, Ordering::SeqCst);
+            std::mem::replace(&mut *subs, Arc::new(Vec::new()))
+        };
         // Dropped unlocked: the handlers' user_data_free is host code.
         drop(old);
     }
