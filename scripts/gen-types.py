@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from typegen import csharp, golang, reference, schema  # noqa: E402
+from typegen import cpp, csharp, golang, reference, schema  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-EMITTERS = (golang, reference, csharp)
+EMITTERS = (golang, reference, csharp, cpp)
 
 
 def formatted(path: str, text: str) -> str:

@@ -4,7 +4,8 @@
 #   lib/libcopilot.so.ABI      the shared library, SONAME libcopilot.so.ABI
 #   lib/libcopilot.so          the link-time name (symlink)
 #   lib/libcopilot.a           with --static
-#   include/copilot.h, copilot_events.h, copilot.hpp
+#   include/copilot.h, copilot_events.h, copilot.hpp (and copilot_types.hpp,
+#                              the optional typed layer on nlohmann/json)
 #   lib/pkgconfig/copilot.pc   `pkg-config --cflags --libs copilot`
 #   lib/cmake/copilot/         `find_package(copilot)` → copilot::copilot
 #                              (and copilot::copilot_static with --static)
@@ -72,7 +73,8 @@ if [ "$static" = 1 ]; then
   install -m 644 "$out/libcopilot.a" "$prefix/lib/libcopilot.a"
   [ "$strip" = 1 ] && strip --strip-debug "$prefix/lib/libcopilot.a"
 fi
-install -m 644 include/copilot.h include/copilot_events.h include/copilot.hpp include/copilot_replay.hpp "$prefix/include/"
+install -m 644 include/copilot.h include/copilot_events.h include/copilot.hpp include/copilot_types.hpp \
+  include/copilot_replay.hpp "$prefix/include/"
 if [ "$replay" = 1 ]; then
   install -d "$prefix/bin"
   install -m 755 "$out/copilot-replay" "$prefix/bin/copilot-replay"

@@ -2,7 +2,8 @@
 //! against the real CLI: tests/cpp/copilot_test.cpp (include/copilot.hpp; also
 //! run under ctest in tests/packaging, against the installed library) and
 //! tests/cpp/replay_test.cpp (include/copilot_replay.hpp with the C++ layer, and
-//! a copilot-replay binary of this checkout).
+//! a copilot-replay binary of this checkout) and tests/cpp/typed_test.cpp (the
+//! generated include/copilot_types.hpp, on nlohmann/json).
 
 mod common;
 
@@ -172,5 +173,60 @@ fn cpp_layer_drives_the_real_cli() {
     println!("{stdout}");
     eprintln!("{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "copilot_test failed:\n{stdout}");
+    assert!(stdout.contains(", 0 failed"), "{stdout}");
+}
+
+/// Whether `#include <nlohmann/json.hpp>` compiles: copilot_types.hpp needs it
+/// (Debian's nlohmann-json3-dev; tests/support/ensure-tools.sh installs it).
+fn have_nlohmann_json() -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.cpp");
+    std::fs::write(&probe, "#include <nlohmann/json.hpp>\nint main() {}\n").unwrap();
+    Command::new(std::env::var("CXX").unwrap_or_else(|_| "c++".into()))
+        .args(["-std=c++17", "-fsyntax-only"])
+        .arg(&probe)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// tests/cpp/typed_test.cpp: the generated typed layer (include/copilot_types.hpp)
+/// against the real CLI, offline like cpp_layer_drives_the_real_cli: typed events
+/// of a tool turn, typed RPC, raw fallbacks, and every event type of the pinned
+/// schema (read from the CLI cache) decoding to its own struct. Skipped only where
+/// nlohmann/json.hpp is missing, never under CI (which installs it).
+#[test]
+fn cpp_typed_layer_drives_the_real_cli() {
+    if !have_nlohmann_json() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nlohmann/json.hpp is missing under CI: tests/support/ensure-tools.sh installs nlohmann-json3-dev"
+        );
+        eprintln!(
+            "cpp_typed_layer_drives_the_real_cli skipped: nlohmann/json.hpp not found \
+             (install nlohmann-json3-dev, or run tests/support/ensure-tools.sh as root)"
+        );
+        return;
+    }
+    let exe = lib_dir().join("copilot_types_test");
+    compile_cpp("tests/cpp/typed_test.cpp", &exe);
+    let env = TestEnv::new(&["weather_tool.yaml"]);
+    let mut cmd = Command::new(&exe);
+    cmd.env_clear();
+    for (k, v) in env.child_env().as_object().unwrap() {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    let output = cmd
+        .env("LD_LIBRARY_PATH", lib_dir())
+        .env("COPILOT_CLI_PATH", common::cli_path())
+        .env("COPILOT_PROVIDER_URL", env.replay.base_url())
+        .env("COPILOT_TEST_CACHE", common::shared_cache_dir())
+        .env("COPILOT_REPO", common::repo_dir())
+        .current_dir(env.home_path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "typed_test failed:\n{stdout}");
     assert!(stdout.contains(", 0 failed"), "{stdout}");
 }

@@ -8,7 +8,7 @@ itself keeps no dependency. Everything is in namespace copilot::types:
               a C++ keyword or reserved name gets a trailing _). A required field is
               T, an optional or nullable one std::optional<T>; opaque JSON is
               nlohmann::json (null when absent).
-  enums       a struct holding the std::string `value`, with one static constexpr
+  enums       a struct over StringEnum (the std::string `value`), one static constexpr
               std::string_view per known value (snake_case): a value newer than
               this file still decodes.
   unions      std::variant<XUnknown, variant structs...>; XUnknown keeps a variant
@@ -20,10 +20,15 @@ itself keeps no dependency. Everything is in namespace copilot::types:
               copilot::types::rpc::session::model::switch_to(session, params).
 
 Scalars: integer -> int64_t, int32 -> int32_t, number -> double, date-time -> the
-RFC 3339 std::string. from_json/to_json are templates defined as hidden friends,
-so nlohmann::json's get<T>() and implicit conversions find them, overload
-resolution never sees thousands of candidates, and a translation unit compiles
-the JSON code only of the types it uses.
+RFC 3339 std::string. The JSON code is in codec::Codec<T> specializations whose
+read/write are member templates, reached from nlohmann by one from_json/to_json
+pair of ADL templates: a translation unit compiles the code only of the types it
+uses, and no call resolves against thousands of overloads (hidden friends per
+type made GCC quadratic: two minutes for an empty program). The RPC functions and
+parse_event are templates for the same reason, values decode in place, and
+parse_event returns a SessionEvent it constructs: a move, copy or assignment of the
+event data variant instantiates that special member of every event struct and all
+they reach (tens of seconds with GCC), so the header itself never asks for one.
 """
 from __future__ import annotations
 
@@ -48,7 +53,7 @@ virtual void volatile wchar_t while xor xor_eq
 # Names a generated identifier must not take: namespaces the generated code names
 # unqualified, and macros common platforms define (gnu++17's linux and unix, glibc's
 # major and minor).
-RESERVED = {"std", "nlohmann", "copilot", "types", NS, "rpc", "linux", "unix", "major", "minor",
+RESERVED = {"std", "nlohmann", "copilot", NS, "linux", "unix", "major", "minor",
             "errno", "assert", "NULL", "EOF", "stdin", "stdout", "stderr"}
 
 
@@ -141,7 +146,7 @@ class CppEmitter:
     def field_type(self, f) -> str:
         t = f.type
         if self.is_json(t):
-            return "nlohmann::json"
+            return self.ctype(t.inner if isinstance(t, Nullable) else t)
         if isinstance(t, Nullable):
             return self.ctype(t)
         base = self.ctype(t)
@@ -192,45 +197,49 @@ class CppEmitter:
         return order
 
     # ------------------------------------------------------------ definitions
-    def struct(self, d: Struct, extra=()) -> list:
-        lines = doc(d.doc, "", notes_of(d)) + [f"struct {d.name} {{"]
-        used = {d.name}
-        members = []  # (json name, C++ name, how it is written)
+    def members(self, d: Struct):
+        """(field, C++ name) of a struct's fields."""
+        used, out = {d.name, "event_type"}, []
         for f in d.fields:
             name = ident(f.json)
             while name in used:
                 name += "_"
             used.add(name)
-            ftype = self.field_type(f)
-            init = ""
+            out.append((f, name))
+        return out
+
+    def struct(self, d: Struct, extra=()) -> list:
+        lines = doc(d.doc, "", notes_of(d)) + [f"struct {d.name} {{"]
+        for f, name in self.members(d):
+            init = "{}"  # also spares `Request{"id"}` -Wmissing-field-initializers
             if f.const is not None and not isinstance(f.const, (dict, list)):
                 init = "{" + (("true" if f.const else "false") if isinstance(f.const, bool)
                               else cstr(f.const) if isinstance(f.const, str) else json.dumps(f.const)) + "}"
             lines += doc(f.doc, "    ", notes_of(f))
-            lines.append(f"    {ftype} {name}{init};")
-            optional = not f.required
-            members.append((f.json, name, "put_opt" if optional else "put"))
-        for e in extra:
-            assert e.split("=")[0].split()[-1] not in used, f"{d.name}: a field takes {e}"
+            lines.append(f"    {self.field_type(f)} {name}{init};")
         lines += [f"    {e};" for e in extra]
-        if members:
-            lines += ["", "    template <class J>", f"    friend void from_json(const J& j, {d.name}& v) {{",
-                      f"        if (!{NS}::object(j)) return;"]
-            lines += [f"        {NS}::get(j, {cstr(js)}, v.{cn});" for js, cn, _ in members]
-            lines += ["    }", "    template <class J>", f"    friend void to_json(J& j, const {d.name}& v) {{",
-                      "        j = J::object();"]
-            lines += [f"        {NS}::{put}(j, {cstr(js)}, v.{cn});" for js, cn, put in members]
-            lines += ["    }"]
-        else:
-            lines += ["", "    template <class J>", f"    friend void from_json(const J& j, {d.name}&) {{",
-                      f"        {NS}::object(j);", "    }", "    template <class J>",
-                      f"    friend void to_json(J& j, const {d.name}&) {{", "        j = J::object();", "    }"]
         lines.append("};")
+        return lines
+
+    def struct_codec(self, d: Struct) -> list:
+        members = self.members(d)
+        v = " v" if members else ""
+        lines = ["template <>", f"struct Codec<{d.name}> {{", "    template <class J>",
+                 f"    static void read(const J& j, {d.name}&{v}) {{"]
+        if members:
+            lines.append("        if (!object(j)) return;")
+            lines += [f"        get(j, {cstr(f.json)}, v.{n});" for f, n in members]
+        else:
+            lines.append("        object(j);")
+        lines += ["    }", "    template <class J>", f"    static void write(J& j, const {d.name}&{v}) {{",
+                  "        j = J::object();"]
+        lines += [f"        {'put' if f.required else 'put_opt'}(j, {cstr(f.json)}, v.{n});" for f, n in members]
+        lines += ["    }", "};"]
         return lines
 
     def enum(self, d: Enum) -> list:
         lines = doc(d.doc, "", notes_of(d))
-        lines += [f"struct {d.name} : {NS}::StringEnum<{d.name}> {{", "    using StringEnum::StringEnum;"]
+        lines += [f"struct {d.name} : StringEnum {{", "    using StringEnum::StringEnum;"]
         used = {"value", d.name, "StringEnum"}
         for v in d.values:
             cname = snake(v)
@@ -242,33 +251,35 @@ class CppEmitter:
         lines.append("};")
         return lines
 
+    def variants(self, d: Union) -> list:
+        out = []
+        for _, v in d.variants:
+            if v not in out:
+                out.append(v)
+        return out
+
     def union(self, d: Union) -> list:
         unk = self.unknown[d.name]
-        variants = []
-        for _, v in d.variants:
-            if v not in variants:
-                variants.append(v)
-        vtype = f"std::variant<{', '.join([unk] + variants)}>"
-        lines = [f"/** A {d.name} variant this header does not describe, or one that did not decode: the",
-                 f" *  JSON as received (its {cstr(d.tag)} says which). */",
-                 f"struct {unk} {{", "    nlohmann::json raw;", "",
-                 "    template <class J>", f"    friend void from_json(const J& j, {unk}& v) {{ v.raw = j; }}",
-                 "    template <class J>", f"    friend void to_json(J& j, const {unk}& v) {{ j = v.raw; }}",
-                 "    // The union's own JSON functions: std::variant finds them here by ADL.",
-                 "    template <class J>", f"    friend void from_json(const J& j, {vtype}& v) {{",
-                 f"        const J* tag = {NS}::tag(j, {cstr(d.tag)});",
-                 "        if (!tag) {", "            v.template emplace<0>().raw = j;",
-                 "        }"]
-        for value, v in d.variants:
-            index = variants.index(v) + 1
-            lit = ("true" if value else "false") if isinstance(value, bool) else cstr(value)
-            lines.append(f"        else if (*tag == {lit}) {NS}::read_alternative<{index}>(j, v);")
-        lines += ["        else v.template emplace<0>().raw = j;", "    }",
-                  "    template <class J>", f"    friend void to_json(J& j, const {vtype}& v) {{",
-                  f"        std::visit([&j](const auto& alternative) {{ {NS}::write(j, alternative); }}, v);",
-                  "    }", "};", ""]
+        alts = ", ".join([unk] + self.variants(d))
+        lines = [f"/** A {d.name} variant this header does not describe, or one that did not decode. */",
+                 f"struct {unk} : UnknownVariant {{}};", ""]
         lines += doc(d.doc, "", notes_of(d) + [f"Chosen by {cstr(d.tag)}; {unk} for any other."])
-        lines.append(f"using {d.name} = {vtype};")
+        lines.append(f"using {d.name} = std::variant<{alts}>;")
+        return lines
+
+    def union_codec(self, d: Union) -> list:
+        variants = self.variants(d)
+        lines = ["template <>", f"struct Codec<{d.name}> {{", "    template <class J>",
+                 f"    static void read(const J& j, {d.name}& v) {{",
+                 f"        const J* t = tag(j, {cstr(d.tag)});",
+                 "        if (!t) v.template emplace<0>().raw = j;"]
+        for value, variant in d.variants:
+            lit = ("true" if value else "false") if isinstance(value, bool) else cstr(value)
+            lines.append(f"        else if (*t == {lit}) read_alternative<{variants.index(variant) + 1}>(j, v);")
+        lines += ["        else v.template emplace<0>().raw = j;", "    }", "    template <class J>",
+                  f"    static void write(J& j, const {d.name}& v) {{",
+                  "        std::visit([&j](const auto& alternative) { codec::write(j, alternative); }, v);",
+                  "    }", "};"]
         return lines
 
     def alias(self, d: Alias) -> list:
@@ -281,14 +292,23 @@ class CppEmitter:
         if isinstance(d, Struct):
             extra = ()
             if name in self.event_of:
-                e = self.event_of[name]
-                extra = (f"static constexpr std::string_view event_type = {cstr(e.type)}",)
+                extra = (f"static constexpr std::string_view event_type = {cstr(self.event_of[name].type)}",)
             return self.struct(d, extra)
         if isinstance(d, Enum):
             return self.enum(d)
         if isinstance(d, Union):
             return self.union(d)
         return self.alias(d)
+
+    def codecs(self) -> list:
+        lines = []
+        for name in self.order:
+            d = self.m.defs.get(name)
+            if isinstance(d, Struct):
+                lines += self.struct_codec(d) + [""]
+            elif isinstance(d, Union):
+                lines += self.union_codec(d) + [""]
+        return lines
 
     # ------------------------------------------------------------ events
     @property
@@ -300,52 +320,49 @@ class CppEmitter:
         alts = ",\n    ".join(["RawEventData"] + [e.data for e in m.events])
         lines = ["/** The data of an event type this header does not describe, or data that did not",
                  " *  match its type's schema: the JSON as received (null when there was none). */",
-                 "struct RawEventData {", "    nlohmann::json data;",
-                 "    static constexpr std::string_view event_type = {};", "",
-                 "    template <class J>", "    friend void from_json(const J& j, RawEventData& v) { v.data = j; }",
-                 "    template <class J>", "    friend void to_json(J& j, const RawEventData& v) { j = v.data; }",
-                 "};", "",
+                 "struct RawEventData {", "    nlohmann::json data{};",
+                 "    static constexpr std::string_view event_type = {};", "};", "",
                  "/** An event's typed data: the struct of its type (each has a static `event_type`),",
                  " *  or RawEventData. */",
                  f"using SessionEventData = std::variant<\n    {alts}>;", "",
-                 "struct SessionEvent;",
-                 f"namespace {NS} {{",
-                 "inline void decode_event(const nlohmann::json& j, SessionEvent& event);",
-                 "inline void encode_event(nlohmann::json& j, const SessionEvent& event);",
-                 "}", "",
-                 "/** One session event, its data decoded to the struct of its type. */",
+                 "/** One session event, its data decoded to the struct of its type. Decoding one",
+                 " *  (parse_event(), or from_json) never throws. */",
                  "struct SessionEvent {", "    /** The event type, e.g. \"assistant.message\". */",
-                 "    std::string type;"]
+                 "    std::string type{};"]
         for f in m.envelope:
             lines += doc(f.doc, "    ")
-            lines.append(f"    {self.field_type(f)} {ident(f.json)};")
+            lines.append(f"    {self.field_type(f)} {ident(f.json)}{{}};")
         lines += ["    /** Typed payload: std::get_if<AssistantMessageData>(&event.data) and so on. */",
-                  "    SessionEventData data;", "",
-                  "    /** Decodes like parse_event(): never throws. */",
-                  "    template <class J>",
-                  f"    friend void from_json(const J& j, SessionEvent& v) {{ {NS}::decode_event(j, v); }}",
-                  "    template <class J>",
-                  f"    friend void to_json(J& j, const SessionEvent& v) {{ {NS}::encode_event(j, v); }}",
+                  "    SessionEventData data{};", "",
+                  "    SessionEvent() = default;",
+                  "    /** Decodes one event envelope, as parse_event(type, json) does. Returning a",
+                  "     *  SessionEvent built so, parse_event() needs no move: compiling a move of the",
+                  "     *  data variant (every event struct's) costs more than all the decoders. */",
+                  "    template <class Json = nlohmann::json>",
+                  "    explicit SessionEvent(std::string_view json, std::string_view fallback_type = {});",
                   "};"]
         return lines
 
-    def events_code(self) -> list:
+    def events_codec(self) -> list:
         m = self.m
         index = {e.type: i + 1 for i, e in enumerate(m.events)}
-        table = sorted(index.items())
-        lines = [f"namespace {NS} {{", "",
-                 "template <std::size_t I>",
-                 "void decode_event_data(const nlohmann::json& j, SessionEventData& d) {",
-                 "    read(j, d.template emplace<I>());", "}", "",
-                 "inline void decode_event(const nlohmann::json& j, SessionEvent& event) {",
-                 "    using Decode = void (*)(const nlohmann::json&, SessionEventData&);",
+        lines = ["template <class J, std::size_t I>",
+                 "void decode_event_data(const J& j, SessionEventData& d) {",
+                 "    codec::read(j, d.template emplace<I>());", "}", "",
+                 "template <class J>",
+                 "void decode_event(const J& j, SessionEvent& event) {",
+                 "    using Decode = void (*)(const J&, SessionEventData&);",
                  "    struct Entry {", "        std::string_view type;", "        Decode decode;", "    };",
-                 f"    static constexpr Entry table[] = {{"]
-        lines += [f"        {{{cstr(t)}, &decode_event_data<{i}>}}," for t, i in table]
+                 "    static constexpr Entry table[] = {"]
+        lines += [f"        {{{cstr(t)}, &decode_event_data<J, {i}>}}," for t, i in sorted(index.items())]
         lines += ["    };",
-                  "    event = SessionEvent{};",
-                  "    if (!j.is_object()) {",
-                  "        event.data.emplace<0>().data = j;",
+                  "    // Member by member: assigning a whole SessionEvent would compile every",
+                  "    // event struct's move assignment.",
+                  "    event.type.clear();"]
+        for f in m.envelope:
+            lines.append(f"    event.{ident(f.json)} = {{}};")
+        lines += ["    if (!j.is_object()) {",
+                  "        event.data.template emplace<0>().data = j;",
                   "        return;",
                   "    }",
                   "    get_lenient(j, \"type\", event.type);"]
@@ -363,56 +380,88 @@ class CppEmitter:
                   "        } catch (const nlohmann::json::exception&) {",
                   "        }",
                   "    }",
-                  "    event.data.emplace<0>().data = data != j.end() ? *data : nlohmann::json();",
+                  "    event.data.template emplace<0>().data = data != j.end() ? *data : J();",
                   "}", "",
-                  "inline void encode_event(nlohmann::json& j, const SessionEvent& event) {",
-                  "    j = nlohmann::json::object();",
-                  "    j[\"type\"] = event.type;"]
+                  "template <>",
+                  "struct Codec<SessionEvent> {",
+                  "    template <class J>",
+                  "    static void read(const J& j, SessionEvent& v) {",
+                  "        decode_event(j, v);",
+                  "    }",
+                  "    template <class J>",
+                  "    static void write(J& j, const SessionEvent& v) {",
+                  "        j = J::object();",
+                  "        j[\"type\"] = v.type;"]
         for f in m.envelope:
-            put = "put_opt" if not f.required else "put"
-            lines.append(f"    {put}(j, {cstr(f.json)}, event.{ident(f.json)});")
-        lines += ["    std::visit([&j](const auto& data) { write(j[\"data\"], data); }, event.data);",
-                  "}", "", f"}}  // namespace {NS}", "",
-                  "/** Decodes one event envelope (the JSON an EventHandler gets). Never throws: data that",
-                  " *  does not match its type's schema, or of a type this header does not know, is",
-                  " *  RawEventData; text that is not JSON gives an event with only RawEventData. */",
-                  "inline SessionEvent parse_event(std::string_view json) {",
-                  "    SessionEvent event;",
-                  "    try {",
-                  "        nlohmann::json j = nlohmann::json::parse(json.begin(), json.end(), nullptr, false);",
-                  "        if (!j.is_discarded()) {",
-                  f"            {NS}::decode_event(j, event);",
-                  "        }",
-                  "    } catch (...) {",
-                  "        // Out of memory or the like: keep what was decoded.",
+            put = "put" if f.required else "put_opt"
+            lines.append(f"        {put}(j, {cstr(f.json)}, v.{ident(f.json)});")
+        lines += ["        std::visit([&j](const auto& data) { codec::write(j[\"data\"], data); }, v.data);",
+                  "    }", "};", "",
+                  "template <>",
+                  "struct Codec<RawEventData> {",
+                  "    template <class J>",
+                  "    static void read(const J& j, RawEventData& v) {",
+                  "        v.data = j;",
                   "    }",
-                  "    return event;",
-                  "}", "",
-                  "/** parse_event() with the type an EventHandler is given, kept when the JSON lacks it. */",
-                  "inline SessionEvent parse_event(std::string_view type, std::string_view json) {",
-                  "    SessionEvent event = parse_event(json);",
-                  "    if (event.type.empty()) {",
-                  "        event.type = std::string(type);",
+                  "    template <class J>",
+                  "    static void write(J& j, const RawEventData& v) {",
+                  "        j = v.data;",
                   "    }",
-                  "    return event;",
-                  "}", "",
-                  "/** A copilot::EventHandler that hands `handler` each event parsed, for",
-                  " *  SessionConfig::on_event and Session::subscribe. */",
-                  "inline ::copilot::EventHandler event_handler(std::function<void(const SessionEvent&)> handler) {",
-                  "    return [handler = std::move(handler)](std::string_view type, std::string_view json) {",
-                  "        handler(parse_event(type, json));",
-                  "    };",
-                  "}", "",
-                  "/** Every event type this header describes, in schema order. */",
-                  f"inline constexpr std::array<std::string_view, {len(m.events)}> session_event_types = {{"]
+                  "};"]
+        return lines
+
+    def events_api(self) -> list:
+        m = self.m
+        lines = ["template <class Json>",
+                 "SessionEvent::SessionEvent(std::string_view json, std::string_view fallback_type) {",
+                 "    try {",
+                 "        Json j = Json::parse(json.begin(), json.end(), nullptr, false);",
+                 "        if (!j.is_discarded()) {",
+                 "            codec::decode_event(j, *this);",
+                 "        }",
+                 "        if (type.empty()) {",
+                 "            type = std::string(fallback_type);",
+                 "        }",
+                 "    } catch (...) {",
+                 "        // Out of memory or the like: keep what was decoded.",
+                 "    }",
+                 "}", "",
+                 "/** Decodes one event envelope (the JSON an EventHandler gets). Never throws: data that",
+                 " *  does not match its type's schema, or of a type this header does not know, is",
+                 " *  RawEventData; text that is not JSON gives an event with only RawEventData (null).",
+                 " *  (A template only so that a program that parses no events compiles no decoder.) */",
+                 "template <int Lazy = 0>",
+                 "SessionEvent parse_event(std::string_view json) {",
+                 "    return SessionEvent(json);",
+                 "}", "",
+                 "/** parse_event() with the type an EventHandler is given, kept when the JSON lacks it. */",
+                 "template <int Lazy = 0>",
+                 "SessionEvent parse_event(std::string_view type, std::string_view json) {",
+                 "    return SessionEvent(json, type);",
+                 "}", "",
+                 "/** A copilot::EventHandler that hands `handler` each event parsed, for",
+                 " *  SessionConfig::on_event and Session::subscribe. */",
+                 "template <int Lazy = 0>",
+                 "::copilot::EventHandler event_handler(std::function<void(const SessionEvent&)> handler) {",
+                 "    return [handler = std::move(handler)](std::string_view type, std::string_view json) {",
+                 "        handler(SessionEvent(json, type));",
+                 "    };",
+                 "}", "",
+                 "/** Every event type this header describes, in schema order. */",
+                 f"inline constexpr std::array<std::string_view, {len(m.events)}> session_event_types = {{"]
         lines += [f"    {cstr(e.type)}," for e in m.events]
-        lines += ["};"]
+        lines += ["};", "",
+                  "/** The event type of the struct `data` holds (its static `event_type`), \"\" for",
+                  " *  RawEventData: std::visit's answer without compiling a visitor per event type. */",
+                  "inline std::string_view event_type_of(const SessionEventData& data) {",
+                  "    return data.index() == 0 ? std::string_view() : session_event_types[data.index() - 1];",
+                  "}"]
         return lines
 
     # ------------------------------------------------------------ RPC
     def rpc_code(self) -> list:
         lines = []
-        for scope, owner in (("server", "::copilot::Client& client"), ("session", "::copilot::Session& session")):
+        for scope in ("server", "session"):
             methods = sorted((m for m in self.m.methods if m.scope == scope), key=lambda m: (m.path, m.verb))
             by_ns = {}
             for m in methods:
@@ -430,11 +479,11 @@ class CppEmitter:
                 path = "::".join(("rpc", scope) + ns)
                 lines += [f"namespace {path} {{", ""]
                 for m in group:
-                    lines += self.rpc_function(m, scope, owner) + [""]
+                    lines += self.rpc_function(m, scope) + [""]
                 lines += [f"}}  // namespace {path}", ""]
         return lines
 
-    def rpc_function(self, m, scope, owner) -> list:
+    def rpc_function(self, m, scope) -> list:
         notes = [f"({m.name})"] + notes_of(m)
         if m.internal:
             notes.append("The CLI marks it internal: it may change without notice.")
@@ -442,17 +491,19 @@ class CppEmitter:
             notes.append("A notification: the CLI sends no reply.")
         lines = doc(m.doc, "", notes)
         result = self.ctype(m.result)
-        obj = "client" if scope == "server" else "session"
+        owner, obj = ("Client", "client") if scope == "server" else ("Session", "session")
+        args = f"{owner}& {obj}"
         if m.params is None:
-            args, call = owner, f"{NS}::call<{result}>({obj}, {cstr(m.name)})"
+            call = f"codec::call<{result}>({obj}, {cstr(m.name)})"
         else:
             ptype = self.ctype(m.params)
             if m.params_optional:
-                args = f"{owner}, const std::optional<{ptype}>& params = std::nullopt"
+                args += f", const std::optional<{ptype}>& params = std::nullopt"
             else:
-                args = f"{owner}, const {ptype}& params"
-            call = f"{NS}::call<{result}>({obj}, {cstr(m.name)}, params)"
-        return lines + [f"inline {result} {snake(m.verb)}({args}) {{", f"    return {call};", "}"]
+                args += f", const {ptype}& params"
+            call = f"codec::call<{result}>({obj}, {cstr(m.name)}, params)"
+        return lines + [f"template <class {owner} = ::copilot::{owner}>",
+                        f"{result} {snake(m.verb)}({args}) {{", f"    return {call};", "}"]
 
 
 PRELUDE = r"""/*
@@ -461,19 +512,20 @@ PRELUDE = r"""/*
  * Generated by scripts/gen-types.py (scripts/typegen/cpp.py) from the Copilot CLI
  * {version} schemas. DO NOT EDIT.
  *
- * Optional: copilot.hpp does not include it and has no dependency; this header needs
- * <nlohmann/json.hpp> (Debian: nlohmann-json3-dev) and C++17.
+ * Optional: copilot.hpp does not include it and keeps no dependency; this header
+ * needs <nlohmann/json.hpp> (3.x; Debian: nlohmann-json3-dev) and C++17.
  *
  * Naming, in namespace copilot::types:
  * - Types keep the schema's PascalCase names (those of the official SDKs); struct
  *   members keep the JSON names (camelCase; a C++ keyword gets a trailing _, e.g.
- *   `default_`). A required field is T, an optional or nullable one std::optional<T>;
- *   opaque JSON is nlohmann::json (null when absent); date-times are RFC 3339 strings.
- * - Enums are structs holding the `value` string, so a value newer than this header
- *   still decodes; known values are static constexpr std::string_view members in
- *   snake_case: `if (mode == AgentMode::plan)`.
- * - Tagged unions are std::variant<XUnknown, variants...>: XUnknown keeps a variant
- *   this header does not describe, or one that did not decode, as raw JSON.
+ *   `default_`). A required member is T, an optional or nullable one std::optional<T>;
+ *   opaque JSON is nlohmann::json (null when absent); date-times are RFC 3339 strings;
+ *   integers are int64_t (int32_t where the schema bounds them so), numbers double.
+ * - Enums are structs over StringEnum, holding the `value` string, so a value newer
+ *   than this header still decodes; the known values are static constexpr
+ *   std::string_view members in snake_case: `if (mode == SessionMode::plan)`.
+ * - Tagged unions are std::variant<XUnknown, variants...>; XUnknown keeps, in `raw`, a
+ *   variant this header does not describe or one that did not decode.
  * - Events: parse_event(json) -> SessionEvent, whose `data` is a std::variant of
  *   RawEventData and every event type's data struct (AssistantMessageData, ...,
  *   each with a static `event_type`). event_handler(fn) adapts a handler of
@@ -482,18 +534,27 @@ PRELUDE = r"""/*
  *   after the wire name, all snake_case: session.model.switchTo is
  *   rpc::session::model::switch_to(session, ModelSwitchToRequest{...}), models.list
  *   is rpc::server::models::list(client). They call Session::call / Client::call,
- *   block like them, and throw copilot::Error like them; a result that does not match
- *   its schema throws copilot::Error with COPILOT_ERR_INVALID_JSON. The methods the
- *   host implements (clientSession, clientGlobal) have their types only.
+ *   block like them and throw copilot::Error like them; a result that does not
+ *   match its schema throws copilot::Error with COPILOT_ERR_INVALID_JSON. They are
+ *   templates over the owner (copilot::Session or copilot::Client, or a stand-in
+ *   with the same call(method, params_json)), so a program compiles the JSON code
+ *   of the methods it calls only. The methods the host implements (clientSession,
+ *   clientGlobal scopes) have their types only.
  *
  * Decoding is lenient: unknown members are ignored, a missing (or null) required
  * member keeps its default, unknown enum values and union variants are kept. A
  * member of the wrong JSON type throws copilot::types::DecodeError from from_json
- * (nlohmann::json::get<T>()); parse_event() catches it and keeps the data raw.
+ * (nlohmann::json::get<T>(), from_json_text<T>()); parse_event() catches it and
+ * keeps that event's data raw.
  *
- * from_json/to_json are function templates defined as hidden friends: found by
- * ADL (nlohmann's get<T>() and conversions use them), compiled only for the types
- * a program uses.
+ * The JSON code is in codec::Codec<T> specializations of member templates, reached
+ * from nlohmann by two ADL function templates (from_json, to_json): compiled only
+ * for the types a program uses, with no overload set of thousands to resolve.
+ * Compile time: including this header costs about 15 s of g++; decoding events
+ * about 20 s more (the destructors and decoders of every event struct). Copying,
+ * assigning or encoding a whole SessionEvent compiles every event struct's copy,
+ * assignment or encoder too: inspect events in place where you can (event_handler
+ * hands out a const SessionEvent&).
  */
 #ifndef COPILOT_TYPES_HPP
 #define COPILOT_TYPES_HPP
@@ -510,6 +571,7 @@ PRELUDE = r"""/*
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -530,6 +592,49 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/** Base of the generated enums: the value as a string, compared with strings. */
+struct StringEnum {
+    std::string value;
+
+    StringEnum() = default;
+    StringEnum(std::string v) : value(std::move(v)) {}
+    StringEnum(std::string_view v) : value(v) {}
+    StringEnum(const char* v) : value(v) {}
+
+    friend bool operator==(const StringEnum& a, const StringEnum& b) { return a.value == b.value; }
+    friend bool operator!=(const StringEnum& a, const StringEnum& b) { return a.value != b.value; }
+    friend bool operator<(const StringEnum& a, const StringEnum& b) { return a.value < b.value; }
+    friend bool operator==(const StringEnum& a, std::string_view b) { return a.value == b; }
+    friend bool operator!=(const StringEnum& a, std::string_view b) { return a.value != b; }
+    friend bool operator==(std::string_view a, const StringEnum& b) { return a == b.value; }
+    friend bool operator!=(std::string_view a, const StringEnum& b) { return a != b.value; }
+    friend bool operator==(const StringEnum& a, const char* b) { return a.value == b; }
+    friend bool operator!=(const StringEnum& a, const char* b) { return a.value != b; }
+};
+
+/** Base of each union's unknown alternative: the variant's JSON as received. */
+struct UnknownVariant {
+    nlohmann::json raw{};
+};
+
+namespace codec {
+
+/** The JSON code of one generated type: static read(json, T&) and write(json&, const T&). */
+template <class T, class = void>
+struct Codec {};
+
+}  // namespace codec
+
+/** nlohmann::json's hooks (found by ADL): get<T>(), conversions, json(value). */
+template <class J, class T>
+auto from_json(const J& j, T& v) -> decltype(codec::Codec<T>::read(j, v)) {
+    codec::Codec<T>::read(j, v);
+}
+template <class J, class T>
+auto to_json(J& j, const T& v) -> decltype(codec::Codec<T>::write(j, v)) {
+    codec::Codec<T>::write(j, v);
+}
+
 namespace codec {
 
 [[noreturn]] inline void mismatch(const char* want, const nlohmann::json& j) {
@@ -543,7 +648,37 @@ inline bool object(const nlohmann::json& j) {
     return false;
 }
 
-// read: JSON into a value. null leaves a value as it was (an optional becomes empty).
+// read: JSON into a value; null leaves it as it was (an optional becomes empty).
+// write: a value into JSON. All declared first, so each finds the others.
+inline void read(const nlohmann::json& j, std::string& v);
+inline void read(const nlohmann::json& j, bool& v);
+inline void read(const nlohmann::json& j, double& v);
+inline void read(const nlohmann::json& j, std::int64_t& v);
+inline void read(const nlohmann::json& j, std::int32_t& v);
+inline void read(const nlohmann::json& j, nlohmann::json& v);
+template <class T>
+auto read(const nlohmann::json& j, T& v) -> decltype(Codec<T>::read(j, v));
+template <class T>
+void read(const nlohmann::json& j, std::optional<T>& v);
+template <class T>
+void read(const nlohmann::json& j, std::vector<T>& v);
+template <class T>
+void read(const nlohmann::json& j, std::map<std::string, T>& v);
+inline void write(nlohmann::json& j, const std::string& v);
+inline void write(nlohmann::json& j, bool v);
+inline void write(nlohmann::json& j, double v);
+inline void write(nlohmann::json& j, std::int64_t v);
+inline void write(nlohmann::json& j, std::int32_t v);
+inline void write(nlohmann::json& j, const nlohmann::json& v);
+template <class T>
+auto write(nlohmann::json& j, const T& v) -> decltype(Codec<T>::write(j, v));
+template <class T>
+void write(nlohmann::json& j, const std::optional<T>& v);
+template <class T>
+void write(nlohmann::json& j, const std::vector<T>& v);
+template <class T>
+void write(nlohmann::json& j, const std::map<std::string, T>& v);
+
 inline void read(const nlohmann::json& j, std::string& v) {
     if (j.is_string()) v = j.get_ref<const std::string&>();
     else if (!j.is_null()) mismatch("string", j);
@@ -558,8 +693,9 @@ inline void read(const nlohmann::json& j, double& v) {
 }
 inline void read(const nlohmann::json& j, std::int64_t& v) {
     if (j.is_number_unsigned()) {
-        if (j.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) mismatch("integer", j);
-        v = static_cast<std::int64_t>(j.get<std::uint64_t>());
+        auto u = j.get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) mismatch("integer", j);
+        v = static_cast<std::int64_t>(u);
     } else if (j.is_number_integer()) {
         v = j.get<std::int64_t>();
     } else if (j.is_number_float()) {
@@ -573,33 +709,41 @@ inline void read(const nlohmann::json& j, std::int64_t& v) {
 inline void read(const nlohmann::json& j, std::int32_t& v) {
     std::int64_t wide = v;
     read(j, wide);
-    if (wide < std::numeric_limits<std::int32_t>::min() || wide > std::numeric_limits<std::int32_t>::max()) mismatch("32-bit integer", j);
+    if (wide < std::numeric_limits<std::int32_t>::min() || wide > std::numeric_limits<std::int32_t>::max()) {
+        mismatch("32-bit integer", j);
+    }
     v = static_cast<std::int32_t>(wide);
 }
 inline void read(const nlohmann::json& j, nlohmann::json& v) { v = j; }
 template <class T>
-auto read(const nlohmann::json& j, T& v) -> decltype(from_json(j, v), void()) {
-    from_json(j, v);
+auto read(const nlohmann::json& j, T& v) -> decltype(Codec<T>::read(j, v)) {
+    Codec<T>::read(j, v);
 }
+// Values are decoded in place (emplace, a vector of n defaults): copying or moving
+// the generated types instantiates far more code than default-constructing them.
 template <class T>
 void read(const nlohmann::json& j, std::optional<T>& v) {
     if (j.is_null()) {
         v.reset();
         return;
     }
-    T value{};
-    read(j, value);
-    v = std::move(value);
+    read(j, v.emplace());
 }
 template <class T>
 void read(const nlohmann::json& j, std::vector<T>& v) {
     if (j.is_null()) return;
     if (!j.is_array()) mismatch("array", j);
-    v.clear();
-    v.reserve(j.size());
-    for (const auto& item : j) {
-        read(item, v.emplace_back());
+    std::vector<T> out(j.size());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if constexpr (std::is_same<T, bool>::value) {
+            bool item = false;
+            read(j[i], item);
+            out[i] = item;
+        } else {
+            read(j[i], out[i]);
+        }
     }
+    v = std::move(out);
 }
 template <class T>
 void read(const nlohmann::json& j, std::map<std::string, T>& v) {
@@ -610,7 +754,6 @@ void read(const nlohmann::json& j, std::map<std::string, T>& v) {
     }
 }
 
-// write: a value into JSON.
 inline void write(nlohmann::json& j, const std::string& v) { j = v; }
 inline void write(nlohmann::json& j, bool v) { j = v; }
 inline void write(nlohmann::json& j, double v) { j = v; }
@@ -618,8 +761,8 @@ inline void write(nlohmann::json& j, std::int64_t v) { j = v; }
 inline void write(nlohmann::json& j, std::int32_t v) { j = v; }
 inline void write(nlohmann::json& j, const nlohmann::json& v) { j = v; }
 template <class T>
-auto write(nlohmann::json& j, const T& v) -> decltype(to_json(j, v), void()) {
-    to_json(j, v);
+auto write(nlohmann::json& j, const T& v) -> decltype(Codec<T>::write(j, v)) {
+    Codec<T>::write(j, v);
 }
 template <class T>
 void write(nlohmann::json& j, const std::optional<T>& v) {
@@ -677,9 +820,9 @@ inline void put_opt(nlohmann::json& j, const char* key, const nlohmann::json& v)
     if (!v.is_null()) j[key] = v;
 }
 
-/** A union's tag: the member `key` of an object, or nullptr for null. */
+/** A union's tag: the member `key` of an object, else nullptr (the union keeps it raw). */
 inline const nlohmann::json* tag(const nlohmann::json& j, const char* key) {
-    if (!object(j)) return nullptr;
+    if (!j.is_object()) return nullptr;
     auto it = j.find(key);
     return it == j.end() ? nullptr : &*it;
 }
@@ -694,33 +837,27 @@ void read_alternative(const nlohmann::json& j, V& v) {
     }
 }
 
-/** Base of the enum structs: the value as a string, compared with strings. */
-template <class Self>
-struct StringEnum {
-    std::string value;
-
-    StringEnum() = default;
-    StringEnum(std::string v) : value(std::move(v)) {}
-    StringEnum(std::string_view v) : value(v) {}
-    StringEnum(const char* v) : value(v) {}
-
-    friend bool operator==(const Self& a, const Self& b) { return a.value == b.value; }
-    friend bool operator!=(const Self& a, const Self& b) { return a.value != b.value; }
-    friend bool operator<(const Self& a, const Self& b) { return a.value < b.value; }
-    friend bool operator==(const Self& a, std::string_view b) { return a.value == b; }
-    friend bool operator!=(const Self& a, std::string_view b) { return a.value != b; }
-    friend bool operator==(std::string_view a, const Self& b) { return a == b.value; }
-    friend bool operator!=(std::string_view a, const Self& b) { return a != b.value; }
-    friend bool operator==(const Self& a, const char* b) { return a.value == b; }
-    friend bool operator!=(const Self& a, const char* b) { return a.value != b; }
-
+template <class T>
+struct Codec<T, std::enable_if_t<std::is_base_of<StringEnum, T>::value>> {
     template <class J>
-    friend void from_json(const J& j, Self& v) {
-        read(j, v.value);
+    static void read(const J& j, T& v) {
+        codec::read(j, v.value);
     }
     template <class J>
-    friend void to_json(J& j, const Self& v) {
+    static void write(J& j, const T& v) {
         j = v.value;
+    }
+};
+
+template <class T>
+struct Codec<T, std::enable_if_t<std::is_base_of<UnknownVariant, T>::value>> {
+    template <class J>
+    static void read(const J& j, T& v) {
+        v.raw = j;
+    }
+    template <class J>
+    static void write(J& j, const T& v) {
+        j = v.raw;
     }
 };
 
@@ -794,7 +931,8 @@ def emit(model) -> dict:
     out = [PRELUDE.replace("{version}", model.version).rstrip("\n"), ""]
     for name in em.order:
         out += em.definition(name) + [""]
-    out += em.events_code() + [""]
+    out += ["namespace codec {", ""] + em.codecs() + em.events_codec()
+    out += ["", "}  // namespace codec", ""] + em.events_api() + [""]
     out += em.rpc_code()
     out += ["}  // namespace types", "}  // namespace copilot", "", "#endif  // COPILOT_TYPES_HPP", ""]
     return {OUT: "\n".join(out)}
