@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import re
 
-from .schema import Alias, Array, Enum, Map, Nullable, Prim, Ref, Struct, Union
+from .schema import Alias, Array, Enum, Map, Nullable, Prim, Ref, Struct, Union, def_refs
 
 OUT = "include/copilot_types.hpp"
 NS = "codec"  # the header's internal namespace, copilot::types::codec
@@ -155,25 +155,9 @@ class CppEmitter:
     def deps(self, name):
         """Definitions `name` needs declared first (a std::optional or std::variant
         member needs its type complete)."""
-        def walk(t):
-            if isinstance(t, Ref):
-                yield t.name
-            elif isinstance(t, Nullable):
-                yield from walk(t.inner)
-            elif isinstance(t, (Array, Map)):
-                yield from walk(t.item if isinstance(t, Array) else t.value)
-            elif t == Prim("event"):
-                yield "SessionEvent"
         if name == "SessionEvent":
             return [e.data for e in self.m.events]
-        d = self.m.defs[name]
-        if isinstance(d, Struct):
-            return [r for f in d.fields for r in walk(f.type)]
-        if isinstance(d, Alias):
-            return list(walk(d.type))
-        if isinstance(d, Union):
-            return [v for _, v in d.variants]
-        return []
+        return list(def_refs(self.m.defs[name], events=True))
 
     def topo_order(self) -> list:
         order, done, active = [], set(), set()

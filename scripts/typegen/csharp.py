@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .schema import Alias, Array, Enum, Map, Nullable, Prim, Ref, Struct, Union, pascal
+from .schema import Alias, Array, Enum, Map, Nullable, Prim, Ref, Struct, Union, method_tree, pascal, reachable
 
 OUT = "bindings/dotnet/src/Generated/"
 HAND_WRITTEN_DIR = Path(__file__).resolve().parents[2] / "bindings/dotnet/src"
@@ -141,7 +141,7 @@ class CSharpEmitter:
         # What the events reach lives in GitHub.Copilot (SessionEvents.cs), the rest in
         # GitHub.Copilot.Rpc (Rpc.cs), as in the official SDK; so does an event type a
         # hand-written one already names.
-        self.event_names = reachable(model, self, [e.data for e in model.events])
+        self.event_names = reachable_with_bases(model, self, [e.data for e in model.events])
         self.rpc_ns = {n for n in self.names if n not in self.event_names} | collides
         self.taken = taken
         self.api_names = {}  # (scope, group path) -> RPC group class name
@@ -320,34 +320,9 @@ def cs_value(v) -> str:
     return literal(v)
 
 
-def reachable(model, em, roots) -> set:
+def reachable_with_bases(model, em, roots) -> set:
     """Definitions the roots reach, with the union every reached variant derives from."""
-    def refs(t):
-        if isinstance(t, Ref):
-            yield t.name
-        elif isinstance(t, Array):
-            yield from refs(t.item)
-        elif isinstance(t, Map):
-            yield from refs(t.value)
-        elif isinstance(t, Nullable):
-            yield from refs(t.inner)
-    seen, stack = set(), list(roots)
-    while stack:
-        n = stack.pop()
-        if n in seen or n not in model.defs:
-            continue
-        seen.add(n)
-        d = model.defs[n]
-        if isinstance(d, Struct):
-            for f in d.fields:
-                stack += list(refs(f.type))
-        elif isinstance(d, Alias):
-            stack += list(refs(d.type))
-        elif isinstance(d, Union):
-            stack += [v for _, v in d.variants]
-        if n in em.base_of:
-            stack.append(em.base_of[n])
-    return seen
+    return reachable(model, roots, also=lambda n: [em.base_of[n]] if n in em.base_of else [])
 
 
 USINGS = ["using System;", "using System.Collections.Generic;", "using Newtonsoft.Json;", "using Newtonsoft.Json.Linq;"]
@@ -412,23 +387,6 @@ def emit(model) -> dict:
 
 
 # ---------------------------------------------------------------- RPC methods
-class _Group:
-    def __init__(self, path):
-        self.path = path      # e.g. ["mcp", "oauth"]
-        self.methods = []
-        self.children = {}    # key -> _Group
-
-
-def _tree(methods):
-    root = _Group([])
-    for m in methods:
-        g = root
-        for key in m.path:
-            g = g.children.setdefault(key, _Group(g.path + [key]))
-        g.methods.append(m)
-    return root
-
-
 def rpc_file(model, em: CSharpEmitter) -> str:
     """The definitions only methods use, then ServerRpc and SessionRpc: one typed method per
     server- and session-scope method, in groups named as the official SDK names them
@@ -437,12 +395,12 @@ def rpc_file(model, em: CSharpEmitter) -> str:
     out = [HEADER.format(version=model.version)] + PRAGMAS + [""] + RPC_USINGS + ["", "namespace GitHub.Copilot.Rpc", "{"]
     body = []
     for scope, root in (("server", "ServerRpc"), ("session", "SessionRpc")):
-        tree = _tree([m for m in model.methods if m.scope == scope])
+        tree = method_tree([m for m in model.methods if m.scope == scope])
         body += _api_class(em, tree, root, scope)
     # the definitions those methods reach (the CLI-to-host scopes' own are left out)
     roots = [t.name for m in model.methods if m.scope in ("server", "session")
              for t in (m.params, m.result) if isinstance(t, Ref)]
-    used = reachable(model, em, roots)
+    used = reachable_with_bases(model, em, roots)
     for n in sorted((n for n in em.names if n not in em.event_names and n in used), key=lambda n: em.names[n]):
         lines = em.definition(n, "rpc")
         if lines:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from .overrides import GO_ROOT_HAND_WRITTEN, GO_UNION_FLAGS
-from .schema import Alias, Array, Enum, Map, Nullable, Prim, Ref, Struct, Union, pascal
+from .schema import Alias, Array, Enum, Map, Nullable, Prim, Ref, Struct, Union, method_tree, reachable
 
 INITIALISMS = {"id", "ui", "uri", "url", "api", "http", "https", "json", "xml", "html", "css", "sql",
                "ssh", "tcp", "udp", "ip", "rpc", "mime", "mcp", "sse", "ado", "cli", "hmac", "fs",
@@ -473,30 +473,7 @@ def events_file(model, em: GoEmitter) -> str:
 
 def event_reachable(model) -> set:
     """Definitions an event's data can reach: what the root package aliases."""
-    def refs(t):
-        if isinstance(t, Ref):
-            yield t.name
-        elif isinstance(t, Array):
-            yield from refs(t.item)
-        elif isinstance(t, Map):
-            yield from refs(t.value)
-        elif isinstance(t, Nullable):
-            yield from refs(t.inner)
-    seen, stack = set(), [e.data for e in model.events]
-    while stack:
-        n = stack.pop()
-        if n in seen or n not in model.defs:
-            continue
-        seen.add(n)
-        d = model.defs[n]
-        if isinstance(d, Struct):
-            for f in d.fields:
-                stack += list(refs(f.type))
-        elif isinstance(d, Alias):
-            stack += list(refs(d.type))
-        elif isinstance(d, Union):
-            stack += [v for _, v in d.variants]
-    return seen
+    return reachable(model, [e.data for e in model.events])
 
 
 def root_aliases_file(model, em: GoEmitter) -> str:
@@ -538,23 +515,6 @@ def emit(model) -> dict:
 
 
 # ---------------------------------------------------------------- RPC methods
-class _Group:
-    def __init__(self, path):
-        self.path = path          # e.g. ["providers", "models"]
-        self.methods = []
-        self.children = {}        # key -> _Group
-
-
-def _tree(methods):
-    root = _Group([])
-    for m in methods:
-        g = root
-        for key in m.path:
-            g = g.children.setdefault(key, _Group(g.path + [key]))
-        g.methods.append(m)
-    return root
-
-
 def rpc_file(model, em: GoEmitter) -> str:
     """ServerRPC and SessionRPC: one typed Go method per server and session method."""
     out = [HEADER.format(version=model.version), "package rpc", "", "import (", '\t"context"', '\t"encoding/json"',
@@ -582,7 +542,7 @@ def rpc_file(model, em: GoEmitter) -> str:
            "\treturn &r, nil", "}", ""]
     for scope, prefix, api, root_name in (("server", "Server", "serverAPI", "ServerRPC"),
                                           ("session", "", "sessionAPI", "SessionRPC")):
-        tree = _tree([m for m in model.methods if m.scope == scope])
+        tree = method_tree([m for m in model.methods if m.scope == scope])
         out += _api_struct(em, tree, prefix, api, root_name, scope)
     return "\n".join(out)
 

@@ -319,29 +319,75 @@ class _Reader:
                 self.ensure(name)
 
 
+# ---------------------------------------------------------------- walking the model
+def type_refs(t, events: bool = False):
+    """The definition names a type refers to; with events, a whole session
+    event counts as a reference to "SessionEvent"."""
+    if isinstance(t, Ref):
+        yield t.name
+    elif isinstance(t, Array):
+        yield from type_refs(t.item, events)
+    elif isinstance(t, Map):
+        yield from type_refs(t.value, events)
+    elif isinstance(t, Nullable):
+        yield from type_refs(t.inner, events)
+    elif events and t == Prim("event"):
+        yield "SessionEvent"
+
+
+def def_refs(d, events: bool = False):
+    """The definition names a definition's body refers to."""
+    if isinstance(d, Struct):
+        for f in d.fields:
+            yield from type_refs(f.type, events)
+    elif isinstance(d, Alias):
+        yield from type_refs(d.type, events)
+    elif isinstance(d, Union):
+        for _, v in d.variants:
+            yield v
+
+
+def reachable(model: "Model", roots, events: bool = False, also=None) -> set:
+    """The definitions the roots (names) reach; also(name) may name more to follow."""
+    seen, todo = set(), list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in model.defs:
+            continue
+        seen.add(name)
+        todo.extend(def_refs(model.defs[name], events))
+        if also:
+            todo.extend(also(name))
+    return seen
+
+
+class MethodGroup:
+    """Methods under one group path below a scope (["mcp", "config"])."""
+
+    def __init__(self, path):
+        self.path = path
+        self.methods = []
+        self.children = {}  # key -> MethodGroup
+
+
+def method_tree(methods) -> MethodGroup:
+    """The methods as the wire groups them: session.mcp.config.list is in mcp -> config."""
+    root = MethodGroup([])
+    for m in methods:
+        g = root
+        for key in m.path:
+            g = g.children.setdefault(key, MethodGroup(g.path + [key]))
+        g.methods.append(m)
+    return root
+
+
 def _refs(model: Model):
-    def walk(t):
-        if isinstance(t, Ref):
-            yield t.name
-        elif isinstance(t, (Array,)):
-            yield from walk(t.item)
-        elif isinstance(t, Map):
-            yield from walk(t.value)
-        elif isinstance(t, Nullable):
-            yield from walk(t.inner)
     for d in list(model.defs.values()):
-        if isinstance(d, Struct):
-            for f in d.fields:
-                yield from walk(f.type)
-        elif isinstance(d, Alias):
-            yield from walk(d.type)
-        elif isinstance(d, Union):
-            for _, v in d.variants:
-                yield v
+        yield from def_refs(d)
     for m in model.methods:
         for t in (m.params, m.result):
             if t is not None:
-                yield from walk(t)
+                yield from type_refs(t)
 
 
 def _int32_bounded(node) -> bool:
