@@ -394,3 +394,47 @@ func TestIdleTimeoutTelemetryAndRuntimePort(t *testing.T) {
 		t.Fatalf("tcp runtime port %d", tcp.RuntimePort())
 	}
 }
+
+// Every hook input decodes from its wire shape: cwd, millisecond timestamp,
+// the session id from the request when the input leaves it out, and the
+// hook's own fields.
+func TestHookInputsDecodeFromTheWire(t *testing.T) {
+	ref := &sessionRef{id: "s-ref"}
+	var stop AgentStopHookInput
+	var mcp PreMCPToolCallHookInput
+	var end SessionEndHookInput
+	hooks := (&SessionHooks{
+		OnAgentStop: func(in AgentStopHookInput, inv HookInvocation) (*AgentStopHookOutput, error) {
+			stop = in
+			return &AgentStopHookOutput{Decision: "block", Reason: "more"}, nil
+		},
+		OnPreMCPToolCall: func(in PreMCPToolCallHookInput, _ HookInvocation) (*PreMCPToolCallHookOutput, error) {
+			mcp = in
+			return nil, nil
+		},
+		OnSessionEnd: func(in SessionEndHookInput, _ HookInvocation) (*SessionEndHookOutput, error) {
+			end = in
+			return nil, nil
+		},
+	}).byType(ref)
+	out, err := hooks["agentStop"](json.RawMessage(`{"sessionId":"s1","hookType":"agentStop","input":{"timestamp":1700000000123,"cwd":"/w","stopReason":"done","transcriptPath":"/t","stop_hook_active":true}}`))
+	if err != nil || stop.SessionID != "s1" || stop.WorkingDirectory != "/w" || stop.StopReason != "done" ||
+		stop.TranscriptPath != "/t" || !stop.StopHookActive || stop.Timestamp.UnixMilli() != 1700000000123 {
+		t.Fatalf("agentStop input %+v, %v", stop, err)
+	}
+	if o, ok := out.(*AgentStopHookOutput); !ok || o.Decision != "block" {
+		t.Fatalf("agentStop output %#v", out)
+	}
+	out, err = hooks["preMcpToolCall"](json.RawMessage(`{"input":{"timestamp":1,"cwd":"/w","serverName":"files","toolName":"read","arguments":{"p":1},"toolCallId":"c1","_meta":{"k":"v"}}}`))
+	if err != nil || out != nil || mcp.SessionID != "s-ref" || mcp.ServerName != "files" || mcp.ToolCallID != "c1" ||
+		mcp.Meta.(map[string]any)["k"] != "v" || mcp.Arguments.(map[string]any)["p"] != float64(1) {
+		t.Fatalf("preMcpToolCall input %+v, out %#v, %v", mcp, out, err)
+	}
+	if _, err := hooks["sessionEnd"](json.RawMessage(`{"sessionId":"s2","input":{"sessionId":"s3","timestamp":2,"cwd":"/w","reason":"abort","finalMessage":"bye","error":"x"}}`)); err != nil ||
+		end.SessionID != "s3" || end.Reason != "abort" || end.FinalMessage != "bye" || end.Error != "x" {
+		t.Fatalf("sessionEnd input %+v, %v", end, err)
+	}
+	if _, err := hooks["agentStop"](json.RawMessage(`{"input":{"stop_hook_active":"yes"}}`)); err == nil {
+		t.Fatal("a malformed input decoded")
+	}
+}

@@ -15,22 +15,13 @@ type HookInvocation struct {
 	SessionID string
 }
 
-// hookBase holds what every hook input carries on the wire.
-type hookBase struct {
-	SessionID string `json:"sessionId"`
-	Timestamp int64  `json:"timestamp"`
-	Cwd       string `json:"cwd"`
-}
-
-func (b hookBase) time() time.Time { return time.UnixMilli(b.Timestamp) }
-
 // PreToolUseHookInput is what preToolUse sees: a tool about to run.
 type PreToolUseHookInput struct {
-	SessionID        string
-	Timestamp        time.Time
-	WorkingDirectory string
-	ToolName         string
-	ToolArgs         any
+	SessionID        string    `json:"sessionId"`
+	Timestamp        time.Time `json:"-"`
+	WorkingDirectory string    `json:"cwd"`
+	ToolName         string    `json:"toolName"`
+	ToolArgs         any       `json:"toolArgs"`
 }
 
 // PreToolUseHookOutput can allow, deny or ask ("allow", "deny", "ask"), and change the arguments.
@@ -44,12 +35,12 @@ type PreToolUseHookOutput struct {
 
 // PostToolUseHookInput is what postToolUse sees: a tool that ran.
 type PostToolUseHookInput struct {
-	SessionID        string
-	Timestamp        time.Time
-	WorkingDirectory string
-	ToolName         string
-	ToolArgs         any
-	ToolResult       any
+	SessionID        string    `json:"sessionId"`
+	Timestamp        time.Time `json:"-"`
+	WorkingDirectory string    `json:"cwd"`
+	ToolName         string    `json:"toolName"`
+	ToolArgs         any       `json:"toolArgs"`
+	ToolResult       any       `json:"toolResult"`
 }
 
 // PostToolUseHookOutput can replace the result the model sees.
@@ -61,12 +52,12 @@ type PostToolUseHookOutput struct {
 
 // PostToolUseFailureHookInput is what postToolUseFailure sees: a tool that failed.
 type PostToolUseFailureHookInput struct {
-	SessionID        string
-	Timestamp        time.Time
-	WorkingDirectory string
-	ToolName         string
-	ToolArgs         any
-	Error            string
+	SessionID        string    `json:"sessionId"`
+	Timestamp        time.Time `json:"-"`
+	WorkingDirectory string    `json:"cwd"`
+	ToolName         string    `json:"toolName"`
+	ToolArgs         any       `json:"toolArgs"`
+	Error            string    `json:"error"`
 }
 
 // PostToolUseFailureHookOutput adds context for the model.
@@ -76,10 +67,10 @@ type PostToolUseFailureHookOutput struct {
 
 // UserPromptSubmittedHookInput is what userPromptSubmitted sees.
 type UserPromptSubmittedHookInput struct {
-	SessionID        string
-	Timestamp        time.Time
-	WorkingDirectory string
-	Prompt           string
+	SessionID        string    `json:"sessionId"`
+	Timestamp        time.Time `json:"-"`
+	WorkingDirectory string    `json:"cwd"`
+	Prompt           string    `json:"prompt"`
 }
 
 // UserPromptSubmittedHookOutput can rewrite the prompt.
@@ -91,11 +82,11 @@ type UserPromptSubmittedHookOutput struct {
 
 // UserPromptTransformedHookInput is what userPromptTransformed sees.
 type UserPromptTransformedHookInput struct {
-	SessionID         string
-	Timestamp         time.Time
-	WorkingDirectory  string
-	Prompt            string
-	TransformedPrompt string
+	SessionID         string    `json:"sessionId"`
+	Timestamp         time.Time `json:"-"`
+	WorkingDirectory  string    `json:"cwd"`
+	Prompt            string    `json:"prompt"`
+	TransformedPrompt string    `json:"transformedPrompt"`
 }
 
 // UserPromptTransformedHookOutput can replace the transformed prompt.
@@ -105,11 +96,11 @@ type UserPromptTransformedHookOutput struct {
 
 // SessionStartHookInput is what sessionStart sees; Source is "startup", "resume" or "new".
 type SessionStartHookInput struct {
-	SessionID        string
-	Timestamp        time.Time
-	WorkingDirectory string
-	Source           string
-	InitialPrompt    string
+	SessionID        string    `json:"sessionId"`
+	Timestamp        time.Time `json:"-"`
+	WorkingDirectory string    `json:"cwd"`
+	Source           string    `json:"source"`
+	InitialPrompt    string    `json:"initialPrompt"`
 }
 
 // SessionStartHookOutput adds context or changes the session's configuration.
@@ -121,12 +112,12 @@ type SessionStartHookOutput struct {
 // SessionEndHookInput is what sessionEnd sees; Reason is "complete", "error",
 // "abort", "timeout" or "user_exit".
 type SessionEndHookInput struct {
-	SessionID        string
-	Timestamp        time.Time
-	WorkingDirectory string
-	Reason           string
-	FinalMessage     string
-	Error            string
+	SessionID        string    `json:"sessionId"`
+	Timestamp        time.Time `json:"-"`
+	WorkingDirectory string    `json:"cwd"`
+	Reason           string    `json:"reason"`
+	FinalMessage     string    `json:"finalMessage"`
+	Error            string    `json:"error"`
 }
 
 // SessionEndHookOutput is the host's last word on the session.
@@ -139,12 +130,12 @@ type SessionEndHookOutput struct {
 // ErrorOccurredHookInput is what errorOccurred sees; ErrorContext is
 // "model_call", "tool_execution", "system" or "user_input".
 type ErrorOccurredHookInput struct {
-	SessionID        string
-	Timestamp        time.Time
-	WorkingDirectory string
-	Error            string
-	ErrorContext     string
-	Recoverable      bool
+	SessionID        string    `json:"sessionId"`
+	Timestamp        time.Time `json:"-"`
+	WorkingDirectory string    `json:"cwd"`
+	Error            string    `json:"error"`
+	ErrorContext     string    `json:"errorContext"`
+	Recoverable      bool      `json:"recoverable"`
 }
 
 // ErrorOccurredHookOutput picks "retry", "skip" or "abort".
@@ -157,12 +148,12 @@ type ErrorOccurredHookOutput struct {
 
 // AgentStopHookInput is what agentStop sees.
 type AgentStopHookInput struct {
-	SessionID        string
-	Timestamp        time.Time
-	WorkingDirectory string
-	StopReason       string
-	TranscriptPath   string
-	StopHookActive   bool
+	SessionID        string    `json:"sessionId"`
+	Timestamp        time.Time `json:"-"`
+	WorkingDirectory string    `json:"cwd"`
+	StopReason       string    `json:"stopReason"`
+	TranscriptPath   string    `json:"transcriptPath"`
+	StopHookActive   bool      `json:"stop_hook_active"`
 }
 
 // AgentStopHookOutput can keep the agent going ("block" with a Reason).
@@ -173,14 +164,14 @@ type AgentStopHookOutput struct {
 
 // PreMCPToolCallHookInput is what preMcpToolCall sees: an MCP tool about to be called.
 type PreMCPToolCallHookInput struct {
-	SessionID        string
-	Timestamp        time.Time
-	WorkingDirectory string
-	ServerName       string
-	ToolName         string
-	Arguments        any
-	ToolCallID       string
-	Meta             any
+	SessionID        string    `json:"sessionId"`
+	Timestamp        time.Time `json:"-"`
+	WorkingDirectory string    `json:"cwd"`
+	ServerName       string    `json:"serverName"`
+	ToolName         string    `json:"toolName"`
+	Arguments        any       `json:"arguments"`
+	ToolCallID       string    `json:"toolCallId"`
+	Meta             any       `json:"_meta"`
 }
 
 // PreMCPToolCallHookOutput sets the MCP request's _meta.
@@ -222,33 +213,88 @@ type SessionHooks struct {
 	Other map[string]RawHookHandler
 }
 
-// hook adapts a typed handler: the request's input is decoded into the wire
-// shape W, turned into the input I, and the output marshalled back. A nil
-// output answers null, which changes nothing.
-func hook[W any, I any, O any](ref *sessionRef, fn func(I, HookInvocation) (*O, error), convert func(W, hookBase) I) requestHandler {
+// hookInput is what every hook input has beside its JSON fields: the time
+// the CLI sends as milliseconds since the epoch, and the session's id when
+// the input leaves it out.
+type hookInput interface {
+	fill(sessionID string, at time.Time)
+}
+
+func fillCommon(sessionID *string, timestamp *time.Time, id string, at time.Time) {
+	if *sessionID == "" {
+		*sessionID = id
+	}
+	*timestamp = at
+}
+
+func (in *PreToolUseHookInput) fill(id string, t time.Time) {
+	fillCommon(&in.SessionID, &in.Timestamp, id, t)
+}
+func (in *PostToolUseHookInput) fill(id string, t time.Time) {
+	fillCommon(&in.SessionID, &in.Timestamp, id, t)
+}
+func (in *PostToolUseFailureHookInput) fill(id string, t time.Time) {
+	fillCommon(&in.SessionID, &in.Timestamp, id, t)
+}
+func (in *UserPromptSubmittedHookInput) fill(id string, t time.Time) {
+	fillCommon(&in.SessionID, &in.Timestamp, id, t)
+}
+func (in *UserPromptTransformedHookInput) fill(id string, t time.Time) {
+	fillCommon(&in.SessionID, &in.Timestamp, id, t)
+}
+func (in *SessionStartHookInput) fill(id string, t time.Time) {
+	fillCommon(&in.SessionID, &in.Timestamp, id, t)
+}
+func (in *SessionEndHookInput) fill(id string, t time.Time) {
+	fillCommon(&in.SessionID, &in.Timestamp, id, t)
+}
+func (in *ErrorOccurredHookInput) fill(id string, t time.Time) {
+	fillCommon(&in.SessionID, &in.Timestamp, id, t)
+}
+func (in *AgentStopHookInput) fill(id string, t time.Time) {
+	fillCommon(&in.SessionID, &in.Timestamp, id, t)
+}
+func (in *PreMCPToolCallHookInput) fill(id string, t time.Time) {
+	fillCommon(&in.SessionID, &in.Timestamp, id, t)
+}
+
+// hookRequest is the hooks.invoke request around every hook's input.
+type hookRequest struct {
+	SessionID string          `json:"sessionId"`
+	Input     json.RawMessage `json:"input"`
+}
+
+func (r *hookRequest) decode(raw json.RawMessage, ref *sessionRef) error {
+	if err := json.Unmarshal(raw, r); err != nil {
+		return err
+	}
+	if r.SessionID == "" {
+		r.SessionID = ref.get()
+	}
+	return nil
+}
+
+// hook adapts a typed handler: the input decodes by its json tags, its
+// timestamp from milliseconds, and a nil output answers null (no change).
+func hook[I any, O any, P interface {
+	*I
+	hookInput
+}](ref *sessionRef, fn func(I, HookInvocation) (*O, error)) requestHandler {
 	return func(raw json.RawMessage) (any, error) {
-		var req struct {
-			SessionID string          `json:"sessionId"`
-			Input     json.RawMessage `json:"input"`
-		}
-		if err := json.Unmarshal(raw, &req); err != nil {
+		var req hookRequest
+		if err := req.decode(raw, ref); err != nil {
 			return nil, err
 		}
-		var base hookBase
-		var wire W
-		if err := json.Unmarshal(req.Input, &base); err != nil {
+		var in I
+		var stamp struct {
+			Timestamp int64 `json:"timestamp"`
+		}
+		if err := json.Unmarshal(req.Input, &in); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(req.Input, &wire); err != nil {
-			return nil, err
-		}
-		if base.SessionID == "" {
-			base.SessionID = req.SessionID
-		}
-		if base.SessionID == "" {
-			base.SessionID = ref.get()
-		}
-		out, err := fn(convert(wire, base), HookInvocation{SessionID: base.SessionID})
+		_ = json.Unmarshal(req.Input, &stamp)
+		P(&in).fill(req.SessionID, time.UnixMilli(stamp.Timestamp))
+		out, err := fn(in, HookInvocation{SessionID: req.SessionID})
 		if err != nil || out == nil {
 			return nil, err
 		}
@@ -258,102 +304,35 @@ func hook[W any, I any, O any](ref *sessionRef, fn func(I, HookInvocation) (*O, 
 
 func (h *SessionHooks) byType(ref *sessionRef) map[string]requestHandler {
 	m := map[string]requestHandler{}
-	if f := h.OnPreToolUse; f != nil {
-		type w struct {
-			ToolName string `json:"toolName"`
-			ToolArgs any    `json:"toolArgs"`
-		}
-		m["preToolUse"] = hook(ref, f, func(v w, b hookBase) PreToolUseHookInput {
-			return PreToolUseHookInput{b.SessionID, b.time(), b.Cwd, v.ToolName, v.ToolArgs}
-		})
+	if h.OnPreToolUse != nil {
+		m["preToolUse"] = hook(ref, h.OnPreToolUse)
 	}
-	if f := h.OnPostToolUse; f != nil {
-		type w struct {
-			ToolName   string `json:"toolName"`
-			ToolArgs   any    `json:"toolArgs"`
-			ToolResult any    `json:"toolResult"`
-		}
-		m["postToolUse"] = hook(ref, f, func(v w, b hookBase) PostToolUseHookInput {
-			return PostToolUseHookInput{b.SessionID, b.time(), b.Cwd, v.ToolName, v.ToolArgs, v.ToolResult}
-		})
+	if h.OnPostToolUse != nil {
+		m["postToolUse"] = hook(ref, h.OnPostToolUse)
 	}
-	if f := h.OnPostToolUseFailure; f != nil {
-		type w struct {
-			ToolName string `json:"toolName"`
-			ToolArgs any    `json:"toolArgs"`
-			Error    string `json:"error"`
-		}
-		m["postToolUseFailure"] = hook(ref, f, func(v w, b hookBase) PostToolUseFailureHookInput {
-			return PostToolUseFailureHookInput{b.SessionID, b.time(), b.Cwd, v.ToolName, v.ToolArgs, v.Error}
-		})
+	if h.OnPostToolUseFailure != nil {
+		m["postToolUseFailure"] = hook(ref, h.OnPostToolUseFailure)
 	}
-	if f := h.OnUserPromptSubmitted; f != nil {
-		type w struct {
-			Prompt string `json:"prompt"`
-		}
-		m["userPromptSubmitted"] = hook(ref, f, func(v w, b hookBase) UserPromptSubmittedHookInput {
-			return UserPromptSubmittedHookInput{b.SessionID, b.time(), b.Cwd, v.Prompt}
-		})
+	if h.OnUserPromptSubmitted != nil {
+		m["userPromptSubmitted"] = hook(ref, h.OnUserPromptSubmitted)
 	}
-	if f := h.OnUserPromptTransformed; f != nil {
-		type w struct {
-			Prompt            string `json:"prompt"`
-			TransformedPrompt string `json:"transformedPrompt"`
-		}
-		m["userPromptTransformed"] = hook(ref, f, func(v w, b hookBase) UserPromptTransformedHookInput {
-			return UserPromptTransformedHookInput{b.SessionID, b.time(), b.Cwd, v.Prompt, v.TransformedPrompt}
-		})
+	if h.OnUserPromptTransformed != nil {
+		m["userPromptTransformed"] = hook(ref, h.OnUserPromptTransformed)
 	}
-	if f := h.OnSessionStart; f != nil {
-		type w struct {
-			Source        string `json:"source"`
-			InitialPrompt string `json:"initialPrompt"`
-		}
-		m["sessionStart"] = hook(ref, f, func(v w, b hookBase) SessionStartHookInput {
-			return SessionStartHookInput{b.SessionID, b.time(), b.Cwd, v.Source, v.InitialPrompt}
-		})
+	if h.OnSessionStart != nil {
+		m["sessionStart"] = hook(ref, h.OnSessionStart)
 	}
-	if f := h.OnSessionEnd; f != nil {
-		type w struct {
-			Reason       string `json:"reason"`
-			FinalMessage string `json:"finalMessage"`
-			Error        string `json:"error"`
-		}
-		m["sessionEnd"] = hook(ref, f, func(v w, b hookBase) SessionEndHookInput {
-			return SessionEndHookInput{b.SessionID, b.time(), b.Cwd, v.Reason, v.FinalMessage, v.Error}
-		})
+	if h.OnSessionEnd != nil {
+		m["sessionEnd"] = hook(ref, h.OnSessionEnd)
 	}
-	if f := h.OnErrorOccurred; f != nil {
-		type w struct {
-			Error        string `json:"error"`
-			ErrorContext string `json:"errorContext"`
-			Recoverable  bool   `json:"recoverable"`
-		}
-		m["errorOccurred"] = hook(ref, f, func(v w, b hookBase) ErrorOccurredHookInput {
-			return ErrorOccurredHookInput{b.SessionID, b.time(), b.Cwd, v.Error, v.ErrorContext, v.Recoverable}
-		})
+	if h.OnErrorOccurred != nil {
+		m["errorOccurred"] = hook(ref, h.OnErrorOccurred)
 	}
-	if f := h.OnAgentStop; f != nil {
-		type w struct {
-			StopReason     string `json:"stopReason"`
-			TranscriptPath string `json:"transcriptPath"`
-			StopHookActive bool   `json:"stop_hook_active"`
-		}
-		m["agentStop"] = hook(ref, f, func(v w, b hookBase) AgentStopHookInput {
-			return AgentStopHookInput{b.SessionID, b.time(), b.Cwd, v.StopReason, v.TranscriptPath, v.StopHookActive}
-		})
+	if h.OnAgentStop != nil {
+		m["agentStop"] = hook(ref, h.OnAgentStop)
 	}
-	if f := h.OnPreMCPToolCall; f != nil {
-		type w struct {
-			ServerName string `json:"serverName"`
-			ToolName   string `json:"toolName"`
-			Arguments  any    `json:"arguments"`
-			ToolCallID string `json:"toolCallId"`
-			Meta       any    `json:"_meta"`
-		}
-		m["preMcpToolCall"] = hook(ref, f, func(v w, b hookBase) PreMCPToolCallHookInput {
-			return PreMCPToolCallHookInput{b.SessionID, b.time(), b.Cwd, v.ServerName, v.ToolName, v.Arguments, v.ToolCallID, v.Meta}
-		})
+	if h.OnPreMCPToolCall != nil {
+		m["preMcpToolCall"] = hook(ref, h.OnPreMCPToolCall)
 	}
 	for name, f := range h.Other {
 		if f == nil {
@@ -361,15 +340,9 @@ func (h *SessionHooks) byType(ref *sessionRef) map[string]requestHandler {
 		}
 		f := f
 		m[name] = func(raw json.RawMessage) (any, error) {
-			var req struct {
-				SessionID string          `json:"sessionId"`
-				Input     json.RawMessage `json:"input"`
-			}
-			if err := json.Unmarshal(raw, &req); err != nil {
+			var req hookRequest
+			if err := req.decode(raw, ref); err != nil {
 				return nil, err
-			}
-			if req.SessionID == "" {
-				req.SessionID = ref.get()
 			}
 			return f(req.Input, HookInvocation{SessionID: req.SessionID})
 		}
