@@ -450,13 +450,6 @@ struct AbortResult {
     std::optional<std::string> error{};
 };
 
-struct AcceptedEnqueueCommandResult {
-    /** True because the command was accepted into the local execution queue. */
-    bool queued{true};
-    /** Stable opaque ID of the queued command. */
-    std::string queueId{};
-};
-
 /** Endpoint URLs from the raw Copilot `/copilot_internal/v2/token` user-response passthrough. */
 struct CopilotUserResponseEndpoints {
     /** Copilot API endpoint URL. */
@@ -3417,6 +3410,31 @@ struct AzureMlResolveResult {
 /** Active Azure ML download progress or null. Experimental. */
 using AzureMlStatusResult = std::optional<AzureMlDownloadStatus>;
 
+/** Binary result type discriminator. Use "image" for images and "resource" for other binary data. */
+struct BinaryAssetReferenceType : StringEnum {
+    using StringEnum::StringEnum;
+    /** Binary image data. */
+    static constexpr std::string_view image = "image";
+    /** Other binary resource data. */
+    static constexpr std::string_view resource = "resource";
+};
+
+/** A reference to binary data persisted once on a session.binary_asset event and shared by id Experimental. */
+struct BinaryAssetReference {
+    /** Binary result type discriminator. Use "image" for images and "resource" for other binary data. */
+    BinaryAssetReferenceType type{};
+    /** Content-addressed id of the session.binary_asset event that holds this binary's bytes (e.g. "sha256:..."). */
+    std::string assetId{};
+    /** MIME type of the referenced binary data */
+    std::string mimeType{};
+    /** Decoded byte length of the referenced binary data */
+    std::int64_t byteLength{};
+    /** Human-readable description of the binary data */
+    std::optional<std::string> description{};
+    /** Optional metadata from the producing tool. */
+    std::optional<std::map<std::string, nlohmann::json>> metadata{};
+};
+
 /** Binary asset type discriminator. Use "image" for images and "resource" otherwise. */
 struct BinaryAssetType : StringEnum {
     using StringEnum::StringEnum;
@@ -3456,6 +3474,14 @@ struct BuiltinToolFormat {
     std::string syntax{};
     /** Grammar definition accepted by the tool. */
     std::string definition{};
+};
+
+/** Per-field telemetry-safety policy for a built-in tool. Experimental. */
+struct BuiltinToolSafeTelemetryFields {
+    /** Whether the tool name may be included in telemetry without obfuscation. */
+    std::optional<bool> name{};
+    /** Whether tool input names may be included in telemetry without obfuscation. */
+    std::optional<bool> inputsNames{};
 };
 
 /** Telemetry-safety policy for a built-in tool. Experimental. */
@@ -7188,6 +7214,26 @@ struct ElicitationRequestedData {
     static constexpr std::string_view event_type = "elicitation.requested";
 };
 
+/** Embedded binary resource contents identified by a URI, with an optional MIME type and a base64-encoded blob. */
+struct EmbeddedBlobResourceContents {
+    /** URI identifying the resource */
+    std::string uri{};
+    /** MIME type of the blob content */
+    std::optional<std::string> mimeType{};
+    /** Base64-encoded binary content of the resource */
+    std::string blob{};
+};
+
+/** Embedded text resource contents identified by a URI, with an optional MIME type and a text payload. */
+struct EmbeddedTextResourceContents {
+    /** URI identifying the resource */
+    std::string uri{};
+    /** MIME type of the text content */
+    std::optional<std::string> mimeType{};
+    /** Text content of the resource */
+    std::string text{};
+};
+
 /** Slash-prefixed command string to enqueue for FIFO processing. Experimental. */
 struct EnqueueCommandParams {
     /** Slash-prefixed command string to enqueue, e.g. '/compact' or '/model gpt-4'. Queued FIFO with any in-flight items; if the session is idle, processing kicks off immediately. */
@@ -7196,18 +7242,13 @@ struct EnqueueCommandParams {
     std::optional<std::string> displayText{};
 };
 
-struct UnsupportedEnqueueCommandResult {
-    /** False because the target session does not support local command queueing (e.g. remote sessions). */
-    bool queued{false};
-    /** Legacy null queue ID accepted for compatibility with older runtimes. */
-    nlohmann::json queueId{};
+/** Indicates whether the command was accepted into the local execution queue. */
+struct EnqueueCommandResult {
+    /** Indicates whether the command was accepted into the local execution queue. */
+    bool queued{};
+    /** Stable opaque ID of the queued command. */
+    std::optional<std::string> queueId{};
 };
-
-/** A EnqueueCommandResult variant this header does not describe, or one that did not decode. */
-struct EnqueueCommandResultUnknown : UnknownVariant {};
-
-/** Indicates whether the command was accepted into the local execution queue. Chosen by "queued"; EnqueueCommandResultUnknown for any other. */
-using EnqueueCommandResult = std::variant<EnqueueCommandResultUnknown, AcceptedEnqueueCommandResult, UnsupportedEnqueueCommandResult>;
 
 /** Hosting capabilities and session capacity advertised by an environment. Experimental. */
 struct EnvironmentCapabilities {
@@ -7418,6 +7459,8 @@ struct GitHubMcpToolConfig {
     std::optional<std::vector<std::string>> additionalTools{};
     /** Whether to request the GitHub MCP insiders build */
     std::optional<bool> enableInsidersMode{};
+    /** Whether the GitHub MCP server answers form-based tools at once instead of deferring them */
+    std::optional<bool> disableFormDeferral{};
 };
 
 /** Session initialization metadata including context and configuration */
@@ -9707,6 +9750,54 @@ struct ToolExecutionCompleteContentUnknown : UnknownVariant {};
 
 /** A content block within a tool result, which may be text, terminal output, image, audio, or a resource Chosen by "type"; ToolExecutionCompleteContentUnknown for any other. */
 using ToolExecutionCompleteContent = std::variant<ToolExecutionCompleteContentUnknown, ToolExecutionCompleteContentText, ToolExecutionCompleteContentTerminal, ToolExecutionCompleteContentShellExit, ToolExecutionCompleteContentImage, ToolExecutionCompleteContentAudio, ToolExecutionCompleteContentResourceLink, ToolExecutionCompleteContentResource>;
+
+/** Binary result type discriminator. Use "image" for images and "resource" for other binary data. */
+struct PersistedBinaryImageType : StringEnum {
+    using StringEnum::StringEnum;
+    /** Binary image data. */
+    static constexpr std::string_view image = "image";
+    /** Other binary resource data. */
+    static constexpr std::string_view resource = "resource";
+};
+
+/** Binary result returned by a tool for the model */
+struct PersistedBinaryImage {
+    /** Binary result type discriminator. Use "image" for images and "resource" for other binary data. */
+    PersistedBinaryImageType type{};
+    /** Base64-encoded binary data */
+    std::string data{};
+    /** MIME type of the binary data */
+    std::string mimeType{};
+    /** Human-readable description of the binary data */
+    std::optional<std::string> description{};
+    /** Optional metadata from the producing tool. */
+    std::optional<std::map<std::string, nlohmann::json>> metadata{};
+};
+
+/** Binary result type discriminator. Use "image" for images and "resource" for other binary data. */
+struct OmittedBinaryType : StringEnum {
+    using StringEnum::StringEnum;
+    /** Binary image data. */
+    static constexpr std::string_view image = "image";
+    /** Other binary resource data. */
+    static constexpr std::string_view resource = "resource";
+};
+
+/** A binary result whose data was omitted from persistence due to the inline size limit Experimental. */
+struct OmittedBinaryResult {
+    /** Binary result type discriminator. Use "image" for images and "resource" for other binary data. */
+    OmittedBinaryType type{};
+    /** MIME type of the omitted binary data */
+    std::string mimeType{};
+    /** Decoded byte length of the omitted binary data */
+    std::int64_t byteLength{};
+    /** Why the binary data is absent: it exceeded the inline size limit, or its asset was unavailable */
+    OmittedBinaryOmittedReason omittedReason{};
+    /** Human-readable description of the binary data */
+    std::optional<std::string> description{};
+    /** Optional metadata from the producing tool. */
+    std::optional<std::map<std::string, nlohmann::json>> metadata{};
+};
 
 /** A model-facing binary result as persisted: full inline data, a size-omitted marker, or a deduplicated asset reference Experimental. */
 using PersistedBinaryResult = nlohmann::json;
@@ -12942,9 +13033,6 @@ struct ExtensionsEnableRequest {
 struct ExtensionsEnableResult {
 };
 
-/** Tool call result (string or expanded result object) */
-using ExternalToolResult = nlohmann::json;
-
 /** Binary result type discriminator. Use "image" for images and "resource" for other binary data. */
 struct ExternalToolTextResultForLlmBinaryResultsForLlmType : StringEnum {
     using StringEnum::StringEnum;
@@ -13084,6 +13172,29 @@ struct ExternalToolTextResultForLlmContentUnknown : UnknownVariant {};
 /** A content block within a tool result, which may be text, terminal output, image, audio, or a resource Chosen by "type"; ExternalToolTextResultForLlmContentUnknown for any other. */
 using ExternalToolTextResultForLlmContent = std::variant<ExternalToolTextResultForLlmContentUnknown, ExternalToolTextResultForLlmContentText, ExternalToolTextResultForLlmContentTerminal, ExternalToolTextResultForLlmContentShellExit, ExternalToolTextResultForLlmContentImage, ExternalToolTextResultForLlmContentAudio, ExternalToolTextResultForLlmContentResourceLink, ExternalToolTextResultForLlmContentResource>;
 
+/** Expanded external tool result payload */
+struct ExternalToolTextResultForLlm {
+    /** Text result returned to the model */
+    std::string textResultForLlm{};
+    /** Execution outcome classification. Optional for back-compat; normalized to 'success' (or 'failure' when error is present) when missing or unrecognized. */
+    std::optional<std::string> resultType{};
+    /** Optional error message for failed executions */
+    std::optional<std::string> error{};
+    /** Detailed log content for timeline display */
+    std::optional<std::string> sessionLog{};
+    /** Optional tool-specific telemetry */
+    std::optional<std::map<std::string, nlohmann::json>> toolTelemetry{};
+    /** Base64-encoded binary results returned to the model */
+    std::optional<std::vector<ExternalToolTextResultForLlmBinaryResultsForLlm>> binaryResultsForLlm{};
+    /** Structured content blocks from the tool */
+    std::optional<std::vector<ExternalToolTextResultForLlmContent>> contents{};
+    /** Tool references returned by a tool-search override: names of deferred tools to surface to the model. When set, the tool result is materialized as `tool_reference` content blocks (rather than plain text) so the model knows which deferred tools are now available. */
+    std::optional<std::vector<std::string>> toolReferences{};
+};
+
+/** Tool call result (string or expanded result object) */
+using ExternalToolResult = nlohmann::json;
+
 /** The population a feature flag is declared for, before overrides. */
 struct FeatureFlagAvailability : StringEnum {
     using StringEnum::StringEnum;
@@ -13182,6 +13293,9 @@ struct FeatureFlagsResolveStartupGatesRequest {
 
 /** The resolved gates, keyed by flag name. */
 using FeatureFlagsResolveStartupGatesResult = std::map<std::string, bool>;
+
+/** Content filtering mode to apply to all tools, or a map of tool name to content filtering mode. */
+using FilterMapping = nlohmann::json;
 
 /** Parameters for starting fleet orchestration: an optional user prompt combined with the fleet instructions, plus the send options forwarded to the resulting turn. Experimental. */
 struct FleetStartRequest {
@@ -13462,6 +13576,42 @@ struct GitReposFromRemotesResult {
 struct GlobalStateLoadForConfigDirRequest {
     /** Copilot configuration directory to read the state document from, taking precedence over the server's own `COPILOT_HOME` and default home. Omit it, or pass an empty string, to read the directory the server resolved for itself. */
     std::optional<std::string> configDir{};
+};
+
+/** Source descriptor for a direct GitHub plugin install, with `owner/repo`, optional ref or full commit SHA, and optional subpath. */
+struct InstalledPluginSourceGitHub {
+    /** Constant value. Always "github". */
+    std::string source{"github"};
+    /** GitHub repository in `owner/repo` form. */
+    std::string repo{};
+    /** Optional Git ref to resolve. */
+    std::optional<std::string> ref{};
+    /** Optional full 40-character hexadecimal commit SHA. */
+    std::optional<std::string> sha{};
+    /** Optional repository-relative path to the plugin. */
+    std::optional<std::string> path{};
+};
+
+/** Source descriptor for a direct URL plugin install, with URL, optional ref or full commit SHA, and optional subpath. */
+struct InstalledPluginSourceUrl {
+    /** Constant value. Always "url". */
+    std::string source{"url"};
+    /** URL of the plugin source. */
+    std::string url{};
+    /** Optional Git ref to resolve. */
+    std::optional<std::string> ref{};
+    /** Optional full 40-character hexadecimal commit SHA. */
+    std::optional<std::string> sha{};
+    /** Optional source-relative path to the plugin. */
+    std::optional<std::string> path{};
+};
+
+/** Source descriptor for a direct local plugin install, with a local filesystem path. */
+struct InstalledPluginSourceLocal {
+    /** Constant value. Always "local". */
+    std::string source{"local"};
+    /** Local filesystem path to the plugin. */
+    std::string path{};
 };
 
 /** Source for direct repo installs (when marketplace is empty) Experimental. */
@@ -15027,6 +15177,20 @@ struct ManagedFusionTier : StringEnum {
     static constexpr std::string_view unmanaged = "unmanaged";
 };
 
+/** Non-secret host-managed HTTP MCP server configuration. The containing map key is the stable managed identity; credentials are supplied dynamically by the host. */
+struct ManagedMcpServerConfig {
+    /** Human-readable catalog display name. */
+    std::string displayName{};
+    /** Hosted MCP streamable HTTP endpoint. */
+    std::string url{};
+    /** Tools to include. Defaults to all tools when omitted. */
+    std::optional<std::vector<std::string>> tools{};
+    /** Timeout in milliseconds for tool discovery and tool calls. */
+    std::optional<std::int64_t> timeout{};
+    /** Maximum dynamic-header cache lifetime in milliseconds. */
+    std::optional<std::int64_t> headersRefreshTtlMs{};
+};
+
 struct ManagedPermissionOperation {
     /** Absolute HTTP(S) URL with a host. Invalid URLs reject the entire evaluation batch. */
     std::string url{};
@@ -16041,6 +16205,180 @@ struct McpCancelSamplingExecutionResult {
     bool cancelled{};
 };
 
+/** Per-field MCP telemetry-obfuscation policy. */
+struct McpSafeForTelemetryFields {
+    /** Whether the MCP tool name may be included in telemetry without obfuscation. */
+    bool name{};
+    /** Whether MCP tool input names may be included in telemetry without obfuscation. */
+    bool inputsNames{};
+};
+
+/** Telemetry-obfuscation policy for an MCP server's tools. */
+using McpSafeForTelemetry = nlohmann::json;
+
+/** Authentication settings with optional redirect port configuration. */
+struct McpServerAuthConfigRedirectPort {
+    /** Fixed port for the OAuth redirect callback server. */
+    std::optional<std::int32_t> redirectPort{};
+};
+
+/** Set to `true` to use defaults, or provide an object with additional auth or OIDC settings. */
+using McpServerAuthConfig = nlohmann::json;
+
+/** Controls if tools provided by this server can be loaded on demand via tool search (auto) or always included in the initial tool list (never) */
+struct McpServerConfigDeferTools : StringEnum {
+    using StringEnum::StringEnum;
+    /** Tools may be deferred under certain conditions */
+    static constexpr std::string_view auto_ = "auto";
+    /** Tools are always included in the initial tool list, even when tool search is enabled. */
+    static constexpr std::string_view never = "never";
+};
+
+/** Local MCP transport type. */
+struct McpServerConfigStdioType : StringEnum {
+    using StringEnum::StringEnum;
+    /** Legacy alias for the local stdio transport. */
+    static constexpr std::string_view local = "local";
+    /** Server communicates over stdio with a local child process. */
+    static constexpr std::string_view stdio = "stdio";
+};
+
+/** Stdio MCP server configuration launched as a child process. */
+struct McpServerConfigStdio {
+    /** Optional human-readable server name. */
+    std::optional<std::string> displayName{};
+    /** Telemetry-obfuscation policy for this server's tools. */
+    McpSafeForTelemetry safeForTelemetry{};
+    /** Tools to include. Defaults to all tools if not specified. */
+    std::optional<std::vector<std::string>> tools{};
+    /** Whether this server is a built-in fallback used when the user has not configured their own server. */
+    std::optional<bool> isDefaultServer{};
+    /** Content filtering mode to apply to all tools, or a map of tool name to content filtering mode. */
+    FilterMapping filterMapping{};
+    /** Timeout in milliseconds for tool discovery and tool calls. */
+    std::optional<std::int64_t> timeout{};
+    /** Milliseconds this server may spend connecting before the CLI warns that it is taking longer than expected. Presentation only: it does not change how long the connection is allowed to take. */
+    std::optional<std::int64_t> slowConnectionThresholdMs{};
+    /** Set to `true` to use defaults, or provide an object with additional auth or OIDC settings. */
+    McpServerAuthConfig oidc{};
+    /** Set to `true` to use defaults, or provide an object with additional auth or OIDC settings. */
+    McpServerAuthConfig auth{};
+    /** Controls if tools provided by this server can be loaded on demand via tool search (auto) or always included in the initial tool list (never) */
+    std::optional<McpServerConfigDeferTools> deferTools{};
+    /** Set to true to disable persisted MCP tool snapshots for this server. Live tool discovery is unaffected. */
+    std::optional<bool> disableToolCache{};
+    /** Whether secret masking is disabled for calls to this server. */
+    std::optional<bool> disableSecretMasking{};
+    /** Tool names excluded after the include filter is applied. */
+    std::optional<std::vector<std::string>> excludeTools{};
+    /** Event types this server receives as Copilot notifications. */
+    std::optional<std::vector<std::string>> events{};
+    /** Copilot notification types this server may send to the host. */
+    std::optional<std::vector<std::string>> notifications{};
+    /** The origin of this server configuration. */
+    std::optional<McpServerSource> source{};
+    /** Plugin that provided this server. */
+    std::optional<std::string> sourcePlugin{};
+    /** Version of the plugin that provided this server. */
+    std::optional<std::string> sourcePluginVersion{};
+    /** Whether the providing plugin uses the Open Plugin Spec. */
+    std::optional<bool> sourcePluginSpec{};
+    /** Source file path recorded while loading the config. */
+    std::optional<std::string> sourcePath{};
+    /** Configuration warnings recorded while loading the server. */
+    std::optional<std::vector<std::string>> configWarnings{};
+    /** Executable command used to start the Stdio MCP server process. */
+    std::string command{};
+    /** Command-line arguments passed to the Stdio MCP server process. */
+    std::optional<std::vector<std::string>> args{};
+    /** Working directory for the Stdio MCP server process. */
+    std::optional<std::string> cwd{};
+    /** Environment variables to pass to the Stdio MCP server process. */
+    std::optional<std::map<std::string, std::string>> env{};
+    /** Local transport type. Defaults to stdio when omitted. */
+    std::optional<McpServerConfigStdioType> type{};
+};
+
+/** Remote transport type. Defaults to "http" when omitted. */
+struct McpServerConfigHttpType : StringEnum {
+    using StringEnum::StringEnum;
+    /** Streamable HTTP transport. */
+    static constexpr std::string_view http = "http";
+    /** Server-Sent Events transport. */
+    static constexpr std::string_view sse = "sse";
+};
+
+/** OAuth grant type to use when authenticating to the remote MCP server. */
+struct McpServerConfigHttpOauthGrantType : StringEnum {
+    using StringEnum::StringEnum;
+    /** Interactive browser-based authorization code flow with PKCE. */
+    static constexpr std::string_view authorization_code = "authorization_code";
+    /** Headless client credentials flow using the configured OAuth client. */
+    static constexpr std::string_view client_credentials = "client_credentials";
+};
+
+/** Remote MCP server configuration accessed over HTTP or SSE. */
+struct McpServerConfigHttp {
+    /** Optional human-readable server name. */
+    std::optional<std::string> displayName{};
+    /** Telemetry-obfuscation policy for this server's tools. */
+    McpSafeForTelemetry safeForTelemetry{};
+    /** Tools to include. Defaults to all tools if not specified. */
+    std::optional<std::vector<std::string>> tools{};
+    /** Remote transport type. Defaults to "http" when omitted. */
+    std::optional<McpServerConfigHttpType> type{};
+    /** Whether this server is a built-in fallback used when the user has not configured their own server. */
+    std::optional<bool> isDefaultServer{};
+    /** Content filtering mode to apply to all tools, or a map of tool name to content filtering mode. */
+    FilterMapping filterMapping{};
+    /** Timeout in milliseconds for tool discovery and tool calls. */
+    std::optional<std::int64_t> timeout{};
+    /** Milliseconds this server may spend connecting before the CLI warns that it is taking longer than expected. Presentation only: it does not change how long the connection is allowed to take. */
+    std::optional<std::int64_t> slowConnectionThresholdMs{};
+    /** Set to `true` to use defaults, or provide an object with additional auth or OIDC settings. */
+    McpServerAuthConfig oidc{};
+    /** Set to `true` to use defaults, or provide an object with additional auth or OIDC settings. */
+    McpServerAuthConfig auth{};
+    /** Controls if tools provided by this server can be loaded on demand via tool search (auto) or always included in the initial tool list (never) */
+    std::optional<McpServerConfigDeferTools> deferTools{};
+    /** Set to true to disable persisted MCP tool snapshots for this server. Live tool discovery is unaffected. */
+    std::optional<bool> disableToolCache{};
+    /** Whether secret masking is disabled for calls to this server. */
+    std::optional<bool> disableSecretMasking{};
+    /** Tool names excluded after the include filter is applied. */
+    std::optional<std::vector<std::string>> excludeTools{};
+    /** Event types this server receives as Copilot notifications. */
+    std::optional<std::vector<std::string>> events{};
+    /** Copilot notification types this server may send to the host. */
+    std::optional<std::vector<std::string>> notifications{};
+    /** The origin of this server configuration. */
+    std::optional<McpServerSource> source{};
+    /** Plugin that provided this server. */
+    std::optional<std::string> sourcePlugin{};
+    /** Version of the plugin that provided this server. */
+    std::optional<std::string> sourcePluginVersion{};
+    /** Whether the providing plugin uses the Open Plugin Spec. */
+    std::optional<bool> sourcePluginSpec{};
+    /** Source file path recorded while loading the config. */
+    std::optional<std::string> sourcePath{};
+    /** Configuration warnings recorded while loading the server. */
+    std::optional<std::vector<std::string>> configWarnings{};
+    /** URL of the remote MCP server endpoint. */
+    std::string url{};
+    /** HTTP headers to include in requests to the remote MCP server. */
+    std::optional<std::map<std::string, std::string>> headers{};
+    /** Dynamic-header refresh cache lifetime in milliseconds. */
+    std::optional<std::int64_t> headersRefreshTtlMs{};
+    /** OAuth client ID for a pre-registered remote MCP OAuth client. */
+    std::optional<std::string> oauthClientId{};
+    /** Non-empty array of valid RFC 6749 scope-token strings to request for the statically configured OAuth client when the server challenge omits scope or provides an empty scope. Requires a non-empty oauthClientId. These scopes take precedence over protected-resource metadata. */
+    std::optional<std::vector<std::string>> oauthScopes{};
+    /** Whether the configured OAuth client is public and does not require a client secret. */
+    std::optional<bool> oauthPublicClient{};
+    /** OAuth grant type to use when authenticating to the remote MCP server. */
+    std::optional<McpServerConfigHttpOauthGrantType> oauthGrantType{};
+};
+
 /** Serializable MCP server configuration (stdio process or remote HTTP/SSE) */
 using McpSerializableServerConfig = nlohmann::json;
 
@@ -16994,15 +17332,6 @@ struct McpOauthRespondResult {
     bool success{};
 };
 
-/** OAuth grant type to use when authenticating to the remote MCP server. */
-struct McpServerConfigHttpOauthGrantType : StringEnum {
-    using StringEnum::StringEnum;
-    /** Interactive browser-based authorization code flow with PKCE. */
-    static constexpr std::string_view authorization_code = "authorization_code";
-    /** Headless client credentials flow using the configured OAuth client. */
-    static constexpr std::string_view client_credentials = "client_credentials";
-};
-
 /** An OAuth client a server configuration pins, without its secret. Experimental. */
 struct McpOauthStaticClientConfig {
     /** Configured OAuth client identifier. */
@@ -17013,6 +17342,59 @@ struct McpOauthStaticClientConfig {
     std::optional<McpServerConfigHttpOauthGrantType> grantType{};
     /** Configured OAuth scopes joined into one space-delimited scope value. Absent when the configuration specifies no scopes. */
     std::optional<std::string> scope{};
+};
+
+/** In-process MCP transport type. */
+struct McpServerConfigMemoryType : StringEnum {
+    using StringEnum::StringEnum;
+    static constexpr std::string_view memory = "memory";
+};
+
+/** In-process MCP server configuration used by embedded SDK clients. */
+struct McpServerConfigMemory {
+    McpServerConfigMemoryType type{};
+    /** In-process MCP server instance. This value cannot cross a JSON-RPC boundary. */
+    nlohmann::json serverInstance{};
+    /** Tools to include. Defaults to all tools if not specified. */
+    std::optional<std::vector<std::string>> tools{};
+    /** Optional human-readable server name. */
+    std::optional<std::string> displayName{};
+    /** Whether this server is a built-in fallback. */
+    std::optional<bool> isDefaultServer{};
+    /** Content filtering mode to apply to this server's tools. */
+    FilterMapping filterMapping{};
+    /** Telemetry-obfuscation policy for this server's tools. */
+    McpSafeForTelemetry safeForTelemetry{};
+    /** Timeout in milliseconds for tool discovery and tool calls. */
+    std::optional<std::int64_t> timeout{};
+    /** Milliseconds this server may spend connecting before the CLI warns that it is taking longer than expected. Presentation only: it does not change how long the connection is allowed to take. */
+    std::optional<std::int64_t> slowConnectionThresholdMs{};
+    /** Set to `true` to use default OIDC settings. */
+    McpServerAuthConfig oidc{};
+    /** Controls whether tools can be loaded on demand. */
+    std::optional<McpServerConfigDeferTools> deferTools{};
+    /** Whether persisted tool snapshots are disabled. */
+    std::optional<bool> disableToolCache{};
+    /** Whether secret masking is disabled for calls to this server. */
+    std::optional<bool> disableSecretMasking{};
+    /** Tool names excluded after the include filter is applied. */
+    std::optional<std::vector<std::string>> excludeTools{};
+    /** Event types this server receives as Copilot notifications. */
+    std::optional<std::vector<std::string>> events{};
+    /** Copilot notification types this server may send to the host. */
+    std::optional<std::vector<std::string>> notifications{};
+    /** The origin of this server configuration. */
+    std::optional<McpServerSource> source{};
+    /** Plugin that provided this server. */
+    std::optional<std::string> sourcePlugin{};
+    /** Version of the plugin that provided this server. */
+    std::optional<std::string> sourcePluginVersion{};
+    /** Whether the providing plugin uses the Open Plugin Spec. */
+    std::optional<bool> sourcePluginSpec{};
+    /** Source file path recorded while loading the config. */
+    std::optional<std::string> sourcePath{};
+    /** Configuration warnings recorded while loading the server. */
+    std::optional<std::vector<std::string>> configWarnings{};
 };
 
 /** MCP server configuration (stdio, remote HTTP/SSE, or in-process) */
@@ -17622,6 +18004,23 @@ struct McpTaskMetadata {
 struct McpUnregisterExternalClientRequest {
     /** Server name of the external client to unregister */
     std::string serverName{};
+};
+
+/** Memory injection mode. Defaults to system-prompt. Experimental. */
+struct MemoryMode : StringEnum {
+    using StringEnum::StringEnum;
+    /** Include memories in the system prompt (default). */
+    static constexpr std::string_view system_prompt = "system-prompt";
+    /** Include memories in user messages. */
+    static constexpr std::string_view user_prompt = "user-prompt";
+};
+
+/** Memory configuration for this session. */
+struct MemoryConfiguration {
+    /** Whether memory is enabled for the session. */
+    bool enabled{};
+    /** Memory injection mode: system-prompt (default) includes memories in the system prompt; user-prompt includes them in user messages. Experimental. */
+    std::optional<MemoryMode> mode{};
 };
 
 /** The six normalized `/context` header buckets, computed from the same tokenization as `entries` so the two never disagree. Convenience rollups: `freeSpace` and `buffer` describe window capacity rather than occupied context, so the values do not sum to `totalTokens`. */
@@ -18405,6 +18804,57 @@ struct NamedProviderConfig {
     std::optional<ProviderConfigModelProvider> modelProvider{};
     /** Whether the host supplies bearer tokens dynamically. */
     std::optional<bool> hasBearerTokenProvider{};
+};
+
+struct ProtocolAppendMode : StringEnum {
+    using StringEnum::StringEnum;
+    static constexpr std::string_view append = "append";
+};
+
+struct ProtocolSystemMessageAppendConfig {
+    /** Append-mode discriminator. Omission also selects append mode. */
+    std::optional<ProtocolAppendMode> mode{};
+    /** Text appended to the standard system prompt. */
+    std::optional<std::string> content{};
+};
+
+struct ProtocolReplaceMode : StringEnum {
+    using StringEnum::StringEnum;
+    static constexpr std::string_view replace = "replace";
+};
+
+struct SystemMessageBlock {
+    /** Text content for this system-message block. */
+    std::string content{};
+    /** Whether the block is static and may be cached independently of dynamic prompt content. */
+    std::optional<bool> isStatic{};
+    /** Whether providers with explicit prompt caching should place a cache breakpoint after this block. */
+    std::optional<bool> cacheBreakpoint{};
+};
+
+struct ProtocolSystemMessageReplaceConfig {
+    /** Replace-mode discriminator. */
+    ProtocolReplaceMode mode{};
+    /** Complete replacement system-message text. */
+    std::string content{};
+    /** Optional structured blocks corresponding to the replacement content. */
+    std::optional<std::vector<SystemMessageBlock>> contentBlocks{};
+};
+
+struct ProtocolCustomizeMode : StringEnum {
+    using StringEnum::StringEnum;
+    static constexpr std::string_view customize = "customize";
+};
+
+using ProtocolSectionOverride = nlohmann::json;
+
+struct ProtocolSystemMessageCustomizeConfig {
+    /** Customize-mode discriminator. */
+    ProtocolCustomizeMode mode{};
+    /** Named standard-prompt section overrides. */
+    std::optional<std::map<std::string, ProtocolSectionOverride>> sections{};
+    /** Text appended after the customized sections. */
+    std::optional<std::string> content{};
 };
 
 using ProtocolSystemMessageConfig = nlohmann::json;
@@ -20238,6 +20688,25 @@ struct ProtocolImageGenerationOptions {
     std::optional<bool> watermark{};
 };
 
+struct ProtocolStaticSectionAction : StringEnum {
+    using StringEnum::StringEnum;
+    /** Replace the section content. */
+    static constexpr std::string_view replace = "replace";
+    /** Remove the section content. */
+    static constexpr std::string_view remove = "remove";
+    /** Append content to the section. */
+    static constexpr std::string_view append = "append";
+    /** Prepend content to the section. */
+    static constexpr std::string_view prepend = "prepend";
+};
+
+struct ProtocolStaticSectionOverride {
+    /** Declarative operation applied to the section. */
+    ProtocolStaticSectionAction action{};
+    /** Optional content used by replace, append, and prepend operations. */
+    std::optional<std::string> content{};
+};
+
 /** BYOK providers and/or models to add to the session's registry at runtime. Both fields are optional; provide providers, models, or both. Experimental. */
 struct ProviderAddRequest {
     /** Named BYOK provider connections to register, additive to any providers already in the registry. Each name must be unique across the registry and must not contain '/'. */
@@ -21144,6 +21613,16 @@ struct RemoteSessionMetadataValue {
     std::optional<RemoteSessionHostStatus> hostStatus{};
     /** Host-supplied human description of what the session is doing right now ("running tests", "waiting for approval"). Optional in the protocol and absent on hosts that do not publish it, so never rely on it -- it enriches `hostStatus`, it does not replace it. */
     std::optional<std::string> hostActivity{};
+};
+
+/** Repository context for the remote session. */
+struct RemoteSessionRepository {
+    /** Repository owner or organization login. */
+    std::string owner{};
+    /** Repository name. */
+    std::string name{};
+    /** Optional branch associated with the remote session. */
+    std::optional<std::string> branch{};
 };
 
 /** Which repository settings file to edit. Experimental. */
@@ -22407,6 +22886,42 @@ struct SessionHistoryCompactRequest {
     std::optional<std::int64_t> tokenLimit{};
 };
 
+/** Source descriptor for a direct GitHub plugin install, with `owner/repo`, optional ref or full commit SHA, and optional subpath. */
+struct SessionInstalledPluginSourceGitHub {
+    /** Constant value. Always "github". */
+    std::string source{"github"};
+    /** GitHub repository in `owner/repo` form. */
+    std::string repo{};
+    /** Optional Git ref to resolve. */
+    std::optional<std::string> ref{};
+    /** Optional full 40-character hexadecimal commit SHA. */
+    std::optional<std::string> sha{};
+    /** Optional repository-relative path to the plugin. */
+    std::optional<std::string> path{};
+};
+
+/** Source descriptor for a direct URL plugin install, with URL, optional ref or full commit SHA, and optional subpath. */
+struct SessionInstalledPluginSourceUrl {
+    /** Constant value. Always "url". */
+    std::string source{"url"};
+    /** URL of the plugin source. */
+    std::string url{};
+    /** Optional Git ref to resolve. */
+    std::optional<std::string> ref{};
+    /** Optional full 40-character hexadecimal commit SHA. */
+    std::optional<std::string> sha{};
+    /** Optional source-relative path to the plugin. */
+    std::optional<std::string> path{};
+};
+
+/** Source descriptor for a direct local plugin install, with a local filesystem path. */
+struct SessionInstalledPluginSourceLocal {
+    /** Constant value. Always "local". */
+    std::string source{"local"};
+    /** Local filesystem path to the plugin. */
+    std::string path{};
+};
+
 /** Source descriptor for direct repo installs (when marketplace is empty) Experimental. */
 using SessionInstalledPluginSource = nlohmann::json;
 
@@ -22573,6 +23088,28 @@ struct SessionLoadDeferredRepoHooksResult {
 
 /** Empty result of session.lsp.initialize. */
 struct SessionLspInitializeResult {
+};
+
+/** Enterprise permission policy expressed with the runtime's managed permission-rule syntax. */
+struct SessionManagedPermissions {
+    /** When set to `disable`, prevents bypass/allow-all permission modes. Advisory auto-approval remains available because normal prompt paths stay active. Any other value is accepted rather than failing the session, but is enforced as `disable`: the key is only present to restrict something, so a mode this runtime cannot interpret fails closed to the most restrictive one it knows. Omit the key entirely to impose no restriction. */
+    std::optional<std::string> disableBypassPermissionsMode{};
+    /** When true, prevents Assisted Permissions from being activated. An actively Assisted session falls back to Manual Approval while the policy is in force. Omit the key or set it to false to impose no restriction. */
+    std::optional<bool> disableAssistedPermissionsMode{};
+    /** Permission rules that block matching operations. Deny has highest precedence. */
+    std::optional<std::vector<std::string>> deny{};
+    /** Permission rules that require explicit human approval. */
+    std::optional<std::vector<std::string>> ask{};
+    /** Permission rules that allow matching operations unless another managed source, deny, or ask rule restricts them. */
+    std::optional<std::vector<std::string>> allow{};
+    /** Closed-world host boundary expressed as `Domain(hostname)`, `Domain(IP)`, or `Domain(*.example.com)` rules. Schemes, ports, paths, queries, and fragments are rejected because every network request must be enforceable at host-level egress. Multiple managed sources intersect their lists; an empty list denies all hosts. */
+    std::optional<std::vector<std::string>> limitTo{};
+};
+
+/** Managed settings an SDK host may inject at session startup. Only permissions are accepted in this initial contract. */
+struct SessionManagedSettings {
+    /** Managed permission policy injected by the SDK host. */
+    std::optional<SessionManagedPermissions> permissions{};
 };
 
 /** Standard MCP CallToolResult */
@@ -22760,6 +23297,382 @@ struct SessionModelListRequest {
 /** Empty result of session.name.set. */
 struct SessionNameSetResult {
 };
+
+/** Initial reasoning summary mode for supported model clients. */
+struct SessionOpenOptionsReasoningSummary : StringEnum {
+    using StringEnum::StringEnum;
+    /** Do not request reasoning summaries from the model. */
+    static constexpr std::string_view none = "none";
+    /** Request a concise summary of model reasoning. */
+    static constexpr std::string_view concise = "concise";
+    /** Request a detailed summary of model reasoning. */
+    static constexpr std::string_view detailed = "detailed";
+};
+
+/** Controls automatic non-interactive profile loading where supported. Explicit initScripts are unaffected. */
+struct ShellInitProfile : StringEnum {
+    using StringEnum::StringEnum;
+    /** Disable automatic non-interactive profile loading. Explicit initScripts still run. */
+    static constexpr std::string_view none = "none";
+    /** Allow automatic non-interactive profile loading when supported. Explicit initScripts still run. */
+    static constexpr std::string_view non_interactive = "non-interactive";
+};
+
+/** Supported built-in shells for initialization scripts. */
+struct ShellInitScriptShell : StringEnum {
+    using StringEnum::StringEnum;
+    /** Source the script in the built-in Bash shell on macOS and Linux. */
+    static constexpr std::string_view bash = "bash";
+    /** Source the script in the built-in PowerShell shell on Windows. */
+    static constexpr std::string_view powershell = "powershell";
+};
+
+/** A host-provided script sourced before each built-in shell command when its shell target matches the active shell. */
+struct ShellInitScript {
+    /** Path to the script to source. */
+    std::string path{};
+    /** Built-in shell that may source this script. */
+    ShellInitScriptShell shell{};
+};
+
+/** Command-scoped GitHub credential injection for the shell commands an agent runs. Each channel is opt-in and independent, and injection is scoped to the individual command spawn: the credential is resolved from the session's *current* authentication at every spawn and reaches only spawns whose script actually invokes `git` or `gh`. Because nothing is retained between spawns, replacing the session credential (`session.gitHubAuth.setCredentials`) changes what the next spawned command presents — which seeding a credential into the runtime process's own environment cannot do, since a child's environment is fixed at `exec`. The credential is matched to the host it authenticates to, so a github.com credential is never presented to a GitHub Enterprise host and vice versa. Where a channel cannot express that boundary it injects nothing rather than crossing it -- see `gh` below. This is independent of `sandboxConfig`: it is a decision about which identity the agent presents, not about what the agent may touch, and it works on every platform whether or not an OS sandboxing backend is available. `sandboxConfig.auth` remains the sandbox-scoped spelling and is additive with this one. Experimental. */
+struct ShellCredentials {
+    /** Whether to authenticate the agent's `git` commands as the session's GitHub credential, by injecting an `http.<host>.extraheader` (plus `insteadOf` rewrites so SSH-spelled remotes for that host use the authenticated HTTPS transport). Applied only to a spawn that runs a remote-contacting `git` subcommand. Default: false (opt-in). */
+    std::optional<bool> git{};
+    /** Whether to authenticate the agent's `gh` commands as the session's GitHub credential, by exporting `GH_TOKEN` to a spawn that runs `gh`. Any inherited `gh` credential is removed from spawns that do not, so the credential stays command-scoped. Applies to a github.com credential only. `gh` picks its credential variable from the host a command targets rather than the one the credential belongs to, and the command can choose that target, so `GH_ENTERPRISE_TOKEN` would offer a single-tenant enterprise credential to every other enterprise host. A session whose credential is enterprise-scoped therefore runs `gh` unauthenticated; its `git` commands are unaffected, because `http.<host>.extraheader` is scoped to one host by construction. Default: false (opt-in). */
+    std::optional<bool> gh{};
+};
+
+/** Per-session settings for built-in shell tools. */
+struct ShellOptions {
+    /** Controls automatic non-interactive profile loading where supported. Explicit initScripts are unaffected. */
+    std::optional<ShellInitProfile> initProfile{};
+    /** Ordered host-provided script paths sourced before each built-in shell command when the entry's shell target matches the active shell. Use these for rc files, environment setup scripts, or other custom scripts. A script that returns a nonzero status is reported, and later scripts and the user command continue while the shell remains running. Because scripts are sourced into the command shell, `exit`, `exec`, failures under `set -e`, or other shell-terminating behavior can prevent continuation. Script standard output is preserved; Bash script stderr is discarded, PowerShell exception messages are replaced, and runtime-generated failure notices omit configured script paths. When sandboxing is enabled, each script must already be readable under the active sandbox filesystem policy. Pass an empty array to clear the list. */
+    std::optional<std::vector<ShellInitScript>> initScripts{};
+    /** Flags passed to the active built-in shell process on startup, replacing its default flags. When omitted, the built-in Bash shell uses `--norc --noprofile`, and the built-in PowerShell shell uses `-NoProfile -NoLogo`. */
+    std::optional<std::vector<std::string>> processFlags{};
+    /** Command-scoped GitHub credential injection for shell commands. */
+    std::optional<ShellCredentials> credentials{};
+};
+
+/** How MCP server environment values are interpreted. */
+struct SessionOpenOptionsEnvValueMode : StringEnum {
+    using StringEnum::StringEnum;
+    /** Pass MCP server environment values as literal strings. */
+    static constexpr std::string_view direct = "direct";
+    /** Resolve MCP server environment values from host-side references. */
+    static constexpr std::string_view indirect = "indirect";
+};
+
+/** Source descriptor for a `sessions.open` content-exclusion rule, with source name and type. */
+struct SessionOpenOptionsAdditionalContentExclusionPolicyRuleSource {
+    /** Name of the policy source. */
+    std::string name{};
+    /** Type of the policy source. */
+    std::string type{};
+};
+
+/** Single content-exclusion rule supplied to `sessions.open` options, with paths, match conditions, and source. */
+struct SessionOpenOptionsAdditionalContentExclusionPolicyRule {
+    /** Path patterns covered by this rule. */
+    std::vector<std::string> paths{};
+    /** Conditions of which at least one must match. */
+    std::optional<std::vector<std::string>> ifAnyMatch{};
+    /** Conditions none of which may match. */
+    std::optional<std::vector<std::string>> ifNoneMatch{};
+    /** Source descriptor for a `sessions.open` content-exclusion rule, with source name and type. */
+    SessionOpenOptionsAdditionalContentExclusionPolicyRuleSource source{};
+};
+
+/** Allowed values for the `SessionOpenOptionsAdditionalContentExclusionPolicyScope` enumeration. */
+struct SessionOpenOptionsAdditionalContentExclusionPolicyScope : StringEnum {
+    using StringEnum::StringEnum;
+    /** The content exclusion policy applies to the current repository. */
+    static constexpr std::string_view repo = "repo";
+    /** The content exclusion policy applies across all repositories. */
+    static constexpr std::string_view all = "all";
+};
+
+/** Content-exclusion policy supplied to `sessions.open` options, with rules, last-updated data, and scope. */
+struct SessionOpenOptionsAdditionalContentExclusionPolicy {
+    /** Content-exclusion rules to apply. */
+    std::vector<SessionOpenOptionsAdditionalContentExclusionPolicyRule> rules{};
+    /** Opaque policy update timestamp supplied by the host. */
+    nlohmann::json last_updated_at{};
+    /** Allowed values for the `SessionOpenOptionsAdditionalContentExclusionPolicyScope` enumeration. */
+    SessionOpenOptionsAdditionalContentExclusionPolicyScope scope{};
+};
+
+/** Session construction options. */
+struct SessionOpenOptions {
+    /** Optional stable session identifier to use for a new session. */
+    std::optional<std::string> sessionId{};
+    /** Optional human-friendly session name. */
+    std::optional<std::string> name{};
+    /** Initial model identifier. */
+    std::optional<std::string> model{};
+    /** Initial reasoning effort level. CAPI values are model-defined and validated against the selected model; BYOK providers may define additional values. When omitted, no effort override is applied. */
+    std::optional<std::string> reasoningEffort{};
+    /** Initial reasoning summary mode for supported model clients. */
+    std::optional<SessionOpenOptionsReasoningSummary> reasoningSummary{};
+    /** Initial output verbosity level for supported models. */
+    std::optional<Verbosity> verbosity{};
+    /** Identifier of the client driving the session. */
+    std::optional<std::string> clientName{};
+    /** OAuth Client ID Metadata Document URL used by this host for MCP authorization. */
+    std::optional<std::string> authClientIdMetadataUrl{};
+    /** Structured client kind used for runtime behavior gates. */
+    std::optional<std::string> clientKind{};
+    /** Identifier sent to LSP-style integrations. */
+    std::optional<std::string> lspClientName{};
+    /** Stable integration identifier for analytics. */
+    std::optional<std::string> integrationId{};
+    /** ExP assignment ('flight') data injected by an SDK integrator, in the same JSON shape the Copilot CLI fetches from the experimentation service (CopilotExpAssignmentResponse). When supplied this is fed into the FeatureFlagService exactly like CLI-fetched assignments and ExP-backed flags wait for it. When absent the session does not block on ExP. */
+    nlohmann::json expAssignments{};
+    /** Opt-in: self-fetch and enforce enterprise managed settings, including managed hook policies, at session bootstrap. */
+    std::optional<bool> enableManagedSettings{};
+    /** Opt in to enforcing non-overridable managed model controls on session model, Auto-tier, reasoning-effort, and context-tier changes. Managed defaults still apply when omitted; this option only turns conflicting changes into errors. */
+    std::optional<bool> enforceManagedModelDefaults{};
+    /** Permissions-only enterprise policy injected by the SDK host at session create or resume. Composes restrictively with self-fetched and device policy and is not persisted. */
+    std::optional<SessionManagedSettings> managedSettings{};
+    /** Declares that a human drives this session's conversation, enabling user-message analysis (sentiment, task completion criteria, and task analytics) for user-authored messages. Automated messages remain excluded. Defaults to false for SDK sessions. Applied when the session is created or loaded from storage; ignored when resuming a session that is already active, and for cloud sessions. */
+    std::optional<bool> interactiveUser{};
+    /** Opt in to capturing file changes for session rewind and session diff. Capture cannot reconstruct changes made before it was enabled. On create it starts capture from the first turn. It is also honored on resume: for a session that already has tracked prior turns, tracking continues automatically even if this is omitted; passing it on resume additionally enables tracking for an eligible session that has no prior root turn yet. Resuming a session whose prior root turns were never tracked has no restorable baseline, so tracking stays disabled for it and rewind reports file change tracking as unavailable; the resume itself still succeeds, so sessions that predate tracking remain loadable. The opt-in is only rejected when the session can never track (a subagent session, or one without local session storage). It is intentionally absent from the mutable options update because enabling it after edits have occurred would create an incomplete, misleading baseline. Subagents share the parent session's capture store and are not tracked as separate rewind points: a file a subagent writes is attributed to whichever root user turn was open when the capture was staged, just before the tool body ran. A turn cannot open while a staged capture is still in flight, so a subagent tool that staged under the spawning turn stays attributed to it however late the write lands, while a capture it stages after the user's next message belongs to that later turn. Attribution decides which turn's rewind point counts and file preview include that write; it does not narrow which rewinds revert it, because a rewind restores every capture from the selected turn onward, so the earlier spawning turn reverts it as well. */
+    std::optional<bool> enableFileChangeTracking{};
+    /** Feature-flag values resolved by the host. */
+    std::optional<std::map<std::string, bool>> featureFlags{};
+    /** Whether experimental behavior is enabled. */
+    std::optional<bool> isExperimentalMode{};
+    /** Initial authentication info for the session. */
+    std::optional<AuthInfo> authInfo{};
+    /** Custom model-provider configuration (BYOK). */
+    std::optional<ProviderConfig> provider{};
+    /** Options scoped to the built-in CAPI (Copilot API) provider. */
+    std::optional<CapiSessionOptions> capi{};
+    /** Whether a CLI host explicitly requested the initial Auto preference. False preserves a settings-derived preference without validating availability during creation; execution still validates it. Defaults to true and is ignored for non-CLI callers. */
+    std::optional<bool> autoTierIsExplicit{};
+    /** Named BYOK provider connections, additive to CAPI auth. Combining with `provider` is rejected. Experimental. */
+    std::optional<std::vector<NamedProviderConfig>> providers{};
+    /** BYOK model definitions added to the selectable model list, each referencing a provider name. Experimental. */
+    std::optional<std::vector<ProviderModelConfig>> models{};
+    /** Working directory to anchor the session. */
+    std::optional<std::string> workingDirectory{};
+    /** Additional directories the agent may access beyond the working directory. Each entry is granted to the session's file-access allow-list and surfaced to the model (system prompt context and `@`-mention completion). Conventional `.github/skills/` and `.github/agents/` definitions under each directory also join the session's project catalogs when their existing subsystem gates are enabled: added-root skills require both `enableConfigDiscovery` and effective `enableSkills`; added-root agents require `enableConfigDiscovery`. Supplying a directory therefore activates configuration from it and should be treated as a trust decision. Absolute paths are recommended; a relative path is resolved against the session's working directory. Nonexistent or unresolvable entries are skipped with a warning. This is applied during session creation and cold resume and is not persisted, so a cold resume must re-supply the directories. */
+    std::optional<std::vector<std::string>> additionalDirectories{};
+    /** Pre-resolved working-directory context for session startup. */
+    std::optional<SessionContext> workingDirectoryContext{};
+    /** Whether this session supports remote steering. */
+    std::optional<bool> remoteSteerable{};
+    /** Telemetry-only remote exporting flag. */
+    std::optional<bool> remoteExporting{};
+    /** Telemetry-only remote-defaulted flag. */
+    std::optional<bool> remoteDefaultedOn{};
+    /** Parent session ID for detached child telemetry rollup. */
+    std::optional<std::string> detachedFromSpawningParentSessionId{};
+    /** Parent engagement ID for detached child telemetry rollup. */
+    std::optional<std::string> detachedFromSpawningParentEngagementId{};
+    /** Allowlist of available tool names. */
+    std::optional<std::vector<std::string>> availableTools{};
+    /** Denylist of tool names. */
+    std::optional<std::vector<std::string>> excludedTools{};
+    /** Built-in subagent names to include in this session. When specified, only these built-ins are available, subject to runtime availability and exclusions. Custom agents with the same name remain available. */
+    std::optional<std::vector<std::string>> includedBuiltinAgents{};
+    /** Built-in subagent names to exclude from this session. Excluded built-ins are hidden from agent discovery and cannot be dispatched unless a custom agent with the same name is available. */
+    std::optional<std::vector<std::string>> excludedBuiltinAgents{};
+    /** Whether shell-script safety heuristics are enabled. */
+    std::optional<bool> enableScriptSafety{};
+    /** Per-session settings for built-in shell tools. */
+    std::optional<ShellOptions> shell{};
+    /** Use shell.initProfile instead. Shell init profile. Deprecated. */
+    std::optional<std::string> shellInitProfile{};
+    /** PowerShell process flags applied to built-in and user-requested shell commands. */
+    std::optional<std::vector<std::string>> shellProcessFlags{};
+    /** Resolved sandbox configuration. */
+    std::optional<SandboxConfig> sandboxConfig{};
+    /** Origin of the sandbox choice. Settings-derived origins (never_configured, user_enabled, user_disabled, repository_policy) let managed policy floor a host preference; explicit below-floor changes remain policy conflicts unless a session opt-out is authorized. Also used for telemetry provenance. Experimental. */
+    std::optional<SandboxConfigSource> sandboxConfigSource{};
+    /** Whether interactive shell sessions are logged. */
+    std::optional<bool> logInteractiveShells{};
+    /** How MCP server environment values are interpreted. */
+    std::optional<SessionOpenOptionsEnvValueMode> envValueMode{};
+    /** MCP server names disabled for this session. Disabled servers are not started or authenticated on create or cold resume. */
+    std::optional<std::vector<std::string>> disabledMcpServers{};
+    /** Non-secret host-managed HTTP MCP servers keyed by stable managed identity. Managed provenance is runtime-established from this separate field and credentials are supplied through dynamic-header refresh. Experimental. */
+    std::optional<std::map<std::string, ManagedMcpServerConfig>> managedMcpServers{};
+    /** Whether to include instructions from every MCP server in the system prompt instead of only allowlisted servers. */
+    std::optional<bool> allowAllMcpServerInstructions{};
+    /** Explicit discovery-only skill roots, not filesystem grants. Available without enableConfigDiscovery, subject to skill/managed disables. Relative SDK paths resolve once when supplied against the request's effective workingDirectory; retained roots do not move on cwd changes. Null and omission are equivalent; [] clears only the explicit SDK contribution. */
+    std::optional<std::vector<std::string>> skillDirectories{};
+    /** Explicit discovery-only agent roots, separate from customAgents and filesystem grants. Available without enableConfigDiscovery, subject to managed/source disables. Relative SDK paths resolve once when supplied against the request's effective workingDirectory; retained roots do not move on cwd changes. Null and omission are equivalent; [] clears only the explicit SDK contribution. */
+    std::optional<std::vector<std::string>> agentDirectories{};
+    /** Explicit discovery-only instruction roots using existing SDK instruction formats, not filesystem grants. Available without enableConfigDiscovery, subject to instruction/managed disables. Relative SDK paths resolve once when supplied against the request's effective workingDirectory; retained roots do not move on cwd changes. Null and omission are equivalent; [] clears only the explicit SDK contribution. */
+    std::optional<std::vector<std::string>> instructionDirectories{};
+    /** Explicit discovery-only file-hook roots, separate from callback hooks and filesystem grants. Available without enableConfigDiscovery or enableFileHooks, which controls repository-origin hooks only; hook/managed disables still apply. Relative SDK paths resolve once when supplied against the request's effective workingDirectory; retained roots do not move on cwd changes. Null and omission are equivalent; [] clears only the explicit SDK contribution. */
+    std::optional<std::vector<std::string>> hookDirectories{};
+    /** Skill scan directories and descendants excluded from discovery. Supports `~`-relative paths. */
+    std::optional<std::vector<std::string>> ignoredSkillsLocations{};
+    /** Whether skill loading is enabled. When omitted, explicit SDK skill roots or an SDK skill provider enable skills independently of enableConfigDiscovery. */
+    std::optional<bool> enableSkills{};
+    /** Whether the requesting SDK session has a skill provider. The provider remains ephemeral and is never persisted in session options or history. When enableSkills is false, it remains bound but dormant and receives no callbacks. Cloud, relay, handoff, and raw sessions.open flows reject it because they cannot safely pre-register the callback handler. Experimental. */
+    std::optional<bool> hasSkillProvider{};
+    /** Built-in skill names to include in this session. When specified, only these runtime-bundled skills are available. Skills from other sources with the same name remain available. */
+    std::optional<std::vector<std::string>> includedBuiltinSkills{};
+    /** Skill IDs disabled for this session. */
+    std::optional<std::vector<std::string>> disabledSkills{};
+    /** Installed plugins visible to the session. */
+    std::optional<std::vector<InstalledPlugin>> installedPlugins{};
+    /** Whether custom agents default to local-only execution. */
+    std::optional<bool> customAgentsLocalOnly{};
+    /** Whether to skip custom instruction sources. */
+    std::optional<bool> skipCustomInstructions{};
+    /** Whether to invalidate cached custom-instruction discovery before constructing the session. Use when instruction files may have changed earlier in the same runtime process. */
+    std::optional<bool> refreshCustomInstructions{};
+    /** Instruction source IDs disabled for this session. */
+    std::optional<std::vector<std::string>> disabledInstructionSources{};
+    /** Whether commit-message coauthor trailers are enabled. */
+    std::optional<bool> coauthorEnabled{};
+    /** Optional trajectory output file path. */
+    std::optional<std::string> trajectoryFile{};
+    /** Whether model responses stream as delta events. */
+    std::optional<bool> enableStreaming{};
+    /** Experimental: enable native model citations for supported Anthropic and OpenAI models, normalized onto the `assistant.message` event. Off by default; may change or be removed while the citations surface is experimental. Experimental. */
+    std::optional<bool> enableCitations{};
+    /** Override URL for the Copilot API endpoint. */
+    std::optional<std::string> copilotUrl{};
+    /** Whether ask_user is explicitly disabled. */
+    std::optional<bool> askUserDisabled{};
+    /** Whether auto-mode continuation is enabled. */
+    std::optional<bool> continueOnAutoMode{};
+    /** Whether the host is an interactive UI. */
+    std::optional<bool> runningInInteractiveMode{};
+    /** Whether on-demand custom instruction discovery is enabled. */
+    std::optional<bool> enableOnDemandInstructionDiscovery{};
+    /** Maximum decoded byte size of a single inline model-facing binary tool result persisted in session events (default 10 MB). */
+    std::optional<std::int64_t> maxInlineBinaryBytes{};
+    /** Initial model capability overrides. */
+    std::optional<ModelCapabilitiesOverride> modelCapabilitiesOverrides{};
+    /** Initial session limits. */
+    std::optional<SessionLimitsConfig> sessionLimits{};
+    /** Autopilot policy. Defaults to runtime-owned continuation with at most five automatic continuations. Does not change the session mode. */
+    std::optional<AutopilotOptions> autopilot{};
+    /** Runtime context discriminator for agent filtering. */
+    std::optional<std::string> agentContext{};
+    /** Override directory for session event logs. */
+    std::optional<std::string> eventsLogDirectory{};
+    /** Whether subagent callback events should be forwarded into the session event log sink. */
+    std::optional<bool> eventsLogIncludesSubagents{};
+    /** Override Copilot configuration directory. */
+    std::optional<std::string> configDir{};
+    /** Additional content-exclusion policies to merge into the session policy set. Experimental. */
+    std::optional<std::vector<SessionOpenOptionsAdditionalContentExclusionPolicy>> additionalContentExclusionPolicies{};
+    /** Live gate for repository-origin file hooks, including the primary repository, trusted repository-configured roots, and accepted startup additional directories (including CLI --add-dir). False suppresses these hooks; explicit hookDirectories and SDK callbacks are independent. Additional-root eligibility and the DISABLE_ADDITIONAL_DIRECTORY_HOOKS escape hatch are captured at create/cold resume, not expanded by later grants or feature-flag changes. Discovery uses containing Git roots, so supply only trusted repositories: commands and prompts need no further approval. Policy, hook-disable settings, and sandbox rules still apply. Provider-backed sessions skip repository hooks with a warning on omission, skip silently on false, and reject explicit true. */
+    std::optional<bool> enableFileHooks{};
+    /** Memory configuration for this session. */
+    std::optional<MemoryConfiguration> memory{};
+    /** Capabilities enabled for this session. */
+    std::optional<std::vector<SessionCapability>> sessionCapabilities{};
+};
+
+/** Parameters for creating a new local session. */
+struct SessionsOpenCreate {
+    /** Create a new local session. */
+    std::string kind{"create"};
+    /** Session construction options. */
+    std::optional<SessionOpenOptions> options{};
+    /** Whether to emit session.start during creation. Defaults to true. */
+    std::optional<bool> emitStart{};
+};
+
+/** Parameters for resuming a specific local session. */
+struct SessionsOpenResume {
+    /** Resume a specific local session by ID or prefix. */
+    std::string kind{"resume"};
+    /** Session ID or unique prefix to resume. */
+    std::string sessionId{};
+    /** Session resume options. */
+    std::optional<SessionOpenOptions> options{};
+    /** Whether to emit session.resume after loading. Defaults to true. */
+    std::optional<bool> resume{};
+    /** Suppress workspace.yaml metadata writeback when resuming from an incidental cwd. */
+    std::optional<bool> suppressResumeWorkspaceMetadataWriteback{};
+};
+
+/** Parameters for resuming the most relevant local session. */
+struct SessionsOpenResumeLast {
+    /** Resume the most relevant existing local session. */
+    std::string kind{"resumeLast"};
+    /** Working-directory context used to choose the most relevant session. */
+    std::optional<SessionContext> context{};
+    /** Session resume options. */
+    std::optional<SessionOpenOptions> options{};
+    /** Suppress workspace.yaml metadata writeback when resuming from an incidental cwd. */
+    std::optional<bool> suppressResumeWorkspaceMetadataWriteback{};
+};
+
+/** Parameters for attaching to an already-active session by ID. */
+struct SessionsOpenAttach {
+    /** Attach to an already-active in-process session by ID. Unlike `resume`, this does NOT re-load from disk; the session must already be loaded by an earlier `create`/`resume` call. Returns `status: 'not_found'` when no active session matches the id. Useful for in-process consumers that need a fresh API handle to a session opened elsewhere (e.g., a peer foreground-session switch). */
+    std::string kind{"attach"};
+    /** Session ID to attach to. */
+    std::string sessionId{};
+};
+
+/** Parameters for connecting to a live remote session. */
+struct SessionsOpenRemote {
+    /** Connect to a live remote session. */
+    std::string kind{"remote"};
+    /** Remote session identifier to connect to. */
+    std::string remoteSessionId{};
+    /** Repository context for the remote session. */
+    std::optional<RemoteSessionRepository> repository{};
+    /** Session options for the connection. */
+    std::optional<SessionOpenOptions> options{};
+};
+
+/** Parameters for creating a new cloud session. */
+struct SessionsOpenCloud {
+    /** Create a new cloud (coding-agent) session. */
+    std::string kind{"cloud"};
+    /** Repository for the cloud session. */
+    std::optional<RemoteSessionRepository> repository{};
+    /** Optional owner (user or organization login) to associate with the cloud session when no repository is provided. Ignored when `repository` is set (the repo's owner takes precedence). */
+    std::optional<std::string> owner{};
+    /** Session options for cloud session creation. */
+    std::optional<SessionOpenOptions> options{};
+    /** In-process callback invoked when the cloud task is created, before connection. Internal because function references cannot cross the JSON-RPC boundary. */
+    nlohmann::json onTaskCreated{};
+};
+
+/** Task type determines the handoff strategy (CCA fetches events; CLI prepares a transient session). */
+struct SessionsOpenHandoffTaskType : StringEnum {
+    using StringEnum::StringEnum;
+    /** GitHub Copilot coding agent task. */
+    static constexpr std::string_view cca = "cca";
+    /** CLI remote task. */
+    static constexpr std::string_view cli = "cli";
+};
+
+/** Parameters for fetching a remote session and handing it off to a new local session. */
+struct SessionsOpenHandoff {
+    /** Fetch a remote session and hand it off to a new local session. */
+    std::string kind{"handoff"};
+    /** Remote session metadata for the session to hand off (typically obtained from `sessions.list` with `source: "remote"`). */
+    RemoteSessionMetadataValue metadata{};
+    /** Session construction options for the new local session. */
+    std::optional<SessionOpenOptions> options{};
+    /** Task type determines the handoff strategy (CCA fetches events; CLI prepares a transient session). */
+    std::optional<SessionsOpenHandoffTaskType> taskType{};
+    /** In-process progress callback `(update) => void` invoked for each handoff step. Marked internal because a function reference cannot cross the JSON-RPC boundary. The host-side `handoffSession` is already declared as `AsyncGenerator<HandoffProgress, HandoffResult>`; the schema layer flattens it because it does not yet support streaming methods. The wire-clean replacement is to expose the AsyncGenerator directly (or use vscode-jsonrpc `$/progress` notifications) once the schema/transport layer supports it. */
+    nlohmann::json onProgress{};
+    /** In-process confirmation callback `(request) => boolean | Promise<boolean>` invoked when the handoff needs the caller to confirm a non-fatal blocker (e.g. a repository mismatch between the current working directory and the remote session). Returning `true` proceeds with the handoff; returning `false` (or omitting the callback) aborts it. Marked internal because a function reference cannot cross the JSON-RPC boundary, for the same reasons as `onProgress`. */
+    nlohmann::json onConfirm{};
+};
+
+/** A SessionOpenParams variant this header does not describe, or one that did not decode. */
+struct SessionOpenParamsUnknown : UnknownVariant {};
+
+/** Open a session by creating, resuming, attaching, connecting to a remote, or handing off. Chosen by "kind"; SessionOpenParamsUnknown for any other. */
+using SessionOpenParams = std::variant<SessionOpenParamsUnknown, SessionsOpenCreate, SessionsOpenResume, SessionsOpenResumeLast, SessionsOpenAttach, SessionsOpenRemote, SessionsOpenCloud, SessionsOpenHandoff>;
 
 /** Outcome of the open request. */
 struct SessionsOpenStatus : StringEnum {
@@ -23297,52 +24210,6 @@ struct SessionTelemetryEngagement {
 
 /** Empty result of session.telemetry.setFeatureOverrides. */
 struct SessionTelemetrySetFeatureOverridesResult {
-};
-
-/** Controls automatic non-interactive profile loading where supported. Explicit initScripts are unaffected. */
-struct ShellInitProfile : StringEnum {
-    using StringEnum::StringEnum;
-    /** Disable automatic non-interactive profile loading. Explicit initScripts still run. */
-    static constexpr std::string_view none = "none";
-    /** Allow automatic non-interactive profile loading when supported. Explicit initScripts still run. */
-    static constexpr std::string_view non_interactive = "non-interactive";
-};
-
-/** Supported built-in shells for initialization scripts. */
-struct ShellInitScriptShell : StringEnum {
-    using StringEnum::StringEnum;
-    /** Source the script in the built-in Bash shell on macOS and Linux. */
-    static constexpr std::string_view bash = "bash";
-    /** Source the script in the built-in PowerShell shell on Windows. */
-    static constexpr std::string_view powershell = "powershell";
-};
-
-/** A host-provided script sourced before each built-in shell command when its shell target matches the active shell. */
-struct ShellInitScript {
-    /** Path to the script to source. */
-    std::string path{};
-    /** Built-in shell that may source this script. */
-    ShellInitScriptShell shell{};
-};
-
-/** Command-scoped GitHub credential injection for the shell commands an agent runs. Each channel is opt-in and independent, and injection is scoped to the individual command spawn: the credential is resolved from the session's *current* authentication at every spawn and reaches only spawns whose script actually invokes `git` or `gh`. Because nothing is retained between spawns, replacing the session credential (`session.gitHubAuth.setCredentials`) changes what the next spawned command presents — which seeding a credential into the runtime process's own environment cannot do, since a child's environment is fixed at `exec`. The credential is matched to the host it authenticates to, so a github.com credential is never presented to a GitHub Enterprise host and vice versa. Where a channel cannot express that boundary it injects nothing rather than crossing it -- see `gh` below. This is independent of `sandboxConfig`: it is a decision about which identity the agent presents, not about what the agent may touch, and it works on every platform whether or not an OS sandboxing backend is available. `sandboxConfig.auth` remains the sandbox-scoped spelling and is additive with this one. Experimental. */
-struct ShellCredentials {
-    /** Whether to authenticate the agent's `git` commands as the session's GitHub credential, by injecting an `http.<host>.extraheader` (plus `insteadOf` rewrites so SSH-spelled remotes for that host use the authenticated HTTPS transport). Applied only to a spawn that runs a remote-contacting `git` subcommand. Default: false (opt-in). */
-    std::optional<bool> git{};
-    /** Whether to authenticate the agent's `gh` commands as the session's GitHub credential, by exporting `GH_TOKEN` to a spawn that runs `gh`. Any inherited `gh` credential is removed from spawns that do not, so the credential stays command-scoped. Applies to a github.com credential only. `gh` picks its credential variable from the host a command targets rather than the one the credential belongs to, and the command can choose that target, so `GH_ENTERPRISE_TOKEN` would offer a single-tenant enterprise credential to every other enterprise host. A session whose credential is enterprise-scoped therefore runs `gh` unauthenticated; its `git` commands are unaffected, because `http.<host>.extraheader` is scoped to one host by construction. Default: false (opt-in). */
-    std::optional<bool> gh{};
-};
-
-/** Per-session settings for built-in shell tools. */
-struct ShellOptions {
-    /** Controls automatic non-interactive profile loading where supported. Explicit initScripts are unaffected. */
-    std::optional<ShellInitProfile> initProfile{};
-    /** Ordered host-provided script paths sourced before each built-in shell command when the entry's shell target matches the active shell. Use these for rc files, environment setup scripts, or other custom scripts. A script that returns a nonzero status is reported, and later scripts and the user command continue while the shell remains running. Because scripts are sourced into the command shell, `exit`, `exec`, failures under `set -e`, or other shell-terminating behavior can prevent continuation. Script standard output is preserved; Bash script stderr is discarded, PowerShell exception messages are replaced, and runtime-generated failure notices omit configured script paths. When sandboxing is enabled, each script must already be readable under the active sandbox filesystem policy. Pass an empty array to clear the list. */
-    std::optional<std::vector<ShellInitScript>> initScripts{};
-    /** Flags passed to the active built-in shell process on startup, replacing its default flags. When omitted, the built-in Bash shell uses `--norc --noprofile`, and the built-in PowerShell shell uses `-NoProfile -NoLogo`. */
-    std::optional<std::vector<std::string>> processFlags{};
-    /** Command-scoped GitHub credential injection for shell commands. */
-    std::optional<ShellCredentials> credentials{};
 };
 
 /** Patch of mutable session options to apply to the running session. Experimental. */
@@ -25396,9 +26263,6 @@ struct ToolList {
     std::vector<Tool> tools{};
 };
 
-/** Canonical result returned by a session tool. Experimental. */
-using ToolResult = nlohmann::json;
-
 /** Execution outcome classification. Experimental. */
 struct ToolResultType : StringEnum {
     using StringEnum::StringEnum;
@@ -25459,6 +26323,9 @@ struct ToolResultExpanded {
     /** Completion-review decision produced by the task-completion tool. */
     std::optional<TaskCompletionDecision> taskCompletionDecision{};
 };
+
+/** Canonical result returned by a session tool. Experimental. */
+using ToolResult = nlohmann::json;
 
 /** A tool name and arguments to execute through the session's native invocation pipeline. Experimental. */
 struct ToolsExecuteRequest {
@@ -25561,8 +26428,172 @@ struct UIAutoModeSwitchResponse : StringEnum {
     static constexpr std::string_view no = "no";
 };
 
+/** Selectable option for a UI elicitation multi-select array item, with submitted value and display label. */
+struct UIElicitationArrayAnyOfFieldItemsAnyOf {
+    /** Value submitted when this option is selected. */
+    std::string const_{};
+    /** Display label for this option. */
+    std::string title{};
+};
+
+/** Schema applied to each item in the array. */
+struct UIElicitationArrayAnyOfFieldItems {
+    /** Selectable options, each with a value and a display label. */
+    std::vector<UIElicitationArrayAnyOfFieldItemsAnyOf> anyOf{};
+};
+
+/** Multi-select string field where each option pairs a value with a display label. */
+struct UIElicitationArrayAnyOfField {
+    /** Type discriminator. Always "array". */
+    std::string type{"array"};
+    /** Human-readable label for the field. */
+    std::optional<std::string> title{};
+    /** Help text describing the field. */
+    std::optional<std::string> description{};
+    /** Minimum number of items the user must select. */
+    std::optional<std::int64_t> minItems{};
+    /** Maximum number of items the user may select. */
+    std::optional<std::int64_t> maxItems{};
+    /** Schema applied to each item in the array. */
+    UIElicitationArrayAnyOfFieldItems items{};
+    /** Default values selected when the form is first shown. */
+    std::optional<std::vector<std::string>> default_{};
+};
+
+/** Schema applied to each item in the array. */
+struct UIElicitationArrayEnumFieldItems {
+    /** Type discriminator. Always "string". */
+    std::string type{"string"};
+    /** Allowed string values for each selected item. */
+    std::vector<std::string> enum_{};
+};
+
+/** Multi-select string field whose allowed values are defined inline. */
+struct UIElicitationArrayEnumField {
+    /** Type discriminator. Always "array". */
+    std::string type{"array"};
+    /** Human-readable label for the field. */
+    std::optional<std::string> title{};
+    /** Help text describing the field. */
+    std::optional<std::string> description{};
+    /** Minimum number of items the user must select. */
+    std::optional<std::int64_t> minItems{};
+    /** Maximum number of items the user may select. */
+    std::optional<std::int64_t> maxItems{};
+    /** Schema applied to each item in the array. */
+    UIElicitationArrayEnumFieldItems items{};
+    /** Default values selected when the form is first shown. */
+    std::optional<std::vector<std::string>> default_{};
+};
+
 /** Submitted UI elicitation field value: string, number, boolean, or an array of strings. */
 using UIElicitationFieldValue = nlohmann::json;
+
+/** Single-select string field whose allowed values are defined inline. */
+struct UIElicitationStringEnumField {
+    /** Type discriminator. Always "string". */
+    std::string type{"string"};
+    /** Human-readable label for the field. */
+    std::optional<std::string> title{};
+    /** Help text describing the field. */
+    std::optional<std::string> description{};
+    /** Allowed string values. */
+    std::vector<std::string> enum_{};
+    /** Optional display labels for each enum value, in the same order as `enum`. */
+    std::optional<std::vector<std::string>> enumNames{};
+    /** Default value selected when the form is first shown. */
+    std::optional<std::string> default_{};
+};
+
+/** Selectable option for a UI elicitation single-select string field, with submitted value and display label. */
+struct UIElicitationStringOneOfFieldOneOf {
+    /** Value submitted when this option is selected. */
+    std::string const_{};
+    /** Display label for this option. */
+    std::string title{};
+};
+
+/** Single-select string field where each option pairs a value with a display label. */
+struct UIElicitationStringOneOfField {
+    /** Type discriminator. Always "string". */
+    std::string type{"string"};
+    /** Human-readable label for the field. */
+    std::optional<std::string> title{};
+    /** Help text describing the field. */
+    std::optional<std::string> description{};
+    /** Selectable options, each with a value and a display label. */
+    std::vector<UIElicitationStringOneOfFieldOneOf> oneOf{};
+    /** Default value selected when the form is first shown. */
+    std::optional<std::string> default_{};
+};
+
+/** Boolean field rendered as a yes/no toggle. */
+struct UIElicitationSchemaPropertyBoolean {
+    /** Type discriminator. Always "boolean". */
+    std::string type{"boolean"};
+    /** Human-readable label for the field. */
+    std::optional<std::string> title{};
+    /** Help text describing the field. */
+    std::optional<std::string> description{};
+    /** Default value selected when the form is first shown. */
+    std::optional<bool> default_{};
+};
+
+/** Optional format hint that constrains the accepted input. */
+struct UIElicitationSchemaPropertyStringFormat : StringEnum {
+    using StringEnum::StringEnum;
+    /** Email address string format. */
+    static constexpr std::string_view email = "email";
+    /** URI string format. */
+    static constexpr std::string_view uri = "uri";
+    /** Calendar date string format. */
+    static constexpr std::string_view date = "date";
+    /** Date-time string format. */
+    static constexpr std::string_view date_time = "date-time";
+};
+
+/** Free-text string field with optional length and format constraints. */
+struct UIElicitationSchemaPropertyString {
+    /** Type discriminator. Always "string". */
+    std::string type{"string"};
+    /** Human-readable label for the field. */
+    std::optional<std::string> title{};
+    /** Help text describing the field. */
+    std::optional<std::string> description{};
+    /** Minimum number of characters required. */
+    std::optional<std::int64_t> minLength{};
+    /** Maximum number of characters allowed. */
+    std::optional<std::int64_t> maxLength{};
+    /** Optional format hint that constrains the accepted input. */
+    std::optional<UIElicitationSchemaPropertyStringFormat> format{};
+    /** Default value populated in the input when the form is first shown. */
+    std::optional<std::string> default_{};
+};
+
+/** Numeric type accepted by the field. */
+struct UIElicitationSchemaPropertyNumberType : StringEnum {
+    using StringEnum::StringEnum;
+    /** Any JSON number. */
+    static constexpr std::string_view number = "number";
+    /** Integer JSON number. */
+    static constexpr std::string_view integer = "integer";
+};
+
+/** Numeric field accepting either a number or an integer. */
+struct UIElicitationSchemaPropertyNumber {
+    /** Numeric type accepted by the field. */
+    UIElicitationSchemaPropertyNumberType type{};
+    /** Human-readable label for the field. */
+    std::optional<std::string> title{};
+    /** Help text describing the field. */
+    std::optional<std::string> description{};
+    /** Minimum allowed value (inclusive). */
+    std::optional<double> minimum{};
+    /** Maximum allowed value (inclusive). */
+    std::optional<double> maximum{};
+    /** Default value populated in the input when the form is first shown. */
+    std::optional<double> default_{};
+};
 
 /** Definition for a single elicitation form field. */
 using UIElicitationSchemaProperty = nlohmann::json;
@@ -26135,6 +27166,9 @@ struct UserSettingsProblemsResult {
     std::optional<std::vector<UserSettingsProblem>> problems{};
 };
 
+struct UserSettingsReloadResult {
+};
+
 /** Selects the configuration directory to run the one-time staff model-selection reset against, and supplies the caller's record of whether it has already run. */
 struct UserSettingsResetStaffModelSelectionOnceRequest {
     /** The configuration directory, home directory and environment to resolve the settings and global-state documents from. A host that scopes a session to its own Copilot home must pass that directory here, or the reset is evaluated against the server's own home instead. */
@@ -26185,8 +27219,9 @@ struct UserSettingsSetRequest {
     nlohmann::json settings{};
 };
 
-/** Empty result of user.settings.set. */
 struct UserSettingsSetResult {
+    /** Keys written that a managed or repository setting overrides. Newer CLIs only: CLI 1.0.102 answers null, so this stays empty. */
+    std::optional<std::vector<std::string>> shadowedKeys{};
 };
 
 /** Selects the configuration directory whose user settings document should be inspected for unrecognized top-level keys. */
@@ -27325,22 +28360,6 @@ struct Codec<AbortResult> {
         j = J::object();
         put(j, "success", v.success);
         put_opt(j, "error", v.error);
-    }
-};
-
-template <>
-struct Codec<AcceptedEnqueueCommandResult> {
-    template <class J>
-    static void read(const J& j, AcceptedEnqueueCommandResult& v) {
-        if (!object(j)) return;
-        get(j, "queued", v.queued);
-        get(j, "queueId", v.queueId);
-    }
-    template <class J>
-    static void write(J& j, const AcceptedEnqueueCommandResult& v) {
-        j = J::object();
-        put(j, "queued", v.queued);
-        put(j, "queueId", v.queueId);
     }
 };
 
@@ -31291,6 +32310,30 @@ struct Codec<AzureMlResolveResult> {
 };
 
 template <>
+struct Codec<BinaryAssetReference> {
+    template <class J>
+    static void read(const J& j, BinaryAssetReference& v) {
+        if (!object(j)) return;
+        get(j, "type", v.type);
+        get(j, "assetId", v.assetId);
+        get(j, "mimeType", v.mimeType);
+        get(j, "byteLength", v.byteLength);
+        get(j, "description", v.description);
+        get(j, "metadata", v.metadata);
+    }
+    template <class J>
+    static void write(J& j, const BinaryAssetReference& v) {
+        j = J::object();
+        put(j, "type", v.type);
+        put(j, "assetId", v.assetId);
+        put(j, "mimeType", v.mimeType);
+        put(j, "byteLength", v.byteLength);
+        put_opt(j, "description", v.description);
+        put_opt(j, "metadata", v.metadata);
+    }
+};
+
+template <>
 struct Codec<BuiltInModelCatalogEntry> {
     template <class J>
     static void read(const J& j, BuiltInModelCatalogEntry& v) {
@@ -31333,6 +32376,22 @@ struct Codec<BuiltinToolFormat> {
         put(j, "type", v.type);
         put(j, "syntax", v.syntax);
         put(j, "definition", v.definition);
+    }
+};
+
+template <>
+struct Codec<BuiltinToolSafeTelemetryFields> {
+    template <class J>
+    static void read(const J& j, BuiltinToolSafeTelemetryFields& v) {
+        if (!object(j)) return;
+        get(j, "name", v.name);
+        get(j, "inputsNames", v.inputsNames);
+    }
+    template <class J>
+    static void write(J& j, const BuiltinToolSafeTelemetryFields& v) {
+        j = J::object();
+        put_opt(j, "name", v.name);
+        put_opt(j, "inputsNames", v.inputsNames);
     }
 };
 
@@ -35842,6 +36901,42 @@ struct Codec<ElicitationRequestedData> {
 };
 
 template <>
+struct Codec<EmbeddedBlobResourceContents> {
+    template <class J>
+    static void read(const J& j, EmbeddedBlobResourceContents& v) {
+        if (!object(j)) return;
+        get(j, "uri", v.uri);
+        get(j, "mimeType", v.mimeType);
+        get(j, "blob", v.blob);
+    }
+    template <class J>
+    static void write(J& j, const EmbeddedBlobResourceContents& v) {
+        j = J::object();
+        put(j, "uri", v.uri);
+        put_opt(j, "mimeType", v.mimeType);
+        put(j, "blob", v.blob);
+    }
+};
+
+template <>
+struct Codec<EmbeddedTextResourceContents> {
+    template <class J>
+    static void read(const J& j, EmbeddedTextResourceContents& v) {
+        if (!object(j)) return;
+        get(j, "uri", v.uri);
+        get(j, "mimeType", v.mimeType);
+        get(j, "text", v.text);
+    }
+    template <class J>
+    static void write(J& j, const EmbeddedTextResourceContents& v) {
+        j = J::object();
+        put(j, "uri", v.uri);
+        put_opt(j, "mimeType", v.mimeType);
+        put(j, "text", v.text);
+    }
+};
+
+template <>
 struct Codec<EnqueueCommandParams> {
     template <class J>
     static void read(const J& j, EnqueueCommandParams& v) {
@@ -35858,34 +36953,18 @@ struct Codec<EnqueueCommandParams> {
 };
 
 template <>
-struct Codec<UnsupportedEnqueueCommandResult> {
+struct Codec<EnqueueCommandResult> {
     template <class J>
-    static void read(const J& j, UnsupportedEnqueueCommandResult& v) {
+    static void read(const J& j, EnqueueCommandResult& v) {
         if (!object(j)) return;
         get(j, "queued", v.queued);
         get(j, "queueId", v.queueId);
     }
     template <class J>
-    static void write(J& j, const UnsupportedEnqueueCommandResult& v) {
+    static void write(J& j, const EnqueueCommandResult& v) {
         j = J::object();
         put(j, "queued", v.queued);
         put_opt(j, "queueId", v.queueId);
-    }
-};
-
-template <>
-struct Codec<EnqueueCommandResult> {
-    template <class J>
-    static void read(const J& j, EnqueueCommandResult& v) {
-        const J* t = tag(j, "queued");
-        if (!t) v.template emplace<0>().raw = j;
-        else if (*t == true) read_alternative<1>(j, v);
-        else if (*t == false) read_alternative<2>(j, v);
-        else v.template emplace<0>().raw = j;
-    }
-    template <class J>
-    static void write(J& j, const EnqueueCommandResult& v) {
-        std::visit([&j](const auto& alternative) { codec::write(j, alternative); }, v);
     }
 };
 
@@ -36136,6 +37215,7 @@ struct Codec<GitHubMcpToolConfig> {
         get(j, "additionalToolsets", v.additionalToolsets);
         get(j, "additionalTools", v.additionalTools);
         get(j, "enableInsidersMode", v.enableInsidersMode);
+        get(j, "disableFormDeferral", v.disableFormDeferral);
     }
     template <class J>
     static void write(J& j, const GitHubMcpToolConfig& v) {
@@ -36144,6 +37224,7 @@ struct Codec<GitHubMcpToolConfig> {
         put_opt(j, "additionalToolsets", v.additionalToolsets);
         put_opt(j, "additionalTools", v.additionalTools);
         put_opt(j, "enableInsidersMode", v.enableInsidersMode);
+        put_opt(j, "disableFormDeferral", v.disableFormDeferral);
     }
 };
 
@@ -38739,6 +39820,52 @@ struct Codec<ToolExecutionCompleteContent> {
     template <class J>
     static void write(J& j, const ToolExecutionCompleteContent& v) {
         std::visit([&j](const auto& alternative) { codec::write(j, alternative); }, v);
+    }
+};
+
+template <>
+struct Codec<PersistedBinaryImage> {
+    template <class J>
+    static void read(const J& j, PersistedBinaryImage& v) {
+        if (!object(j)) return;
+        get(j, "type", v.type);
+        get(j, "data", v.data);
+        get(j, "mimeType", v.mimeType);
+        get(j, "description", v.description);
+        get(j, "metadata", v.metadata);
+    }
+    template <class J>
+    static void write(J& j, const PersistedBinaryImage& v) {
+        j = J::object();
+        put(j, "type", v.type);
+        put(j, "data", v.data);
+        put(j, "mimeType", v.mimeType);
+        put_opt(j, "description", v.description);
+        put_opt(j, "metadata", v.metadata);
+    }
+};
+
+template <>
+struct Codec<OmittedBinaryResult> {
+    template <class J>
+    static void read(const J& j, OmittedBinaryResult& v) {
+        if (!object(j)) return;
+        get(j, "type", v.type);
+        get(j, "mimeType", v.mimeType);
+        get(j, "byteLength", v.byteLength);
+        get(j, "omittedReason", v.omittedReason);
+        get(j, "description", v.description);
+        get(j, "metadata", v.metadata);
+    }
+    template <class J>
+    static void write(J& j, const OmittedBinaryResult& v) {
+        j = J::object();
+        put(j, "type", v.type);
+        put(j, "mimeType", v.mimeType);
+        put(j, "byteLength", v.byteLength);
+        put(j, "omittedReason", v.omittedReason);
+        put_opt(j, "description", v.description);
+        put_opt(j, "metadata", v.metadata);
     }
 };
 
@@ -42954,6 +44081,34 @@ struct Codec<ExternalToolTextResultForLlmContent> {
 };
 
 template <>
+struct Codec<ExternalToolTextResultForLlm> {
+    template <class J>
+    static void read(const J& j, ExternalToolTextResultForLlm& v) {
+        if (!object(j)) return;
+        get(j, "textResultForLlm", v.textResultForLlm);
+        get(j, "resultType", v.resultType);
+        get(j, "error", v.error);
+        get(j, "sessionLog", v.sessionLog);
+        get(j, "toolTelemetry", v.toolTelemetry);
+        get(j, "binaryResultsForLlm", v.binaryResultsForLlm);
+        get(j, "contents", v.contents);
+        get(j, "toolReferences", v.toolReferences);
+    }
+    template <class J>
+    static void write(J& j, const ExternalToolTextResultForLlm& v) {
+        j = J::object();
+        put(j, "textResultForLlm", v.textResultForLlm);
+        put_opt(j, "resultType", v.resultType);
+        put_opt(j, "error", v.error);
+        put_opt(j, "sessionLog", v.sessionLog);
+        put_opt(j, "toolTelemetry", v.toolTelemetry);
+        put_opt(j, "binaryResultsForLlm", v.binaryResultsForLlm);
+        put_opt(j, "contents", v.contents);
+        put_opt(j, "toolReferences", v.toolReferences);
+    }
+};
+
+template <>
 struct Codec<FeatureFlagMetadata> {
     template <class J>
     static void read(const J& j, FeatureFlagMetadata& v) {
@@ -43568,6 +44723,66 @@ struct Codec<GlobalStateLoadForConfigDirRequest> {
     static void write(J& j, const GlobalStateLoadForConfigDirRequest& v) {
         j = J::object();
         put_opt(j, "configDir", v.configDir);
+    }
+};
+
+template <>
+struct Codec<InstalledPluginSourceGitHub> {
+    template <class J>
+    static void read(const J& j, InstalledPluginSourceGitHub& v) {
+        if (!object(j)) return;
+        get(j, "source", v.source);
+        get(j, "repo", v.repo);
+        get(j, "ref", v.ref);
+        get(j, "sha", v.sha);
+        get(j, "path", v.path);
+    }
+    template <class J>
+    static void write(J& j, const InstalledPluginSourceGitHub& v) {
+        j = J::object();
+        put(j, "source", v.source);
+        put(j, "repo", v.repo);
+        put_opt(j, "ref", v.ref);
+        put_opt(j, "sha", v.sha);
+        put_opt(j, "path", v.path);
+    }
+};
+
+template <>
+struct Codec<InstalledPluginSourceUrl> {
+    template <class J>
+    static void read(const J& j, InstalledPluginSourceUrl& v) {
+        if (!object(j)) return;
+        get(j, "source", v.source);
+        get(j, "url", v.url);
+        get(j, "ref", v.ref);
+        get(j, "sha", v.sha);
+        get(j, "path", v.path);
+    }
+    template <class J>
+    static void write(J& j, const InstalledPluginSourceUrl& v) {
+        j = J::object();
+        put(j, "source", v.source);
+        put(j, "url", v.url);
+        put_opt(j, "ref", v.ref);
+        put_opt(j, "sha", v.sha);
+        put_opt(j, "path", v.path);
+    }
+};
+
+template <>
+struct Codec<InstalledPluginSourceLocal> {
+    template <class J>
+    static void read(const J& j, InstalledPluginSourceLocal& v) {
+        if (!object(j)) return;
+        get(j, "source", v.source);
+        get(j, "path", v.path);
+    }
+    template <class J>
+    static void write(J& j, const InstalledPluginSourceLocal& v) {
+        j = J::object();
+        put(j, "source", v.source);
+        put(j, "path", v.path);
     }
 };
 
@@ -45707,6 +46922,28 @@ struct Codec<LspInitializeRequest> {
 };
 
 template <>
+struct Codec<ManagedMcpServerConfig> {
+    template <class J>
+    static void read(const J& j, ManagedMcpServerConfig& v) {
+        if (!object(j)) return;
+        get(j, "displayName", v.displayName);
+        get(j, "url", v.url);
+        get(j, "tools", v.tools);
+        get(j, "timeout", v.timeout);
+        get(j, "headersRefreshTtlMs", v.headersRefreshTtlMs);
+    }
+    template <class J>
+    static void write(J& j, const ManagedMcpServerConfig& v) {
+        j = J::object();
+        put(j, "displayName", v.displayName);
+        put(j, "url", v.url);
+        put_opt(j, "tools", v.tools);
+        put_opt(j, "timeout", v.timeout);
+        put_opt(j, "headersRefreshTtlMs", v.headersRefreshTtlMs);
+    }
+};
+
+template <>
 struct Codec<ManagedPermissionOperation> {
     template <class J>
     static void read(const J& j, ManagedPermissionOperation& v) {
@@ -47035,6 +48272,170 @@ struct Codec<McpCancelSamplingExecutionResult> {
     static void write(J& j, const McpCancelSamplingExecutionResult& v) {
         j = J::object();
         put(j, "cancelled", v.cancelled);
+    }
+};
+
+template <>
+struct Codec<McpSafeForTelemetryFields> {
+    template <class J>
+    static void read(const J& j, McpSafeForTelemetryFields& v) {
+        if (!object(j)) return;
+        get(j, "name", v.name);
+        get(j, "inputsNames", v.inputsNames);
+    }
+    template <class J>
+    static void write(J& j, const McpSafeForTelemetryFields& v) {
+        j = J::object();
+        put(j, "name", v.name);
+        put(j, "inputsNames", v.inputsNames);
+    }
+};
+
+template <>
+struct Codec<McpServerAuthConfigRedirectPort> {
+    template <class J>
+    static void read(const J& j, McpServerAuthConfigRedirectPort& v) {
+        if (!object(j)) return;
+        get(j, "redirectPort", v.redirectPort);
+    }
+    template <class J>
+    static void write(J& j, const McpServerAuthConfigRedirectPort& v) {
+        j = J::object();
+        put_opt(j, "redirectPort", v.redirectPort);
+    }
+};
+
+template <>
+struct Codec<McpServerConfigStdio> {
+    template <class J>
+    static void read(const J& j, McpServerConfigStdio& v) {
+        if (!object(j)) return;
+        get(j, "displayName", v.displayName);
+        get(j, "safeForTelemetry", v.safeForTelemetry);
+        get(j, "tools", v.tools);
+        get(j, "isDefaultServer", v.isDefaultServer);
+        get(j, "filterMapping", v.filterMapping);
+        get(j, "timeout", v.timeout);
+        get(j, "slowConnectionThresholdMs", v.slowConnectionThresholdMs);
+        get(j, "oidc", v.oidc);
+        get(j, "auth", v.auth);
+        get(j, "deferTools", v.deferTools);
+        get(j, "disableToolCache", v.disableToolCache);
+        get(j, "disableSecretMasking", v.disableSecretMasking);
+        get(j, "excludeTools", v.excludeTools);
+        get(j, "events", v.events);
+        get(j, "notifications", v.notifications);
+        get(j, "source", v.source);
+        get(j, "sourcePlugin", v.sourcePlugin);
+        get(j, "sourcePluginVersion", v.sourcePluginVersion);
+        get(j, "sourcePluginSpec", v.sourcePluginSpec);
+        get(j, "sourcePath", v.sourcePath);
+        get(j, "configWarnings", v.configWarnings);
+        get(j, "command", v.command);
+        get(j, "args", v.args);
+        get(j, "cwd", v.cwd);
+        get(j, "env", v.env);
+        get(j, "type", v.type);
+    }
+    template <class J>
+    static void write(J& j, const McpServerConfigStdio& v) {
+        j = J::object();
+        put_opt(j, "displayName", v.displayName);
+        put_opt(j, "safeForTelemetry", v.safeForTelemetry);
+        put_opt(j, "tools", v.tools);
+        put_opt(j, "isDefaultServer", v.isDefaultServer);
+        put_opt(j, "filterMapping", v.filterMapping);
+        put_opt(j, "timeout", v.timeout);
+        put_opt(j, "slowConnectionThresholdMs", v.slowConnectionThresholdMs);
+        put_opt(j, "oidc", v.oidc);
+        put_opt(j, "auth", v.auth);
+        put_opt(j, "deferTools", v.deferTools);
+        put_opt(j, "disableToolCache", v.disableToolCache);
+        put_opt(j, "disableSecretMasking", v.disableSecretMasking);
+        put_opt(j, "excludeTools", v.excludeTools);
+        put_opt(j, "events", v.events);
+        put_opt(j, "notifications", v.notifications);
+        put_opt(j, "source", v.source);
+        put_opt(j, "sourcePlugin", v.sourcePlugin);
+        put_opt(j, "sourcePluginVersion", v.sourcePluginVersion);
+        put_opt(j, "sourcePluginSpec", v.sourcePluginSpec);
+        put_opt(j, "sourcePath", v.sourcePath);
+        put_opt(j, "configWarnings", v.configWarnings);
+        put(j, "command", v.command);
+        put_opt(j, "args", v.args);
+        put_opt(j, "cwd", v.cwd);
+        put_opt(j, "env", v.env);
+        put_opt(j, "type", v.type);
+    }
+};
+
+template <>
+struct Codec<McpServerConfigHttp> {
+    template <class J>
+    static void read(const J& j, McpServerConfigHttp& v) {
+        if (!object(j)) return;
+        get(j, "displayName", v.displayName);
+        get(j, "safeForTelemetry", v.safeForTelemetry);
+        get(j, "tools", v.tools);
+        get(j, "type", v.type);
+        get(j, "isDefaultServer", v.isDefaultServer);
+        get(j, "filterMapping", v.filterMapping);
+        get(j, "timeout", v.timeout);
+        get(j, "slowConnectionThresholdMs", v.slowConnectionThresholdMs);
+        get(j, "oidc", v.oidc);
+        get(j, "auth", v.auth);
+        get(j, "deferTools", v.deferTools);
+        get(j, "disableToolCache", v.disableToolCache);
+        get(j, "disableSecretMasking", v.disableSecretMasking);
+        get(j, "excludeTools", v.excludeTools);
+        get(j, "events", v.events);
+        get(j, "notifications", v.notifications);
+        get(j, "source", v.source);
+        get(j, "sourcePlugin", v.sourcePlugin);
+        get(j, "sourcePluginVersion", v.sourcePluginVersion);
+        get(j, "sourcePluginSpec", v.sourcePluginSpec);
+        get(j, "sourcePath", v.sourcePath);
+        get(j, "configWarnings", v.configWarnings);
+        get(j, "url", v.url);
+        get(j, "headers", v.headers);
+        get(j, "headersRefreshTtlMs", v.headersRefreshTtlMs);
+        get(j, "oauthClientId", v.oauthClientId);
+        get(j, "oauthScopes", v.oauthScopes);
+        get(j, "oauthPublicClient", v.oauthPublicClient);
+        get(j, "oauthGrantType", v.oauthGrantType);
+    }
+    template <class J>
+    static void write(J& j, const McpServerConfigHttp& v) {
+        j = J::object();
+        put_opt(j, "displayName", v.displayName);
+        put_opt(j, "safeForTelemetry", v.safeForTelemetry);
+        put_opt(j, "tools", v.tools);
+        put_opt(j, "type", v.type);
+        put_opt(j, "isDefaultServer", v.isDefaultServer);
+        put_opt(j, "filterMapping", v.filterMapping);
+        put_opt(j, "timeout", v.timeout);
+        put_opt(j, "slowConnectionThresholdMs", v.slowConnectionThresholdMs);
+        put_opt(j, "oidc", v.oidc);
+        put_opt(j, "auth", v.auth);
+        put_opt(j, "deferTools", v.deferTools);
+        put_opt(j, "disableToolCache", v.disableToolCache);
+        put_opt(j, "disableSecretMasking", v.disableSecretMasking);
+        put_opt(j, "excludeTools", v.excludeTools);
+        put_opt(j, "events", v.events);
+        put_opt(j, "notifications", v.notifications);
+        put_opt(j, "source", v.source);
+        put_opt(j, "sourcePlugin", v.sourcePlugin);
+        put_opt(j, "sourcePluginVersion", v.sourcePluginVersion);
+        put_opt(j, "sourcePluginSpec", v.sourcePluginSpec);
+        put_opt(j, "sourcePath", v.sourcePath);
+        put_opt(j, "configWarnings", v.configWarnings);
+        put(j, "url", v.url);
+        put_opt(j, "headers", v.headers);
+        put_opt(j, "headersRefreshTtlMs", v.headersRefreshTtlMs);
+        put_opt(j, "oauthClientId", v.oauthClientId);
+        put_opt(j, "oauthScopes", v.oauthScopes);
+        put_opt(j, "oauthPublicClient", v.oauthPublicClient);
+        put_opt(j, "oauthGrantType", v.oauthGrantType);
     }
 };
 
@@ -48755,6 +50156,62 @@ struct Codec<McpOauthStaticClientConfig> {
 };
 
 template <>
+struct Codec<McpServerConfigMemory> {
+    template <class J>
+    static void read(const J& j, McpServerConfigMemory& v) {
+        if (!object(j)) return;
+        get(j, "type", v.type);
+        get(j, "serverInstance", v.serverInstance);
+        get(j, "tools", v.tools);
+        get(j, "displayName", v.displayName);
+        get(j, "isDefaultServer", v.isDefaultServer);
+        get(j, "filterMapping", v.filterMapping);
+        get(j, "safeForTelemetry", v.safeForTelemetry);
+        get(j, "timeout", v.timeout);
+        get(j, "slowConnectionThresholdMs", v.slowConnectionThresholdMs);
+        get(j, "oidc", v.oidc);
+        get(j, "deferTools", v.deferTools);
+        get(j, "disableToolCache", v.disableToolCache);
+        get(j, "disableSecretMasking", v.disableSecretMasking);
+        get(j, "excludeTools", v.excludeTools);
+        get(j, "events", v.events);
+        get(j, "notifications", v.notifications);
+        get(j, "source", v.source);
+        get(j, "sourcePlugin", v.sourcePlugin);
+        get(j, "sourcePluginVersion", v.sourcePluginVersion);
+        get(j, "sourcePluginSpec", v.sourcePluginSpec);
+        get(j, "sourcePath", v.sourcePath);
+        get(j, "configWarnings", v.configWarnings);
+    }
+    template <class J>
+    static void write(J& j, const McpServerConfigMemory& v) {
+        j = J::object();
+        put(j, "type", v.type);
+        put(j, "serverInstance", v.serverInstance);
+        put_opt(j, "tools", v.tools);
+        put_opt(j, "displayName", v.displayName);
+        put_opt(j, "isDefaultServer", v.isDefaultServer);
+        put_opt(j, "filterMapping", v.filterMapping);
+        put_opt(j, "safeForTelemetry", v.safeForTelemetry);
+        put_opt(j, "timeout", v.timeout);
+        put_opt(j, "slowConnectionThresholdMs", v.slowConnectionThresholdMs);
+        put_opt(j, "oidc", v.oidc);
+        put_opt(j, "deferTools", v.deferTools);
+        put_opt(j, "disableToolCache", v.disableToolCache);
+        put_opt(j, "disableSecretMasking", v.disableSecretMasking);
+        put_opt(j, "excludeTools", v.excludeTools);
+        put_opt(j, "events", v.events);
+        put_opt(j, "notifications", v.notifications);
+        put_opt(j, "source", v.source);
+        put_opt(j, "sourcePlugin", v.sourcePlugin);
+        put_opt(j, "sourcePluginVersion", v.sourcePluginVersion);
+        put_opt(j, "sourcePluginSpec", v.sourcePluginSpec);
+        put_opt(j, "sourcePath", v.sourcePath);
+        put_opt(j, "configWarnings", v.configWarnings);
+    }
+};
+
+template <>
 struct Codec<McpOauthStaticClientConfigRequest> {
     template <class J>
     static void read(const J& j, McpOauthStaticClientConfigRequest& v) {
@@ -49740,6 +51197,22 @@ struct Codec<McpUnregisterExternalClientRequest> {
     static void write(J& j, const McpUnregisterExternalClientRequest& v) {
         j = J::object();
         put(j, "serverName", v.serverName);
+    }
+};
+
+template <>
+struct Codec<MemoryConfiguration> {
+    template <class J>
+    static void read(const J& j, MemoryConfiguration& v) {
+        if (!object(j)) return;
+        get(j, "enabled", v.enabled);
+        get(j, "mode", v.mode);
+    }
+    template <class J>
+    static void write(J& j, const MemoryConfiguration& v) {
+        j = J::object();
+        put(j, "enabled", v.enabled);
+        put_opt(j, "mode", v.mode);
     }
 };
 
@@ -50788,6 +52261,76 @@ struct Codec<NamedProviderConfig> {
         put_opt(j, "headers", v.headers);
         put_opt(j, "modelProvider", v.modelProvider);
         put_opt(j, "hasBearerTokenProvider", v.hasBearerTokenProvider);
+    }
+};
+
+template <>
+struct Codec<ProtocolSystemMessageAppendConfig> {
+    template <class J>
+    static void read(const J& j, ProtocolSystemMessageAppendConfig& v) {
+        if (!object(j)) return;
+        get(j, "mode", v.mode);
+        get(j, "content", v.content);
+    }
+    template <class J>
+    static void write(J& j, const ProtocolSystemMessageAppendConfig& v) {
+        j = J::object();
+        put_opt(j, "mode", v.mode);
+        put_opt(j, "content", v.content);
+    }
+};
+
+template <>
+struct Codec<SystemMessageBlock> {
+    template <class J>
+    static void read(const J& j, SystemMessageBlock& v) {
+        if (!object(j)) return;
+        get(j, "content", v.content);
+        get(j, "isStatic", v.isStatic);
+        get(j, "cacheBreakpoint", v.cacheBreakpoint);
+    }
+    template <class J>
+    static void write(J& j, const SystemMessageBlock& v) {
+        j = J::object();
+        put(j, "content", v.content);
+        put_opt(j, "isStatic", v.isStatic);
+        put_opt(j, "cacheBreakpoint", v.cacheBreakpoint);
+    }
+};
+
+template <>
+struct Codec<ProtocolSystemMessageReplaceConfig> {
+    template <class J>
+    static void read(const J& j, ProtocolSystemMessageReplaceConfig& v) {
+        if (!object(j)) return;
+        get(j, "mode", v.mode);
+        get(j, "content", v.content);
+        get(j, "contentBlocks", v.contentBlocks);
+    }
+    template <class J>
+    static void write(J& j, const ProtocolSystemMessageReplaceConfig& v) {
+        j = J::object();
+        put(j, "mode", v.mode);
+        put(j, "content", v.content);
+        put_opt(j, "contentBlocks", v.contentBlocks);
+    }
+};
+
+template <>
+struct Codec<ProtocolSystemMessageCustomizeConfig> {
+    template <class J>
+    static void read(const J& j, ProtocolSystemMessageCustomizeConfig& v) {
+        if (!object(j)) return;
+        get(j, "mode", v.mode);
+        get(j, "sections", v.sections);
+        get(j, "content", v.content);
+    }
+    template <class J>
+    static void write(J& j, const ProtocolSystemMessageCustomizeConfig& v) {
+        j = J::object();
+        put(j, "mode", v.mode);
+        put_opt(j, "sections", v.sections);
+        put_opt(j, "content", v.content);
     }
 };
 
@@ -53871,6 +55414,22 @@ struct Codec<ProtocolImageGenerationOptions> {
 };
 
 template <>
+struct Codec<ProtocolStaticSectionOverride> {
+    template <class J>
+    static void read(const J& j, ProtocolStaticSectionOverride& v) {
+        if (!object(j)) return;
+        get(j, "action", v.action);
+        get(j, "content", v.content);
+    }
+    template <class J>
+    static void write(J& j, const ProtocolStaticSectionOverride& v) {
+        j = J::object();
+        put(j, "action", v.action);
+        put_opt(j, "content", v.content);
+    }
+};
+
+template <>
 struct Codec<ProviderAddRequest> {
     template <class J>
     static void read(const J& j, ProviderAddRequest& v) {
@@ -55388,6 +56947,24 @@ struct Codec<RemoteSessionMetadataValue> {
         put_opt(j, "state", v.state);
         put_opt(j, "hostStatus", v.hostStatus);
         put_opt(j, "hostActivity", v.hostActivity);
+    }
+};
+
+template <>
+struct Codec<RemoteSessionRepository> {
+    template <class J>
+    static void read(const J& j, RemoteSessionRepository& v) {
+        if (!object(j)) return;
+        get(j, "owner", v.owner);
+        get(j, "name", v.name);
+        get(j, "branch", v.branch);
+    }
+    template <class J>
+    static void write(J& j, const RemoteSessionRepository& v) {
+        j = J::object();
+        put(j, "owner", v.owner);
+        put(j, "name", v.name);
+        put_opt(j, "branch", v.branch);
     }
 };
 
@@ -57480,6 +59057,66 @@ struct Codec<SessionHistoryCompactRequest> {
 };
 
 template <>
+struct Codec<SessionInstalledPluginSourceGitHub> {
+    template <class J>
+    static void read(const J& j, SessionInstalledPluginSourceGitHub& v) {
+        if (!object(j)) return;
+        get(j, "source", v.source);
+        get(j, "repo", v.repo);
+        get(j, "ref", v.ref);
+        get(j, "sha", v.sha);
+        get(j, "path", v.path);
+    }
+    template <class J>
+    static void write(J& j, const SessionInstalledPluginSourceGitHub& v) {
+        j = J::object();
+        put(j, "source", v.source);
+        put(j, "repo", v.repo);
+        put_opt(j, "ref", v.ref);
+        put_opt(j, "sha", v.sha);
+        put_opt(j, "path", v.path);
+    }
+};
+
+template <>
+struct Codec<SessionInstalledPluginSourceUrl> {
+    template <class J>
+    static void read(const J& j, SessionInstalledPluginSourceUrl& v) {
+        if (!object(j)) return;
+        get(j, "source", v.source);
+        get(j, "url", v.url);
+        get(j, "ref", v.ref);
+        get(j, "sha", v.sha);
+        get(j, "path", v.path);
+    }
+    template <class J>
+    static void write(J& j, const SessionInstalledPluginSourceUrl& v) {
+        j = J::object();
+        put(j, "source", v.source);
+        put(j, "url", v.url);
+        put_opt(j, "ref", v.ref);
+        put_opt(j, "sha", v.sha);
+        put_opt(j, "path", v.path);
+    }
+};
+
+template <>
+struct Codec<SessionInstalledPluginSourceLocal> {
+    template <class J>
+    static void read(const J& j, SessionInstalledPluginSourceLocal& v) {
+        if (!object(j)) return;
+        get(j, "source", v.source);
+        get(j, "path", v.path);
+    }
+    template <class J>
+    static void write(J& j, const SessionInstalledPluginSourceLocal& v) {
+        j = J::object();
+        put(j, "source", v.source);
+        put(j, "path", v.path);
+    }
+};
+
+template <>
 struct Codec<SessionInstalledPlugin> {
     template <class J>
     static void read(const J& j, SessionInstalledPlugin& v) {
@@ -57710,6 +59347,44 @@ struct Codec<SessionLspInitializeResult> {
     template <class J>
     static void write(J& j, const SessionLspInitializeResult&) {
         j = J::object();
+    }
+};
+
+template <>
+struct Codec<SessionManagedPermissions> {
+    template <class J>
+    static void read(const J& j, SessionManagedPermissions& v) {
+        if (!object(j)) return;
+        get(j, "disableBypassPermissionsMode", v.disableBypassPermissionsMode);
+        get(j, "disableAssistedPermissionsMode", v.disableAssistedPermissionsMode);
+        get(j, "deny", v.deny);
+        get(j, "ask", v.ask);
+        get(j, "allow", v.allow);
+        get(j, "limitTo", v.limitTo);
+    }
+    template <class J>
+    static void write(J& j, const SessionManagedPermissions& v) {
+        j = J::object();
+        put_opt(j, "disableBypassPermissionsMode", v.disableBypassPermissionsMode);
+        put_opt(j, "disableAssistedPermissionsMode", v.disableAssistedPermissionsMode);
+        put_opt(j, "deny", v.deny);
+        put_opt(j, "ask", v.ask);
+        put_opt(j, "allow", v.allow);
+        put_opt(j, "limitTo", v.limitTo);
+    }
+};
+
+template <>
+struct Codec<SessionManagedSettings> {
+    template <class J>
+    static void read(const J& j, SessionManagedSettings& v) {
+        if (!object(j)) return;
+        get(j, "permissions", v.permissions);
+    }
+    template <class J>
+    static void write(J& j, const SessionManagedSettings& v) {
+        j = J::object();
+        put_opt(j, "permissions", v.permissions);
     }
 };
 
@@ -58062,6 +59737,453 @@ struct Codec<SessionNameSetResult> {
     template <class J>
     static void write(J& j, const SessionNameSetResult&) {
         j = J::object();
+    }
+};
+
+template <>
+struct Codec<ShellInitScript> {
+    template <class J>
+    static void read(const J& j, ShellInitScript& v) {
+        if (!object(j)) return;
+        get(j, "path", v.path);
+        get(j, "shell", v.shell);
+    }
+    template <class J>
+    static void write(J& j, const ShellInitScript& v) {
+        j = J::object();
+        put(j, "path", v.path);
+        put(j, "shell", v.shell);
+    }
+};
+
+template <>
+struct Codec<ShellCredentials> {
+    template <class J>
+    static void read(const J& j, ShellCredentials& v) {
+        if (!object(j)) return;
+        get(j, "git", v.git);
+        get(j, "gh", v.gh);
+    }
+    template <class J>
+    static void write(J& j, const ShellCredentials& v) {
+        j = J::object();
+        put_opt(j, "git", v.git);
+        put_opt(j, "gh", v.gh);
+    }
+};
+
+template <>
+struct Codec<ShellOptions> {
+    template <class J>
+    static void read(const J& j, ShellOptions& v) {
+        if (!object(j)) return;
+        get(j, "initProfile", v.initProfile);
+        get(j, "initScripts", v.initScripts);
+        get(j, "processFlags", v.processFlags);
+        get(j, "credentials", v.credentials);
+    }
+    template <class J>
+    static void write(J& j, const ShellOptions& v) {
+        j = J::object();
+        put_opt(j, "initProfile", v.initProfile);
+        put_opt(j, "initScripts", v.initScripts);
+        put_opt(j, "processFlags", v.processFlags);
+        put_opt(j, "credentials", v.credentials);
+    }
+};
+
+template <>
+struct Codec<SessionOpenOptionsAdditionalContentExclusionPolicyRuleSource> {
+    template <class J>
+    static void read(const J& j, SessionOpenOptionsAdditionalContentExclusionPolicyRuleSource& v) {
+        if (!object(j)) return;
+        get(j, "name", v.name);
+        get(j, "type", v.type);
+    }
+    template <class J>
+    static void write(J& j, const SessionOpenOptionsAdditionalContentExclusionPolicyRuleSource& v) {
+        j = J::object();
+        put(j, "name", v.name);
+        put(j, "type", v.type);
+    }
+};
+
+template <>
+struct Codec<SessionOpenOptionsAdditionalContentExclusionPolicyRule> {
+    template <class J>
+    static void read(const J& j, SessionOpenOptionsAdditionalContentExclusionPolicyRule& v) {
+        if (!object(j)) return;
+        get(j, "paths", v.paths);
+        get(j, "ifAnyMatch", v.ifAnyMatch);
+        get(j, "ifNoneMatch", v.ifNoneMatch);
+        get(j, "source", v.source);
+    }
+    template <class J>
+    static void write(J& j, const SessionOpenOptionsAdditionalContentExclusionPolicyRule& v) {
+        j = J::object();
+        put(j, "paths", v.paths);
+        put_opt(j, "ifAnyMatch", v.ifAnyMatch);
+        put_opt(j, "ifNoneMatch", v.ifNoneMatch);
+        put(j, "source", v.source);
+    }
+};
+
+template <>
+struct Codec<SessionOpenOptionsAdditionalContentExclusionPolicy> {
+    template <class J>
+    static void read(const J& j, SessionOpenOptionsAdditionalContentExclusionPolicy& v) {
+        if (!object(j)) return;
+        get(j, "rules", v.rules);
+        get(j, "last_updated_at", v.last_updated_at);
+        get(j, "scope", v.scope);
+    }
+    template <class J>
+    static void write(J& j, const SessionOpenOptionsAdditionalContentExclusionPolicy& v) {
+        j = J::object();
+        put(j, "rules", v.rules);
+        put(j, "last_updated_at", v.last_updated_at);
+        put(j, "scope", v.scope);
+    }
+};
+
+template <>
+struct Codec<SessionOpenOptions> {
+    template <class J>
+    static void read(const J& j, SessionOpenOptions& v) {
+        if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
+        get(j, "name", v.name);
+        get(j, "model", v.model);
+        get(j, "reasoningEffort", v.reasoningEffort);
+        get(j, "reasoningSummary", v.reasoningSummary);
+        get(j, "verbosity", v.verbosity);
+        get(j, "clientName", v.clientName);
+        get(j, "authClientIdMetadataUrl", v.authClientIdMetadataUrl);
+        get(j, "clientKind", v.clientKind);
+        get(j, "lspClientName", v.lspClientName);
+        get(j, "integrationId", v.integrationId);
+        get(j, "expAssignments", v.expAssignments);
+        get(j, "enableManagedSettings", v.enableManagedSettings);
+        get(j, "enforceManagedModelDefaults", v.enforceManagedModelDefaults);
+        get(j, "managedSettings", v.managedSettings);
+        get(j, "interactiveUser", v.interactiveUser);
+        get(j, "enableFileChangeTracking", v.enableFileChangeTracking);
+        get(j, "featureFlags", v.featureFlags);
+        get(j, "isExperimentalMode", v.isExperimentalMode);
+        get(j, "authInfo", v.authInfo);
+        get(j, "provider", v.provider);
+        get(j, "capi", v.capi);
+        get(j, "autoTierIsExplicit", v.autoTierIsExplicit);
+        get(j, "providers", v.providers);
+        get(j, "models", v.models);
+        get(j, "workingDirectory", v.workingDirectory);
+        get(j, "additionalDirectories", v.additionalDirectories);
+        get(j, "workingDirectoryContext", v.workingDirectoryContext);
+        get(j, "remoteSteerable", v.remoteSteerable);
+        get(j, "remoteExporting", v.remoteExporting);
+        get(j, "remoteDefaultedOn", v.remoteDefaultedOn);
+        get(j, "detachedFromSpawningParentSessionId", v.detachedFromSpawningParentSessionId);
+        get(j, "detachedFromSpawningParentEngagementId", v.detachedFromSpawningParentEngagementId);
+        get(j, "availableTools", v.availableTools);
+        get(j, "excludedTools", v.excludedTools);
+        get(j, "includedBuiltinAgents", v.includedBuiltinAgents);
+        get(j, "excludedBuiltinAgents", v.excludedBuiltinAgents);
+        get(j, "enableScriptSafety", v.enableScriptSafety);
+        get(j, "shell", v.shell);
+        get(j, "shellInitProfile", v.shellInitProfile);
+        get(j, "shellProcessFlags", v.shellProcessFlags);
+        get(j, "sandboxConfig", v.sandboxConfig);
+        get(j, "sandboxConfigSource", v.sandboxConfigSource);
+        get(j, "logInteractiveShells", v.logInteractiveShells);
+        get(j, "envValueMode", v.envValueMode);
+        get(j, "disabledMcpServers", v.disabledMcpServers);
+        get(j, "managedMcpServers", v.managedMcpServers);
+        get(j, "allowAllMcpServerInstructions", v.allowAllMcpServerInstructions);
+        get(j, "skillDirectories", v.skillDirectories);
+        get(j, "agentDirectories", v.agentDirectories);
+        get(j, "instructionDirectories", v.instructionDirectories);
+        get(j, "hookDirectories", v.hookDirectories);
+        get(j, "ignoredSkillsLocations", v.ignoredSkillsLocations);
+        get(j, "enableSkills", v.enableSkills);
+        get(j, "hasSkillProvider", v.hasSkillProvider);
+        get(j, "includedBuiltinSkills", v.includedBuiltinSkills);
+        get(j, "disabledSkills", v.disabledSkills);
+        get(j, "installedPlugins", v.installedPlugins);
+        get(j, "customAgentsLocalOnly", v.customAgentsLocalOnly);
+        get(j, "skipCustomInstructions", v.skipCustomInstructions);
+        get(j, "refreshCustomInstructions", v.refreshCustomInstructions);
+        get(j, "disabledInstructionSources", v.disabledInstructionSources);
+        get(j, "coauthorEnabled", v.coauthorEnabled);
+        get(j, "trajectoryFile", v.trajectoryFile);
+        get(j, "enableStreaming", v.enableStreaming);
+        get(j, "enableCitations", v.enableCitations);
+        get(j, "copilotUrl", v.copilotUrl);
+        get(j, "askUserDisabled", v.askUserDisabled);
+        get(j, "continueOnAutoMode", v.continueOnAutoMode);
+        get(j, "runningInInteractiveMode", v.runningInInteractiveMode);
+        get(j, "enableOnDemandInstructionDiscovery", v.enableOnDemandInstructionDiscovery);
+        get(j, "maxInlineBinaryBytes", v.maxInlineBinaryBytes);
+        get(j, "modelCapabilitiesOverrides", v.modelCapabilitiesOverrides);
+        get(j, "sessionLimits", v.sessionLimits);
+        get(j, "autopilot", v.autopilot);
+        get(j, "agentContext", v.agentContext);
+        get(j, "eventsLogDirectory", v.eventsLogDirectory);
+        get(j, "eventsLogIncludesSubagents", v.eventsLogIncludesSubagents);
+        get(j, "configDir", v.configDir);
+        get(j, "additionalContentExclusionPolicies", v.additionalContentExclusionPolicies);
+        get(j, "enableFileHooks", v.enableFileHooks);
+        get(j, "memory", v.memory);
+        get(j, "sessionCapabilities", v.sessionCapabilities);
+    }
+    template <class J>
+    static void write(J& j, const SessionOpenOptions& v) {
+        j = J::object();
+        put_opt(j, "sessionId", v.sessionId);
+        put_opt(j, "name", v.name);
+        put_opt(j, "model", v.model);
+        put_opt(j, "reasoningEffort", v.reasoningEffort);
+        put_opt(j, "reasoningSummary", v.reasoningSummary);
+        put_opt(j, "verbosity", v.verbosity);
+        put_opt(j, "clientName", v.clientName);
+        put_opt(j, "authClientIdMetadataUrl", v.authClientIdMetadataUrl);
+        put_opt(j, "clientKind", v.clientKind);
+        put_opt(j, "lspClientName", v.lspClientName);
+        put_opt(j, "integrationId", v.integrationId);
+        put_opt(j, "expAssignments", v.expAssignments);
+        put_opt(j, "enableManagedSettings", v.enableManagedSettings);
+        put_opt(j, "enforceManagedModelDefaults", v.enforceManagedModelDefaults);
+        put_opt(j, "managedSettings", v.managedSettings);
+        put_opt(j, "interactiveUser", v.interactiveUser);
+        put_opt(j, "enableFileChangeTracking", v.enableFileChangeTracking);
+        put_opt(j, "featureFlags", v.featureFlags);
+        put_opt(j, "isExperimentalMode", v.isExperimentalMode);
+        put_opt(j, "authInfo", v.authInfo);
+        put_opt(j, "provider", v.provider);
+        put_opt(j, "capi", v.capi);
+        put_opt(j, "autoTierIsExplicit", v.autoTierIsExplicit);
+        put_opt(j, "providers", v.providers);
+        put_opt(j, "models", v.models);
+        put_opt(j, "workingDirectory", v.workingDirectory);
+        put_opt(j, "additionalDirectories", v.additionalDirectories);
+        put_opt(j, "workingDirectoryContext", v.workingDirectoryContext);
+        put_opt(j, "remoteSteerable", v.remoteSteerable);
+        put_opt(j, "remoteExporting", v.remoteExporting);
+        put_opt(j, "remoteDefaultedOn", v.remoteDefaultedOn);
+        put_opt(j, "detachedFromSpawningParentSessionId", v.detachedFromSpawningParentSessionId);
+        put_opt(j, "detachedFromSpawningParentEngagementId", v.detachedFromSpawningParentEngagementId);
+        put_opt(j, "availableTools", v.availableTools);
+        put_opt(j, "excludedTools", v.excludedTools);
+        put_opt(j, "includedBuiltinAgents", v.includedBuiltinAgents);
+        put_opt(j, "excludedBuiltinAgents", v.excludedBuiltinAgents);
+        put_opt(j, "enableScriptSafety", v.enableScriptSafety);
+        put_opt(j, "shell", v.shell);
+        put_opt(j, "shellInitProfile", v.shellInitProfile);
+        put_opt(j, "shellProcessFlags", v.shellProcessFlags);
+        put_opt(j, "sandboxConfig", v.sandboxConfig);
+        put_opt(j, "sandboxConfigSource", v.sandboxConfigSource);
+        put_opt(j, "logInteractiveShells", v.logInteractiveShells);
+        put_opt(j, "envValueMode", v.envValueMode);
+        put_opt(j, "disabledMcpServers", v.disabledMcpServers);
+        put_opt(j, "managedMcpServers", v.managedMcpServers);
+        put_opt(j, "allowAllMcpServerInstructions", v.allowAllMcpServerInstructions);
+        put_opt(j, "skillDirectories", v.skillDirectories);
+        put_opt(j, "agentDirectories", v.agentDirectories);
+        put_opt(j, "instructionDirectories", v.instructionDirectories);
+        put_opt(j, "hookDirectories", v.hookDirectories);
+        put_opt(j, "ignoredSkillsLocations", v.ignoredSkillsLocations);
+        put_opt(j, "enableSkills", v.enableSkills);
+        put_opt(j, "hasSkillProvider", v.hasSkillProvider);
+        put_opt(j, "includedBuiltinSkills", v.includedBuiltinSkills);
+        put_opt(j, "disabledSkills", v.disabledSkills);
+        put_opt(j, "installedPlugins", v.installedPlugins);
+        put_opt(j, "customAgentsLocalOnly", v.customAgentsLocalOnly);
+        put_opt(j, "skipCustomInstructions", v.skipCustomInstructions);
+        put_opt(j, "refreshCustomInstructions", v.refreshCustomInstructions);
+        put_opt(j, "disabledInstructionSources", v.disabledInstructionSources);
+        put_opt(j, "coauthorEnabled", v.coauthorEnabled);
+        put_opt(j, "trajectoryFile", v.trajectoryFile);
+        put_opt(j, "enableStreaming", v.enableStreaming);
+        put_opt(j, "enableCitations", v.enableCitations);
+        put_opt(j, "copilotUrl", v.copilotUrl);
+        put_opt(j, "askUserDisabled", v.askUserDisabled);
+        put_opt(j, "continueOnAutoMode", v.continueOnAutoMode);
+        put_opt(j, "runningInInteractiveMode", v.runningInInteractiveMode);
+        put_opt(j, "enableOnDemandInstructionDiscovery", v.enableOnDemandInstructionDiscovery);
+        put_opt(j, "maxInlineBinaryBytes", v.maxInlineBinaryBytes);
+        put_opt(j, "modelCapabilitiesOverrides", v.modelCapabilitiesOverrides);
+        put_opt(j, "sessionLimits", v.sessionLimits);
+        put_opt(j, "autopilot", v.autopilot);
+        put_opt(j, "agentContext", v.agentContext);
+        put_opt(j, "eventsLogDirectory", v.eventsLogDirectory);
+        put_opt(j, "eventsLogIncludesSubagents", v.eventsLogIncludesSubagents);
+        put_opt(j, "configDir", v.configDir);
+        put_opt(j, "additionalContentExclusionPolicies", v.additionalContentExclusionPolicies);
+        put_opt(j, "enableFileHooks", v.enableFileHooks);
+        put_opt(j, "memory", v.memory);
+        put_opt(j, "sessionCapabilities", v.sessionCapabilities);
+    }
+};
+
+template <>
+struct Codec<SessionsOpenCreate> {
+    template <class J>
+    static void read(const J& j, SessionsOpenCreate& v) {
+        if (!object(j)) return;
+        get(j, "kind", v.kind);
+        get(j, "options", v.options);
+        get(j, "emitStart", v.emitStart);
+    }
+    template <class J>
+    static void write(J& j, const SessionsOpenCreate& v) {
+        j = J::object();
+        put(j, "kind", v.kind);
+        put_opt(j, "options", v.options);
+        put_opt(j, "emitStart", v.emitStart);
+    }
+};
+
+template <>
+struct Codec<SessionsOpenResume> {
+    template <class J>
+    static void read(const J& j, SessionsOpenResume& v) {
+        if (!object(j)) return;
+        get(j, "kind", v.kind);
+        get(j, "sessionId", v.sessionId);
+        get(j, "options", v.options);
+        get(j, "resume", v.resume);
+        get(j, "suppressResumeWorkspaceMetadataWriteback", v.suppressResumeWorkspaceMetadataWriteback);
+    }
+    template <class J>
+    static void write(J& j, const SessionsOpenResume& v) {
+        j = J::object();
+        put(j, "kind", v.kind);
+        put(j, "sessionId", v.sessionId);
+        put_opt(j, "options", v.options);
+        put_opt(j, "resume", v.resume);
+        put_opt(j, "suppressResumeWorkspaceMetadataWriteback", v.suppressResumeWorkspaceMetadataWriteback);
+    }
+};
+
+template <>
+struct Codec<SessionsOpenResumeLast> {
+    template <class J>
+    static void read(const J& j, SessionsOpenResumeLast& v) {
+        if (!object(j)) return;
+        get(j, "kind", v.kind);
+        get(j, "context", v.context);
+        get(j, "options", v.options);
+        get(j, "suppressResumeWorkspaceMetadataWriteback", v.suppressResumeWorkspaceMetadataWriteback);
+    }
+    template <class J>
+    static void write(J& j, const SessionsOpenResumeLast& v) {
+        j = J::object();
+        put(j, "kind", v.kind);
+        put_opt(j, "context", v.context);
+        put_opt(j, "options", v.options);
+        put_opt(j, "suppressResumeWorkspaceMetadataWriteback", v.suppressResumeWorkspaceMetadataWriteback);
+    }
+};
+
+template <>
+struct Codec<SessionsOpenAttach> {
+    template <class J>
+    static void read(const J& j, SessionsOpenAttach& v) {
+        if (!object(j)) return;
+        get(j, "kind", v.kind);
+        get(j, "sessionId", v.sessionId);
+    }
+    template <class J>
+    static void write(J& j, const SessionsOpenAttach& v) {
+        j = J::object();
+        put(j, "kind", v.kind);
+        put(j, "sessionId", v.sessionId);
+    }
+};
+
+template <>
+struct Codec<SessionsOpenRemote> {
+    template <class J>
+    static void read(const J& j, SessionsOpenRemote& v) {
+        if (!object(j)) return;
+        get(j, "kind", v.kind);
+        get(j, "remoteSessionId", v.remoteSessionId);
+        get(j, "repository", v.repository);
+        get(j, "options", v.options);
+    }
+    template <class J>
+    static void write(J& j, const SessionsOpenRemote& v) {
+        j = J::object();
+        put(j, "kind", v.kind);
+        put(j, "remoteSessionId", v.remoteSessionId);
+        put_opt(j, "repository", v.repository);
+        put_opt(j, "options", v.options);
+    }
+};
+
+template <>
+struct Codec<SessionsOpenCloud> {
+    template <class J>
+    static void read(const J& j, SessionsOpenCloud& v) {
+        if (!object(j)) return;
+        get(j, "kind", v.kind);
+        get(j, "repository", v.repository);
+        get(j, "owner", v.owner);
+        get(j, "options", v.options);
+        get(j, "onTaskCreated", v.onTaskCreated);
+    }
+    template <class J>
+    static void write(J& j, const SessionsOpenCloud& v) {
+        j = J::object();
+        put(j, "kind", v.kind);
+        put_opt(j, "repository", v.repository);
+        put_opt(j, "owner", v.owner);
+        put_opt(j, "options", v.options);
+        put_opt(j, "onTaskCreated", v.onTaskCreated);
+    }
+};
+
+template <>
+struct Codec<SessionsOpenHandoff> {
+    template <class J>
+    static void read(const J& j, SessionsOpenHandoff& v) {
+        if (!object(j)) return;
+        get(j, "kind", v.kind);
+        get(j, "metadata", v.metadata);
+        get(j, "options", v.options);
+        get(j, "taskType", v.taskType);
+        get(j, "onProgress", v.onProgress);
+        get(j, "onConfirm", v.onConfirm);
+    }
+    template <class J>
+    static void write(J& j, const SessionsOpenHandoff& v) {
+        j = J::object();
+        put(j, "kind", v.kind);
+        put(j, "metadata", v.metadata);
+        put_opt(j, "options", v.options);
+        put_opt(j, "taskType", v.taskType);
+        put_opt(j, "onProgress", v.onProgress);
+        put_opt(j, "onConfirm", v.onConfirm);
+    }
+};
+
+template <>
+struct Codec<SessionOpenParams> {
+    template <class J>
+    static void read(const J& j, SessionOpenParams& v) {
+        const J* t = tag(j, "kind");
+        if (!t) v.template emplace<0>().raw = j;
+        else if (*t == "create") read_alternative<1>(j, v);
+        else if (*t == "resume") read_alternative<2>(j, v);
+        else if (*t == "resumeLast") read_alternative<3>(j, v);
+        else if (*t == "attach") read_alternative<4>(j, v);
+        else if (*t == "remote") read_alternative<5>(j, v);
+        else if (*t == "cloud") read_alternative<6>(j, v);
+        else if (*t == "handoff") read_alternative<7>(j, v);
+        else v.template emplace<0>().raw = j;
+    }
+    template <class J>
+    static void write(J& j, const SessionOpenParams& v) {
+        std::visit([&j](const auto& alternative) { codec::write(j, alternative); }, v);
     }
 };
 
@@ -58862,58 +60984,6 @@ struct Codec<SessionTelemetrySetFeatureOverridesResult> {
     template <class J>
     static void write(J& j, const SessionTelemetrySetFeatureOverridesResult&) {
         j = J::object();
-    }
-};
-
-template <>
-struct Codec<ShellInitScript> {
-    template <class J>
-    static void read(const J& j, ShellInitScript& v) {
-        if (!object(j)) return;
-        get(j, "path", v.path);
-        get(j, "shell", v.shell);
-    }
-    template <class J>
-    static void write(J& j, const ShellInitScript& v) {
-        j = J::object();
-        put(j, "path", v.path);
-        put(j, "shell", v.shell);
-    }
-};
-
-template <>
-struct Codec<ShellCredentials> {
-    template <class J>
-    static void read(const J& j, ShellCredentials& v) {
-        if (!object(j)) return;
-        get(j, "git", v.git);
-        get(j, "gh", v.gh);
-    }
-    template <class J>
-    static void write(J& j, const ShellCredentials& v) {
-        j = J::object();
-        put_opt(j, "git", v.git);
-        put_opt(j, "gh", v.gh);
-    }
-};
-
-template <>
-struct Codec<ShellOptions> {
-    template <class J>
-    static void read(const J& j, ShellOptions& v) {
-        if (!object(j)) return;
-        get(j, "initProfile", v.initProfile);
-        get(j, "initScripts", v.initScripts);
-        get(j, "processFlags", v.processFlags);
-        get(j, "credentials", v.credentials);
-    }
-    template <class J>
-    static void write(J& j, const ShellOptions& v) {
-        j = J::object();
-        put_opt(j, "initProfile", v.initProfile);
-        put_opt(j, "initScripts", v.initScripts);
-        put_opt(j, "processFlags", v.processFlags);
-        put_opt(j, "credentials", v.credentials);
     }
 };
 
@@ -62543,6 +64613,236 @@ struct Codec<ToolsUpdateSubagentSettingsResult> {
 };
 
 template <>
+struct Codec<UIElicitationArrayAnyOfFieldItemsAnyOf> {
+    template <class J>
+    static void read(const J& j, UIElicitationArrayAnyOfFieldItemsAnyOf& v) {
+        if (!object(j)) return;
+        get(j, "const", v.const_);
+        get(j, "title", v.title);
+    }
+    template <class J>
+    static void write(J& j, const UIElicitationArrayAnyOfFieldItemsAnyOf& v) {
+        j = J::object();
+        put(j, "const", v.const_);
+        put(j, "title", v.title);
+    }
+};
+
+template <>
+struct Codec<UIElicitationArrayAnyOfFieldItems> {
+    template <class J>
+    static void read(const J& j, UIElicitationArrayAnyOfFieldItems& v) {
+        if (!object(j)) return;
+        get(j, "anyOf", v.anyOf);
+    }
+    template <class J>
+    static void write(J& j, const UIElicitationArrayAnyOfFieldItems& v) {
+        j = J::object();
+        put(j, "anyOf", v.anyOf);
+    }
+};
+
+template <>
+struct Codec<UIElicitationArrayAnyOfField> {
+    template <class J>
+    static void read(const J& j, UIElicitationArrayAnyOfField& v) {
+        if (!object(j)) return;
+        get(j, "type", v.type);
+        get(j, "title", v.title);
+        get(j, "description", v.description);
+        get(j, "minItems", v.minItems);
+        get(j, "maxItems", v.maxItems);
+        get(j, "items", v.items);
+        get(j, "default", v.default_);
+    }
+    template <class J>
+    static void write(J& j, const UIElicitationArrayAnyOfField& v) {
+        j = J::object();
+        put(j, "type", v.type);
+        put_opt(j, "title", v.title);
+        put_opt(j, "description", v.description);
+        put_opt(j, "minItems", v.minItems);
+        put_opt(j, "maxItems", v.maxItems);
+        put(j, "items", v.items);
+        put_opt(j, "default", v.default_);
+    }
+};
+
+template <>
+struct Codec<UIElicitationArrayEnumFieldItems> {
+    template <class J>
+    static void read(const J& j, UIElicitationArrayEnumFieldItems& v) {
+        if (!object(j)) return;
+        get(j, "type", v.type);
+        get(j, "enum", v.enum_);
+    }
+    template <class J>
+    static void write(J& j, const UIElicitationArrayEnumFieldItems& v) {
+        j = J::object();
+        put(j, "type", v.type);
+        put(j, "enum", v.enum_);
+    }
+};
+
+template <>
+struct Codec<UIElicitationArrayEnumField> {
+    template <class J>
+    static void read(const J& j, UIElicitationArrayEnumField& v) {
+        if (!object(j)) return;
+        get(j, "type", v.type);
+        get(j, "title", v.title);
+        get(j, "description", v.description);
+        get(j, "minItems", v.minItems);
+        get(j, "maxItems", v.maxItems);
+        get(j, "items", v.items);
+        get(j, "default", v.default_);
+    }
+    template <class J>
+    static void write(J& j, const UIElicitationArrayEnumField& v) {
+        j = J::object();
+        put(j, "type", v.type);
+        put_opt(j, "title", v.title);
+        put_opt(j, "description", v.description);
+        put_opt(j, "minItems", v.minItems);
+        put_opt(j, "maxItems", v.maxItems);
+        put(j, "items", v.items);
+        put_opt(j, "default", v.default_);
+    }
+};
+
+template <>
+struct Codec<UIElicitationStringEnumField> {
+    template <class J>
+    static void read(const J& j, UIElicitationStringEnumField& v) {
+        if (!object(j)) return;
+        get(j, "type", v.type);
+        get(j, "title", v.title);
+        get(j, "description", v.description);
+        get(j, "enum", v.enum_);
+        get(j, "enumNames", v.enumNames);
+        get(j, "default", v.default_);
+    }
+    template <class J>
+    static void write(J& j, const UIElicitationStringEnumField& v) {
+        j = J::object();
+        put(j, "type", v.type);
+        put_opt(j, "title", v.title);
+        put_opt(j, "description", v.description);
+        put(j, "enum", v.enum_);
+        put_opt(j, "enumNames", v.enumNames);
+        put_opt(j, "default", v.default_);
+    }
+};
+
+template <>
+struct Codec<UIElicitationStringOneOfFieldOneOf> {
+    template <class J>
+    static void read(const J& j, UIElicitationStringOneOfFieldOneOf& v) {
+        if (!object(j)) return;
+        get(j, "const", v.const_);
+        get(j, "title", v.title);
+    }
+    template <class J>
+    static void write(J& j, const UIElicitationStringOneOfFieldOneOf& v) {
+        j = J::object();
+        put(j, "const", v.const_);
+        put(j, "title", v.title);
+    }
+};
+
+template <>
+struct Codec<UIElicitationStringOneOfField> {
+    template <class J>
+    static void read(const J& j, UIElicitationStringOneOfField& v) {
+        if (!object(j)) return;
+        get(j, "type", v.type);
+        get(j, "title", v.title);
+        get(j, "description", v.description);
+        get(j, "oneOf", v.oneOf);
+        get(j, "default", v.default_);
+    }
+    template <class J>
+    static void write(J& j, const UIElicitationStringOneOfField& v) {
+        j = J::object();
+        put(j, "type", v.type);
+        put_opt(j, "title", v.title);
+        put_opt(j, "description", v.description);
+        put(j, "oneOf", v.oneOf);
+        put_opt(j, "default", v.default_);
+    }
+};
+
+template <>
+struct Codec<UIElicitationSchemaPropertyBoolean> {
+    template <class J>
+    static void read(const J& j, UIElicitationSchemaPropertyBoolean& v) {
+        if (!object(j)) return;
+        get(j, "type", v.type);
+        get(j, "title", v.title);
+        get(j, "description", v.description);
+        get(j, "default", v.default_);
+    }
+    template <class J>
+    static void write(J& j, const UIElicitationSchemaPropertyBoolean& v) {
+        j = J::object();
+        put(j, "type", v.type);
+        put_opt(j, "title", v.title);
+        put_opt(j, "description", v.description);
+        put_opt(j, "default", v.default_);
+    }
+};
+
+template <>
+struct Codec<UIElicitationSchemaPropertyString> {
+    template <class J>
+    static void read(const J& j, UIElicitationSchemaPropertyString& v) {
+        if (!object(j)) return;
+        get(j, "type", v.type);
+        get(j, "title", v.title);
+        get(j, "description", v.description);
+        get(j, "minLength", v.minLength);
+        get(j, "maxLength", v.maxLength);
+        get(j, "format", v.format);
+        get(j, "default", v.default_);
+    }
+    template <class J>
+    static void write(J& j, const UIElicitationSchemaPropertyString& v) {
+        j = J::object();
+        put(j, "type", v.type);
+        put_opt(j, "title", v.title);
+        put_opt(j, "description", v.description);
+        put_opt(j, "minLength", v.minLength);
+        put_opt(j, "maxLength", v.maxLength);
+        put_opt(j, "format", v.format);
+        put_opt(j, "default", v.default_);
+    }
+};
+
+template <>
+struct Codec<UIElicitationSchemaPropertyNumber> {
+    template <class J>
+    static void read(const J& j, UIElicitationSchemaPropertyNumber& v) {
+        if (!object(j)) return;
+        get(j, "type", v.type);
+        get(j, "title", v.title);
+        get(j, "description", v.description);
+        get(j, "minimum", v.minimum);
+        get(j, "maximum", v.maximum);
+        get(j, "default", v.default_);
+    }
+    template <class J>
+    static void write(J& j, const UIElicitationSchemaPropertyNumber& v) {
+        j = J::object();
+        put(j, "type", v.type);
+        put_opt(j, "title", v.title);
+        put_opt(j, "description", v.description);
+        put_opt(j, "minimum", v.minimum);
+        put_opt(j, "maximum", v.maximum);
+        put_opt(j, "default", v.default_);
+    }
+};
+
+template <>
 struct Codec<UIElicitationSchema> {
     template <class J>
     static void read(const J& j, UIElicitationSchema& v) {
@@ -63553,6 +65853,18 @@ struct Codec<UserSettingsProblemsResult> {
 };
 
 template <>
+struct Codec<UserSettingsReloadResult> {
+    template <class J>
+    static void read(const J& j, UserSettingsReloadResult&) {
+        object(j);
+    }
+    template <class J>
+    static void write(J& j, const UserSettingsReloadResult&) {
+        j = J::object();
+    }
+};
+
+template <>
 struct Codec<UserSettingsResetStaffModelSelectionOnceRequest> {
     template <class J>
     static void read(const J& j, UserSettingsResetStaffModelSelectionOnceRequest& v) {
@@ -63653,12 +65965,14 @@ struct Codec<UserSettingsSetRequest> {
 template <>
 struct Codec<UserSettingsSetResult> {
     template <class J>
-    static void read(const J& j, UserSettingsSetResult&) {
-        object(j);
+    static void read(const J& j, UserSettingsSetResult& v) {
+        if (!object(j)) return;
+        get(j, "shadowedKeys", v.shadowedKeys);
     }
     template <class J>
-    static void write(J& j, const UserSettingsSetResult&) {
+    static void write(J& j, const UserSettingsSetResult& v) {
         j = J::object();
+        put_opt(j, "shadowedKeys", v.shadowedKeys);
     }
 };
 
@@ -67206,8 +69520,8 @@ SessionsLoadWorkspaceResult load_workspace(Client& client, const SessionsLoadWor
 
 /** Creates or resumes a local session and returns the opened session ID. (sessions.open) Experimental. */
 template <class Client = ::copilot::Client>
-SessionOpenResult open(Client& client) {
-    return codec::call<SessionOpenResult>(client, "sessions.open");
+SessionOpenResult open(Client& client, const SessionOpenParams& params) {
+    return codec::call<SessionOpenResult>(client, "sessions.open", params);
 }
 
 /** Deletes sessions older than the given threshold, with optional dry-run and exclusion list. (sessions.pruneOld) Experimental. */
@@ -67498,6 +69812,12 @@ UserSettingsMigrateStaffUpdateChannelOnceResult migrate_staff_update_channel_onc
 template <class Client = ::copilot::Client>
 UserSettingsNormalizeResult normalize(Client& client, const UserSettingsNormalizeRequest& params) {
     return codec::call<UserSettingsNormalizeResult>(client, "user.settings.normalize", params);
+}
+
+/** Re-reads the user settings from disk. Not in CLI 1.0.102, which answers "method not found"; kept for the official SDKs' API. (user.settings.reload) Experimental. */
+template <class Client = ::copilot::Client>
+UserSettingsReloadResult reload(Client& client) {
+    return codec::call<UserSettingsReloadResult>(client, "user.settings.reload");
 }
 
 /** Runs the one-time reset that clears a staff account's pinned model selection, and reports the timestamp the host should record. Idempotent and self-gating: the reset is gated on a fixed cutoff, so a caller that passes back the timestamp it recorded gets `didReset: false` rather than a second reset. It applies to staff accounts only; any other account is reported as not reset without the settings document being opened. Only `didReset: true` means the persisted settings changed, and only then are the updated settings returned for the host to adopt. (user.settings.resetStaffModelSelectionOnce) Experimental. The CLI marks it internal: it may change without notice. */

@@ -646,9 +646,9 @@ func marshalParams(params any) (string, error) {
 
 // PingResponse is the result of Ping.
 type PingResponse struct {
-	Message         string `json:"message"`
-	Timestamp       any    `json:"timestamp"`
-	ProtocolVersion int    `json:"protocolVersion,omitempty"`
+	Message         string    `json:"message"`
+	Timestamp       time.Time `json:"timestamp"`
+	ProtocolVersion *int      `json:"protocolVersion,omitempty"`
 }
 
 // Ping checks the server answers (`ping`).

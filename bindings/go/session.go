@@ -577,17 +577,43 @@ type SetModelOptions struct {
 	ReasoningSummary  *ReasoningSummary
 	ContextTier       *ContextTier
 	ModelCapabilities *rpc.ModelCapabilitiesOverride
+	// AutoTier stages an Auto routing preference together with selecting the
+	// "auto" model (the CLI refuses it for any other model); nil leaves the
+	// current preference alone. Experimental.
+	AutoTier *AutoTier
+	// ResetAutoTier returns to the provider's default Auto routing with this
+	// switch (wire: autoTier null). Not together with AutoTier. Experimental.
+	ResetAutoTier bool
 }
 
 // SetModel switches the session's model for the next turns (`session.model.switchTo`).
 func (s *Session) SetModel(ctx context.Context, model string, opts *SetModelOptions) error {
 	req := &rpc.ModelSwitchToRequest{ModelID: model}
+	// autoTier has three states on the wire: absent (keep), a tier, or null
+	// (reset), which the generated *AutoTier with omitempty cannot say.
+	var autoTier json.RawMessage
 	if opts != nil {
+		if opts.AutoTier != nil && opts.ResetAutoTier {
+			return &Error{Status: StatusInvalidArgument, Message: "SetModel: AutoTier and ResetAutoTier are mutually exclusive"}
+		}
 		req.ReasoningEffort, req.ReasoningSummary = opts.ReasoningEffort, opts.ReasoningSummary
 		req.ContextTier, req.ModelCapabilities = opts.ContextTier, opts.ModelCapabilities
+		switch {
+		case opts.ResetAutoTier:
+			autoTier = json.RawMessage("null")
+		case opts.AutoTier != nil:
+			autoTier, _ = json.Marshal(*opts.AutoTier)
+		}
 	}
-	_, err := s.RPC.Model.SwitchTo(ctx, req)
-	return err
+	if autoTier == nil {
+		_, err := s.RPC.Model.SwitchTo(ctx, req)
+		return err
+	}
+	wire := struct {
+		*rpc.ModelSwitchToRequest
+		AutoTier json.RawMessage `json:"autoTier"`
+	}{req, autoTier}
+	return s.Call(ctx, "session.model.switchTo", wire, nil)
 }
 
 // SetAutoTier asks for an Auto routing preference without changing the model

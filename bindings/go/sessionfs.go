@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/libcopilot/libcopilot/bindings/go/rpc"
 )
 
 // SessionFSConfig makes the client the provider of every session's
@@ -23,8 +25,9 @@ type SessionFSConfig struct {
 	// SessionStatePath is where, inside each session's filesystem, the CLI
 	// keeps that session's state.
 	SessionStatePath string
-	// Conventions is "posix" (default) or "windows": how paths are written.
-	Conventions string
+	// Conventions says how paths are written: rpc.SessionFSSetProviderConventionsPosix
+	// (the default when empty) or ...Windows.
+	Conventions rpc.SessionFSSetProviderConventions
 	// Capabilities declares optional provider features.
 	Capabilities *SessionFSCapabilities
 }
@@ -39,7 +42,7 @@ type SessionFSCapabilities struct {
 func (c *SessionFSConfig) wire() map[string]any {
 	conv := c.Conventions
 	if conv == "" {
-		conv = "posix"
+		conv = rpc.SessionFSSetProviderConventionsPosix
 	}
 	m := map[string]any{
 		"initialCwd":       c.InitialWorkingDirectory,
@@ -108,12 +111,9 @@ type SessionFSFileInfo struct {
 	Birthtime   time.Time
 }
 
-// SessionFSReaddirWithTypesEntry is one entry of ReadDirectoryWithTypes.
-type SessionFSReaddirWithTypesEntry struct {
-	Name string `json:"name"`
-	// Type is "file" or "directory".
-	Type string `json:"type"`
-}
+// SessionFSReaddirWithTypesEntry is one entry of ReadDirectoryWithTypes: a
+// name and its type (rpc.SessionFSReaddirWithTypesEntryTypeFile or ...Directory).
+type SessionFSReaddirWithTypesEntry = rpc.SessionFSReaddirWithTypesEntry
 
 // SessionFSSqliteQueryType says how to run a SQLite statement.
 type SessionFSSqliteQueryType string

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/libcopilot/libcopilot/bindings/go/rpc"
 )
 
 // memFS is an in-memory POSIX filesystem, one per session, recording the
@@ -129,9 +131,9 @@ func (m *memFS) ReadDirectoryWithTypes(p string) ([]SessionFSReaddirWithTypesEnt
 	}
 	var out []SessionFSReaddirWithTypesEntry
 	for _, n := range m.children(p) {
-		typ := "file"
+		typ := rpc.SessionFSReaddirWithTypesEntryTypeFile
 		if m.nodes[path.Join(p, n)] == nil {
-			typ = "directory"
+			typ = rpc.SessionFSReaddirWithTypesEntryTypeDirectory
 		}
 		out = append(out, SessionFSReaddirWithTypesEntry{Name: n, Type: typ})
 	}

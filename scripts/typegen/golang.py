@@ -6,6 +6,9 @@ program written against it builds against ours with its import path changed.
 
 Mapping: object -> struct; string enum -> `type X string` plus constants;
 tagged union -> interface with one struct per variant and a Raw fallback;
+untagged union -> the same, its variants told apart by shape (unionShape);
+constant string field -> a one-value enum type (a union variant omits it and
+writes it back when marshalled);
 optional scalar -> pointer with omitempty; date-time -> time.Time;
 integer -> int64; number -> float64; opaque JSON -> any.
 """
@@ -13,13 +16,13 @@ from __future__ import annotations
 
 import re
 
-from .overrides import GO_ROOT_HAND_WRITTEN, GO_UNION_FLAGS
-from .schema import Alias, Array, Enum, Map, Nullable, Prim, Ref, Struct, Union, method_tree, reachable
+from .overrides import GO_HAND_WRITTEN, GO_ROOT_HAND_WRITTEN, GO_SCALAR_VARIANT_NAMES, GO_UNION_FLAGS
+from .schema import Alias, Array, Enum, Map, Nullable, Prim, Ref, Struct, Union, method_tree, reachable, type_refs
 
 INITIALISMS = {"id", "ui", "uri", "url", "api", "http", "https", "json", "xml", "html", "css", "sql",
                "ssh", "tcp", "udp", "ip", "rpc", "mime", "mcp", "sse", "ado", "cli", "hmac", "fs",
                "utc", "sdk"}
-CASE_OVERRIDES = {"urls": "URLs", "ids": "IDs", "uris": "URIs", "apis": "APIs"}
+CASE_OVERRIDES = {"urls": "URLs", "ids": "IDs", "uris": "URIs", "apis": "APIs", "github": "GitHub"}
 GO_KEYWORDS = {"break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough",
                "for", "func", "go", "goto", "if", "import", "interface", "map", "package", "range",
                "return", "select", "struct", "switch", "type", "var"}
@@ -75,8 +78,22 @@ class GoEmitter:
         # in two unions answers only the first one's tag method.
         self.tagged = {}      # union -> (enum Go name, method name)
         self.tag_owner = {}   # variant struct -> union whose tag it carries
+        # A union told apart by a boolean answers it through a method too:
+        # Handled() when its variants live only in the union (they then omit
+        # the field), an unexported one when a variant is also used on its own
+        # and keeps the field, as the official SDK does.
+        self.bool_tagged = {}  # union -> method name
+        direct = direct_refs(model)
         for n in sorted(self.unions):
             u = model.defs[n]
+            if all(isinstance(v, bool) for v, _ in u.variants) and not any(v in self.tag_owner for _, v in u.variants):
+                if any(v in direct for _, v in u.variants):
+                    self.bool_tagged[n] = lower_first(self.names[n]) + go_name(u.tag)
+                    continue
+                self.bool_tagged[n] = go_name(u.tag)
+                for _, v in u.variants:
+                    self.tag_owner[v] = n
+                continue
             if not all(isinstance(v, str) for v, _ in u.variants):
                 continue
             if any(v in self.tag_owner for _, v in u.variants):
@@ -88,19 +105,57 @@ class GoEmitter:
             self.tagged[n] = (enum, go_name(u.tag))
             for _, v in u.variants:
                 self.tag_owner[v] = n
+        # Untagged unions (Alias with choices) and the structs they hold.
+        self.choice_unions = {n for n, d in model.defs.items() if isinstance(d, Alias) and d.choices}
+        self.choice_variant_of = {}
+        for n in sorted(self.choice_unions):
+            for kind, v in model.defs[n].choices:
+                if kind == "struct":
+                    self.choice_variant_of.setdefault(v, []).append(n)
+        self.scalar_variants = {}  # (union, kind) -> Go type name
+        for n in sorted(self.choice_unions):
+            for kind, _ in model.defs[n].choices:
+                if kind != "struct":
+                    v = self.scalar_variant_name(n, kind)
+                    while v in taken:
+                        v += "_"
+                    taken.add(v)
+                    self.scalar_variants[(n, kind)] = v
+        # A string constant field gets a one-value enum type of its own.
+        self.const_enums = {}  # (struct, json field) -> Go type name
+        for n in sorted(model.defs):
+            d = model.defs[n]
+            if not isinstance(d, Struct):
+                continue
+            for f in self.own_fields(d):
+                if isinstance(f.const, str):
+                    e = self.names[n] + go_name(f.json)
+                    while e in taken:
+                        e += "_"
+                    taken.add(e)
+                    self.const_enums[(n, f.json)] = e
+
+    def scalar_variant_name(self, union: str, kind: str) -> str:
+        """ExternalToolResult's string form is ExternalToolStringResult."""
+        kname = "StringArray" if kind == "array" else go_name(kind)
+        if union in GO_SCALAR_VARIANT_NAMES:
+            return GO_SCALAR_VARIANT_NAMES[union].format(Kind=kname)
+        ws = words(self.names[union])
+        return "".join(ws[:-1]) + kname + ws[-1] if len(ws) > 1 else self.names[union] + kname
 
     # ------------------------------------------------------------ types
     def resolve(self, t):
         """Follows Alias definitions to the shape they stand for."""
         seen = set()
-        while isinstance(t, Ref) and isinstance(self.m.defs.get(t.name), Alias) and t.name not in seen:
+        while isinstance(t, Ref) and isinstance(self.m.defs.get(t.name), Alias) and t.name not in seen \
+                and t.name not in self.choice_unions:
             seen.add(t.name)
             t = self.m.defs[t.name].type
         return t
 
     def is_union(self, t) -> bool:
         t = self.resolve(t)
-        return isinstance(t, Ref) and t.name in self.unions
+        return isinstance(t, Ref) and (t.name in self.unions or t.name in self.choice_unions)
 
     def union_slot(self, t):
         """How a field holds a union: ("one"|"array"|"map", union), or None."""
@@ -133,6 +188,8 @@ class GoEmitter:
             name = self.names[t.name]
             if isinstance(d, Union):
                 return name
+            if isinstance(d, Alias) and (d.opaque_object or name in GO_HAND_WRITTEN):
+                return "*" + name if optional else name
             if isinstance(d, Alias):
                 inner = self.resolve(t)
                 if isinstance(inner, (Array, Map)) or inner == Prim("any") or self.is_union(inner):
@@ -171,6 +228,8 @@ class GoEmitter:
         for f in self.own_fields(d):
             fname = self.field_name(f.json, used)
             ftype = self.gotype(f.type, optional=not f.required)
+            if (d.name, f.json) in self.const_enums:
+                ftype = ("" if f.required else "*") + self.const_enums[(d.name, f.json)]
             omit = "" if f.required else ",omitempty"
             lines += comment(f.doc, "\t")
             if f.experimental:
@@ -182,10 +241,26 @@ class GoEmitter:
         return lines
 
     def own_fields(self, d: Struct):
-        """The struct's fields but the tag its union's tag method answers."""
+        """The struct's fields but the tag its union's tag method answers and,
+        in a variant of an untagged union, the constants it always writes."""
         union = self.tag_owner.get(d.name)
         tag = self.m.defs[union].tag if union else None
-        return [f for f in d.fields if f.json != tag]
+        return [f for f in d.fields if f.json != tag and f not in self.fixed_fields(d)]
+
+    def fixed_fields(self, d: Struct) -> list:
+        if d.name in self.tag_owner or d.name not in self.choice_variant_of:
+            return []
+        return [f for f in d.fields if f.required and f.const is not None]
+
+    def const_enum_defs(self, d: Struct) -> list:
+        lines = []
+        for f in self.own_fields(d):
+            e = self.const_enums.get((d.name, f.json))
+            if e:
+                cname = e + (go_name(f.const) if re.search(r"[A-Za-z0-9]", f.const) else "Value")
+                lines += ["", f"// {e} is the only value {self.names[d.name]}.{go_name(f.json)} takes.",
+                          f"type {e} string", "", "const (", f"\t{cname} {e} = {quote(f.const)}", ")"]
+        return lines
 
     def notes(self, d, name) -> list:
         out = []
@@ -227,8 +302,11 @@ class GoEmitter:
         lines.append(f"// {quote(d.tag)}, or Raw{name} for a variant this CLI version does not describe.")
         flags = GO_UNION_FLAGS.get(d.name, [])
         lines += [f"type {name} interface {{", f"\t{marker}()"]
+        bool_method = self.bool_tagged.get(d.name)
         if enum:
             lines.append(f"\t{method}() {enum}")
+        if bool_method:
+            lines.append(f"\t{bool_method}() bool")
         for flag, _, doc in flags:
             lines += [f"\t// {flag} {doc}", f"\t{flag}() bool"]
         lines += ["}", ""]
@@ -237,13 +315,16 @@ class GoEmitter:
             for cname, value in self.enum_consts(d):
                 lines.append(f"\t{cname} {enum} = {quote(value)}")
             lines += [")", ""]
-        disc = enum or "string"
+        disc = enum or ("bool" if bool_method else "string")
         lines.append(f"// Raw{name} holds a {name} variant not known when this file was generated.")
         lines += [f"type Raw{name} struct {{", f"\tDiscriminator {disc}", "\tRaw json.RawMessage", "}", "",
                   f"func (Raw{name}) {marker}() {{}}", ""]
         if enum:
             lines += [f"// {method} returns the discriminator as received.",
                       f"func (r Raw{name}) {method}() {enum} {{ return r.Discriminator }}", ""]
+        if bool_method:
+            lines += [f"// {bool_method} reads {quote(d.tag)} from the variant as received.",
+                      f"func (r Raw{name}) {bool_method}() bool {{ return r.Discriminator }}", ""]
         lines += ["// MarshalJSON writes the variant exactly as it was received.",
                   f"func (r Raw{name}) MarshalJSON() ([]byte, error) {{", "\tif r.Raw == nil {",
                   '\t\treturn []byte("null"), nil', "\t}", "\treturn r.Raw, nil", "}", ""]
@@ -259,6 +340,8 @@ class GoEmitter:
                 has = any(f.json == field for f in self.m.defs[variant].fields)
                 body = f"v.{go_name(field)} != nil && *v.{go_name(field)}" if has else "false"
                 lines += [f"func (v {vname}) {flag}() bool {{ return {body} }}"]
+            if bool_method:
+                lines += [f"func ({vname}) {bool_method}() bool {{ return {json_literal(value)} }}"]
             if enum and self.tag_owner.get(variant) == d.name:
                 lines += [f"", f"// {method} returns {quote(value)}.",
                           f"func ({vname}) {method}() {enum} {{ return {enum}{go_name(value)} }}", ""]
@@ -280,13 +363,18 @@ class GoEmitter:
     def variant_marshal(self, d: Struct) -> list:
         """A variant writes the tag its tag method answers, which it has no field for."""
         union = self.tag_owner.get(d.name)
-        if not union:
-            return []
-        u = self.m.defs[union]
-        value = next(v for v, n in u.variants if n == d.name)
         name = self.names[d.name]
-        head = json_literal(u.tag) + ":" + json_literal(value)
-        return ["", f"// MarshalJSON writes the fields with {quote(u.tag)} set to {quote(value)}.",
+        if union:
+            u = self.m.defs[union]
+            value = next(v for v, n in u.variants if n == d.name)
+            members = [(u.tag, value)]
+        else:
+            members = [(f.json, f.const) for f in self.fixed_fields(d)]
+        if not members:
+            return []
+        head = ",".join(json_literal(k) + ":" + json_literal(v) for k, v in members)
+        said = " and ".join(f"{quote(k)} set to {quote(v)}" for k, v in members)
+        return ["", f"// MarshalJSON writes the fields with {said}.",
                 f"func (v {name}) MarshalJSON() ([]byte, error) {{", f"\ttype plain {name}",
                 "\tbody, err := json.Marshal(plain(v))", "\tif err != nil {", "\t\treturn nil, err", "\t}",
                 f"\treturn spliceField({quote(head)}, body), nil", "}"]
@@ -327,7 +415,76 @@ class GoEmitter:
         lines += ["\treturn nil", "}"]
         return lines
 
+    def choice_union(self, d: Alias) -> list:
+        name = self.names[d.name]
+        marker = lower_first(name)
+        lines = comment(d.doc) + self.notes(d, name)
+        lines += ["// The concrete type is one of the variants below, told apart by the JSON kind",
+                  f"// and, for objects, by which keys are present, or Raw{name} for a value none",
+                  "// of them describes. Object variants decode to pointers.",
+                  f"type {name} interface {{", f"\t{marker}()", "}", "",
+                  f"// Raw{name} holds a {name} that matched no variant.",
+                  f"type Raw{name} struct {{", "\tRaw json.RawMessage", "}", "",
+                  f"func (Raw{name}) {marker}() {{}}", "",
+                  "// MarshalJSON writes the value exactly as it was received.",
+                  f"func (r Raw{name}) MarshalJSON() ([]byte, error) {{", "\tif r.Raw == nil {",
+                  '\t\treturn []byte("null"), nil', "\t}", "\treturn r.Raw, nil", "}", ""]
+        go = {"string": "string", "number": "float64", "integer": "int64", "boolean": "bool", "array": "[]string"}
+        kinds = {"string": "jsonString", "number": "jsonNumber", "integer": "jsonNumber", "boolean": "jsonBool",
+                 "array": "jsonArray"}
+        structs = [v for k, v in d.choices if k == "struct"]
+        for kind, _ in d.choices:
+            if kind != "struct":
+                v = self.scalar_variants[(d.name, kind)]
+                lines += [f"// {v} is the {kind} form of a {name}.", f"type {v} {go[kind]}", "",
+                          f"func ({v}) {marker}() {{}}", ""]
+        for v in structs:
+            lines.append(f"func ({self.names[v]}) {marker}() {{}}")
+        if structs:
+            lines += ["", f"var shapes{name} = []unionShape{{"]
+            for v in structs:
+                sd = self.m.defs[v]
+                req = ", ".join(quote(f.json) for f in sd.fields if f.required)
+                keys = ("[]string{" + ", ".join(quote(f.json) for f in sd.fields) + "}") if sd.closed else "nil"
+                consts = ", ".join(f"{quote(f.json)}: {quote(json_literal(f.const))}"
+                                   for f in sd.fields if f.const is not None)
+                lines.append(f"\t{{required: []string{{{req}}}, keys: {keys}, consts: map[string]string{{{consts}}}}},"
+                             f" // {self.names[v]}")
+            lines.append("}")
+        lines += ["", f"func unmarshal{name}(data []byte) ({name}, error) {{", "\tswitch jsonKindOf(data) {",
+                  "\tcase jsonNull:", "\t\treturn nil, nil"]
+        for kind, _ in d.choices:
+            if kind != "struct":
+                v = self.scalar_variants[(d.name, kind)]
+                lines += [f"\tcase {kinds[kind]}:", f"\t\tvar v {v}",
+                          "\t\tif err := json.Unmarshal(data, &v); err == nil {", "\t\t\treturn v, nil", "\t\t}"]
+        if structs:
+            lines += ["\tcase jsonObject:", f"\t\tswitch pickShape(data, shapes{name}) {{"]
+            for i, v in enumerate(structs):
+                lines += [f"\t\tcase {i}:", f"\t\t\tvar v {self.names[v]}",
+                          "\t\t\tif err := json.Unmarshal(data, &v); err != nil {", "\t\t\t\treturn nil, err",
+                          "\t\t\t}", "\t\t\treturn &v, nil"]
+            lines.append("\t\t}")
+        lines += ["\t}", f"\treturn Raw{name}{{Raw: append(json.RawMessage(nil), data...)}}, nil", "}"]
+        return lines
+
+    def opaque_object(self, d: Alias) -> list:
+        name = self.names[d.name]
+        return comment(d.doc) + self.notes(d, name) + [
+            "// The schema keeps this object opaque: Raw holds it as JSON (an empty object when nil).",
+            f"type {name} struct {{", "\tRaw json.RawMessage", "}", "",
+            "// MarshalJSON writes Raw, or {} when it is nil.",
+            f"func (o {name}) MarshalJSON() ([]byte, error) {{", "\tif o.Raw == nil {",
+            '\t\treturn []byte("{}"), nil', "\t}", "\treturn o.Raw, nil", "}", "",
+            "// UnmarshalJSON keeps the object as received.",
+            f"func (o *{name}) UnmarshalJSON(data []byte) error {{",
+            "\to.Raw = append(json.RawMessage(nil), data...)", "\treturn nil", "}"]
+
     def alias(self, d: Alias) -> list:
+        if d.choices:
+            return self.choice_union(d)
+        if d.opaque_object:
+            return self.opaque_object(d)
         name = self.names[d.name]
         lines = comment(d.doc) + self.notes(d, name) + [f"type {name} = {self.gotype(d.type)}"]
         # An untyped union still names its scalar variants, as the official
@@ -343,12 +500,29 @@ class GoEmitter:
     def definition(self, name, reserved=()) -> list:
         d = self.m.defs[name]
         if isinstance(d, Struct):
-            return self.struct(d, reserved=reserved) + self.variant_marshal(d) + self.union_fields_unmarshal(d, reserved)
+            return (self.struct(d, reserved=reserved) + self.const_enum_defs(d) + self.variant_marshal(d)
+                    + self.union_fields_unmarshal(d, reserved))
         if isinstance(d, Enum):
             return self.enum(d)
         if isinstance(d, Union):
             return self.union(d)
         return self.alias(d)
+
+
+def direct_refs(model) -> set:
+    """Definitions named by a field, an alias or a method, not only as a union's variant."""
+    out = set()
+    for d in model.defs.values():
+        if isinstance(d, Struct):
+            for f in d.fields:
+                out.update(type_refs(f.type))
+        elif isinstance(d, Alias):
+            out.update(type_refs(d.type))
+    for m in model.methods:
+        for t in (m.params, m.result):
+            if t is not None:
+                out.update(type_refs(t))
+    return out
 
 
 def lower_first(name: str) -> str:
@@ -376,7 +550,7 @@ def types_file(model, em: GoEmitter, event_data: set) -> str:
             "\tif len(object) > 2 {", "\t\tout = append(out, ',')", "\t}",
             "\treturn append(out, object[1:]...)", "}", ""]
     for name in sorted(model.defs, key=lambda n: em.names[n]):
-        if name in event_data or name == "SessionEvent":
+        if name in event_data or name == "SessionEvent" or em.names[name] in GO_HAND_WRITTEN:
             continue
         out += em.definition(name) + [""]
     return "\n".join(out)

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .overrides import MERGED_BOOL_UNIONS, patch_schemas
+
 SCOPES = ("server", "session", "clientSession", "clientGlobal")
 
 
@@ -69,6 +71,7 @@ class Struct:
     doc: str = ""
     experimental: bool = False
     deprecated: bool = False
+    closed: bool = False  # additionalProperties: false, so no other key may appear
 
 
 @dataclass
@@ -103,6 +106,13 @@ class Alias:
     # For an untyped union (any): the JSON scalar kinds it admits besides
     # objects ("string", ...), which emitters may name as variant types.
     scalar_kinds: tuple = ()
+    # For an untagged union of named objects and plain JSON kinds (no constant
+    # property tells its variants apart): ("struct", name) or (kind, None) per
+    # alternative, kind one of string, number, integer, boolean, array (of
+    # strings). Emitters that type it tell the variants apart by shape.
+    choices: tuple = ()
+    # An object the schema keeps opaque (x-opaque-json, no properties).
+    opaque_object: bool = False
 
 
 @dataclass
@@ -253,6 +263,8 @@ class _Reader:
         if not candidates:
             return None
         tag = "type" if "type" in candidates else ("kind" if "kind" in candidates else sorted(candidates)[0])
+        if (node.get("title") or hint) in MERGED_BOOL_UNIONS:
+            return self.merged(shapes, tag, hint, node)
         variants = []
         for name, target in shapes:
             value = target["properties"][tag]["const"]
@@ -266,6 +278,31 @@ class _Reader:
         self.define(Union(union_name, tag, variants, _doc(node), _experimental(node),
                           bool(node.get("deprecated"))))
         return Ref(union_name)
+
+    def merged(self, shapes, tag, hint, node):
+        """A union told apart by a boolean (queued: true | false), read as one
+        object whose flag is that boolean (see MERGED_BOOL_UNIONS); a field is
+        required only where every variant requires it."""
+        name = node.get("title") or hint
+        fields, seen = [], {}
+        for i, (vname, target) in enumerate(shapes):
+            part = self.struct(vname or f"{name}{i}", target)
+            for f in part.fields:
+                if f.json == tag:
+                    f = Field(tag, Prim("boolean"), True, _doc(node))
+                elif f.type == Prim("any") and (target["properties"][f.json] or {}).get("type") == "null":
+                    f = None  # null in this variant: the others give the type
+                if f is None:
+                    continue
+                if f.json in seen:
+                    continue
+                seen[f.json] = f
+                fields.append(f)
+        for f in fields:
+            if f.json != tag and not all(f.json in set(t.get("required") or []) for _, t in shapes):
+                f.required = False
+        self.define(Struct(name, fields, _doc(node), _experimental(node), bool(node.get("deprecated"))))
+        return Ref(name)
 
     def struct(self, name, node) -> Struct:
         required = set(node.get("required") or [])
@@ -288,7 +325,8 @@ class _Reader:
                 experimental=_experimental(schema),
                 const=schema.get("const"),
             ))
-        return Struct(name, fields, _doc(node), _experimental(node), bool(node.get("deprecated")))
+        return Struct(name, fields, _doc(node), _experimental(node), bool(node.get("deprecated")),
+                      node.get("additionalProperties") is False)
 
     def define(self, d):
         if d.name not in self.m.defs:
@@ -304,10 +342,38 @@ class _Reader:
         node = self.raw[name]
         t = self.type_of({**node, "title": name}, name)
         if name not in self.m.defs:  # not an object, enum or union: an alias
+            untyped = t == Prim("any")
             kinds = tuple(a["type"] for a in node.get("anyOf", [])
-                          if a.get("type") in ("string", "number", "integer", "boolean")) if t == Prim("any") else ()
-            self.m.defs[name] = Alias(name, t, _doc(node), _experimental(node), bool(node.get("deprecated")), kinds)
+                          if a.get("type") in ("string", "number", "integer", "boolean")) if untyped else ()
+            choices = self.choices(node.get("anyOf") or node.get("oneOf") or []) if untyped else ()
+            opaque = untyped and node.get("type") == "object" and not node.get("properties")
+            self.m.defs[name] = Alias(name, t, _doc(node), _experimental(node), bool(node.get("deprecated")),
+                                      kinds, choices, opaque)
         self.reading.discard(name)
+
+    def choices(self, alts) -> tuple:
+        """The variants of an untagged union, or () when some alternative is
+        neither a named object nor a plain JSON kind."""
+        out = []
+        for alt in alts:
+            if alt.get("type") == "null":
+                continue
+            if "$ref" in alt:
+                name = self.resolve_ref(alt["$ref"])
+                target = self.raw.get(name, {})
+                if target.get("type") != "object" or not target.get("properties"):
+                    return ()
+                self.ensure(name)
+                out.append(("struct", name))
+            elif alt.get("type") in ("string", "number", "integer", "boolean") and "const" not in alt \
+                    and "enum" not in alt:
+                out.append((alt["type"], None))
+            elif alt.get("type") == "array" and (alt.get("items") or {}).get("type") == "string" \
+                    and set(alt["items"]) <= {"type"}:
+                out.append(("array", None))
+            else:
+                return ()
+        return tuple(out) if len(out) > 1 else ()
 
     def close(self):
         """Reads every definition some Ref names, until none is missing."""
@@ -342,6 +408,9 @@ def def_refs(d, events: bool = False):
             yield from type_refs(f.type, events)
     elif isinstance(d, Alias):
         yield from type_refs(d.type, events)
+        for kind, name in d.choices:
+            if kind == "struct":
+                yield name
     elif isinstance(d, Union):
         for _, v in d.variants:
             yield v
@@ -428,6 +497,12 @@ def _method(reader: _Reader, node, scope, path, verb) -> Method:
         objects = [a for a in target.get("anyOf", []) if a.get("type") == "object"]
         if len(objects) == 1:
             target = objects[0]
+        elif "properties" not in target and len([a for a in target.get("anyOf", [])
+                                                 if a.get("type") != "null" and a.get("not") != {}]) > 1:
+            # A union of params shapes (sessions.open: create, resume, ...).
+            reader.ensure(pname)
+            ptype, params = Ref(pname), None
+            target = {}
         props = {k: v for k, v in (target.get("properties") or {}).items()
                  if not (k == "sessionId" and scope in ("session", "clientSession"))}
         if props:
@@ -483,6 +558,7 @@ def load(schema_dir: Path) -> Model:
     schema_dir = Path(schema_dir)
     api = json.loads((schema_dir / "api.schema.json").read_text())
     events = json.loads((schema_dir / "session-events.schema.json").read_text())
+    patch_schemas(api, events)
     model = Model(version=schema_dir.resolve().parent.name)
     reader = _Reader(model)
     reader.add_defs(api["definitions"])

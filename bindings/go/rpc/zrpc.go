@@ -2521,8 +2521,8 @@ func (a *ServerSessionsAPI) LoadWorkspace(ctx context.Context, params *SessionsL
 // RPC method: sessions.open.
 //
 // Experimental: part of an experimental API that may change or be removed.
-func (a *ServerSessionsAPI) Open(ctx context.Context) (*SessionOpenResult, error) {
-	raw, err := a.client.Request(ctx, "sessions.open", serverParams(nil, true))
+func (a *ServerSessionsAPI) Open(ctx context.Context, params SessionOpenParams) (*SessionOpenResult, error) {
+	raw, err := a.client.Request(ctx, "sessions.open", serverParams(params, params == nil))
 	return decodeResult[SessionOpenResult](raw, err)
 }
 
@@ -3070,6 +3070,16 @@ func (a *ServerUserSettingsAPI) MigrateStaffUpdateChannelOnce(ctx context.Contex
 func (a *ServerUserSettingsAPI) Normalize(ctx context.Context, params *UserSettingsNormalizeRequest) (*UserSettingsNormalizeResult, error) {
 	raw, err := a.client.Request(ctx, "user.settings.normalize", serverParams(params, params == nil))
 	return decodeResult[UserSettingsNormalizeResult](raw, err)
+}
+
+// Re-reads the user settings from disk. Not in CLI 1.0.102, which answers "method not found"; kept for the official SDKs' API.
+//
+// RPC method: user.settings.reload.
+//
+// Experimental: part of an experimental API that may change or be removed.
+func (a *ServerUserSettingsAPI) Reload(ctx context.Context) (*UserSettingsReloadResult, error) {
+	raw, err := a.client.Request(ctx, "user.settings.reload", serverParams(nil, true))
+	return decodeResult[UserSettingsReloadResult](raw, err)
 }
 
 // Runs the one-time reset that clears a staff account's pinned model selection, and reports the timestamp the host should record. Idempotent and self-gating: the reset is gated on a fixed cutoff, so a caller that passes back the timestamp it recorded gets `didReset: false` rather than a second reset. It applies to staff accounts only; any other account is reported as not reset without the settings document being opened. Only `didReset: true` means the persisted settings changed, and only then are the updated settings returned for the host to adopt.
@@ -3712,16 +3722,13 @@ type CommandsAPI sessionAPI
 // RPC method: session.commands.enqueue.
 //
 // Experimental: part of an experimental API that may change or be removed.
-func (a *CommandsAPI) Enqueue(ctx context.Context, params *EnqueueCommandParams) (EnqueueCommandResult, error) {
+func (a *CommandsAPI) Enqueue(ctx context.Context, params *EnqueueCommandParams) (*EnqueueCommandResult, error) {
 	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
 	raw, err := a.client.Request(ctx, "session.commands.enqueue", p)
-	if err != nil {
-		return nil, err
-	}
-	return unmarshalEnqueueCommandResult(raw)
+	return decodeResult[EnqueueCommandResult](raw, err)
 }
 
 // Executes a slash command synchronously and returns any error.
@@ -7405,13 +7412,16 @@ type ToolsAPI sessionAPI
 // RPC method: session.tools.execute.
 //
 // Experimental: part of an experimental API that may change or be removed.
-func (a *ToolsAPI) Execute(ctx context.Context, params *ToolsExecuteRequest) (*ToolResult, error) {
+func (a *ToolsAPI) Execute(ctx context.Context, params *ToolsExecuteRequest) (ToolResult, error) {
 	p, err := sessionParams(a.sessionID, params, params == nil)
 	if err != nil {
 		return nil, err
 	}
 	raw, err := a.client.Request(ctx, "session.tools.execute", p)
-	return decodeResult[ToolResult](raw, err)
+	if err != nil {
+		return nil, err
+	}
+	return unmarshalToolResult(raw)
 }
 
 // Returns the Rust-owned built-in tool descriptors used to construct the session's offered tool set.

@@ -1022,7 +1022,7 @@ type SessionStartData struct {
 	// Working directory and git context at session start
 	Context *WorkingDirectoryContext `json:"context,omitempty"`
 	// Per-session GitHub MCP override persisted for cold resume
-	GithubMCPToolConfig *GitHubMCPToolConfig `json:"githubMcpToolConfig,omitempty"`
+	GitHubMCPToolConfig *GitHubMCPToolConfig `json:"githubMcpToolConfig,omitempty"`
 	// Whether the session was already in use by another client at start time
 	AlreadyInUse *bool `json:"alreadyInUse,omitempty"`
 	// Whether this session supports remote steering via GitHub

@@ -70,13 +70,6 @@ type AbortResult struct {
 	Error *string `json:"error,omitempty"`
 }
 
-type AcceptedEnqueueCommandResult struct {
-	// True because the command was accepted into the local execution queue.
-	Queued bool `json:"queued"`
-	// Stable opaque ID of the queued command.
-	QueueID string `json:"queueId"`
-}
-
 // Authenticated account entry returned by `account.getAllUsers`.
 type AccountAllUsers struct {
 	// Authentication information for this user
@@ -225,7 +218,7 @@ type AccountKind string
 
 const (
 	// An OAuth github.com account.
-	AccountKindGithubDotCom AccountKind = "githubDotCom"
+	AccountKindGitHubDotCom AccountKind = "githubDotCom"
 	// A GitHub Enterprise Cloud account — a GitHub account on a non-github.com host, e.g. *.ghe.com.
 	AccountKindProxima AccountKind = "proxima"
 	// A GitHub (EMU) account derived from a base Entra identity.
@@ -1237,16 +1230,16 @@ const (
 	AttachmentTypeFile                 AttachmentType = "file"
 	AttachmentTypeDirectory            AttachmentType = "directory"
 	AttachmentTypeSelection            AttachmentType = "selection"
-	AttachmentTypeGithubReference      AttachmentType = "github_reference"
-	AttachmentTypeGithubCommit         AttachmentType = "github_commit"
-	AttachmentTypeGithubRelease        AttachmentType = "github_release"
-	AttachmentTypeGithubActionsJob     AttachmentType = "github_actions_job"
-	AttachmentTypeGithubRepository     AttachmentType = "github_repository"
-	AttachmentTypeGithubFileDiff       AttachmentType = "github_file_diff"
-	AttachmentTypeGithubTreeComparison AttachmentType = "github_tree_comparison"
-	AttachmentTypeGithubURL            AttachmentType = "github_url"
-	AttachmentTypeGithubFile           AttachmentType = "github_file"
-	AttachmentTypeGithubSnippet        AttachmentType = "github_snippet"
+	AttachmentTypeGitHubReference      AttachmentType = "github_reference"
+	AttachmentTypeGitHubCommit         AttachmentType = "github_commit"
+	AttachmentTypeGitHubRelease        AttachmentType = "github_release"
+	AttachmentTypeGitHubActionsJob     AttachmentType = "github_actions_job"
+	AttachmentTypeGitHubRepository     AttachmentType = "github_repository"
+	AttachmentTypeGitHubFileDiff       AttachmentType = "github_file_diff"
+	AttachmentTypeGitHubTreeComparison AttachmentType = "github_tree_comparison"
+	AttachmentTypeGitHubURL            AttachmentType = "github_url"
+	AttachmentTypeGitHubFile           AttachmentType = "github_file"
+	AttachmentTypeGitHubSnippet        AttachmentType = "github_snippet"
 	AttachmentTypeBlob                 AttachmentType = "blob"
 	AttachmentTypeExtensionContext     AttachmentType = "extension_context"
 )
@@ -1288,54 +1281,54 @@ func (AttachmentSelection) Type() AttachmentType { return AttachmentTypeSelectio
 func (AttachmentGitHubReference) attachment() {}
 
 // Type returns "github_reference".
-func (AttachmentGitHubReference) Type() AttachmentType { return AttachmentTypeGithubReference }
+func (AttachmentGitHubReference) Type() AttachmentType { return AttachmentTypeGitHubReference }
 
 func (AttachmentGitHubCommit) attachment() {}
 
 // Type returns "github_commit".
-func (AttachmentGitHubCommit) Type() AttachmentType { return AttachmentTypeGithubCommit }
+func (AttachmentGitHubCommit) Type() AttachmentType { return AttachmentTypeGitHubCommit }
 
 func (AttachmentGitHubRelease) attachment() {}
 
 // Type returns "github_release".
-func (AttachmentGitHubRelease) Type() AttachmentType { return AttachmentTypeGithubRelease }
+func (AttachmentGitHubRelease) Type() AttachmentType { return AttachmentTypeGitHubRelease }
 
 func (AttachmentGitHubActionsJob) attachment() {}
 
 // Type returns "github_actions_job".
-func (AttachmentGitHubActionsJob) Type() AttachmentType { return AttachmentTypeGithubActionsJob }
+func (AttachmentGitHubActionsJob) Type() AttachmentType { return AttachmentTypeGitHubActionsJob }
 
 func (AttachmentGitHubRepository) attachment() {}
 
 // Type returns "github_repository".
-func (AttachmentGitHubRepository) Type() AttachmentType { return AttachmentTypeGithubRepository }
+func (AttachmentGitHubRepository) Type() AttachmentType { return AttachmentTypeGitHubRepository }
 
 func (AttachmentGitHubFileDiff) attachment() {}
 
 // Type returns "github_file_diff".
-func (AttachmentGitHubFileDiff) Type() AttachmentType { return AttachmentTypeGithubFileDiff }
+func (AttachmentGitHubFileDiff) Type() AttachmentType { return AttachmentTypeGitHubFileDiff }
 
 func (AttachmentGitHubTreeComparison) attachment() {}
 
 // Type returns "github_tree_comparison".
 func (AttachmentGitHubTreeComparison) Type() AttachmentType {
-	return AttachmentTypeGithubTreeComparison
+	return AttachmentTypeGitHubTreeComparison
 }
 
 func (AttachmentGitHubURL) attachment() {}
 
 // Type returns "github_url".
-func (AttachmentGitHubURL) Type() AttachmentType { return AttachmentTypeGithubURL }
+func (AttachmentGitHubURL) Type() AttachmentType { return AttachmentTypeGitHubURL }
 
 func (AttachmentGitHubFile) attachment() {}
 
 // Type returns "github_file".
-func (AttachmentGitHubFile) Type() AttachmentType { return AttachmentTypeGithubFile }
+func (AttachmentGitHubFile) Type() AttachmentType { return AttachmentTypeGitHubFile }
 
 func (AttachmentGitHubSnippet) attachment() {}
 
 // Type returns "github_snippet".
-func (AttachmentGitHubSnippet) Type() AttachmentType { return AttachmentTypeGithubSnippet }
+func (AttachmentGitHubSnippet) Type() AttachmentType { return AttachmentTypeGitHubSnippet }
 
 func (AttachmentBlob) attachment() {}
 
@@ -2961,7 +2954,7 @@ type AuthValidationError struct {
 	// Authentication validation error message
 	Message string `json:"message"`
 	// Optional message returned by GitHub
-	GithubMessage *string `json:"githubMessage,omitempty"`
+	GitHubMessage *string `json:"githubMessage,omitempty"`
 }
 
 // Validation errors from the most recent authentication attempt.
@@ -3556,6 +3549,33 @@ type AzureMlResolveResult struct {
 // Experimental: AzureMlStatusResult is part of an experimental API and may change or be removed.
 type AzureMlStatusResult = *AzureMlDownloadStatus
 
+// A reference to binary data persisted once on a session.binary_asset event and shared by id
+// Experimental: BinaryAssetReference is part of an experimental API and may change or be removed.
+type BinaryAssetReference struct {
+	// Binary result type discriminator. Use "image" for images and "resource" for other binary data.
+	Type BinaryAssetReferenceType `json:"type"`
+	// Content-addressed id of the session.binary_asset event that holds this binary's bytes (e.g. "sha256:...").
+	AssetID string `json:"assetId"`
+	// MIME type of the referenced binary data
+	MIMEType string `json:"mimeType"`
+	// Decoded byte length of the referenced binary data
+	ByteLength int64 `json:"byteLength"`
+	// Human-readable description of the binary data
+	Description *string `json:"description,omitempty"`
+	// Optional metadata from the producing tool.
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// Binary result type discriminator. Use "image" for images and "resource" for other binary data.
+type BinaryAssetReferenceType string
+
+const (
+	// Binary image data.
+	BinaryAssetReferenceTypeImage BinaryAssetReferenceType = "image"
+	// Other binary resource data.
+	BinaryAssetReferenceTypeResource BinaryAssetReferenceType = "resource"
+)
+
 // Binary asset type discriminator. Use "image" for images and "resource" otherwise.
 type BinaryAssetType string
 
@@ -3611,6 +3631,26 @@ type BuiltinToolDescriptor struct {
 	HasSummariseIntention bool `json:"hasSummariseIntention"`
 }
 
+func (s *BuiltinToolDescriptor) UnmarshalJSON(data []byte) error {
+	type plain BuiltinToolDescriptor
+	var aux struct {
+		*plain
+		SafeForTelemetry json.RawMessage `json:"safeForTelemetry"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.SafeForTelemetry != nil {
+		v, err := unmarshalBuiltinToolSafeForTelemetry(aux.SafeForTelemetry)
+		if err != nil {
+			return err
+		}
+		s.SafeForTelemetry = v
+	}
+	return nil
+}
+
 // Custom grammar input format accepted by a built-in tool.
 // Experimental: BuiltinToolFormat is part of an experimental API and may change or be removed.
 type BuiltinToolFormat struct {
@@ -3637,10 +3677,69 @@ type BuiltinToolInputSchema = any
 
 // Telemetry-safety policy for a built-in tool.
 // Experimental: BuiltinToolSafeForTelemetry is part of an experimental API and may change or be removed.
-type BuiltinToolSafeForTelemetry = any
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawBuiltinToolSafeForTelemetry for a value none
+// of them describes. Object variants decode to pointers.
+type BuiltinToolSafeForTelemetry interface {
+	builtinToolSafeForTelemetry()
+}
+
+// RawBuiltinToolSafeForTelemetry holds a BuiltinToolSafeForTelemetry that matched no variant.
+type RawBuiltinToolSafeForTelemetry struct {
+	Raw json.RawMessage
+}
+
+func (RawBuiltinToolSafeForTelemetry) builtinToolSafeForTelemetry() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawBuiltinToolSafeForTelemetry) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
 
 // BuiltinToolSafeForBooleanTelemetry is the boolean form of a BuiltinToolSafeForTelemetry.
 type BuiltinToolSafeForBooleanTelemetry bool
+
+func (BuiltinToolSafeForBooleanTelemetry) builtinToolSafeForTelemetry() {}
+
+func (BuiltinToolSafeTelemetryFields) builtinToolSafeForTelemetry() {}
+
+var shapesBuiltinToolSafeForTelemetry = []unionShape{
+	{required: []string{}, keys: []string{"name", "inputsNames"}, consts: map[string]string{}}, // BuiltinToolSafeTelemetryFields
+}
+
+func unmarshalBuiltinToolSafeForTelemetry(data []byte) (BuiltinToolSafeForTelemetry, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonBool:
+		var v BuiltinToolSafeForBooleanTelemetry
+		if err := json.Unmarshal(data, &v); err == nil {
+			return v, nil
+		}
+	case jsonObject:
+		switch pickShape(data, shapesBuiltinToolSafeForTelemetry) {
+		case 0:
+			var v BuiltinToolSafeTelemetryFields
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawBuiltinToolSafeForTelemetry{Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+// Per-field telemetry-safety policy for a built-in tool.
+// Experimental: BuiltinToolSafeTelemetryFields is part of an experimental API and may change or be removed.
+type BuiltinToolSafeTelemetryFields struct {
+	// Whether the tool name may be included in telemetry without obfuscation.
+	Name *bool `json:"name,omitempty"`
+	// Whether tool input names may be included in telemetry without obfuscation.
+	InputsNames *bool `json:"inputsNames,omitempty"`
+}
 
 // Cancellation result for a user-requested shell command.
 type CancelUserRequestedShellCommandResult struct {
@@ -3869,10 +3968,17 @@ type CapiSessionOptions struct {
 // Semantic digest of a strictly parsed and schema-validated JSON MCP card. Both URL-backed and embedded cards are canonicalised with RFC 8785 JSON Canonicalization Scheme, encoded as UTF-8, and hashed with SHA-256.
 type CardDigest struct {
 	// Digest algorithm and canonical representation
-	Algorithm CardDigestAlgorithm `json:"algorithm"`
+	Algorithm CardDigestAlgorithm_ `json:"algorithm"`
 	// SHA-256 digest of the RFC 8785 canonical UTF-8 bytes, encoded as exactly 64 lowercase hexadecimal characters.
 	Value CardDigestValue `json:"value"`
 }
+
+// CardDigestAlgorithm_ is the only value CardDigest.Algorithm takes.
+type CardDigestAlgorithm_ string
+
+const (
+	CardDigestAlgorithm_Sha256Rfc8785 CardDigestAlgorithm_ = "sha256-rfc8785"
+)
 
 // Canonical digest algorithm for a validated MCP card
 type CardDigestAlgorithm string
@@ -4201,7 +4307,7 @@ type CatalogAgentPluginMediaType string
 
 const (
 	// A GitHub Copilot Agent Plugin descriptor.
-	CatalogAgentPluginMediaTypeApplicationVndGithubCopilotPlugin CatalogAgentPluginMediaType = "application/vnd.github.copilot-plugin"
+	CatalogAgentPluginMediaTypeApplicationVndGitHubCopilotPlugin CatalogAgentPluginMediaType = "application/vnd.github.copilot-plugin"
 	// A Claude plugin descriptor (`.claude-plugin/plugin.json` layout).
 	CatalogAgentPluginMediaTypeApplicationVndAnthropicClaudePluginJSON CatalogAgentPluginMediaType = "application/vnd.anthropic.claude-plugin+json"
 	// A portable Agent Plugin descriptor.
@@ -4241,7 +4347,7 @@ type CatalogAiSkillCandidate struct {
 	// ISO 8601 timestamp after which the handle is stale and will be rejected.
 	HandleExpiresAt string `json:"handleExpiresAt"`
 	// Media type of the underlying AI skill card
-	MediaType CatalogAiSkillMediaType `json:"mediaType"`
+	MediaType CatalogAiSkillCandidateMediaType `json:"mediaType"`
 	// Whether this AI skill candidate can be planned for verified installation in the selected session.
 	Installability CatalogAiSkillInstallability `json:"installability"`
 	// Display name taken verbatim from the card. Inert untrusted text.
@@ -4265,6 +4371,13 @@ type CatalogAiSkillCandidate struct {
 	// Versioned trust metadata observed from the catalog authority. Optional for protocol-3 compatibility with runtimes that predate trust snapshots. A trust-capable runtime emits an explicit snapshot even when the authority omitted or malformed its trust field.
 	Trust CatalogTrustSnapshot `json:"trust,omitempty"`
 }
+
+// CatalogAiSkillCandidateMediaType is the only value CatalogAiSkillCandidate.MediaType takes.
+type CatalogAiSkillCandidateMediaType string
+
+const (
+	CatalogAiSkillCandidateMediaTypeApplicationAiSkill CatalogAiSkillCandidateMediaType = "application/ai-skill"
+)
 
 // MarshalJSON writes the fields with "kind" set to "ai-skill".
 func (v CatalogAiSkillCandidate) MarshalJSON() ([]byte, error) {
@@ -4319,8 +4432,15 @@ type CatalogAiSkillCandidateProvenance struct {
 	// ISO 8601 timestamp at which the runtime observed the catalog reference. This is not a retrieval or validation timestamp.
 	ObservedAt string `json:"observedAt"`
 	// Media type advertised for the referenced AI skill card
-	MediaType CatalogAiSkillMediaType `json:"mediaType"`
+	MediaType CatalogAiSkillCandidateProvenanceMediaType `json:"mediaType"`
 }
+
+// CatalogAiSkillCandidateProvenanceMediaType is the only value CatalogAiSkillCandidateProvenance.MediaType takes.
+type CatalogAiSkillCandidateProvenanceMediaType string
+
+const (
+	CatalogAiSkillCandidateProvenanceMediaTypeApplicationAiSkill CatalogAiSkillCandidateProvenanceMediaType = "application/ai-skill"
+)
 
 // Typed installability state for an AI skill candidate
 type CatalogAiSkillInstallability string
@@ -4349,12 +4469,19 @@ const (
 // An optional catalog authentication exchange did not establish the caller's identity. Anonymous search remains supported; this refusal is reserved for an operation that cannot continue after the attempted exchange. It is distinct from `policy-rejected` and from a network failure, and the reason identifies the recovery action.
 type CatalogAuthenticationRequiredError struct {
 	// Discriminator: the caller is not authenticated
-	Kind string `json:"kind"`
+	Kind CatalogAuthenticationRequiredErrorKind `json:"kind"`
 	// Why authentication failed. Only an expired credential justifies attempting a silent refresh; an absent or rejected credential requires sign-in.
 	Reason CatalogAuthenticationRequiredReason `json:"reason"`
 	// Human-readable explanation, safe to surface. Never contains a credential or token, nor a query, URL, handle, or secret.
 	Message string `json:"message"`
 }
+
+// CatalogAuthenticationRequiredErrorKind is the only value CatalogAuthenticationRequiredError.Kind takes.
+type CatalogAuthenticationRequiredErrorKind string
+
+const (
+	CatalogAuthenticationRequiredErrorKindAuthenticationRequired CatalogAuthenticationRequiredErrorKind = "authentication-required"
+)
 
 // Why the catalog authority did not accept the caller's identity
 type CatalogAuthenticationRequiredReason string
@@ -4632,12 +4759,19 @@ type CatalogClientContract struct {
 // An upstream catalog response broke the wire contract. Most importantly, every result must carry exactly one of a URL or embedded data: a result carrying both, or neither, is refused here rather than being guessed at.
 type CatalogContractViolationError struct {
 	// Discriminator: the upstream response broke the contract
-	Kind string `json:"kind"`
+	Kind CatalogContractViolationErrorKind `json:"kind"`
 	// Which rule the response broke.
 	Reason CatalogContractViolationReason `json:"reason"`
 	// Human-readable explanation, safe to surface. Never echoes response content, nor a query, URL, handle, or secret.
 	Message string `json:"message"`
 }
+
+// CatalogContractViolationErrorKind is the only value CatalogContractViolationError.Kind takes.
+type CatalogContractViolationErrorKind string
+
+const (
+	CatalogContractViolationErrorKindContractViolation CatalogContractViolationErrorKind = "contract-violation"
+)
 
 // Which wire-contract rule an upstream response broke
 type CatalogContractViolationReason string
@@ -4880,7 +5014,7 @@ type CatalogGetGeneratedFeedRequest struct {
 // A retrieved generated feed. Entries keep the feed's order and are never more than 100.
 type CatalogGetGeneratedFeedSucceeded struct {
 	// Discriminator: the feed was retrieved
-	Kind string `json:"kind"`
+	Kind CatalogGetGeneratedFeedSucceededKind `json:"kind"`
 	// Runtime-issued identifier for this retrieval, with the same meaning as a catalog.search searchId, so a plan can be tied to the feed that produced its candidate. Derived from no user, account, device or feed data.
 	SearchID string `json:"searchId"`
 	// The feed's own identity and freshness.
@@ -4890,6 +5024,13 @@ type CatalogGetGeneratedFeedSucceeded struct {
 	// Protocol version and capabilities the runtime honoured.
 	Negotiated CatalogNegotiatedContract `json:"negotiated"`
 }
+
+// CatalogGetGeneratedFeedSucceededKind is the only value CatalogGetGeneratedFeedSucceeded.Kind takes.
+type CatalogGetGeneratedFeedSucceededKind string
+
+const (
+	CatalogGetGeneratedFeedSucceededKindSucceeded CatalogGetGeneratedFeedSucceededKind = "succeeded"
+)
 
 func (s *CatalogGetGeneratedFeedSucceeded) UnmarshalJSON(data []byte) error {
 	type plain CatalogGetGeneratedFeedSucceeded
@@ -4929,7 +5070,7 @@ type CatalogGetSavedFeedRequest struct {
 // A retrieved saved feed. Entries keep the feed's order and are never more than 100.
 type CatalogGetSavedFeedSucceeded struct {
 	// Discriminator: the feed was retrieved
-	Kind string `json:"kind"`
+	Kind CatalogGetSavedFeedSucceededKind `json:"kind"`
 	// Runtime-issued identifier for this retrieval, with the same meaning as a catalog.search searchId, so a plan can be tied to the feed that produced its candidate. Derived from no user, account, device or feed data.
 	SearchID string `json:"searchId"`
 	// The feed's own identity and freshness.
@@ -4939,6 +5080,13 @@ type CatalogGetSavedFeedSucceeded struct {
 	// Protocol version and capabilities the runtime honoured.
 	Negotiated CatalogNegotiatedContract `json:"negotiated"`
 }
+
+// CatalogGetSavedFeedSucceededKind is the only value CatalogGetSavedFeedSucceeded.Kind takes.
+type CatalogGetSavedFeedSucceededKind string
+
+const (
+	CatalogGetSavedFeedSucceededKindSucceeded CatalogGetSavedFeedSucceededKind = "succeeded"
+)
 
 func (s *CatalogGetSavedFeedSucceeded) UnmarshalJSON(data []byte) error {
 	type plain CatalogGetSavedFeedSucceeded
@@ -4966,7 +5114,7 @@ func (s *CatalogGetSavedFeedSucceeded) UnmarshalJSON(data []byte) error {
 // A presented handle was not accepted. Handles are runtime-instance scoped, TTL-bound, and single-use, so each way of failing is reported distinctly.
 type CatalogHandleRejectedError struct {
 	// Discriminator: a handle was rejected
-	Kind string `json:"kind"`
+	Kind CatalogHandleRejectedErrorKind `json:"kind"`
 	// Which kind of handle was presented.
 	HandleType CatalogHandleType `json:"handleType"`
 	// Why the handle was rejected.
@@ -4974,6 +5122,13 @@ type CatalogHandleRejectedError struct {
 	// Human-readable explanation, safe to surface. Never contains the handle itself, nor a query, URL, or secret.
 	Message string `json:"message"`
 }
+
+// CatalogHandleRejectedErrorKind is the only value CatalogHandleRejectedError.Kind takes.
+type CatalogHandleRejectedErrorKind string
+
+const (
+	CatalogHandleRejectedErrorKindHandleRejected CatalogHandleRejectedErrorKind = "handle-rejected"
+)
 
 // Why a presented handle was rejected
 type CatalogHandleRejectionReason string
@@ -5160,7 +5315,7 @@ const (
 // A card could not be parsed or did not satisfy its declared media type's schema.
 type CatalogMalformedCardError struct {
 	// Discriminator: the card was malformed
-	Kind string `json:"kind"`
+	Kind CatalogMalformedCardErrorKind `json:"kind"`
 	// How the card failed validation.
 	Reason CatalogMalformedCardReason `json:"reason"`
 	// Media type the card was interpreted as, when it declared one this runtime recognises.
@@ -5168,6 +5323,13 @@ type CatalogMalformedCardError struct {
 	// Human-readable explanation, safe to surface. Never echoes card content, nor a query, URL, handle, or secret.
 	Message string `json:"message"`
 }
+
+// CatalogMalformedCardErrorKind is the only value CatalogMalformedCardError.Kind takes.
+type CatalogMalformedCardErrorKind string
+
+const (
+	CatalogMalformedCardErrorKindMalformedCard CatalogMalformedCardErrorKind = "malformed-card"
+)
 
 // How a card failed validation
 type CatalogMalformedCardReason string
@@ -5210,7 +5372,7 @@ const (
 	// An AI skill card. Representable and searchable, but typed non-installable.
 	CatalogMediaTypeApplicationAiSkill CatalogMediaType = "application/ai-skill"
 	// An inert Agent Plugin descriptor.
-	CatalogMediaTypeApplicationVndGithubCopilotPlugin CatalogMediaType = "application/vnd.github.copilot-plugin"
+	CatalogMediaTypeApplicationVndGitHubCopilotPlugin CatalogMediaType = "application/vnd.github.copilot-plugin"
 	// An inert Claude plugin descriptor, surfaced only under the agent-plugin-formats capability.
 	CatalogMediaTypeApplicationVndAnthropicClaudePluginJSON CatalogMediaType = "application/vnd.anthropic.claude-plugin+json"
 	// An inert portable Agent Plugin descriptor, surfaced only under the agent-plugin-formats capability.
@@ -5314,12 +5476,19 @@ const (
 // The candidate is discoverable but cannot be installed. `application/ai-skill` resolves here, because it stays searchable while remaining typed non-installable.
 type CatalogNotInstallableError struct {
 	// Discriminator: the candidate cannot be installed
-	Kind string `json:"kind"`
+	Kind CatalogNotInstallableErrorKind `json:"kind"`
 	// Why the candidate cannot be installed.
 	Reason CatalogNotInstallableReason `json:"reason"`
 	// Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.
 	Message string `json:"message"`
 }
+
+// CatalogNotInstallableErrorKind is the only value CatalogNotInstallableError.Kind takes.
+type CatalogNotInstallableErrorKind string
+
+const (
+	CatalogNotInstallableErrorKindNotInstallable CatalogNotInstallableErrorKind = "not-installable"
+)
 
 // Why a discoverable candidate cannot be installed
 type CatalogNotInstallableReason string
@@ -5354,12 +5523,19 @@ type CatalogPluginRepositorySource struct {
 // Registry or enterprise policy refused the operation.
 type CatalogPolicyRejectedError struct {
 	// Discriminator: policy refused the operation
-	Kind string `json:"kind"`
+	Kind CatalogPolicyRejectedErrorKind `json:"kind"`
 	// Which authority produced the decision.
 	Source MCPPlanPolicySource `json:"source"`
 	// Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.
 	Message string `json:"message"`
 }
+
+// CatalogPolicyRejectedErrorKind is the only value CatalogPolicyRejectedError.Kind takes.
+type CatalogPolicyRejectedErrorKind string
+
+const (
+	CatalogPolicyRejectedErrorKindPolicyRejected CatalogPolicyRejectedErrorKind = "policy-rejected"
+)
 
 // Bounded refusal categories for planning from a materialisation reference.
 type CatalogReferenceInstallationFailureReason string
@@ -6094,7 +6270,7 @@ func unmarshalCatalogSearchResult(data []byte) (CatalogSearchResult, error) {
 // A completed catalog search containing inert candidate summaries. MCP server and AI skill variants carry a single-use handle; the Agent Plugin variant is handleless.
 type CatalogSearchSucceeded struct {
 	// Discriminator: the search completed
-	Kind string `json:"kind"`
+	Kind CatalogSearchSucceededKind `json:"kind"`
 	// Pseudonymous identifier for this search, issued by the runtime or by the catalog authority it queried and never by the caller, so it cannot be forged or replayed to attribute an install to a search that never happened. Always present on a success, so a result set can be tied to the installs it leads to. It identifies a search rather than a person: it is derived from no user, account, device, or query data, and must never be joined with user identity to re-identify anyone.
 	SearchID string `json:"searchId"`
 	// Matching candidates, never more than the requested limit. All text is inert untrusted data.
@@ -6106,6 +6282,13 @@ type CatalogSearchSucceeded struct {
 	// Navigation metadata for callers explicitly requiring catalog-search-pagination. Omitted when the authority returns no token, including tokenless first-page and continuation responses. Counts are never substituted from candidates.length.
 	Pagination *CatalogSearchPagination `json:"pagination,omitempty"`
 }
+
+// CatalogSearchSucceededKind is the only value CatalogSearchSucceeded.Kind takes.
+type CatalogSearchSucceededKind string
+
+const (
+	CatalogSearchSucceededKindSucceeded CatalogSearchSucceededKind = "succeeded"
+)
 
 func (s *CatalogSearchSucceeded) UnmarshalJSON(data []byte) error {
 	type plain CatalogSearchSucceeded
@@ -6141,10 +6324,17 @@ const (
 // The caller cancelled the selection interaction and the retained search state was released.
 type CatalogSelectionCancelled struct {
 	// Discriminator: selection was cancelled
-	Kind string `json:"kind"`
+	Kind CatalogSelectionCancelledKind `json:"kind"`
 	// The search identifier privately bound to the released selection group.
 	SearchID string `json:"searchId"`
 }
+
+// CatalogSelectionCancelledKind is the only value CatalogSelectionCancelled.Kind takes.
+type CatalogSelectionCancelledKind string
+
+const (
+	CatalogSelectionCancelledKindCancelled CatalogSelectionCancelledKind = "cancelled"
+)
 
 // Terminal outcome declared for a retained catalog selection group
 type CatalogSelectionDecision string
@@ -6163,34 +6353,62 @@ const (
 // The caller explicitly declined every candidate and the retained search state was released.
 type CatalogSelectionDeclined struct {
 	// Discriminator: the candidates were declined
-	Kind string `json:"kind"`
+	Kind CatalogSelectionDeclinedKind `json:"kind"`
 	// The search identifier privately bound to the released selection group.
 	SearchID string `json:"searchId"`
 }
 
+// CatalogSelectionDeclinedKind is the only value CatalogSelectionDeclined.Kind takes.
+type CatalogSelectionDeclinedKind string
+
+const (
+	CatalogSelectionDeclinedKindDeclined CatalogSelectionDeclinedKind = "declined"
+)
+
 // The selection reference belongs to another runtime instance or session.
 type CatalogSelectionForeign struct {
 	// Discriminator for this typed selection rejection
-	Kind string `json:"kind"`
+	Kind CatalogSelectionForeignKind `json:"kind"`
 	// Human-readable explanation safe to surface. Never contains the presented reference or private candidate state.
 	Message string `json:"message"`
 }
+
+// CatalogSelectionForeignKind is the only value CatalogSelectionForeign.Kind takes.
+type CatalogSelectionForeignKind string
+
+const (
+	CatalogSelectionForeignKindForeign CatalogSelectionForeignKind = "foreign"
+)
 
 // The selection reference was malformed or unknown.
 type CatalogSelectionInvalid struct {
 	// Discriminator for this typed selection rejection
-	Kind string `json:"kind"`
+	Kind CatalogSelectionInvalidKind `json:"kind"`
 	// Human-readable explanation safe to surface. Never contains the presented reference or private candidate state.
 	Message string `json:"message"`
 }
 
+// CatalogSelectionInvalidKind is the only value CatalogSelectionInvalid.Kind takes.
+type CatalogSelectionInvalidKind string
+
+const (
+	CatalogSelectionInvalidKindInvalid CatalogSelectionInvalidKind = "invalid"
+)
+
 // The selection group was already terminated or its pending host hand-off was already claimed.
 type CatalogSelectionReplayed struct {
 	// Discriminator for this typed selection rejection
-	Kind string `json:"kind"`
+	Kind CatalogSelectionReplayedKind `json:"kind"`
 	// Human-readable explanation safe to surface. Never contains the presented reference or private candidate state.
 	Message string `json:"message"`
 }
+
+// CatalogSelectionReplayedKind is the only value CatalogSelectionReplayed.Kind takes.
+type CatalogSelectionReplayedKind string
+
+const (
+	CatalogSelectionReplayedKindReplayed CatalogSelectionReplayedKind = "replayed"
+)
 
 // Terminates one retained catalog selection group through an opaque reference previously returned by the model-safe search projection.
 type CatalogSelectionRequest struct {
@@ -6332,36 +6550,64 @@ func unmarshalCatalogSelectionResult(data []byte) (CatalogSelectionResult, error
 // The chosen candidate was transferred into a fresh bounded single-use handle for a later explicit planning request.
 type CatalogSelectionSelected struct {
 	// Discriminator: one candidate was selected
-	Kind string `json:"kind"`
+	Kind CatalogSelectionSelectedKind `json:"kind"`
 	// Fresh single-use candidate handle accepted by mcp.planInstall. Returned only to the native host and never included in model-tool output.
 	CandidateHandle string `json:"candidateHandle"`
 	// The exact search identifier privately bound to the selected candidate.
 	SearchID string `json:"searchId"`
 }
 
+// CatalogSelectionSelectedKind is the only value CatalogSelectionSelected.Kind takes.
+type CatalogSelectionSelectedKind string
+
+const (
+	CatalogSelectionSelectedKindSelected CatalogSelectionSelectedKind = "selected"
+)
+
 // The runtime-enforced selection reference lifetime elapsed before the request arrived.
 type CatalogSelectionStale struct {
 	// Discriminator for this typed selection rejection
-	Kind string `json:"kind"`
+	Kind CatalogSelectionStaleKind `json:"kind"`
 	// Human-readable explanation safe to surface. Never contains the presented reference or private candidate state.
 	Message string `json:"message"`
 }
+
+// CatalogSelectionStaleKind is the only value CatalogSelectionStale.Kind takes.
+type CatalogSelectionStaleKind string
+
+const (
+	CatalogSelectionStaleKindStale CatalogSelectionStaleKind = "stale"
+)
 
 // The host declared that its live selection interaction timed out, and the retained search state was released.
 type CatalogSelectionTimedOut struct {
 	// Discriminator: the host's live interaction timed out
-	Kind string `json:"kind"`
+	Kind CatalogSelectionTimedOutKind `json:"kind"`
 	// The search identifier privately bound to the released selection group.
 	SearchID string `json:"searchId"`
 }
 
+// CatalogSelectionTimedOutKind is the only value CatalogSelectionTimedOut.Kind takes.
+type CatalogSelectionTimedOutKind string
+
+const (
+	CatalogSelectionTimedOutKindTimedOut CatalogSelectionTimedOutKind = "timed-out"
+)
+
 // The presented opaque handle was issued for another catalog operation.
 type CatalogSelectionWrongKind struct {
 	// Discriminator for this typed selection rejection
-	Kind string `json:"kind"`
+	Kind CatalogSelectionWrongKindKind `json:"kind"`
 	// Human-readable explanation safe to surface. Never contains the presented reference or private candidate state.
 	Message string `json:"message"`
 }
+
+// CatalogSelectionWrongKindKind is the only value CatalogSelectionWrongKind.Kind takes.
+type CatalogSelectionWrongKindKind string
+
+const (
+	CatalogSelectionWrongKindKindWrongKind CatalogSelectionWrongKindKind = "wrong-kind"
+)
 
 // Authority-computed exposure eligibility, kept separate from tier. The current tier-only Agent Finder response maps to `unknown`, never to a locally inferred eligibility.
 type CatalogTrustEligibility string
@@ -6760,12 +7006,19 @@ const (
 // The operation is not available on this runtime. Distinct from a network failure: nothing was attempted.
 type CatalogUnavailableError struct {
 	// Discriminator: the operation is not available
-	Kind string `json:"kind"`
+	Kind CatalogUnavailableErrorKind `json:"kind"`
 	// Why the operation is unavailable.
 	Reason CatalogUnavailableReason `json:"reason"`
 	// Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.
 	Message string `json:"message"`
 }
+
+// CatalogUnavailableErrorKind is the only value CatalogUnavailableError.Kind takes.
+type CatalogUnavailableErrorKind string
+
+const (
+	CatalogUnavailableErrorKindUnavailable CatalogUnavailableErrorKind = "unavailable"
+)
 
 // Why a catalog operation is not available on this runtime
 type CatalogUnavailableReason string
@@ -6788,12 +7041,19 @@ const (
 // No transport this runtime can use is available for the requested server.
 type CatalogUnavailableTransportError struct {
 	// Discriminator: no usable transport is available
-	Kind string `json:"kind"`
+	Kind CatalogUnavailableTransportErrorKind `json:"kind"`
 	// Why no transport could be offered.
 	Reason CatalogUnavailableTransportReason `json:"reason"`
 	// Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.
 	Message string `json:"message"`
 }
+
+// CatalogUnavailableTransportErrorKind is the only value CatalogUnavailableTransportError.Kind takes.
+type CatalogUnavailableTransportErrorKind string
+
+const (
+	CatalogUnavailableTransportErrorKindUnavailableTransport CatalogUnavailableTransportErrorKind = "unavailable-transport"
+)
 
 // Why no usable transport could be offered
 type CatalogUnavailableTransportReason string
@@ -6810,12 +7070,19 @@ const (
 // Retrieval was refused by the runtime's hardened fetch boundary before any request left the process, or before a redirect was followed.
 type CatalogUnsafeRetrievalError struct {
 	// Discriminator: retrieval was refused as unsafe
-	Kind string `json:"kind"`
+	Kind CatalogUnsafeRetrievalErrorKind `json:"kind"`
 	// Which control refused the retrieval, low cardinality so it can be aggregated without carrying a URL.
 	Reason CatalogUnsafeRetrievalReason `json:"reason"`
 	// Human-readable explanation, safe to surface. Never contains the refused URL, nor a query, handle, or secret.
 	Message string `json:"message"`
 }
+
+// CatalogUnsafeRetrievalErrorKind is the only value CatalogUnsafeRetrievalError.Kind takes.
+type CatalogUnsafeRetrievalErrorKind string
+
+const (
+	CatalogUnsafeRetrievalErrorKindUnsafeRetrieval CatalogUnsafeRetrievalErrorKind = "unsafe-retrieval"
+)
 
 // Which hardened-fetch control refused a retrieval
 type CatalogUnsafeRetrievalReason string
@@ -6838,7 +7105,7 @@ const (
 // The request asked for a candidate kind this runtime does not serve.
 type CatalogUnsupportedKindError struct {
 	// Discriminator: an unsupported candidate kind was requested
-	Kind string `json:"kind"`
+	Kind CatalogUnsupportedKindErrorKind `json:"kind"`
 	// The kinds from the request that are not supported.
 	RequestedKinds []CatalogCandidateKind `json:"requestedKinds"`
 	// Every candidate kind this runtime can serve.
@@ -6846,6 +7113,13 @@ type CatalogUnsupportedKindError struct {
 	// Human-readable explanation, safe to surface. Never contains a query, URL, handle, or secret.
 	Message string `json:"message"`
 }
+
+// CatalogUnsupportedKindErrorKind is the only value CatalogUnsupportedKindError.Kind takes.
+type CatalogUnsupportedKindErrorKind string
+
+const (
+	CatalogUnsupportedKindErrorKindUnsupportedKind CatalogUnsupportedKindErrorKind = "unsupported-kind"
+)
 
 // A source supplied by a tool that should be made available to the model as citable content.
 // Experimental: CitableSource is part of an experimental API and may change or be removed.
@@ -7984,10 +8258,17 @@ const (
 // Authentication-info variant for direct Copilot API token auth sourced from environment variables, with public GitHub host.
 type CopilotAPITokenAuthInfo struct {
 	// Authentication host (always the public GitHub host).
-	Host string `json:"host"`
+	Host CopilotAPITokenAuthInfoHost `json:"host"`
 	// Snapshot of the authenticated user's Copilot subscription info, if known. Mirrors the GitHub API `/copilot_internal/v2/token` user response shape — the runtime trusts this verbatim and does not re-fetch when set.
 	CopilotUser *CopilotUserResponse `json:"copilotUser,omitempty"`
 }
+
+// CopilotAPITokenAuthInfoHost is the only value CopilotAPITokenAuthInfo.Host takes.
+type CopilotAPITokenAuthInfoHost string
+
+const (
+	CopilotAPITokenAuthInfoHostHTTPSGitHubCom CopilotAPITokenAuthInfoHost = "https://github.com"
+)
 
 // MarshalJSON writes the fields with "type" set to "copilot-api-token".
 func (v CopilotAPITokenAuthInfo) MarshalJSON() ([]byte, error) {
@@ -8493,8 +8774,15 @@ type DiagnosticEntry struct {
 	// Typed MCP diagnostic detail.
 	Details MCPDiagnosticDetails `json:"details"`
 	// Diagnostic source identifying the typed details payload.
-	Source string `json:"source"`
+	Source DiagnosticEntrySource `json:"source"`
 }
+
+// DiagnosticEntrySource is the only value DiagnosticEntry.Source takes.
+type DiagnosticEntrySource string
+
+const (
+	DiagnosticEntrySourceMCP DiagnosticEntrySource = "mcp"
+)
 
 // Session-scoped diagnostic threshold. Capture is disabled by default and is never persisted with the session.
 type DiagnosticLogLevel string
@@ -8781,11 +9069,38 @@ const (
 // JSON Schema describing the form fields to present to the user (form mode only)
 type ElicitationRequestedSchema struct {
 	// Schema type indicator (always 'object')
-	Type string `json:"type"`
+	Type ElicitationRequestedSchemaType `json:"type"`
 	// Form field definitions, keyed by field name
 	Properties map[string]any `json:"properties"`
 	// List of required field names
 	Required []string `json:"required,omitempty"`
+}
+
+// ElicitationRequestedSchemaType is the only value ElicitationRequestedSchema.Type takes.
+type ElicitationRequestedSchemaType string
+
+const (
+	ElicitationRequestedSchemaTypeObject ElicitationRequestedSchemaType = "object"
+)
+
+// Embedded binary resource contents identified by a URI, with an optional MIME type and a base64-encoded blob.
+type EmbeddedBlobResourceContents struct {
+	// URI identifying the resource
+	URI string `json:"uri"`
+	// MIME type of the blob content
+	MIMEType *string `json:"mimeType,omitempty"`
+	// Base64-encoded binary content of the resource
+	Blob string `json:"blob"`
+}
+
+// Embedded text resource contents identified by a URI, with an optional MIME type and a text payload.
+type EmbeddedTextResourceContents struct {
+	// URI identifying the resource
+	URI string `json:"uri"`
+	// MIME type of the text content
+	MIMEType *string `json:"mimeType,omitempty"`
+	// Text content of the resource
+	Text string `json:"text"`
 }
 
 // Slash-prefixed command string to enqueue for FIFO processing.
@@ -8798,58 +9113,11 @@ type EnqueueCommandParams struct {
 }
 
 // Indicates whether the command was accepted into the local execution queue.
-// The concrete type is a pointer to one of the variants below, chosen by
-// "queued", or RawEnqueueCommandResult for a variant this CLI version does not describe.
-type EnqueueCommandResult interface {
-	enqueueCommandResult()
-}
-
-// RawEnqueueCommandResult holds a EnqueueCommandResult variant not known when this file was generated.
-type RawEnqueueCommandResult struct {
-	Discriminator string
-	Raw           json.RawMessage
-}
-
-func (RawEnqueueCommandResult) enqueueCommandResult() {}
-
-// MarshalJSON writes the variant exactly as it was received.
-func (r RawEnqueueCommandResult) MarshalJSON() ([]byte, error) {
-	if r.Raw == nil {
-		return []byte("null"), nil
-	}
-	return r.Raw, nil
-}
-
-func (AcceptedEnqueueCommandResult) enqueueCommandResult()    {}
-func (UnsupportedEnqueueCommandResult) enqueueCommandResult() {}
-
-func unmarshalEnqueueCommandResult(data []byte) (EnqueueCommandResult, error) {
-	if string(data) == "null" {
-		return nil, nil
-	}
-	var head struct {
-		Tag json.RawMessage `json:"queued"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, err
-	}
-	switch string(head.Tag) {
-	case "true":
-		var v AcceptedEnqueueCommandResult
-		if err := json.Unmarshal(data, &v); err != nil {
-			return nil, err
-		}
-		return &v, nil
-	case "false":
-		var v UnsupportedEnqueueCommandResult
-		if err := json.Unmarshal(data, &v); err != nil {
-			return nil, err
-		}
-		return &v, nil
-	}
-	var tag string
-	_ = json.Unmarshal(head.Tag, &tag)
-	return RawEnqueueCommandResult{Discriminator: tag, Raw: append(json.RawMessage(nil), data...)}, nil
+type EnqueueCommandResult struct {
+	// Indicates whether the command was accepted into the local execution queue.
+	Queued bool `json:"queued"`
+	// Stable opaque ID of the queued command.
+	QueueID *string `json:"queueId,omitempty"`
 }
 
 // Authentication-info input variant for a token sourced from an environment variable, with host, optional login, token, and env var name.
@@ -8960,7 +9228,7 @@ type EventLogReadRequest struct {
 	// Milliseconds to wait for new events when the cursor is at the tail of history. 0 (default) returns immediately even if no events are available. Capped at 30000ms. Ephemeral events that arrive during the wait are delivered in this batch but are NOT replayable on a subsequent read (use a non-zero waitMs in your next call to capture future ephemerals as they happen). This applies to forward reads only: a backward read always returns immediately and ignores `waitMs`, because backward paging covers persisted history only while new events append at the tail (the opposite end from a backward page), so no blocking or ephemeral delivery can occur.
 	WaitMs *int32 `json:"waitMs,omitempty"`
 	// Either '*' to receive all event types, or a non-empty list of event types to receive
-	Types EventLogTypes `json:"types,omitempty"`
+	Types *EventLogTypes `json:"types,omitempty"`
 	// Agent-scope filter: 'primary' returns only main-agent events plus events whose type starts with 'subagent.' (matching the typed-subscription default behavior); 'all' returns events from all agents (matching wildcard-subscription behavior). Default is 'all' to preserve wildcard semantics for catch-up callers.
 	AgentScope *EventsAgentScope `json:"agentScope,omitempty"`
 	// Optional non-empty list of subagent identifiers. When provided, only events owned by one of these agents are returned; ownership recognizes the event envelope's agentId plus legacy data.agentId and data.parentToolCallId markers. This filter takes precedence over agentScope.
@@ -8982,12 +9250,6 @@ type EventLogTailResult struct {
 	// Opaque cursor pointing at the current tail of the session's persisted-events history. Pass back to `read` to receive only events that arrive AFTER this snapshot. When the session has no events, this returns the same sentinel as an unset cursor (i.e. equivalent to omitting the cursor on a first read).
 	Cursor string `json:"cursor"`
 }
-
-// Either '*' to receive all event types, or a non-empty list of event types to receive
-type EventLogTypes = any
-
-// EventLogStringTypes is the string form of a EventLogTypes.
-type EventLogStringTypes string
 
 // Agent-scope filter: 'primary' returns only main-agent events plus events whose type starts with 'subagent.' (matching the typed-subscription default behavior); 'all' returns events from all agents (matching wildcard-subscription behavior). Default is 'all' to preserve wildcard semantics for catch-up callers.
 type EventsAgentScope string
@@ -9220,10 +9482,103 @@ const (
 )
 
 // Tool call result (string or expanded result object)
-type ExternalToolResult = any
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawExternalToolResult for a value none
+// of them describes. Object variants decode to pointers.
+type ExternalToolResult interface {
+	externalToolResult()
+}
+
+// RawExternalToolResult holds a ExternalToolResult that matched no variant.
+type RawExternalToolResult struct {
+	Raw json.RawMessage
+}
+
+func (RawExternalToolResult) externalToolResult() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawExternalToolResult) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
 
 // ExternalToolStringResult is the string form of a ExternalToolResult.
 type ExternalToolStringResult string
+
+func (ExternalToolStringResult) externalToolResult() {}
+
+func (ExternalToolTextResultForLlm) externalToolResult() {}
+
+var shapesExternalToolResult = []unionShape{
+	{required: []string{"textResultForLlm"}, keys: nil, consts: map[string]string{}}, // ExternalToolTextResultForLlm
+}
+
+func unmarshalExternalToolResult(data []byte) (ExternalToolResult, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonString:
+		var v ExternalToolStringResult
+		if err := json.Unmarshal(data, &v); err == nil {
+			return v, nil
+		}
+	case jsonObject:
+		switch pickShape(data, shapesExternalToolResult) {
+		case 0:
+			var v ExternalToolTextResultForLlm
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawExternalToolResult{Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+// Expanded external tool result payload
+type ExternalToolTextResultForLlm struct {
+	// Text result returned to the model
+	TextResultForLlm string `json:"textResultForLlm"`
+	// Execution outcome classification. Optional for back-compat; normalized to 'success' (or 'failure' when error is present) when missing or unrecognized.
+	ResultType *string `json:"resultType,omitempty"`
+	// Optional error message for failed executions
+	Error *string `json:"error,omitempty"`
+	// Detailed log content for timeline display
+	SessionLog *string `json:"sessionLog,omitempty"`
+	// Optional tool-specific telemetry
+	ToolTelemetry map[string]any `json:"toolTelemetry,omitempty"`
+	// Base64-encoded binary results returned to the model
+	BinaryResultsForLlm []ExternalToolTextResultForLlmBinaryResultsForLlm `json:"binaryResultsForLlm,omitempty"`
+	// Structured content blocks from the tool
+	Contents []ExternalToolTextResultForLlmContent `json:"contents,omitempty"`
+	// Tool references returned by a tool-search override: names of deferred tools to surface to the model. When set, the tool result is materialized as `tool_reference` content blocks (rather than plain text) so the model knows which deferred tools are now available.
+	ToolReferences []string `json:"toolReferences,omitempty"`
+}
+
+func (s *ExternalToolTextResultForLlm) UnmarshalJSON(data []byte) error {
+	type plain ExternalToolTextResultForLlm
+	var aux struct {
+		*plain
+		Contents []json.RawMessage `json:"contents"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Contents != nil {
+		s.Contents = make([]ExternalToolTextResultForLlmContent, len(aux.Contents))
+		for i, item := range aux.Contents {
+			v, err := unmarshalExternalToolTextResultForLlmContent(item)
+			if err != nil {
+				return err
+			}
+			s.Contents[i] = v
+		}
+	}
+	return nil
+}
 
 // Binary result returned by a tool for the model
 type ExternalToolTextResultForLlmBinaryResultsForLlm struct {
@@ -9451,8 +9806,80 @@ func (v ExternalToolTextResultForLlmContentResource) MarshalJSON() ([]byte, erro
 	return spliceField("\"type\":\"resource\"", body), nil
 }
 
+func (s *ExternalToolTextResultForLlmContentResource) UnmarshalJSON(data []byte) error {
+	type plain ExternalToolTextResultForLlmContentResource
+	var aux struct {
+		*plain
+		Resource json.RawMessage `json:"resource"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Resource != nil {
+		v, err := unmarshalExternalToolTextResultForLlmContentResourceDetails(aux.Resource)
+		if err != nil {
+			return err
+		}
+		s.Resource = v
+	}
+	return nil
+}
+
 // The embedded resource contents, either text or base64-encoded binary
-type ExternalToolTextResultForLlmContentResourceDetails = any
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawExternalToolTextResultForLlmContentResourceDetails for a value none
+// of them describes. Object variants decode to pointers.
+type ExternalToolTextResultForLlmContentResourceDetails interface {
+	externalToolTextResultForLlmContentResourceDetails()
+}
+
+// RawExternalToolTextResultForLlmContentResourceDetails holds a ExternalToolTextResultForLlmContentResourceDetails that matched no variant.
+type RawExternalToolTextResultForLlmContentResourceDetails struct {
+	Raw json.RawMessage
+}
+
+func (RawExternalToolTextResultForLlmContentResourceDetails) externalToolTextResultForLlmContentResourceDetails() {
+}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawExternalToolTextResultForLlmContentResourceDetails) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+func (EmbeddedTextResourceContents) externalToolTextResultForLlmContentResourceDetails() {}
+func (EmbeddedBlobResourceContents) externalToolTextResultForLlmContentResourceDetails() {}
+
+var shapesExternalToolTextResultForLlmContentResourceDetails = []unionShape{
+	{required: []string{"uri", "text"}, keys: []string{"uri", "mimeType", "text"}, consts: map[string]string{}}, // EmbeddedTextResourceContents
+	{required: []string{"uri", "blob"}, keys: []string{"uri", "mimeType", "blob"}, consts: map[string]string{}}, // EmbeddedBlobResourceContents
+}
+
+func unmarshalExternalToolTextResultForLlmContentResourceDetails(data []byte) (ExternalToolTextResultForLlmContentResourceDetails, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonObject:
+		switch pickShape(data, shapesExternalToolTextResultForLlmContentResourceDetails) {
+		case 0:
+			var v EmbeddedTextResourceContents
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 1:
+			var v EmbeddedBlobResourceContents
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawExternalToolTextResultForLlmContentResourceDetails{Raw: append(json.RawMessage(nil), data...)}, nil
+}
 
 // Resource link content block referencing an external resource
 type ExternalToolTextResultForLlmContentResourceLink struct {
@@ -9581,7 +10008,7 @@ const (
 	// Enabled for any staff account, GitHub or Microsoft.
 	FeatureFlagAvailabilityStaff FeatureFlagAvailability = "staff"
 	// Enabled for GitHub staff accounts only.
-	FeatureFlagAvailabilityStaffGithub FeatureFlagAvailability = "staff-github"
+	FeatureFlagAvailabilityStaffGitHub FeatureFlagAvailability = "staff-github"
 	// Enabled for Microsoft staff accounts only.
 	FeatureFlagAvailabilityStaffMicrosoft FeatureFlagAvailability = "staff-microsoft"
 	// Enabled only for accounts that opted into experimental features.
@@ -9621,7 +10048,7 @@ type FeatureFlagsResolveRequest struct {
 	// Whether the caller belongs to the team population used by feature availability.
 	IsTeam bool `json:"isTeam"`
 	// GitHub-staff membership. Omit when it was never recorded: a legacy staff account then counts as both staff populations and keeps every staff feature.
-	IsStaffGithub *bool `json:"isStaffGithub,omitempty"`
+	IsStaffGitHub *bool `json:"isStaffGithub,omitempty"`
 	// Microsoft-staff membership. Omitted the same way as `isStaffGithub`.
 	IsStaffMicrosoft *bool `json:"isStaffMicrosoft,omitempty"`
 	// Resolve against this already-computed flag set rather than each flag's declared availability. Keyed by flag name.
@@ -9648,7 +10075,7 @@ type FeatureFlagsResolveStartupGatesRequest struct {
 	// Whether the caller belongs to a team plan.
 	IsTeam bool `json:"isTeam"`
 	// GitHub-staff membership. Omit when it was never recorded: a legacy staff account then counts as both staff populations and keeps every staff feature.
-	IsStaffGithub *bool `json:"isStaffGithub,omitempty"`
+	IsStaffGitHub *bool `json:"isStaffGithub,omitempty"`
 	// Microsoft-staff membership. Omitted the same way as `isStaffGithub`.
 	IsStaffMicrosoft *bool `json:"isStaffMicrosoft,omitempty"`
 	// Environment to read flag overrides from. Defaults to this runtime process's own environment.
@@ -9665,6 +10092,9 @@ type FeatureFlagsResolveStartupGatesRequest struct {
 
 // The resolved gates, keyed by flag name.
 type FeatureFlagsResolveStartupGatesResult = map[string]bool
+
+// Content filtering mode to apply to all tools, or a map of tool name to content filtering mode.
+type FilterMapping = any
 
 // Parameters for starting fleet orchestration: an optional user prompt combined with the fleet instructions, plus the send options forwarded to the resulting turn.
 // Experimental: FleetStartRequest is part of an experimental API and may change or be removed.
@@ -10044,6 +10474,8 @@ type GitHubMCPToolConfig struct {
 	AdditionalTools []string `json:"additionalTools,omitempty"`
 	// Whether to request the GitHub MCP insiders build
 	EnableInsidersMode *bool `json:"enableInsidersMode,omitempty"`
+	// Whether the GitHub MCP server answers form-based tools at once instead of deferring them
+	DisableFormDeferral *bool `json:"disableFormDeferral,omitempty"`
 }
 
 // A GitHub login the authenticated user may act as: their own account, or an organization they belong to.
@@ -10389,7 +10821,7 @@ type GlobalStateLoadResult struct {
 	// Whether the user is a GitHub or Microsoft staff member, which unlocks internal-only behavior.
 	Staff *bool `json:"staff,omitempty"`
 	// Whether the user was recognized as GitHub staff.
-	StaffGithub *bool `json:"staffGithub,omitempty"`
+	StaffGitHub *bool `json:"staffGithub,omitempty"`
 	// Whether the user was recognized as Microsoft staff.
 	StaffMicrosoft *bool `json:"staffMicrosoft,omitempty"`
 	// When the staff-only model reset last ran.
@@ -10421,12 +10853,19 @@ type GlobalStateWriteKeyResult struct {
 // Authentication-info input variant for GitHub-internal HMAC auth, carrying the public GitHub host and HMAC secret.
 type HMACAuthInfo struct {
 	// Authentication host. HMAC auth always targets the public GitHub host.
-	Host string `json:"host"`
+	Host HMACAuthInfoHost `json:"host"`
 	// HMAC secret used to sign requests.
 	HMAC string `json:"hmac"`
 	// Snapshot of the authenticated user's Copilot subscription info, if known. Mirrors the GitHub API `/copilot_internal/v2/token` user response shape — the runtime trusts this verbatim and does not re-fetch when set.
 	CopilotUser *CopilotUserResponse `json:"copilotUser,omitempty"`
 }
+
+// HMACAuthInfoHost is the only value HMACAuthInfo.Host takes.
+type HMACAuthInfoHost string
+
+const (
+	HMACAuthInfoHostHTTPSGitHubCom HMACAuthInfoHost = "https://github.com"
+)
 
 // MarshalJSON writes the fields with "type" set to "hmac".
 func (v HMACAuthInfo) MarshalJSON() ([]byte, error) {
@@ -10447,6 +10886,26 @@ type HandlePendingToolCallRequest struct {
 	Result ExternalToolResult `json:"result,omitempty"`
 	// Error message if the tool call failed
 	Error *string `json:"error,omitempty"`
+}
+
+func (s *HandlePendingToolCallRequest) UnmarshalJSON(data []byte) error {
+	type plain HandlePendingToolCallRequest
+	var aux struct {
+		*plain
+		Result json.RawMessage `json:"result"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Result != nil {
+		v, err := unmarshalExternalToolResult(aux.Result)
+		if err != nil {
+			return err
+		}
+		s.Result = v
+	}
+	return nil
 }
 
 // Indicates whether the external tool call result was handled successfully.
@@ -10825,7 +11284,7 @@ type HostConfiguration struct {
 	// Normalized local listener settings, absent for relay-only hosts.
 	LocalServer *HostLocalServerConfiguration `json:"localServer,omitempty"`
 	// Requested GitHub Mission Control registration.
-	GithubEnvironment *HostGithubEnvironmentOptions `json:"githubEnvironment,omitempty"`
+	GitHubEnvironment *HostGitHubEnvironmentOptions `json:"githubEnvironment,omitempty"`
 	// Whether session materialization is delegated to the owning application.
 	SessionFactory bool `json:"sessionFactory"`
 	// Whether app-owned durable sessions are resumed by the owning application.
@@ -10850,9 +11309,9 @@ type HostEnvironmentCredentials struct {
 	// Current bearer token for the authenticated GitHub identity.
 	Token string `json:"token"`
 	// Hostname of the authenticated GitHub service.
-	GithubHost string `json:"githubHost"`
+	GitHubHost string `json:"githubHost"`
 	// GitHub API base URL for the authenticated service.
-	GithubAPIURL string `json:"githubApiUrl"`
+	GitHubAPIURL string `json:"githubApiUrl"`
 	// Mission Control API origin for environment registration and management.
 	MissionControlURL string `json:"missionControlUrl"`
 }
@@ -10889,8 +11348,8 @@ type HostExitedResult struct {
 }
 
 // GitHub Mission Control registration options. The compute ID is application-owned and stable.
-// Experimental: HostGithubEnvironmentOptions is part of an experimental API and may change or be removed.
-type HostGithubEnvironmentOptions struct {
+// Experimental: HostGitHubEnvironmentOptions is part of an experimental API and may change or be removed.
+type HostGitHubEnvironmentOptions struct {
 	// Human-readable environment display name.
 	Name string `json:"name"`
 	// Stable application installation identity, reused across host restarts.
@@ -11073,7 +11532,7 @@ type HostStartRequest struct {
 	// Enables a local WebSocket listener.
 	LocalServer *HostLocalServerOptions `json:"localServer,omitempty"`
 	// Registers a GitHub Mission Control environment and enables its relay transport.
-	GithubEnvironment *HostGithubEnvironmentOptions `json:"githubEnvironment,omitempty"`
+	GitHubEnvironment *HostGitHubEnvironmentOptions `json:"githubEnvironment,omitempty"`
 	// Ask the owning SDK application to materialize AHP sessions.
 	SessionFactory *bool `json:"sessionFactory,omitempty"`
 	// Ask the owning application to resume its durable AHP sessions.
@@ -11660,6 +12119,26 @@ type InstalledPlugin struct {
 	InstalledFrom *string `json:"installed_from,omitempty"`
 }
 
+func (s *InstalledPlugin) UnmarshalJSON(data []byte) error {
+	type plain InstalledPlugin
+	var aux struct {
+		*plain
+		Source json.RawMessage `json:"source"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Source != nil {
+		v, err := unmarshalInstalledPluginSource(aux.Source)
+		if err != nil {
+			return err
+		}
+		s.Source = v
+	}
+	return nil
+}
+
 // Information about an installed plugin tracked in global state.
 type InstalledPluginInfo struct {
 	// Plugin name
@@ -11692,10 +12171,136 @@ type InstalledPluginInfo struct {
 
 // Source for direct repo installs (when marketplace is empty)
 // Experimental: InstalledPluginSource is part of an experimental API and may change or be removed.
-type InstalledPluginSource = any
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawInstalledPluginSource for a value none
+// of them describes. Object variants decode to pointers.
+type InstalledPluginSource interface {
+	installedPluginSource()
+}
+
+// RawInstalledPluginSource holds a InstalledPluginSource that matched no variant.
+type RawInstalledPluginSource struct {
+	Raw json.RawMessage
+}
+
+func (RawInstalledPluginSource) installedPluginSource() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawInstalledPluginSource) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
 
 // InstalledPluginStringSource is the string form of a InstalledPluginSource.
 type InstalledPluginStringSource string
+
+func (InstalledPluginStringSource) installedPluginSource() {}
+
+func (InstalledPluginSourceGitHub) installedPluginSource() {}
+func (InstalledPluginSourceURL) installedPluginSource()    {}
+func (InstalledPluginSourceLocal) installedPluginSource()  {}
+
+var shapesInstalledPluginSource = []unionShape{
+	{required: []string{"source", "repo"}, keys: []string{"source", "repo", "ref", "sha", "path"}, consts: map[string]string{"source": "\"github\""}}, // InstalledPluginSourceGitHub
+	{required: []string{"source", "url"}, keys: []string{"source", "url", "ref", "sha", "path"}, consts: map[string]string{"source": "\"url\""}},      // InstalledPluginSourceURL
+	{required: []string{"source", "path"}, keys: []string{"source", "path"}, consts: map[string]string{"source": "\"local\""}},                        // InstalledPluginSourceLocal
+}
+
+func unmarshalInstalledPluginSource(data []byte) (InstalledPluginSource, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonString:
+		var v InstalledPluginStringSource
+		if err := json.Unmarshal(data, &v); err == nil {
+			return v, nil
+		}
+	case jsonObject:
+		switch pickShape(data, shapesInstalledPluginSource) {
+		case 0:
+			var v InstalledPluginSourceGitHub
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 1:
+			var v InstalledPluginSourceURL
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 2:
+			var v InstalledPluginSourceLocal
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawInstalledPluginSource{Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+// Source descriptor for a direct GitHub plugin install, with `owner/repo`, optional ref or full commit SHA, and optional subpath.
+type InstalledPluginSourceGitHub struct {
+	// GitHub repository in `owner/repo` form.
+	Repo string `json:"repo"`
+	// Optional Git ref to resolve.
+	Ref *string `json:"ref,omitempty"`
+	// Optional full 40-character hexadecimal commit SHA.
+	Sha *string `json:"sha,omitempty"`
+	// Optional repository-relative path to the plugin.
+	Path *string `json:"path,omitempty"`
+}
+
+// MarshalJSON writes the fields with "source" set to "github".
+func (v InstalledPluginSourceGitHub) MarshalJSON() ([]byte, error) {
+	type plain InstalledPluginSourceGitHub
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"source\":\"github\"", body), nil
+}
+
+// Source descriptor for a direct local plugin install, with a local filesystem path.
+type InstalledPluginSourceLocal struct {
+	// Local filesystem path to the plugin.
+	Path string `json:"path"`
+}
+
+// MarshalJSON writes the fields with "source" set to "local".
+func (v InstalledPluginSourceLocal) MarshalJSON() ([]byte, error) {
+	type plain InstalledPluginSourceLocal
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"source\":\"local\"", body), nil
+}
+
+// Source descriptor for a direct URL plugin install, with URL, optional ref or full commit SHA, and optional subpath.
+type InstalledPluginSourceURL struct {
+	// URL of the plugin source.
+	URL string `json:"url"`
+	// Optional Git ref to resolve.
+	Ref *string `json:"ref,omitempty"`
+	// Optional full 40-character hexadecimal commit SHA.
+	Sha *string `json:"sha,omitempty"`
+	// Optional source-relative path to the plugin.
+	Path *string `json:"path,omitempty"`
+}
+
+// MarshalJSON writes the fields with "source" set to "url".
+func (v InstalledPluginSourceURL) MarshalJSON() ([]byte, error) {
+	type plain InstalledPluginSourceURL
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"source\":\"url\"", body), nil
+}
 
 // The GitHub repository and commit an installed plugin is pinned to.
 type InstalledPluginVerifiedSource struct {
@@ -12070,7 +12675,7 @@ type LoginProviderKind string
 
 const (
 	// OAuth github.com sign-in via the browser (web loopback + PKCE).
-	LoginProviderKindGithubDotCom LoginProviderKind = "githubDotCom"
+	LoginProviderKindGitHubDotCom LoginProviderKind = "githubDotCom"
 	// A GitHub Enterprise Cloud account — a GitHub account on a non-github.com host, e.g. *.ghe.com; the host is supplied interactively through the neutral input-required step.
 	LoginProviderKindProxima LoginProviderKind = "proxima"
 	// Microsoft Entra sign-in that derives a GitHub (EMU) credential.
@@ -12392,6 +12997,26 @@ type MCPConfigAddRequest struct {
 	Config MCPSerializableServerConfig `json:"config"`
 }
 
+func (s *MCPConfigAddRequest) UnmarshalJSON(data []byte) error {
+	type plain MCPConfigAddRequest
+	var aux struct {
+		*plain
+		Config json.RawMessage `json:"config"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Config != nil {
+		v, err := unmarshalMCPSerializableServerConfig(aux.Config)
+		if err != nil {
+			return err
+		}
+		s.Config = v
+	}
+	return nil
+}
+
 // Empty result of mcp.config.add.
 type MCPConfigAddResult struct {
 }
@@ -12422,6 +13047,29 @@ type MCPConfigList struct {
 	Servers map[string]MCPSerializableServerConfig `json:"servers"`
 }
 
+func (s *MCPConfigList) UnmarshalJSON(data []byte) error {
+	type plain MCPConfigList
+	var aux struct {
+		*plain
+		Servers map[string]json.RawMessage `json:"servers"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Servers != nil {
+		s.Servers = make(map[string]MCPSerializableServerConfig, len(aux.Servers))
+		for k, item := range aux.Servers {
+			v, err := unmarshalMCPSerializableServerConfig(item)
+			if err != nil {
+				return err
+			}
+			s.Servers[k] = v
+		}
+	}
+	return nil
+}
+
 // Empty result of mcp.config.reload.
 type MCPConfigReloadResult struct {
 }
@@ -12444,6 +13092,26 @@ type MCPConfigUpdateRequest struct {
 	Name string `json:"name"`
 	// MCP server configuration (stdio process or remote HTTP/SSE)
 	Config MCPSerializableServerConfig `json:"config"`
+}
+
+func (s *MCPConfigUpdateRequest) UnmarshalJSON(data []byte) error {
+	type plain MCPConfigUpdateRequest
+	var aux struct {
+		*plain
+		Config json.RawMessage `json:"config"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Config != nil {
+		v, err := unmarshalMCPSerializableServerConfig(aux.Config)
+		if err != nil {
+			return err
+		}
+		s.Config = v
+	}
+	return nil
 }
 
 // Empty result of mcp.config.update.
@@ -12596,11 +13264,45 @@ type MCPExecuteSamplingParams struct {
 }
 
 // Raw MCP CreateMessageRequest params, as received in the `sampling.requested` event. Treated as opaque at the schema layer; the runtime converts the embedded MCP messages into the OpenAI chat-completion shape internally.
-type MCPExecuteSamplingRequest = any
+// The schema keeps this object opaque: Raw holds it as JSON (an empty object when nil).
+type MCPExecuteSamplingRequest struct {
+	Raw json.RawMessage
+}
+
+// MarshalJSON writes Raw, or {} when it is nil.
+func (o MCPExecuteSamplingRequest) MarshalJSON() ([]byte, error) {
+	if o.Raw == nil {
+		return []byte("{}"), nil
+	}
+	return o.Raw, nil
+}
+
+// UnmarshalJSON keeps the object as received.
+func (o *MCPExecuteSamplingRequest) UnmarshalJSON(data []byte) error {
+	o.Raw = append(json.RawMessage(nil), data...)
+	return nil
+}
 
 // MCP CreateMessageResult payload (with optional 'tools' extension), present when action='success'. Treated as opaque at the schema layer; consumers should construct/consume it per the MCP CreateMessageResult shape.
 // Experimental: MCPExecuteSamplingResult is part of an experimental API and may change or be removed.
-type MCPExecuteSamplingResult = any
+// The schema keeps this object opaque: Raw holds it as JSON (an empty object when nil).
+type MCPExecuteSamplingResult struct {
+	Raw json.RawMessage
+}
+
+// MarshalJSON writes Raw, or {} when it is nil.
+func (o MCPExecuteSamplingResult) MarshalJSON() ([]byte, error) {
+	if o.Raw == nil {
+		return []byte("{}"), nil
+	}
+	return o.Raw, nil
+}
+
+// UnmarshalJSON keeps the object as received.
+func (o *MCPExecuteSamplingResult) UnmarshalJSON(data []byte) error {
+	o.Raw = append(json.RawMessage(nil), data...)
+	return nil
+}
 
 // MCP server whose connection attempt failed.
 type MCPFailedServer struct {
@@ -13294,12 +13996,19 @@ func unmarshalMCPInstallationManagementResult(data []byte) (MCPInstallationManag
 
 type MCPInstallationManagementResultOutcome struct {
 	// A handled management outcome with an honoured contract.
-	Kind string `json:"kind"`
+	Kind MCPInstallationManagementResultOutcomeKind `json:"kind"`
 	// Observed management outcome.
 	Outcome MCPInstallationManagementOutcome `json:"outcome"`
 	// Capabilities actually honoured for this request.
 	Negotiated CatalogNegotiatedContract `json:"negotiated"`
 }
+
+// MCPInstallationManagementResultOutcomeKind is the only value MCPInstallationManagementResultOutcome.Kind takes.
+type MCPInstallationManagementResultOutcomeKind string
+
+const (
+	MCPInstallationManagementResultOutcomeKindOutcome MCPInstallationManagementResultOutcomeKind = "outcome"
+)
 
 func (s *MCPInstallationManagementResultOutcome) UnmarshalJSON(data []byte) error {
 	type plain MCPInstallationManagementResultOutcome
@@ -13936,12 +14645,19 @@ func unmarshalMCPInstallationResult(data []byte) (MCPInstallationResult, error) 
 
 type MCPInstallationResultOutcome struct {
 	// A handled operation outcome with an honoured contract.
-	Kind string `json:"kind"`
+	Kind MCPInstallationResultOutcomeKind `json:"kind"`
 	// Terminal result of the original operation.
 	Outcome MCPInstallationOutcome `json:"outcome"`
 	// Capabilities actually honoured for this request.
 	Negotiated CatalogNegotiatedContract `json:"negotiated"`
 }
+
+// MCPInstallationResultOutcomeKind is the only value MCPInstallationResultOutcome.Kind takes.
+type MCPInstallationResultOutcomeKind string
+
+const (
+	MCPInstallationResultOutcomeKindOutcome MCPInstallationResultOutcomeKind = "outcome"
+)
 
 func (s *MCPInstallationResultOutcome) UnmarshalJSON(data []byte) error {
 	type plain MCPInstallationResultOutcome
@@ -14795,10 +15511,17 @@ type MCPOauthRequiredStaticClientConfig struct {
 	// Whether this is a public OAuth client
 	PublicClient *bool `json:"publicClient,omitempty"`
 	// Optional non-default OAuth grant type. When set to 'client_credentials', the OAuth flow runs headlessly using the client_id + keychain-stored secret (no browser, no callback server).
-	GrantType *string `json:"grantType,omitempty"`
+	GrantType *MCPOauthRequiredStaticClientConfigGrantType `json:"grantType,omitempty"`
 	// Configured OAuth scope string used when the server challenge omits scope or provides an empty scope
 	Scope *string `json:"scope,omitempty"`
 }
+
+// MCPOauthRequiredStaticClientConfigGrantType is the only value MCPOauthRequiredStaticClientConfig.GrantType takes.
+type MCPOauthRequiredStaticClientConfigGrantType string
+
+const (
+	MCPOauthRequiredStaticClientConfigGrantTypeClientCredentials MCPOauthRequiredStaticClientConfigGrantType = "client_credentials"
+)
 
 // Pending MCP OAuth request id to respond to.
 // Experimental: MCPOauthRespondRequest is part of an experimental API and may change or be removed.
@@ -14831,6 +15554,26 @@ type MCPOauthStaticClientConfig struct {
 type MCPOauthStaticClientConfigRequest struct {
 	// The server configuration to read. A configuration that pins no client answers nothing.
 	Config MCPServerConfig `json:"config"`
+}
+
+func (s *MCPOauthStaticClientConfigRequest) UnmarshalJSON(data []byte) error {
+	type plain MCPOauthStaticClientConfigRequest
+	var aux struct {
+		*plain
+		Config json.RawMessage `json:"config"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Config != nil {
+		v, err := unmarshalMCPServerConfig(aux.Config)
+		if err != nil {
+			return err
+		}
+		s.Config = v
+	}
+	return nil
 }
 
 // The OAuth client the configuration pins, when it pins one.
@@ -14895,12 +15638,19 @@ const (
 // A computed MCP install plan. Nothing has been applied: the plan describes what installing would change, and the plan handle is what a later apply operation would consume.
 type MCPPlanInstallPlanned struct {
 	// Discriminator: a plan was computed and nothing was changed
-	Kind string `json:"kind"`
+	Kind MCPPlanInstallPlannedKind `json:"kind"`
 	// The normalised plan.
 	Plan MCPInstallPlan `json:"plan"`
 	// Protocol version and capabilities the runtime honoured.
 	Negotiated CatalogNegotiatedContract `json:"negotiated"`
 }
+
+// MCPPlanInstallPlannedKind is the only value MCPPlanInstallPlanned.Kind takes.
+type MCPPlanInstallPlannedKind string
+
+const (
+	MCPPlanInstallPlannedKindPlanned MCPPlanInstallPlannedKind = "planned"
+)
 
 // A side-effect-free request for an MCP install plan. Computing a plan never writes configuration, stores a secret, or reloads MCP servers.
 type MCPPlanInstallRequest struct {
@@ -15379,7 +16129,7 @@ type MCPPlanRequiredValueEnum struct {
 	// Where the value is applied when the server is launched.
 	Category MCPPlanValueCategory `json:"category"`
 	// Discriminator: the value must be one of `enumValues`.
-	ValueType MCPPlanEnumValueType `json:"valueType"`
+	ValueType MCPPlanRequiredValueEnumValueType `json:"valueType"`
 	// Whether the value must be present for the plan to be applicable.
 	Required bool `json:"required"`
 	// Default supplied by the card, when the value can be resolved without input. Presence is the authoritative indication that a default exists. Inert untrusted data.
@@ -15393,6 +16143,13 @@ type MCPPlanRequiredValueEnum struct {
 	// Whether the value may be supplied more than once.
 	IsRepeated bool `json:"isRepeated"`
 }
+
+// MCPPlanRequiredValueEnumValueType is the only value MCPPlanRequiredValueEnum.ValueType takes.
+type MCPPlanRequiredValueEnumValueType string
+
+const (
+	MCPPlanRequiredValueEnumValueTypeEnum MCPPlanRequiredValueEnumValueType = "enum"
+)
 
 // MarshalJSON writes the fields with "kind" set to "enum".
 func (v MCPPlanRequiredValueEnum) MarshalJSON() ([]byte, error) {
@@ -16080,6 +16837,90 @@ type MCPRestartServerRequest struct {
 	ExpectedInstallationID *string `json:"expectedInstallationId,omitempty"`
 }
 
+func (s *MCPRestartServerRequest) UnmarshalJSON(data []byte) error {
+	type plain MCPRestartServerRequest
+	var aux struct {
+		*plain
+		Config json.RawMessage `json:"config"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Config != nil {
+		v, err := unmarshalMCPSerializableServerConfig(aux.Config)
+		if err != nil {
+			return err
+		}
+		s.Config = v
+	}
+	return nil
+}
+
+// Telemetry-obfuscation policy for an MCP server's tools.
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawMCPSafeForTelemetry for a value none
+// of them describes. Object variants decode to pointers.
+type MCPSafeForTelemetry interface {
+	mCPSafeForTelemetry()
+}
+
+// RawMCPSafeForTelemetry holds a MCPSafeForTelemetry that matched no variant.
+type RawMCPSafeForTelemetry struct {
+	Raw json.RawMessage
+}
+
+func (RawMCPSafeForTelemetry) mCPSafeForTelemetry() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawMCPSafeForTelemetry) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+// MCPSafeForBooleanTelemetry is the boolean form of a MCPSafeForTelemetry.
+type MCPSafeForBooleanTelemetry bool
+
+func (MCPSafeForBooleanTelemetry) mCPSafeForTelemetry() {}
+
+func (MCPSafeForTelemetryFields) mCPSafeForTelemetry() {}
+
+var shapesMCPSafeForTelemetry = []unionShape{
+	{required: []string{"name", "inputsNames"}, keys: []string{"name", "inputsNames"}, consts: map[string]string{}}, // MCPSafeForTelemetryFields
+}
+
+func unmarshalMCPSafeForTelemetry(data []byte) (MCPSafeForTelemetry, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonBool:
+		var v MCPSafeForBooleanTelemetry
+		if err := json.Unmarshal(data, &v); err == nil {
+			return v, nil
+		}
+	case jsonObject:
+		switch pickShape(data, shapesMCPSafeForTelemetry) {
+		case 0:
+			var v MCPSafeForTelemetryFields
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawMCPSafeForTelemetry{Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+// Per-field MCP telemetry-obfuscation policy.
+type MCPSafeForTelemetryFields struct {
+	// Whether the MCP tool name may be included in telemetry without obfuscation.
+	Name bool `json:"name"`
+	// Whether MCP tool input names may be included in telemetry without obfuscation.
+	InputsNames bool `json:"inputsNames"`
+}
+
 // Outcome of the sampling inference. 'success' produced a response; 'failure' encountered an error (including agent-side rejection by content filter or criteria); 'cancelled' the caller cancelled this execution via cancelSamplingExecution.
 type MCPSamplingExecutionAction string
 
@@ -16097,13 +16938,64 @@ type MCPSamplingExecutionResult struct {
 	// Outcome of the sampling inference. 'success' produced a response; 'failure' encountered an error (including agent-side rejection by content filter or criteria); 'cancelled' the caller cancelled this execution via cancelSamplingExecution.
 	Action MCPSamplingExecutionAction `json:"action"`
 	// MCP CreateMessageResult payload (with optional 'tools' extension), present when action='success'. Treated as opaque at the schema layer; consumers should construct/consume it per the MCP CreateMessageResult shape.
-	Result MCPExecuteSamplingResult `json:"result,omitempty"`
+	Result *MCPExecuteSamplingResult `json:"result,omitempty"`
 	// Error description, present when action='failure'.
 	Error *string `json:"error,omitempty"`
 }
 
 // Serializable MCP server configuration (stdio process or remote HTTP/SSE)
-type MCPSerializableServerConfig = any
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawMCPSerializableServerConfig for a value none
+// of them describes. Object variants decode to pointers.
+type MCPSerializableServerConfig interface {
+	mCPSerializableServerConfig()
+}
+
+// RawMCPSerializableServerConfig holds a MCPSerializableServerConfig that matched no variant.
+type RawMCPSerializableServerConfig struct {
+	Raw json.RawMessage
+}
+
+func (RawMCPSerializableServerConfig) mCPSerializableServerConfig() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawMCPSerializableServerConfig) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+func (MCPServerConfigStdio) mCPSerializableServerConfig() {}
+func (MCPServerConfigHTTP) mCPSerializableServerConfig()  {}
+
+var shapesMCPSerializableServerConfig = []unionShape{
+	{required: []string{"command"}, keys: []string{"displayName", "safeForTelemetry", "tools", "isDefaultServer", "filterMapping", "timeout", "slowConnectionThresholdMs", "oidc", "auth", "deferTools", "disableToolCache", "disableSecretMasking", "excludeTools", "events", "notifications", "source", "sourcePlugin", "sourcePluginVersion", "sourcePluginSpec", "sourcePath", "configWarnings", "command", "args", "cwd", "env", "type"}, consts: map[string]string{}},                                                                            // MCPServerConfigStdio
+	{required: []string{"url"}, keys: []string{"displayName", "safeForTelemetry", "tools", "type", "isDefaultServer", "filterMapping", "timeout", "slowConnectionThresholdMs", "oidc", "auth", "deferTools", "disableToolCache", "disableSecretMasking", "excludeTools", "events", "notifications", "source", "sourcePlugin", "sourcePluginVersion", "sourcePluginSpec", "sourcePath", "configWarnings", "url", "headers", "headersRefreshTtlMs", "oauthClientId", "oauthScopes", "oauthPublicClient", "oauthGrantType"}, consts: map[string]string{}}, // MCPServerConfigHTTP
+}
+
+func unmarshalMCPSerializableServerConfig(data []byte) (MCPSerializableServerConfig, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonObject:
+		switch pickShape(data, shapesMCPSerializableServerConfig) {
+		case 0:
+			var v MCPServerConfigStdio
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 1:
+			var v MCPServerConfigHTTP
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawMCPSerializableServerConfig{Raw: append(json.RawMessage(nil), data...)}, nil
+}
 
 // MCP server status entry, including config source/plugin source and any connection error.
 type MCPServer struct {
@@ -16127,6 +17019,68 @@ type MCPServer struct {
 	ServerMetadata *MCPServerMetadata `json:"serverMetadata,omitempty"`
 	// Owned installation this entry's live configuration came from. Absent for manual, workspace, plugin, builtin and same-name servers, and on runtimes without owned installations.
 	Owned *MCPServerOwnership `json:"owned,omitempty"`
+}
+
+// Set to `true` to use defaults, or provide an object with additional auth or OIDC settings.
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawMCPServerAuthConfig for a value none
+// of them describes. Object variants decode to pointers.
+type MCPServerAuthConfig interface {
+	mCPServerAuthConfig()
+}
+
+// RawMCPServerAuthConfig holds a MCPServerAuthConfig that matched no variant.
+type RawMCPServerAuthConfig struct {
+	Raw json.RawMessage
+}
+
+func (RawMCPServerAuthConfig) mCPServerAuthConfig() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawMCPServerAuthConfig) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+// MCPServerAuthBooleanConfig is the boolean form of a MCPServerAuthConfig.
+type MCPServerAuthBooleanConfig bool
+
+func (MCPServerAuthBooleanConfig) mCPServerAuthConfig() {}
+
+func (MCPServerAuthConfigRedirectPort) mCPServerAuthConfig() {}
+
+var shapesMCPServerAuthConfig = []unionShape{
+	{required: []string{}, keys: nil, consts: map[string]string{}}, // MCPServerAuthConfigRedirectPort
+}
+
+func unmarshalMCPServerAuthConfig(data []byte) (MCPServerAuthConfig, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonBool:
+		var v MCPServerAuthBooleanConfig
+		if err := json.Unmarshal(data, &v); err == nil {
+			return v, nil
+		}
+	case jsonObject:
+		switch pickShape(data, shapesMCPServerAuthConfig) {
+		case 0:
+			var v MCPServerAuthConfigRedirectPort
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawMCPServerAuthConfig{Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+// Authentication settings with optional redirect port configuration.
+type MCPServerAuthConfigRedirectPort struct {
+	// Fixed port for the OAuth redirect callback server.
+	RedirectPort *int32 `json:"redirectPort,omitempty"`
 }
 
 // An MCP server card supplied inline as an inert document.
@@ -16268,7 +17222,174 @@ const (
 )
 
 // MCP server configuration (stdio, remote HTTP/SSE, or in-process)
-type MCPServerConfig = any
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawMCPServerConfig for a value none
+// of them describes. Object variants decode to pointers.
+type MCPServerConfig interface {
+	mCPServerConfig()
+}
+
+// RawMCPServerConfig holds a MCPServerConfig that matched no variant.
+type RawMCPServerConfig struct {
+	Raw json.RawMessage
+}
+
+func (RawMCPServerConfig) mCPServerConfig() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawMCPServerConfig) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+func (MCPServerConfigStdio) mCPServerConfig()  {}
+func (MCPServerConfigHTTP) mCPServerConfig()   {}
+func (MCPServerConfigMemory) mCPServerConfig() {}
+
+var shapesMCPServerConfig = []unionShape{
+	{required: []string{"command"}, keys: []string{"displayName", "safeForTelemetry", "tools", "isDefaultServer", "filterMapping", "timeout", "slowConnectionThresholdMs", "oidc", "auth", "deferTools", "disableToolCache", "disableSecretMasking", "excludeTools", "events", "notifications", "source", "sourcePlugin", "sourcePluginVersion", "sourcePluginSpec", "sourcePath", "configWarnings", "command", "args", "cwd", "env", "type"}, consts: map[string]string{}},                                                                            // MCPServerConfigStdio
+	{required: []string{"url"}, keys: []string{"displayName", "safeForTelemetry", "tools", "type", "isDefaultServer", "filterMapping", "timeout", "slowConnectionThresholdMs", "oidc", "auth", "deferTools", "disableToolCache", "disableSecretMasking", "excludeTools", "events", "notifications", "source", "sourcePlugin", "sourcePluginVersion", "sourcePluginSpec", "sourcePath", "configWarnings", "url", "headers", "headersRefreshTtlMs", "oauthClientId", "oauthScopes", "oauthPublicClient", "oauthGrantType"}, consts: map[string]string{}}, // MCPServerConfigHTTP
+	{required: []string{"type", "serverInstance"}, keys: []string{"type", "serverInstance", "tools", "displayName", "isDefaultServer", "filterMapping", "safeForTelemetry", "timeout", "slowConnectionThresholdMs", "oidc", "deferTools", "disableToolCache", "disableSecretMasking", "excludeTools", "events", "notifications", "source", "sourcePlugin", "sourcePluginVersion", "sourcePluginSpec", "sourcePath", "configWarnings"}, consts: map[string]string{}},                                                                                    // MCPServerConfigMemory
+}
+
+func unmarshalMCPServerConfig(data []byte) (MCPServerConfig, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonObject:
+		switch pickShape(data, shapesMCPServerConfig) {
+		case 0:
+			var v MCPServerConfigStdio
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 1:
+			var v MCPServerConfigHTTP
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 2:
+			var v MCPServerConfigMemory
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawMCPServerConfig{Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+// Controls if tools provided by this server can be loaded on demand via tool search (auto) or always included in the initial tool list (never)
+type MCPServerConfigDeferTools string
+
+const (
+	// Tools may be deferred under certain conditions
+	MCPServerConfigDeferToolsAuto MCPServerConfigDeferTools = "auto"
+	// Tools are always included in the initial tool list, even when tool search is enabled.
+	MCPServerConfigDeferToolsNever MCPServerConfigDeferTools = "never"
+)
+
+// Remote MCP server configuration accessed over HTTP or SSE.
+type MCPServerConfigHTTP struct {
+	// Optional human-readable server name.
+	DisplayName *string `json:"displayName,omitempty"`
+	// Telemetry-obfuscation policy for this server's tools.
+	SafeForTelemetry MCPSafeForTelemetry `json:"safeForTelemetry,omitempty"`
+	// Tools to include. Defaults to all tools if not specified.
+	Tools []string `json:"tools,omitempty"`
+	// Remote transport type. Defaults to "http" when omitted.
+	Type *MCPServerConfigHTTPType `json:"type,omitempty"`
+	// Whether this server is a built-in fallback used when the user has not configured their own server.
+	IsDefaultServer *bool `json:"isDefaultServer,omitempty"`
+	// Content filtering mode to apply to all tools, or a map of tool name to content filtering mode.
+	FilterMapping FilterMapping `json:"filterMapping,omitempty"`
+	// Timeout in milliseconds for tool discovery and tool calls.
+	Timeout *int64 `json:"timeout,omitempty"`
+	// Milliseconds this server may spend connecting before the CLI warns that it is taking longer than expected. Presentation only: it does not change how long the connection is allowed to take.
+	SlowConnectionThresholdMs *int64 `json:"slowConnectionThresholdMs,omitempty"`
+	// Set to `true` to use defaults, or provide an object with additional auth or OIDC settings.
+	Oidc MCPServerAuthConfig `json:"oidc,omitempty"`
+	// Set to `true` to use defaults, or provide an object with additional auth or OIDC settings.
+	Auth MCPServerAuthConfig `json:"auth,omitempty"`
+	// Controls if tools provided by this server can be loaded on demand via tool search (auto) or always included in the initial tool list (never)
+	DeferTools *MCPServerConfigDeferTools `json:"deferTools,omitempty"`
+	// Set to true to disable persisted MCP tool snapshots for this server. Live tool discovery is unaffected.
+	DisableToolCache *bool `json:"disableToolCache,omitempty"`
+	// Whether secret masking is disabled for calls to this server.
+	DisableSecretMasking *bool `json:"disableSecretMasking,omitempty"`
+	// Tool names excluded after the include filter is applied.
+	ExcludeTools []string `json:"excludeTools,omitempty"`
+	// Event types this server receives as Copilot notifications.
+	Events []string `json:"events,omitempty"`
+	// Copilot notification types this server may send to the host.
+	Notifications []string `json:"notifications,omitempty"`
+	// The origin of this server configuration.
+	Source *MCPServerSource `json:"source,omitempty"`
+	// Plugin that provided this server.
+	SourcePlugin *string `json:"sourcePlugin,omitempty"`
+	// Version of the plugin that provided this server.
+	SourcePluginVersion *string `json:"sourcePluginVersion,omitempty"`
+	// Whether the providing plugin uses the Open Plugin Spec.
+	SourcePluginSpec *bool `json:"sourcePluginSpec,omitempty"`
+	// Source file path recorded while loading the config.
+	SourcePath *string `json:"sourcePath,omitempty"`
+	// Configuration warnings recorded while loading the server.
+	ConfigWarnings []string `json:"configWarnings,omitempty"`
+	// URL of the remote MCP server endpoint.
+	URL string `json:"url"`
+	// HTTP headers to include in requests to the remote MCP server.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Dynamic-header refresh cache lifetime in milliseconds.
+	HeadersRefreshTtlMs *int64 `json:"headersRefreshTtlMs,omitempty"`
+	// OAuth client ID for a pre-registered remote MCP OAuth client.
+	OauthClientID *string `json:"oauthClientId,omitempty"`
+	// Non-empty array of valid RFC 6749 scope-token strings to request for the statically configured OAuth client when the server challenge omits scope or provides an empty scope. Requires a non-empty oauthClientId. These scopes take precedence over protected-resource metadata.
+	OauthScopes []string `json:"oauthScopes,omitempty"`
+	// Whether the configured OAuth client is public and does not require a client secret.
+	OauthPublicClient *bool `json:"oauthPublicClient,omitempty"`
+	// OAuth grant type to use when authenticating to the remote MCP server.
+	OauthGrantType *MCPServerConfigHTTPOauthGrantType `json:"oauthGrantType,omitempty"`
+}
+
+func (s *MCPServerConfigHTTP) UnmarshalJSON(data []byte) error {
+	type plain MCPServerConfigHTTP
+	var aux struct {
+		*plain
+		SafeForTelemetry json.RawMessage `json:"safeForTelemetry"`
+		Oidc             json.RawMessage `json:"oidc"`
+		Auth             json.RawMessage `json:"auth"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.SafeForTelemetry != nil {
+		v, err := unmarshalMCPSafeForTelemetry(aux.SafeForTelemetry)
+		if err != nil {
+			return err
+		}
+		s.SafeForTelemetry = v
+	}
+	if aux.Oidc != nil {
+		v, err := unmarshalMCPServerAuthConfig(aux.Oidc)
+		if err != nil {
+			return err
+		}
+		s.Oidc = v
+	}
+	if aux.Auth != nil {
+		v, err := unmarshalMCPServerAuthConfig(aux.Auth)
+		if err != nil {
+			return err
+		}
+		s.Auth = v
+	}
+	return nil
+}
 
 // OAuth grant type to use when authenticating to the remote MCP server.
 type MCPServerConfigHTTPOauthGrantType string
@@ -16278,6 +17399,200 @@ const (
 	MCPServerConfigHTTPOauthGrantTypeAuthorizationCode MCPServerConfigHTTPOauthGrantType = "authorization_code"
 	// Headless client credentials flow using the configured OAuth client.
 	MCPServerConfigHTTPOauthGrantTypeClientCredentials MCPServerConfigHTTPOauthGrantType = "client_credentials"
+)
+
+// Remote transport type. Defaults to "http" when omitted.
+type MCPServerConfigHTTPType string
+
+const (
+	// Streamable HTTP transport.
+	MCPServerConfigHTTPTypeHTTP MCPServerConfigHTTPType = "http"
+	// Server-Sent Events transport.
+	MCPServerConfigHTTPTypeSSE MCPServerConfigHTTPType = "sse"
+)
+
+// In-process MCP server configuration used by embedded SDK clients.
+type MCPServerConfigMemory struct {
+	Type MCPServerConfigMemoryType `json:"type"`
+	// In-process MCP server instance. This value cannot cross a JSON-RPC boundary.
+	ServerInstance any `json:"serverInstance"`
+	// Tools to include. Defaults to all tools if not specified.
+	Tools []string `json:"tools,omitempty"`
+	// Optional human-readable server name.
+	DisplayName *string `json:"displayName,omitempty"`
+	// Whether this server is a built-in fallback.
+	IsDefaultServer *bool `json:"isDefaultServer,omitempty"`
+	// Content filtering mode to apply to this server's tools.
+	FilterMapping FilterMapping `json:"filterMapping,omitempty"`
+	// Telemetry-obfuscation policy for this server's tools.
+	SafeForTelemetry MCPSafeForTelemetry `json:"safeForTelemetry,omitempty"`
+	// Timeout in milliseconds for tool discovery and tool calls.
+	Timeout *int64 `json:"timeout,omitempty"`
+	// Milliseconds this server may spend connecting before the CLI warns that it is taking longer than expected. Presentation only: it does not change how long the connection is allowed to take.
+	SlowConnectionThresholdMs *int64 `json:"slowConnectionThresholdMs,omitempty"`
+	// Set to `true` to use default OIDC settings.
+	Oidc MCPServerAuthConfig `json:"oidc,omitempty"`
+	// Controls whether tools can be loaded on demand.
+	DeferTools *MCPServerConfigDeferTools `json:"deferTools,omitempty"`
+	// Whether persisted tool snapshots are disabled.
+	DisableToolCache *bool `json:"disableToolCache,omitempty"`
+	// Whether secret masking is disabled for calls to this server.
+	DisableSecretMasking *bool `json:"disableSecretMasking,omitempty"`
+	// Tool names excluded after the include filter is applied.
+	ExcludeTools []string `json:"excludeTools,omitempty"`
+	// Event types this server receives as Copilot notifications.
+	Events []string `json:"events,omitempty"`
+	// Copilot notification types this server may send to the host.
+	Notifications []string `json:"notifications,omitempty"`
+	// The origin of this server configuration.
+	Source *MCPServerSource `json:"source,omitempty"`
+	// Plugin that provided this server.
+	SourcePlugin *string `json:"sourcePlugin,omitempty"`
+	// Version of the plugin that provided this server.
+	SourcePluginVersion *string `json:"sourcePluginVersion,omitempty"`
+	// Whether the providing plugin uses the Open Plugin Spec.
+	SourcePluginSpec *bool `json:"sourcePluginSpec,omitempty"`
+	// Source file path recorded while loading the config.
+	SourcePath *string `json:"sourcePath,omitempty"`
+	// Configuration warnings recorded while loading the server.
+	ConfigWarnings []string `json:"configWarnings,omitempty"`
+}
+
+func (s *MCPServerConfigMemory) UnmarshalJSON(data []byte) error {
+	type plain MCPServerConfigMemory
+	var aux struct {
+		*plain
+		SafeForTelemetry json.RawMessage `json:"safeForTelemetry"`
+		Oidc             json.RawMessage `json:"oidc"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.SafeForTelemetry != nil {
+		v, err := unmarshalMCPSafeForTelemetry(aux.SafeForTelemetry)
+		if err != nil {
+			return err
+		}
+		s.SafeForTelemetry = v
+	}
+	if aux.Oidc != nil {
+		v, err := unmarshalMCPServerAuthConfig(aux.Oidc)
+		if err != nil {
+			return err
+		}
+		s.Oidc = v
+	}
+	return nil
+}
+
+// In-process MCP transport type.
+type MCPServerConfigMemoryType string
+
+const (
+	MCPServerConfigMemoryTypeMemory MCPServerConfigMemoryType = "memory"
+)
+
+// Stdio MCP server configuration launched as a child process.
+type MCPServerConfigStdio struct {
+	// Optional human-readable server name.
+	DisplayName *string `json:"displayName,omitempty"`
+	// Telemetry-obfuscation policy for this server's tools.
+	SafeForTelemetry MCPSafeForTelemetry `json:"safeForTelemetry,omitempty"`
+	// Tools to include. Defaults to all tools if not specified.
+	Tools []string `json:"tools,omitempty"`
+	// Whether this server is a built-in fallback used when the user has not configured their own server.
+	IsDefaultServer *bool `json:"isDefaultServer,omitempty"`
+	// Content filtering mode to apply to all tools, or a map of tool name to content filtering mode.
+	FilterMapping FilterMapping `json:"filterMapping,omitempty"`
+	// Timeout in milliseconds for tool discovery and tool calls.
+	Timeout *int64 `json:"timeout,omitempty"`
+	// Milliseconds this server may spend connecting before the CLI warns that it is taking longer than expected. Presentation only: it does not change how long the connection is allowed to take.
+	SlowConnectionThresholdMs *int64 `json:"slowConnectionThresholdMs,omitempty"`
+	// Set to `true` to use defaults, or provide an object with additional auth or OIDC settings.
+	Oidc MCPServerAuthConfig `json:"oidc,omitempty"`
+	// Set to `true` to use defaults, or provide an object with additional auth or OIDC settings.
+	Auth MCPServerAuthConfig `json:"auth,omitempty"`
+	// Controls if tools provided by this server can be loaded on demand via tool search (auto) or always included in the initial tool list (never)
+	DeferTools *MCPServerConfigDeferTools `json:"deferTools,omitempty"`
+	// Set to true to disable persisted MCP tool snapshots for this server. Live tool discovery is unaffected.
+	DisableToolCache *bool `json:"disableToolCache,omitempty"`
+	// Whether secret masking is disabled for calls to this server.
+	DisableSecretMasking *bool `json:"disableSecretMasking,omitempty"`
+	// Tool names excluded after the include filter is applied.
+	ExcludeTools []string `json:"excludeTools,omitempty"`
+	// Event types this server receives as Copilot notifications.
+	Events []string `json:"events,omitempty"`
+	// Copilot notification types this server may send to the host.
+	Notifications []string `json:"notifications,omitempty"`
+	// The origin of this server configuration.
+	Source *MCPServerSource `json:"source,omitempty"`
+	// Plugin that provided this server.
+	SourcePlugin *string `json:"sourcePlugin,omitempty"`
+	// Version of the plugin that provided this server.
+	SourcePluginVersion *string `json:"sourcePluginVersion,omitempty"`
+	// Whether the providing plugin uses the Open Plugin Spec.
+	SourcePluginSpec *bool `json:"sourcePluginSpec,omitempty"`
+	// Source file path recorded while loading the config.
+	SourcePath *string `json:"sourcePath,omitempty"`
+	// Configuration warnings recorded while loading the server.
+	ConfigWarnings []string `json:"configWarnings,omitempty"`
+	// Executable command used to start the Stdio MCP server process.
+	Command string `json:"command"`
+	// Command-line arguments passed to the Stdio MCP server process.
+	Args []string `json:"args,omitempty"`
+	// Working directory for the Stdio MCP server process.
+	Cwd *string `json:"cwd,omitempty"`
+	// Environment variables to pass to the Stdio MCP server process.
+	Env map[string]string `json:"env,omitempty"`
+	// Local transport type. Defaults to stdio when omitted.
+	Type *MCPServerConfigStdioType `json:"type,omitempty"`
+}
+
+func (s *MCPServerConfigStdio) UnmarshalJSON(data []byte) error {
+	type plain MCPServerConfigStdio
+	var aux struct {
+		*plain
+		SafeForTelemetry json.RawMessage `json:"safeForTelemetry"`
+		Oidc             json.RawMessage `json:"oidc"`
+		Auth             json.RawMessage `json:"auth"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.SafeForTelemetry != nil {
+		v, err := unmarshalMCPSafeForTelemetry(aux.SafeForTelemetry)
+		if err != nil {
+			return err
+		}
+		s.SafeForTelemetry = v
+	}
+	if aux.Oidc != nil {
+		v, err := unmarshalMCPServerAuthConfig(aux.Oidc)
+		if err != nil {
+			return err
+		}
+		s.Oidc = v
+	}
+	if aux.Auth != nil {
+		v, err := unmarshalMCPServerAuthConfig(aux.Auth)
+		if err != nil {
+			return err
+		}
+		s.Auth = v
+	}
+	return nil
+}
+
+// Local MCP transport type.
+type MCPServerConfigStdioType string
+
+const (
+	// Legacy alias for the local stdio transport.
+	MCPServerConfigStdioTypeLocal MCPServerConfigStdioType = "local"
+	// Server communicates over stdio with a local child process.
+	MCPServerConfigStdioTypeStdio MCPServerConfigStdioType = "stdio"
 )
 
 // Recorded MCP server connection failure.
@@ -16472,6 +17787,26 @@ type MCPStartServerRequest struct {
 	ExpectedInstallationID *string `json:"expectedInstallationId,omitempty"`
 }
 
+func (s *MCPStartServerRequest) UnmarshalJSON(data []byte) error {
+	type plain MCPStartServerRequest
+	var aux struct {
+		*plain
+		Config json.RawMessage `json:"config"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Config != nil {
+		v, err := unmarshalMCPSerializableServerConfig(aux.Config)
+		if err != nil {
+			return err
+		}
+		s.Config = v
+	}
+	return nil
+}
+
 // MCP server startup filtering result.
 type MCPStartServersResult struct {
 	// Servers filtered out before startup
@@ -16563,6 +17898,20 @@ const (
 	ManagedFusionTierUnmanaged ManagedFusionTier = "unmanaged"
 )
 
+// Non-secret host-managed HTTP MCP server configuration. The containing map key is the stable managed identity; credentials are supplied dynamically by the host.
+type ManagedMCPServerConfig struct {
+	// Human-readable catalog display name.
+	DisplayName string `json:"displayName"`
+	// Hosted MCP streamable HTTP endpoint.
+	URL string `json:"url"`
+	// Tools to include. Defaults to all tools when omitted.
+	Tools []string `json:"tools,omitempty"`
+	// Timeout in milliseconds for tool discovery and tool calls.
+	Timeout *int64 `json:"timeout,omitempty"`
+	// Maximum dynamic-header cache lifetime in milliseconds.
+	HeadersRefreshTtlMs *int64 `json:"headersRefreshTtlMs,omitempty"`
+}
+
 type ManagedPermissionEvaluation struct {
 	// Original input operation associated with this verdict.
 	Operation ManagedPermissionOperation `json:"operation"`
@@ -16574,8 +17923,15 @@ type ManagedPermissionOperation struct {
 	// Absolute HTTP(S) URL with a host. Invalid URLs reject the entire evaluation batch.
 	URL string `json:"url"`
 	// Operation to evaluate. Currently only url is supported.
-	Kind string `json:"kind"`
+	Kind ManagedPermissionOperationKind `json:"kind"`
 }
+
+// ManagedPermissionOperationKind is the only value ManagedPermissionOperation.Kind takes.
+type ManagedPermissionOperationKind string
+
+const (
+	ManagedPermissionOperationKindURL ManagedPermissionOperationKind = "url"
+)
 
 // Managed-policy verdict only: deny blocks the URL, ask requires approval, allow approves under managed policy, and unmanaged leaves the normal consumer permission flow in effect. No verdict bypasses other security controls.
 type ManagedPermissionVerdict string
@@ -17409,6 +18765,26 @@ type MarketplaceRemoveResult struct {
 	// Names of installed plugins that prevented removal. Populated only when `removed=false`.
 	DependentPlugins []string `json:"dependentPlugins,omitempty"`
 }
+
+// Memory configuration for this session.
+type MemoryConfiguration struct {
+	// Whether memory is enabled for the session.
+	Enabled bool `json:"enabled"`
+	// Memory injection mode: system-prompt (default) includes memories in the system prompt; user-prompt includes them in user messages.
+	// Experimental: Mode is part of an experimental API and may change or be removed.
+	Mode *MemoryMode `json:"mode,omitempty"`
+}
+
+// Memory injection mode. Defaults to system-prompt.
+// Experimental: MemoryMode is part of an experimental API and may change or be removed.
+type MemoryMode string
+
+const (
+	// Include memories in the system prompt (default).
+	MemoryModeSystemPrompt MemoryMode = "system-prompt"
+	// Include memories in user messages.
+	MemoryModeUserPrompt MemoryMode = "user-prompt"
+)
 
 // Per-source attribution breakdown for the session's current context window, or null if uninitialized.
 type MetadataContextAttributionResult struct {
@@ -18723,6 +20099,33 @@ const (
 	OmittedBinaryOmittedReasonTooLarge OmittedBinaryOmittedReason = "too_large"
 	// The referenced binary asset could not be found (e.g. a truncated log).
 	OmittedBinaryOmittedReasonAssetUnavailable OmittedBinaryOmittedReason = "asset_unavailable"
+)
+
+// A binary result whose data was omitted from persistence due to the inline size limit
+// Experimental: OmittedBinaryResult is part of an experimental API and may change or be removed.
+type OmittedBinaryResult struct {
+	// Binary result type discriminator. Use "image" for images and "resource" for other binary data.
+	Type OmittedBinaryType `json:"type"`
+	// MIME type of the omitted binary data
+	MIMEType string `json:"mimeType"`
+	// Decoded byte length of the omitted binary data
+	ByteLength int64 `json:"byteLength"`
+	// Why the binary data is absent: it exceeded the inline size limit, or its asset was unavailable
+	OmittedReason OmittedBinaryOmittedReason `json:"omittedReason"`
+	// Human-readable description of the binary data
+	Description *string `json:"description,omitempty"`
+	// Optional metadata from the producing tool.
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// Binary result type discriminator. Use "image" for images and "resource" for other binary data.
+type OmittedBinaryType string
+
+const (
+	// Binary image data.
+	OmittedBinaryTypeImage OmittedBinaryType = "image"
+	// Other binary resource data.
+	OmittedBinaryTypeResource OmittedBinaryType = "resource"
 )
 
 // Open canvas instance snapshot.
@@ -23232,9 +24635,92 @@ type PermissionsURLsSetUnrestrictedModeResult struct {
 	Success bool `json:"success"`
 }
 
+// Binary result returned by a tool for the model
+type PersistedBinaryImage struct {
+	// Binary result type discriminator. Use "image" for images and "resource" for other binary data.
+	Type PersistedBinaryImageType `json:"type"`
+	// Base64-encoded binary data
+	Data string `json:"data"`
+	// MIME type of the binary data
+	MIMEType string `json:"mimeType"`
+	// Human-readable description of the binary data
+	Description *string `json:"description,omitempty"`
+	// Optional metadata from the producing tool.
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// Binary result type discriminator. Use "image" for images and "resource" for other binary data.
+type PersistedBinaryImageType string
+
+const (
+	// Binary image data.
+	PersistedBinaryImageTypeImage PersistedBinaryImageType = "image"
+	// Other binary resource data.
+	PersistedBinaryImageTypeResource PersistedBinaryImageType = "resource"
+)
+
 // A model-facing binary result as persisted: full inline data, a size-omitted marker, or a deduplicated asset reference
 // Experimental: PersistedBinaryResult is part of an experimental API and may change or be removed.
-type PersistedBinaryResult = any
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawPersistedBinaryResult for a value none
+// of them describes. Object variants decode to pointers.
+type PersistedBinaryResult interface {
+	persistedBinaryResult()
+}
+
+// RawPersistedBinaryResult holds a PersistedBinaryResult that matched no variant.
+type RawPersistedBinaryResult struct {
+	Raw json.RawMessage
+}
+
+func (RawPersistedBinaryResult) persistedBinaryResult() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawPersistedBinaryResult) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+func (PersistedBinaryImage) persistedBinaryResult() {}
+func (OmittedBinaryResult) persistedBinaryResult()  {}
+func (BinaryAssetReference) persistedBinaryResult() {}
+
+var shapesPersistedBinaryResult = []unionShape{
+	{required: []string{"type", "data", "mimeType"}, keys: []string{"type", "data", "mimeType", "description", "metadata"}, consts: map[string]string{}},                                               // PersistedBinaryImage
+	{required: []string{"type", "mimeType", "byteLength", "omittedReason"}, keys: []string{"type", "mimeType", "byteLength", "omittedReason", "description", "metadata"}, consts: map[string]string{}}, // OmittedBinaryResult
+	{required: []string{"type", "assetId", "mimeType", "byteLength"}, keys: []string{"type", "assetId", "mimeType", "byteLength", "description", "metadata"}, consts: map[string]string{}},             // BinaryAssetReference
+}
+
+func unmarshalPersistedBinaryResult(data []byte) (PersistedBinaryResult, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonObject:
+		switch pickShape(data, shapesPersistedBinaryResult) {
+		case 0:
+			var v PersistedBinaryImage
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 1:
+			var v OmittedBinaryResult
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 2:
+			var v BinaryAssetReference
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawPersistedBinaryResult{Raw: append(json.RawMessage(nil), data...)}, nil
+}
 
 // A complete JSON snapshot to write under the runtime's per-path file lock.
 type PersistenceWriteRawJSONLockedRequest struct {
@@ -23700,12 +25186,19 @@ func unmarshalPluginInstallationManagementResult(data []byte) (PluginInstallatio
 
 type PluginInstallationManagementResultOutcome struct {
 	// Discriminator: handled management outcome.
-	Kind string `json:"kind"`
+	Kind PluginInstallationManagementResultOutcomeKind `json:"kind"`
 	// Observed management outcome.
 	Outcome PluginInstallationManagementOutcome `json:"outcome"`
 	// Capabilities honoured for this request.
 	Negotiated CatalogNegotiatedContract `json:"negotiated"`
 }
+
+// PluginInstallationManagementResultOutcomeKind is the only value PluginInstallationManagementResultOutcome.Kind takes.
+type PluginInstallationManagementResultOutcomeKind string
+
+const (
+	PluginInstallationManagementResultOutcomeKindOutcome PluginInstallationManagementResultOutcomeKind = "outcome"
+)
 
 func (s *PluginInstallationManagementResultOutcome) UnmarshalJSON(data []byte) error {
 	type plain PluginInstallationManagementResultOutcome
@@ -23972,12 +25465,19 @@ func unmarshalPluginInstallationResult(data []byte) (PluginInstallationResult, e
 
 type PluginInstallationResultOutcome struct {
 	// Discriminator: handled operation outcome.
-	Kind string `json:"kind"`
+	Kind PluginInstallationResultOutcomeKind `json:"kind"`
 	// Terminal operation outcome.
 	Outcome PluginInstallationOutcome `json:"outcome"`
 	// Capabilities honoured for this request.
 	Negotiated CatalogNegotiatedContract `json:"negotiated"`
 }
+
+// PluginInstallationResultOutcomeKind is the only value PluginInstallationResultOutcome.Kind takes.
+type PluginInstallationResultOutcomeKind string
+
+const (
+	PluginInstallationResultOutcomeKindOutcome PluginInstallationResultOutcomeKind = "outcome"
+)
 
 func (s *PluginInstallationResultOutcome) UnmarshalJSON(data []byte) error {
 	type plain PluginInstallationResultOutcome
@@ -24026,8 +25526,15 @@ type PluginInstallationReview struct {
 	// MCP servers the verified files declare, exactly as an install of these files loads them. Omitted when the plugin declares none.
 	MCPServers []PluginInstallationMCPServerReview `json:"mcpServers,omitempty"`
 	// Exact reviewed Agent Plugin installation action.
-	Action string `json:"action"`
+	Action PluginInstallationReviewAction `json:"action"`
 }
+
+// PluginInstallationReviewAction is the only value PluginInstallationReview.Action takes.
+type PluginInstallationReviewAction string
+
+const (
+	PluginInstallationReviewActionInstall PluginInstallationReviewAction = "install"
+)
 
 // Source identity retained from Agent Finder and the pinned GitHub descriptor.
 type PluginInstallationSource struct {
@@ -24210,6 +25717,18 @@ type PluginsUpdateRequest struct {
 	Name string `json:"name"`
 }
 
+type ProtocolAppendMode string
+
+const (
+	ProtocolAppendModeAppend ProtocolAppendMode = "append"
+)
+
+type ProtocolCustomizeMode string
+
+const (
+	ProtocolCustomizeModeCustomize ProtocolCustomizeMode = "customize"
+)
+
 // Controls whether the runtime may defer loading an external tool definition.
 // Experimental: ProtocolExternalToolDefer is part of an experimental API and may change or be removed.
 type ProtocolExternalToolDefer string
@@ -24264,7 +25783,119 @@ type ProtocolImageGenerationOptions struct {
 	Watermark *bool `json:"watermark,omitempty"`
 }
 
-type ProtocolSystemMessageConfig = any
+type ProtocolReplaceMode string
+
+const (
+	ProtocolReplaceModeReplace ProtocolReplaceMode = "replace"
+)
+
+type ProtocolSectionOverride = any
+
+type ProtocolStaticSectionAction string
+
+const (
+	// Replace the section content.
+	ProtocolStaticSectionActionReplace ProtocolStaticSectionAction = "replace"
+	// Remove the section content.
+	ProtocolStaticSectionActionRemove ProtocolStaticSectionAction = "remove"
+	// Append content to the section.
+	ProtocolStaticSectionActionAppend ProtocolStaticSectionAction = "append"
+	// Prepend content to the section.
+	ProtocolStaticSectionActionPrepend ProtocolStaticSectionAction = "prepend"
+)
+
+type ProtocolStaticSectionOverride struct {
+	// Declarative operation applied to the section.
+	Action ProtocolStaticSectionAction `json:"action"`
+	// Optional content used by replace, append, and prepend operations.
+	Content *string `json:"content,omitempty"`
+}
+
+type ProtocolSystemMessageAppendConfig struct {
+	// Append-mode discriminator. Omission also selects append mode.
+	Mode *ProtocolAppendMode `json:"mode,omitempty"`
+	// Text appended to the standard system prompt.
+	Content *string `json:"content,omitempty"`
+}
+
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawProtocolSystemMessageConfig for a value none
+// of them describes. Object variants decode to pointers.
+type ProtocolSystemMessageConfig interface {
+	protocolSystemMessageConfig()
+}
+
+// RawProtocolSystemMessageConfig holds a ProtocolSystemMessageConfig that matched no variant.
+type RawProtocolSystemMessageConfig struct {
+	Raw json.RawMessage
+}
+
+func (RawProtocolSystemMessageConfig) protocolSystemMessageConfig() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawProtocolSystemMessageConfig) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+func (ProtocolSystemMessageAppendConfig) protocolSystemMessageConfig()    {}
+func (ProtocolSystemMessageReplaceConfig) protocolSystemMessageConfig()   {}
+func (ProtocolSystemMessageCustomizeConfig) protocolSystemMessageConfig() {}
+
+var shapesProtocolSystemMessageConfig = []unionShape{
+	{required: []string{}, keys: []string{"mode", "content"}, consts: map[string]string{}},                                   // ProtocolSystemMessageAppendConfig
+	{required: []string{"mode", "content"}, keys: []string{"mode", "content", "contentBlocks"}, consts: map[string]string{}}, // ProtocolSystemMessageReplaceConfig
+	{required: []string{"mode"}, keys: []string{"mode", "sections", "content"}, consts: map[string]string{}},                 // ProtocolSystemMessageCustomizeConfig
+}
+
+func unmarshalProtocolSystemMessageConfig(data []byte) (ProtocolSystemMessageConfig, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonObject:
+		switch pickShape(data, shapesProtocolSystemMessageConfig) {
+		case 0:
+			var v ProtocolSystemMessageAppendConfig
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 1:
+			var v ProtocolSystemMessageReplaceConfig
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 2:
+			var v ProtocolSystemMessageCustomizeConfig
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawProtocolSystemMessageConfig{Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+type ProtocolSystemMessageCustomizeConfig struct {
+	// Customize-mode discriminator.
+	Mode ProtocolCustomizeMode `json:"mode"`
+	// Named standard-prompt section overrides.
+	Sections map[string]ProtocolSectionOverride `json:"sections,omitempty"`
+	// Text appended after the customized sections.
+	Content *string `json:"content,omitempty"`
+}
+
+type ProtocolSystemMessageReplaceConfig struct {
+	// Replace-mode discriminator.
+	Mode ProtocolReplaceMode `json:"mode"`
+	// Complete replacement system-message text.
+	Content string `json:"content"`
+	// Optional structured blocks corresponding to the replacement content.
+	ContentBlocks []SystemMessageBlock `json:"contentBlocks,omitempty"`
+}
 
 // BYOK providers and/or models to add to the session's registry at runtime. Both fields are optional; provide providers, models, or both.
 // Experimental: ProviderAddRequest is part of an experimental API and may change or be removed.
@@ -24466,6 +26097,26 @@ type ProviderModelConfig struct {
 	SystemMessage ProtocolSystemMessageConfig `json:"systemMessage,omitempty"`
 	// Provider-published model metadata, preserved verbatim as the public Model.metadata object.
 	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+func (s *ProviderModelConfig) UnmarshalJSON(data []byte) error {
+	type plain ProviderModelConfig
+	var aux struct {
+		*plain
+		SystemMessage json.RawMessage `json:"systemMessage"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.SystemMessage != nil {
+		v, err := unmarshalProtocolSystemMessageConfig(aux.SystemMessage)
+		if err != nil {
+			return err
+		}
+		s.SystemMessage = v
+	}
+	return nil
 }
 
 // An authoritative monthly usage reading for the observation's provider, account, and service.
@@ -24744,16 +26395,16 @@ const (
 	PushAttachmentTypeFile                 PushAttachmentType = "file"
 	PushAttachmentTypeDirectory            PushAttachmentType = "directory"
 	PushAttachmentTypeSelection            PushAttachmentType = "selection"
-	PushAttachmentTypeGithubReference      PushAttachmentType = "github_reference"
-	PushAttachmentTypeGithubCommit         PushAttachmentType = "github_commit"
-	PushAttachmentTypeGithubRelease        PushAttachmentType = "github_release"
-	PushAttachmentTypeGithubActionsJob     PushAttachmentType = "github_actions_job"
-	PushAttachmentTypeGithubRepository     PushAttachmentType = "github_repository"
-	PushAttachmentTypeGithubFileDiff       PushAttachmentType = "github_file_diff"
-	PushAttachmentTypeGithubTreeComparison PushAttachmentType = "github_tree_comparison"
-	PushAttachmentTypeGithubURL            PushAttachmentType = "github_url"
-	PushAttachmentTypeGithubFile           PushAttachmentType = "github_file"
-	PushAttachmentTypeGithubSnippet        PushAttachmentType = "github_snippet"
+	PushAttachmentTypeGitHubReference      PushAttachmentType = "github_reference"
+	PushAttachmentTypeGitHubCommit         PushAttachmentType = "github_commit"
+	PushAttachmentTypeGitHubRelease        PushAttachmentType = "github_release"
+	PushAttachmentTypeGitHubActionsJob     PushAttachmentType = "github_actions_job"
+	PushAttachmentTypeGitHubRepository     PushAttachmentType = "github_repository"
+	PushAttachmentTypeGitHubFileDiff       PushAttachmentType = "github_file_diff"
+	PushAttachmentTypeGitHubTreeComparison PushAttachmentType = "github_tree_comparison"
+	PushAttachmentTypeGitHubURL            PushAttachmentType = "github_url"
+	PushAttachmentTypeGitHubFile           PushAttachmentType = "github_file"
+	PushAttachmentTypeGitHubSnippet        PushAttachmentType = "github_snippet"
 	PushAttachmentTypeBlob                 PushAttachmentType = "blob"
 	PushAttachmentTypeExtensionContext     PushAttachmentType = "extension_context"
 )
@@ -24796,61 +26447,61 @@ func (PushAttachmentGitHubReference) pushAttachment() {}
 
 // Type returns "github_reference".
 func (PushAttachmentGitHubReference) Type() PushAttachmentType {
-	return PushAttachmentTypeGithubReference
+	return PushAttachmentTypeGitHubReference
 }
 
 func (PushAttachmentGitHubCommit) pushAttachment() {}
 
 // Type returns "github_commit".
-func (PushAttachmentGitHubCommit) Type() PushAttachmentType { return PushAttachmentTypeGithubCommit }
+func (PushAttachmentGitHubCommit) Type() PushAttachmentType { return PushAttachmentTypeGitHubCommit }
 
 func (PushAttachmentGitHubRelease) pushAttachment() {}
 
 // Type returns "github_release".
-func (PushAttachmentGitHubRelease) Type() PushAttachmentType { return PushAttachmentTypeGithubRelease }
+func (PushAttachmentGitHubRelease) Type() PushAttachmentType { return PushAttachmentTypeGitHubRelease }
 
 func (PushAttachmentGitHubActionsJob) pushAttachment() {}
 
 // Type returns "github_actions_job".
 func (PushAttachmentGitHubActionsJob) Type() PushAttachmentType {
-	return PushAttachmentTypeGithubActionsJob
+	return PushAttachmentTypeGitHubActionsJob
 }
 
 func (PushAttachmentGitHubRepository) pushAttachment() {}
 
 // Type returns "github_repository".
 func (PushAttachmentGitHubRepository) Type() PushAttachmentType {
-	return PushAttachmentTypeGithubRepository
+	return PushAttachmentTypeGitHubRepository
 }
 
 func (PushAttachmentGitHubFileDiff) pushAttachment() {}
 
 // Type returns "github_file_diff".
 func (PushAttachmentGitHubFileDiff) Type() PushAttachmentType {
-	return PushAttachmentTypeGithubFileDiff
+	return PushAttachmentTypeGitHubFileDiff
 }
 
 func (PushAttachmentGitHubTreeComparison) pushAttachment() {}
 
 // Type returns "github_tree_comparison".
 func (PushAttachmentGitHubTreeComparison) Type() PushAttachmentType {
-	return PushAttachmentTypeGithubTreeComparison
+	return PushAttachmentTypeGitHubTreeComparison
 }
 
 func (PushAttachmentGitHubURL) pushAttachment() {}
 
 // Type returns "github_url".
-func (PushAttachmentGitHubURL) Type() PushAttachmentType { return PushAttachmentTypeGithubURL }
+func (PushAttachmentGitHubURL) Type() PushAttachmentType { return PushAttachmentTypeGitHubURL }
 
 func (PushAttachmentGitHubFile) pushAttachment() {}
 
 // Type returns "github_file".
-func (PushAttachmentGitHubFile) Type() PushAttachmentType { return PushAttachmentTypeGithubFile }
+func (PushAttachmentGitHubFile) Type() PushAttachmentType { return PushAttachmentTypeGitHubFile }
 
 func (PushAttachmentGitHubSnippet) pushAttachment() {}
 
 // Type returns "github_snippet".
-func (PushAttachmentGitHubSnippet) Type() PushAttachmentType { return PushAttachmentTypeGithubSnippet }
+func (PushAttachmentGitHubSnippet) Type() PushAttachmentType { return PushAttachmentTypeGitHubSnippet }
 
 func (PushAttachmentBlob) pushAttachment() {}
 
@@ -25659,16 +27310,32 @@ type QueueWithdrawMessageResult struct {
 
 // Queued-command response indicating the host executed the command, with an optional flag to stop queue processing.
 type QueuedCommandHandled struct {
-	// The host actually executed the queued command.
-	Handled bool `json:"handled"`
 	// When true, the runtime will not process subsequent queued commands until a new request comes in.
 	StopProcessingQueue *bool `json:"stopProcessingQueue,omitempty"`
 }
 
+// MarshalJSON writes the fields with "handled" set to "True".
+func (v QueuedCommandHandled) MarshalJSON() ([]byte, error) {
+	type plain QueuedCommandHandled
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"handled\":true", body), nil
+}
+
 // Queued-command response indicating the host did not execute the command and the queue may continue.
 type QueuedCommandNotHandled struct {
-	// The host did not execute the queued command. Unblocks the queue without claiming the command was processed (e.g. when the handler threw before completing).
-	Handled bool `json:"handled"`
+}
+
+// MarshalJSON writes the fields with "handled" set to "False".
+func (v QueuedCommandNotHandled) MarshalJSON() ([]byte, error) {
+	type plain QueuedCommandNotHandled
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"handled\":false", body), nil
 }
 
 // Result of the queued command execution.
@@ -25676,15 +27343,19 @@ type QueuedCommandNotHandled struct {
 // "handled", or RawQueuedCommandResult for a variant this CLI version does not describe.
 type QueuedCommandResult interface {
 	queuedCommandResult()
+	Handled() bool
 }
 
 // RawQueuedCommandResult holds a QueuedCommandResult variant not known when this file was generated.
 type RawQueuedCommandResult struct {
-	Discriminator string
+	Discriminator bool
 	Raw           json.RawMessage
 }
 
 func (RawQueuedCommandResult) queuedCommandResult() {}
+
+// Handled reads "handled" from the variant as received.
+func (r RawQueuedCommandResult) Handled() bool { return r.Discriminator }
 
 // MarshalJSON writes the variant exactly as it was received.
 func (r RawQueuedCommandResult) MarshalJSON() ([]byte, error) {
@@ -25695,7 +27366,9 @@ func (r RawQueuedCommandResult) MarshalJSON() ([]byte, error) {
 }
 
 func (QueuedCommandHandled) queuedCommandResult()    {}
+func (QueuedCommandHandled) Handled() bool           { return true }
 func (QueuedCommandNotHandled) queuedCommandResult() {}
+func (QueuedCommandNotHandled) Handled() bool        { return false }
 
 func unmarshalQueuedCommandResult(data []byte) (QueuedCommandResult, error) {
 	if string(data) == "null" {
@@ -25721,7 +27394,7 @@ func unmarshalQueuedCommandResult(data []byte) (QueuedCommandResult, error) {
 		}
 		return &v, nil
 	}
-	var tag string
+	var tag bool
 	_ = json.Unmarshal(head.Tag, &tag)
 	return RawQueuedCommandResult{Discriminator: tag, Raw: append(json.RawMessage(nil), data...)}, nil
 }
@@ -26203,6 +27876,16 @@ const (
 	RemoteSessionModeOn RemoteSessionMode = "on"
 )
 
+// Repository context for the remote session.
+type RemoteSessionRepository struct {
+	// Repository owner or organization login.
+	Owner string `json:"owner"`
+	// Repository name.
+	Name string `json:"name"`
+	// Optional branch associated with the remote session.
+	Branch *string `json:"branch,omitempty"`
+}
+
 // One atomic edit of an allowed top-level repository setting.
 // Experimental: RepoSettingsEditRequest is part of an experimental API and may change or be removed.
 type RepoSettingsEditRequest struct {
@@ -26281,8 +27964,15 @@ type ResponseFormat struct {
 	// JSON Schema and provider options for the turn's output.
 	JSONSchema JSONSchemaResponseFormat `json:"jsonSchema"`
 	// Output format discriminator. Currently only json_schema is supported.
-	Type string `json:"type"`
+	Type ResponseFormatType `json:"type"`
 }
+
+// ResponseFormatType is the only value ResponseFormat.Type takes.
+type ResponseFormatType string
+
+const (
+	ResponseFormatTypeJSONSchema ResponseFormatType = "json_schema"
+)
 
 // Original request-level and effective conversation reasoning effort for a provider history boundary; the historical type name is retained for compatibility
 type ResponsesReasoning struct {
@@ -27377,7 +29067,7 @@ type SessionContextHostType string
 
 const (
 	// Session repository is hosted on GitHub.
-	SessionContextHostTypeGithub SessionContextHostType = "github"
+	SessionContextHostTypeGitHub SessionContextHostType = "github"
 	// Session repository is hosted on Azure DevOps.
 	SessionContextHostTypeADO SessionContextHostType = "ado"
 )
@@ -27811,12 +29501,158 @@ type SessionInstalledPlugin struct {
 	InstalledFrom *string `json:"installed_from,omitempty"`
 }
 
+func (s *SessionInstalledPlugin) UnmarshalJSON(data []byte) error {
+	type plain SessionInstalledPlugin
+	var aux struct {
+		*plain
+		Source json.RawMessage `json:"source"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Source != nil {
+		v, err := unmarshalSessionInstalledPluginSource(aux.Source)
+		if err != nil {
+			return err
+		}
+		s.Source = v
+	}
+	return nil
+}
+
 // Source descriptor for direct repo installs (when marketplace is empty)
 // Experimental: SessionInstalledPluginSource is part of an experimental API and may change or be removed.
-type SessionInstalledPluginSource = any
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawSessionInstalledPluginSource for a value none
+// of them describes. Object variants decode to pointers.
+type SessionInstalledPluginSource interface {
+	sessionInstalledPluginSource()
+}
+
+// RawSessionInstalledPluginSource holds a SessionInstalledPluginSource that matched no variant.
+type RawSessionInstalledPluginSource struct {
+	Raw json.RawMessage
+}
+
+func (RawSessionInstalledPluginSource) sessionInstalledPluginSource() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawSessionInstalledPluginSource) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
 
 // SessionInstalledPluginStringSource is the string form of a SessionInstalledPluginSource.
 type SessionInstalledPluginStringSource string
+
+func (SessionInstalledPluginStringSource) sessionInstalledPluginSource() {}
+
+func (SessionInstalledPluginSourceGitHub) sessionInstalledPluginSource() {}
+func (SessionInstalledPluginSourceURL) sessionInstalledPluginSource()    {}
+func (SessionInstalledPluginSourceLocal) sessionInstalledPluginSource()  {}
+
+var shapesSessionInstalledPluginSource = []unionShape{
+	{required: []string{"source", "repo"}, keys: []string{"source", "repo", "ref", "sha", "path"}, consts: map[string]string{"source": "\"github\""}}, // SessionInstalledPluginSourceGitHub
+	{required: []string{"source", "url"}, keys: []string{"source", "url", "ref", "sha", "path"}, consts: map[string]string{"source": "\"url\""}},      // SessionInstalledPluginSourceURL
+	{required: []string{"source", "path"}, keys: []string{"source", "path"}, consts: map[string]string{"source": "\"local\""}},                        // SessionInstalledPluginSourceLocal
+}
+
+func unmarshalSessionInstalledPluginSource(data []byte) (SessionInstalledPluginSource, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonString:
+		var v SessionInstalledPluginStringSource
+		if err := json.Unmarshal(data, &v); err == nil {
+			return v, nil
+		}
+	case jsonObject:
+		switch pickShape(data, shapesSessionInstalledPluginSource) {
+		case 0:
+			var v SessionInstalledPluginSourceGitHub
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 1:
+			var v SessionInstalledPluginSourceURL
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 2:
+			var v SessionInstalledPluginSourceLocal
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawSessionInstalledPluginSource{Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+// Source descriptor for a direct GitHub plugin install, with `owner/repo`, optional ref or full commit SHA, and optional subpath.
+type SessionInstalledPluginSourceGitHub struct {
+	// GitHub repository in `owner/repo` form.
+	Repo string `json:"repo"`
+	// Optional Git ref to resolve.
+	Ref *string `json:"ref,omitempty"`
+	// Optional full 40-character hexadecimal commit SHA.
+	Sha *string `json:"sha,omitempty"`
+	// Optional repository-relative path to the plugin.
+	Path *string `json:"path,omitempty"`
+}
+
+// MarshalJSON writes the fields with "source" set to "github".
+func (v SessionInstalledPluginSourceGitHub) MarshalJSON() ([]byte, error) {
+	type plain SessionInstalledPluginSourceGitHub
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"source\":\"github\"", body), nil
+}
+
+// Source descriptor for a direct local plugin install, with a local filesystem path.
+type SessionInstalledPluginSourceLocal struct {
+	// Local filesystem path to the plugin.
+	Path string `json:"path"`
+}
+
+// MarshalJSON writes the fields with "source" set to "local".
+func (v SessionInstalledPluginSourceLocal) MarshalJSON() ([]byte, error) {
+	type plain SessionInstalledPluginSourceLocal
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"source\":\"local\"", body), nil
+}
+
+// Source descriptor for a direct URL plugin install, with URL, optional ref or full commit SHA, and optional subpath.
+type SessionInstalledPluginSourceURL struct {
+	// URL of the plugin source.
+	URL string `json:"url"`
+	// Optional Git ref to resolve.
+	Ref *string `json:"ref,omitempty"`
+	// Optional full 40-character hexadecimal commit SHA.
+	Sha *string `json:"sha,omitempty"`
+	// Optional source-relative path to the plugin.
+	Path *string `json:"path,omitempty"`
+}
+
+// MarshalJSON writes the fields with "source" set to "url".
+func (v SessionInstalledPluginSourceURL) MarshalJSON() ([]byte, error) {
+	type plain SessionInstalledPluginSourceURL
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"source\":\"url\"", body), nil
+}
 
 // Baseline data provenance for a prediction.
 type SessionLimitPredictionBaselineData struct {
@@ -28083,15 +29919,19 @@ func (s *SessionList) UnmarshalJSON(data []byte) error {
 // "isRemote", or RawSessionListEntry for a variant this CLI version does not describe.
 type SessionListEntry interface {
 	sessionListEntry()
+	sessionListEntryIsRemote() bool
 }
 
 // RawSessionListEntry holds a SessionListEntry variant not known when this file was generated.
 type RawSessionListEntry struct {
-	Discriminator string
+	Discriminator bool
 	Raw           json.RawMessage
 }
 
 func (RawSessionListEntry) sessionListEntry() {}
+
+// sessionListEntryIsRemote reads "isRemote" from the variant as received.
+func (r RawSessionListEntry) sessionListEntryIsRemote() bool { return r.Discriminator }
 
 // MarshalJSON writes the variant exactly as it was received.
 func (r RawSessionListEntry) MarshalJSON() ([]byte, error) {
@@ -28101,8 +29941,10 @@ func (r RawSessionListEntry) MarshalJSON() ([]byte, error) {
 	return r.Raw, nil
 }
 
-func (LocalSessionMetadataValue) sessionListEntry()  {}
-func (RemoteSessionMetadataValue) sessionListEntry() {}
+func (LocalSessionMetadataValue) sessionListEntry()               {}
+func (LocalSessionMetadataValue) sessionListEntryIsRemote() bool  { return false }
+func (RemoteSessionMetadataValue) sessionListEntry()              {}
+func (RemoteSessionMetadataValue) sessionListEntryIsRemote() bool { return true }
 
 func unmarshalSessionListEntry(data []byte) (SessionListEntry, error) {
 	if string(data) == "null" {
@@ -28128,7 +29970,7 @@ func unmarshalSessionListEntry(data []byte) (SessionListEntry, error) {
 		}
 		return &v, nil
 	}
-	var tag string
+	var tag bool
 	_ = json.Unmarshal(head.Tag, &tag)
 	return RawSessionListEntry{Discriminator: tag, Raw: append(json.RawMessage(nil), data...)}, nil
 }
@@ -28251,6 +30093,28 @@ type SessionMCPStopServerResult struct {
 type SessionMCPUnregisterExternalClientResult struct {
 }
 
+// Enterprise permission policy expressed with the runtime's managed permission-rule syntax.
+type SessionManagedPermissions struct {
+	// When set to `disable`, prevents bypass/allow-all permission modes. Advisory auto-approval remains available because normal prompt paths stay active. Any other value is accepted rather than failing the session, but is enforced as `disable`: the key is only present to restrict something, so a mode this runtime cannot interpret fails closed to the most restrictive one it knows. Omit the key entirely to impose no restriction.
+	DisableBypassPermissionsMode *string `json:"disableBypassPermissionsMode,omitempty"`
+	// When true, prevents Assisted Permissions from being activated. An actively Assisted session falls back to Manual Approval while the policy is in force. Omit the key or set it to false to impose no restriction.
+	DisableAssistedPermissionsMode *bool `json:"disableAssistedPermissionsMode,omitempty"`
+	// Permission rules that block matching operations. Deny has highest precedence.
+	Deny []string `json:"deny,omitempty"`
+	// Permission rules that require explicit human approval.
+	Ask []string `json:"ask,omitempty"`
+	// Permission rules that allow matching operations unless another managed source, deny, or ask rule restricts them.
+	Allow []string `json:"allow,omitempty"`
+	// Closed-world host boundary expressed as `Domain(hostname)`, `Domain(IP)`, or `Domain(*.example.com)` rules. Schemes, ports, paths, queries, and fragments are rejected because every network request must be enforceable at host-level egress. Multiple managed sources intersect their lists; an empty list denies all hosts.
+	LimitTo []string `json:"limitTo,omitempty"`
+}
+
+// Managed settings an SDK host may inject at session startup. Only permissions are accepted in this initial contract.
+type SessionManagedSettings struct {
+	// Managed permission policy injected by the SDK host.
+	Permissions *SessionManagedPermissions `json:"permissions,omitempty"`
+}
+
 // Point-in-time snapshot of slow-changing session identifier and state fields
 type SessionMetadataSnapshot struct {
 	// The unique identifier of the session
@@ -28335,6 +30199,400 @@ type SessionModelPriceCategory struct {
 
 // Empty result of session.name.set.
 type SessionNameSetResult struct {
+}
+
+// Session construction options.
+type SessionOpenOptions struct {
+	// Optional stable session identifier to use for a new session.
+	SessionID *string `json:"sessionId,omitempty"`
+	// Optional human-friendly session name.
+	Name *string `json:"name,omitempty"`
+	// Initial model identifier.
+	Model *string `json:"model,omitempty"`
+	// Initial reasoning effort level. CAPI values are model-defined and validated against the selected model; BYOK providers may define additional values. When omitted, no effort override is applied.
+	ReasoningEffort *string `json:"reasoningEffort,omitempty"`
+	// Initial reasoning summary mode for supported model clients.
+	ReasoningSummary *SessionOpenOptionsReasoningSummary `json:"reasoningSummary,omitempty"`
+	// Initial output verbosity level for supported models.
+	Verbosity *Verbosity `json:"verbosity,omitempty"`
+	// Identifier of the client driving the session.
+	ClientName *string `json:"clientName,omitempty"`
+	// OAuth Client ID Metadata Document URL used by this host for MCP authorization.
+	AuthClientIDMetadataURL *string `json:"authClientIdMetadataUrl,omitempty"`
+	// Structured client kind used for runtime behavior gates.
+	ClientKind *string `json:"clientKind,omitempty"`
+	// Identifier sent to LSP-style integrations.
+	LspClientName *string `json:"lspClientName,omitempty"`
+	// Stable integration identifier for analytics.
+	IntegrationID *string `json:"integrationId,omitempty"`
+	// ExP assignment ('flight') data injected by an SDK integrator, in the same JSON shape the Copilot CLI fetches from the experimentation service (CopilotExpAssignmentResponse). When supplied this is fed into the FeatureFlagService exactly like CLI-fetched assignments and ExP-backed flags wait for it. When absent the session does not block on ExP.
+	ExpAssignments any `json:"expAssignments,omitempty"`
+	// Opt-in: self-fetch and enforce enterprise managed settings, including managed hook policies, at session bootstrap.
+	EnableManagedSettings *bool `json:"enableManagedSettings,omitempty"`
+	// Opt in to enforcing non-overridable managed model controls on session model, Auto-tier, reasoning-effort, and context-tier changes. Managed defaults still apply when omitted; this option only turns conflicting changes into errors.
+	EnforceManagedModelDefaults *bool `json:"enforceManagedModelDefaults,omitempty"`
+	// Permissions-only enterprise policy injected by the SDK host at session create or resume. Composes restrictively with self-fetched and device policy and is not persisted.
+	ManagedSettings *SessionManagedSettings `json:"managedSettings,omitempty"`
+	// Declares that a human drives this session's conversation, enabling user-message analysis (sentiment, task completion criteria, and task analytics) for user-authored messages. Automated messages remain excluded. Defaults to false for SDK sessions. Applied when the session is created or loaded from storage; ignored when resuming a session that is already active, and for cloud sessions.
+	InteractiveUser *bool `json:"interactiveUser,omitempty"`
+	// Opt in to capturing file changes for session rewind and session diff. Capture cannot reconstruct changes made before it was enabled. On create it starts capture from the first turn. It is also honored on resume: for a session that already has tracked prior turns, tracking continues automatically even if this is omitted; passing it on resume additionally enables tracking for an eligible session that has no prior root turn yet. Resuming a session whose prior root turns were never tracked has no restorable baseline, so tracking stays disabled for it and rewind reports file change tracking as unavailable; the resume itself still succeeds, so sessions that predate tracking remain loadable. The opt-in is only rejected when the session can never track (a subagent session, or one without local session storage). It is intentionally absent from the mutable options update because enabling it after edits have occurred would create an incomplete, misleading baseline. Subagents share the parent session's capture store and are not tracked as separate rewind points: a file a subagent writes is attributed to whichever root user turn was open when the capture was staged, just before the tool body ran. A turn cannot open while a staged capture is still in flight, so a subagent tool that staged under the spawning turn stays attributed to it however late the write lands, while a capture it stages after the user's next message belongs to that later turn. Attribution decides which turn's rewind point counts and file preview include that write; it does not narrow which rewinds revert it, because a rewind restores every capture from the selected turn onward, so the earlier spawning turn reverts it as well.
+	EnableFileChangeTracking *bool `json:"enableFileChangeTracking,omitempty"`
+	// Feature-flag values resolved by the host.
+	FeatureFlags map[string]bool `json:"featureFlags,omitempty"`
+	// Whether experimental behavior is enabled.
+	IsExperimentalMode *bool `json:"isExperimentalMode,omitempty"`
+	// Initial authentication info for the session.
+	AuthInfo AuthInfo `json:"authInfo,omitempty"`
+	// Custom model-provider configuration (BYOK).
+	Provider *ProviderConfig `json:"provider,omitempty"`
+	// Options scoped to the built-in CAPI (Copilot API) provider.
+	Capi *CapiSessionOptions `json:"capi,omitempty"`
+	// Whether a CLI host explicitly requested the initial Auto preference. False preserves a settings-derived preference without validating availability during creation; execution still validates it. Defaults to true and is ignored for non-CLI callers.
+	AutoTierIsExplicit *bool `json:"autoTierIsExplicit,omitempty"`
+	// Named BYOK provider connections, additive to CAPI auth. Combining with `provider` is rejected.
+	// Experimental: Providers is part of an experimental API and may change or be removed.
+	Providers []NamedProviderConfig `json:"providers,omitempty"`
+	// BYOK model definitions added to the selectable model list, each referencing a provider name.
+	// Experimental: Models is part of an experimental API and may change or be removed.
+	Models []ProviderModelConfig `json:"models,omitempty"`
+	// Working directory to anchor the session.
+	WorkingDirectory *string `json:"workingDirectory,omitempty"`
+	// Additional directories the agent may access beyond the working directory. Each entry is granted to the session's file-access allow-list and surfaced to the model (system prompt context and `@`-mention completion). Conventional `.github/skills/` and `.github/agents/` definitions under each directory also join the session's project catalogs when their existing subsystem gates are enabled: added-root skills require both `enableConfigDiscovery` and effective `enableSkills`; added-root agents require `enableConfigDiscovery`. Supplying a directory therefore activates configuration from it and should be treated as a trust decision. Absolute paths are recommended; a relative path is resolved against the session's working directory. Nonexistent or unresolvable entries are skipped with a warning. This is applied during session creation and cold resume and is not persisted, so a cold resume must re-supply the directories.
+	AdditionalDirectories []string `json:"additionalDirectories,omitempty"`
+	// Pre-resolved working-directory context for session startup.
+	WorkingDirectoryContext *SessionContext `json:"workingDirectoryContext,omitempty"`
+	// Whether this session supports remote steering.
+	RemoteSteerable *bool `json:"remoteSteerable,omitempty"`
+	// Telemetry-only remote exporting flag.
+	RemoteExporting *bool `json:"remoteExporting,omitempty"`
+	// Telemetry-only remote-defaulted flag.
+	RemoteDefaultedOn *bool `json:"remoteDefaultedOn,omitempty"`
+	// Parent session ID for detached child telemetry rollup.
+	DetachedFromSpawningParentSessionID *string `json:"detachedFromSpawningParentSessionId,omitempty"`
+	// Parent engagement ID for detached child telemetry rollup.
+	DetachedFromSpawningParentEngagementID *string `json:"detachedFromSpawningParentEngagementId,omitempty"`
+	// Allowlist of available tool names.
+	AvailableTools []string `json:"availableTools,omitempty"`
+	// Denylist of tool names.
+	ExcludedTools []string `json:"excludedTools,omitempty"`
+	// Built-in subagent names to include in this session. When specified, only these built-ins are available, subject to runtime availability and exclusions. Custom agents with the same name remain available.
+	IncludedBuiltinAgents []string `json:"includedBuiltinAgents,omitempty"`
+	// Built-in subagent names to exclude from this session. Excluded built-ins are hidden from agent discovery and cannot be dispatched unless a custom agent with the same name is available.
+	ExcludedBuiltinAgents []string `json:"excludedBuiltinAgents,omitempty"`
+	// Whether shell-script safety heuristics are enabled.
+	EnableScriptSafety *bool `json:"enableScriptSafety,omitempty"`
+	// Per-session settings for built-in shell tools.
+	Shell *ShellOptions `json:"shell,omitempty"`
+	// Use shell.initProfile instead. Shell init profile.
+	// Deprecated: ShellInitProfile is deprecated.
+	ShellInitProfile *string `json:"shellInitProfile,omitempty"`
+	// PowerShell process flags applied to built-in and user-requested shell commands.
+	ShellProcessFlags []string `json:"shellProcessFlags,omitempty"`
+	// Resolved sandbox configuration.
+	SandboxConfig *SandboxConfig `json:"sandboxConfig,omitempty"`
+	// Origin of the sandbox choice. Settings-derived origins (never_configured, user_enabled, user_disabled, repository_policy) let managed policy floor a host preference; explicit below-floor changes remain policy conflicts unless a session opt-out is authorized. Also used for telemetry provenance.
+	// Experimental: SandboxConfigSource is part of an experimental API and may change or be removed.
+	SandboxConfigSource *SandboxConfigSource `json:"sandboxConfigSource,omitempty"`
+	// Whether interactive shell sessions are logged.
+	LogInteractiveShells *bool `json:"logInteractiveShells,omitempty"`
+	// How MCP server environment values are interpreted.
+	EnvValueMode *SessionOpenOptionsEnvValueMode `json:"envValueMode,omitempty"`
+	// MCP server names disabled for this session. Disabled servers are not started or authenticated on create or cold resume.
+	DisabledMCPServers []string `json:"disabledMcpServers,omitempty"`
+	// Non-secret host-managed HTTP MCP servers keyed by stable managed identity. Managed provenance is runtime-established from this separate field and credentials are supplied through dynamic-header refresh.
+	// Experimental: ManagedMCPServers is part of an experimental API and may change or be removed.
+	ManagedMCPServers map[string]ManagedMCPServerConfig `json:"managedMcpServers,omitempty"`
+	// Whether to include instructions from every MCP server in the system prompt instead of only allowlisted servers.
+	AllowAllMCPServerInstructions *bool `json:"allowAllMcpServerInstructions,omitempty"`
+	// Explicit discovery-only skill roots, not filesystem grants. Available without enableConfigDiscovery, subject to skill/managed disables. Relative SDK paths resolve once when supplied against the request's effective workingDirectory; retained roots do not move on cwd changes. Null and omission are equivalent; [] clears only the explicit SDK contribution.
+	SkillDirectories []string `json:"skillDirectories,omitempty"`
+	// Explicit discovery-only agent roots, separate from customAgents and filesystem grants. Available without enableConfigDiscovery, subject to managed/source disables. Relative SDK paths resolve once when supplied against the request's effective workingDirectory; retained roots do not move on cwd changes. Null and omission are equivalent; [] clears only the explicit SDK contribution.
+	AgentDirectories []string `json:"agentDirectories,omitempty"`
+	// Explicit discovery-only instruction roots using existing SDK instruction formats, not filesystem grants. Available without enableConfigDiscovery, subject to instruction/managed disables. Relative SDK paths resolve once when supplied against the request's effective workingDirectory; retained roots do not move on cwd changes. Null and omission are equivalent; [] clears only the explicit SDK contribution.
+	InstructionDirectories []string `json:"instructionDirectories,omitempty"`
+	// Explicit discovery-only file-hook roots, separate from callback hooks and filesystem grants. Available without enableConfigDiscovery or enableFileHooks, which controls repository-origin hooks only; hook/managed disables still apply. Relative SDK paths resolve once when supplied against the request's effective workingDirectory; retained roots do not move on cwd changes. Null and omission are equivalent; [] clears only the explicit SDK contribution.
+	HookDirectories []string `json:"hookDirectories,omitempty"`
+	// Skill scan directories and descendants excluded from discovery. Supports `~`-relative paths.
+	IgnoredSkillsLocations []string `json:"ignoredSkillsLocations,omitempty"`
+	// Whether skill loading is enabled. When omitted, explicit SDK skill roots or an SDK skill provider enable skills independently of enableConfigDiscovery.
+	EnableSkills *bool `json:"enableSkills,omitempty"`
+	// Whether the requesting SDK session has a skill provider. The provider remains ephemeral and is never persisted in session options or history. When enableSkills is false, it remains bound but dormant and receives no callbacks. Cloud, relay, handoff, and raw sessions.open flows reject it because they cannot safely pre-register the callback handler.
+	// Experimental: HasSkillProvider is part of an experimental API and may change or be removed.
+	HasSkillProvider *bool `json:"hasSkillProvider,omitempty"`
+	// Built-in skill names to include in this session. When specified, only these runtime-bundled skills are available. Skills from other sources with the same name remain available.
+	IncludedBuiltinSkills []string `json:"includedBuiltinSkills,omitempty"`
+	// Skill IDs disabled for this session.
+	DisabledSkills []string `json:"disabledSkills,omitempty"`
+	// Installed plugins visible to the session.
+	InstalledPlugins []InstalledPlugin `json:"installedPlugins,omitempty"`
+	// Whether custom agents default to local-only execution.
+	CustomAgentsLocalOnly *bool `json:"customAgentsLocalOnly,omitempty"`
+	// Whether to skip custom instruction sources.
+	SkipCustomInstructions *bool `json:"skipCustomInstructions,omitempty"`
+	// Whether to invalidate cached custom-instruction discovery before constructing the session. Use when instruction files may have changed earlier in the same runtime process.
+	RefreshCustomInstructions *bool `json:"refreshCustomInstructions,omitempty"`
+	// Instruction source IDs disabled for this session.
+	DisabledInstructionSources []string `json:"disabledInstructionSources,omitempty"`
+	// Whether commit-message coauthor trailers are enabled.
+	CoauthorEnabled *bool `json:"coauthorEnabled,omitempty"`
+	// Optional trajectory output file path.
+	TrajectoryFile *string `json:"trajectoryFile,omitempty"`
+	// Whether model responses stream as delta events.
+	EnableStreaming *bool `json:"enableStreaming,omitempty"`
+	// Experimental: enable native model citations for supported Anthropic and OpenAI models, normalized onto the `assistant.message` event. Off by default; may change or be removed while the citations surface is experimental.
+	// Experimental: EnableCitations is part of an experimental API and may change or be removed.
+	EnableCitations *bool `json:"enableCitations,omitempty"`
+	// Override URL for the Copilot API endpoint.
+	CopilotURL *string `json:"copilotUrl,omitempty"`
+	// Whether ask_user is explicitly disabled.
+	AskUserDisabled *bool `json:"askUserDisabled,omitempty"`
+	// Whether auto-mode continuation is enabled.
+	ContinueOnAutoMode *bool `json:"continueOnAutoMode,omitempty"`
+	// Whether the host is an interactive UI.
+	RunningInInteractiveMode *bool `json:"runningInInteractiveMode,omitempty"`
+	// Whether on-demand custom instruction discovery is enabled.
+	EnableOnDemandInstructionDiscovery *bool `json:"enableOnDemandInstructionDiscovery,omitempty"`
+	// Maximum decoded byte size of a single inline model-facing binary tool result persisted in session events (default 10 MB).
+	MaxInlineBinaryBytes *int64 `json:"maxInlineBinaryBytes,omitempty"`
+	// Initial model capability overrides.
+	ModelCapabilitiesOverrides *ModelCapabilitiesOverride `json:"modelCapabilitiesOverrides,omitempty"`
+	// Initial session limits.
+	SessionLimits *SessionLimitsConfig `json:"sessionLimits,omitempty"`
+	// Autopilot policy. Defaults to runtime-owned continuation with at most five automatic continuations. Does not change the session mode.
+	Autopilot *AutopilotOptions `json:"autopilot,omitempty"`
+	// Runtime context discriminator for agent filtering.
+	AgentContext *string `json:"agentContext,omitempty"`
+	// Override directory for session event logs.
+	EventsLogDirectory *string `json:"eventsLogDirectory,omitempty"`
+	// Whether subagent callback events should be forwarded into the session event log sink.
+	EventsLogIncludesSubagents *bool `json:"eventsLogIncludesSubagents,omitempty"`
+	// Override Copilot configuration directory.
+	ConfigDir *string `json:"configDir,omitempty"`
+	// Additional content-exclusion policies to merge into the session policy set.
+	// Experimental: AdditionalContentExclusionPolicies is part of an experimental API and may change or be removed.
+	AdditionalContentExclusionPolicies []SessionOpenOptionsAdditionalContentExclusionPolicy `json:"additionalContentExclusionPolicies,omitempty"`
+	// Live gate for repository-origin file hooks, including the primary repository, trusted repository-configured roots, and accepted startup additional directories (including CLI --add-dir). False suppresses these hooks; explicit hookDirectories and SDK callbacks are independent. Additional-root eligibility and the DISABLE_ADDITIONAL_DIRECTORY_HOOKS escape hatch are captured at create/cold resume, not expanded by later grants or feature-flag changes. Discovery uses containing Git roots, so supply only trusted repositories: commands and prompts need no further approval. Policy, hook-disable settings, and sandbox rules still apply. Provider-backed sessions skip repository hooks with a warning on omission, skip silently on false, and reject explicit true.
+	EnableFileHooks *bool `json:"enableFileHooks,omitempty"`
+	// Memory configuration for this session.
+	Memory *MemoryConfiguration `json:"memory,omitempty"`
+	// Capabilities enabled for this session.
+	SessionCapabilities []SessionCapability `json:"sessionCapabilities,omitempty"`
+}
+
+func (s *SessionOpenOptions) UnmarshalJSON(data []byte) error {
+	type plain SessionOpenOptions
+	var aux struct {
+		*plain
+		AuthInfo json.RawMessage `json:"authInfo"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.AuthInfo != nil {
+		v, err := unmarshalAuthInfo(aux.AuthInfo)
+		if err != nil {
+			return err
+		}
+		s.AuthInfo = v
+	}
+	return nil
+}
+
+// Content-exclusion policy supplied to `sessions.open` options, with rules, last-updated data, and scope.
+type SessionOpenOptionsAdditionalContentExclusionPolicy struct {
+	// Content-exclusion rules to apply.
+	Rules []SessionOpenOptionsAdditionalContentExclusionPolicyRule `json:"rules"`
+	// Opaque policy update timestamp supplied by the host.
+	LastUpdatedAt any `json:"last_updated_at"`
+	// Allowed values for the `SessionOpenOptionsAdditionalContentExclusionPolicyScope` enumeration.
+	Scope SessionOpenOptionsAdditionalContentExclusionPolicyScope `json:"scope"`
+}
+
+// Single content-exclusion rule supplied to `sessions.open` options, with paths, match conditions, and source.
+type SessionOpenOptionsAdditionalContentExclusionPolicyRule struct {
+	// Path patterns covered by this rule.
+	Paths []string `json:"paths"`
+	// Conditions of which at least one must match.
+	IfAnyMatch []string `json:"ifAnyMatch,omitempty"`
+	// Conditions none of which may match.
+	IfNoneMatch []string `json:"ifNoneMatch,omitempty"`
+	// Source descriptor for a `sessions.open` content-exclusion rule, with source name and type.
+	Source SessionOpenOptionsAdditionalContentExclusionPolicyRuleSource `json:"source"`
+}
+
+// Source descriptor for a `sessions.open` content-exclusion rule, with source name and type.
+type SessionOpenOptionsAdditionalContentExclusionPolicyRuleSource struct {
+	// Name of the policy source.
+	Name string `json:"name"`
+	// Type of the policy source.
+	Type string `json:"type"`
+}
+
+// Allowed values for the `SessionOpenOptionsAdditionalContentExclusionPolicyScope` enumeration.
+type SessionOpenOptionsAdditionalContentExclusionPolicyScope string
+
+const (
+	// The content exclusion policy applies to the current repository.
+	SessionOpenOptionsAdditionalContentExclusionPolicyScopeRepo SessionOpenOptionsAdditionalContentExclusionPolicyScope = "repo"
+	// The content exclusion policy applies across all repositories.
+	SessionOpenOptionsAdditionalContentExclusionPolicyScopeAll SessionOpenOptionsAdditionalContentExclusionPolicyScope = "all"
+)
+
+// How MCP server environment values are interpreted.
+type SessionOpenOptionsEnvValueMode string
+
+const (
+	// Pass MCP server environment values as literal strings.
+	SessionOpenOptionsEnvValueModeDirect SessionOpenOptionsEnvValueMode = "direct"
+	// Resolve MCP server environment values from host-side references.
+	SessionOpenOptionsEnvValueModeIndirect SessionOpenOptionsEnvValueMode = "indirect"
+)
+
+// Initial reasoning summary mode for supported model clients.
+type SessionOpenOptionsReasoningSummary string
+
+const (
+	// Do not request reasoning summaries from the model.
+	SessionOpenOptionsReasoningSummaryNone SessionOpenOptionsReasoningSummary = "none"
+	// Request a concise summary of model reasoning.
+	SessionOpenOptionsReasoningSummaryConcise SessionOpenOptionsReasoningSummary = "concise"
+	// Request a detailed summary of model reasoning.
+	SessionOpenOptionsReasoningSummaryDetailed SessionOpenOptionsReasoningSummary = "detailed"
+)
+
+// Open a session by creating, resuming, attaching, connecting to a remote, or handing off.
+// The concrete type is a pointer to one of the variants below, chosen by
+// "kind", or RawSessionOpenParams for a variant this CLI version does not describe.
+type SessionOpenParams interface {
+	sessionOpenParams()
+	Kind() SessionOpenParamsKind
+}
+
+// SessionOpenParamsKind is the "kind" of a SessionOpenParams.
+type SessionOpenParamsKind string
+
+const (
+	SessionOpenParamsKindCreate     SessionOpenParamsKind = "create"
+	SessionOpenParamsKindResume     SessionOpenParamsKind = "resume"
+	SessionOpenParamsKindResumeLast SessionOpenParamsKind = "resumeLast"
+	SessionOpenParamsKindAttach     SessionOpenParamsKind = "attach"
+	SessionOpenParamsKindRemote     SessionOpenParamsKind = "remote"
+	SessionOpenParamsKindCloud      SessionOpenParamsKind = "cloud"
+	SessionOpenParamsKindHandoff    SessionOpenParamsKind = "handoff"
+)
+
+// RawSessionOpenParams holds a SessionOpenParams variant not known when this file was generated.
+type RawSessionOpenParams struct {
+	Discriminator SessionOpenParamsKind
+	Raw           json.RawMessage
+}
+
+func (RawSessionOpenParams) sessionOpenParams() {}
+
+// Kind returns the discriminator as received.
+func (r RawSessionOpenParams) Kind() SessionOpenParamsKind { return r.Discriminator }
+
+// MarshalJSON writes the variant exactly as it was received.
+func (r RawSessionOpenParams) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+func (SessionsOpenCreate) sessionOpenParams() {}
+
+// Kind returns "create".
+func (SessionsOpenCreate) Kind() SessionOpenParamsKind { return SessionOpenParamsKindCreate }
+
+func (SessionsOpenResume) sessionOpenParams() {}
+
+// Kind returns "resume".
+func (SessionsOpenResume) Kind() SessionOpenParamsKind { return SessionOpenParamsKindResume }
+
+func (SessionsOpenResumeLast) sessionOpenParams() {}
+
+// Kind returns "resumeLast".
+func (SessionsOpenResumeLast) Kind() SessionOpenParamsKind { return SessionOpenParamsKindResumeLast }
+
+func (SessionsOpenAttach) sessionOpenParams() {}
+
+// Kind returns "attach".
+func (SessionsOpenAttach) Kind() SessionOpenParamsKind { return SessionOpenParamsKindAttach }
+
+func (SessionsOpenRemote) sessionOpenParams() {}
+
+// Kind returns "remote".
+func (SessionsOpenRemote) Kind() SessionOpenParamsKind { return SessionOpenParamsKindRemote }
+
+func (SessionsOpenCloud) sessionOpenParams() {}
+
+// Kind returns "cloud".
+func (SessionsOpenCloud) Kind() SessionOpenParamsKind { return SessionOpenParamsKindCloud }
+
+func (SessionsOpenHandoff) sessionOpenParams() {}
+
+// Kind returns "handoff".
+func (SessionsOpenHandoff) Kind() SessionOpenParamsKind { return SessionOpenParamsKindHandoff }
+
+func unmarshalSessionOpenParams(data []byte) (SessionOpenParams, error) {
+	if string(data) == "null" {
+		return nil, nil
+	}
+	var head struct {
+		Tag json.RawMessage `json:"kind"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, err
+	}
+	switch string(head.Tag) {
+	case "\"create\"":
+		var v SessionsOpenCreate
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	case "\"resume\"":
+		var v SessionsOpenResume
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	case "\"resumeLast\"":
+		var v SessionsOpenResumeLast
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	case "\"attach\"":
+		var v SessionsOpenAttach
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	case "\"remote\"":
+		var v SessionsOpenRemote
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	case "\"cloud\"":
+		var v SessionsOpenCloud
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	case "\"handoff\"":
+		var v SessionsOpenHandoff
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	}
+	var tag SessionOpenParamsKind
+	_ = json.Unmarshal(head.Tag, &tag)
+	return RawSessionOpenParams{Discriminator: tag, Raw: append(json.RawMessage(nil), data...)}, nil
 }
 
 // Result of opening a session.
@@ -29031,7 +31289,7 @@ type SessionWorkingDirectoryContextHostType string
 
 const (
 	// The working directory repository is hosted on GitHub.
-	SessionWorkingDirectoryContextHostTypeGithub SessionWorkingDirectoryContextHostType = "github"
+	SessionWorkingDirectoryContextHostTypeGitHub SessionWorkingDirectoryContextHostType = "github"
 	// The working directory repository is hosted on Azure DevOps.
 	SessionWorkingDirectoryContextHostTypeADO SessionWorkingDirectoryContextHostType = "ado"
 )
@@ -29506,6 +31764,96 @@ type SessionsLoadWorkspaceResult struct {
 	WorkspaceJSON *string `json:"workspaceJson,omitempty"`
 }
 
+// Parameters for attaching to an already-active session by ID.
+type SessionsOpenAttach struct {
+	// Session ID to attach to.
+	SessionID string `json:"sessionId"`
+}
+
+// MarshalJSON writes the fields with "kind" set to "attach".
+func (v SessionsOpenAttach) MarshalJSON() ([]byte, error) {
+	type plain SessionsOpenAttach
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"kind\":\"attach\"", body), nil
+}
+
+// Parameters for creating a new cloud session.
+type SessionsOpenCloud struct {
+	// Repository for the cloud session.
+	Repository *RemoteSessionRepository `json:"repository,omitempty"`
+	// Optional owner (user or organization login) to associate with the cloud session when no repository is provided. Ignored when `repository` is set (the repo's owner takes precedence).
+	Owner *string `json:"owner,omitempty"`
+	// Session options for cloud session creation.
+	Options *SessionOpenOptions `json:"options,omitempty"`
+	// In-process callback invoked when the cloud task is created, before connection. Internal because function references cannot cross the JSON-RPC boundary.
+	OnTaskCreated any `json:"onTaskCreated,omitempty"`
+}
+
+// MarshalJSON writes the fields with "kind" set to "cloud".
+func (v SessionsOpenCloud) MarshalJSON() ([]byte, error) {
+	type plain SessionsOpenCloud
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"kind\":\"cloud\"", body), nil
+}
+
+// Parameters for creating a new local session.
+type SessionsOpenCreate struct {
+	// Session construction options.
+	Options *SessionOpenOptions `json:"options,omitempty"`
+	// Whether to emit session.start during creation. Defaults to true.
+	EmitStart *bool `json:"emitStart,omitempty"`
+}
+
+// MarshalJSON writes the fields with "kind" set to "create".
+func (v SessionsOpenCreate) MarshalJSON() ([]byte, error) {
+	type plain SessionsOpenCreate
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"kind\":\"create\"", body), nil
+}
+
+// Parameters for fetching a remote session and handing it off to a new local session.
+type SessionsOpenHandoff struct {
+	// Remote session metadata for the session to hand off (typically obtained from `sessions.list` with `source: "remote"`).
+	Metadata RemoteSessionMetadataValue `json:"metadata"`
+	// Session construction options for the new local session.
+	Options *SessionOpenOptions `json:"options,omitempty"`
+	// Task type determines the handoff strategy (CCA fetches events; CLI prepares a transient session).
+	TaskType *SessionsOpenHandoffTaskType `json:"taskType,omitempty"`
+	// In-process progress callback `(update) => void` invoked for each handoff step. Marked internal because a function reference cannot cross the JSON-RPC boundary. The host-side `handoffSession` is already declared as `AsyncGenerator<HandoffProgress, HandoffResult>`; the schema layer flattens it because it does not yet support streaming methods. The wire-clean replacement is to expose the AsyncGenerator directly (or use vscode-jsonrpc `$/progress` notifications) once the schema/transport layer supports it.
+	OnProgress any `json:"onProgress,omitempty"`
+	// In-process confirmation callback `(request) => boolean | Promise<boolean>` invoked when the handoff needs the caller to confirm a non-fatal blocker (e.g. a repository mismatch between the current working directory and the remote session). Returning `true` proceeds with the handoff; returning `false` (or omitting the callback) aborts it. Marked internal because a function reference cannot cross the JSON-RPC boundary, for the same reasons as `onProgress`.
+	OnConfirm any `json:"onConfirm,omitempty"`
+}
+
+// MarshalJSON writes the fields with "kind" set to "handoff".
+func (v SessionsOpenHandoff) MarshalJSON() ([]byte, error) {
+	type plain SessionsOpenHandoff
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"kind\":\"handoff\"", body), nil
+}
+
+// Task type determines the handoff strategy (CCA fetches events; CLI prepares a transient session).
+type SessionsOpenHandoffTaskType string
+
+const (
+	// GitHub Copilot coding agent task.
+	SessionsOpenHandoffTaskTypeCca SessionsOpenHandoffTaskType = "cca"
+	// CLI remote task.
+	SessionsOpenHandoffTaskTypeCLI SessionsOpenHandoffTaskType = "cli"
+)
+
 // `sessions.open` handoff progress update with step, status, and optional message.
 type SessionsOpenProgress struct {
 	// Handoff step.
@@ -29543,6 +31891,68 @@ const (
 	// Persisting the newly-created local session to disk.
 	SessionsOpenProgressStepSaveSession SessionsOpenProgressStep = "save-session"
 )
+
+// Parameters for connecting to a live remote session.
+type SessionsOpenRemote struct {
+	// Remote session identifier to connect to.
+	RemoteSessionID string `json:"remoteSessionId"`
+	// Repository context for the remote session.
+	Repository *RemoteSessionRepository `json:"repository,omitempty"`
+	// Session options for the connection.
+	Options *SessionOpenOptions `json:"options,omitempty"`
+}
+
+// MarshalJSON writes the fields with "kind" set to "remote".
+func (v SessionsOpenRemote) MarshalJSON() ([]byte, error) {
+	type plain SessionsOpenRemote
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"kind\":\"remote\"", body), nil
+}
+
+// Parameters for resuming a specific local session.
+type SessionsOpenResume struct {
+	// Session ID or unique prefix to resume.
+	SessionID string `json:"sessionId"`
+	// Session resume options.
+	Options *SessionOpenOptions `json:"options,omitempty"`
+	// Whether to emit session.resume after loading. Defaults to true.
+	Resume *bool `json:"resume,omitempty"`
+	// Suppress workspace.yaml metadata writeback when resuming from an incidental cwd.
+	SuppressResumeWorkspaceMetadataWriteback *bool `json:"suppressResumeWorkspaceMetadataWriteback,omitempty"`
+}
+
+// MarshalJSON writes the fields with "kind" set to "resume".
+func (v SessionsOpenResume) MarshalJSON() ([]byte, error) {
+	type plain SessionsOpenResume
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"kind\":\"resume\"", body), nil
+}
+
+// Parameters for resuming the most relevant local session.
+type SessionsOpenResumeLast struct {
+	// Working-directory context used to choose the most relevant session.
+	Context *SessionContext `json:"context,omitempty"`
+	// Session resume options.
+	Options *SessionOpenOptions `json:"options,omitempty"`
+	// Suppress workspace.yaml metadata writeback when resuming from an incidental cwd.
+	SuppressResumeWorkspaceMetadataWriteback *bool `json:"suppressResumeWorkspaceMetadataWriteback,omitempty"`
+}
+
+// MarshalJSON writes the fields with "kind" set to "resumeLast".
+func (v SessionsOpenResumeLast) MarshalJSON() ([]byte, error) {
+	type plain SessionsOpenResumeLast
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"kind\":\"resumeLast\"", body), nil
+}
 
 // Outcome of the open request.
 type SessionsOpenStatus string
@@ -29769,7 +32179,7 @@ func unmarshalSettableAuthInfo(data []byte) (SettableAuthInfo, error) {
 // Token authentication accepted by session.gitHubAuth.setCredentials.
 type SettableTokenAuthInfo struct {
 	// SDK-side token authentication; the host configured the token directly via the SDK.
-	Type string `json:"type"`
+	Type SettableTokenAuthInfoType `json:"type"`
 	// Authentication host.
 	Host string `json:"host"`
 	// The token value itself. Treat as a secret.
@@ -29777,6 +32187,13 @@ type SettableTokenAuthInfo struct {
 	// Snapshot of the authenticated user's Copilot subscription info, if known. Mirrors the GitHub API `/copilot_internal/v2/token` user response shape — the runtime trusts this verbatim and does not re-fetch when set.
 	CopilotUser *CopilotUserResponse `json:"copilotUser,omitempty"`
 }
+
+// SettableTokenAuthInfoType is the only value SettableTokenAuthInfo.Type takes.
+type SettableTokenAuthInfoType string
+
+const (
+	SettableTokenAuthInfoTypeToken SettableTokenAuthInfoType = "token"
+)
 
 // One atomic settings mutation.
 // Experimental: SettingsEditOperation is part of an experimental API and may change or be removed.
@@ -30637,12 +33054,19 @@ func unmarshalSkillInstallationManagementResult(data []byte) (SkillInstallationM
 
 type SkillInstallationManagementResultOutcome struct {
 	// Discriminator: handled management outcome.
-	Kind string `json:"kind"`
+	Kind SkillInstallationManagementResultOutcomeKind `json:"kind"`
 	// Observed management outcome.
 	Outcome SkillInstallationManagementOutcome `json:"outcome"`
 	// Capabilities honoured for this request.
 	Negotiated CatalogNegotiatedContract `json:"negotiated"`
 }
+
+// SkillInstallationManagementResultOutcomeKind is the only value SkillInstallationManagementResultOutcome.Kind takes.
+type SkillInstallationManagementResultOutcomeKind string
+
+const (
+	SkillInstallationManagementResultOutcomeKindOutcome SkillInstallationManagementResultOutcomeKind = "outcome"
+)
 
 func (s *SkillInstallationManagementResultOutcome) UnmarshalJSON(data []byte) error {
 	type plain SkillInstallationManagementResultOutcome
@@ -31289,12 +33713,19 @@ func unmarshalSkillInstallationResult(data []byte) (SkillInstallationResult, err
 
 type SkillInstallationResultOutcome struct {
 	// Discriminator: handled operation outcome.
-	Kind string `json:"kind"`
+	Kind SkillInstallationResultOutcomeKind `json:"kind"`
 	// Terminal operation outcome.
 	Outcome SkillInstallationOutcome `json:"outcome"`
 	// Capabilities honoured for this request.
 	Negotiated CatalogNegotiatedContract `json:"negotiated"`
 }
+
+// SkillInstallationResultOutcomeKind is the only value SkillInstallationResultOutcome.Kind takes.
+type SkillInstallationResultOutcomeKind string
+
+const (
+	SkillInstallationResultOutcomeKindOutcome SkillInstallationResultOutcomeKind = "outcome"
+)
 
 func (s *SkillInstallationResultOutcome) UnmarshalJSON(data []byte) error {
 	type plain SkillInstallationResultOutcome
@@ -32068,7 +34499,7 @@ const (
 
 type SlashCommandModelPickerDialog struct {
 	// Discriminator for a model-picker dialog.
-	Kind string `json:"kind"`
+	Kind SlashCommandModelPickerDialogKind `json:"kind"`
 	// Model that should be enabled before it can be selected.
 	ModelToEnable *string `json:"modelToEnable,omitempty"`
 	// Settings scope the picker should modify.
@@ -32076,6 +34507,13 @@ type SlashCommandModelPickerDialog struct {
 	// Model-selection target represented by the picker.
 	Target *string `json:"target,omitempty"`
 }
+
+// SlashCommandModelPickerDialogKind is the only value SlashCommandModelPickerDialog.Kind takes.
+type SlashCommandModelPickerDialogKind string
+
+const (
+	SlashCommandModelPickerDialogKindModelPicker SlashCommandModelPickerDialogKind = "model-picker"
+)
 
 // Selectable slash-command subcommand option with name, description, and optional group label.
 type SlashCommandSelectSubcommandOption struct {
@@ -32312,6 +34750,15 @@ const (
 	// Neither the task call, the per-sub-agent settings entry, nor a custom agent definition supplied a model.
 	SubagentTaskModelSourceUnset SubagentTaskModelSource = "unset"
 )
+
+type SystemMessageBlock struct {
+	// Text content for this system-message block.
+	Content string `json:"content"`
+	// Whether the block is static and may be cached independently of dynamic prompt content.
+	IsStatic *bool `json:"isStatic,omitempty"`
+	// Whether providers with explicit prompt caching should place a cache breakpoint after this block.
+	CacheBreakpoint *bool `json:"cacheBreakpoint,omitempty"`
+}
 
 // One persisted structured system-message block and its cache intent
 type SystemMessageContentBlock struct {
@@ -33775,7 +36222,7 @@ type TasksRefreshResult struct {
 // Experimental: TasksRegisterRequest is part of an experimental API and may change or be removed.
 type TasksRegisterRequest struct {
 	// Task kind
-	Type TaskClientType `json:"type"`
+	Type TasksRegisterRequestType `json:"type"`
 	// Owner-scoped idempotency key used for registration and reclaim
 	ClientTaskID string `json:"clientTaskId"`
 	// Human-readable description of the external work
@@ -33787,6 +36234,13 @@ type TasksRegisterRequest struct {
 	// Expected current sequence for idempotent registration or orphan reclaim
 	ExpectedSequence *int64 `json:"expectedSequence,omitempty"`
 }
+
+// TasksRegisterRequestType is the only value TasksRegisterRequest.Type takes.
+type TasksRegisterRequestType string
+
+const (
+	TasksRegisterRequestTypeClient TasksRegisterRequestType = "client"
+)
 
 // Result of registering or reclaiming a client-owned task.
 type TasksRegisterResult struct {
@@ -33971,6 +36425,26 @@ type Tool struct {
 	// Telemetry-safety policy for the tool name and input names, not input values. Treat omitted metadata as unsafe.
 	// Experimental: SafeForTelemetry is part of an experimental API and may change or be removed.
 	SafeForTelemetry BuiltinToolSafeForTelemetry `json:"safeForTelemetry,omitempty"`
+}
+
+func (s *Tool) UnmarshalJSON(data []byte) error {
+	type plain Tool
+	var aux struct {
+		*plain
+		SafeForTelemetry json.RawMessage `json:"safeForTelemetry"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.SafeForTelemetry != nil {
+		v, err := unmarshalBuiltinToolSafeForTelemetry(aux.SafeForTelemetry)
+		if err != nil {
+			return err
+		}
+		s.SafeForTelemetry = v
+	}
+	return nil
 }
 
 // A content block within a tool result, which may be text, terminal output, image, audio, or a resource
@@ -34175,8 +36649,79 @@ func (v ToolExecutionCompleteContentResource) MarshalJSON() ([]byte, error) {
 	return spliceField("\"type\":\"resource\"", body), nil
 }
 
+func (s *ToolExecutionCompleteContentResource) UnmarshalJSON(data []byte) error {
+	type plain ToolExecutionCompleteContentResource
+	var aux struct {
+		*plain
+		Resource json.RawMessage `json:"resource"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Resource != nil {
+		v, err := unmarshalToolExecutionCompleteContentResourceDetails(aux.Resource)
+		if err != nil {
+			return err
+		}
+		s.Resource = v
+	}
+	return nil
+}
+
 // The embedded resource contents, either text or base64-encoded binary
-type ToolExecutionCompleteContentResourceDetails = any
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawToolExecutionCompleteContentResourceDetails for a value none
+// of them describes. Object variants decode to pointers.
+type ToolExecutionCompleteContentResourceDetails interface {
+	toolExecutionCompleteContentResourceDetails()
+}
+
+// RawToolExecutionCompleteContentResourceDetails holds a ToolExecutionCompleteContentResourceDetails that matched no variant.
+type RawToolExecutionCompleteContentResourceDetails struct {
+	Raw json.RawMessage
+}
+
+func (RawToolExecutionCompleteContentResourceDetails) toolExecutionCompleteContentResourceDetails() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawToolExecutionCompleteContentResourceDetails) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+func (EmbeddedTextResourceContents) toolExecutionCompleteContentResourceDetails() {}
+func (EmbeddedBlobResourceContents) toolExecutionCompleteContentResourceDetails() {}
+
+var shapesToolExecutionCompleteContentResourceDetails = []unionShape{
+	{required: []string{"uri", "text"}, keys: []string{"uri", "mimeType", "text"}, consts: map[string]string{}}, // EmbeddedTextResourceContents
+	{required: []string{"uri", "blob"}, keys: []string{"uri", "mimeType", "blob"}, consts: map[string]string{}}, // EmbeddedBlobResourceContents
+}
+
+func unmarshalToolExecutionCompleteContentResourceDetails(data []byte) (ToolExecutionCompleteContentResourceDetails, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonObject:
+		switch pickShape(data, shapesToolExecutionCompleteContentResourceDetails) {
+		case 0:
+			var v EmbeddedTextResourceContents
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 1:
+			var v EmbeddedBlobResourceContents
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawToolExecutionCompleteContentResourceDetails{Raw: append(json.RawMessage(nil), data...)}, nil
+}
 
 // Resource link content block referencing an external resource
 type ToolExecutionCompleteContentResourceLink struct {
@@ -34350,7 +36895,8 @@ func (s *ToolExecutionCompleteResult) UnmarshalJSON(data []byte) error {
 	type plain ToolExecutionCompleteResult
 	var aux struct {
 		*plain
-		Contents []json.RawMessage `json:"contents"`
+		Contents            []json.RawMessage `json:"contents"`
+		BinaryResultsForLlm []json.RawMessage `json:"binaryResultsForLlm"`
 	}
 	aux.plain = (*plain)(s)
 	if err := json.Unmarshal(data, &aux); err != nil {
@@ -34364,6 +36910,16 @@ func (s *ToolExecutionCompleteResult) UnmarshalJSON(data []byte) error {
 				return err
 			}
 			s.Contents[i] = v
+		}
+	}
+	if aux.BinaryResultsForLlm != nil {
+		s.BinaryResultsForLlm = make([]PersistedBinaryResult, len(aux.BinaryResultsForLlm))
+		for i, item := range aux.BinaryResultsForLlm {
+			v, err := unmarshalPersistedBinaryResult(item)
+			if err != nil {
+				return err
+			}
+			s.BinaryResultsForLlm[i] = v
 		}
 	}
 	return nil
@@ -34570,10 +37126,60 @@ type ToolList struct {
 
 // Canonical result returned by a session tool.
 // Experimental: ToolResult is part of an experimental API and may change or be removed.
-type ToolResult = any
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawToolResult for a value none
+// of them describes. Object variants decode to pointers.
+type ToolResult interface {
+	toolResult()
+}
+
+// RawToolResult holds a ToolResult that matched no variant.
+type RawToolResult struct {
+	Raw json.RawMessage
+}
+
+func (RawToolResult) toolResult() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawToolResult) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
 
 // ToolStringResult is the string form of a ToolResult.
 type ToolStringResult string
+
+func (ToolStringResult) toolResult() {}
+
+func (ToolResultExpanded) toolResult() {}
+
+var shapesToolResult = []unionShape{
+	{required: []string{"textResultForLlm", "resultType"}, keys: []string{"textResultForLlm", "resultType", "binaryResultsForLlm", "sessionLog", "error", "toolTelemetry", "skipLargeOutputProcessing", "newMessages", "contents", "toolReferences", "citableSources", "skillInvocation", "postToolUseFailureHooksProcessed", "uiResource", "mcpMeta", "structuredContent", "taskCompletionDecision"}, consts: map[string]string{}}, // ToolResultExpanded
+}
+
+func unmarshalToolResult(data []byte) (ToolResult, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonString:
+		var v ToolStringResult
+		if err := json.Unmarshal(data, &v); err == nil {
+			return v, nil
+		}
+	case jsonObject:
+		switch pickShape(data, shapesToolResult) {
+		case 0:
+			var v ToolResultExpanded
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawToolResult{Raw: append(json.RawMessage(nil), data...)}, nil
+}
 
 // Expanded canonical result returned by a session tool.
 // Experimental: ToolResultExpanded is part of an experimental API and may change or be removed.
@@ -34783,17 +37389,157 @@ const (
 	UIAutoModeSwitchResponseNo UIAutoModeSwitchResponse = "no"
 )
 
+// Multi-select string field where each option pairs a value with a display label.
+type UIElicitationArrayAnyOfField struct {
+	// Human-readable label for the field.
+	Title *string `json:"title,omitempty"`
+	// Help text describing the field.
+	Description *string `json:"description,omitempty"`
+	// Minimum number of items the user must select.
+	MinItems *int64 `json:"minItems,omitempty"`
+	// Maximum number of items the user may select.
+	MaxItems *int64 `json:"maxItems,omitempty"`
+	// Schema applied to each item in the array.
+	Items UIElicitationArrayAnyOfFieldItems `json:"items"`
+	// Default values selected when the form is first shown.
+	Default []string `json:"default,omitempty"`
+}
+
+// MarshalJSON writes the fields with "type" set to "array".
+func (v UIElicitationArrayAnyOfField) MarshalJSON() ([]byte, error) {
+	type plain UIElicitationArrayAnyOfField
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"type\":\"array\"", body), nil
+}
+
+// Schema applied to each item in the array.
+type UIElicitationArrayAnyOfFieldItems struct {
+	// Selectable options, each with a value and a display label.
+	AnyOf []UIElicitationArrayAnyOfFieldItemsAnyOf `json:"anyOf"`
+}
+
+// Selectable option for a UI elicitation multi-select array item, with submitted value and display label.
+type UIElicitationArrayAnyOfFieldItemsAnyOf struct {
+	// Value submitted when this option is selected.
+	Const string `json:"const"`
+	// Display label for this option.
+	Title string `json:"title"`
+}
+
+// Multi-select string field whose allowed values are defined inline.
+type UIElicitationArrayEnumField struct {
+	// Human-readable label for the field.
+	Title *string `json:"title,omitempty"`
+	// Help text describing the field.
+	Description *string `json:"description,omitempty"`
+	// Minimum number of items the user must select.
+	MinItems *int64 `json:"minItems,omitempty"`
+	// Maximum number of items the user may select.
+	MaxItems *int64 `json:"maxItems,omitempty"`
+	// Schema applied to each item in the array.
+	Items UIElicitationArrayEnumFieldItems `json:"items"`
+	// Default values selected when the form is first shown.
+	Default []string `json:"default,omitempty"`
+}
+
+// MarshalJSON writes the fields with "type" set to "array".
+func (v UIElicitationArrayEnumField) MarshalJSON() ([]byte, error) {
+	type plain UIElicitationArrayEnumField
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"type\":\"array\"", body), nil
+}
+
+// Schema applied to each item in the array.
+type UIElicitationArrayEnumFieldItems struct {
+	// Type discriminator. Always "string".
+	Type UIElicitationArrayEnumFieldItemsType `json:"type"`
+	// Allowed string values for each selected item.
+	Enum []string `json:"enum"`
+}
+
+// UIElicitationArrayEnumFieldItemsType is the only value UIElicitationArrayEnumFieldItems.Type takes.
+type UIElicitationArrayEnumFieldItemsType string
+
+const (
+	UIElicitationArrayEnumFieldItemsTypeString UIElicitationArrayEnumFieldItemsType = "string"
+)
+
 // Submitted UI elicitation field value: string, number, boolean, or an array of strings.
-type UIElicitationFieldValue = any
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawUIElicitationFieldValue for a value none
+// of them describes. Object variants decode to pointers.
+type UIElicitationFieldValue interface {
+	uIElicitationFieldValue()
+}
 
-// UIElicitationFieldStringValue is the string form of a UIElicitationFieldValue.
-type UIElicitationFieldStringValue string
+// RawUIElicitationFieldValue holds a UIElicitationFieldValue that matched no variant.
+type RawUIElicitationFieldValue struct {
+	Raw json.RawMessage
+}
 
-// UIElicitationFieldNumberValue is the number form of a UIElicitationFieldValue.
-type UIElicitationFieldNumberValue float64
+func (RawUIElicitationFieldValue) uIElicitationFieldValue() {}
 
-// UIElicitationFieldBooleanValue is the boolean form of a UIElicitationFieldValue.
-type UIElicitationFieldBooleanValue bool
+// MarshalJSON writes the value exactly as it was received.
+func (r RawUIElicitationFieldValue) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+// UIElicitationStringValue is the string form of a UIElicitationFieldValue.
+type UIElicitationStringValue string
+
+func (UIElicitationStringValue) uIElicitationFieldValue() {}
+
+// UIElicitationNumberValue is the number form of a UIElicitationFieldValue.
+type UIElicitationNumberValue float64
+
+func (UIElicitationNumberValue) uIElicitationFieldValue() {}
+
+// UIElicitationBooleanValue is the boolean form of a UIElicitationFieldValue.
+type UIElicitationBooleanValue bool
+
+func (UIElicitationBooleanValue) uIElicitationFieldValue() {}
+
+// UIElicitationStringArrayValue is the array form of a UIElicitationFieldValue.
+type UIElicitationStringArrayValue []string
+
+func (UIElicitationStringArrayValue) uIElicitationFieldValue() {}
+
+func unmarshalUIElicitationFieldValue(data []byte) (UIElicitationFieldValue, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonString:
+		var v UIElicitationStringValue
+		if err := json.Unmarshal(data, &v); err == nil {
+			return v, nil
+		}
+	case jsonNumber:
+		var v UIElicitationNumberValue
+		if err := json.Unmarshal(data, &v); err == nil {
+			return v, nil
+		}
+	case jsonBool:
+		var v UIElicitationBooleanValue
+		if err := json.Unmarshal(data, &v); err == nil {
+			return v, nil
+		}
+	case jsonArray:
+		var v UIElicitationStringArrayValue
+		if err := json.Unmarshal(data, &v); err == nil {
+			return v, nil
+		}
+	}
+	return RawUIElicitationFieldValue{Raw: append(json.RawMessage(nil), data...)}, nil
+}
 
 // Prompt message and JSON schema describing the form fields to elicit from the user.
 // Experimental: UIElicitationRequest is part of an experimental API and may change or be removed.
@@ -34824,6 +37570,29 @@ type UIElicitationResponse struct {
 	Meta *UIElicitationResponseMeta `json:"_meta,omitempty"`
 }
 
+func (s *UIElicitationResponse) UnmarshalJSON(data []byte) error {
+	type plain UIElicitationResponse
+	var aux struct {
+		*plain
+		Content map[string]json.RawMessage `json:"content"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Content != nil {
+		s.Content = make(map[string]UIElicitationFieldValue, len(aux.Content))
+		for k, item := range aux.Content {
+			v, err := unmarshalUIElicitationFieldValue(item)
+			if err != nil {
+				return err
+			}
+			s.Content[k] = v
+		}
+	}
+	return nil
+}
+
 // The user's response: accept (submitted), decline (rejected), or cancel (dismissed)
 type UIElicitationResponseAction string
 
@@ -34852,15 +37621,276 @@ type UIElicitationResult struct {
 // JSON Schema describing the form fields to present to the user
 type UIElicitationSchema struct {
 	// Schema type indicator (always 'object')
-	Type string `json:"type"`
+	Type UIElicitationSchemaType `json:"type"`
 	// Form field definitions, keyed by field name
 	Properties map[string]UIElicitationSchemaProperty `json:"properties"`
 	// List of required field names
 	Required []string `json:"required,omitempty"`
 }
 
+// UIElicitationSchemaType is the only value UIElicitationSchema.Type takes.
+type UIElicitationSchemaType string
+
+const (
+	UIElicitationSchemaTypeObject UIElicitationSchemaType = "object"
+)
+
+func (s *UIElicitationSchema) UnmarshalJSON(data []byte) error {
+	type plain UIElicitationSchema
+	var aux struct {
+		*plain
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if aux.Properties != nil {
+		s.Properties = make(map[string]UIElicitationSchemaProperty, len(aux.Properties))
+		for k, item := range aux.Properties {
+			v, err := unmarshalUIElicitationSchemaProperty(item)
+			if err != nil {
+				return err
+			}
+			s.Properties[k] = v
+		}
+	}
+	return nil
+}
+
 // Definition for a single elicitation form field.
-type UIElicitationSchemaProperty = any
+// The concrete type is one of the variants below, told apart by the JSON kind
+// and, for objects, by which keys are present, or RawUIElicitationSchemaProperty for a value none
+// of them describes. Object variants decode to pointers.
+type UIElicitationSchemaProperty interface {
+	uIElicitationSchemaProperty()
+}
+
+// RawUIElicitationSchemaProperty holds a UIElicitationSchemaProperty that matched no variant.
+type RawUIElicitationSchemaProperty struct {
+	Raw json.RawMessage
+}
+
+func (RawUIElicitationSchemaProperty) uIElicitationSchemaProperty() {}
+
+// MarshalJSON writes the value exactly as it was received.
+func (r RawUIElicitationSchemaProperty) MarshalJSON() ([]byte, error) {
+	if r.Raw == nil {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+func (UIElicitationStringEnumField) uIElicitationSchemaProperty()       {}
+func (UIElicitationStringOneOfField) uIElicitationSchemaProperty()      {}
+func (UIElicitationArrayEnumField) uIElicitationSchemaProperty()        {}
+func (UIElicitationArrayAnyOfField) uIElicitationSchemaProperty()       {}
+func (UIElicitationSchemaPropertyBoolean) uIElicitationSchemaProperty() {}
+func (UIElicitationSchemaPropertyString) uIElicitationSchemaProperty()  {}
+func (UIElicitationSchemaPropertyNumber) uIElicitationSchemaProperty()  {}
+
+var shapesUIElicitationSchemaProperty = []unionShape{
+	{required: []string{"type", "enum"}, keys: []string{"type", "title", "description", "enum", "enumNames", "default"}, consts: map[string]string{"type": "\"string\""}},             // UIElicitationStringEnumField
+	{required: []string{"type", "oneOf"}, keys: []string{"type", "title", "description", "oneOf", "default"}, consts: map[string]string{"type": "\"string\""}},                        // UIElicitationStringOneOfField
+	{required: []string{"type", "items"}, keys: []string{"type", "title", "description", "minItems", "maxItems", "items", "default"}, consts: map[string]string{"type": "\"array\""}}, // UIElicitationArrayEnumField
+	{required: []string{"type", "items"}, keys: []string{"type", "title", "description", "minItems", "maxItems", "items", "default"}, consts: map[string]string{"type": "\"array\""}}, // UIElicitationArrayAnyOfField
+	{required: []string{"type"}, keys: []string{"type", "title", "description", "default"}, consts: map[string]string{"type": "\"boolean\""}},                                         // UIElicitationSchemaPropertyBoolean
+	{required: []string{"type"}, keys: []string{"type", "title", "description", "minLength", "maxLength", "format", "default"}, consts: map[string]string{"type": "\"string\""}},      // UIElicitationSchemaPropertyString
+	{required: []string{"type"}, keys: []string{"type", "title", "description", "minimum", "maximum", "default"}, consts: map[string]string{}},                                        // UIElicitationSchemaPropertyNumber
+}
+
+func unmarshalUIElicitationSchemaProperty(data []byte) (UIElicitationSchemaProperty, error) {
+	switch jsonKindOf(data) {
+	case jsonNull:
+		return nil, nil
+	case jsonObject:
+		switch pickShape(data, shapesUIElicitationSchemaProperty) {
+		case 0:
+			var v UIElicitationStringEnumField
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 1:
+			var v UIElicitationStringOneOfField
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 2:
+			var v UIElicitationArrayEnumField
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 3:
+			var v UIElicitationArrayAnyOfField
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 4:
+			var v UIElicitationSchemaPropertyBoolean
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 5:
+			var v UIElicitationSchemaPropertyString
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		case 6:
+			var v UIElicitationSchemaPropertyNumber
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+	}
+	return RawUIElicitationSchemaProperty{Raw: append(json.RawMessage(nil), data...)}, nil
+}
+
+// Boolean field rendered as a yes/no toggle.
+type UIElicitationSchemaPropertyBoolean struct {
+	// Human-readable label for the field.
+	Title *string `json:"title,omitempty"`
+	// Help text describing the field.
+	Description *string `json:"description,omitempty"`
+	// Default value selected when the form is first shown.
+	Default *bool `json:"default,omitempty"`
+}
+
+// MarshalJSON writes the fields with "type" set to "boolean".
+func (v UIElicitationSchemaPropertyBoolean) MarshalJSON() ([]byte, error) {
+	type plain UIElicitationSchemaPropertyBoolean
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"type\":\"boolean\"", body), nil
+}
+
+// Numeric field accepting either a number or an integer.
+type UIElicitationSchemaPropertyNumber struct {
+	// Numeric type accepted by the field.
+	Type UIElicitationSchemaPropertyNumberType `json:"type"`
+	// Human-readable label for the field.
+	Title *string `json:"title,omitempty"`
+	// Help text describing the field.
+	Description *string `json:"description,omitempty"`
+	// Minimum allowed value (inclusive).
+	Minimum *float64 `json:"minimum,omitempty"`
+	// Maximum allowed value (inclusive).
+	Maximum *float64 `json:"maximum,omitempty"`
+	// Default value populated in the input when the form is first shown.
+	Default *float64 `json:"default,omitempty"`
+}
+
+// Numeric type accepted by the field.
+type UIElicitationSchemaPropertyNumberType string
+
+const (
+	// Any JSON number.
+	UIElicitationSchemaPropertyNumberTypeNumber UIElicitationSchemaPropertyNumberType = "number"
+	// Integer JSON number.
+	UIElicitationSchemaPropertyNumberTypeInteger UIElicitationSchemaPropertyNumberType = "integer"
+)
+
+// Free-text string field with optional length and format constraints.
+type UIElicitationSchemaPropertyString struct {
+	// Human-readable label for the field.
+	Title *string `json:"title,omitempty"`
+	// Help text describing the field.
+	Description *string `json:"description,omitempty"`
+	// Minimum number of characters required.
+	MinLength *int64 `json:"minLength,omitempty"`
+	// Maximum number of characters allowed.
+	MaxLength *int64 `json:"maxLength,omitempty"`
+	// Optional format hint that constrains the accepted input.
+	Format *UIElicitationSchemaPropertyStringFormat `json:"format,omitempty"`
+	// Default value populated in the input when the form is first shown.
+	Default *string `json:"default,omitempty"`
+}
+
+// MarshalJSON writes the fields with "type" set to "string".
+func (v UIElicitationSchemaPropertyString) MarshalJSON() ([]byte, error) {
+	type plain UIElicitationSchemaPropertyString
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"type\":\"string\"", body), nil
+}
+
+// Optional format hint that constrains the accepted input.
+type UIElicitationSchemaPropertyStringFormat string
+
+const (
+	// Email address string format.
+	UIElicitationSchemaPropertyStringFormatEmail UIElicitationSchemaPropertyStringFormat = "email"
+	// URI string format.
+	UIElicitationSchemaPropertyStringFormatURI UIElicitationSchemaPropertyStringFormat = "uri"
+	// Calendar date string format.
+	UIElicitationSchemaPropertyStringFormatDate UIElicitationSchemaPropertyStringFormat = "date"
+	// Date-time string format.
+	UIElicitationSchemaPropertyStringFormatDateTime UIElicitationSchemaPropertyStringFormat = "date-time"
+)
+
+// Single-select string field whose allowed values are defined inline.
+type UIElicitationStringEnumField struct {
+	// Human-readable label for the field.
+	Title *string `json:"title,omitempty"`
+	// Help text describing the field.
+	Description *string `json:"description,omitempty"`
+	// Allowed string values.
+	Enum []string `json:"enum"`
+	// Optional display labels for each enum value, in the same order as `enum`.
+	EnumNames []string `json:"enumNames,omitempty"`
+	// Default value selected when the form is first shown.
+	Default *string `json:"default,omitempty"`
+}
+
+// MarshalJSON writes the fields with "type" set to "string".
+func (v UIElicitationStringEnumField) MarshalJSON() ([]byte, error) {
+	type plain UIElicitationStringEnumField
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"type\":\"string\"", body), nil
+}
+
+// Single-select string field where each option pairs a value with a display label.
+type UIElicitationStringOneOfField struct {
+	// Human-readable label for the field.
+	Title *string `json:"title,omitempty"`
+	// Help text describing the field.
+	Description *string `json:"description,omitempty"`
+	// Selectable options, each with a value and a display label.
+	OneOf []UIElicitationStringOneOfFieldOneOf `json:"oneOf"`
+	// Default value selected when the form is first shown.
+	Default *string `json:"default,omitempty"`
+}
+
+// MarshalJSON writes the fields with "type" set to "string".
+func (v UIElicitationStringOneOfField) MarshalJSON() ([]byte, error) {
+	type plain UIElicitationStringOneOfField
+	body, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, err
+	}
+	return spliceField("\"type\":\"string\"", body), nil
+}
+
+// Selectable option for a UI elicitation single-select string field, with submitted value and display label.
+type UIElicitationStringOneOfFieldOneOf struct {
+	// Value submitted when this option is selected.
+	Const string `json:"const"`
+	// Display label for this option.
+	Title string `json:"title"`
+}
 
 // Lifecycle phase for a Rust-owned ephemeral query stream.
 // Experimental: UIEphemeralQueryPhase is part of an experimental API and may change or be removed.
@@ -34963,11 +37993,28 @@ type UIHandlePendingSamplingRequest struct {
 	// The unique request ID from the sampling.requested event
 	RequestID string `json:"requestId"`
 	// Optional sampling result payload. Omit to reject/cancel the sampling request without providing a result.
-	Response UIHandlePendingSamplingResponse `json:"response,omitempty"`
+	Response *UIHandlePendingSamplingResponse `json:"response,omitempty"`
 }
 
 // Optional sampling result payload. Omit to reject/cancel the sampling request without providing a result.
-type UIHandlePendingSamplingResponse = any
+// The schema keeps this object opaque: Raw holds it as JSON (an empty object when nil).
+type UIHandlePendingSamplingResponse struct {
+	Raw json.RawMessage
+}
+
+// MarshalJSON writes Raw, or {} when it is nil.
+func (o UIHandlePendingSamplingResponse) MarshalJSON() ([]byte, error) {
+	if o.Raw == nil {
+		return []byte("{}"), nil
+	}
+	return o.Raw, nil
+}
+
+// UnmarshalJSON keeps the object as received.
+func (o *UIHandlePendingSamplingResponse) UnmarshalJSON(data []byte) error {
+	o.Raw = append(json.RawMessage(nil), data...)
+	return nil
+}
 
 // Request ID of a pending `session_limits_exhausted.requested` event and the user's selected limit action.
 // Experimental: UIHandlePendingSessionLimitsExhaustedRequest is part of an experimental API and may change or be removed.
@@ -35047,13 +38094,6 @@ type UIUserInputResponse struct {
 	Answer string `json:"answer"`
 	// True if the user typed a freeform response, false if they selected a presented choice. Used by telemetry to differentiate between free text input and choice selection.
 	WasFreeform bool `json:"wasFreeform"`
-}
-
-type UnsupportedEnqueueCommandResult struct {
-	// False because the target session does not support local command queueing (e.g. remote sessions).
-	Queued bool `json:"queued"`
-	// Legacy null queue ID accepted for compatibility with older runtimes.
-	QueueID any `json:"queueId,omitempty"`
 }
 
 // Subagent settings to apply to the current session
@@ -35584,6 +38624,9 @@ type UserSettingsProblemsResult struct {
 	Problems []UserSettingsProblem `json:"problems,omitempty"`
 }
 
+type UserSettingsReloadResult struct {
+}
+
 // Selects the configuration directory to run the one-time staff model-selection reset against, and supplies the caller's record of whether it has already run.
 type UserSettingsResetStaffModelSelectionOnceRequest struct {
 	// The configuration directory, home directory and environment to resolve the settings and global-state documents from. A host that scopes a session to its own Copilot home must pass that directory here, or the reset is evaluated against the server's own home instead.
@@ -35636,8 +38679,9 @@ type UserSettingsSetRequest struct {
 	Settings any `json:"settings"`
 }
 
-// Empty result of user.settings.set.
 type UserSettingsSetResult struct {
+	// Keys written that a managed or repository setting overrides. Newer CLIs only: CLI 1.0.102 answers null, so this stays empty.
+	ShadowedKeys []string `json:"shadowedKeys,omitempty"`
 }
 
 // Selects the configuration directory whose user settings document should be inspected for unrecognized top-level keys.
@@ -37175,7 +40219,7 @@ type WorkingDirectoryContextHostType string
 
 const (
 	// Repository is hosted on GitHub.
-	WorkingDirectoryContextHostTypeGithub WorkingDirectoryContextHostType = "github"
+	WorkingDirectoryContextHostTypeGitHub WorkingDirectoryContextHostType = "github"
 	// Repository is hosted on Azure DevOps.
 	WorkingDirectoryContextHostTypeADO WorkingDirectoryContextHostType = "ado"
 )
@@ -37285,7 +40329,7 @@ type WorkspaceSummaryHostType string
 
 const (
 	// Workspace summary repository is hosted on GitHub.
-	WorkspaceSummaryHostTypeGithub WorkspaceSummaryHostType = "github"
+	WorkspaceSummaryHostTypeGitHub WorkspaceSummaryHostType = "github"
 	// Workspace summary repository is hosted on Azure DevOps.
 	WorkspaceSummaryHostTypeADO WorkspaceSummaryHostType = "ado"
 )
@@ -37549,7 +40593,7 @@ type WorkspacesWorkspaceDetailsHostType string
 
 const (
 	// Workspace repository is hosted on GitHub.
-	WorkspacesWorkspaceDetailsHostTypeGithub WorkspacesWorkspaceDetailsHostType = "github"
+	WorkspacesWorkspaceDetailsHostTypeGitHub WorkspacesWorkspaceDetailsHostType = "github"
 	// Workspace repository is hosted on Azure DevOps.
 	WorkspacesWorkspaceDetailsHostTypeADO WorkspacesWorkspaceDetailsHostType = "ado"
 )

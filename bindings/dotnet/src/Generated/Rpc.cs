@@ -1942,9 +1942,9 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Creates or resumes a local session and returns the opened session ID.</summary>
         /// <remarks>RPC method: <c>sessions.open</c>. Experimental: may change or be removed in a later CLI version.</remarks>
-        public Task<SessionOpenResult> OpenAsync(CancellationToken cancellationToken = default(CancellationToken))
+        public Task<SessionOpenResult> OpenAsync(SessionOpenParams request, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return RpcCall.Invoke<SessionOpenResult>(_caller, "sessions.open", null, cancellationToken);
+            return RpcCall.Invoke<SessionOpenResult>(_caller, "sessions.open", request, cancellationToken);
         }
 
         /// <summary>Deletes sessions older than the given threshold, with optional dry-run and exclusion list.</summary>
@@ -2322,6 +2322,13 @@ namespace GitHub.Copilot.Rpc
             return RpcCall.Invoke<UserSettingsNormalizeResult>(_caller, "user.settings.normalize", request, cancellationToken);
         }
 
+        /// <summary>Re-reads the user settings from disk. Not in CLI 1.0.102, which answers "method not found"; kept for the official SDKs' API.</summary>
+        /// <remarks>RPC method: <c>user.settings.reload</c>. Experimental: may change or be removed in a later CLI version.</remarks>
+        public Task ReloadAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return RpcCall.Invoke(_caller, "user.settings.reload", null, cancellationToken);
+        }
+
         /// <summary>Runs the one-time reset that clears a staff account's pinned model selection, and reports the timestamp the host should record. Idempotent and self-gating: the reset is gated on a fixed cutoff, so a caller that passes back the timestamp it recorded gets `didReset: false` rather than a second reset. It applies to staff accounts only; any other account is reported as not reset without the settings document being opened. Only `didReset: true` means the persisted settings changed, and only then are the updated settings returned for the host to adopt.</summary>
         /// <remarks>RPC method: <c>user.settings.resetStaffModelSelectionOnce</c>. Experimental: may change or be removed in a later CLI version. The CLI marks it internal: it may change without notice.</remarks>
         internal Task<UserSettingsResetStaffModelSelectionOnceResult> ResetStaffModelSelectionOnceAsync(UserSettingsResetStaffModelSelectionOnceRequest request, CancellationToken cancellationToken = default(CancellationToken))
@@ -2331,9 +2338,9 @@ namespace GitHub.Copilot.Rpc
 
         /// <summary>Writes one or more user settings to settings.json, replacing each provided top-level key. A key whose value is null is removed.</summary>
         /// <remarks>RPC method: <c>user.settings.set</c>. Experimental: may change or be removed in a later CLI version.</remarks>
-        public Task SetAsync(UserSettingsSetRequest request, CancellationToken cancellationToken = default(CancellationToken))
+        public Task<UserSettingsSetResult> SetAsync(UserSettingsSetRequest request, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return RpcCall.Invoke(_caller, "user.settings.set", request, cancellationToken);
+            return RpcCall.Invoke<UserSettingsSetResult>(_caller, "user.settings.set", request, cancellationToken);
         }
 
         /// <summary>Adds or removes one hook key in the user `disabledHooks` setting, rewriting settings.json in place and leaving every other setting untouched. Reports a typed outcome rather than failing the call, so a host can tell an unparseable settings file apart from a write that could not complete.</summary>
@@ -5462,18 +5469,6 @@ namespace GitHub.Copilot.Rpc
         public string Error { get; set; }
     }
 
-    /// <remarks>The "True" variant of <see cref="EnqueueCommandResult"/>.</remarks>
-    public sealed partial class AcceptedEnqueueCommandResult : EnqueueCommandResult
-    {
-        /// <summary>Always "true".</summary>
-        [JsonProperty("queued", Order = -2)]
-        public override bool Queued { get { return true; } }
-
-        /// <summary>Stable opaque ID of the queued command.</summary>
-        [JsonProperty("queueId")]
-        public string QueueId { get; set; }
-    }
-
     /// <summary>Authenticated account entry returned by `account.getAllUsers`.</summary>
     public sealed partial class AccountAllUsers
     {
@@ -8195,6 +8190,19 @@ namespace GitHub.Copilot.Rpc
         public override string ToString() { return Value; }
         public static bool operator ==(BuiltinToolFormatType a, BuiltinToolFormatType b) { return a.Equals(b); }
         public static bool operator !=(BuiltinToolFormatType a, BuiltinToolFormatType b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Per-field telemetry-safety policy for a built-in tool.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class BuiltinToolSafeTelemetryFields
+    {
+        /// <summary>Whether the tool name may be included in telemetry without obfuscation.</summary>
+        [JsonProperty("name", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? Name { get; set; }
+
+        /// <summary>Whether tool input names may be included in telemetry without obfuscation.</summary>
+        [JsonProperty("inputsNames", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? InputsNames { get; set; }
     }
 
     /// <summary>Cancellation result for a user-requested shell command.</summary>
@@ -14126,41 +14134,15 @@ namespace GitHub.Copilot.Rpc
     }
 
     /// <summary>Indicates whether the command was accepted into the local execution queue.</summary>
-    /// <remarks>Chosen by "queued": <see cref="AcceptedEnqueueCommandResult"/>, <see cref="UnsupportedEnqueueCommandResult"/>, or <see cref="UnknownEnqueueCommandResult"/> for a variant this CLI version does not describe.</remarks>
-    [JsonConverter(typeof(EnqueueCommandResultConverter))]
-    public abstract partial class EnqueueCommandResult
+    public sealed partial class EnqueueCommandResult
     {
-        /// <summary>The "queued" discriminator.</summary>
-        public abstract bool Queued { get; }
-    }
+        /// <summary>Indicates whether the command was accepted into the local execution queue.</summary>
+        [JsonProperty("queued")]
+        public bool Queued { get; set; }
 
-    /// <summary>A <see cref="EnqueueCommandResult"/> variant not known when this file was generated; Raw keeps it as received.</summary>
-    [JsonConverter(typeof(RawVariantConverter))]
-    public sealed class UnknownEnqueueCommandResult : EnqueueCommandResult, IRawVariant
-    {
-        public UnknownEnqueueCommandResult(JObject raw) { Raw = raw; }
-
-        /// <summary>The variant as received.</summary>
-        public JObject Raw { get; private set; }
-
-        public override bool Queued { get { return UnionTag.Bool(Raw, "queued"); } }
-    }
-
-    internal sealed class EnqueueCommandResultConverter : TaggedUnionConverter<EnqueueCommandResult>
-    {
-        public EnqueueCommandResultConverter() : base("queued") { }
-
-        protected override EnqueueCommandResult Create(string tag)
-        {
-            switch (tag)
-            {
-                case "true": return new AcceptedEnqueueCommandResult();
-                case "false": return new UnsupportedEnqueueCommandResult();
-                default: return null;
-            }
-        }
-
-        protected override EnqueueCommandResult Unknown(JObject raw) { return new UnknownEnqueueCommandResult(raw); }
+        /// <summary>Stable opaque ID of the queued command.</summary>
+        [JsonProperty("queueId", NullValueHandling = NullValueHandling.Ignore)]
+        public string QueueId { get; set; }
     }
 
     /// <summary>Authentication-info input variant for a token sourced from an environment variable, with host, optional login, token, and env var name.</summary>
@@ -14606,6 +14588,42 @@ namespace GitHub.Copilot.Rpc
     /// <summary>Empty result of extensions.enable.</summary>
     public sealed partial class ExtensionsEnableResult
     {
+    }
+
+    /// <summary>Expanded external tool result payload.</summary>
+    public sealed partial class ExternalToolTextResultForLlm
+    {
+        /// <summary>Text result returned to the model.</summary>
+        [JsonProperty("textResultForLlm")]
+        public string TextResultForLlm { get; set; }
+
+        /// <summary>Execution outcome classification. Optional for back-compat; normalized to 'success' (or 'failure' when error is present) when missing or unrecognized.</summary>
+        [JsonProperty("resultType", NullValueHandling = NullValueHandling.Ignore)]
+        public string ResultType { get; set; }
+
+        /// <summary>Optional error message for failed executions.</summary>
+        [JsonProperty("error", NullValueHandling = NullValueHandling.Ignore)]
+        public string Error { get; set; }
+
+        /// <summary>Detailed log content for timeline display.</summary>
+        [JsonProperty("sessionLog", NullValueHandling = NullValueHandling.Ignore)]
+        public string SessionLog { get; set; }
+
+        /// <summary>Optional tool-specific telemetry.</summary>
+        [JsonProperty("toolTelemetry", NullValueHandling = NullValueHandling.Ignore)]
+        public Dictionary<string, JToken> ToolTelemetry { get; set; }
+
+        /// <summary>Base64-encoded binary results returned to the model.</summary>
+        [JsonProperty("binaryResultsForLlm", NullValueHandling = NullValueHandling.Ignore)]
+        public List<ExternalToolTextResultForLlmBinaryResultsForLlm> BinaryResultsForLlm { get; set; }
+
+        /// <summary>Structured content blocks from the tool.</summary>
+        [JsonProperty("contents", NullValueHandling = NullValueHandling.Ignore)]
+        public List<ExternalToolTextResultForLlmContent> Contents { get; set; }
+
+        /// <summary>Tool references returned by a tool-search override: names of deferred tools to surface to the model. When set, the tool result is materialized as `tool_reference` content blocks (rather than plain text) so the model knows which deferred tools are now available.</summary>
+        [JsonProperty("toolReferences", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> ToolReferences { get; set; }
     }
 
     /// <summary>Binary result returned by a tool for the model.</summary>
@@ -16666,6 +16684,66 @@ namespace GitHub.Copilot.Rpc
         public string IconUrl { get; set; }
     }
 
+    /// <summary>Source descriptor for a direct GitHub plugin install, with `owner/repo`, optional ref or full commit SHA, and optional subpath.</summary>
+    public sealed partial class InstalledPluginSourceGitHub
+    {
+        /// <summary>Constant value. Always "github".</summary>
+        [JsonProperty("source")]
+        public string Source { get; set; }
+
+        /// <summary>GitHub repository in `owner/repo` form.</summary>
+        [JsonProperty("repo")]
+        public string Repo { get; set; }
+
+        /// <summary>Optional Git ref to resolve.</summary>
+        [JsonProperty("ref", NullValueHandling = NullValueHandling.Ignore)]
+        public string Ref { get; set; }
+
+        /// <summary>Optional full 40-character hexadecimal commit SHA.</summary>
+        [JsonProperty("sha", NullValueHandling = NullValueHandling.Ignore)]
+        public string Sha { get; set; }
+
+        /// <summary>Optional repository-relative path to the plugin.</summary>
+        [JsonProperty("path", NullValueHandling = NullValueHandling.Ignore)]
+        public string Path { get; set; }
+    }
+
+    /// <summary>Source descriptor for a direct local plugin install, with a local filesystem path.</summary>
+    public sealed partial class InstalledPluginSourceLocal
+    {
+        /// <summary>Constant value. Always "local".</summary>
+        [JsonProperty("source")]
+        public string Source { get; set; }
+
+        /// <summary>Local filesystem path to the plugin.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+    }
+
+    /// <summary>Source descriptor for a direct URL plugin install, with URL, optional ref or full commit SHA, and optional subpath.</summary>
+    public sealed partial class InstalledPluginSourceUrl
+    {
+        /// <summary>Constant value. Always "url".</summary>
+        [JsonProperty("source")]
+        public string Source { get; set; }
+
+        /// <summary>URL of the plugin source.</summary>
+        [JsonProperty("url")]
+        public string Url { get; set; }
+
+        /// <summary>Optional Git ref to resolve.</summary>
+        [JsonProperty("ref", NullValueHandling = NullValueHandling.Ignore)]
+        public string Ref { get; set; }
+
+        /// <summary>Optional full 40-character hexadecimal commit SHA.</summary>
+        [JsonProperty("sha", NullValueHandling = NullValueHandling.Ignore)]
+        public string Sha { get; set; }
+
+        /// <summary>Optional source-relative path to the plugin.</summary>
+        [JsonProperty("path", NullValueHandling = NullValueHandling.Ignore)]
+        public string Path { get; set; }
+    }
+
     /// <summary>The GitHub repository and commit an installed plugin is pinned to.</summary>
     public sealed partial class InstalledPluginVerifiedSource
     {
@@ -17252,6 +17330,30 @@ namespace GitHub.Copilot.Rpc
         public override string ToString() { return Value; }
         public static bool operator ==(ManagedFusionTier a, ManagedFusionTier b) { return a.Equals(b); }
         public static bool operator !=(ManagedFusionTier a, ManagedFusionTier b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Non-secret host-managed HTTP MCP server configuration. The containing map key is the stable managed identity; credentials are supplied dynamically by the host.</summary>
+    public sealed partial class ManagedMcpServerConfig
+    {
+        /// <summary>Human-readable catalog display name.</summary>
+        [JsonProperty("displayName")]
+        public string DisplayName { get; set; }
+
+        /// <summary>Hosted MCP streamable HTTP endpoint.</summary>
+        [JsonProperty("url")]
+        public string Url { get; set; }
+
+        /// <summary>Tools to include. Defaults to all tools when omitted.</summary>
+        [JsonProperty("tools", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Tools { get; set; }
+
+        /// <summary>Timeout in milliseconds for tool discovery and tool calls.</summary>
+        [JsonProperty("timeout", NullValueHandling = NullValueHandling.Ignore)]
+        public long? Timeout { get; set; }
+
+        /// <summary>Maximum dynamic-header cache lifetime in milliseconds.</summary>
+        [JsonProperty("headersRefreshTtlMs", NullValueHandling = NullValueHandling.Ignore)]
+        public long? HeadersRefreshTtlMs { get; set; }
     }
 
     public sealed partial class ManagedPermissionEvaluation
@@ -22750,6 +22852,18 @@ namespace GitHub.Copilot.Rpc
         public string ExpectedInstallationId { get; set; }
     }
 
+    /// <summary>Per-field MCP telemetry-obfuscation policy.</summary>
+    public sealed partial class McpSafeForTelemetryFields
+    {
+        /// <summary>Whether the MCP tool name may be included in telemetry without obfuscation.</summary>
+        [JsonProperty("name")]
+        public bool Name { get; set; }
+
+        /// <summary>Whether MCP tool input names may be included in telemetry without obfuscation.</summary>
+        [JsonProperty("inputsNames")]
+        public bool InputsNames { get; set; }
+    }
+
     /// <summary>Outcome of the sampling inference. 'success' produced a response; 'failure' encountered an error (including agent-side rejection by content filter or criteria); 'cancelled' the caller cancelled this execution via cancelSamplingExecution.</summary>
     [JsonConverter(typeof(StringValueConverter))]
     public readonly partial struct McpSamplingExecutionAction : IEquatable<McpSamplingExecutionAction>, IStringValue
@@ -22835,6 +22949,14 @@ namespace GitHub.Copilot.Rpc
         /// <summary>Owned installation this entry's live configuration came from. Absent for manual, workspace, plugin, builtin and same-name servers, and on runtimes without owned installations.</summary>
         [JsonProperty("owned", NullValueHandling = NullValueHandling.Ignore)]
         public McpServerOwnership Owned { get; set; }
+    }
+
+    /// <summary>Authentication settings with optional redirect port configuration.</summary>
+    public sealed partial class McpServerAuthConfigRedirectPort
+    {
+        /// <summary>Fixed port for the OAuth redirect callback server.</summary>
+        [JsonProperty("redirectPort", NullValueHandling = NullValueHandling.Ignore)]
+        public int? RedirectPort { get; set; }
     }
 
     /// <summary>An MCP server card supplied inline as an inert document.</summary>
@@ -22980,6 +23102,151 @@ namespace GitHub.Copilot.Rpc
         public static bool operator !=(McpServerCardUrlKind a, McpServerCardUrlKind b) { return !a.Equals(b); }
     }
 
+    /// <summary>Controls if tools provided by this server can be loaded on demand via tool search (auto) or always included in the initial tool list (never)</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct McpServerConfigDeferTools : IEquatable<McpServerConfigDeferTools>, IStringValue
+    {
+        /// <summary>A McpServerConfigDeferTools with the given wire value.</summary>
+        public McpServerConfigDeferTools(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Tools may be deferred under certain conditions.</summary>
+        public static readonly McpServerConfigDeferTools Auto = new McpServerConfigDeferTools("auto");
+        /// <summary>Tools are always included in the initial tool list, even when tool search is enabled.</summary>
+        public static readonly McpServerConfigDeferTools Never = new McpServerConfigDeferTools("never");
+
+        public bool Equals(McpServerConfigDeferTools other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is McpServerConfigDeferTools && Equals((McpServerConfigDeferTools)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(McpServerConfigDeferTools a, McpServerConfigDeferTools b) { return a.Equals(b); }
+        public static bool operator !=(McpServerConfigDeferTools a, McpServerConfigDeferTools b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Remote MCP server configuration accessed over HTTP or SSE.</summary>
+    public sealed partial class McpServerConfigHttp
+    {
+        /// <summary>Optional human-readable server name.</summary>
+        [JsonProperty("displayName", NullValueHandling = NullValueHandling.Ignore)]
+        public string DisplayName { get; set; }
+
+        /// <summary>Telemetry-obfuscation policy for this server's tools.</summary>
+        [JsonProperty("safeForTelemetry", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken SafeForTelemetry { get; set; }
+
+        /// <summary>Tools to include. Defaults to all tools if not specified.</summary>
+        [JsonProperty("tools", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Tools { get; set; }
+
+        /// <summary>Remote transport type. Defaults to "http" when omitted.</summary>
+        [JsonProperty("type", NullValueHandling = NullValueHandling.Ignore)]
+        public McpServerConfigHttpType? Type { get; set; }
+
+        /// <summary>Whether this server is a built-in fallback used when the user has not configured their own server.</summary>
+        [JsonProperty("isDefaultServer", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? IsDefaultServer { get; set; }
+
+        /// <summary>Content filtering mode to apply to all tools, or a map of tool name to content filtering mode.</summary>
+        [JsonProperty("filterMapping", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken FilterMapping { get; set; }
+
+        /// <summary>Timeout in milliseconds for tool discovery and tool calls.</summary>
+        [JsonProperty("timeout", NullValueHandling = NullValueHandling.Ignore)]
+        public long? Timeout { get; set; }
+
+        /// <summary>Milliseconds this server may spend connecting before the CLI warns that it is taking longer than expected. Presentation only: it does not change how long the connection is allowed to take.</summary>
+        [JsonProperty("slowConnectionThresholdMs", NullValueHandling = NullValueHandling.Ignore)]
+        public long? SlowConnectionThresholdMs { get; set; }
+
+        /// <summary>Set to `true` to use defaults, or provide an object with additional auth or OIDC settings.</summary>
+        [JsonProperty("oidc", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken Oidc { get; set; }
+
+        /// <summary>Set to `true` to use defaults, or provide an object with additional auth or OIDC settings.</summary>
+        [JsonProperty("auth", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken Auth { get; set; }
+
+        /// <summary>Controls if tools provided by this server can be loaded on demand via tool search (auto) or always included in the initial tool list (never)</summary>
+        [JsonProperty("deferTools", NullValueHandling = NullValueHandling.Ignore)]
+        public McpServerConfigDeferTools? DeferTools { get; set; }
+
+        /// <summary>Set to true to disable persisted MCP tool snapshots for this server. Live tool discovery is unaffected.</summary>
+        [JsonProperty("disableToolCache", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? DisableToolCache { get; set; }
+
+        /// <summary>Whether secret masking is disabled for calls to this server.</summary>
+        [JsonProperty("disableSecretMasking", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? DisableSecretMasking { get; set; }
+
+        /// <summary>Tool names excluded after the include filter is applied.</summary>
+        [JsonProperty("excludeTools", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> ExcludeTools { get; set; }
+
+        /// <summary>Event types this server receives as Copilot notifications.</summary>
+        [JsonProperty("events", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Events { get; set; }
+
+        /// <summary>Copilot notification types this server may send to the host.</summary>
+        [JsonProperty("notifications", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Notifications { get; set; }
+
+        /// <summary>The origin of this server configuration.</summary>
+        [JsonProperty("source", NullValueHandling = NullValueHandling.Ignore)]
+        public McpServerSource? Source { get; set; }
+
+        /// <summary>Plugin that provided this server.</summary>
+        [JsonProperty("sourcePlugin", NullValueHandling = NullValueHandling.Ignore)]
+        public string SourcePlugin { get; set; }
+
+        /// <summary>Version of the plugin that provided this server.</summary>
+        [JsonProperty("sourcePluginVersion", NullValueHandling = NullValueHandling.Ignore)]
+        public string SourcePluginVersion { get; set; }
+
+        /// <summary>Whether the providing plugin uses the Open Plugin Spec.</summary>
+        [JsonProperty("sourcePluginSpec", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? SourcePluginSpec { get; set; }
+
+        /// <summary>Source file path recorded while loading the config.</summary>
+        [JsonProperty("sourcePath", NullValueHandling = NullValueHandling.Ignore)]
+        public string SourcePath { get; set; }
+
+        /// <summary>Configuration warnings recorded while loading the server.</summary>
+        [JsonProperty("configWarnings", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> ConfigWarnings { get; set; }
+
+        /// <summary>URL of the remote MCP server endpoint.</summary>
+        [JsonProperty("url")]
+        public string Url { get; set; }
+
+        /// <summary>HTTP headers to include in requests to the remote MCP server.</summary>
+        [JsonProperty("headers", NullValueHandling = NullValueHandling.Ignore)]
+        public Dictionary<string, string> Headers { get; set; }
+
+        /// <summary>Dynamic-header refresh cache lifetime in milliseconds.</summary>
+        [JsonProperty("headersRefreshTtlMs", NullValueHandling = NullValueHandling.Ignore)]
+        public long? HeadersRefreshTtlMs { get; set; }
+
+        /// <summary>OAuth client ID for a pre-registered remote MCP OAuth client.</summary>
+        [JsonProperty("oauthClientId", NullValueHandling = NullValueHandling.Ignore)]
+        public string OauthClientId { get; set; }
+
+        /// <summary>Non-empty array of valid RFC 6749 scope-token strings to request for the statically configured OAuth client when the server challenge omits scope or provides an empty scope. Requires a non-empty oauthClientId. These scopes take precedence over protected-resource metadata.</summary>
+        [JsonProperty("oauthScopes", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> OauthScopes { get; set; }
+
+        /// <summary>Whether the configured OAuth client is public and does not require a client secret.</summary>
+        [JsonProperty("oauthPublicClient", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? OauthPublicClient { get; set; }
+
+        /// <summary>OAuth grant type to use when authenticating to the remote MCP server.</summary>
+        [JsonProperty("oauthGrantType", NullValueHandling = NullValueHandling.Ignore)]
+        public McpServerConfigHttpOauthGrantType? OauthGrantType { get; set; }
+    }
+
     /// <summary>OAuth grant type to use when authenticating to the remote MCP server.</summary>
     [JsonConverter(typeof(StringValueConverter))]
     public readonly partial struct McpServerConfigHttpOauthGrantType : IEquatable<McpServerConfigHttpOauthGrantType>, IStringValue
@@ -23003,6 +23270,278 @@ namespace GitHub.Copilot.Rpc
         public override string ToString() { return Value; }
         public static bool operator ==(McpServerConfigHttpOauthGrantType a, McpServerConfigHttpOauthGrantType b) { return a.Equals(b); }
         public static bool operator !=(McpServerConfigHttpOauthGrantType a, McpServerConfigHttpOauthGrantType b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Remote transport type. Defaults to "http" when omitted.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct McpServerConfigHttpType : IEquatable<McpServerConfigHttpType>, IStringValue
+    {
+        /// <summary>A McpServerConfigHttpType with the given wire value.</summary>
+        public McpServerConfigHttpType(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Streamable HTTP transport.</summary>
+        public static readonly McpServerConfigHttpType Http = new McpServerConfigHttpType("http");
+        /// <summary>Server-Sent Events transport.</summary>
+        public static readonly McpServerConfigHttpType Sse = new McpServerConfigHttpType("sse");
+
+        public bool Equals(McpServerConfigHttpType other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is McpServerConfigHttpType && Equals((McpServerConfigHttpType)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(McpServerConfigHttpType a, McpServerConfigHttpType b) { return a.Equals(b); }
+        public static bool operator !=(McpServerConfigHttpType a, McpServerConfigHttpType b) { return !a.Equals(b); }
+    }
+
+    /// <summary>In-process MCP server configuration used by embedded SDK clients.</summary>
+    public sealed partial class McpServerConfigMemory
+    {
+        [JsonProperty("type")]
+        public McpServerConfigMemoryType Type { get; set; }
+
+        /// <summary>In-process MCP server instance. This value cannot cross a JSON-RPC boundary.</summary>
+        [JsonProperty("serverInstance")]
+        public JToken ServerInstance { get; set; }
+
+        /// <summary>Tools to include. Defaults to all tools if not specified.</summary>
+        [JsonProperty("tools", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Tools { get; set; }
+
+        /// <summary>Optional human-readable server name.</summary>
+        [JsonProperty("displayName", NullValueHandling = NullValueHandling.Ignore)]
+        public string DisplayName { get; set; }
+
+        /// <summary>Whether this server is a built-in fallback.</summary>
+        [JsonProperty("isDefaultServer", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? IsDefaultServer { get; set; }
+
+        /// <summary>Content filtering mode to apply to this server's tools.</summary>
+        [JsonProperty("filterMapping", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken FilterMapping { get; set; }
+
+        /// <summary>Telemetry-obfuscation policy for this server's tools.</summary>
+        [JsonProperty("safeForTelemetry", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken SafeForTelemetry { get; set; }
+
+        /// <summary>Timeout in milliseconds for tool discovery and tool calls.</summary>
+        [JsonProperty("timeout", NullValueHandling = NullValueHandling.Ignore)]
+        public long? Timeout { get; set; }
+
+        /// <summary>Milliseconds this server may spend connecting before the CLI warns that it is taking longer than expected. Presentation only: it does not change how long the connection is allowed to take.</summary>
+        [JsonProperty("slowConnectionThresholdMs", NullValueHandling = NullValueHandling.Ignore)]
+        public long? SlowConnectionThresholdMs { get; set; }
+
+        /// <summary>Set to `true` to use default OIDC settings.</summary>
+        [JsonProperty("oidc", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken Oidc { get; set; }
+
+        /// <summary>Controls whether tools can be loaded on demand.</summary>
+        [JsonProperty("deferTools", NullValueHandling = NullValueHandling.Ignore)]
+        public McpServerConfigDeferTools? DeferTools { get; set; }
+
+        /// <summary>Whether persisted tool snapshots are disabled.</summary>
+        [JsonProperty("disableToolCache", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? DisableToolCache { get; set; }
+
+        /// <summary>Whether secret masking is disabled for calls to this server.</summary>
+        [JsonProperty("disableSecretMasking", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? DisableSecretMasking { get; set; }
+
+        /// <summary>Tool names excluded after the include filter is applied.</summary>
+        [JsonProperty("excludeTools", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> ExcludeTools { get; set; }
+
+        /// <summary>Event types this server receives as Copilot notifications.</summary>
+        [JsonProperty("events", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Events { get; set; }
+
+        /// <summary>Copilot notification types this server may send to the host.</summary>
+        [JsonProperty("notifications", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Notifications { get; set; }
+
+        /// <summary>The origin of this server configuration.</summary>
+        [JsonProperty("source", NullValueHandling = NullValueHandling.Ignore)]
+        public McpServerSource? Source { get; set; }
+
+        /// <summary>Plugin that provided this server.</summary>
+        [JsonProperty("sourcePlugin", NullValueHandling = NullValueHandling.Ignore)]
+        public string SourcePlugin { get; set; }
+
+        /// <summary>Version of the plugin that provided this server.</summary>
+        [JsonProperty("sourcePluginVersion", NullValueHandling = NullValueHandling.Ignore)]
+        public string SourcePluginVersion { get; set; }
+
+        /// <summary>Whether the providing plugin uses the Open Plugin Spec.</summary>
+        [JsonProperty("sourcePluginSpec", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? SourcePluginSpec { get; set; }
+
+        /// <summary>Source file path recorded while loading the config.</summary>
+        [JsonProperty("sourcePath", NullValueHandling = NullValueHandling.Ignore)]
+        public string SourcePath { get; set; }
+
+        /// <summary>Configuration warnings recorded while loading the server.</summary>
+        [JsonProperty("configWarnings", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> ConfigWarnings { get; set; }
+    }
+
+    /// <summary>In-process MCP transport type.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct McpServerConfigMemoryType : IEquatable<McpServerConfigMemoryType>, IStringValue
+    {
+        /// <summary>A McpServerConfigMemoryType with the given wire value.</summary>
+        public McpServerConfigMemoryType(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>"memory".</summary>
+        public static readonly McpServerConfigMemoryType Memory = new McpServerConfigMemoryType("memory");
+
+        public bool Equals(McpServerConfigMemoryType other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is McpServerConfigMemoryType && Equals((McpServerConfigMemoryType)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(McpServerConfigMemoryType a, McpServerConfigMemoryType b) { return a.Equals(b); }
+        public static bool operator !=(McpServerConfigMemoryType a, McpServerConfigMemoryType b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Stdio MCP server configuration launched as a child process.</summary>
+    public sealed partial class McpServerConfigStdio
+    {
+        /// <summary>Optional human-readable server name.</summary>
+        [JsonProperty("displayName", NullValueHandling = NullValueHandling.Ignore)]
+        public string DisplayName { get; set; }
+
+        /// <summary>Telemetry-obfuscation policy for this server's tools.</summary>
+        [JsonProperty("safeForTelemetry", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken SafeForTelemetry { get; set; }
+
+        /// <summary>Tools to include. Defaults to all tools if not specified.</summary>
+        [JsonProperty("tools", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Tools { get; set; }
+
+        /// <summary>Whether this server is a built-in fallback used when the user has not configured their own server.</summary>
+        [JsonProperty("isDefaultServer", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? IsDefaultServer { get; set; }
+
+        /// <summary>Content filtering mode to apply to all tools, or a map of tool name to content filtering mode.</summary>
+        [JsonProperty("filterMapping", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken FilterMapping { get; set; }
+
+        /// <summary>Timeout in milliseconds for tool discovery and tool calls.</summary>
+        [JsonProperty("timeout", NullValueHandling = NullValueHandling.Ignore)]
+        public long? Timeout { get; set; }
+
+        /// <summary>Milliseconds this server may spend connecting before the CLI warns that it is taking longer than expected. Presentation only: it does not change how long the connection is allowed to take.</summary>
+        [JsonProperty("slowConnectionThresholdMs", NullValueHandling = NullValueHandling.Ignore)]
+        public long? SlowConnectionThresholdMs { get; set; }
+
+        /// <summary>Set to `true` to use defaults, or provide an object with additional auth or OIDC settings.</summary>
+        [JsonProperty("oidc", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken Oidc { get; set; }
+
+        /// <summary>Set to `true` to use defaults, or provide an object with additional auth or OIDC settings.</summary>
+        [JsonProperty("auth", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken Auth { get; set; }
+
+        /// <summary>Controls if tools provided by this server can be loaded on demand via tool search (auto) or always included in the initial tool list (never)</summary>
+        [JsonProperty("deferTools", NullValueHandling = NullValueHandling.Ignore)]
+        public McpServerConfigDeferTools? DeferTools { get; set; }
+
+        /// <summary>Set to true to disable persisted MCP tool snapshots for this server. Live tool discovery is unaffected.</summary>
+        [JsonProperty("disableToolCache", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? DisableToolCache { get; set; }
+
+        /// <summary>Whether secret masking is disabled for calls to this server.</summary>
+        [JsonProperty("disableSecretMasking", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? DisableSecretMasking { get; set; }
+
+        /// <summary>Tool names excluded after the include filter is applied.</summary>
+        [JsonProperty("excludeTools", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> ExcludeTools { get; set; }
+
+        /// <summary>Event types this server receives as Copilot notifications.</summary>
+        [JsonProperty("events", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Events { get; set; }
+
+        /// <summary>Copilot notification types this server may send to the host.</summary>
+        [JsonProperty("notifications", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Notifications { get; set; }
+
+        /// <summary>The origin of this server configuration.</summary>
+        [JsonProperty("source", NullValueHandling = NullValueHandling.Ignore)]
+        public McpServerSource? Source { get; set; }
+
+        /// <summary>Plugin that provided this server.</summary>
+        [JsonProperty("sourcePlugin", NullValueHandling = NullValueHandling.Ignore)]
+        public string SourcePlugin { get; set; }
+
+        /// <summary>Version of the plugin that provided this server.</summary>
+        [JsonProperty("sourcePluginVersion", NullValueHandling = NullValueHandling.Ignore)]
+        public string SourcePluginVersion { get; set; }
+
+        /// <summary>Whether the providing plugin uses the Open Plugin Spec.</summary>
+        [JsonProperty("sourcePluginSpec", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? SourcePluginSpec { get; set; }
+
+        /// <summary>Source file path recorded while loading the config.</summary>
+        [JsonProperty("sourcePath", NullValueHandling = NullValueHandling.Ignore)]
+        public string SourcePath { get; set; }
+
+        /// <summary>Configuration warnings recorded while loading the server.</summary>
+        [JsonProperty("configWarnings", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> ConfigWarnings { get; set; }
+
+        /// <summary>Executable command used to start the Stdio MCP server process.</summary>
+        [JsonProperty("command")]
+        public string Command { get; set; }
+
+        /// <summary>Command-line arguments passed to the Stdio MCP server process.</summary>
+        [JsonProperty("args", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Args { get; set; }
+
+        /// <summary>Working directory for the Stdio MCP server process.</summary>
+        [JsonProperty("cwd", NullValueHandling = NullValueHandling.Ignore)]
+        public string Cwd { get; set; }
+
+        /// <summary>Environment variables to pass to the Stdio MCP server process.</summary>
+        [JsonProperty("env", NullValueHandling = NullValueHandling.Ignore)]
+        public Dictionary<string, string> Env { get; set; }
+
+        /// <summary>Local transport type. Defaults to stdio when omitted.</summary>
+        [JsonProperty("type", NullValueHandling = NullValueHandling.Ignore)]
+        public McpServerConfigStdioType? Type { get; set; }
+    }
+
+    /// <summary>Local MCP transport type.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct McpServerConfigStdioType : IEquatable<McpServerConfigStdioType>, IStringValue
+    {
+        /// <summary>A McpServerConfigStdioType with the given wire value.</summary>
+        public McpServerConfigStdioType(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Legacy alias for the local stdio transport.</summary>
+        public static readonly McpServerConfigStdioType Local = new McpServerConfigStdioType("local");
+        /// <summary>Server communicates over stdio with a local child process.</summary>
+        public static readonly McpServerConfigStdioType Stdio = new McpServerConfigStdioType("stdio");
+
+        public bool Equals(McpServerConfigStdioType other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is McpServerConfigStdioType && Equals((McpServerConfigStdioType)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(McpServerConfigStdioType a, McpServerConfigStdioType b) { return a.Equals(b); }
+        public static bool operator !=(McpServerConfigStdioType a, McpServerConfigStdioType b) { return !a.Equals(b); }
     }
 
     /// <summary>Recorded MCP server connection failure.</summary>
@@ -23310,6 +23849,45 @@ namespace GitHub.Copilot.Rpc
         /// <summary>Server name of the external client to unregister.</summary>
         [JsonProperty("serverName")]
         public string ServerName { get; set; }
+    }
+
+    /// <summary>Memory configuration for this session.</summary>
+    public sealed partial class MemoryConfiguration
+    {
+        /// <summary>Whether memory is enabled for the session.</summary>
+        [JsonProperty("enabled")]
+        public bool Enabled { get; set; }
+
+        /// <summary>Memory injection mode: system-prompt (default) includes memories in the system prompt; user-prompt includes them in user messages.</summary>
+        /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+        [JsonProperty("mode", NullValueHandling = NullValueHandling.Ignore)]
+        public MemoryMode? Mode { get; set; }
+    }
+
+    /// <summary>Memory injection mode. Defaults to system-prompt.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct MemoryMode : IEquatable<MemoryMode>, IStringValue
+    {
+        /// <summary>A MemoryMode with the given wire value.</summary>
+        public MemoryMode(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Include memories in the system prompt (default).</summary>
+        public static readonly MemoryMode SystemPrompt = new MemoryMode("system-prompt");
+        /// <summary>Include memories in user messages.</summary>
+        public static readonly MemoryMode UserPrompt = new MemoryMode("user-prompt");
+
+        public bool Equals(MemoryMode other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is MemoryMode && Equals((MemoryMode)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(MemoryMode a, MemoryMode b) { return a.Equals(b); }
+        public static bool operator !=(MemoryMode a, MemoryMode b) { return !a.Equals(b); }
     }
 
     /// <summary>Per-source attribution breakdown for the session's current context window, or null if uninitialized.</summary>
@@ -28174,6 +28752,50 @@ namespace GitHub.Copilot.Rpc
         public string Name { get; set; }
     }
 
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct ProtocolAppendMode : IEquatable<ProtocolAppendMode>, IStringValue
+    {
+        /// <summary>A ProtocolAppendMode with the given wire value.</summary>
+        public ProtocolAppendMode(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>"append".</summary>
+        public static readonly ProtocolAppendMode Append = new ProtocolAppendMode("append");
+
+        public bool Equals(ProtocolAppendMode other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is ProtocolAppendMode && Equals((ProtocolAppendMode)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(ProtocolAppendMode a, ProtocolAppendMode b) { return a.Equals(b); }
+        public static bool operator !=(ProtocolAppendMode a, ProtocolAppendMode b) { return !a.Equals(b); }
+    }
+
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct ProtocolCustomizeMode : IEquatable<ProtocolCustomizeMode>, IStringValue
+    {
+        /// <summary>A ProtocolCustomizeMode with the given wire value.</summary>
+        public ProtocolCustomizeMode(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>"customize".</summary>
+        public static readonly ProtocolCustomizeMode Customize = new ProtocolCustomizeMode("customize");
+
+        public bool Equals(ProtocolCustomizeMode other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is ProtocolCustomizeMode && Equals((ProtocolCustomizeMode)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(ProtocolCustomizeMode a, ProtocolCustomizeMode b) { return a.Equals(b); }
+        public static bool operator !=(ProtocolCustomizeMode a, ProtocolCustomizeMode b) { return !a.Equals(b); }
+    }
+
     /// <summary>Controls whether the runtime may defer loading an external tool definition.</summary>
     /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
     [JsonConverter(typeof(StringValueConverter))]
@@ -28269,6 +28891,69 @@ namespace GitHub.Copilot.Rpc
         /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
         [JsonProperty("watermark", NullValueHandling = NullValueHandling.Ignore)]
         public bool? Watermark { get; set; }
+    }
+
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct ProtocolReplaceMode : IEquatable<ProtocolReplaceMode>, IStringValue
+    {
+        /// <summary>A ProtocolReplaceMode with the given wire value.</summary>
+        public ProtocolReplaceMode(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>"replace".</summary>
+        public static readonly ProtocolReplaceMode Replace = new ProtocolReplaceMode("replace");
+
+        public bool Equals(ProtocolReplaceMode other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is ProtocolReplaceMode && Equals((ProtocolReplaceMode)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(ProtocolReplaceMode a, ProtocolReplaceMode b) { return a.Equals(b); }
+        public static bool operator !=(ProtocolReplaceMode a, ProtocolReplaceMode b) { return !a.Equals(b); }
+    }
+
+    public sealed partial class ProtocolSystemMessageAppendConfig
+    {
+        /// <summary>Append-mode discriminator. Omission also selects append mode.</summary>
+        [JsonProperty("mode", NullValueHandling = NullValueHandling.Ignore)]
+        public ProtocolAppendMode? Mode { get; set; }
+
+        /// <summary>Text appended to the standard system prompt.</summary>
+        [JsonProperty("content", NullValueHandling = NullValueHandling.Ignore)]
+        public string Content { get; set; }
+    }
+
+    public sealed partial class ProtocolSystemMessageCustomizeConfig
+    {
+        /// <summary>Customize-mode discriminator.</summary>
+        [JsonProperty("mode")]
+        public ProtocolCustomizeMode Mode { get; set; }
+
+        /// <summary>Named standard-prompt section overrides.</summary>
+        [JsonProperty("sections", NullValueHandling = NullValueHandling.Ignore)]
+        public Dictionary<string, JToken> Sections { get; set; }
+
+        /// <summary>Text appended after the customized sections.</summary>
+        [JsonProperty("content", NullValueHandling = NullValueHandling.Ignore)]
+        public string Content { get; set; }
+    }
+
+    public sealed partial class ProtocolSystemMessageReplaceConfig
+    {
+        /// <summary>Replace-mode discriminator.</summary>
+        [JsonProperty("mode")]
+        public ProtocolReplaceMode Mode { get; set; }
+
+        /// <summary>Complete replacement system-message text.</summary>
+        [JsonProperty("content")]
+        public string Content { get; set; }
+
+        /// <summary>Optional structured blocks corresponding to the replacement content.</summary>
+        [JsonProperty("contentBlocks", NullValueHandling = NullValueHandling.Ignore)]
+        public List<SystemMessageBlock> ContentBlocks { get; set; }
     }
 
     /// <summary>BYOK providers and/or models to add to the session's registry at runtime. Both fields are optional; provide providers, models, or both.</summary>
@@ -30157,6 +30842,22 @@ namespace GitHub.Copilot.Rpc
         public static bool operator !=(RemoteSessionMode a, RemoteSessionMode b) { return !a.Equals(b); }
     }
 
+    /// <summary>Repository context for the remote session.</summary>
+    public sealed partial class RemoteSessionRepository
+    {
+        /// <summary>Repository owner or organization login.</summary>
+        [JsonProperty("owner")]
+        public string Owner { get; set; }
+
+        /// <summary>Repository name.</summary>
+        [JsonProperty("name")]
+        public string Name { get; set; }
+
+        /// <summary>Optional branch associated with the remote session.</summary>
+        [JsonProperty("branch", NullValueHandling = NullValueHandling.Ignore)]
+        public string Branch { get; set; }
+    }
+
     /// <summary>One atomic edit of an allowed top-level repository setting.</summary>
     /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
     public sealed partial class RepoSettingsEditRequest
@@ -32021,6 +32722,66 @@ namespace GitHub.Copilot.Rpc
         public string InstalledFrom { get; set; }
     }
 
+    /// <summary>Source descriptor for a direct GitHub plugin install, with `owner/repo`, optional ref or full commit SHA, and optional subpath.</summary>
+    public sealed partial class SessionInstalledPluginSourceGitHub
+    {
+        /// <summary>Constant value. Always "github".</summary>
+        [JsonProperty("source")]
+        public string Source { get; set; }
+
+        /// <summary>GitHub repository in `owner/repo` form.</summary>
+        [JsonProperty("repo")]
+        public string Repo { get; set; }
+
+        /// <summary>Optional Git ref to resolve.</summary>
+        [JsonProperty("ref", NullValueHandling = NullValueHandling.Ignore)]
+        public string Ref { get; set; }
+
+        /// <summary>Optional full 40-character hexadecimal commit SHA.</summary>
+        [JsonProperty("sha", NullValueHandling = NullValueHandling.Ignore)]
+        public string Sha { get; set; }
+
+        /// <summary>Optional repository-relative path to the plugin.</summary>
+        [JsonProperty("path", NullValueHandling = NullValueHandling.Ignore)]
+        public string Path { get; set; }
+    }
+
+    /// <summary>Source descriptor for a direct local plugin install, with a local filesystem path.</summary>
+    public sealed partial class SessionInstalledPluginSourceLocal
+    {
+        /// <summary>Constant value. Always "local".</summary>
+        [JsonProperty("source")]
+        public string Source { get; set; }
+
+        /// <summary>Local filesystem path to the plugin.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+    }
+
+    /// <summary>Source descriptor for a direct URL plugin install, with URL, optional ref or full commit SHA, and optional subpath.</summary>
+    public sealed partial class SessionInstalledPluginSourceUrl
+    {
+        /// <summary>Constant value. Always "url".</summary>
+        [JsonProperty("source")]
+        public string Source { get; set; }
+
+        /// <summary>URL of the plugin source.</summary>
+        [JsonProperty("url")]
+        public string Url { get; set; }
+
+        /// <summary>Optional Git ref to resolve.</summary>
+        [JsonProperty("ref", NullValueHandling = NullValueHandling.Ignore)]
+        public string Ref { get; set; }
+
+        /// <summary>Optional full 40-character hexadecimal commit SHA.</summary>
+        [JsonProperty("sha", NullValueHandling = NullValueHandling.Ignore)]
+        public string Sha { get; set; }
+
+        /// <summary>Optional source-relative path to the plugin.</summary>
+        [JsonProperty("path", NullValueHandling = NullValueHandling.Ignore)]
+        public string Path { get; set; }
+    }
+
     /// <summary>Baseline data provenance for a prediction.</summary>
     public sealed partial class SessionLimitPredictionBaselineData
     {
@@ -32374,6 +33135,42 @@ namespace GitHub.Copilot.Rpc
     {
     }
 
+    /// <summary>Enterprise permission policy expressed with the runtime's managed permission-rule syntax.</summary>
+    public sealed partial class SessionManagedPermissions
+    {
+        /// <summary>When set to `disable`, prevents bypass/allow-all permission modes. Advisory auto-approval remains available because normal prompt paths stay active. Any other value is accepted rather than failing the session, but is enforced as `disable`: the key is only present to restrict something, so a mode this runtime cannot interpret fails closed to the most restrictive one it knows. Omit the key entirely to impose no restriction.</summary>
+        [JsonProperty("disableBypassPermissionsMode", NullValueHandling = NullValueHandling.Ignore)]
+        public string DisableBypassPermissionsMode { get; set; }
+
+        /// <summary>When true, prevents Assisted Permissions from being activated. An actively Assisted session falls back to Manual Approval while the policy is in force. Omit the key or set it to false to impose no restriction.</summary>
+        [JsonProperty("disableAssistedPermissionsMode", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? DisableAssistedPermissionsMode { get; set; }
+
+        /// <summary>Permission rules that block matching operations. Deny has highest precedence.</summary>
+        [JsonProperty("deny", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Deny { get; set; }
+
+        /// <summary>Permission rules that require explicit human approval.</summary>
+        [JsonProperty("ask", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Ask { get; set; }
+
+        /// <summary>Permission rules that allow matching operations unless another managed source, deny, or ask rule restricts them.</summary>
+        [JsonProperty("allow", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Allow { get; set; }
+
+        /// <summary>Closed-world host boundary expressed as `Domain(hostname)`, `Domain(IP)`, or `Domain(*.example.com)` rules. Schemes, ports, paths, queries, and fragments are rejected because every network request must be enforceable at host-level egress. Multiple managed sources intersect their lists; an empty list denies all hosts.</summary>
+        [JsonProperty("limitTo", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> LimitTo { get; set; }
+    }
+
+    /// <summary>Managed settings an SDK host may inject at session startup. Only permissions are accepted in this initial contract.</summary>
+    public sealed partial class SessionManagedSettings
+    {
+        /// <summary>Managed permission policy injected by the SDK host.</summary>
+        [JsonProperty("permissions", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionManagedPermissions Permissions { get; set; }
+    }
+
     /// <summary>Empty result of session.mcp.apps.setHostContext.</summary>
     public sealed partial class SessionMcpAppsSetHostContextResult
     {
@@ -32606,6 +33403,518 @@ namespace GitHub.Copilot.Rpc
     /// <summary>Empty result of session.name.set.</summary>
     public sealed partial class SessionNameSetResult
     {
+    }
+
+    /// <summary>Session construction options.</summary>
+    public sealed partial class SessionOpenOptions
+    {
+        /// <summary>Optional stable session identifier to use for a new session.</summary>
+        [JsonProperty("sessionId", NullValueHandling = NullValueHandling.Ignore)]
+        public string SessionId { get; set; }
+
+        /// <summary>Optional human-friendly session name.</summary>
+        [JsonProperty("name", NullValueHandling = NullValueHandling.Ignore)]
+        public string Name { get; set; }
+
+        /// <summary>Initial model identifier.</summary>
+        [JsonProperty("model", NullValueHandling = NullValueHandling.Ignore)]
+        public string Model { get; set; }
+
+        /// <summary>Initial reasoning effort level. CAPI values are model-defined and validated against the selected model; BYOK providers may define additional values. When omitted, no effort override is applied.</summary>
+        [JsonProperty("reasoningEffort", NullValueHandling = NullValueHandling.Ignore)]
+        public string ReasoningEffort { get; set; }
+
+        /// <summary>Initial reasoning summary mode for supported model clients.</summary>
+        [JsonProperty("reasoningSummary", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionOpenOptionsReasoningSummary? ReasoningSummary { get; set; }
+
+        /// <summary>Initial output verbosity level for supported models.</summary>
+        [JsonProperty("verbosity", NullValueHandling = NullValueHandling.Ignore)]
+        public Verbosity? Verbosity { get; set; }
+
+        /// <summary>Identifier of the client driving the session.</summary>
+        [JsonProperty("clientName", NullValueHandling = NullValueHandling.Ignore)]
+        public string ClientName { get; set; }
+
+        /// <summary>OAuth Client ID Metadata Document URL used by this host for MCP authorization.</summary>
+        [JsonProperty("authClientIdMetadataUrl", NullValueHandling = NullValueHandling.Ignore)]
+        public string AuthClientIdMetadataUrl { get; set; }
+
+        /// <summary>Structured client kind used for runtime behavior gates.</summary>
+        [JsonProperty("clientKind", NullValueHandling = NullValueHandling.Ignore)]
+        public string ClientKind { get; set; }
+
+        /// <summary>Identifier sent to LSP-style integrations.</summary>
+        [JsonProperty("lspClientName", NullValueHandling = NullValueHandling.Ignore)]
+        public string LspClientName { get; set; }
+
+        /// <summary>Stable integration identifier for analytics.</summary>
+        [JsonProperty("integrationId", NullValueHandling = NullValueHandling.Ignore)]
+        public string IntegrationId { get; set; }
+
+        /// <summary>ExP assignment ('flight') data injected by an SDK integrator, in the same JSON shape the Copilot CLI fetches from the experimentation service (CopilotExpAssignmentResponse). When supplied this is fed into the FeatureFlagService exactly like CLI-fetched assignments and ExP-backed flags wait for it. When absent the session does not block on ExP.</summary>
+        [JsonProperty("expAssignments", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken ExpAssignments { get; set; }
+
+        /// <summary>Opt-in: self-fetch and enforce enterprise managed settings, including managed hook policies, at session bootstrap.</summary>
+        [JsonProperty("enableManagedSettings", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? EnableManagedSettings { get; set; }
+
+        /// <summary>Opt in to enforcing non-overridable managed model controls on session model, Auto-tier, reasoning-effort, and context-tier changes. Managed defaults still apply when omitted; this option only turns conflicting changes into errors.</summary>
+        [JsonProperty("enforceManagedModelDefaults", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? EnforceManagedModelDefaults { get; set; }
+
+        /// <summary>Permissions-only enterprise policy injected by the SDK host at session create or resume. Composes restrictively with self-fetched and device policy and is not persisted.</summary>
+        [JsonProperty("managedSettings", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionManagedSettings ManagedSettings { get; set; }
+
+        /// <summary>Declares that a human drives this session's conversation, enabling user-message analysis (sentiment, task completion criteria, and task analytics) for user-authored messages. Automated messages remain excluded. Defaults to false for SDK sessions. Applied when the session is created or loaded from storage; ignored when resuming a session that is already active, and for cloud sessions.</summary>
+        [JsonProperty("interactiveUser", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? InteractiveUser { get; set; }
+
+        /// <summary>Opt in to capturing file changes for session rewind and session diff. Capture cannot reconstruct changes made before it was enabled. On create it starts capture from the first turn. It is also honored on resume: for a session that already has tracked prior turns, tracking continues automatically even if this is omitted; passing it on resume additionally enables tracking for an eligible session that has no prior root turn yet. Resuming a session whose prior root turns were never tracked has no restorable baseline, so tracking stays disabled for it and rewind reports file change tracking as unavailable; the resume itself still succeeds, so sessions that predate tracking remain loadable. The opt-in is only rejected when the session can never track (a subagent session, or one without local session storage). It is intentionally absent from the mutable options update because enabling it after edits have occurred would create an incomplete, misleading baseline. Subagents share the parent session's capture store and are not tracked as separate rewind points: a file a subagent writes is attributed to whichever root user turn was open when the capture was staged, just before the tool body ran. A turn cannot open while a staged capture is still in flight, so a subagent tool that staged under the spawning turn stays attributed to it however late the write lands, while a capture it stages after the user's next message belongs to that later turn. Attribution decides which turn's rewind point counts and file preview include that write; it does not narrow which rewinds revert it, because a rewind restores every capture from the selected turn onward, so the earlier spawning turn reverts it as well.</summary>
+        [JsonProperty("enableFileChangeTracking", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? EnableFileChangeTracking { get; set; }
+
+        /// <summary>Feature-flag values resolved by the host.</summary>
+        [JsonProperty("featureFlags", NullValueHandling = NullValueHandling.Ignore)]
+        public Dictionary<string, bool> FeatureFlags { get; set; }
+
+        /// <summary>Whether experimental behavior is enabled.</summary>
+        [JsonProperty("isExperimentalMode", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? IsExperimentalMode { get; set; }
+
+        /// <summary>Initial authentication info for the session.</summary>
+        [JsonProperty("authInfo", NullValueHandling = NullValueHandling.Ignore)]
+        public AuthInfo AuthInfo { get; set; }
+
+        /// <summary>Custom model-provider configuration (BYOK).</summary>
+        [JsonProperty("provider", NullValueHandling = NullValueHandling.Ignore)]
+        public ProviderConfig Provider { get; set; }
+
+        /// <summary>Options scoped to the built-in CAPI (Copilot API) provider.</summary>
+        [JsonProperty("capi", NullValueHandling = NullValueHandling.Ignore)]
+        public CapiSessionOptions Capi { get; set; }
+
+        /// <summary>Whether a CLI host explicitly requested the initial Auto preference. False preserves a settings-derived preference without validating availability during creation; execution still validates it. Defaults to true and is ignored for non-CLI callers.</summary>
+        [JsonProperty("autoTierIsExplicit", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? AutoTierIsExplicit { get; set; }
+
+        /// <summary>Named BYOK provider connections, additive to CAPI auth. Combining with `provider` is rejected.</summary>
+        /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+        [JsonProperty("providers", NullValueHandling = NullValueHandling.Ignore)]
+        public List<NamedProviderConfig> Providers { get; set; }
+
+        /// <summary>BYOK model definitions added to the selectable model list, each referencing a provider name.</summary>
+        /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+        [JsonProperty("models", NullValueHandling = NullValueHandling.Ignore)]
+        public List<ProviderModelConfig> Models { get; set; }
+
+        /// <summary>Working directory to anchor the session.</summary>
+        [JsonProperty("workingDirectory", NullValueHandling = NullValueHandling.Ignore)]
+        public string WorkingDirectory { get; set; }
+
+        /// <summary>Additional directories the agent may access beyond the working directory. Each entry is granted to the session's file-access allow-list and surfaced to the model (system prompt context and `@`-mention completion). Conventional `.github/skills/` and `.github/agents/` definitions under each directory also join the session's project catalogs when their existing subsystem gates are enabled: added-root skills require both `enableConfigDiscovery` and effective `enableSkills`; added-root agents require `enableConfigDiscovery`. Supplying a directory therefore activates configuration from it and should be treated as a trust decision. Absolute paths are recommended; a relative path is resolved against the session's working directory. Nonexistent or unresolvable entries are skipped with a warning. This is applied during session creation and cold resume and is not persisted, so a cold resume must re-supply the directories.</summary>
+        [JsonProperty("additionalDirectories", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> AdditionalDirectories { get; set; }
+
+        /// <summary>Pre-resolved working-directory context for session startup.</summary>
+        [JsonProperty("workingDirectoryContext", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionContext WorkingDirectoryContext { get; set; }
+
+        /// <summary>Whether this session supports remote steering.</summary>
+        [JsonProperty("remoteSteerable", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? RemoteSteerable { get; set; }
+
+        /// <summary>Telemetry-only remote exporting flag.</summary>
+        [JsonProperty("remoteExporting", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? RemoteExporting { get; set; }
+
+        /// <summary>Telemetry-only remote-defaulted flag.</summary>
+        [JsonProperty("remoteDefaultedOn", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? RemoteDefaultedOn { get; set; }
+
+        /// <summary>Parent session ID for detached child telemetry rollup.</summary>
+        [JsonProperty("detachedFromSpawningParentSessionId", NullValueHandling = NullValueHandling.Ignore)]
+        public string DetachedFromSpawningParentSessionId { get; set; }
+
+        /// <summary>Parent engagement ID for detached child telemetry rollup.</summary>
+        [JsonProperty("detachedFromSpawningParentEngagementId", NullValueHandling = NullValueHandling.Ignore)]
+        public string DetachedFromSpawningParentEngagementId { get; set; }
+
+        /// <summary>Allowlist of available tool names.</summary>
+        [JsonProperty("availableTools", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> AvailableTools { get; set; }
+
+        /// <summary>Denylist of tool names.</summary>
+        [JsonProperty("excludedTools", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> ExcludedTools { get; set; }
+
+        /// <summary>Built-in subagent names to include in this session. When specified, only these built-ins are available, subject to runtime availability and exclusions. Custom agents with the same name remain available.</summary>
+        [JsonProperty("includedBuiltinAgents", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> IncludedBuiltinAgents { get; set; }
+
+        /// <summary>Built-in subagent names to exclude from this session. Excluded built-ins are hidden from agent discovery and cannot be dispatched unless a custom agent with the same name is available.</summary>
+        [JsonProperty("excludedBuiltinAgents", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> ExcludedBuiltinAgents { get; set; }
+
+        /// <summary>Whether shell-script safety heuristics are enabled.</summary>
+        [JsonProperty("enableScriptSafety", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? EnableScriptSafety { get; set; }
+
+        /// <summary>Per-session settings for built-in shell tools.</summary>
+        [JsonProperty("shell", NullValueHandling = NullValueHandling.Ignore)]
+        public ShellOptions Shell { get; set; }
+
+        /// <summary>Use shell.initProfile instead. Shell init profile.</summary>
+        [Obsolete]
+        [JsonProperty("shellInitProfile", NullValueHandling = NullValueHandling.Ignore)]
+        public string ShellInitProfile { get; set; }
+
+        /// <summary>PowerShell process flags applied to built-in and user-requested shell commands.</summary>
+        [JsonProperty("shellProcessFlags", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> ShellProcessFlags { get; set; }
+
+        /// <summary>Resolved sandbox configuration.</summary>
+        [JsonProperty("sandboxConfig", NullValueHandling = NullValueHandling.Ignore)]
+        public SandboxConfig SandboxConfig { get; set; }
+
+        /// <summary>Origin of the sandbox choice. Settings-derived origins (never_configured, user_enabled, user_disabled, repository_policy) let managed policy floor a host preference; explicit below-floor changes remain policy conflicts unless a session opt-out is authorized. Also used for telemetry provenance.</summary>
+        /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+        [JsonProperty("sandboxConfigSource", NullValueHandling = NullValueHandling.Ignore)]
+        public SandboxConfigSource? SandboxConfigSource { get; set; }
+
+        /// <summary>Whether interactive shell sessions are logged.</summary>
+        [JsonProperty("logInteractiveShells", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? LogInteractiveShells { get; set; }
+
+        /// <summary>How MCP server environment values are interpreted.</summary>
+        [JsonProperty("envValueMode", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionOpenOptionsEnvValueMode? EnvValueMode { get; set; }
+
+        /// <summary>MCP server names disabled for this session. Disabled servers are not started or authenticated on create or cold resume.</summary>
+        [JsonProperty("disabledMcpServers", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> DisabledMcpServers { get; set; }
+
+        /// <summary>Non-secret host-managed HTTP MCP servers keyed by stable managed identity. Managed provenance is runtime-established from this separate field and credentials are supplied through dynamic-header refresh.</summary>
+        /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+        [JsonProperty("managedMcpServers", NullValueHandling = NullValueHandling.Ignore)]
+        public Dictionary<string, ManagedMcpServerConfig> ManagedMcpServers { get; set; }
+
+        /// <summary>Whether to include instructions from every MCP server in the system prompt instead of only allowlisted servers.</summary>
+        [JsonProperty("allowAllMcpServerInstructions", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? AllowAllMcpServerInstructions { get; set; }
+
+        /// <summary>Explicit discovery-only skill roots, not filesystem grants. Available without enableConfigDiscovery, subject to skill/managed disables. Relative SDK paths resolve once when supplied against the request's effective workingDirectory; retained roots do not move on cwd changes. Null and omission are equivalent; [] clears only the explicit SDK contribution.</summary>
+        [JsonProperty("skillDirectories", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> SkillDirectories { get; set; }
+
+        /// <summary>Explicit discovery-only agent roots, separate from customAgents and filesystem grants. Available without enableConfigDiscovery, subject to managed/source disables. Relative SDK paths resolve once when supplied against the request's effective workingDirectory; retained roots do not move on cwd changes. Null and omission are equivalent; [] clears only the explicit SDK contribution.</summary>
+        [JsonProperty("agentDirectories", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> AgentDirectories { get; set; }
+
+        /// <summary>Explicit discovery-only instruction roots using existing SDK instruction formats, not filesystem grants. Available without enableConfigDiscovery, subject to instruction/managed disables. Relative SDK paths resolve once when supplied against the request's effective workingDirectory; retained roots do not move on cwd changes. Null and omission are equivalent; [] clears only the explicit SDK contribution.</summary>
+        [JsonProperty("instructionDirectories", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> InstructionDirectories { get; set; }
+
+        /// <summary>Explicit discovery-only file-hook roots, separate from callback hooks and filesystem grants. Available without enableConfigDiscovery or enableFileHooks, which controls repository-origin hooks only; hook/managed disables still apply. Relative SDK paths resolve once when supplied against the request's effective workingDirectory; retained roots do not move on cwd changes. Null and omission are equivalent; [] clears only the explicit SDK contribution.</summary>
+        [JsonProperty("hookDirectories", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> HookDirectories { get; set; }
+
+        /// <summary>Skill scan directories and descendants excluded from discovery. Supports `~`-relative paths.</summary>
+        [JsonProperty("ignoredSkillsLocations", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> IgnoredSkillsLocations { get; set; }
+
+        /// <summary>Whether skill loading is enabled. When omitted, explicit SDK skill roots or an SDK skill provider enable skills independently of enableConfigDiscovery.</summary>
+        [JsonProperty("enableSkills", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? EnableSkills { get; set; }
+
+        /// <summary>Whether the requesting SDK session has a skill provider. The provider remains ephemeral and is never persisted in session options or history. When enableSkills is false, it remains bound but dormant and receives no callbacks. Cloud, relay, handoff, and raw sessions.open flows reject it because they cannot safely pre-register the callback handler.</summary>
+        /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+        [JsonProperty("hasSkillProvider", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? HasSkillProvider { get; set; }
+
+        /// <summary>Built-in skill names to include in this session. When specified, only these runtime-bundled skills are available. Skills from other sources with the same name remain available.</summary>
+        [JsonProperty("includedBuiltinSkills", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> IncludedBuiltinSkills { get; set; }
+
+        /// <summary>Skill IDs disabled for this session.</summary>
+        [JsonProperty("disabledSkills", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> DisabledSkills { get; set; }
+
+        /// <summary>Installed plugins visible to the session.</summary>
+        [JsonProperty("installedPlugins", NullValueHandling = NullValueHandling.Ignore)]
+        public List<InstalledPlugin> InstalledPlugins { get; set; }
+
+        /// <summary>Whether custom agents default to local-only execution.</summary>
+        [JsonProperty("customAgentsLocalOnly", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? CustomAgentsLocalOnly { get; set; }
+
+        /// <summary>Whether to skip custom instruction sources.</summary>
+        [JsonProperty("skipCustomInstructions", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? SkipCustomInstructions { get; set; }
+
+        /// <summary>Whether to invalidate cached custom-instruction discovery before constructing the session. Use when instruction files may have changed earlier in the same runtime process.</summary>
+        [JsonProperty("refreshCustomInstructions", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? RefreshCustomInstructions { get; set; }
+
+        /// <summary>Instruction source IDs disabled for this session.</summary>
+        [JsonProperty("disabledInstructionSources", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> DisabledInstructionSources { get; set; }
+
+        /// <summary>Whether commit-message coauthor trailers are enabled.</summary>
+        [JsonProperty("coauthorEnabled", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? CoauthorEnabled { get; set; }
+
+        /// <summary>Optional trajectory output file path.</summary>
+        [JsonProperty("trajectoryFile", NullValueHandling = NullValueHandling.Ignore)]
+        public string TrajectoryFile { get; set; }
+
+        /// <summary>Whether model responses stream as delta events.</summary>
+        [JsonProperty("enableStreaming", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? EnableStreaming { get; set; }
+
+        /// <summary>Experimental: enable native model citations for supported Anthropic and OpenAI models, normalized onto the `assistant.message` event. Off by default; may change or be removed while the citations surface is experimental.</summary>
+        /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+        [JsonProperty("enableCitations", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? EnableCitations { get; set; }
+
+        /// <summary>Override URL for the Copilot API endpoint.</summary>
+        [JsonProperty("copilotUrl", NullValueHandling = NullValueHandling.Ignore)]
+        public string CopilotUrl { get; set; }
+
+        /// <summary>Whether ask_user is explicitly disabled.</summary>
+        [JsonProperty("askUserDisabled", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? AskUserDisabled { get; set; }
+
+        /// <summary>Whether auto-mode continuation is enabled.</summary>
+        [JsonProperty("continueOnAutoMode", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? ContinueOnAutoMode { get; set; }
+
+        /// <summary>Whether the host is an interactive UI.</summary>
+        [JsonProperty("runningInInteractiveMode", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? RunningInInteractiveMode { get; set; }
+
+        /// <summary>Whether on-demand custom instruction discovery is enabled.</summary>
+        [JsonProperty("enableOnDemandInstructionDiscovery", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? EnableOnDemandInstructionDiscovery { get; set; }
+
+        /// <summary>Maximum decoded byte size of a single inline model-facing binary tool result persisted in session events (default 10 MB).</summary>
+        [JsonProperty("maxInlineBinaryBytes", NullValueHandling = NullValueHandling.Ignore)]
+        public long? MaxInlineBinaryBytes { get; set; }
+
+        /// <summary>Initial model capability overrides.</summary>
+        [JsonProperty("modelCapabilitiesOverrides", NullValueHandling = NullValueHandling.Ignore)]
+        public ModelCapabilitiesOverride ModelCapabilitiesOverrides { get; set; }
+
+        /// <summary>Initial session limits.</summary>
+        [JsonProperty("sessionLimits", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionLimitsConfig SessionLimits { get; set; }
+
+        /// <summary>Autopilot policy. Defaults to runtime-owned continuation with at most five automatic continuations. Does not change the session mode.</summary>
+        [JsonProperty("autopilot", NullValueHandling = NullValueHandling.Ignore)]
+        public AutopilotOptions Autopilot { get; set; }
+
+        /// <summary>Runtime context discriminator for agent filtering.</summary>
+        [JsonProperty("agentContext", NullValueHandling = NullValueHandling.Ignore)]
+        public string AgentContext { get; set; }
+
+        /// <summary>Override directory for session event logs.</summary>
+        [JsonProperty("eventsLogDirectory", NullValueHandling = NullValueHandling.Ignore)]
+        public string EventsLogDirectory { get; set; }
+
+        /// <summary>Whether subagent callback events should be forwarded into the session event log sink.</summary>
+        [JsonProperty("eventsLogIncludesSubagents", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? EventsLogIncludesSubagents { get; set; }
+
+        /// <summary>Override Copilot configuration directory.</summary>
+        [JsonProperty("configDir", NullValueHandling = NullValueHandling.Ignore)]
+        public string ConfigDir { get; set; }
+
+        /// <summary>Additional content-exclusion policies to merge into the session policy set.</summary>
+        /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+        [JsonProperty("additionalContentExclusionPolicies", NullValueHandling = NullValueHandling.Ignore)]
+        public List<SessionOpenOptionsAdditionalContentExclusionPolicy> AdditionalContentExclusionPolicies { get; set; }
+
+        /// <summary>Live gate for repository-origin file hooks, including the primary repository, trusted repository-configured roots, and accepted startup additional directories (including CLI --add-dir). False suppresses these hooks; explicit hookDirectories and SDK callbacks are independent. Additional-root eligibility and the DISABLE_ADDITIONAL_DIRECTORY_HOOKS escape hatch are captured at create/cold resume, not expanded by later grants or feature-flag changes. Discovery uses containing Git roots, so supply only trusted repositories: commands and prompts need no further approval. Policy, hook-disable settings, and sandbox rules still apply. Provider-backed sessions skip repository hooks with a warning on omission, skip silently on false, and reject explicit true.</summary>
+        [JsonProperty("enableFileHooks", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? EnableFileHooks { get; set; }
+
+        /// <summary>Memory configuration for this session.</summary>
+        [JsonProperty("memory", NullValueHandling = NullValueHandling.Ignore)]
+        public MemoryConfiguration Memory { get; set; }
+
+        /// <summary>Capabilities enabled for this session.</summary>
+        [JsonProperty("sessionCapabilities", NullValueHandling = NullValueHandling.Ignore)]
+        public List<SessionCapability> SessionCapabilities { get; set; }
+    }
+
+    /// <summary>Content-exclusion policy supplied to `sessions.open` options, with rules, last-updated data, and scope.</summary>
+    public sealed partial class SessionOpenOptionsAdditionalContentExclusionPolicy
+    {
+        /// <summary>Content-exclusion rules to apply.</summary>
+        [JsonProperty("rules")]
+        public List<SessionOpenOptionsAdditionalContentExclusionPolicyRule> Rules { get; set; }
+
+        /// <summary>Opaque policy update timestamp supplied by the host.</summary>
+        [JsonProperty("last_updated_at")]
+        public JToken LastUpdatedAt { get; set; }
+
+        /// <summary>Allowed values for the `SessionOpenOptionsAdditionalContentExclusionPolicyScope` enumeration.</summary>
+        [JsonProperty("scope")]
+        public SessionOpenOptionsAdditionalContentExclusionPolicyScope Scope { get; set; }
+    }
+
+    /// <summary>Single content-exclusion rule supplied to `sessions.open` options, with paths, match conditions, and source.</summary>
+    public sealed partial class SessionOpenOptionsAdditionalContentExclusionPolicyRule
+    {
+        /// <summary>Path patterns covered by this rule.</summary>
+        [JsonProperty("paths")]
+        public List<string> Paths { get; set; }
+
+        /// <summary>Conditions of which at least one must match.</summary>
+        [JsonProperty("ifAnyMatch", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> IfAnyMatch { get; set; }
+
+        /// <summary>Conditions none of which may match.</summary>
+        [JsonProperty("ifNoneMatch", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> IfNoneMatch { get; set; }
+
+        /// <summary>Source descriptor for a `sessions.open` content-exclusion rule, with source name and type.</summary>
+        [JsonProperty("source")]
+        public SessionOpenOptionsAdditionalContentExclusionPolicyRuleSource Source { get; set; }
+    }
+
+    /// <summary>Source descriptor for a `sessions.open` content-exclusion rule, with source name and type.</summary>
+    public sealed partial class SessionOpenOptionsAdditionalContentExclusionPolicyRuleSource
+    {
+        /// <summary>Name of the policy source.</summary>
+        [JsonProperty("name")]
+        public string Name { get; set; }
+
+        /// <summary>Type of the policy source.</summary>
+        [JsonProperty("type")]
+        public string Type { get; set; }
+    }
+
+    /// <summary>Allowed values for the `SessionOpenOptionsAdditionalContentExclusionPolicyScope` enumeration.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct SessionOpenOptionsAdditionalContentExclusionPolicyScope : IEquatable<SessionOpenOptionsAdditionalContentExclusionPolicyScope>, IStringValue
+    {
+        /// <summary>A SessionOpenOptionsAdditionalContentExclusionPolicyScope with the given wire value.</summary>
+        public SessionOpenOptionsAdditionalContentExclusionPolicyScope(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>The content exclusion policy applies to the current repository.</summary>
+        public static readonly SessionOpenOptionsAdditionalContentExclusionPolicyScope Repo = new SessionOpenOptionsAdditionalContentExclusionPolicyScope("repo");
+        /// <summary>The content exclusion policy applies across all repositories.</summary>
+        public static readonly SessionOpenOptionsAdditionalContentExclusionPolicyScope All = new SessionOpenOptionsAdditionalContentExclusionPolicyScope("all");
+
+        public bool Equals(SessionOpenOptionsAdditionalContentExclusionPolicyScope other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is SessionOpenOptionsAdditionalContentExclusionPolicyScope && Equals((SessionOpenOptionsAdditionalContentExclusionPolicyScope)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(SessionOpenOptionsAdditionalContentExclusionPolicyScope a, SessionOpenOptionsAdditionalContentExclusionPolicyScope b) { return a.Equals(b); }
+        public static bool operator !=(SessionOpenOptionsAdditionalContentExclusionPolicyScope a, SessionOpenOptionsAdditionalContentExclusionPolicyScope b) { return !a.Equals(b); }
+    }
+
+    /// <summary>How MCP server environment values are interpreted.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct SessionOpenOptionsEnvValueMode : IEquatable<SessionOpenOptionsEnvValueMode>, IStringValue
+    {
+        /// <summary>A SessionOpenOptionsEnvValueMode with the given wire value.</summary>
+        public SessionOpenOptionsEnvValueMode(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Pass MCP server environment values as literal strings.</summary>
+        public static readonly SessionOpenOptionsEnvValueMode Direct = new SessionOpenOptionsEnvValueMode("direct");
+        /// <summary>Resolve MCP server environment values from host-side references.</summary>
+        public static readonly SessionOpenOptionsEnvValueMode Indirect = new SessionOpenOptionsEnvValueMode("indirect");
+
+        public bool Equals(SessionOpenOptionsEnvValueMode other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is SessionOpenOptionsEnvValueMode && Equals((SessionOpenOptionsEnvValueMode)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(SessionOpenOptionsEnvValueMode a, SessionOpenOptionsEnvValueMode b) { return a.Equals(b); }
+        public static bool operator !=(SessionOpenOptionsEnvValueMode a, SessionOpenOptionsEnvValueMode b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Initial reasoning summary mode for supported model clients.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct SessionOpenOptionsReasoningSummary : IEquatable<SessionOpenOptionsReasoningSummary>, IStringValue
+    {
+        /// <summary>A SessionOpenOptionsReasoningSummary with the given wire value.</summary>
+        public SessionOpenOptionsReasoningSummary(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Do not request reasoning summaries from the model.</summary>
+        public static readonly SessionOpenOptionsReasoningSummary None = new SessionOpenOptionsReasoningSummary("none");
+        /// <summary>Request a concise summary of model reasoning.</summary>
+        public static readonly SessionOpenOptionsReasoningSummary Concise = new SessionOpenOptionsReasoningSummary("concise");
+        /// <summary>Request a detailed summary of model reasoning.</summary>
+        public static readonly SessionOpenOptionsReasoningSummary Detailed = new SessionOpenOptionsReasoningSummary("detailed");
+
+        public bool Equals(SessionOpenOptionsReasoningSummary other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is SessionOpenOptionsReasoningSummary && Equals((SessionOpenOptionsReasoningSummary)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(SessionOpenOptionsReasoningSummary a, SessionOpenOptionsReasoningSummary b) { return a.Equals(b); }
+        public static bool operator !=(SessionOpenOptionsReasoningSummary a, SessionOpenOptionsReasoningSummary b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Open a session by creating, resuming, attaching, connecting to a remote, or handing off.</summary>
+    /// <remarks>Chosen by "kind": <see cref="SessionsOpenCreate"/>, <see cref="SessionsOpenResume"/>, <see cref="SessionsOpenResumeLast"/>, <see cref="SessionsOpenAttach"/>, <see cref="SessionsOpenRemote"/>, <see cref="SessionsOpenCloud"/>, <see cref="SessionsOpenHandoff"/>, or <see cref="UnknownSessionOpenParams"/> for a variant this CLI version does not describe.</remarks>
+    [JsonConverter(typeof(SessionOpenParamsConverter))]
+    public abstract partial class SessionOpenParams
+    {
+        /// <summary>The "kind" discriminator.</summary>
+        public abstract string Kind { get; }
+    }
+
+    /// <summary>A <see cref="SessionOpenParams"/> variant not known when this file was generated; Raw keeps it as received.</summary>
+    [JsonConverter(typeof(RawVariantConverter))]
+    public sealed class UnknownSessionOpenParams : SessionOpenParams, IRawVariant
+    {
+        public UnknownSessionOpenParams(JObject raw) { Raw = raw; }
+
+        /// <summary>The variant as received.</summary>
+        public JObject Raw { get; private set; }
+
+        public override string Kind { get { return UnionTag.String(Raw, "kind"); } }
+    }
+
+    internal sealed class SessionOpenParamsConverter : TaggedUnionConverter<SessionOpenParams>
+    {
+        public SessionOpenParamsConverter() : base("kind") { }
+
+        protected override SessionOpenParams Create(string tag)
+        {
+            switch (tag)
+            {
+                case "create": return new SessionsOpenCreate();
+                case "resume": return new SessionsOpenResume();
+                case "resumeLast": return new SessionsOpenResumeLast();
+                case "attach": return new SessionsOpenAttach();
+                case "remote": return new SessionsOpenRemote();
+                case "cloud": return new SessionsOpenCloud();
+                case "handoff": return new SessionsOpenHandoff();
+                default: return null;
+            }
+        }
+
+        protected override SessionOpenParams Unknown(JObject raw) { return new UnknownSessionOpenParams(raw); }
     }
 
     /// <summary>Result of opening a session.</summary>
@@ -34212,6 +35521,115 @@ namespace GitHub.Copilot.Rpc
         public string WorkspaceJson { get; set; }
     }
 
+    /// <summary>Parameters for attaching to an already-active session by ID.</summary>
+    /// <remarks>The "attach" variant of <see cref="SessionOpenParams"/>.</remarks>
+    public sealed partial class SessionsOpenAttach : SessionOpenParams
+    {
+        /// <summary>Always "attach".</summary>
+        [JsonProperty("kind", Order = -2)]
+        public override string Kind { get { return "attach"; } }
+
+        /// <summary>Session ID to attach to.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+    }
+
+    /// <summary>Parameters for creating a new cloud session.</summary>
+    /// <remarks>The "cloud" variant of <see cref="SessionOpenParams"/>.</remarks>
+    public sealed partial class SessionsOpenCloud : SessionOpenParams
+    {
+        /// <summary>Always "cloud".</summary>
+        [JsonProperty("kind", Order = -2)]
+        public override string Kind { get { return "cloud"; } }
+
+        /// <summary>Repository for the cloud session.</summary>
+        [JsonProperty("repository", NullValueHandling = NullValueHandling.Ignore)]
+        public RemoteSessionRepository Repository { get; set; }
+
+        /// <summary>Optional owner (user or organization login) to associate with the cloud session when no repository is provided. Ignored when `repository` is set (the repo's owner takes precedence).</summary>
+        [JsonProperty("owner", NullValueHandling = NullValueHandling.Ignore)]
+        public string Owner { get; set; }
+
+        /// <summary>Session options for cloud session creation.</summary>
+        [JsonProperty("options", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionOpenOptions Options { get; set; }
+
+        /// <summary>In-process callback invoked when the cloud task is created, before connection. Internal because function references cannot cross the JSON-RPC boundary.</summary>
+        [JsonProperty("onTaskCreated", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken OnTaskCreated { get; set; }
+    }
+
+    /// <summary>Parameters for creating a new local session.</summary>
+    /// <remarks>The "create" variant of <see cref="SessionOpenParams"/>.</remarks>
+    public sealed partial class SessionsOpenCreate : SessionOpenParams
+    {
+        /// <summary>Always "create".</summary>
+        [JsonProperty("kind", Order = -2)]
+        public override string Kind { get { return "create"; } }
+
+        /// <summary>Session construction options.</summary>
+        [JsonProperty("options", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionOpenOptions Options { get; set; }
+
+        /// <summary>Whether to emit session.start during creation. Defaults to true.</summary>
+        [JsonProperty("emitStart", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? EmitStart { get; set; }
+    }
+
+    /// <summary>Parameters for fetching a remote session and handing it off to a new local session.</summary>
+    /// <remarks>The "handoff" variant of <see cref="SessionOpenParams"/>.</remarks>
+    public sealed partial class SessionsOpenHandoff : SessionOpenParams
+    {
+        /// <summary>Always "handoff".</summary>
+        [JsonProperty("kind", Order = -2)]
+        public override string Kind { get { return "handoff"; } }
+
+        /// <summary>Remote session metadata for the session to hand off (typically obtained from `sessions.list` with `source: "remote"`).</summary>
+        [JsonProperty("metadata")]
+        public RemoteSessionMetadataValue Metadata { get; set; }
+
+        /// <summary>Session construction options for the new local session.</summary>
+        [JsonProperty("options", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionOpenOptions Options { get; set; }
+
+        /// <summary>Task type determines the handoff strategy (CCA fetches events; CLI prepares a transient session).</summary>
+        [JsonProperty("taskType", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionsOpenHandoffTaskType? TaskType { get; set; }
+
+        /// <summary>In-process progress callback `(update) =&gt; void` invoked for each handoff step. Marked internal because a function reference cannot cross the JSON-RPC boundary. The host-side `handoffSession` is already declared as `AsyncGenerator&lt;HandoffProgress, HandoffResult&gt;`; the schema layer flattens it because it does not yet support streaming methods. The wire-clean replacement is to expose the AsyncGenerator directly (or use vscode-jsonrpc `$/progress` notifications) once the schema/transport layer supports it.</summary>
+        [JsonProperty("onProgress", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken OnProgress { get; set; }
+
+        /// <summary>In-process confirmation callback `(request) =&gt; boolean | Promise&lt;boolean&gt;` invoked when the handoff needs the caller to confirm a non-fatal blocker (e.g. a repository mismatch between the current working directory and the remote session). Returning `true` proceeds with the handoff; returning `false` (or omitting the callback) aborts it. Marked internal because a function reference cannot cross the JSON-RPC boundary, for the same reasons as `onProgress`.</summary>
+        [JsonProperty("onConfirm", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken OnConfirm { get; set; }
+    }
+
+    /// <summary>Task type determines the handoff strategy (CCA fetches events; CLI prepares a transient session).</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct SessionsOpenHandoffTaskType : IEquatable<SessionsOpenHandoffTaskType>, IStringValue
+    {
+        /// <summary>A SessionsOpenHandoffTaskType with the given wire value.</summary>
+        public SessionsOpenHandoffTaskType(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>GitHub Copilot coding agent task.</summary>
+        public static readonly SessionsOpenHandoffTaskType Cca = new SessionsOpenHandoffTaskType("cca");
+        /// <summary>CLI remote task.</summary>
+        public static readonly SessionsOpenHandoffTaskType Cli = new SessionsOpenHandoffTaskType("cli");
+
+        public bool Equals(SessionsOpenHandoffTaskType other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is SessionsOpenHandoffTaskType && Equals((SessionsOpenHandoffTaskType)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(SessionsOpenHandoffTaskType a, SessionsOpenHandoffTaskType b) { return a.Equals(b); }
+        public static bool operator !=(SessionsOpenHandoffTaskType a, SessionsOpenHandoffTaskType b) { return !a.Equals(b); }
+    }
+
     /// <summary>`sessions.open` handoff progress update with step, status, and optional message.</summary>
     public sealed partial class SessionsOpenProgress
     {
@@ -34284,6 +35702,73 @@ namespace GitHub.Copilot.Rpc
         public override string ToString() { return Value; }
         public static bool operator ==(SessionsOpenProgressStep a, SessionsOpenProgressStep b) { return a.Equals(b); }
         public static bool operator !=(SessionsOpenProgressStep a, SessionsOpenProgressStep b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Parameters for connecting to a live remote session.</summary>
+    /// <remarks>The "remote" variant of <see cref="SessionOpenParams"/>.</remarks>
+    public sealed partial class SessionsOpenRemote : SessionOpenParams
+    {
+        /// <summary>Always "remote".</summary>
+        [JsonProperty("kind", Order = -2)]
+        public override string Kind { get { return "remote"; } }
+
+        /// <summary>Remote session identifier to connect to.</summary>
+        [JsonProperty("remoteSessionId")]
+        public string RemoteSessionId { get; set; }
+
+        /// <summary>Repository context for the remote session.</summary>
+        [JsonProperty("repository", NullValueHandling = NullValueHandling.Ignore)]
+        public RemoteSessionRepository Repository { get; set; }
+
+        /// <summary>Session options for the connection.</summary>
+        [JsonProperty("options", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionOpenOptions Options { get; set; }
+    }
+
+    /// <summary>Parameters for resuming a specific local session.</summary>
+    /// <remarks>The "resume" variant of <see cref="SessionOpenParams"/>.</remarks>
+    public sealed partial class SessionsOpenResume : SessionOpenParams
+    {
+        /// <summary>Always "resume".</summary>
+        [JsonProperty("kind", Order = -2)]
+        public override string Kind { get { return "resume"; } }
+
+        /// <summary>Session ID or unique prefix to resume.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Session resume options.</summary>
+        [JsonProperty("options", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionOpenOptions Options { get; set; }
+
+        /// <summary>Whether to emit session.resume after loading. Defaults to true.</summary>
+        [JsonProperty("resume", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? Resume { get; set; }
+
+        /// <summary>Suppress workspace.yaml metadata writeback when resuming from an incidental cwd.</summary>
+        [JsonProperty("suppressResumeWorkspaceMetadataWriteback", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? SuppressResumeWorkspaceMetadataWriteback { get; set; }
+    }
+
+    /// <summary>Parameters for resuming the most relevant local session.</summary>
+    /// <remarks>The "resumeLast" variant of <see cref="SessionOpenParams"/>.</remarks>
+    public sealed partial class SessionsOpenResumeLast : SessionOpenParams
+    {
+        /// <summary>Always "resumeLast".</summary>
+        [JsonProperty("kind", Order = -2)]
+        public override string Kind { get { return "resumeLast"; } }
+
+        /// <summary>Working-directory context used to choose the most relevant session.</summary>
+        [JsonProperty("context", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionContext Context { get; set; }
+
+        /// <summary>Session resume options.</summary>
+        [JsonProperty("options", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionOpenOptions Options { get; set; }
+
+        /// <summary>Suppress workspace.yaml metadata writeback when resuming from an incidental cwd.</summary>
+        [JsonProperty("suppressResumeWorkspaceMetadataWriteback", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? SuppressResumeWorkspaceMetadataWriteback { get; set; }
     }
 
     /// <summary>Outcome of the open request.</summary>
@@ -37053,6 +38538,21 @@ namespace GitHub.Copilot.Rpc
         public static bool operator !=(SubagentSettingsEntryContextTier a, SubagentSettingsEntryContextTier b) { return !a.Equals(b); }
     }
 
+    public sealed partial class SystemMessageBlock
+    {
+        /// <summary>Text content for this system-message block.</summary>
+        [JsonProperty("content")]
+        public string Content { get; set; }
+
+        /// <summary>Whether the block is static and may be cached independently of dynamic prompt content.</summary>
+        [JsonProperty("isStatic", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? IsStatic { get; set; }
+
+        /// <summary>Whether providers with explicit prompt caching should place a cache breakpoint after this block.</summary>
+        [JsonProperty("cacheBreakpoint", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? CacheBreakpoint { get; set; }
+    }
+
     /// <summary>Tracked background agent task metadata, including IDs, status, timing, agent type, prompt, model, result, and latest response.</summary>
     /// <remarks>The "agent" variant of <see cref="TaskInfo"/>.</remarks>
     public sealed partial class TaskAgentInfo : TaskInfo
@@ -38614,6 +40114,102 @@ namespace GitHub.Copilot.Rpc
         public static bool operator !=(UIAutoModeSwitchResponse a, UIAutoModeSwitchResponse b) { return !a.Equals(b); }
     }
 
+    /// <summary>Multi-select string field where each option pairs a value with a display label.</summary>
+    public sealed partial class UIElicitationArrayAnyOfField
+    {
+        /// <summary>Type discriminator. Always "array".</summary>
+        [JsonProperty("type")]
+        public string Type { get; set; }
+
+        /// <summary>Human-readable label for the field.</summary>
+        [JsonProperty("title", NullValueHandling = NullValueHandling.Ignore)]
+        public string Title { get; set; }
+
+        /// <summary>Help text describing the field.</summary>
+        [JsonProperty("description", NullValueHandling = NullValueHandling.Ignore)]
+        public string Description { get; set; }
+
+        /// <summary>Minimum number of items the user must select.</summary>
+        [JsonProperty("minItems", NullValueHandling = NullValueHandling.Ignore)]
+        public long? MinItems { get; set; }
+
+        /// <summary>Maximum number of items the user may select.</summary>
+        [JsonProperty("maxItems", NullValueHandling = NullValueHandling.Ignore)]
+        public long? MaxItems { get; set; }
+
+        /// <summary>Schema applied to each item in the array.</summary>
+        [JsonProperty("items")]
+        public UIElicitationArrayAnyOfFieldItems Items { get; set; }
+
+        /// <summary>Default values selected when the form is first shown.</summary>
+        [JsonProperty("default", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Default { get; set; }
+    }
+
+    /// <summary>Schema applied to each item in the array.</summary>
+    public sealed partial class UIElicitationArrayAnyOfFieldItems
+    {
+        /// <summary>Selectable options, each with a value and a display label.</summary>
+        [JsonProperty("anyOf")]
+        public List<UIElicitationArrayAnyOfFieldItemsAnyOf> AnyOf { get; set; }
+    }
+
+    /// <summary>Selectable option for a UI elicitation multi-select array item, with submitted value and display label.</summary>
+    public sealed partial class UIElicitationArrayAnyOfFieldItemsAnyOf
+    {
+        /// <summary>Value submitted when this option is selected.</summary>
+        [JsonProperty("const")]
+        public string Const { get; set; }
+
+        /// <summary>Display label for this option.</summary>
+        [JsonProperty("title")]
+        public string Title { get; set; }
+    }
+
+    /// <summary>Multi-select string field whose allowed values are defined inline.</summary>
+    public sealed partial class UIElicitationArrayEnumField
+    {
+        /// <summary>Type discriminator. Always "array".</summary>
+        [JsonProperty("type")]
+        public string Type { get; set; }
+
+        /// <summary>Human-readable label for the field.</summary>
+        [JsonProperty("title", NullValueHandling = NullValueHandling.Ignore)]
+        public string Title { get; set; }
+
+        /// <summary>Help text describing the field.</summary>
+        [JsonProperty("description", NullValueHandling = NullValueHandling.Ignore)]
+        public string Description { get; set; }
+
+        /// <summary>Minimum number of items the user must select.</summary>
+        [JsonProperty("minItems", NullValueHandling = NullValueHandling.Ignore)]
+        public long? MinItems { get; set; }
+
+        /// <summary>Maximum number of items the user may select.</summary>
+        [JsonProperty("maxItems", NullValueHandling = NullValueHandling.Ignore)]
+        public long? MaxItems { get; set; }
+
+        /// <summary>Schema applied to each item in the array.</summary>
+        [JsonProperty("items")]
+        public UIElicitationArrayEnumFieldItems Items { get; set; }
+
+        /// <summary>Default values selected when the form is first shown.</summary>
+        [JsonProperty("default", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> Default { get; set; }
+    }
+
+    /// <summary>Schema applied to each item in the array.</summary>
+    public sealed partial class UIElicitationArrayEnumFieldItems
+    {
+        /// <summary>Type discriminator. Always "string".</summary>
+        [JsonProperty("type")]
+        public string Type { get; set; }
+
+        /// <summary>Allowed string values for each selected item.</summary>
+        [JsonProperty("enum")]
+        public List<string> Enum { get; set; }
+    }
+
     /// <summary>Prompt message and JSON schema describing the form fields to elicit from the user.</summary>
     /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
     public sealed partial class UIElicitationRequest
@@ -38714,6 +40310,204 @@ namespace GitHub.Copilot.Rpc
         /// <summary>List of required field names.</summary>
         [JsonProperty("required", NullValueHandling = NullValueHandling.Ignore)]
         public List<string> Required { get; set; }
+    }
+
+    /// <summary>Boolean field rendered as a yes/no toggle.</summary>
+    public sealed partial class UIElicitationSchemaPropertyBoolean
+    {
+        /// <summary>Type discriminator. Always "boolean".</summary>
+        [JsonProperty("type")]
+        public string Type { get; set; }
+
+        /// <summary>Human-readable label for the field.</summary>
+        [JsonProperty("title", NullValueHandling = NullValueHandling.Ignore)]
+        public string Title { get; set; }
+
+        /// <summary>Help text describing the field.</summary>
+        [JsonProperty("description", NullValueHandling = NullValueHandling.Ignore)]
+        public string Description { get; set; }
+
+        /// <summary>Default value selected when the form is first shown.</summary>
+        [JsonProperty("default", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? Default { get; set; }
+    }
+
+    /// <summary>Numeric field accepting either a number or an integer.</summary>
+    public sealed partial class UIElicitationSchemaPropertyNumber
+    {
+        /// <summary>Numeric type accepted by the field.</summary>
+        [JsonProperty("type")]
+        public UIElicitationSchemaPropertyNumberType Type { get; set; }
+
+        /// <summary>Human-readable label for the field.</summary>
+        [JsonProperty("title", NullValueHandling = NullValueHandling.Ignore)]
+        public string Title { get; set; }
+
+        /// <summary>Help text describing the field.</summary>
+        [JsonProperty("description", NullValueHandling = NullValueHandling.Ignore)]
+        public string Description { get; set; }
+
+        /// <summary>Minimum allowed value (inclusive).</summary>
+        [JsonProperty("minimum", NullValueHandling = NullValueHandling.Ignore)]
+        public double? Minimum { get; set; }
+
+        /// <summary>Maximum allowed value (inclusive).</summary>
+        [JsonProperty("maximum", NullValueHandling = NullValueHandling.Ignore)]
+        public double? Maximum { get; set; }
+
+        /// <summary>Default value populated in the input when the form is first shown.</summary>
+        [JsonProperty("default", NullValueHandling = NullValueHandling.Ignore)]
+        public double? Default { get; set; }
+    }
+
+    /// <summary>Numeric type accepted by the field.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct UIElicitationSchemaPropertyNumberType : IEquatable<UIElicitationSchemaPropertyNumberType>, IStringValue
+    {
+        /// <summary>A UIElicitationSchemaPropertyNumberType with the given wire value.</summary>
+        public UIElicitationSchemaPropertyNumberType(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Any JSON number.</summary>
+        public static readonly UIElicitationSchemaPropertyNumberType Number = new UIElicitationSchemaPropertyNumberType("number");
+        /// <summary>Integer JSON number.</summary>
+        public static readonly UIElicitationSchemaPropertyNumberType Integer = new UIElicitationSchemaPropertyNumberType("integer");
+
+        public bool Equals(UIElicitationSchemaPropertyNumberType other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is UIElicitationSchemaPropertyNumberType && Equals((UIElicitationSchemaPropertyNumberType)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(UIElicitationSchemaPropertyNumberType a, UIElicitationSchemaPropertyNumberType b) { return a.Equals(b); }
+        public static bool operator !=(UIElicitationSchemaPropertyNumberType a, UIElicitationSchemaPropertyNumberType b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Free-text string field with optional length and format constraints.</summary>
+    public sealed partial class UIElicitationSchemaPropertyString
+    {
+        /// <summary>Type discriminator. Always "string".</summary>
+        [JsonProperty("type")]
+        public string Type { get; set; }
+
+        /// <summary>Human-readable label for the field.</summary>
+        [JsonProperty("title", NullValueHandling = NullValueHandling.Ignore)]
+        public string Title { get; set; }
+
+        /// <summary>Help text describing the field.</summary>
+        [JsonProperty("description", NullValueHandling = NullValueHandling.Ignore)]
+        public string Description { get; set; }
+
+        /// <summary>Minimum number of characters required.</summary>
+        [JsonProperty("minLength", NullValueHandling = NullValueHandling.Ignore)]
+        public long? MinLength { get; set; }
+
+        /// <summary>Maximum number of characters allowed.</summary>
+        [JsonProperty("maxLength", NullValueHandling = NullValueHandling.Ignore)]
+        public long? MaxLength { get; set; }
+
+        /// <summary>Optional format hint that constrains the accepted input.</summary>
+        [JsonProperty("format", NullValueHandling = NullValueHandling.Ignore)]
+        public UIElicitationSchemaPropertyStringFormat? Format { get; set; }
+
+        /// <summary>Default value populated in the input when the form is first shown.</summary>
+        [JsonProperty("default", NullValueHandling = NullValueHandling.Ignore)]
+        public string Default { get; set; }
+    }
+
+    /// <summary>Optional format hint that constrains the accepted input.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct UIElicitationSchemaPropertyStringFormat : IEquatable<UIElicitationSchemaPropertyStringFormat>, IStringValue
+    {
+        /// <summary>A UIElicitationSchemaPropertyStringFormat with the given wire value.</summary>
+        public UIElicitationSchemaPropertyStringFormat(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Email address string format.</summary>
+        public static readonly UIElicitationSchemaPropertyStringFormat Email = new UIElicitationSchemaPropertyStringFormat("email");
+        /// <summary>URI string format.</summary>
+        public static readonly UIElicitationSchemaPropertyStringFormat Uri = new UIElicitationSchemaPropertyStringFormat("uri");
+        /// <summary>Calendar date string format.</summary>
+        public static readonly UIElicitationSchemaPropertyStringFormat Date = new UIElicitationSchemaPropertyStringFormat("date");
+        /// <summary>Date-time string format.</summary>
+        public static readonly UIElicitationSchemaPropertyStringFormat DateTime = new UIElicitationSchemaPropertyStringFormat("date-time");
+
+        public bool Equals(UIElicitationSchemaPropertyStringFormat other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is UIElicitationSchemaPropertyStringFormat && Equals((UIElicitationSchemaPropertyStringFormat)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(UIElicitationSchemaPropertyStringFormat a, UIElicitationSchemaPropertyStringFormat b) { return a.Equals(b); }
+        public static bool operator !=(UIElicitationSchemaPropertyStringFormat a, UIElicitationSchemaPropertyStringFormat b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Single-select string field whose allowed values are defined inline.</summary>
+    public sealed partial class UIElicitationStringEnumField
+    {
+        /// <summary>Type discriminator. Always "string".</summary>
+        [JsonProperty("type")]
+        public string Type { get; set; }
+
+        /// <summary>Human-readable label for the field.</summary>
+        [JsonProperty("title", NullValueHandling = NullValueHandling.Ignore)]
+        public string Title { get; set; }
+
+        /// <summary>Help text describing the field.</summary>
+        [JsonProperty("description", NullValueHandling = NullValueHandling.Ignore)]
+        public string Description { get; set; }
+
+        /// <summary>Allowed string values.</summary>
+        [JsonProperty("enum")]
+        public List<string> Enum { get; set; }
+
+        /// <summary>Optional display labels for each enum value, in the same order as `enum`.</summary>
+        [JsonProperty("enumNames", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> EnumNames { get; set; }
+
+        /// <summary>Default value selected when the form is first shown.</summary>
+        [JsonProperty("default", NullValueHandling = NullValueHandling.Ignore)]
+        public string Default { get; set; }
+    }
+
+    /// <summary>Single-select string field where each option pairs a value with a display label.</summary>
+    public sealed partial class UIElicitationStringOneOfField
+    {
+        /// <summary>Type discriminator. Always "string".</summary>
+        [JsonProperty("type")]
+        public string Type { get; set; }
+
+        /// <summary>Human-readable label for the field.</summary>
+        [JsonProperty("title", NullValueHandling = NullValueHandling.Ignore)]
+        public string Title { get; set; }
+
+        /// <summary>Help text describing the field.</summary>
+        [JsonProperty("description", NullValueHandling = NullValueHandling.Ignore)]
+        public string Description { get; set; }
+
+        /// <summary>Selectable options, each with a value and a display label.</summary>
+        [JsonProperty("oneOf")]
+        public List<UIElicitationStringOneOfFieldOneOf> OneOf { get; set; }
+
+        /// <summary>Default value selected when the form is first shown.</summary>
+        [JsonProperty("default", NullValueHandling = NullValueHandling.Ignore)]
+        public string Default { get; set; }
+    }
+
+    /// <summary>Selectable option for a UI elicitation single-select string field, with submitted value and display label.</summary>
+    public sealed partial class UIElicitationStringOneOfFieldOneOf
+    {
+        /// <summary>Value submitted when this option is selected.</summary>
+        [JsonProperty("const")]
+        public string Const { get; set; }
+
+        /// <summary>Display label for this option.</summary>
+        [JsonProperty("title")]
+        public string Title { get; set; }
     }
 
     /// <summary>Transient question to answer without adding it to conversation history.</summary>
@@ -38960,18 +40754,6 @@ namespace GitHub.Copilot.Rpc
         /// <summary>True if the user typed a freeform response, false if they selected a presented choice. Used by telemetry to differentiate between free text input and choice selection.</summary>
         [JsonProperty("wasFreeform")]
         public bool WasFreeform { get; set; }
-    }
-
-    /// <remarks>The "False" variant of <see cref="EnqueueCommandResult"/>.</remarks>
-    public sealed partial class UnsupportedEnqueueCommandResult : EnqueueCommandResult
-    {
-        /// <summary>Always "false".</summary>
-        [JsonProperty("queued", Order = -2)]
-        public override bool Queued { get { return false; } }
-
-        /// <summary>Legacy null queue ID accepted for compatibility with older runtimes.</summary>
-        [JsonProperty("queueId", NullValueHandling = NullValueHandling.Ignore)]
-        public JToken QueueId { get; set; }
     }
 
     /// <summary>Subagent settings to apply to the current session.</summary>
@@ -39513,6 +41295,10 @@ namespace GitHub.Copilot.Rpc
         public List<UserSettingsProblem> Problems { get; set; }
     }
 
+    public sealed partial class UserSettingsReloadResult
+    {
+    }
+
     /// <summary>Selects the configuration directory to run the one-time staff model-selection reset against, and supplies the caller's record of whether it has already run.</summary>
     public sealed partial class UserSettingsResetStaffModelSelectionOnceRequest
     {
@@ -39592,9 +41378,11 @@ namespace GitHub.Copilot.Rpc
         public JToken Settings { get; set; }
     }
 
-    /// <summary>Empty result of user.settings.set.</summary>
     public sealed partial class UserSettingsSetResult
     {
+        /// <summary>Keys written that a managed or repository setting overrides. Newer CLIs only: CLI 1.0.102 answers null, so this stays empty.</summary>
+        [JsonProperty("shadowedKeys", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> ShadowedKeys { get; set; }
     }
 
     /// <summary>Selects the configuration directory whose user settings document should be inspected for unrecognized top-level keys.</summary>

@@ -7223,6 +7223,60 @@ namespace GitHub.Copilot
         public static bool operator !=(AutopilotObjectiveChangedStatus a, AutopilotObjectiveChangedStatus b) { return !a.Equals(b); }
     }
 
+    /// <summary>A reference to binary data persisted once on a session.binary_asset event and shared by id.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class BinaryAssetReference
+    {
+        /// <summary>Binary result type discriminator. Use "image" for images and "resource" for other binary data.</summary>
+        [JsonProperty("type")]
+        public BinaryAssetReferenceType Type { get; set; }
+
+        /// <summary>Content-addressed id of the session.binary_asset event that holds this binary's bytes (e.g. "sha256:...").</summary>
+        [JsonProperty("assetId")]
+        public string AssetId { get; set; }
+
+        /// <summary>MIME type of the referenced binary data.</summary>
+        [JsonProperty("mimeType")]
+        public string MimeType { get; set; }
+
+        /// <summary>Decoded byte length of the referenced binary data.</summary>
+        [JsonProperty("byteLength")]
+        public long ByteLength { get; set; }
+
+        /// <summary>Human-readable description of the binary data.</summary>
+        [JsonProperty("description", NullValueHandling = NullValueHandling.Ignore)]
+        public string Description { get; set; }
+
+        /// <summary>Optional metadata from the producing tool.</summary>
+        [JsonProperty("metadata", NullValueHandling = NullValueHandling.Ignore)]
+        public Dictionary<string, JToken> Metadata { get; set; }
+    }
+
+    /// <summary>Binary result type discriminator. Use "image" for images and "resource" for other binary data.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct BinaryAssetReferenceType : IEquatable<BinaryAssetReferenceType>, IStringValue
+    {
+        /// <summary>A BinaryAssetReferenceType with the given wire value.</summary>
+        public BinaryAssetReferenceType(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Binary image data.</summary>
+        public static readonly BinaryAssetReferenceType Image = new BinaryAssetReferenceType("image");
+        /// <summary>Other binary resource data.</summary>
+        public static readonly BinaryAssetReferenceType Resource = new BinaryAssetReferenceType("resource");
+
+        public bool Equals(BinaryAssetReferenceType other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is BinaryAssetReferenceType && Equals((BinaryAssetReferenceType)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(BinaryAssetReferenceType a, BinaryAssetReferenceType b) { return a.Equals(b); }
+        public static bool operator !=(BinaryAssetReferenceType a, BinaryAssetReferenceType b) { return !a.Equals(b); }
+    }
+
     /// <summary>Binary asset type discriminator. Use "image" for images and "resource" otherwise.</summary>
     [JsonConverter(typeof(StringValueConverter))]
     public readonly partial struct BinaryAssetType : IEquatable<BinaryAssetType>, IStringValue
@@ -7899,6 +7953,38 @@ namespace GitHub.Copilot
         public List<string> Required { get; set; }
     }
 
+    /// <summary>Embedded binary resource contents identified by a URI, with an optional MIME type and a base64-encoded blob.</summary>
+    public sealed partial class EmbeddedBlobResourceContents
+    {
+        /// <summary>URI identifying the resource.</summary>
+        [JsonProperty("uri")]
+        public string Uri { get; set; }
+
+        /// <summary>MIME type of the blob content.</summary>
+        [JsonProperty("mimeType", NullValueHandling = NullValueHandling.Ignore)]
+        public string MimeType { get; set; }
+
+        /// <summary>Base64-encoded binary content of the resource.</summary>
+        [JsonProperty("blob")]
+        public string Blob { get; set; }
+    }
+
+    /// <summary>Embedded text resource contents identified by a URI, with an optional MIME type and a text payload.</summary>
+    public sealed partial class EmbeddedTextResourceContents
+    {
+        /// <summary>URI identifying the resource.</summary>
+        [JsonProperty("uri")]
+        public string Uri { get; set; }
+
+        /// <summary>MIME type of the text content.</summary>
+        [JsonProperty("mimeType", NullValueHandling = NullValueHandling.Ignore)]
+        public string MimeType { get; set; }
+
+        /// <summary>Text content of the resource.</summary>
+        [JsonProperty("text")]
+        public string Text { get; set; }
+    }
+
     /// <summary>Exit plan mode action.</summary>
     [JsonConverter(typeof(StringValueConverter))]
     public readonly partial struct ExitPlanModeAction : IEquatable<ExitPlanModeAction>, IStringValue
@@ -8452,6 +8538,10 @@ namespace GitHub.Copilot
         /// <summary>Whether to request the GitHub MCP insiders build.</summary>
         [JsonProperty("enableInsidersMode", NullValueHandling = NullValueHandling.Ignore)]
         public bool? EnableInsidersMode { get; set; }
+
+        /// <summary>Whether the GitHub MCP server answers form-based tools at once instead of deferring them.</summary>
+        [JsonProperty("disableFormDeferral", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? DisableFormDeferral { get; set; }
     }
 
     /// <summary>Pointer to a GitHub repository.</summary>
@@ -9678,6 +9768,60 @@ namespace GitHub.Copilot
         public override string ToString() { return Value; }
         public static bool operator ==(OmittedBinaryOmittedReason a, OmittedBinaryOmittedReason b) { return a.Equals(b); }
         public static bool operator !=(OmittedBinaryOmittedReason a, OmittedBinaryOmittedReason b) { return !a.Equals(b); }
+    }
+
+    /// <summary>A binary result whose data was omitted from persistence due to the inline size limit.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class OmittedBinaryResult
+    {
+        /// <summary>Binary result type discriminator. Use "image" for images and "resource" for other binary data.</summary>
+        [JsonProperty("type")]
+        public OmittedBinaryType Type { get; set; }
+
+        /// <summary>MIME type of the omitted binary data.</summary>
+        [JsonProperty("mimeType")]
+        public string MimeType { get; set; }
+
+        /// <summary>Decoded byte length of the omitted binary data.</summary>
+        [JsonProperty("byteLength")]
+        public long ByteLength { get; set; }
+
+        /// <summary>Why the binary data is absent: it exceeded the inline size limit, or its asset was unavailable.</summary>
+        [JsonProperty("omittedReason")]
+        public OmittedBinaryOmittedReason OmittedReason { get; set; }
+
+        /// <summary>Human-readable description of the binary data.</summary>
+        [JsonProperty("description", NullValueHandling = NullValueHandling.Ignore)]
+        public string Description { get; set; }
+
+        /// <summary>Optional metadata from the producing tool.</summary>
+        [JsonProperty("metadata", NullValueHandling = NullValueHandling.Ignore)]
+        public Dictionary<string, JToken> Metadata { get; set; }
+    }
+
+    /// <summary>Binary result type discriminator. Use "image" for images and "resource" for other binary data.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct OmittedBinaryType : IEquatable<OmittedBinaryType>, IStringValue
+    {
+        /// <summary>A OmittedBinaryType with the given wire value.</summary>
+        public OmittedBinaryType(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Binary image data.</summary>
+        public static readonly OmittedBinaryType Image = new OmittedBinaryType("image");
+        /// <summary>Other binary resource data.</summary>
+        public static readonly OmittedBinaryType Resource = new OmittedBinaryType("resource");
+
+        public bool Equals(OmittedBinaryType other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is OmittedBinaryType && Equals((OmittedBinaryType)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(OmittedBinaryType a, OmittedBinaryType b) { return a.Equals(b); }
+        public static bool operator !=(OmittedBinaryType a, OmittedBinaryType b) { return !a.Equals(b); }
     }
 
     /// <summary>Bounded runtime attribution, independent of free-text rationale. Telemetry revalidates this vocabulary before standard collection.</summary>
@@ -11769,6 +11913,55 @@ namespace GitHub.Copilot
         /// <summary>Complete file content the operation plans to write. Absent only when the file is being deleted.</summary>
         [JsonProperty("after", NullValueHandling = NullValueHandling.Ignore)]
         public PermissionWriteFileContent After { get; set; }
+    }
+
+    /// <summary>Binary result returned by a tool for the model.</summary>
+    public sealed partial class PersistedBinaryImage
+    {
+        /// <summary>Binary result type discriminator. Use "image" for images and "resource" for other binary data.</summary>
+        [JsonProperty("type")]
+        public PersistedBinaryImageType Type { get; set; }
+
+        /// <summary>Base64-encoded binary data.</summary>
+        [JsonProperty("data")]
+        public string Data { get; set; }
+
+        /// <summary>MIME type of the binary data.</summary>
+        [JsonProperty("mimeType")]
+        public string MimeType { get; set; }
+
+        /// <summary>Human-readable description of the binary data.</summary>
+        [JsonProperty("description", NullValueHandling = NullValueHandling.Ignore)]
+        public string Description { get; set; }
+
+        /// <summary>Optional metadata from the producing tool.</summary>
+        [JsonProperty("metadata", NullValueHandling = NullValueHandling.Ignore)]
+        public Dictionary<string, JToken> Metadata { get; set; }
+    }
+
+    /// <summary>Binary result type discriminator. Use "image" for images and "resource" for other binary data.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct PersistedBinaryImageType : IEquatable<PersistedBinaryImageType>, IStringValue
+    {
+        /// <summary>A PersistedBinaryImageType with the given wire value.</summary>
+        public PersistedBinaryImageType(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Binary image data.</summary>
+        public static readonly PersistedBinaryImageType Image = new PersistedBinaryImageType("image");
+        /// <summary>Other binary resource data.</summary>
+        public static readonly PersistedBinaryImageType Resource = new PersistedBinaryImageType("resource");
+
+        public bool Equals(PersistedBinaryImageType other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is PersistedBinaryImageType && Equals((PersistedBinaryImageType)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(PersistedBinaryImageType a, PersistedBinaryImageType b) { return a.Equals(b); }
+        public static bool operator !=(PersistedBinaryImageType a, PersistedBinaryImageType b) { return !a.Equals(b); }
     }
 
     /// <summary>The type of operation performed on the plan file.</summary>
