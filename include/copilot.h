@@ -229,6 +229,33 @@ typedef void (*copilot_free_fn)(void *user_data);
 typedef void (*copilot_lifecycle_fn)(void *user_data, const char *type, const char *event_json);
 
 /**
+ * Receives one JSON-RPC notification from the CLI.
+ *
+ * - `method`: the notification's method, e.g. "gitHubTelemetry.event".
+ * - `params_json`: its params as JSON; for `gitHubTelemetry.event`,
+ *   `{"sessionId"?, "restricted": bool, "event": {"kind", ...}}`.
+ *
+ * Both borrowed for the duration of the call. Runs on the client's callback thread.
+ */
+typedef void (*copilot_notification_fn)(void *user_data, const char *method, const char *params_json);
+
+/**
+ * Answers a host request.
+ *
+ * - `request`: owned by the callee; answer it exactly once (now or later, from
+ *   any thread) with `copilot_request_respond` or `copilot_request_fail`.
+ * - `request_json`: the request as JSON (shape per kind, see
+ *   `copilot_session_config_set_handler`), borrowed for the duration of the call,
+ *   but no longer than `request` is unanswered: answering or freeing it (even
+ *   within the call) frees this string.
+ *
+ * Runs on the client's callback thread.
+ */
+typedef void (*copilot_request_fn)(void *user_data,
+                                   copilot_request *request,
+                                   const char *request_json);
+
+/**
  * Receives one log message.
  *
  * - `level`: error … trace.
@@ -247,22 +274,6 @@ typedef void (*copilot_log_fn)(void *user_data,
                                copilot_log_level level,
                                const char *target,
                                const char *message);
-
-/**
- * Answers a host request.
- *
- * - `request`: owned by the callee; answer it exactly once (now or later, from
- *   any thread) with `copilot_request_respond` or `copilot_request_fail`.
- * - `request_json`: the request as JSON (shape per kind, see
- *   `copilot_session_config_set_handler`), borrowed for the duration of the call,
- *   but no longer than `request` is unanswered: answering or freeing it (even
- *   within the call) frees this string.
- *
- * Runs on the client's callback thread.
- */
-typedef void (*copilot_request_fn)(void *user_data,
-                                   copilot_request *request,
-                                   const char *request_json);
 
 /**
  * Runs a custom tool.
@@ -617,6 +628,79 @@ copilot_status copilot_client_on_lifecycle(copilot_client *client,
                                            void *user_data,
                                            copilot_free_fn user_data_free,
                                            copilot_error **err_out);
+
+/**
+ * Adds a handler of the CLI's `method` notifications (JSON-RPC notifications
+ * the library does not handle itself). The one the CLI sends today:
+ * `gitHubTelemetry.event`, with the client option
+ * `"enableGitHubTelemetryForwarding": true` (see docs/reference/methods.md).
+ * Add it before the client starts to miss none.
+ *
+ * `method` is copied. `user_data_free` (may be NULL) runs exactly once when
+ * the client is freed; not on error. Errors: `COPILOT_ERR_INVALID_ARGUMENT`
+ * (NULL client, method or handler; invalid UTF-8). Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * As for `copilot_client_on_state_change`, with `handler` a
+ * `copilot_notification_fn`; `method` is NULL or a NUL-terminated string.
+ */
+copilot_status copilot_client_on_notification(copilot_client *client,
+                                              const char *method,
+                                              copilot_notification_fn handler,
+                                              void *user_data,
+                                              copilot_free_fn user_data_free,
+                                              copilot_error **err_out);
+
+/**
+ * Sets the client-wide handler of one kind of host request, replacing any
+ * earlier one. Only before `copilot_client_start` (or the first call that
+ * starts the client).
+ *
+ * `kind`:
+ * - `"llmInference"`: makes this client the LLM inference provider. Each
+ *   connect (the start and every auto-restart) then sends
+ *   `llmInference.setProvider` before any session, and a refusal fails the
+ *   start. The CLI sends the model's HTTP traffic for every session on the
+ *   server (sessions of other clients too) to the handler instead of the
+ *   network. `copilot_request_kind` names the method:
+ *   - `llmInference.httpRequestStart {requestId, method, url, headers: {name: [string]},
+ *     transport?: "http"|"websocket", sessionId?, agentId?, parentAgentId?,
+ *     agentInvocationId?, interactionType?}` -> `{}` at once (an acknowledgement;
+ *     unanswered: a JSON-RPC error);
+ *   - `llmInference.httpRequestChunk {requestId, data, binary?, end?, cancel?,
+ *     cancelReason?}` -> `{}`: the request body (`data` is UTF-8 text, or
+ *     base64 when `binary`); at least one chunk follows each start, the last
+ *     with `end: true`; `cancel: true` aborts the exchange.
+ *
+ *   The host answers each exchange by calling `llmInference.httpResponseStart
+ *   {requestId, status, statusText?, headers}` once and then
+ *   `llmInference.httpResponseChunk {requestId, data, binary?, end?, error?:
+ *   {message, code?}}` until `end: true`, with `copilot_client_call` from any
+ *   thread but the callback thread. For `transport: "websocket"` the host
+ *   answers status 101 at once; each request chunk is then one message to
+ *   send upstream and each response chunk one message back.
+ *
+ * `handler`, `user_data`, `user_data_free`: as for
+ * `copilot_session_config_set_handler`; `user_data_free` runs when the
+ * handler is replaced or the client freed. Errors:
+ * `COPILOT_ERR_INVALID_ARGUMENT` (NULL, unknown kind),
+ * `COPILOT_ERR_INVALID_STATE` (the client was started). Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call; `kind` is NULL or a
+ * NUL-terminated string; `err_out` is NULL or writable. `handler` (NULL or a
+ * `copilot_request_fn`), `user_data` and `user_data_free`: as for
+ * `copilot_session_config_add_tool`.
+ */
+copilot_status copilot_client_set_handler(copilot_client *client,
+                                          const char *kind,
+                                          copilot_request_fn handler,
+                                          void *user_data,
+                                          copilot_free_fn user_data_free,
+                                          copilot_error **err_out);
 
 /**
  * The process id of the CLI this client spawned, or 0 when none is running.
@@ -1051,6 +1135,18 @@ copilot_status copilot_log_set_handler(int32_t max_level,
  *   `sqliteTransaction {statements}` -> `{"results", "error"?: {"errorClass", "message"}}`,
  *   `sqliteExists {}` -> `{"exists": bool}`.
  *   `copilot_request_fail` or unanswered: the operation's result with an `UNKNOWN` error.
+ * - `"canvas"`: the session's canvases, declared in the session config's `"canvases"`
+ *   (`[{"id", "displayName", "description", "inputSchema"?, "actions"?}]`).
+ *   `copilot_request_kind` names the method; each request has `"sessionId"`, `"extensionId"`,
+ *   `"canvasId"` and `"instanceId"`:
+ *   `canvas.open {input?, host?, session?}` -> `{"url"?, "title"?, "status"?}`;
+ *   `canvas.close {}` -> `null`;
+ *   `canvas.action.invoke {actionName, input?}` -> any JSON, the action's result.
+ *   Unanswered or failed: a JSON-RPC error.
+ * - `"providerToken"` (for BYOK providers declared with `"hasBearerTokenProvider": true`):
+ *   `{"sessionId", "providerName"}` (`"default"` for the session's `provider`) ->
+ *   `{"token": string}`, asked before every model request; the CLI keeps no copy, so the
+ *   handler owns caching and refresh. Unanswered or failed: the model request fails.
  *
  * `user_data`/`user_data_free`: as for `copilot_session_config_add_tool`.
  * Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL, unknown kind). Non-blocking; any thread.

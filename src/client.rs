@@ -16,7 +16,8 @@ use crate::dispatch::Dispatcher;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{log, Level};
 use crate::options::{self, ClientOptions, Mode};
-use crate::router::{route_inbound, Router};
+use crate::requests::RequestHandler;
+use crate::router::{route_inbound, NotificationHandler, Router};
 use crate::rpc::frame::DEFAULT_MAX_BODY_BYTES;
 use crate::rpc::{read_loop, RpcPeer};
 use crate::session::shared::SessionShared;
@@ -58,6 +59,10 @@ impl ClientInner {
         drop(state_handlers);
         let lifecycle_handlers = std::mem::take(&mut *self.router.lifecycle_handlers.lock());
         drop(lifecycle_handlers);
+        let notification_handlers = std::mem::take(&mut *self.router.notification_handlers.lock());
+        drop(notification_handlers);
+        let client_handlers = std::mem::take(&mut *self.router.client_handlers.lock());
+        drop(client_handlers);
         self.router.freed.store(true, Ordering::SeqCst);
         let conn = self.router.conn.lock().take();
         if let Some(conn) = conn {
@@ -181,6 +186,38 @@ impl Client {
     /// deleted, updated, foregrounded or backgrounded on the server, by any client).
     pub fn on_lifecycle(&self, handler: LifecycleHandler) {
         self.inner.router.lifecycle_handlers.lock().push(handler);
+    }
+
+    /// Adds a handler of the CLI's `method` notifications (e.g.
+    /// `gitHubTelemetry.event`).
+    pub fn on_notification(&self, method: &str, handler: NotificationHandler) {
+        self.inner
+            .router
+            .notification_handlers
+            .lock()
+            .push((method.to_string(), handler));
+    }
+
+    /// Sets the client-wide handler of `key` (`llmInference`), returning the
+    /// one it replaces. With an `llmInference` handler, each connect makes
+    /// this client the LLM inference provider (`llmInference.setProvider`), so
+    /// it is set before the start: later, the CLI refuses it once sessions exist.
+    pub fn set_client_handler(
+        &self,
+        key: &str,
+        handler: RequestHandler,
+    ) -> Result<Option<RequestHandler>> {
+        if self.state() != ClientState::Disconnected {
+            return Err(Error::invalid_state(format!(
+                "the {key:?} handler is set before the client starts"
+            )));
+        }
+        Ok(self
+            .inner
+            .router
+            .client_handlers
+            .lock()
+            .insert(key.to_string(), handler))
     }
 
     /// Respawns a CLI that died unexpectedly, with backoff, and resumes every
@@ -373,7 +410,12 @@ impl Client {
         );
         conn.port = port;
         let ready = async {
-            let version = handshake(&peer, token.as_deref()).await?;
+            let version = handshake(
+                &peer,
+                token.as_deref(),
+                opts.enable_github_telemetry_forwarding,
+            )
+            .await?;
             if !opts.builtin_plugin_directories.is_empty() {
                 // Before any session (the CLI refuses it once one is open),
                 // so again after each restart; a refusal fails the start.
@@ -387,6 +429,18 @@ impl Client {
                 peer.request("sessionFs.setProvider", fs)
                     .await
                     .map_err(|e| e.context("sessionFs.setProvider"))?;
+            }
+            if self
+                .inner
+                .router
+                .client_handlers
+                .lock()
+                .contains_key("llmInference")
+            {
+                // Before any session, as plugins.builtin.set: so after each restart too.
+                peer.request("llmInference.setProvider", &json!({}))
+                    .await
+                    .map_err(|e| e.context("llmInference.setProvider"))?;
             }
             Ok::<_, Error>(version)
         };
@@ -641,7 +695,14 @@ impl Client {
                 "the client is the session filesystem provider (sessionFs): the session needs a \"sessionFs\" handler",
             ));
         }
-        let params = config.wire_params(id, self.inner.options.mode)?;
+        let mut params = config.wire_params(id, self.inner.options.mode)?;
+        if self.inner.options.enable_github_telemetry_forwarding {
+            // As the official SDKs: the session asks for forwarding too.
+            if let Value::Object(p) = &mut params {
+                p.entry("enableGitHubTelemetryForwarding")
+                    .or_insert(Value::Bool(true));
+            }
+        }
         self.ensure_started().await?;
         let conn = self.inner.connection()?;
         let destroying = self.inner.router.pending_destroys.lock().get(id).cloned();

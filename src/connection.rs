@@ -139,11 +139,18 @@ impl Connection {
     }
 }
 
-pub(crate) async fn handshake(peer: &RpcPeer, token: Option<&str>) -> Result<String> {
-    let params = match token {
+pub(crate) async fn handshake(
+    peer: &RpcPeer,
+    token: Option<&str>,
+    github_telemetry: bool,
+) -> Result<String> {
+    let mut params = match token {
         Some(t) => json!({ "token": t }),
         None => json!({}),
     };
+    if github_telemetry {
+        params["enableGitHubTelemetryForwarding"] = Value::Bool(true);
+    }
     let result = match peer.request("connect", &params).await {
         Ok(r) => r,
         Err(e)
@@ -238,10 +245,10 @@ mod tests {
             |_| json!({"result": {"ok": true, "protocolVersion": 3, "version": "1.0.102"}}),
         )
         .await;
-        assert_eq!(handshake(&ok, None).await.unwrap(), "1.0.102");
+        assert_eq!(handshake(&ok, None, false).await.unwrap(), "1.0.102");
 
         let old = peer_with_server(|_| json!({"result": {"ok": true, "protocolVersion": 2}})).await;
-        let err = handshake(&old, None).await.unwrap_err();
+        let err = handshake(&old, None, false).await.unwrap_err();
         assert_eq!(err.kind, ErrorKind::ProtocolVersion);
         assert!(
             err.message.contains("version 2") && err.message.contains("version 3"),
@@ -256,6 +263,6 @@ mod tests {
             _ => json!({"result": {"message": "pong", "protocolVersion": 3}}),
         })
         .await;
-        assert!(handshake(&peer, Some("t")).await.is_ok());
+        assert!(handshake(&peer, Some("t"), false).await.is_ok());
     }
 }

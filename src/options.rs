@@ -131,6 +131,11 @@ pub struct ClientOptions {
     /// OpenTelemetry export by a spawned CLI, through its environment. Ignored with `cliUrl`.
     #[serde(default)]
     pub telemetry: Option<TelemetryOptions>,
+    /// Asks the CLI to forward its GitHub telemetry events to this client as
+    /// `gitHubTelemetry.event` notifications (`connect` and each session's
+    /// create or resume say so). Default false.
+    #[serde(default, rename = "enableGitHubTelemetryForwarding")]
+    pub enable_github_telemetry_forwarding: bool,
 }
 
 /// OpenTelemetry settings of a spawned CLI: `COPILOT_OTEL_ENABLED=true`, and

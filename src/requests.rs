@@ -6,8 +6,11 @@
 //!
 //! Handler keys (`SessionConfig::handlers`): `userInput`, `elicitation`,
 //! `exitPlanMode`, `autoModeSwitch`, `systemMessageTransform`,
-//! `hook:<hookType>` (e.g. `hook:preToolUse`), `command:<name>`, `mcpAuth`
-//! and `sessionFs` (every `sessionFs.*` method).
+//! `hook:<hookType>` (e.g. `hook:preToolUse`), `command:<name>`, `mcpAuth`,
+//! `sessionFs` (every `sessionFs.*` method), `canvas` (`canvas.open`,
+//! `canvas.close`, `canvas.action.invoke`) and `providerToken`
+//! (`providerToken.getToken`). Client-wide: `llmInference` (every
+//! `llmInference.*` method, whatever session it serves).
 
 use std::collections::HashMap;
 use std::ffi::c_char;
@@ -102,11 +105,22 @@ pub(crate) fn handler_key(method: &str, params: &Value) -> Option<String> {
         "systemMessage.transform" => "systemMessageTransform".into(),
         "hooks.invoke" => format!("hook:{}", params.get("hookType")?.as_str()?),
         m if m.starts_with(SESSION_FS) => "sessionFs".into(),
+        "canvas.open" | "canvas.close" | "canvas.action.invoke" => "canvas".into(),
+        "providerToken.getToken" => "providerToken".into(),
         _ => return None,
     })
 }
 
 const SESSION_FS: &str = "sessionFs.";
+
+/// Requests of the LLM inference provider: routed to the client's handler.
+pub(crate) const LLM_INFERENCE: &str = "llmInference.";
+
+/// Whether the host request kind names the method itself (a handler of
+/// several methods), not only the handler key.
+pub(crate) fn kind_is_method(key: &str) -> bool {
+    matches!(key, "sessionFs" | "canvas" | "llmInference")
+}
 
 /// A `sessionFs.*` result reporting `message` as an error, in the method's own
 /// result shape (providers report failures in the result, not as JSON-RPC errors).
@@ -139,6 +153,29 @@ pub(crate) fn default_answer(method: &str, params: &Value) -> Result<Value, (i64
                     .unwrap_or("")
             ),
         )),
+        "canvas.open" | "canvas.close" | "canvas.action.invoke" => Err((
+            codes::INTERNAL_ERROR,
+            format!(
+                "No canvas handler registered for session: {}",
+                params
+                    .get("sessionId")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            ),
+        )),
+        "providerToken.getToken" => Err((
+            codes::INTERNAL_ERROR,
+            format!(
+                "No bearer token provider registered for provider {:?}",
+                params
+                    .get("providerName")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            ),
+        )),
+        // A request body chunk of an exchange nobody took: acknowledged, as
+        // its start already failed.
+        "llmInference.httpRequestChunk" => Ok(json!({})),
         "exitPlanMode.request" => Ok(json!({"approved": true})),
         "autoModeSwitch.request" => Ok(json!({"response": "no"})),
         "hooks.invoke" => Ok(json!({})),
@@ -176,6 +213,10 @@ pub(crate) fn wire_answer(
         Answer::Unanswered if session_fs => Ok(session_fs_failure(
             method,
             "the sessionFs handler did not answer",
+        )),
+        Answer::Unanswered if method == "llmInference.httpRequestStart" => Err((
+            codes::INTERNAL_ERROR,
+            "the llmInference handler did not answer".into(),
         )),
         Answer::Unanswered => default_answer(method, params),
     }

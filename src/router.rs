@@ -46,6 +46,10 @@ pub type StateHandler = Arc<dyn Fn(ClientState, Option<&str>) + Send + Sync>;
 /// notification as JSON. Runs on the client's callback thread.
 pub type LifecycleHandler = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
+/// Notified of one JSON-RPC notification from the CLI: its method and params
+/// as JSON. Runs on the client's callback thread.
+pub type NotificationHandler = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// What the reader task needs to route inbound traffic; shared with the client.
 pub(crate) struct Router {
     pub sessions: Mutex<HashMap<String, Arc<SessionShared>>>,
@@ -55,6 +59,11 @@ pub(crate) struct Router {
     pub state: Mutex<ClientState>,
     pub state_handlers: Mutex<Vec<StateHandler>>,
     pub lifecycle_handlers: Mutex<Vec<LifecycleHandler>>,
+    /// Handlers of notifications by method (`gitHubTelemetry.event`, ...).
+    pub notification_handlers: Mutex<Vec<(String, NotificationHandler)>>,
+    /// Client-wide request handlers by key: `llmInference` takes every
+    /// `llmInference.*` request, whichever session (or none) it serves.
+    pub client_handlers: Mutex<HashMap<String, RequestHandler>>,
     /// Inbound messages that could not be delivered, across connections.
     pub drops: Arc<Drops>,
     /// The live connection, while started.
@@ -72,6 +81,8 @@ impl Router {
             state: Mutex::new(ClientState::Disconnected),
             state_handlers: Mutex::new(Vec::new()),
             lifecycle_handlers: Mutex::new(Vec::new()),
+            notification_handlers: Mutex::new(Vec::new()),
+            client_handlers: Mutex::new(HashMap::new()),
             drops: Arc::default(),
             conn: Mutex::new(None),
             freed: AtomicBool::new(false),
@@ -312,8 +323,38 @@ pub(crate) async fn route_inbound(router: &Arc<Router>, peer: &Weak<RpcPeer>, ms
                 )
                 .await;
         }
-        Inbound::Notification { method, .. } => {
-            log!(Level::Debug, "client", "notification {method} not handled");
+        Inbound::Notification { method, params } => {
+            let wanted = router
+                .notification_handlers
+                .lock()
+                .iter()
+                .any(|(m, _)| *m == method);
+            if !wanted {
+                log!(Level::Debug, "client", "notification {method} not handled");
+                return;
+            }
+            // Handlers read when the job runs, as for lifecycle notifications.
+            let weak = Arc::downgrade(router);
+            let bytes = params.get().len();
+            router
+                .dispatcher
+                .dispatch(
+                    Box::new(move || {
+                        let Some(router) = weak.upgrade() else { return };
+                        let handlers: Vec<NotificationHandler> = router
+                            .notification_handlers
+                            .lock()
+                            .iter()
+                            .filter(|(m, _)| *m == method)
+                            .map(|(_, h)| h.clone())
+                            .collect();
+                        for h in &handlers {
+                            h(&method, params.get());
+                        }
+                    }),
+                    bytes,
+                )
+                .await;
         }
         Inbound::Request { id, method, params } => {
             on_request(router, peer, id, method, params).await;
@@ -433,6 +474,9 @@ async fn on_request(
 ) {
     let Some(peer) = peer.upgrade() else { return };
     let parsed: Value = serde_json::from_str(params.get()).unwrap_or(Value::Null);
+    if method.starts_with(requests::LLM_INFERENCE) {
+        return on_client_request(router, &peer, id, method, params, parsed, "llmInference").await;
+    }
     // Only a weak reference leaves the router (see `route_inbound`).
     let handled = match (
         parsed.get("sessionId").and_then(Value::as_str),
@@ -460,8 +504,12 @@ async fn on_request(
         let r = requests::wire_answer(&settle_method, &parsed, answer);
         requests::reply(&settle_peer, id, settle_method, r);
     });
-    // A sessionFs request names its operation: the kind is the method itself.
-    let kind = if key == "sessionFs" { &method } else { &key };
+    // A handler of several methods learns which one from the kind.
+    let kind = if requests::kind_is_method(&key) {
+        &method
+    } else {
+        &key
+    };
     let request = HostRequest::new(kind, params.get(), settle);
     let bytes = params.get().len();
     router
@@ -473,6 +521,46 @@ async fn on_request(
                     return;
                 };
                 if let Some(handler) = session.handlers.get(&key) {
+                    handler(request);
+                }
+            }),
+            bytes,
+        )
+        .await;
+}
+
+/// Routes a client-wide request (`key`'s handler, e.g. `llmInference`) to the
+/// callback thread, or answers the default when the client has no such handler.
+async fn on_client_request(
+    router: &Arc<Router>,
+    peer: &Arc<RpcPeer>,
+    id: Box<RawValue>,
+    method: String,
+    params: Box<RawValue>,
+    parsed: Value,
+    key: &'static str,
+) {
+    if !router.client_handlers.lock().contains_key(key) {
+        let answer = requests::default_answer(&method, &parsed);
+        return requests::reply(peer, id, method, answer);
+    }
+    let settle_peer = peer.clone();
+    let settle_method = method.clone();
+    let settle: requests::Settle = Box::new(move |answer| {
+        let r = requests::wire_answer(&settle_method, &parsed, answer);
+        requests::reply(&settle_peer, id, settle_method, r);
+    });
+    let request = HostRequest::new(&method, params.get(), settle);
+    let bytes = params.get().len();
+    let weak = Arc::downgrade(router);
+    router
+        .dispatcher
+        .dispatch(
+            Box::new(move || {
+                // The client freed meanwhile: `request` drops unanswered.
+                let Some(router) = weak.upgrade() else { return };
+                let handler = router.client_handlers.lock().get(key).cloned();
+                if let Some(handler) = handler {
                     handler(request);
                 }
             }),

@@ -379,6 +379,132 @@ pub unsafe extern "C" fn copilot_client_on_lifecycle(
     })
 }
 
+/// Receives one JSON-RPC notification from the CLI.
+///
+/// - `method`: the notification's method, e.g. "gitHubTelemetry.event".
+/// - `params_json`: its params as JSON; for `gitHubTelemetry.event`,
+///   `{"sessionId"?, "restricted": bool, "event": {"kind", ...}}`.
+///
+/// Both borrowed for the duration of the call. Runs on the client's callback thread.
+pub type copilot_notification_fn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, method: *const c_char, params_json: *const c_char),
+>;
+
+/// Adds a handler of the CLI's `method` notifications (JSON-RPC notifications
+/// the library does not handle itself). The one the CLI sends today:
+/// `gitHubTelemetry.event`, with the client option
+/// `"enableGitHubTelemetryForwarding": true` (see docs/reference/methods.md).
+/// Add it before the client starts to miss none.
+///
+/// `method` is copied. `user_data_free` (may be NULL) runs exactly once when
+/// the client is freed; not on error. Errors: `COPILOT_ERR_INVALID_ARGUMENT`
+/// (NULL client, method or handler; invalid UTF-8). Non-blocking; any thread.
+///
+/// # Safety
+///
+/// As for `copilot_client_on_state_change`, with `handler` a
+/// `copilot_notification_fn`; `method` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_on_notification(
+    client: *mut copilot_client,
+    method: *const c_char,
+    handler: copilot_notification_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
+        // SAFETY: `method` is NULL or NUL-terminated (# Safety).
+        let method = unsafe { arg_str(method, "method") }?;
+        let f = handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let ud = UserData::new(user_data, user_data_free);
+        c.client.on_notification(
+            method,
+            Arc::new(move |method, json| {
+                let (method, json) = (to_cstring(method.to_string()), to_cstring(json.to_string()));
+                // SAFETY: the host's handler with its user_data, on the callback
+                // thread (# Safety of this registration); both strings are
+                // NUL-terminated and outlive the call.
+                unsafe { f(ud.ptr(), method.as_ptr(), json.as_ptr()) }
+            }),
+        );
+        Ok(())
+    })
+}
+
+/// Sets the client-wide handler of one kind of host request, replacing any
+/// earlier one. Only before `copilot_client_start` (or the first call that
+/// starts the client).
+///
+/// `kind`:
+/// - `"llmInference"`: makes this client the LLM inference provider. Each
+///   connect (the start and every auto-restart) then sends
+///   `llmInference.setProvider` before any session, and a refusal fails the
+///   start. The CLI sends the model's HTTP traffic for every session on the
+///   server (sessions of other clients too) to the handler instead of the
+///   network. `copilot_request_kind` names the method:
+///   - `llmInference.httpRequestStart {requestId, method, url, headers: {name: [string]},
+///     transport?: "http"|"websocket", sessionId?, agentId?, parentAgentId?,
+///     agentInvocationId?, interactionType?}` -> `{}` at once (an acknowledgement;
+///     unanswered: a JSON-RPC error);
+///   - `llmInference.httpRequestChunk {requestId, data, binary?, end?, cancel?,
+///     cancelReason?}` -> `{}`: the request body (`data` is UTF-8 text, or
+///     base64 when `binary`); at least one chunk follows each start, the last
+///     with `end: true`; `cancel: true` aborts the exchange.
+///
+///   The host answers each exchange by calling `llmInference.httpResponseStart
+///   {requestId, status, statusText?, headers}` once and then
+///   `llmInference.httpResponseChunk {requestId, data, binary?, end?, error?:
+///   {message, code?}}` until `end: true`, with `copilot_client_call` from any
+///   thread but the callback thread. For `transport: "websocket"` the host
+///   answers status 101 at once; each request chunk is then one message to
+///   send upstream and each response chunk one message back.
+///
+/// `handler`, `user_data`, `user_data_free`: as for
+/// `copilot_session_config_set_handler`; `user_data_free` runs when the
+/// handler is replaced or the client freed. Errors:
+/// `COPILOT_ERR_INVALID_ARGUMENT` (NULL, unknown kind),
+/// `COPILOT_ERR_INVALID_STATE` (the client was started). Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not passed to
+/// `copilot_client_free` before or during this call; `kind` is NULL or a
+/// NUL-terminated string; `err_out` is NULL or writable. `handler` (NULL or a
+/// `copilot_request_fn`), `user_data` and `user_data_free`: as for
+/// `copilot_session_config_add_tool`.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_set_handler(
+    client: *mut copilot_client,
+    kind: *const c_char,
+    handler: copilot_request_fn,
+    user_data: *mut c_void,
+    user_data_free: copilot_free_fn,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // SAFETY: `client` is NULL or live until this call returns (# Safety).
+        let c = unsafe { arg_ref(client, "client") }?;
+        // SAFETY: `kind` is NULL or NUL-terminated (# Safety).
+        let kind = unsafe { arg_str(kind, "kind") }?;
+        if !super::request::CLIENT_HANDLER_KINDS.contains(&kind) {
+            return Err(Error::invalid_argument(format!(
+                "unknown client handler kind {kind:?}; expected one of {:?}",
+                super::request::CLIENT_HANDLER_KINDS
+            )));
+        }
+        handler.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
+        let h = super::request::request_handler(handler, UserData::new(user_data, user_data_free))?;
+        let replaced = c.client.set_client_handler(kind, h)?;
+        drop(replaced);
+        Ok(())
+    })
+}
+
 /// The process id of the CLI this client spawned, or 0 when none is running.
 /// Non-blocking; any thread.
 ///

@@ -35,7 +35,7 @@ pub type copilot_request_fn = Option<
     ),
 >;
 
-const HANDLER_KINDS: [&str; 7] = [
+const HANDLER_KINDS: [&str; 9] = [
     "userInput",
     "elicitation",
     "exitPlanMode",
@@ -43,9 +43,17 @@ const HANDLER_KINDS: [&str; 7] = [
     "systemMessageTransform",
     "mcpAuth",
     "sessionFs",
+    "canvas",
+    "providerToken",
 ];
 
-fn request_handler(f: copilot_request_fn, ud: UserData) -> Result<crate::requests::RequestHandler> {
+/// Client-wide handler kinds (`copilot_client_set_handler`).
+pub(crate) const CLIENT_HANDLER_KINDS: [&str; 1] = ["llmInference"];
+
+pub(crate) fn request_handler(
+    f: copilot_request_fn,
+    ud: UserData,
+) -> Result<crate::requests::RequestHandler> {
     let f = f.ok_or_else(|| Error::invalid_argument("handler is NULL"))?;
     Ok(Arc::new(move |req: HostRequest| {
         let json = req.json_c();
@@ -97,6 +105,18 @@ fn request_handler(f: copilot_request_fn, ud: UserData) -> Result<crate::request
 ///   `sqliteTransaction {statements}` -> `{"results", "error"?: {"errorClass", "message"}}`,
 ///   `sqliteExists {}` -> `{"exists": bool}`.
 ///   `copilot_request_fail` or unanswered: the operation's result with an `UNKNOWN` error.
+/// - `"canvas"`: the session's canvases, declared in the session config's `"canvases"`
+///   (`[{"id", "displayName", "description", "inputSchema"?, "actions"?}]`).
+///   `copilot_request_kind` names the method; each request has `"sessionId"`, `"extensionId"`,
+///   `"canvasId"` and `"instanceId"`:
+///   `canvas.open {input?, host?, session?}` -> `{"url"?, "title"?, "status"?}`;
+///   `canvas.close {}` -> `null`;
+///   `canvas.action.invoke {actionName, input?}` -> any JSON, the action's result.
+///   Unanswered or failed: a JSON-RPC error.
+/// - `"providerToken"` (for BYOK providers declared with `"hasBearerTokenProvider": true`):
+///   `{"sessionId", "providerName"}` (`"default"` for the session's `provider`) ->
+///   `{"token": string}`, asked before every model request; the CLI keeps no copy, so the
+///   handler owns caching and refresh. Unanswered or failed: the model request fails.
 ///
 /// `user_data`/`user_data_free`: as for `copilot_session_config_add_tool`.
 /// Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL, unknown kind). Non-blocking; any thread.

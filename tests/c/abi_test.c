@@ -56,6 +56,17 @@ static void test_misuse(void) {
                              &client, NULL) == COPILOT_OK && client,
           "client_new(every new option)");
     CHECK(copilot_client_runtime_port(client) == 0, "runtime_port before start is 0");
+    /* Client-wide handlers and notification handlers: checked arguments. */
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_set_handler(unknown kind)",
+                  copilot_client_set_handler(client, "userInput", (copilot_request_fn)1, NULL, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_set_handler(NULL handler)",
+                  copilot_client_set_handler(client, "llmInference", NULL, NULL, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_set_handler(NULL client)",
+                  copilot_client_set_handler(NULL, "llmInference", (copilot_request_fn)1, NULL, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_on_notification(NULL method)",
+                  copilot_client_on_notification(client, NULL, (copilot_notification_fn)1, NULL, NULL, &err));
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_on_notification(invalid UTF-8)",
+                  copilot_client_on_notification(client, "\xff", (copilot_notification_fn)1, NULL, NULL, &err));
     copilot_client_free(client);
     client = NULL;
     EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "client_start(NULL)", copilot_client_start(NULL, &err));
