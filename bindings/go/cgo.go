@@ -16,6 +16,7 @@ extern void goRequest(void *ud, copilot_request *req, char *json);
 extern void goFreeHandle(void *ud);
 extern void goState(void *ud, copilot_client_state state, char *reason);
 extern void goLifecycle(void *ud, char *type, char *json);
+extern void goNotification(void *ud, char *method, char *json);
 
 // cgo.Handle values travel as user_data; these casts keep go vet quiet.
 // Not static: session.go calls them.
@@ -41,6 +42,12 @@ copilot_status cfg_add_command(copilot_session_config *c, const char *decl, uint
 }
 copilot_status client_on_lifecycle(copilot_client *c, uintptr_t h, copilot_error **e) {
 	return copilot_client_on_lifecycle(c, (copilot_lifecycle_fn)goLifecycle, handle_ptr(h), goFreeHandle, e);
+}
+copilot_status client_set_handler(copilot_client *c, const char *kind, uintptr_t h, copilot_error **e) {
+	return copilot_client_set_handler(c, kind, (copilot_request_fn)goRequest, handle_ptr(h), goFreeHandle, e);
+}
+copilot_status client_on_notification(copilot_client *c, const char *method, uintptr_t h, copilot_error **e) {
+	return copilot_client_on_notification(c, method, (copilot_notification_fn)goNotification, handle_ptr(h), goFreeHandle, e);
 }
 copilot_status client_on_state(copilot_client *c, uintptr_t h, copilot_error **e) {
 	return copilot_client_on_state_change(c, (copilot_state_fn)goState, handle_ptr(h), goFreeHandle, e);

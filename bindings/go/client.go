@@ -5,6 +5,8 @@ package copilot
 #include "copilot.h"
 
 extern copilot_status client_on_state(copilot_client *c, uintptr_t h, copilot_error **e);
+extern copilot_status client_on_notification(copilot_client *c, const char *method, uintptr_t h, copilot_error **e);
+extern copilot_status client_set_handler(copilot_client *c, const char *kind, uintptr_t h, copilot_error **e);
 */
 import "C"
 
@@ -141,6 +143,11 @@ type ClientOptions struct {
 	BuiltinPluginDirectories []string
 	// Telemetry turns on the CLI's OpenTelemetry export.
 	Telemetry *TelemetryConfig
+	// OnGitHubTelemetry, when set, receives the CLI's GitHub telemetry events
+	// (gitHubTelemetry.event notifications; the client asks for them with
+	// enableGitHubTelemetryForwarding). It runs on the library's callback
+	// thread: return quickly. A panic in it is contained. Experimental.
+	OnGitHubTelemetry func(notification *rpc.GitHubTelemetryNotification)
 
 	// Deprecated: use Connection: StdioConnection{Path: ...}.
 	CLIPath string
@@ -273,6 +280,9 @@ func (o *ClientOptions) toJSON() (string, error) {
 	if o.EnableRemoteSessions {
 		m["enableRemoteSessions"] = true
 	}
+	if o.OnGitHubTelemetry != nil {
+		m["enableGitHubTelemetryForwarding"] = true
+	}
 	if len(o.BuiltinPluginDirectories) > 0 {
 		m["builtinPluginDirectories"] = o.BuiltinPluginDirectories
 	}
@@ -377,7 +387,30 @@ func NewClient(opts *ClientOptions) *Client {
 	cl.conn.ref.init(out, freeClient)
 	// Backstop: a client dropped without Close is freed (and its CLI killed) by the GC.
 	runtime.SetFinalizer(cl, (*Client).Close)
+	if opts != nil && opts.OnGitHubTelemetry != nil {
+		if err := onGitHubTelemetry(out, opts.OnGitHubTelemetry); err != nil {
+			cl.conn.initErr = err
+		}
+	}
 	return cl
+}
+
+// onGitHubTelemetry registers fn for the client's gitHubTelemetry.event notifications.
+func onGitHubTelemetry(client *C.copilot_client, fn func(*rpc.GitHubTelemetryNotification)) error {
+	method := cString("gitHubTelemetry.event")
+	defer free(method)
+	h := handleOf(notificationHandler(func(_ string, raw []byte) {
+		var n rpc.GitHubTelemetryNotification
+		if json.Unmarshal(raw, &n) == nil {
+			fn(&n)
+		}
+	}))
+	var cerr *C.copilot_error
+	if err := errorFrom(C.client_on_notification(client, method, h, &cerr), cerr); err != nil {
+		deleteHandle(h)
+		return err
+	}
+	return nil
 }
 
 // acquire returns the native client for one call; see clientConn.acquire.

@@ -51,6 +51,10 @@ func goRequest(ud unsafe.Pointer, req *C.copilot_request, js *C.char) {
 	case requestHandler:
 		// On a goroutine: a handler waiting for a user never holds up events.
 		go runRequest(h, req, raw)
+	case kindRequestHandler:
+		// On a goroutine, told which method it answers (canvas.open, ...).
+		kind := C.GoString(C.copilot_request_kind(req))
+		go runRequest(func(raw json.RawMessage) (any, error) { return h(kind, raw) }, req, raw)
 	case inlineRequestHandler:
 		// Here, on the callback thread: in wire order, one at a time.
 		kind := C.GoString(C.copilot_request_kind(req))
@@ -83,4 +87,15 @@ func goState(ud unsafe.Pointer, state C.copilot_client_state, reason *C.char) {
 func goLifecycle(ud unsafe.Pointer, typ *C.char, js *C.char) {
 	hub := cgo.Handle(ud).Value().(*lifecycleHub)
 	hub.deliver(C.GoString(typ), []byte(C.GoString(js)))
+}
+
+// notificationHandler receives one JSON-RPC notification from the CLI.
+type notificationHandler func(method string, params []byte)
+
+//export goNotification
+func goNotification(ud unsafe.Pointer, method *C.char, js *C.char) {
+	h := cgo.Handle(ud).Value().(notificationHandler)
+	m, raw := C.GoString(method), []byte(C.GoString(js))
+	defer func() { _ = recover() }() // a panicking handler never reaches the library
+	h(m, raw)
 }

@@ -326,6 +326,11 @@ type UserInputHandler func(request UserInputRequest, invocation UserInputInvocat
 // runs on a goroutine of its own.
 type requestHandler func(json.RawMessage) (any, error)
 
+// kindRequestHandler answers, on a goroutine, a host request of a kind that
+// covers several methods (canvas: canvas.open, canvas.close, ...); kind is
+// the method.
+type kindRequestHandler func(kind string, raw json.RawMessage) (any, error)
+
 // inlineRequestHandler answers a host request on the callback thread itself,
 // in wire order; kind is copilot_request_kind (e.g. "sessionFs.readFile").
 type inlineRequestHandler func(kind string, raw json.RawMessage) (any, error)

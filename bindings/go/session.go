@@ -124,7 +124,22 @@ type SessionConfig struct {
 	ContinuePendingWork *bool
 	// SuppressResumeEvent (resume only) skips the session.resume event (wire: disableResume).
 	SuppressResumeEvent bool
-	FeatureFlags        map[string]bool
+	// Canvases the session provides; CanvasHandler answers them. Experimental.
+	Canvases []CanvasDeclaration
+	// CanvasHandler answers canvas.open, canvas.close and canvas.action.invoke
+	// for Canvases, each on a goroutine of its own.
+	CanvasHandler CanvasHandler
+	// CanvasProvider names the provider of Canvases.
+	CanvasProvider *CanvasProviderIdentity
+	// OpenCanvases (resume only) are the canvas instances open in the session
+	// when it was last used, reopened on resume.
+	OpenCanvases []rpc.OpenCanvasInstance
+	// ExtensionInfo identifies the extension the session belongs to.
+	ExtensionInfo *ExtensionInfo
+	// ExpAssignments are experimentation assignments ("flights") the host
+	// fetched itself, used instead of the CLI fetching them.
+	ExpAssignments *CopilotExpAssignmentResponse
+	FeatureFlags   map[string]bool
 	// Extra holds any other session.create field, passed through as is
 	// (libcopilot addition; typed fields win over Extra).
 	Extra map[string]any
@@ -241,6 +256,11 @@ func (cfg *SessionConfig) fieldsJSON() (string, error) {
 		GitHubMCPToolConfig                *GitHubMCPToolConfig           `json:"githubMcpToolConfig,omitempty"`
 		ContinuePendingWork                *bool                          `json:"continuePendingWork,omitempty"`
 		DisableResume                      bool                           `json:"disableResume,omitempty"`
+		Canvases                           []CanvasDeclaration            `json:"canvases,omitempty"`
+		CanvasProvider                     *CanvasProviderIdentity        `json:"canvasProvider,omitempty"`
+		OpenCanvases                       []rpc.OpenCanvasInstance       `json:"openCanvases,omitempty"`
+		ExtensionInfo                      *ExtensionInfo                 `json:"extensionInfo,omitempty"`
+		ExpAssignments                     *CopilotExpAssignmentResponse  `json:"expAssignments,omitempty"`
 	}{
 		cfg.ReasoningSummary, cfg.ContextTier, cfg.ModelCapabilities, cfg.AdditionalDirectories,
 		cfg.ExcludedBuiltInAgents, cfg.ClientName, cfg.Agent, cfg.GitHubToken, cfg.ConfigDirectory,
@@ -255,7 +275,8 @@ func (cfg *SessionConfig) fieldsJSON() (string, error) {
 		cfg.SkillDirectories, cfg.PluginDirectories, cfg.InstructionDirectories, cfg.DisabledSkills,
 		cfg.FeatureFlags, cfg.MCPServers, cfg.CustomAgents, cfg.DefaultAgent, cfg.Providers, cfg.Models,
 		cfg.Capi, cfg.InfiniteSessions, cfg.LargeOutput, cfg.ToolSearch, cfg.Memory, cfg.GitHubMCPToolConfig,
-		cfg.ContinuePendingWork, cfg.SuppressResumeEvent,
+		cfg.ContinuePendingWork, cfg.SuppressResumeEvent, cfg.Canvases, cfg.CanvasProvider, cfg.OpenCanvases,
+		cfg.ExtensionInfo, cfg.ExpAssignments,
 	}
 	b, err := json.Marshal(wire)
 	if err != nil {
@@ -346,6 +367,17 @@ func (cfg *SessionConfig) build(ref *sessionRef) (*C.copilot_session_config, err
 		}
 		return err
 	}
+	// registerAny registers a handler of any kind goRequest dispatches.
+	registerAny := func(kind string, handler any) error {
+		k := cString(kind)
+		defer free(k)
+		h := handleOf(handler)
+		err := errorFrom(C.cfg_handler(out, k, h, &cerr), cerr)
+		if err != nil {
+			deleteHandle(h)
+		}
+		return err
+	}
 	if cfg.OnUserInputRequest != nil {
 		if err := register("userInput", false, userInputRequest(cfg.OnUserInputRequest)); err != nil {
 			return fail(err)
@@ -380,6 +412,16 @@ func (cfg *SessionConfig) build(ref *sessionRef) (*C.copilot_session_config, err
 	}
 	if fns := cfg.SystemMessage.transforms(); len(fns) > 0 {
 		if err := register("systemMessageTransform", false, systemMessageTransformRequest(fns)); err != nil {
+			return fail(err)
+		}
+	}
+	if cfg.CanvasHandler != nil {
+		if err := registerAny("canvas", canvasRequests(cfg.CanvasHandler)); err != nil {
+			return fail(err)
+		}
+	}
+	if tokens := cfg.bearerTokenProviders(); len(tokens) > 0 {
+		if err := register("providerToken", false, providerTokenRequest(tokens)); err != nil {
 			return fail(err)
 		}
 	}

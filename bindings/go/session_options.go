@@ -2,6 +2,7 @@ package copilot
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/libcopilot/libcopilot/bindings/go/rpc"
 )
@@ -26,7 +27,117 @@ type ProviderConfig struct {
 	WireModel       string                `json:"wireModel,omitempty"`
 	MaxPromptTokens int                   `json:"maxPromptTokens,omitempty"`
 	MaxOutputTokens int                   `json:"maxOutputTokens,omitempty"`
+	// BearerTokenProvider, when set, is asked for the bearer token before every
+	// request to this provider (ProviderName "default"); the CLI keeps no copy.
+	BearerTokenProvider BearerTokenProvider `json:"-"`
 }
+
+// MarshalJSON tells the CLI the session answers providerToken.getToken for
+// this provider when BearerTokenProvider is set.
+func (p ProviderConfig) MarshalJSON() ([]byte, error) {
+	type plain ProviderConfig
+	return json.Marshal(struct {
+		plain
+		HasBearerTokenProvider bool `json:"hasBearerTokenProvider,omitempty"`
+	}{plain(p), p.BearerTokenProvider != nil})
+}
+
+// ProviderTokenArgs say which provider of which session needs a bearer token.
+type ProviderTokenArgs struct {
+	// ProviderName is NamedProviderConfig.Name, or "default" for SessionConfig.Provider.
+	ProviderName string
+	SessionID    string
+}
+
+// BearerTokenProvider returns the bearer token for one model request. It is
+// called before every request, on a goroutine: cache and refresh as needed.
+type BearerTokenProvider func(args ProviderTokenArgs) (string, error)
+
+// defaultProviderName is what the CLI calls SessionConfig.Provider.
+const defaultProviderName = "default"
+
+// bearerTokenProviders maps each provider name to its token callback.
+func (cfg *SessionConfig) bearerTokenProviders() map[string]BearerTokenProvider {
+	out := map[string]BearerTokenProvider{}
+	if cfg.Provider != nil && cfg.Provider.BearerTokenProvider != nil {
+		out[defaultProviderName] = cfg.Provider.BearerTokenProvider
+	}
+	for _, p := range cfg.Providers {
+		if p.BearerTokenProvider != nil {
+			out[p.Name] = p.BearerTokenProvider
+		}
+	}
+	return out
+}
+
+// providerTokenRequest answers providerToken.getToken from the session's callbacks.
+func providerTokenRequest(providers map[string]BearerTokenProvider) requestHandler {
+	return func(raw json.RawMessage) (any, error) {
+		var r struct {
+			SessionID    string `json:"sessionId"`
+			ProviderName string `json:"providerName"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		get, ok := providers[r.ProviderName]
+		if !ok {
+			return nil, fmt.Errorf("no bearer token provider for provider %q", r.ProviderName)
+		}
+		token, err := get(ProviderTokenArgs{ProviderName: r.ProviderName, SessionID: r.SessionID})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"token": token}, nil
+	}
+}
+
+// CopilotExpAssignmentResponse is experimentation-service data (features,
+// flights, configs), in the shape the CLI fetches it; SessionConfig.ExpAssignments.
+type CopilotExpAssignmentResponse struct {
+	Features          []string          `json:"Features"`
+	Flights           map[string]string `json:"Flights"`
+	Configs           []ExpConfigEntry  `json:"Configs"`
+	ParameterGroups   any               `json:"ParameterGroups,omitempty"`
+	FlightingVersion  *int              `json:"FlightingVersion,omitempty"`
+	ImpressionID      *string           `json:"ImpressionId,omitempty"`
+	AssignmentContext string            `json:"AssignmentContext"`
+}
+
+// MarshalJSON writes empty lists and maps rather than null, as the service does.
+func (r CopilotExpAssignmentResponse) MarshalJSON() ([]byte, error) {
+	type plain CopilotExpAssignmentResponse
+	w := plain(r)
+	if w.Features == nil {
+		w.Features = []string{}
+	}
+	if w.Flights == nil {
+		w.Flights = map[string]string{}
+	}
+	if w.Configs == nil {
+		w.Configs = []ExpConfigEntry{}
+	}
+	return json.Marshal(w)
+}
+
+// ExpConfigEntry is one experimentation config and its parameters.
+type ExpConfigEntry struct {
+	ID         string                  `json:"Id"`
+	Parameters map[string]ExpFlagValue `json:"Parameters"`
+}
+
+// MarshalJSON writes empty parameters as {}.
+func (e ExpConfigEntry) MarshalJSON() ([]byte, error) {
+	type plain ExpConfigEntry
+	w := plain(e)
+	if w.Parameters == nil {
+		w.Parameters = map[string]ExpFlagValue{}
+	}
+	return json.Marshal(w)
+}
+
+// ExpFlagValue is an experimentation parameter: a string, number or boolean.
+type ExpFlagValue any
 
 // AzureProviderOptions are Azure OpenAI's extra settings.
 type AzureProviderOptions struct {
@@ -44,6 +155,18 @@ type NamedProviderConfig struct {
 	BearerToken string                `json:"bearerToken,omitempty"`
 	Azure       *AzureProviderOptions `json:"azure,omitempty"`
 	Headers     map[string]string     `json:"headers,omitempty"`
+	// BearerTokenProvider, when set, is asked for the bearer token before
+	// every request to this provider (ProviderName is Name).
+	BearerTokenProvider BearerTokenProvider `json:"-"`
+}
+
+// MarshalJSON adds hasBearerTokenProvider when BearerTokenProvider is set.
+func (p NamedProviderConfig) MarshalJSON() ([]byte, error) {
+	type plain NamedProviderConfig
+	return json.Marshal(struct {
+		plain
+		HasBearerTokenProvider bool `json:"hasBearerTokenProvider,omitempty"`
+	}{plain(p), p.BearerTokenProvider != nil})
 }
 
 // ProviderModelConfig is a model served by one of the session's Providers.
