@@ -143,6 +143,9 @@ type ClientOptions struct {
 	BuiltinPluginDirectories []string
 	// Telemetry turns on the CLI's OpenTelemetry export.
 	Telemetry *TelemetryConfig
+	// OnListModels, when set, answers ListModels instead of the CLI's
+	// models.list (a host that serves its own models, e.g. through BYOK).
+	OnListModels func(ctx context.Context) ([]ModelInfo, error)
 	// OnGitHubTelemetry, when set, receives the CLI's GitHub telemetry events
 	// (gitHubTelemetry.event notifications; the client asks for them with
 	// enableGitHubTelemetryForwarding). It runs on the library's callback
@@ -339,6 +342,8 @@ type Client struct {
 	// RPC has one typed method per server-scope protocol method, generated
 	// from the CLI's schema (models.list is RPC.Models.List).
 	RPC *rpc.ServerRPC
+	// onListModels is ClientOptions.OnListModels.
+	onListModels func(ctx context.Context) ([]ModelInfo, error)
 }
 
 // clientConn is the native client, or why NewClient could not make one.
@@ -367,6 +372,9 @@ func (c *clientConn) acquire() (*C.copilot_client, error) {
 func NewClient(opts *ClientOptions) *Client {
 	cl := &Client{conn: &clientConn{}, life: &lifecycleHub{}}
 	cl.RPC = rpc.NewServerRPC(requester{cl.conn})
+	if opts != nil {
+		cl.onListModels = opts.OnListModels
+	}
 	if abiError != nil {
 		cl.conn.initErr = abiError
 		return cl
@@ -875,7 +883,13 @@ type ModelInfo struct {
 }
 
 // ListModels lists the models available to the signed-in user (`models.list`).
+//
+// With ClientOptions.OnListModels set, the list is that handler's, and the
+// CLI is not asked.
 func (c *Client) ListModels(ctx context.Context) ([]ModelInfo, error) {
+	if c.onListModels != nil {
+		return c.onListModels(ctx)
+	}
 	var r struct {
 		Models []ModelInfo `json:"models"`
 	}

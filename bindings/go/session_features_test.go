@@ -148,3 +148,18 @@ func TestOnGitHubTelemetryReceivesForwardedEvents(t *testing.T) {
 		t.Fatalf("telemetry event without a kind: %+v", n)
 	}
 }
+
+// OnListModels answers ListModels in place of the CLI, which is never asked:
+// the client has not even been started.
+func TestOnListModelsAnswersListModels(t *testing.T) {
+	want := []ModelInfo{{ID: "host-model", Name: "Host model"}}
+	client := NewClient(&ClientOptions{OnListModels: func(context.Context) ([]ModelInfo, error) { return want, nil }})
+	defer client.Close()
+	got, err := client.ListModels(context.Background())
+	if err != nil || len(got) != 1 || got[0].ID != "host-model" {
+		t.Fatalf("ListModels: %+v, %v", got, err)
+	}
+	if client.State() != StateDisconnected {
+		t.Fatalf("the CLI was started for a host-answered list: %v", client.State())
+	}
+}
