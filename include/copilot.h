@@ -33,7 +33,8 @@
  *                                  copilot_client_stop
  *     callable, non-blocking:      every _free, copilot_client_force_stop,
  *                                  answering tool calls and requests,
- *                                  subscribe/unsubscribe, getters, stats
+ *                                  subscribe/unsubscribe, getters, stats,
+ *                                  copilot_client_on_notification
  *     callable, one round trip:    copilot_session_send, copilot_session_call,
  *                                  copilot_session_set_model,
  *                                  copilot_client_call, copilot_client_ping,
