@@ -22,7 +22,7 @@ use crate::rpc::frame::DEFAULT_MAX_BODY_BYTES;
 use crate::rpc::{read_loop, RpcPeer};
 use crate::session::shared::SessionShared;
 use crate::session::{Session, SessionConfig};
-use crate::transport::{stdio, tcp, ChildProcess, Transport};
+use crate::transport::{inprocess, stdio, tcp, ChildProcess, Transport};
 
 pub(crate) struct ClientInner {
     pub options: ClientOptions,
@@ -332,6 +332,8 @@ impl Client {
                 tcp::spawn(opts, opts.port, &token, timeout).await?,
                 Some(token),
             )
+        } else if opts.transport == options::Transport::InProcess {
+            (inprocess::start(opts).await?, None)
         } else {
             (stdio::spawn(opts)?, None)
         };

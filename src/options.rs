@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 /// `{"cliPath": str, "cliArgs": [str], "env": {str: str}, "extraEnv": {str: str}, "cwd": str,
 ///   "logLevel": "none"|"error"|"warning"|"info"|"debug"|"all",
 ///   "githubToken": str, "useLoggedInUser": bool, "autoStart": bool,
-///   "handshakeTimeoutMs": int, "transport": "stdio"|"tcp", "port": int,
+///   "handshakeTimeoutMs": int, "transport": "stdio"|"tcp"|"inprocess", "port": int,
+///   "runtimeLibrary": str,
 ///   "cliUrl": "port"|"host:port"|"http://host:port", "connectionToken": str,
 ///   "autoRestart": bool, "restartAttempts": int, "restartDelayMs": int,
 ///   "keepAliveIntervalMs": int, "pingTimeoutMs": int,
@@ -23,7 +24,8 @@ use crate::error::{Error, Result};
 ///   "sessionIdleTimeoutSeconds": int, "enableRemoteSessions": bool,
 ///   "builtinPluginDirectories": [str],
 ///   "telemetry": {"otlpEndpoint"?: str, "otlpProtocol"?: str, "filePath"?: str,
-///                 "exporterType"?: str, "sourceName"?: str, "captureContent"?: bool}}`
+///                 "exporterType"?: str, "sourceName"?: str, "captureContent"?: bool},
+///   "enableGitHubTelemetryForwarding": bool}`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientOptions {
@@ -136,6 +138,10 @@ pub struct ClientOptions {
     /// create or resume say so). Default false.
     #[serde(default, rename = "enableGitHubTelemetryForwarding")]
     pub enable_github_telemetry_forwarding: bool,
+    /// With `"transport": "inprocess"`: the runtime library to load. Default:
+    /// found next to the CLI, or in the package it unpacked into its cache.
+    #[serde(default)]
+    pub runtime_library: Option<String>,
 }
 
 /// OpenTelemetry settings of a spawned CLI: `COPILOT_OTEL_ENABLED=true`, and
@@ -257,6 +263,8 @@ pub enum Transport {
     #[default]
     Stdio,
     Tcp,
+    /// The runtime library the CLI package ships, loaded into this process.
+    InProcess,
 }
 
 fn yes() -> bool {
@@ -314,6 +322,23 @@ impl ClientOptions {
         {
             return Err(Error::invalid_argument(
                 "mode \"empty\" needs storage of the host's choosing: set baseDirectory or sessionFs, or connect to a running server with cliUrl",
+            ));
+        }
+        if self.transport == Transport::InProcess {
+            for (set, name, why) in [
+                (self.cli_url.is_some(), "cliUrl", "an external server is not in this process"),
+                (self.cwd.is_some(), "cwd", "the runtime shares this process's working directory; give sessions a workingDirectory"),
+                (self.telemetry.is_some(), "telemetry", "the runtime reads OpenTelemetry settings from this process's own environment"),
+            ] {
+                if set {
+                    return Err(Error::invalid_argument(format!(
+                        "{name} cannot be used with \"transport\": \"inprocess\": {why}"
+                    )));
+                }
+            }
+        } else if self.runtime_library.is_some() {
+            return Err(Error::invalid_argument(
+                "runtimeLibrary needs \"transport\": \"inprocess\"",
             ));
         }
         if self.port != 0 && self.transport != Transport::Tcp {

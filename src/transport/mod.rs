@@ -2,6 +2,7 @@
 //! JSON-RPC peer and, when we spawned it, the child process.
 
 pub mod child;
+pub mod inprocess;
 pub mod socket;
 pub mod stdio;
 pub mod tcp;
