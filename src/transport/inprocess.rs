@@ -102,11 +102,11 @@ fn load(path: &Path) -> Result<Arc<Runtime>> {
     })?;
     macro_rules! symbol {
         ($name:literal, $ty:ty) => {{
+            let name = concat!("copilot_runtime_", $name, "\0").as_bytes();
             // SAFETY: the symbol's type is the runtime's documented C
             // signature; the pointer is used only while `library` is loaded,
             // which is for the rest of the process.
-            let s =
-                unsafe { library.get::<$ty>(concat!("copilot_runtime_", $name, "\0").as_bytes()) };
+            let s = unsafe { library.get::<$ty>(name) };
             *s.map_err(|e| {
                 Error::new(
                     ErrorKind::Connection,
