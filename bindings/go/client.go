@@ -132,6 +132,10 @@ type ClientOptions struct {
 	// SessionConfig.CreateSessionFSProvider, or CreateSession fails with
 	// StatusInvalidArgument.
 	SessionFS *SessionFSConfig
+	// RequestHandler makes this client the CLI's LLM inference provider: the
+	// model's HTTP and WebSocket traffic (of every session on the server)
+	// goes through it instead of the CLI's own network stack.
+	RequestHandler *CopilotRequestHandler
 	// SessionIdleTimeoutSeconds makes the CLI clean up sessions idle that
 	// long (--session-idle-timeout; the CLI checks every 5 minutes). 0: never.
 	SessionIdleTimeoutSeconds int
@@ -339,6 +343,9 @@ type Client struct {
 	// Client: a cycle through it would keep the finalizer below from running.
 	conn *clientConn
 	life *lifecycleHub
+	// inference serves ClientOptions.RequestHandler; Close and Stop cancel
+	// its exchanges.
+	inference *inferenceProvider
 	// RPC has one typed method per server-scope protocol method, generated
 	// from the CLI's schema (models.list is RPC.Models.List).
 	RPC *rpc.ServerRPC
@@ -393,6 +400,18 @@ func NewClient(opts *ClientOptions) *Client {
 		return cl
 	}
 	cl.conn.ref.init(out, freeClient)
+	if opts != nil && opts.RequestHandler != nil {
+		kind := cString("llmInference")
+		h := handleOf(inferenceRequests(cl, opts.RequestHandler))
+		err := errorFrom(C.client_set_handler(out, kind, h, &cerr), cerr)
+		free(kind)
+		if err != nil {
+			deleteHandle(h)
+			cl.conn.initErr = err
+		} else if err := cl.inference.watch(out); err != nil {
+			cl.conn.initErr = err
+		}
+	}
 	// Backstop: a client dropped without Close is freed (and its CLI killed) by the GC.
 	runtime.SetFinalizer(cl, (*Client).Close)
 	if opts != nil && opts.OnGitHubTelemetry != nil {
@@ -496,6 +515,8 @@ func (c *Client) Start(ctx context.Context) error {
 // Stop destroys live sessions, shuts the CLI down and waits for it (killing it
 // after 10 s). The client may Start again.
 func (c *Client) Stop() error {
+	// The CLI will read no more answers: do not leave Transports waiting.
+	c.cancelInference(errClientStopped, false)
 	h, err := c.acquire()
 	if err != nil {
 		return nil
@@ -606,6 +627,7 @@ func (c *Client) RuntimePort() int {
 
 // ForceStop kills the CLI at once.
 func (c *Client) ForceStop() {
+	c.cancelInference(errClientStopped, false)
 	if h, err := c.acquire(); err == nil {
 		C.copilot_client_force_stop(h)
 		c.release()
@@ -626,6 +648,7 @@ func (c *Client) Close() {
 		return
 	}
 	runtime.SetFinalizer(c, nil)
+	c.cancelInference(errClientClosed, true)
 	if busy > 0 {
 		// Stops the CLI as the free would, so the calls in flight end now.
 		C.copilot_client_force_stop(h)
