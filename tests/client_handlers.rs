@@ -359,6 +359,11 @@ async fn github_telemetry_is_forwarded_as_notifications() {
         .expect("a telemetry notification within 30 s")
         .unwrap();
     assert_eq!(method, "gitHubTelemetry.event");
-    assert!(params["event"]["kind"].as_str().is_some_and(|k| !k.is_empty()), "{params}");
+    assert!(
+        params["event"]["kind"]
+            .as_str()
+            .is_some_and(|k| !k.is_empty()),
+        "{params}"
+    );
     client.stop(Duration::from_secs(10)).await.unwrap();
 }
