@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -59,9 +60,20 @@ type URIConnection struct {
 	ConnectionToken string
 }
 
-// InProcessConnection would host the runtime inside this process. libcopilot
-// does not offer that transport yet: Start fails with StatusInvalidArgument.
-type InProcessConnection struct{}
+// InProcessConnection hosts the Copilot runtime inside this process: the
+// native library the CLI package ships (runtime.node), found next to the CLI
+// (ClientOptions.CLIPath, COPILOT_CLI_PATH or copilot on PATH) or in the
+// package it unpacked into its cache. No CLI process is started, so Start is
+// fast; WorkingDirectory and Telemetry do not apply (the runtime shares this
+// process's) and are refused. One runtime library per process. Experimental.
+//
+// Handlers the runtime installs for signals get SA_ONSTACK added, so Go's
+// runtime survives them (a child reaped later, for one).
+type InProcessConnection struct {
+	// RuntimeLibrary is the library to load instead of the one found next to
+	// the CLI (libcopilot addition).
+	RuntimeLibrary string
+}
 
 func (StdioConnection) runtimeConnection()     {}
 func (TCPConnection) runtimeConnection()       {}
@@ -200,6 +212,9 @@ func (o *ClientOptions) connection(m map[string]any) error {
 			if o.Port > 0 {
 				m["port"] = o.Port
 			}
+		} else if os.Getenv("COPILOT_SDK_DEFAULT_CONNECTION") == "inprocess" {
+			// As the official SDK: the environment may pick the in-process transport.
+			m["transport"] = "inprocess"
 		}
 		if o.ConnectionToken != "" {
 			m["connectionToken"] = o.ConnectionToken
@@ -224,7 +239,10 @@ func (o *ClientOptions) connection(m map[string]any) error {
 			m["connectionToken"] = c.ConnectionToken
 		}
 	case InProcessConnection:
-		return &Error{Status: StatusInvalidArgument, Message: "InProcessConnection: libcopilot has no in-process transport yet; use StdioConnection or TCPConnection"}
+		m["transport"] = "inprocess"
+		if c.RuntimeLibrary != "" {
+			m["runtimeLibrary"] = c.RuntimeLibrary
+		}
 	default:
 		return &Error{Status: StatusInvalidArgument, Message: fmt.Sprintf("unknown RuntimeConnection %T", c)}
 	}

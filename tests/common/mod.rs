@@ -47,6 +47,11 @@ pub fn conversations(names: &[&str]) -> Vec<PathBuf> {
 pub const TEST_GITHUB_TOKEN: &str = "gho_copilot_replay_test_token";
 
 /// A per-test home directory and replay server.
+/// Whether the suites run on the in-process transport (`LIBCOPILOT_TEST_TRANSPORT=inprocess`).
+pub fn in_process() -> bool {
+    std::env::var("LIBCOPILOT_TEST_TRANSPORT").is_ok_and(|t| t == "inprocess")
+}
+
 pub struct TestEnv {
     pub home: tempfile::TempDir,
     pub replay: ReplayServer,
@@ -116,7 +121,18 @@ impl TestEnv {
         Value::Object(env)
     }
 
+    /// The harness's client options. With `LIBCOPILOT_TEST_TRANSPORT=inprocess`
+    /// the client hosts the runtime in this process instead of spawning the
+    /// CLI (whose working directory then is this process's).
     pub fn client_options(&self) -> Value {
+        if in_process() {
+            return json!({
+                "cliPath": cli_path(),
+                "env": self.child_env(),
+                "transport": "inprocess",
+                "useLoggedInUser": false,
+            });
+        }
         json!({
             "cliPath": cli_path(),
             "env": self.child_env(),
