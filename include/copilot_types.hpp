@@ -3638,6 +3638,8 @@ struct CanvasSessionContext {
 
 /** Canvas close parameters sent to the provider. Experimental. */
 struct CanvasProviderCloseRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Owning provider identifier */
     std::string extensionId{};
     /** Provider-local canvas identifier */
@@ -3652,6 +3654,8 @@ struct CanvasProviderCloseRequest {
 
 /** Canvas action invocation parameters sent to the provider. Experimental. */
 struct CanvasProviderInvokeActionRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Owning provider identifier */
     std::string extensionId{};
     /** Provider-local canvas identifier */
@@ -3670,6 +3674,8 @@ struct CanvasProviderInvokeActionRequest {
 
 /** Canvas open parameters sent to the provider. Experimental. */
 struct CanvasProviderOpenRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Owning provider identifier */
     std::string extensionId{};
     /** Provider-local canvas identifier */
@@ -5541,6 +5547,8 @@ struct ClientTaskCancelReason : StringEnum {
 
 /** Runtime-to-owner cancellation request for a client-owned task. Experimental. */
 struct ClientTaskCancelRequest {
+    /** Session that owns the client task */
+    std::string sessionId{};
     /** Canonical runtime-generated task identifier */
     std::string id{};
     /** Owner-scoped task key included for correlation */
@@ -20811,6 +20819,8 @@ struct ProviderSyncResult {
 
 /** Asks the SDK client to acquire a bearer token for a BYOK provider whose config set `hasBearerTokenProvider: true`. Issued by the runtime before each outbound model request; the runtime does no caching, so this is sent once per request. Experimental. */
 struct ProviderTokenAcquireRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Name of the BYOK provider needing a token. For the legacy whole-session provider this is the implicit provider name; for named providers it is the configured provider name. */
     std::string providerName{};
 };
@@ -22554,6 +22564,8 @@ struct SessionExtensionsSendAttachmentsToMessageResult {
 
 /** File path, content to append, and optional mode for the client-provided session filesystem. Implementations create parent directories as needed. Experimental. */
 struct SessionFsAppendFileRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Path using SessionFs conventions */
     std::string path{};
     /** Content to append */
@@ -22583,6 +22595,8 @@ struct SessionFsError {
 
 /** Path to test for existence in the client-provided session filesystem. Experimental. */
 struct SessionFsExistsRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Path using SessionFs conventions */
     std::string path{};
 };
@@ -22595,6 +22609,8 @@ struct SessionFsExistsResult {
 
 /** Directory path to create in the client-provided session filesystem, with options for recursive creation and POSIX mode. Experimental. */
 struct SessionFsMkdirRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Path using SessionFs conventions */
     std::string path{};
     /** Create parent directories as needed */
@@ -22605,6 +22621,8 @@ struct SessionFsMkdirRequest {
 
 /** Path of the binary file to read from the client-provided session filesystem. Experimental. */
 struct SessionFsReadFileBytesRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Path using SessionFs conventions */
     std::string path{};
 };
@@ -22619,6 +22637,8 @@ struct SessionFsReadFileBytesResult {
 
 /** Path of the file to read from the client-provided session filesystem. Experimental. */
 struct SessionFsReadFileRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Path using SessionFs conventions */
     std::string path{};
 };
@@ -22633,6 +22653,8 @@ struct SessionFsReadFileResult {
 
 /** Directory path whose entries should be listed from the client-provided session filesystem. Experimental. */
 struct SessionFsReaddirRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Path using SessionFs conventions */
     std::string path{};
 };
@@ -22664,6 +22686,8 @@ struct SessionFsReaddirWithTypesEntry {
 
 /** Directory path whose entries (with type information) should be listed from the client-provided session filesystem. Experimental. */
 struct SessionFsReaddirWithTypesRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Path using SessionFs conventions */
     std::string path{};
 };
@@ -22678,6 +22702,8 @@ struct SessionFsReaddirWithTypesResult {
 
 /** Source and destination paths for renaming or moving an entry in the client-provided session filesystem. Experimental. */
 struct SessionFsRenameRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Source path using SessionFs conventions */
     std::string src{};
     /** Destination path using SessionFs conventions */
@@ -22686,6 +22712,8 @@ struct SessionFsRenameRequest {
 
 /** Path to remove from the client-provided session filesystem, with options for recursive removal and force. Experimental. */
 struct SessionFsRmRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Path using SessionFs conventions */
     std::string path{};
     /** Remove directories and their contents recursively */
@@ -22748,6 +22776,8 @@ struct SessionFsSqliteQueryType : StringEnum {
 
 /** SQL query, query type, and optional bind parameters for executing a SQLite query against the per-session database. The provider applies its SQLite busy timeout for every call. Experimental. */
 struct SessionFsSqliteQueryRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** SQL query to execute */
     std::string query{};
     /** How to execute the query: 'exec' for DDL/multi-statement (no results), 'query' for SELECT (returns rows), 'run' for INSERT/UPDATE/DELETE (returns rowsAffected) */
@@ -22801,6 +22831,8 @@ struct SessionFsSqliteTransactionStatement {
 
 /** Statements to execute atomically. Providers apply busy handling for every call. Experimental. */
 struct SessionFsSqliteTransactionRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Ordered SQL statements to execute in one transaction. */
     std::vector<SessionFsSqliteTransactionStatement> statements{};
 };
@@ -22815,6 +22847,8 @@ struct SessionFsSqliteTransactionResult {
 
 /** Path whose metadata should be returned from the client-provided session filesystem. Experimental. */
 struct SessionFsStatRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Path using SessionFs conventions */
     std::string path{};
 };
@@ -22837,6 +22871,8 @@ struct SessionFsStatResult {
 
 /** File path, standard-base64-encoded bytes to write, and optional mode for the client-provided session filesystem. Experimental. */
 struct SessionFsWriteFileBytesRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Path using SessionFs conventions */
     std::string path{};
     /** Exact file bytes encoded as standard base64 */
@@ -22847,6 +22883,8 @@ struct SessionFsWriteFileBytesRequest {
 
 /** File path, content to write, and optional mode for the client-provided session filesystem. Experimental. */
 struct SessionFsWriteFileRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Path using SessionFs conventions */
     std::string path{};
     /** Content to write */
@@ -23960,6 +23998,12 @@ using SessionSessionFsRenameResult = std::optional<SessionFsError>;
 /** Describes a filesystem error. */
 using SessionSessionFsRmResult = std::optional<SessionFsError>;
 
+/** Identifies the target session. */
+struct SessionSessionFsSqliteExistsRequest {
+    /** Target session identifier */
+    std::string sessionId{};
+};
+
 /** Describes a filesystem error. */
 using SessionSessionFsWriteFileBytesResult = std::optional<SessionFsError>;
 
@@ -24173,6 +24217,12 @@ struct SessionShutdownResult {
 struct SessionSizes {
     /** Map of sessionId -> on-disk size in bytes for the session's workspace directory */
     std::map<std::string, std::int64_t> sizes{};
+};
+
+/** Identifies the target session. */
+struct SessionSkillProviderListRequest {
+    /** Target session identifier */
+    std::string sessionId{};
 };
 
 /** Empty result of session.skills.disable. */
@@ -25350,6 +25400,8 @@ struct SkillProviderListResult {
 
 /** Identifies one SDK-provided skill by invocation name. */
 struct SkillProviderReadRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Invocation name of the skill to read. */
     std::string name{};
 };
@@ -27310,6 +27362,8 @@ struct VisibilitySetResult {
 
 /** Parameters for cooperatively aborting a workflow body. Experimental. */
 struct WorkflowAbortRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Workflow run identifier. */
     std::string runId{};
     /** Opaque token identifying the execution attempt to abort. */
@@ -27441,6 +27495,8 @@ struct WorkflowDurableOperation : StringEnum {
 
 /** Parameters sent to the owning extension to execute a workflow closure. Experimental. */
 struct WorkflowExecuteRequest {
+    /** Target session identifier */
+    std::string sessionId{};
     /** Registered workflow name. */
     std::string name{};
     /** Workflow run identifier. */
@@ -32658,6 +32714,7 @@ struct Codec<CanvasProviderCloseRequest> {
     template <class J>
     static void read(const J& j, CanvasProviderCloseRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "extensionId", v.extensionId);
         get(j, "canvasId", v.canvasId);
         get(j, "instanceId", v.instanceId);
@@ -32667,6 +32724,7 @@ struct Codec<CanvasProviderCloseRequest> {
     template <class J>
     static void write(J& j, const CanvasProviderCloseRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "extensionId", v.extensionId);
         put(j, "canvasId", v.canvasId);
         put(j, "instanceId", v.instanceId);
@@ -32680,6 +32738,7 @@ struct Codec<CanvasProviderInvokeActionRequest> {
     template <class J>
     static void read(const J& j, CanvasProviderInvokeActionRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "extensionId", v.extensionId);
         get(j, "canvasId", v.canvasId);
         get(j, "instanceId", v.instanceId);
@@ -32691,6 +32750,7 @@ struct Codec<CanvasProviderInvokeActionRequest> {
     template <class J>
     static void write(J& j, const CanvasProviderInvokeActionRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "extensionId", v.extensionId);
         put(j, "canvasId", v.canvasId);
         put(j, "instanceId", v.instanceId);
@@ -32706,6 +32766,7 @@ struct Codec<CanvasProviderOpenRequest> {
     template <class J>
     static void read(const J& j, CanvasProviderOpenRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "extensionId", v.extensionId);
         get(j, "canvasId", v.canvasId);
         get(j, "instanceId", v.instanceId);
@@ -32716,6 +32777,7 @@ struct Codec<CanvasProviderOpenRequest> {
     template <class J>
     static void write(J& j, const CanvasProviderOpenRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "extensionId", v.extensionId);
         put(j, "canvasId", v.canvasId);
         put(j, "instanceId", v.instanceId);
@@ -34798,6 +34860,7 @@ struct Codec<ClientTaskCancelRequest> {
     template <class J>
     static void read(const J& j, ClientTaskCancelRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "id", v.id);
         get(j, "clientTaskId", v.clientTaskId);
         get(j, "cancellationId", v.cancellationId);
@@ -34806,6 +34869,7 @@ struct Codec<ClientTaskCancelRequest> {
     template <class J>
     static void write(J& j, const ClientTaskCancelRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "id", v.id);
         put(j, "clientTaskId", v.clientTaskId);
         put(j, "cancellationId", v.cancellationId);
@@ -55592,11 +55656,13 @@ struct Codec<ProviderTokenAcquireRequest> {
     template <class J>
     static void read(const J& j, ProviderTokenAcquireRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "providerName", v.providerName);
     }
     template <class J>
     static void write(J& j, const ProviderTokenAcquireRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "providerName", v.providerName);
     }
 };
@@ -58537,6 +58603,7 @@ struct Codec<SessionFsAppendFileRequest> {
     template <class J>
     static void read(const J& j, SessionFsAppendFileRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "path", v.path);
         get(j, "content", v.content);
         get(j, "mode", v.mode);
@@ -58544,6 +58611,7 @@ struct Codec<SessionFsAppendFileRequest> {
     template <class J>
     static void write(J& j, const SessionFsAppendFileRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "path", v.path);
         put(j, "content", v.content);
         put_opt(j, "mode", v.mode);
@@ -58573,11 +58641,13 @@ struct Codec<SessionFsExistsRequest> {
     template <class J>
     static void read(const J& j, SessionFsExistsRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "path", v.path);
     }
     template <class J>
     static void write(J& j, const SessionFsExistsRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "path", v.path);
     }
 };
@@ -58601,6 +58671,7 @@ struct Codec<SessionFsMkdirRequest> {
     template <class J>
     static void read(const J& j, SessionFsMkdirRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "path", v.path);
         get(j, "recursive", v.recursive);
         get(j, "mode", v.mode);
@@ -58608,6 +58679,7 @@ struct Codec<SessionFsMkdirRequest> {
     template <class J>
     static void write(J& j, const SessionFsMkdirRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "path", v.path);
         put_opt(j, "recursive", v.recursive);
         put_opt(j, "mode", v.mode);
@@ -58619,11 +58691,13 @@ struct Codec<SessionFsReadFileBytesRequest> {
     template <class J>
     static void read(const J& j, SessionFsReadFileBytesRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "path", v.path);
     }
     template <class J>
     static void write(J& j, const SessionFsReadFileBytesRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "path", v.path);
     }
 };
@@ -58649,11 +58723,13 @@ struct Codec<SessionFsReadFileRequest> {
     template <class J>
     static void read(const J& j, SessionFsReadFileRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "path", v.path);
     }
     template <class J>
     static void write(J& j, const SessionFsReadFileRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "path", v.path);
     }
 };
@@ -58679,11 +58755,13 @@ struct Codec<SessionFsReaddirRequest> {
     template <class J>
     static void read(const J& j, SessionFsReaddirRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "path", v.path);
     }
     template <class J>
     static void write(J& j, const SessionFsReaddirRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "path", v.path);
     }
 };
@@ -58725,11 +58803,13 @@ struct Codec<SessionFsReaddirWithTypesRequest> {
     template <class J>
     static void read(const J& j, SessionFsReaddirWithTypesRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "path", v.path);
     }
     template <class J>
     static void write(J& j, const SessionFsReaddirWithTypesRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "path", v.path);
     }
 };
@@ -58755,12 +58835,14 @@ struct Codec<SessionFsRenameRequest> {
     template <class J>
     static void read(const J& j, SessionFsRenameRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "src", v.src);
         get(j, "dest", v.dest);
     }
     template <class J>
     static void write(J& j, const SessionFsRenameRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "src", v.src);
         put(j, "dest", v.dest);
     }
@@ -58771,6 +58853,7 @@ struct Codec<SessionFsRmRequest> {
     template <class J>
     static void read(const J& j, SessionFsRmRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "path", v.path);
         get(j, "recursive", v.recursive);
         get(j, "force", v.force);
@@ -58778,6 +58861,7 @@ struct Codec<SessionFsRmRequest> {
     template <class J>
     static void write(J& j, const SessionFsRmRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "path", v.path);
         put_opt(j, "recursive", v.recursive);
         put_opt(j, "force", v.force);
@@ -58853,6 +58937,7 @@ struct Codec<SessionFsSqliteQueryRequest> {
     template <class J>
     static void read(const J& j, SessionFsSqliteQueryRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "query", v.query);
         get(j, "queryType", v.queryType);
         get(j, "params", v.params);
@@ -58860,6 +58945,7 @@ struct Codec<SessionFsSqliteQueryRequest> {
     template <class J>
     static void write(J& j, const SessionFsSqliteQueryRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "query", v.query);
         put(j, "queryType", v.queryType);
         put_opt(j, "params", v.params);
@@ -58927,11 +59013,13 @@ struct Codec<SessionFsSqliteTransactionRequest> {
     template <class J>
     static void read(const J& j, SessionFsSqliteTransactionRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "statements", v.statements);
     }
     template <class J>
     static void write(J& j, const SessionFsSqliteTransactionRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "statements", v.statements);
     }
 };
@@ -58957,11 +59045,13 @@ struct Codec<SessionFsStatRequest> {
     template <class J>
     static void read(const J& j, SessionFsStatRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "path", v.path);
     }
     template <class J>
     static void write(J& j, const SessionFsStatRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "path", v.path);
     }
 };
@@ -58995,6 +59085,7 @@ struct Codec<SessionFsWriteFileBytesRequest> {
     template <class J>
     static void read(const J& j, SessionFsWriteFileBytesRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "path", v.path);
         get(j, "content", v.content);
         get(j, "mode", v.mode);
@@ -59002,6 +59093,7 @@ struct Codec<SessionFsWriteFileBytesRequest> {
     template <class J>
     static void write(J& j, const SessionFsWriteFileBytesRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "path", v.path);
         put(j, "content", v.content);
         put_opt(j, "mode", v.mode);
@@ -59013,6 +59105,7 @@ struct Codec<SessionFsWriteFileRequest> {
     template <class J>
     static void read(const J& j, SessionFsWriteFileRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "path", v.path);
         get(j, "content", v.content);
         get(j, "mode", v.mode);
@@ -59020,6 +59113,7 @@ struct Codec<SessionFsWriteFileRequest> {
     template <class J>
     static void write(J& j, const SessionFsWriteFileRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "path", v.path);
         put(j, "content", v.content);
         put_opt(j, "mode", v.mode);
@@ -60620,6 +60714,20 @@ struct Codec<SessionSendSystemNotificationResult> {
 };
 
 template <>
+struct Codec<SessionSessionFsSqliteExistsRequest> {
+    template <class J>
+    static void read(const J& j, SessionSessionFsSqliteExistsRequest& v) {
+        if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
+    }
+    template <class J>
+    static void write(J& j, const SessionSessionFsSqliteExistsRequest& v) {
+        j = J::object();
+        put(j, "sessionId", v.sessionId);
+    }
+};
+
+template <>
 struct Codec<SettableTokenAuthInfo> {
     template <class J>
     static void read(const J& j, SettableTokenAuthInfo& v) {
@@ -60910,6 +61018,20 @@ struct Codec<SessionSizes> {
     static void write(J& j, const SessionSizes& v) {
         j = J::object();
         put(j, "sizes", v.sizes);
+    }
+};
+
+template <>
+struct Codec<SessionSkillProviderListRequest> {
+    template <class J>
+    static void read(const J& j, SessionSkillProviderListRequest& v) {
+        if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
+    }
+    template <class J>
+    static void write(J& j, const SessionSkillProviderListRequest& v) {
+        j = J::object();
+        put(j, "sessionId", v.sessionId);
     }
 };
 
@@ -62979,11 +63101,13 @@ struct Codec<SkillProviderReadRequest> {
     template <class J>
     static void read(const J& j, SkillProviderReadRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "name", v.name);
     }
     template <class J>
     static void write(J& j, const SkillProviderReadRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "name", v.name);
     }
 };
@@ -66153,12 +66277,14 @@ struct Codec<WorkflowAbortRequest> {
     template <class J>
     static void read(const J& j, WorkflowAbortRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "runId", v.runId);
         get(j, "executionToken", v.executionToken);
     }
     template <class J>
     static void write(J& j, const WorkflowAbortRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "runId", v.runId);
         put(j, "executionToken", v.executionToken);
     }
@@ -66329,6 +66455,7 @@ struct Codec<WorkflowExecuteRequest> {
     template <class J>
     static void read(const J& j, WorkflowExecuteRequest& v) {
         if (!object(j)) return;
+        get(j, "sessionId", v.sessionId);
         get(j, "name", v.name);
         get(j, "runId", v.runId);
         get(j, "executionToken", v.executionToken);
@@ -66337,6 +66464,7 @@ struct Codec<WorkflowExecuteRequest> {
     template <class J>
     static void write(J& j, const WorkflowExecuteRequest& v) {
         j = J::object();
+        put(j, "sessionId", v.sessionId);
         put(j, "name", v.name);
         put(j, "runId", v.runId);
         put(j, "executionToken", v.executionToken);

@@ -397,9 +397,9 @@ def rpc_file(model, em: CSharpEmitter) -> str:
     for scope, root in (("server", "ServerRpc"), ("session", "SessionRpc")):
         tree = method_tree([m for m in model.methods if m.scope == scope])
         body += _api_class(em, tree, root, scope)
-    # the definitions those methods reach (the CLI-to-host scopes' own are left out)
-    roots = [t.name for m in model.methods if m.scope in ("server", "session")
-             for t in (m.params, m.result) if isinstance(t, Ref)]
+    # the definitions those methods reach, and those of the requests and
+    # notifications the CLI sends the host (what handlers take and answer)
+    roots = [t.name for m in model.methods for t in (m.params, m.result) if isinstance(t, Ref)]
     used = reachable_with_bases(model, em, roots)
     for n in sorted((n for n in em.names if n not in em.event_names and n in used), key=lambda n: em.names[n]):
         lines = em.definition(n, "rpc")

@@ -503,8 +503,10 @@ def _method(reader: _Reader, node, scope, path, verb) -> Method:
             reader.ensure(pname)
             ptype, params = Ref(pname), None
             target = {}
+        # A session method's sessionId is the session object's to fill; a
+        # request the CLI sends the host (clientSession) keeps it for the handler.
         props = {k: v for k, v in (target.get("properties") or {}).items()
-                 if not (k == "sessionId" and scope in ("session", "clientSession"))}
+                 if not (k == "sessionId" and scope == "session")}
         if props:
             shape = {**target, "properties": props,
                      "required": [r for r in target.get("required") or [] if r in props]}
@@ -519,12 +521,12 @@ def _method(reader: _Reader, node, scope, path, verb) -> Method:
             params, optional = {**objects[0], "title": base + "Request"}, True
     if params:
         props = dict(params.get("properties") or {})
-        if scope in ("session", "clientSession"):
+        if scope == "session":
             props.pop("sessionId", None)
         if props or "anyOf" in params:
             hint = params.get("title") or base + "Request"
             shape = {**params, "title": hint}
-            if "properties" in shape and scope in ("session", "clientSession"):
+            if "properties" in shape and scope == "session":
                 shape["properties"] = props
                 shape["required"] = [r for r in shape.get("required") or [] if r != "sessionId"]
             ptype = reader.type_of(shape, hint)

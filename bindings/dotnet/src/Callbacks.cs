@@ -18,6 +18,49 @@ namespace GitHub.Copilot
         internal static readonly Native.FreeFn FreeUserData = OnFree;
         internal static readonly Native.StateFn State = OnState;
         internal static readonly Native.LifecycleFn Lifecycle = OnLifecycle;
+        internal static readonly Native.NotificationFn Notification = OnNotification;
+
+        /// <summary>A handler of one CLI notification method (copilot_client_on_notification); Active
+        /// is cleared when its registration is disposed (the native registration itself lives until
+        /// the client is freed). Handler gets the method and the params as JSON text.</summary>
+        internal sealed class NotificationSink
+        {
+            internal Action<string, string> Handler;
+            internal volatile bool Active = true;
+        }
+
+        private static void OnNotification(IntPtr userData, IntPtr method, IntPtr json)
+        {
+            try
+            {
+                var sink = Target<NotificationSink>(userData);
+                if (sink == null || !sink.Active) return;
+                sink.Handler(Native.FromUtf8(method), Native.FromUtf8(json));
+            }
+            catch
+            {
+                // A throwing handler must not stop later notifications.
+            }
+        }
+
+        /// <summary>Runs work items on the thread pool one at a time, in the order they were
+        /// queued, each after the previous one's task completed.</summary>
+        internal sealed class SerialQueue
+        {
+            private readonly object _lock = new object();
+            private Task _tail = Task.FromResult(true);
+
+            /// <summary>Queues work (exceptions it throws, or its task ends with, are dropped).</summary>
+            internal void Enqueue(Func<Task> work)
+            {
+                Func<Task> safe = async () => { try { await work().ConfigureAwait(false); } catch { } };
+                lock (_lock)
+                {
+                    _tail = _tail.ContinueWith(_ => safe(), System.Threading.CancellationToken.None,
+                        TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+                }
+            }
+        }
 
         /// <summary>A lifecycle handler; Active is cleared when its registration is disposed
         /// (the native registration itself lives until the client is freed).</summary>

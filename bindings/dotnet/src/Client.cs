@@ -59,6 +59,16 @@ namespace GitHub.Copilot
         /// <summary>This client provides each session's filesystem (see <see cref="SessionFsConfig"/>):
         /// every session then needs <see cref="SessionConfig.CreateSessionFsProvider"/>.</summary>
         public SessionFsConfig SessionFs { get; set; }
+        /// <summary>Lists the models instead of the CLI: <see cref="CopilotClient.ListModelsAsync"/>
+        /// then calls it and neither starts the client nor asks the CLI (e.g. in BYOK mode, the
+        /// models of your own provider).</summary>
+        public Func<CancellationToken, Task<IList<ModelInfo>>> OnListModels { get; set; }
+        /// <summary>Receives the GitHub telemetry events the CLI forwards to this client
+        /// (<c>gitHubTelemetry.event</c> notifications, copilot_client_on_notification). Setting it
+        /// sends <c>enableGitHubTelemetryForwarding: true</c> in the handshake and in every session
+        /// this client creates or resumes. Calls run on the thread pool one at a time, in arrival
+        /// order, each after the previous call's task ended; an exception is swallowed. Experimental.</summary>
+        public Func<GitHub.Copilot.Rpc.GitHubTelemetryNotification, Task> OnGitHubTelemetry { get; set; }
 
         internal string ToJson()
         {
@@ -85,6 +95,7 @@ namespace GitHub.Copilot
             if (BaseDirectory != null) o["baseDirectory"] = BaseDirectory;
             if (Mode != null) o["mode"] = Mode;
             if (SessionFs != null) o["sessionFs"] = SessionFs.ToJson();
+            if (OnGitHubTelemetry != null) o["enableGitHubTelemetryForwarding"] = true;
             return o.ToString(Formatting.None);
         }
     }
@@ -103,6 +114,7 @@ namespace GitHub.Copilot
     {
         private readonly ClientHandle _handle;
         private readonly SessionFsConfig _sessionFs;
+        private readonly Func<CancellationToken, Task<IList<ModelInfo>>> _onListModels;
         private global::GitHub.Copilot.Rpc.ServerRpc _rpc;
 
         /// <summary>Typed server-scope methods, grouped as on the wire (src/Generated/Rpc.cs, the
@@ -128,7 +140,87 @@ namespace GitHub.Copilot
             NativeLoader.Ensure();
             options = options ?? new CopilotClientOptions();
             _sessionFs = options.SessionFs;
+            _onListModels = options.OnListModels;
             _handle = NewHandle(options);
+            if (options.OnGitHubTelemetry != null)
+            {
+                var handler = options.OnGitHubTelemetry;
+                var queue = new Callbacks.SerialQueue();
+                AddNotificationHandler("gitHubTelemetry.event", (method, json) =>
+                {
+                    var notification = DecodeTelemetry(json);
+                    queue.Enqueue(() => handler(notification) ?? Task.FromResult(true));
+                });
+            }
+        }
+
+        /// <summary>A gitHubTelemetry.event's params; what decodes of them when a member has an
+        /// unexpected type.</summary>
+        private static GitHub.Copilot.Rpc.GitHubTelemetryNotification DecodeTelemetry(string json)
+        {
+            var o = Native.ParseJson(json ?? "{}") as JObject ?? new JObject();
+            try { return TypedJson.Decode<GitHub.Copilot.Rpc.GitHubTelemetryNotification>(o); }
+            catch (Exception)
+            {
+                var e = o["event"] as JObject ?? new JObject();
+                var restricted = o["restricted"];
+                return new GitHub.Copilot.Rpc.GitHubTelemetryNotification
+                {
+                    SessionId = Json.Str(o, "sessionId"),
+                    Restricted = restricted != null && restricted.Type == JTokenType.Boolean && (bool)restricted,
+                    Event = new GitHub.Copilot.Rpc.GitHubTelemetryEvent
+                    {
+                        Kind = Json.Str(e, "kind") ?? "",
+                        SessionId = Json.Str(e, "session_id"),
+                        CreatedAt = Json.Str(e, "created_at"),
+                        ModelCallId = Json.Str(e, "model_call_id"),
+                    },
+                };
+            }
+        }
+
+        /// <summary>copilot_client_on_notification for <paramref name="method"/>; the sink's
+        /// handler runs on the client's callback thread.</summary>
+        private Callbacks.NotificationSink AddNotificationHandler(string method, Action<string, string> handler)
+        {
+            var sink = new Callbacks.NotificationSink { Handler = handler };
+            With(h =>
+            {
+                var m = Native.ToUtf8(method);
+                var ud = Callbacks.Pin(sink);
+                try
+                {
+                    IntPtr err;
+                    var status = Native.copilot_client_on_notification(h, m, Callbacks.Notification, ud, Callbacks.FreeUserData, out err);
+                    if (status != 0) Callbacks.Unpin(ud);
+                    Native.Check(status, err);
+                }
+                finally { Native.FreeUtf8(m); }
+                return true;
+            });
+            return sink;
+        }
+
+        /// <summary>Adds a handler of the CLI's <paramref name="method"/> notifications (JSON-RPC
+        /// notifications the library does not handle itself, e.g. <c>gitHubTelemetry.event</c>;
+        /// copilot_client_on_notification) with the method and its params. Add it before the
+        /// client starts to miss none. It runs on the client's callback thread, one notification
+        /// at a time in wire order, so it must return quickly; an exception it throws is
+        /// swallowed. Disposing the result stops calls to <paramref name="handler"/>; the
+        /// registration itself is released with the client (libcopilot addition).</summary>
+        public IDisposable OnNotification(string method, Action<string, JToken> handler)
+        {
+            if (method == null) throw new ArgumentNullException("method");
+            if (handler == null) throw new ArgumentNullException("handler");
+            var sink = AddNotificationHandler(method, (m, json) => handler(m, json == null ? null : Native.ParseJson(json)));
+            return new NotificationRegistration(sink);
+        }
+
+        private sealed class NotificationRegistration : IDisposable
+        {
+            private readonly Callbacks.NotificationSink _sink;
+            internal NotificationRegistration(Callbacks.NotificationSink sink) { _sink = sink; }
+            public void Dispose() { _sink.Active = false; }
         }
 
         // The P/Invokes of the two public entry points live in methods of their own, never
@@ -469,13 +561,21 @@ namespace GitHub.Copilot
             return Json.Str(r, "sessionId");
         }
 
-        /// <summary>The models available (<c>models.list</c>, copilot_client_call), as the CLI
-        /// describes them; starts the client if needed. Typed: <c>client.Rpc.Models.ListAsync()</c>.</summary>
-        public async Task<IList<JObject>> ListModelsAsync(CancellationToken cancellationToken = default(CancellationToken))
+        /// <summary>The models available: what <see cref="CopilotClientOptions.OnListModels"/> gives
+        /// when set (the CLI is neither started nor asked), else the CLI's <c>models.list</c>
+        /// (copilot_client_call), starting the client if needed; each entry keeps its JSON in
+        /// <see cref="ModelInfo.Raw"/>. Not cached. The CLI's full shape: <c>client.Rpc.Models.ListAsync()</c>.</summary>
+        public async Task<IList<ModelInfo>> ListModelsAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
+            if (_onListModels != null)
+            {
+                var given = await _onListModels(cancellationToken).ConfigureAwait(false);
+                return given == null ? new List<ModelInfo>() : new List<ModelInfo>(given);
+            }
             var r = await HelperCallAsync("models.list", null, cancellationToken).ConfigureAwait(false);
-            var list = new List<JObject>();
-            foreach (var m in r["models"] as JArray ?? new JArray()) list.Add((JObject)m);
+            var list = new List<ModelInfo>();
+            foreach (var m in r["models"] as JArray ?? new JArray())
+                if (m is JObject o) list.Add(ModelInfo.From(o));
             return list;
         }
 

@@ -36,6 +36,9 @@ namespace GitHub.Copilot
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate void LifecycleFn(IntPtr userData, IntPtr type, IntPtr eventJson);
 
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void NotificationFn(IntPtr userData, IntPtr method, IntPtr paramsJson);
+
         [DllImport(Lib)] internal static extern uint copilot_abi_version();
         [DllImport(Lib)] internal static extern IntPtr copilot_version();
 
@@ -64,6 +67,7 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_client_stats(IntPtr client, out IntPtr statsJson, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_client_on_state_change(IntPtr client, StateFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_client_on_lifecycle(IntPtr client, LifecycleFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_client_on_notification(IntPtr client, IntPtr method, NotificationFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
 
         [DllImport(Lib)] internal static extern int copilot_session_config_new(IntPtr configJson, out IntPtr config, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_config_add_tool(IntPtr config, IntPtr toolJson, ToolFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);

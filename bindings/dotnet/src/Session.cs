@@ -101,6 +101,20 @@ namespace GitHub.Copilot
         public bool? RequestCanvasRenderer { get; set; }
         public bool? RequestExtensions { get; set; }
         public string ExtensionSdkPath { get; set; }
+        /// <summary>Canvases this session provides (wire: <c>canvases</c>): the runtime lists them to
+        /// the agent (<c>session.canvas.list</c>) and sends their <c>canvas.*</c> requests to
+        /// <see cref="CanvasHandler"/>. Experimental.</summary>
+        public IList<CanvasDeclaration> Canvases { get; set; }
+        /// <summary>Stable extension identity of this connection's canvases (wire: <c>extensionInfo</c>). Experimental.</summary>
+        public ExtensionInfo ExtensionInfo { get; set; }
+        /// <summary>Stable identity of this connection as a canvas provider (wire: <c>canvasProvider</c>):
+        /// its id becomes the canvases' extension id, so they survive reconnect and CLI restart. Experimental.</summary>
+        public CanvasProviderIdentity CanvasProvider { get; set; }
+        /// <summary>Answers the <c>canvas.open</c> / <c>canvas.close</c> / <c>canvas.action.invoke</c>
+        /// requests for <see cref="Canvases"/> (copilot_session_config_set_handler kind "canvas"). Runs
+        /// on the thread pool; an exception (e.g. <see cref="CanvasException"/>) fails the request with
+        /// its message. Experimental.</summary>
+        public ICanvasHandler CanvasHandler { get; set; }
         /// <summary>Any other session.create field, passed through as is (libcopilot addition;
         /// the typed properties win).</summary>
         public JObject Extra { get; set; }
@@ -246,6 +260,9 @@ namespace GitHub.Copilot
             set("requestCanvasRenderer", RequestCanvasRenderer);
             set("requestExtensions", RequestExtensions);
             set("extensionSdkPath", ExtensionSdkPath);
+            set("canvases", Canvases);
+            set("extensionInfo", ExtensionInfo);
+            set("canvasProvider", CanvasProvider);
         }
 
         /// <summary>The native config for creating a session (resumeId null) or resuming one;
@@ -382,6 +399,26 @@ namespace GitHub.Copilot
                     };
                     RegisterRequest(cfg, "mcpAuth", adapter, false);
                 }
+                if (CanvasHandler != null)
+                {
+                    var canvas = CanvasHandler;
+                    RegisterRequest(cfg, "canvas", (requestKind, request) => CanvasDispatch.Answer(canvas, requestKind, request));
+                }
+                var tokenProviders = BearerTokenProviders();
+                if (tokenProviders.Count > 0)
+                {
+                    Func<JObject, Task<object>> adapter = async req =>
+                    {
+                        var name = Json.Str(req, "providerName");
+                        Func<ProviderTokenArgs, Task<string>> provider;
+                        if (name == null || !tokenProviders.TryGetValue(name, out provider))
+                            throw new InvalidOperationException("No bearer-token provider registered for provider \"" + name + "\"");
+                        var token = await provider(new ProviderTokenArgs { ProviderName = name, SessionId = Json.Str(req, "sessionId") ?? sid }).ConfigureAwait(false);
+                        if (token == null) throw new InvalidOperationException("the bearer-token provider of \"" + name + "\" gave no token");
+                        return new JObject { ["token"] = token };
+                    };
+                    RegisterRequest(cfg, "providerToken", adapter, false);
+                }
                 foreach (var command in Commands ?? new CommandDefinition[0])
                 {
                     if (command == null || string.IsNullOrEmpty(command.Name) || command.Handler == null)
@@ -418,6 +455,28 @@ namespace GitHub.Copilot
                 Native.copilot_session_config_free(cfg);
                 throw;
             }
+        }
+
+        /// <summary>The BearerTokenProvider callbacks of <see cref="Provider"/> ("default") and
+        /// <see cref="Providers"/> (by name).</summary>
+        private Dictionary<string, Func<ProviderTokenArgs, Task<string>>> BearerTokenProviders()
+        {
+            var map = new Dictionary<string, Func<ProviderTokenArgs, Task<string>>>(StringComparer.Ordinal);
+            if (Provider != null && Provider.BearerTokenProvider != null) map["default"] = Provider.BearerTokenProvider;
+            foreach (var p in Providers ?? new NamedProviderConfig[0])
+                if (p != null && p.BearerTokenProvider != null && p.Name != null) map[p.Name] = p.BearerTokenProvider;
+            return map;
+        }
+
+        /// <summary>A session handler of <paramref name="kind"/> that gets each request's kind
+        /// (copilot_request_kind) too: one handler for several methods.</summary>
+        private static void RegisterRequest(IntPtr cfg, string kind, Func<string, JObject, Task<object>> handler)
+        {
+            IntPtr err;
+            var k = Native.ToUtf8(kind);
+            var ud = Callbacks.Pin(new Callbacks.RequestSink(handler, false));
+            try { Register(Native.copilot_session_config_set_handler(cfg, k, Callbacks.Request, ud, Callbacks.FreeUserData, out err), err, ud); }
+            finally { Native.FreeUtf8(k); }
         }
 
         private static void RegisterRequest(IntPtr cfg, string kind, Func<JObject, Task<object>> handler, bool hook)

@@ -155,6 +155,16 @@ namespace GitHub.Copilot
         public int? MaxPromptTokens { get; set; }
         [JsonProperty("maxOutputTokens", NullValueHandling = NullValueHandling.Ignore)]
         public int? MaxOutputTokens { get; set; }
+        /// <summary>Gives a fresh bearer token (without "Bearer ") before every model request to this
+        /// provider, with <see cref="ProviderTokenArgs.ProviderName"/> "default": the provider is sent
+        /// with <c>hasBearerTokenProvider: true</c> and the session answers the CLI's
+        /// <c>providerToken.getToken</c> requests with it. The CLI keeps no copy, so caching and
+        /// refresh are the callback's; when it throws, the model request fails. It takes precedence
+        /// over <see cref="ApiKey"/> and <see cref="BearerToken"/>. Experimental.</summary>
+        [JsonIgnore]
+        public Func<ProviderTokenArgs, System.Threading.Tasks.Task<string>> BearerTokenProvider { get; set; }
+        [JsonProperty("hasBearerTokenProvider", NullValueHandling = NullValueHandling.Ignore)]
+        private bool? HasBearerTokenProvider { get { return BearerTokenProvider != null ? true : (bool?)null; } }
 
         public static implicit operator ProviderConfig(JObject json)
         {
@@ -204,6 +214,72 @@ namespace GitHub.Copilot
         public AzureOptions Azure { get; set; }
         [JsonProperty("headers", NullValueHandling = NullValueHandling.Ignore)]
         public IDictionary<string, string> Headers { get; set; }
+        /// <summary>As <see cref="ProviderConfig.BearerTokenProvider"/>, asked with
+        /// <see cref="ProviderTokenArgs.ProviderName"/> this provider's <see cref="Name"/>. Experimental.</summary>
+        [JsonIgnore]
+        public Func<ProviderTokenArgs, System.Threading.Tasks.Task<string>> BearerTokenProvider { get; set; }
+        [JsonProperty("hasBearerTokenProvider", NullValueHandling = NullValueHandling.Ignore)]
+        private bool? HasBearerTokenProvider { get { return BearerTokenProvider != null ? true : (bool?)null; } }
+    }
+
+    /// <summary>What a <see cref="ProviderConfig.BearerTokenProvider"/> is asked with (the CLI's
+    /// <c>providerToken.getToken</c> request). Experimental.</summary>
+    public sealed class ProviderTokenArgs
+    {
+        /// <summary>The BYOK provider needing a token: "default" for the session's
+        /// <see cref="SessionConfig.Provider"/>, else the <see cref="NamedProviderConfig.Name"/>.</summary>
+        public string ProviderName { get; set; }
+        /// <summary>The session whose model request needs the token.</summary>
+        public string SessionId { get; set; }
+    }
+
+    /// <summary>A model <see cref="CopilotClient.ListModelsAsync"/> lists: an entry of the CLI's
+    /// <c>models.list</c>, or what <see cref="CopilotClientOptions.OnListModels"/> gave.</summary>
+    public sealed class ModelInfo
+    {
+        /// <summary>Model identifier (e.g. "claude-sonnet-4.5").</summary>
+        [JsonProperty("id")]
+        public string Id { get; set; } = "";
+        /// <summary>Display name.</summary>
+        [JsonProperty("name")]
+        public string Name { get; set; } = "";
+        /// <summary>Model capabilities and limits.</summary>
+        [JsonProperty("capabilities", NullValueHandling = NullValueHandling.Ignore)]
+        public GitHub.Copilot.Rpc.ModelCapabilities Capabilities { get; set; }
+        /// <summary>Policy state.</summary>
+        [JsonProperty("policy", NullValueHandling = NullValueHandling.Ignore)]
+        public GitHub.Copilot.Rpc.ModelPolicy Policy { get; set; }
+        /// <summary>Billing information.</summary>
+        [JsonProperty("billing", NullValueHandling = NullValueHandling.Ignore)]
+        public GitHub.Copilot.Rpc.ModelBilling Billing { get; set; }
+        /// <summary>Supported reasoning effort levels (only for models that reason).</summary>
+        [JsonProperty("supportedReasoningEfforts", NullValueHandling = NullValueHandling.Ignore)]
+        public IList<string> SupportedReasoningEfforts { get; set; }
+        /// <summary>Default reasoning effort level (only for models that reason).</summary>
+        [JsonProperty("defaultReasoningEffort", NullValueHandling = NullValueHandling.Ignore)]
+        public string DefaultReasoningEffort { get; set; }
+        /// <summary>The entry as the CLI sent it, with members this class does not name (null for
+        /// a model <see cref="CopilotClientOptions.OnListModels"/> gave) (libcopilot addition).</summary>
+        [JsonIgnore]
+        public JObject Raw { get; internal set; }
+
+        /// <summary>The model as JSON: <see cref="Raw"/>, else its properties (what
+        /// <c>ListModelsAsync</c> returned before it returned <see cref="ModelInfo"/>).</summary>
+        public static implicit operator JObject(ModelInfo model)
+        {
+            if (model == null) return null;
+            return model.Raw ?? JObject.FromObject(model, TypedJson.Serializer);
+        }
+
+        internal static ModelInfo From(JObject o)
+        {
+            if (o == null) return null;
+            ModelInfo m;
+            try { m = TypedJson.Decode<ModelInfo>(o); }
+            catch (Exception) { m = new ModelInfo { Id = Json.Str(o, "id") ?? "", Name = Json.Str(o, "name") ?? "" }; }
+            m.Raw = o;
+            return m;
+        }
     }
 
     /// <summary>A model served by one of the session's <see cref="SessionConfig.Providers"/> (<c>models</c>).</summary>
@@ -419,12 +495,16 @@ namespace GitHub.Copilot
         /// <summary>Pick up the tool calls and permission requests the session left pending
         /// (wire: <c>continuePendingWork</c>).</summary>
         public bool? ContinuePendingWork { get; set; }
+        /// <summary>Canvas instances open when the session was suspended, so the runtime can
+        /// re-attach them (wire: <c>openCanvases</c>). Experimental.</summary>
+        public IList<GitHub.Copilot.Rpc.OpenCanvasInstance> OpenCanvases { get; set; }
 
         internal override void AddWireFields(JObject o)
         {
             base.AddWireFields(o);
             if (SuppressResumeEvent) o["disableResume"] = true;
             if (ContinuePendingWork.HasValue) o["continuePendingWork"] = ContinuePendingWork.Value;
+            if (OpenCanvases != null) o["openCanvases"] = JToken.FromObject(OpenCanvases, TypedJson.Serializer);
         }
     }
 }

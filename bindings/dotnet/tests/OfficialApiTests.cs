@@ -321,6 +321,242 @@ namespace GitHub.Copilot.Tests
             }
         }
 
+        /// <summary>A canvas handler that records each call: open answers a URL from the ids,
+        /// "increment" adds the input's amount to the open input's start, other actions fall to
+        /// CanvasHandlerBase (CanvasException.NoHandler).</summary>
+        private sealed class CounterCanvas : CanvasHandlerBase
+        {
+            internal readonly List<string> Calls = new List<string>();
+            internal readonly List<string> SessionIds = new List<string>();
+            private int _start;
+
+            public override Task<CanvasProviderOpenResult> OnOpenAsync(CanvasProviderOpenRequest c, CancellationToken ct)
+            {
+                lock (Calls) { Calls.Add("open " + c.CanvasId + "/" + c.InstanceId); SessionIds.Add(c.SessionId); }
+                _start = (int)c.Input["start"];
+                return Task.FromResult(new CanvasProviderOpenResult { Url = "https://example.test/" + c.CanvasId + "/" + c.InstanceId, Title = "Counter", Status = "ready" });
+            }
+
+            public override Task OnCloseAsync(CanvasProviderCloseRequest c, CancellationToken ct)
+            {
+                lock (Calls) { Calls.Add("close " + c.CanvasId + "/" + c.InstanceId); SessionIds.Add(c.SessionId); }
+                return base.OnCloseAsync(c, ct);
+            }
+
+            public override Task<object> OnActionAsync(CanvasProviderInvokeActionRequest c, CancellationToken ct)
+            {
+                lock (Calls) { Calls.Add("action " + c.ActionName + " " + c.CanvasId + "/" + c.InstanceId); SessionIds.Add(c.SessionId); }
+                if (c.ActionName != "increment") return base.OnActionAsync(c, ct);
+                return Task.FromResult<object>(new Dictionary<string, int> { ["count"] = _start + (int)c.Input["amount"] });
+            }
+        }
+
+        /// <summary>SessionConfig.Canvases are the session's: session.canvas.list lists them, and
+        /// opening one, invoking its action and closing it reach SessionConfig.CanvasHandler
+        /// (kind "canvas"), whose answers come back to the caller; a handler's exception fails the call.</summary>
+        [Test]
+        public void CanvasHandlerOpensActsAndCloses()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var handler = new CounterCanvas();
+                var session = client.CreateSessionAsync(env.Config(new SessionConfig
+                {
+                    Canvases = new[]
+                    {
+                        new CanvasDeclaration
+                        {
+                            Id = "counter",
+                            DisplayName = "Counter",
+                            Description = "A counter",
+                            InputSchema = JObject.Parse("{\"type\": \"object\", \"properties\": {\"start\": {\"type\": \"number\"}}}"),
+                            Actions = new List<CanvasAction>
+                            {
+                                new CanvasAction { Name = "increment", Description = "Adds to the counter" },
+                                new CanvasAction { Name = "reset", Description = "Not implemented by the handler" },
+                            },
+                        },
+                    },
+                    CanvasHandler = handler,
+                })).Result;
+
+                var list = session.Rpc.Canvas.ListAsync().Result;
+                var counter = list.Canvases.Single(c => c.CanvasId == "counter");
+                Assert.AreEqual("Counter", counter.DisplayName);
+                CollectionAssert.AreEqual(new[] { "increment", "reset" }, counter.Actions.Select(a => a.Name));
+
+                var opened = session.Rpc.Canvas.OpenAsync(new CanvasOpenRequest { CanvasId = "counter", InstanceId = "counter-1", Input = new JObject { ["start"] = 3 } }).Result;
+                Assert.AreEqual("https://example.test/counter/counter-1", opened.Url);
+                Assert.AreEqual("counter-1", opened.InstanceId);
+                var acted = session.Rpc.Canvas.Action.InvokeAsync(new CanvasActionInvokeRequest { InstanceId = "counter-1", ActionName = "increment", Input = new JObject { ["amount"] = 2 } }).Result;
+                Assert.AreEqual(5, (int)acted.Result["count"], acted.Result.ToString());
+                // The generic call reaches the same handler; an action it does not implement fails
+                // with the handler's message.
+                var e = Assert.Throws<AggregateException>(() => session.CallAsync("session.canvas.action.invoke",
+                    new JObject { ["instanceId"] = "counter-1", ["actionName"] = "reset" }).Wait());
+                Assert.IsInstanceOf<CopilotException>(e.InnerException, e.InnerException.ToString());
+                StringAssert.Contains("No handler implemented for this canvas action", e.InnerException.Message, "CanvasHandlerBase's CanvasException.NoHandler()");
+                session.Rpc.Canvas.CloseAsync(new CanvasCloseRequest { InstanceId = "counter-1" }).Wait();
+
+                lock (handler.Calls)
+                {
+                    CollectionAssert.AreEqual(new[]
+                    {
+                        "open counter/counter-1", "action increment counter/counter-1",
+                        "action reset counter/counter-1", "close counter/counter-1",
+                    }, handler.Calls);
+                    CollectionAssert.AreEqual(Enumerable.Repeat(session.SessionId, 4), handler.SessionIds);
+                }
+            }
+
+            // The canvas fields on the wire.
+            var fields = Fields(new ResumeSessionConfig
+            {
+                Canvases = new[] { new CanvasDeclaration { Id = "c", DisplayName = "C", Description = "d" } },
+                CanvasProvider = new CanvasProviderIdentity { Id = "app:builtin:1" },
+                ExtensionInfo = new ExtensionInfo { Source = "github-app", Name = "app" },
+                OpenCanvases = new[] { new OpenCanvasInstance { CanvasId = "c", ExtensionId = "app:builtin:1", InstanceId = "c-1" } },
+            });
+            var want = JObject.Parse(@"{""canvases"": [{""id"": ""c"", ""displayName"": ""C"", ""description"": ""d""}],
+                ""extensionInfo"": {""source"": ""github-app"", ""name"": ""app""}, ""canvasProvider"": {""id"": ""app:builtin:1""},
+                ""openCanvases"": [{""instanceId"": ""c-1"", ""extensionId"": ""app:builtin:1"", ""canvasId"": ""c""}]}");
+            Assert.IsTrue(JToken.DeepEquals(want, fields), fields.ToString());
+        }
+
+        /// <summary>A BYOK provider's BearerTokenProvider is asked once before every model request
+        /// (hasBearerTokenProvider, answered through the session's "providerToken" handler), with the
+        /// provider name "default" and the session's id; the token it gives is what authenticates.</summary>
+        [Test]
+        public void BearerTokenProviderIsAskedBeforeEachModelRequest()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client())
+            {
+                var asked = new List<ProviderTokenArgs>();
+                var cfg = env.Config();
+                cfg.Provider = new ProviderConfig
+                {
+                    Type = "openai",
+                    BaseUrl = env.ProviderUrl,
+                    WireApi = "completions",
+                    BearerTokenProvider = args =>
+                    {
+                        int n;
+                        lock (asked) { asked.Add(args); n = asked.Count; }
+                        return Task.FromResult("token-" + n);
+                    },
+                };
+                var provider = (JObject)Fields(cfg)["provider"];
+                Assert.IsTrue((bool)provider["hasBearerTokenProvider"], provider.ToString());
+                Assert.IsNull(provider["apiKey"], provider.ToString());
+
+                var session = client.CreateSessionAsync(cfg).Result;
+                Assert.AreEqual("The capital of France is Paris.", session.SendAndWaitAsync(France, Turn).Result.Content);
+                lock (asked) Assert.AreEqual(1, asked.Count, "one token for the first turn's model request");
+                Assert.AreEqual("The capital of Italy is Rome.", session.SendAndWaitAsync("And the capital of Italy?", Turn).Result.Content);
+                Assert.AreEqual(2, env.Replay.Requests().Count, "two model requests");
+                lock (asked)
+                {
+                    Assert.AreEqual(2, asked.Count, "one token per model request");
+                    foreach (var a in asked)
+                    {
+                        Assert.AreEqual("default", a.ProviderName);
+                        Assert.AreEqual(session.SessionId, a.SessionId);
+                    }
+                }
+            }
+
+            // Named providers send the flag too (the callback itself never reaches the wire).
+            var named = Fields(new SessionConfig { Providers = new[] { new NamedProviderConfig { Name = "azure-ai", BaseUrl = "https://a", BearerTokenProvider = a => Task.FromResult("t") } } });
+            Assert.IsTrue(JToken.DeepEquals(JObject.Parse("{\"providers\": [{\"name\": \"azure-ai\", \"baseUrl\": \"https://a\", \"hasBearerTokenProvider\": true}]}"), named), named.ToString());
+        }
+
+        /// <summary>OnGitHubTelemetry opts the client into telemetry forwarding and receives the
+        /// CLI's gitHubTelemetry.event notifications, typed.</summary>
+        [Test]
+        public void OnGitHubTelemetryReceivesForwardedEvents()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            {
+                var got = new List<GitHubTelemetryNotification>();
+                var seen = new ManualResetEventSlim();
+                var raw = new List<string>();
+                using (var client = env.Client(o => o.OnGitHubTelemetry = n =>
+                {
+                    lock (got) got.Add(n);
+                    seen.Set();
+                    return Task.FromResult(0);
+                }))
+                {
+                    var generic = new ManualResetEventSlim();
+                    client.OnNotification("gitHubTelemetry.event", (method, p) => { lock (raw) raw.Add(method + " " + (string)p.SelectToken("event.kind")); generic.Set(); });
+                    var session = client.CreateSessionAsync(env.Config()).Result;
+                    Assert.AreEqual("The capital of France is Paris.", session.SendAndWaitAsync(France, Turn).Result.Content);
+                    Assert.IsTrue(seen.Wait(TimeSpan.FromSeconds(30)), "a gitHubTelemetry.event within 30 s");
+                    lock (got)
+                    {
+                        Assert.IsNotEmpty(got[0].Event.Kind);
+                        Assert.IsTrue(got.All(n => !string.IsNullOrEmpty(n.Event.Kind)));
+                    }
+                    Assert.IsTrue(generic.Wait(TimeSpan.FromSeconds(30)), "OnNotification for the same method");
+                    lock (raw) StringAssert.StartsWith("gitHubTelemetry.event ", raw[0]);
+                }
+            }
+        }
+
+        /// <summary>OnListModels answers ListModelsAsync without the CLI: the client is never started
+        /// (its CLI path does not exist).</summary>
+        [Test]
+        public void OnListModelsAnswersListModelsWithoutTheCli()
+        {
+            var calls = 0;
+            var options = new CopilotClientOptions
+            {
+                CliPath = "/nonexistent/copilot",
+                OnListModels = ct =>
+                {
+                    Interlocked.Increment(ref calls);
+                    return Task.FromResult<IList<ModelInfo>>(new List<ModelInfo>
+                    {
+                        new ModelInfo { Id = "my-model", Name = "My Model", SupportedReasoningEfforts = new[] { "low", "high" }, DefaultReasoningEffort = "low" },
+                    });
+                },
+            };
+            using (var client = new CopilotClient(options))
+            {
+                var models = client.ListModelsAsync().Result;
+                Assert.AreEqual(1, models.Count);
+                Assert.AreEqual("my-model", models[0].Id);
+                Assert.AreEqual("My Model", models[0].Name);
+                CollectionAssert.AreEqual(new[] { "low", "high" }, models[0].SupportedReasoningEfforts);
+                Assert.AreEqual(1, calls);
+                Assert.AreEqual(ClientState.Disconnected, client.State, "the CLI was not started");
+                Assert.AreEqual(0, client.CliProcessId);
+                JObject json = models[0];
+                Assert.AreEqual("my-model", (string)json["id"]);
+            }
+        }
+
+        /// <summary>Without OnListModels, ListModelsAsync lists the CLI's models.list, typed, each
+        /// with its JSON in Raw (a signed-in client: the CLI asks the Copilot API, copilot-replay).</summary>
+        [Test]
+        public void ListModelsAsyncReadsTheCliModels()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            using (var client = env.Client(o => o.GitHubToken = "gho_copilot_replay_test_token"))
+            {
+                var models = client.ListModelsAsync().Result;
+                var sonnet = models.Single(m => m.Id == "claude-sonnet-4.5");
+                Assert.AreEqual("claude-sonnet-4.5", sonnet.Name);
+                Assert.AreEqual(128000, sonnet.Capabilities.Limits.MaxContextWindowTokens, sonnet.Raw.ToString());
+                Assert.AreEqual(true, sonnet.Capabilities.Supports.Vision);
+                Assert.AreEqual("claude-sonnet-4.5", (string)sonnet.Raw["id"]);
+                JObject json = sonnet;
+                Assert.AreSame(sonnet.Raw, json, "a ModelInfo converts to its JSON");
+            }
+        }
+
         /// <summary>A ResumeSessionConfig resumes with the handlers registered again.</summary>
         [Test]
         public void ResumeWithAResumeSessionConfig()

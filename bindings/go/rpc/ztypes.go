@@ -3831,6 +3831,8 @@ type CanvasOpenRequest struct {
 // Canvas close parameters sent to the provider.
 // Experimental: CanvasProviderCloseRequest is part of an experimental API and may change or be removed.
 type CanvasProviderCloseRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Owning provider identifier
 	ExtensionID string `json:"extensionId"`
 	// Provider-local canvas identifier
@@ -3846,6 +3848,8 @@ type CanvasProviderCloseRequest struct {
 // Canvas action invocation parameters sent to the provider.
 // Experimental: CanvasProviderInvokeActionRequest is part of an experimental API and may change or be removed.
 type CanvasProviderInvokeActionRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Owning provider identifier
 	ExtensionID string `json:"extensionId"`
 	// Provider-local canvas identifier
@@ -3865,6 +3869,8 @@ type CanvasProviderInvokeActionRequest struct {
 // Canvas open parameters sent to the provider.
 // Experimental: CanvasProviderOpenRequest is part of an experimental API and may change or be removed.
 type CanvasProviderOpenRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Owning provider identifier
 	ExtensionID string `json:"extensionId"`
 	// Provider-local canvas identifier
@@ -7377,6 +7383,8 @@ const (
 // Runtime-to-owner cancellation request for a client-owned task.
 // Experimental: ClientTaskCancelRequest is part of an experimental API and may change or be removed.
 type ClientTaskCancelRequest struct {
+	// Session that owns the client task
+	SessionID string `json:"sessionId"`
 	// Canonical runtime-generated task identifier
 	ID string `json:"id"`
 	// Owner-scoped task key included for correlation
@@ -26352,6 +26360,8 @@ type ProviderSyncResult struct {
 // Asks the SDK client to acquire a bearer token for a BYOK provider whose config set `hasBearerTokenProvider: true`. Issued by the runtime before each outbound model request; the runtime does no caching, so this is sent once per request.
 // Experimental: ProviderTokenAcquireRequest is part of an experimental API and may change or be removed.
 type ProviderTokenAcquireRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Name of the BYOK provider needing a token. For the legacy whole-session provider this is the implicit provider name; for named providers it is the configured provider name.
 	ProviderName string `json:"providerName"`
 }
@@ -29125,6 +29135,8 @@ type SessionExtensionsSendAttachmentsToMessageResult struct {
 // File path, content to append, and optional mode for the client-provided session filesystem. Implementations create parent directories as needed.
 // Experimental: SessionFSAppendFileRequest is part of an experimental API and may change or be removed.
 type SessionFSAppendFileRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 	// Content to append
@@ -29156,6 +29168,8 @@ const (
 // Path to test for existence in the client-provided session filesystem.
 // Experimental: SessionFSExistsRequest is part of an experimental API and may change or be removed.
 type SessionFSExistsRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 }
@@ -29169,6 +29183,8 @@ type SessionFSExistsResult struct {
 // Directory path to create in the client-provided session filesystem, with options for recursive creation and POSIX mode.
 // Experimental: SessionFSMkdirRequest is part of an experimental API and may change or be removed.
 type SessionFSMkdirRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 	// Create parent directories as needed
@@ -29180,6 +29196,8 @@ type SessionFSMkdirRequest struct {
 // Path of the binary file to read from the client-provided session filesystem.
 // Experimental: SessionFSReadFileBytesRequest is part of an experimental API and may change or be removed.
 type SessionFSReadFileBytesRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 }
@@ -29195,6 +29213,8 @@ type SessionFSReadFileBytesResult struct {
 // Path of the file to read from the client-provided session filesystem.
 // Experimental: SessionFSReadFileRequest is part of an experimental API and may change or be removed.
 type SessionFSReadFileRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 }
@@ -29210,6 +29230,8 @@ type SessionFSReadFileResult struct {
 // Directory path whose entries should be listed from the client-provided session filesystem.
 // Experimental: SessionFSReaddirRequest is part of an experimental API and may change or be removed.
 type SessionFSReaddirRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 }
@@ -29243,6 +29265,8 @@ const (
 // Directory path whose entries (with type information) should be listed from the client-provided session filesystem.
 // Experimental: SessionFSReaddirWithTypesRequest is part of an experimental API and may change or be removed.
 type SessionFSReaddirWithTypesRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 }
@@ -29258,6 +29282,8 @@ type SessionFSReaddirWithTypesResult struct {
 // Source and destination paths for renaming or moving an entry in the client-provided session filesystem.
 // Experimental: SessionFSRenameRequest is part of an experimental API and may change or be removed.
 type SessionFSRenameRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Source path using SessionFs conventions
 	Src string `json:"src"`
 	// Destination path using SessionFs conventions
@@ -29267,6 +29293,8 @@ type SessionFSRenameRequest struct {
 // Path to remove from the client-provided session filesystem, with options for recursive removal and force.
 // Experimental: SessionFSRmRequest is part of an experimental API and may change or be removed.
 type SessionFSRmRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 	// Remove directories and their contents recursively
@@ -29320,6 +29348,8 @@ type SessionFSSqliteExistsResult struct {
 // SQL query, query type, and optional bind parameters for executing a SQLite query against the per-session database. The provider applies its SQLite busy timeout for every call.
 // Experimental: SessionFSSqliteQueryRequest is part of an experimental API and may change or be removed.
 type SessionFSSqliteQueryRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// SQL query to execute
 	Query string `json:"query"`
 	// How to execute the query: 'exec' for DDL/multi-statement (no results), 'query' for SELECT (returns rows), 'run' for INSERT/UPDATE/DELETE (returns rowsAffected)
@@ -29378,6 +29408,8 @@ const (
 // Statements to execute atomically. Providers apply busy handling for every call.
 // Experimental: SessionFSSqliteTransactionRequest is part of an experimental API and may change or be removed.
 type SessionFSSqliteTransactionRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Ordered SQL statements to execute in one transaction.
 	Statements []SessionFSSqliteTransactionStatement `json:"statements"`
 }
@@ -29405,6 +29437,8 @@ type SessionFSSqliteTransactionStatement struct {
 // Path whose metadata should be returned from the client-provided session filesystem.
 // Experimental: SessionFSStatRequest is part of an experimental API and may change or be removed.
 type SessionFSStatRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 }
@@ -29428,6 +29462,8 @@ type SessionFSStatResult struct {
 // File path, standard-base64-encoded bytes to write, and optional mode for the client-provided session filesystem.
 // Experimental: SessionFSWriteFileBytesRequest is part of an experimental API and may change or be removed.
 type SessionFSWriteFileBytesRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 	// Exact file bytes encoded as standard base64
@@ -29439,6 +29475,8 @@ type SessionFSWriteFileBytesRequest struct {
 // File path, content to write, and optional mode for the client-provided session filesystem.
 // Experimental: SessionFSWriteFileRequest is part of an experimental API and may change or be removed.
 type SessionFSWriteFileRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Path using SessionFs conventions
 	Path string `json:"path"`
 	// Content to write
@@ -30835,6 +30873,12 @@ type SessionSessionFSRenameResult = *SessionFSError
 // Describes a filesystem error.
 type SessionSessionFSRmResult = *SessionFSError
 
+// Identifies the target session.
+type SessionSessionFSSqliteExistsRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
+}
+
 // Describes a filesystem error.
 type SessionSessionFSWriteFileBytesResult = *SessionFSError
 
@@ -31053,6 +31097,12 @@ type SessionShutdownResult struct {
 type SessionSizes struct {
 	// Map of sessionId -> on-disk size in bytes for the session's workspace directory
 	Sizes map[string]int64 `json:"sizes"`
+}
+
+// Identifies the target session.
+type SessionSkillProviderListRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 }
 
 // Empty result of session.skills.disable.
@@ -34018,6 +34068,8 @@ type SkillProviderListResult struct {
 
 // Identifies one SDK-provided skill by invocation name.
 type SkillProviderReadRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Invocation name of the skill to read.
 	Name string `json:"name"`
 }
@@ -39140,6 +39192,8 @@ type VisibilitySetResult struct {
 // Parameters for cooperatively aborting a workflow body.
 // Experimental: WorkflowAbortRequest is part of an experimental API and may change or be removed.
 type WorkflowAbortRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Workflow run identifier.
 	RunID string `json:"runId"`
 	// Opaque token identifying the execution attempt to abort.
@@ -39279,6 +39333,8 @@ const (
 // Parameters sent to the owning extension to execute a workflow closure.
 // Experimental: WorkflowExecuteRequest is part of an experimental API and may change or be removed.
 type WorkflowExecuteRequest struct {
+	// Target session identifier
+	SessionID string `json:"sessionId"`
 	// Registered workflow name.
 	Name string `json:"name"`
 	// Workflow run identifier.

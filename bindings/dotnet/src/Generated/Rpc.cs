@@ -8265,6 +8265,24 @@ namespace GitHub.Copilot.Rpc
         public string InstanceId { get; set; }
     }
 
+    /// <summary>Host context supplied by the runtime.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class CanvasHostContext
+    {
+        /// <summary>Host capabilities.</summary>
+        [JsonProperty("capabilities", NullValueHandling = NullValueHandling.Ignore)]
+        public CanvasHostContextCapabilities Capabilities { get; set; }
+    }
+
+    /// <summary>Host capabilities.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class CanvasHostContextCapabilities
+    {
+        /// <summary>Whether canvas rendering is supported.</summary>
+        [JsonProperty("canvases", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? Canvases { get; set; }
+    }
+
     /// <summary>Declared canvases available in this session.</summary>
     /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
     public sealed partial class CanvasList
@@ -8304,6 +8322,122 @@ namespace GitHub.Copilot.Rpc
         public JToken Input { get; set; }
     }
 
+    /// <summary>Canvas close parameters sent to the provider.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class CanvasProviderCloseRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Owning provider identifier.</summary>
+        [JsonProperty("extensionId")]
+        public string ExtensionId { get; set; }
+
+        /// <summary>Provider-local canvas identifier.</summary>
+        [JsonProperty("canvasId")]
+        public string CanvasId { get; set; }
+
+        /// <summary>Canvas instance identifier.</summary>
+        [JsonProperty("instanceId")]
+        public string InstanceId { get; set; }
+
+        /// <summary>Host context supplied by the runtime.</summary>
+        [JsonProperty("host", NullValueHandling = NullValueHandling.Ignore)]
+        public CanvasHostContext Host { get; set; }
+
+        /// <summary>Session context supplied by the runtime.</summary>
+        [JsonProperty("session", NullValueHandling = NullValueHandling.Ignore)]
+        public CanvasSessionContext Session { get; set; }
+    }
+
+    /// <summary>Canvas action invocation parameters sent to the provider.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class CanvasProviderInvokeActionRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Owning provider identifier.</summary>
+        [JsonProperty("extensionId")]
+        public string ExtensionId { get; set; }
+
+        /// <summary>Provider-local canvas identifier.</summary>
+        [JsonProperty("canvasId")]
+        public string CanvasId { get; set; }
+
+        /// <summary>Canvas instance identifier.</summary>
+        [JsonProperty("instanceId")]
+        public string InstanceId { get; set; }
+
+        /// <summary>Action name to invoke.</summary>
+        [JsonProperty("actionName")]
+        public string ActionName { get; set; }
+
+        /// <summary>Action input.</summary>
+        [JsonProperty("input", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken Input { get; set; }
+
+        /// <summary>Host context supplied by the runtime.</summary>
+        [JsonProperty("host", NullValueHandling = NullValueHandling.Ignore)]
+        public CanvasHostContext Host { get; set; }
+
+        /// <summary>Session context supplied by the runtime.</summary>
+        [JsonProperty("session", NullValueHandling = NullValueHandling.Ignore)]
+        public CanvasSessionContext Session { get; set; }
+    }
+
+    /// <summary>Canvas open parameters sent to the provider.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class CanvasProviderOpenRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Owning provider identifier.</summary>
+        [JsonProperty("extensionId")]
+        public string ExtensionId { get; set; }
+
+        /// <summary>Provider-local canvas identifier.</summary>
+        [JsonProperty("canvasId")]
+        public string CanvasId { get; set; }
+
+        /// <summary>Stable caller-supplied canvas instance identifier.</summary>
+        [JsonProperty("instanceId")]
+        public string InstanceId { get; set; }
+
+        /// <summary>Canvas open input.</summary>
+        [JsonProperty("input", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken Input { get; set; }
+
+        /// <summary>Host context supplied by the runtime.</summary>
+        [JsonProperty("host", NullValueHandling = NullValueHandling.Ignore)]
+        public CanvasHostContext Host { get; set; }
+
+        /// <summary>Session context supplied by the runtime.</summary>
+        [JsonProperty("session", NullValueHandling = NullValueHandling.Ignore)]
+        public CanvasSessionContext Session { get; set; }
+    }
+
+    /// <summary>Canvas open result returned by the provider.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class CanvasProviderOpenResult
+    {
+        /// <summary>URL for web-rendered canvases.</summary>
+        [JsonProperty("url", NullValueHandling = NullValueHandling.Ignore)]
+        public string Url { get; set; }
+
+        /// <summary>Provider-supplied title.</summary>
+        [JsonProperty("title", NullValueHandling = NullValueHandling.Ignore)]
+        public string Title { get; set; }
+
+        /// <summary>Provider-supplied status text.</summary>
+        [JsonProperty("status", NullValueHandling = NullValueHandling.Ignore)]
+        public string Status { get; set; }
+    }
+
     /// <summary>Internal canvas provider registration parameters.</summary>
     /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
     public sealed partial class CanvasProviderRegisterRequest
@@ -8328,6 +8462,15 @@ namespace GitHub.Copilot.Rpc
         /// <summary>Connection identifier to unregister.</summary>
         [JsonProperty("connectionId")]
         public string ConnectionId { get; set; }
+    }
+
+    /// <summary>Session context supplied by the runtime.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class CanvasSessionContext
+    {
+        /// <summary>Active session working directory, when known.</summary>
+        [JsonProperty("workingDirectory", NullValueHandling = NullValueHandling.Ignore)]
+        public string WorkingDirectory { get; set; }
     }
 
     /// <summary>Options scoped to the built-in CAPI (Copilot API) provider.</summary>
@@ -11942,6 +12085,64 @@ namespace GitHub.Copilot.Rpc
         public string Message { get; set; }
     }
 
+    /// <summary>Why the runtime requests client-task cancellation.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct ClientTaskCancelReason : IEquatable<ClientTaskCancelReason>, IStringValue
+    {
+        /// <summary>A ClientTaskCancelReason with the given wire value.</summary>
+        public ClientTaskCancelReason(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>A caller requested task cancellation.</summary>
+        public static readonly ClientTaskCancelReason CancelRequested = new ClientTaskCancelReason("cancel_requested");
+        /// <summary>The session is shutting down.</summary>
+        public static readonly ClientTaskCancelReason SessionShutdown = new ClientTaskCancelReason("session_shutdown");
+
+        public bool Equals(ClientTaskCancelReason other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is ClientTaskCancelReason && Equals((ClientTaskCancelReason)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(ClientTaskCancelReason a, ClientTaskCancelReason b) { return a.Equals(b); }
+        public static bool operator !=(ClientTaskCancelReason a, ClientTaskCancelReason b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Runtime-to-owner cancellation request for a client-owned task.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class ClientTaskCancelRequest
+    {
+        /// <summary>Session that owns the client task.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Canonical runtime-generated task identifier.</summary>
+        [JsonProperty("id")]
+        public string Id { get; set; }
+
+        /// <summary>Owner-scoped task key included for correlation.</summary>
+        [JsonProperty("clientTaskId")]
+        public string ClientTaskId { get; set; }
+
+        /// <summary>Opaque identifier shared by coalesced cancellation callers.</summary>
+        [JsonProperty("cancellationId")]
+        public string CancellationId { get; set; }
+
+        /// <summary>Reason the runtime requests cancellation.</summary>
+        [JsonProperty("reason")]
+        public ClientTaskCancelReason Reason { get; set; }
+    }
+
+    /// <summary>Whether the client authoritatively confirmed its external work stopped.</summary>
+    public sealed partial class ClientTaskCancelResult
+    {
+        /// <summary>True only when the owner confirms that external work stopped before responding.</summary>
+        [JsonProperty("cancelled")]
+        public bool Cancelled { get; set; }
+    }
+
     /// <summary>Slash commands available in the session, after applying any include/exclude filters.</summary>
     public sealed partial class CommandList
     {
@@ -14496,6 +14697,53 @@ namespace GitHub.Copilot.Rpc
         public JToken Payload { get; set; }
     }
 
+    /// <summary>Opaque integrator-owned process launch profile for one extension entrypoint.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class ExtensionLaunchProfile
+    {
+        /// <summary>Executable used to launch the extension entrypoint.</summary>
+        [JsonProperty("executable")]
+        public string Executable { get; set; }
+
+        /// <summary>Opaque integrator-defined arguments passed to the executable. The runtime does not append the extension entrypoint.</summary>
+        [JsonProperty("args")]
+        public List<string> Args { get; set; }
+
+        /// <summary>Opaque integrator-defined environment variables. Runtime-owned COPILOT_SDK_PATH, SESSION_ID, and COPILOT_EXTENSION_PARENT_PID values take precedence.</summary>
+        [JsonProperty("env")]
+        public Dictionary<string, string> Env { get; set; }
+    }
+
+    /// <summary>A discovered extension entrypoint that the registered integrator may classify and resolve to an opaque launch profile.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class ExtensionLaunchProviderResolveRequest
+    {
+        /// <summary>Source-qualified extension identifier.</summary>
+        [JsonProperty("id")]
+        public string Id { get; set; }
+
+        /// <summary>Human-readable extension name.</summary>
+        [JsonProperty("name")]
+        public string Name { get; set; }
+
+        /// <summary>Absolute path to the discovered extension entrypoint.</summary>
+        [JsonProperty("modulePath")]
+        public string ModulePath { get; set; }
+
+        /// <summary>Discovery source for the extension entrypoint.</summary>
+        [JsonProperty("source")]
+        public ExtensionSource Source { get; set; }
+    }
+
+    /// <summary>The launch profile for a supported entrypoint. Omit launch when the provider does not support the entrypoint.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class ExtensionLaunchProviderResolveResult
+    {
+        /// <summary>Opaque launch profile, omitted when this provider does not support the entrypoint.</summary>
+        [JsonProperty("launch", NullValueHandling = NullValueHandling.Ignore)]
+        public ExtensionLaunchProfile Launch { get; set; }
+    }
+
     /// <summary>Extensions discovered for the session, with their current status.</summary>
     public sealed partial class ExtensionList
     {
@@ -15367,6 +15615,238 @@ namespace GitHub.Copilot.Rpc
         public string Host { get; set; }
     }
 
+    /// <summary>Client environment metadata describing the process that produced a telemetry event.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class GitHubTelemetryClientInfo
+    {
+        /// <summary>Copilot CLI version string.</summary>
+        [JsonProperty("cli_version")]
+        public string CliVersion { get; set; }
+
+        /// <summary>Operating system platform (e.g. darwin, linux, win32).</summary>
+        [JsonProperty("os_platform")]
+        public string OsPlatform { get; set; }
+
+        /// <summary>Operating system version string.</summary>
+        [JsonProperty("os_version")]
+        public string OsVersion { get; set; }
+
+        /// <summary>Operating system architecture (e.g. arm64, x64).</summary>
+        [JsonProperty("os_arch")]
+        public string OsArch { get; set; }
+
+        /// <summary>Node.js runtime version string.</summary>
+        [JsonProperty("node_version")]
+        public string NodeVersion { get; set; }
+
+        /// <summary>Copilot subscription plan, when known.</summary>
+        [JsonProperty("copilot_plan", NullValueHandling = NullValueHandling.Ignore)]
+        public string CopilotPlan { get; set; }
+
+        /// <summary>Type of client.</summary>
+        [JsonProperty("client_type", NullValueHandling = NullValueHandling.Ignore)]
+        public string ClientType { get; set; }
+
+        /// <summary>Name of the client application.</summary>
+        [JsonProperty("client_name", NullValueHandling = NullValueHandling.Ignore)]
+        public string ClientName { get; set; }
+
+        /// <summary>Whether the user is a GitHub/Microsoft staff member.</summary>
+        [JsonProperty("is_staff", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? IsStaff { get; set; }
+
+        /// <summary>Stable machine identifier for the device.</summary>
+        [JsonProperty("dev_device_id", NullValueHandling = NullValueHandling.Ignore)]
+        public string DevDeviceId { get; set; }
+
+        /// <summary>Distinct CPU model names for the host, comma-separated.</summary>
+        [JsonProperty("cpu_model", NullValueHandling = NullValueHandling.Ignore)]
+        public string CpuModel { get; set; }
+
+        /// <summary>Number of logical CPU cores on the host.</summary>
+        [JsonProperty("cpu_count", NullValueHandling = NullValueHandling.Ignore)]
+        public long? CpuCount { get; set; }
+    }
+
+    /// <summary>A single telemetry event in the runtime's native GitHub-shaped telemetry format, forwarded verbatim to opted-in hosts. The `restricted` flag on the enclosing GitHubTelemetryNotification distinguishes standard from restricted events; the payload shape is identical for both.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class GitHubTelemetryEvent
+    {
+        /// <summary>Event type/kind (e.g. get_completion_with_tools_turn, tool_call_executed).</summary>
+        [JsonProperty("kind")]
+        public string Kind { get; set; }
+
+        /// <summary>Timestamp when the event was created (ISO 8601 format).</summary>
+        [JsonProperty("created_at", NullValueHandling = NullValueHandling.Ignore)]
+        public string CreatedAt { get; set; }
+
+        /// <summary>Reference to the model call that produced this event.</summary>
+        [JsonProperty("model_call_id", NullValueHandling = NullValueHandling.Ignore)]
+        public string ModelCallId { get; set; }
+
+        /// <summary>String-valued properties as a map from key to value.</summary>
+        [JsonProperty("properties")]
+        public Dictionary<string, string> Properties { get; set; }
+
+        /// <summary>Numeric metrics as a map from key to value.</summary>
+        [JsonProperty("metrics")]
+        public Dictionary<string, double> Metrics { get; set; }
+
+        /// <summary>Experiment assignment context.</summary>
+        [JsonProperty("exp_assignment_context", NullValueHandling = NullValueHandling.Ignore)]
+        public string ExpAssignmentContext { get; set; }
+
+        /// <summary>Feature flags enabled for this session, as a map from flag to value.</summary>
+        [JsonProperty("features", NullValueHandling = NullValueHandling.Ignore)]
+        public Dictionary<string, string> Features { get; set; }
+
+        /// <summary>Session identifier the event belongs to.</summary>
+        [JsonProperty("session_id", NullValueHandling = NullValueHandling.Ignore)]
+        public string SessionId { get; set; }
+
+        /// <summary>Copilot tracking ID for user-level attribution.</summary>
+        [JsonProperty("copilot_tracking_id", NullValueHandling = NullValueHandling.Ignore)]
+        public string CopilotTrackingId { get; set; }
+
+        /// <summary>Client environment metadata.</summary>
+        [JsonProperty("client", NullValueHandling = NullValueHandling.Ignore)]
+        public GitHubTelemetryClientInfo Client { get; set; }
+    }
+
+    /// <summary>Empty result of gitHubTelemetry.event.</summary>
+    public sealed partial class GitHubTelemetryEventResult
+    {
+    }
+
+    /// <summary>Payload for a `gitHubTelemetry.event` notification: a single GitHub telemetry event the runtime forwards to a host connection that opted into telemetry forwarding during the `server.connect` handshake.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class GitHubTelemetryNotification
+    {
+        /// <summary>Session the telemetry event belongs to, when it is session-scoped. Omitted for sessionless events (for example, `server.sendTelemetry` calls with no session id), which are still forwarded to opted-in connections.</summary>
+        [JsonProperty("sessionId", NullValueHandling = NullValueHandling.Ignore)]
+        public string SessionId { get; set; }
+
+        /// <summary>Whether this is a restricted telemetry event (cli.restricted_telemetry). Hosts must route restricted events to first-party Microsoft stores only.</summary>
+        [JsonProperty("restricted")]
+        public bool Restricted { get; set; }
+
+        /// <summary>The telemetry event, in the runtime's native GitHub-shaped telemetry format.</summary>
+        [JsonProperty("event")]
+        public GitHubTelemetryEvent Event { get; set; }
+    }
+
+    /// <summary>Why the runtime is requesting a GitHub credential.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct GitHubTokenAcquireReason : IEquatable<GitHubTokenAcquireReason>, IStringValue
+    {
+        /// <summary>A GitHubTokenAcquireReason with the given wire value.</summary>
+        public GitHubTokenAcquireReason(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>The runtime is acquiring the registration's first credential.</summary>
+        public static readonly GitHubTokenAcquireReason Initial = new GitHubTokenAcquireReason("initial");
+        /// <summary>The runtime is replacing a credential that is approaching expiry.</summary>
+        public static readonly GitHubTokenAcquireReason Refresh = new GitHubTokenAcquireReason("refresh");
+
+        public bool Equals(GitHubTokenAcquireReason other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is GitHubTokenAcquireReason && Equals((GitHubTokenAcquireReason)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(GitHubTokenAcquireReason a, GitHubTokenAcquireReason b) { return a.Equals(b); }
+        public static bool operator !=(GitHubTokenAcquireReason a, GitHubTokenAcquireReason b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Asks the SDK client to acquire a GitHub access token from an opaque callback registration.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class GitHubTokenAcquireRequest
+    {
+        /// <summary>Opaque identifier generated by the SDK for this callback registration.</summary>
+        [JsonProperty("registrationId")]
+        public string RegistrationId { get; set; }
+
+        /// <summary>Effective GitHub host for which the callback must return a token.</summary>
+        [JsonProperty("host")]
+        public string Host { get; set; }
+
+        /// <summary>Session receiving the token. Absent only before a cloud session has been assigned its id.</summary>
+        [JsonProperty("sessionId", NullValueHandling = NullValueHandling.Ignore)]
+        public string SessionId { get; set; }
+
+        /// <summary>Why the runtime is requesting a GitHub credential.</summary>
+        [JsonProperty("reason")]
+        public GitHubTokenAcquireReason Reason { get; set; }
+    }
+
+    /// <summary>SDK host response to a GitHub credential request.</summary>
+    /// <remarks>Chosen by "kind": <see cref="GitHubTokenAcquireResultToken"/>, <see cref="GitHubTokenAcquireResultCancelled"/>, or <see cref="UnknownGitHubTokenAcquireResult"/> for a variant this CLI version does not describe. Experimental: may change or be removed in a later CLI version.</remarks>
+    [JsonConverter(typeof(GitHubTokenAcquireResultConverter))]
+    public abstract partial class GitHubTokenAcquireResult
+    {
+        /// <summary>The "kind" discriminator.</summary>
+        public abstract string Kind { get; }
+    }
+
+    /// <summary>A <see cref="GitHubTokenAcquireResult"/> variant not known when this file was generated; Raw keeps it as received.</summary>
+    [JsonConverter(typeof(RawVariantConverter))]
+    public sealed class UnknownGitHubTokenAcquireResult : GitHubTokenAcquireResult, IRawVariant
+    {
+        public UnknownGitHubTokenAcquireResult(JObject raw) { Raw = raw; }
+
+        /// <summary>The variant as received.</summary>
+        public JObject Raw { get; private set; }
+
+        public override string Kind { get { return UnionTag.String(Raw, "kind"); } }
+    }
+
+    internal sealed class GitHubTokenAcquireResultConverter : TaggedUnionConverter<GitHubTokenAcquireResult>
+    {
+        public GitHubTokenAcquireResultConverter() : base("kind") { }
+
+        protected override GitHubTokenAcquireResult Create(string tag)
+        {
+            switch (tag)
+            {
+                case "token": return new GitHubTokenAcquireResultToken();
+                case "cancelled": return new GitHubTokenAcquireResultCancelled();
+                default: return null;
+            }
+        }
+
+        protected override GitHubTokenAcquireResult Unknown(JObject raw) { return new UnknownGitHubTokenAcquireResult(raw); }
+    }
+
+    /// <remarks>The "cancelled" variant of <see cref="GitHubTokenAcquireResult"/>.</remarks>
+    public sealed partial class GitHubTokenAcquireResultCancelled : GitHubTokenAcquireResult
+    {
+        /// <summary>Always "cancelled".</summary>
+        [JsonProperty("kind", Order = -2)]
+        public override string Kind { get { return "cancelled"; } }
+    }
+
+    /// <remarks>The "token" variant of <see cref="GitHubTokenAcquireResult"/>.</remarks>
+    public sealed partial class GitHubTokenAcquireResultToken : GitHubTokenAcquireResult
+    {
+        /// <summary>Always "token".</summary>
+        [JsonProperty("kind", Order = -2)]
+        public override string Kind { get { return "token"; } }
+
+        /// <summary>GitHub access token acquired by the SDK host.</summary>
+        [JsonProperty("accessToken")]
+        public string AccessToken { get; set; }
+
+        /// <summary>OAuth token type. Defaults to bearer when omitted.</summary>
+        [JsonProperty("tokenType", NullValueHandling = NullValueHandling.Ignore)]
+        public string TokenType { get; set; }
+
+        /// <summary>Remaining token lifetime in seconds when callback execution completes. It must exceed the one-hour preflight refresh threshold.</summary>
+        [JsonProperty("expiresIn")]
+        public long ExpiresIn { get; set; }
+    }
+
     /// <summary>A GitHub repository one of a working tree's remotes points at.</summary>
     public sealed partial class GitRemoteRepository
     {
@@ -15973,6 +16453,26 @@ namespace GitHub.Copilot.Rpc
         public string CheckpointCleanupError { get; set; }
     }
 
+    /// <summary>Runtime-owned wire payload for a server-to-client hook callback invocation.</summary>
+    public sealed partial class HookInvokeRequest
+    {
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        [JsonProperty("hookType")]
+        public HookType HookType { get; set; }
+
+        [JsonProperty("input")]
+        public JToken Input { get; set; }
+    }
+
+    /// <summary>Optional output returned by an SDK callback hook.</summary>
+    public sealed partial class HookInvokeResponse
+    {
+        [JsonProperty("output", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken Output { get; set; }
+    }
+
     /// <summary>Configuration tier that contributed a discovered hook action.</summary>
     [JsonConverter(typeof(StringValueConverter))]
     public readonly partial struct HookOrigin : IEquatable<HookOrigin>, IStringValue
@@ -16146,6 +16646,61 @@ namespace GitHub.Copilot.Rpc
         public string MissionControlUrl { get; set; }
     }
 
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct HostExitReason : IEquatable<HostExitReason>, IStringValue
+    {
+        /// <summary>A HostExitReason with the given wire value.</summary>
+        public HostExitReason(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>The owner requested disposal.</summary>
+        public static readonly HostExitReason Disposed = new HostExitReason("disposed");
+        /// <summary>The hosting task or its SDK transport exited; this does not mean the runtime process exited.</summary>
+        public static readonly HostExitReason Exited = new HostExitReason("exited");
+        /// <summary>The owning SDK connection disconnected.</summary>
+        public static readonly HostExitReason OwnerDisconnected = new HostExitReason("ownerDisconnected");
+        /// <summary>The runtime is shutting down.</summary>
+        public static readonly HostExitReason RuntimeShutdown = new HostExitReason("runtimeShutdown");
+
+        public bool Equals(HostExitReason other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is HostExitReason && Equals((HostExitReason)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(HostExitReason a, HostExitReason b) { return a.Equals(b); }
+        public static bool operator !=(HostExitReason a, HostExitReason b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Reports a supervised listener's hosting-task termination and cleanup outcome.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class HostExitedNotification
+    {
+        /// <summary>Listener UUID.</summary>
+        [JsonProperty("hostId")]
+        public string HostId { get; set; }
+
+        /// <summary>Cause of termination.</summary>
+        [JsonProperty("reason")]
+        public HostExitReason Reason { get; set; }
+
+        /// <summary>Process exit status when available; absent for in-process listener tasks.</summary>
+        [JsonProperty("exitCode", NullValueHandling = NullValueHandling.Ignore)]
+        public long? ExitCode { get; set; }
+
+        /// <summary>Explicit startup or teardown failure, when present.</summary>
+        [JsonProperty("error", NullValueHandling = NullValueHandling.Ignore)]
+        public string Error { get; set; }
+    }
+
+    /// <summary>Empty result of host.exited.</summary>
+    public sealed partial class HostExitedResult
+    {
+    }
+
     /// <summary>GitHub Mission Control registration options. The compute ID is application-owned and stable.</summary>
     /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
     public sealed partial class HostGitHubEnvironmentOptions
@@ -16266,6 +16821,61 @@ namespace GitHub.Copilot.Rpc
         public string EnvironmentId { get; set; }
     }
 
+    /// <summary>Listener-scoped registration, not a copy or durable adoption of a session.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class HostRegisterSessionRequest
+    {
+        /// <summary>Canonical ID of the existing resident runtime session.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Absolute working directory of the resident session.</summary>
+        [JsonProperty("workingDirectory")]
+        public string WorkingDirectory { get; set; }
+
+        /// <summary>Additional directories already granted to the resident session.</summary>
+        [JsonProperty("additionalDirectories", NullValueHandling = NullValueHandling.Ignore)]
+        public List<string> AdditionalDirectories { get; set; }
+
+        /// <summary>Current display title of the resident session, when available.</summary>
+        [JsonProperty("title", NullValueHandling = NullValueHandling.Ignore)]
+        public string Title { get; set; }
+
+        /// <summary>Session creation time in milliseconds since the Unix epoch, when available.</summary>
+        [JsonProperty("createdAtUnixMs", NullValueHandling = NullValueHandling.Ignore)]
+        public long? CreatedAtUnixMs { get; set; }
+
+        /// <summary>Last session modification time in milliseconds since the Unix epoch, when available.</summary>
+        [JsonProperty("modifiedAtUnixMs", NullValueHandling = NullValueHandling.Ignore)]
+        public long? ModifiedAtUnixMs { get; set; }
+    }
+
+    /// <summary>Application callback routed over its existing SDK connection.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class HostSessionCreateCallback
+    {
+        /// <summary>Listener UUID identifying the owning application's host.</summary>
+        [JsonProperty("hostId")]
+        public string HostId { get; set; }
+
+        /// <summary>Unique identity of the session participation being requested.</summary>
+        [JsonProperty("handoffId")]
+        public string HandoffId { get; set; }
+
+        /// <summary>Resume an app-owned durable session instead of creating a new session.</summary>
+        [JsonProperty("resume", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? Resume { get; set; }
+
+        /// <summary>Host-selected SDK creation or resume settings, without executable callbacks or tools.</summary>
+        [JsonProperty("config")]
+        public HostSessionCreateCallbackConfig Config { get; set; }
+    }
+
+    /// <summary>Host-selected SDK creation or resume settings, without executable callbacks or tools.</summary>
+    public sealed partial class HostSessionCreateCallbackConfig
+    {
+    }
+
     /// <summary>One application-owned session handoff, requested by the supervised hosting participant.</summary>
     /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
     public sealed partial class HostSessionCreateRequest
@@ -16308,6 +16918,24 @@ namespace GitHub.Copilot.Rpc
         /// <summary>Identity of the participation to release without destroying the session.</summary>
         [JsonProperty("handoffId")]
         public string HandoffId { get; set; }
+    }
+
+    /// <summary>Releases the original application session object retained for one handoff.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class HostSessionReleasedNotification
+    {
+        /// <summary>Listener UUID whose application session participation ended.</summary>
+        [JsonProperty("hostId")]
+        public string HostId { get; set; }
+
+        /// <summary>Identity of the handoff retaining the original application session object.</summary>
+        [JsonProperty("handoffId")]
+        public string HandoffId { get; set; }
+    }
+
+    /// <summary>Empty result of host.sessionReleased.</summary>
+    public sealed partial class HostSessionReleasedResult
+    {
     }
 
     /// <summary>Metadata advertised by the AHP host, not a guarantee that history can be resumed.</summary>
@@ -16413,6 +17041,15 @@ namespace GitHub.Copilot.Rpc
         /// <summary>True when a publication was removed; false when it was already absent.</summary>
         [JsonProperty("unpublished")]
         public bool Unpublished { get; set; }
+    }
+
+    /// <summary>Removes a durable application publication and revokes its AHP attachments.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class HostUnregisterSessionRequest
+    {
+        /// <summary>Canonical ID of the application publication to withdraw.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
     }
 
     /// <summary>The runtime-selected image model and its account availability. Availability is independent of per-session image-generation enablement and does not override session policy or permissions.</summary>
@@ -16586,6 +17223,152 @@ namespace GitHub.Copilot.Rpc
         /// <summary>HTTPS URL of the resource's icon on raw.githubusercontent.com, retained from the catalogue candidate. Untrusted external content: load it without credentials. Omitted when the candidate had none.</summary>
         [JsonProperty("iconUrl", NullValueHandling = NullValueHandling.Ignore)]
         public string IconUrl { get; set; }
+    }
+
+    /// <summary>One connection-owned, expiring request for a trusted host's explicit user decision.</summary>
+    public sealed partial class InstallationConfirmationRequest
+    {
+        /// <summary>Original engine-resolved selector for a bound operation, never a dispatch default. Bound MCP confirmation always includes it; correlate it with the original pending action.</summary>
+        [JsonProperty("policySessionId", NullValueHandling = NullValueHandling.Ignore)]
+        public string PolicySessionId { get; set; }
+
+        /// <summary>Opaque one-use challenge. Return unchanged; never log or persist.</summary>
+        [JsonProperty("confirmationId")]
+        public string ConfirmationId { get; set; }
+
+        /// <summary>Random identifier of this installation operation, not a plan handle.</summary>
+        [JsonProperty("operationId")]
+        public string OperationId { get; set; }
+
+        /// <summary>Original plan expiry as an ISO 8601 timestamp. Confirmation never extends it.</summary>
+        [JsonProperty("expiresAt")]
+        public string ExpiresAt { get; set; }
+
+        /// <summary>Opaque commitment to the exact review and inputs. Return unchanged; never log.</summary>
+        [JsonProperty("reviewFingerprint")]
+        public string ReviewFingerprint { get; set; }
+
+        /// <summary>Resource-specific review to present before collecting the user's decision.</summary>
+        [JsonProperty("review")]
+        public InstallationReview Review { get; set; }
+    }
+
+    /// <summary>A response is meaningful only on the connection and request that issued its challenge.</summary>
+    public sealed partial class InstallationConfirmationResponse
+    {
+        /// <summary>Exact challenge from the request.</summary>
+        [JsonProperty("confirmationId")]
+        public string ConfirmationId { get; set; }
+
+        /// <summary>Exact review commitment from the request.</summary>
+        [JsonProperty("reviewFingerprint")]
+        public string ReviewFingerprint { get; set; }
+
+        /// <summary>Fresh explicit user decision. There is no default.</summary>
+        [JsonProperty("decision")]
+        public InstallationDecision Decision { get; set; }
+    }
+
+    /// <summary>Explicit user decisions, never inferred from a permission grant or model response.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct InstallationDecision : IEquatable<InstallationDecision>, IStringValue
+    {
+        /// <summary>A InstallationDecision with the given wire value.</summary>
+        public InstallationDecision(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>The user explicitly approved the exact review on this request.</summary>
+        public static readonly InstallationDecision Confirm = new InstallationDecision("confirm");
+        /// <summary>The user declined the reviewed operation.</summary>
+        public static readonly InstallationDecision Decline = new InstallationDecision("decline");
+        /// <summary>The user cancelled the pending decision without granting consent.</summary>
+        public static readonly InstallationDecision Cancel = new InstallationDecision("cancel");
+
+        public bool Equals(InstallationDecision other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is InstallationDecision && Equals((InstallationDecision)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(InstallationDecision a, InstallationDecision b) { return a.Equals(b); }
+        public static bool operator !=(InstallationDecision a, InstallationDecision b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Only resource kinds with an implemented installation engine have a review variant.</summary>
+    /// <remarks>Chosen by "resource": <see cref="InstallationReviewMcp"/>, <see cref="InstallationReviewSkill"/>, <see cref="InstallationReviewPlugin"/>, or <see cref="UnknownInstallationReview"/> for a variant this CLI version does not describe.</remarks>
+    [JsonConverter(typeof(InstallationReviewConverter))]
+    public abstract partial class InstallationReview
+    {
+        /// <summary>The "resource" discriminator.</summary>
+        public abstract string Resource { get; }
+    }
+
+    /// <summary>A <see cref="InstallationReview"/> variant not known when this file was generated; Raw keeps it as received.</summary>
+    [JsonConverter(typeof(RawVariantConverter))]
+    public sealed class UnknownInstallationReview : InstallationReview, IRawVariant
+    {
+        public UnknownInstallationReview(JObject raw) { Raw = raw; }
+
+        /// <summary>The variant as received.</summary>
+        public JObject Raw { get; private set; }
+
+        public override string Resource { get { return UnionTag.String(Raw, "resource"); } }
+    }
+
+    internal sealed class InstallationReviewConverter : TaggedUnionConverter<InstallationReview>
+    {
+        public InstallationReviewConverter() : base("resource") { }
+
+        protected override InstallationReview Create(string tag)
+        {
+            switch (tag)
+            {
+                case "mcp": return new InstallationReviewMcp();
+                case "skill": return new InstallationReviewSkill();
+                case "plugin": return new InstallationReviewPlugin();
+                default: return null;
+            }
+        }
+
+        protected override InstallationReview Unknown(JObject raw) { return new UnknownInstallationReview(raw); }
+    }
+
+    /// <remarks>The "mcp" variant of <see cref="InstallationReview"/>.</remarks>
+    public sealed partial class InstallationReviewMcp : InstallationReview
+    {
+        /// <summary>Always "mcp".</summary>
+        [JsonProperty("resource", Order = -2)]
+        public override string Resource { get { return "mcp"; } }
+
+        /// <summary>The exact MCP action and its reviewed changes.</summary>
+        [JsonProperty("review")]
+        public McpInstallationReview Review { get; set; }
+    }
+
+    /// <remarks>The "plugin" variant of <see cref="InstallationReview"/>.</remarks>
+    public sealed partial class InstallationReviewPlugin : InstallationReview
+    {
+        /// <summary>Always "plugin".</summary>
+        [JsonProperty("resource", Order = -2)]
+        public override string Resource { get { return "plugin"; } }
+
+        /// <summary>The exact verified Agent Plugin action and its reviewed files.</summary>
+        [JsonProperty("review")]
+        public PluginInstallationReview Review { get; set; }
+    }
+
+    /// <remarks>The "skill" variant of <see cref="InstallationReview"/>.</remarks>
+    public sealed partial class InstallationReviewSkill : InstallationReview
+    {
+        /// <summary>Always "skill".</summary>
+        [JsonProperty("resource", Order = -2)]
+        public override string Resource { get { return "skill"; } }
+
+        /// <summary>The exact verified Skill action and its reviewed files.</summary>
+        [JsonProperty("review")]
+        public SkillInstallationReview Review { get; set; }
     }
 
     /// <summary>Installed plugin record from global state, with marketplace, version, install time, enabled state, cache path, and source.</summary>
@@ -17066,6 +17849,117 @@ namespace GitHub.Copilot.Rpc
         /// <summary>Optional strict enforcement setting for OpenAI providers. Omitted uses the provider default. Anthropic always enforces its supported schema subset.</summary>
         [JsonProperty("strict", NullValueHandling = NullValueHandling.Ignore)]
         public bool? Strict { get; set; }
+    }
+
+    /// <summary>A request body chunk or cancellation signal.</summary>
+    public sealed partial class LlmInferenceHttpRequestChunkRequest
+    {
+        /// <summary>Matches the requestId from the originating httpRequestStart frame.</summary>
+        [JsonProperty("requestId")]
+        public string RequestId { get; set; }
+
+        /// <summary>Body byte range. UTF-8 text when `binary` is absent or false; base64-encoded bytes when `binary` is true. May be empty.</summary>
+        [JsonProperty("data")]
+        public string Data { get; set; }
+
+        /// <summary>When true, `data` is base64-encoded bytes. When absent or false, `data` is UTF-8 text.</summary>
+        [JsonProperty("binary", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? Binary { get; set; }
+
+        /// <summary>When true, this is the final body chunk for the request. The SDK may rely on having received an end-marked chunk before treating the request body as complete.</summary>
+        [JsonProperty("end", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? End { get; set; }
+
+        /// <summary>When true, the runtime is cancelling the in-flight request (e.g. upstream consumer aborted). `data` is ignored. Implies end-of-request.</summary>
+        [JsonProperty("cancel", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? Cancel { get; set; }
+
+        /// <summary>Optional human-readable reason for the cancellation, propagated for logging.</summary>
+        [JsonProperty("cancelReason", NullValueHandling = NullValueHandling.Ignore)]
+        public string CancelReason { get; set; }
+
+        /// <summary>Identity of the agent invocation (one agentic loop) this body chunk belongs to, matching the `agentInvocationId` semantics on httpRequestStart. Carried per chunk so a persistent transport can attribute successive turns correctly: when a WebSocket connection is reused across turns, the httpRequestStart identity reflects only the turn that opened the connection, so each later turn stamps its own invocation id here. Absent when the runtime has no invocation context for the request, or on the plain-HTTP transport where every request has its own httpRequestStart.</summary>
+        [JsonProperty("agentInvocationId", NullValueHandling = NullValueHandling.Ignore)]
+        public string AgentInvocationId { get; set; }
+    }
+
+    /// <summary>Acknowledgement. The SDK is free to ignore the ack and treat chunk delivery as fire-and-forget.</summary>
+    public sealed partial class LlmInferenceHttpRequestChunkResult
+    {
+    }
+
+    /// <summary>The head of an outbound model-layer HTTP request.</summary>
+    public sealed partial class LlmInferenceHttpRequestStartRequest
+    {
+        /// <summary>Opaque runtime-minted id, unique per in-flight request. The SDK uses this to correlate httpRequestChunk frames and to address its httpResponseStart / httpResponseChunk replies back to the runtime.</summary>
+        [JsonProperty("requestId")]
+        public string RequestId { get; set; }
+
+        /// <summary>Id of the runtime session that triggered this request, when one is in scope. Absent for requests issued outside any session (e.g. startup model-catalog or capability resolution). This is a payload field — not a dispatch key — because the client-global API is registered process-wide rather than per session.</summary>
+        [JsonProperty("sessionId", NullValueHandling = NullValueHandling.Ignore)]
+        public string SessionId { get; set; }
+
+        /// <summary>HTTP method, e.g. GET, POST.</summary>
+        [JsonProperty("method")]
+        public string Method { get; set; }
+
+        /// <summary>Absolute request URL.</summary>
+        [JsonProperty("url")]
+        public string Url { get; set; }
+
+        /// <summary>HTTP request headers, preserving multiple values per name.</summary>
+        [JsonProperty("headers")]
+        public Dictionary<string, List<string>> Headers { get; set; }
+
+        /// <summary>Transport the runtime would otherwise use for this request. `http` (the default when absent) covers plain HTTP and SSE responses; `websocket` indicates a full-duplex message channel where each body chunk maps to one WebSocket message and the `binary` flag distinguishes text from binary frames. The SDK consumer uses this to decide whether to service the request with an HTTP client or a WebSocket client. It is the one piece of request metadata the consumer cannot reliably infer from the URL or headers alone.</summary>
+        [JsonProperty("transport", NullValueHandling = NullValueHandling.Ignore)]
+        public LlmInferenceHttpRequestStartTransport? Transport { get; set; }
+
+        /// <summary>Stable identity of the agent trajectory that issued this request. Present when the request originates from an agent turn; absent for requests outside any agent context. This is the same identity used by lifecycle and bridged session events and remains constant across turns and retries.</summary>
+        [JsonProperty("agentId", NullValueHandling = NullValueHandling.Ignore)]
+        public string AgentId { get; set; }
+
+        /// <summary>Stable identity of the immediate parent trajectory. Present for child trajectories such as subagents and conversation-sampling requests; absent for root-agent and non-agent requests.</summary>
+        [JsonProperty("parentAgentId", NullValueHandling = NullValueHandling.Ignore)]
+        public string ParentAgentId { get; set; }
+
+        /// <summary>Identity of the agent invocation (one agentic loop) that issued this request. It remains fixed across physical retries within the invocation and is distinct from the stable trajectory `agentId`. A caller-supplied invocation id always takes precedence (this covers auxiliary calls that have no model call id). Otherwise, first-party CAPI requests fall back to the runtime's agent task id — the same value the runtime emits as the `X-Agent-Task-Id` header — while custom-provider requests fall back to the model call id.</summary>
+        [JsonProperty("agentInvocationId", NullValueHandling = NullValueHandling.Ignore)]
+        public string AgentInvocationId { get; set; }
+
+        /// <summary>Coarse classification of the interaction that produced this request. Open string for forward-compatibility; known values include `conversation-agent`, `conversation-subagent`, `conversation-sampling`, `conversation-background`, `conversation-compaction`, and `conversation-user`. Absent when the runtime did not classify the request. Comes from the runtime's per-request agent context independently of transport; on the CAPI transport the runtime derives the upstream `X-Interaction-Type` header from this same context.</summary>
+        [JsonProperty("interactionType", NullValueHandling = NullValueHandling.Ignore)]
+        public string InteractionType { get; set; }
+    }
+
+    /// <summary>Acknowledgement. Returning successfully simply means the SDK accepted the start frame; it does not imply the request will succeed.</summary>
+    public sealed partial class LlmInferenceHttpRequestStartResult
+    {
+    }
+
+    /// <summary>Transport the runtime would otherwise use for this request. `http` (the default when absent) covers plain HTTP and SSE responses; `websocket` indicates a full-duplex message channel where each body chunk maps to one WebSocket message and the `binary` flag distinguishes text from binary frames. The SDK consumer uses this to decide whether to service the request with an HTTP client or a WebSocket client. It is the one piece of request metadata the consumer cannot reliably infer from the URL or headers alone.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct LlmInferenceHttpRequestStartTransport : IEquatable<LlmInferenceHttpRequestStartTransport>, IStringValue
+    {
+        /// <summary>A LlmInferenceHttpRequestStartTransport with the given wire value.</summary>
+        public LlmInferenceHttpRequestStartTransport(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Plain HTTP or SSE response. Each body chunk is an opaque byte range; the response is a status line, headers, and a (possibly streamed) body.</summary>
+        public static readonly LlmInferenceHttpRequestStartTransport Http = new LlmInferenceHttpRequestStartTransport("http");
+        /// <summary>Full-duplex WebSocket channel. Each body chunk maps to exactly one WebSocket message and the `binary` flag distinguishes text from binary frames; request and response chunks flow concurrently.</summary>
+        public static readonly LlmInferenceHttpRequestStartTransport Websocket = new LlmInferenceHttpRequestStartTransport("websocket");
+
+        public bool Equals(LlmInferenceHttpRequestStartTransport other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is LlmInferenceHttpRequestStartTransport && Equals((LlmInferenceHttpRequestStartTransport)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(LlmInferenceHttpRequestStartTransport a, LlmInferenceHttpRequestStartTransport b) { return a.Equals(b); }
+        public static bool operator !=(LlmInferenceHttpRequestStartTransport a, LlmInferenceHttpRequestStartTransport b) { return !a.Equals(b); }
     }
 
     /// <summary>Set to terminate the response with a transport-level failure. Implies end-of-stream; any further chunks for this requestId are ignored.</summary>
@@ -20404,6 +21298,26 @@ namespace GitHub.Copilot.Rpc
         public bool PreservedSharedAuthentication { get; set; }
     }
 
+    /// <summary>Final remote configuration, not a template. The producer refuses external-value expansion before presenting this review. Receipt-owned secrets appear only as `${installation-secret:&lt;id&gt;}` references whose `&lt;id&gt;` matches a reviewed `${secret:&lt;id&gt;}` placeholder; values are never included.</summary>
+    public sealed partial class McpInstallationRemoteConfiguration
+    {
+        /// <summary>Transport in the effective persisted remote configuration.</summary>
+        [JsonProperty("transport")]
+        public McpPlanRemoteTransport Transport { get; set; }
+
+        /// <summary>Exact resolved endpoint, without templates or secret placeholders.</summary>
+        [JsonProperty("url")]
+        public string Url { get; set; }
+
+        /// <summary>Configured headers, excluding separately authorised OAuth tokens. Values may contain owned secret references, never secret values.</summary>
+        [JsonProperty("headers")]
+        public Dictionary<string, string> Headers { get; set; }
+
+        /// <summary>Configured tool selection, not permission to invoke those tools.</summary>
+        [JsonProperty("tools")]
+        public List<string> Tools { get; set; }
+    }
+
     /// <summary>An installation result together with the exact honoured contract, or a negotiation refusal.</summary>
     /// <remarks>Chosen by "kind": <see cref="McpInstallationResultOutcome"/>, <see cref="McpInstallationResultCatalogNegotiationRefusedError"/>, <see cref="McpInstallationResultCatalogInvalidRequestError"/>, or <see cref="UnknownMcpInstallationResult"/> for a variant this CLI version does not describe.</remarks>
     [JsonConverter(typeof(McpInstallationResultConverter))]
@@ -20507,6 +21421,140 @@ namespace GitHub.Copilot.Rpc
         /// <summary>Capabilities actually honoured for this request.</summary>
         [JsonProperty("negotiated")]
         public CatalogNegotiatedContract Negotiated { get; set; }
+    }
+
+    /// <summary>Safe MCP review fields. No raw card, retrieval URL, plan handle or secret value.</summary>
+    /// <remarks>Chosen by "action": <see cref="McpInstallationReviewInstall"/>, <see cref="McpInstallationReviewUninstall"/>, or <see cref="UnknownMcpInstallationReview"/> for a variant this CLI version does not describe.</remarks>
+    [JsonConverter(typeof(McpInstallationReviewConverter))]
+    public abstract partial class McpInstallationReview
+    {
+        /// <summary>The "action" discriminator.</summary>
+        public abstract string Action { get; }
+    }
+
+    /// <summary>A <see cref="McpInstallationReview"/> variant not known when this file was generated; Raw keeps it as received.</summary>
+    [JsonConverter(typeof(RawVariantConverter))]
+    public sealed class UnknownMcpInstallationReview : McpInstallationReview, IRawVariant
+    {
+        public UnknownMcpInstallationReview(JObject raw) { Raw = raw; }
+
+        /// <summary>The variant as received.</summary>
+        public JObject Raw { get; private set; }
+
+        public override string Action { get { return UnionTag.String(Raw, "action"); } }
+    }
+
+    internal sealed class McpInstallationReviewConverter : TaggedUnionConverter<McpInstallationReview>
+    {
+        public McpInstallationReviewConverter() : base("action") { }
+
+        protected override McpInstallationReview Create(string tag)
+        {
+            switch (tag)
+            {
+                case "install": return new McpInstallationReviewInstall();
+                case "uninstall": return new McpInstallationReviewUninstall();
+                default: return null;
+            }
+        }
+
+        protected override McpInstallationReview Unknown(JObject raw) { return new UnknownMcpInstallationReview(raw); }
+    }
+
+    /// <remarks>The "install" variant of <see cref="McpInstallationReview"/>.</remarks>
+    public sealed partial class McpInstallationReviewInstall : McpInstallationReview
+    {
+        /// <summary>Always "install".</summary>
+        [JsonProperty("action", Order = -2)]
+        public override string Action { get { return "install"; } }
+
+        /// <summary>Identity from the retained plan, not caller display text.</summary>
+        [JsonProperty("identity")]
+        public McpPlanResourceIdentity Identity { get; set; }
+
+        /// <summary>Original source identity and content commitment.</summary>
+        [JsonProperty("provenance")]
+        public McpPlanProvenance Provenance { get; set; }
+
+        /// <summary>Original catalogue trust metadata, not a verification claim.</summary>
+        [JsonProperty("catalogueTrust", NullValueHandling = NullValueHandling.Ignore)]
+        public CatalogTrustSnapshot CatalogueTrust { get; set; }
+
+        /// <summary>Catalogue identity retained from the bound candidate when available.</summary>
+        [JsonProperty("catalogue", NullValueHandling = NullValueHandling.Ignore)]
+        public InstallationCatalogueIdentity Catalogue { get; set; }
+
+        /// <summary>Exact reviewed user-scope destination.</summary>
+        [JsonProperty("target")]
+        public McpPlanTarget Target { get; set; }
+
+        /// <summary>Policy decision bound to this plan.</summary>
+        [JsonProperty("policy")]
+        public McpPlanPolicyResult Policy { get; set; }
+
+        /// <summary>Only the selected alternative is applied.</summary>
+        [JsonProperty("selectedChoice")]
+        public McpPlanTransportChoice SelectedChoice { get; set; }
+
+        /// <summary>The configuration change for the selected alternative only.</summary>
+        [JsonProperty("configurationChange")]
+        public McpPlanConfigurationChange ConfigurationChange { get; set; }
+
+        /// <summary>Non-secret values supplied for this selected alternative.</summary>
+        [JsonProperty("inputs")]
+        public List<McpInstallationInput> Inputs { get; set; }
+
+        /// <summary>Exact reviewed placeholders supplied separately. Never secret values.</summary>
+        [JsonProperty("suppliedSecrets")]
+        public List<string> SuppliedSecrets { get; set; }
+
+        /// <summary>Explicit reviewed backend selection; no backend is accessed when no secrets are supplied.</summary>
+        [JsonProperty("secretStorage")]
+        public McpInstallationSecretStorage SecretStorage { get; set; }
+
+        /// <summary>Complete effective remote configuration for final installation review. Earlier private selection reviews and package choices omit this field. The owned remote resource requires it before issuing confirmation.</summary>
+        [JsonProperty("effectiveConfiguration", NullValueHandling = NullValueHandling.Ignore)]
+        public McpInstallationRemoteConfiguration EffectiveConfiguration { get; set; }
+    }
+
+    /// <remarks>The "uninstall" variant of <see cref="McpInstallationReview"/>.</remarks>
+    public sealed partial class McpInstallationReviewUninstall : McpInstallationReview
+    {
+        /// <summary>Always "uninstall".</summary>
+        [JsonProperty("action", Order = -2)]
+        public override string Action { get { return "uninstall"; } }
+
+        /// <summary>Receipt-owned installation being removed.</summary>
+        [JsonProperty("installationId")]
+        public string InstallationId { get; set; }
+
+        /// <summary>Identity from the installed receipt.</summary>
+        [JsonProperty("identity")]
+        public McpPlanResourceIdentity Identity { get; set; }
+
+        /// <summary>Source identity and content commitment retained by the installed receipt.</summary>
+        [JsonProperty("provenance")]
+        public McpPlanProvenance Provenance { get; set; }
+
+        /// <summary>Exact destination, checked for intervening changes before mutation.</summary>
+        [JsonProperty("target")]
+        public McpPlanTarget Target { get; set; }
+
+        /// <summary>Current removal policy, independent of permission to activate the server.</summary>
+        [JsonProperty("policy")]
+        public McpPlanPolicyResult Policy { get; set; }
+
+        /// <summary>Whether uninstall restores a protected pre-install configuration.</summary>
+        [JsonProperty("restoresPreviousConfiguration")]
+        public bool RestoresPreviousConfiguration { get; set; }
+
+        /// <summary>Exact planner-owned secret slots to remove, excluding shared OAuth grants.</summary>
+        [JsonProperty("ownedSecretCount")]
+        public long OwnedSecretCount { get; set; }
+
+        /// <summary>Shared profile authentication is deliberately retained, not pending cleanup.</summary>
+        [JsonProperty("preservesSharedAuthentication")]
+        public bool PreservesSharedAuthentication { get; set; }
     }
 
     /// <summary>A request-local value for one exact reviewed placeholder. Never logged or persisted in a plan.</summary>
@@ -29399,6 +30447,27 @@ namespace GitHub.Copilot.Rpc
         public bool? ModelDeselected { get; set; }
     }
 
+    /// <summary>Asks the SDK client to acquire a bearer token for a BYOK provider whose config set `hasBearerTokenProvider: true`. Issued by the runtime before each outbound model request; the runtime does no caching, so this is sent once per request.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class ProviderTokenAcquireRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Name of the BYOK provider needing a token. For the legacy whole-session provider this is the implicit provider name; for named providers it is the configured provider name.</summary>
+        [JsonProperty("providerName")]
+        public string ProviderName { get; set; }
+    }
+
+    /// <summary>A bearer token supplied by the SDK client for a BYOK provider. The runtime sets it as `Authorization: Bearer &lt;token&gt;` on the outbound request and does no caching; the SDK consumer owns token caching and refresh.</summary>
+    public sealed partial class ProviderTokenAcquireResult
+    {
+        /// <summary>The bearer token value (without the `Bearer ` prefix).</summary>
+        [JsonProperty("token")]
+        public string Token { get; set; }
+    }
+
     /// <summary>Host-managed model selection ids to withdraw from the session's BYOK registry.</summary>
     /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
     public sealed partial class ProviderWithdrawRequest
@@ -32572,6 +33641,285 @@ namespace GitHub.Copilot.Rpc
     {
     }
 
+    /// <summary>File path, content to append, and optional mode for the client-provided session filesystem. Implementations create parent directories as needed.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsAppendFileRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Path using SessionFs conventions.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+
+        /// <summary>Content to append.</summary>
+        [JsonProperty("content")]
+        public string Content { get; set; }
+
+        /// <summary>Optional POSIX-style mode for newly created files.</summary>
+        [JsonProperty("mode", NullValueHandling = NullValueHandling.Ignore)]
+        public long? Mode { get; set; }
+    }
+
+    /// <summary>Describes a filesystem error.</summary>
+    public sealed partial class SessionFsError
+    {
+        /// <summary>Error classification.</summary>
+        [JsonProperty("code")]
+        public SessionFsErrorCode Code { get; set; }
+
+        /// <summary>Free-form detail about the error, for logging/diagnostics.</summary>
+        [JsonProperty("message", NullValueHandling = NullValueHandling.Ignore)]
+        public string Message { get; set; }
+
+        /// <summary>For failed writeFile requests only: true if the provider changed the target before failing. Omit when unknown or unchanged.</summary>
+        [JsonProperty("writeChanged", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? WriteChanged { get; set; }
+    }
+
+    /// <summary>Error classification.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct SessionFsErrorCode : IEquatable<SessionFsErrorCode>, IStringValue
+    {
+        /// <summary>A SessionFsErrorCode with the given wire value.</summary>
+        public SessionFsErrorCode(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>The requested path does not exist.</summary>
+        public static readonly SessionFsErrorCode ENOENT = new SessionFsErrorCode("ENOENT");
+        /// <summary>The filesystem operation failed for an unspecified reason.</summary>
+        public static readonly SessionFsErrorCode UNKNOWN = new SessionFsErrorCode("UNKNOWN");
+
+        public bool Equals(SessionFsErrorCode other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is SessionFsErrorCode && Equals((SessionFsErrorCode)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(SessionFsErrorCode a, SessionFsErrorCode b) { return a.Equals(b); }
+        public static bool operator !=(SessionFsErrorCode a, SessionFsErrorCode b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Path to test for existence in the client-provided session filesystem.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsExistsRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Path using SessionFs conventions.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+    }
+
+    /// <summary>Indicates whether the requested path exists in the client-provided session filesystem.</summary>
+    public sealed partial class SessionFsExistsResult
+    {
+        /// <summary>Whether the path exists.</summary>
+        [JsonProperty("exists")]
+        public bool Exists { get; set; }
+    }
+
+    /// <summary>Directory path to create in the client-provided session filesystem, with options for recursive creation and POSIX mode.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsMkdirRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Path using SessionFs conventions.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+
+        /// <summary>Create parent directories as needed.</summary>
+        [JsonProperty("recursive", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? Recursive { get; set; }
+
+        /// <summary>Optional POSIX-style mode for newly created directories.</summary>
+        [JsonProperty("mode", NullValueHandling = NullValueHandling.Ignore)]
+        public long? Mode { get; set; }
+    }
+
+    /// <summary>Path of the binary file to read from the client-provided session filesystem.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsReadFileBytesRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Path using SessionFs conventions.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+    }
+
+    /// <summary>File bytes as standard base64, or a filesystem error if the read failed.</summary>
+    public sealed partial class SessionFsReadFileBytesResult
+    {
+        /// <summary>Exact file bytes encoded as standard base64.</summary>
+        [JsonProperty("content")]
+        public string Content { get; set; }
+
+        /// <summary>Describes a filesystem error.</summary>
+        [JsonProperty("error", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionFsError Error { get; set; }
+    }
+
+    /// <summary>Path of the file to read from the client-provided session filesystem.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsReadFileRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Path using SessionFs conventions.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+    }
+
+    /// <summary>File content as a UTF-8 string, or a filesystem error if the read failed.</summary>
+    public sealed partial class SessionFsReadFileResult
+    {
+        /// <summary>File content as UTF-8 string.</summary>
+        [JsonProperty("content")]
+        public string Content { get; set; }
+
+        /// <summary>Describes a filesystem error.</summary>
+        [JsonProperty("error", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionFsError Error { get; set; }
+    }
+
+    /// <summary>Directory path whose entries should be listed from the client-provided session filesystem.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsReaddirRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Path using SessionFs conventions.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+    }
+
+    /// <summary>Names of entries in the requested directory, or a filesystem error if the read failed.</summary>
+    public sealed partial class SessionFsReaddirResult
+    {
+        /// <summary>Entry names in the directory.</summary>
+        [JsonProperty("entries")]
+        public List<string> Entries { get; set; }
+
+        /// <summary>Describes a filesystem error.</summary>
+        [JsonProperty("error", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionFsError Error { get; set; }
+    }
+
+    /// <summary>Directory entry returned by session filesystem `readdirWithTypes`, with name and entry type.</summary>
+    public sealed partial class SessionFsReaddirWithTypesEntry
+    {
+        /// <summary>Entry name.</summary>
+        [JsonProperty("name")]
+        public string Name { get; set; }
+
+        /// <summary>Entry type.</summary>
+        [JsonProperty("type")]
+        public SessionFsReaddirWithTypesEntryType Type { get; set; }
+    }
+
+    /// <summary>Entry type.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct SessionFsReaddirWithTypesEntryType : IEquatable<SessionFsReaddirWithTypesEntryType>, IStringValue
+    {
+        /// <summary>A SessionFsReaddirWithTypesEntryType with the given wire value.</summary>
+        public SessionFsReaddirWithTypesEntryType(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>The entry is a file.</summary>
+        public static readonly SessionFsReaddirWithTypesEntryType File = new SessionFsReaddirWithTypesEntryType("file");
+        /// <summary>The entry is a directory.</summary>
+        public static readonly SessionFsReaddirWithTypesEntryType Directory = new SessionFsReaddirWithTypesEntryType("directory");
+
+        public bool Equals(SessionFsReaddirWithTypesEntryType other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is SessionFsReaddirWithTypesEntryType && Equals((SessionFsReaddirWithTypesEntryType)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(SessionFsReaddirWithTypesEntryType a, SessionFsReaddirWithTypesEntryType b) { return a.Equals(b); }
+        public static bool operator !=(SessionFsReaddirWithTypesEntryType a, SessionFsReaddirWithTypesEntryType b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Directory path whose entries (with type information) should be listed from the client-provided session filesystem.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsReaddirWithTypesRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Path using SessionFs conventions.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+    }
+
+    /// <summary>Entries in the requested directory paired with file/directory type information, or a filesystem error if the read failed.</summary>
+    public sealed partial class SessionFsReaddirWithTypesResult
+    {
+        /// <summary>Directory entries with type information.</summary>
+        [JsonProperty("entries")]
+        public List<SessionFsReaddirWithTypesEntry> Entries { get; set; }
+
+        /// <summary>Describes a filesystem error.</summary>
+        [JsonProperty("error", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionFsError Error { get; set; }
+    }
+
+    /// <summary>Source and destination paths for renaming or moving an entry in the client-provided session filesystem.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsRenameRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Source path using SessionFs conventions.</summary>
+        [JsonProperty("src")]
+        public string Src { get; set; }
+
+        /// <summary>Destination path using SessionFs conventions.</summary>
+        [JsonProperty("dest")]
+        public string Dest { get; set; }
+    }
+
+    /// <summary>Path to remove from the client-provided session filesystem, with options for recursive removal and force.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsRmRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Path using SessionFs conventions.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+
+        /// <summary>Remove directories and their contents recursively.</summary>
+        [JsonProperty("recursive", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? Recursive { get; set; }
+
+        /// <summary>Ignore errors if the path does not exist.</summary>
+        [JsonProperty("force", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? Force { get; set; }
+    }
+
     /// <summary>Optional capabilities declared by the provider.</summary>
     public sealed partial class SessionFsSetProviderCapabilities
     {
@@ -32635,6 +33983,252 @@ namespace GitHub.Copilot.Rpc
         /// <summary>Whether the provider was set successfully.</summary>
         [JsonProperty("success")]
         public bool Success { get; set; }
+    }
+
+    /// <summary>Indicates whether the per-session SQLite database already exists.</summary>
+    public sealed partial class SessionFsSqliteExistsResult
+    {
+        /// <summary>Whether the session database already exists.</summary>
+        [JsonProperty("exists")]
+        public bool Exists { get; set; }
+    }
+
+    /// <summary>SQL query, query type, and optional bind parameters for executing a SQLite query against the per-session database. The provider applies its SQLite busy timeout for every call.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsSqliteQueryRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>SQL query to execute.</summary>
+        [JsonProperty("query")]
+        public string Query { get; set; }
+
+        /// <summary>How to execute the query: 'exec' for DDL/multi-statement (no results), 'query' for SELECT (returns rows), 'run' for INSERT/UPDATE/DELETE (returns rowsAffected)</summary>
+        [JsonProperty("queryType")]
+        public SessionFsSqliteQueryType QueryType { get; set; }
+
+        /// <summary>Optional named bind parameters.</summary>
+        [JsonProperty("params", NullValueHandling = NullValueHandling.Ignore)]
+        public Dictionary<string, JToken> Params { get; set; }
+    }
+
+    /// <summary>Query results including rows, columns, and rows affected, or a filesystem error if execution failed.</summary>
+    public sealed partial class SessionFsSqliteQueryResult
+    {
+        /// <summary>For SELECT: array of row objects. For others: empty array.</summary>
+        [JsonProperty("rows")]
+        public List<Dictionary<string, JToken>> Rows { get; set; }
+
+        /// <summary>Column names from the result set.</summary>
+        [JsonProperty("columns")]
+        public List<string> Columns { get; set; }
+
+        /// <summary>Number of rows affected (for INSERT/UPDATE/DELETE)</summary>
+        [JsonProperty("rowsAffected")]
+        public long RowsAffected { get; set; }
+
+        /// <summary>SQLite last_insert_rowid() value for INSERT.</summary>
+        [JsonProperty("lastInsertRowid", NullValueHandling = NullValueHandling.Ignore)]
+        public long? LastInsertRowid { get; set; }
+
+        /// <summary>Describes a filesystem error.</summary>
+        [JsonProperty("error", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionFsError Error { get; set; }
+    }
+
+    /// <summary>How to execute the query: 'exec' for DDL/multi-statement (no results), 'query' for SELECT (returns rows), 'run' for INSERT/UPDATE/DELETE (returns rowsAffected)</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct SessionFsSqliteQueryType : IEquatable<SessionFsSqliteQueryType>, IStringValue
+    {
+        /// <summary>A SessionFsSqliteQueryType with the given wire value.</summary>
+        public SessionFsSqliteQueryType(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>Execute DDL or multi-statement SQL without returning rows.</summary>
+        public static readonly SessionFsSqliteQueryType Exec = new SessionFsSqliteQueryType("exec");
+        /// <summary>Execute a SELECT-style query and return rows.</summary>
+        public static readonly SessionFsSqliteQueryType Query = new SessionFsSqliteQueryType("query");
+        /// <summary>Execute INSERT, UPDATE, or DELETE SQL and return affected-row metadata.</summary>
+        public static readonly SessionFsSqliteQueryType Run = new SessionFsSqliteQueryType("run");
+
+        public bool Equals(SessionFsSqliteQueryType other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is SessionFsSqliteQueryType && Equals((SessionFsSqliteQueryType)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(SessionFsSqliteQueryType a, SessionFsSqliteQueryType b) { return a.Equals(b); }
+        public static bool operator !=(SessionFsSqliteQueryType a, SessionFsSqliteQueryType b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Classified SQLite transaction failure. busyOrLocked guarantees rollback; postCommitAmbiguous must never be retried.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsSqliteTransactionError
+    {
+        /// <summary>Machine-readable classification of the transaction failure.</summary>
+        [JsonProperty("errorClass")]
+        public SessionFsSqliteTransactionErrorClass ErrorClass { get; set; }
+
+        /// <summary>Human-readable transaction failure message.</summary>
+        [JsonProperty("message")]
+        public string Message { get; set; }
+    }
+
+    /// <summary>SQLite transaction failure classification.</summary>
+    [JsonConverter(typeof(StringValueConverter))]
+    public readonly partial struct SessionFsSqliteTransactionErrorClass : IEquatable<SessionFsSqliteTransactionErrorClass>, IStringValue
+    {
+        /// <summary>A SessionFsSqliteTransactionErrorClass with the given wire value.</summary>
+        public SessionFsSqliteTransactionErrorClass(string value) { _value = value; }
+
+        private readonly string _value;
+
+        /// <summary>The value as on the wire.</summary>
+        public string Value { get { return _value ?? ""; } }
+
+        /// <summary>SQLite reported BUSY or LOCKED before commit; the transaction was rolled back and may be retried.</summary>
+        public static readonly SessionFsSqliteTransactionErrorClass BusyOrLocked = new SessionFsSqliteTransactionErrorClass("busyOrLocked");
+        /// <summary>The statement, database, or provider failed definitively and must not be retried automatically.</summary>
+        public static readonly SessionFsSqliteTransactionErrorClass Fatal = new SessionFsSqliteTransactionErrorClass("fatal");
+        /// <summary>The transport failed after the provider may have committed; retrying could duplicate effects.</summary>
+        public static readonly SessionFsSqliteTransactionErrorClass PostCommitAmbiguous = new SessionFsSqliteTransactionErrorClass("postCommitAmbiguous");
+
+        public bool Equals(SessionFsSqliteTransactionErrorClass other) { return string.Equals(Value, other.Value, StringComparison.Ordinal); }
+        public override bool Equals(object obj) { return obj is SessionFsSqliteTransactionErrorClass && Equals((SessionFsSqliteTransactionErrorClass)obj); }
+        public override int GetHashCode() { return Value.GetHashCode(); }
+        public override string ToString() { return Value; }
+        public static bool operator ==(SessionFsSqliteTransactionErrorClass a, SessionFsSqliteTransactionErrorClass b) { return a.Equals(b); }
+        public static bool operator !=(SessionFsSqliteTransactionErrorClass a, SessionFsSqliteTransactionErrorClass b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Statements to execute atomically. Providers apply busy handling for every call.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsSqliteTransactionRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Ordered SQL statements to execute in one transaction.</summary>
+        [JsonProperty("statements")]
+        public List<SessionFsSqliteTransactionStatement> Statements { get; set; }
+    }
+
+    /// <summary>Per-statement results, or a classified transaction error.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsSqliteTransactionResult
+    {
+        /// <summary>Per-statement query results in input order.</summary>
+        [JsonProperty("results")]
+        public List<SessionFsSqliteQueryResult> Results { get; set; }
+
+        /// <summary>Classified transaction failure, when execution did not succeed.</summary>
+        [JsonProperty("error", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionFsSqliteTransactionError Error { get; set; }
+    }
+
+    /// <summary>One statement in an atomic SQLite transaction.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsSqliteTransactionStatement
+    {
+        /// <summary>SQL statement to execute.</summary>
+        [JsonProperty("query")]
+        public string Query { get; set; }
+
+        /// <summary>How to execute the statement.</summary>
+        [JsonProperty("queryType")]
+        public SessionFsSqliteQueryType QueryType { get; set; }
+
+        /// <summary>Optional named bind parameters.</summary>
+        [JsonProperty("params", NullValueHandling = NullValueHandling.Ignore)]
+        public Dictionary<string, JToken> Params { get; set; }
+    }
+
+    /// <summary>Path whose metadata should be returned from the client-provided session filesystem.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsStatRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Path using SessionFs conventions.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+    }
+
+    /// <summary>Filesystem metadata for the requested path, or a filesystem error if the stat failed.</summary>
+    public sealed partial class SessionFsStatResult
+    {
+        /// <summary>Whether the path is a file.</summary>
+        [JsonProperty("isFile")]
+        public bool IsFile { get; set; }
+
+        /// <summary>Whether the path is a directory.</summary>
+        [JsonProperty("isDirectory")]
+        public bool IsDirectory { get; set; }
+
+        /// <summary>File size in bytes.</summary>
+        [JsonProperty("size")]
+        public long Size { get; set; }
+
+        /// <summary>ISO 8601 timestamp of last modification.</summary>
+        [JsonProperty("mtime")]
+        public DateTimeOffset Mtime { get; set; }
+
+        /// <summary>ISO 8601 timestamp of creation.</summary>
+        [JsonProperty("birthtime")]
+        public DateTimeOffset Birthtime { get; set; }
+
+        /// <summary>Describes a filesystem error.</summary>
+        [JsonProperty("error", NullValueHandling = NullValueHandling.Ignore)]
+        public SessionFsError Error { get; set; }
+    }
+
+    /// <summary>File path, standard-base64-encoded bytes to write, and optional mode for the client-provided session filesystem.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsWriteFileBytesRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Path using SessionFs conventions.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+
+        /// <summary>Exact file bytes encoded as standard base64.</summary>
+        [JsonProperty("content")]
+        public string Content { get; set; }
+
+        /// <summary>Optional POSIX-style mode for newly created files.</summary>
+        [JsonProperty("mode", NullValueHandling = NullValueHandling.Ignore)]
+        public long? Mode { get; set; }
+    }
+
+    /// <summary>File path, content to write, and optional mode for the client-provided session filesystem.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class SessionFsWriteFileRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Path using SessionFs conventions.</summary>
+        [JsonProperty("path")]
+        public string Path { get; set; }
+
+        /// <summary>Content to write.</summary>
+        [JsonProperty("content")]
+        public string Content { get; set; }
+
+        /// <summary>Optional POSIX-style mode for newly created files.</summary>
+        [JsonProperty("mode", NullValueHandling = NullValueHandling.Ignore)]
+        public long? Mode { get; set; }
     }
 
     /// <summary>Empty result of session.gitHubAuth.switchToAuth.</summary>
@@ -34275,6 +35869,14 @@ namespace GitHub.Copilot.Rpc
     {
     }
 
+    /// <summary>Identifies the target session.</summary>
+    public sealed partial class SessionSessionFsSqliteExistsRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+    }
+
     /// <summary>New auth credentials to install on the session. Omit to leave credentials unchanged.</summary>
     /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
     public sealed partial class SessionSetCredentialsParams
@@ -34579,6 +36181,14 @@ namespace GitHub.Copilot.Rpc
         /// <summary>Map of sessionId -&gt; on-disk size in bytes for the session's workspace directory.</summary>
         [JsonProperty("sizes")]
         public Dictionary<string, long> Sizes { get; set; }
+    }
+
+    /// <summary>Identifies the target session.</summary>
+    public sealed partial class SessionSkillProviderListRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
     }
 
     /// <summary>Empty result of session.skills.disable.</summary>
@@ -37800,6 +39410,62 @@ namespace GitHub.Copilot.Rpc
         public string PolicySessionId { get; set; }
     }
 
+    /// <summary>Authoritative catalog metadata for one SDK-provided skill. The skill's SKILL.md text is fetched separately and lazily.</summary>
+    public sealed partial class SkillProviderDescriptor
+    {
+        /// <summary>Invocation and display name.</summary>
+        [JsonProperty("name")]
+        public string Name { get; set; }
+
+        /// <summary>Description used in skill catalogs without fetching content.</summary>
+        [JsonProperty("description")]
+        public string Description { get; set; }
+
+        /// <summary>Whether users may invoke the skill directly. Defaults to true.</summary>
+        [JsonProperty("userInvocable", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? UserInvocable { get; set; }
+
+        /// <summary>Whether model invocation is disabled. Defaults to false.</summary>
+        [JsonProperty("disableModelInvocation", NullValueHandling = NullValueHandling.Ignore)]
+        public bool? DisableModelInvocation { get; set; }
+
+        /// <summary>Optional freeform argument hint used by slash-command catalogs.</summary>
+        [JsonProperty("argumentHint", NullValueHandling = NullValueHandling.Ignore)]
+        public string ArgumentHint { get; set; }
+
+        /// <summary>Absolute path to the folder that holds the skill's supporting files (scripts, references, templates, assets), in the session's path conventions: the host OS for local disk, or the registered SessionFs conventions. When the skill is activated the runtime lists the folder's files for the model through the session's filesystem, with the same rules as a file-based skill's folder; it never reads or copies them. On local disk the folder becomes a read-only skill root, like a configured skill directory. It is not shown in skill catalogs.</summary>
+        [JsonProperty("directory", NullValueHandling = NullValueHandling.Ignore)]
+        public string Directory { get; set; }
+    }
+
+    /// <summary>Catalog metadata returned by an SDK session's skill provider. Catalogs are limited to 1024 descriptors and 1 MiB of aggregate metadata.</summary>
+    public sealed partial class SkillProviderListResult
+    {
+        /// <summary>Skill descriptors in provider order. Invocation names must be unique under case-insensitive comparison.</summary>
+        [JsonProperty("skills")]
+        public List<SkillProviderDescriptor> Skills { get; set; }
+    }
+
+    /// <summary>Identifies one SDK-provided skill by invocation name.</summary>
+    public sealed partial class SkillProviderReadRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Invocation name of the skill to read.</summary>
+        [JsonProperty("name")]
+        public string Name { get; set; }
+    }
+
+    /// <summary>SKILL.md content returned by an SDK session's skill provider. YAML frontmatter is optional: fields it omits come from the catalog descriptor, fields it declares must match the descriptor, and `allowed-tools` is read only from frontmatter. Supporting files come from the descriptor's `directory`.</summary>
+    public sealed partial class SkillProviderReadResult
+    {
+        /// <summary>SKILL.md text, with or without YAML frontmatter, or null when the provider has no skill with the requested name. The runtime enforces a 1 MiB UTF-8 byte limit.</summary>
+        [JsonProperty("markdown")]
+        public string Markdown { get; set; }
+    }
+
     /// <summary>Persisted enablement update for one owned Skill installation.</summary>
     public sealed partial class SkillSetEnabledRequest
     {
@@ -40756,6 +42422,20 @@ namespace GitHub.Copilot.Rpc
         public bool WasFreeform { get; set; }
     }
 
+    /// <summary>Identifies one runtime-owned native action for an in-process SDK UI dispatcher.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class UiThreadRunRequest
+    {
+        /// <summary>Opaque, one-shot action identifier scoped to the receiving native connection. Execute only through the synchronous native UI-action entry point.</summary>
+        [JsonProperty("actionId")]
+        public long ActionId { get; set; }
+    }
+
+    /// <summary>Empty result of uiThread.run.</summary>
+    public sealed partial class UiThreadRunResult
+    {
+    }
+
     /// <summary>Subagent settings to apply to the current session.</summary>
     /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
     public sealed partial class UpdateSubagentSettingsRequest
@@ -41523,6 +43203,23 @@ namespace GitHub.Copilot.Rpc
         public string ShareUrl { get; set; }
     }
 
+    /// <summary>Parameters for cooperatively aborting a workflow body.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class WorkflowAbortRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Workflow run identifier.</summary>
+        [JsonProperty("runId")]
+        public string RunId { get; set; }
+
+        /// <summary>Opaque token identifying the execution attempt to abort.</summary>
+        [JsonProperty("executionToken")]
+        public string ExecutionToken { get; set; }
+    }
+
     /// <summary>Acknowledgement that a workflow request was accepted.</summary>
     public sealed partial class WorkflowAckResult
     {
@@ -41731,6 +43428,39 @@ namespace GitHub.Copilot.Rpc
         public override string ToString() { return Value; }
         public static bool operator ==(WorkflowDurableOperation a, WorkflowDurableOperation b) { return a.Equals(b); }
         public static bool operator !=(WorkflowDurableOperation a, WorkflowDurableOperation b) { return !a.Equals(b); }
+    }
+
+    /// <summary>Parameters sent to the owning extension to execute a workflow closure.</summary>
+    /// <remarks>Experimental: may change or be removed in a later CLI version.</remarks>
+    public sealed partial class WorkflowExecuteRequest
+    {
+        /// <summary>Target session identifier.</summary>
+        [JsonProperty("sessionId")]
+        public string SessionId { get; set; }
+
+        /// <summary>Registered workflow name.</summary>
+        [JsonProperty("name")]
+        public string Name { get; set; }
+
+        /// <summary>Workflow run identifier.</summary>
+        [JsonProperty("runId")]
+        public string RunId { get; set; }
+
+        /// <summary>Opaque token identifying this workflow execution attempt.</summary>
+        [JsonProperty("executionToken")]
+        public string ExecutionToken { get; set; }
+
+        /// <summary>Workflow input value.</summary>
+        [JsonProperty("args")]
+        public JToken Args { get; set; }
+    }
+
+    /// <summary>Result returned by an extension workflow closure.</summary>
+    public sealed partial class WorkflowExecuteResult
+    {
+        /// <summary>Workflow result value.</summary>
+        [JsonProperty("result", NullValueHandling = NullValueHandling.Ignore)]
+        public JToken Result { get; set; }
     }
 
     /// <summary>Parameters for paging workflow progress.</summary>
