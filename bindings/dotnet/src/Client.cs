@@ -10,8 +10,96 @@ using Newtonsoft.Json.Linq;
 namespace GitHub.Copilot
 {
     /// <summary>How the client reaches the Copilot CLI; every property optional.</summary>
+    /// <summary>How a client reaches the Copilot runtime, as the official SDK names it:
+    /// a CLI child on stdio (the default) or TCP, a running server by URL, or the runtime
+    /// loaded into this process.</summary>
+    public abstract class RuntimeConnection
+    {
+        internal RuntimeConnection() { }
+
+        public static StdioRuntimeConnection ForStdio(string path = null, IList<string> args = null)
+        { return new StdioRuntimeConnection { Path = path, Args = args }; }
+
+        public static TcpRuntimeConnection ForTcp(int port = 0, string connectionToken = null, string path = null, IList<string> args = null)
+        { return new TcpRuntimeConnection { Port = port, ConnectionToken = connectionToken, Path = path, Args = args }; }
+
+        public static UriRuntimeConnection ForUri(string url, string connectionToken = null)
+        { return new UriRuntimeConnection { Url = url, ConnectionToken = connectionToken }; }
+
+        /// <summary>The runtime library the CLI package ships (runtime.node), loaded into this
+        /// process: found next to the CLI (CliPath, COPILOT_CLI_PATH or copilot on PATH) or in
+        /// the package the CLI unpacked into its cache. No CLI process; WorkingDirectory and
+        /// telemetry do not apply. One runtime library per process. Experimental.</summary>
+        public static InProcessRuntimeConnection ForInProcess()
+        { return new InProcessRuntimeConnection(); }
+
+        internal abstract void WriteTo(JObject options);
+    }
+
+    public abstract class ChildProcessRuntimeConnection : RuntimeConnection
+    {
+        internal ChildProcessRuntimeConnection() { }
+        /// <summary>The CLI executable (overrides CopilotClientOptions.CliPath).</summary>
+        public string Path { get; set; }
+        public IList<string> Args { get; set; }
+
+        internal void WriteCommand(JObject o)
+        {
+            if (Path != null) o["cliPath"] = Path;
+            if (Args != null) o["cliArgs"] = new JArray(Args);
+        }
+    }
+
+    public sealed class StdioRuntimeConnection : ChildProcessRuntimeConnection
+    {
+        internal StdioRuntimeConnection() { }
+        internal override void WriteTo(JObject o) { WriteCommand(o); }
+    }
+
+    public sealed class TcpRuntimeConnection : ChildProcessRuntimeConnection
+    {
+        internal TcpRuntimeConnection() { }
+        public int Port { get; set; }
+        public string ConnectionToken { get; set; }
+        internal override void WriteTo(JObject o)
+        {
+            WriteCommand(o);
+            o["transport"] = "tcp";
+            if (Port > 0) o["port"] = Port;
+            if (ConnectionToken != null) o["connectionToken"] = ConnectionToken;
+        }
+    }
+
+    public sealed class UriRuntimeConnection : RuntimeConnection
+    {
+        internal UriRuntimeConnection() { }
+        public string Url { get; set; }
+        public string ConnectionToken { get; set; }
+        internal override void WriteTo(JObject o)
+        {
+            o["cliUrl"] = Url;
+            if (ConnectionToken != null) o["connectionToken"] = ConnectionToken;
+        }
+    }
+
+    public sealed class InProcessRuntimeConnection : RuntimeConnection
+    {
+        internal InProcessRuntimeConnection() { }
+        /// <summary>The runtime library to load instead of the one found next to the CLI
+        /// (libcopilot addition).</summary>
+        public string RuntimeLibrary { get; set; }
+        internal override void WriteTo(JObject o)
+        {
+            o["transport"] = "inprocess";
+            if (RuntimeLibrary != null) o["runtimeLibrary"] = RuntimeLibrary;
+        }
+    }
+
     public sealed class CopilotClientOptions
     {
+        /// <summary>How to reach the runtime (RuntimeConnection.ForStdio, ForTcp, ForUri,
+        /// ForInProcess); wins over CliPath/CliArgs/UseTcp/Port/CliUrl/ConnectionToken. Null: those.</summary>
+        public RuntimeConnection Connection { get; set; }
         /// <summary>The CLI executable; default COPILOT_CLI_PATH, else `copilot` on PATH.</summary>
         public string CliPath { get; set; }
         public IList<string> CliArgs { get; set; }
@@ -96,6 +184,7 @@ namespace GitHub.Copilot
             if (Mode != null) o["mode"] = Mode;
             if (SessionFs != null) o["sessionFs"] = SessionFs.ToJson();
             if (OnGitHubTelemetry != null) o["enableGitHubTelemetryForwarding"] = true;
+            if (Connection != null) Connection.WriteTo(o);
             return o.ToString(Formatting.None);
         }
     }

@@ -22,6 +22,26 @@ namespace GitHub.Copilot.Tests
         private const string Paris = "What is the weather in Paris? Use the get_weather tool.";
         private static readonly TimeSpan Turn = TimeSpan.FromSeconds(60);
 
+        /// <summary>RuntimeConnection.ForInProcess hosts the runtime in this process: a turn
+        /// with no CLI process, and WorkingDirectory refused (the runtime shares the process's).</summary>
+        [Test]
+        public void InProcessRuntimeCarriesATurn()
+        {
+            using (var env = new TestEnv("chat.yaml"))
+            {
+                var e = Assert.Throws<CopilotException>(() => env.Client(o => o.Connection = RuntimeConnection.ForInProcess()));
+                StringAssert.Contains("cwd cannot be used", e.Message);
+                using (var client = env.Client(o => { o.Connection = RuntimeConnection.ForInProcess(); o.WorkingDirectory = null; }))
+                {
+                    var session = client.CreateSessionAsync(env.Config()).Result;
+                    Assert.AreEqual(0, client.CliProcessId, "no CLI process in process mode");
+                    var answer = session.SendAndWaitAsync("What is the capital of France?", Turn).Result;
+                    Assert.AreEqual("The capital of France is Paris.", answer.Content);
+                    client.StopAsync().Wait();
+                }
+            }
+        }
+
         private static CopilotTool Weather(Func<string, object> answer, Action onCall = null)
         {
             return CopilotTool.Define<WeatherArgs>("get_weather", "Current weather for a city", (args, inv) =>
