@@ -5,7 +5,11 @@ model replies from copilot-replay, in one run, in an isolated home.
 Per client process: (a) client start to ready, (b) session create, (c) warm plain
 turn (send to idle), (d) warm turn with one tool round trip, (e) CONCURRENT sessions
 doing (d) at once (turns/s, p50/p99). PROCESSES fresh processes per client;
-medians. Writes benches/results/e2e.md and e2e.png. Run through benches/run.sh.
+medians. The C clients also report (f) start to the first answer (start, create and
+the first, cold, plain turn), the peak RSS of the host process and the RSS of the
+processes it started, and how many processes there are: the stdio row beside the
+in-process one (the runtime library loaded into the host). Writes
+benches/results/e2e.md and e2e.png. Run through benches/run.sh.
 """
 import json
 import os
@@ -27,9 +31,18 @@ PROCESSES = int(os.environ.get("BENCH_PROCESSES", "3"))
 REPEATS = int(os.environ.get("BENCH_TURNS", "20"))
 CONCURRENT = int(os.environ.get("BENCH_CONCURRENT", "50"))
 
+def in_process(opts):
+    """The same client options on the in-process transport (no cwd: the runtime shares the host's)."""
+    o = json.loads(opts)
+    o.pop("cwd", None)
+    o["transport"] = "inprocess"
+    return json.dumps(o)
+
+
 CLIENTS = {
     "raw JSON-RPC client (floor, Rust + serde)": lambda opts, sess: [str(REL / "raw-e2e"), CLI, sess],
     "libcopilot C ABI": lambda opts, sess: [str(REL / "e2e_bench"), opts, sess],
+    "libcopilot C ABI, in process": lambda opts, sess: [str(REL / "e2e_bench"), in_process(opts), sess],
     "libcopilot Go wrapper": lambda opts, sess: [str(REL / "go_e2ebench"), CLI, sess],
     "libcopilot .NET wrapper (Mono)": lambda opts, sess: ["mono", str(ROOT / "target/dotnet/Bench.exe"), "e2e", CLI, sess],
     "official Node SDK 1.0.14": lambda opts, sess: ["node", str(OFFICIAL / "node_e2e.mjs"), CLI, sess],
@@ -99,12 +112,19 @@ def main():
                 "c50": pct(concurrent, 50),
                 "c99": pct(concurrent, 99),
             }
+            if all("first_ms" in r for r in runs):
+                rows[name].update({
+                    "first": statistics.median(r["start_ms"] + r["create_ms"] + r["first_ms"] for r in runs),
+                    "rss": statistics.median(r["rss_kb"] for r in runs) / 1024,
+                    "child_rss": statistics.median(r["child_rss_kb"] for r in runs) / 1024,
+                    "processes": statistics.median(r["processes"] for r in runs),
+                })
     finally:
         replay.kill()
         replay.wait()
 
     official = {n: r for n, r in rows.items() if n.startswith("official")}
-    fastest = min(official.values(), key=lambda r: r["tool"])
+    fastest = min(official.values(), key=lambda r: r["tool"]) if official else None
     lines = [
         f"# End-to-end benchmark (real Copilot CLI 1.0.102, copilot-replay; {PROCESSES} rounds of one process per client, "
         f"{REPEATS} warm turns of each kind per process, {CONCURRENT} concurrent sessions)",
@@ -114,12 +134,26 @@ def main():
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows.items():
+        ratio = f"{r['tool'] / fastest['tool']:.2f}x" if fastest else "-"
         lines.append(f"| {name} | {r['start']:.0f} | {r['create']:.1f} | {r['plain']:.1f} | {r['tool']:.1f} | "
-                     f"{r['tps']:.1f} | {r['c50']:.0f} / {r['c99']:.0f} | {r['tool'] / fastest['tool']:.2f}x |")
-    c = rows["libcopilot C ABI"]
-    lines += ["", "Target (issue #7): end-to-end turn latency <= 1.00x the fastest official SDK: "
-              f"plain {c['plain'] / min(r['plain'] for r in official.values()):.2f}x, "
-              f"tool {c['tool'] / fastest['tool']:.2f}x.", ""]
+                     f"{r['tps']:.1f} | {r['c50']:.0f} / {r['c99']:.0f} | {ratio} |")
+    c = rows.get("libcopilot C ABI")
+    if c and official:
+        lines += ["", "Target (issue #7): end-to-end turn latency <= 1.00x the fastest official SDK: "
+                  f"plain {c['plain'] / min(r['plain'] for r in official.values()):.2f}x, "
+                  f"tool {c['tool'] / fastest['tool']:.2f}x.", ""]
+    ip = rows.get("libcopilot C ABI, in process")
+    if c and ip:
+        lines += ["In process beside stdio (the same C client; issue #21):", "",
+                  "| transport | (a) start to ready ms | (b) create ms | (f) start to first answer ms | "
+                  "(c) plain ms | (d) tool ms | host peak RSS MiB | RSS of started processes MiB | processes |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for label, r in (("stdio (CLI child)", c), ("in process (runtime.node)", ip)):
+            lines.append(f"| {label} | {r['start']:.0f} | {r['create']:.1f} | {r['first']:.0f} | {r['plain']:.1f} | "
+                         f"{r['tool']:.1f} | {r['rss']:.0f} | {r['child_rss']:.0f} | {r['processes']:.0f} |")
+        lines += ["", "Targets: start to ready <= 0.1x stdio's: "
+                  f"{ip['start'] / c['start']:.2f}x; start to first answer <= 0.5x: {ip['first'] / c['first']:.2f}x; "
+                  f"warm turns no slower: plain {ip['plain'] / c['plain']:.2f}x, tool {ip['tool'] / c['tool']:.2f}x.", ""]
     print("\n".join(lines))
     if ONLY:
         return

@@ -101,6 +101,14 @@ fn demo_compiles_and_runs_offline() {
     }
 }
 
+/// An existing shared library that is not the Copilot runtime (libm).
+fn not_a_runtime() -> &'static str {
+    ["/lib/x86_64-linux-gnu/libm.so.6", "/lib/aarch64-linux-gnu/libm.so.6"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("libm")
+}
+
 /// Runs tests/c/misuse_test.c (built by `compile_with`) under `wrapper`.
 fn run_misuse_program(exe: &std::path::Path, wrapper: &[&str], extra_env: &[(&str, &str)]) {
     let env = TestEnv::new(&["weather_tool.yaml", "chat.yaml"]);
@@ -111,10 +119,16 @@ fn run_misuse_program(exe: &std::path::Path, wrapper: &[&str], extra_env: &[(&st
         ),
         None => (exe.to_path_buf(), Vec::new()),
     };
+    let mut in_process = env.client_options();
+    let o = in_process.as_object_mut().unwrap();
+    o.remove("cwd");
+    o.insert("transport".into(), json!("inprocess"));
     let mut cmd = Command::new(program);
     cmd.args(args)
         .env("LD_LIBRARY_PATH", lib_dir())
         .env("COPILOT_TEST_OPTIONS", env.client_options_json())
+        .env("COPILOT_TEST_INPROCESS_OPTIONS", in_process.to_string())
+        .env("COPILOT_TEST_NOT_A_RUNTIME", not_a_runtime())
         .env(
             "COPILOT_TEST_SESSION",
             env.session_fields(json!({"streaming": true})).to_string(),

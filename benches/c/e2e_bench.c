@@ -2,18 +2,22 @@
  * End-to-end benchmark of the C ABI against the real CLI and copilot-replay
  * (benches/e2e.py runs it): client start to ready, session create, warm plain
  * turn, warm turn with one tool round trip, and CONCURRENT sessions each doing
- * the tool turn at once.
+ * the tool turn at once; also the first (cold) turn, the peak RSS of this
+ * process and of the processes it started, and how many processes that is.
  *
  * Usage: e2e_bench OPTIONS_JSON SESSION_JSON REPEATS CONCURRENT
- * Prints one JSON line: {"start_ms":..,"create_ms":..,"plain_ms":[..],"tool_ms":[..],
- *                        "concurrent_s":..,"concurrent_ms":[..]}
+ * Prints one JSON line: {"start_ms":..,"create_ms":..,"first_ms":..,"plain_ms":[..],
+ *                        "tool_ms":[..],"concurrent_s":..,"concurrent_ms":[..],
+ *                        "rss_kb":..,"child_rss_kb":..,"processes":..}
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "copilot.h"
 
@@ -62,6 +66,65 @@ static double turn(copilot_session *s, const char *message) {
     return ms;
 }
 
+/* A /proc/<pid>/status field in kB (VmRSS, VmHWM), or 0. */
+static long status_kb(const char *pid, const char *field) {
+    char path[320], line[256];
+    snprintf(path, sizeof path, "/proc/%s/status", pid);
+    FILE *f = fopen(path, "r");
+    long kb = 0;
+    if (!f) return 0;
+    size_t n = strlen(field);
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, field, n) && line[n] == ':') kb = atol(line + n + 1);
+    fclose(f);
+    return kb;
+}
+
+/* The parent pid of a process, or 0. */
+static long ppid_of(const char *pid) {
+    char path[320];
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *close = strrchr(buf, ')'); /* the command name may hold spaces */
+    char state;
+    long ppid = 0;
+    if (close) sscanf(close + 1, " %c %ld", &state, &ppid);
+    return ppid;
+}
+
+/* The processes descended from this one (the CLI and what it started): how
+ * many, and the sum of their resident sizes in kB. */
+static void descendants(int *count, long *rss_kb) {
+    long pids[4096], parents[4096];
+    int n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d)) && n < 4096) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        pids[n] = atol(e->d_name);
+        parents[n++] = ppid_of(e->d_name);
+    }
+    if (d) closedir(d);
+    long mine[4096];
+    int m = 0;
+    mine[m++] = getpid();
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n && m < 4096; j++)
+            if (parents[j] == mine[i]) mine[m++] = pids[j];
+    *count = m - 1;
+    *rss_kb = 0;
+    for (int i = 1; i < m; i++) {
+        char pid[32];
+        snprintf(pid, sizeof pid, "%ld", mine[i]);
+        *rss_kb += status_kb(pid, "VmRSS");
+    }
+}
+
 struct job {
     copilot_session *session;
     double ms;
@@ -97,7 +160,7 @@ int main(int argc, char **argv) {
     t0 = now_ms();
     copilot_session *first = new_session();
     double create_ms = now_ms() - t0;
-    turn(first, PLAIN); /* warm-up: the CLI's first turn pays for loading */
+    double first_ms = turn(first, PLAIN); /* the cold turn: the CLI's first pays for loading */
     copilot_session_free(first);
 
     double *plain = calloc((size_t)repeats, sizeof *plain), *tool = calloc((size_t)repeats, sizeof *tool);
@@ -123,13 +186,17 @@ int main(int argc, char **argv) {
         copilot_session_free(jobs[i].session);
     }
 
-    printf("{\"start_ms\":%.3f,\"create_ms\":%.3f,", start_ms, create_ms);
+    int children = 0;
+    long child_rss_kb = 0;
+    descendants(&children, &child_rss_kb);
+    printf("{\"start_ms\":%.3f,\"create_ms\":%.3f,\"first_ms\":%.3f,", start_ms, create_ms, first_ms);
     print_list("plain_ms", plain, repeats);
     printf(",");
     print_list("tool_ms", tool, repeats);
     printf(",\"concurrent_s\":%.3f,", concurrent_s);
     print_list("concurrent_ms", conc, concurrent);
-    printf("}\n");
+    printf(",\"rss_kb\":%ld,\"child_rss_kb\":%ld,\"processes\":%d}\n", status_kb("self", "VmHWM"), child_rss_kb,
+           1 + children);
     copilot_session_config_free(cfg);
     copilot_client_stop(client, 10000, NULL);
     copilot_client_free(client);

@@ -381,6 +381,55 @@ static void test_free_inside_callbacks_and_slow_callbacks(void) {
     copilot_error_free(err);
 }
 
+/* ---- The in-process transport ---------------------------------------------------------- */
+
+/* A client of `options` whose start must fail with `status` and a message holding `text`. */
+static void expect_start_failure(const char *options, copilot_status status, const char *text, const char *what) {
+    copilot_client *client = NULL;
+    copilot_error *err = NULL;
+    copilot_status st = copilot_client_new(options, &client, &err);
+    if (st == COPILOT_OK) st = copilot_client_start(client, &err);
+    const char *msg = err ? copilot_error_message(err) : "";
+    CHECK(st == status && strstr(msg, text) != NULL, "%s: status %d, %s", what, st, msg);
+    copilot_error_free(err);
+    copilot_client_free(client);
+}
+
+/* COPILOT_TEST_INPROCESS_OPTIONS (in-process client options) and
+ * COPILOT_TEST_NOT_A_RUNTIME (an existing library that is not the runtime):
+ * a missing library, a wrong one, the real runtime (a ping, a turn, a free
+ * from inside a callback) and then a second path, each a clear result. */
+static void test_in_process(void) {
+    const char *options = getenv("COPILOT_TEST_INPROCESS_OPTIONS");
+    const char *not_a_runtime = getenv("COPILOT_TEST_NOT_A_RUNTIME");
+    if (!options || !not_a_runtime) return;
+    char buf[8192];
+    size_t n = strlen(options);
+    if (n < 2 || n > sizeof buf - 512) return;
+    /* The options object with one more member. */
+    snprintf(buf, sizeof buf, "%.*s, \"runtimeLibrary\": \"/nonexistent/runtime.node\"}", (int)(n - 1), options);
+    expect_start_failure(buf, COPILOT_ERR_CLI_NOT_FOUND, "/nonexistent/runtime.node", "in process: a missing runtime library");
+    snprintf(buf, sizeof buf, "%.*s, \"runtimeLibrary\": \"%s\"}", (int)(n - 1), options, not_a_runtime);
+    expect_start_failure(buf, COPILOT_ERR_CONNECTION, "not a Copilot runtime library", "in process: a library that is not the runtime");
+
+    copilot_client *client = NULL;
+    copilot_error *err = NULL;
+    copilot_status st = copilot_client_new(options, &client, &err);
+    if (st == COPILOT_OK) st = copilot_client_start(client, &err);
+    CHECK(st == COPILOT_OK, "in process: the runtime starts (%s)", err ? copilot_error_message(err) : "ok");
+    copilot_error_free(err);
+    err = NULL;
+    char *out = NULL;
+    EXPECT_STATUS(COPILOT_OK, "in process: ping", copilot_client_call(client, "ping", "{\"message\":\"in\"}", &out, &err));
+    CHECK(out && strstr(out, "pong"), "in process: pong (%s)", out ? out : "null");
+    copilot_string_free(out);
+    CHECK(copilot_client_cli_pid(client) == 0, "in process: no CLI process");
+    copilot_client_free(client);
+
+    snprintf(buf, sizeof buf, "%.*s, \"runtimeLibrary\": \"%s\"}", (int)(n - 1), options, not_a_runtime);
+    expect_start_failure(buf, COPILOT_ERR_INVALID_ARGUMENT, "already loaded", "in process: a second runtime library path");
+}
+
 int main(void) {
     OPTIONS = getenv("COPILOT_TEST_OPTIONS");
     SESSION = getenv("COPILOT_TEST_SESSION");
@@ -392,6 +441,7 @@ int main(void) {
     test_unknown_session_and_double_close();
     test_answer_twice_and_never();
     test_free_inside_callbacks_and_slow_callbacks();
+    test_in_process();
     /* Background shutdowns of freed clients finish before the leak check runs. */
     sleep_ms(1500);
     printf("%d checks, %d failed\n", checks, failures);
