@@ -144,6 +144,7 @@ def main():
                   f"tool {c['tool'] / fastest['tool']:.2f}x.", ""]
     ip = rows.get("libcopilot C ABI, in process")
     if c and ip:
+        start = len(lines)
         lines += ["In process beside stdio (the same C client; issue #21):", "",
                   "| transport | (a) start to ready ms | (b) create ms | (f) start to first answer ms | "
                   "(c) plain ms | (d) tool ms | host peak RSS MiB | RSS of started processes MiB | processes |",
@@ -154,6 +155,10 @@ def main():
         lines += ["", "Targets: start to ready <= 0.1x stdio's: "
                   f"{ip['start'] / c['start']:.2f}x; start to first answer <= 0.5x: {ip['first'] / c['first']:.2f}x; "
                   f"warm turns no slower: plain {ip['plain'] / c['plain']:.2f}x, tool {ip['tool'] / c['tool']:.2f}x.", ""]
+        # Written by a run of just these two rows too (BENCH_ONLY="libcopilot C ABI").
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "e2e-inprocess.md").write_text("\n".join(
+            [f"# {lines[0][2:]}", ""] + lines[start:]))
     print("\n".join(lines))
     if ONLY:
         return

@@ -49,6 +49,15 @@ async fn in_process_runtime_carries_turns_and_refuses_misuse() {
         assert_eq!(err.kind, ErrorKind::InvalidArgument, "{err}");
     }
 
+    // Mode empty keeps tenants' credentials out of the shared keychain; in
+    // process the runtime reads that switch from this process's environment.
+    if std::env::var_os("COPILOT_DISABLE_KEYTAR").is_none() {
+        let home = env.home_path().join("tenant");
+        let empty = inprocess(&env, json!({"mode": "empty", "baseDirectory": home})).unwrap();
+        let err = empty.start().await.unwrap_err();
+        assert!(err.message.contains("COPILOT_DISABLE_KEYTAR"), "{err}");
+    }
+
     // A library that is not there, and one that is not the runtime.
     let missing = inprocess(&env, json!({"runtimeLibrary": "/nonexistent/runtime.node"})).unwrap();
     let err = missing.start().await.unwrap_err();

@@ -33,6 +33,11 @@ bindings/dotnet/build.sh test
 snapshots="${COPILOT_SNAPSHOTS:-$root/../shared/snapshots}"
 if [ -d "$snapshots" ]; then
   COPILOT_SNAPSHOTS="$snapshots" cargo test --test conformance
+  # Again on the in-process transport (the runtime library in the test
+  # process). COPILOT_DISABLE_KEYTAR is one of the settings the runtime reads
+  # from the process's environment (README, Transports).
+  LIBCOPILOT_TEST_TRANSPORT=inprocess COPILOT_DISABLE_KEYTAR=1 COPILOT_SNAPSHOTS="$snapshots" \
+    cargo test --test conformance
 else
   echo "conformance suite not run: no upstream snapshots at $snapshots (set COPILOT_SNAPSHOTS)"
 fi

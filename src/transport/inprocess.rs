@@ -25,7 +25,7 @@ use super::stdio::{child_env, resolve_cli_path, AUTH_TOKEN_ENV};
 use super::Transport;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{log, Level};
-use crate::options::ClientOptions;
+use crate::options::{ClientOptions, Mode};
 use crate::sync::Mutex;
 
 /// The flat library name the official SDKs look for first, next to the CLI.
@@ -229,6 +229,17 @@ fn host_args(opts: &ClientOptions, cli: &Path) -> Vec<String> {
 
 /// Starts a runtime server in this process and opens one connection to it.
 pub async fn start(opts: &ClientOptions) -> Result<Transport> {
+    if opts.mode == Mode::Empty
+        && std::env::var_os("COPILOT_DISABLE_KEYTAR").is_none_or(|v| v != "1")
+    {
+        // The runtime reads this from the process's environment, not the
+        // server's: without it, every tenant's credentials would go to the
+        // one system keychain.
+        return Err(Error::invalid_argument(
+            "mode \"empty\" in process needs COPILOT_DISABLE_KEYTAR=1 in this process's environment \
+             (the runtime reads it there): otherwise credentials go to the system keychain every tenant shares",
+        ));
+    }
     let env = child_env(opts);
     let cli = resolve_cli_path(opts, &env)?;
     let library = resolve_library(opts, &cli, &env)?;
