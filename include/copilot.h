@@ -20,6 +20,15 @@
  *   client calls them on its own thread, so they may run concurrently. The
  *   library runs no callback, `user_data_free` or log handler while it holds
  *   a lock of its own, so they may call any function.
+ * - Poll mode (client option "dispatch": "poll"), for an application whose UI
+ *   may be touched from its own thread only: the client has no callback
+ *   thread. Its callbacks wait until the host runs them with
+ *   copilot_client_dispatch, on the host's thread, in wire order, never
+ *   concurrently; copilot_client_dispatch_fd is readable (level-triggered)
+ *   while any wait, for g_unix_fd_add, QSocketNotifier or poll(2). The thread
+ *   running copilot_client_dispatch is the callback thread below while it
+ *   runs them. A host that stops dispatching holds the CLI back once
+ *   maxEventQueueBytes wait: nothing is dropped.
  * - Per-call handles (tool invocations, permission and host requests) are
  *   answered once: a second answer, or a stale or foreign handle, is refused
  *   with an error however much later it comes.
@@ -30,7 +39,7 @@
  *   those that wait for what only this callback thread delivers; those return
  *   COPILOT_ERR_WRONG_THREAD instead of deadlocking:
  *     returns WRONG_THREAD there:  copilot_session_send_and_wait(_opts),
- *                                  copilot_client_stop
+ *                                  copilot_client_stop, copilot_client_dispatch
  *     callable, non-blocking:      every _free, copilot_client_force_stop,
  *                                  answering tool calls and requests,
  *                                  subscribe/unsubscribe, getters, stats,
@@ -702,6 +711,57 @@ copilot_status copilot_client_set_handler(copilot_client *client,
                                           void *user_data,
                                           copilot_free_fn user_data_free,
                                           copilot_error **err_out);
+
+/**
+ * Poll mode (client option `"dispatch": "poll"`): a file descriptor that is
+ * readable while callbacks of this client wait to run, for the host's event
+ * loop (`g_unix_fd_add`, `QSocketNotifier`, `uv_poll`, `poll(2)`). Level
+ * semantics: it stays readable until `copilot_client_dispatch` has run every
+ * waiting callback, and becomes readable again when one arrives; the host
+ * never reads it. Owned by the client: valid until `copilot_client_free`; do
+ * not close it. Returns -1 for a NULL client or one not in poll mode.
+ * Non-blocking; any thread.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not passed to
+ * `copilot_client_free` before or during this call.
+ */
+int copilot_client_dispatch_fd(const copilot_client *client);
+
+/**
+ * Poll mode: runs up to `max` waiting callbacks of this client (events,
+ * tool calls, permission and host requests, hooks, state and lifecycle
+ * handlers, each `user_data_free` they imply) on the calling thread, in the
+ * order they arrived, and writes how many still wait to `*remaining_out`
+ * (may be NULL). Returns when `max` have run or none waits: it never waits
+ * for one to arrive.
+ *
+ * Callbacks of a client never run concurrently: a call from a second thread
+ * while one dispatches, or from inside a dispatched callback, runs nothing
+ * and fails with `COPILOT_ERR_WRONG_THREAD`. Inside a dispatched callback the
+ * rules of the callback thread apply (the threading section above):
+ * `copilot_session_send_and_wait` and `copilot_client_stop` return
+ * `COPILOT_ERR_WRONG_THREAD`, and any other call, a free of the client or a
+ * session included, is allowed. While the host does not dispatch, the
+ * library stops reading the CLI once `maxEventQueueBytes` or 4096 messages
+ * wait (the CLI then waits too): nothing is dropped, and blocking calls made
+ * meanwhile from any thread still get their replies.
+ *
+ * Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL client),
+ * `COPILOT_ERR_INVALID_STATE` (not in poll mode), `COPILOT_ERR_WRONG_THREAD`.
+ * Blocks only for as long as the callbacks it runs take.
+ *
+ * # Safety
+ *
+ * `client` is NULL or a client from `copilot_client_new` not freed before
+ * this call (a callback it runs may free it); `remaining_out` is NULL or
+ * writable; `err_out` is NULL or writable.
+ */
+copilot_status copilot_client_dispatch(copilot_client *client,
+                                       size_t max,
+                                       size_t *remaining_out,
+                                       copilot_error **err_out);
 
 /**
  * The process id of the CLI this client spawned, or 0 when none is running.

@@ -93,13 +93,18 @@ impl Client {
         {
             crate::log::register_secret(secret);
         }
-        let dispatcher = Dispatcher::start("copilot-callbacks", options.max_event_queue_bytes)
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Internal,
-                    format!("cannot start callback thread: {e}"),
-                )
-            })?;
+        let dispatcher = match options.dispatch {
+            options::DispatchMode::Thread => {
+                Dispatcher::start("copilot-callbacks", options.max_event_queue_bytes)
+            }
+            options::DispatchMode::Poll => Dispatcher::start_polled(options.max_event_queue_bytes),
+        }
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("cannot start callback thread: {e}"),
+            )
+        })?;
         Ok(Client {
             inner: Arc::new(ClientInner {
                 options,
@@ -120,6 +125,11 @@ impl Client {
     }
 
     /// True on this client's callback thread (where blocking waits are refused).
+    /// Poll mode: the fd readable while callbacks wait; None otherwise.
+    pub fn dispatch_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.inner.dispatcher.ready_fd()
+    }
+
     pub fn is_callback_thread(&self) -> bool {
         self.inner.dispatcher.is_current_thread()
     }

@@ -11,7 +11,14 @@
 //! back into the client), jobs queue without permits so the reply it waits
 //! for can still be read; that overflow is bounded by what the peer sends
 //! during one call.
+//!
+//! Poll mode (`"dispatch": "poll"`) has no thread: jobs wait until the host
+//! runs them from its own loop (`run_pending`), and an eventfd is readable
+//! while any wait. The same budgets hold the reader back; since the host's
+//! thread is then the one that drains, a blocking library call from any
+//! thread lets the reader bypass them, as the callback thread's calls do.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -40,6 +47,49 @@ struct Shared {
     blocked: AtomicUsize,
     blocked_changed: Notify,
     thread: OnceLock<ThreadId>,
+    /// Set in poll mode: the queue the host drains.
+    poll: Option<Poll>,
+}
+
+/// Poll mode's queue, its readiness fd, and who is draining it.
+///
+/// `rx` and `running` are held while host callbacks run, by design, so they
+/// are plain mutexes, not the counted `sync::Mutex`: nothing else ever waits
+/// for them (a second dispatcher gets `Busy` from `try_lock`), so a callback
+/// calling back into the library cannot deadlock on them.
+struct Poll {
+    rx: parking_lot::Mutex<mpsc::UnboundedReceiver<Queued>>,
+    /// An eventfd, readable while jobs wait (see `run_pending`).
+    ready: OwnedFd,
+    /// Held while one thread runs jobs: callbacks never run concurrently.
+    running: parking_lot::Mutex<()>,
+    /// The thread running jobs now, if any: the "callback thread" of poll mode.
+    current: crate::sync::Mutex<Option<ThreadId>>,
+}
+
+impl Poll {
+    fn signal(&self) {
+        let one: u64 = 1;
+        // SAFETY: an 8-byte write to the eventfd we own; EAGAIN (the counter
+        // at its maximum) leaves it readable, which is all a signal needs.
+        unsafe { libc::write(self.ready.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    fn reset(&self) {
+        let mut n: u64 = 0;
+        // SAFETY: an 8-byte read from the non-blocking eventfd we own.
+        unsafe { libc::read(self.ready.as_raw_fd(), (&mut n as *mut u64).cast(), 8) };
+    }
+}
+
+/// Why `run_pending` ran nothing.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PollError {
+    /// The client dispatches on its own thread (not poll mode).
+    NotPollMode,
+    /// Another thread is running jobs now, or this one is (a callback
+    /// calling dispatch).
+    Busy,
 }
 
 /// Queue handle; the thread exits once every `Dispatcher` clone is dropped and
@@ -83,6 +133,7 @@ impl Dispatcher {
             blocked: AtomicUsize::new(0),
             blocked_changed: Notify::new(),
             thread: OnceLock::new(),
+            poll: None,
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let worker = shared.clone();
@@ -131,15 +182,107 @@ impl Dispatcher {
         Ok(Dispatcher { tx, shared })
     }
 
-    /// True on this client's callback thread.
+    /// A dispatcher without a thread: jobs wait for `run_pending`, and
+    /// `ready_fd` is readable while any wait.
+    pub fn start_polled(max_bytes: usize) -> std::io::Result<Dispatcher> {
+        let (tx, rx) = mpsc::unbounded_channel::<Queued>();
+        let max_bytes = max_bytes.clamp(1, 1 << 31) as u32;
+        // SAFETY: eventfd returns a new descriptor or -1; a valid one is ours.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor no one else owns.
+        let ready = unsafe { OwnedFd::from_raw_fd(fd) };
+        let shared = Arc::new(Shared {
+            byte_permits: Semaphore::new(max_bytes as usize),
+            max_bytes,
+            permits: Semaphore::new(QUEUE_CAPACITY),
+            blocked: AtomicUsize::new(0),
+            blocked_changed: Notify::new(),
+            thread: OnceLock::new(),
+            poll: Some(Poll {
+                rx: parking_lot::Mutex::new(rx),
+                ready,
+                running: parking_lot::Mutex::new(()),
+                current: crate::sync::Mutex::new(None),
+            }),
+        });
+        Ok(Dispatcher { tx, shared })
+    }
+
+    /// Poll mode's readiness fd (readable while jobs wait), or None.
+    pub fn ready_fd(&self) -> Option<RawFd> {
+        self.shared.poll.as_ref().map(|p| p.ready.as_raw_fd())
+    }
+
+    /// Poll mode: runs up to `max` waiting jobs, in order, on the calling
+    /// thread, and returns how many still wait. Jobs never run concurrently:
+    /// a second thread, or a job calling this, gets `Busy`.
+    pub fn run_pending(&self, max: usize) -> Result<usize, PollError> {
+        let poll = self.shared.poll.as_ref().ok_or(PollError::NotPollMode)?;
+        let me = std::thread::current().id();
+        if *poll.current.lock() == Some(me) {
+            return Err(PollError::Busy);
+        }
+        let _running = poll.running.try_lock().ok_or(PollError::Busy)?;
+        let Some(mut rx) = poll.rx.try_lock() else {
+            return Err(PollError::Busy);
+        };
+        // Reset before taking jobs: one queued after this signals again.
+        poll.reset();
+        *poll.current.lock() = Some(me);
+        let mut released = 0;
+        for _ in 0..max {
+            let Ok(Queued {
+                job,
+                messages,
+                bytes,
+            }) = rx.try_recv()
+            else {
+                break;
+            };
+            if catch_unwind(AssertUnwindSafe(job)).is_err() {
+                log!(
+                    Level::Error,
+                    "dispatch",
+                    "a callback panicked; the panic was contained"
+                );
+            }
+            self.shared.byte_permits.add_permits(bytes as usize);
+            released += messages as usize;
+        }
+        *poll.current.lock() = None;
+        self.shared.permits.add_permits(released);
+        let remaining = rx.len();
+        if remaining > 0 {
+            poll.signal();
+        }
+        Ok(remaining)
+    }
+
+    fn queue(&self, q: Queued) {
+        let _ = self.tx.send(q);
+        if let Some(poll) = &self.shared.poll {
+            poll.signal();
+        }
+    }
+
+    /// True on this client's callback thread (in poll mode: on the thread
+    /// running jobs now).
     pub fn is_current_thread(&self) -> bool {
-        self.shared.thread.get() == Some(&std::thread::current().id())
+        let me = std::thread::current().id();
+        match &self.shared.poll {
+            Some(poll) => *poll.current.lock() == Some(me),
+            None => self.shared.thread.get() == Some(&me),
+        }
     }
 
     /// Call before blocking on the library from any thread; on the callback
-    /// thread it lets the reader bypass backpressure until the guard drops.
+    /// thread (in poll mode, on any thread: the host's loop, which drains,
+    /// is waiting) it lets the reader bypass backpressure until the guard drops.
     pub fn enter_blocking(&self) -> BlockedGuard {
-        if !self.is_current_thread() {
+        if self.shared.poll.is_none() && !self.is_current_thread() {
             return BlockedGuard { shared: None };
         }
         self.shared.blocked.fetch_add(1, Ordering::SeqCst);
@@ -170,7 +313,7 @@ impl Dispatcher {
             if let Ok(room) = self.shared.byte_permits.try_acquire_many(bytes) {
                 permit.forget();
                 room.forget();
-                let _ = self.tx.send(queued(messages, bytes));
+                self.queue(queued(messages, bytes));
                 return;
             }
             // No byte room: give the messages back and wait for both below.
@@ -183,7 +326,7 @@ impl Dispatcher {
             if self.shared.blocked.load(Ordering::SeqCst) > 0 {
                 // The callback thread waits on the library: queue without
                 // permits so the reply it waits for can still be read.
-                let _ = self.tx.send(queued(0, 0));
+                self.queue(queued(0, 0));
                 return;
             }
             let room = async {
@@ -196,7 +339,7 @@ impl Dispatcher {
                     let Some((permit, room)) = room else { return };
                     permit.forget();
                     room.forget();
-                    let _ = self.tx.send(queued(messages, bytes));
+                    self.queue(queued(messages, bytes));
                     return;
                 }
                 _ = &mut changed => {}
@@ -206,7 +349,7 @@ impl Dispatcher {
 
     /// Queues a job without waiting (for jobs not driven by peer input).
     pub fn dispatch_now(&self, job: Job) {
-        let _ = self.tx.send(Queued {
+        self.queue(Queued {
             job,
             messages: 0,
             bytes: 0,
@@ -282,6 +425,51 @@ mod tests {
         assert_eq!(seen.len(), 99);
         assert!(seen.windows(2).all(|w| w[0] < w[1]));
         assert!(!d.is_current_thread());
+    }
+
+    /// Poll mode: jobs wait for `run_pending`, which runs them in order on
+    /// the calling thread, `max` at a time; the fd is readable exactly while
+    /// jobs wait; a job calling `run_pending` gets `Busy`.
+    #[tokio::test]
+    async fn poll_mode_runs_jobs_on_the_callers_thread_in_order() {
+        let d = Dispatcher::start_polled(DEFAULT_QUEUE_BYTES).unwrap();
+        let fd = d.ready_fd().unwrap();
+        let readable = || {
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one pollfd on a live descriptor, no wait.
+            unsafe { libc::poll(&mut p, 1, 0) == 1 }
+        };
+        assert!(!readable());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        for i in 0..10 {
+            let (seen, d2) = (seen.clone(), d.clone());
+            d.dispatch(
+                Box::new(move || {
+                    assert!(d2.is_current_thread());
+                    assert_eq!(d2.run_pending(1), Err(PollError::Busy));
+                    seen.lock().unwrap().push(i);
+                }),
+                1,
+            )
+            .await;
+        }
+        assert!(readable());
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "nothing runs until the host dispatches"
+        );
+        assert_eq!(d.run_pending(4), Ok(6));
+        assert!(readable(), "jobs still wait");
+        assert_eq!(d.run_pending(100), Ok(0));
+        assert!(!readable());
+        assert_eq!(*seen.lock().unwrap(), (0..10).collect::<Vec<_>>());
+        assert!(!d.is_current_thread());
+        let threaded = Dispatcher::start("t", 100).unwrap();
+        assert_eq!(threaded.run_pending(1), Err(PollError::NotPollMode));
     }
 
     /// The queue holds at most its byte budget: a job that does not fit

@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 ///   "builtinPluginDirectories": [str],
 ///   "telemetry": {"otlpEndpoint"?: str, "otlpProtocol"?: str, "filePath"?: str,
 ///                 "exporterType"?: str, "sourceName"?: str, "captureContent"?: bool},
-///   "enableGitHubTelemetryForwarding": bool}`
+///   "enableGitHubTelemetryForwarding": bool, "dispatch": "thread"|"poll"}`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientOptions {
@@ -138,6 +138,11 @@ pub struct ClientOptions {
     /// create or resume say so). Default false.
     #[serde(default, rename = "enableGitHubTelemetryForwarding")]
     pub enable_github_telemetry_forwarding: bool,
+    /// Where callbacks run: `"thread"` (default), the client's own callback
+    /// thread; `"poll"`, the host's thread, when it calls
+    /// `copilot_client_dispatch` (see `copilot_client_dispatch_fd`).
+    #[serde(default)]
+    pub dispatch: DispatchMode,
     /// With `"transport": "inprocess"`: the runtime library to load. Default:
     /// found next to the CLI, or in the package it unpacked into its cache.
     #[serde(default)]
@@ -265,6 +270,14 @@ pub enum Transport {
     Tcp,
     /// The runtime library the CLI package ships, loaded into this process.
     InProcess,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DispatchMode {
+    #[default]
+    Thread,
+    Poll,
 }
 
 fn yes() -> bool {

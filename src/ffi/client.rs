@@ -1,6 +1,6 @@
 //! `copilot_client_*`: the client handle owns its tokio runtime.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_int, c_void};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -501,6 +501,89 @@ pub unsafe extern "C" fn copilot_client_set_handler(
         let h = super::request::request_handler(handler, UserData::new(user_data, user_data_free))?;
         let replaced = c.client.set_client_handler(kind, h)?;
         drop(replaced);
+        Ok(())
+    })
+}
+
+/// Poll mode (client option `"dispatch": "poll"`): a file descriptor that is
+/// readable while callbacks of this client wait to run, for the host's event
+/// loop (`g_unix_fd_add`, `QSocketNotifier`, `uv_poll`, `poll(2)`). Level
+/// semantics: it stays readable until `copilot_client_dispatch` has run every
+/// waiting callback, and becomes readable again when one arrives; the host
+/// never reads it. Owned by the client: valid until `copilot_client_free`; do
+/// not close it. Returns -1 for a NULL client or one not in poll mode.
+/// Non-blocking; any thread.
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not passed to
+/// `copilot_client_free` before or during this call.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_dispatch_fd(client: *const copilot_client) -> c_int {
+    // SAFETY: `client` is NULL or live until this call returns (# Safety).
+    match unsafe { client.as_ref() } {
+        Some(c) => c.client.dispatch_fd().unwrap_or(-1),
+        None => -1,
+    }
+}
+
+/// Poll mode: runs up to `max` waiting callbacks of this client (events,
+/// tool calls, permission and host requests, hooks, state and lifecycle
+/// handlers, each `user_data_free` they imply) on the calling thread, in the
+/// order they arrived, and writes how many still wait to `*remaining_out`
+/// (may be NULL). Returns when `max` have run or none waits: it never waits
+/// for one to arrive.
+///
+/// Callbacks of a client never run concurrently: a call from a second thread
+/// while one dispatches, or from inside a dispatched callback, runs nothing
+/// and fails with `COPILOT_ERR_WRONG_THREAD`. Inside a dispatched callback the
+/// rules of the callback thread apply (the threading section above):
+/// `copilot_session_send_and_wait` and `copilot_client_stop` return
+/// `COPILOT_ERR_WRONG_THREAD`, and any other call, a free of the client or a
+/// session included, is allowed. While the host does not dispatch, the
+/// library stops reading the CLI once `maxEventQueueBytes` or 4096 messages
+/// wait (the CLI then waits too): nothing is dropped, and blocking calls made
+/// meanwhile from any thread still get their replies.
+///
+/// Errors: `COPILOT_ERR_INVALID_ARGUMENT` (NULL client),
+/// `COPILOT_ERR_INVALID_STATE` (not in poll mode), `COPILOT_ERR_WRONG_THREAD`.
+/// Blocks only for as long as the callbacks it runs take.
+///
+/// # Safety
+///
+/// `client` is NULL or a client from `copilot_client_new` not freed before
+/// this call (a callback it runs may free it); `remaining_out` is NULL or
+/// writable; `err_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn copilot_client_dispatch(
+    client: *mut copilot_client,
+    max: usize,
+    remaining_out: *mut usize,
+    err_out: *mut *mut copilot_error,
+) -> copilot_status {
+    // SAFETY: `err_out` is NULL or writable (# Safety).
+    boundary(unsafe { opt_out(err_out) }, || {
+        // The client is borrowed only to take the queue: a callback run
+        // below may free it.
+        let dispatcher = {
+            // SAFETY: `client` is NULL or live until here (# Safety).
+            let c = unsafe { arg_ref(client, "client") }?;
+            // A clone outlives the client, so a callback may free it.
+            c.client.dispatcher().clone()
+        };
+        let remaining = dispatcher.run_pending(max).map_err(|e| match e {
+            crate::dispatch::PollError::NotPollMode => Error::invalid_state(
+                "this client runs callbacks on its own thread: create it with \"dispatch\": \"poll\"",
+            ),
+            crate::dispatch::PollError::Busy => Error::new(
+                ErrorKind::WrongThread,
+                "callbacks of this client are being dispatched already (by another thread, or this call is inside one)",
+            ),
+        })?;
+        if !remaining_out.is_null() {
+            // SAFETY: `remaining_out` is writable (# Safety).
+            unsafe { remaining_out.write(remaining) };
+        }
         Ok(())
     })
 }

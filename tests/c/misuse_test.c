@@ -11,6 +11,7 @@
  * Prints one "ok"/"not ok" line per check; exits 1 if any failed.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -381,6 +382,160 @@ static void test_free_inside_callbacks_and_slow_callbacks(void) {
     copilot_error_free(err);
 }
 
+/* ---- Poll-mode dispatch ------------------------------------------------------------------ */
+
+/* What a poll-mode client's callbacks saw, all on the dispatching thread. */
+struct polled {
+    copilot_client *client;
+    copilot_session *session;
+    pthread_t loop;
+    int off_thread;      /* callbacks that ran on another thread */
+    int events, idle, tool_calls;
+    char order[64][48];  /* the first event types, in delivery order */
+    copilot_status nested; /* what a dispatch from inside a callback returned */
+    int free_client_on_message;
+    int freed;
+};
+
+static void polled_event(void *ud, const char *type, const char *json, size_t len) {
+    (void)len;
+    struct polled *p = ud;
+    if (p->freed) {
+        p->events++; /* counted as after the free below */
+        return;
+    }
+    if (!pthread_equal(pthread_self(), p->loop)) p->off_thread++;
+    if (p->events < 64) snprintf(p->order[p->events], sizeof p->order[0], "%s", type);
+    p->events++;
+    if (strcmp(type, COPILOT_EVENT_SESSION_IDLE) == 0) p->idle++;
+    (void)json;
+    if (p->events == 1) {
+        size_t left = 0;
+        p->nested = copilot_client_dispatch(p->client, 10, &left, NULL);
+    }
+    if (p->free_client_on_message && strcmp(type, COPILOT_EVENT_ASSISTANT_MESSAGE) == 0) {
+        copilot_session_free(p->session);
+        copilot_client_free(p->client); /* mid-dispatch: the rest of the batch must not touch it */
+        p->freed = 1;
+    }
+}
+
+static void polled_tool(void *ud, copilot_tool_invocation *inv, const char *json) {
+    (void)json;
+    struct polled *p = ud;
+    if (!pthread_equal(pthread_self(), p->loop)) p->off_thread++;
+    p->tool_calls++;
+    copilot_tool_invocation_complete(inv, "\"18C and sunny\"", NULL);
+}
+
+/* The host's loop: waits for the fd, then runs `batch` callbacks, pausing
+ * `pause_ms` between rounds (a slow loop), until idle or `ms` pass. */
+static void run_loop(struct polled *p, int fd, size_t batch, long pause_ms, long ms) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (p->idle || p->freed) return;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > ms) return;
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll(&pfd, 1, 100) <= 0) continue;
+        size_t left = 0;
+        copilot_error *err = NULL;
+        copilot_status st = copilot_client_dispatch(p->client, batch, &left, &err);
+        if (st != COPILOT_OK) {
+            CHECK(0, "dispatch failed: %s", copilot_error_message(err));
+            copilot_error_free(err);
+            return;
+        }
+        if (pause_ms) sleep_ms(pause_ms);
+    }
+}
+
+static copilot_client *poll_client(void) {
+    char buf[16384];
+    size_t n = strlen(OPTIONS);
+    if (n < 2 || n > sizeof buf - 64) return NULL;
+    snprintf(buf, sizeof buf, "%.*s, \"dispatch\": \"poll\"}", (int)(n - 1), OPTIONS);
+    copilot_client *client = NULL;
+    copilot_error *err = NULL;
+    copilot_status st = copilot_client_new(buf, &client, &err);
+    if (st == COPILOT_OK) st = copilot_client_start(client, &err);
+    CHECK(st == COPILOT_OK, "poll-mode client starts (%s)", err ? copilot_error_message(err) : "ok");
+    copilot_error_free(err);
+    return client;
+}
+
+static void test_poll_dispatch(void) {
+    copilot_error *err = NULL;
+    size_t left = 0;
+    CHECK(copilot_client_dispatch_fd(NULL) == -1, "dispatch_fd(NULL) is -1");
+    EXPECT_STATUS(COPILOT_ERR_INVALID_ARGUMENT, "dispatch(NULL)", copilot_client_dispatch(NULL, 1, &left, &err));
+    copilot_client *threaded = NULL;
+    CHECK(copilot_client_new(OPTIONS, &threaded, NULL) == COPILOT_OK, "a threaded client");
+    CHECK(copilot_client_dispatch_fd(threaded) == -1, "no dispatch fd in threaded mode");
+    EXPECT_STATUS(COPILOT_ERR_INVALID_STATE, "dispatch in threaded mode", copilot_client_dispatch(threaded, 1, &left, &err));
+    copilot_client_free(threaded);
+
+    /* A streamed tool turn, one callback per loop round and 5 ms between
+     * rounds: everything on this thread, in order, nothing lost. */
+    struct polled p = {0};
+    p.loop = pthread_self();
+    p.client = poll_client();
+    int fd = copilot_client_dispatch_fd(p.client);
+    CHECK(fd >= 0, "poll mode has a dispatch fd (%d)", fd);
+    copilot_session_config *cfg = NULL;
+    copilot_session *session = NULL;
+    copilot_status st = copilot_session_config_new(SESSION, &cfg, &err);
+    if (st == COPILOT_OK) st = copilot_session_config_add_tool(cfg, WEATHER_TOOL, polled_tool, &p, NULL, &err);
+    if (st == COPILOT_OK) st = copilot_session_config_approve_all(cfg, &err);
+    if (st == COPILOT_OK) st = copilot_session_config_on_event(cfg, polled_event, &p, NULL, &err);
+    if (st == COPILOT_OK) st = copilot_client_create_session(p.client, cfg, &session, &err);
+    copilot_session_config_free(cfg);
+    CHECK(st == COPILOT_OK, "poll-mode session (%s)", err ? copilot_error_message(err) : "ok");
+    copilot_error_free(err);
+    err = NULL;
+    CHECK(copilot_session_send(session, PARIS, NULL, &err) == COPILOT_OK, "send without dispatching");
+    sleep_ms(300);
+    CHECK(p.events == 0 && p.tool_calls == 0, "no callback runs until the host dispatches (%d)", p.events);
+    run_loop(&p, fd, 1, 5, 60000);
+    CHECK(p.idle == 1 && p.tool_calls == 1, "the turn completes through dispatch (idle %d, tool %d, %d events)", p.idle,
+          p.tool_calls, p.events);
+    CHECK(p.off_thread == 0, "every callback ran on the dispatching thread (%d did not)", p.off_thread);
+    CHECK(p.nested == COPILOT_ERR_WRONG_THREAD, "dispatch inside a dispatched callback is refused (%d)", p.nested);
+    CHECK(strcmp(p.order[p.events < 64 ? p.events - 1 : 63], COPILOT_EVENT_SESSION_IDLE) == 0 || p.events > 64,
+          "session.idle comes last");
+    int user_at = -1, tool_at = -1, answer_at = -1;
+    for (int i = 0; i < p.events && i < 64; i++) {
+        if (user_at < 0 && strcmp(p.order[i], COPILOT_EVENT_USER_MESSAGE) == 0) user_at = i;
+        if (tool_at < 0 && strcmp(p.order[i], COPILOT_EVENT_TOOL_EXECUTION_COMPLETE) == 0) tool_at = i;
+        if (strcmp(p.order[i], COPILOT_EVENT_ASSISTANT_MESSAGE) == 0) answer_at = i;
+    }
+    CHECK(user_at >= 0 && user_at < tool_at && tool_at < answer_at, "in wire order: prompt %d, tool %d, answer %d",
+          user_at, tool_at, answer_at);
+    CHECK(copilot_client_dispatch(p.client, 100, &left, NULL) == COPILOT_OK && left == 0, "nothing left (%zu)", left);
+    struct pollfd pfd = {fd, POLLIN, 0};
+    CHECK(poll(&pfd, 1, 0) == 0, "the fd is not readable once nothing waits");
+    copilot_session_free(session);
+    copilot_client_free(p.client);
+
+    /* The client freed by one of its own callbacks, mid-dispatch. */
+    struct polled q = {0};
+    q.loop = pthread_self();
+    q.free_client_on_message = 1;
+    q.client = poll_client();
+    fd = copilot_client_dispatch_fd(q.client);
+    st = copilot_session_config_new(SESSION, &cfg, &err);
+    if (st == COPILOT_OK) st = copilot_session_config_add_tool(cfg, WEATHER_TOOL, polled_tool, &q, NULL, &err);
+    if (st == COPILOT_OK) st = copilot_session_config_approve_all(cfg, &err);
+    if (st == COPILOT_OK) st = copilot_session_config_on_event(cfg, polled_event, &q, NULL, &err);
+    if (st == COPILOT_OK) st = copilot_client_create_session(q.client, cfg, &q.session, &err);
+    copilot_session_config_free(cfg);
+    CHECK(st == COPILOT_OK && copilot_session_send(q.session, PARIS, NULL, &err) == COPILOT_OK, "send");
+    copilot_error_free(err);
+    run_loop(&q, fd, 64, 0, 60000);
+    CHECK(q.freed, "client freed inside a dispatched callback");
+}
+
 /* ---- The in-process transport ---------------------------------------------------------- */
 
 /* A client of `options` whose start must fail with `status` and a message holding `text`. */
@@ -441,6 +596,7 @@ int main(void) {
     test_unknown_session_and_double_close();
     test_answer_twice_and_never();
     test_free_inside_callbacks_and_slow_callbacks();
+    test_poll_dispatch();
     test_in_process();
     /* Background shutdowns of freed clients finish before the leak check runs. */
     sleep_ms(1500);
