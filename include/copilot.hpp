@@ -564,6 +564,19 @@ public:
     copilot_client_state state() const noexcept { return copilot_client_get_state(h_); }
     /** The spawned CLI's pid, or 0. */
     uint32_t cli_pid() const noexcept { return copilot_client_cli_pid(h_); }
+    /** Poll mode (`"dispatch": "poll"`): the fd readable while callbacks wait,
+     *  for the host's event loop; -1 otherwise (copilot_client_dispatch_fd). */
+    int dispatch_fd() const noexcept { return copilot_client_dispatch_fd(h_); }
+    /** Poll mode: runs up to `max` waiting callbacks on this thread, in order,
+     *  and returns how many still wait (copilot_client_dispatch). Throws
+     *  copilot::Error with COPILOT_ERR_WRONG_THREAD from inside a callback or
+     *  while another thread dispatches. A callback may destroy this Client. */
+    std::size_t dispatch(std::size_t max = SIZE_MAX) {
+        std::size_t remaining = 0;
+        copilot_client* h = h_;
+        detail::call([&](copilot_error** e) { return copilot_client_dispatch(h, max, &remaining, e); });
+        return remaining;
+    }
     void on_state_change(StateHandler handler) {
         detail::register_boxed(std::move(handler), [&](void* ud, copilot_free_fn f, copilot_error** e) {
             return copilot_client_on_state_change(

@@ -155,6 +155,37 @@ void test_tool_round_trip() {
     client.stop();
 }
 
+// Poll mode: the callbacks run inside dispatch(), on this thread only.
+void test_poll_mode_dispatch() {
+    Events events;
+    std::atomic<int> off_thread{0};
+    const auto self = std::this_thread::get_id();
+    copilot::Client client(R"({"useLoggedInUser":false,"dispatch":"poll"})");
+    client.start();
+    CHECK(client.dispatch_fd() >= 0);
+    copilot::SessionConfig cfg(session_config());
+    cfg.add_tool(WEATHER_TOOL,
+                 [&](copilot::ToolInvocation& call) {
+                     if (std::this_thread::get_id() != self) ++off_thread;
+                     call.complete(R"("18C and sunny")");
+                 })
+        .approve_all()
+        .on_event([&](std::string_view type, std::string_view json) {
+            if (std::this_thread::get_id() != self) ++off_thread;
+            events.handler()(type, json);
+        });
+    copilot::Session session = client.create_session(cfg);
+    session.send(R"({"prompt":"What is the weather in Paris? Use the get_weather tool."})");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!events.has(COPILOT_EVENT_SESSION_IDLE) && std::chrono::steady_clock::now() < deadline) {
+        client.dispatch();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CHECK(events.has(COPILOT_EVENT_ASSISTANT_MESSAGE, "18C and sunny in Paris"));
+    CHECK(off_thread.load() == 0);
+    client.stop();
+}
+
 void test_throwing_tool_fails_the_call() {
     Events events;
     std::atomic<int> calls{0};
@@ -259,6 +290,7 @@ int main() {
         test_errors_before_start();
         test_client_calls_and_logging();
         test_tool_round_trip();
+        test_poll_mode_dispatch();
         test_throwing_tool_fails_the_call();
         test_deferred_completion_from_another_thread();
         test_typed_calls();
