@@ -8,8 +8,13 @@
  *
  * Usage: sdk_bench HOST:PORT resources
  * Prints: c: rss_added_kib=N threads_added=M  (one client, 10 sessions, no turn)
+ *
+ * With SDK_BENCH_DISPATCH=poll the client is in poll mode: this thread is the
+ * host's loop, waiting on copilot_client_dispatch_fd and running every
+ * callback with copilot_client_dispatch (as a GTK or Qt main loop would).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +24,7 @@
 #include "copilot.h"
 
 static atomic_long deltas;
+static atomic_int idle;
 
 static void on_event(void *ud, const char *type, const char *json, size_t len) {
     (void)ud;
@@ -26,6 +32,7 @@ static void on_event(void *ud, const char *type, const char *json, size_t len) {
     (void)len;
     /* The cheapest honest check: compare the type, as a real handler would. */
     if (strcmp(type, COPILOT_EVENT_ASSISTANT_MESSAGE_DELTA) == 0) atomic_fetch_add_explicit(&deltas, 1, memory_order_relaxed);
+    else if (strcmp(type, COPILOT_EVENT_SESSION_IDLE) == 0) atomic_store(&idle, 1);
 }
 
 static void bench_tool(void *ud, copilot_tool_invocation *inv, const char *json) {
@@ -61,8 +68,10 @@ int main(int argc, char **argv) {
     int resources = strcmp(argv[2], "resources") == 0;
     long rss0 = proc_status("VmRSS"), threads0 = proc_status("Threads");
     long expected = atol(argv[2]);
+    const char *dispatch = getenv("SDK_BENCH_DISPATCH");
+    int polled = dispatch && strcmp(dispatch, "poll") == 0;
     char options[256];
-    snprintf(options, sizeof options, "{\"cliUrl\": \"%s\"}", argv[1]);
+    snprintf(options, sizeof options, "{\"cliUrl\": \"%s\"%s}", argv[1], polled ? ", \"dispatch\": \"poll\"" : "");
     copilot_error *err = NULL;
     copilot_client *client = NULL;
     if (copilot_client_new(options, &client, &err) != COPILOT_OK) return fail("client_new", err);
@@ -91,7 +100,16 @@ int main(int argc, char **argv) {
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (copilot_session_send_and_wait(session, "{\"prompt\": \"go\"}", 600000, NULL, &err) != COPILOT_OK)
+    if (polled) {
+        /* The loop: wait for the fd, run what waits, until the turn ends. */
+        int fd = copilot_client_dispatch_fd(client);
+        if (copilot_session_send(session, "{\"prompt\": \"go\"}", NULL, &err) != COPILOT_OK) return fail("send", err);
+        while (!atomic_load(&idle)) {
+            struct pollfd pfd = {fd, POLLIN, 0};
+            if (poll(&pfd, 1, 1000) < 0) break;
+            if (copilot_client_dispatch(client, SIZE_MAX, NULL, &err) != COPILOT_OK) return fail("dispatch", err);
+        }
+    } else if (copilot_session_send_and_wait(session, "{\"prompt\": \"go\"}", 600000, NULL, &err) != COPILOT_OK)
         return fail("send_and_wait", err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
