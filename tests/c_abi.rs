@@ -103,10 +103,13 @@ fn demo_compiles_and_runs_offline() {
 
 /// An existing shared library that is not the Copilot runtime (libm).
 fn not_a_runtime() -> &'static str {
-    ["/lib/x86_64-linux-gnu/libm.so.6", "/lib/aarch64-linux-gnu/libm.so.6"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("libm")
+    [
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib/aarch64-linux-gnu/libm.so.6",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .expect("libm")
 }
 
 /// Runs tests/c/misuse_test.c (built by `compile_with`) under `wrapper`.

@@ -76,7 +76,7 @@ type UIInputOptions struct {
 	Default string
 }
 
-var errNoElicitation = errors.New("no client of this session answers elicitations: check Capabilities().UI.Elicitation first")
+var errNoElicitation = errors.New("elicitation is not supported in this session: no client of it answers elicitations (check Capabilities().UI.Elicitation first)")
 
 func (ui *SessionUI) ask(ctx context.Context, message string, schema map[string]any) (*ElicitationResult, error) {
 	if caps := ui.session.Capabilities(); caps.UI == nil || !caps.UI.Elicitation {

@@ -182,6 +182,10 @@ async fn configure(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -
         .get("workdir")
         .and_then(Value::as_str)
         .map(str::to_string);
+    shared.reveal_credentials.store(
+        body.get("revealCredentials").and_then(Value::as_bool) == Some(true),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     shared.received.lock().unwrap().requests.clear();
     Json(json!({"conversations": count})).into_response()
 }
@@ -220,13 +224,18 @@ async fn received_requests(State(shared): State<Arc<Shared>>) -> Json<Value> {
             .map(|r| {
                 // The headers too, unlike the log file: a harness checks what
                 // the CLI sent (provider routing, request headers). Credentials
-                // stay in the process.
+                // stay in the process unless the harness asked for them.
                 let mut headers = r.headers.clone();
+                let reveal = shared
+                    .reveal_credentials
+                    .load(std::sync::atomic::Ordering::Relaxed);
                 for (name, value) in headers.iter_mut() {
-                    if matches!(
-                        name.as_str(),
-                        "authorization" | "api-key" | "x-api-key" | "cookie"
-                    ) {
+                    if !reveal
+                        && matches!(
+                            name.as_str(),
+                            "authorization" | "api-key" | "x-api-key" | "cookie"
+                        )
+                    {
                         *value = Value::String("<redacted>".into());
                     }
                 }

@@ -116,6 +116,10 @@ pub(crate) struct Shared {
     /// Requests for paths this server does not serve.
     pub unserved: Mutex<Vec<UnservedRequest>>,
     pub workdir: Mutex<Option<String>>,
+    /// Set by `POST /_replay/configure {"revealCredentials": true}`: the
+    /// request log then keeps credential headers, for a harness that checks
+    /// which key reached which provider. Off by default.
+    pub reveal_credentials: std::sync::atomic::AtomicBool,
     /// Senders of held responses; kept so those bodies never end.
     pub held: Mutex<Vec<tokio::sync::mpsc::Sender<Result<String, std::io::Error>>>>,
 }
@@ -143,6 +147,7 @@ impl ReplayServer {
             users_by_token: Mutex::new(None),
             unserved: Mutex::new(Vec::new()),
             workdir: Mutex::new(None),
+            reveal_credentials: Default::default(),
             held: Mutex::new(Vec::new()),
         });
         // Stopping drops open connections, held ones included.
