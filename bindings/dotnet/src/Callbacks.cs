@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using System.Threading;
 using System.Threading.Tasks;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
@@ -20,12 +21,88 @@ namespace GitHub.Copilot
         internal static readonly Native.LifecycleFn Lifecycle = OnLifecycle;
         internal static readonly Native.NotificationFn Notification = OnNotification;
 
+        /// <summary>Where a session's or a client's handlers run: the one choke point every
+        /// dispatch goes through. Without a context (the default, or no
+        /// SynchronizationContext.Current at capture time) handlers run as they always did:
+        /// synchronous ones (events, state, lifecycle, notifications) inline on the library's
+        /// callback thread, asynchronous ones (tools, permissions, host requests, hooks) on the
+        /// thread pool. With one (UseSynchronizationContext), every handler is posted to it with
+        /// SynchronizationContext.Post and the callback thread returns at once: it never waits
+        /// for the context's thread, so a UI thread blocked in a call cannot deadlock it, and
+        /// answers go out (from any thread, as the C API allows) when the handler's task ends.
+        /// Posts are made from the callback thread in arrival order, so handlers keep the wire
+        /// order as long as the context runs posts first in, first out, as the WinForms, WPF
+        /// and GTK# contexts do. Callers copy everything the library lends (strings, JSON) into
+        /// managed objects before dispatching.</summary>
+        internal sealed class HandlerContext
+        {
+            /// <summary>Today's behaviour: no context.</summary>
+            internal static readonly HandlerContext Default = new HandlerContext(null);
+
+            private readonly SynchronizationContext _context;
+
+            private HandlerContext(SynchronizationContext context) { _context = context; }
+
+            /// <summary>The calling thread's SynchronizationContext.Current when
+            /// <paramref name="enabled"/>, else (or when there is none) <see cref="Default"/>.</summary>
+            internal static HandlerContext Capture(bool enabled)
+            {
+                var c = enabled ? SynchronizationContext.Current : null;
+                return c == null ? Default : new HandlerContext(c);
+            }
+
+            /// <summary>Whether handlers are posted to a captured context.</summary>
+            internal bool Posts { get { return _context != null; } }
+
+            /// <summary>Posts <paramref name="action"/> (which must not throw); false when there
+            /// is no context or the context refused the post (e.g. its window is gone).</summary>
+            private bool TryPost(Action action)
+            {
+                if (_context == null) return false;
+                try
+                {
+                    _context.Post(state => ((Action)state)(), action);
+                    return true;
+                }
+                catch
+                {
+                    return false;
+                }
+            }
+
+            /// <summary>Runs a synchronous handler (which must not throw): posted to the context,
+            /// else inline on the calling (callback) thread.</summary>
+            internal void Invoke(Action handler)
+            {
+                if (!TryPost(handler)) handler();
+            }
+
+            /// <summary>Starts an asynchronous handler (whose task never faults): posted to the
+            /// context, else on the thread pool. The returned task ends when the handler's does.</summary>
+            internal Task Run(Func<Task> work)
+            {
+                if (_context == null) return Task.Run(work);
+                var done = new TaskCompletionSource<bool>();
+                Action start = () =>
+                {
+                    Task t;
+                    try { t = work() ?? Task.FromResult(true); }
+                    catch { done.TrySetResult(true); return; }
+                    t.ContinueWith(_ => done.TrySetResult(true), CancellationToken.None,
+                        TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                };
+                if (!TryPost(start)) return Task.Run(work);
+                return done.Task;
+            }
+        }
+
         /// <summary>A handler of one CLI notification method (copilot_client_on_notification); Active
         /// is cleared when its registration is disposed (the native registration itself lives until
         /// the client is freed). Handler gets the method and the params as JSON text.</summary>
         internal sealed class NotificationSink
         {
             internal Action<string, string> Handler;
+            internal HandlerContext Context = HandlerContext.Default;
             internal volatile bool Active = true;
         }
 
@@ -35,28 +112,38 @@ namespace GitHub.Copilot
             {
                 var sink = Target<NotificationSink>(userData);
                 if (sink == null || !sink.Active) return;
-                sink.Handler(Native.FromUtf8(method), Native.FromUtf8(json));
+                // Copied now: the strings are borrowed for this call only.
+                string m = Native.FromUtf8(method), j = Native.FromUtf8(json);
+                sink.Context.Invoke(() =>
+                {
+                    try { if (sink.Active) sink.Handler(m, j); }
+                    catch { } // A throwing handler must not stop later notifications.
+                });
             }
             catch
             {
-                // A throwing handler must not stop later notifications.
             }
         }
 
-        /// <summary>Runs work items on the thread pool one at a time, in the order they were
-        /// queued, each after the previous one's task completed.</summary>
+        /// <summary>Runs work items one at a time, in the order they were queued, each after
+        /// the previous one's task completed: on the thread pool, or posted to the captured
+        /// context (<see cref="HandlerContext"/>).</summary>
         internal sealed class SerialQueue
         {
             private readonly object _lock = new object();
+            private readonly HandlerContext _context;
             private Task _tail = Task.FromResult(true);
+
+            internal SerialQueue(HandlerContext context = null) { _context = context ?? HandlerContext.Default; }
 
             /// <summary>Queues work (exceptions it throws, or its task ends with, are dropped).</summary>
             internal void Enqueue(Func<Task> work)
             {
                 Func<Task> safe = async () => { try { await work().ConfigureAwait(false); } catch { } };
+                var context = _context;
                 lock (_lock)
                 {
-                    _tail = _tail.ContinueWith(_ => safe(), System.Threading.CancellationToken.None,
+                    _tail = _tail.ContinueWith(_ => context.Posts ? context.Run(safe) : safe(), CancellationToken.None,
                         TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
                 }
             }
@@ -67,6 +154,7 @@ namespace GitHub.Copilot
         internal sealed class LifecycleSink
         {
             internal Action<SessionLifecycleEvent> Handler;
+            internal HandlerContext Context = HandlerContext.Default;
             internal volatile bool Active = true;
         }
 
@@ -76,20 +164,38 @@ namespace GitHub.Copilot
             {
                 var sink = Target<LifecycleSink>(userData);
                 if (sink == null || !sink.Active) return;
-                sink.Handler(SessionLifecycleEvent.Parse(Native.FromUtf8(json)));
+                var e = SessionLifecycleEvent.Parse(Native.FromUtf8(json));
+                sink.Context.Invoke(() =>
+                {
+                    try { if (sink.Active) sink.Handler(e); }
+                    catch { } // A throwing handler must not stop later notifications.
+                });
             }
             catch
             {
-                // A throwing handler must not stop later notifications.
             }
+        }
+
+        /// <summary>A state-change handler and where it runs.</summary>
+        internal sealed class StateSink
+        {
+            internal Action<ClientState, string> Handler;
+            internal HandlerContext Context = HandlerContext.Default;
         }
 
         private static void OnState(IntPtr userData, int state, IntPtr reason)
         {
             try
             {
-                var handler = Target<Action<ClientState, string>>(userData);
-                if (handler != null) handler((ClientState)state, Native.FromUtf8(reason));
+                var sink = Target<StateSink>(userData);
+                if (sink == null) return;
+                var s = (ClientState)state;
+                var r = Native.FromUtf8(reason);
+                sink.Context.Invoke(() =>
+                {
+                    try { sink.Handler(s, r); }
+                    catch { }
+                });
             }
             catch
             {
@@ -120,6 +226,7 @@ namespace GitHub.Copilot
         internal sealed class EventSink
         {
             internal Action<SessionEvent> Handler;
+            internal HandlerContext Context = HandlerContext.Default;
             internal volatile bool Active = true;
         }
 
@@ -129,21 +236,36 @@ namespace GitHub.Copilot
             {
                 var sink = Target<EventSink>(userData);
                 if (sink == null || !sink.Active) return;
-                sink.Handler(SessionEvent.Parse(Native.FromUtf8(json, (int)len.ToUInt32())));
+                // Parsed from a managed copy now: the event's JSON is borrowed for this call only.
+                var e = SessionEvent.Parse(Native.FromUtf8(json, (int)len.ToUInt32()));
+                sink.Context.Invoke(() =>
+                {
+                    try { if (sink.Active) sink.Handler(e); }
+                    catch { } // A throwing subscriber must not stop event delivery.
+                });
             }
             catch
             {
-                // A throwing subscriber must not stop event delivery.
             }
+        }
+
+        /// <summary>A custom tool registered with a session, and where its handler runs.</summary>
+        internal sealed class ToolSink
+        {
+            internal CopilotTool Tool;
+            internal HandlerContext Context = HandlerContext.Default;
         }
 
         private static void OnTool(IntPtr userData, IntPtr invocation, IntPtr json)
         {
             string raw;
             CopilotTool tool;
+            HandlerContext context;
             try
             {
-                tool = Target<CopilotTool>(userData);
+                var sink = Target<ToolSink>(userData);
+                tool = sink.Tool;
+                context = sink.Context;
                 raw = Native.FromUtf8(json);
             }
             catch (Exception e)
@@ -151,8 +273,9 @@ namespace GitHub.Copilot
                 FailTool(invocation, e.Message);
                 return;
             }
-            // Handlers run on the thread pool so a slow tool never holds up events.
-            Task.Run(async () =>
+            // Handlers run on the thread pool (or the captured context) so a slow tool never
+            // holds up events; the invocation is completed when the handler's task ends.
+            context.Run(async () =>
             {
                 try
                 {
@@ -210,6 +333,7 @@ namespace GitHub.Copilot
             internal Func<PermissionRequest, PermissionInvocation, Task<GitHub.Copilot.Rpc.PermissionDecision>> Handler;
             internal string SessionId;
             internal bool ManagedSettingsEnabled;
+            internal HandlerContext Context = HandlerContext.Default;
         }
 
         private static void OnPermission(IntPtr userData, IntPtr request, IntPtr json)
@@ -222,7 +346,8 @@ namespace GitHub.Copilot
                 raw = Native.FromUtf8(json);
             }
             catch { }
-            Task.Run(async () =>
+            var context = sink != null ? sink.Context : HandlerContext.Default;
+            context.Run(async () =>
             {
                 string answer = null;
                 try
@@ -256,32 +381,29 @@ namespace GitHub.Copilot
         /// the request's kind (copilot_request_kind: "elicitation", "command:deploy",
         /// "sessionFs.readFile", ...) and JSON, and gives the result (a JToken, any
         /// JSON-serialisable value, or null for JSON null); an exception answers
-        /// copilot_request_fail with its message. Handlers start on the thread pool, so the
-        /// callback thread goes back to delivering events at once; a serial sink runs its
-        /// requests one at a time in arrival order (the session filesystem needs its writes
-        /// and appends applied in the order the CLI sent them).</summary>
+        /// copilot_request_fail with its message. Handlers start on the thread pool (or are
+        /// posted to the captured context), so the callback thread goes back to delivering
+        /// events at once; a serial sink runs its requests one at a time in arrival order (the
+        /// session filesystem needs its writes and appends applied in the order the CLI sent them).</summary>
         internal sealed class RequestSink
         {
             internal readonly Func<string, JObject, Task<object>> Handle;
-            private readonly object _lock = new object();
-            private Task _tail;
+            private readonly HandlerContext _context;
+            private readonly SerialQueue _serial;
 
-            internal RequestSink(Func<string, JObject, Task<object>> handle, bool serial)
+            internal RequestSink(Func<string, JObject, Task<object>> handle, bool serial, HandlerContext context = null)
             {
                 Handle = handle;
-                if (serial) _tail = Task.FromResult(true);
+                _context = context ?? HandlerContext.Default;
+                if (serial) _serial = new SerialQueue(_context);
             }
 
-            /// <summary>Runs work (which never throws) on the thread pool, after the previous
-            /// request's work when serial.</summary>
+            /// <summary>Runs work (which never throws) on the thread pool or the captured
+            /// context, after the previous request's work when serial.</summary>
             internal void Schedule(Func<Task> work)
             {
-                if (_tail == null) { Task.Run(work); return; }
-                lock (_lock)
-                {
-                    _tail = _tail.ContinueWith(_ => work(), System.Threading.CancellationToken.None,
-                        TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
-                }
+                if (_serial == null) _context.Run(work);
+                else _serial.Enqueue(work);
             }
         }
 

@@ -96,7 +96,8 @@ namespace GitHub.Copilot
     /// runtime sends for the session's declared canvases, and tells them apart by
     /// <c>CanvasId</c> (the wrapper keeps no per-canvas registry). Derive from
     /// <see cref="CanvasHandlerBase"/> for the default close and action behaviour.</summary>
-    /// <remarks>Experimental. Calls run on the thread pool; the token is never cancelled.</remarks>
+    /// <remarks>Experimental. Calls run on the thread pool (or the captured context, see
+    /// <see cref="SessionConfig.UseSynchronizationContext"/>); the token is never cancelled.</remarks>
     public interface ICanvasHandler
     {
         /// <summary>Opens a new canvas instance.</summary>

@@ -154,9 +154,22 @@ namespace GitHub.Copilot
         /// <summary>Receives the GitHub telemetry events the CLI forwards to this client
         /// (<c>gitHubTelemetry.event</c> notifications, copilot_client_on_notification). Setting it
         /// sends <c>enableGitHubTelemetryForwarding: true</c> in the handshake and in every session
-        /// this client creates or resumes. Calls run on the thread pool one at a time, in arrival
-        /// order, each after the previous call's task ended; an exception is swallowed. Experimental.</summary>
+        /// this client creates or resumes. Calls run on the thread pool (or the captured context, see
+        /// <see cref="UseSynchronizationContext"/>) one at a time, in arrival order, each after the
+        /// previous call's task ended; an exception is swallowed. Experimental.</summary>
         public Func<GitHub.Copilot.Rpc.GitHubTelemetryNotification, Task> OnGitHubTelemetry { get; set; }
+        /// <summary>Run the client's own callbacks on the <see cref="SynchronizationContext"/> that is
+        /// current on the thread constructing the <see cref="CopilotClient"/> (e.g. a UI thread),
+        /// captured then: <see cref="CopilotClient.OnStateChange"/>, <see cref="CopilotClient.OnLifecycle(Action{SessionLifecycleEvent})"/>,
+        /// <see cref="CopilotClient.OnNotification"/> and <see cref="OnGitHubTelemetry"/>, also those
+        /// registered later from another thread. Default false (libcopilot addition). Each call is
+        /// posted (<see cref="SynchronizationContext.Post"/>) in arrival order, which the handlers
+        /// see in that order as long as the context runs posts first in, first out (the WinForms,
+        /// WPF and GTK# contexts do); the library's callback thread never waits for the context.
+        /// Sessions choose for themselves with <see cref="SessionConfig.UseSynchronizationContext"/>.
+        /// False, or no context current at construction: the callbacks run as before, on the
+        /// library's callback thread (telemetry on the thread pool).</summary>
+        public bool UseSynchronizationContext { get; set; }
 
         internal string ToJson()
         {
@@ -204,6 +217,8 @@ namespace GitHub.Copilot
         private readonly ClientHandle _handle;
         private readonly SessionFsConfig _sessionFs;
         private readonly Func<CancellationToken, Task<IList<ModelInfo>>> _onListModels;
+        /// <summary>Where client-level callbacks run (CopilotClientOptions.UseSynchronizationContext).</summary>
+        private readonly Callbacks.HandlerContext _handlers;
         private global::GitHub.Copilot.Rpc.ServerRpc _rpc;
 
         /// <summary>Typed server-scope methods, grouped as on the wire (src/Generated/Rpc.cs, the
@@ -230,16 +245,19 @@ namespace GitHub.Copilot
             options = options ?? new CopilotClientOptions();
             _sessionFs = options.SessionFs;
             _onListModels = options.OnListModels;
+            _handlers = Callbacks.HandlerContext.Capture(options.UseSynchronizationContext);
             _handle = NewHandle(options);
             if (options.OnGitHubTelemetry != null)
             {
                 var handler = options.OnGitHubTelemetry;
-                var queue = new Callbacks.SerialQueue();
+                // The queue posts to the captured context itself; the notification is decoded on the
+                // callback thread.
+                var queue = new Callbacks.SerialQueue(_handlers);
                 AddNotificationHandler("gitHubTelemetry.event", (method, json) =>
                 {
                     var notification = DecodeTelemetry(json);
                     queue.Enqueue(() => handler(notification) ?? Task.FromResult(true));
-                });
+                }, Callbacks.HandlerContext.Default);
             }
         }
 
@@ -269,10 +287,10 @@ namespace GitHub.Copilot
         }
 
         /// <summary>copilot_client_on_notification for <paramref name="method"/>; the sink's
-        /// handler runs on the client's callback thread.</summary>
-        private Callbacks.NotificationSink AddNotificationHandler(string method, Action<string, string> handler)
+        /// handler runs on the client's callback thread, or is posted to <paramref name="context"/>.</summary>
+        private Callbacks.NotificationSink AddNotificationHandler(string method, Action<string, string> handler, Callbacks.HandlerContext context)
         {
-            var sink = new Callbacks.NotificationSink { Handler = handler };
+            var sink = new Callbacks.NotificationSink { Handler = handler, Context = context };
             With(h =>
             {
                 var m = Native.ToUtf8(method);
@@ -293,15 +311,16 @@ namespace GitHub.Copilot
         /// <summary>Adds a handler of the CLI's <paramref name="method"/> notifications (JSON-RPC
         /// notifications the library does not handle itself, e.g. <c>gitHubTelemetry.event</c>;
         /// copilot_client_on_notification) with the method and its params. Add it before the
-        /// client starts to miss none. It runs on the client's callback thread, one notification
-        /// at a time in wire order, so it must return quickly; an exception it throws is
-        /// swallowed. Disposing the result stops calls to <paramref name="handler"/>; the
+        /// client starts to miss none. It runs on the client's callback thread (or the context
+        /// captured with <see cref="CopilotClientOptions.UseSynchronizationContext"/>), one
+        /// notification at a time in wire order, so it must return quickly; an exception it throws
+        /// is swallowed. Disposing the result stops calls to <paramref name="handler"/>; the
         /// registration itself is released with the client (libcopilot addition).</summary>
         public IDisposable OnNotification(string method, Action<string, JToken> handler)
         {
             if (method == null) throw new ArgumentNullException("method");
             if (handler == null) throw new ArgumentNullException("handler");
-            var sink = AddNotificationHandler(method, (m, json) => handler(m, json == null ? null : Native.ParseJson(json)));
+            var sink = AddNotificationHandler(method, (m, json) => handler(m, json == null ? null : Native.ParseJson(json)), _handlers);
             return new NotificationRegistration(sink);
         }
 
@@ -405,12 +424,14 @@ namespace GitHub.Copilot
         public int CliProcessId { get { return With(h => (int)Native.copilot_client_cli_pid(h)); } }
 
         /// <summary>Registers a handler of state changes (connecting, connected, disconnected,
-        /// restarting, error); the string explains errors and restarts. Runs on the callback thread.</summary>
+        /// restarting, error); the string explains errors and restarts. Runs on the callback thread,
+        /// or on the context captured with <see cref="CopilotClientOptions.UseSynchronizationContext"/>;
+        /// an exception it throws is swallowed.</summary>
         public void OnStateChange(Action<ClientState, string> handler)
         {
             With(h =>
             {
-                var ud = Callbacks.Pin(handler);
+                var ud = Callbacks.Pin(new Callbacks.StateSink { Handler = handler, Context = _handlers });
                 IntPtr err;
                 var status = Native.copilot_client_on_state_change(h, Callbacks.State, ud, Callbacks.FreeUserData, out err);
                 if (status != 0) Callbacks.Unpin(ud);
@@ -422,9 +443,10 @@ namespace GitHub.Copilot
         /// <summary>Adds a handler of session lifecycle notifications (<c>session.lifecycle</c>,
         /// copilot_client_on_lifecycle): the server tells every connected client when any session is
         /// created, deleted or updated, whichever client caused it. Add it before creating sessions
-        /// to miss none. It runs on the client's callback thread, one notification at a time in
-        /// wire order, so it must return quickly and must not wait for a turn there
-        /// (SendAndWaitAsync would fail with WrongThread); an exception it throws is swallowed.
+        /// to miss none. It runs on the client's callback thread (or is posted to the context
+        /// captured with <see cref="CopilotClientOptions.UseSynchronizationContext"/>), one
+        /// notification at a time in wire order, so it must return quickly and must not wait for a
+        /// turn there (SendAndWaitAsync would fail with WrongThread); an exception it throws is swallowed.
         /// The C API cannot remove a lifecycle handler: disposing the result only stops calls to
         /// <paramref name="handler"/>, and the registration itself is released when the client is.
         /// (The official SDK's <c>OnLifecycle&lt;T&gt;</c> filters by type; pattern-match on the
@@ -432,7 +454,7 @@ namespace GitHub.Copilot
         public IDisposable OnLifecycle(Action<SessionLifecycleEvent> handler)
         {
             if (handler == null) throw new ArgumentNullException("handler");
-            var sink = new Callbacks.LifecycleSink { Handler = handler };
+            var sink = new Callbacks.LifecycleSink { Handler = handler, Context = _handlers };
             With(h =>
             {
                 var ud = Callbacks.Pin(sink);
@@ -677,13 +699,17 @@ namespace GitHub.Copilot
             return OnLifecycle(e => { var t = e as T; if (t != null) handler(t); });
         }
 
-        /// <summary>Creates a session (session.create), starting the client if needed.</summary>
+        /// <summary>Creates a session (session.create), starting the client if needed. With
+        /// <see cref="SessionConfig.UseSynchronizationContext"/>, the calling thread's
+        /// SynchronizationContext is captured here for the session's handlers.</summary>
         public Task<CopilotSession> CreateSessionAsync(SessionConfig config = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             return OpenAsync(null, config, cancellationToken);
         }
 
-        /// <summary>Resumes a persisted session (session.resume) with its handlers registered again.</summary>
+        /// <summary>Resumes a persisted session (session.resume) with its handlers registered again.
+        /// With <see cref="SessionConfig.UseSynchronizationContext"/>, the calling thread's
+        /// SynchronizationContext is captured here for the session's handlers.</summary>
         public Task<CopilotSession> ResumeSessionAsync(string sessionId, SessionConfig config = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             return OpenAsync(sessionId, config, cancellationToken);
@@ -691,9 +717,11 @@ namespace GitHub.Copilot
 
         private Task<CopilotSession> OpenAsync(string resumeId, SessionConfig config, CancellationToken ct)
         {
+            // Captured on the caller's thread, before the work moves to the thread pool.
+            var handlers = Callbacks.HandlerContext.Capture(config != null && config.UseSynchronizationContext);
             return Blocking(() => With(h =>
             {
-                var cfg = (config ?? new SessionConfig()).Build(resumeId, _sessionFs);
+                var cfg = (config ?? new SessionConfig()).Build(resumeId, _sessionFs, handlers);
                 try
                 {
                     IntPtr session, err;
@@ -707,7 +735,7 @@ namespace GitHub.Copilot
                         try { Native.Check(Native.copilot_client_resume_session(h, id, cfg, out session, out err), err); }
                         finally { Native.FreeUtf8(id); }
                     }
-                    return new CopilotSession(session);
+                    return new CopilotSession(session, handlers);
                 }
                 finally { Native.copilot_session_config_free(cfg); }
             }), ct);

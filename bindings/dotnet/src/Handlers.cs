@@ -35,7 +35,10 @@ namespace GitHub.Copilot
         internal Func<ToolInvocation, Task<object>> Handler { get; private set; }
 
         /// <summary>A tool with an explicit JSON Schema. An exception in the handler
-        /// becomes a failed tool call; the model is told only that the tool failed.</summary>
+        /// becomes a failed tool call; the model is told only that the tool failed. The handler
+        /// runs on the thread pool, or on the session's captured context
+        /// (<see cref="SessionConfig.UseSynchronizationContext"/>); the call is completed when
+        /// its task does.</summary>
         public static CopilotTool Define(string name, string description, JObject parameters,
             Func<ToolInvocation, Task<object>> handler)
         {

@@ -214,7 +214,8 @@ namespace GitHub.Copilot
     }
 
     /// <summary>Hook handlers, one per hook type (the session is created with <c>hooks: true</c>
-    /// when any is set). Each runs on the thread pool and gets the typed input and a
+    /// when any is set). Each runs on the thread pool (or the captured context, see
+    /// <see cref="SessionConfig.UseSynchronizationContext"/>) and gets the typed input and a
     /// <see cref="HookInvocation"/>; a null output changes nothing, and a handler that throws
     /// fails the hook call with its message.</summary>
     public sealed class SessionHooks

@@ -11,7 +11,8 @@ using Newtonsoft.Json.Linq;
 // client's callback thread, one at a time in wire order; the wrapper starts the handler on
 // the thread pool at once and returns, so a handler may block or await (even call the
 // session) without holding up the session's events, and handlers of different requests
-// may run at the same time.
+// may run at the same time. With SessionConfig.UseSynchronizationContext the handler is
+// posted to the captured context instead (in arrival order), and answered when its task ends.
 namespace GitHub.Copilot
 {
     internal static class Json
@@ -247,7 +248,8 @@ namespace GitHub.Copilot
     /// <c>{"name", "description"?}</c>; copilot_session_config_add_command). A run arrives as the
     /// <c>command.execute</c> event and is answered with <c>session.commands.handlePendingCommand</c>:
     /// when <see cref="Handler"/>'s task completes, as done; when it throws (or faults), with the
-    /// exception's message as the error the user sees. The handler runs on the thread pool.</summary>
+    /// exception's message as the error the user sees. The handler runs on the thread pool (or the
+    /// captured context, see <see cref="SessionConfig.UseSynchronizationContext"/>).</summary>
     public sealed class CommandDefinition
     {
         /// <summary>The name without the leading "/", e.g. "deploy".</summary>
@@ -313,7 +315,8 @@ namespace GitHub.Copilot
         /// the text to use. The section is sent as <c>{"action": "transform"}</c>, and the CLI asks
         /// for the new text with <c>systemMessage.transform</c> (<c>{"sessionId", "sections":
         /// {id: {"content"}}}</c>, answered <c>{"sections": {id: {"content"}}}</c>) when it builds the
-        /// system message. Runs on the thread pool; the transforms of one request run one after
+        /// system message. Runs on the thread pool (or the captured context, see
+        /// <see cref="SessionConfig.UseSynchronizationContext"/>); the transforms of one request run one after
         /// another. A transform that throws, or returns null, leaves its section unchanged.</summary>
         public Func<string, Task<string>> Transform { get; set; }
 

@@ -112,7 +112,7 @@ namespace GitHub.Copilot
         public CanvasProviderIdentity CanvasProvider { get; set; }
         /// <summary>Answers the <c>canvas.open</c> / <c>canvas.close</c> / <c>canvas.action.invoke</c>
         /// requests for <see cref="Canvases"/> (copilot_session_config_set_handler kind "canvas"). Runs
-        /// on the thread pool; an exception (e.g. <see cref="CanvasException"/>) fails the request with
+        /// on the thread pool (or the captured context, see <see cref="UseSynchronizationContext"/>); an exception (e.g. <see cref="CanvasException"/>) fails the request with
         /// its message. Experimental.</summary>
         public ICanvasHandler CanvasHandler { get; set; }
         /// <summary>Any other session.create field, passed through as is (libcopilot addition;
@@ -129,7 +129,8 @@ namespace GitHub.Copilot
         /// (<c>PermissionDecision.ApproveOnce()</c>, <c>Reject(feedback)</c>, a variant class such as
         /// <see cref="GitHub.Copilot.Rpc.PermissionDecisionApproveForSession"/>, with an optional
         /// <c>DecisionContext</c>). Runs on the thread pool (the library's callback thread hands each
-        /// request over at once). A handler that throws, or returns null, answers
+        /// request over at once), or on the captured context (<see cref="UseSynchronizationContext"/>);
+        /// the decision is sent when its task completes. A handler that throws, or returns null, answers
         /// <c>user-not-available</c>; <see cref="GitHub.Copilot.Rpc.PermissionDecision.NoResult"/> answers nothing.</summary>
         public Func<PermissionRequest, PermissionInvocation, Task<GitHub.Copilot.Rpc.PermissionDecision>> OnPermissionRequest { get; set; }
         /// <summary>Answers the ask_user tool (and enables it).</summary>
@@ -140,25 +141,29 @@ namespace GitHub.Copilot
         /// <c>session.ui.handlePendingElicitation</c>): forms from the agent, MCP servers, or a host's
         /// own <c>CallAsync("session.ui.elicitation", {message, requestedSchema})</c>. Setting it
         /// creates the session with <c>requestElicitation: true</c> (the session reports the
-        /// elicitation capability). Runs on the thread pool. A handler that throws, or returns
+        /// elicitation capability). Runs on the thread pool (or the captured context, see
+        /// <see cref="UseSynchronizationContext"/>). A handler that throws, or returns
         /// null, answers <c>{"action": "cancel"}</c>.</summary>
         public Func<ElicitationContext, Task<ElicitationResult>> OnElicitationRequest { get; set; }
 
         /// <summary>Answers <c>exitPlanMode.request</c> (the agent asks to leave plan mode); sets
-        /// <c>requestExitPlanMode: true</c>. Runs on the thread pool. Null answers
+        /// <c>requestExitPlanMode: true</c>. Runs on the thread pool (or the captured context, see
+        /// <see cref="UseSynchronizationContext"/>). Null answers
         /// <c>{"approved": true}</c> (the default without a handler); a handler that throws fails the
         /// request with a JSON-RPC error carrying its message, as the official SDK does.</summary>
         public Func<ExitPlanModeRequest, Task<ExitPlanModeResult>> OnExitPlanModeRequest { get; set; }
 
         /// <summary>Answers <c>autoModeSwitch.request</c> (switch to auto mode after a rate limit?); sets
-        /// <c>requestAutoModeSwitch: true</c>. Runs on the thread pool. Null answers "no" (the default
+        /// <c>requestAutoModeSwitch: true</c>. Runs on the thread pool (or the captured context,
+        /// see <see cref="UseSynchronizationContext"/>). Null answers "no" (the default
         /// without a handler); a handler that throws fails the request with a JSON-RPC error.</summary>
         public Func<AutoModeSwitchRequest, Task<AutoModeSwitchResponse>> OnAutoModeSwitchRequest { get; set; }
 
         /// <summary>Answers <c>mcp.oauth_required</c> (an MCP server needs OAuth credentials) with
         /// <c>session.mcp.oauth.handlePendingRequest</c>: a token, or cancelled. The session registers
         /// its interest in these events (<c>session.eventLog.registerInterest</c>) after create/resume.
-        /// Runs on the thread pool. A handler that throws, or returns null or
+        /// Runs on the thread pool (or the captured context, see <see cref="UseSynchronizationContext"/>).
+        /// A handler that throws, or returns null or
         /// <see cref="McpAuthResult.Cancel"/>, cancels the request.</summary>
         public Func<McpAuthContext, Task<McpAuthResult>> OnMcpAuthRequest { get; set; }
 
@@ -171,8 +176,40 @@ namespace GitHub.Copilot
 
         /// <summary>Slash commands the session offers (see <see cref="CommandDefinition"/>).</summary>
         public IList<CommandDefinition> Commands { get; set; }
-        /// <summary>Subscribed before the session is created, so it sees every event.</summary>
+        /// <summary>Subscribed before the session is created, so it sees every event. Runs on the
+        /// library's callback thread, one event at a time in wire order (or on the captured context,
+        /// see <see cref="UseSynchronizationContext"/>); it must return quickly, and an exception it
+        /// throws is swallowed.</summary>
         public Action<SessionEvent> OnEvent { get; set; }
+
+        /// <summary>Run this session's handlers on the <see cref="SynchronizationContext"/> that is
+        /// current on the thread calling <see cref="CopilotClient.CreateSessionAsync"/> /
+        /// <see cref="CopilotClient.ResumeSessionAsync"/> (e.g. the UI thread of a WinForms, WPF or
+        /// GTK# application), captured at that call. Default false (libcopilot addition).
+        /// <para>It covers every handler of the session: <see cref="OnEvent"/> and the
+        /// <see cref="CopilotSession.On(Action{SessionEvent})"/> / <c>On&lt;T&gt;</c> subscriptions
+        /// (also those added later, from any thread), tool handlers, <see cref="OnPermissionRequest"/>,
+        /// <see cref="OnUserInputRequest"/>, <see cref="OnElicitationRequest"/>, <see cref="Hooks"/>,
+        /// <see cref="OnExitPlanModeRequest"/>, <see cref="OnAutoModeSwitchRequest"/>,
+        /// <see cref="OnMcpAuthRequest"/>, <see cref="Commands"/>, <see cref="CanvasHandler"/>,
+        /// bearer-token providers and <see cref="SectionOverride.Transform"/>. Not the session
+        /// filesystem provider (<see cref="CreateSessionFsProvider"/>): it is storage, asked while
+        /// create/resume is still running and for every event the session persists, so it stays on
+        /// the thread pool, one request at a time.</para>
+        /// <para>Each call is posted with <see cref="SynchronizationContext.Post"/>, in the order
+        /// the library delivered it: the wire order is kept as long as the context runs posts first
+        /// in, first out, which the WinForms, WPF and GTK# contexts do and the wrapper relies on.
+        /// The library's callback thread never waits for the context: it posts and returns, and a
+        /// tool result, permission decision or request answer is sent (from whatever thread the
+        /// handler's task ends on) when the handler completes, so a UI thread blocked in a call
+        /// cannot deadlock the library. Do not block that thread on the turn itself
+        /// (<c>SendAndWaitAsync(...).Result</c>) while its handlers need it: await instead.
+        /// Event data is copied before posting; exceptions keep their meaning (a throwing event
+        /// handler is skipped, a throwing tool fails the call, ...). A post the context refuses
+        /// (e.g. its window is gone) runs the handler as without this option.</para>
+        /// <para>False, or no context current at capture: handlers run as they always did, event
+        /// handlers on the library's callback thread, the others on the thread pool.</para></summary>
+        public bool UseSynchronizationContext { get; set; }
 
         internal string FieldsJson(string sessionId)
         {
@@ -268,9 +305,10 @@ namespace GitHub.Copilot
         /// <summary>The native config for creating a session (resumeId null) or resuming one;
         /// the caller frees it. A new session gets its id here, a fresh UUID unless SessionId is
         /// set (as the official SDKs do), so handlers know their session from the start.</summary>
-        internal IntPtr Build(string resumeId = null, SessionFsConfig sessionFs = null)
+        internal IntPtr Build(string resumeId = null, SessionFsConfig sessionFs = null, Callbacks.HandlerContext context = null)
         {
             IntPtr cfg, err;
+            context = context ?? Callbacks.HandlerContext.Default;
             var sid = resumeId ?? SessionId ?? Guid.NewGuid().ToString();
             ISessionFsProvider fs = null;
             if (CreateSessionFsProvider != null)
@@ -289,7 +327,7 @@ namespace GitHub.Copilot
                 foreach (var tool in Tools ?? new CopilotTool[0])
                 {
                     var decl = Native.ToUtf8(tool.Declaration());
-                    var ud = Callbacks.Pin(tool);
+                    var ud = Callbacks.Pin(new Callbacks.ToolSink { Tool = tool, Context = context });
                     try { Register(Native.copilot_session_config_add_tool(cfg, decl, Callbacks.Tool, ud, Callbacks.FreeUserData, out err), err, ud); }
                     finally { Native.FreeUtf8(decl); }
                 }
@@ -304,6 +342,7 @@ namespace GitHub.Copilot
                         Handler = OnPermissionRequest,
                         SessionId = sid,
                         ManagedSettingsEnabled = EnableManagedSettings == true,
+                        Context = context,
                     });
                     Register(Native.copilot_session_config_set_permission_handler(cfg, Callbacks.Permission, ud, Callbacks.FreeUserData, out err), err, ud);
                 }
@@ -322,16 +361,18 @@ namespace GitHub.Copilot
                         }).ConfigureAwait(false);
                         return new JObject { ["answer"] = r.Answer, ["wasFreeform"] = r.WasFreeform };
                     };
-                    RegisterRequest(cfg, "userInput", adapter, false);
+                    RegisterRequest(cfg, "userInput", adapter, false, context);
                 }
                 if (Hooks != null)
                 {
                     foreach (var kv in Hooks.ByType(sid))
-                        RegisterRequest(cfg, kv.Key, kv.Value, true);
+                        RegisterRequest(cfg, kv.Key, kv.Value, true, context);
                 }
                 if (fs != null)
                 {
                     // One request at a time, in the order the CLI sent them (appends must land in order).
+                    // Always on the thread pool, never the captured context: it is storage, asked while
+                    // create/resume is still running and for every event the session persists.
                     var k = Native.ToUtf8("sessionFs");
                     var ud = Callbacks.Pin(new Callbacks.RequestSink(
                         (requestKind, request) => Task.FromResult<object>(SessionFsDispatch.Answer(fs, requestKind, request)), true));
@@ -359,7 +400,7 @@ namespace GitHub.Copilot
                         }
                         return new JObject { ["sections"] = answer };
                     };
-                    RegisterRequest(cfg, "systemMessageTransform", adapter, false);
+                    RegisterRequest(cfg, "systemMessageTransform", adapter, false, context);
                 }
                 if (OnElicitationRequest != null)
                 {
@@ -371,21 +412,21 @@ namespace GitHub.Copilot
                         catch { }
                         return (r ?? ElicitationResult.Cancel()).ToJson();
                     };
-                    RegisterRequest(cfg, "elicitation", adapter, false);
+                    RegisterRequest(cfg, "elicitation", adapter, false, context);
                 }
                 if (OnExitPlanModeRequest != null)
                 {
                     var handler = OnExitPlanModeRequest;
                     Func<JObject, Task<object>> adapter = async req =>
                         (await handler(ExitPlanModeRequest.From(req)).ConfigureAwait(false) ?? new ExitPlanModeResult()).ToJson();
-                    RegisterRequest(cfg, "exitPlanMode", adapter, false);
+                    RegisterRequest(cfg, "exitPlanMode", adapter, false, context);
                 }
                 if (OnAutoModeSwitchRequest != null)
                 {
                     var handler = OnAutoModeSwitchRequest;
                     Func<JObject, Task<object>> adapter = async req =>
                         new JObject { ["response"] = (await handler(AutoModeSwitchRequest.From(req)).ConfigureAwait(false) ?? AutoModeSwitchResponse.No).Value };
-                    RegisterRequest(cfg, "autoModeSwitch", adapter, false);
+                    RegisterRequest(cfg, "autoModeSwitch", adapter, false, context);
                 }
                 if (OnMcpAuthRequest != null)
                 {
@@ -397,12 +438,12 @@ namespace GitHub.Copilot
                         catch { }
                         return (r ?? McpAuthResult.Cancel()).ToJson();
                     };
-                    RegisterRequest(cfg, "mcpAuth", adapter, false);
+                    RegisterRequest(cfg, "mcpAuth", adapter, false, context);
                 }
                 if (CanvasHandler != null)
                 {
                     var canvas = CanvasHandler;
-                    RegisterRequest(cfg, "canvas", (requestKind, request) => CanvasDispatch.Answer(canvas, requestKind, request));
+                    RegisterRequest(cfg, "canvas", (requestKind, request) => CanvasDispatch.Answer(canvas, requestKind, request), context);
                 }
                 var tokenProviders = BearerTokenProviders();
                 if (tokenProviders.Count > 0)
@@ -417,7 +458,7 @@ namespace GitHub.Copilot
                         if (token == null) throw new InvalidOperationException("the bearer-token provider of \"" + name + "\" gave no token");
                         return new JObject { ["token"] = token };
                     };
-                    RegisterRequest(cfg, "providerToken", adapter, false);
+                    RegisterRequest(cfg, "providerToken", adapter, false, context);
                 }
                 foreach (var command in Commands ?? new CommandDefinition[0])
                 {
@@ -439,13 +480,13 @@ namespace GitHub.Copilot
                         return null;
                     };
                     var d = Native.ToUtf8(decl.ToString(Formatting.None));
-                    var ud = Callbacks.Pin(new Callbacks.RequestSink((requestKind, request) => adapter(request), false));
+                    var ud = Callbacks.Pin(new Callbacks.RequestSink((requestKind, request) => adapter(request), false, context));
                     try { Register(Native.copilot_session_config_add_command(cfg, d, Callbacks.Request, ud, Callbacks.FreeUserData, out err), err, ud); }
                     finally { Native.FreeUtf8(d); }
                 }
                 if (OnEvent != null)
                 {
-                    var ud = Callbacks.Pin(new Callbacks.EventSink { Handler = OnEvent });
+                    var ud = Callbacks.Pin(new Callbacks.EventSink { Handler = OnEvent, Context = context });
                     Register(Native.copilot_session_config_on_event(cfg, Callbacks.Event, ud, Callbacks.FreeUserData, out err), err, ud);
                 }
                 return cfg;
@@ -470,20 +511,20 @@ namespace GitHub.Copilot
 
         /// <summary>A session handler of <paramref name="kind"/> that gets each request's kind
         /// (copilot_request_kind) too: one handler for several methods.</summary>
-        private static void RegisterRequest(IntPtr cfg, string kind, Func<string, JObject, Task<object>> handler)
+        private static void RegisterRequest(IntPtr cfg, string kind, Func<string, JObject, Task<object>> handler, Callbacks.HandlerContext context)
         {
             IntPtr err;
             var k = Native.ToUtf8(kind);
-            var ud = Callbacks.Pin(new Callbacks.RequestSink(handler, false));
+            var ud = Callbacks.Pin(new Callbacks.RequestSink(handler, false, context));
             try { Register(Native.copilot_session_config_set_handler(cfg, k, Callbacks.Request, ud, Callbacks.FreeUserData, out err), err, ud); }
             finally { Native.FreeUtf8(k); }
         }
 
-        private static void RegisterRequest(IntPtr cfg, string kind, Func<JObject, Task<object>> handler, bool hook)
+        private static void RegisterRequest(IntPtr cfg, string kind, Func<JObject, Task<object>> handler, bool hook, Callbacks.HandlerContext context)
         {
             IntPtr err;
             var k = Native.ToUtf8(kind);
-            var ud = Callbacks.Pin(new Callbacks.RequestSink((requestKind, request) => handler(request), false));
+            var ud = Callbacks.Pin(new Callbacks.RequestSink((requestKind, request) => handler(request), false, context));
             try
             {
                 var status = hook
@@ -542,6 +583,8 @@ namespace GitHub.Copilot
     public sealed class CopilotSession : IDisposable, IRawCaller
     {
         private readonly SessionHandle _handle;
+        /// <summary>Where this session's handlers run (SessionConfig.UseSynchronizationContext).</summary>
+        private readonly Callbacks.HandlerContext _handlers;
         private global::GitHub.Copilot.Rpc.SessionRpc _rpc;
 
         /// <summary>Typed session-scope methods, grouped as on the wire (src/Generated/Rpc.cs, the
@@ -568,9 +611,10 @@ namespace GitHub.Copilot
         /// <c>{"ui": {"elicitation": true}}</c>; empty when it said nothing.</summary>
         public JObject Capabilities { get; private set; }
 
-        internal CopilotSession(IntPtr session)
+        internal CopilotSession(IntPtr session, Callbacks.HandlerContext handlers = null)
         {
             _handle = new SessionHandle(session);
+            _handlers = handlers ?? Callbacks.HandlerContext.Default;
             SessionId = Native.FromUtf8(Native.copilot_session_id(session));
             var info = Native.FromUtf8(Native.copilot_session_info_json(session));
             var o = info == null ? new JObject() : Native.ParseJson(info) as JObject ?? new JObject();
@@ -778,10 +822,13 @@ namespace GitHub.Copilot
             return CallRawAsync(method, parameters, cancellationToken);
         }
 
-        /// <summary>Subscribes to events (one at a time, in wire order); dispose to unsubscribe.</summary>
+        /// <summary>Subscribes to events (one at a time, in wire order); dispose to unsubscribe.
+        /// The handler runs on the library's callback thread, or, when the session was created with
+        /// <see cref="SessionConfig.UseSynchronizationContext"/>, on the context captured then
+        /// (whichever thread subscribes); an exception it throws is swallowed.</summary>
         public IDisposable On(Action<SessionEvent> handler)
         {
-            var sink = new Callbacks.EventSink { Handler = handler };
+            var sink = new Callbacks.EventSink { Handler = handler, Context = _handlers };
             var ud = Callbacks.Pin(sink);
             ulong id = 0;
             With(h =>
