@@ -22,6 +22,12 @@ tests/packaging/run.sh
 # users build it (pkg-config and an installed libcopilot), it is tested by
 # tests/packaging above.
 cargo build --quiet -p copilot -p copilot-replay
+
+# The GTK 4 example (examples/gtk-chat) in Xvfb, driven with xdotool (Approve and
+# Deny) through poll-mode dispatch; prints "gtk-chat: N passed, N failed";
+# screenshots in target/gtk-chat-*.png.
+tests/gtk/install-deps.sh
+tests/gtk/run.sh
 (cd bindings/go && export GOTOOLCHAIN=local && go vet -tags copilotdev ./... && go test -tags copilotdev -race -count=1 ./...)
 
 # The .NET wrapper under Mono (NUnit); prints "dotnet: N passed, N failed".
