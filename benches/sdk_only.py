@@ -46,6 +46,7 @@ CLIENTS = {
         ["env", "SDK_BENCH_DISPATCH=poll", str(REL / "sdk_bench")], EVENTS, TOOL_CALLS),
     "libcopilot Go wrapper": ([str(REL / "go_sdkbench")], EVENTS, TOOL_CALLS),
     "libcopilot .NET wrapper (Mono)": (["mono", str(ROOT / "target" / "dotnet" / "Bench.exe"), "peer"], EVENTS // 4, TOOL_CALLS),
+    "libcopilot .NET wrapper (Mono), typed Data read per event": (["mono", str(ROOT / "target" / "dotnet" / "Bench.exe"), "peer-typed"], EVENTS // 4, TOOL_CALLS),
     "official Node SDK 1.0.14": (["node", str(OFFICIAL / "node_bench.mjs")], EVENTS // 5, 200),
     "official Rust crate 1.0.29-preview.4": ([str(ROOT / "benches/official/rust/target/release/official-rust-bench")], EVENTS // 5, TOOL_CALLS),
     "official Python SDK 1.0.27": ([str(VENV_PYTHON), str(ROOT / "benches" / "official" / "python_bench.py")], EVENTS // 50, 100),

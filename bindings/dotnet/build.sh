@@ -11,10 +11,10 @@ out="$root/target/dotnet"
 src="$root/bindings/dotnet"
 nunit=/usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll
 mkdir -p "$out"
-mcs_() { mcs -langversion:7.2 -nologo -pkg:newtonsoft-json "$@"; }
+mcs_() { mcs -langversion:7.2 -nologo -unsafe -pkg:newtonsoft-json "$@"; }
 mcs_ -target:library -out:"$out/GitHub.Copilot.dll" "$src"/src/*.cs "$src"/src/Generated/*.cs
 mcs_ -target:library -out:"$out/GitHub.Copilot.Tests.dll" -r:"$nunit" -r:"$out/GitHub.Copilot.dll" \
-  "$src/tests/Harness.cs" "$src/tests/CopilotTests.cs" "$src/tests/ReplayServerTests.cs" "$src/tests/TypedEventsTests.cs" "$src/tests/TypedRpcTests.cs" "$src/tests/OfficialApiTests.cs" "$src/tests/SynchronizationContextTests.cs"
+  "$src/tests/Harness.cs" "$src/tests/CopilotTests.cs" "$src/tests/ReplayServerTests.cs" "$src/tests/TypedEventsTests.cs" "$src/tests/TypedRpcTests.cs" "$src/tests/OfficialApiTests.cs" "$src/tests/SynchronizationContextTests.cs" "$src/tests/LazyEventsTests.cs"
 mcs_ -out:"$out/ExitProbe.exe" -r:"$out/GitHub.Copilot.dll" "$src/tests/ExitProbe.cs"
 mcs_ -out:"$out/Chat.exe" -r:"$out/GitHub.Copilot.dll" "$src/examples/Chat/Program.cs"
 mcs_ -out:"$out/Bench.exe" -r:"$out/GitHub.Copilot.dll" "$src/bench/Bench.cs"

@@ -54,7 +54,7 @@ cat >"$stage/AssemblyInfo.cs" <<CS
 [assembly: System.Reflection.AssemblyInformationalVersion("$version")]
 [assembly: System.Reflection.AssemblyProduct("libcopilot")]
 CS
-mcs -langversion:7.2 -nologo -optimize+ -pkg:newtonsoft-json -target:library -nowarn:1591 \
+mcs -langversion:7.2 -nologo -optimize+ -unsafe -pkg:newtonsoft-json -target:library -nowarn:1591 \
   -doc:"$stage/pkg/lib/netstandard2.0/GitHub.Copilot.xml" \
   -out:"$stage/pkg/lib/netstandard2.0/GitHub.Copilot.dll" "$src"/src/*.cs "$src"/src/Generated/*.cs "$stage/AssemblyInfo.cs"
 

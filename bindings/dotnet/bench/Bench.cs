@@ -111,17 +111,29 @@ public static class Bench
         }
     }
 
-    // The .NET row of benches/run.sh: one turn against a benches/peer instance,
+    // The .NET rows of benches/sdk_only.py: one turn against a benches/peer instance,
     // events into a C# handler and tool calls answered by one (the peer times them).
     //   Bench.exe peer HOST:PORT EXPECTED_EVENTS  ->  dotnet: events=N seconds=S events_per_s=X
-    private static int AgainstPeer(string address, int expected)
+    // "peer" counts the events by class only (events are decoded lazily, so their JSON is
+    // never parsed); "peer-typed" reads each one's typed Data (and its Id), paying for the
+    // decoding a handler that uses the events does.
+    private static int AgainstPeer(string address, int expected, bool typed)
     {
         int got = 0;
+        Action<SessionEvent> onEvent;
+        if (typed)
+            onEvent = e =>
+            {
+                var d = e as AssistantMessageDeltaEvent;
+                if (d != null && d.Data.DeltaContent.Length > 0 && d.Id != null) Interlocked.Increment(ref got);
+            };
+        else
+            onEvent = e => { if (e is AssistantMessageDeltaEvent) Interlocked.Increment(ref got); };
         using (var client = new CopilotClient(new CopilotClientOptions { CliUrl = address }))
         {
             var session = client.CreateSessionAsync(new SessionConfig
             {
-                OnEvent = e => { if (e is AssistantMessageDeltaEvent) Interlocked.Increment(ref got); },
+                OnEvent = onEvent,
                 Tools = new[] { CopilotTool.Define("bench", "bench", null, inv => Task.FromResult<object>("ok")) },
                 OnPermissionRequest = PermissionHandler.ApproveAll,
             }).Result;
@@ -198,7 +210,7 @@ public static class Bench
 
     public static int Main(string[] args)
     {
-        if (args.Length == 3 && args[0] == "peer") return AgainstPeer(args[1], int.Parse(args[2]));
+        if (args.Length == 3 && (args[0] == "peer" || args[0] == "peer-typed")) return AgainstPeer(args[1], int.Parse(args[2]), args[0] == "peer-typed");
         if (args.Length == 5 && args[0] == "e2e") return EndToEnd(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]));
         int events = args.Length > 0 ? int.Parse(args[0]) : 100000;
         int tools = args.Length > 1 ? int.Parse(args[1]) : 2000;

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Newtonsoft.Json;
@@ -12,7 +14,7 @@ namespace GitHub.Copilot
     /// FreeUserData. No exception ever crosses into native code.</summary>
     internal static class Callbacks
     {
-        internal static readonly Native.EventFn Event = OnEvent;
+        internal static readonly Native.EventBatchFn EventBatch = OnEventBatch;
         internal static readonly Native.ToolFn Tool = OnTool;
         internal static readonly Native.PermissionFn Permission = OnPermission;
         internal static readonly Native.RequestFn Request = OnRequest;
@@ -222,27 +224,103 @@ namespace GitHub.Copilot
             try { Unpin(userData); } catch { }
         }
 
-        /// <summary>An event subscription; Active is cleared by unsubscribe.</summary>
+        /// <summary>An event subscription (copilot_session_config_on_event_batch or
+        /// copilot_session_subscribe_batch); Active is cleared by unsubscribe.</summary>
         internal sealed class EventSink
         {
             internal Action<SessionEvent> Handler;
             internal HandlerContext Context = HandlerContext.Default;
             internal volatile bool Active = true;
+            /// <summary>The event types the handler takes (On&lt;T&gt;), or null for every type:
+            /// the others are skipped on their type string, before anything is copied or parsed.</summary>
+            internal ICollection<string> Types;
+            /// <summary>The type strings met so far; only the callback thread, one batch at a
+            /// time, touches it.</summary>
+            internal readonly EventTypeCache Seen = new EventTypeCache();
         }
 
-        private static void OnEvent(IntPtr userData, IntPtr type, IntPtr json, UIntPtr len)
+        /// <summary>The type strings a sink has met, by their UTF-8 bytes: a flood of events of a
+        /// few types makes no string (and asks the filter nothing) per event.</summary>
+        internal sealed class EventTypeCache
+        {
+            internal sealed class Entry
+            {
+                internal byte[] Utf8;
+                internal string Type;
+                internal bool Wanted;
+            }
+
+            private readonly Entry[] _entries = new Entry[16];
+            private int _last, _next;
+
+            /// <summary>The entry of the NUL-terminated <paramref name="type"/>, made on first sight.</summary>
+            internal unsafe Entry Lookup(byte* type, ICollection<string> wanted)
+            {
+                var entries = _entries;
+                for (int k = 0, i = _last; k < entries.Length; k++, i = (i + 1) & (entries.Length - 1))
+                {
+                    var e = entries[i];
+                    if (e == null) continue;
+                    var u = e.Utf8;
+                    int j = 0;
+                    while (j < u.Length && type[j] == u[j]) j++;
+                    if (j == u.Length && type[j] == 0)
+                    {
+                        _last = i;
+                        return e;
+                    }
+                }
+                int len = 0;
+                while (type[len] != 0) len++;
+                var bytes = new byte[len];
+                if (len > 0) Marshal.Copy((IntPtr)type, bytes, 0, len);
+                var s = Encoding.UTF8.GetString(bytes);
+                var entry = new Entry { Utf8 = bytes, Type = s, Wanted = wanted == null || wanted.Contains(s) };
+                _last = _next;
+                entries[_next] = entry;
+                _next = (_next + 1) & (entries.Length - 1);
+                return entry;
+            }
+        }
+
+        /// <summary>One batch of events (those of one read of the CLI's output), in wire order:
+        /// each event the sink wants becomes a lazy <see cref="SessionEvent"/> over a copy of its
+        /// UTF-8 JSON (the views are borrowed for this call only), decoded when a handler reads it.
+        /// Without a context the handler runs inline here, event by event; with one each event is
+        /// posted on its own, in order (as one call per event did).</summary>
+        private static unsafe void OnEventBatch(IntPtr userData, IntPtr events, UIntPtr count)
         {
             try
             {
                 var sink = Target<EventSink>(userData);
                 if (sink == null || !sink.Active) return;
-                // Parsed from a managed copy now: the event's JSON is borrowed for this call only.
-                var e = SessionEvent.Parse(Native.FromUtf8(json, (int)len.ToUInt32()));
-                sink.Context.Invoke(() =>
+                var views = (Native.EventView*)events;
+                var n = (long)count.ToUInt64();
+                var context = sink.Context;
+                var posts = context.Posts;
+                for (long i = 0; i < n; i++)
                 {
-                    try { if (sink.Active) sink.Handler(e); }
+                    var v = views + i;
+                    if (v->Type == null) continue;
+                    var type = sink.Seen.Lookup(v->Type, sink.Types);
+                    if (!type.Wanted) continue;
+                    var len = (int)v->JsonLen.ToUInt64();
+                    var json = new byte[len];
+                    if (len > 0) Marshal.Copy((IntPtr)v->Json, json, 0, len);
+                    var e = SessionEvent.Create(type.Type, json);
+                    if (posts)
+                    {
+                        context.Invoke(() =>
+                        {
+                            try { if (sink.Active) sink.Handler(e); }
+                            catch { } // A throwing subscriber must not stop event delivery.
+                        });
+                        continue;
+                    }
+                    if (!sink.Active) return;
+                    try { sink.Handler(e); }
                     catch { } // A throwing subscriber must not stop event delivery.
-                });
+                }
             }
             catch
             {

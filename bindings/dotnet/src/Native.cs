@@ -15,8 +15,20 @@ namespace GitHub.Copilot
         /// <summary>The ABI version this wrapper was written against (COPILOT_ABI_VERSION).</summary>
         internal const uint AbiVersion = 1;
 
+        /// <summary>copilot_event_batch_fn: <paramref name="events"/> points to
+        /// <paramref name="count"/> <see cref="EventView"/>s, borrowed for the call.</summary>
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
-        internal delegate void EventFn(IntPtr userData, IntPtr eventType, IntPtr eventJson, UIntPtr eventJsonLen);
+        internal delegate void EventBatchFn(IntPtr userData, IntPtr events, UIntPtr count);
+
+        /// <summary>copilot_event_view: one event of a batch. The strings are NUL-terminated
+        /// UTF-8; <see cref="JsonLen"/> excludes the NUL.</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal unsafe struct EventView
+        {
+            internal byte* Type;
+            internal byte* Json;
+            internal UIntPtr JsonLen;
+        }
 
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate void ToolFn(IntPtr userData, IntPtr invocation, IntPtr invocationJson);
@@ -76,7 +88,7 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_session_config_set_handler(IntPtr config, IntPtr kind, RequestFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_config_set_hook(IntPtr config, IntPtr hookType, RequestFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_config_add_command(IntPtr config, IntPtr commandJson, RequestFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
-        [DllImport(Lib)] internal static extern int copilot_session_config_on_event(IntPtr config, EventFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_session_config_on_event_batch(IntPtr config, EventBatchFn handler, IntPtr userData, FreeFn userDataFree, out IntPtr err);
         [DllImport(Lib)] internal static extern void copilot_session_config_free(IntPtr config);
 
         [DllImport(Lib)] internal static extern IntPtr copilot_session_id(IntPtr session);
@@ -87,7 +99,7 @@ namespace GitHub.Copilot
         [DllImport(Lib)] internal static extern int copilot_session_set_model(IntPtr session, IntPtr modelId, IntPtr optionsJson, out IntPtr result, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_abort(IntPtr session, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_get_messages(IntPtr session, out IntPtr events, out IntPtr err);
-        [DllImport(Lib)] internal static extern int copilot_session_subscribe(IntPtr session, EventFn handler, IntPtr userData, FreeFn userDataFree, out ulong subscription, out IntPtr err);
+        [DllImport(Lib)] internal static extern int copilot_session_subscribe_batch(IntPtr session, EventBatchFn handler, IntPtr userData, FreeFn userDataFree, out ulong subscription, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_unsubscribe(IntPtr session, ulong subscription, out IntPtr err);
         [DllImport(Lib)] internal static extern int copilot_session_call_timeout(IntPtr session, IntPtr method, IntPtr paramsJson, uint timeoutMs, out IntPtr result, out IntPtr err);
 

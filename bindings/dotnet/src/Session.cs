@@ -179,7 +179,9 @@ namespace GitHub.Copilot
         /// <summary>Subscribed before the session is created, so it sees every event. Runs on the
         /// library's callback thread, one event at a time in wire order (or on the captured context,
         /// see <see cref="UseSynchronizationContext"/>); it must return quickly, and an exception it
-        /// throws is swallowed.</summary>
+        /// throws is swallowed. Events arrive a batch per crossing from the library and decode
+        /// lazily: an event's JSON is parsed when the handler first reads a field (see
+        /// <see cref="SessionEvent"/>).</summary>
         public Action<SessionEvent> OnEvent { get; set; }
 
         /// <summary>Run this session's handlers on the <see cref="SynchronizationContext"/> that is
@@ -487,7 +489,7 @@ namespace GitHub.Copilot
                 if (OnEvent != null)
                 {
                     var ud = Callbacks.Pin(new Callbacks.EventSink { Handler = OnEvent, Context = context });
-                    Register(Native.copilot_session_config_on_event(cfg, Callbacks.Event, ud, Callbacks.FreeUserData, out err), err, ud);
+                    Register(Native.copilot_session_config_on_event_batch(cfg, Callbacks.EventBatch, ud, Callbacks.FreeUserData, out err), err, ud);
                 }
                 return cfg;
             }
@@ -825,29 +827,36 @@ namespace GitHub.Copilot
         /// <summary>Subscribes to events (one at a time, in wire order); dispose to unsubscribe.
         /// The handler runs on the library's callback thread, or, when the session was created with
         /// <see cref="SessionConfig.UseSynchronizationContext"/>, on the context captured then
-        /// (whichever thread subscribes); an exception it throws is swallowed.</summary>
+        /// (whichever thread subscribes); an exception it throws is swallowed. Events are decoded
+        /// lazily: their JSON is parsed when the handler first reads a field.</summary>
         public IDisposable On(Action<SessionEvent> handler)
         {
-            var sink = new Callbacks.EventSink { Handler = handler, Context = _handlers };
+            return Subscribe(handler, null);
+        }
+
+        /// <summary>Subscribes to the events of type <typeparamref name="T"/> only (e.g.
+        /// <see cref="AssistantMessageEvent"/>), as the official SDK's <c>On&lt;T&gt;</c>; dispose to
+        /// unsubscribe. Events of other types are skipped by their type string, never copied or parsed.</summary>
+        public IDisposable On<T>(Action<T> handler) where T : SessionEvent
+        {
+            if (handler == null) throw new ArgumentNullException("handler");
+            return Subscribe(e => { var t = e as T; if (t != null) handler(t); }, SessionEvent.TypesOf(typeof(T)));
+        }
+
+        private IDisposable Subscribe(Action<SessionEvent> handler, ICollection<string> types)
+        {
+            var sink = new Callbacks.EventSink { Handler = handler, Context = _handlers, Types = types };
             var ud = Callbacks.Pin(sink);
             ulong id = 0;
             With(h =>
             {
                 IntPtr err;
-                var status = Native.copilot_session_subscribe(h, Callbacks.Event, ud, Callbacks.FreeUserData, out id, out err);
+                var status = Native.copilot_session_subscribe_batch(h, Callbacks.EventBatch, ud, Callbacks.FreeUserData, out id, out err);
                 if (status != 0) Callbacks.Unpin(ud);
                 Native.Check(status, err);
                 return true;
             });
             return new Subscription(this, sink, id);
-        }
-
-        /// <summary>Subscribes to the events of type <typeparamref name="T"/> only (e.g.
-        /// <see cref="AssistantMessageEvent"/>), as the official SDK's <c>On&lt;T&gt;</c>; dispose to unsubscribe.</summary>
-        public IDisposable On<T>(Action<T> handler) where T : SessionEvent
-        {
-            if (handler == null) throw new ArgumentNullException("handler");
-            return On(e => { var t = e as T; if (t != null) handler(t); });
         }
 
         private sealed class Subscription : IDisposable

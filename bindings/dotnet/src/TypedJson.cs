@@ -19,6 +19,15 @@ namespace GitHub.Copilot
             DateParseHandling = DateParseHandling.None,
         });
 
+        /// <summary>As <see cref="Serializer"/>, skipping the members that do not decode (they
+        /// keep their defaults): the typed payload of a lazy event whose data does not match its
+        /// schema.</summary>
+        internal static readonly JsonSerializer Lenient = JsonSerializer.Create(new JsonSerializerSettings
+        {
+            DateParseHandling = DateParseHandling.None,
+            Error = (sender, args) => args.ErrorContext.Handled = true,
+        });
+
         internal static T Decode<T>(JToken token)
         {
             using (var r = token.CreateReader())
