@@ -3,6 +3,8 @@ package copilot
 import (
 	"encoding/json"
 	"sync"
+
+	"github.com/libcopilot/libcopilot/bindings/go/rpc"
 )
 
 // SessionEvent (package rpc, aliased in zsession_events.go) is one event of a
@@ -12,8 +14,22 @@ import (
 // *RawSessionEventData, never dropped.
 
 func parseEvent(raw []byte) SessionEvent {
+	return parseEventOfType("", raw)
+}
+
+// parseEventOfType decodes an event whose type the library named: in one
+// pass when it matches its schema, else the general way. raw becomes the
+// event's Raw.
+func parseEventOfType(t SessionEventType, raw []byte) SessionEvent {
+	if t != "" {
+		if ev, ok := rpc.DecodeSessionEventOfType(t, raw); ok {
+			return ev
+		}
+	}
 	var ev SessionEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
+	// Straight to the decoder: json.Unmarshal would first scan the whole
+	// event to validate it, which the library did already.
+	if err := ev.UnmarshalJSON(raw); err != nil {
 		// Not even an envelope: keep the bytes so nothing is lost.
 		ev.Raw = append(json.RawMessage(nil), raw...)
 		ev.Data = RawSessionEventData{Raw: ev.Raw}
@@ -29,7 +45,7 @@ type eventSubscriber struct {
 }
 
 // deliver runs the handler on one event; false once the subscriber is removed.
-func (s *eventSubscriber) deliver(raw []byte) bool {
+func (s *eventSubscriber) deliver(t SessionEventType, raw []byte) bool {
 	s.mu.Lock()
 	fn := s.fn
 	if s.removed {
@@ -40,6 +56,6 @@ func (s *eventSubscriber) deliver(raw []byte) bool {
 		return false
 	}
 	defer func() { _ = recover() }() // a panicking handler must not stop the others
-	fn(parseEvent(raw))
+	fn(parseEventOfType(t, raw))
 	return true
 }

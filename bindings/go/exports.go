@@ -23,7 +23,7 @@ func goEventBatch(ud unsafe.Pointer, events *C.copilot_event_view, count C.size_
 	for _, ev := range unsafe.Slice(events, int(count)) {
 		// Copied: the library's strings are borrowed for this call only.
 		raw := C.GoBytes(unsafe.Pointer(ev.event_json), C.int(ev.event_json_len))
-		if !sub.deliver(raw) {
+		if !sub.deliver(SessionEventType(C.GoString(ev.event_type)), raw) {
 			return // unsubscribed meanwhile: the rest of the batch is not its
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -177,5 +178,26 @@ func TestRealTurnEventsAreTyped(t *testing.T) {
 	}
 	if done == nil || done.ToolCallID != start.ToolCallID || !done.Success || done.Result == nil || done.Result.Content != "18C and sunny" {
 		t.Errorf("tool.execution_complete: %#v", done)
+	}
+}
+
+// Events the library names the type of decode in one pass; one whose data
+// does not match its schema, or whose named type is not its own, falls back
+// to the general decoding and keeps its data raw, never lost.
+func TestEventsOfANamedTypeDecodeInOnePassAndFallBack(t *testing.T) {
+	good := []byte(`{"id":"e1","timestamp":"2026-12-03T10:00:00Z","parentId":null,"ephemeral":true,"type":"assistant.message_delta","data":{"messageId":"m","deltaContent":"Hi"}}`)
+	ev := parseEventOfType(SessionEventTypeAssistantMessageDelta, good)
+	d, ok := ev.Data.(*AssistantMessageDeltaData)
+	if !ok || d.DeltaContent != "Hi" || ev.ID != "e1" || ev.Ephemeral == nil || !*ev.Ephemeral || string(ev.Raw) != string(good) {
+		t.Fatalf("one-pass decode: %+v", ev)
+	}
+	bad := []byte(`{"id":"e2","timestamp":"2026-12-03T10:00:00Z","parentId":null,"type":"assistant.message_delta","data":{"messageId":"m","deltaContent":42}}`)
+	ev = parseEventOfType(SessionEventTypeAssistantMessageDelta, bad)
+	if r, ok := ev.Data.(RawSessionEventData); !ok || ev.ID != "e2" || !strings.Contains(string(r.Raw), "42") {
+		t.Fatalf("mismatched data should stay raw: %#v", ev.Data)
+	}
+	wrongType := parseEventOfType(SessionEventTypeSessionIdle, good)
+	if _, ok := wrongType.Data.(*AssistantMessageDeltaData); !ok {
+		t.Fatalf("the event's own type wins over the named one: %#v", wrongType.Data)
 	}
 }

@@ -622,13 +622,34 @@ def events_file(model, em: GoEmitter) -> str:
     out += ["\t\tType: e.Type(),", "\t\tData: e.Data,", "\t})", "}", "",
             "// DecodeSessionEventData decodes one event's data by its type.",
             "func DecodeSessionEventData(t SessionEventType, data json.RawMessage) SessionEventData {",
-            "\tvar d SessionEventData", "\tswitch t {"]
+            "\td := newSessionEventData(t)",
+            "\tif d != nil && len(data) > 0 && json.Unmarshal(data, d) == nil {", "\t\treturn d", "\t}",
+            "\treturn RawSessionEventData{EventType: t, Raw: data}", "}", "",
+            "// newSessionEventData is the empty data struct of an event type, or nil.",
+            "func newSessionEventData(t SessionEventType) SessionEventData {", "\tswitch t {"]
     for e in model.events:
         cname = "SessionEventType" + em.names[e.data][: -len("Data")]
-        out += [f"\tcase {cname}:", f"\t\td = &{em.names[e.data]}{{}}"]
-    out += ["\tdefault:", "\t\treturn RawSessionEventData{EventType: t, Raw: data}", "\t}",
-            "\tif len(data) > 0 && json.Unmarshal(data, d) == nil {", "\t\treturn d", "\t}",
-            "\treturn RawSessionEventData{EventType: t, Raw: data}", "}", "",
+        out += [f"\tcase {cname}:", f"\t\treturn &{em.names[e.data]}{{}}"]
+    out += ["\t}", "\treturn nil", "}", "",
+            "// DecodeSessionEventOfType decodes an event whose type is already known",
+            "// (libcopilot names it beside the JSON) in one pass over the bytes, which it",
+            "// keeps as Raw (the caller gives them up). ok is false when the event is not",
+            "// of that type or its data does not match its schema: UnmarshalJSON then",
+            "// decodes it the general way, keeping what does not match as raw data.",
+            "func DecodeSessionEventOfType(t SessionEventType, raw []byte) (e SessionEvent, ok bool) {",
+            "\td := newSessionEventData(t)", "\tif d == nil {", "\t\treturn e, false", "\t}",
+            "\tvar env struct {"]
+    for f, name in env_names:
+        omit = "" if f.required else ",omitempty"
+        out.append(f'\t\t{name} {em.gotype(f.type, optional=not f.required)} `json:"{f.json}{omit}"`')
+    out += ['\t\tType SessionEventType `json:"type"`',
+            "\t\t// Holding the typed pointer, so encoding/json decodes into it.",
+            '\t\tData any `json:"data"`', "\t}", "\tenv.Data = d",
+            "\tif json.Unmarshal(raw, &env) != nil || env.Type != t || env.Data != any(d) {",
+            "\t\treturn e, false", "\t}"]
+    for f, name in env_names:
+        out.append(f"\te.{name} = env.{name}")
+    out += ["\te.Raw = raw", "\te.Data = d", "\treturn e, true", "}", "",
             "// SessionEventTypes lists every event type this file describes, in schema order.",
             "var SessionEventTypes = []SessionEventType{"]
     for e in model.events:

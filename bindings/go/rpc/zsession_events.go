@@ -479,341 +479,378 @@ func (e SessionEvent) MarshalJSON() ([]byte, error) {
 
 // DecodeSessionEventData decodes one event's data by its type.
 func DecodeSessionEventData(t SessionEventType, data json.RawMessage) SessionEventData {
-	var d SessionEventData
-	switch t {
-	case SessionEventTypeSessionStart:
-		d = &SessionStartData{}
-	case SessionEventTypeSessionResume:
-		d = &SessionResumeData{}
-	case SessionEventTypeSessionRemoteSteerableChanged:
-		d = &SessionRemoteSteerableChangedData{}
-	case SessionEventTypeSessionError:
-		d = &SessionErrorData{}
-	case SessionEventTypeSessionIdle:
-		d = &SessionIdleData{}
-	case SessionEventTypeSessionAutopilotStopped:
-		d = &SessionAutopilotStoppedData{}
-	case SessionEventTypeSessionTitleChanged:
-		d = &SessionTitleChangedData{}
-	case SessionEventTypeSessionScheduleCreated:
-		d = &SessionScheduleCreatedData{}
-	case SessionEventTypeSessionScheduleCancelled:
-		d = &SessionScheduleCancelledData{}
-	case SessionEventTypeSessionScheduleRearmed:
-		d = &SessionScheduleRearmedData{}
-	case SessionEventTypeSessionAutopilotObjectiveChanged:
-		d = &SessionAutopilotObjectiveChangedData{}
-	case SessionEventTypeSessionInfo:
-		d = &SessionInfoData{}
-	case SessionEventTypeSessionIndexedSearch:
-		d = &SessionIndexedSearchData{}
-	case SessionEventTypeSessionWarning:
-		d = &SessionWarningData{}
-	case SessionEventTypeSessionModelChange:
-		d = &SessionModelChangeData{}
-	case SessionEventTypeSessionModelDeselected:
-		d = &SessionModelDeselectedData{}
-	case SessionEventTypeSessionAutoTierRecommendation:
-		d = &SessionAutoTierRecommendationData{}
-	case SessionEventTypeSessionAutoTierSwitchFailed:
-		d = &SessionAutoTierSwitchFailedData{}
-	case SessionEventTypeSessionModeChanged:
-		d = &SessionModeChangedData{}
-	case SessionEventTypeSessionModeNoticeDelivered:
-		d = &SessionModeNoticeDeliveredData{}
-	case SessionEventTypeSessionSessionLimitsChanged:
-		d = &SessionSessionLimitsChangedData{}
-	case SessionEventTypeSessionPermissionsChanged:
-		d = &SessionPermissionsChangedData{}
-	case SessionEventTypeSessionPlanChanged:
-		d = &SessionPlanChangedData{}
-	case SessionEventTypeSessionTodosChanged:
-		d = &SessionTodosChangedData{}
-	case SessionEventTypeSessionMemoryChanged:
-		d = &SessionMemoryChangedData{}
-	case SessionEventTypeSessionWorkspaceFileChanged:
-		d = &SessionWorkspaceFileChangedData{}
-	case SessionEventTypeSessionHandoff:
-		d = &SessionHandoffData{}
-	case SessionEventTypeSessionTruncation:
-		d = &SessionTruncationData{}
-	case SessionEventTypeSessionSnapshotRewind:
-		d = &SessionSnapshotRewindData{}
-	case SessionEventTypeSessionShutdown:
-		d = &SessionShutdownData{}
-	case SessionEventTypeSessionUsageCheckpoint:
-		d = &SessionUsageCheckpointData{}
-	case SessionEventTypeSessionQuotaObservation:
-		d = &SessionQuotaObservationData{}
-	case SessionEventTypeSessionUsageRecord:
-		d = &SessionUsageRecordData{}
-	case SessionEventTypeSessionFusionChangeCheckpoint:
-		d = &SessionFusionChangeCheckpointData{}
-	case SessionEventTypeSessionRequestBodyCompressionDisabled:
-		d = &SessionRequestBodyCompressionDisabledData{}
-	case SessionEventTypeSessionContextChanged:
-		d = &SessionContextChangedData{}
-	case SessionEventTypeSessionUsageInfo:
-		d = &SessionUsageInfoData{}
-	case SessionEventTypeSessionContextCleared:
-		d = &SessionContextClearedData{}
-	case SessionEventTypeSessionCompactionStart:
-		d = &SessionCompactionStartData{}
-	case SessionEventTypeSessionCompactionComplete:
-		d = &SessionCompactionCompleteData{}
-	case SessionEventTypeSessionTaskComplete:
-		d = &SessionTaskCompleteData{}
-	case SessionEventTypeSessionCompletionReceipt:
-		d = &SessionCompletionReceiptData{}
-	case SessionEventTypeSessionFusionRouteStarted:
-		d = &SessionFusionRouteStartedData{}
-	case SessionEventTypeSessionFusionRouteFailed:
-		d = &SessionFusionRouteFailedData{}
-	case SessionEventTypeSessionFusionResolved:
-		d = &SessionFusionResolvedData{}
-	case SessionEventTypeSessionFusionHandoff:
-		d = &SessionFusionHandoffData{}
-	case SessionEventTypeSessionFusionCommitStarted:
-		d = &SessionFusionCommitStartedData{}
-	case SessionEventTypeSessionFusionCompleted:
-		d = &SessionFusionCompletedData{}
-	case SessionEventTypeSessionPermissionRecovery:
-		d = &SessionPermissionRecoveryData{}
-	case SessionEventTypeUserMessage:
-		d = &UserMessageData{}
-	case SessionEventTypePendingMessagesModified:
-		d = &PendingMessagesModifiedData{}
-	case SessionEventTypeAssistantTurnStart:
-		d = &AssistantTurnStartData{}
-	case SessionEventTypeAssistantTurnRetry:
-		d = &AssistantTurnRetryData{}
-	case SessionEventTypeAgentInterrupted:
-		d = &AgentInterruptedData{}
-	case SessionEventTypeAssistantIntent:
-		d = &AssistantIntentData{}
-	case SessionEventTypeAssistantFusionPhaseStarted:
-		d = &AssistantFusionPhaseStartedData{}
-	case SessionEventTypeAssistantFusionPhaseActivity:
-		d = &AssistantFusionPhaseActivityData{}
-	case SessionEventTypeAssistantFusionPhaseCompleted:
-		d = &AssistantFusionPhaseCompletedData{}
-	case SessionEventTypeAssistantFusionPhaseFailed:
-		d = &AssistantFusionPhaseFailedData{}
-	case SessionEventTypeAssistantServerToolProgress:
-		d = &AssistantServerToolProgressData{}
-	case SessionEventTypeAssistantReasoning:
-		d = &AssistantReasoningData{}
-	case SessionEventTypeAssistantReasoningDelta:
-		d = &AssistantReasoningDeltaData{}
-	case SessionEventTypeAssistantToolCallDelta:
-		d = &AssistantToolCallDeltaData{}
-	case SessionEventTypeAssistantStreamingDelta:
-		d = &AssistantStreamingDeltaData{}
-	case SessionEventTypeAssistantMessage:
-		d = &AssistantMessageData{}
-	case SessionEventTypeAssistantMessageStart:
-		d = &AssistantMessageStartData{}
-	case SessionEventTypeAssistantMessageDelta:
-		d = &AssistantMessageDeltaData{}
-	case SessionEventTypeAssistantTurnEnd:
-		d = &AssistantTurnEndData{}
-	case SessionEventTypeAssistantIdle:
-		d = &AssistantIdleData{}
-	case SessionEventTypeAssistantUsage:
-		d = &AssistantUsageData{}
-	case SessionEventTypePromptCacheBreak:
-		d = &PromptCacheBreakData{}
-	case SessionEventTypeModelCallFailure:
-		d = &ModelCallFailureData{}
-	case SessionEventTypeModelCallFinalResult:
-		d = &ModelCallFinalResultData{}
-	case SessionEventTypeModelCallFinished:
-		d = &ModelCallFinishedData{}
-	case SessionEventTypeModelCallStart:
-		d = &ModelCallStartData{}
-	case SessionEventTypeAbort:
-		d = &AbortData{}
-	case SessionEventTypeToolUserRequested:
-		d = &ToolUserRequestedData{}
-	case SessionEventTypeToolExecutionStart:
-		d = &ToolExecutionStartData{}
-	case SessionEventTypeToolExecutionPartialResult:
-		d = &ToolExecutionPartialResultData{}
-	case SessionEventTypeToolShellOutput:
-		d = &ToolShellOutputData{}
-	case SessionEventTypeToolExecutionProgress:
-		d = &ToolExecutionProgressData{}
-	case SessionEventTypeToolExecutionComplete:
-		d = &ToolExecutionCompleteData{}
-	case SessionEventTypeToolSearchActivated:
-		d = &ToolSearchActivatedData{}
-	case SessionEventTypeSkillInvoked:
-		d = &SkillInvokedData{}
-	case SessionEventTypeSkillInvokedRef:
-		d = &SkillInvokedRefData{}
-	case SessionEventTypeSkillContextDelivered:
-		d = &SkillContextDeliveredData{}
-	case SessionEventTypeSkillContextDeliveredRef:
-		d = &SkillContextDeliveredRefData{}
-	case SessionEventTypeSandboxDecision:
-		d = &SandboxDecisionData{}
-	case SessionEventTypeSubagentStarted:
-		d = &SubagentStartedData{}
-	case SessionEventTypeSubagentConfigured:
-		d = &SubagentConfiguredData{}
-	case SessionEventTypeSubagentCompleted:
-		d = &SubagentCompletedData{}
-	case SessionEventTypeSubagentFailed:
-		d = &SubagentFailedData{}
-	case SessionEventTypeSubagentSelected:
-		d = &SubagentSelectedData{}
-	case SessionEventTypeSubagentDeselected:
-		d = &SubagentDeselectedData{}
-	case SessionEventTypeHookStart:
-		d = &HookStartData{}
-	case SessionEventTypeHookEnd:
-		d = &HookEndData{}
-	case SessionEventTypeHookProgress:
-		d = &HookProgressData{}
-	case SessionEventTypeSessionBinaryAsset:
-		d = &SessionBinaryAssetData{}
-	case SessionEventTypeSystemMessage:
-		d = &SystemMessageData{}
-	case SessionEventTypeSystemNotification:
-		d = &SystemNotificationData{}
-	case SessionEventTypePermissionRequested:
-		d = &PermissionRequestedData{}
-	case SessionEventTypePermissionCompleted:
-		d = &PermissionCompletedData{}
-	case SessionEventTypePermissionCarriedForward:
-		d = &PermissionCarriedForwardData{}
-	case SessionEventTypePermissionMessageAuthorization:
-		d = &PermissionMessageAuthorizationData{}
-	case SessionEventTypePermissionMessageAuthorizationRead:
-		d = &PermissionMessageAuthorizationReadData{}
-	case SessionEventTypePermissionMessageAuthorizationDegraded:
-		d = &PermissionMessageAuthorizationDegradedData{}
-	case SessionEventTypePermissionAssentDetected:
-		d = &PermissionAssentDetectedData{}
-	case SessionEventTypePermissionContextualAuthorization:
-		d = &PermissionContextualAuthorizationData{}
-	case SessionEventTypeUserInputRequested:
-		d = &UserInputRequestedData{}
-	case SessionEventTypeUserInputCompleted:
-		d = &UserInputCompletedData{}
-	case SessionEventTypeElicitationRequested:
-		d = &ElicitationRequestedData{}
-	case SessionEventTypeElicitationCompleted:
-		d = &ElicitationCompletedData{}
-	case SessionEventTypeSamplingRequested:
-		d = &SamplingRequestedData{}
-	case SessionEventTypeSamplingCompleted:
-		d = &SamplingCompletedData{}
-	case SessionEventTypeMCPOauthRequired:
-		d = &MCPOauthRequiredData{}
-	case SessionEventTypeMCPOauthCompleted:
-		d = &MCPOauthCompletedData{}
-	case SessionEventTypeMCPOauthRecoveryCompleted:
-		d = &MCPOauthRecoveryCompletedData{}
-	case SessionEventTypeMCPHeadersRefreshRequired:
-		d = &MCPHeadersRefreshRequiredData{}
-	case SessionEventTypeMCPHeadersRefreshCompleted:
-		d = &MCPHeadersRefreshCompletedData{}
-	case SessionEventTypeSessionCustomNotification:
-		d = &SessionCustomNotificationData{}
-	case SessionEventTypeUIEphemeralQuery:
-		d = &UIEphemeralQueryData{}
-	case SessionEventTypeExternalToolRequested:
-		d = &ExternalToolRequestedData{}
-	case SessionEventTypeExternalToolCompleted:
-		d = &ExternalToolCompletedData{}
-	case SessionEventTypeCommandQueued:
-		d = &CommandQueuedData{}
-	case SessionEventTypeCommandExecute:
-		d = &CommandExecuteData{}
-	case SessionEventTypeCommandCompleted:
-		d = &CommandCompletedData{}
-	case SessionEventTypeAutoModeSwitchRequested:
-		d = &AutoModeSwitchRequestedData{}
-	case SessionEventTypeAutoModeSwitchCompleted:
-		d = &AutoModeSwitchCompletedData{}
-	case SessionEventTypeSessionLimitsExhaustedRequested:
-		d = &SessionLimitsExhaustedRequestedData{}
-	case SessionEventTypeSessionLimitsExhaustedCompleted:
-		d = &SessionLimitsExhaustedCompletedData{}
-	case SessionEventTypeSessionAutoModeResolved:
-		d = &SessionAutoModeResolvedData{}
-	case SessionEventTypeSessionManagedPluginProgress:
-		d = &SessionManagedPluginProgressData{}
-	case SessionEventTypeSessionManagedSettingsResolved:
-		d = &SessionManagedSettingsResolvedData{}
-	case SessionEventTypeSessionManagedSettingsEnforced:
-		d = &SessionManagedSettingsEnforcedData{}
-	case SessionEventTypeCommandsChanged:
-		d = &CommandsChangedData{}
-	case SessionEventTypeCapabilitiesChanged:
-		d = &CapabilitiesChangedData{}
-	case SessionEventTypeExitPlanModeRequested:
-		d = &ExitPlanModeRequestedData{}
-	case SessionEventTypeExitPlanModeCompleted:
-		d = &ExitPlanModeCompletedData{}
-	case SessionEventTypeHumanResponseRecorded:
-		d = &HumanResponseRecordedData{}
-	case SessionEventTypeSessionToolsUpdated:
-		d = &SessionToolsUpdatedData{}
-	case SessionEventTypeSessionBackgroundTasksChanged:
-		d = &SessionBackgroundTasksChangedData{}
-	case SessionEventTypeWorkflowRunUpdated:
-		d = &WorkflowRunUpdatedData{}
-	case SessionEventTypeWorkflowRunStarted:
-		d = &WorkflowRunStartedData{}
-	case SessionEventTypeWorkflowRunSettled:
-		d = &WorkflowRunSettledData{}
-	case SessionEventTypeSessionSkillsLoaded:
-		d = &SessionSkillsLoadedData{}
-	case SessionEventTypeSessionCustomAgentsUpdated:
-		d = &SessionCustomAgentsUpdatedData{}
-	case SessionEventTypeSessionMCPServersLoaded:
-		d = &SessionMCPServersLoadedData{}
-	case SessionEventTypeSessionMCPServerStatusChanged:
-		d = &SessionMCPServerStatusChangedData{}
-	case SessionEventTypeSessionMCPServerToolsLoaded:
-		d = &SessionMCPServerToolsLoadedData{}
-	case SessionEventTypeSessionMCPServerRemoved:
-		d = &SessionMCPServerRemovedData{}
-	case SessionEventTypeSessionMCPServerNeedsReconnect:
-		d = &SessionMCPServerNeedsReconnectData{}
-	case SessionEventTypeMCPToolsListChanged:
-		d = &MCPToolsListChangedData{}
-	case SessionEventTypeMCPResourcesListChanged:
-		d = &MCPResourcesListChangedData{}
-	case SessionEventTypeMCPPromptsListChanged:
-		d = &MCPPromptsListChangedData{}
-	case SessionEventTypeSessionExtensionsLoaded:
-		d = &SessionExtensionsLoadedData{}
-	case SessionEventTypeSessionCanvasOpened:
-		d = &SessionCanvasOpenedData{}
-	case SessionEventTypeSessionCanvasRegistryChanged:
-		d = &SessionCanvasRegistryChangedData{}
-	case SessionEventTypeSessionCanvasClosed:
-		d = &SessionCanvasClosedData{}
-	case SessionEventTypeSessionCanvasUnavailable:
-		d = &SessionCanvasUnavailableData{}
-	case SessionEventTypeSessionCanvasRecorded:
-		d = &SessionCanvasRecordedData{}
-	case SessionEventTypeSessionCanvasRemoved:
-		d = &SessionCanvasRemovedData{}
-	case SessionEventTypeSessionExtensionsAttachmentsPushed:
-		d = &SessionExtensionsAttachmentsPushedData{}
-	case SessionEventTypeMCPAppToolCallComplete:
-		d = &MCPAppToolCallCompleteData{}
-	default:
-		return RawSessionEventData{EventType: t, Raw: data}
-	}
-	if len(data) > 0 && json.Unmarshal(data, d) == nil {
+	d := newSessionEventData(t)
+	if d != nil && len(data) > 0 && json.Unmarshal(data, d) == nil {
 		return d
 	}
 	return RawSessionEventData{EventType: t, Raw: data}
+}
+
+// newSessionEventData is the empty data struct of an event type, or nil.
+func newSessionEventData(t SessionEventType) SessionEventData {
+	switch t {
+	case SessionEventTypeSessionStart:
+		return &SessionStartData{}
+	case SessionEventTypeSessionResume:
+		return &SessionResumeData{}
+	case SessionEventTypeSessionRemoteSteerableChanged:
+		return &SessionRemoteSteerableChangedData{}
+	case SessionEventTypeSessionError:
+		return &SessionErrorData{}
+	case SessionEventTypeSessionIdle:
+		return &SessionIdleData{}
+	case SessionEventTypeSessionAutopilotStopped:
+		return &SessionAutopilotStoppedData{}
+	case SessionEventTypeSessionTitleChanged:
+		return &SessionTitleChangedData{}
+	case SessionEventTypeSessionScheduleCreated:
+		return &SessionScheduleCreatedData{}
+	case SessionEventTypeSessionScheduleCancelled:
+		return &SessionScheduleCancelledData{}
+	case SessionEventTypeSessionScheduleRearmed:
+		return &SessionScheduleRearmedData{}
+	case SessionEventTypeSessionAutopilotObjectiveChanged:
+		return &SessionAutopilotObjectiveChangedData{}
+	case SessionEventTypeSessionInfo:
+		return &SessionInfoData{}
+	case SessionEventTypeSessionIndexedSearch:
+		return &SessionIndexedSearchData{}
+	case SessionEventTypeSessionWarning:
+		return &SessionWarningData{}
+	case SessionEventTypeSessionModelChange:
+		return &SessionModelChangeData{}
+	case SessionEventTypeSessionModelDeselected:
+		return &SessionModelDeselectedData{}
+	case SessionEventTypeSessionAutoTierRecommendation:
+		return &SessionAutoTierRecommendationData{}
+	case SessionEventTypeSessionAutoTierSwitchFailed:
+		return &SessionAutoTierSwitchFailedData{}
+	case SessionEventTypeSessionModeChanged:
+		return &SessionModeChangedData{}
+	case SessionEventTypeSessionModeNoticeDelivered:
+		return &SessionModeNoticeDeliveredData{}
+	case SessionEventTypeSessionSessionLimitsChanged:
+		return &SessionSessionLimitsChangedData{}
+	case SessionEventTypeSessionPermissionsChanged:
+		return &SessionPermissionsChangedData{}
+	case SessionEventTypeSessionPlanChanged:
+		return &SessionPlanChangedData{}
+	case SessionEventTypeSessionTodosChanged:
+		return &SessionTodosChangedData{}
+	case SessionEventTypeSessionMemoryChanged:
+		return &SessionMemoryChangedData{}
+	case SessionEventTypeSessionWorkspaceFileChanged:
+		return &SessionWorkspaceFileChangedData{}
+	case SessionEventTypeSessionHandoff:
+		return &SessionHandoffData{}
+	case SessionEventTypeSessionTruncation:
+		return &SessionTruncationData{}
+	case SessionEventTypeSessionSnapshotRewind:
+		return &SessionSnapshotRewindData{}
+	case SessionEventTypeSessionShutdown:
+		return &SessionShutdownData{}
+	case SessionEventTypeSessionUsageCheckpoint:
+		return &SessionUsageCheckpointData{}
+	case SessionEventTypeSessionQuotaObservation:
+		return &SessionQuotaObservationData{}
+	case SessionEventTypeSessionUsageRecord:
+		return &SessionUsageRecordData{}
+	case SessionEventTypeSessionFusionChangeCheckpoint:
+		return &SessionFusionChangeCheckpointData{}
+	case SessionEventTypeSessionRequestBodyCompressionDisabled:
+		return &SessionRequestBodyCompressionDisabledData{}
+	case SessionEventTypeSessionContextChanged:
+		return &SessionContextChangedData{}
+	case SessionEventTypeSessionUsageInfo:
+		return &SessionUsageInfoData{}
+	case SessionEventTypeSessionContextCleared:
+		return &SessionContextClearedData{}
+	case SessionEventTypeSessionCompactionStart:
+		return &SessionCompactionStartData{}
+	case SessionEventTypeSessionCompactionComplete:
+		return &SessionCompactionCompleteData{}
+	case SessionEventTypeSessionTaskComplete:
+		return &SessionTaskCompleteData{}
+	case SessionEventTypeSessionCompletionReceipt:
+		return &SessionCompletionReceiptData{}
+	case SessionEventTypeSessionFusionRouteStarted:
+		return &SessionFusionRouteStartedData{}
+	case SessionEventTypeSessionFusionRouteFailed:
+		return &SessionFusionRouteFailedData{}
+	case SessionEventTypeSessionFusionResolved:
+		return &SessionFusionResolvedData{}
+	case SessionEventTypeSessionFusionHandoff:
+		return &SessionFusionHandoffData{}
+	case SessionEventTypeSessionFusionCommitStarted:
+		return &SessionFusionCommitStartedData{}
+	case SessionEventTypeSessionFusionCompleted:
+		return &SessionFusionCompletedData{}
+	case SessionEventTypeSessionPermissionRecovery:
+		return &SessionPermissionRecoveryData{}
+	case SessionEventTypeUserMessage:
+		return &UserMessageData{}
+	case SessionEventTypePendingMessagesModified:
+		return &PendingMessagesModifiedData{}
+	case SessionEventTypeAssistantTurnStart:
+		return &AssistantTurnStartData{}
+	case SessionEventTypeAssistantTurnRetry:
+		return &AssistantTurnRetryData{}
+	case SessionEventTypeAgentInterrupted:
+		return &AgentInterruptedData{}
+	case SessionEventTypeAssistantIntent:
+		return &AssistantIntentData{}
+	case SessionEventTypeAssistantFusionPhaseStarted:
+		return &AssistantFusionPhaseStartedData{}
+	case SessionEventTypeAssistantFusionPhaseActivity:
+		return &AssistantFusionPhaseActivityData{}
+	case SessionEventTypeAssistantFusionPhaseCompleted:
+		return &AssistantFusionPhaseCompletedData{}
+	case SessionEventTypeAssistantFusionPhaseFailed:
+		return &AssistantFusionPhaseFailedData{}
+	case SessionEventTypeAssistantServerToolProgress:
+		return &AssistantServerToolProgressData{}
+	case SessionEventTypeAssistantReasoning:
+		return &AssistantReasoningData{}
+	case SessionEventTypeAssistantReasoningDelta:
+		return &AssistantReasoningDeltaData{}
+	case SessionEventTypeAssistantToolCallDelta:
+		return &AssistantToolCallDeltaData{}
+	case SessionEventTypeAssistantStreamingDelta:
+		return &AssistantStreamingDeltaData{}
+	case SessionEventTypeAssistantMessage:
+		return &AssistantMessageData{}
+	case SessionEventTypeAssistantMessageStart:
+		return &AssistantMessageStartData{}
+	case SessionEventTypeAssistantMessageDelta:
+		return &AssistantMessageDeltaData{}
+	case SessionEventTypeAssistantTurnEnd:
+		return &AssistantTurnEndData{}
+	case SessionEventTypeAssistantIdle:
+		return &AssistantIdleData{}
+	case SessionEventTypeAssistantUsage:
+		return &AssistantUsageData{}
+	case SessionEventTypePromptCacheBreak:
+		return &PromptCacheBreakData{}
+	case SessionEventTypeModelCallFailure:
+		return &ModelCallFailureData{}
+	case SessionEventTypeModelCallFinalResult:
+		return &ModelCallFinalResultData{}
+	case SessionEventTypeModelCallFinished:
+		return &ModelCallFinishedData{}
+	case SessionEventTypeModelCallStart:
+		return &ModelCallStartData{}
+	case SessionEventTypeAbort:
+		return &AbortData{}
+	case SessionEventTypeToolUserRequested:
+		return &ToolUserRequestedData{}
+	case SessionEventTypeToolExecutionStart:
+		return &ToolExecutionStartData{}
+	case SessionEventTypeToolExecutionPartialResult:
+		return &ToolExecutionPartialResultData{}
+	case SessionEventTypeToolShellOutput:
+		return &ToolShellOutputData{}
+	case SessionEventTypeToolExecutionProgress:
+		return &ToolExecutionProgressData{}
+	case SessionEventTypeToolExecutionComplete:
+		return &ToolExecutionCompleteData{}
+	case SessionEventTypeToolSearchActivated:
+		return &ToolSearchActivatedData{}
+	case SessionEventTypeSkillInvoked:
+		return &SkillInvokedData{}
+	case SessionEventTypeSkillInvokedRef:
+		return &SkillInvokedRefData{}
+	case SessionEventTypeSkillContextDelivered:
+		return &SkillContextDeliveredData{}
+	case SessionEventTypeSkillContextDeliveredRef:
+		return &SkillContextDeliveredRefData{}
+	case SessionEventTypeSandboxDecision:
+		return &SandboxDecisionData{}
+	case SessionEventTypeSubagentStarted:
+		return &SubagentStartedData{}
+	case SessionEventTypeSubagentConfigured:
+		return &SubagentConfiguredData{}
+	case SessionEventTypeSubagentCompleted:
+		return &SubagentCompletedData{}
+	case SessionEventTypeSubagentFailed:
+		return &SubagentFailedData{}
+	case SessionEventTypeSubagentSelected:
+		return &SubagentSelectedData{}
+	case SessionEventTypeSubagentDeselected:
+		return &SubagentDeselectedData{}
+	case SessionEventTypeHookStart:
+		return &HookStartData{}
+	case SessionEventTypeHookEnd:
+		return &HookEndData{}
+	case SessionEventTypeHookProgress:
+		return &HookProgressData{}
+	case SessionEventTypeSessionBinaryAsset:
+		return &SessionBinaryAssetData{}
+	case SessionEventTypeSystemMessage:
+		return &SystemMessageData{}
+	case SessionEventTypeSystemNotification:
+		return &SystemNotificationData{}
+	case SessionEventTypePermissionRequested:
+		return &PermissionRequestedData{}
+	case SessionEventTypePermissionCompleted:
+		return &PermissionCompletedData{}
+	case SessionEventTypePermissionCarriedForward:
+		return &PermissionCarriedForwardData{}
+	case SessionEventTypePermissionMessageAuthorization:
+		return &PermissionMessageAuthorizationData{}
+	case SessionEventTypePermissionMessageAuthorizationRead:
+		return &PermissionMessageAuthorizationReadData{}
+	case SessionEventTypePermissionMessageAuthorizationDegraded:
+		return &PermissionMessageAuthorizationDegradedData{}
+	case SessionEventTypePermissionAssentDetected:
+		return &PermissionAssentDetectedData{}
+	case SessionEventTypePermissionContextualAuthorization:
+		return &PermissionContextualAuthorizationData{}
+	case SessionEventTypeUserInputRequested:
+		return &UserInputRequestedData{}
+	case SessionEventTypeUserInputCompleted:
+		return &UserInputCompletedData{}
+	case SessionEventTypeElicitationRequested:
+		return &ElicitationRequestedData{}
+	case SessionEventTypeElicitationCompleted:
+		return &ElicitationCompletedData{}
+	case SessionEventTypeSamplingRequested:
+		return &SamplingRequestedData{}
+	case SessionEventTypeSamplingCompleted:
+		return &SamplingCompletedData{}
+	case SessionEventTypeMCPOauthRequired:
+		return &MCPOauthRequiredData{}
+	case SessionEventTypeMCPOauthCompleted:
+		return &MCPOauthCompletedData{}
+	case SessionEventTypeMCPOauthRecoveryCompleted:
+		return &MCPOauthRecoveryCompletedData{}
+	case SessionEventTypeMCPHeadersRefreshRequired:
+		return &MCPHeadersRefreshRequiredData{}
+	case SessionEventTypeMCPHeadersRefreshCompleted:
+		return &MCPHeadersRefreshCompletedData{}
+	case SessionEventTypeSessionCustomNotification:
+		return &SessionCustomNotificationData{}
+	case SessionEventTypeUIEphemeralQuery:
+		return &UIEphemeralQueryData{}
+	case SessionEventTypeExternalToolRequested:
+		return &ExternalToolRequestedData{}
+	case SessionEventTypeExternalToolCompleted:
+		return &ExternalToolCompletedData{}
+	case SessionEventTypeCommandQueued:
+		return &CommandQueuedData{}
+	case SessionEventTypeCommandExecute:
+		return &CommandExecuteData{}
+	case SessionEventTypeCommandCompleted:
+		return &CommandCompletedData{}
+	case SessionEventTypeAutoModeSwitchRequested:
+		return &AutoModeSwitchRequestedData{}
+	case SessionEventTypeAutoModeSwitchCompleted:
+		return &AutoModeSwitchCompletedData{}
+	case SessionEventTypeSessionLimitsExhaustedRequested:
+		return &SessionLimitsExhaustedRequestedData{}
+	case SessionEventTypeSessionLimitsExhaustedCompleted:
+		return &SessionLimitsExhaustedCompletedData{}
+	case SessionEventTypeSessionAutoModeResolved:
+		return &SessionAutoModeResolvedData{}
+	case SessionEventTypeSessionManagedPluginProgress:
+		return &SessionManagedPluginProgressData{}
+	case SessionEventTypeSessionManagedSettingsResolved:
+		return &SessionManagedSettingsResolvedData{}
+	case SessionEventTypeSessionManagedSettingsEnforced:
+		return &SessionManagedSettingsEnforcedData{}
+	case SessionEventTypeCommandsChanged:
+		return &CommandsChangedData{}
+	case SessionEventTypeCapabilitiesChanged:
+		return &CapabilitiesChangedData{}
+	case SessionEventTypeExitPlanModeRequested:
+		return &ExitPlanModeRequestedData{}
+	case SessionEventTypeExitPlanModeCompleted:
+		return &ExitPlanModeCompletedData{}
+	case SessionEventTypeHumanResponseRecorded:
+		return &HumanResponseRecordedData{}
+	case SessionEventTypeSessionToolsUpdated:
+		return &SessionToolsUpdatedData{}
+	case SessionEventTypeSessionBackgroundTasksChanged:
+		return &SessionBackgroundTasksChangedData{}
+	case SessionEventTypeWorkflowRunUpdated:
+		return &WorkflowRunUpdatedData{}
+	case SessionEventTypeWorkflowRunStarted:
+		return &WorkflowRunStartedData{}
+	case SessionEventTypeWorkflowRunSettled:
+		return &WorkflowRunSettledData{}
+	case SessionEventTypeSessionSkillsLoaded:
+		return &SessionSkillsLoadedData{}
+	case SessionEventTypeSessionCustomAgentsUpdated:
+		return &SessionCustomAgentsUpdatedData{}
+	case SessionEventTypeSessionMCPServersLoaded:
+		return &SessionMCPServersLoadedData{}
+	case SessionEventTypeSessionMCPServerStatusChanged:
+		return &SessionMCPServerStatusChangedData{}
+	case SessionEventTypeSessionMCPServerToolsLoaded:
+		return &SessionMCPServerToolsLoadedData{}
+	case SessionEventTypeSessionMCPServerRemoved:
+		return &SessionMCPServerRemovedData{}
+	case SessionEventTypeSessionMCPServerNeedsReconnect:
+		return &SessionMCPServerNeedsReconnectData{}
+	case SessionEventTypeMCPToolsListChanged:
+		return &MCPToolsListChangedData{}
+	case SessionEventTypeMCPResourcesListChanged:
+		return &MCPResourcesListChangedData{}
+	case SessionEventTypeMCPPromptsListChanged:
+		return &MCPPromptsListChangedData{}
+	case SessionEventTypeSessionExtensionsLoaded:
+		return &SessionExtensionsLoadedData{}
+	case SessionEventTypeSessionCanvasOpened:
+		return &SessionCanvasOpenedData{}
+	case SessionEventTypeSessionCanvasRegistryChanged:
+		return &SessionCanvasRegistryChangedData{}
+	case SessionEventTypeSessionCanvasClosed:
+		return &SessionCanvasClosedData{}
+	case SessionEventTypeSessionCanvasUnavailable:
+		return &SessionCanvasUnavailableData{}
+	case SessionEventTypeSessionCanvasRecorded:
+		return &SessionCanvasRecordedData{}
+	case SessionEventTypeSessionCanvasRemoved:
+		return &SessionCanvasRemovedData{}
+	case SessionEventTypeSessionExtensionsAttachmentsPushed:
+		return &SessionExtensionsAttachmentsPushedData{}
+	case SessionEventTypeMCPAppToolCallComplete:
+		return &MCPAppToolCallCompleteData{}
+	}
+	return nil
+}
+
+// DecodeSessionEventOfType decodes an event whose type is already known
+// (libcopilot names it beside the JSON) in one pass over the bytes, which it
+// keeps as Raw (the caller gives them up). ok is false when the event is not
+// of that type or its data does not match its schema: UnmarshalJSON then
+// decodes it the general way, keeping what does not match as raw data.
+func DecodeSessionEventOfType(t SessionEventType, raw []byte) (e SessionEvent, ok bool) {
+	d := newSessionEventData(t)
+	if d == nil {
+		return e, false
+	}
+	var env struct {
+		ID        string           `json:"id"`
+		Timestamp time.Time        `json:"timestamp"`
+		ParentID  *string          `json:"parentId"`
+		Ephemeral *bool            `json:"ephemeral,omitempty"`
+		AgentID   *string          `json:"agentId,omitempty"`
+		Type      SessionEventType `json:"type"`
+		// Holding the typed pointer, so encoding/json decodes into it.
+		Data any `json:"data"`
+	}
+	env.Data = d
+	if json.Unmarshal(raw, &env) != nil || env.Type != t || env.Data != any(d) {
+		return e, false
+	}
+	e.ID = env.ID
+	e.Timestamp = env.Timestamp
+	e.ParentID = env.ParentID
+	e.Ephemeral = env.Ephemeral
+	e.AgentID = env.AgentID
+	e.Raw = raw
+	e.Data = d
+	return e, true
 }
 
 // SessionEventTypes lists every event type this file describes, in schema order.
