@@ -57,8 +57,6 @@ impl ClientInner {
         // here, none runs after this returns.
         let state_handlers = std::mem::take(&mut *self.router.state_handlers.lock());
         drop(state_handlers);
-        let lifecycle_handlers = std::mem::take(&mut *self.router.lifecycle_handlers.lock());
-        drop(lifecycle_handlers);
         let notification_handlers = std::mem::take(&mut *self.router.notification_handlers.lock());
         drop(notification_handlers);
         let client_handlers = std::mem::take(&mut *self.router.client_handlers.lock());
@@ -195,7 +193,19 @@ impl Client {
     /// Adds a handler of `session.lifecycle` notifications (sessions created,
     /// deleted, updated, foregrounded or backgrounded on the server, by any client).
     pub fn on_lifecycle(&self, handler: LifecycleHandler) {
-        self.inner.router.lifecycle_handlers.lock().push(handler);
+        self.on_notification(
+            "session.lifecycle",
+            Arc::new(move |_, params| {
+                #[derive(serde::Deserialize)]
+                struct Head<'a> {
+                    #[serde(borrow, rename = "type")]
+                    kind: Option<std::borrow::Cow<'a, str>>,
+                }
+                let head = serde_json::from_str::<Head>(params).ok();
+                let kind = head.as_ref().and_then(|h| h.kind.as_deref()).unwrap_or("");
+                handler(kind, params)
+            }),
+        );
     }
 
     /// Adds a handler of the CLI's `method` notifications (e.g.

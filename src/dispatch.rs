@@ -67,6 +67,23 @@ struct Poll {
     current: crate::sync::Mutex<Option<ThreadId>>,
 }
 
+impl Shared {
+    /// Runs one job, containing a panic, and gives its bytes back at once
+    /// (its memory is freed now); returns its message permits, which the
+    /// caller gives back in batches.
+    fn run(&self, q: Queued) -> usize {
+        if catch_unwind(AssertUnwindSafe(q.job)).is_err() {
+            log!(
+                Level::Error,
+                "dispatch",
+                "a callback panicked; the panic was contained"
+            );
+        }
+        self.byte_permits.add_permits(q.bytes as usize);
+        q.messages as usize
+    }
+}
+
 impl Poll {
     fn signal(&self) {
         let one: u64 = 1;
@@ -155,24 +172,10 @@ impl Dispatcher {
                             wait_for_job(&mut rx)
                         }
                     };
-                    let Some(Queued {
-                        job,
-                        messages,
-                        bytes,
-                    }) = next
-                    else {
+                    let Some(queued) = next else {
                         break;
                     };
-                    if catch_unwind(AssertUnwindSafe(job)).is_err() {
-                        log!(
-                            Level::Error,
-                            "dispatch",
-                            "a callback panicked; the panic was contained"
-                        );
-                    }
-                    // Bytes go back at once: the job's memory is freed now.
-                    worker.byte_permits.add_permits(bytes as usize);
-                    unreleased += messages as usize;
+                    unreleased += worker.run(queued);
                     if unreleased >= PERMIT_BATCH {
                         worker.permits.add_permits(std::mem::take(&mut unreleased));
                     }
@@ -234,23 +237,10 @@ impl Dispatcher {
         *poll.current.lock() = Some(me);
         let mut released = 0;
         for _ in 0..max {
-            let Ok(Queued {
-                job,
-                messages,
-                bytes,
-            }) = rx.try_recv()
-            else {
+            let Ok(queued) = rx.try_recv() else {
                 break;
             };
-            if catch_unwind(AssertUnwindSafe(job)).is_err() {
-                log!(
-                    Level::Error,
-                    "dispatch",
-                    "a callback panicked; the panic was contained"
-                );
-            }
-            self.shared.byte_permits.add_permits(bytes as usize);
-            released += messages as usize;
+            released += self.shared.run(queued);
         }
         *poll.current.lock() = None;
         self.shared.permits.add_permits(released);

@@ -58,8 +58,8 @@ pub(crate) struct Router {
     pub dispatcher: Dispatcher,
     pub state: Mutex<ClientState>,
     pub state_handlers: Mutex<Vec<StateHandler>>,
-    pub lifecycle_handlers: Mutex<Vec<LifecycleHandler>>,
-    /// Handlers of notifications by method (`gitHubTelemetry.event`, ...).
+    /// Handlers of notifications by method (`session.lifecycle`,
+    /// `gitHubTelemetry.event`, ...).
     pub notification_handlers: Mutex<Vec<(String, NotificationHandler)>>,
     /// Client-wide request handlers by key: `llmInference` takes every
     /// `llmInference.*` request, whichever session (or none) it serves.
@@ -80,7 +80,6 @@ impl Router {
             dispatcher,
             state: Mutex::new(ClientState::Disconnected),
             state_handlers: Mutex::new(Vec::new()),
-            lifecycle_handlers: Mutex::new(Vec::new()),
             notification_handlers: Mutex::new(Vec::new()),
             client_handlers: Mutex::new(HashMap::new()),
             drops: Arc::default(),
@@ -292,37 +291,6 @@ pub(crate) async fn route_inbound(router: &Arc<Router>, peer: &Weak<RpcPeer>, ms
                 .dispatch_many(Box::new(job), count, bytes)
                 .await;
         }
-        Inbound::Notification { method, params } if method == "session.lifecycle" => {
-            if router.lifecycle_handlers.lock().is_empty() {
-                return;
-            }
-            #[derive(Deserialize)]
-            struct Head<'a> {
-                #[serde(borrow, rename = "type")]
-                kind: Option<std::borrow::Cow<'a, str>>,
-            }
-            let kind = serde_json::from_str::<Head>(params.get())
-                .ok()
-                .and_then(|h| h.kind)
-                .map(|k| k.into_owned())
-                .unwrap_or_default();
-            // Handlers read when the job runs, as for state changes.
-            let weak = Arc::downgrade(router);
-            let bytes = params.get().len();
-            router
-                .dispatcher
-                .dispatch(
-                    Box::new(move || {
-                        let Some(router) = weak.upgrade() else { return };
-                        let handlers = router.lifecycle_handlers.lock().clone();
-                        for h in &handlers {
-                            h(&kind, params.get());
-                        }
-                    }),
-                    bytes,
-                )
-                .await;
-        }
         Inbound::Notification { method, params } => {
             let wanted = router
                 .notification_handlers
@@ -333,7 +301,8 @@ pub(crate) async fn route_inbound(router: &Arc<Router>, peer: &Weak<RpcPeer>, ms
                 log!(Level::Debug, "client", "notification {method} not handled");
                 return;
             }
-            // Handlers read when the job runs, as for lifecycle notifications.
+            // Handlers are read when the job runs: one added meanwhile sees it,
+            // and none runs once the client was freed (they are emptied then).
             let weak = Arc::downgrade(router);
             let bytes = params.get().len();
             router
@@ -498,29 +467,55 @@ async fn on_request(
             requests::default_answer(&method, &parsed),
         );
     };
-    let settle_peer = peer.clone();
-    let settle_method = method.clone();
-    let settle: requests::Settle = Box::new(move |answer| {
-        let r = requests::wire_answer(&settle_method, &parsed, answer);
-        requests::reply(&settle_peer, id, settle_method, r);
-    });
     // A handler of several methods learns which one from the kind.
     let kind = if requests::kind_is_method(&key) {
-        &method
+        method.clone()
     } else {
-        &key
+        key.clone()
     };
+    dispatch_request(
+        router,
+        &peer,
+        id,
+        method,
+        params,
+        parsed,
+        &kind,
+        move || {
+            // A session freed meanwhile: the request drops unanswered.
+            let session = session.upgrade().filter(|s| !s.is_closed())?;
+            session.handlers.get(&key).cloned()
+        },
+    )
+    .await;
+}
+
+/// Queues one request for its handler on the callback thread; `handler`,
+/// called there, finds it (None: it drops unanswered, so the SDK default is
+/// sent). The reply goes out when the host settles the request.
+#[allow(clippy::too_many_arguments)]
+async fn dispatch_request(
+    router: &Arc<Router>,
+    peer: &Arc<RpcPeer>,
+    id: Box<RawValue>,
+    method: String,
+    params: Box<RawValue>,
+    parsed: Value,
+    kind: &str,
+    handler: impl FnOnce() -> Option<RequestHandler> + Send + 'static,
+) {
+    let settle_peer = peer.clone();
+    let settle: requests::Settle = Box::new(move |answer| {
+        let r = requests::wire_answer(&method, &parsed, answer);
+        requests::reply(&settle_peer, id, method, r);
+    });
     let request = HostRequest::new(kind, params.get(), settle);
     let bytes = params.get().len();
     router
         .dispatcher
         .dispatch(
             Box::new(move || {
-                // A session freed meanwhile: `request` drops unanswered.
-                let Some(session) = session.upgrade().filter(|s| !s.is_closed()) else {
-                    return;
-                };
-                if let Some(handler) = session.handlers.get(&key) {
+                if let Some(handler) = handler() {
                     handler(request);
                 }
             }),
@@ -544,27 +539,11 @@ async fn on_client_request(
         let answer = requests::default_answer(&method, &parsed);
         return requests::reply(peer, id, method, answer);
     }
-    let settle_peer = peer.clone();
-    let settle_method = method.clone();
-    let settle: requests::Settle = Box::new(move |answer| {
-        let r = requests::wire_answer(&settle_method, &parsed, answer);
-        requests::reply(&settle_peer, id, settle_method, r);
-    });
-    let request = HostRequest::new(&method, params.get(), settle);
-    let bytes = params.get().len();
     let weak = Arc::downgrade(router);
-    router
-        .dispatcher
-        .dispatch(
-            Box::new(move || {
-                // The client freed meanwhile: `request` drops unanswered.
-                let Some(router) = weak.upgrade() else { return };
-                let handler = router.client_handlers.lock().get(key).cloned();
-                if let Some(handler) = handler {
-                    handler(request);
-                }
-            }),
-            bytes,
-        )
-        .await;
+    let kind = method.clone();
+    dispatch_request(router, peer, id, method, params, parsed, &kind, move || {
+        // The client freed meanwhile: the request drops unanswered.
+        weak.upgrade()?.client_handlers.lock().get(key).cloned()
+    })
+    .await;
 }

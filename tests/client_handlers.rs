@@ -10,32 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::TestEnv;
-use copilot::{Client, ClientOptions, ErrorKind, HostRequest, Session, SessionConfig};
+use common::{ask, client_with, TestEnv};
+use copilot::{Client, ErrorKind, HostRequest, SessionConfig};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-
-const TURN: Duration = Duration::from_secs(60);
-
-fn client_with(env: &TestEnv, extra: Value) -> Client {
-    let mut opts = env.client_options();
-    opts.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    Client::new(ClientOptions::from_json(&opts.to_string()).unwrap()).unwrap()
-}
-
-async fn ask(session: &Session, prompt: &str) -> String {
-    let ev = session
-        .send_and_wait(json!({ "prompt": prompt }), TURN)
-        .await
-        .unwrap()
-        .expect("an answer");
-    ev.data::<Value>().unwrap()["content"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 /// What the llmInference handler saw: every exchange's start params.
 type Starts = Arc<Mutex<Vec<Value>>>;

@@ -9,19 +9,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::TestEnv;
+use common::{ask, client_with, TestEnv};
 use copilot::{Client, ClientOptions, ClientState, ErrorKind, Session, SessionConfig};
 use serde_json::{json, Value};
-
-const TURN: Duration = Duration::from_secs(60);
-
-fn client_with(env: &TestEnv, extra: Value) -> Client {
-    let mut opts = env.client_options();
-    opts.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    Client::new(ClientOptions::from_json(&opts.to_string()).unwrap()).unwrap()
-}
 
 fn cmdline(pid: u32) -> String {
     String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap())
@@ -31,18 +21,6 @@ fn cmdline(pid: u32) -> String {
 async fn session(client: &Client, env: &TestEnv) -> Session {
     let cfg = SessionConfig::from_json(&env.session_fields(json!({})).to_string()).unwrap();
     client.create_session(cfg).await.unwrap()
-}
-
-async fn ask(session: &Session, prompt: &str) -> String {
-    let ev = session
-        .send_and_wait(json!({ "prompt": prompt }), TURN)
-        .await
-        .unwrap()
-        .expect("an answer");
-    ev.data::<Value>().unwrap()["content"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 /// Polls `f` every 50 ms until it returns `Some`, for at most `limit`.

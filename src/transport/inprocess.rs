@@ -8,7 +8,7 @@
 //! may outlive any one client); a second, different path is refused.
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 
-use super::stdio::{child_env, resolve_cli_path, AUTH_TOKEN_ENV};
+use super::stdio::{child_env, lookup, resolve_cli_path, server_flags};
 use super::Transport;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{log, Level};
@@ -139,7 +139,7 @@ fn load(path: &Path) -> Result<Arc<Runtime>> {
 pub(crate) fn resolve_library(
     opts: &ClientOptions,
     cli: &Path,
-    env: &[(std::ffi::OsString, std::ffi::OsString)],
+    env: &[(OsString, OsString)],
 ) -> Result<PathBuf> {
     if let Some(p) = &opts.runtime_library {
         return Ok(PathBuf::from(p));
@@ -179,13 +179,6 @@ pub(crate) fn resolve_library(
         })
 }
 
-fn lookup<'a>(env: &'a [(std::ffi::OsString, std::ffi::OsString)], key: &str) -> Option<&'a OsStr> {
-    env.iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_os_str())
-}
-
 /// The version in the npm package.json beside the CLI binary, if any.
 fn package_version(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("package.json")).ok()?;
@@ -203,27 +196,7 @@ fn host_args(opts: &ClientOptions, cli: &Path) -> Vec<String> {
     args.push(cli.to_string_lossy().into_owned());
     args.extend(["--embedded-host".into(), "--no-auto-update".into()]);
     args.extend(opts.cli_args.iter().cloned());
-    if let Some(level) = &opts.log_level {
-        args.extend(["--log-level".into(), level.clone()]);
-    }
-    if opts.github_token.is_some() {
-        args.extend(["--auth-token-env".into(), AUTH_TOKEN_ENV.into()]);
-    }
-    if !opts
-        .use_logged_in_user
-        .unwrap_or(opts.github_token.is_none())
-    {
-        args.push("--no-auto-login".into());
-    }
-    if opts.session_idle_timeout_seconds > 0 {
-        args.extend([
-            "--session-idle-timeout".into(),
-            opts.session_idle_timeout_seconds.to_string(),
-        ]);
-    }
-    if opts.enable_remote_sessions {
-        args.push("--remote".into());
-    }
+    args.extend(server_flags(opts));
     args
 }
 

@@ -52,7 +52,7 @@ pub(crate) fn child_env(opts: &ClientOptions) -> Vec<(OsString, OsString)> {
     env
 }
 
-fn lookup<'a>(env: &'a [(OsString, OsString)], key: &str) -> Option<&'a OsStr> {
+pub(crate) fn lookup<'a>(env: &'a [(OsString, OsString)], key: &str) -> Option<&'a OsStr> {
     env.iter()
         .rev()
         .find(|(k, _)| k == key)
@@ -99,6 +99,14 @@ pub fn resolve_cli_path(opts: &ClientOptions, env: &[(OsString, OsString)]) -> R
 pub(crate) fn common_args(opts: &ClientOptions) -> Vec<String> {
     let mut args = opts.cli_args.clone();
     args.extend(["--headless".into(), "--no-auto-update".into()]);
+    args.extend(server_flags(opts));
+    args
+}
+
+/// The flags that follow the options, whichever way the server runs
+/// (a child, or the runtime hosted in this process).
+pub(crate) fn server_flags(opts: &ClientOptions) -> Vec<String> {
+    let mut args = Vec::new();
     if let Some(level) = &opts.log_level {
         args.extend(["--log-level".into(), level.clone()]);
     }

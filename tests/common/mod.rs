@@ -201,3 +201,28 @@ pub fn weather_tool(handler: impl Fn(ToolInvocation) + Send + Sync + 'static) ->
         handler: std::sync::Arc::new(handler),
     }
 }
+
+/// A client with the harness's options plus `extra` (transport, env, ...).
+pub fn client_with(env: &TestEnv, extra: Value) -> copilot::Client {
+    let mut opts = env.client_options();
+    opts.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    copilot::Client::new(copilot::ClientOptions::from_json(&opts.to_string()).unwrap()).unwrap()
+}
+
+/// One turn: the final assistant message's text (60 s at most).
+pub async fn ask(session: &copilot::Session, prompt: &str) -> String {
+    let ev = session
+        .send_and_wait(
+            json!({ "prompt": prompt }),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+        .expect("an answer");
+    ev.data::<Value>().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
