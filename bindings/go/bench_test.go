@@ -176,3 +176,27 @@ func BenchmarkToolRoundTrip(b *testing.B) {
 	b.ReportMetric(float64(p.rtts[len(p.rtts)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(p.rtts[len(p.rtts)*99/100].Microseconds()), "p99-µs")
 }
+
+// deltaEvent is an assistant.message_delta as the CLI streams it.
+var deltaEvent = []byte(`{"type":"assistant.message_delta","data":{"messageId":"a1","deltaContent":"0123456789012345678901234567890123456789"},"id":"00000000-0000-4000-8000-000000000000","timestamp":"2026-01-01T00:00:00.000Z","parentId":null,"ephemeral":true}`)
+
+// BenchmarkDecodeEvent: one event decoded as a handler receives it, by the
+// fast path (the library named its type) and by the general path.
+func BenchmarkDecodeEvent(b *testing.B) {
+	b.Run("typed-one-pass", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, ok := parseEventOfType(SessionEventTypeAssistantMessageDelta, deltaEvent).Data.(*AssistantMessageDeltaData); !ok {
+				b.Fatal("not typed")
+			}
+		}
+	})
+	b.Run("general", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, ok := parseEvent(deltaEvent).Data.(*AssistantMessageDeltaData); !ok {
+				b.Fatal("not typed")
+			}
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,6 +155,13 @@ func TestRealTurnEventsAreTyped(t *testing.T) {
 		}
 		if e.ID == "" || e.Timestamp.IsZero() {
 			t.Errorf("%s: envelope not decoded: %s", e.Type(), e.Raw)
+		}
+		// The fast decoder (go-json) and encoding/json agree on every real event.
+		var general SessionEvent
+		if err := general.UnmarshalJSON(e.Raw); err != nil {
+			t.Errorf("%s: %v", e.Type(), err)
+		} else if !reflect.DeepEqual(general, e) {
+			t.Errorf("%s: the one-pass decode differs from encoding/json's:\n%#v\n%#v", e.Type(), e, general)
 		}
 		switch d := e.Data.(type) {
 		case *UserMessageData:

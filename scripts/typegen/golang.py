@@ -643,9 +643,9 @@ def events_file(model, em: GoEmitter) -> str:
         omit = "" if f.required else ",omitempty"
         out.append(f'\t\t{name} {em.gotype(f.type, optional=not f.required)} `json:"{f.json}{omit}"`')
     out += ['\t\tType SessionEventType `json:"type"`',
-            "\t\t// Holding the typed pointer, so encoding/json decodes into it.",
+            "\t\t// Holding the typed pointer, so the decoder decodes into it.",
             '\t\tData any `json:"data"`', "\t}", "\tenv.Data = d",
-            "\tif json.Unmarshal(raw, &env) != nil || env.Type != t || env.Data != any(d) {",
+            "\tif decodeEvent(raw, &env) != nil || env.Type != t || env.Data != any(d) {",
             "\t\treturn e, false", "\t}"]
     for f, name in env_names:
         out.append(f"\te.{name} = env.{name}")

@@ -836,11 +836,11 @@ func DecodeSessionEventOfType(t SessionEventType, raw []byte) (e SessionEvent, o
 		Ephemeral *bool            `json:"ephemeral,omitempty"`
 		AgentID   *string          `json:"agentId,omitempty"`
 		Type      SessionEventType `json:"type"`
-		// Holding the typed pointer, so encoding/json decodes into it.
+		// Holding the typed pointer, so the decoder decodes into it.
 		Data any `json:"data"`
 	}
 	env.Data = d
-	if json.Unmarshal(raw, &env) != nil || env.Type != t || env.Data != any(d) {
+	if decodeEvent(raw, &env) != nil || env.Type != t || env.Data != any(d) {
 		return e, false
 	}
 	e.ID = env.ID
