@@ -314,6 +314,7 @@ cases! {
     // 6. Bounded requests, honest messages, visible drops.
     timeout_no_reply: 45, 45;
     send_and_wait_message: 30, 30;
+    send_racing_destroy: 30, 30;
     dropped_input_stats: 30, 30;
     broken_pipe_message: 30, 30;
     // 7. Wire abuse that already gives a clear error or is ignored (regression guard).

@@ -81,7 +81,23 @@ impl Session {
     ) -> Result<Value> {
         let conn = self.connection()?;
         let params = self.with_session_id(params)?;
-        conn.request_within(method, &params, timeout).await
+        let result = conn.request_within(method, &params, timeout).await;
+        result.map_err(|e| self.destroyed_during(method, e))
+    }
+
+    /// A call racing its session's destroy gets whatever error the CLI's
+    /// teardown produces ("Unknown session ..."), before or after the
+    /// destroy's own reply: what happened is the destroy, so that is the
+    /// error (InvalidState), with the CLI's words.
+    fn destroyed_during(&self, method: &str, e: Error) -> Error {
+        let destroyed = self.shared.is_closed() || self.shared.destroying.load(Ordering::SeqCst);
+        if e.kind == ErrorKind::Rpc && destroyed {
+            return Error::invalid_state(format!(
+                "session {} was destroyed during {method}: {e}",
+                self.id()
+            ));
+        }
+        e
     }
 
     fn with_session_id(&self, params: Value) -> Result<Value> {
@@ -189,7 +205,10 @@ impl Session {
         let sent = conn
             .request_within("session.send", &params, Some(timeout))
             .await
-            .map_err(|e| e.context("send_and_wait"))?;
+            .map_err(|e| {
+                self.destroyed_during("session.send", e)
+                    .context("send_and_wait")
+            })?;
         let ours = sent
             .get("messageId")
             .and_then(Value::as_str)
@@ -333,6 +352,7 @@ impl Session {
         if self.shared.is_closed() {
             return Ok(());
         }
+        self.shared.destroying.store(true, Ordering::SeqCst);
         let result = match self.connection() {
             Ok(conn) => conn
                 .request_value(

@@ -36,6 +36,9 @@ pub(crate) struct SessionShared {
     /// Kept to resume the session after the CLI is restarted.
     pub config: SessionConfig,
     closed: AtomicBool,
+    /// Set when a destroy starts (it always ends in `close`): calls that
+    /// fail from then on are put down to the destroy.
+    pub destroying: AtomicBool,
 }
 
 impl SessionShared {
@@ -54,6 +57,7 @@ impl SessionShared {
             handlers: config.handlers.clone(),
             config: config.clone(),
             closed: AtomicBool::new(false),
+            destroying: AtomicBool::new(false),
         });
         for handler in &config.on_event {
             shared.subscribe(handler.clone());

@@ -989,7 +989,42 @@ static void case_send_and_wait_message(void) {
     teardown();
 }
 
-/* 6c: dropped input is counted and visible through copilot_client_stats. */
+/* 6c: a send racing its session's destroy fails as the destroy, whatever the
+ * CLI's teardown answers it (here after the destroy's own reply). */
+static void case_send_racing_destroy(void) {
+    setenv("FAKE_CLI_MODE", "destroy_race", 1);
+    make_client(NULL, NULL);
+    start_client();
+    create_session(config_new());
+    g_step = "copilot_session_send, held by the CLI, while the session is destroyed";
+    job j;
+    memset(&j, 0, sizeof j);
+    j.kind = OP_SEND;
+    j.payload = "{\"prompt\":\"hello?\"}";
+    start_job(&j);
+    long long sends = 0;
+    for (long long deadline = now_ms() + 10000; sends < 1 && now_ms() < deadline; sleep_ms(20)) {
+        outcome s = client_call("fake.stats", NULL, 5000);
+        if (s.st == COPILOT_OK) json_int(s.result, "sends", &sends);
+        free_outcome(&s);
+    }
+    if (sends < 1) fail("the fake CLI never received the session.send");
+    copilot_error *err = NULL;
+    copilot_status st = copilot_session_destroy(g_session, &err);
+    if (st != COPILOT_OK) fail("copilot_session_destroy: %s: %s", status_name(st), err ? copilot_error_message(err) : "");
+    copilot_error_free(err);
+    if (!wait_flag(&j.out.done, 10000)) {
+        fail("copilot_session_send did not return within 10 s of the destroy");
+        set_status_text("blocked");
+        finish();
+    }
+    set_status(j.out.st);
+    const char *const needles[] = {"destroyed during session.send", "Unknown session", NULL};
+    expect("copilot_session_send racing copilot_session_destroy", &j.out, COPILOT_ERR_INVALID_STATE, needles);
+    teardown();
+}
+
+/* 6e: dropped input is counted and visible through copilot_client_stats. */
 static void case_dropped_input_stats(void) {
     setenv("FAKE_CLI_MODE", "bad_events", 1);
     make_client(NULL, NULL);
@@ -1046,7 +1081,7 @@ static void case_dropped_input_stats(void) {
     teardown();
 }
 
-/* 6d: a write into a CLI that closed its input: the error names its exit and stderr. */
+/* 6f: a write into a CLI that closed its input: the error names its exit and stderr. */
 static void case_broken_pipe_message(void) {
     setenv("FAKE_CLI_MODE", "close_input_then_exit", 1);
     fake_env("FAKE_EXIT_CODE", 3);
@@ -1151,6 +1186,7 @@ static const struct {
     {"keepalive_slow_callback", case_keepalive_slow_callback},
     {"timeout_no_reply", case_timeout_no_reply},
     {"send_and_wait_message", case_send_and_wait_message},
+    {"send_racing_destroy", case_send_racing_destroy},
     {"dropped_input_stats", case_dropped_input_stats},
     {"broken_pipe_message", case_broken_pipe_message},
     {"wire_huge_length", case_wire_huge_length},

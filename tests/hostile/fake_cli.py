@@ -14,7 +14,10 @@ other request with a plausible result, then misbehaves as FAKE_CLI_MODE says.
 Environment (all optional):
   FAKE_CLI_MODE      normal | mute | input_then_exit | stop_reading |
                      stop_reading_then_exit | close_input_then_exit |
-                     flood_requests | flood_events | bad_events   (see MODES below)
+                     flood_requests | flood_events | bad_events |
+                     destroy_race (session.send is answered only when its
+                     session is destroyed: after the destroy's reply, with the
+                     error CLI 1.0.102's teardown gives)
   FAKE_DELAY_MS      delay before the mode's action (default 100)
   FAKE_EXIT_CODE     exit code of the modes that exit (default 42)
   FAKE_COUNT         how many events / requests a flood sends
@@ -110,6 +113,7 @@ class State:
         self.events_sent = 0
         self.requests_sent = 0
         self.sessions = []
+        self.held_sends = {}  # destroy_race: session id -> ids of unanswered session.send
         self.muted = False
         self.paused_until = 0.0
         self.stop_reading = False
@@ -369,6 +373,10 @@ def handle(msg, size):
             S.sends += 1
             n = S.sends
             S.send_bytes += size
+        if MODE == "destroy_race":
+            # Held until the session is destroyed, then failed as the CLI's teardown does.
+            S.held_sends.setdefault(params.get("sessionId", ""), []).append(rid)
+            return
         reply(rid, {"messageId": "fake-msg-%d" % n})
         on_send = MODES.get(MODE, {}).get("on_send")
         if on_send:
@@ -376,6 +384,12 @@ def handle(msg, size):
         return
     if method == "session.getMessages":
         return reply(rid, {"events": []})
+    if method == "session.destroy" and MODE == "destroy_race":
+        sid = params.get("sessionId", "")
+        reply(rid, {})
+        for held in S.held_sends.pop(sid, []):
+            reply_error(held, -32603, "Unknown session '%s' for native host effect 'managed_plugin_admission'" % sid)
+        return
     return reply(rid, {})
 
 
@@ -622,6 +636,7 @@ MODES = {
     "flood_requests": {"before_create_reply": stop_reading_now, "after_create": m_flood_requests},
     "flood_events": {"on_send": m_flood_events},
     "bad_events": {"on_send": m_bad_events},
+    "destroy_race": {},
 }
 
 
