@@ -272,9 +272,10 @@ func envMap(kvs []string) map[string]string {
 }
 
 func (o *ClientOptions) toJSON() (string, error) {
-	m := map[string]any{}
+	// The wrapper runs every client's callbacks from a goroutine (dispatch.go).
+	m := map[string]any{"dispatch": "poll"}
 	if o == nil {
-		return "{}", nil
+		o = &ClientOptions{}
 	}
 	set := func(k string, v string) {
 		if v != "" {
@@ -375,6 +376,8 @@ type Client struct {
 type clientConn struct {
 	ref     handleRef[*C.copilot_client]
 	initErr error
+	// dispatch runs the client's callbacks; nil without a native client.
+	dispatch *dispatchLoop
 }
 
 // acquire returns the native client for one call, which must release it
@@ -418,6 +421,9 @@ func NewClient(opts *ClientOptions) *Client {
 		return cl
 	}
 	cl.conn.ref.init(out, freeClient)
+	if cl.conn.dispatch, err = startDispatch(cl.conn, out); err != nil {
+		cl.conn.initErr = err
+	}
 	if opts != nil && opts.RequestHandler != nil {
 		kind := cString("llmInference")
 		h := handleOf(inferenceRequests(cl, opts.RequestHandler))
@@ -666,6 +672,7 @@ func (c *Client) Close() {
 		return
 	}
 	runtime.SetFinalizer(c, nil)
+	c.conn.dispatch.stop()
 	c.cancelInference(errClientClosed, true)
 	if busy > 0 {
 		// Stops the CLI as the free would, so the calls in flight end now.

@@ -11,7 +11,8 @@ import (
 	"unsafe"
 )
 
-// The library calls these on its callback thread; the preamble above only
+// The library calls these while the client's dispatch loop (dispatch.go) runs
+// copilot_client_dispatch, on that goroutine; the preamble above only
 // declares, as cgo requires for files with //export.
 
 // goEventBatch receives the events of one read of the CLI's output, in wire
@@ -33,15 +34,16 @@ func goEventBatch(ud unsafe.Pointer, events *C.copilot_event_view, count C.size_
 func goTool(ud unsafe.Pointer, inv *C.copilot_tool_invocation, js *C.char) {
 	tool := cgo.Handle(ud).Value().(*Tool)
 	raw := []byte(C.GoString(js))
-	// Handlers run on goroutines so a slow tool never holds up events.
-	go runTool(tool, inv, raw)
+	// Handlers run on other goroutines so a slow tool never holds up events.
+	handlers.run(func() { runTool(tool, inv, raw) })
 }
 
 //export goPermission
 func goPermission(ud unsafe.Pointer, req *C.copilot_permission_request, js *C.char) {
 	b := cgo.Handle(ud).Value().(permissionBinding)
 	raw := []byte(C.GoString(js))
-	go runPermission(b.fn, req, b.ref.get(), raw)
+	sessionID := b.ref.get()
+	handlers.run(func() { runPermission(b.fn, req, sessionID, raw) })
 }
 
 //export goRequest
@@ -50,11 +52,11 @@ func goRequest(ud unsafe.Pointer, req *C.copilot_request, js *C.char) {
 	switch h := cgo.Handle(ud).Value().(type) {
 	case requestHandler:
 		// On a goroutine: a handler waiting for a user never holds up events.
-		go runRequest(h, req, raw)
+		handlers.run(func() { runRequest(h, req, raw) })
 	case kindRequestHandler:
 		// On a goroutine, told which method it answers (canvas.open, ...).
 		kind := C.GoString(C.copilot_request_kind(req))
-		go runRequest(func(raw json.RawMessage) (any, error) { return h(kind, raw) }, req, raw)
+		handlers.run(func() { runRequest(func(raw json.RawMessage) (any, error) { return h(kind, raw) }, req, raw) })
 	case inlineRequestHandler:
 		// Here, on the callback thread: in wire order, one at a time.
 		kind := C.GoString(C.copilot_request_kind(req))
