@@ -4,7 +4,7 @@
  * does what an SDK must do against benches/peer: handshake, create a session,
  * send, count events, answer each tool call, stop at session.idle.
  *
- * Usage: raw_client HOST:PORT
+ * Usage: raw_client HOST:PORT | stdio:PEER_PATH (spawns the peer, talks over its pipes)
  * Prints: raw: events=N seconds=S events_per_s=X tool_calls=M
  */
 #define _GNU_SOURCE /* memmem */
@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int fd;
+static int in_fd, out_fd; /* the peer's output and input: one socket, or two pipes */
 static char *buf;
 static size_t buf_len, buf_cap = 1 << 20;
 static int next_id = 1;
@@ -28,7 +28,7 @@ static void send_request(const char *method, const char *params) {
     int n = snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":%s}", next_id++,
                      method, params);
     int m = snprintf(frame, sizeof frame, "Content-Length: %d\r\n\r\n%s", n, body);
-    if (write(fd, frame, (size_t)m) != m) {
+    if (write(out_fd, frame, (size_t)m) != m) {
         perror("write");
         exit(1);
     }
@@ -62,7 +62,7 @@ static char *next_frame(void) {
             buf_len -= pos;
             pos = 0;
         }
-        ssize_t r = read(fd, buf + buf_len, buf_cap - buf_len - 1);
+        ssize_t r = read(in_fd, buf + buf_len, buf_cap - buf_len - 1);
         if (r <= 0) {
             fprintf(stderr, "raw_client: connection closed\n");
             exit(1);
@@ -82,21 +82,45 @@ static void call(const char *method, const char *params) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: raw_client HOST:PORT\n");
+        fprintf(stderr, "usage: raw_client HOST:PORT | stdio:PEER_PATH\n");
         return 2;
     }
-    char host[64];
-    snprintf(host, sizeof host, "%s", argv[1]);
-    char *colon = strrchr(host, ':');
-    *colon = 0;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
-    inet_pton(AF_INET, host, &addr.sin_addr);
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
-        perror("connect");
-        return 1;
+    if (strncmp(argv[1], "stdio:", 6) == 0) {
+        /* The peer as an SDK spawns its CLI: --stdio, its stdin and stdout our pipes. */
+        int to_peer[2], from_peer[2];
+        if (pipe(to_peer) != 0 || pipe(from_peer) != 0) {
+            perror("pipe");
+            return 1;
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+            dup2(to_peer[0], 0);
+            dup2(from_peer[1], 1);
+            close(to_peer[1]);
+            close(from_peer[0]);
+            execl(argv[1] + 6, argv[1] + 6, "--stdio", (char *)NULL);
+            perror("exec");
+            _exit(127);
+        }
+        close(to_peer[0]);
+        close(from_peer[1]);
+        out_fd = to_peer[1];
+        in_fd = from_peer[0];
+    } else {
+        char host[64];
+        snprintf(host, sizeof host, "%s", argv[1]);
+        char *colon = strrchr(host, ':');
+        *colon = 0;
+        struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+        inet_pton(AF_INET, host, &addr.sin_addr);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+            perror("connect");
+            return 1;
+        }
+        in_fd = out_fd = fd;
     }
     buf = malloc(buf_cap);
     call("connect", "{}");
@@ -126,6 +150,7 @@ int main(int argc, char **argv) {
     double seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("raw: events=%ld seconds=%.3f events_per_s=%.0f tool_calls=%ld\n", events, seconds,
            events / seconds, tools);
-    close(fd);
+    close(in_fd);
+    if (out_fd != in_fd) close(out_fd);
     return 0;
 }

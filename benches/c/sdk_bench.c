@@ -3,7 +3,7 @@
  * events per second into a C callback, and tool calls answered from a C
  * handler (the peer times the round trips and prints them).
  *
- * Usage: sdk_bench HOST:PORT EXPECTED_EVENTS
+ * Usage: sdk_bench HOST:PORT|stdio:PEER_PATH EXPECTED_EVENTS (stdio: the peer spawned as the CLI)
  * Prints: c: events=N seconds=S events_per_s=X
  *
  * Usage: sdk_bench HOST:PORT resources
@@ -62,7 +62,7 @@ static int fail(const char *what, copilot_error *err) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: sdk_bench HOST:PORT EXPECTED_EVENTS\n");
+        fprintf(stderr, "usage: sdk_bench HOST:PORT|stdio:PEER_PATH EXPECTED_EVENTS\n");
         return 2;
     }
     int resources = strcmp(argv[2], "resources") == 0;
@@ -70,8 +70,11 @@ int main(int argc, char **argv) {
     long expected = atol(argv[2]);
     const char *dispatch = getenv("SDK_BENCH_DISPATCH");
     int polled = dispatch && strcmp(dispatch, "poll") == 0;
-    char options[256];
-    snprintf(options, sizeof options, "{\"cliUrl\": \"%s\"%s}", argv[1], polled ? ", \"dispatch\": \"poll\"" : "");
+    /* HOST:PORT, or stdio:PATH: the peer spawned as the client's CLI. */
+    int stdio = strncmp(argv[1], "stdio:", 6) == 0;
+    char options[4096];
+    snprintf(options, sizeof options, "{\"%s\": \"%s\"%s}", stdio ? "cliPath" : "cliUrl", stdio ? argv[1] + 6 : argv[1],
+             polled ? ", \"dispatch\": \"poll\"" : "");
     copilot_error *err = NULL;
     copilot_client *client = NULL;
     if (copilot_client_new(options, &client, &err) != COPILOT_OK) return fail("client_new", err);

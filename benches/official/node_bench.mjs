@@ -1,11 +1,14 @@
 // The official Node SDK's row of benches/run.sh: one turn against benches/peer
 // (events into a handler, tool calls answered by one; the peer times those).
-//   node node_bench.mjs HOST:PORT EXPECTED_EVENTS
+//   node node_bench.mjs HOST:PORT|stdio:PEER_PATH EXPECTED_EVENTS   (stdio: the peer spawned as the CLI)
 // Prints: node: events=N seconds=S events_per_s=X
 import { CopilotClient, RuntimeConnection, approveAll } from "@github/copilot-sdk";
 
 const [address, expected] = process.argv.slice(2);
-const client = new CopilotClient({ connection: RuntimeConnection.forUri(address) });
+const connection = address.startsWith("stdio:")
+  ? RuntimeConnection.forStdio({ path: address.slice("stdio:".length) })
+  : RuntimeConnection.forUri(address);
+const client = new CopilotClient({ connection });
 await client.start();
 let deltas = 0;
 const session = await client.createSession({

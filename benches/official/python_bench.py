@@ -1,18 +1,23 @@
 """The official Python SDK's row of benches/run.sh: one turn against benches/peer
 (events into a handler, tool calls answered by one; the peer times those).
-    python python_bench.py HOST:PORT EXPECTED_EVENTS
+    python python_bench.py HOST:PORT|stdio:PEER_PATH EXPECTED_EVENTS
 Prints: python: events=N seconds=S events_per_s=X
 """
 import asyncio
 import sys
 import time
 
-from copilot import CopilotClient, PermissionHandler, Tool, ToolResult, UriRuntimeConnection
+from copilot import CopilotClient, PermissionHandler, StdioRuntimeConnection, Tool, ToolResult, UriRuntimeConnection
 
 
 async def main():
     address, expected = sys.argv[1], int(sys.argv[2])
-    client = CopilotClient(connection=UriRuntimeConnection(url=address))
+    # HOST:PORT, or stdio:PATH: the peer spawned as the SDK's CLI.
+    if address.startswith("stdio:"):
+        connection = StdioRuntimeConnection(path=address[len("stdio:"):])
+    else:
+        connection = UriRuntimeConnection(url=address)
+    client = CopilotClient(connection=connection)
     await client.start()
     deltas = 0
 

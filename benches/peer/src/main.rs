@@ -1,7 +1,8 @@
 //! A synthetic Copilot CLI for SDK-only benchmarks. It speaks just enough of
-//! the protocol over TCP (`connect`, `ping`, `session.create`/`resume`,
-//! `session.send`, `session.tools.handlePendingToolCall`) for any SDK that can
-//! connect to an external server URL, and on each `session.send` it:
+//! the protocol (`connect`, `ping`, `session.create`/`resume`,
+//! `session.send`, `session.tools.handlePendingToolCall`) for any SDK, over
+//! TCP (an external server URL) or over stdio (spawned as the SDK's CLI), and
+//! on each `session.send` it:
 //!
 //! 1. writes `--events` `assistant.message_delta` events as fast as the socket
 //!    takes them (frames pre-encoded, written in large batches, so the peer is
@@ -12,14 +13,20 @@
 //!
 //! After each turn it prints one line to stdout:
 //! `turn events=N write_s=S tool_calls=M rtt_p50_us=A rtt_p99_us=B`.
+//!
+//! Stdio: when an SDK spawns it as its CLI (`... --stdio`, with whatever
+//! other flags that SDK passes, all ignored), stdin and stdout carry the
+//! protocol, the sizes come from `BENCH_PEER_EVENTS` and
+//! `BENCH_PEER_TOOL_CALLS`, and the turn line is appended to the file
+//! `BENCH_PEER_REPORT` names.
 
 use std::time::Instant;
 
 use clap::Parser;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::unix::pipe;
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 #[derive(Parser, Clone, Copy)]
@@ -63,13 +70,90 @@ fn event(session: &str, kind: &str, data: Value) -> Vec<u8> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    if std::env::args().any(|a| a == "--stdio") {
+        let size = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let args = Args {
+            port: 0,
+            events: size("BENCH_PEER_EVENTS"),
+            tool_calls: size("BENCH_PEER_TOOL_CALLS"),
+        };
+        let report = Report::File(std::env::var("BENCH_PEER_REPORT").ok());
+        let (read, write) = stdio_streams();
+        serve(read, write, args, report).await;
+        return;
+    }
     let args = Args::parse();
     let listener = TcpListener::bind(("127.0.0.1", args.port)).await.unwrap();
     println!("listening on {}", listener.local_addr().unwrap());
     loop {
         let (stream, _) = listener.accept().await.unwrap();
         stream.set_nodelay(true).unwrap();
-        tokio::spawn(serve(stream, args));
+        let (read, write) = stream.into_split();
+        tokio::spawn(serve(read, write, args, Report::Stdout));
+    }
+}
+
+/// The SDK's stdin and stdout, non-blocking: pipes (most SDKs) or a Unix
+/// socket pair (libcopilot). tokio's Stdin/Stdout would hand every write to
+/// a blocking thread, a hop the peer must not add.
+fn stdio_streams() -> (
+    Box<dyn AsyncRead + Unpin + Send>,
+    Box<dyn AsyncWrite + Unpin + Send>,
+) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: fds 0 and 1 are this process's own and used nowhere else.
+    let (stdin, stdout) = unsafe { (std::fs::File::from_raw_fd(0), std::fs::File::from_raw_fd(1)) };
+    let is_fifo = |f: &std::fs::File| {
+        use std::os::unix::fs::FileTypeExt;
+        f.metadata().is_ok_and(|m| m.file_type().is_fifo())
+    };
+    let read: Box<dyn AsyncRead + Unpin + Send> = if is_fifo(&stdin) {
+        Box::new(pipe::Receiver::from_file(stdin).unwrap())
+    } else {
+        Box::new(unix_stream(stdin))
+    };
+    let write: Box<dyn AsyncWrite + Unpin + Send> = if is_fifo(&stdout) {
+        Box::new(pipe::Sender::from_file(stdout).unwrap())
+    } else {
+        Box::new(unix_stream(stdout))
+    };
+    (read, write)
+}
+
+fn unix_stream(f: std::fs::File) -> tokio::net::UnixStream {
+    let s = std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(f));
+    s.set_nonblocking(true).unwrap();
+    tokio::net::UnixStream::from_std(s).expect("stdio is a pipe or a Unix socket")
+}
+
+/// Where the turn line goes: stdout over TCP; over stdio (stdout is the
+/// protocol) the file named, if any.
+#[derive(Clone)]
+enum Report {
+    Stdout,
+    File(Option<String>),
+}
+
+impl Report {
+    fn line(&self, line: &str) {
+        match self {
+            Report::Stdout => println!("{line}"),
+            Report::File(Some(path)) => {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .unwrap();
+                writeln!(f, "{line}").unwrap();
+            }
+            Report::File(None) => {}
+        }
     }
 }
 
@@ -79,11 +163,24 @@ enum Out {
     Turn(String, String),
 }
 
-async fn serve(stream: TcpStream, args: Args) {
-    let (read, write) = stream.into_split();
+async fn serve<R, W>(read: R, write: W, args: Args, report: Report)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let (tx, rx) = mpsc::unbounded_channel::<Out>();
     let (tool_tx, tool_rx) = mpsc::unbounded_channel::<()>();
-    tokio::spawn(writer(write, rx, tool_rx, args));
+    tokio::spawn(writer(write, rx, tool_rx, args, report));
+    read_requests(read, tx, tool_tx).await;
+}
+
+/// Answers the SDK's requests until its input ends; `session.send` starts a
+/// turn on the writer, a tool result ends one round trip.
+async fn read_requests<R: AsyncRead + Unpin>(
+    read: R,
+    tx: mpsc::UnboundedSender<Out>,
+    tool_tx: mpsc::UnboundedSender<()>,
+) {
     let mut reader = BufReader::with_capacity(1 << 16, read);
     let mut line = String::new();
     loop {
@@ -145,11 +242,12 @@ async fn serve(stream: TcpStream, args: Args) {
     }
 }
 
-async fn writer(
-    mut w: OwnedWriteHalf,
+async fn writer<W: AsyncWrite + Unpin>(
+    mut w: W,
     mut rx: mpsc::UnboundedReceiver<Out>,
     mut tool_results: mpsc::UnboundedReceiver<()>,
     args: Args,
+    report: Report,
 ) {
     while let Some(out) = rx.recv().await {
         let (session, message_id) = match out {
@@ -223,12 +321,12 @@ async fn writer(
         }
         rtts.sort_by(|a, b| a.partial_cmp(b).unwrap());
         let pct = |p: usize| rtts.get(rtts.len() * p / 100).copied().unwrap_or(0.0);
-        println!(
+        report.line(&format!(
             "turn events={} write_s={write_s:.3} tool_calls={} rtt_p50_us={:.1} rtt_p99_us={:.1}",
             args.events,
             args.tool_calls,
             pct(50),
             pct(99)
-        );
+        ));
     }
 }

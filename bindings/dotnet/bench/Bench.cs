@@ -129,7 +129,11 @@ public static class Bench
             };
         else
             onEvent = e => { if (e is AssistantMessageDeltaEvent) Interlocked.Increment(ref got); };
-        using (var client = new CopilotClient(new CopilotClientOptions { CliUrl = address }))
+        // HOST:PORT, or stdio:PATH: the peer spawned as the client's CLI.
+        var options = address.StartsWith("stdio:")
+            ? new CopilotClientOptions { Connection = RuntimeConnection.ForStdio(address.Substring("stdio:".Length)) }
+            : new CopilotClientOptions { CliUrl = address };
+        using (var client = new CopilotClient(options))
         {
             var session = client.CreateSessionAsync(new SessionConfig
             {

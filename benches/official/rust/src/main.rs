@@ -1,7 +1,8 @@
 //! The official Rust crate (github-copilot-sdk) against benches/peer: one turn,
 //! events into a subscriber, tool calls answered by a handler (the peer times
-//! those). It is connected through `Client::from_streams` over TCP.
-//!   official-rust-bench HOST:PORT EXPECTED_EVENTS
+//! those). It is connected through `Client::from_streams` over TCP, or over
+//! the pipes of the peer it spawns (`stdio:PATH`).
+//!   official-rust-bench HOST:PORT|stdio:PEER_PATH EXPECTED_EVENTS
 //! Prints: rust: events=N seconds=S events_per_s=X
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -26,10 +27,25 @@ impl ToolHandler for Bench {
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
     let expected: u64 = args[2].parse().unwrap();
-    let stream = tokio::net::TcpStream::connect(&args[1]).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let (read, write) = stream.into_split();
-    let client = Client::from_streams(read, write, std::env::current_dir().unwrap())?;
+    let cwd = std::env::current_dir().unwrap();
+    // stdio:PATH: the peer spawned as the CLI, its pipes handed to the crate
+    // as its own stdio transport does; else HOST:PORT.
+    let (client, _child) = if let Some(path) = args[1].strip_prefix("stdio:") {
+        let mut child = tokio::process::Command::new(path)
+            .arg("--stdio")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let (read, write) = (child.stdout.take().unwrap(), child.stdin.take().unwrap());
+        (Client::from_streams(read, write, cwd)?, Some(child))
+    } else {
+        let stream = tokio::net::TcpStream::connect(&args[1]).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (read, write) = stream.into_split();
+        (Client::from_streams(read, write, cwd)?, None)
+    };
     client.verify_protocol_version().await?;
     let config = SessionConfig::default()
         .with_permission_handler(Arc::new(ApproveAllHandler))

@@ -2,7 +2,9 @@
 // benches/peer instance (a synthetic CLI), counting events into a Go handler
 // and answering tool calls from a Go handler. The peer times the round trips.
 //
-//	go run -tags copilotdev ./examples/sdkbench HOST:PORT EXPECTED_EVENTS
+//	go run -tags copilotdev ./examples/sdkbench HOST:PORT|stdio:PEER_PATH EXPECTED_EVENTS
+//
+// stdio:PEER_PATH spawns the peer as the client's CLI.
 //
 // Prints: go: events=N seconds=S events_per_s=X
 package main
@@ -12,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +27,7 @@ func main() {
 		os.Exit(2)
 	}
 	expected, _ := strconv.ParseInt(os.Args[2], 10, 64)
-	client := copilot.NewClient(&copilot.ClientOptions{Connection: copilot.URIConnection{URL: os.Args[1]}})
+	client := copilot.NewClient(&copilot.ClientOptions{Connection: connection(os.Args[1])})
 	defer client.Close()
 	var deltas atomic.Int64
 	session, err := client.CreateSession(context.Background(), &copilot.SessionConfig{
@@ -54,6 +57,14 @@ func main() {
 		fmt.Fprintf(os.Stderr, "sdkbench: delivered %d of %d events\n", got, expected)
 		os.Exit(1)
 	}
+}
+
+// connection is HOST:PORT (a server to connect to) or stdio:PATH (a CLI to spawn).
+func connection(address string) copilot.RuntimeConnection {
+	if path, ok := strings.CutPrefix(address, "stdio:"); ok {
+		return copilot.StdioConnection{Path: path}
+	}
+	return copilot.URIConnection{URL: address}
 }
 
 func fail(err error) {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	copilot "github.com/github/copilot-sdk/go"
@@ -20,13 +21,18 @@ import (
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: official_go_sdkbench HOST:PORT EXPECTED_EVENTS")
+		fmt.Fprintln(os.Stderr, "usage: official_go_sdkbench HOST:PORT|stdio:PEER_PATH EXPECTED_EVENTS")
 		os.Exit(2)
 	}
 	expected, err := strconv.ParseInt(os.Args[2], 10, 64)
 	check(err)
 	ctx := context.Background()
-	client := copilot.NewClient(&copilot.ClientOptions{Connection: copilot.URIConnection{URL: os.Args[1]}})
+	// HOST:PORT, or stdio:PATH: the peer spawned as the SDK's CLI.
+	var conn copilot.RuntimeConnection = copilot.URIConnection{URL: os.Args[1]}
+	if path, ok := strings.CutPrefix(os.Args[1], "stdio:"); ok {
+		conn = copilot.StdioConnection{Path: path}
+	}
+	client := copilot.NewClient(&copilot.ClientOptions{Connection: conn})
 	check(client.Start(ctx))
 	session, err := client.CreateSession(ctx, &copilot.SessionConfig{
 		OnPermissionRequest: copilot.PermissionHandler.ApproveAll,
