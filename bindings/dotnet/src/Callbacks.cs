@@ -25,10 +25,11 @@ namespace GitHub.Copilot
 
         /// <summary>Where a session's or a client's handlers run: the one choke point every
         /// dispatch goes through. Without a context (the default, or no
-        /// SynchronizationContext.Current at capture time) handlers run as they always did:
-        /// synchronous ones (events, state, lifecycle, notifications) inline on the library's
-        /// callback thread, asynchronous ones (tools, permissions, host requests, hooks) on the
-        /// thread pool. With one (UseSynchronizationContext), every handler is posted to it with
+        /// SynchronizationContext.Current at capture time): synchronous handlers (events, state,
+        /// lifecycle, notifications) run inline on the library's callback thread; tool and
+        /// permission handlers start there and continue on the thread pool after their first
+        /// await that yields, as in the official SDK; host requests and hooks (which may wait
+        /// for a user) start on the thread pool. With one (UseSynchronizationContext), every handler is posted to it with
         /// SynchronizationContext.Post and the callback thread returns at once: it never waits
         /// for the context's thread, so a UI thread blocked in a call cannot deadlock it, and
         /// answers go out (from any thread, as the C API allows) when the handler's task ends.
@@ -77,6 +78,22 @@ namespace GitHub.Copilot
             internal void Invoke(Action handler)
             {
                 if (!TryPost(handler)) handler();
+            }
+
+            /// <summary>Starts a tool or permission handler (whose task never faults) as the
+            /// official .NET SDK does: on the calling (callback) thread, where it runs until its
+            /// first await that does not complete at once, then on the thread pool. No thread-pool
+            /// hop before it starts: that hop was most of what the wrapper added to a tool round
+            /// trip. Posted to the context when one was captured.</summary>
+            internal void Start(Func<Task> work)
+            {
+                if (_context != null)
+                {
+                    Run(work);
+                    return;
+                }
+                try { work(); }
+                catch { } // async lambdas put their exceptions in their task; this is a backstop
             }
 
             /// <summary>Starts an asynchronous handler (whose task never faults): posted to the
@@ -351,9 +368,9 @@ namespace GitHub.Copilot
                 FailTool(invocation, e.Message);
                 return;
             }
-            // Handlers run on the thread pool (or the captured context) so a slow tool never
-            // holds up events; the invocation is completed when the handler's task ends.
-            context.Run(async () =>
+            // Started here (or posted to the captured context); the invocation is completed
+            // when the handler's task ends.
+            context.Start(async () =>
             {
                 try
                 {
@@ -425,7 +442,7 @@ namespace GitHub.Copilot
             }
             catch { }
             var context = sink != null ? sink.Context : HandlerContext.Default;
-            context.Run(async () =>
+            context.Start(async () =>
             {
                 string answer = null;
                 try

@@ -264,8 +264,60 @@ namespace GitHub.Copilot.Tests
                         .Select(c => c.Value).Distinct().ToList();
                     Assert.AreEqual(1, callbackThreads.Count, "events, state and lifecycle all on the one callback thread");
                     Assert.IsFalse(callbackThreads[0].IsThreadPoolThread, "the callback thread is the library's own");
+                    // As in the official SDK, tool and permission handlers start on the callback
+                    // thread (no thread-pool hop before them); these complete synchronously.
                     foreach (var c in calls.Where(c => c.Key.StartsWith("tool:") || c.Key.StartsWith("permission:")))
-                        Assert.IsTrue(c.Value.IsThreadPoolThread, c.Key + " ran on the thread pool");
+                        Assert.AreEqual(callbackThreads[0], c.Value, c.Key + " started on the callback thread");
+                }
+                finally
+                {
+                    client.StopAsync().Wait();
+                    client.Dispose();
+                }
+            }
+        }
+
+        /// <summary>Without a context, a tool handler starts on the callback thread (as in the
+        /// official SDK) and, after an await that yields, continues on the thread pool: the
+        /// callback thread is free meanwhile, so the handler can wait for an event (here the
+        /// session.info its own session.log makes) without deadlock, and the turn completes.</summary>
+        [Test]
+        public void ToolHandlersStartOnTheCallbackThreadAndContinueOnThePool()
+        {
+            using (var env = new TestEnv("weather_tool.yaml"))
+            {
+                Thread started = null, resumed = null, eventThread = null;
+                var logged = new TaskCompletionSource<bool>();
+                CopilotSession session = null;
+                var config = env.Config(new SessionConfig
+                {
+                    Tools = new[]
+                    {
+                        CopilotTool.Define<WeatherArgs>("get_weather", "Current weather for a city", async (args, inv) =>
+                        {
+                            started = Thread.CurrentThread;
+                            await session.LogAsync("looking up " + args.City).ConfigureAwait(false);
+                            var seen = await Task.WhenAny(logged.Task, Task.Delay(20000)).ConfigureAwait(false);
+                            resumed = Thread.CurrentThread;
+                            return seen == logged.Task ? "18C and sunny" : "the log event never came";
+                        }),
+                    },
+                    OnPermissionRequest = (r, inv) => Task.FromResult(PermissionDecision.ApproveOnce()),
+                    OnEvent = e =>
+                    {
+                        eventThread = Thread.CurrentThread;
+                        if (e.Type == "session.info" && e.Raw.ToString().Contains("looking up Paris")) logged.TrySetResult(true);
+                    },
+                });
+                var client = env.Client();
+                try
+                {
+                    session = client.CreateSessionAsync(config).Result;
+                    var answer = session.SendAndWaitAsync(Paris, Turn).Result;
+                    Assert.IsTrue(logged.Task.IsCompleted, "the handler's log event was delivered while it waited");
+                    Assert.AreEqual("It is 18C and sunny in Paris.", answer.Content);
+                    Assert.AreSame(eventThread, started, "the handler started on the callback thread");
+                    Assert.IsTrue(resumed.IsThreadPoolThread, "after its await it ran on the thread pool");
                 }
                 finally
                 {
