@@ -85,6 +85,8 @@ func (d *dispatchLoop) run(conn *clientConn, raw syscall.RawConn) {
 		if h == nil {
 			return // closed: the free drops whatever still waits
 		}
+		// Its errors (another dispatcher, not poll mode) cannot happen:
+		// this loop is the client's only dispatcher.
 		var remaining C.size_t
 		C.copilot_client_dispatch(h, dispatchBatch, &remaining, nil)
 		conn.ref.release()
@@ -112,9 +114,9 @@ func (d *dispatchLoop) stop() {
 	}
 }
 
-// handlers runs tool, permission and host-request handlers off the dispatch
+// handlerPool runs tool, permission and host-request handlers off the dispatch
 // goroutine, so a slow one never holds events up.
-var handlers workerPool
+var handlerPool workerPool
 
 // handlerIdleTimeout is how long a worker without work waits before it exits.
 const handlerIdleTimeout = 10 * time.Second

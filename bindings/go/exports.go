@@ -35,7 +35,7 @@ func goTool(ud unsafe.Pointer, inv *C.copilot_tool_invocation, js *C.char) {
 	tool := cgo.Handle(ud).Value().(*Tool)
 	raw := []byte(C.GoString(js))
 	// Handlers run on other goroutines so a slow tool never holds up events.
-	handlers.run(func() { runTool(tool, inv, raw) })
+	handlerPool.run(func() { runTool(tool, inv, raw) })
 }
 
 //export goPermission
@@ -43,7 +43,7 @@ func goPermission(ud unsafe.Pointer, req *C.copilot_permission_request, js *C.ch
 	b := cgo.Handle(ud).Value().(permissionBinding)
 	raw := []byte(C.GoString(js))
 	sessionID := b.ref.get()
-	handlers.run(func() { runPermission(b.fn, req, sessionID, raw) })
+	handlerPool.run(func() { runPermission(b.fn, req, sessionID, raw) })
 }
 
 //export goRequest
@@ -52,11 +52,11 @@ func goRequest(ud unsafe.Pointer, req *C.copilot_request, js *C.char) {
 	switch h := cgo.Handle(ud).Value().(type) {
 	case requestHandler:
 		// On a goroutine: a handler waiting for a user never holds up events.
-		handlers.run(func() { runRequest(h, req, raw) })
+		handlerPool.run(func() { runRequest(h, req, raw) })
 	case kindRequestHandler:
 		// On a goroutine, told which method it answers (canvas.open, ...).
 		kind := C.GoString(C.copilot_request_kind(req))
-		handlers.run(func() { runRequest(func(raw json.RawMessage) (any, error) { return h(kind, raw) }, req, raw) })
+		handlerPool.run(func() { runRequest(func(raw json.RawMessage) (any, error) { return h(kind, raw) }, req, raw) })
 	case inlineRequestHandler:
 		// Here, on the callback thread: in wire order, one at a time.
 		kind := C.GoString(C.copilot_request_kind(req))
