@@ -20,7 +20,8 @@ func openFDs(t *testing.T) int {
 // Each client's callbacks run on a dispatch goroutine of its own (real CLI).
 // Close ends it without waiting for it, called from another goroutine or
 // from one of the client's own handlers (on that goroutine, mid-dispatch),
-// and the loop's duplicate of the dispatch fd is closed with the rest.
+// and the loop's duplicate of the dispatch fd is closed with the rest (the
+// sessions are freed too: a live session handle keeps its client's runtime).
 func TestDispatchLoopEndsWithTheClient(t *testing.T) {
 	env := newEnv(t, "chat.yaml")
 	before := openFDs(t)
@@ -50,8 +51,12 @@ func TestDispatchLoopEndsWithTheClient(t *testing.T) {
 				t.Fatal(err)
 			}
 			receive(t, within(t, 30*time.Second), closedByHandler, "Close from the event handler")
+			_ = s.Disconnect() // its client is gone: this only frees the handle
 		} else {
 			if _, err := s.SendAndWait(within(t, 30*time.Second), MessageOptions{Prompt: "What is the capital of France?"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Disconnect(); err != nil {
 				t.Fatal(err)
 			}
 			start := time.Now()
