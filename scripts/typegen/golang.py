@@ -597,26 +597,31 @@ def events_file(model, em: GoEmitter) -> str:
             out.append(f"\t// Experimental: {cname} identifies an experimental event that may change or be removed.")
         out.append(f"\t{cname} SessionEventType = {quote(e.type)}")
     out += [")", ""]
-    # envelope decode: one switch, unknown or undecodable data kept raw
-    out += ["// UnmarshalJSON decodes the envelope, then the data into the struct for its type.",
-            "// Data that does not match its schema is kept as RawSessionEventData, never lost.",
-            "func (e *SessionEvent) UnmarshalJSON(data []byte) error {", "\tvar env struct {"]
+    # one envelope type for decoding and encoding, generic over how Data is held
+    out += ["// sessionEventEnvelope is an event on the wire: Data as raw JSON, a typed",
+            "// pointer to decode into, or the value to encode.",
+            "type sessionEventEnvelope[D any] struct {"]
     for f, name in env_names:
         omit = "" if f.required else ",omitempty"
-        out.append(f'\t\t{name} {em.gotype(f.type, optional=not f.required)} `json:"{f.json}{omit}"`')
-    out += ['\t\tType SessionEventType `json:"type"`', '\t\tData json.RawMessage `json:"data"`', "\t}",
-            "\tif err := json.Unmarshal(data, &env); err != nil {", "\t\treturn err", "\t}"]
+        out.append(f'\t{name} {em.gotype(f.type, optional=not f.required)} `json:"{f.json}{omit}"`')
+    out += ['\tType SessionEventType `json:"type"`', '\tData D `json:"data"`', "}", "",
+            "// fill sets e's envelope fields (all but Data and Raw) from env.",
+            "func (env *sessionEventEnvelope[D]) fill(e *SessionEvent) {"]
     for f, name in env_names:
         out.append(f"\te.{name} = env.{name}")
-    out += ["\te.Raw = append(json.RawMessage(nil), data...)", "\te.Data = DecodeSessionEventData(env.Type, env.Data)",
+    out += ["}", "",
+            # envelope decode: one switch, unknown or undecodable data kept raw
+            "// UnmarshalJSON decodes the envelope, then the data into the struct for its type.",
+            "// Data that does not match its schema is kept as RawSessionEventData, never lost.",
+            "func (e *SessionEvent) UnmarshalJSON(data []byte) error {",
+            "\tvar env sessionEventEnvelope[json.RawMessage]",
+            "\tif err := json.Unmarshal(data, &env); err != nil {", "\t\treturn err", "\t}",
+            "\tenv.fill(e)",
+            "\te.Raw = append(json.RawMessage(nil), data...)", "\te.Data = DecodeSessionEventData(env.Type, env.Data)",
             "\treturn nil", "}", "",
             "// MarshalJSON writes the envelope with Data under \"data\".",
-            "func (e SessionEvent) MarshalJSON() ([]byte, error) {", "\ttype envelope struct {"]
-    for f, name in env_names:
-        omit = "" if f.required else ",omitempty"
-        out.append(f'\t\t{name} {em.gotype(f.type, optional=not f.required)} `json:"{f.json}{omit}"`')
-    out += ['\t\tType SessionEventType `json:"type"`', '\t\tData any `json:"data"`', "\t}",
-            "\treturn json.Marshal(envelope{"]
+            "func (e SessionEvent) MarshalJSON() ([]byte, error) {",
+            "\treturn json.Marshal(sessionEventEnvelope[any]{"]
     for f, name in env_names:
         out.append(f"\t\t{name}: e.{name},")
     out += ["\t\tType: e.Type(),", "\t\tData: e.Data,", "\t})", "}", "",
@@ -638,18 +643,12 @@ def events_file(model, em: GoEmitter) -> str:
             "// decodes it the general way, keeping what does not match as raw data.",
             "func DecodeSessionEventOfType(t SessionEventType, raw []byte) (e SessionEvent, ok bool) {",
             "\td := newSessionEventData(t)", "\tif d == nil {", "\t\treturn e, false", "\t}",
-            "\tvar env struct {"]
-    for f, name in env_names:
-        omit = "" if f.required else ",omitempty"
-        out.append(f'\t\t{name} {em.gotype(f.type, optional=not f.required)} `json:"{f.json}{omit}"`')
-    out += ['\t\tType SessionEventType `json:"type"`',
-            "\t\t// Holding the typed pointer, so the decoder decodes into it.",
-            '\t\tData any `json:"data"`', "\t}", "\tenv.Data = d",
+            "\t// Data holds the typed pointer, so the decoder decodes into it.",
+            "\tenv := sessionEventEnvelope[any]{Data: d}",
             "\tif decodeEvent(raw, &env) != nil || env.Type != t || env.Data != any(d) {",
-            "\t\treturn e, false", "\t}"]
-    for f, name in env_names:
-        out.append(f"\te.{name} = env.{name}")
-    out += ["\te.Raw = raw", "\te.Data = d", "\treturn e, true", "}", "",
+            "\t\treturn e, false", "\t}",
+            "\tenv.fill(&e)",
+            "\te.Raw = raw", "\te.Data = d", "\treturn e, true", "}", "",
             "// SessionEventTypes lists every event type this file describes, in schema order.",
             "var SessionEventTypes = []SessionEventType{"]
     for e in model.events:

@@ -430,26 +430,35 @@ const (
 	SessionEventTypeMCPAppToolCallComplete SessionEventType = "mcp_app.tool_call_complete"
 )
 
-// UnmarshalJSON decodes the envelope, then the data into the struct for its type.
-// Data that does not match its schema is kept as RawSessionEventData, never lost.
-func (e *SessionEvent) UnmarshalJSON(data []byte) error {
-	var env struct {
-		ID        string           `json:"id"`
-		Timestamp time.Time        `json:"timestamp"`
-		ParentID  *string          `json:"parentId"`
-		Ephemeral *bool            `json:"ephemeral,omitempty"`
-		AgentID   *string          `json:"agentId,omitempty"`
-		Type      SessionEventType `json:"type"`
-		Data      json.RawMessage  `json:"data"`
-	}
-	if err := json.Unmarshal(data, &env); err != nil {
-		return err
-	}
+// sessionEventEnvelope is an event on the wire: Data as raw JSON, a typed
+// pointer to decode into, or the value to encode.
+type sessionEventEnvelope[D any] struct {
+	ID        string           `json:"id"`
+	Timestamp time.Time        `json:"timestamp"`
+	ParentID  *string          `json:"parentId"`
+	Ephemeral *bool            `json:"ephemeral,omitempty"`
+	AgentID   *string          `json:"agentId,omitempty"`
+	Type      SessionEventType `json:"type"`
+	Data      D                `json:"data"`
+}
+
+// fill sets e's envelope fields (all but Data and Raw) from env.
+func (env *sessionEventEnvelope[D]) fill(e *SessionEvent) {
 	e.ID = env.ID
 	e.Timestamp = env.Timestamp
 	e.ParentID = env.ParentID
 	e.Ephemeral = env.Ephemeral
 	e.AgentID = env.AgentID
+}
+
+// UnmarshalJSON decodes the envelope, then the data into the struct for its type.
+// Data that does not match its schema is kept as RawSessionEventData, never lost.
+func (e *SessionEvent) UnmarshalJSON(data []byte) error {
+	var env sessionEventEnvelope[json.RawMessage]
+	if err := json.Unmarshal(data, &env); err != nil {
+		return err
+	}
+	env.fill(e)
 	e.Raw = append(json.RawMessage(nil), data...)
 	e.Data = DecodeSessionEventData(env.Type, env.Data)
 	return nil
@@ -457,16 +466,7 @@ func (e *SessionEvent) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON writes the envelope with Data under "data".
 func (e SessionEvent) MarshalJSON() ([]byte, error) {
-	type envelope struct {
-		ID        string           `json:"id"`
-		Timestamp time.Time        `json:"timestamp"`
-		ParentID  *string          `json:"parentId"`
-		Ephemeral *bool            `json:"ephemeral,omitempty"`
-		AgentID   *string          `json:"agentId,omitempty"`
-		Type      SessionEventType `json:"type"`
-		Data      any              `json:"data"`
-	}
-	return json.Marshal(envelope{
+	return json.Marshal(sessionEventEnvelope[any]{
 		ID:        e.ID,
 		Timestamp: e.Timestamp,
 		ParentID:  e.ParentID,
@@ -829,25 +829,12 @@ func DecodeSessionEventOfType(t SessionEventType, raw []byte) (e SessionEvent, o
 	if d == nil {
 		return e, false
 	}
-	var env struct {
-		ID        string           `json:"id"`
-		Timestamp time.Time        `json:"timestamp"`
-		ParentID  *string          `json:"parentId"`
-		Ephemeral *bool            `json:"ephemeral,omitempty"`
-		AgentID   *string          `json:"agentId,omitempty"`
-		Type      SessionEventType `json:"type"`
-		// Holding the typed pointer, so the decoder decodes into it.
-		Data any `json:"data"`
-	}
-	env.Data = d
+	// Data holds the typed pointer, so the decoder decodes into it.
+	env := sessionEventEnvelope[any]{Data: d}
 	if decodeEvent(raw, &env) != nil || env.Type != t || env.Data != any(d) {
 		return e, false
 	}
-	e.ID = env.ID
-	e.Timestamp = env.Timestamp
-	e.ParentID = env.ParentID
-	e.Ephemeral = env.Ephemeral
-	e.AgentID = env.AgentID
+	env.fill(&e)
 	e.Raw = raw
 	e.Data = d
 	return e, true
