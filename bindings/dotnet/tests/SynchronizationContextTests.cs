@@ -287,7 +287,10 @@ namespace GitHub.Copilot.Tests
             using (var env = new TestEnv("weather_tool.yaml"))
             {
                 Thread started = null, resumed = null, eventThread = null;
-                var logged = new TaskCompletionSource<bool>();
+                // The event handler completes this on the callback thread; without
+                // RunContinuationsAsynchronously the handler's second await would resume
+                // there whenever the log event comes after the log call's reply.
+                var logged = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
                 CopilotSession session = null;
                 var config = env.Config(new SessionConfig
                 {
@@ -297,8 +300,8 @@ namespace GitHub.Copilot.Tests
                         {
                             started = Thread.CurrentThread;
                             await session.LogAsync("looking up " + args.City).ConfigureAwait(false);
-                            var seen = await Task.WhenAny(logged.Task, Task.Delay(20000)).ConfigureAwait(false);
                             resumed = Thread.CurrentThread;
+                            var seen = await Task.WhenAny(logged.Task, Task.Delay(20000)).ConfigureAwait(false);
                             return seen == logged.Task ? "18C and sunny" : "the log event never came";
                         }),
                     },
